@@ -1,0 +1,183 @@
+# SalesPulse: the one entry point. `make help` lists the targets.
+#
+# Layout of build outputs (BUILD defaults to build/, `make asan` uses build/asan):
+#   $(BUILD)/gen      protoc-c output (never committed)
+#   $(BUILD)/obj      objects, with .d dependency files
+#   $(BUILD)/lib      libspproto.a, libspcommon.a, libsp_<svc>.a (service logic without main.c)
+#   $(BUILD)/bin      sp-ingest sp-enrich sp-score sp-route sp-taskpool spctl
+#   $(BUILD)/test     unit and integration test binaries
+#
+# Every .c under common/ and services/<svc>/ is picked up by wildcard: add a
+# file, not a rule. tests/unit/test_*.c and tests/integration/itest_*.c are
+# one cmocka binary each.
+
+BUILD    ?= build
+SAN      ?=
+CC       ?= cc
+SERVICES := ingest enrich score route taskpool spctl
+
+PKGS     := libprotobuf-c libpq rdkafka jansson libpcre2-8 libcrypto gmime-3.0 libxml-2.0
+CSTD     := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wshadow -Wstrict-prototypes -Wformat=2
+OPT      ?= -O2 -g
+ifeq ($(SAN),1)
+OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN    := -fsanitize=address,undefined
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   += $(CSTD) $(WARN) $(OPT) -MMD -MP -I. -Icommon -Iservices -I$(BUILD)/gen $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lnng -lpthread -lm
+LDFLAGS  += $(LDSAN)
+
+PROTO_SRC  := $(wildcard proto/salespulse/v1/*.proto)
+PROTO_GEN  := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTO_SRC))
+PROTO_STAMP := $(BUILD)/gen/.stamp
+COMMON_SRC := $(wildcard common/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+svc_lib_src = $(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c))
+bin_name = $(if $(filter spctl,$(1)),spctl,sp-$(1))
+
+LIB_PROTO  := $(BUILD)/lib/libspproto.a
+LIB_COMMON := $(BUILD)/lib/libspcommon.a
+SVC_LIBS   := $(foreach s,$(SERVICES),$(BUILD)/lib/libsp_$(s).a)
+BINS       := $(foreach s,$(SERVICES),$(BUILD)/bin/$(call bin_name,$(s)))
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/test/unit/%,$(UNIT_SRC))
+ITEST_SRC  := $(wildcard tests/integration/itest_*.c)
+ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/test/integration/%,$(ITEST_SRC))
+TEST_SUPPORT := $(wildcard tests/support/*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+DEPS_STAMP := build/.deps-ok
+
+.PHONY: all deps test test-unit test-asan test-integration test-e2e asan demo bench up down \
+        fmt lint fuzz eval clean help
+.DEFAULT_GOAL := all
+
+all: $(DEPS_STAMP) $(BINS)
+
+help:
+	@echo "make            build every binary into $(BUILD)/bin"
+	@echo "make test       unit tests, the same under ASan+UBSan, integration and end-to-end tests"
+	@echo "make demo       local stack up, the demo quarter through the pipeline, a summary"
+	@echo "make up|down    start|stop the local PostgreSQL and Kafka (deploy/local)"
+	@echo "make asan       sanitizer build + unit tests"
+	@echo "make bench      benchmarks (figures and baselines, not pass/fail)"
+	@echo "make eval       extraction quality on the labelled examples"
+	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 20)"
+	@echo "make fmt|lint   clang-format the tree | check it is formatted"
+
+# Installs Debian packages when something is missing (idempotent).
+$(DEPS_STAMP): deploy/local/install-deps.sh
+	@bash deploy/local/install-deps.sh --check >/dev/null 2>&1 || bash deploy/local/install-deps.sh
+	@mkdir -p build && touch $@
+deps:
+	bash deploy/local/install-deps.sh
+
+# --- protobuf -------------------------------------------------------------
+$(PROTO_STAMP): $(PROTO_SRC) | $(DEPS_STAMP)
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $(PROTO_SRC)
+	@touch $@
+$(PROTO_GEN): $(PROTO_STAMP)
+
+$(BUILD)/obj/$(BUILD)/gen/%.o: $(BUILD)/gen/%.c $(PROTO_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-shadow -c $< -o $@
+
+$(LIB_PROTO): $(call obj,$(PROTO_GEN))
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+# --- C sources -------------------------------------------------------------
+$(BUILD)/obj/%.o: %.c | $(PROTO_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB_COMMON): $(call obj,$(COMMON_SRC))
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+define svc_rules
+$(BUILD)/lib/libsp_$(1).a: $(call obj,$(call svc_lib_src,$(1))) $(BUILD)/obj/.empty.o
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	ar rcs $$@ $$^
+$(BUILD)/bin/$(call bin_name,$(1)): $(call obj,services/$(1)/main.c) $(BUILD)/lib/libsp_$(1).a $(LIB_COMMON) $(LIB_PROTO)
+	@mkdir -p $$(dir $$@)
+	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call svc_rules,$(s))))
+
+$(BUILD)/obj/.empty.o:
+	@mkdir -p $(dir $@)
+	echo 'typedef int sp_empty_unit;' | $(CC) -x c -c - -o $@
+
+ALL_LIBS := $(SVC_LIBS) $(LIB_COMMON) $(LIB_PROTO)
+$(BUILD)/test/unit/%: $(call obj,tests/unit/%.c) $(call obj,$(TEST_SUPPORT)) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS) -lcmocka
+$(BUILD)/test/integration/%: $(call obj,tests/integration/%.c) $(call obj,$(TEST_SUPPORT)) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS) -lcmocka
+
+# --- tests -------------------------------------------------------------------
+# Every step appends to build/test-results; the last prints "N passed, N failed".
+test: $(DEPS_STAMP)
+	@rm -f build/test-results
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory test-integration
+	@bash tests/summary.sh build/test-results
+
+test-unit: $(DEPS_STAMP) $(BINS) $(UNIT_BINS)
+	@bash tests/run.sh unit $(UNIT_BINS)
+
+test-asan: $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 build/asan/.unit-built
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  bash tests/run.sh asan $(patsubst tests/unit/%.c,build/asan/test/unit/%,$(UNIT_SRC))
+$(BUILD)/.unit-built: $(BINS) $(UNIT_BINS)
+	@touch $@
+
+test-integration: $(DEPS_STAMP) $(BINS) $(ITEST_BINS)
+	@bash tests/integration/run.sh $(ITEST_BINS)
+
+asan:
+	@rm -f build/test-results
+	@$(MAKE) --no-print-directory test-asan
+	@bash tests/summary.sh build/test-results
+
+# --- local stack, demo, bench ---------------------------------------------------
+up: all
+	bash deploy/local/stack.sh up
+down:
+	bash deploy/local/stack.sh down
+demo: all
+	bash deploy/local/demo.sh
+bench: all
+	bash tests/bench/run.sh
+eval: all
+	bash tests/eval/run.sh
+
+# --- fuzzing (clang libFuzzer) ---------------------------------------------------
+FUZZ_SECONDS ?= 20
+fuzz: $(DEPS_STAMP)
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# --- formatting -------------------------------------------------------------------
+FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+fmt:
+	clang-format -i $(FMT_FILES)
+lint:
+	clang-format --dry-run --Werror $(FMT_FILES)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
