@@ -26,7 +26,7 @@ LDSAN    := -fsanitize=address,undefined
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS   += $(CSTD) $(WARN) $(OPT) -MMD -MP -I. -Icommon -Iservices -I$(BUILD)/gen $(PKG_CFLAGS)
+CFLAGS   += $(CSTD) $(WARN) $(OPT) -MMD -MP -I. -Icommon -Iservices -Itests/support -I$(BUILD)/gen $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lnng -lpthread -lm
 LDFLAGS  += $(LDSAN)
 

@@ -1,0 +1,186 @@
+/* clock.c - wall, event-watermark and manual clocks. */
+#include "clock.h"
+
+#include "err.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_PARTS 1024
+
+struct part {
+    int32_t id;
+    int assigned;
+    int64_t high;      /* highest event time seen; INT64_MIN = none */
+    int64_t last_wall; /* wall time of the last event (or of assignment) */
+};
+
+struct sp_clock {
+    sp_clock_kind kind;
+    int64_t idle_grace_ms;
+    pthread_mutex_t mu;
+    sp_clock_wall_fn wall;
+    void *wall_arg;
+    int64_t manual;
+    int64_t watermark;
+    struct part *parts;
+    int nparts;
+};
+
+int64_t sp_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t default_wall(void *arg)
+{
+    (void)arg;
+    return sp_wall_ms();
+}
+
+int sp_clock_kind_parse(const char *s, sp_clock_kind *out)
+{
+    if (s == NULL) return SP_EINVAL;
+    if (strcmp(s, "wall") == 0) *out = SP_CLOCK_WALL;
+    else if (strcmp(s, "event") == 0) *out = SP_CLOCK_EVENT;
+    else if (strcmp(s, "manual") == 0) *out = SP_CLOCK_MANUAL;
+    else return SP_EINVAL;
+    return SP_OK;
+}
+
+int sp_clock_new(sp_clock_kind kind, int64_t idle_grace_ms, sp_clock **out)
+{
+    sp_clock *c = calloc(1, sizeof *c);
+    if (c == NULL) return SP_ENOMEM;
+    c->parts = calloc(MAX_PARTS, sizeof *c->parts);
+    if (c->parts == NULL) {
+        free(c);
+        return SP_ENOMEM;
+    }
+    c->kind = kind;
+    c->idle_grace_ms = idle_grace_ms;
+    c->wall = default_wall;
+    pthread_mutex_init(&c->mu, NULL);
+    *out = c;
+    return SP_OK;
+}
+
+void sp_clock_destroy(sp_clock *c)
+{
+    if (c == NULL) return;
+    pthread_mutex_destroy(&c->mu);
+    free(c->parts);
+    free(c);
+}
+
+sp_clock_kind sp_clock_kind_of(const sp_clock *c) { return c->kind; }
+
+void sp_clock_set_wall(sp_clock *c, sp_clock_wall_fn fn, void *arg)
+{
+    pthread_mutex_lock(&c->mu);
+    c->wall = fn ? fn : default_wall;
+    c->wall_arg = arg;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void sp_clock_set_ms(sp_clock *c, int64_t now_ms)
+{
+    pthread_mutex_lock(&c->mu);
+    c->manual = now_ms;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Finds or adds a partition slot; NULL when the table is full. Lock held. */
+static struct part *part_get(sp_clock *c, int32_t id)
+{
+    for (int i = 0; i < c->nparts; i++)
+        if (c->parts[i].id == id) return &c->parts[i];
+    if (c->nparts == MAX_PARTS) return NULL;
+    struct part *p = &c->parts[c->nparts++];
+    p->id = id;
+    p->high = INT64_MIN;
+    p->last_wall = c->wall(c->wall_arg);
+    return p;
+}
+
+/* Recomputes the watermark; it only moves forward. Lock held. */
+static void advance(sp_clock *c)
+{
+    int64_t now = c->wall(c->wall_arg);
+    int64_t min_active = INT64_MAX, max_any = INT64_MIN;
+    int active = 0;
+    for (int i = 0; i < c->nparts; i++) {
+        struct part *p = &c->parts[i];
+        if (!p->assigned) continue;
+        if (p->high > max_any) max_any = p->high;
+        int idle = now - p->last_wall > c->idle_grace_ms;
+        if (idle) continue;
+        if (p->high == INT64_MIN) { /* assigned, nothing seen yet, not idle: holds time back */
+            min_active = INT64_MIN;
+            active = 1;
+            continue;
+        }
+        active = 1;
+        if (p->high < min_active) min_active = p->high;
+    }
+    int64_t wm = active ? min_active : max_any;
+    if (wm != INT64_MIN && wm != INT64_MAX && wm > c->watermark) c->watermark = wm;
+}
+
+void sp_clock_observe(sp_clock *c, int32_t partition, int64_t event_ms)
+{
+    if (c->kind != SP_CLOCK_EVENT) return;
+    pthread_mutex_lock(&c->mu);
+    struct part *p = part_get(c, partition);
+    if (p) {
+        p->assigned = 1;
+        if (event_ms > p->high) p->high = event_ms;
+        p->last_wall = c->wall(c->wall_arg);
+        advance(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+void sp_clock_assign(sp_clock *c, int32_t partition)
+{
+    pthread_mutex_lock(&c->mu);
+    struct part *p = part_get(c, partition);
+    if (p) {
+        p->assigned = 1;
+        p->last_wall = c->wall(c->wall_arg);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+void sp_clock_revoke(sp_clock *c, int32_t partition)
+{
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < c->nparts; i++)
+        if (c->parts[i].id == partition) c->parts[i].assigned = 0;
+    pthread_mutex_unlock(&c->mu);
+}
+
+int64_t sp_clock_now_ms(sp_clock *c)
+{
+    switch (c->kind) {
+    case SP_CLOCK_WALL: return c->wall(c->wall_arg);
+    case SP_CLOCK_MANUAL: {
+        pthread_mutex_lock(&c->mu);
+        int64_t v = c->manual;
+        pthread_mutex_unlock(&c->mu);
+        return v;
+    }
+    case SP_CLOCK_EVENT: {
+        pthread_mutex_lock(&c->mu);
+        advance(c); /* idle partitions may have dropped out since the last event */
+        int64_t v = c->watermark;
+        pthread_mutex_unlock(&c->mu);
+        return v;
+    }
+    }
+    return 0;
+}

@@ -1,0 +1,245 @@
+/* db.c - libpq connection, error classification, transactions, migrations. */
+#include "db.h"
+
+#include "clock.h"
+#include "err.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sp_db {
+    char *url;
+    PGconn *conn;
+    int64_t next_try_ms;
+    int64_t backoff_ms;
+    char errmsg[512];
+};
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define MIGRATE_LOCK_KEY "7426091"
+
+static void set_err(sp_db *db, const char *msg)
+{
+    snprintf(db->errmsg, sizeof db->errmsg, "%s", msg ? msg : "");
+    size_t n = strlen(db->errmsg);
+    while (n > 0 && (db->errmsg[n - 1] == '\n' || db->errmsg[n - 1] == ' ')) db->errmsg[--n] = '\0';
+}
+
+static int try_connect(sp_db *db)
+{
+    if (db->conn) PQfinish(db->conn);
+    db->conn = PQconnectdb(db->url);
+    if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
+        set_err(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
+        int64_t now = sp_wall_ms();
+        db->backoff_ms = db->backoff_ms ? db->backoff_ms * 2 : BACKOFF_MIN_MS;
+        if (db->backoff_ms > BACKOFF_MAX_MS) db->backoff_ms = BACKOFF_MAX_MS;
+        db->next_try_ms = now + db->backoff_ms;
+        return SP_EDBDOWN;
+    }
+    db->backoff_ms = 0;
+    PQsetErrorVerbosity(db->conn, PQERRORS_TERSE);
+    /* Quiet NOTICEs (e.g. "relation already exists, skipping"). */
+    PGresult *r = PQexec(db->conn, "SET client_min_messages = warning");
+    PQclear(r);
+    return SP_OK;
+}
+
+int sp_db_open(const char *url, sp_db **out)
+{
+    sp_db *db = calloc(1, sizeof *db);
+    if (db == NULL) return SP_ENOMEM;
+    db->url = strdup(url ? url : "");
+    if (db->url == NULL) {
+        free(db);
+        return SP_ENOMEM;
+    }
+    *out = db;
+    return try_connect(db);
+}
+
+void sp_db_destroy(sp_db *db)
+{
+    if (db == NULL) return;
+    if (db->conn) PQfinish(db->conn);
+    free(db->url);
+    free(db);
+}
+
+int sp_db_ensure(sp_db *db)
+{
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK) return SP_OK;
+    if (sp_wall_ms() < db->next_try_ms) return SP_EDBDOWN;
+    int rv = try_connect(db);
+    if (rv == SP_OK) sp_info("database connection (re)established");
+    return rv;
+}
+
+/* Transient SQLSTATEs: connection exception (08), operator intervention
+ * (57P0x), insufficient resources (53), serialization failure, deadlock. */
+static int transient_state(const char *st)
+{
+    if (st == NULL) return 1; /* no state at all: the connection broke */
+    return strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0 || strncmp(st, "53", 2) == 0 ||
+        strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0;
+}
+
+/* Classifies a result; clears it unless it is a success handed to the caller. */
+static int check(sp_db *db, PGresult *r, PGresult **out)
+{
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out) *out = r;
+        else PQclear(r);
+        return SP_OK;
+    }
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    set_err(db, r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
+    int transient = PQstatus(db->conn) != CONNECTION_OK || transient_state(state);
+    PQclear(r);
+    return transient ? SP_EDBDOWN : SP_EDB;
+}
+
+int sp_db_exec(sp_db *db, const char *sql, int nparams, const char *const *params, PGresult **res)
+{
+    int rv = sp_db_ensure(db);
+    if (rv != SP_OK) return rv;
+    PGresult *r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    return check(db, r, res);
+}
+
+int sp_db_exec_script(sp_db *db, const char *sql)
+{
+    int rv = sp_db_ensure(db);
+    if (rv != SP_OK) return rv;
+    return check(db, PQexec(db->conn, sql), NULL);
+}
+
+int sp_db_begin(sp_db *db) { return sp_db_exec(db, "BEGIN", 0, NULL, NULL); }
+int sp_db_commit(sp_db *db) { return sp_db_exec(db, "COMMIT", 0, NULL, NULL); }
+
+void sp_db_rollback(sp_db *db)
+{
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK) PQclear(PQexec(db->conn, "ROLLBACK"));
+}
+
+const char *sp_db_errmsg(const sp_db *db) { return db->errmsg; }
+PGconn *sp_db_conn(sp_db *db) { return db->conn; }
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Reads a whole file; caller frees. NULL on error. */
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return NULL;
+    char *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL) {
+            if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+                free(buf);
+                buf = NULL;
+            } else {
+                buf[n] = '\0';
+            }
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Is name "NNNN_something.sql"? */
+static int migration_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 9 || strcmp(name + n - 4, ".sql") != 0) return 0;
+    for (int i = 0; i < 4; i++)
+        if (name[i] < '0' || name[i] > '9') return 0;
+    return name[4] == '_';
+}
+
+int sp_db_migrate(sp_db *db, const char *dir, int *applied, char *errbuf, size_t errlen)
+{
+    char **names = NULL;
+    size_t nnames = 0, cap = 0;
+    int rv = SP_OK, locked = 0;
+    *applied = 0;
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        snprintf(errbuf, errlen, "migrations folder %s: cannot open", dir);
+        return SP_EIO;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (!migration_name(e->d_name)) continue;
+        if (nnames == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nn = realloc(names, cap * sizeof *names);
+            if (nn == NULL) {
+                rv = SP_ENOMEM;
+                goto fail;
+            }
+            names = nn;
+        }
+        if ((names[nnames] = strdup(e->d_name)) == NULL) {
+            rv = SP_ENOMEM;
+            goto fail;
+        }
+        nnames++;
+    }
+    qsort(names, nnames, sizeof *names, cmp_str);
+
+    if ((rv = sp_db_exec(db, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL, NULL)) != SP_OK) {
+        snprintf(errbuf, errlen, "migration lock: %s", sp_db_errmsg(db));
+        goto fail;
+    }
+    locked = 1;
+    if ((rv = sp_db_exec(db,
+             "CREATE TABLE IF NOT EXISTS schema_migrations ("
+             " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+             0, NULL, NULL)) != SP_OK) {
+        snprintf(errbuf, errlen, "schema_migrations: %s", sp_db_errmsg(db));
+        goto fail;
+    }
+    for (size_t i = 0; i < nnames; i++) {
+        char version[128];
+        snprintf(version, sizeof version, "%.*s", (int)(strlen(names[i]) - 4), names[i]);
+        const char *p[1] = {version};
+        PGresult *r = NULL;
+        if ((rv = sp_db_exec(db, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, p, &r)) != SP_OK) {
+            snprintf(errbuf, errlen, "%s: %s", names[i], sp_db_errmsg(db));
+            goto fail;
+        }
+        int done = PQntuples(r) > 0;
+        PQclear(r);
+        if (done) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        char *sql = read_file(path);
+        if (sql == NULL) {
+            snprintf(errbuf, errlen, "%s: cannot read", path);
+            rv = SP_EIO;
+            goto fail;
+        }
+        if ((rv = sp_db_begin(db)) == SP_OK && (rv = sp_db_exec_script(db, sql)) == SP_OK &&
+            (rv = sp_db_exec(db, "INSERT INTO schema_migrations(version) VALUES ($1)", 1, p, NULL)) == SP_OK)
+            rv = sp_db_commit(db);
+        free(sql);
+        if (rv != SP_OK) {
+            snprintf(errbuf, errlen, "%s: %s", names[i], sp_db_errmsg(db));
+            sp_db_rollback(db);
+            goto fail;
+        }
+        (*applied)++;
+    }
+fail:
+    if (locked) sp_db_exec(db, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")", 0, NULL, NULL);
+    closedir(d);
+    for (size_t i = 0; i < nnames; i++) free(names[i]);
+    free(names);
+    return rv;
+}

@@ -1,0 +1,52 @@
+/* db.h - PostgreSQL access over libpq: one connection with reconnect and
+ * backoff, parameterised queries only, transactions, and the migration runner.
+ *
+ * Errors are classified so consumers can choose RETRY or DEAD:
+ *   SP_EDBDOWN  transient - connection lost or refused, server shutting
+ *               down, serialization failure or deadlock: retry later;
+ *   SP_EDB      the statement itself failed (constraint, syntax, ...).
+ * The message of the last error is kept in sp_db_errmsg(). A connection is
+ * used by one thread at a time. */
+#ifndef SP_DB_H
+#define SP_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+typedef struct sp_db sp_db;
+
+/* Creates a handle and tries to connect once. The handle is returned in
+ * *out even when the first attempt fails (then SP_EDBDOWN is returned) so a
+ * service can start and reconnect later; caller frees with sp_db_destroy. */
+int sp_db_open(const char *url, sp_db **out);
+void sp_db_destroy(sp_db *db);
+
+/* Makes sure the connection is up, reconnecting when it is not (at most
+ * once per backoff interval, 100 ms doubling to 5 s). SP_OK or SP_EDBDOWN. */
+int sp_db_ensure(sp_db *db);
+
+/* Runs one parameterised statement (text parameters; NULL entry = SQL NULL).
+ * On success, when res is not NULL, *res holds the result (caller frees with
+ * PQclear); otherwise the result is cleared. */
+int sp_db_exec(sp_db *db, const char *sql, int nparams, const char *const *params, PGresult **res);
+
+/* Transactions. Rollback never fails loudly (it is the cleanup path). */
+int sp_db_begin(sp_db *db);
+int sp_db_commit(sp_db *db);
+void sp_db_rollback(sp_db *db);
+
+/* Runs a script of several statements with no parameters (migrations and
+ * fixed DDL only: never with outside input). */
+int sp_db_exec_script(sp_db *db, const char *sql);
+
+const char *sp_db_errmsg(const sp_db *db);
+PGconn *sp_db_conn(sp_db *db);
+
+/* Applies every deploy/sql-style file "NNNN_name.sql" in dir not yet in
+ * schema_migrations, in order, each in its own transaction together with its
+ * row in schema_migrations; a failing file is rolled back (the schema stays
+ * as it was) and the run stops with SP_EDB and the file named in errbuf.
+ * Concurrent runners serialise on an advisory lock. *applied counts files. */
+int sp_db_migrate(sp_db *db, const char *dir, int *applied, char *errbuf, size_t errlen);
+
+#endif

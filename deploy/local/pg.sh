@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL 15 cluster for local runs and tests.
+#   pg.sh start|stop|status|url|psql [args]
+# Environment: SP_VAR (state folder, default <repo>/var), SP_PG_PORT (55432).
+# As root the server runs as the postgres user (PostgreSQL refuses root).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VAR=${SP_VAR:-$ROOT/var}
+PORT=${SP_PG_PORT:-55432}
+DB=${SP_PG_DB:-salespulse}
+PGBIN=${SP_PGBIN:-$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || dirname "$(command -v initdb)")}
+mkdir -p "$VAR"
+VAR=$(cd "$VAR" && pwd)
+DIR=$VAR/pg
+ASUSER=()
+if [ "$(id -u)" -eq 0 ]; then
+  ASUSER=(runuser -u postgres --)
+  # The postgres user must reach the data folder; if the repo sits under a
+  # folder it cannot enter, keep the cluster in /tmp instead (noted in $VAR/pg.path).
+  if ! runuser -u postgres -- test -x "$VAR"; then
+    DIR=/tmp/salespulse-pg-$(echo "$VAR" | md5sum | cut -c1-8)
+  fi
+fi
+DATA=$DIR/data
+LOG=$DIR/server.log
+
+url() { echo "postgresql://postgres@127.0.0.1:$PORT/$DB"; }
+
+running() { [ -f "$DATA/postmaster.pid" ] && "${ASUSER[@]}" "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
+
+start() {
+  if running; then echo "pg: already running on port $PORT"; return 0; fi
+  mkdir -p "$DIR"
+  [ ${#ASUSER[@]} -eq 0 ] || chown postgres: "$DIR"
+  if [ ! -f "$DATA/PG_VERSION" ]; then
+    "${ASUSER[@]}" "$PGBIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --no-locale >"$DIR/initdb.log" 2>&1 \
+      || { cat "$DIR/initdb.log"; exit 1; }
+  fi
+  "${ASUSER[@]}" "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start \
+    -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=128MB -c fsync=${SP_PG_FSYNC:-on} -c synchronous_commit=${SP_PG_SYNC_COMMIT:-on}" \
+    >/dev/null || { tail -20 "$LOG"; exit 1; }
+  for _ in $(seq 1 50); do
+    psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -Atqc "select 1" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  if ! psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -Atqc "select 1 from pg_database where datname='$DB'" | grep -q 1; then
+    psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qc "create database $DB" >/dev/null
+  fi
+  echo "$DIR" >"$VAR/pg.path"
+  echo "pg: running on port $PORT ($(url))"
+}
+
+stop() {
+  if running; then
+    "${ASUSER[@]}" "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null
+    echo "pg: stopped"
+  else
+    echo "pg: not running"
+  fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  restart) stop; start ;;
+  status) running && echo "pg: running on port $PORT" || { echo "pg: stopped"; exit 1; } ;;
+  url) url ;;
+  psql) shift; exec psql "$(url)" "$@" ;;
+  destroy) stop; rm -rf "$DIR" ;;
+  *) echo "usage: $0 start|stop|restart|status|url|psql|destroy" >&2; exit 2 ;;
+esac

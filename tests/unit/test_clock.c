@@ -1,0 +1,114 @@
+/* Unit tests of common/clock: watermark semantics. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "clock.h"
+#include "err.h"
+
+static int64_t fake_wall_now;
+static int64_t fake_wall(void *arg)
+{
+    (void)arg;
+    return fake_wall_now;
+}
+
+static sp_clock *event_clock(void)
+{
+    sp_clock *c = NULL;
+    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 5000, &c), SP_OK);
+    fake_wall_now = 1000000;
+    sp_clock_set_wall(c, fake_wall, NULL);
+    return c;
+}
+
+static void test_kind_parse(void **state)
+{
+    (void)state;
+    sp_clock_kind k;
+    assert_int_equal(sp_clock_kind_parse("wall", &k), SP_OK);
+    assert_int_equal(k, SP_CLOCK_WALL);
+    assert_int_equal(sp_clock_kind_parse("event", &k), SP_OK);
+    assert_int_equal(k, SP_CLOCK_EVENT);
+    assert_int_equal(sp_clock_kind_parse("Event", &k), SP_EINVAL);
+    assert_int_equal(sp_clock_kind_parse(NULL, &k), SP_EINVAL);
+}
+
+static void test_manual(void **state)
+{
+    (void)state;
+    sp_clock *c = NULL;
+    assert_int_equal(sp_clock_new(SP_CLOCK_MANUAL, 0, &c), SP_OK);
+    assert_int_equal(sp_clock_now_ms(c), 0);
+    sp_clock_set_ms(c, 42);
+    assert_int_equal(sp_clock_now_ms(c), 42);
+    sp_clock_observe(c, 0, 99999); /* ignored */
+    assert_int_equal(sp_clock_now_ms(c), 42);
+    sp_clock_destroy(c);
+    sp_clock_destroy(NULL);
+}
+
+static void test_watermark_is_min_of_partitions(void **state)
+{
+    (void)state;
+    sp_clock *c = event_clock();
+    assert_int_equal(sp_clock_now_ms(c), 0);
+    sp_clock_assign(c, 0);
+    sp_clock_assign(c, 1);
+    sp_clock_observe(c, 0, 5000);
+    /* partition 1 holds time back until it has seen an event */
+    assert_int_equal(sp_clock_now_ms(c), 0);
+    sp_clock_observe(c, 1, 3000);
+    assert_int_equal(sp_clock_now_ms(c), 3000);
+    sp_clock_observe(c, 1, 9000);
+    assert_int_equal(sp_clock_now_ms(c), 5000);
+    /* a late event does not move time backwards */
+    sp_clock_observe(c, 0, 1000);
+    assert_int_equal(sp_clock_now_ms(c), 5000);
+    sp_clock_observe(c, 0, 12000);
+    assert_int_equal(sp_clock_now_ms(c), 9000);
+    sp_clock_destroy(c);
+}
+
+static void test_idle_partition_drops_out(void **state)
+{
+    (void)state;
+    sp_clock *c = event_clock();
+    sp_clock_observe(c, 0, 1000);
+    sp_clock_observe(c, 1, 50000);
+    assert_int_equal(sp_clock_now_ms(c), 1000);
+    fake_wall_now += 4000; /* within grace */
+    sp_clock_observe(c, 1, 60000);
+    assert_int_equal(sp_clock_now_ms(c), 1000);
+    fake_wall_now += 2000; /* partition 0 silent for 6 s > 5 s grace */
+    assert_int_equal(sp_clock_now_ms(c), 60000);
+    /* partition 0 wakes up with an old event: time does not go back */
+    sp_clock_observe(c, 0, 2000);
+    assert_int_equal(sp_clock_now_ms(c), 60000);
+    sp_clock_destroy(c);
+}
+
+static void test_revoke(void **state)
+{
+    (void)state;
+    sp_clock *c = event_clock();
+    sp_clock_observe(c, 0, 1000);
+    sp_clock_observe(c, 1, 8000);
+    assert_int_equal(sp_clock_now_ms(c), 1000);
+    sp_clock_revoke(c, 0);
+    assert_int_equal(sp_clock_now_ms(c), 8000);
+    sp_clock_destroy(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kind_parse),
+        cmocka_unit_test(test_manual),
+        cmocka_unit_test(test_watermark_is_min_of_partitions),
+        cmocka_unit_test(test_idle_partition_drops_out),
+        cmocka_unit_test(test_revoke),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
