@@ -12,6 +12,8 @@
 # one cmocka binary each.
 
 BUILD    ?= build
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
 SAN      ?=
 CC       ?= cc
 SERVICES := ingest enrich score route taskpool spctl
@@ -56,6 +58,7 @@ DEPS_STAMP := build/.deps-ok
 .PHONY: all deps test test-unit test-asan test-integration test-e2e asan demo bench up down \
         fmt lint fuzz eval clean help
 .DEFAULT_GOAL := all
+.SECONDARY:
 
 all: $(DEPS_STAMP) $(BINS)
 
@@ -86,31 +89,34 @@ $(PROTO_GEN): $(PROTO_STAMP)
 
 $(BUILD)/obj/$(BUILD)/gen/%.o: $(BUILD)/gen/%.c $(PROTO_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-shadow -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -Wno-shadow -c $< -o $@
 
 $(LIB_PROTO): $(call obj,$(PROTO_GEN))
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 # --- C sources -------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c | $(PROTO_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 define svc_rules
 $(BUILD)/lib/libsp_$(1).a: $(call obj,$(call svc_lib_src,$(1))) $(BUILD)/obj/.empty.o
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@
-	ar rcs $$@ $$^
+	$(Q)ar rcs $$@ $$^
 $(BUILD)/bin/$(call bin_name,$(1)): $(call obj,services/$(1)/main.c) $(BUILD)/lib/libsp_$(1).a $(LIB_COMMON) $(LIB_PROTO)
 	@mkdir -p $$(dir $$@)
-	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+	@echo "  LD      $$@"
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call svc_rules,$(s))))
 
@@ -121,18 +127,20 @@ $(BUILD)/obj/.empty.o:
 ALL_LIBS := $(SVC_LIBS) $(LIB_COMMON) $(LIB_PROTO)
 $(BUILD)/test/unit/%: $(call obj,tests/unit/%.c) $(call obj,$(TEST_SUPPORT)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS) -lcmocka
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS) -lcmocka
 $(BUILD)/test/integration/%: $(call obj,tests/integration/%.c) $(call obj,$(TEST_SUPPORT)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS) -lcmocka
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS) -lcmocka
 
 # --- tests -------------------------------------------------------------------
 # Every step appends to build/test-results; the last prints "N passed, N failed".
 test: $(DEPS_STAMP)
 	@rm -f build/test-results
-	@$(MAKE) --no-print-directory test-unit
-	@$(MAKE) --no-print-directory test-asan
-	@$(MAKE) --no-print-directory test-integration
+	@$(MAKE) --no-print-directory test-unit || echo "make: unit tests failed" >&2
+	@$(MAKE) --no-print-directory test-asan || echo "make: sanitizer tests failed" >&2
+	@$(MAKE) --no-print-directory test-integration || echo "make: integration tests failed" >&2
 	@bash tests/summary.sh build/test-results
 
 test-unit: $(DEPS_STAMP) $(BINS) $(UNIT_BINS)

@@ -12,7 +12,9 @@
  * "at-least-once"). A handler returns per message:
  *   BUS_OK     done (its database transaction committed): store the offset;
  *   BUS_RETRY  transient failure: back off, seek back, handle it again; the
- *              offset is not stored, later messages of that partition wait;
+ *              offset is not stored, and the later messages of that
+ *              partition in the batch are handled again after it (so a
+ *              handler should not apply them either: order per key holds);
  *   BUS_DEAD   poison: publish a DeadLetter (topic, partition, offset, key,
  *              payload, reason) to the dead-letter topic, then move on.
  *

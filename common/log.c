@@ -70,6 +70,8 @@ int sp_log_format(char *buf, int cap, long long now_ms, sp_log_level lvl, const 
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     int len = snprintf(buf, (size_t)cap, "{\"ts\":\"%s.%03lldZ\",\"level\":\"%s\",\"service\":\"", ts,
         now_ms % 1000, level_names[lvl]);
+    if (len < 0) len = 0;
+    if (len >= cap) len = cap - 1;
     len = append_escaped(buf, len, cap, log_service);
     len = append_raw(buf, len, cap, "\",\"msg\":\"");
     len = append_escaped(buf, len, cap, msg);
