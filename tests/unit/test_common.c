@@ -7,6 +7,7 @@
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <string.h>
 
@@ -131,6 +132,34 @@ static void test_config_parse_ms(void **state)
     assert_int_equal(sp_config_parse_ms("3w", &ms), SP_EINVAL);
 }
 
+static void test_utf8(void **state)
+{
+    (void)state;
+    struct {
+        const char *s;
+        int ok;
+        size_t bad_at;
+    } cases[] = {
+        {"plain ascii", 1, 0},
+        {"客户王校长", 1, 0},
+        {"emoji \xf0\x9f\x98\x80 ok", 1, 0},
+        {"bad \xff byte", 0, 4},
+        {"overlong \xc0\xaf", 0, 9},
+        {"surrogate \xed\xa0\x80", 0, 10},
+        {"truncated \xe5\xae", 0, 10},
+        {"above max \xf4\x90\x80\x80", 0, 10},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t at = 999;
+        assert_int_equal(sp_utf8_valid(cases[i].s, strlen(cases[i].s), &at), cases[i].ok);
+        if (!cases[i].ok) assert_int_equal(at, cases[i].bad_at);
+    }
+    const char *zh = "客户王校长"; /* 3 bytes each */
+    assert_int_equal(sp_utf8_cut(zh, strlen(zh), 7), 6);
+    assert_int_equal(sp_utf8_cut(zh, strlen(zh), 6), 6);
+    assert_int_equal(sp_utf8_cut(zh, strlen(zh), 100), strlen(zh));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +168,7 @@ int main(void)
         cmocka_unit_test(test_config_defaults_and_required),
         cmocka_unit_test(test_config_invalid_values_name_key),
         cmocka_unit_test(test_config_parse_ms),
+        cmocka_unit_test(test_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

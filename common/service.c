@@ -1,0 +1,97 @@
+/* service.c - shared wiring of a consuming service. */
+#include "service.h"
+
+#include "err.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void batch_trampoline(void *arg, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN])
+{
+    /* The handler observes event time itself: it knows occurred_at. */
+    sp_service *s = arg;
+    s->handler(s->arg, s->db, msgs, n, res, reasons);
+}
+
+static void rebalance(void *arg, const char *topic, int32_t partition, int assigned)
+{
+    sp_service *s = arg;
+    (void)topic;
+    if (assigned) sp_clock_assign(s->clock, partition);
+    else sp_clock_revoke(s->clock, partition);
+}
+
+static void idle(void *arg)
+{
+    sp_service *s = arg;
+    if (s->on_idle) s->on_idle(s->arg, s->db);
+}
+
+int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, const char *topic,
+    sp_service_batch_fn handler, void *arg)
+{
+    char err[512] = "";
+    int rv;
+    s->name = name;
+    s->cfg = cfg;
+    s->handler = handler;
+    s->arg = arg;
+    sp_log_level lvl = SP_LOG_INFO;
+    sp_log_level_parse(cfg->log_level, &lvl);
+    sp_log_init(name, lvl);
+    sp_clock_kind kind = SP_CLOCK_WALL;
+    sp_clock_kind_parse(cfg->clock, &kind);
+    if ((rv = sp_clock_new(kind, cfg->idle_grace_ms, &s->clock)) != SP_OK) return rv;
+    if (sp_db_open(cfg->pg_url, &s->db) != SP_OK) {
+        if (s->db == NULL) return SP_ENOMEM;
+        sp_warn("database not reachable yet (%s); will retry", sp_db_errmsg(s->db));
+    }
+    if ((rv = bus_producer_new(cfg->kafka_bootstrap, name, &s->producer, err, sizeof err)) != SP_OK) {
+        sp_error("producer: %s", err);
+        return rv;
+    }
+    const char *topics[] = {topic, NULL};
+    bus_consumer_opts o = {
+        .bootstrap = cfg->kafka_bootstrap,
+        .group_id = cfg->group_id,
+        .client_id = name,
+        .topics = topics,
+        .service = name,
+        .max_batch = (int)cfg->max_batch,
+        .handler = batch_trampoline,
+        .arg = s,
+        .on_rebalance = rebalance,
+        .rebalance_arg = s,
+        .on_idle = idle,
+        .idle_arg = s,
+    };
+    if ((rv = bus_consumer_new(&o, &s->consumer, err, sizeof err)) != SP_OK) {
+        sp_error("consumer: %s", err);
+        return rv;
+    }
+    return SP_OK;
+}
+
+int sp_service_run(sp_service *s)
+{
+    bus_install_stop_signals(&s->stop);
+    sp_info("%s consuming (clock %s, group %s)", s->name, s->cfg->clock, s->cfg->group_id);
+    int rv = bus_consumer_run(s->consumer, &s->stop);
+    sp_info("%s stopping", s->name);
+    return rv == SP_OK ? 0 : 1;
+}
+
+void sp_service_destroy(sp_service *s)
+{
+    if (s == NULL) return;
+    bus_consumer_destroy(s->consumer);
+    s->consumer = NULL;
+    bus_producer_destroy(s->producer);
+    s->producer = NULL;
+    sp_db_destroy(s->db);
+    s->db = NULL;
+    sp_clock_destroy(s->clock);
+    s->clock = NULL;
+}

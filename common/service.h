@@ -1,0 +1,79 @@
+/* service.h - what every consuming service's main shares: the common
+ * configuration rows, and a runner that wires log, clock, database,
+ * producer and the at-least-once consumer loop with clean shutdown.
+ *
+ * A service embeds `sp_service_cfg svc;` in its config struct and lists
+ * SP_SERVICE_ROWS(struct cfg, svc, "sp-enrich", "8082") among its rows. */
+#ifndef SP_SERVICE_H
+#define SP_SERVICE_H
+
+#include "bus.h"
+#include "clock.h"
+#include "config.h"
+#include "db.h"
+
+#include <signal.h>
+#include <stddef.h>
+
+typedef struct sp_service_cfg {
+    char *pg_url;
+    char *kafka_bootstrap;
+    char *group_id;
+    char *clock;
+    char *log_level;
+    char *tenant_dir;
+    char *http_addr;
+    long long idle_grace_ms;
+    long max_batch;
+} sp_service_cfg;
+
+#define SP_SERVICE_ROWS(T, m, name, port)                                                                       \
+    {"SP_PG_URL", SP_CFG_STRING, NULL, offsetof(T, m.pg_url),                                                  \
+        "PostgreSQL URL, e.g. postgresql://user@host:5432/salespulse", .secret = 1},                             \
+        {"SP_KAFKA_BOOTSTRAP", SP_CFG_STRING, NULL, offsetof(T, m.kafka_bootstrap),                               \
+            "Kafka bootstrap servers, e.g. 127.0.0.1:9092"},                                                     \
+        {"SP_GROUP_ID", SP_CFG_STRING, name, offsetof(T, m.group_id), "Kafka consumer group"},                   \
+        {"SP_CLOCK", SP_CFG_ENUM, "wall", offsetof(T, m.clock),                                                  \
+            "wall (production) or event (replays: watermark of event time)", .choices = "wall|event"},           \
+        {"SP_IDLE_GRACE", SP_CFG_MS, "2s", offsetof(T, m.idle_grace_ms),                                         \
+            "event clock: a partition silent this long stops holding the watermark back"},                      \
+        {"SP_LOG_LEVEL", SP_CFG_ENUM, "info", offsetof(T, m.log_level), "log level",                            \
+            .choices = "debug|info|warn|error"},                                                                 \
+        {"SP_TENANT_DIR", SP_CFG_STRING, "deploy/tenants/default", offsetof(T, m.tenant_dir),                    \
+            "tenant data folder (lexicons, rules, calendar, playbooks)"},                                        \
+        {"SP_HTTP_ADDR", SP_CFG_STRING, "http://0.0.0.0:" port, offsetof(T, m.http_addr),                        \
+            "listen address for /healthz, /readyz, /metrics (and the API where there is one)"},                  \
+        {"SP_MAX_BATCH", SP_CFG_INT, "500", offsetof(T, m.max_batch), "messages handled per transaction",       \
+            .min = 1, .max = 10000}
+
+/* Handles one batch with the service's own database connection; the same
+ * contract as bus_batch_fn. */
+typedef void (*sp_service_batch_fn)(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *results,
+    char (*reasons)[BUS_REASON_LEN]);
+
+typedef struct sp_service {
+    const char *name;
+    const sp_service_cfg *cfg;
+    sp_clock *clock;     /* owned */
+    sp_db *db;           /* owned */
+    bus_producer *producer; /* owned */
+    bus_consumer *consumer; /* owned */
+    volatile sig_atomic_t stop;
+    sp_service_batch_fn handler;
+    void *arg;
+    void (*on_idle)(void *arg, sp_db *db); /* between batches (sweeps), may be NULL */
+} sp_service;
+
+/* Sets up logging, the clock, the database (a first connection failure is
+ * not fatal: it retries), the producer and a consumer of topic. On error
+ * logs and returns SP_ECONFIG/SP_EKAFKA/SP_ENOMEM; sp_service_destroy
+ * releases whatever was set up either way. */
+int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, const char *topic,
+    sp_service_batch_fn handler, void *arg);
+
+/* Runs the consumer loop until SIGTERM/SIGINT; returns the process exit code. */
+int sp_service_run(sp_service *s);
+
+void sp_service_destroy(sp_service *s);
+
+#endif
