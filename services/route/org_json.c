@@ -23,10 +23,10 @@ static int load_people(org *o, const char *path, json_t *arr, char *err, size_t 
         snprintf(where, sizeof where, "%s: people[%zu]", path, i);
         org_person p = {0};
         const char *role;
-        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "id", 1, &p.id, where, err, errlen)) != 0)
-            return rv;
+        if (!json_is_object(it)) return rjson_fail(err, errlen, "%s: not a JSON object", where);
+        if ((rv = rjson_str(it, "id", 1, &p.id, where, err, errlen)) != 0) return rv;
         snprintf(where, sizeof where, "%s: people[%zu] (%s)", path, i, p.id);
+        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0) return rv;
         if ((rv = rjson_str(it, "name", 1, &p.name, where, err, errlen)) != 0 ||
             (rv = rjson_str(it, "name_en", 0, &p.name_en, where, err, errlen)) != 0 ||
             (rv = rjson_str(it, "role", 1, &role, where, err, errlen)) != 0 ||

@@ -73,10 +73,10 @@ static int parse_rule(route_rule *ru, json_t *it, const char *name, size_t i, ch
     const char *s;
     int rv;
     snprintf(where, sizeof where, "%s: rules[%zu]", name, i);
-    if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "id", 1, &ru->id, where, err, errlen)) != 0)
-        return rv;
+    if (!json_is_object(it)) return rjson_fail(err, errlen, "%s: not a JSON object", where);
+    if ((rv = rjson_str(it, "id", 1, &ru->id, where, err, errlen)) != 0) return rv;
     snprintf(where, sizeof where, "%s: rules[%zu] (%s)", name, i, ru->id);
+    if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0) return rv;
     if ((rv = rjson_str(it, "kind", 1, &ru->kind, where, err, errlen)) != 0 ||
         (rv = rjson_str(it, "tag", 0, &ru->tag, where, err, errlen)) != 0 ||
         (rv = rjson_str(it, "why_zh", 0, &ru->why_zh, where, err, errlen)) != 0 ||
