@@ -209,7 +209,7 @@ void score_rules_defaults(score_rules *r)
     memcpy(h->contact_norm_30d, norm, sizeof norm);
     h->contact_ratio = (score_anchor){.good = 0.8, .bad = 0.5, .full = 1.0};
     h->role_days = 30;
-    h->role_share = (score_anchor){.good = 0.66, .bad = 0.33, .full = 1.0};
+    h->role_share = (score_anchor){.good = 1.0, .bad = 0.6, .full = 1.0};
     h->competitor_hours = (score_anchor){.good = 24, .bad = 72};
     h->latency_hours = (score_anchor){.good = 4, .bad = 24};
     h->engagement_ratio = (score_anchor){.good = 0.9, .bad = 0.5, .full = 1.2};
