@@ -95,3 +95,46 @@ void sp_service_destroy(sp_service *s)
     sp_clock_destroy(s->clock);
     s->clock = NULL;
 }
+
+static void all(bus_result *res, size_t n, bus_result r)
+{
+    for (size_t i = 0; i < n; i++) res[i] = r;
+}
+
+void sp_tx_batch(sp_db *db, bus_producer *producer, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, void *arg)
+{
+    (void)producer;
+    bus_group *g = NULL;
+    if (bus_group_new(&g) != SP_OK) {
+        all(res, n, BUS_RETRY);
+        return;
+    }
+    if (sp_db_begin(db) != SP_OK) {
+        sp_warn("batch: begin: %s", sp_db_errmsg(db));
+        goto retry;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (sp_db_exec(db, "SAVEPOINT item", 0, NULL, NULL) != SP_OK) goto retry_rollback;
+        res[i] = item(arg, db, g, &msgs[i], reasons[i], BUS_REASON_LEN);
+        if (res[i] == BUS_RETRY) goto retry_rollback;
+        const char *end = res[i] == BUS_DEAD ? "ROLLBACK TO SAVEPOINT item" : "RELEASE SAVEPOINT item";
+        if (sp_db_exec(db, end, 0, NULL, NULL) != SP_OK) goto retry_rollback;
+    }
+    char err[256];
+    if (bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
+        sp_warn("batch: outputs not delivered (%s); retrying", err);
+        goto retry_rollback;
+    }
+    if (sp_db_commit(db) != SP_OK) {
+        sp_warn("batch: commit: %s", sp_db_errmsg(db));
+        goto retry_rollback;
+    }
+    bus_group_release(g);
+    return;
+retry_rollback:
+    sp_db_rollback(db);
+retry:
+    bus_group_release(g);
+    all(res, n, BUS_RETRY);
+}

@@ -76,4 +76,21 @@ int sp_service_run(sp_service *s);
 
 void sp_service_destroy(sp_service *s);
 
+
+
+/* Handles one message inside the batch transaction; may queue outputs in g
+ * (delivered before the commit). Returns BUS_OK, BUS_DEAD (reason filled;
+ * its database effects are rolled back to a savepoint) or BUS_RETRY
+ * (transient: the whole batch is rolled back and retried). */
+typedef bus_result (*sp_tx_item_fn)(void *arg, sp_db *db, bus_group *g, const bus_msg *m, char *reason,
+    size_t reason_cap);
+
+/* The at-least-once batch pattern every consumer uses: BEGIN; each message
+ * under a SAVEPOINT through item(); wait until the broker has every queued
+ * output (bounded); COMMIT; then OK/DEAD per message. Any transient failure
+ * (database down, outputs not delivered, commit failed) rolls back and
+ * answers RETRY for the whole batch: redelivery is absorbed by the
+ * handlers' idempotency keys. */
+void sp_tx_batch(sp_db *db, bus_producer *producer, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, void *arg);
 #endif

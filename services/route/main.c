@@ -1,16 +1,24 @@
-/* sp-route main: configuration, wiring, signals, loop. Logic lives in route*.c. */
+/* sp-route: signals -> the right person, as task commands. */
 #include "config.h"
+#include "err.h"
 #include "log.h"
+#include "route/route_svc.h"
+#include "service.h"
 
-#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 
 struct cfg {
-    char *log_level;
+    sp_service_cfg svc;
+    char *rules;
+    long long org_reload_ms;
 };
 
 static const sp_config_row rows[] = {
-    {"SP_LOG_LEVEL", SP_CFG_ENUM, "info", offsetof(struct cfg, log_level), "log level",
-        .choices = "debug|info|warn|error"},
+    SP_SERVICE_ROWS(struct cfg, svc, "sp-route", "8084"),
+    {"SP_ROUTE_RULES", SP_CFG_STRING, "", offsetof(struct cfg, rules),
+        "routing rules file (default: $SP_TENANT_DIR/route_rules.json)"},
+    {"SP_ORG_RELOAD", SP_CFG_MS, "30s", offsetof(struct cfg, org_reload_ms), "how often the org chart is re-read"},
     SP_CONFIG_END,
 };
 
@@ -18,6 +26,22 @@ int main(int argc, char **argv)
 {
     struct cfg cfg = {0};
     sp_config_main(argc, argv, "sp-route", "", rows, &cfg);
+    route_svc rs = {.org_reload_ms = cfg.org_reload_ms, .commands_topic = SP_TOPIC_TASK_COMMANDS};
+    sp_service svc = {0};
+    char path[1024], err[512];
+    int code = 1;
+    snprintf(path, sizeof path, "%s/route_rules.json", cfg.svc.tenant_dir);
+    if (route_rules_load_file(*cfg.rules ? cfg.rules : path, &rs.rules, err, sizeof err) != SP_OK) {
+        fprintf(stderr, "sp-route: %s\n", err);
+        goto out;
+    }
+    if (sp_service_init(&svc, "sp-route", &cfg.svc, SP_TOPIC_SIGNALS, route_svc_batch, &rs) != SP_OK) goto out;
+    rs.producer = svc.producer;
+    rs.clock = svc.clock;
+    code = sp_service_run(&svc);
+out:
+    sp_service_destroy(&svc);
+    route_svc_clear(&rs);
     sp_config_free(rows, &cfg);
-    return 0;
+    return code;
 }
