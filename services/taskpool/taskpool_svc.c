@@ -1,0 +1,147 @@
+/* taskpool_svc.c - task commands -> tasks; SLA escalation sweep. */
+#include "taskpool/taskpool_svc.h"
+
+#include "err.h"
+#include "log.h"
+#include "service.h"
+#include "taskpool/task.h"
+#include "taskpool/task_db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Publishes the TaskEvent of ev on t into the batch's delivery group. */
+static int publish(taskpool_svc *s, bus_group *g, const task *t, const task_event *ev)
+{
+    Salespulse__V1__TaskEvent pb;
+    Salespulse__V1__EventMeta meta;
+    char id[512];
+    int rv = task_event_fill(t, ev, &pb, &meta, id, sizeof id);
+    if (rv != SP_OK) return rv;
+    size_t len = salespulse__v1__task_event__get_packed_size(&pb);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf == NULL) return SP_ENOMEM;
+    salespulse__v1__task_event__pack(&pb, buf);
+    rv = bus_group_send(g, s->producer, s->events_topic, t->key, strlen(t->key), buf, len);
+    free(buf);
+    return rv;
+}
+
+static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m, char *reason, size_t cap)
+{
+    taskpool_svc *s = arg;
+    bus_result out = BUS_OK;
+    int rv;
+    Salespulse__V1__TaskCommand *cmd = salespulse__v1__task_command__unpack(NULL, m->len, m->payload);
+    if (cmd == NULL) {
+        snprintf(reason, cap, "undecodable salespulse.v1.TaskCommand (%zu bytes)", m->len);
+        return BUS_DEAD;
+    }
+    if (cmd->meta == NULL || !*cmd->task_key) {
+        snprintf(reason, cap, "invalid TaskCommand: %s missing", cmd->meta == NULL ? "meta" : "task_key");
+        out = BUS_DEAD;
+        goto done;
+    }
+    sp_clock_observe(s->clock, m->partition, cmd->meta->occurred_at_ms);
+    int64_t now = cmd->meta->occurred_at_ms;
+    task *existing = calloc(2, sizeof *existing), *next = existing ? existing + 1 : NULL;
+    if (existing == NULL) {
+        out = BUS_RETRY;
+        goto done;
+    }
+    int found = 0;
+    int64_t suppressed_until = 0;
+    if ((rv = task_db_get(db, cmd->task_key, 1, existing, &found)) != SP_OK ||
+        (rv = task_db_suppressed_until(db, cmd, s->suppress_ms, &suppressed_until)) != SP_OK) {
+        snprintf(reason, cap, "database: %s", sp_db_errmsg(db));
+        out = rv == SP_EDBDOWN ? BUS_RETRY : BUS_DEAD;
+        goto free_tasks;
+    }
+    task_effect effect = TASK_EFFECT_NONE;
+    task_noop_why why = TASK_NOOP_NONE;
+    task_event ev;
+    rv = task_apply_command(found ? existing : NULL, cmd, now, suppressed_until, next, &effect, &why, &ev);
+    if (rv != SP_OK) {
+        snprintf(reason, cap, "invalid TaskCommand %s: %s", cmd->task_key, ev.field ? ev.field : sp_strerror(rv));
+        out = BUS_DEAD;
+        goto free_tasks;
+    }
+    if (effect == TASK_EFFECT_NONE) goto free_tasks; /* duplicate, stale, suppressed, closed */
+    if ((rv = task_db_put(db, next, &ev, cmd, NULL)) != SP_OK) {
+        snprintf(reason, cap, "database: %s", sp_db_errmsg(db));
+        out = rv == SP_EDBDOWN ? BUS_RETRY : BUS_DEAD;
+        goto free_tasks;
+    }
+    if (ev.emit && publish(s, g, next, &ev) != SP_OK) out = BUS_RETRY;
+free_tasks:
+    free(existing);
+done:
+    salespulse__v1__task_command__free_unpacked(cmd, NULL);
+    return out;
+}
+
+void taskpool_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN])
+{
+    taskpool_svc *s = arg;
+    sp_tx_batch(db, s->producer, msgs, n, res, reasons, apply_one, s);
+    taskpool_sla_sweep(s, db);
+}
+
+/* Escalates one due task in its own transaction; returns 1 if it did. */
+static int escalate_one(taskpool_svc *s, sp_db *db, const char *key, int64_t now)
+{
+    task *t = calloc(1, sizeof *t);
+    bus_group *g = NULL;
+    int done = 0, found = 0;
+    if (t == NULL || bus_group_new(&g) != SP_OK || sp_db_begin(db) != SP_OK) goto out;
+    if (task_db_get(db, key, 1, t, &found) != SP_OK || !found) goto rollback;
+    sla_decision d;
+    if (sla_check(t, &s->sla, now, NULL, &d) != SP_OK || !d.escalate) goto rollback;
+    task_args args = {.to_id = d.to_id, .to_role = "escalation", .escalation_level = d.new_level};
+    task_actor system = {.person_id = "system"};
+    task_event ev;
+    if (task_transition(t, TASK_ACT_ESCALATE, &system, &args, d.due_ms, &ev) != SP_OK) goto rollback;
+    char note[1100];
+    snprintf(note, sizeof note, "%s / %s", d.reason_zh, d.reason_en);
+    if (task_db_put(db, t, &ev, NULL, note) != SP_OK) goto rollback;
+    if (ev.emit && publish(s, g, t, &ev) != SP_OK) goto rollback;
+    if (bus_group_wait(g, 15000, NULL, 0) != SP_OK || sp_db_commit(db) != SP_OK) goto rollback;
+    sp_info("escalated %s to %s (level %u)", key, d.to_id, d.new_level);
+    done = 1;
+    goto out;
+rollback:
+    sp_db_rollback(db);
+out:
+    bus_group_release(g);
+    free(t);
+    return done;
+}
+
+int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
+{
+    int64_t now = sp_clock_now_ms(s->clock);
+    if (now <= 0 || now - s->last_sweep_ms < s->sweep_every_ms) return 0;
+    char now_s[24];
+    snprintf(now_s, sizeof now_s, "%lld", (long long)now);
+    PGresult *r = NULL;
+    const char *p[1] = {now_s};
+    if (sp_db_exec(db,
+            "SELECT key FROM tasks WHERE status = 'open' AND escalation_level < cardinality(chain) AND "
+            "assigned_at + sla_s * interval '1 second' <= to_timestamp($1::bigint / 1000.0) "
+            "ORDER BY assigned_at + sla_s * interval '1 second' LIMIT 500",
+            1, p, &r) != SP_OK)
+        return -1;
+    int n = 0;
+    for (int i = 0; i < PQntuples(r); i++) n += escalate_one(s, db, PQgetvalue(r, i, 0), now);
+    PQclear(r);
+    s->last_sweep_ms = now;
+    s->escalations += (unsigned long)n;
+    return n;
+}
+
+void taskpool_svc_idle(void *arg, sp_db *db)
+{
+    taskpool_sla_sweep(arg, db);
+}
