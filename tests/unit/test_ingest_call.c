@@ -40,6 +40,7 @@ static void test_phone_table(void **state)
         {"+1234567890123456", NULL}, /* 16 digits */
         {"12800138000", NULL},       /* not a mobile prefix, no country */
         {"4155552671", NULL},        /* no country code: not guessed */
+        {"+860(0)10 652 9988", NULL}, /* two trunk zeros (found by fuzz_call) */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[SP_PHONE_E164_MAX + 1] = "";
