@@ -303,6 +303,39 @@ static void test_limits(void **state)
     ingest_errlist_clear(&errs);
 }
 
+/* Every "```json batch" and "```ndjson" block of docs/api/ingest.md is a
+ * valid request. */
+static void test_doc_examples(void **state)
+{
+    (void)state;
+    FILE *f = fopen("docs/api/ingest.md", "rb");
+    if (f == NULL) fail_msg("docs/api/ingest.md not found (run from the repository root)");
+    static char doc[1 << 17];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    int blocks = 0;
+    for (char *p = doc; (p = strstr(p, "\n```")) != NULL;) {
+        p += 4;
+        int take = strncmp(p, "json batch\n", 11) == 0 || strncmp(p, "ndjson\n", 7) == 0;
+        char *body = strchr(p, '\n') + 1, *end = strstr(body, "\n```");
+        assert_non_null(end);
+        if (take) {
+            ingest_batch *b = NULL;
+            ingest_errlist errs = {0};
+            static const ingest_batch_opts later = {.now_ms = 1773532800000LL}; /* 2026-03-15 */
+            int rv = ingest_batch_parse(body, (size_t)(end - body + 1), &later, &b, &errs);
+            if (rv != SP_OK)
+                fail_msg("doc block %d: %s: %s", blocks, errs.n ? errs.items[0].field : "",
+                    errs.n ? errs.items[0].message : "");
+            ingest_batch_destroy(b);
+            blocks++;
+        }
+        p = end + 4;
+    }
+    assert_true(blocks >= 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_validation_table),
         cmocka_unit_test(test_text_limit_and_all_or_nothing),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_doc_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
