@@ -19,7 +19,8 @@ int phone_e164_normalize(const char *in, char *out, size_t cap)
     size_t n = 0;
     int plus = 0;
     const char *p = in;
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     if (strncasecmp(p, "tel:", 4) == 0) p += 4;
     for (; *p; p++) {
         unsigned char c = (unsigned char)*p;

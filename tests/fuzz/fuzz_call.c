@@ -18,9 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sp_interaction *ix = NULL;
     ingest_errlist errs = {0};
     switch (data[0] % 4) {
-    case 0:
-        ingest_call_parse(in, n, &opts, &ix, &errs);
-        break;
+    case 0: ingest_call_parse(in, n, &opts, &ix, &errs); break;
     case 1: {
         char *s = malloc(n + 1), out[SP_PHONE_E164_MAX + 1];
         memcpy(s, in, n);
@@ -33,9 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(s);
         break;
     }
-    case 2:
-        tracking_beacon_parse(in, n, NULL, &opts, &ix, &errs);
-        break;
+    case 2: tracking_beacon_parse(in, n, NULL, &opts, &ix, &errs); break;
     default: {
         static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
         tracking_key k = {key, 32};

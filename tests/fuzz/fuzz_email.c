@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ingest_email_opts opts = {.now_ms = 1772417700000LL, .our_domains = ours, .n_domains = 1};
     sp_interaction *ix = NULL;
     char err[128];
-    if (ingest_email_parse((const char *)data, size, &opts, &ix, err, sizeof err) == 0) interaction_destroy(ix);
+    if (ingest_email_parse((const char *)data, size, &opts, &ix, err, sizeof err) == 0)
+        interaction_destroy(ix);
     char *text = NULL;
     size_t n = 0;
     if (size < 16384 && ingest_html_to_text((const char *)data, size, &text, &n) == 0) free(text);

@@ -59,8 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         wecom_envelope env;
         if (wecom_envelope_parse(in, n, &env) == 0) {
             char sig[SP_WECOM_SIG_LEN + 1];
-            if (wecom_signature("QDG6eK", "1", "2", env.encrypt, sig) == 0 &&
-                wecom_callback_decrypt(ctx(), sig, "1", "2", in, n, &out, &outlen) == 0)
+            if (wecom_signature("QDG6eK", "1", "2", env.encrypt, sig) == 0
+                && wecom_callback_decrypt(ctx(), sig, "1", "2", in, n, &out, &outlen) == 0)
                 free(out);
             wecom_envelope_clear(&env);
         }
@@ -75,13 +75,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         interaction_destroy(ix);
         break;
     }
-    case 3:
-        raw_ciphertext((const uint8_t *)in, n);
-        break;
+    case 3: raw_ciphertext((const uint8_t *)in, n); break;
     default: {
         char *enc = NULL;
         if (wecom_encrypt(ctx(), in, n, NULL, NULL, &enc) != 0) abort();
-        if (wecom_decrypt(ctx(), enc, strlen(enc), &out, &outlen) != 0 || outlen != n || memcmp(out, in, n) != 0)
+        if (wecom_decrypt(ctx(), enc, strlen(enc), &out, &outlen) != 0 || outlen != n
+            || memcmp(out, in, n) != 0)
             abort();
         free(out);
         free(enc);
