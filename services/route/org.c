@@ -206,6 +206,12 @@ static int cmp_absence(const void *a, const void *b)
     return (x->from_ms > y->from_ms) - (x->from_ms < y->from_ms);
 }
 
+/* qsort that accepts an empty (NULL) array. */
+static void sort(void *arr, size_t n, size_t elem, int (*cmp)(const void *, const void *))
+{
+    if (n > 1) qsort(arr, n, elem, cmp);
+}
+
 static int check_unique(const void *arr, size_t n, size_t elem, const char *what, char *err, size_t errlen)
 {
     const char *base = arr;
@@ -234,11 +240,11 @@ int org_finish(org *o, char *err, size_t errlen)
 {
     int rv;
     if (o->finished) return SP_OK;
-    qsort(o->people, o->n_people, sizeof *o->people, cmp_first_str);
-    qsort(o->teams, o->n_teams, sizeof *o->teams, cmp_first_str);
-    qsort(o->regions, o->n_regions, sizeof *o->regions, cmp_first_str);
-    qsort(o->named, o->n_named, sizeof *o->named, cmp_first_str);
-    qsort(o->absences, o->n_absences, sizeof *o->absences, cmp_absence);
+    sort(o->people, o->n_people, sizeof *o->people, cmp_first_str);
+    sort(o->teams, o->n_teams, sizeof *o->teams, cmp_first_str);
+    sort(o->regions, o->n_regions, sizeof *o->regions, cmp_first_str);
+    sort(o->named, o->n_named, sizeof *o->named, cmp_first_str);
+    sort(o->absences, o->n_absences, sizeof *o->absences, cmp_absence);
     if ((rv = check_unique(o->people, o->n_people, sizeof *o->people, "person", err, errlen)) != 0 ||
         (rv = check_unique(o->teams, o->n_teams, sizeof *o->teams, "team", err, errlen)) != 0 ||
         (rv = check_unique(o->regions, o->n_regions, sizeof *o->regions, "region", err, errlen)) != 0 ||
