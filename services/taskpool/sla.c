@@ -60,8 +60,9 @@ int sla_check(const task *t, const sla_table *tbl, int64_t now_ms, const sla_peo
     snprintf(out->reason_zh, sizeof out->reason_zh, "L%d任务%s内未确认，第%u级升级：%s → %s%s", level, zs,
         out->new_level, label(pp, out->from_id, 0), label(pp, out->to_id, 0),
         out->n_skipped ? "（跳过不在岗人员）" : "");
-    snprintf(out->reason_en, sizeof out->reason_en, "L%d task not acknowledged within %s; escalation %u: %s → %s%s",
-        level, es, out->new_level, label(pp, out->from_id, 1), label(pp, out->to_id, 1),
+    snprintf(out->reason_en, sizeof out->reason_en,
+        "L%d task not acknowledged within %s; escalation %u: %s → %s%s", level, es, out->new_level,
+        label(pp, out->from_id, 1), label(pp, out->to_id, 1),
         out->n_skipped ? " (skipping people away)" : "");
     return SP_OK;
 }

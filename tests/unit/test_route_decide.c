@@ -110,7 +110,7 @@ static void test_design_table(void **state)
         const char *assignee;
         int64_t sla_s;
         const char *playbook; /* one expected playbook, or NULL */
-        const char *watcher;  /* one expected watcher, or NULL */
+        const char *watcher; /* one expected watcher, or NULL */
     } rows[] = {
         {"deal.no_progress_after_visit", 1, DEAL, "D1", "P-R1", NULL, ROUTE_T_OWNER_REP, "P-R1", 86400,
             "advancement_card", NULL},
@@ -130,18 +130,21 @@ static void test_design_table(void **state)
             "policy_guide", NULL},
         {"deal.risk_raised", 1, DEAL, "D1", "P-R1", "price_pressure", ROUTE_T_OWNER_REP, "P-R1", 86400, NULL,
             NULL},
-        {"deal.unanswered_inbound", 1, DEAL, "D1", "P-R1", NULL, ROUTE_T_OWNER_REP, "P-R1", 86400, NULL, NULL},
-        {"deal.unanswered_inbound", 2, DEAL, "D1", "P-R1", NULL, ROUTE_T_SUPERVISOR, "P-S1", 28800, NULL, NULL},
+        {"deal.unanswered_inbound", 1, DEAL, "D1", "P-R1", NULL, ROUTE_T_OWNER_REP, "P-R1", 86400, NULL,
+            NULL},
+        {"deal.unanswered_inbound", 2, DEAL, "D1", "P-R1", NULL, ROUTE_T_SUPERVISOR, "P-S1", 28800, NULL,
+            NULL},
         {"customer.interest_warming", 1, CUSTOMER, "C1", "P-R3", NULL, ROUTE_T_OWNER_REP, "P-R3", 86400, NULL,
             NULL},
         {"customer.stale", 1, CUSTOMER, "C1", "P-R1", NULL, ROUTE_T_OWNER_REP, "P-R1", 86400, "wakeup_list",
             NULL},
         {"rep.key_action_missing", 1, REP, "P-R4", NULL, NULL, ROUTE_T_OWNER_REP, "P-R4", 86400,
             "similar_won_case", NULL},
-        {"rep.status_not_updated", 2, DEAL, "D1", "P-R1", NULL, ROUTE_T_SUPERVISOR, "P-S1", 28800, NULL, NULL},
+        {"rep.status_not_updated", 2, DEAL, "D1", "P-R1", NULL, ROUTE_T_SUPERVISOR, "P-S1", 28800, NULL,
+            NULL},
         /* region's supervisors: T-HZ sorts first; the other supervisor watches */
-        {"region.first_visit_timeout", 2, REGION, "R-EAST", NULL, NULL, ROUTE_T_SUPERVISOR, "P-S2", 28800, NULL,
-            "P-S1"},
+        {"region.first_visit_timeout", 2, REGION, "R-EAST", NULL, NULL, ROUTE_T_SUPERVISOR, "P-S2", 28800,
+            NULL, "P-S1"},
         /* choice: the director is assigned, the team's supervisor watches */
         {"team.funnel_collapse", 3, TEAM, "T-SH", NULL, NULL, ROUTE_T_DIRECTOR, "P-D1", 7200,
             "three_layer_review", "P-S1"},

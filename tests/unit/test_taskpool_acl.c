@@ -23,10 +23,10 @@ static const acl_principal P_NONE = {"P-X", ACL_ROLE_NONE, "T-SH", "R-EAST"};
  * team's in the region (T-HZ), another region's (T-GZ). */
 static void tasks_for(const acl_principal *p, acl_task out[4])
 {
-    out[0] = (acl_task){p->person_id, "T-SH", "R-EAST"};
-    out[1] = (acl_task){"P-R2", "T-SH", "R-EAST"};
-    out[2] = (acl_task){"P-R3", "T-HZ", "R-EAST"};
-    out[3] = (acl_task){"P-R4", "T-GZ", "R-SOUTH"};
+    out[0] = (acl_task) {p->person_id, "T-SH", "R-EAST"};
+    out[1] = (acl_task) {"P-R2", "T-SH", "R-EAST"};
+    out[2] = (acl_task) {"P-R3", "T-HZ", "R-EAST"};
+    out[3] = (acl_task) {"P-R4", "T-GZ", "R-SOUTH"};
 }
 
 static const struct row {
@@ -35,29 +35,65 @@ static const struct row {
     const char *want; /* own, team, region, other */
 } matrix[] = {
     /* rep: own tasks only; no team list, no reassign, no org admin */
-    {&P_REP, ACL_LIST_MINE, "AAAA"}, {&P_REP, ACL_LIST_TEAM, "FFFF"}, {&P_REP, ACL_READ, "ANNN"},
-    {&P_REP, ACL_ACK, "ANNN"}, {&P_REP, ACL_START, "ANNN"}, {&P_REP, ACL_COMPLETE, "ANNN"},
-    {&P_REP, ACL_DISMISS, "ANNN"}, {&P_REP, ACL_REASSIGN, "FNNN"}, {&P_REP, ACL_ORG_ADMIN, "FFFF"},
+    {&P_REP, ACL_LIST_MINE, "AAAA"},
+    {&P_REP, ACL_LIST_TEAM, "FFFF"},
+    {&P_REP, ACL_READ, "ANNN"},
+    {&P_REP, ACL_ACK, "ANNN"},
+    {&P_REP, ACL_START, "ANNN"},
+    {&P_REP, ACL_COMPLETE, "ANNN"},
+    {&P_REP, ACL_DISMISS, "ANNN"},
+    {&P_REP, ACL_REASSIGN, "FNNN"},
+    {&P_REP, ACL_ORG_ADMIN, "FFFF"},
     /* supervisor: the team */
-    {&P_SUP, ACL_LIST_MINE, "AAAA"}, {&P_SUP, ACL_LIST_TEAM, "AAAA"}, {&P_SUP, ACL_READ, "AANN"},
-    {&P_SUP, ACL_ACK, "AANN"}, {&P_SUP, ACL_START, "AANN"}, {&P_SUP, ACL_COMPLETE, "AANN"},
-    {&P_SUP, ACL_DISMISS, "AANN"}, {&P_SUP, ACL_REASSIGN, "AANN"}, {&P_SUP, ACL_ORG_ADMIN, "FFFF"},
+    {&P_SUP, ACL_LIST_MINE, "AAAA"},
+    {&P_SUP, ACL_LIST_TEAM, "AAAA"},
+    {&P_SUP, ACL_READ, "AANN"},
+    {&P_SUP, ACL_ACK, "AANN"},
+    {&P_SUP, ACL_START, "AANN"},
+    {&P_SUP, ACL_COMPLETE, "AANN"},
+    {&P_SUP, ACL_DISMISS, "AANN"},
+    {&P_SUP, ACL_REASSIGN, "AANN"},
+    {&P_SUP, ACL_ORG_ADMIN, "FFFF"},
     /* director: the region */
-    {&P_DIR, ACL_LIST_MINE, "AAAA"}, {&P_DIR, ACL_LIST_TEAM, "AAAA"}, {&P_DIR, ACL_READ, "AAAN"},
-    {&P_DIR, ACL_ACK, "AAAN"}, {&P_DIR, ACL_START, "AAAN"}, {&P_DIR, ACL_COMPLETE, "AAAN"},
-    {&P_DIR, ACL_DISMISS, "AAAN"}, {&P_DIR, ACL_REASSIGN, "AAAN"}, {&P_DIR, ACL_ORG_ADMIN, "FFFF"},
+    {&P_DIR, ACL_LIST_MINE, "AAAA"},
+    {&P_DIR, ACL_LIST_TEAM, "AAAA"},
+    {&P_DIR, ACL_READ, "AAAN"},
+    {&P_DIR, ACL_ACK, "AAAN"},
+    {&P_DIR, ACL_START, "AAAN"},
+    {&P_DIR, ACL_COMPLETE, "AAAN"},
+    {&P_DIR, ACL_DISMISS, "AAAN"},
+    {&P_DIR, ACL_REASSIGN, "AAAN"},
+    {&P_DIR, ACL_ORG_ADMIN, "FFFF"},
     /* admin: everything */
-    {&P_ADM, ACL_LIST_MINE, "AAAA"}, {&P_ADM, ACL_LIST_TEAM, "AAAA"}, {&P_ADM, ACL_READ, "AAAA"},
-    {&P_ADM, ACL_ACK, "AAAA"}, {&P_ADM, ACL_START, "AAAA"}, {&P_ADM, ACL_COMPLETE, "AAAA"},
-    {&P_ADM, ACL_DISMISS, "AAAA"}, {&P_ADM, ACL_REASSIGN, "AAAA"}, {&P_ADM, ACL_ORG_ADMIN, "AAAA"},
+    {&P_ADM, ACL_LIST_MINE, "AAAA"},
+    {&P_ADM, ACL_LIST_TEAM, "AAAA"},
+    {&P_ADM, ACL_READ, "AAAA"},
+    {&P_ADM, ACL_ACK, "AAAA"},
+    {&P_ADM, ACL_START, "AAAA"},
+    {&P_ADM, ACL_COMPLETE, "AAAA"},
+    {&P_ADM, ACL_DISMISS, "AAAA"},
+    {&P_ADM, ACL_REASSIGN, "AAAA"},
+    {&P_ADM, ACL_ORG_ADMIN, "AAAA"},
     /* after-sales staff: like a rep, the tasks assigned to them */
-    {&P_AS, ACL_LIST_MINE, "AAAA"}, {&P_AS, ACL_LIST_TEAM, "FFFF"}, {&P_AS, ACL_READ, "ANNN"},
-    {&P_AS, ACL_ACK, "ANNN"}, {&P_AS, ACL_START, "ANNN"}, {&P_AS, ACL_COMPLETE, "ANNN"},
-    {&P_AS, ACL_DISMISS, "ANNN"}, {&P_AS, ACL_REASSIGN, "FNNN"}, {&P_AS, ACL_ORG_ADMIN, "FFFF"},
+    {&P_AS, ACL_LIST_MINE, "AAAA"},
+    {&P_AS, ACL_LIST_TEAM, "FFFF"},
+    {&P_AS, ACL_READ, "ANNN"},
+    {&P_AS, ACL_ACK, "ANNN"},
+    {&P_AS, ACL_START, "ANNN"},
+    {&P_AS, ACL_COMPLETE, "ANNN"},
+    {&P_AS, ACL_DISMISS, "ANNN"},
+    {&P_AS, ACL_REASSIGN, "FNNN"},
+    {&P_AS, ACL_ORG_ADMIN, "FFFF"},
     /* a principal without a known role: nothing, not even their "own" */
-    {&P_NONE, ACL_LIST_MINE, "FFFF"}, {&P_NONE, ACL_LIST_TEAM, "FFFF"}, {&P_NONE, ACL_READ, "NNNN"},
-    {&P_NONE, ACL_ACK, "NNNN"}, {&P_NONE, ACL_START, "NNNN"}, {&P_NONE, ACL_COMPLETE, "NNNN"},
-    {&P_NONE, ACL_DISMISS, "NNNN"}, {&P_NONE, ACL_REASSIGN, "NNNN"}, {&P_NONE, ACL_ORG_ADMIN, "FFFF"},
+    {&P_NONE, ACL_LIST_MINE, "FFFF"},
+    {&P_NONE, ACL_LIST_TEAM, "FFFF"},
+    {&P_NONE, ACL_READ, "NNNN"},
+    {&P_NONE, ACL_ACK, "NNNN"},
+    {&P_NONE, ACL_START, "NNNN"},
+    {&P_NONE, ACL_COMPLETE, "NNNN"},
+    {&P_NONE, ACL_DISMISS, "NNNN"},
+    {&P_NONE, ACL_REASSIGN, "NNNN"},
+    {&P_NONE, ACL_ORG_ADMIN, "FFFF"},
 };
 
 static char code(acl_verdict v)
@@ -74,7 +110,8 @@ static void test_matrix(void **state)
         acl_task t[4];
         char got[5] = "";
         tasks_for(r->p, t);
-        for (int k = 0; k < 4; k++, checked++) got[k] = code(acl_check(r->p, r->a, &t[k]));
+        for (int k = 0; k < 4; k++, checked++)
+            got[k] = code(acl_check(r->p, r->a, &t[k]));
         if (strcmp(got, r->want) != 0)
             fail_msg("%s %s: got %s want %s", acl_role_name(r->p->role), acl_action_name(r->a), got, r->want);
     }

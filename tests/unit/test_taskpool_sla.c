@@ -36,7 +36,7 @@ static void apply(task *t, const sla_decision *d)
 {
     task_event ev;
     assert_int_equal(task_transition(t, TASK_ACT_ESCALATE, &SYS,
-                         &(task_args){.to_id = d->to_id, .escalation_level = d->new_level}, d->due_ms, &ev),
+                         &(task_args) {.to_id = d->to_id, .escalation_level = d->new_level}, d->due_ms, &ev),
         SP_OK);
 }
 
