@@ -74,6 +74,19 @@ static void absence_words(const char *code, const char **zh, const char **en)
         }
 }
 
+/* Cuts an incomplete UTF-8 sequence off the end of buf, so a truncated
+ * reason is still valid UTF-8 (protobuf strings must be). */
+static void utf8_trim(char *buf)
+{
+    size_t n = strlen(buf), i = n;
+    while (i > 0 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0) return;
+    unsigned char lead = (unsigned char)buf[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (n - (i - 1) < need) buf[i - 1] = '\0';
+}
+
 /* Bounded append; returns SP_ETOOBIG once the buffer is full. */
 static int cat(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int cat(char *buf, size_t cap, const char *fmt, ...)
@@ -84,7 +97,11 @@ static int cat(char *buf, size_t cap, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf + len, cap - len, fmt, ap);
     va_end(ap);
-    return n < 0 || (size_t)n >= cap - len ? SP_ETOOBIG : SP_OK;
+    if (n < 0 || (size_t)n >= cap - len) {
+        utf8_trim(buf);
+        return SP_ETOOBIG;
+    }
+    return SP_OK;
 }
 
 static const char *name_en(const org_person *p)

@@ -173,6 +173,27 @@ static void test_won_case_pick(void **state)
     assert_int_equal(playbook_won_case_pick(cases, 6, NULL, &best, NULL), SP_EINVAL);
 }
 
+/* Every truncation of the demo file is rejected cleanly. */
+static void test_truncated_file(void **state)
+{
+    (void)state;
+    static char text[65536], part[65536];
+    char err[300];
+    FILE *f = fopen(PB_FILE, "rb");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+        n--; /* the last byte must be '}' */
+    for (size_t len = 0; len < n; len += 37) {
+        playbook_set *s;
+        memcpy(part, text, len);
+        part[len] = '\0';
+        assert_int_equal(playbook_set_load_string(part, "cut", &s, err, sizeof err), SP_ECONFIG);
+        assert_null(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_stage_distance),
         cmocka_unit_test(test_won_case_pick),
+        cmocka_unit_test(test_truncated_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
