@@ -14,7 +14,7 @@
 #include <string.h>
 
 #define HOUR 3600000LL
-#define DAY 86400000LL
+#define DAY  86400000LL
 static const int64_t NOW = 1772589600000LL; /* 2026-03-04 10:00 +08 */
 
 static score_rules R;
@@ -31,10 +31,10 @@ static score_role_seen roles[3];
 /* An open proposal-stage deal on which every dimension is green. */
 static score_health_facts green_deal(void)
 {
-    roles[0] = (score_role_seen){1, NOW - DAY, "i1", "李采购"};
-    roles[1] = (score_role_seen){2, NOW - DAY, "i2", "张工"};
-    roles[2] = (score_role_seen){3, NOW - DAY, "i3", "赵局"};
-    return (score_health_facts){
+    roles[0] = (score_role_seen) {1, NOW - DAY, "i1", "李采购"};
+    roles[1] = (score_role_seen) {2, NOW - DAY, "i2", "张工"};
+    roles[2] = (score_role_seen) {3, NOW - DAY, "i3", "赵局"};
+    return (score_health_facts) {
         .deal_id = "D1",
         .stage = 4,
         .days_in_stage = 10,
@@ -59,23 +59,23 @@ static score_health_facts green_deal(void)
 
 typedef enum field {
     CONTACTS,
-    ROLE_AGE_DAYS,  /* procurement last seen x days ago */
-    ROLES_SEEN,     /* only the first x roles seen */
+    ROLE_AGE_DAYS, /* procurement last seen x days ago */
+    ROLES_SEEN, /* only the first x roles seen */
     PROPOSALS,
-    NOT_CUSTOM,     /* revisions x without customer data */
+    NOT_CUSTOM, /* revisions x without customer data */
     PROPOSAL_STAGE, /* stage x with no proposal */
-    COMP_HOURS,     /* 2 mentions answered after x h */
-    COMP_WAIT,      /* 2 mentions unanswered for x h */
+    COMP_HOURS, /* 2 mentions answered after x h */
+    COMP_WAIT, /* 2 mentions unanswered for x h */
     DWELL,
     LATENCY,
-    ENG_CUR,        /* previous 14 days = 10 */
+    ENG_CUR, /* previous 14 days = 10 */
     ENG_NONE,
     OVERDUE_DAYS,
     NO_NEXT,
-    RISK_AGE,       /* one risk x days old */
-    THREE_RISKS,    /* three risks, oldest x days */
+    RISK_AGE, /* one risk x days old */
+    THREE_RISKS, /* three risks, oldest x days */
     CARD_FILLED_L3, /* x of 10 filled, all L3 */
-    CARD_FULL_L1,   /* 10 of 10 filled, all L1 */
+    CARD_FULL_L1, /* 10 of 10 filled, all L1 */
 } field;
 
 static const struct hrow {
@@ -114,8 +114,7 @@ static const struct hrow {
     {SCORE_DIM_STAGE_DWELL, DWELL, 21, SCORE_GREEN, 70}, /* at the norm */
     {SCORE_DIM_STAGE_DWELL, DWELL, 21.5, SCORE_YELLOW, -1},
     {SCORE_DIM_STAGE_DWELL, DWELL, 31.5, SCORE_YELLOW, 40}, /* at 1.5 x */
-    {SCORE_DIM_STAGE_DWELL, DWELL, 32, SCORE_RED, -1},
-    {SCORE_DIM_STAGE_DWELL, DWELL, 70, SCORE_RED, 0},
+    {SCORE_DIM_STAGE_DWELL, DWELL, 32, SCORE_RED, -1}, {SCORE_DIM_STAGE_DWELL, DWELL, 70, SCORE_RED, 0},
 
     {SCORE_DIM_RESPONSE_LATENCY, LATENCY, 4, SCORE_GREEN, 70},
     {SCORE_DIM_RESPONSE_LATENCY, LATENCY, 4.1, SCORE_YELLOW, -1},
@@ -133,8 +132,7 @@ static const struct hrow {
     {SCORE_DIM_NEXT_STEP, OVERDUE_DAYS, 0, SCORE_GREEN, 100}, /* due right now */
     {SCORE_DIM_NEXT_STEP, OVERDUE_DAYS, 1, SCORE_YELLOW, -1},
     {SCORE_DIM_NEXT_STEP, OVERDUE_DAYS, 3, SCORE_YELLOW, 40},
-    {SCORE_DIM_NEXT_STEP, OVERDUE_DAYS, 3.1, SCORE_RED, -1},
-    {SCORE_DIM_NEXT_STEP, NO_NEXT, 0, SCORE_RED, 0},
+    {SCORE_DIM_NEXT_STEP, OVERDUE_DAYS, 3.1, SCORE_RED, -1}, {SCORE_DIM_NEXT_STEP, NO_NEXT, 0, SCORE_RED, 0},
 
     {SCORE_DIM_OPEN_RISKS, RISK_AGE, 2, SCORE_GREEN, 70},
     {SCORE_DIM_OPEN_RISKS, RISK_AGE, 2.5, SCORE_YELLOW, -1},
@@ -204,7 +202,8 @@ static void test_dimension_boundaries(void **state)
         const score_dim_result *d = &h.dims[rows[i].dim];
         if (d->colour != rows[i].want || (rows[i].score >= 0 && d->score != rows[i].score))
             fail_msg("row %zu %s x=%g: %s %d, want %s %d (%s)", i, score_dim_name(rows[i].dim), rows[i].x,
-                score_colour_name(d->colour), d->score, score_colour_name(rows[i].want), rows[i].score, d->reason_en);
+                score_colour_name(d->colour), d->score, score_colour_name(rows[i].want), rows[i].score,
+                d->reason_en);
         /* the number always agrees with the colour */
         assert_int_equal(score_health_colour(&R, d->score), d->colour);
     }
@@ -214,13 +213,14 @@ static void test_weighted_score(void **state)
 {
     (void)state;
     score_health_facts f = green_deal();
-    f.next_step_defined = 0;   /* red 0 */
-    f.proposal_revisions = 0;  /* red 0 */
-    f.days_in_stage = 40;      /* red */
+    f.next_step_defined = 0; /* red 0 */
+    f.proposal_revisions = 0; /* red 0 */
+    f.days_in_stage = 40; /* red */
     score_health h;
     assert_int_equal(score_health_eval(&f, &R, NOW, &h), SP_OK);
     double sum = 0, w = 0;
-    for (int i = 0; i < SCORE_DIM_COUNT; i++) sum += h.dims[i].weight * h.dims[i].score, w += h.dims[i].weight;
+    for (int i = 0; i < SCORE_DIM_COUNT; i++)
+        sum += h.dims[i].weight * h.dims[i].score, w += h.dims[i].weight;
     assert_int_equal(h.score, (int)(sum / w));
     assert_true(h.score < 80 && h.score > 40);
     /* only next_step weighs: the deal score is that dimension's */
@@ -254,7 +254,8 @@ static void test_json(void **state)
     json_t *lat = json_array_get(dims, SCORE_DIM_RESPONSE_LATENCY);
     assert_string_equal(json_string_value(json_object_get(lat, "name")), "response_latency");
     assert_string_equal(json_string_value(json_object_get(lat, "colour")), "red");
-    assert_string_equal(json_string_value(json_object_get(lat, "reason_zh")), "客户消息回复时间中位数 30.0 小时");
+    assert_string_equal(
+        json_string_value(json_object_get(lat, "reason_zh")), "客户消息回复时间中位数 30.0 小时");
     json_decref(root);
     free(js);
 }

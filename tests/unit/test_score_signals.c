@@ -17,7 +17,7 @@
 #include <string.h>
 
 #define HOUR 3600000LL
-#define DAY 86400000LL
+#define DAY  86400000LL
 
 static score_rules R;
 static score_calendar *cal;
@@ -102,8 +102,12 @@ static const score_touch stale_touches[] = {
 static void build_stale(double x, int64_t now, score_eval *e)
 {
     score_facts_stale f = {
-        .ctx = {.subject_id = "C123", .subject_name = "王校长", .owner_rep_id = "R1", .team_id = "T1",
-            .region_id = "G1", .customer_id = "C123"},
+        .ctx = {.subject_id = "C123",
+            .subject_name = "王校长",
+            .owner_rep_id = "R1",
+            .team_id = "T1",
+            .region_id = "G1",
+            .customer_id = "C123"},
         .last_interaction_ms = now - ms_days(x),
         .customer_created_ms = now - ms_days(400),
         .touches = stale_touches,
@@ -131,7 +135,8 @@ static void test_customer_stale(void **state)
     score_eval e;
     build_stale(32, NOW, &e);
     assert_string_equal(e.explanation_zh, "客户王校长 32 天无任何互动，可能需求：智慧教室");
-    assert_string_equal(e.explanation_en, "no interaction with customer 王校长 for 32 days; likely need: 智慧教室");
+    assert_string_equal(
+        e.explanation_en, "no interaction with customer 王校长 for 32 days; likely need: 智慧教室");
     assert_int_equal(e.n_ids, 3);
     assert_string_equal(e.quotes[0], "下学期再说");
     assert_true(has_tag(&e, "assignee:rep") && has_tag(&e, "pack:wakeup_list"));
@@ -160,18 +165,19 @@ static void test_no_progress_after_visit(void **state)
 {
     (void)state;
     static const row rows[] = {
-        {6.9, F, SCORE_TR_NONE, 0},
-        {7, F, SCORE_TR_RAISED, 1},
-        {8, F, SCORE_TR_RAISED, 1},
+        {6.9, F, SCORE_TR_NONE, 0}, {7, F, SCORE_TR_RAISED, 1}, {8, F, SCORE_TR_RAISED, 1},
         {0.5, C, SCORE_TR_CLEARED, 0}, /* a new visit */
-        {-1, F, SCORE_TR_NONE, 0},     /* no visit at all */
+        {-1, F, SCORE_TR_NONE, 0}, /* no visit at all */
     };
     RUN("deal.no_progress_after_visit", build_no_progress, rows);
     /* a commitment after the visit, or a stage advance, blocks it */
     score_touch intents[] = {{"int:wecom:5", NOW - ms_days(2), "demo_request", "下周来演示吧"},
         {"int:wecom:4", NOW - ms_days(12), "meeting_scheduled", NULL}};
-    score_facts_no_progress f = {.ctx = {.subject_id = "D1"}, .deal_open = 1,
-        .visit = {"int:act:1", NOW - ms_days(10), NULL, NULL}, .intents = intents, .n_intents = 2};
+    score_facts_no_progress f = {.ctx = {.subject_id = "D1"},
+        .deal_open = 1,
+        .visit = {"int:act:1", NOW - ms_days(10), NULL, NULL},
+        .intents = intents,
+        .n_intents = 2};
     score_eval e;
     assert_int_equal(score_eval_no_progress_after_visit(&f, &R, NOW, &e), SP_OK);
     assert_false(e.obs.met || e.obs.held);
@@ -197,7 +203,11 @@ static void build_key_role(double x, int64_t now, score_eval *e)
         {3, now - ms_days(2), "int:mail:d", "赵局"},
     };
     score_facts_key_role f = {.ctx = {.subject_id = "D7", .subject_name = "区教育局平台"},
-        .stage = role_stage, .deal_open = 1, .deal_created_ms = now - ms_days(90), .roles = roles, .n_roles = 3};
+        .stage = role_stage,
+        .deal_open = 1,
+        .deal_created_ms = now - ms_days(90),
+        .roles = roles,
+        .n_roles = 3};
     assert_int_equal(score_eval_key_role_uncovered(&f, &R, now, e), SP_OK);
 }
 
@@ -207,8 +217,7 @@ static void test_key_role_uncovered(void **state)
     static const row rows[] = {
         {29, F, SCORE_TR_NONE, 0},
         {31, C, SCORE_TR_RAISED, 2}, /* procurement last seen 29 then 31 days ago */
-        {30, F, SCORE_TR_RAISED, 2},
-        {28, C, SCORE_TR_NONE, 2},   /* 28 >= 27: held */
+        {30, F, SCORE_TR_RAISED, 2}, {28, C, SCORE_TR_NONE, 2}, /* 28 >= 27: held */
         {2, C, SCORE_TR_CLEARED, 0}, /* procurement back in a meeting */
     };
     RUN("deal.key_role_uncovered", build_key_role, rows);
@@ -222,8 +231,12 @@ static void test_key_role_uncovered(void **state)
     assert_false(e.obs.met);
     /* a role never seen counts from the deal's creation */
     score_role_seen two[] = {{1, NOW - DAY, "a", NULL}, {2, NOW - DAY, "b", NULL}};
-    score_facts_key_role f = {.ctx = {.subject_id = "D8"}, .stage = 5, .deal_open = 1,
-        .deal_created_ms = NOW - ms_days(45), .roles = two, .n_roles = 2};
+    score_facts_key_role f = {.ctx = {.subject_id = "D8"},
+        .stage = 5,
+        .deal_open = 1,
+        .deal_created_ms = NOW - ms_days(45),
+        .roles = two,
+        .n_roles = 2};
     assert_int_equal(score_eval_key_role_uncovered(&f, &R, NOW, &e), SP_OK);
     assert_true(e.obs.met && has_tag(&e, "role:decision_maker"));
 }
@@ -243,10 +256,10 @@ static void build_surge_mentions(double x, int64_t now, score_eval *e)
     static char ids[8][32];
     score_touch m[8];
     size_t n = 0;
-    m[n++] = (score_touch){"int:old", now - ms_days(15), "希沃", "old"}; /* outside 14 days */
+    m[n++] = (score_touch) {"int:old", now - ms_days(15), "希沃", "old"}; /* outside 14 days */
     for (int i = 0; i < (int)x && n < 8; i++, n++) {
         snprintf(ids[n], sizeof ids[n], "int:m%d", i);
-        m[n] = (score_touch){ids[n], now - ms_days(1 + i), i % 2 ? "鸿合" : "希沃", "他们报价更低"};
+        m[n] = (score_touch) {ids[n], now - ms_days(1 + i), i % 2 ? "鸿合" : "希沃", "他们报价更低"};
     }
     score_facts_surge f = {.ctx = {.subject_id = "D2"}, .mentions = m, .n_mentions = n};
     assert_int_equal(score_eval_competitor_surge(&f, &R, now, e), SP_OK);
@@ -256,9 +269,7 @@ static void test_competitor_surge(void **state)
 {
     (void)state;
     static const row visits[] = {
-        {4, F, SCORE_TR_NONE, 0},
-        {5, F, SCORE_TR_RAISED, 3},
-        {6, F, SCORE_TR_RAISED, 3},
+        {4, F, SCORE_TR_NONE, 0}, {5, F, SCORE_TR_RAISED, 3}, {6, F, SCORE_TR_RAISED, 3},
         {4, C, SCORE_TR_NONE, 3}, /* 4 >= 5 x 0.8: held */
         {3, C, SCORE_TR_NONE, 3}, /* out of the band, 72 h clear delay pending */
     };
@@ -277,8 +288,8 @@ static void test_competitor_surge(void **state)
     score_eval e;
     build_surge_mentions(2, NOW, &e);
     assert_int_equal(e.n_ids, 2); /* the 15-day-old mention is not evidence */
-    assert_true(has_tag(&e, "competitor:希沃") && has_tag(&e, "competitor:鸿合") &&
-                has_tag(&e, "assignee:competition_team"));
+    assert_true(has_tag(&e, "competitor:希沃") && has_tag(&e, "competitor:鸿合")
+        && has_tag(&e, "assignee:competition_team"));
 }
 
 /* --- deal.demo_refused_twice ------------------------------------------------------------ */
@@ -287,8 +298,10 @@ static void build_demo(double x, int64_t now, score_eval *e)
 {
     score_touch t[4] = {{"int:r0", now - ms_days(31), "demo_refused", NULL}};
     size_t n = 1;
-    for (int i = 0; i < (int)x; i++) t[n++] = (score_touch){i ? "int:r2" : "int:r1", now - ms_days(3 + i), NULL, "先不用演示"};
-    score_facts_demo_refused f = {.ctx = {.subject_id = "D3"}, .refusals = t, .n_refusals = n, .technical_doubt = 1};
+    for (int i = 0; i < (int)x; i++)
+        t[n++] = (score_touch) {i ? "int:r2" : "int:r1", now - ms_days(3 + i), NULL, "先不用演示"};
+    score_facts_demo_refused f
+        = {.ctx = {.subject_id = "D3"}, .refusals = t, .n_refusals = n, .technical_doubt = 1};
     assert_int_equal(score_eval_demo_refused_twice(&f, &R, now, e), SP_OK);
 }
 
@@ -296,8 +309,7 @@ static void test_demo_refused_twice(void **state)
 {
     (void)state;
     static const row rows[] = {
-        {1, F, SCORE_TR_NONE, 0},
-        {2, F, SCORE_TR_RAISED, 2},
+        {1, F, SCORE_TR_NONE, 0}, {2, F, SCORE_TR_RAISED, 2},
         {1, C, SCORE_TR_CLEARED, 0}, /* one refusal aged out of the window */
     };
     RUN("deal.demo_refused_twice", build_demo, rows);
@@ -312,8 +324,10 @@ static int stall_stage = 4;
 
 static void build_stalled(double x, int64_t now, score_eval *e)
 {
-    score_facts_stalled f = {.ctx = {.subject_id = "D4", .subject_name = "市一中"}, .stage = stall_stage,
-        .deal_open = 1, .stage_entered_ms = now - ms_days(x)};
+    score_facts_stalled f = {.ctx = {.subject_id = "D4", .subject_name = "市一中"},
+        .stage = stall_stage,
+        .deal_open = 1,
+        .stage_entered_ms = now - ms_days(x)};
     assert_int_equal(score_eval_stage_stalled(&f, &R, now, e), SP_OK);
 }
 
@@ -321,11 +335,10 @@ static void test_stage_stalled(void **state)
 {
     (void)state;
     static const row proposal[] = {
-        {21, F, SCORE_TR_NONE, 0},   /* at the norm: green */
+        {21, F, SCORE_TR_NONE, 0}, /* at the norm: green */
         {31.5, F, SCORE_TR_NONE, 0}, /* at 1.5 x: yellow, no signal yet */
-        {31.6, F, SCORE_TR_RAISED, 2},
-        {29, C, SCORE_TR_NONE, 2},    /* > 28.35: held */
-        {0, C, SCORE_TR_CLEARED, 0},  /* stage changed */
+        {31.6, F, SCORE_TR_RAISED, 2}, {29, C, SCORE_TR_NONE, 2}, /* > 28.35: held */
+        {0, C, SCORE_TR_CLEARED, 0}, /* stage changed */
     };
     RUN("deal.stage_stalled proposal", build_stalled, proposal);
     stall_stage = 5;
@@ -340,7 +353,8 @@ static void test_stage_stalled(void **state)
     assert_true(has_tag(&e, "colour:yellow") && !e.obs.met);
     build_stalled(33, NOW, &e);
     assert_true(has_tag(&e, "colour:red") && e.obs.met);
-    assert_string_equal(e.explanation_en, "deal 市一中 has been in proposal for 33 days (norm 21 days, 1.6x)");
+    assert_string_equal(
+        e.explanation_en, "deal 市一中 has been in proposal for 33 days (norm 21 days, 1.6x)");
 }
 
 /* --- deal.risk_raised ------------------------------------------------------------------ */
@@ -360,7 +374,9 @@ static void test_risk_raised(void **state)
         {"stall", 1, "assignee:rep"},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        score_facts_risk f = {.ctx = {.subject_id = "D5", .deal_id = "D5"}, .tag = rows[i].tag, .open = 1,
+        score_facts_risk f = {.ctx = {.subject_id = "D5", .deal_id = "D5"},
+            .tag = rows[i].tag,
+            .open = 1,
             .raised = {"int:x", NOW - DAY, rows[i].tag, "预算冻结了"}};
         score_eval e;
         score_state st = {0};
@@ -429,8 +445,10 @@ static void build_warming(double x, int64_t now, score_eval *e)
     static const char *ids[] = {"v1", "v2", "v3", "v4", "v5", "v6"};
     score_touch t[8] = {{"v0", now - ms_days(8), "智慧黑板", NULL}};
     size_t n = 1;
-    for (int i = 0; i < (int)x; i++) t[n++] = (score_touch){ids[i], now - ms_days(i + 0.5), "智慧黑板", NULL};
-    score_facts_warming f = {.ctx = {.subject_id = "C5", .subject_name = "实验小学"}, .visits = t, .n_visits = n};
+    for (int i = 0; i < (int)x; i++)
+        t[n++] = (score_touch) {ids[i], now - ms_days(i + 0.5), "智慧黑板", NULL};
+    score_facts_warming f
+        = {.ctx = {.subject_id = "C5", .subject_name = "实验小学"}, .visits = t, .n_visits = n};
     assert_int_equal(score_eval_interest_warming(&f, &R, now, e), SP_OK);
 }
 
@@ -438,8 +456,7 @@ static void test_interest_warming(void **state)
 {
     (void)state;
     static const row rows[] = {
-        {3, F, SCORE_TR_NONE, 0},
-        {4, F, SCORE_TR_RAISED, 1},
+        {3, F, SCORE_TR_NONE, 0}, {4, F, SCORE_TR_RAISED, 1},
         {5, C, SCORE_TR_NONE, 1}, /* one more visit of the same product: not news */
     };
     RUN("customer.interest_warming", build_warming, rows);
@@ -523,14 +540,14 @@ static void test_first_visit_timeout(void **state)
         {10, 3, 10, 5, 0}, /* the other week only */
         {10, 5, 10, 5, 1}, /* two consecutive weeks */
         {10, 5, 10, 4, 0}, /* exactly 40% is not above */
-        {10, 5, 0, 0, 0},  /* no leads in W09 */
+        {10, 5, 0, 0, 0}, /* no leads in W09 */
         {20, 9, 12, 6, 1},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         score_week_leads w[] = {{202607, 10, 9}, {202608, rows[i].w8_leads, rows[i].w8_late},
             {202609, rows[i].w9_leads, rows[i].w9_late}, {202610, 10, 10}};
-        score_facts_first_visit f = {.ctx = {.subject_id = "G1", .subject_name = "华东"}, .cal = cal, .weeks = w,
-            .n_weeks = 4};
+        score_facts_first_visit f
+            = {.ctx = {.subject_id = "G1", .subject_name = "华东"}, .cal = cal, .weeks = w, .n_weeks = 4};
         score_eval e;
         assert_int_equal(score_eval_first_visit_timeout(&f, &R, NOW, &e), SP_OK);
         if (e.obs.met != rows[i].met) fail_msg("row %zu: met %d, want %d", i, e.obs.met, rows[i].met);
@@ -551,8 +568,8 @@ static void test_first_visit_timeout(void **state)
     assert_int_equal(score_state_apply(&st, &e.obs, &R.rule[e.kind], next_week, &tr), SP_OK);
     assert_int_equal(tr, SCORE_TR_RAISED);
     assert_int_equal(st.level, 2);
-    assert_true(has_tag(&e, "week:2026-W09") && has_tag(&e, "week:2026-W10") &&
-                has_tag(&e, "assignee:region_supervisors"));
+    assert_true(has_tag(&e, "week:2026-W09") && has_tag(&e, "week:2026-W10")
+        && has_tag(&e, "assignee:region_supervisors"));
     assert_non_null(strstr(e.explanation_en, "2026-W10 60% (6/10)"));
     /* 48 h timeout of one lead */
     assert_false(score_first_visit_timed_out(&R, 0, 48 * HOUR, 100 * HOUR));
@@ -571,17 +588,18 @@ static void test_funnel_collapse(void **state)
         score_transition want;
     } rows[] = {
         {25, 3, SCORE_TR_RAISED}, /* 12% vs 38%: 0.32 of baseline */
-        {19, 2, SCORE_TR_NONE},   /* fewer than 20 deals */
+        {19, 2, SCORE_TR_NONE}, /* fewer than 20 deals */
         {20, 2, SCORE_TR_RAISED}, /* 10%, exactly 20 deals */
-        {50, 10, SCORE_TR_NONE},  /* 20% = 0.526 of baseline */
+        {50, 10, SCORE_TR_NONE}, /* 20% = 0.526 of baseline */
         {100, 19, SCORE_TR_NONE}, /* 19% = exactly 0.5: not below */
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         score_funnel_step s[] = {
             {3, 5, rows[i].entered, rows[i].converted, 100, 38}, /* demo -> negotiation */
-            {1, 2, 40, 20, 300, 150},                            /* lead -> qualified: steady */
+            {1, 2, 40, 20, 300, 150}, /* lead -> qualified: steady */
         };
-        score_facts_funnel f = {.ctx = {.subject_id = "T1", .subject_name = "华东一组"}, .steps = s, .n_steps = 2};
+        score_facts_funnel f
+            = {.ctx = {.subject_id = "T1", .subject_name = "华东一组"}, .steps = s, .n_steps = 2};
         score_eval e;
         score_state st = {0};
         score_transition tr;
@@ -590,9 +608,10 @@ static void test_funnel_collapse(void **state)
         if (tr != rows[i].want) fail_msg("row %zu: %s (ratio %g)", i, score_transition_name(tr), e.obs.value);
         if (tr == SCORE_TR_RAISED) {
             assert_int_equal(st.level, 3);
-            assert_true(has_tag(&e, "transition:demo->negotiation") && !has_tag(&e, "transition:lead->qualified"));
-            assert_true(has_tag(&e, "assignee:director") && has_tag(&e, "assignee:supervisor") &&
-                        has_tag(&e, "pack:three_layer_review"));
+            assert_true(
+                has_tag(&e, "transition:demo->negotiation") && !has_tag(&e, "transition:lead->qualified"));
+            assert_true(has_tag(&e, "assignee:director") && has_tag(&e, "assignee:supervisor")
+                && has_tag(&e, "pack:three_layer_review"));
         }
     }
     /* clear path of a below-threshold signal: band up to 0.6 of baseline, then a 7-day delay */
@@ -601,7 +620,8 @@ static void test_funnel_collapse(void **state)
     score_eval e;
     int conv[] = {3, 5, 12, 12, 12}; /* 5 of 25 = 0.53 of baseline: in the band */
     int64_t at[] = {0, DAY, 2 * DAY, 8 * DAY, 9 * DAY};
-    score_transition want[] = {SCORE_TR_RAISED, SCORE_TR_NONE, SCORE_TR_NONE, SCORE_TR_NONE, SCORE_TR_CLEARED};
+    score_transition want[]
+        = {SCORE_TR_RAISED, SCORE_TR_NONE, SCORE_TR_NONE, SCORE_TR_NONE, SCORE_TR_CLEARED};
     for (int i = 0; i < 5; i++) {
         score_funnel_step s[] = {{3, 5, 25, conv[i], 100, 38}};
         score_facts_funnel f = {.ctx = {.subject_id = "T1"}, .steps = s, .n_steps = 1};
@@ -660,7 +680,7 @@ static void test_clear_delay(void **state)
         score_transition want;
     } rows[] = {
         {4, 0, SCORE_TR_RAISED},
-        {2, 1 * HOUR, SCORE_TR_NONE},  /* out of band: pending */
+        {2, 1 * HOUR, SCORE_TR_NONE}, /* out of band: pending */
         {4, 30 * HOUR, SCORE_TR_NONE}, /* back: pending reset, no second raise */
         {2, 31 * HOUR, SCORE_TR_NONE},
         {2, 78 * HOUR, SCORE_TR_NONE}, /* 47 h out */
@@ -778,10 +798,18 @@ static size_t run_script(uint8_t **out, int redeliver)
         double x;
         int64_t at;
     } script[] = {
-        {build_stale, 29, 0},         {build_stale, 31, DAY},        {build_unanswered, 30, DAY},
-        {build_unanswered, 49, 2 * DAY}, {build_surge_mentions, 2, 2 * DAY}, {build_surge_mentions, 3, 3 * DAY},
-        {build_stalled, 40, 3 * DAY}, {build_status, 6, 4 * DAY},    {build_stale, 2, 5 * DAY},
-        {build_unanswered, -1, 5 * DAY}, {build_stale, 35, 40 * DAY}, {build_demo, 2, 41 * DAY},
+        {build_stale, 29, 0},
+        {build_stale, 31, DAY},
+        {build_unanswered, 30, DAY},
+        {build_unanswered, 49, 2 * DAY},
+        {build_surge_mentions, 2, 2 * DAY},
+        {build_surge_mentions, 3, 3 * DAY},
+        {build_stalled, 40, 3 * DAY},
+        {build_status, 6, 4 * DAY},
+        {build_stale, 2, 5 * DAY},
+        {build_unanswered, -1, 5 * DAY},
+        {build_stale, 35, 40 * DAY},
+        {build_demo, 2, 41 * DAY},
     };
     score_state states[SCORE_KIND_COUNT];
     memset(states, 0, sizeof states);
@@ -803,7 +831,8 @@ static size_t run_script(uint8_t **out, int redeliver)
                 continue;
             }
             size_t n = salespulse__v1__signal__get_packed_size(sig);
-            while (len + n + 4 > cap) buf = realloc(buf, cap *= 2), SP_ASSERT(buf);
+            while (len + n + 4 > cap)
+                buf = realloc(buf, cap *= 2), SP_ASSERT(buf);
             buf[len++] = (uint8_t)(n >> 24), buf[len++] = (uint8_t)(n >> 16), buf[len++] = (uint8_t)(n >> 8),
             buf[len++] = (uint8_t)n;
             len += salespulse__v1__signal__pack(sig, buf + len);
@@ -828,8 +857,8 @@ static void test_determinism(void **state)
     /* count the messages: stale raised/cleared/raised(ep 2), unanswered raised/updated/cleared,
      * surge raised/updated, stalled raised, status raised, demo raised */
     size_t n = 0;
-    for (size_t off = 0; off < la; n++) off += 4 + ((size_t)a[off] << 24 | (size_t)a[off + 1] << 16 |
-                                                  (size_t)a[off + 2] << 8 | a[off + 3]);
+    for (size_t off = 0; off < la; n++)
+        off += 4 + ((size_t)a[off] << 24 | (size_t)a[off + 1] << 16 | (size_t)a[off + 2] << 8 | a[off + 3]);
     assert_int_equal(n, 11);
     free(a);
     free(b);
