@@ -29,7 +29,7 @@ struct sp_series {
     _Atomic(sp_series *) next;
     sp_metric *fam;
     uint64_t hash;
-    char **values;          /* fam->nlabels owned strings */
+    char **values; /* fam->nlabels owned strings */
     _Atomic uint64_t value; /* counter/gauge value, histogram sum (double bits) */
     _Atomic uint64_t counts[]; /* histogram: nbounds + 1 buckets */
 };
@@ -72,8 +72,7 @@ static void atomic_add_double(_Atomic uint64_t *p, double v)
 {
     uint64_t old = atomic_load_explicit(p, memory_order_relaxed);
     while (!atomic_compare_exchange_weak_explicit(
-        p, &old, dbits(bitsd(old) + v), memory_order_relaxed, memory_order_relaxed)) {
-    }
+        p, &old, dbits(bitsd(old) + v), memory_order_relaxed, memory_order_relaxed)) { }
 }
 
 int sp_metrics_new(sp_metrics **out)
@@ -87,7 +86,8 @@ int sp_metrics_new(sp_metrics **out)
 
 static void series_free(sp_series *s, int nlabels)
 {
-    for (int i = 0; i < nlabels; i++) free(s->values[i]);
+    for (int i = 0; i < nlabels; i++)
+        free(s->values[i]);
     free(s->values);
     free(s);
 }
@@ -100,7 +100,8 @@ static void family_free(sp_metric *m)
         series_free(s, m->nlabels);
         s = n;
     }
-    for (int i = 0; i < m->nlabels; i++) free(m->label_names[i]);
+    for (int i = 0; i < m->nlabels; i++)
+        free(m->label_names[i]);
     free(m->name);
     free(m->help);
     free(m->labels_spec);
@@ -254,7 +255,8 @@ static sp_series *find_series(sp_metric *m, const char *const *values, uint64_t 
          s = atomic_load_explicit(&s->next, memory_order_acquire)) {
         if (s->hash != h) continue;
         int i = 0;
-        while (i < m->nlabels && strcmp(s->values[i], values[i] ? values[i] : "") == 0) i++;
+        while (i < m->nlabels && strcmp(s->values[i], values[i] ? values[i] : "") == 0)
+            i++;
         if (i == m->nlabels) return s;
     }
     return NULL;
@@ -276,10 +278,13 @@ sp_series *sp_metric_series(sp_metric *m, const char *const *values)
     s->hash = h;
     s->values = calloc((size_t)m->nlabels + 1, sizeof(char *));
     int ok = s->values != NULL;
-    for (int i = 0; ok && i < m->nlabels; i++) ok = (s->values[i] = strdup(values[i] ? values[i] : "")) != NULL;
+    for (int i = 0; ok && i < m->nlabels; i++)
+        ok = (s->values[i] = strdup(values[i] ? values[i] : "")) != NULL;
     if (!ok) {
-        if (s->values) series_free(s, m->nlabels);
-        else free(s);
+        if (s->values)
+            series_free(s, m->nlabels);
+        else
+            free(s);
         s = NULL;
         goto out;
     }
@@ -297,7 +302,8 @@ static sp_series *series_va(sp_metric *m, va_list ap)
 {
     if (m == NULL) return NULL;
     const char *vals[SP_METRICS_MAX_LABELS];
-    for (int i = 0; i < m->nlabels; i++) vals[i] = va_arg(ap, const char *);
+    for (int i = 0; i < m->nlabels; i++)
+        vals[i] = va_arg(ap, const char *);
     return sp_metric_series(m, vals);
 }
 
@@ -344,7 +350,8 @@ double sp_series_value(const sp_series *s)
     if (s == NULL) return 0;
     if (s->fam->type != M_HISTOGRAM) return bitsd(atomic_load_explicit(&s->value, memory_order_relaxed));
     uint64_t n = 0;
-    for (size_t i = 0; i <= s->fam->nbounds; i++) n += atomic_load_explicit(&s->counts[i], memory_order_relaxed);
+    for (size_t i = 0; i <= s->fam->nbounds; i++)
+        n += atomic_load_explicit(&s->counts[i], memory_order_relaxed);
     return (double)n;
 }
 
@@ -397,7 +404,8 @@ static void sb_put(sbuf *b, const char *s, size_t n)
     if (b->oom) return;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
+        while (cap < b->len + n + 1)
+            cap *= 2;
         char *nb = realloc(b->buf, cap);
         if (nb == NULL) {
             b->oom = 1;
@@ -411,7 +419,10 @@ static void sb_put(sbuf *b, const char *s, size_t n)
     b->buf[b->len] = '\0';
 }
 
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
 
 /* Appends s escaping backslash and newline, and double quote if quotes. */
 static void sb_escaped(sbuf *b, const char *s, int quotes)
@@ -419,9 +430,12 @@ static void sb_escaped(sbuf *b, const char *s, int quotes)
     const char *run = s;
     for (; *s; s++) {
         const char *rep = NULL;
-        if (*s == '\\') rep = "\\\\";
-        else if (*s == '\n') rep = "\\n";
-        else if (quotes && *s == '"') rep = "\\\"";
+        if (*s == '\\')
+            rep = "\\\\";
+        else if (*s == '\n')
+            rep = "\\n";
+        else if (quotes && *s == '"')
+            rep = "\\\"";
         if (rep == NULL) continue;
         sb_put(b, run, (size_t)(s - run));
         sb_str(b, rep);
@@ -516,7 +530,8 @@ int sp_metrics_render(sp_metrics *reg, char **out, size_t *len)
     sbuf b = {0};
     sb_put(&b, "", 0);
     pthread_mutex_lock(&reg->mtx);
-    for (const sp_metric *m = reg->first; m; m = m->next) render_family(&b, m);
+    for (const sp_metric *m = reg->first; m; m = m->next)
+        render_family(&b, m);
     pthread_mutex_unlock(&reg->mtx);
     if (b.oom) {
         free(b.buf);

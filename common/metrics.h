@@ -24,7 +24,7 @@ typedef struct sp_metrics sp_metrics;
 typedef struct sp_metric sp_metric; /* one family */
 typedef struct sp_series sp_series; /* one label-value tuple of a family */
 
-#define SP_METRICS_MAX_LABELS 8
+#define SP_METRICS_MAX_LABELS  8
 #define SP_METRICS_MAX_BUCKETS 32
 
 /* Default latency buckets in seconds (Prometheus client defaults). */
@@ -69,8 +69,8 @@ void sp_gauge_add(sp_metric *m, double v, ...);
 void sp_histogram_observe(sp_metric *m, double v, ...);
 
 /* Updates of a cached series (a few atomic operations, no lock). NULL-safe. */
-void sp_series_add(sp_series *s, double v);  /* counter or gauge */
-void sp_series_set(sp_series *s, double v);  /* gauge */
+void sp_series_add(sp_series *s, double v); /* counter or gauge */
+void sp_series_set(sp_series *s, double v); /* gauge */
 void sp_series_observe(sp_series *s, double v); /* histogram */
 
 /* Current value of a counter/gauge series, or the count of a histogram

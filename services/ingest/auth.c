@@ -36,12 +36,14 @@ int ingest_apikey_hash(const char *key, char out[SP_SHA256_HEX_LEN + 1])
     unsigned int mdlen = 0;
     if (!EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) return SP_EIO;
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) out[2 * i] = hex[md[i] >> 4], out[2 * i + 1] = hex[md[i] & 15];
+    for (int i = 0; i < 32; i++)
+        out[2 * i] = hex[md[i] >> 4], out[2 * i + 1] = hex[md[i] & 15];
     out[64] = '\0';
     return SP_OK;
 }
 
-ingest_auth_result ingest_apikey_check(const char *presented, const char *const *hashes, size_t n, size_t *which)
+ingest_auth_result ingest_apikey_check(
+    const char *presented, const char *const *hashes, size_t n, size_t *which)
 {
     if (presented == NULL || presented[0] == '\0') return INGEST_AUTH_MISSING;
     char h[SP_SHA256_HEX_LEN + 1];
@@ -50,7 +52,8 @@ ingest_auth_result ingest_apikey_check(const char *presented, const char *const 
     for (size_t i = 0; i < n; i++) {
         char stored[SP_SHA256_HEX_LEN];
         if (hashes[i] == NULL || strlen(hashes[i]) != SP_SHA256_HEX_LEN) continue;
-        for (int k = 0; k < SP_SHA256_HEX_LEN; k++) stored[k] = (char)tolower((unsigned char)hashes[i][k]);
+        for (int k = 0; k < SP_SHA256_HEX_LEN; k++)
+            stored[k] = (char)tolower((unsigned char)hashes[i][k]);
         if (CRYPTO_memcmp(stored, h, SP_SHA256_HEX_LEN) == 0) {
             if (!found && which) *which = i;
             found = 1;
@@ -69,31 +72,32 @@ static int secret_decode(const char *secret, unsigned char *key, size_t cap, siz
     return ingest_b64_decode(secret, n, key, klen, 0);
 }
 
-static int mac(const unsigned char *key, size_t klen, const char *id, const char *ts, const void *body, size_t len,
-    unsigned char out[32])
+static int mac(const unsigned char *key, size_t klen, const char *id, const char *ts, const void *body,
+    size_t len, unsigned char out[32])
 {
     int ok = 0;
     EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
     EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_END};
     size_t outl = 0;
-    if (c && EVP_MAC_init(c, key, klen, params) && EVP_MAC_update(c, (const unsigned char *)id, strlen(id)) &&
-        EVP_MAC_update(c, (const unsigned char *)".", 1) &&
-        EVP_MAC_update(c, (const unsigned char *)ts, strlen(ts)) &&
-        EVP_MAC_update(c, (const unsigned char *)".", 1) && (len == 0 || EVP_MAC_update(c, body, len)) &&
-        EVP_MAC_final(c, out, &outl, 32) && outl == 32)
+    if (c && EVP_MAC_init(c, key, klen, params) && EVP_MAC_update(c, (const unsigned char *)id, strlen(id))
+        && EVP_MAC_update(c, (const unsigned char *)".", 1)
+        && EVP_MAC_update(c, (const unsigned char *)ts, strlen(ts))
+        && EVP_MAC_update(c, (const unsigned char *)".", 1) && (len == 0 || EVP_MAC_update(c, body, len))
+        && EVP_MAC_final(c, out, &outl, 32) && outl == 32)
         ok = 1;
     EVP_MAC_CTX_free(c);
     EVP_MAC_free(m);
     return ok ? SP_OK : SP_EIO;
 }
 
-int ingest_webhook_sign(const char *id, const char *timestamp, const void *body, size_t len, const char *secret,
-    char *out, size_t cap)
+int ingest_webhook_sign(const char *id, const char *timestamp, const void *body, size_t len,
+    const char *secret, char *out, size_t cap)
 {
     unsigned char key[256], md[32];
     size_t klen = 0;
-    if (id == NULL || timestamp == NULL || secret_decode(secret, key, sizeof key, &klen) != 0) return SP_EINVAL;
+    if (id == NULL || timestamp == NULL || secret_decode(secret, key, sizeof key, &klen) != 0)
+        return SP_EINVAL;
     int rv = mac(key, klen, id, timestamp, body, len, md);
     OPENSSL_cleanse(key, sizeof key);
     if (rv != 0) return rv;
@@ -128,15 +132,18 @@ ingest_auth_result ingest_webhook_verify(const char *id, const char *timestamp, 
     int match = 0;
     const char *p = signature;
     while (*p) {
-        while (*p == ' ') p++;
+        while (*p == ' ')
+            p++;
         const char *e = p;
-        while (*e && *e != ' ') e++;
+        while (*e && *e != ' ')
+            e++;
         size_t n = (size_t)(e - p);
         if (n > 3 && strncmp(p, "v1,", 3) == 0 && n - 3 <= 64) {
             unsigned char got[64];
             size_t glen = 0;
             if (ingest_b64_decode(p + 3, n - 3, got, &glen, 0) == 0 && glen == 32)
-                for (size_t k = 0; k < ne; k++) match |= CRYPTO_memcmp(got, expect[k], 32) == 0;
+                for (size_t k = 0; k < ne; k++)
+                    match |= CRYPTO_memcmp(got, expect[k], 32) == 0;
         }
         p = e;
     }

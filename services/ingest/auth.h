@@ -15,15 +15,15 @@
 #include <stddef.h>
 
 #define SP_WEBHOOK_TOLERANCE_S 300
-#define SP_SHA256_HEX_LEN 64
+#define SP_SHA256_HEX_LEN      64
 
 typedef enum ingest_auth_result {
     INGEST_AUTH_OK = 0,
-    INGEST_AUTH_MISSING,       /* no key / no signature headers      -> 401 */
-    INGEST_AUTH_BAD_KEY,       /* key not known                      -> 401 */
+    INGEST_AUTH_MISSING, /* no key / no signature headers      -> 401 */
+    INGEST_AUTH_BAD_KEY, /* key not known                      -> 401 */
     INGEST_AUTH_BAD_SIGNATURE, /* no signature entry matches         -> 403 */
-    INGEST_AUTH_REPLAY,        /* timestamp outside the window       -> 403 */
-    INGEST_AUTH_CONFIG,        /* a configured secret is malformed   -> 500 */
+    INGEST_AUTH_REPLAY, /* timestamp outside the window       -> 403 */
+    INGEST_AUTH_CONFIG, /* a configured secret is malformed   -> 500 */
 } ingest_auth_result;
 
 /* HTTP status for a result (200 for OK). */
@@ -40,8 +40,8 @@ int ingest_apikey_hash(const char *key, char out[SP_SHA256_HEX_LEN + 1]);
  * hex). Every digest is compared, whatever matched, so timing reveals
  * nothing. *which (may be NULL) gets the matching index. Returns
  * INGEST_AUTH_MISSING for NULL/empty, INGEST_AUTH_BAD_KEY when none match. */
-ingest_auth_result ingest_apikey_check(const char *presented, const char *const *hashes, size_t n,
-    size_t *which);
+ingest_auth_result ingest_apikey_check(
+    const char *presented, const char *const *hashes, size_t n, size_t *which);
 
 /* Verifies a Standard Webhooks signature. id, timestamp, signature are the
  * header values (NULL when absent); secrets the configured "whsec_..." (or
@@ -54,7 +54,7 @@ ingest_auth_result ingest_webhook_verify(const char *id, const char *timestamp, 
 /* Computes the "v1,<base64>" signature of (id, timestamp, body) with secret
  * into out (cap >= 64 suffices). For tests and for clients' examples.
  * Returns SP_EINVAL for a bad secret, SP_ETOOBIG for a small buffer. */
-int ingest_webhook_sign(const char *id, const char *timestamp, const void *body, size_t len, const char *secret,
-    char *out, size_t cap);
+int ingest_webhook_sign(const char *id, const char *timestamp, const void *body, size_t len,
+    const char *secret, char *out, size_t cap);
 
 #endif

@@ -12,7 +12,8 @@ size_t ingest_b64_encode(const unsigned char *in, size_t n, char *out, int url)
     size_t o = 0, i = 0;
     for (; i + 3 <= n; i += 3) {
         unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-        out[o++] = a[v >> 18], out[o++] = a[(v >> 12) & 63], out[o++] = a[(v >> 6) & 63], out[o++] = a[v & 63];
+        out[o++] = a[v >> 18], out[o++] = a[(v >> 12) & 63], out[o++] = a[(v >> 6) & 63],
+        out[o++] = a[v & 63];
     }
     if (n - i == 1) {
         unsigned v = (unsigned)in[i] << 16;
@@ -40,7 +41,8 @@ static int val(char c, int url)
 int ingest_b64_decode(const char *in, size_t n, unsigned char *out, size_t *outlen, int url)
 {
     size_t pad = 0;
-    while (n > 0 && in[n - 1] == '=' && pad < 2) n--, pad++;
+    while (n > 0 && in[n - 1] == '=' && pad < 2)
+        n--, pad++;
     if (!url && (n + pad) % 4 != 0) return SP_EINVAL;
     if (n % 4 == 1) return SP_EINVAL;
     size_t o = 0;

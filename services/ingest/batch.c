@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DAY_MS (24LL * 3600 * 1000)
-#define SHORT_MAX 512   /* ids, names, urls */
+#define DAY_MS      (24LL * 3600 * 1000)
+#define SHORT_MAX   512 /* ids, names, urls */
 #define SUBJECT_MAX 2048
 
 typedef struct enum_name {
@@ -25,14 +25,14 @@ typedef struct enum_name {
 static const enum_name DIRECTIONS[] = {{"inbound", 1}, {"outbound", 2}, {"internal", 3}, {NULL, 0}};
 static const enum_name IDKINDS[] = {{"wecom", 1}, {"email", 2}, {"phone", 3}, {"crm", 4}, {NULL, 0}};
 static const enum_name SPEAKERS[] = {{"rep", 1}, {"customer", 2}, {NULL, 0}};
-static const enum_name TRACKING_KINDS[] = {
-    {"email_open", 1}, {"link_click", 2}, {"attachment_download", 3}, {"web_visit", 4}, {NULL, 0}};
-static const enum_name PAGE_CLASSES[] = {
-    {"product", 1}, {"competitor", 2}, {"pricing", 3}, {"other", 4}, {NULL, 0}};
+static const enum_name TRACKING_KINDS[]
+    = {{"email_open", 1}, {"link_click", 2}, {"attachment_download", 3}, {"web_visit", 4}, {NULL, 0}};
+static const enum_name PAGE_CLASSES[]
+    = {{"product", 1}, {"competitor", 2}, {"pricing", 3}, {"other", 4}, {NULL, 0}};
 static const enum_name ACTIVITY_KINDS[] = {{"visit", 1}, {"needs_diagnosis", 2}, {"proposal", 3},
     {"executive_visit", 4}, {"demo", 5}, {"touch", 6}, {NULL, 0}};
-static const enum_name ROLES[] = {
-    {"procurement", 1}, {"technical", 2}, {"decision_maker", 3}, {"finance", 4}, {NULL, 0}};
+static const enum_name ROLES[]
+    = {{"procurement", 1}, {"technical", 2}, {"decision_maker", 3}, {"finance", 4}, {NULL, 0}};
 static const enum_name STAGES[] = {{"lead", 1}, {"qualified", 2}, {"demo", 3}, {"proposal", 4},
     {"negotiation", 5}, {"won", 6}, {"lost", 7}, {NULL, 0}};
 
@@ -77,8 +77,8 @@ static int set(ctx *c, char **dst, const char *s, size_t n)
 
 /* Copies a string member into *dst. Returns 1 when present and valid, 0
  * when absent (error if required), -1 after an error. */
-static int get_str(ctx *c, json_t *o, const char *prefix, const char *key, int required, size_t max,
-    char **dst)
+static int get_str(
+    ctx *c, json_t *o, const char *prefix, const char *key, int required, size_t max, char **dst)
 {
     char f[96];
     path(f, sizeof f, prefix, key);
@@ -133,8 +133,8 @@ static int enum_value(ctx *c, json_t *v, const char *f, const enum_name *tab, in
     return -1;
 }
 
-static int get_enum(ctx *c, json_t *o, const char *prefix, const char *key, const enum_name *tab, int required,
-    int *out)
+static int get_enum(
+    ctx *c, json_t *o, const char *prefix, const char *key, const enum_name *tab, int required, int *out)
 {
     char f[96];
     path(f, sizeof f, prefix, key);
@@ -235,8 +235,9 @@ static void get_str_array(ctx *c, json_t *o, const char *prefix, const char *key
     for (size_t i = 0; i < json_array_size(a); i++) {
         json_t *e = json_array_get(a, i);
         char f[96];
-        if (snprintf(f, sizeof f, "%s%s%s[%zu]", prefix && *prefix ? prefix : "", prefix && *prefix ? "." : "",
-                key, i) < 0)
+        if (snprintf(f, sizeof f, "%s%s%s[%zu]", prefix && *prefix ? prefix : "",
+                prefix && *prefix ? "." : "", key, i)
+            < 0)
             f[0] = 0;
         if (!json_is_string(e) || !ingest_utf8_valid(json_string_value(e), json_string_length(e))) {
             fail(c, f, "must be a UTF-8 string");
@@ -274,7 +275,8 @@ static Salespulse__V1__Identity *parse_identity(ctx *c, json_t *o, const char *f
         snprintf(norm, sizeof norm, "%s", e164);
     } else if (kind == SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_EMAIL) {
         ingest_trim(norm);
-        for (char *p = norm; *p; p++) *p = (char)tolower((unsigned char)*p);
+        for (char *p = norm; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
         if (strchr(norm, '@') == NULL) {
             fail(c, f, "not an e-mail address");
             return NULL;
@@ -356,8 +358,8 @@ static void parse_turns(ctx *c, json_t *o, sp_interaction *ix)
         }
         free(text);
     }
-    if (total > 4 * SP_INGEST_TEXT_MAX) fail(c, "turns", "turn texts total %zu bytes, at most %d", total,
-                                             4 * SP_INGEST_TEXT_MAX);
+    if (total > 4 * SP_INGEST_TEXT_MAX)
+        fail(c, "turns", "turn texts total %zu bytes, at most %d", total, 4 * SP_INGEST_TEXT_MAX);
 }
 
 static void parse_email(ctx *c, json_t *o, sp_interaction *ix)
@@ -526,8 +528,8 @@ static void parse_stage_change(ctx *c, json_t *o, sp_interaction *ix)
     int from = 0, to = 0;
     long long amount = 0;
     /* deal_id may be given on the item instead */
-    if (get_str(c, o, "stage_change", "deal_id", ix->deal_id[0] == '\0', SHORT_MAX, &s->deal_id) == 0 &&
-        ix->deal_id[0])
+    if (get_str(c, o, "stage_change", "deal_id", ix->deal_id[0] == '\0', SHORT_MAX, &s->deal_id) == 0
+        && ix->deal_id[0])
         set(c, &s->deal_id, ix->deal_id, strlen(ix->deal_id));
     if (ix->deal_id[0] == '\0' && s->deal_id[0]) set(c, &ix->deal_id, s->deal_id, strlen(s->deal_id));
     if (get_enum(c, o, "stage_change", "from_stage", STAGES, 0, &from) == 1) s->from_stage = from;
@@ -574,7 +576,8 @@ static void parse_item(ctx *c, json_t *o, sp_interaction *ix)
     if (ch == NULL || json_is_null(ch))
         fail(c, "channel", "required");
     else if (!json_is_string(ch) || (channel = interaction_channel_parse(json_string_value(ch))) < 0)
-        fail(c, "channel", "unknown value; one of: wecom, email, call, meeting, note, tracking, activity, crm");
+        fail(c, "channel",
+            "unknown value; one of: wecom, email, call, meeting, note, tracking, activity, crm");
     if (channel < 0) channel = 0;
     ix->channel = channel;
     if (get_enum(c, o, "", "direction", DIRECTIONS, 0, &dir) == 1) ix->direction = dir;
@@ -622,7 +625,8 @@ static void parse_item(ctx *c, json_t *o, sp_interaction *ix)
             fail(c, "turns", "call needs turns or text");
         break;
     case SALESPULSE__V1__CHANNEL__CHANNEL_MEETING:
-        if (!has_text && !(ix->meeting && ix->meeting->title[0])) fail(c, "text", "meeting needs text or meeting.title");
+        if (!has_text && !(ix->meeting && ix->meeting->title[0]))
+            fail(c, "text", "meeting needs text or meeting.title");
         break;
     case SALESPULSE__V1__CHANNEL__CHANNEL_TRACKING:
         if (detail < 0) fail(c, "tracking", "required for channel tracking (tracking.kind at least)");
@@ -633,8 +637,7 @@ static void parse_item(ctx *c, json_t *o, sp_interaction *ix)
     case SALESPULSE__V1__CHANNEL__CHANNEL_CRM:
         if (detail < 0) fail(c, "stage_change", "required for channel crm (deal_id and to_stage)");
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -678,7 +681,8 @@ static void key_before(const char *buf, size_t len, size_t pos, char *out, size_
             else if (ch == '"') {
                 in_str = 0;
                 size_t j = i + 1;
-                while (j < len && isspace((unsigned char)buf[j])) j++;
+                while (j < len && isspace((unsigned char)buf[j]))
+                    j++;
                 if (j < len && buf[j] == ':') ks = s_start, ke = i;
             }
         } else if (ch == '"') {
@@ -700,8 +704,8 @@ static int decode_error(ingest_errlist *errs, int index, const char *buf, size_t
     if (utf && field[0])
         ingest_errlist_add(errs, index, field, "not valid UTF-8");
     else
-        ingest_errlist_add(errs, index, "", "invalid JSON at line %d column %d: %s", je->line, je->column,
-            je->text);
+        ingest_errlist_add(
+            errs, index, "", "invalid JSON at line %d column %d: %s", je->line, je->column, je->text);
     return SP_EDECODE;
 }
 
@@ -713,8 +717,8 @@ void ingest_batch_destroy(ingest_batch *b)
 }
 
 /* Parses each element of arr (already decoded) into b. */
-static int parse_all(json_t **vals, size_t n, const ingest_batch_opts *opts, ingest_batch *b,
-    ingest_errlist *errs)
+static int parse_all(
+    json_t **vals, size_t n, const ingest_batch_opts *opts, ingest_batch *b, ingest_errlist *errs)
 {
     int rv = SP_OK;
     for (size_t i = 0; i < n; i++) {
@@ -730,8 +734,8 @@ static int parse_all(json_t **vals, size_t n, const ingest_batch_opts *opts, ing
     return rv;
 }
 
-int ingest_batch_parse(const char *body, size_t len, const ingest_batch_opts *opts, ingest_batch **out,
-    ingest_errlist *errs)
+int ingest_batch_parse(
+    const char *body, size_t len, const ingest_batch_opts *opts, ingest_batch **out, ingest_errlist *errs)
 {
     *out = NULL;
     if (len > SP_BATCH_MAX_BYTES) {
@@ -739,7 +743,8 @@ int ingest_batch_parse(const char *body, size_t len, const ingest_batch_opts *op
         return SP_ETOOBIG;
     }
     size_t i = 0;
-    while (i < len && isspace((unsigned char)body[i])) i++;
+    while (i < len && isspace((unsigned char)body[i]))
+        i++;
     if (i == len) {
         ingest_errlist_add(errs, -1, "", "empty body");
         return SP_EDECODE;
@@ -769,7 +774,8 @@ int ingest_batch_parse(const char *body, size_t len, const ingest_batch_opts *op
         }
         vals = calloc(n, sizeof *vals);
         if (vals == NULL) goto oom;
-        for (size_t k = 0; k < n; k++) vals[k] = json_array_get(root, k);
+        for (size_t k = 0; k < n; k++)
+            vals[k] = json_array_get(root, k);
     } else {
         /* NDJSON: count lines first for the limit, then decode each */
         size_t cap = 0;
@@ -777,7 +783,8 @@ int ingest_batch_parse(const char *body, size_t len, const ingest_batch_opts *op
             const char *nl = memchr(body + p, '\n', len - p);
             size_t e = nl ? (size_t)(nl - body) : len;
             size_t s = p;
-            while (s < e && isspace((unsigned char)body[s])) s++;
+            while (s < e && isspace((unsigned char)body[s]))
+                s++;
             if (s < e) cap++;
             p = e + 1;
         }
@@ -792,7 +799,8 @@ int ingest_batch_parse(const char *body, size_t len, const ingest_batch_opts *op
             const char *nl = memchr(body + p, '\n', len - p);
             size_t e = nl ? (size_t)(nl - body) : len;
             size_t s = p;
-            while (s < e && isspace((unsigned char)body[s])) s++;
+            while (s < e && isspace((unsigned char)body[s]))
+                s++;
             if (s < e) {
                 vals[n] = json_loadb(body + s, e - s, JSON_REJECT_DUPLICATES, &je);
                 if (vals[n] == NULL) rv = decode_error(errs, (int)n, body + s, e - s, &je);
@@ -809,7 +817,8 @@ int ingest_batch_parse(const char *body, size_t len, const ingest_batch_opts *op
     rv = parse_all(vals, n, opts, b, errs);
     if (rv != 0) goto fail;
     if (root == NULL)
-        for (size_t k = 0; k < n; k++) json_decref(vals[k]);
+        for (size_t k = 0; k < n; k++)
+            json_decref(vals[k]);
     free(vals);
     json_decref(root);
     *out = b;
@@ -818,7 +827,8 @@ oom:
     rv = SP_ENOMEM;
 fail:
     if (root == NULL && vals)
-        for (size_t k = 0; k < n; k++) json_decref(vals[k]);
+        for (size_t k = 0; k < n; k++)
+            json_decref(vals[k]);
     free(vals);
     json_decref(root);
     ingest_batch_destroy(b);

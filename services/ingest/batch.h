@@ -24,8 +24,8 @@
 #define SP_BATCH_MAX_BYTES (4 * 1024 * 1024)
 
 typedef struct ingest_batch_opts {
-    long long now_ms;        /* the request's arrival; occurred_at may be <= now + 24 h */
-    const char *tenant_id;   /* default tenant_id when an item has none; NULL = "" */
+    long long now_ms; /* the request's arrival; occurred_at may be <= now + 24 h */
+    const char *tenant_id; /* default tenant_id when an item has none; NULL = "" */
 } ingest_batch_opts;
 
 typedef struct ingest_batch {
@@ -41,8 +41,8 @@ typedef struct ingest_batch {
  *   SP_EINVAL   validation errors (422);
  *   SP_ENOMEM.
  * On failure *out is NULL and errs (may be NULL) lists the problems. */
-int ingest_batch_parse(const char *body, size_t len, const ingest_batch_opts *opts, ingest_batch **out,
-    ingest_errlist *errs);
+int ingest_batch_parse(
+    const char *body, size_t len, const ingest_batch_opts *opts, ingest_batch **out, ingest_errlist *errs);
 
 /* Frees the batch and its interactions. Accepts NULL. */
 void ingest_batch_destroy(ingest_batch *b);

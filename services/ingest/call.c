@@ -30,8 +30,8 @@ static int copy(json_t *item, const char *as, json_t *o, const char *key)
     return v ? json_object_set(item, as, v) : 0;
 }
 
-int ingest_call_parse(const char *body, size_t len, const ingest_batch_opts *opts, sp_interaction **out,
-    ingest_errlist *errs)
+int ingest_call_parse(
+    const char *body, size_t len, const ingest_batch_opts *opts, sp_interaction **out, ingest_errlist *errs)
 {
     *out = NULL;
     if (len > SP_BATCH_MAX_BYTES) {
@@ -44,7 +44,8 @@ int ingest_call_parse(const char *body, size_t len, const ingest_batch_opts *opt
         if (o)
             ingest_errlist_add(errs, 0, "", "must be a JSON object");
         else
-            ingest_errlist_add(errs, 0, "", "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
+            ingest_errlist_add(
+                errs, 0, "", "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
         json_decref(o);
         return SP_EDECODE;
     }
@@ -53,13 +54,14 @@ int ingest_call_parse(const char *body, size_t len, const ingest_batch_opts *opt
     json_t *item = json_object(), *call = json_object();
     if (item == NULL || call == NULL) goto done;
     json_t *src = json_object_get(o, "source");
-    if (json_object_set_new(item, "source", src ? json_incref(src) : json_string("call")) != 0 ||
-        json_object_set_new(item, "channel", json_string("call")) != 0 || copy(item, "external_id", o, "call_id") ||
-        copy(item, "occurred_at", o, "started_at") || copy(item, "rep_id", o, "rep_id") ||
-        copy(item, "turns", o, "turns") || copy(item, "text", o, "text") || copy(item, "direction", o, "direction") ||
-        copy(item, "customer_ref", o, "customer_ref") || copy(item, "deal_id", o, "deal_id") ||
-        copy(item, "tenant_id", o, "tenant_id") || copy(call, "call_id", o, "call_id") ||
-        copy(call, "duration_s", o, "duration_s") || copy(call, "customer_phone", o, "customer_phone"))
+    if (json_object_set_new(item, "source", src ? json_incref(src) : json_string("call")) != 0
+        || json_object_set_new(item, "channel", json_string("call")) != 0
+        || copy(item, "external_id", o, "call_id") || copy(item, "occurred_at", o, "started_at")
+        || copy(item, "rep_id", o, "rep_id") || copy(item, "turns", o, "turns")
+        || copy(item, "text", o, "text") || copy(item, "direction", o, "direction")
+        || copy(item, "customer_ref", o, "customer_ref") || copy(item, "deal_id", o, "deal_id")
+        || copy(item, "tenant_id", o, "tenant_id") || copy(call, "call_id", o, "call_id")
+        || copy(call, "duration_s", o, "duration_s") || copy(call, "customer_phone", o, "customer_phone"))
         goto done;
     json_t *phone = json_object_get(o, "customer_phone");
     if (json_is_string(phone) && json_string_length(phone) > 0) {

@@ -17,7 +17,7 @@
 /* Parses one transcript. On success *out is set (caller frees with
  * interaction_destroy). Returns SP_ETOOBIG (body over 4 MiB), SP_EDECODE
  * (not a JSON object), SP_EINVAL (errors in errs), SP_ENOMEM. */
-int ingest_call_parse(const char *body, size_t len, const ingest_batch_opts *opts, sp_interaction **out,
-    ingest_errlist *errs);
+int ingest_call_parse(
+    const char *body, size_t len, const ingest_batch_opts *opts, sp_interaction **out, ingest_errlist *errs);
 
 #endif

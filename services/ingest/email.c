@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define DAY_MS (24LL * 3600 * 1000)
+#define DAY_MS   (24LL * 3600 * 1000)
 #define ADDR_MAX 320
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -182,14 +182,16 @@ static void utf8_cut(char *s, size_t max)
 {
     size_t n = strlen(s);
     if (n <= max) return;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
     s[max] = '\0';
 }
 
 static char *lower_dup(const char *s)
 {
     char *d = strdup(s ? s : "");
-    for (char *p = d; p && *p; p++) *p = (char)tolower((unsigned char)*p);
+    for (char *p = d; p && *p; p++)
+        *p = (char)tolower((unsigned char)*p);
     return d;
 }
 
@@ -224,7 +226,8 @@ static void visit(GMimeObject *parent, GMimeObject *part, gpointer data)
     }
     if (!GMIME_IS_PART(part)) return;
     GMimeContentType *ct = g_mime_object_get_content_type(part);
-    int attach = g_mime_part_is_attachment(GMIME_PART(part)) || g_mime_part_get_filename(GMIME_PART(part)) != NULL;
+    int attach
+        = g_mime_part_is_attachment(GMIME_PART(part)) || g_mime_part_get_filename(GMIME_PART(part)) != NULL;
     if (!attach && ct && g_mime_content_type_is_type(ct, "text", "plain") && st->plain == NULL) {
         st->plain = part;
     } else if (!attach && ct && g_mime_content_type_is_type(ct, "text", "html") && st->html == NULL) {
@@ -265,19 +268,21 @@ static void crlf(char *s)
 static void rtrim_lines(char *s)
 {
     size_t n = strlen(s);
-    while (n && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = '\0';
+    while (n && (s[n - 1] == '\n' || s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
 }
 
 /* Appends the mailboxes of list to *arr (lower-cased) and as parties. */
-static int add_addresses(sp_interaction *ix, InternetAddressList *list, char ***arr, size_t *n,
-    const ingest_email_opts *o)
+static int add_addresses(
+    sp_interaction *ix, InternetAddressList *list, char ***arr, size_t *n, const ingest_email_opts *o)
 {
     int count = list ? internet_address_list_length(list) : 0;
     for (int i = 0; i < count && *n < 200; i++) {
         InternetAddress *ia = internet_address_list_get_address(list, i);
         if (!INTERNET_ADDRESS_IS_MAILBOX(ia)) continue;
         const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-        if (addr == NULL || *addr == '\0' || strlen(addr) > ADDR_MAX || !ingest_utf8_valid(addr, strlen(addr)))
+        if (addr == NULL || *addr == '\0' || strlen(addr) > ADDR_MAX
+            || !ingest_utf8_valid(addr, strlen(addr)))
             continue;
         char **a = realloc(*arr, (*n + 1) * sizeof *a);
         if (a == NULL) return SP_ENOMEM;
@@ -302,9 +307,9 @@ static int add_addresses(sp_interaction *ix, InternetAddressList *list, char ***
         id->kind = SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_EMAIL;
         party->customer_side = !domain_ours(addr, o);
         const char *name = internet_address_get_name(ia);
-        if (interaction_str_set(&id->value, a[*n - 1]) ||
-            (name && ingest_utf8_valid(name, strlen(name)) && strlen(name) <= ADDR_MAX &&
-                interaction_str_set(&party->name, name)))
+        if (interaction_str_set(&id->value, a[*n - 1])
+            || (name && ingest_utf8_valid(name, strlen(name)) && strlen(name) <= ADDR_MAX
+                && interaction_str_set(&party->name, name)))
             return SP_ENOMEM;
     }
     return SP_OK;
@@ -334,7 +339,9 @@ static int add_attachment(Salespulse__V1__EmailInfo *e, GMimeObject *part)
     }
     if (name && strlen(name) > 512) name = NULL;
     int rv = interaction_str_set(&at->name, name ? name : "");
-    if (rv == 0) rv = interaction_str_set(&at->content_type, mime && ingest_utf8_valid(mime, strlen(mime)) ? mime : "");
+    if (rv == 0)
+        rv = interaction_str_set(
+            &at->content_type, mime && ingest_utf8_valid(mime, strlen(mime)) ? mime : "");
     at->size = part_size(part);
     g_free(mime);
     free(lname);
@@ -381,8 +388,8 @@ int ingest_email_parse(const char *raw, size_t len, const ingest_email_opts *opt
             break;
         }
     }
-    if (from_addr == NULL || strchr(from_addr, '@') == NULL || strlen(from_addr) > ADDR_MAX ||
-        !ingest_utf8_valid(from_addr, strlen(from_addr))) {
+    if (from_addr == NULL || strchr(from_addr, '@') == NULL || strlen(from_addr) > ADDR_MAX
+        || !ingest_utf8_valid(from_addr, strlen(from_addr))) {
         seterr(errbuf, errlen, "no usable From address");
         rv = SP_EDECODE;
         goto done;
@@ -411,12 +418,13 @@ int ingest_email_parse(const char *raw, size_t len, const ingest_email_opts *opt
             goto done;
         }
         memcpy(ext, "sha256:", 7);
-        for (int i = 0; i < 16; i++) snprintf(ext + 7 + 2 * i, 3, "%02x", md[i]);
+        for (int i = 0; i < 16; i++)
+            snprintf(ext + 7 + 2 * i, 3, "%02x", md[i]);
         if (interaction_str_set(&ix->external_id, ext)) goto done;
     }
     const char *irt_raw = g_mime_object_get_header(GMIME_OBJECT(msg), "In-Reply-To");
-    if (irt_raw && (irt = g_mime_utils_decode_message_id(irt_raw)) != NULL && strlen(irt) <= 998 &&
-        ingest_utf8_valid(irt, strlen(irt)) && interaction_str_set(&e->in_reply_to, irt))
+    if (irt_raw && (irt = g_mime_utils_decode_message_id(irt_raw)) != NULL && strlen(irt) <= 998
+        && ingest_utf8_valid(irt, strlen(irt)) && interaction_str_set(&e->in_reply_to, irt))
         goto done;
 
     /* time */
@@ -455,12 +463,14 @@ int ingest_email_parse(const char *raw, size_t len, const ingest_email_opts *opt
     char **fromarr = NULL;
     size_t nfrom = 0;
     int ar = add_addresses(ix, fromlist, &fromarr, &nfrom, opts);
-    for (size_t i = 0; i < nfrom; i++) free(fromarr[i]);
+    for (size_t i = 0; i < nfrom; i++)
+        free(fromarr[i]);
     free(fromarr);
     g_object_unref(fromlist);
-    if (ar != 0 ||
-        add_addresses(ix, g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO), &e->to, &e->n_to, opts) ||
-        add_addresses(ix, g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_CC), &e->cc, &e->n_cc, opts))
+    if (ar != 0
+        || add_addresses(ix, g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO), &e->to, &e->n_to, opts)
+        || add_addresses(
+            ix, g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_CC), &e->cc, &e->n_cc, opts))
         goto done;
 
     /* direction, rep, customer */
@@ -486,26 +496,31 @@ int ingest_email_parse(const char *raw, size_t len, const ingest_email_opts *opt
         rep = other_ours, cust = from_l;
     }
     if (rep && interaction_str_set(&ix->rep_id, rep)) goto done;
-    if (cust && interaction_identity_set(ix, SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_EMAIL, cust)) goto done;
+    if (cust && interaction_identity_set(ix, SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_EMAIL, cust))
+        goto done;
 
     /* body and attachments */
     g_mime_message_foreach(msg, visit, &st);
     GMimeObject *top = g_mime_message_get_mime_part(msg);
-    if (st.plain == NULL && st.html == NULL && top && GMIME_IS_PART(top) &&
-        g_mime_content_type_is_type(g_mime_object_get_content_type(top), "text", "*")) {
+    if (st.plain == NULL && st.html == NULL && top && GMIME_IS_PART(top)
+        && g_mime_content_type_is_type(g_mime_object_get_content_type(top), "text", "*")) {
         /* a lone text part labelled as attachment: still the body */
         st.plain = top;
         g_ptr_array_remove(st.attachments, top);
     }
     size_t blen = 0;
-    if (st.plain) body = part_text(st.plain, 0, &blen);
-    else if (st.html) body = part_text(st.html, 1, &blen);
-    else body = strdup("");
+    if (st.plain)
+        body = part_text(st.plain, 0, &blen);
+    else if (st.html)
+        body = part_text(st.html, 1, &blen);
+    else
+        body = strdup("");
     if (body == NULL) goto done;
     crlf(body);
     size_t cut = ingest_quote_cut(body, strlen(body));
     char *quoted = body + cut;
-    while (*quoted == '\n') quoted++;
+    while (*quoted == '\n')
+        quoted++;
     char *qcopy = strdup(quoted);
     if (qcopy == NULL) goto done;
     body[cut] = '\0';

@@ -62,8 +62,9 @@ int ingest_errlist_to_json(const ingest_errlist *l, char **out)
         /* messages may quote input bytes; json_stringn rejects bad UTF-8 */
         json_t *e = json_pack("{s:i,s:s,s:s?}", "index", l->items[i].index, "field", l->items[i].field,
             "message", l->items[i].message);
-        if (e == NULL) e = json_pack("{s:i,s:s,s:s}", "index", l->items[i].index, "field", "", "message",
-                           "invalid input");
+        if (e == NULL)
+            e = json_pack(
+                "{s:i,s:s,s:s}", "index", l->items[i].index, "field", "", "message", "invalid input");
         if (e == NULL || json_array_append_new(arr, e) != 0) {
             json_decref(root);
             return SP_ENOMEM;

@@ -20,7 +20,7 @@ typedef struct ingest_error {
 
 typedef struct ingest_errlist {
     ingest_error *items;
-    size_t n;       /* stored */
+    size_t n; /* stored */
     size_t dropped; /* over SP_ERRLIST_MAX or out of memory */
 } ingest_errlist;
 

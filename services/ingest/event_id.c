@@ -6,17 +6,17 @@
 #include <openssl/evp.h>
 #include <string.h>
 
-int ingest_event_id_derive_n(const char *source, size_t slen, const char *external_id, size_t elen,
-    char out[SP_EVENT_ID_LEN + 1])
+int ingest_event_id_derive_n(
+    const char *source, size_t slen, const char *external_id, size_t elen, char out[SP_EVENT_ID_LEN + 1])
 {
     if (source == NULL || external_id == NULL || slen == 0 || elen == 0) return SP_EINVAL;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx == NULL) return SP_ENOMEM;
-    int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) && EVP_DigestUpdate(ctx, source, slen) &&
-             EVP_DigestUpdate(ctx, "", 1) && EVP_DigestUpdate(ctx, external_id, elen) &&
-             EVP_DigestFinal_ex(ctx, md, &mdlen);
+    int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) && EVP_DigestUpdate(ctx, source, slen)
+        && EVP_DigestUpdate(ctx, "", 1) && EVP_DigestUpdate(ctx, external_id, elen)
+        && EVP_DigestFinal_ex(ctx, md, &mdlen);
     EVP_MD_CTX_free(ctx);
     if (!ok || mdlen < 16) return SP_EIO;
     static const char hex[] = "0123456789abcdef";

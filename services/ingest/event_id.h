@@ -16,7 +16,7 @@
 int ingest_event_id_derive(const char *source, const char *external_id, char out[SP_EVENT_ID_LEN + 1]);
 
 /* Same with explicit lengths (bytes may contain NULs). */
-int ingest_event_id_derive_n(const char *source, size_t slen, const char *external_id, size_t elen,
-    char out[SP_EVENT_ID_LEN + 1]);
+int ingest_event_id_derive_n(
+    const char *source, size_t slen, const char *external_id, size_t elen, char out[SP_EVENT_ID_LEN + 1]);
 
 #endif

@@ -23,7 +23,8 @@ static void put(buf *b, const char *s, size_t n)
     if (b->oom) return;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
+        while (cap < b->n + n + 1)
+            cap *= 2;
         char *p = realloc(b->s, cap);
         if (p == NULL) {
             b->oom = 1;
@@ -59,7 +60,8 @@ static void text(buf *b, const char *s)
             continue;
         }
         if (b->at_line_start) {
-            for (int i = 0; i < b->quote_depth; i++) put(b, "> ", 2);
+            for (int i = 0; i < b->quote_depth; i++)
+                put(b, "> ", 2);
             b->at_line_start = 0;
             b->pending_space = 0;
         } else if (b->pending_space) {
@@ -67,8 +69,9 @@ static void text(buf *b, const char *s)
             b->pending_space = 0;
         }
         const char *q = p;
-        while (*q && !(*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r' || *q == '\f' ||
-                       ((unsigned char)*q == 0xc2 && (unsigned char)q[1] == 0xa0)))
+        while (*q
+            && !(*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r' || *q == '\f'
+                || ((unsigned char)*q == 0xc2 && (unsigned char)q[1] == 0xa0)))
             q++;
         put(b, p, (size_t)(q - p));
         p = q;
@@ -94,8 +97,8 @@ static void walk(buf *b, xmlNodePtr n, int depth)
         }
         if (n->type != XML_ELEMENT_NODE) continue;
         const char *name = (const char *)n->name;
-        if (strcasecmp(name, "script") == 0 || strcasecmp(name, "style") == 0 || strcasecmp(name, "head") == 0 ||
-            strcasecmp(name, "title") == 0 || strcasecmp(name, "noscript") == 0)
+        if (strcasecmp(name, "script") == 0 || strcasecmp(name, "style") == 0 || strcasecmp(name, "head") == 0
+            || strcasecmp(name, "title") == 0 || strcasecmp(name, "noscript") == 0)
             continue;
         int block = is_block(name), quote = strcasecmp(name, "blockquote") == 0;
         if (strcasecmp(name, "br") == 0) {
@@ -117,8 +120,8 @@ int ingest_html_to_text(const char *html, size_t len, char **out, size_t *outlen
     *outlen = 0;
     buf b = {.at_line_start = 1};
     if (len > 0 && len <= (size_t)1 << 30) {
-        htmlDocPtr doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
-            HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
+        htmlDocPtr doc = htmlReadMemory(
+            html, (int)len, NULL, "UTF-8", HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
         if (doc == NULL) return SP_EDECODE;
         walk(&b, doc->children, 0);
         xmlFreeDoc(doc);
@@ -128,7 +131,8 @@ int ingest_html_to_text(const char *html, size_t len, char **out, size_t *outlen
         free(b.s);
         return SP_ENOMEM;
     }
-    while (b.n && (b.s[b.n - 1] == '\n' || b.s[b.n - 1] == ' ')) b.s[--b.n] = '\0';
+    while (b.n && (b.s[b.n - 1] == '\n' || b.s[b.n - 1] == ' '))
+        b.s[--b.n] = '\0';
     *out = b.s;
     *outlen = b.n;
     return SP_OK;

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const CHANNEL_NAMES[] = {
-    NULL, "wecom", "email", "call", "meeting", "note", "tracking", "activity", "crm"};
+static const char *const CHANNEL_NAMES[]
+    = {NULL, "wecom", "email", "call", "meeting", "note", "tracking", "activity", "crm"};
 static const char *const IDKIND_NAMES[] = {NULL, "wecom", "email", "phone", "crm"};
 
 static int name_parse(const char *const *names, int n, const char *s)
@@ -68,8 +68,8 @@ int interaction_new(const char *source, long long now_ms, sp_interaction **out)
     ix->meta = m;
     m->schema_version = 1;
     m->produced_at_ms = now_ms;
-    if (interaction_str_set(&m->producer, SP_INGEST_PRODUCER) != 0 ||
-        interaction_str_set(&ix->source, source) != 0) {
+    if (interaction_str_set(&m->producer, SP_INGEST_PRODUCER) != 0
+        || interaction_str_set(&ix->source, source) != 0) {
         interaction_destroy(ix);
         return SP_ENOMEM;
     }
@@ -85,7 +85,8 @@ void interaction_destroy(sp_interaction *ix)
 void interaction_array_destroy(sp_interaction **arr, size_t n)
 {
     if (arr == NULL) return;
-    for (size_t i = 0; i < n; i++) interaction_destroy(arr[i]);
+    for (size_t i = 0; i < n; i++)
+        interaction_destroy(arr[i]);
     free(arr);
 }
 
@@ -100,8 +101,8 @@ int interaction_identity_set(sp_interaction *ix, Salespulse__V1__IdentityKind ki
     return interaction_str_set(&ix->customer_identity->value, value);
 }
 
-int interaction_turn_add(sp_interaction *ix, Salespulse__V1__Speaker speaker, long long start_ms,
-    const char *text)
+int interaction_turn_add(
+    sp_interaction *ix, Salespulse__V1__Speaker speaker, long long start_ms, const char *text)
 {
     Salespulse__V1__Turn **t = realloc(ix->turns, (ix->n_turns + 1) * sizeof *t);
     if (t == NULL) return SP_ENOMEM;

@@ -37,8 +37,8 @@ int interaction_str_set(char **dst, const char *s);
 int interaction_identity_set(sp_interaction *ix, Salespulse__V1__IdentityKind kind, const char *value);
 
 /* Appends a turn. Returns SP_ENOMEM. */
-int interaction_turn_add(sp_interaction *ix, Salespulse__V1__Speaker speaker, long long start_ms,
-    const char *text);
+int interaction_turn_add(
+    sp_interaction *ix, Salespulse__V1__Speaker speaker, long long start_ms, const char *text);
 
 /* Sets meta.event_id from (source, external_id) with ingest_event_id_derive
  * unless an event id is already set. Returns SP_EINVAL when both are empty. */

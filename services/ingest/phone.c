@@ -19,7 +19,8 @@ int phone_e164_normalize(const char *in, char *out, size_t cap)
     size_t n = 0;
     int plus = 0;
     const char *p = in;
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     if (strncasecmp(p, "tel:", 4) == 0) p += 4;
     for (; *p; p++) {
         unsigned char c = (unsigned char)*p;
@@ -59,6 +60,9 @@ int phone_e164_normalize(const char *in, char *out, size_t cap)
         return SP_EINVAL;
     }
     if (n < 8 || n > 15 || digits[0] == '0') return SP_EINVAL;
+    /* a Chinese national number never starts with 0 after the country code:
+     * "+86 0 0..." is garbage, and refusing it keeps the rule idempotent */
+    if (digits[0] == '8' && digits[1] == '6' && digits[2] == '0') return SP_EINVAL;
     if (n + 2 > cap) return SP_ETOOBIG;
     out[0] = '+';
     memcpy(out + 1, digits, n + 1);

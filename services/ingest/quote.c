@@ -7,8 +7,8 @@
 
 typedef struct line {
     const char *s; /* first non-blank byte */
-    size_t n;      /* length without leading/trailing blanks */
-    size_t start;  /* offset of the raw line */
+    size_t n; /* length without leading/trailing blanks */
+    size_t start; /* offset of the raw line */
 } line;
 
 /* ASCII blanks and the ideographic space U+3000 */
@@ -18,8 +18,8 @@ static size_t lead_blank(const char *s, size_t n)
     for (;;) {
         if (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r')) {
             i++;
-        } else if (i + 2 < n && (unsigned char)s[i] == 0xe3 && (unsigned char)s[i + 1] == 0x80 &&
-                   (unsigned char)s[i + 2] == 0x80) {
+        } else if (i + 2 < n && (unsigned char)s[i] == 0xe3 && (unsigned char)s[i + 1] == 0x80
+            && (unsigned char)s[i + 2] == 0x80) {
             i += 3;
         } else {
             return i;
@@ -49,8 +49,8 @@ static int contains(const line *l, const char *p)
 
 static int is_header_line(const line *l)
 {
-    static const char *const H[] = {"Sent:", "Date:", "To:", "Subject:", "Cc:", "发送时间", "日期", "收件人", "主题",
-        "抄送", NULL};
+    static const char *const H[]
+        = {"Sent:", "Date:", "To:", "Subject:", "Cc:", "发送时间", "日期", "收件人", "主题", "抄送", NULL};
     for (int i = 0; H[i]; i++)
         if (starts(l, H[i])) return 1;
     return 0;
@@ -60,7 +60,8 @@ static int is_header_line(const line *l)
 static int is_separator(const line *l)
 {
     if (l->n < 6 || l->s[0] != '-' || l->s[l->n - 1] != '-') return 0;
-    static const char *const M[] = {"original message", "原始邮件", "邮件原件", "forwarded message", "转发邮件", NULL};
+    static const char *const M[]
+        = {"original message", "原始邮件", "邮件原件", "forwarded message", "转发邮件", NULL};
     for (int i = 0; M[i]; i++)
         if (contains(l, M[i])) return 1;
     return 0;
@@ -68,18 +69,20 @@ static int is_separator(const line *l)
 
 static int is_signoff(const line *l)
 {
-    static const char *const S[] = {"此致", "此致敬礼", "此致 敬礼", "祝好", "顺祝商祺", "顺颂商祺", "顺颂时祺",
-        "祝商祺", "祝工作顺利", "谢谢", "多谢", "best regards", "kind regards", "regards", "thanks", "cheers", NULL};
+    static const char *const S[] = {"此致", "此致敬礼", "此致 敬礼", "祝好", "顺祝商祺", "顺颂商祺",
+        "顺颂时祺", "祝商祺", "祝工作顺利", "谢谢", "多谢", "best regards", "kind regards", "regards",
+        "thanks", "cheers", NULL};
     size_t n = l->n;
     /* strip trailing ASCII and full-width punctuation */
     for (;;) {
         if (n && strchr(",.!;", l->s[n - 1])) {
             n--;
-        } else if (n >= 3 && ((unsigned char)l->s[n - 3] == 0xef && (unsigned char)l->s[n - 2] == 0xbc &&
-                                 ((unsigned char)l->s[n - 1] == 0x8c || (unsigned char)l->s[n - 1] == 0x81))) {
+        } else if (n >= 3
+            && ((unsigned char)l->s[n - 3] == 0xef && (unsigned char)l->s[n - 2] == 0xbc
+                && ((unsigned char)l->s[n - 1] == 0x8c || (unsigned char)l->s[n - 1] == 0x81))) {
             n -= 3; /* ， ！ */
-        } else if (n >= 3 && (unsigned char)l->s[n - 3] == 0xe3 && (unsigned char)l->s[n - 2] == 0x80 &&
-                   (unsigned char)l->s[n - 1] == 0x82) {
+        } else if (n >= 3 && (unsigned char)l->s[n - 3] == 0xe3 && (unsigned char)l->s[n - 2] == 0x80
+            && (unsigned char)l->s[n - 1] == 0x82) {
             n -= 3; /* 。 */
         } else {
             break;
@@ -103,9 +106,11 @@ static size_t get_line(const char *text, size_t len, size_t pos, line *l, int *s
     if (sigdash) {
         size_t n = l->n;
         if (n && l->s[n - 1] == '\r') n--;
-        *sigdash = b == 0 && ((n == 3 && memcmp(l->s, "-- ", 3) == 0) || (n == 2 && memcmp(l->s, "--", 2) == 0));
+        *sigdash
+            = b == 0 && ((n == 3 && memcmp(l->s, "-- ", 3) == 0) || (n == 2 && memcmp(l->s, "--", 2) == 0));
     }
-    while (l->n && (l->s[l->n - 1] == ' ' || l->s[l->n - 1] == '\r' || l->s[l->n - 1] == '\t')) l->n--;
+    while (l->n && (l->s[l->n - 1] == ' ' || l->s[l->n - 1] == '\r' || l->s[l->n - 1] == '\t'))
+        l->n--;
     return e + 1;
 }
 
@@ -136,10 +141,10 @@ size_t ingest_quote_cut(const char *text, size_t len)
         int sigdash = 0;
         size_t next = get_line(text, len, pos, &cur, &sigdash);
         if (cur.n) nonblank_seen++;
-        if (sigdash || (cur.n && cur.s[0] == '>') || is_separator(&cur) ||
-            (starts(&cur, "在") && (contains(&cur, "写道") || contains(&cur, "寫道"))) ||
-            (starts(&cur, "On ") && ends(&cur, "wrote:")) || starts_block(text, len, &cur, next) ||
-            (cur.n && nonblank_total - nonblank_seen < 10 && is_signoff(&cur)))
+        if (sigdash || (cur.n && cur.s[0] == '>') || is_separator(&cur)
+            || (starts(&cur, "在") && (contains(&cur, "写道") || contains(&cur, "寫道")))
+            || (starts(&cur, "On ") && ends(&cur, "wrote:")) || starts_block(text, len, &cur, next)
+            || (cur.n && nonblank_total - nonblank_seen < 10 && is_signoff(&cur)))
             return cur.start;
         pos = next;
     }

@@ -81,7 +81,8 @@ int ingest_time_parse(const char *s, long long *ms)
             nd++, p++;
         }
         if (nd == 0 || nd > 9) return SP_EINVAL;
-        for (; nd < 3; nd++) frac *= 10;
+        for (; nd < 3; nd++)
+            frac *= 10;
     }
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60) return SP_EINVAL;
@@ -109,9 +110,11 @@ int ingest_time_parse(const char *s, long long *ms)
 char *ingest_trim(char *s)
 {
     size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
     size_t i = 0;
-    while (isspace((unsigned char)s[i])) i++;
+    while (isspace((unsigned char)s[i]))
+        i++;
     if (i) memmove(s, s + i, n - i + 1);
     return s;
 }

@@ -13,13 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-const unsigned char SP_TRACKING_GIF[SP_TRACKING_GIF_LEN] = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01,
-    0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c,
-    0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+const unsigned char SP_TRACKING_GIF[SP_TRACKING_GIF_LEN]
+    = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff,
+        0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
+        0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
 
 #define TOKEN_VERSION 1
-#define TAG_LEN 32
-#define TOKEN_MAX (1 + 1 + 8 + 4 * 2 + SP_TRACKING_REF_MAX * 2 + SP_TRACKING_CUSTOMER_MAX + SP_TRACKING_URL_MAX + TAG_LEN)
+#define TAG_LEN       32
+#define TOKEN_MAX                                                                                            \
+    (1 + 1 + 8 + 4 * 2 + SP_TRACKING_REF_MAX * 2 + SP_TRACKING_CUSTOMER_MAX + SP_TRACKING_URL_MAX + TAG_LEN)
 #define DAY_MS (24LL * 3600 * 1000)
 
 static int hmac256(const tracking_key *k, const unsigned char *msg, size_t n, unsigned char out[TAG_LEN])
@@ -28,8 +30,8 @@ static int hmac256(const tracking_key *k, const unsigned char *msg, size_t n, un
     EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
     EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_END};
-    int ok = c && EVP_MAC_init(c, k->key, k->len, params) && EVP_MAC_update(c, msg, n) &&
-             EVP_MAC_final(c, out, &outl, TAG_LEN) && outl == TAG_LEN;
+    int ok = c && EVP_MAC_init(c, k->key, k->len, params) && EVP_MAC_update(c, msg, n)
+        && EVP_MAC_final(c, out, &outl, TAG_LEN) && outl == TAG_LEN;
     EVP_MAC_CTX_free(c);
     EVP_MAC_free(m);
     return ok ? SP_OK : SP_EIO;
@@ -48,17 +50,18 @@ int tracking_token_seal(const tracking_token *t, const tracking_key *key, char *
     *out = NULL;
     if (t->kind < 1 || t->kind > 4 || key == NULL || key->len < 16) return SP_EINVAL;
     if (t->kind == 2 && t->url[0] == '\0') return SP_EINVAL;
-    if (strnlen(t->ref, sizeof t->ref) > SP_TRACKING_REF_MAX ||
-        strnlen(t->customer, sizeof t->customer) > SP_TRACKING_CUSTOMER_MAX ||
-        strnlen(t->rep_id, sizeof t->rep_id) > SP_TRACKING_REF_MAX ||
-        strnlen(t->url, sizeof t->url) > SP_TRACKING_URL_MAX)
+    if (strnlen(t->ref, sizeof t->ref) > SP_TRACKING_REF_MAX
+        || strnlen(t->customer, sizeof t->customer) > SP_TRACKING_CUSTOMER_MAX
+        || strnlen(t->rep_id, sizeof t->rep_id) > SP_TRACKING_REF_MAX
+        || strnlen(t->url, sizeof t->url) > SP_TRACKING_URL_MAX)
         return SP_ETOOBIG;
     unsigned char buf[TOKEN_MAX];
     size_t n = 0;
     buf[n++] = TOKEN_VERSION;
     buf[n++] = (unsigned char)t->kind;
     unsigned long long ts = (unsigned long long)t->issued_at_ms;
-    for (int i = 7; i >= 0; i--) buf[n++] = (unsigned char)(ts >> (8 * i));
+    for (int i = 7; i >= 0; i--)
+        buf[n++] = (unsigned char)(ts >> (8 * i));
     n += put_str(buf + n, t->ref);
     n += put_str(buf + n, t->customer);
     n += put_str(buf + n, t->rep_id);
@@ -85,8 +88,8 @@ static int get_str(const unsigned char *buf, size_t end, size_t *p, char *dst, s
     return 0;
 }
 
-int tracking_token_open(const char *token, size_t len, const tracking_key *keys, size_t nkeys, long long now_ms,
-    long long max_age_ms, tracking_token *out)
+int tracking_token_open(const char *token, size_t len, const tracking_key *keys, size_t nkeys,
+    long long now_ms, long long max_age_ms, tracking_token *out)
 {
     memset(out, 0, sizeof *out);
     if (token == NULL || len == 0 || len > SP_B64_ENC_LEN(TOKEN_MAX)) return SP_EAUTH;
@@ -105,12 +108,13 @@ int tracking_token_open(const char *token, size_t len, const tracking_key *keys,
     tracking_token t = {0};
     t.kind = buf[1];
     unsigned long long ts = 0;
-    for (int i = 0; i < 8; i++) ts = ts << 8 | buf[2 + i];
+    for (int i = 0; i < 8; i++)
+        ts = ts << 8 | buf[2 + i];
     t.issued_at_ms = (long long)ts;
     size_t p = 10;
-    if (get_str(buf, body, &p, t.ref, sizeof t.ref) || get_str(buf, body, &p, t.customer, sizeof t.customer) ||
-        get_str(buf, body, &p, t.rep_id, sizeof t.rep_id) || get_str(buf, body, &p, t.url, sizeof t.url) ||
-        p != body || t.kind < 1 || t.kind > 4)
+    if (get_str(buf, body, &p, t.ref, sizeof t.ref) || get_str(buf, body, &p, t.customer, sizeof t.customer)
+        || get_str(buf, body, &p, t.rep_id, sizeof t.rep_id) || get_str(buf, body, &p, t.url, sizeof t.url)
+        || p != body || t.kind < 1 || t.kind > 4)
         return SP_EAUTH; /* sealed by us, so only a key compromise gets here */
     if (max_age_ms > 0 && (now_ms - t.issued_at_ms > max_age_ms || t.issued_at_ms - now_ms > DAY_MS))
         return SP_ETIMEOUT;
@@ -145,8 +149,8 @@ void tracking_rules_destroy(tracking_rules *r)
 
 static const char *const CLASSES[] = {NULL, "product", "competitor", "pricing", "other"};
 
-int tracking_rules_parse(const char *json, size_t len, const char *name, tracking_rules **out, char *errbuf,
-    size_t errlen)
+int tracking_rules_parse(
+    const char *json, size_t len, const char *name, tracking_rules **out, char *errbuf, size_t errlen)
 {
     *out = NULL;
     json_error_t je;
@@ -163,7 +167,9 @@ int tracking_rules_parse(const char *json, size_t len, const char *name, trackin
         goto fail;
     }
     r = calloc(1, sizeof *r);
-    if (r == NULL || (json_array_size(pages) && (r->rules = calloc(json_array_size(pages), sizeof *r->rules)) == NULL)) {
+    if (r == NULL
+        || (json_array_size(pages)
+            && (r->rules = calloc(json_array_size(pages), sizeof *r->rules)) == NULL)) {
         rv = SP_ENOMEM;
         goto fail;
     }
@@ -180,7 +186,8 @@ int tracking_rules_parse(const char *json, size_t len, const char *name, trackin
         for (int k = 1; k < 5 && cls; k++)
             if (strcmp(cls, CLASSES[k]) == 0) c = k;
         if (c == 0) {
-            snprintf(errbuf, errlen, "%s: pages[%zu].class: one of product, competitor, pricing, other", name, i);
+            snprintf(
+                errbuf, errlen, "%s: pages[%zu].class: one of product, competitor, pricing, other", name, i);
             goto fail;
         }
         if ((pid && !json_is_string(pid)) || (cid && !json_is_string(cid))) {
@@ -190,11 +197,13 @@ int tracking_rules_parse(const char *json, size_t len, const char *name, trackin
         int ec;
         PCRE2_SIZE eo;
         rule *ru = &r->rules[r->n];
-        ru->re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_CASELESS, &ec, &eo, NULL);
+        ru->re = pcre2_compile(
+            (PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_CASELESS, &ec, &eo, NULL);
         if (ru->re == NULL) {
             PCRE2_UCHAR msg[120];
             pcre2_get_error_message(ec, msg, sizeof msg);
-            snprintf(errbuf, errlen, "%s: pages[%zu].pattern: %s at offset %zu", name, i, (char *)msg, (size_t)eo);
+            snprintf(
+                errbuf, errlen, "%s: pages[%zu].pattern: %s at offset %zu", name, i, (char *)msg, (size_t)eo);
             goto fail;
         }
         r->n++;
@@ -288,14 +297,14 @@ static int tracking_detail(sp_interaction *ix, int kind, const char *url, const 
     const char *pid, *cid;
     tracking_rules_classify(rules, url, &pc, &pid, &cid);
     t->page_class = pc;
-    if (interaction_str_set(&t->url, url) || interaction_str_set(&t->product_id, pid) ||
-        interaction_str_set(&t->competitor_id, cid))
+    if (interaction_str_set(&t->url, url) || interaction_str_set(&t->product_id, pid)
+        || interaction_str_set(&t->competitor_id, cid))
         return SP_ENOMEM;
     return SP_OK;
 }
 
-int tracking_token_interaction(const tracking_token *t, const tracking_rules *rules, long long now_ms,
-    sp_interaction **out)
+int tracking_token_interaction(
+    const tracking_token *t, const tracking_rules *rules, long long now_ms, sp_interaction **out)
 {
     *out = NULL;
     sp_interaction *ix = NULL;
@@ -328,8 +337,8 @@ int tracking_token_interaction(const tracking_token *t, const tracking_rules *ru
     return SP_OK;
 }
 
-int tracking_beacon_parse(const char *body, size_t len, const tracking_rules *rules, const ingest_batch_opts *opts,
-    sp_interaction **out, ingest_errlist *errs)
+int tracking_beacon_parse(const char *body, size_t len, const tracking_rules *rules,
+    const ingest_batch_opts *opts, sp_interaction **out, ingest_errlist *errs)
 {
     *out = NULL;
     if (len > 64 * 1024) {
@@ -349,21 +358,29 @@ int tracking_beacon_parse(const char *body, size_t len, const tracking_rules *ru
     if (item == NULL || tr == NULL) goto done;
     /* rewrite into the generic form and let the batch rules validate */
     json_t *v;
-    if (json_object_set_new(item, "source", json_string("tracking")) ||
-        json_object_set_new(item, "channel", json_string("tracking")) ||
-        json_object_set_new(item, "direction", json_string("inbound")) ||
-        json_object_set_new(tr, "kind", json_string("web_visit")))
+    if (json_object_set_new(item, "source", json_string("tracking"))
+        || json_object_set_new(item, "channel", json_string("tracking"))
+        || json_object_set_new(item, "direction", json_string("inbound"))
+        || json_object_set_new(tr, "kind", json_string("web_visit")))
         goto done;
     static const struct {
         const char *from, *to;
         int in_tracking;
     } MAP[] = {
-        {"beacon_id", "external_id", 0}, {"occurred_at", "occurred_at", 0}, {"customer_identity", "customer_identity", 0},
-        {"customer_ref", "customer_ref", 0}, {"rep_id", "rep_id", 0}, {"deal_id", "deal_id", 0},
-        {"tenant_id", "tenant_id", 0}, {"url", "url", 1}, {"visitor_id", "visitor_id", 1}, {"dwell_ms", "dwell_ms", 1},
+        {"beacon_id", "external_id", 0},
+        {"occurred_at", "occurred_at", 0},
+        {"customer_identity", "customer_identity", 0},
+        {"customer_ref", "customer_ref", 0},
+        {"rep_id", "rep_id", 0},
+        {"deal_id", "deal_id", 0},
+        {"tenant_id", "tenant_id", 0},
+        {"url", "url", 1},
+        {"visitor_id", "visitor_id", 1},
+        {"dwell_ms", "dwell_ms", 1},
     };
     for (size_t i = 0; i < sizeof MAP / sizeof MAP[0]; i++)
-        if ((v = json_object_get(o, MAP[i].from)) && json_object_set(MAP[i].in_tracking ? tr : item, MAP[i].to, v))
+        if ((v = json_object_get(o, MAP[i].from))
+            && json_object_set(MAP[i].in_tracking ? tr : item, MAP[i].to, v))
             goto done;
     v = json_object_get(o, "email");
     if (v && !json_object_get(o, "customer_identity")) {
@@ -375,17 +392,19 @@ int tracking_beacon_parse(const char *body, size_t len, const tracking_rules *ru
         int pc;
         const char *pid, *cid;
         tracking_rules_classify(rules, url, &pc, &pid, &cid);
-        if (json_object_set_new(tr, "page_class", json_string(CLASSES[pc])) ||
-            (*pid && json_object_set_new(tr, "product_id", json_string(pid))) ||
-            (*cid && json_object_set_new(tr, "competitor_id", json_string(cid))))
+        if (json_object_set_new(tr, "page_class", json_string(CLASSES[pc]))
+            || (*pid && json_object_set_new(tr, "product_id", json_string(pid)))
+            || (*cid && json_object_set_new(tr, "competitor_id", json_string(cid))))
             goto done;
     }
     if (json_object_set(item, "tracking", tr)) goto done;
     rv = ingest_batch_item_parse(item, 0, opts, out, errs);
     for (size_t i = first; errs && i < errs->n; i++) {
         char *f = errs->items[i].field;
-        if (strcmp(f, "external_id") == 0) snprintf(f, sizeof errs->items[i].field, "beacon_id");
-        else if (strncmp(f, "tracking.", 9) == 0) memmove(f, f + 9, strlen(f + 9) + 1);
+        if (strcmp(f, "external_id") == 0)
+            snprintf(f, sizeof errs->items[i].field, "beacon_id");
+        else if (strncmp(f, "tracking.", 9) == 0)
+            memmove(f, f + 9, strlen(f + 9) + 1);
         else if (strcmp(f, "customer_identity.value") == 0 && !json_object_get(o, "customer_identity"))
             snprintf(f, sizeof errs->items[i].field, "email");
     }

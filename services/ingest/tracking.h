@@ -22,16 +22,16 @@
 /* A 1x1 transparent GIF89a, served for the open pixel. */
 extern const unsigned char SP_TRACKING_GIF[SP_TRACKING_GIF_LEN];
 
-#define SP_TRACKING_REF_MAX 128
+#define SP_TRACKING_REF_MAX      128
 #define SP_TRACKING_CUSTOMER_MAX 320
-#define SP_TRACKING_URL_MAX 2048
+#define SP_TRACKING_URL_MAX      2048
 
 typedef struct tracking_token {
-    int kind;                                /* Salespulse__V1__TrackingKind: email_open, link_click, ... */
-    char ref[SP_TRACKING_REF_MAX + 1];       /* e-mail / interaction id the token belongs to */
+    int kind; /* Salespulse__V1__TrackingKind: email_open, link_click, ... */
+    char ref[SP_TRACKING_REF_MAX + 1]; /* e-mail / interaction id the token belongs to */
     char customer[SP_TRACKING_CUSTOMER_MAX + 1]; /* customer identity "kind:value", e.g. "email:li@x.cn" */
     char rep_id[SP_TRACKING_REF_MAX + 1];
-    char url[SP_TRACKING_URL_MAX + 1];       /* target of a click; "" otherwise */
+    char url[SP_TRACKING_URL_MAX + 1]; /* target of a click; "" otherwise */
     long long issued_at_ms;
 } tracking_token;
 
@@ -50,16 +50,16 @@ int tracking_token_seal(const tracking_token *t, const tracking_key *key, char *
  * tokens from more than a day in the future). Returns SP_EAUTH (forged,
  * truncated, altered, unknown version), SP_ETIMEOUT (expired), SP_EDECODE
  * (not base64url). *out is zeroed on failure. */
-int tracking_token_open(const char *token, size_t len, const tracking_key *keys, size_t nkeys, long long now_ms,
-    long long max_age_ms, tracking_token *out);
+int tracking_token_open(const char *token, size_t len, const tracking_key *keys, size_t nkeys,
+    long long now_ms, long long max_age_ms, tracking_token *out);
 
 typedef struct tracking_rules tracking_rules;
 
 /* Compiles page rules from JSON text; name (the file) prefixes messages in
  * errbuf, which name the item and key. Returns SP_ECONFIG, SP_ENOMEM.
  * Caller frees with tracking_rules_destroy. */
-int tracking_rules_parse(const char *json, size_t len, const char *name, tracking_rules **out, char *errbuf,
-    size_t errlen);
+int tracking_rules_parse(
+    const char *json, size_t len, const char *name, tracking_rules **out, char *errbuf, size_t errlen);
 
 /* Reads and compiles a rules file. Returns SP_EIO when unreadable, else as
  * tracking_rules_parse. */
@@ -79,8 +79,8 @@ void tracking_rules_classify(const tracking_rules *rules, const char *url, int *
  * customer identity parsed from "kind:value", external_id
  * "<ref>/<kind>/<now_ms>". Returns SP_ENOMEM. Caller frees with
  * interaction_destroy. */
-int tracking_token_interaction(const tracking_token *t, const tracking_rules *rules, long long now_ms,
-    sp_interaction **out);
+int tracking_token_interaction(
+    const tracking_token *t, const tracking_rules *rules, long long now_ms, sp_interaction **out);
 
 /* Parses a web-visit beacon {beacon_id, visitor_id, customer_identity
  * {kind,value} or email, url, dwell_ms, occurred_at, rep_id?, customer_ref?}
@@ -88,7 +88,7 @@ int tracking_token_interaction(const tracking_token *t, const tracking_rules *ru
  * beacon_id, page classified by rules). Errors as in batch.h (index 0,
  * fields named by the beacon's keys). Returns SP_EDECODE, SP_EINVAL,
  * SP_ETOOBIG (over 64 KiB), SP_ENOMEM. */
-int tracking_beacon_parse(const char *body, size_t len, const tracking_rules *rules, const ingest_batch_opts *opts,
-    sp_interaction **out, ingest_errlist *errs);
+int tracking_beacon_parse(const char *body, size_t len, const tracking_rules *rules,
+    const ingest_batch_opts *opts, sp_interaction **out, ingest_errlist *errs);
 
 #endif

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK 32 /* WeCom's PKCS#7 block, not AES's 16 */
-#define MSG_MAX (1024 * 1024)
+#define BLOCK     32 /* WeCom's PKCS#7 block, not AES's 16 */
+#define MSG_MAX   (1024 * 1024)
 #define FIELD_MAX 256
 
 struct wecom_crypto {
@@ -26,11 +26,12 @@ struct wecom_crypto {
     unsigned char key[32];
 };
 
-int wecom_crypto_new(const char *token, const char *encoding_aes_key, const char *receive_id, wecom_crypto **out)
+int wecom_crypto_new(
+    const char *token, const char *encoding_aes_key, const char *receive_id, wecom_crypto **out)
 {
     *out = NULL;
-    if (token == NULL || receive_id == NULL || encoding_aes_key == NULL || !*token || !*receive_id ||
-        strlen(token) >= FIELD_MAX || strlen(receive_id) >= FIELD_MAX || strlen(encoding_aes_key) != 43)
+    if (token == NULL || receive_id == NULL || encoding_aes_key == NULL || !*token || !*receive_id
+        || strlen(token) >= FIELD_MAX || strlen(receive_id) >= FIELD_MAX || strlen(encoding_aes_key) != 43)
         return SP_EINVAL;
     char k[45];
     memcpy(k, encoding_aes_key, 43);
@@ -76,12 +77,14 @@ int wecom_signature(const char *token, const char *timestamp, const char *nonce,
     unsigned char md[20];
     unsigned int mdlen = 0;
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL);
-    for (int i = 0; ok && i < 4; i++) ok = EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]));
+    for (int i = 0; ok && i < 4; i++)
+        ok = EVP_DigestUpdate(ctx, parts[i], strlen(parts[i]));
     ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen == 20;
     EVP_MD_CTX_free(ctx);
     if (!ok) return SP_EIO;
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 20; i++) out[2 * i] = hex[md[i] >> 4], out[2 * i + 1] = hex[md[i] & 15];
+    for (int i = 0; i < 20; i++)
+        out[2 * i] = hex[md[i] >> 4], out[2 * i + 1] = hex[md[i] & 15];
     out[40] = '\0';
     return SP_OK;
 }
@@ -92,7 +95,8 @@ int wecom_signature_verify(const wecom_crypto *c, const char *msg_signature, con
     char want[SP_WECOM_SIG_LEN + 1], got[SP_WECOM_SIG_LEN];
     if (msg_signature == NULL || strlen(msg_signature) != SP_WECOM_SIG_LEN) return SP_EAUTH;
     if (wecom_signature(c->token, timestamp, nonce, encrypt, want) != 0) return SP_EAUTH;
-    for (int i = 0; i < SP_WECOM_SIG_LEN; i++) got[i] = (char)tolower((unsigned char)msg_signature[i]);
+    for (int i = 0; i < SP_WECOM_SIG_LEN; i++)
+        got[i] = (char)tolower((unsigned char)msg_signature[i]);
     return CRYPTO_memcmp(got, want, SP_WECOM_SIG_LEN) == 0 ? SP_OK : SP_EAUTH;
 }
 
@@ -101,9 +105,9 @@ static int aes(const wecom_crypto *c, int enc, const unsigned char *in, size_t n
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int l1 = 0, l2 = 0;
-    int ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), NULL, c->key, c->key, enc) &&
-             EVP_CIPHER_CTX_set_padding(ctx, 0) && EVP_CipherUpdate(ctx, out, &l1, in, (int)n) &&
-             EVP_CipherFinal_ex(ctx, out + l1, &l2) && (size_t)(l1 + l2) == n;
+    int ok = ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_cbc(), NULL, c->key, c->key, enc)
+        && EVP_CIPHER_CTX_set_padding(ctx, 0) && EVP_CipherUpdate(ctx, out, &l1, in, (int)n)
+        && EVP_CipherFinal_ex(ctx, out + l1, &l2) && (size_t)(l1 + l2) == n;
     EVP_CIPHER_CTX_free(ctx);
     return ok ? SP_OK : SP_EIO;
 }
@@ -161,7 +165,8 @@ static int rand_default(unsigned char *buf, size_t n, void *arg)
     return RAND_bytes(buf, (int)n) == 1 ? 0 : -1;
 }
 
-int wecom_encrypt(const wecom_crypto *c, const char *msg, size_t len, wecom_random_fn rnd, void *arg, char **b64)
+int wecom_encrypt(
+    const wecom_crypto *c, const char *msg, size_t len, wecom_random_fn rnd, void *arg, char **b64)
 {
     *b64 = NULL;
     if (len > MSG_MAX) return SP_ETOOBIG;
@@ -193,8 +198,8 @@ done:
     return rv;
 }
 
-int wecom_verify_url(const wecom_crypto *c, const char *msg_signature, const char *timestamp, const char *nonce,
-    const char *echostr, char **plain, size_t *plainlen)
+int wecom_verify_url(const wecom_crypto *c, const char *msg_signature, const char *timestamp,
+    const char *nonce, const char *echostr, char **plain, size_t *plainlen)
 {
     *plain = NULL;
     *plainlen = 0;
@@ -214,8 +219,8 @@ static xmlDocPtr xml_read(const char *xml, size_t len)
         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
     if (doc == NULL) return NULL;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (doc->intSubset != NULL || doc->extSubset != NULL || root == NULL ||
-        xmlStrcmp(root->name, (const xmlChar *)"xml") != 0) {
+    if (doc->intSubset != NULL || doc->extSubset != NULL || root == NULL
+        || xmlStrcmp(root->name, (const xmlChar *)"xml") != 0) {
         xmlFreeDoc(doc);
         return NULL;
     }
@@ -293,8 +298,8 @@ static int alnum(const char *s)
     return 1;
 }
 
-int wecom_reply_build(const wecom_crypto *c, const char *msg, size_t len, const char *timestamp, const char *nonce,
-    wecom_random_fn rnd, void *arg, char **xml)
+int wecom_reply_build(const wecom_crypto *c, const char *msg, size_t len, const char *timestamp,
+    const char *nonce, wecom_random_fn rnd, void *arg, char **xml)
 {
     *xml = NULL;
     if (!alnum(timestamp) || !alnum(nonce)) return SP_EINVAL;
@@ -312,7 +317,8 @@ int wecom_reply_build(const wecom_crypto *c, const char *msg, size_t len, const 
             if (snprintf(out, cap,
                     "<xml><Encrypt><![CDATA[%s]]></Encrypt><MsgSignature><![CDATA[%s]]></MsgSignature>"
                     "<TimeStamp>%s</TimeStamp><Nonce><![CDATA[%s]]></Nonce></xml>",
-                    enc, sig, timestamp, nonce) < 0)
+                    enc, sig, timestamp, nonce)
+                < 0)
                 out[0] = '\0';
             *xml = out;
         }
@@ -345,8 +351,8 @@ int wecom_message_to_interaction(const char *xml, size_t len, long long now_ms, 
     sp_interaction *ix = NULL;
     char *type = child_text(doc, "MsgType", &oom);
     char *ctime = child_text(doc, "CreateTime", &oom);
-    char *from = NULL, *content = NULL, *msgid = NULL, *event = NULL, *change = NULL, *user = NULL, *ext = NULL,
-         *chat = NULL;
+    char *from = NULL, *content = NULL, *msgid = NULL, *event = NULL, *change = NULL, *user = NULL,
+         *ext = NULL, *chat = NULL;
     if (oom) goto oom;
     if (type == NULL || !digits_only(ctime)) goto done;
     if (interaction_new("wecom", now_ms, &ix) != 0) goto oom;
@@ -358,13 +364,14 @@ int wecom_message_to_interaction(const char *xml, size_t len, long long now_ms, 
         msgid = child_text(doc, "MsgId", &oom);
         if (oom) goto oom;
         if (!from || !*from || !content || !msgid || !*msgid) goto done;
-        if (strlen(content) > SP_INGEST_TEXT_MAX || !ingest_utf8_valid(content, strlen(content)) ||
-            strlen(from) > FIELD_MAX || strlen(msgid) > FIELD_MAX)
+        if (strlen(content) > SP_INGEST_TEXT_MAX || !ingest_utf8_valid(content, strlen(content))
+            || strlen(from) > FIELD_MAX || strlen(msgid) > FIELD_MAX)
             goto done;
         if (interaction_str_set(&ix->text, content) || interaction_str_set(&ix->external_id, msgid)) goto oom;
         if (is_external(from)) {
             ix->direction = SALESPULSE__V1__DIRECTION__DIRECTION_INBOUND;
-            if (interaction_identity_set(ix, SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_WECOM, from)) goto oom;
+            if (interaction_identity_set(ix, SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_WECOM, from))
+                goto oom;
         } else {
             ix->direction = SALESPULSE__V1__DIRECTION__DIRECTION_INTERNAL;
             if (interaction_str_set(&ix->rep_id, from)) goto oom;
@@ -376,8 +383,9 @@ int wecom_message_to_interaction(const char *xml, size_t len, long long now_ms, 
         ext = child_text(doc, "ExternalUserID", &oom);
         chat = child_text(doc, "ChatId", &oom);
         if (oom) goto oom;
-        if (event == NULL || (strcmp(event, "change_external_contact") != 0 &&
-                                 strcmp(event, "change_external_chat") != 0)) {
+        if (event == NULL
+            || (strcmp(event, "change_external_contact") != 0
+                && strcmp(event, "change_external_chat") != 0)) {
             rv = SP_ENOTFOUND;
             goto done;
         }
@@ -385,18 +393,19 @@ int wecom_message_to_interaction(const char *xml, size_t len, long long now_ms, 
         const char *who = ext && *ext ? ext : chat && *chat ? chat : "";
         const char *member = user ? user : "";
         char subject[128], extid[4 * FIELD_MAX];
-        if (strlen(change) > 64 || strlen(who) > FIELD_MAX || strlen(member) > FIELD_MAX ||
-            !ingest_utf8_valid(who, strlen(who)) || !ingest_utf8_valid(member, strlen(member)))
+        if (strlen(change) > 64 || strlen(who) > FIELD_MAX || strlen(member) > FIELD_MAX
+            || !ingest_utf8_valid(who, strlen(who)) || !ingest_utf8_valid(member, strlen(member)))
             goto done;
-        if (snprintf(subject, sizeof subject, "wecom:%s:%s", event, change) < 0 ||
-            snprintf(extid, sizeof extid, "%s:%s:%s:%s:%s", event, change, member, who, ctime) < 0)
+        if (snprintf(subject, sizeof subject, "wecom:%s:%s", event, change) < 0
+            || snprintf(extid, sizeof extid, "%s:%s:%s:%s:%s", event, change, member, who, ctime) < 0)
             goto done;
         if (!ingest_utf8_valid(subject, strlen(subject))) goto done;
         ix->direction = SALESPULSE__V1__DIRECTION__DIRECTION_INTERNAL;
-        if (interaction_str_set(&ix->subject, subject) || interaction_str_set(&ix->external_id, extid) ||
-            interaction_str_set(&ix->rep_id, member))
+        if (interaction_str_set(&ix->subject, subject) || interaction_str_set(&ix->external_id, extid)
+            || interaction_str_set(&ix->rep_id, member))
             goto oom;
-        if (ext && *ext && interaction_identity_set(ix, SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_WECOM, ext))
+        if (ext && *ext
+            && interaction_identity_set(ix, SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_WECOM, ext))
             goto oom;
     } else {
         rv = SP_ENOTFOUND;

@@ -28,7 +28,8 @@ typedef int (*wecom_random_fn)(unsigned char *buf, size_t n, void *arg);
 /* Creates a context from the callback settings. encoding_aes_key must be 43
  * Base64 characters. Returns SP_EINVAL (bad key, empty token/receive id),
  * SP_ENOMEM. Caller frees with wecom_crypto_destroy. */
-int wecom_crypto_new(const char *token, const char *encoding_aes_key, const char *receive_id, wecom_crypto **out);
+int wecom_crypto_new(
+    const char *token, const char *encoding_aes_key, const char *receive_id, wecom_crypto **out);
 
 /* Frees c (key bytes wiped). Accepts NULL. */
 void wecom_crypto_destroy(wecom_crypto *c);
@@ -52,17 +53,18 @@ int wecom_decrypt(const wecom_crypto *c, const char *b64, size_t len, char **msg
 /* Encrypts msg into a malloc'd Base64 string (caller frees with free). rnd
  * supplies the 16 random bytes; NULL means OpenSSL RAND_bytes. Returns
  * SP_EIO (random or cipher failure), SP_ETOOBIG (over 1 MiB), SP_ENOMEM. */
-int wecom_encrypt(const wecom_crypto *c, const char *msg, size_t len, wecom_random_fn rnd, void *arg, char **b64);
+int wecom_encrypt(
+    const wecom_crypto *c, const char *msg, size_t len, wecom_random_fn rnd, void *arg, char **b64);
 
 /* GET /v1/wecom/callback: verifies the signature over echostr and returns
  * the decrypted echo (to be sent back verbatim). Errors as above. */
-int wecom_verify_url(const wecom_crypto *c, const char *msg_signature, const char *timestamp, const char *nonce,
-    const char *echostr, char **plain, size_t *plainlen);
+int wecom_verify_url(const wecom_crypto *c, const char *msg_signature, const char *timestamp,
+    const char *nonce, const char *echostr, char **plain, size_t *plainlen);
 
 typedef struct wecom_envelope {
     char *to_user_name; /* corp id */
     char *encrypt;
-    char *agent_id;     /* "" when absent */
+    char *agent_id; /* "" when absent */
 } wecom_envelope;
 
 /* Parses the outer callback XML <xml><ToUserName/><Encrypt/><AgentID/></xml>.
@@ -82,8 +84,8 @@ int wecom_callback_decrypt(const wecom_crypto *c, const char *msg_signature, con
 /* Builds an encrypted passive reply <xml><Encrypt/><MsgSignature/>
  * <TimeStamp/><Nonce/></xml> for plaintext msg (malloc'd). Errors as
  * wecom_encrypt; SP_EINVAL for a timestamp/nonce that is not alphanumeric. */
-int wecom_reply_build(const wecom_crypto *c, const char *msg, size_t len, const char *timestamp, const char *nonce,
-    wecom_random_fn rnd, void *arg, char **xml);
+int wecom_reply_build(const wecom_crypto *c, const char *msg, size_t len, const char *timestamp,
+    const char *nonce, wecom_random_fn rnd, void *arg, char **xml);
 
 /* Turns a decrypted message XML into an Interaction (channel wecom, source
  * "wecom"):

@@ -52,8 +52,8 @@ int cntime_parse(const char *s, int64_t *ms)
 {
     int y, mo, d, h = 0, mi = 0, se = 0, off = SP_SHANGHAI_OFFSET_S;
     size_t n = strlen(s);
-    if (n < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-        digits(s + 8, 2, &d))
+    if (n < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-'
+        || digits(s + 8, 2, &d))
         return SP_EINVAL;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return SP_EINVAL;
@@ -71,8 +71,8 @@ int cntime_parse(const char *s, int64_t *ms)
             p++;
         } else if (*p == '+' || *p == '-') {
             int oh, om;
-            if (strlen(p) < 6 || digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 14 ||
-                om > 59)
+            if (strlen(p) < 6 || digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 14
+                || om > 59)
                 return SP_EINVAL;
             off = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
             p += 6;
@@ -93,8 +93,8 @@ void cntime_fmt_zh(int64_t ms, char *buf, int cap)
 
 void cntime_fmt_en(int64_t ms, char *buf, int cap)
 {
-    static const char *const mon[] = {
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const char *const mon[]
+        = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     int y, m, d;
     cntime_date(ms, &y, &m, &d);
     snprintf(buf, (size_t)cap, "%d %s", d, mon[m - 1]);

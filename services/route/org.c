@@ -75,10 +75,12 @@ void org_destroy(org *o)
         sfree(o->regions[i].id), sfree(o->regions[i].name), sfree(o->regions[i].director_id);
     for (size_t i = 0; i < o->n_named; i++) {
         sfree(o->named[i].name), sfree(o->named[i].lead_id);
-        for (size_t j = 0; j < o->named[i].n_members; j++) sfree(o->named[i].member_ids[j]);
+        for (size_t j = 0; j < o->named[i].n_members; j++)
+            sfree(o->named[i].member_ids[j]);
         free((void *)o->named[i].member_ids);
     }
-    for (size_t i = 0; i < o->n_absences; i++) sfree(o->absences[i].person_id), sfree(o->absences[i].reason);
+    for (size_t i = 0; i < o->n_absences; i++)
+        sfree(o->absences[i].person_id), sfree(o->absences[i].reason);
     free(o->people), free(o->teams), free(o->regions), free(o->named), free(o->absences);
     free(o);
 }
@@ -114,8 +116,8 @@ int org_add_person(org *o, const org_person *p, char *err, size_t errlen)
 {
     int rv, oom = 0;
     if (o->finished) return SP_ESTATE;
-    if ((rv = need(p->id, "person", "id", err, errlen)) != 0 ||
-        (rv = need(p->name, "person", "name", err, errlen)) != 0)
+    if ((rv = need(p->id, "person", "id", err, errlen)) != 0
+        || (rv = need(p->name, "person", "name", err, errlen)) != 0)
         return rv;
     if (p->role <= ORG_ROLE_UNKNOWN || p->role > ORG_ROLE_COMPETITION) {
         rjson_fail(err, errlen, "person %s: invalid role", p->id);
@@ -136,8 +138,8 @@ int org_add_team(org *o, const org_team *t, char *err, size_t errlen)
 {
     int rv, oom = 0;
     if (o->finished) return SP_ESTATE;
-    if ((rv = need(t->id, "team", "id", err, errlen)) != 0 ||
-        (rv = need(t->supervisor_id, "team", "supervisor_id", err, errlen)) != 0)
+    if ((rv = need(t->id, "team", "id", err, errlen)) != 0
+        || (rv = need(t->supervisor_id, "team", "supervisor_id", err, errlen)) != 0)
         return rv;
     if ((rv = grow((void **)&o->teams, &o->cap_teams, o->n_teams, sizeof *o->teams)) != 0) return rv;
     org_team c = {dup(t->id, &oom), dup(t->name, &oom), dup(t->supervisor_id, &oom), dup(t->region_id, &oom)};
@@ -160,8 +162,8 @@ int org_add_named_team(org *o, const org_named_team *nt, char *err, size_t errle
 {
     int rv, oom = 0;
     if (o->finished) return SP_ESTATE;
-    if ((rv = need(nt->name, "named team", "name", err, errlen)) != 0 ||
-        (rv = need(nt->lead_id, "named team", "lead_id", err, errlen)) != 0)
+    if ((rv = need(nt->name, "named team", "name", err, errlen)) != 0
+        || (rv = need(nt->lead_id, "named team", "lead_id", err, errlen)) != 0)
         return rv;
     if ((rv = grow((void **)&o->named, &o->cap_named, o->n_named, sizeof *o->named)) != 0) return rv;
     org_named_team c = {dup(nt->name, &oom), dup(nt->lead_id, &oom), NULL, 0};
@@ -206,6 +208,12 @@ static int cmp_absence(const void *a, const void *b)
     return (x->from_ms > y->from_ms) - (x->from_ms < y->from_ms);
 }
 
+/* qsort that accepts an empty (NULL) array. */
+static void sort(void *arr, size_t n, size_t elem, int (*cmp)(const void *, const void *))
+{
+    if (n > 1) qsort(arr, n, elem, cmp);
+}
+
 static int check_unique(const void *arr, size_t n, size_t elem, const char *what, char *err, size_t errlen)
 {
     const char *base = arr;
@@ -234,15 +242,15 @@ int org_finish(org *o, char *err, size_t errlen)
 {
     int rv;
     if (o->finished) return SP_OK;
-    qsort(o->people, o->n_people, sizeof *o->people, cmp_first_str);
-    qsort(o->teams, o->n_teams, sizeof *o->teams, cmp_first_str);
-    qsort(o->regions, o->n_regions, sizeof *o->regions, cmp_first_str);
-    qsort(o->named, o->n_named, sizeof *o->named, cmp_first_str);
-    qsort(o->absences, o->n_absences, sizeof *o->absences, cmp_absence);
-    if ((rv = check_unique(o->people, o->n_people, sizeof *o->people, "person", err, errlen)) != 0 ||
-        (rv = check_unique(o->teams, o->n_teams, sizeof *o->teams, "team", err, errlen)) != 0 ||
-        (rv = check_unique(o->regions, o->n_regions, sizeof *o->regions, "region", err, errlen)) != 0 ||
-        (rv = check_unique(o->named, o->n_named, sizeof *o->named, "named team", err, errlen)) != 0)
+    sort(o->people, o->n_people, sizeof *o->people, cmp_first_str);
+    sort(o->teams, o->n_teams, sizeof *o->teams, cmp_first_str);
+    sort(o->regions, o->n_regions, sizeof *o->regions, cmp_first_str);
+    sort(o->named, o->n_named, sizeof *o->named, cmp_first_str);
+    sort(o->absences, o->n_absences, sizeof *o->absences, cmp_absence);
+    if ((rv = check_unique(o->people, o->n_people, sizeof *o->people, "person", err, errlen)) != 0
+        || (rv = check_unique(o->teams, o->n_teams, sizeof *o->teams, "team", err, errlen)) != 0
+        || (rv = check_unique(o->regions, o->n_regions, sizeof *o->regions, "region", err, errlen)) != 0
+        || (rv = check_unique(o->named, o->n_named, sizeof *o->named, "named team", err, errlen)) != 0)
         return rv;
     o->finished = 1; /* lookups below need it; reset on failure */
     rv = SP_OK;
@@ -251,8 +259,8 @@ int org_finish(org *o, char *err, size_t errlen)
         if (p->team_id != NULL && org_team_get(o, p->team_id) == NULL)
             rv = rjson_fail(err, errlen, "person %s: team_id \"%s\" is not a known team", p->id, p->team_id);
         else if (p->region_id != NULL && org_region_get(o, p->region_id) == NULL)
-            rv = rjson_fail(err, errlen, "person %s: region_id \"%s\" is not a known region", p->id,
-                p->region_id);
+            rv = rjson_fail(
+                err, errlen, "person %s: region_id \"%s\" is not a known region", p->id, p->region_id);
         else if (p->mentor_id != NULL && strcmp(p->mentor_id, p->id) == 0)
             rv = rjson_fail(err, errlen, "person %s: mentor_id is the person themself", p->id);
         else
@@ -262,7 +270,8 @@ int org_finish(org *o, char *err, size_t errlen)
         const org_team *t = &o->teams[i];
         rv = ref(o, t->supervisor_id, "team", t->id, "supervisor_id", err, errlen);
         if (rv == SP_OK && t->region_id != NULL && org_region_get(o, t->region_id) == NULL)
-            rv = rjson_fail(err, errlen, "team %s: region_id \"%s\" is not a known region", t->id, t->region_id);
+            rv = rjson_fail(
+                err, errlen, "team %s: region_id \"%s\" is not a known region", t->id, t->region_id);
     }
     for (size_t i = 0; rv == SP_OK && i < o->n_regions; i++)
         rv = ref(o, o->regions[i].director_id, "region", o->regions[i].id, "director_id", err, errlen);
@@ -322,8 +331,8 @@ const org_absence *org_absence_at(const org *o, const char *person_id, int64_t a
     return best;
 }
 
-void org_region_supervisors(const org *o, const char *region_id, const org_person **out, size_t cap,
-    size_t *n)
+void org_region_supervisors(
+    const org *o, const char *region_id, const org_person **out, size_t cap, size_t *n)
 {
     *n = 0;
     if (o == NULL || !o->finished || region_id == NULL) return;
@@ -332,7 +341,8 @@ void org_region_supervisors(const org *o, const char *region_id, const org_perso
         if (t->region_id == NULL || strcmp(t->region_id, region_id) != 0) continue;
         const org_person *s = org_person_get(o, t->supervisor_id);
         int seen = 0;
-        for (size_t j = 0; j < *n && !seen; j++) seen = out[j] == s;
+        for (size_t j = 0; j < *n && !seen; j++)
+            seen = out[j] == s;
         if (s != NULL && !seen) out[(*n)++] = s;
     }
 }

@@ -25,10 +25,10 @@ typedef enum org_role {
 
 typedef struct org_person {
     const char *id;
-    const char *name;    /* as people write it, usually Chinese: 李明 */
+    const char *name; /* as people write it, usually Chinese: 李明 */
     const char *name_en; /* Li Ming; NULL = name */
     org_role role;
-    const char *team_id;   /* may be NULL (directors, named-team staff) */
+    const char *team_id; /* may be NULL (directors, named-team staff) */
     const char *mentor_id; /* may be NULL */
     const char *region_id; /* may be NULL */
     const char *wecom_user_id;
@@ -104,8 +104,8 @@ const org_absence *org_absence_at(const org *o, const char *person_id, int64_t a
 
 /* Supervisors of the teams in region (sorted by team id, deduplicated)
  * into out[cap]; *n gets the count stored. */
-void org_region_supervisors(const org *o, const char *region_id, const org_person **out, size_t cap,
-    size_t *n);
+void org_region_supervisors(
+    const org *o, const char *region_id, const org_person **out, size_t cap, size_t *n);
 
 size_t org_person_count(const org *o);
 

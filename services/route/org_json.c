@@ -27,19 +27,20 @@ static int load_people(org *o, const char *path, json_t *arr, char *err, size_t 
         if ((rv = rjson_str(it, "id", 1, &p.id, where, err, errlen)) != 0) return rv;
         snprintf(where, sizeof where, "%s: people[%zu] (%s)", path, i, p.id);
         if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0) return rv;
-        if ((rv = rjson_str(it, "name", 1, &p.name, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "name_en", 0, &p.name_en, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "role", 1, &role, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "team_id", 0, &p.team_id, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "mentor_id", 0, &p.mentor_id, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "region_id", 0, &p.region_id, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "wecom_user_id", 0, &p.wecom_user_id, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "email", 0, &p.email, where, err, errlen)) != 0 ||
-            (rv = rjson_bool(it, "active", 1, &p.active, where, err, errlen)) != 0)
+        if ((rv = rjson_str(it, "name", 1, &p.name, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "name_en", 0, &p.name_en, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "role", 1, &role, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "team_id", 0, &p.team_id, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "mentor_id", 0, &p.mentor_id, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "region_id", 0, &p.region_id, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "wecom_user_id", 0, &p.wecom_user_id, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "email", 0, &p.email, where, err, errlen)) != 0
+            || (rv = rjson_bool(it, "active", 1, &p.active, where, err, errlen)) != 0)
             return rv;
         if (org_role_parse(role, &p.role) != SP_OK)
             return rjson_fail(err, errlen,
-                "%s: key \"role\": \"%s\" is not one of rep|supervisor|director|admin|after_sales|competition",
+                "%s: key \"role\": \"%s\" is not one of "
+                "rep|supervisor|director|admin|after_sales|competition",
                 where, role);
         if ((rv = org_add_person(o, &p, NULL, 0)) != 0) return rv == SP_EINVAL ? SP_ECONFIG : rv;
     }
@@ -57,11 +58,11 @@ static int load_teams(org *o, const char *path, json_t *arr, char *err, size_t e
         char where[W];
         snprintf(where, sizeof where, "%s: teams[%zu]", path, i);
         org_team t = {0};
-        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "id", 1, &t.id, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "name", 0, &t.name, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "supervisor_id", 1, &t.supervisor_id, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "region_id", 0, &t.region_id, where, err, errlen)) != 0)
+        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "id", 1, &t.id, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "name", 0, &t.name, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "supervisor_id", 1, &t.supervisor_id, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "region_id", 0, &t.region_id, where, err, errlen)) != 0)
             return rv;
         if ((rv = org_add_team(o, &t, NULL, 0)) != 0) return rv == SP_EINVAL ? SP_ECONFIG : rv;
     }
@@ -79,10 +80,10 @@ static int load_regions(org *o, const char *path, json_t *arr, char *err, size_t
         char where[W];
         snprintf(where, sizeof where, "%s: regions[%zu]", path, i);
         org_region r = {0};
-        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "id", 1, &r.id, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "name", 0, &r.name, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "director_id", 0, &r.director_id, where, err, errlen)) != 0)
+        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "id", 1, &r.id, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "name", 0, &r.name, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "director_id", 0, &r.director_id, where, err, errlen)) != 0)
             return rv;
         if ((rv = org_add_region(o, &r, NULL, 0)) != 0) return rv == SP_EINVAL ? SP_ECONFIG : rv;
     }
@@ -100,9 +101,9 @@ static int load_named(org *o, const char *path, json_t *arr, char *err, size_t e
         char where[W];
         snprintf(where, sizeof where, "%s: named_teams[%zu]", path, i);
         org_named_team nt = {0};
-        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "name", 1, &nt.name, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "lead_id", 1, &nt.lead_id, where, err, errlen)) != 0)
+        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "name", 1, &nt.name, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "lead_id", 1, &nt.lead_id, where, err, errlen)) != 0)
             return rv;
         json_t *m = json_object_get(it, "member_ids");
         if (m != NULL && !json_is_array(m))
@@ -137,13 +138,14 @@ static int load_absences(org *o, const char *path, json_t *arr, char *err, size_
         char where[W];
         snprintf(where, sizeof where, "%s: absences[%zu]", path, i);
         org_absence a = {0};
-        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "person_id", 1, &a.person_id, where, err, errlen)) != 0 ||
-            (rv = rjson_time_ms(it, "from", &a.from_ms, where, err, errlen)) != 0 ||
-            (rv = rjson_time_ms(it, "until", &a.until_ms, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "reason", 0, &a.reason, where, err, errlen)) != 0)
+        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "person_id", 1, &a.person_id, where, err, errlen)) != 0
+            || (rv = rjson_time_ms(it, "from", &a.from_ms, where, err, errlen)) != 0
+            || (rv = rjson_time_ms(it, "until", &a.until_ms, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "reason", 0, &a.reason, where, err, errlen)) != 0)
             return rv;
-        if (a.until_ms <= a.from_ms) return rjson_fail(err, errlen, "%s: key \"until\" must be after \"from\"", where);
+        if (a.until_ms <= a.from_ms)
+            return rjson_fail(err, errlen, "%s: key \"until\" must be after \"from\"", where);
         if ((rv = org_add_absence(o, &a, NULL, 0)) != 0) return rv == SP_EINVAL ? SP_ECONFIG : rv;
     }
     return SP_OK;

@@ -29,9 +29,9 @@ static const char *const kind_names[] = {
 #define KIND_MAX PLAYBOOK_THREE_LAYER_REVIEW
 
 /* Slots the task pool knows how to fill. */
-static const char *const sources[] = {"last_touch_points", "likely_needs", "current_promotions",
-    "nearest_won_case", "open_risks", "key_roles", "competitors_named", "customer_card", "evidence",
-    "decision_chain", NULL};
+static const char *const sources[]
+    = {"last_touch_points", "likely_needs", "current_promotions", "nearest_won_case", "open_risks",
+        "key_roles", "competitors_named", "customer_card", "evidence", "decision_chain", NULL};
 
 /* Slots a kind must have, so the design's content is never left out. */
 static const char *const *required_sources(playbook_kind k)
@@ -62,7 +62,8 @@ void playbook_set_destroy(playbook_set *s)
 {
     if (s == NULL) return;
     for (size_t i = 0; i < s->n; i++) {
-        for (size_t j = 0; j < s->pbs[i].n_sections; j++) free((void *)s->pbs[i].sections[j].items);
+        for (size_t j = 0; j < s->pbs[i].n_sections; j++)
+            free((void *)s->pbs[i].sections[j].items);
         free((void *)s->pbs[i].sections);
     }
     free(s->pbs);
@@ -71,25 +72,28 @@ void playbook_set_destroy(playbook_set *s)
     free(s);
 }
 
-static int parse_section(playbook_section *sec, json_t *it, const char *pwhere, size_t j, char *err,
-    size_t errlen)
+static int parse_section(
+    playbook_section *sec, json_t *it, const char *pwhere, size_t j, char *err, size_t errlen)
 {
     static const char *const keys[] = {"id", "title_zh", "title_en", "source", "limit", "items", NULL};
     char where[240];
     int rv;
     snprintf(where, sizeof where, "%s: sections[%zu]", pwhere, j);
-    if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "id", 1, &sec->id, where, err, errlen)) != 0)
+    if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "id", 1, &sec->id, where, err, errlen)) != 0)
         return rv;
     snprintf(where, sizeof where, "%s: sections[%zu] (%s)", pwhere, j, sec->id);
-    if ((rv = rjson_str(it, "title_zh", 1, &sec->title_zh, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "title_en", 1, &sec->title_en, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "source", 0, &sec->source, where, err, errlen)) != 0)
+    if ((rv = rjson_str(it, "title_zh", 1, &sec->title_zh, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "title_en", 1, &sec->title_en, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "source", 0, &sec->source, where, err, errlen)) != 0)
         return rv;
     if (sec->source != NULL) {
         int ok = 0;
-        for (const char *const *s = sources; *s && !ok; s++) ok = strcmp(*s, sec->source) == 0;
-        if (!ok) return rjson_fail(err, errlen, "%s: key \"source\": \"%s\" is not a known slot", where, sec->source);
+        for (const char *const *s = sources; *s && !ok; s++)
+            ok = strcmp(*s, sec->source) == 0;
+        if (!ok)
+            return rjson_fail(
+                err, errlen, "%s: key \"source\": \"%s\" is not a known slot", where, sec->source);
     }
     json_t *lim = json_object_get(it, "limit");
     if (lim != NULL) {
@@ -111,9 +115,9 @@ static int parse_section(playbook_section *sec, json_t *it, const char *pwhere, 
         char iwhere[280];
         json_t *x = json_array_get(items, k);
         snprintf(iwhere, sizeof iwhere, "%s: items[%zu]", where, k);
-        if ((rv = rjson_keys(x, ikeys, iwhere, err, errlen)) != 0 ||
-            (rv = rjson_str(x, "zh", 1, &its[k].zh, iwhere, err, errlen)) != 0 ||
-            (rv = rjson_str(x, "en", 1, &its[k].en, iwhere, err, errlen)) != 0)
+        if ((rv = rjson_keys(x, ikeys, iwhere, err, errlen)) != 0
+            || (rv = rjson_str(x, "zh", 1, &its[k].zh, iwhere, err, errlen)) != 0
+            || (rv = rjson_str(x, "en", 1, &its[k].en, iwhere, err, errlen)) != 0)
             return rv;
     }
     sec->n_items = n;
@@ -122,8 +126,8 @@ static int parse_section(playbook_section *sec, json_t *it, const char *pwhere, 
 
 static int parse_playbook(playbook *pb, json_t *it, const char *name, size_t i, char *err, size_t errlen)
 {
-    static const char *const keys[] = {
-        "id", "kind", "title_zh", "title_en", "summary_zh", "summary_en", "sections", NULL};
+    static const char *const keys[]
+        = {"id", "kind", "title_zh", "title_en", "summary_zh", "summary_en", "sections", NULL};
     char where[200];
     const char *kind;
     int rv;
@@ -131,12 +135,12 @@ static int parse_playbook(playbook *pb, json_t *it, const char *name, size_t i, 
     if (!json_is_object(it)) return rjson_fail(err, errlen, "%s: not a JSON object", where);
     if ((rv = rjson_str(it, "id", 1, &pb->id, where, err, errlen)) != 0) return rv;
     snprintf(where, sizeof where, "%s: playbooks[%zu] (%s)", name, i, pb->id);
-    if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "kind", 1, &kind, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "title_zh", 1, &pb->title_zh, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "title_en", 1, &pb->title_en, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "summary_zh", 0, &pb->summary_zh, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "summary_en", 0, &pb->summary_en, where, err, errlen)) != 0)
+    if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "kind", 1, &kind, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "title_zh", 1, &pb->title_zh, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "title_en", 1, &pb->title_en, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "summary_zh", 0, &pb->summary_zh, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "summary_en", 0, &pb->summary_en, where, err, errlen)) != 0)
         return rv;
     if (playbook_kind_parse(kind, &pb->kind) != SP_OK)
         return rjson_fail(err, errlen, "%s: key \"kind\": \"%s\" is not a known playbook kind", where, kind);
@@ -152,13 +156,16 @@ static int parse_playbook(playbook *pb, json_t *it, const char *name, size_t i, 
         if (rv != SP_OK) return rv;
         for (size_t k = 0; k < j; k++)
             if (strcmp(ss[k].id, ss[j].id) == 0)
-                return rjson_fail(err, errlen, "%s: sections[%zu]: key \"id\" \"%s\" repeats", where, j, ss[j].id);
+                return rjson_fail(
+                    err, errlen, "%s: sections[%zu]: key \"id\" \"%s\" repeats", where, j, ss[j].id);
     }
     for (const char *const *req = required_sources(pb->kind); *req; req++) {
         int ok = 0;
-        for (size_t j = 0; j < pb->n_sections && !ok; j++) ok = ss[j].source && strcmp(ss[j].source, *req) == 0;
+        for (size_t j = 0; j < pb->n_sections && !ok; j++)
+            ok = ss[j].source && strcmp(ss[j].source, *req) == 0;
         if (!ok)
-            return rjson_fail(err, errlen, "%s: a %s needs a section with \"source\": \"%s\"", where, kind, *req);
+            return rjson_fail(
+                err, errlen, "%s: a %s needs a section with \"source\": \"%s\"", where, kind, *req);
     }
     return SP_OK;
 }
@@ -178,13 +185,13 @@ static int parse_promotions(playbook_set *s, json_t *arr, const char *name, char
         char where[200];
         playbook_promotion *p = &s->promos[i];
         snprintf(where, sizeof where, "%s: promotions[%zu]", name, i);
-        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "id", 1, &p->id, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "title_zh", 1, &p->title_zh, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "title_en", 1, &p->title_en, where, err, errlen)) != 0 ||
-            (rv = rjson_str(it, "product_line", 0, &p->product_line, where, err, errlen)) != 0 ||
-            (rv = rjson_time_ms(it, "from", &p->from_ms, where, err, errlen)) != 0 ||
-            (rv = rjson_time_ms(it, "until", &p->until_ms, where, err, errlen)) != 0)
+        if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "id", 1, &p->id, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "title_zh", 1, &p->title_zh, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "title_en", 1, &p->title_en, where, err, errlen)) != 0
+            || (rv = rjson_str(it, "product_line", 0, &p->product_line, where, err, errlen)) != 0
+            || (rv = rjson_time_ms(it, "from", &p->from_ms, where, err, errlen)) != 0
+            || (rv = rjson_time_ms(it, "until", &p->until_ms, where, err, errlen)) != 0)
             return rv;
         if (p->until_ms <= p->from_ms)
             return rjson_fail(err, errlen, "%s (%s): key \"until\" must be after \"from\"", where, p->id);
@@ -220,8 +227,8 @@ static int load_root(json_t *root, const char *name, playbook_set **out, char *e
         if (rv != SP_OK) goto fail;
         for (size_t j = 0; j < i; j++)
             if (strcmp(s->pbs[j].id, s->pbs[i].id) == 0) {
-                rv = rjson_fail(err, errlen, "%s: playbooks[%zu] (%s): key \"id\" duplicates playbooks[%zu]", name, i,
-                    s->pbs[i].id, j);
+                rv = rjson_fail(err, errlen, "%s: playbooks[%zu] (%s): key \"id\" duplicates playbooks[%zu]",
+                    name, i, s->pbs[i].id, j);
                 goto fail;
             }
     }
@@ -291,7 +298,8 @@ size_t playbook_stage_distance(const int *a, size_t na, const int *b, size_t nb)
     size_t row[SP_STAGE_PATH_MAX + 1];
     if (na > SP_STAGE_PATH_MAX) na = SP_STAGE_PATH_MAX;
     if (nb > SP_STAGE_PATH_MAX) nb = SP_STAGE_PATH_MAX;
-    for (size_t j = 0; j <= nb; j++) row[j] = j;
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
     for (size_t i = 1; i <= na; i++) {
         size_t diag = row[0];
         row[0] = i;
@@ -312,8 +320,8 @@ static int same(const char *a, const char *b)
     return a != NULL && b != NULL && *a != '\0' && strcmp(a, b) == 0;
 }
 
-int playbook_won_case_pick(const won_case *cases, size_t n, const won_case_query *q, size_t *best,
-    size_t *distance)
+int playbook_won_case_pick(
+    const won_case *cases, size_t n, const won_case_query *q, size_t *best, size_t *distance)
 {
     if ((cases == NULL && n > 0) || q == NULL || best == NULL) return SP_EINVAL;
     int found = 0, b_tier = 0;
@@ -327,8 +335,8 @@ int playbook_won_case_pick(const won_case *cases, size_t n, const won_case_query
         int better = !found || tier < b_tier || (tier == b_tier && d < b_dist);
         if (!better && found && tier == b_tier && d == b_dist) {
             const won_case *o = &cases[*best];
-            better = c->won_at_ms > o->won_at_ms ||
-                (c->won_at_ms == o->won_at_ms && c->id && o->id && strcmp(c->id, o->id) < 0);
+            better = c->won_at_ms > o->won_at_ms
+                || (c->won_at_ms == o->won_at_ms && c->id && o->id && strcmp(c->id, o->id) < 0);
         }
         if (better) {
             found = 1;

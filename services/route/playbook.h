@@ -16,12 +16,12 @@
 
 typedef enum playbook_kind {
     PLAYBOOK_ADVANCEMENT_CARD = 1, /* 客户推进卡 */
-    PLAYBOOK_WAKEUP_LIST,          /* 客户唤醒清单 */
-    PLAYBOOK_TECHNICAL_DOUBT,      /* 技术疑虑应答包 */
-    PLAYBOOK_COMPETITION_KIT,      /* 竞争应对包 */
-    PLAYBOOK_POLICY_GUIDE,         /* 政策合规指南 */
-    PLAYBOOK_SIMILAR_WON_CASE,     /* 最相近成功案例 */
-    PLAYBOOK_THREE_LAYER_REVIEW,   /* 三层穿透复盘 */
+    PLAYBOOK_WAKEUP_LIST, /* 客户唤醒清单 */
+    PLAYBOOK_TECHNICAL_DOUBT, /* 技术疑虑应答包 */
+    PLAYBOOK_COMPETITION_KIT, /* 竞争应对包 */
+    PLAYBOOK_POLICY_GUIDE, /* 政策合规指南 */
+    PLAYBOOK_SIMILAR_WON_CASE, /* 最相近成功案例 */
+    PLAYBOOK_THREE_LAYER_REVIEW, /* 三层穿透复盘 */
 } playbook_kind;
 
 typedef struct playbook_item {
@@ -32,7 +32,7 @@ typedef struct playbook_section {
     const char *id;
     const char *title_zh, *title_en;
     const char *source; /* dynamic slot name, or NULL for static items */
-    int limit;          /* max entries of the slot; 0 = no limit */
+    int limit; /* max entries of the slot; 0 = no limit */
     const playbook_item *items;
     size_t n_items;
 } playbook_section;
@@ -59,7 +59,8 @@ typedef struct playbook_set playbook_set;
  * sources, every item in both languages. SP_ECONFIG naming file, item and
  * key. Caller frees with playbook_set_destroy. */
 int playbook_set_load_file(const char *path, playbook_set **out, char *err, size_t errlen);
-int playbook_set_load_string(const char *json, const char *name, playbook_set **out, char *err, size_t errlen);
+int playbook_set_load_string(
+    const char *json, const char *name, playbook_set **out, char *err, size_t errlen);
 void playbook_set_destroy(playbook_set *s);
 
 const playbook *playbook_get(const playbook_set *s, const char *id);
@@ -101,8 +102,8 @@ typedef struct won_case_query {
  * paths, then the most recent, then the smallest id. *best gets the index,
  * *distance (may be NULL) the edit distance. SP_ENOTFOUND when no case
  * shares industry or product line; SP_EINVAL on NULL arguments. */
-int playbook_won_case_pick(const won_case *cases, size_t n, const won_case_query *q, size_t *best,
-    size_t *distance);
+int playbook_won_case_pick(
+    const won_case *cases, size_t n, const won_case_query *q, size_t *best, size_t *distance);
 
 /* Levenshtein distance between two stage paths (each at most 64 long;
  * longer paths are compared on their first 64 stages). */

@@ -28,7 +28,8 @@ int rjson_keys(const json_t *obj, const char *const *allowed, const char *where,
     json_object_foreach((json_t *)obj, key, v)
     {
         int ok = 0;
-        for (const char *const *a = allowed; *a != NULL && !ok; a++) ok = strcmp(*a, key) == 0;
+        for (const char *const *a = allowed; *a != NULL && !ok; a++)
+            ok = strcmp(*a, key) == 0;
         if (!ok) return rjson_fail(err, errlen, "%s: unknown key \"%s\"", where, key);
     }
     return SP_OK;
@@ -54,19 +55,20 @@ int rjson_str(const json_t *obj, const char *key, int required, const char **out
     return SP_OK;
 }
 
-int rjson_bool(const json_t *obj, const char *key, int def, int *out, const char *where, char *err,
-    size_t errlen)
+int rjson_bool(
+    const json_t *obj, const char *key, int def, int *out, const char *where, char *err, size_t errlen)
 {
     json_t *v = json_object_get(obj, key);
     *out = def;
     if (v == NULL) return SP_OK;
-    if (!json_is_boolean(v)) return rjson_fail(err, errlen, "%s: key \"%s\" must be true or false", where, key);
+    if (!json_is_boolean(v))
+        return rjson_fail(err, errlen, "%s: key \"%s\" must be true or false", where, key);
     *out = json_is_true(v);
     return SP_OK;
 }
 
-int rjson_seconds(const json_t *obj, const char *key, int64_t def, int64_t *out, const char *where,
-    char *err, size_t errlen)
+int rjson_seconds(const json_t *obj, const char *key, int64_t def, int64_t *out, const char *where, char *err,
+    size_t errlen)
 {
     json_t *v = json_object_get(obj, key);
     *out = def;
@@ -76,17 +78,17 @@ int rjson_seconds(const json_t *obj, const char *key, int64_t def, int64_t *out,
         return SP_OK;
     }
     long long ms;
-    if (json_is_string(v) && sp_config_parse_ms(json_string_value(v), &ms) == SP_OK && ms >= 1000 &&
-        ms % 1000 == 0) {
+    if (json_is_string(v) && sp_config_parse_ms(json_string_value(v), &ms) == SP_OK && ms >= 1000
+        && ms % 1000 == 0) {
         *out = ms / 1000;
         return SP_OK;
     }
-    return rjson_fail(err, errlen, "%s: key \"%s\" must be a positive number of seconds or \"8h\"/\"7d\"",
-        where, key);
+    return rjson_fail(
+        err, errlen, "%s: key \"%s\" must be a positive number of seconds or \"8h\"/\"7d\"", where, key);
 }
 
-int rjson_time_ms(const json_t *obj, const char *key, int64_t *out, const char *where, char *err,
-    size_t errlen)
+int rjson_time_ms(
+    const json_t *obj, const char *key, int64_t *out, const char *where, char *err, size_t errlen)
 {
     json_t *v = json_object_get(obj, key);
     if (v == NULL) return rjson_fail(err, errlen, "%s: missing key \"%s\"", where, key);
@@ -95,8 +97,8 @@ int rjson_time_ms(const json_t *obj, const char *key, int64_t *out, const char *
         return SP_OK;
     }
     if (json_is_string(v) && cntime_parse(json_string_value(v), out) == SP_OK) return SP_OK;
-    return rjson_fail(err, errlen, "%s: key \"%s\" must be ms since epoch or an ISO-8601 date/time", where,
-        key);
+    return rjson_fail(
+        err, errlen, "%s: key \"%s\" must be ms since epoch or an ISO-8601 date/time", where, key);
 }
 
 int rjson_load_file(const char *path, json_t **out, char *err, size_t errlen)

@@ -24,17 +24,17 @@ int rjson_str(const json_t *obj, const char *key, int required, const char **out
     char *err, size_t errlen);
 
 /* Reads a boolean key with a default. */
-int rjson_bool(const json_t *obj, const char *key, int def, int *out, const char *where, char *err,
-    size_t errlen);
+int rjson_bool(
+    const json_t *obj, const char *key, int def, int *out, const char *where, char *err, size_t errlen);
 
 /* Reads a duration: a number of seconds or a string "30s", "8h", "7d". */
-int rjson_seconds(const json_t *obj, const char *key, int64_t def, int64_t *out, const char *where,
-    char *err, size_t errlen);
+int rjson_seconds(const json_t *obj, const char *key, int64_t def, int64_t *out, const char *where, char *err,
+    size_t errlen);
 
 /* Reads a time: integer ms since epoch, or ISO-8601 "2026-03-10",
  * "2026-03-10T09:00[:00][Z|+08:00]"; without an offset Asia/Shanghai. */
-int rjson_time_ms(const json_t *obj, const char *key, int64_t *out, const char *where, char *err,
-    size_t errlen);
+int rjson_time_ms(
+    const json_t *obj, const char *key, int64_t *out, const char *where, char *err, size_t errlen);
 
 /* Loads a file, with the parse error (line, column) in err. Caller
  * json_decref()s *out. */

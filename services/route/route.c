@@ -13,7 +13,7 @@
 typedef struct cand {
     route_target role;
     const org_person *p; /* NULL: nobody in the org chart for this role */
-    int group;           /* peers (region supervisors, named-team members) share one */
+    int group; /* peers (region supervisors, named-team members) share one */
 } cand;
 
 typedef struct cands {
@@ -28,7 +28,7 @@ static void add(cands *cs, const org *o, route_target role, const char *id, int 
     if (cs->n >= SP_ROUTE_MAX_CHAIN) return;
     for (size_t i = 0; p != NULL && i < cs->n; i++)
         if (cs->c[i].p == p) return;
-    cs->c[cs->n++] = (cand){role, p, group};
+    cs->c[cs->n++] = (cand) {role, p, group};
 }
 
 static const char *role_zh(route_target t)
@@ -74,6 +74,19 @@ static void absence_words(const char *code, const char **zh, const char **en)
         }
 }
 
+/* Cuts an incomplete UTF-8 sequence off the end of buf, so a truncated
+ * reason is still valid UTF-8 (protobuf strings must be). */
+static void utf8_trim(char *buf)
+{
+    size_t n = strlen(buf), i = n;
+    while (i > 0 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0) return;
+    unsigned char lead = (unsigned char)buf[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (n - (i - 1) < need) buf[i - 1] = '\0';
+}
+
 /* Bounded append; returns SP_ETOOBIG once the buffer is full. */
 static int cat(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int cat(char *buf, size_t cap, const char *fmt, ...)
@@ -84,7 +97,11 @@ static int cat(char *buf, size_t cap, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf + len, cap - len, fmt, ap);
     va_end(ap);
-    return n < 0 || (size_t)n >= cap - len ? SP_ETOOBIG : SP_OK;
+    if (n < 0 || (size_t)n >= cap - len) {
+        utf8_trim(buf);
+        return SP_ETOOBIG;
+    }
+    return SP_OK;
 }
 
 static const char *name_en(const org_person *p)
@@ -135,11 +152,11 @@ static int nonempty(const char *s)
 
 int route_task_key(const Salespulse__V1__Signal *s, char *buf, size_t cap)
 {
-    if (s == NULL || !nonempty(s->kind) || s->subject == NULL || !nonempty(s->subject->id) ||
-        subject_type_name(s->subject->type) == NULL)
+    if (s == NULL || !nonempty(s->kind) || s->subject == NULL || !nonempty(s->subject->id)
+        || subject_type_name(s->subject->type) == NULL)
         return SP_EINVAL;
-    int n = snprintf(buf, cap, "task:%s:%s:%s:%u", s->kind, subject_type_name(s->subject->type), s->subject->id,
-        s->episode);
+    int n = snprintf(buf, cap, "task:%s:%s:%s:%u", s->kind, subject_type_name(s->subject->type),
+        s->subject->id, s->episode);
     return n < 0 || (size_t)n >= cap ? SP_ETOOBIG : SP_OK;
 }
 
@@ -154,20 +171,20 @@ static int invalid(route_decision *d, const char *field)
 static void build_chain(cands *cs, const org *o, route_target target, const Salespulse__V1__Signal *s)
 {
     const Salespulse__V1__Subject *sub = s->subject;
-    const char *rep_id = nonempty(s->owner_rep_id) ? s->owner_rep_id
+    const char *rep_id = nonempty(s->owner_rep_id)                    ? s->owner_rep_id
         : sub->type == SALESPULSE__V1__SUBJECT_TYPE__SUBJECT_TYPE_REP ? sub->id
-                                                                        : NULL;
+                                                                      : NULL;
     const org_person *rep = org_person_get(o, rep_id);
-    const char *team_id = nonempty(s->team_id)                                   ? s->team_id
+    const char *team_id = nonempty(s->team_id)                         ? s->team_id
         : sub->type == SALESPULSE__V1__SUBJECT_TYPE__SUBJECT_TYPE_TEAM ? sub->id
-        : rep                                                            ? rep->team_id
-                                                                         : NULL;
+        : rep                                                          ? rep->team_id
+                                                                       : NULL;
     const org_team *team = org_team_get(o, team_id);
-    const char *region_id = nonempty(s->region_id)                                 ? s->region_id
+    const char *region_id = nonempty(s->region_id)                       ? s->region_id
         : sub->type == SALESPULSE__V1__SUBJECT_TYPE__SUBJECT_TYPE_REGION ? sub->id
-        : team                                                             ? team->region_id
-        : rep                                                              ? rep->region_id
-                                                                           : NULL;
+        : team                                                           ? team->region_id
+        : rep                                                            ? rep->region_id
+                                                                         : NULL;
     const org_region *region = org_region_get(o, region_id);
     const char *mentor_id = rep ? rep->mentor_id : NULL;
     const char *sup_id = team ? team->supervisor_id : NULL;
@@ -183,7 +200,8 @@ static void build_chain(cands *cs, const org *o, route_target target, const Sale
         const org_named_team *nt
             = org_named_team_get(o, target == ROUTE_T_AFTER_SALES ? SP_ORG_AFTER_SALES : SP_ORG_COMPETITION);
         add(cs, o, target, nt ? nt->lead_id : NULL, g);
-        for (size_t i = 0; nt != NULL && i < nt->n_members; i++) add(cs, o, target, nt->member_ids[i], g);
+        for (size_t i = 0; nt != NULL && i < nt->n_members; i++)
+            add(cs, o, target, nt->member_ids[i], g);
         g++;
         break;
     }
@@ -192,7 +210,8 @@ static void build_chain(cands *cs, const org *o, route_target target, const Sale
         size_t n;
         org_region_supervisors(o, region_id, sup, SP_ROUTE_MAX_CHAIN - 1, &n);
         if (n == 0) add(cs, o, ROUTE_T_SUPERVISOR, NULL, g);
-        for (size_t i = 0; i < n; i++) add(cs, o, ROUTE_T_SUPERVISOR, sup[i]->id, g);
+        for (size_t i = 0; i < n; i++)
+            add(cs, o, ROUTE_T_SUPERVISOR, sup[i]->id, g);
         g++;
         break;
     }
@@ -223,8 +242,8 @@ int route_decide(const route_rules *rules, const org *o, const Salespulse__V1__S
     if (s == NULL || !nonempty(s->kind)) return invalid(d, "kind");
     if (s->subject == NULL || subject_type_name(s->subject->type) == NULL) return invalid(d, "subject.type");
     if (!nonempty(s->subject->id)) return invalid(d, "subject.id");
-    if (s->transition < SALESPULSE__V1__TRANSITION__TRANSITION_RAISED ||
-        s->transition > SALESPULSE__V1__TRANSITION__TRANSITION_CLEARED)
+    if (s->transition < SALESPULSE__V1__TRANSITION__TRANSITION_RAISED
+        || s->transition > SALESPULSE__V1__TRANSITION__TRANSITION_CLEARED)
         return invalid(d, "transition");
     if ((rv = route_task_key(s, d->task_key, sizeof d->task_key)) != SP_OK) return rv;
     d->level = s->level >= 1 && s->level <= 3 ? (int)s->level : 1;
@@ -285,7 +304,8 @@ int route_decide(const route_rules *rules, const org *o, const Salespulse__V1__S
     /* Reason: the rule's why, then the path through any skips. */
     cat(d->reason_zh, sizeof d->reason_zh, "%s：", d->rule->why_zh ? d->rule->why_zh : s->kind);
     cat(d->reason_en, sizeof d->reason_en, "%s: ", d->rule->why_en ? d->rule->why_en : s->kind);
-    for (size_t i = 0; i < d->n_skips; i++) render_skip(d, &d->skips[i], o);
+    for (size_t i = 0; i < d->n_skips; i++)
+        render_skip(d, &d->skips[i], o);
     cat(d->reason_zh, sizeof d->reason_zh, "%s%s", role_zh(pc->role), pc->p->name);
     cat(d->reason_en, sizeof d->reason_en, "%s %s", role_en(pc->role), name_en(pc->p));
     if (fallback) {
@@ -305,7 +325,8 @@ int route_decide(const route_rules *rules, const org *o, const Salespulse__V1__S
     for (size_t w = 0; w < d->rule->n_watchers; w++) {
         cands wc = {0};
         build_chain(&wc, o, d->rule->watchers[w], s);
-        for (size_t i = 0; i < wc.n && wc.c[i].group == 0; i++) add_watcher(d, o, wc.c[i].p, now_ms);
+        for (size_t i = 0; i < wc.n && wc.c[i].group == 0; i++)
+            add_watcher(d, o, wc.c[i].p, now_ms);
     }
     return SP_OK;
 }

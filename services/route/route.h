@@ -15,36 +15,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SP_ROUTE_MAX_CHAIN 16
-#define SP_ROUTE_KEY_MAX   256
+#define SP_ROUTE_MAX_CHAIN  16
+#define SP_ROUTE_KEY_MAX    256
 #define SP_ROUTE_REASON_MAX 1024
 
 typedef enum route_skip_why {
     ROUTE_SKIP_ABSENT = 1, /* an absence covers now_ms */
-    ROUTE_SKIP_INACTIVE,   /* person.active is false */
-    ROUTE_SKIP_MISSING,    /* the role has nobody in the org chart */
+    ROUTE_SKIP_INACTIVE, /* person.active is false */
+    ROUTE_SKIP_MISSING, /* the role has nobody in the org chart */
 } route_skip_why;
 
 typedef struct route_skip {
     route_target role;
     const char *person_id; /* NULL for ROUTE_SKIP_MISSING */
     route_skip_why why;
-    int64_t until_ms;      /* ROUTE_SKIP_ABSENT: end of the absence */
+    int64_t until_ms; /* ROUTE_SKIP_ABSENT: end of the absence */
     const char *absence_reason; /* ROUTE_SKIP_ABSENT: "trip", "leave", ... or NULL */
 } route_skip;
 
 typedef struct route_decision {
     Salespulse__V1__TaskOp op; /* UPSERT for RAISED/UPDATED, CLOSE for CLEARED */
     char task_key[SP_ROUTE_KEY_MAX];
-    const route_rule *rule;    /* NULL for CLOSE */
-    const char *assignee_id;   /* NULL for CLOSE */
+    const route_rule *rule; /* NULL for CLOSE */
+    const char *assignee_id; /* NULL for CLOSE */
     route_target assignee_role;
     char reason_zh[SP_ROUTE_REASON_MAX];
     char reason_en[SP_ROUTE_REASON_MAX];
     const char *const *playbooks;
     size_t n_playbooks;
     int64_t sla_s;
-    int level;                 /* the signal's, 1..3 (unspecified counts as 1) */
+    int level; /* the signal's, 1..3 (unspecified counts as 1) */
     const char *chain[SP_ROUTE_MAX_CHAIN]; /* escalation order after the assignee */
     size_t n_chain;
     const char *watchers[SP_ROUTE_MAX_CHAIN]; /* informed, not assigned */

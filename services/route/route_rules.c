@@ -50,7 +50,8 @@ int route_target_parse(const char *s, route_target *out)
 void route_rules_destroy(route_rules *r)
 {
     if (r == NULL) return;
-    for (size_t i = 0; i < r->n; i++) free((void *)r->rules[i].playbooks);
+    for (size_t i = 0; i < r->n; i++)
+        free((void *)r->rules[i].playbooks);
     free(r->rules);
     json_decref(r->root);
     free(r);
@@ -77,18 +78,18 @@ static int parse_rule(route_rule *ru, json_t *it, const char *name, size_t i, ch
     if ((rv = rjson_str(it, "id", 1, &ru->id, where, err, errlen)) != 0) return rv;
     snprintf(where, sizeof where, "%s: rules[%zu] (%s)", name, i, ru->id);
     if ((rv = rjson_keys(it, keys, where, err, errlen)) != 0) return rv;
-    if ((rv = rjson_str(it, "kind", 1, &ru->kind, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "tag", 0, &ru->tag, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "why_zh", 0, &ru->why_zh, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "why_en", 0, &ru->why_en, where, err, errlen)) != 0 ||
-        (rv = rjson_seconds(it, "sla", 0, &ru->sla_s, where, err, errlen)) != 0 ||
-        (rv = rjson_str(it, "level", 0, &s, where, err, errlen)) != 0)
+    if ((rv = rjson_str(it, "kind", 1, &ru->kind, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "tag", 0, &ru->tag, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "why_zh", 0, &ru->why_zh, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "why_en", 0, &ru->why_en, where, err, errlen)) != 0
+        || (rv = rjson_seconds(it, "sla", 0, &ru->sla_s, where, err, errlen)) != 0
+        || (rv = rjson_str(it, "level", 0, &s, where, err, errlen)) != 0)
         return rv;
     if (s != NULL && parse_level(s, &ru->level) != SP_OK)
         return rjson_fail(err, errlen, "%s: key \"level\": \"%s\" is not L1, L2 or L3", where, s);
     if (strcmp(ru->kind, "*") != 0 && strchr(ru->kind, '.') == NULL)
-        return rjson_fail(err, errlen, "%s: key \"kind\": \"%s\" is not \"<scope>.<name>\" or \"*\"", where,
-            ru->kind);
+        return rjson_fail(
+            err, errlen, "%s: key \"kind\": \"%s\" is not \"<scope>.<name>\" or \"*\"", where, ru->kind);
     if ((rv = rjson_str(it, "assignee", 1, &s, where, err, errlen)) != 0) return rv;
     if (route_target_parse(s, &ru->assignee) != SP_OK)
         return rjson_fail(err, errlen,
@@ -141,8 +142,9 @@ static int parse_root(route_rules *r, const char *name, char *err, size_t errlen
     for (int l = 1; l <= 3; l++)
         if ((rv = rjson_seconds(sla, sla_keys[l - 1], sla_def[l], &r->sla_s[l], where, err, errlen)) != 0)
             return rv;
-    if ((rv = rjson_seconds(root, "suppress_after_dismiss", SP_DEFAULT_SUPPRESS_S, &r->suppress_s, name, err,
-             errlen)) != 0)
+    if ((rv = rjson_seconds(
+             root, "suppress_after_dismiss", SP_DEFAULT_SUPPRESS_S, &r->suppress_s, name, err, errlen))
+        != 0)
         return rv;
     json_t *arr = json_object_get(root, "rules");
     if (!json_is_array(arr) || json_array_size(arr) == 0)
@@ -158,8 +160,8 @@ static int parse_root(route_rules *r, const char *name, char *err, size_t errlen
         if (rv != SP_OK) return rv;
         for (size_t j = 0; j < i; j++)
             if (strcmp(r->rules[j].id, r->rules[i].id) == 0)
-                return rjson_fail(err, errlen, "%s: rules[%zu] (%s): key \"id\" duplicates rules[%zu]", name, i,
-                    r->rules[i].id, j);
+                return rjson_fail(err, errlen, "%s: rules[%zu] (%s): key \"id\" duplicates rules[%zu]", name,
+                    i, r->rules[i].id, j);
     }
     return SP_OK;
 }
@@ -199,8 +201,8 @@ int route_rules_load_string(const char *json, const char *name, route_rules **ou
     return load_root(root, name, out, err, errlen);
 }
 
-const route_rule *route_rules_match(const route_rules *r, const char *kind, int level, char *const *tags,
-    size_t n_tags)
+const route_rule *route_rules_match(
+    const route_rules *r, const char *kind, int level, char *const *tags, size_t n_tags)
 {
     if (r == NULL || kind == NULL) return NULL;
     for (size_t i = 0; i < r->n; i++) {
@@ -209,7 +211,8 @@ const route_rule *route_rules_match(const route_rules *r, const char *kind, int 
         if (ru->level != 0 && ru->level != level) continue;
         if (ru->tag != NULL) {
             int hit = 0;
-            for (size_t t = 0; t < n_tags && !hit; t++) hit = tags[t] != NULL && strcmp(tags[t], ru->tag) == 0;
+            for (size_t t = 0; t < n_tags && !hit; t++)
+                hit = tags[t] != NULL && strcmp(tags[t], ru->tag) == 0;
             if (!hit) continue;
         }
         return ru;
@@ -238,14 +241,15 @@ int64_t route_rules_suppress_s(const route_rules *r)
     return r->suppress_s;
 }
 
-int route_rules_check_playbooks(const route_rules *r, int (*exists)(void *ctx, const char *id), void *ctx,
-    char *err, size_t errlen)
+int route_rules_check_playbooks(
+    const route_rules *r, int (*exists)(void *ctx, const char *id), void *ctx, char *err, size_t errlen)
 {
     for (size_t i = 0; i < r->n; i++)
         for (size_t j = 0; j < r->rules[i].n_playbooks; j++)
             if (!exists(ctx, r->rules[i].playbooks[j]))
-                return rjson_fail(err, errlen, "rules[%zu] (%s): key \"playbooks\": \"%s\" is not a known playbook",
-                    i, r->rules[i].id, r->rules[i].playbooks[j]);
+                return rjson_fail(err, errlen,
+                    "rules[%zu] (%s): key \"playbooks\": \"%s\" is not a known playbook", i, r->rules[i].id,
+                    r->rules[i].playbooks[j]);
     return SP_OK;
 }
 

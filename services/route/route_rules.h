@@ -18,8 +18,8 @@ typedef enum route_target {
     ROUTE_T_MENTOR,
     ROUTE_T_SUPERVISOR,
     ROUTE_T_DIRECTOR,
-    ROUTE_T_AFTER_SALES,        /* named team "after_sales": lead, then members */
-    ROUTE_T_COMPETITION,        /* named team "competition_response" */
+    ROUTE_T_AFTER_SALES, /* named team "after_sales": lead, then members */
+    ROUTE_T_COMPETITION, /* named team "competition_response" */
     ROUTE_T_REGION_SUPERVISORS, /* every supervisor of a team in the region */
 } route_target;
 
@@ -27,15 +27,15 @@ typedef enum route_target {
 
 typedef struct route_rule {
     const char *id;
-    const char *kind;  /* signal kind, or "*" */
-    int level;         /* 1..3 must match; 0 = any */
-    const char *tag;   /* must be among the signal's tags; NULL = any */
+    const char *kind; /* signal kind, or "*" */
+    int level; /* 1..3 must match; 0 = any */
+    const char *tag; /* must be among the signal's tags; NULL = any */
     route_target assignee;
     route_target watchers[SP_ROUTE_MAX_WATCHERS];
     size_t n_watchers;
     const char *const *playbooks;
     size_t n_playbooks;
-    int64_t sla_s;     /* 0 = the level's SLA */
+    int64_t sla_s; /* 0 = the level's SLA */
     const char *why_zh, *why_en;
 } route_rule;
 
@@ -50,8 +50,8 @@ void route_rules_destroy(route_rules *r);
 
 /* The first rule matching; NULL when none. level 0 matches only rules
  * without a level. tags may be NULL when n_tags is 0. */
-const route_rule *route_rules_match(const route_rules *r, const char *kind, int level, char *const *tags,
-    size_t n_tags);
+const route_rule *route_rules_match(
+    const route_rules *r, const char *kind, int level, char *const *tags, size_t n_tags);
 
 size_t route_rules_count(const route_rules *r);
 const route_rule *route_rules_at(const route_rules *r, size_t i);
@@ -64,8 +64,8 @@ int64_t route_rules_suppress_s(const route_rules *r);
 
 /* Checks every playbook id a rule names with exists(ctx, id); SP_ECONFIG
  * naming the rule and the id otherwise. */
-int route_rules_check_playbooks(const route_rules *r, int (*exists)(void *ctx, const char *id), void *ctx,
-    char *err, size_t errlen);
+int route_rules_check_playbooks(
+    const route_rules *r, int (*exists)(void *ctx, const char *id), void *ctx, char *err, size_t errlen);
 
 /* Atomically replaces *slot with fresh and returns the previous rules,
  * which the caller destroys when no reader can still hold it. */

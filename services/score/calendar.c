@@ -71,7 +71,10 @@ static int64_t floordiv(int64_t a, int64_t b)
     return q;
 }
 
-int calendar_utc_offset_min(const score_calendar *cal) { return cal->utc_offset_min; }
+int calendar_utc_offset_min(const score_calendar *cal)
+{
+    return cal->utc_offset_min;
+}
 
 int32_t calendar_local_day(const score_calendar *cal, int64_t ms)
 {
@@ -120,7 +123,8 @@ int calendar_working_days_between(const score_calendar *cal, int64_t from_ms, in
 {
     int32_t a = calendar_local_day(cal, from_ms), b = calendar_local_day(cal, to_ms);
     int n = 0;
-    for (int32_t d = a; d < b; d++) n += calendar_is_working_day(cal, d);
+    for (int32_t d = a; d < b; d++)
+        n += calendar_is_working_day(cal, d);
     return n;
 }
 
@@ -180,9 +184,12 @@ static sp_err add_item(json_t *item, const char *name, const char *list, size_t 
             }
             continue;
         }
-        if (!strcmp(key, "date")) dst = &from, have_date = 1;
-        else if (!strcmp(key, "from")) dst = &from, have_from = 1;
-        else if (!strcmp(key, "to")) dst = &to, have_to = 1;
+        if (!strcmp(key, "date"))
+            dst = &from, have_date = 1;
+        else if (!strcmp(key, "from"))
+            dst = &from, have_from = 1;
+        else if (!strcmp(key, "to"))
+            dst = &to, have_to = 1;
         else {
             snprintf(errbuf, errlen, "%s: %s[%zu].%s: unknown key", name, list, idx, key);
             return SP_ECONFIG;
@@ -192,10 +199,12 @@ static sp_err add_item(json_t *item, const char *name, const char *list, size_t 
             return SP_ECONFIG;
         }
     }
-    if (have_date && !have_from && !have_to) to = from;
+    if (have_date && !have_from && !have_to)
+        to = from;
     else if (!have_date && have_from && have_to) {
         if (to < from || to - from > 31) {
-            snprintf(errbuf, errlen, "%s: %s[%zu].to: must be on or after from, within 31 days", name, list, idx);
+            snprintf(
+                errbuf, errlen, "%s: %s[%zu].to: must be on or after from, within 31 days", name, list, idx);
             return SP_ECONFIG;
         }
     } else {
@@ -225,8 +234,8 @@ static size_t sort_unique(int32_t *a, size_t n)
     return k;
 }
 
-static sp_err load_list(json_t *root, const char *name, const char *list, int32_t **arr, size_t *n, char *errbuf,
-    size_t errlen)
+static sp_err load_list(
+    json_t *root, const char *name, const char *list, int32_t **arr, size_t *n, char *errbuf, size_t errlen)
 {
     json_t *a = json_object_get(root, list);
     if (!a) return SP_OK;
@@ -274,7 +283,8 @@ static sp_err load_json(json_t *root, const char *name, score_calendar **out, ch
             size_t i;
             json_t *y;
             if (!json_is_array(v) || json_array_size(v) > CAL_MAX_YEARS) {
-                snprintf(errbuf, errlen, "%s: years: must be an array of at most %d years", name, CAL_MAX_YEARS);
+                snprintf(
+                    errbuf, errlen, "%s: years: must be an array of at most %d years", name, CAL_MAX_YEARS);
                 goto fail;
             }
             json_array_foreach(v, i, y)
@@ -290,14 +300,16 @@ static sp_err load_json(json_t *root, const char *name, score_calendar **out, ch
             goto fail;
         }
     }
-    if ((rv = load_list(root, name, "holidays", &cal->holidays, &cal->n_holidays, errbuf, errlen)) != SP_OK ||
-        (rv = load_list(root, name, "workdays", &cal->workdays, &cal->n_workdays, errbuf, errlen)) != SP_OK)
+    if ((rv = load_list(root, name, "holidays", &cal->holidays, &cal->n_holidays, errbuf, errlen)) != SP_OK
+        || (rv = load_list(root, name, "workdays", &cal->workdays, &cal->n_workdays, errbuf, errlen))
+            != SP_OK)
         goto fail;
     for (size_t i = 0; i < cal->n_workdays; i++) {
         if (in_set(cal->holidays, cal->n_holidays, cal->workdays[i])) {
             int y, m, d;
             calendar_ymd_from_day(cal->workdays[i], &y, &m, &d);
-            snprintf(errbuf, errlen, "%s: workdays: %04d-%02d-%02d is also listed in holidays", name, y, m, d);
+            snprintf(
+                errbuf, errlen, "%s: workdays: %04d-%02d-%02d is also listed in holidays", name, y, m, d);
             rv = SP_ECONFIG;
             goto fail;
         }
@@ -309,7 +321,8 @@ fail:
     return rv;
 }
 
-sp_err calendar_load_string(const char *json, const char *name, score_calendar **out, char *errbuf, size_t errlen)
+sp_err calendar_load_string(
+    const char *json, const char *name, score_calendar **out, char *errbuf, size_t errlen)
 {
     json_error_t jerr;
     json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);

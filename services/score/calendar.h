@@ -23,7 +23,8 @@ typedef struct score_calendar score_calendar;
 sp_err calendar_load(const char *path, score_calendar **out, char *errbuf, size_t errlen);
 
 /* As calendar_load from JSON text; name is used in error messages. */
-sp_err calendar_load_string(const char *json, const char *name, score_calendar **out, char *errbuf, size_t errlen);
+sp_err calendar_load_string(
+    const char *json, const char *name, score_calendar **out, char *errbuf, size_t errlen);
 
 /* Accepts NULL. */
 void calendar_destroy(score_calendar *cal);

@@ -19,7 +19,9 @@ const char *score_colour_name(score_colour c)
 
 score_colour score_health_colour(const score_rules *r, double score)
 {
-    return score >= r->health.green_min ? SCORE_GREEN : score >= r->health.yellow_min ? SCORE_YELLOW : SCORE_RED;
+    return score >= r->health.green_min ? SCORE_GREEN
+        : score >= r->health.yellow_min ? SCORE_YELLOW
+                                        : SCORE_RED;
 }
 
 /* Forces an integer score into its colour's band so the number and colour
@@ -130,16 +132,18 @@ static void dim_roles(const score_health_facts *f, const score_rules *r, int64_t
         int role = r->key_role.roles[k];
         int ok = 0;
         for (size_t i = 0; i < f->n_roles; i++)
-            if (f->roles[i].role == role && f->roles[i].last_seen_ms > 0 &&
-                (double)(now_ms - f->roles[i].last_seen_ms) / 86400000.0 < r->health.role_days)
+            if (f->roles[i].role == role && f->roles[i].last_seen_ms > 0
+                && (double)(now_ms - f->roles[i].last_seen_ms) / 86400000.0 < r->health.role_days)
                 ok = 1;
         if (ok) {
             covered++;
             continue;
         }
         size_t zl = strlen(mz), el = strlen(me);
-        snprintf(mz + zl, sizeof mz - zl, "%s%s", zl ? "、" : "", role >= 0 && role < 5 ? role_zh[role] : "?");
-        snprintf(me + el, sizeof me - el, "%s%s", el ? ", " : "", role >= 0 && role < 5 ? role_en[role] : "?");
+        snprintf(
+            mz + zl, sizeof mz - zl, "%s%s", zl ? "、" : "", role >= 0 && role < 5 ? role_zh[role] : "?");
+        snprintf(
+            me + el, sizeof me - el, "%s%s", el ? ", " : "", role >= 0 && role < 5 ? role_en[role] : "?");
     }
     higher(r, &r->health.role_share, need ? (double)covered / need : 1.0, d);
     zh(d, "%.0f 天内覆盖关键角色 %zu/%zu%s%s", r->health.role_days, covered, need, mz[0] ? "，缺：" : "", mz);
@@ -160,7 +164,8 @@ static void dim_proposal(const score_health_facts *f, const score_rules *r, scor
         en(d, "in stage %s without any proposal", score_stage_name(f->stage));
     } else if (f->proposal_revisions == 1 || !f->proposal_customer_specific) {
         fixed(r, SCORE_YELLOW, (G + Y) / 2, f->proposal_revisions, d);
-        zh(d, "方案 %d 版%s", f->proposal_revisions, f->proposal_customer_specific ? "，未迭代" : "，未包含客户数据");
+        zh(d, "方案 %d 版%s", f->proposal_revisions,
+            f->proposal_customer_specific ? "，未迭代" : "，未包含客户数据");
         en(d, "%d proposal revision(s)%s", f->proposal_revisions,
             f->proposal_customer_specific ? ", not iterated" : ", without customer-specific data");
     } else {
@@ -170,7 +175,8 @@ static void dim_proposal(const score_health_facts *f, const score_rules *r, scor
     }
 }
 
-static void dim_competitor(const score_health_facts *f, const score_rules *r, int64_t now_ms, score_dim_result *d)
+static void dim_competitor(
+    const score_health_facts *f, const score_rules *r, int64_t now_ms, score_dim_result *d)
 {
     if (f->competitor_mentions <= 0) {
         fixed(r, SCORE_GREEN, 100, 0, d);
@@ -179,9 +185,9 @@ static void dim_competitor(const score_health_facts *f, const score_rules *r, in
         return;
     }
     int answered = f->competitor_response_hours >= 0;
-    double h = answered ? f->competitor_response_hours :
-               f->competitor_last_mention_ms > 0 ? (double)(now_ms - f->competitor_last_mention_ms) / 3600000.0 :
-                                                   r->health.competitor_hours.bad * 2;
+    double h = answered                     ? f->competitor_response_hours
+        : f->competitor_last_mention_ms > 0 ? (double)(now_ms - f->competitor_last_mention_ms) / 3600000.0
+                                            : r->health.competitor_hours.bad * 2;
     lower(r, &r->health.competitor_hours, h, d);
     if (answered) {
         zh(d, "客户提及竞品 %d 次，%.0f 小时内回应", f->competitor_mentions, h);
@@ -205,7 +211,8 @@ static void dim_dwell(const score_health_facts *f, const score_rules *r, score_d
     if (!(a.bad > a.good)) a.bad = a.good * 1.0001; /* equal factors: no yellow band */
     lower(r, &a, f->days_in_stage / norm, d);
     zh(d, "在%s阶段停留 %.0f 天，标准 %.0f 天", score_stage_name(f->stage), floor(f->days_in_stage), norm);
-    en(d, "%.0f days in stage %s against a norm of %.0f", floor(f->days_in_stage), score_stage_name(f->stage), norm);
+    en(d, "%.0f days in stage %s against a norm of %.0f", floor(f->days_in_stage), score_stage_name(f->stage),
+        norm);
 }
 
 static void dim_latency(const score_health_facts *f, const score_rules *r, score_dim_result *d)
@@ -242,7 +249,8 @@ static void dim_engagement(const score_health_facts *f, const score_rules *r, sc
         f->engagement_prev);
 }
 
-static void dim_next_step(const score_health_facts *f, const score_rules *r, int64_t now_ms, score_dim_result *d)
+static void dim_next_step(
+    const score_health_facts *f, const score_rules *r, int64_t now_ms, score_dim_result *d)
 {
     double G = r->health.green_min, Y = r->health.yellow_min, grace = r->health.next_step_grace_days;
     if (!f->next_step_defined) {
@@ -300,10 +308,10 @@ sp_err score_health_eval(const score_health_facts *f, const score_rules *r, int6
 {
     if (!out) return SP_EINVAL;
     memset(out, 0, sizeof *out);
-    if (!f || !r || f->contacts_30d < 0 || f->proposal_revisions < 0 || f->competitor_mentions < 0 ||
-        f->engagement_cur < 0 || f->engagement_prev < 0 || f->open_risks < 0 || f->card_fields_filled < 0 ||
-        f->card_fields_total < 0 || f->card_l1 < 0 || f->card_l2 < 0 || f->card_l3 < 0 ||
-        (f->n_roles && !f->roles))
+    if (!f || !r || f->contacts_30d < 0 || f->proposal_revisions < 0 || f->competitor_mentions < 0
+        || f->engagement_cur < 0 || f->engagement_prev < 0 || f->open_risks < 0 || f->card_fields_filled < 0
+        || f->card_fields_total < 0 || f->card_l1 < 0 || f->card_l2 < 0 || f->card_l3 < 0
+        || (f->n_roles && !f->roles))
         return SP_EINVAL;
     snprintf(out->deal_id, sizeof out->deal_id, "%s", f->deal_id ? f->deal_id : "");
     score_dim_result *d = out->dims;
@@ -335,15 +343,15 @@ sp_err score_health_to_json(const score_health *h, char **out)
     if (!h || !out) return SP_EINVAL;
     json_t *root = json_object(), *dims = json_array();
     if (!root || !dims) goto fail;
-    if (json_object_set_new(root, "deal_id", json_string(h->deal_id)) ||
-        json_object_set_new(root, "score", json_integer(h->score)) ||
-        json_object_set_new(root, "colour", json_string(score_colour_name(h->colour))))
+    if (json_object_set_new(root, "deal_id", json_string(h->deal_id))
+        || json_object_set_new(root, "score", json_integer(h->score))
+        || json_object_set_new(root, "colour", json_string(score_colour_name(h->colour))))
         goto fail;
     for (int i = 0; i < SCORE_DIM_COUNT; i++) {
         const score_dim_result *d = &h->dims[i];
-        json_t *o = json_pack("{s:s, s:i, s:s, s:f, s:f, s:s, s:s}", "name", score_dim_name((score_dim)i), "score",
-            d->score, "colour", score_colour_name(d->colour), "weight", d->weight, "measure", d->measure, "reason_zh",
-            d->reason_zh, "reason_en", d->reason_en);
+        json_t *o = json_pack("{s:s, s:i, s:s, s:f, s:f, s:s, s:s}", "name", score_dim_name((score_dim)i),
+            "score", d->score, "colour", score_colour_name(d->colour), "weight", d->weight, "measure",
+            d->measure, "reason_zh", d->reason_zh, "reason_en", d->reason_en);
         if (!o || json_array_append_new(dims, o)) goto fail;
     }
     if (json_object_set_new(root, "dimensions", dims)) {

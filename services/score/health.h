@@ -36,12 +36,12 @@ typedef struct score_health_facts {
     size_t n_roles;
     int proposal_revisions;
     int proposal_customer_specific;
-    int competitor_mentions;            /* customer-side, last 30 days */
-    double competitor_response_hours;   /* our delay to the latest mention; < 0 = not answered yet */
+    int competitor_mentions; /* customer-side, last 30 days */
+    double competitor_response_hours; /* our delay to the latest mention; < 0 = not answered yet */
     int64_t competitor_last_mention_ms; /* when unanswered: waiting since */
-    double median_response_hours;       /* < 0 = no customer message in the window */
-    int engagement_cur;                 /* replies + opens + visits, last 14 days */
-    int engagement_prev;                /* the 14 days before */
+    double median_response_hours; /* < 0 = no customer message in the window */
+    int engagement_cur; /* replies + opens + visits, last 14 days */
+    int engagement_prev; /* the 14 days before */
     int next_step_defined;
     int64_t next_step_due_ms; /* 0 = no due date */
     int open_risks;
@@ -69,7 +69,8 @@ typedef struct score_health {
 
 /* Computes every dimension and the deal score at now_ms. SP_EINVAL for NULL
  * arguments or negative counts; *out is then zeroed. */
-sp_err score_health_eval(const score_health_facts *f, const score_rules *r, int64_t now_ms, score_health *out);
+sp_err score_health_eval(
+    const score_health_facts *f, const score_rules *r, int64_t now_ms, score_health *out);
 
 /* {"deal_id", "score", "colour", "dimensions": [{"name", "score", "colour",
  * "weight", "measure", "reason_zh", "reason_en"}]} as a malloc'd string;

@@ -37,11 +37,12 @@ static const char *const dim_names[SCORE_DIM_COUNT] = {
     "card_quality",
 };
 
-static const char *const stage_names[SCORE_STAGE_COUNT] = {
-    "unspecified", "lead", "qualified", "demo", "proposal", "negotiation", "won", "lost"};
+static const char *const stage_names[SCORE_STAGE_COUNT]
+    = {"unspecified", "lead", "qualified", "demo", "proposal", "negotiation", "won", "lost"};
 
 /* Role names by Salespulse__V1__Role value. */
-static const char *const role_names[5] = {"unspecified", "procurement", "technical", "decision_maker", "finance"};
+static const char *const role_names[5]
+    = {"unspecified", "procurement", "technical", "decision_maker", "finance"};
 
 static const char *const assignee_names[] = {"rep", "mentor", "supervisor", "director", "after_sales_manager",
     "competition_team", "region_supervisors", NULL};
@@ -145,9 +146,9 @@ void score_rules_defaults(score_rules *r)
 
     r->key_role.days = 30;
     r->key_role.min_stage = 4; /* proposal */
-    r->key_role.roles[0] = 1;  /* procurement */
-    r->key_role.roles[1] = 2;  /* technical */
-    r->key_role.roles[2] = 3;  /* decision maker */
+    r->key_role.roles[0] = 1; /* procurement */
+    r->key_role.roles[1] = 2; /* technical */
+    r->key_role.roles[2] = 3; /* decision maker */
     r->key_role.n_roles = 3;
 
     r->surge.visits_min = 5;
@@ -207,16 +208,16 @@ void score_rules_defaults(score_rules *r)
     h->yellow_min = 40;
     static const double norm[SCORE_STAGE_COUNT] = {0, 4, 4, 6, 6, 8, 0, 0};
     memcpy(h->contact_norm_30d, norm, sizeof norm);
-    h->contact_ratio = (score_anchor){.good = 0.8, .bad = 0.5, .full = 1.0};
+    h->contact_ratio = (score_anchor) {.good = 0.8, .bad = 0.5, .full = 1.0};
     h->role_days = 30;
-    h->role_share = (score_anchor){.good = 1.0, .bad = 0.6, .full = 1.0};
-    h->competitor_hours = (score_anchor){.good = 24, .bad = 72};
-    h->latency_hours = (score_anchor){.good = 4, .bad = 24};
-    h->engagement_ratio = (score_anchor){.good = 0.9, .bad = 0.5, .full = 1.2};
+    h->role_share = (score_anchor) {.good = 1.0, .bad = 0.6, .full = 1.0};
+    h->competitor_hours = (score_anchor) {.good = 24, .bad = 72};
+    h->latency_hours = (score_anchor) {.good = 4, .bad = 24};
+    h->engagement_ratio = (score_anchor) {.good = 0.9, .bad = 0.5, .full = 1.2};
     h->next_step_grace_days = 3;
-    h->risk_age_days = (score_anchor){.good = 2, .bad = 7};
+    h->risk_age_days = (score_anchor) {.good = 2, .bad = 7};
     h->risk_extra_penalty = 10;
-    h->card_quality = (score_anchor){.good = 0.6, .bad = 0.3, .full = 0.9};
+    h->card_quality = (score_anchor) {.good = 0.6, .bad = 0.3, .full = 0.9};
 }
 
 /* --- loading ------------------------------------------------------------ */
@@ -227,10 +228,10 @@ typedef struct ctx {
     size_t errlen;
 } ctx;
 
-#define FAIL(c, ...)                                                                                            \
-    do {                                                                                                        \
-        fail_msg((c), __VA_ARGS__);                                                                             \
-        return SP_ECONFIG;                                                                                      \
+#define FAIL(c, ...)                                                                                         \
+    do {                                                                                                     \
+        fail_msg((c), __VA_ARGS__);                                                                          \
+        return SP_ECONFIG;                                                                                   \
     } while (0)
 
 __attribute__((format(printf, 2, 3))) static void fail_msg(ctx *c, const char *fmt, ...)
@@ -249,14 +250,17 @@ typedef struct num_param {
     size_t off; /* offset of a double in score_rules */
     double min;
     int min_excl; /* 1: must be > min; 0: >= min */
-    double max;   /* inclusive */
+    double max; /* inclusive */
     int integer;
 } num_param;
 
-#define NP(k, f, mn, ex, mx, in) {k, offsetof(score_rules, f), mn, ex, mx, in}
+#define NP(k, f, mn, ex, mx, in)                                                                             \
+    {                                                                                                        \
+        k, offsetof(score_rules, f), mn, ex, mx, in                                                          \
+    }
 
-static sp_err get_number(ctx *c, const char *path, const char *key, json_t *v, double min, int min_excl, double max,
-    int integer, double *out)
+static sp_err get_number(ctx *c, const char *path, const char *key, json_t *v, double min, int min_excl,
+    double max, int integer, double *out)
 {
     if (!json_is_number(v)) FAIL(c, "%s.%s: must be a number", path, key);
     double x = json_number_value(v);
@@ -286,8 +290,9 @@ static sp_err get_assignee(ctx *c, const char *path, const char *key, json_t *v,
             return SP_OK;
         }
     }
-    FAIL(c, "%s.%s: must be one of rep, mentor, supervisor, director, after_sales_manager, competition_team, "
-            "region_supervisors",
+    FAIL(c,
+        "%s.%s: must be one of rep, mentor, supervisor, director, after_sales_manager, competition_team, "
+        "region_supervisors",
         path, key);
 }
 
@@ -366,7 +371,8 @@ static int special_no_progress(ctx *c, const char *path, const char *key, json_t
 {
     if (strcmp(key, "commitment_intents")) return 0;
     if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > SCORE_INTENT_MAX)
-        return fail_msg(c, "%s.%s: must be an array of 1 to %d intents", path, key, SCORE_INTENT_MAX), -SP_ECONFIG;
+        return fail_msg(c, "%s.%s: must be an array of 1 to %d intents", path, key, SCORE_INTENT_MAX),
+               -SP_ECONFIG;
     size_t i;
     json_t *a;
     memset(r->no_progress.intents, 0, sizeof r->no_progress.intents);
@@ -390,7 +396,8 @@ static int special_key_role(ctx *c, const char *path, const char *key, json_t *v
     }
     if (strcmp(key, "roles")) return 0;
     if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > SCORE_ROLE_MAX)
-        return fail_msg(c, "%s.%s: must be an array of 1 to %d roles", path, key, SCORE_ROLE_MAX), -SP_ECONFIG;
+        return fail_msg(c, "%s.%s: must be an array of 1 to %d roles", path, key, SCORE_ROLE_MAX),
+               -SP_ECONFIG;
     size_t i;
     json_t *a;
     r->key_role.n_roles = 0;
@@ -405,8 +412,8 @@ static int special_key_role(ctx *c, const char *path, const char *key, json_t *v
             }
         }
         if (!found)
-            return fail_msg(c, "%s.%s[%zu]: must be one of procurement, technical, decision_maker, finance", path,
-                       key, i),
+            return fail_msg(c, "%s.%s[%zu]: must be one of procurement, technical, decision_maker, finance",
+                       path, key, i),
                    -SP_ECONFIG;
     }
     return 1;
@@ -428,7 +435,8 @@ static int special_stalled(ctx *c, const char *path, const char *key, json_t *v,
         for (int i = 1; i <= 5; i++)
             if (!strcmp(st, stage_names[i])) stage = i;
         if (!stage) return fail_msg(c, "%s.%s: unknown stage", p, st), -SP_ECONFIG;
-        if ((rv = get_number(c, p, st, d, 0, 1, 365, 0, &r->stalled.norm_days[stage])) != SP_OK) return -(int)rv;
+        if ((rv = get_number(c, p, st, d, 0, 1, 365, 0, &r->stalled.norm_days[stage])) != SP_OK)
+            return -(int)rv;
     }
     return 1;
 }
@@ -437,7 +445,8 @@ static int special_risk(ctx *c, const char *path, const char *key, json_t *v, sc
 {
     if (strcmp(key, "tags")) return 0;
     if (!json_is_object(v) || json_object_size(v) > SCORE_RISK_MAX)
-        return fail_msg(c, "%s.%s: must be an object of at most %d tags", path, key, SCORE_RISK_MAX), -SP_ECONFIG;
+        return fail_msg(c, "%s.%s: must be an object of at most %d tags", path, key, SCORE_RISK_MAX),
+               -SP_ECONFIG;
     const char *tag;
     json_t *m;
     memset(r->risk.map, 0, sizeof r->risk.map);
@@ -494,15 +503,15 @@ static const num_param p_surge[] = {
     NP("mentions_window_days", surge.mentions_window_days, 0, 1, 365, 0),
     {0},
 };
-static const num_param p_demo[] = {
-    NP("count", demo_refused.count, 1, 0, 100, 1), NP("window_days", demo_refused.window_days, 0, 1, 365, 0), {0}};
-static const num_param p_stalled[] = {
-    NP("yellow_factor", stalled.yellow_factor, 0, 1, 10, 0), NP("red_factor", stalled.red_factor, 0, 1, 10, 0), {0}};
+static const num_param p_demo[] = {NP("count", demo_refused.count, 1, 0, 100, 1),
+    NP("window_days", demo_refused.window_days, 0, 1, 365, 0), {0}};
+static const num_param p_stalled[] = {NP("yellow_factor", stalled.yellow_factor, 0, 1, 10, 0),
+    NP("red_factor", stalled.red_factor, 0, 1, 10, 0), {0}};
 static const num_param p_none[] = {{0}};
-static const num_param p_unanswered[] = {
-    NP("l1_hours", unanswered.l1_hours, 0, 1, 720, 0), NP("l2_hours", unanswered.l2_hours, 0, 1, 720, 0), {0}};
-static const num_param p_warming[] = {
-    NP("visits_gt", warming.visits_gt, 0, 0, 1e6, 0), NP("window_days", warming.window_days, 0, 1, 90, 0), {0}};
+static const num_param p_unanswered[] = {NP("l1_hours", unanswered.l1_hours, 0, 1, 720, 0),
+    NP("l2_hours", unanswered.l2_hours, 0, 1, 720, 0), {0}};
+static const num_param p_warming[] = {NP("visits_gt", warming.visits_gt, 0, 0, 1e6, 0),
+    NP("window_days", warming.window_days, 0, 1, 90, 0), {0}};
 static const num_param p_stale[] = {NP("days", stale.days, 0, 1, 3650, 0), {0}};
 static const num_param p_key_action[] = {NP("working_days", key_action.working_days, 1, 0, 60, 1), {0}};
 static const num_param p_status[] = {NP("days", status.days, 0, 1, 365, 0), {0}};
@@ -554,8 +563,8 @@ static sp_err parse_rule(ctx *c, score_kind k, json_t *obj, score_rules *r)
         const num_param *p = kind_tables[k].params;
         for (; p->key; p++) {
             if (!strcmp(p->key, key)) {
-                sp_err rv = get_number(c, path, key, v, p->min, p->min_excl, p->max, p->integer,
-                    (double *)((char *)r + p->off));
+                sp_err rv = get_number(
+                    c, path, key, v, p->min, p->min_excl, p->max, p->integer, (double *)((char *)r + p->off));
                 if (rv != SP_OK) return rv;
                 break;
             }
@@ -582,12 +591,15 @@ static sp_err parse_anchor(ctx *c, const char *path, const char *key, json_t *v,
     sp_err rv;
     json_object_foreach(v, k, x)
     {
-        double *dst = !strcmp(k, "good") ? &a->good : !strcmp(k, "bad") ? &a->bad :
-                      (higher && !strcmp(k, "full")) ? &a->full : NULL;
+        double *dst = !strcmp(k, "good")     ? &a->good
+            : !strcmp(k, "bad")              ? &a->bad
+            : (higher && !strcmp(k, "full")) ? &a->full
+                                             : NULL;
         if (!dst) FAIL(c, "%s.%s: unknown key", p, k);
         if ((rv = get_number(c, p, k, x, 0, 0, 1e6, 0, dst)) != SP_OK) return rv;
     }
-    if (higher && !(a->bad < a->good && a->good <= a->full)) FAIL(c, "%s: must satisfy bad < good <= full", p);
+    if (higher && !(a->bad < a->good && a->good <= a->full))
+        FAIL(c, "%s: must satisfy bad < good <= full", p);
     if (!higher && !(0 < a->good && a->good < a->bad)) FAIL(c, "%s: must satisfy 0 < good < bad", p);
     return SP_OK;
 }
@@ -624,8 +636,9 @@ static sp_err parse_health(ctx *c, json_t *obj, score_health_rules *h)
                 for (int i = 1; i <= 5; i++)
                     if (!strcmp(st, stage_names[i])) stage = i;
                 if (!stage) FAIL(c, "health.contact_norm_30d.%s: unknown stage", st);
-                if ((rv = get_number(c, "health.contact_norm_30d", st, x, 0, 1, 1000, 0,
-                         &h->contact_norm_30d[stage])) != SP_OK)
+                if ((rv = get_number(
+                         c, "health.contact_norm_30d", st, x, 0, 1, 1000, 0, &h->contact_norm_30d[stage]))
+                    != SP_OK)
                     return rv;
             }
         } else if (!strcmp(key, "green_min")) {
@@ -669,7 +682,8 @@ static sp_err cross_check(ctx *c, const score_rules *r)
         FAIL(c, "team.funnel_collapse.baseline_days: must be > window_days");
     if (r->health.yellow_min >= r->health.green_min) FAIL(c, "health.yellow_min: must be < green_min");
     double sum = 0;
-    for (int i = 0; i < SCORE_DIM_COUNT; i++) sum += r->health.weights[i];
+    for (int i = 0; i < SCORE_DIM_COUNT; i++)
+        sum += r->health.weights[i];
     if (!(sum > 0)) FAIL(c, "health.weights: must not all be 0");
     return SP_OK;
 }
@@ -730,7 +744,8 @@ fail:
     return rv == SP_OK ? SP_ECONFIG : rv;
 }
 
-sp_err score_rules_load_string(const char *json, const char *name, score_rules **out, char *errbuf, size_t errlen)
+sp_err score_rules_load_string(
+    const char *json, const char *name, score_rules **out, char *errbuf, size_t errlen)
 {
     ctx c = {name, errbuf, errlen};
     json_error_t jerr;

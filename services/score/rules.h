@@ -20,18 +20,18 @@
 
 typedef enum score_kind {
     SCORE_NO_PROGRESS_AFTER_VISIT = 0, /* deal.no_progress_after_visit */
-    SCORE_KEY_ROLE_UNCOVERED,          /* deal.key_role_uncovered */
-    SCORE_COMPETITOR_SURGE,            /* deal.competitor_surge */
-    SCORE_DEMO_REFUSED_TWICE,          /* deal.demo_refused_twice */
-    SCORE_STAGE_STALLED,               /* deal.stage_stalled */
-    SCORE_RISK_RAISED,                 /* deal.risk_raised */
-    SCORE_UNANSWERED_INBOUND,          /* deal.unanswered_inbound */
-    SCORE_INTEREST_WARMING,            /* customer.interest_warming */
-    SCORE_CUSTOMER_STALE,              /* customer.stale */
-    SCORE_KEY_ACTION_MISSING,          /* rep.key_action_missing */
-    SCORE_STATUS_NOT_UPDATED,          /* rep.status_not_updated */
-    SCORE_FIRST_VISIT_TIMEOUT,         /* region.first_visit_timeout */
-    SCORE_FUNNEL_COLLAPSE,             /* team.funnel_collapse */
+    SCORE_KEY_ROLE_UNCOVERED, /* deal.key_role_uncovered */
+    SCORE_COMPETITOR_SURGE, /* deal.competitor_surge */
+    SCORE_DEMO_REFUSED_TWICE, /* deal.demo_refused_twice */
+    SCORE_STAGE_STALLED, /* deal.stage_stalled */
+    SCORE_RISK_RAISED, /* deal.risk_raised */
+    SCORE_UNANSWERED_INBOUND, /* deal.unanswered_inbound */
+    SCORE_INTEREST_WARMING, /* customer.interest_warming */
+    SCORE_CUSTOMER_STALE, /* customer.stale */
+    SCORE_KEY_ACTION_MISSING, /* rep.key_action_missing */
+    SCORE_STATUS_NOT_UPDATED, /* rep.status_not_updated */
+    SCORE_FIRST_VISIT_TIMEOUT, /* region.first_visit_timeout */
+    SCORE_FUNNEL_COLLAPSE, /* team.funnel_collapse */
     SCORE_KIND_COUNT
 } score_kind;
 
@@ -60,11 +60,11 @@ const char *score_subject_type_name(score_subject_type t);
  * "unspecified" otherwise. */
 const char *score_stage_name(int stage);
 
-#define SCORE_NAME_MAX 40
+#define SCORE_NAME_MAX     40
 #define SCORE_ASSIGNEE_MAX 3
-#define SCORE_RISK_MAX 16
-#define SCORE_INTENT_MAX 8
-#define SCORE_ROLE_MAX 4
+#define SCORE_RISK_MAX     16
+#define SCORE_INTENT_MAX   8
+#define SCORE_ROLE_MAX     4
 
 /* What every rule has. level: 1..3 (L1..L3). Hysteresis: once raised, a
  * signal clears only when its value is beyond threshold x (1 - margin) (or
@@ -74,7 +74,7 @@ typedef struct score_rule {
     int level;
     char assignees[SCORE_ASSIGNEE_MAX][SCORE_NAME_MAX]; /* routing hints */
     size_t n_assignees;
-    double margin;          /* [0, 1) */
+    double margin; /* [0, 1) */
     int64_t clear_delay_ms; /* >= 0 */
 } score_rule;
 
@@ -111,19 +111,19 @@ typedef struct score_anchor {
 
 typedef struct score_health_rules {
     double weights[SCORE_DIM_COUNT]; /* >= 0, sum > 0 */
-    double green_min;                /* score >= green_min is green (70) */
-    double yellow_min;               /* score >= yellow_min is yellow (40) */
+    double green_min; /* score >= green_min is green (70) */
+    double yellow_min; /* score >= yellow_min is yellow (40) */
     double contact_norm_30d[SCORE_STAGE_COUNT]; /* expected contacts in 30 days per stage */
-    score_anchor contact_ratio;      /* contacts / norm: higher is better */
-    double role_days;                /* a role counts covered when seen within this (30) */
-    score_anchor role_share;         /* covered / required: higher is better */
-    score_anchor competitor_hours;   /* our response delay to a competitor mention: lower is better */
-    score_anchor latency_hours;      /* median response latency: lower is better */
-    score_anchor engagement_ratio;   /* this 14 days / previous 14: higher is better */
-    double next_step_grace_days;     /* overdue up to this is yellow */
-    score_anchor risk_age_days;      /* oldest open risk: lower is better */
-    double risk_extra_penalty;       /* points off per open risk beyond the first */
-    score_anchor card_quality;       /* completeness x credibility: higher is better */
+    score_anchor contact_ratio; /* contacts / norm: higher is better */
+    double role_days; /* a role counts covered when seen within this (30) */
+    score_anchor role_share; /* covered / required: higher is better */
+    score_anchor competitor_hours; /* our response delay to a competitor mention: lower is better */
+    score_anchor latency_hours; /* median response latency: lower is better */
+    score_anchor engagement_ratio; /* this 14 days / previous 14: higher is better */
+    double next_step_grace_days; /* overdue up to this is yellow */
+    score_anchor risk_age_days; /* oldest open risk: lower is better */
+    double risk_extra_penalty; /* points off per open risk beyond the first */
+    score_anchor card_quality; /* completeness x credibility: higher is better */
 } score_health_rules;
 
 typedef struct score_rules {
@@ -135,25 +135,25 @@ typedef struct score_rules {
         size_t n_intents;
     } no_progress;
     struct {
-        double days;   /* 30 */
+        double days; /* 30 */
         int min_stage; /* proposal */
         int roles[SCORE_ROLE_MAX]; /* Salespulse__V1__Role values */
         size_t n_roles;
     } key_role;
     struct {
-        double visits_min;           /* 5 */
-        double ratio_min;            /* 3 */
-        double mentions_min;         /* 2 */
+        double visits_min; /* 5 */
+        double ratio_min; /* 3 */
+        double mentions_min; /* 2 */
         double mentions_window_days; /* 14 */
     } surge;
     struct {
-        double count;       /* 2 */
+        double count; /* 2 */
         double window_days; /* 30 */
     } demo_refused;
     struct {
         double norm_days[SCORE_STAGE_COUNT]; /* 0 = no norm for the stage */
-        double yellow_factor;                /* 1.0 */
-        double red_factor;                   /* 1.5: signal */
+        double yellow_factor; /* 1.0 */
+        double red_factor; /* 1.5: signal */
     } stalled;
     struct {
         score_risk_map map[SCORE_RISK_MAX];
@@ -162,11 +162,11 @@ typedef struct score_rules {
     struct {
         double l1_hours; /* 24 */
         double l2_hours; /* 48 */
-        int l2_level;    /* 2 */
+        int l2_level; /* 2 */
         char l2_assignee[SCORE_NAME_MAX];
     } unanswered;
     struct {
-        double visits_gt;   /* 3: fires when visits > 3 */
+        double visits_gt; /* 3: fires when visits > 3 */
         double window_days; /* 7 */
     } warming;
     struct {
@@ -179,16 +179,16 @@ typedef struct score_rules {
         double days; /* 5 */
     } status;
     struct {
-        double share_gt;      /* 0.40 */
-        double weeks;         /* 2 consecutive ISO weeks */
+        double share_gt; /* 0.40 */
+        double weeks; /* 2 consecutive ISO weeks */
         double timeout_hours; /* 48 */
         double min_new_leads; /* weeks with fewer new leads do not count */
     } first_visit;
     struct {
-        double ratio_lt;      /* 0.5 of the baseline */
-        double window_days;   /* 30 */
+        double ratio_lt; /* 0.5 of the baseline */
+        double window_days; /* 30 */
         double baseline_days; /* 180 */
-        double min_deals;     /* 20 */
+        double min_deals; /* 20 */
     } funnel;
     score_health_rules health;
 } score_rules;
@@ -202,7 +202,8 @@ void score_rules_defaults(score_rules *r);
 sp_err score_rules_load(const char *path, score_rules **out, char *errbuf, size_t errlen);
 
 /* As score_rules_load from JSON text; name is the file name in messages. */
-sp_err score_rules_load_string(const char *json, const char *name, score_rules **out, char *errbuf, size_t errlen);
+sp_err score_rules_load_string(
+    const char *json, const char *name, score_rules **out, char *errbuf, size_t errlen);
 
 /* Accepts NULL. */
 void score_rules_destroy(score_rules *r);

@@ -38,9 +38,10 @@ sp_err score_signal_build(const score_eval *ev, const score_state *st, score_tra
     b->ev = *ev;
     score_eval *e = &b->ev;
     sp_err rv;
-    if ((rv = score_signal_id(e->kind, e->subject_id, e->variant, st->episode, b->signal_id, sizeof b->signal_id)) !=
-            SP_OK ||
-        (rv = score_event_id(b->signal_id, tr, st->revision, b->event_id, sizeof b->event_id)) != SP_OK) {
+    if ((rv = score_signal_id(
+             e->kind, e->subject_id, e->variant, st->episode, b->signal_id, sizeof b->signal_id))
+            != SP_OK
+        || (rv = score_event_id(b->signal_id, tr, st->revision, b->event_id, sizeof b->event_id)) != SP_OK) {
         free(b);
         return rv;
     }
@@ -66,7 +67,8 @@ sp_err score_signal_build(const score_eval *ev, const score_state *st, score_tra
     b->subject.id = e->subject_id;
 
     salespulse__v1__evidence__init(&b->evidence);
-    for (size_t i = 0; i < e->n_ids; i++) b->id_ptrs[i] = e->ids[i];
+    for (size_t i = 0; i < e->n_ids; i++)
+        b->id_ptrs[i] = e->ids[i];
     b->evidence.n_interaction_ids = e->n_ids;
     b->evidence.interaction_ids = e->n_ids ? b->id_ptrs : NULL;
     for (size_t i = 0; i < e->n_numbers; i++) {
@@ -78,7 +80,8 @@ sp_err score_signal_build(const score_eval *ev, const score_state *st, score_tra
     }
     b->evidence.n_numbers = e->n_numbers;
     b->evidence.numbers = e->n_numbers ? b->metric_ptrs : NULL;
-    for (size_t i = 0; i < e->n_quotes; i++) b->quote_ptrs[i] = e->quotes[i];
+    for (size_t i = 0; i < e->n_quotes; i++)
+        b->quote_ptrs[i] = e->quotes[i];
     b->evidence.n_quotes = e->n_quotes;
     b->evidence.quotes = e->n_quotes ? b->quote_ptrs : NULL;
 
@@ -100,7 +103,8 @@ sp_err score_signal_build(const score_eval *ev, const score_state *st, score_tra
     s->explanation_zh = b->zh;
     s->explanation_en = b->en;
     s->evidence = &b->evidence;
-    for (size_t i = 0; i < e->n_tags; i++) b->tag_ptrs[i] = e->tags[i];
+    for (size_t i = 0; i < e->n_tags; i++)
+        b->tag_ptrs[i] = e->tags[i];
     s->n_tags = e->n_tags;
     s->tags = e->n_tags ? b->tag_ptrs : NULL;
     *out = s;
@@ -120,7 +124,8 @@ sp_err score_signal_step(score_state *st, const score_eval *ev, const score_rule
     sp_err rv = score_state_apply(&next, &ev->obs, &r->rule[ev->kind], now_ms, tr);
     if (rv != SP_OK) return rv;
     *out = NULL;
-    if (*tr != SCORE_TR_NONE && (rv = score_signal_build(ev, &next, *tr, now_ms, tenant_id, NULL, out)) != SP_OK)
+    if (*tr != SCORE_TR_NONE
+        && (rv = score_signal_build(ev, &next, *tr, now_ms, tenant_id, NULL, out)) != SP_OK)
         return rv;
     *st = next;
     return SP_OK;

@@ -19,8 +19,8 @@ const char *score_transition_name(score_transition tr)
     }
 }
 
-sp_err score_state_apply(score_state *st, const score_obs *obs, const score_rule *rule, int64_t now_ms,
-    score_transition *out)
+sp_err score_state_apply(
+    score_state *st, const score_obs *obs, const score_rule *rule, int64_t now_ms, score_transition *out)
 {
     if (!st || !obs || !rule || !out) return SP_EINVAL;
     if (obs->met && (obs->level < 1 || obs->level > 3)) return SP_EINVAL;
@@ -67,8 +67,8 @@ sp_err score_state_apply(score_state *st, const score_obs *obs, const score_rule
     return SP_OK;
 }
 
-sp_err score_signal_id(score_kind kind, const char *subject_id, const char *variant, uint32_t episode, char *buf,
-    size_t len)
+sp_err score_signal_id(
+    score_kind kind, const char *subject_id, const char *variant, uint32_t episode, char *buf, size_t len)
 {
     const char *kn = score_kind_name(kind);
     if (!kn || !subject_id || !*subject_id || !buf) return SP_EINVAL;
@@ -77,8 +77,8 @@ sp_err score_signal_id(score_kind kind, const char *subject_id, const char *vari
         n = snprintf(buf, len, "sig:%s:%s:%s#%s:%u", kn, score_subject_type_name(score_kind_subject(kind)),
             subject_id, variant, episode);
     else
-        n = snprintf(buf, len, "sig:%s:%s:%s:%u", kn, score_subject_type_name(score_kind_subject(kind)), subject_id,
-            episode);
+        n = snprintf(buf, len, "sig:%s:%s:%s:%u", kn, score_subject_type_name(score_kind_subject(kind)),
+            subject_id, episode);
     return n < 0 || (size_t)n >= len ? SP_ETOOBIG : SP_OK;
 }
 

@@ -31,33 +31,33 @@ typedef enum score_transition {
 
 /* What an evaluator observed; see signals.h. */
 typedef struct score_obs {
-    int met;                /* the raise condition holds */
-    int held;               /* the condition holds within the hysteresis band (met implies held) */
-    int level;              /* 1..3 */
-    double value;           /* the primary measure (days, share, ratio, count) */
-    double threshold;       /* its raise threshold */
+    int met; /* the raise condition holds */
+    int held; /* the condition holds within the hysteresis band (met implies held) */
+    int level; /* 1..3 */
+    double value; /* the primary measure (days, share, ratio, count) */
+    double threshold; /* its raise threshold */
     uint64_t evidence_hash; /* fingerprint of the evidence that matters (ids, tags) */
 } score_obs;
 
 /* A row of the state table; zero-initialised = never raised. */
 typedef struct score_state {
     int active;
-    uint32_t episode;               /* 1 for the first raise, + 1 per raise */
-    uint32_t revision;              /* 1 at raise, + 1 per update or clear */
-    int level;                      /* level last emitted */
-    double last_value;              /* value of the last observation */
-    int64_t raised_at_ms;           /* when this episode was raised */
-    int64_t changed_at_ms;          /* last emitted transition */
+    uint32_t episode; /* 1 for the first raise, + 1 per raise */
+    uint32_t revision; /* 1 at raise, + 1 per update or clear */
+    int level; /* level last emitted */
+    double last_value; /* value of the last observation */
+    int64_t raised_at_ms; /* when this episode was raised */
+    int64_t changed_at_ms; /* last emitted transition */
     int64_t clear_pending_since_ms; /* first observation outside the band, 0 = none */
-    uint64_t evidence_hash;         /* fingerprint last emitted */
+    uint64_t evidence_hash; /* fingerprint last emitted */
 } score_state;
 
 /* Applies one observation at now_ms to st and returns the transition in
  * *out. st changes even when *out is NONE (last_value, pending clear): the
  * caller persists it every time. SP_EINVAL for NULL arguments or a level
  * outside 1..3 on a met observation; st is then unchanged. */
-sp_err score_state_apply(score_state *st, const score_obs *obs, const score_rule *rule, int64_t now_ms,
-    score_transition *out);
+sp_err score_state_apply(
+    score_state *st, const score_obs *obs, const score_rule *rule, int64_t now_ms, score_transition *out);
 
 /* The clearing threshold of a rule: threshold x (1 - margin) for signals
  * that fire above their threshold, x (1 + margin) for those that fire below
@@ -70,8 +70,8 @@ const char *score_transition_name(score_transition tr);
 /* "sig:<kind>:<subject type>:<subject id>[#<variant>]:<episode>", e.g.
  * "sig:customer.stale:customer:C123:1". SP_EINVAL for an empty subject id,
  * SP_ETOOBIG when buf is too small. */
-sp_err score_signal_id(score_kind kind, const char *subject_id, const char *variant, uint32_t episode, char *buf,
-    size_t len);
+sp_err score_signal_id(
+    score_kind kind, const char *subject_id, const char *variant, uint32_t episode, char *buf, size_t len);
 
 /* "<signal id>:<transition>:<revision>", e.g. "sig:...:1:raised:1". */
 sp_err score_event_id(const char *signal_id, score_transition tr, uint32_t revision, char *buf, size_t len);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define HOUR_MS 3600000.0
-#define DAY_MS 86400000.0
+#define DAY_MS  86400000.0
 
 /* --- evidence helpers ------------------------------------------------------ */
 
@@ -17,7 +17,8 @@ static void utf8_trim(char *s)
 {
     size_t n = strlen(s);
     size_t i = n;
-    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) i--;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
     if (i == 0) return;
     unsigned char lead = (unsigned char)s[i - 1];
     size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
@@ -82,7 +83,8 @@ static const char *name_of(const score_eval *e)
 
 /* Common start: copies the context, sets the rule's level and, unless the
  * evaluator picks its own, the rule's assignee hints as tags. */
-static sp_err eval_init(score_eval *e, score_kind kind, const score_ctx *c, const score_rules *r, int assignees)
+static sp_err eval_init(
+    score_eval *e, score_kind kind, const score_ctx *c, const score_rules *r, int assignees)
 {
     memset(e, 0, sizeof *e);
     e->kind = kind;
@@ -96,7 +98,8 @@ static sp_err eval_init(score_eval *e, score_kind kind, const score_ctx *c, cons
     copy_str(e->deal_id, SCORE_ID_LEN, c->deal_id);
     const score_rule *rule = &r->rule[kind];
     e->obs.level = rule->level;
-    for (size_t i = 0; assignees && i < rule->n_assignees; i++) add_tag(e, "assignee:%s", rule->assignees[i]);
+    for (size_t i = 0; assignees && i < rule->n_assignees; i++)
+        add_tag(e, "assignee:%s", rule->assignees[i]);
     return SP_OK;
 }
 
@@ -104,8 +107,10 @@ static sp_err eval_init(score_eval *e, score_kind kind, const score_ctx *c, cons
 static void eval_hash(score_eval *e, int with_ids)
 {
     uint64_t h = score_hash_str(SCORE_HASH_INIT, e->variant);
-    for (size_t i = 0; with_ids && i < e->n_ids; i++) h = score_hash_str(h, e->ids[i]);
-    for (size_t i = 0; i < e->n_tags; i++) h = score_hash_str(h, e->tags[i]);
+    for (size_t i = 0; with_ids && i < e->n_ids; i++)
+        h = score_hash_str(h, e->ids[i]);
+    for (size_t i = 0; i < e->n_tags; i++)
+        h = score_hash_str(h, e->tags[i]);
     e->obs.evidence_hash = h;
 }
 
@@ -145,15 +150,15 @@ static const char *role_en(int role)
     return role >= 0 && role < 5 ? en[role] : en[0];
 }
 
-#define CHECK_ARGS(f, r, out)                                                                                   \
-    do {                                                                                                        \
-        if (!(f) || !(r) || !(out)) return SP_EINVAL;                                                           \
+#define CHECK_ARGS(f, r, out)                                                                                \
+    do {                                                                                                     \
+        if (!(f) || !(r) || !(out)) return SP_EINVAL;                                                        \
     } while (0)
 
 /* --- deal.no_progress_after_visit ----------------------------------------- */
 
-sp_err score_eval_no_progress_after_visit(const score_facts_no_progress *f, const score_rules *r, int64_t now_ms,
-    score_eval *e)
+sp_err score_eval_no_progress_after_visit(
+    const score_facts_no_progress *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     sp_err rv = eval_init(e, SCORE_NO_PROGRESS_AFTER_VISIT, &f->ctx, r, 1);
@@ -192,9 +197,11 @@ sp_err score_eval_no_progress_after_visit(const score_facts_no_progress *f, cons
         explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s progressed after the visit (%s)", name_of(e),
             f->stage_advanced ? "stage advanced" : commit);
     } else {
-        explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 拜访后 %d 天无阶段推进且客户无承诺", name_of(e), whole(d));
-        explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s: no stage advance and no customer commitment %d days after the visit",
-            name_of(e), whole(d));
+        explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 拜访后 %d 天无阶段推进且客户无承诺", name_of(e),
+            whole(d));
+        explain(e->explanation_en, SCORE_TEXT_LEN,
+            "deal %s: no stage advance and no customer commitment %d days after the visit", name_of(e),
+            whole(d));
     }
     eval_hash(e, 1);
     return SP_OK;
@@ -202,8 +209,8 @@ sp_err score_eval_no_progress_after_visit(const score_facts_no_progress *f, cons
 
 /* --- deal.key_role_uncovered --------------------------------------------------- */
 
-sp_err score_eval_key_role_uncovered(const score_facts_key_role *f, const score_rules *r, int64_t now_ms,
-    score_eval *e)
+sp_err score_eval_key_role_uncovered(
+    const score_facts_key_role *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     sp_err rv = eval_init(e, SCORE_KEY_ROLE_UNCOVERED, &f->ctx, r, 1);
@@ -218,20 +225,22 @@ sp_err score_eval_key_role_uncovered(const score_facts_key_role *f, const score_
         int role = r->key_role.roles[k];
         const score_role_seen *seen = NULL;
         for (size_t i = 0; i < f->n_roles; i++)
-            if (f->roles[i].role == role && f->roles[i].last_seen_ms > 0 &&
-                (!seen || f->roles[i].last_seen_ms > seen->last_seen_ms))
+            if (f->roles[i].role == role && f->roles[i].last_seen_ms > 0
+                && (!seen || f->roles[i].last_seen_ms > seen->last_seen_ms))
                 seen = &f->roles[i];
-        double gap = seen ? days_since(now_ms, seen->last_seen_ms) :
-                     f->deal_created_ms > 0 ? days_since(now_ms, f->deal_created_ms) : th;
+        double gap = seen            ? days_since(now_ms, seen->last_seen_ms)
+            : f->deal_created_ms > 0 ? days_since(now_ms, f->deal_created_ms)
+                                     : th;
         if (gap > worst) worst = gap;
         if (gap >= th) {
             n_uncovered++;
             add_tag(e, "role:%s", role_en(role));
             if (seen) add_id(e, seen->interaction_id);
             size_t zl = strlen(zh), el = strlen(en);
-            snprintf(zh + zl, sizeof zh - zl, "%s%s %s", zl ? "，" : "", role_zh(role),
-                seen ? "" : "从未出现");
-            snprintf(en + el, sizeof en - el, "%s%s%s", el ? ", " : "", role_en(role), seen ? "" : " (never)");
+            snprintf(
+                zh + zl, sizeof zh - zl, "%s%s %s", zl ? "，" : "", role_zh(role), seen ? "" : "从未出现");
+            snprintf(
+                en + el, sizeof en - el, "%s%s%s", el ? ", " : "", role_en(role), seen ? "" : " (never)");
         }
     }
     set_obs(e, applies && worst >= th, applies && worst >= relax, worst, th);
@@ -241,12 +250,14 @@ sp_err score_eval_key_role_uncovered(const score_facts_key_role *f, const score_
     if (n_uncovered) {
         explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s（%s阶段）关键角色 %d 天未覆盖：%s", name_of(e),
             stage_zh(f->stage), whole(worst), zh);
-        explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s (%s): key roles not in any interaction for %d days: %s",
-            name_of(e), score_stage_name(f->stage), whole(worst), en);
+        explain(e->explanation_en, SCORE_TEXT_LEN,
+            "deal %s (%s): key roles not in any interaction for %d days: %s", name_of(e),
+            score_stage_name(f->stage), whole(worst), en);
     } else {
-        explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 关键角色均在 %d 天内有互动", name_of(e), whole(th));
-        explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s: every key role took part within %d days", name_of(e),
-            whole(th));
+        explain(
+            e->explanation_zh, SCORE_TEXT_LEN, "商机%s 关键角色均在 %d 天内有互动", name_of(e), whole(th));
+        explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s: every key role took part within %d days",
+            name_of(e), whole(th));
     }
     eval_hash(e, 0); /* roles, not the latest contact ids, are the evidence that matters */
     return SP_OK;
@@ -254,7 +265,8 @@ sp_err score_eval_key_role_uncovered(const score_facts_key_role *f, const score_
 
 /* --- deal.competitor_surge ---------------------------------------------------- */
 
-sp_err score_eval_competitor_surge(const score_facts_surge *f, const score_rules *r, int64_t now_ms, score_eval *e)
+sp_err score_eval_competitor_surge(
+    const score_facts_surge *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     sp_err rv = eval_init(e, SCORE_COMPETITOR_SURGE, &f->ctx, r, 1);
@@ -270,8 +282,8 @@ sp_err score_eval_competitor_surge(const score_facts_surge *f, const score_rules
         if (t->at_ms < since || t->at_ms > now_ms) continue;
         int dup = 0;
         for (size_t j = 0; j < i; j++)
-            if (f->mentions[j].interaction_id && t->interaction_id &&
-                !strcmp(f->mentions[j].interaction_id, t->interaction_id) && f->mentions[j].at_ms >= since)
+            if (f->mentions[j].interaction_id && t->interaction_id
+                && !strcmp(f->mentions[j].interaction_id, t->interaction_id) && f->mentions[j].at_ms >= since)
                 dup = 1;
         if (dup) continue;
         mentions++;
@@ -292,22 +304,24 @@ sp_err score_eval_competitor_surge(const score_facts_surge *f, const score_rules
     add_number(e, "competitor_visits_7d", v7);
     add_number(e, "competitor_visits_prev_7d", prev);
     add_number(e, "competitor_mentions", mentions);
-    explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 竞品关注：近 7 天竞品页访问 %d 次（前 7 天 %d 次），%d 天内 %d 次客户互动提及竞品%s%s%s",
-        name_of(e), whole(v7), whole(prev), whole(r->surge.mentions_window_days), mentions, names[0] ? "（" : "",
-        names, names[0] ? "）" : "");
+    explain(e->explanation_zh, SCORE_TEXT_LEN,
+        "商机%s 竞品关注：近 7 天竞品页访问 %d 次（前 7 天 %d 次），%d 天内 %d 次客户互动提及竞品%s%s%s",
+        name_of(e), whole(v7), whole(prev), whole(r->surge.mentions_window_days), mentions,
+        names[0] ? "（" : "", names, names[0] ? "）" : "");
     explain(e->explanation_en, SCORE_TEXT_LEN,
-        "deal %s: %d competitor-page visits in 7 days (%d the 7 days before), competitors named in %d customer "
+        "deal %s: %d competitor-page visits in 7 days (%d the 7 days before), competitors named in %d "
+        "customer "
         "interactions within %d days%s%s%s",
-        name_of(e), whole(v7), whole(prev), mentions, whole(r->surge.mentions_window_days), names[0] ? " (" : "",
-        names, names[0] ? ")" : "");
+        name_of(e), whole(v7), whole(prev), mentions, whole(r->surge.mentions_window_days),
+        names[0] ? " (" : "", names, names[0] ? ")" : "");
     eval_hash(e, 1);
     return SP_OK;
 }
 
 /* --- deal.demo_refused_twice --------------------------------------------------- */
 
-sp_err score_eval_demo_refused_twice(const score_facts_demo_refused *f, const score_rules *r, int64_t now_ms,
-    score_eval *e)
+sp_err score_eval_demo_refused_twice(
+    const score_facts_demo_refused *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     sp_err rv = eval_init(e, SCORE_DEMO_REFUSED_TWICE, &f->ctx, r, 1);
@@ -329,14 +343,16 @@ sp_err score_eval_demo_refused_twice(const score_facts_demo_refused *f, const sc
     explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 客户 %d 天内 %d 次拒绝演示%s", name_of(e),
         whole(r->demo_refused.window_days), n, f->technical_doubt ? "，并提出技术疑虑" : "");
     explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s: customer refused a demo %d times within %d days%s",
-        name_of(e), n, whole(r->demo_refused.window_days), f->technical_doubt ? ", with technical doubts" : "");
+        name_of(e), n, whole(r->demo_refused.window_days),
+        f->technical_doubt ? ", with technical doubts" : "");
     eval_hash(e, 1);
     return SP_OK;
 }
 
 /* --- deal.stage_stalled ---------------------------------------------------------- */
 
-sp_err score_eval_stage_stalled(const score_facts_stalled *f, const score_rules *r, int64_t now_ms, score_eval *e)
+sp_err score_eval_stage_stalled(
+    const score_facts_stalled *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     sp_err rv = eval_init(e, SCORE_STAGE_STALLED, &f->ctx, r, 1);
@@ -350,7 +366,9 @@ sp_err score_eval_stage_stalled(const score_facts_stalled *f, const score_rules 
     add_number(e, "days_in_stage", d);
     add_number(e, "norm_days", norm);
     add_number(e, "norm_ratio", norm > 0 ? d / norm : 0);
-    const char *colour = !applies || d <= norm * r->stalled.yellow_factor ? "green" : d <= red ? "yellow" : "red";
+    const char *colour = !applies || d <= norm * r->stalled.yellow_factor ? "green"
+        : d <= red                                                        ? "yellow"
+                                                                          : "red";
     add_tag(e, "colour:%s", colour);
     explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 在%s阶段停留 %d 天（标准 %d 天，%.1f 倍）", name_of(e),
         stage_zh(f->stage), whole(d), whole(norm), norm > 0 ? d / norm : 0.0);
@@ -368,7 +386,8 @@ static const char *risk_zh(const char *tag)
     static const struct {
         const char *tag, *zh;
     } names[] = {{"after_sales", "售后问题"}, {"budget_freeze", "预算冻结"}, {"decision_change", "决策变化"},
-        {"price", "价格异议"}, {"stall", "推进停滞"}, {"technical_doubt", "技术疑虑"}, {"competitor", "竞品威胁"}};
+        {"price", "价格异议"}, {"stall", "推进停滞"}, {"technical_doubt", "技术疑虑"},
+        {"competitor", "竞品威胁"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(tag, names[i].tag)) return names[i].zh;
     return tag;
@@ -393,10 +412,11 @@ sp_err score_eval_risk_raised(const score_facts_risk *f, const score_rules *r, i
     double age = f->raised.at_ms > 0 ? days_since(now_ms, f->raised.at_ms) : 0;
     add_number(e, "risk_age_days", age);
     if (f->open) {
-        explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 客户提出风险：%s%s%s%s", name_of(e), risk_zh(f->tag),
-            f->raised.quote && *f->raised.quote ? "（“" : "", f->raised.quote ? f->raised.quote : "",
-            f->raised.quote && *f->raised.quote ? "”）" : "");
-        explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s: the customer raised a risk: %s", name_of(e), f->tag);
+        explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 客户提出风险：%s%s%s%s", name_of(e),
+            risk_zh(f->tag), f->raised.quote && *f->raised.quote ? "（“" : "",
+            f->raised.quote ? f->raised.quote : "", f->raised.quote && *f->raised.quote ? "”）" : "");
+        explain(
+            e->explanation_en, SCORE_TEXT_LEN, "deal %s: the customer raised a risk: %s", name_of(e), f->tag);
     } else {
         explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 风险已解除：%s", name_of(e), risk_zh(f->tag));
         explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s: risk resolved: %s", name_of(e), f->tag);
@@ -407,8 +427,8 @@ sp_err score_eval_risk_raised(const score_facts_risk *f, const score_rules *r, i
 
 /* --- deal.unanswered_inbound ---------------------------------------------------- */
 
-sp_err score_eval_unanswered_inbound(const score_facts_unanswered *f, const score_rules *r, int64_t now_ms,
-    score_eval *e)
+sp_err score_eval_unanswered_inbound(
+    const score_facts_unanswered *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     sp_err rv = eval_init(e, SCORE_UNANSWERED_INBOUND, &f->ctx, r, 0);
@@ -420,7 +440,8 @@ sp_err score_eval_unanswered_inbound(const score_facts_unanswered *f, const scor
         e->obs.level = r->unanswered.l2_level;
         add_tag(e, "assignee:%s", r->unanswered.l2_assignee);
     } else {
-        for (size_t i = 0; i < rule->n_assignees; i++) add_tag(e, "assignee:%s", rule->assignees[i]);
+        for (size_t i = 0; i < rule->n_assignees; i++)
+            add_tag(e, "assignee:%s", rule->assignees[i]);
     }
     add_id(e, f->oldest.interaction_id);
     add_quote(e, f->oldest.quote);
@@ -431,8 +452,9 @@ sp_err score_eval_unanswered_inbound(const score_facts_unanswered *f, const scor
     if (pending) {
         explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 客户消息 %d 小时未回复（%d 条待回复）", name_of(e),
             whole(h), f->n_waiting);
-        explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s: customer message unanswered for %d hours (%d waiting)",
-            name_of(e), whole(h), f->n_waiting);
+        explain(e->explanation_en, SCORE_TEXT_LEN,
+            "deal %s: customer message unanswered for %d hours (%d waiting)", name_of(e), whole(h),
+            f->n_waiting);
     } else {
         explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 客户消息均已回复", name_of(e));
         explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s: every customer message answered", name_of(e));
@@ -443,8 +465,8 @@ sp_err score_eval_unanswered_inbound(const score_facts_unanswered *f, const scor
 
 /* --- customer.interest_warming ------------------------------------------------------ */
 
-sp_err score_eval_interest_warming(const score_facts_warming *f, const score_rules *r, int64_t now_ms,
-    score_eval *e)
+sp_err score_eval_interest_warming(
+    const score_facts_warming *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     sp_err rv = eval_init(e, SCORE_INTEREST_WARMING, &f->ctx, r, 1);
@@ -470,15 +492,17 @@ sp_err score_eval_interest_warming(const score_facts_warming *f, const score_rul
     add_number(e, "window_days", r->warming.window_days);
     explain(e->explanation_zh, SCORE_TEXT_LEN, "客户%s %d 天内访问产品页 %d 次%s%s%s，请立即跟进", name_of(e),
         whole(r->warming.window_days), n, names[0] ? "（" : "", names, names[0] ? "）" : "");
-    explain(e->explanation_en, SCORE_TEXT_LEN, "customer %s visited product pages %d times in %d days%s%s%s: follow up now",
-        name_of(e), n, whole(r->warming.window_days), names[0] ? " (" : "", names, names[0] ? ")" : "");
+    explain(e->explanation_en, SCORE_TEXT_LEN,
+        "customer %s visited product pages %d times in %d days%s%s%s: follow up now", name_of(e), n,
+        whole(r->warming.window_days), names[0] ? " (" : "", names, names[0] ? ")" : "");
     eval_hash(e, 0); /* each further visit is not news; a new product is */
     return SP_OK;
 }
 
 /* --- customer.stale -------------------------------------------------------------- */
 
-sp_err score_eval_customer_stale(const score_facts_stale *f, const score_rules *r, int64_t now_ms, score_eval *e)
+sp_err score_eval_customer_stale(
+    const score_facts_stale *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     sp_err rv = eval_init(e, SCORE_CUSTOMER_STALE, &f->ctx, r, 1);
@@ -505,8 +529,8 @@ sp_err score_eval_customer_stale(const score_facts_stale *f, const score_rules *
 
 /* --- rep.key_action_missing ---------------------------------------------------------- */
 
-sp_err score_eval_key_action_missing(const score_facts_key_action *f, const score_rules *r, int64_t now_ms,
-    score_eval *e)
+sp_err score_eval_key_action_missing(
+    const score_facts_key_action *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     if (!f->cal) return SP_EINVAL;
@@ -530,19 +554,19 @@ sp_err score_eval_key_action_missing(const score_facts_key_action *f, const scor
     set_obs(e, run >= th, run >= score_hyst_relax(th, r->rule[e->kind].margin, 0), run, th);
     add_number(e, "working_days_missed", run);
     add_number(e, "key_actions_planned", planned);
-    explain(e->explanation_zh, SCORE_TEXT_LEN, "销售%s 连续 %d 个工作日未完成任何计划的关键动作（计划 %d 项）",
-        name_of(e), run, planned);
+    explain(e->explanation_zh, SCORE_TEXT_LEN,
+        "销售%s 连续 %d 个工作日未完成任何计划的关键动作（计划 %d 项）", name_of(e), run, planned);
     explain(e->explanation_en, SCORE_TEXT_LEN,
-        "rep %s completed none of the planned key actions for %d consecutive working days (%d planned)", name_of(e),
-        run, planned);
+        "rep %s completed none of the planned key actions for %d consecutive working days (%d planned)",
+        name_of(e), run, planned);
     eval_hash(e, 1);
     return SP_OK;
 }
 
 /* --- rep.status_not_updated ------------------------------------------------------------ */
 
-sp_err score_eval_status_not_updated(const score_facts_status *f, const score_rules *r, int64_t now_ms,
-    score_eval *e)
+sp_err score_eval_status_not_updated(
+    const score_facts_status *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     sp_err rv = eval_init(e, SCORE_STATUS_NOT_UPDATED, &f->ctx, r, 1);
@@ -559,17 +583,19 @@ sp_err score_eval_status_not_updated(const score_facts_status *f, const score_ru
         n++;
         add_tag(e, "deal:%s", d->deal_id);
         size_t l = strlen(names);
-        snprintf(names + l, sizeof names - l, "%s%s", l ? ", " : "", d->deal_name && *d->deal_name ? d->deal_name :
-                                                                                                       d->deal_id);
+        snprintf(names + l, sizeof names - l, "%s%s", l ? ", " : "",
+            d->deal_name && *d->deal_name ? d->deal_name : d->deal_id);
     }
     utf8_trim(names);
     set_obs(e, n > 0, worst >= score_hyst_relax(th, r->rule[e->kind].margin, 0), worst, th);
     add_number(e, "deals_not_updated", n);
     add_number(e, "days_not_updated_max", worst);
-    explain(e->explanation_zh, SCORE_TEXT_LEN, "销售%s 有 %d 个进行中商机超过 %d 天未更新状态（最长 %d 天）%s%s%s",
-        name_of(e), n, whole(th), whole(worst), names[0] ? "：" : "", names, "");
-    explain(e->explanation_en, SCORE_TEXT_LEN, "rep %s has not updated %d open deals for %d days or more (longest %d days)%s%s",
-        name_of(e), n, whole(th), whole(worst), names[0] ? ": " : "", names);
+    explain(e->explanation_zh, SCORE_TEXT_LEN,
+        "销售%s 有 %d 个进行中商机超过 %d 天未更新状态（最长 %d 天）%s%s%s", name_of(e), n, whole(th),
+        whole(worst), names[0] ? "：" : "", names, "");
+    explain(e->explanation_en, SCORE_TEXT_LEN,
+        "rep %s has not updated %d open deals for %d days or more (longest %d days)%s%s", name_of(e), n,
+        whole(th), whole(worst), names[0] ? ": " : "", names);
     eval_hash(e, 0);
     return SP_OK;
 }
@@ -583,8 +609,8 @@ int score_first_visit_timed_out(const score_rules *r, int64_t created_ms, int64_
     return now_ms - created_ms > limit;
 }
 
-sp_err score_eval_first_visit_timeout(const score_facts_first_visit *f, const score_rules *r, int64_t now_ms,
-    score_eval *e)
+sp_err score_eval_first_visit_timeout(
+    const score_facts_first_visit *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     if (!f->cal) return SP_EINVAL;
@@ -624,18 +650,22 @@ sp_err score_eval_first_visit_timeout(const score_facts_first_visit *f, const sc
     }
     set_obs(e, met, held, min_share, th);
     add_number(e, "timeout_hours", r->first_visit.timeout_hours);
-    explain(e->explanation_zh, SCORE_TEXT_LEN, "区域%s 新线索首访超过 %d 小时的占比连续 %d 周%s %d%%：%s", name_of(e),
-        whole(r->first_visit.timeout_hours), weeks, met ? "超过" : "对比阈值", (int)lround(th * 100), zh);
+    explain(e->explanation_zh, SCORE_TEXT_LEN, "区域%s 新线索首访超过 %d 小时的占比连续 %d 周%s %d%%：%s",
+        name_of(e), whole(r->first_visit.timeout_hours), weeks, met ? "超过" : "对比阈值",
+        (int)lround(th * 100), zh);
     explain(e->explanation_en, SCORE_TEXT_LEN,
-        "region %s: share of new leads with no first visit within %d h %s %d%% in %d consecutive ISO weeks: %s",
-        name_of(e), whole(r->first_visit.timeout_hours), met ? "above" : "against", (int)lround(th * 100), weeks, en);
+        "region %s: share of new leads with no first visit within %d h %s %d%% in %d consecutive ISO weeks: "
+        "%s",
+        name_of(e), whole(r->first_visit.timeout_hours), met ? "above" : "against", (int)lround(th * 100),
+        weeks, en);
     eval_hash(e, 0); /* a new pair of weeks is new evidence */
     return SP_OK;
 }
 
 /* --- team.funnel_collapse ---------------------------------------------------------------- */
 
-sp_err score_eval_funnel_collapse(const score_facts_funnel *f, const score_rules *r, int64_t now_ms, score_eval *e)
+sp_err score_eval_funnel_collapse(
+    const score_facts_funnel *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
     sp_err rv = eval_init(e, SCORE_FUNNEL_COLLAPSE, &f->ctx, r, 1);
@@ -646,43 +676,48 @@ sp_err score_eval_funnel_collapse(const score_facts_funnel *f, const score_rules
     double worst_ratio = 1e9;
     for (size_t i = 0; i < f->n_steps; i++) {
         const score_funnel_step *s = &f->steps[i];
-        if (s->window_entered < r->funnel.min_deals || s->window_entered <= 0 || s->baseline_entered <= 0 ||
-            s->baseline_converted <= 0)
+        if (s->window_entered < r->funnel.min_deals || s->window_entered <= 0 || s->baseline_entered <= 0
+            || s->baseline_converted <= 0)
             continue;
         double wr = (double)s->window_converted / s->window_entered;
         double br = (double)s->baseline_converted / s->baseline_entered;
         double ratio = wr / br;
-        if (ratio < th) add_tag(e, "transition:%s->%s", score_stage_name(s->from_stage), score_stage_name(s->to_stage));
+        if (ratio < th)
+            add_tag(e, "transition:%s->%s", score_stage_name(s->from_stage), score_stage_name(s->to_stage));
         if (ratio < worst_ratio) worst_ratio = ratio, worst = s;
     }
     if (!worst) {
         set_obs(e, 0, 0, 1, th);
         explain(e->explanation_zh, SCORE_TEXT_LEN, "团队%s 近 %d 天无商机数达到 %d 的阶段转化", name_of(e),
             whole(r->funnel.window_days), whole(r->funnel.min_deals));
-        explain(e->explanation_en, SCORE_TEXT_LEN, "team %s: no stage transition with %d or more deals in the last %d days",
-            name_of(e), whole(r->funnel.min_deals), whole(r->funnel.window_days));
+        explain(e->explanation_en, SCORE_TEXT_LEN,
+            "team %s: no stage transition with %d or more deals in the last %d days", name_of(e),
+            whole(r->funnel.min_deals), whole(r->funnel.window_days));
         eval_hash(e, 0);
         return SP_OK;
     }
     double wr = (double)worst->window_converted / worst->window_entered;
     double br = (double)worst->baseline_converted / worst->baseline_entered;
-    set_obs(e, worst_ratio < th, worst_ratio < score_hyst_relax(th, r->rule[e->kind].margin, 1), worst_ratio, th);
+    set_obs(
+        e, worst_ratio < th, worst_ratio < score_hyst_relax(th, r->rule[e->kind].margin, 1), worst_ratio, th);
     add_number(e, "window_rate", wr);
     add_number(e, "baseline_rate", br);
     add_number(e, "ratio_to_baseline", worst_ratio);
     add_number(e, "window_deals", worst->window_entered);
     add_number(e, "from_stage", worst->from_stage);
     add_number(e, "to_stage", worst->to_stage);
-    explain(e->explanation_zh, SCORE_TEXT_LEN, "团队%s %s→%s 转化率近 %d 天 %d%%（%d 个商机），%d 天基线 %d%%，为基线的 %d%%",
-        name_of(e), stage_zh(worst->from_stage), stage_zh(worst->to_stage), whole(r->funnel.window_days),
+    explain(e->explanation_zh, SCORE_TEXT_LEN,
+        "团队%s %s→%s 转化率近 %d 天 %d%%（%d 个商机），%d 天基线 %d%%，为基线的 %d%%", name_of(e),
+        stage_zh(worst->from_stage), stage_zh(worst->to_stage), whole(r->funnel.window_days),
         (int)lround(wr * 100), worst->window_entered, whole(r->funnel.baseline_days), (int)lround(br * 100),
         (int)lround(worst_ratio * 100));
     explain(e->explanation_en, SCORE_TEXT_LEN,
-        "team %s: %s->%s conversion %d%% over the last %d days (%d deals) vs %d%% over the %d-day baseline (%d%% of "
+        "team %s: %s->%s conversion %d%% over the last %d days (%d deals) vs %d%% over the %d-day baseline "
+        "(%d%% of "
         "baseline)",
-        name_of(e), score_stage_name(worst->from_stage), score_stage_name(worst->to_stage), (int)lround(wr * 100),
-        whole(r->funnel.window_days), worst->window_entered, (int)lround(br * 100), whole(r->funnel.baseline_days),
-        (int)lround(worst_ratio * 100));
+        name_of(e), score_stage_name(worst->from_stage), score_stage_name(worst->to_stage),
+        (int)lround(wr * 100), whole(r->funnel.window_days), worst->window_entered, (int)lround(br * 100),
+        whole(r->funnel.baseline_days), (int)lround(worst_ratio * 100));
     eval_hash(e, 0);
     return SP_OK;
 }

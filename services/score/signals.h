@@ -22,14 +22,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCORE_ID_LEN 128   /* interaction / subject ids */
-#define SCORE_QUOTE_LEN 256
-#define SCORE_TEXT_LEN 512 /* explanations */
-#define SCORE_TAG_LEN 80
-#define SCORE_EV_IDS 16
+#define SCORE_ID_LEN     128 /* interaction / subject ids */
+#define SCORE_QUOTE_LEN  256
+#define SCORE_TEXT_LEN   512 /* explanations */
+#define SCORE_TAG_LEN    80
+#define SCORE_EV_IDS     16
 #define SCORE_EV_NUMBERS 8
-#define SCORE_EV_QUOTES 4
-#define SCORE_EV_TAGS 10
+#define SCORE_EV_QUOTES  4
+#define SCORE_EV_TAGS    10
 
 /* Who the subject is. subject_id is the id of the kind's subject type (deal
  * id for deal.*, customer id for customer.*, rep id for rep.*, team id,
@@ -102,8 +102,8 @@ typedef struct score_facts_no_progress {
     const score_touch *intents;
     size_t n_intents;
 } score_facts_no_progress;
-sp_err score_eval_no_progress_after_visit(const score_facts_no_progress *f, const score_rules *r, int64_t now_ms,
-    score_eval *out);
+sp_err score_eval_no_progress_after_visit(
+    const score_facts_no_progress *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* deal.key_role_uncovered - subject deal.
  * SQL: the deal's stage and open flag, when it was created, and for each
@@ -125,8 +125,8 @@ typedef struct score_facts_key_role {
     const score_role_seen *roles;
     size_t n_roles;
 } score_facts_key_role;
-sp_err score_eval_key_role_uncovered(const score_facts_key_role *f, const score_rules *r, int64_t now_ms,
-    score_eval *out);
+sp_err score_eval_key_role_uncovered(
+    const score_facts_key_role *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* deal.competitor_surge - subject deal.
  * SQL: the customer's competitor-page visits (tracking, page_class
@@ -142,7 +142,8 @@ typedef struct score_facts_surge {
     const score_touch *mentions;
     size_t n_mentions;
 } score_facts_surge;
-sp_err score_eval_competitor_surge(const score_facts_surge *f, const score_rules *r, int64_t now_ms, score_eval *out);
+sp_err score_eval_competitor_surge(
+    const score_facts_surge *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* deal.demo_refused_twice - subject deal.
  * SQL: customer-side interactions with intent demo_refused in the last
@@ -154,8 +155,8 @@ typedef struct score_facts_demo_refused {
     size_t n_refusals;
     int technical_doubt;
 } score_facts_demo_refused;
-sp_err score_eval_demo_refused_twice(const score_facts_demo_refused *f, const score_rules *r, int64_t now_ms,
-    score_eval *out);
+sp_err score_eval_demo_refused_twice(
+    const score_facts_demo_refused *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* deal.stage_stalled - subject deal.
  * SQL: the open deal's stage and when it entered it. Met: days in stage >
@@ -167,7 +168,8 @@ typedef struct score_facts_stalled {
     int deal_open;
     int64_t stage_entered_ms;
 } score_facts_stalled;
-sp_err score_eval_stage_stalled(const score_facts_stalled *f, const score_rules *r, int64_t now_ms, score_eval *out);
+sp_err score_eval_stage_stalled(
+    const score_facts_stalled *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* deal.risk_raised - subject deal, one evaluation per risk tag (variant =
  * tag, so each tag has its own state and signal id).
@@ -181,7 +183,8 @@ typedef struct score_facts_risk {
     int open;
     score_touch raised;
 } score_facts_risk;
-sp_err score_eval_risk_raised(const score_facts_risk *f, const score_rules *r, int64_t now_ms, score_eval *out);
+sp_err score_eval_risk_raised(
+    const score_facts_risk *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* deal.unanswered_inbound - subject deal.
  * SQL: the oldest customer-side (inbound) message of the deal with no rep
@@ -193,8 +196,8 @@ typedef struct score_facts_unanswered {
     score_touch oldest;
     int n_waiting;
 } score_facts_unanswered;
-sp_err score_eval_unanswered_inbound(const score_facts_unanswered *f, const score_rules *r, int64_t now_ms,
-    score_eval *out);
+sp_err score_eval_unanswered_inbound(
+    const score_facts_unanswered *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* customer.interest_warming - subject customer.
  * SQL: the customer's product-page visits (tracking, page_class PRODUCT) in
@@ -205,8 +208,8 @@ typedef struct score_facts_warming {
     const score_touch *visits;
     size_t n_visits;
 } score_facts_warming;
-sp_err score_eval_interest_warming(const score_facts_warming *f, const score_rules *r, int64_t now_ms,
-    score_eval *out);
+sp_err score_eval_interest_warming(
+    const score_facts_warming *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* customer.stale - subject customer.
  * SQL: the customer's last interaction of any kind (0 = none: counts from
@@ -221,7 +224,8 @@ typedef struct score_facts_stale {
     size_t n_touches;
     const char *likely_need;
 } score_facts_stale;
-sp_err score_eval_customer_stale(const score_facts_stale *f, const score_rules *r, int64_t now_ms, score_eval *out);
+sp_err score_eval_customer_stale(
+    const score_facts_stale *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* rep.key_action_missing - subject rep.
  * SQL: per local day over the last ~15 days, the rep's planned and completed
@@ -241,8 +245,8 @@ typedef struct score_facts_key_action {
     const score_day_actions *days;
     size_t n_days;
 } score_facts_key_action;
-sp_err score_eval_key_action_missing(const score_facts_key_action *f, const score_rules *r, int64_t now_ms,
-    score_eval *out);
+sp_err score_eval_key_action_missing(
+    const score_facts_key_action *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* rep.status_not_updated - subject rep (one signal per rep listing the deals).
  * SQL: the rep's open deals with the last time the rep updated their status
@@ -258,8 +262,8 @@ typedef struct score_facts_status {
     const score_deal_update *deals;
     size_t n_deals;
 } score_facts_status;
-sp_err score_eval_status_not_updated(const score_facts_status *f, const score_rules *r, int64_t now_ms,
-    score_eval *out);
+sp_err score_eval_status_not_updated(
+    const score_facts_status *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* region.first_visit_timeout - subject region.
  * SQL: per ISO week (local time) of lead creation, the region's new leads and
@@ -280,8 +284,8 @@ typedef struct score_facts_first_visit {
     const score_week_leads *weeks;
     size_t n_weeks;
 } score_facts_first_visit;
-sp_err score_eval_first_visit_timeout(const score_facts_first_visit *f, const score_rules *r, int64_t now_ms,
-    score_eval *out);
+sp_err score_eval_first_visit_timeout(
+    const score_facts_first_visit *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 /* 1 if a lead created at created_ms with its first visit/response at
  * first_ms (0 = none yet) counts as timed out at now_ms. */
@@ -303,7 +307,7 @@ typedef struct score_facts_funnel {
     const score_funnel_step *steps;
     size_t n_steps;
 } score_facts_funnel;
-sp_err score_eval_funnel_collapse(const score_facts_funnel *f, const score_rules *r, int64_t now_ms,
-    score_eval *out);
+sp_err score_eval_funnel_collapse(
+    const score_facts_funnel *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
 #endif

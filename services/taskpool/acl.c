@@ -24,8 +24,8 @@ int acl_in_scope(const acl_principal *p, const acl_task *t)
 
 static int known(const acl_principal *p)
 {
-    return p != NULL && p->person_id != NULL && *p->person_id != '\0' &&
-        ((p->role >= ACL_ROLE_REP && p->role <= ACL_ROLE_COMPETITION) || p->role == ACL_ROLE_SYSTEM);
+    return p != NULL && p->person_id != NULL && *p->person_id != '\0'
+        && ((p->role >= ACL_ROLE_REP && p->role <= ACL_ROLE_COMPETITION) || p->role == ACL_ROLE_SYSTEM);
 }
 
 static int manager(acl_role r)
@@ -35,9 +35,9 @@ static int manager(acl_role r)
 
 acl_verdict acl_check(const acl_principal *p, acl_action action, const acl_task *t)
 {
-    if (!known(p)) return action == ACL_LIST_MINE || action == ACL_LIST_TEAM || action == ACL_ORG_ADMIN
-            ? ACL_FORBIDDEN
-            : ACL_NOT_FOUND;
+    if (!known(p))
+        return action == ACL_LIST_MINE || action == ACL_LIST_TEAM || action == ACL_ORG_ADMIN ? ACL_FORBIDDEN
+                                                                                             : ACL_NOT_FOUND;
     if (p->role == ACL_ROLE_SYSTEM) return ACL_ALLOW;
     switch (action) {
     case ACL_LIST_MINE: return ACL_ALLOW;
@@ -57,12 +57,13 @@ acl_verdict acl_check(const acl_principal *p, acl_action action, const acl_task 
 
 int acl_reassign_target_ok(const acl_principal *p, const acl_task *target)
 {
-    if (!known(p) || !manager(p->role) || target == NULL || target->assignee_id == NULL ||
-        *target->assignee_id == '\0')
+    if (!known(p) || !manager(p->role) || target == NULL || target->assignee_id == NULL
+        || *target->assignee_id == '\0')
         return 0;
     if (p->role == ACL_ROLE_ADMIN || p->role == ACL_ROLE_SYSTEM) return 1;
     if (eq(target->assignee_id, p->person_id)) return 1;
-    return p->role == ACL_ROLE_SUPERVISOR ? eq(target->team_id, p->team_id) : eq(target->region_id, p->region_id);
+    return p->role == ACL_ROLE_SUPERVISOR ? eq(target->team_id, p->team_id)
+                                          : eq(target->region_id, p->region_id);
 }
 
 int acl_http_status(acl_verdict v)
@@ -70,8 +71,8 @@ int acl_http_status(acl_verdict v)
     return v == ACL_ALLOW ? 200 : v == ACL_FORBIDDEN ? 403 : 404;
 }
 
-static const char *const role_names[] = {"none", "rep", "supervisor", "director", "admin", "after_sales",
-    "competition"};
+static const char *const role_names[]
+    = {"none", "rep", "supervisor", "director", "admin", "after_sales", "competition"};
 
 const char *acl_role_name(acl_role r)
 {

@@ -45,7 +45,7 @@ typedef enum acl_verdict {
 typedef struct acl_principal {
     const char *person_id;
     acl_role role;
-    const char *team_id;   /* may be NULL */
+    const char *team_id; /* may be NULL */
     const char *region_id; /* may be NULL */
 } acl_principal;
 

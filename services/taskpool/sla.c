@@ -14,6 +14,18 @@ void sla_table_default(sla_table *t)
     t->sla_s[3] = 2 * 3600;
 }
 
+/* Cuts an incomplete UTF-8 sequence left at the end by truncation. */
+static void utf8_trim(char *buf)
+{
+    size_t n = strlen(buf), i = n;
+    while (i > 0 && ((unsigned char)buf[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0) return;
+    unsigned char lead = (unsigned char)buf[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (n - (i - 1) < need) buf[i - 1] = '\0';
+}
+
 static const char *label(const sla_people *pp, const char *id, int english)
 {
     const char *n = pp && pp->name ? pp->name(pp->ctx, id, english) : NULL;
@@ -60,8 +72,11 @@ int sla_check(const task *t, const sla_table *tbl, int64_t now_ms, const sla_peo
     snprintf(out->reason_zh, sizeof out->reason_zh, "L%d任务%s内未确认，第%u级升级：%s → %s%s", level, zs,
         out->new_level, label(pp, out->from_id, 0), label(pp, out->to_id, 0),
         out->n_skipped ? "（跳过不在岗人员）" : "");
-    snprintf(out->reason_en, sizeof out->reason_en, "L%d task not acknowledged within %s; escalation %u: %s → %s%s",
-        level, es, out->new_level, label(pp, out->from_id, 1), label(pp, out->to_id, 1),
+    snprintf(out->reason_en, sizeof out->reason_en,
+        "L%d task not acknowledged within %s; escalation %u: %s → %s%s", level, es, out->new_level,
+        label(pp, out->from_id, 1), label(pp, out->to_id, 1),
         out->n_skipped ? " (skipping people away)" : "");
+    utf8_trim(out->reason_zh);
+    utf8_trim(out->reason_en);
     return SP_OK;
 }

@@ -31,12 +31,12 @@ typedef struct sla_people {
 } sla_people;
 
 typedef struct sla_decision {
-    int escalate;          /* 1: escalate now */
-    const char *from_id;   /* borrowed from the task */
+    int escalate; /* 1: escalate now */
+    const char *from_id; /* borrowed from the task */
     const char *to_id;
-    uint32_t new_level;    /* chain entries used after this escalation */
-    int64_t due_ms;        /* the deadline that passed (escalate) or the next one */
-    size_t n_skipped;      /* chain entries skipped as unavailable */
+    uint32_t new_level; /* chain entries used after this escalation */
+    int64_t due_ms; /* the deadline that passed (escalate) or the next one */
+    size_t n_skipped; /* chain entries skipped as unavailable */
     char reason_zh[512];
     char reason_en[512];
 } sla_decision;
@@ -45,6 +45,7 @@ typedef struct sla_decision {
  * task escalates; t->sla_s wins over the table when > 0. With nobody left
  * in the chain, escalate is 0 and due_ms 0. SP_EINVAL on NULL arguments
  * or a task without assignee. */
-int sla_check(const task *t, const sla_table *tbl, int64_t now_ms, const sla_people *people, sla_decision *out);
+int sla_check(
+    const task *t, const sla_table *tbl, int64_t now_ms, const sla_people *people, sla_decision *out);
 
 #endif

@@ -6,11 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
-_Static_assert((int)TASK_RESOLVED == (int)SALESPULSE__V1__TASK_STATUS__TASK_STATUS_RESOLVED, "status numbers");
+_Static_assert(
+    (int)TASK_RESOLVED == (int)SALESPULSE__V1__TASK_STATUS__TASK_STATUS_RESOLVED, "status numbers");
 _Static_assert((int)TASK_OPEN == (int)SALESPULSE__V1__TASK_STATUS__TASK_STATUS_OPEN, "status numbers");
 
-static const char *const status_names[] = {
-    "unspecified", "open", "acknowledged", "in_progress", "done", "dismissed", "resolved"};
+static const char *const status_names[]
+    = {"unspecified", "open", "acknowledged", "in_progress", "done", "dismissed", "resolved"};
 
 const char *task_status_name(task_status s)
 {
@@ -29,8 +30,8 @@ int task_status_parse(const char *s, task_status *out)
 
 const char *task_action_name(task_action a)
 {
-    static const char *const names[] = {
-        "?", "ack", "start", "complete", "dismiss", "reassign", "system_close", "escalate"};
+    static const char *const names[]
+        = {"?", "ack", "start", "complete", "dismiss", "reassign", "system_close", "escalate"};
     return (int)a >= 1 && a <= TASK_ACT_ESCALATE ? names[a] : "?";
 }
 
@@ -110,7 +111,8 @@ int task_transition(task *t, task_action action, const task_actor *actor, const 
 {
     static const task_args none = {0};
     memset(ev, 0, sizeof *ev);
-    if (t == NULL || actor == NULL || !nonempty(actor->person_id)) return bad_arg(ev, "actor", "actor required");
+    if (t == NULL || actor == NULL || !nonempty(actor->person_id))
+        return bad_arg(ev, "actor", "actor required");
     if (args == NULL) args = &none;
     ev->action = action;
     ev->status = t->status;
@@ -136,8 +138,8 @@ int task_transition(task *t, task_action action, const task_actor *actor, const 
     case TASK_ACT_COMPLETE:
         if (!outcome_ok(args->outcome)) return bad_arg(ev, "outcome", "outcome required: a word in [a-z_]");
         if (!nonempty(args->note)) return bad_arg(ev, "note", "note required");
-        if ((rv = put(n.outcome, sizeof n.outcome, args->outcome)) != 0 ||
-            (rv = put(n.note, sizeof n.note, args->note)) != 0)
+        if ((rv = put(n.outcome, sizeof n.outcome, args->outcome)) != 0
+            || (rv = put(n.note, sizeof n.note, args->note)) != 0)
             return too_big(ev, "note", "note too long");
         n.status = TASK_DONE;
         n.closed_ms = now_ms;
@@ -149,15 +151,15 @@ int task_transition(task *t, task_action action, const task_actor *actor, const 
         n.closed_ms = now_ms;
         break;
     case TASK_ACT_REASSIGN:
-        if (actor->role != ACL_ROLE_SUPERVISOR && actor->role != ACL_ROLE_DIRECTOR && actor->role != ACL_ROLE_ADMIN &&
-            actor->role != ACL_ROLE_SYSTEM) {
+        if (actor->role != ACL_ROLE_SUPERVISOR && actor->role != ACL_ROLE_DIRECTOR
+            && actor->role != ACL_ROLE_ADMIN && actor->role != ACL_ROLE_SYSTEM) {
             ev->error = "only a supervisor, director or admin may reassign";
             return SP_EFORBIDDEN;
         }
         if (!nonempty(args->to_id)) return bad_arg(ev, "to_id", "new assignee required");
         if (args->n_chain > SP_TASK_MAX_CHAIN) return too_big(ev, "chain", "chain too long");
-        if (put(n.assignee_id, sizeof n.assignee_id, args->to_id) != 0 ||
-            put(n.assignee_role, sizeof n.assignee_role, args->to_role) != 0)
+        if (put(n.assignee_id, sizeof n.assignee_id, args->to_id) != 0
+            || put(n.assignee_role, sizeof n.assignee_role, args->to_role) != 0)
             return too_big(ev, "to_id", "id too long");
         n.n_chain = 0;
         for (size_t i = 0; i < args->n_chain; i++)
@@ -177,8 +179,8 @@ int task_transition(task *t, task_action action, const task_actor *actor, const 
         if (!nonempty(args->to_id)) return bad_arg(ev, "to_id", "escalation target required");
         if (args->escalation_level <= t->escalation_level)
             return bad_arg(ev, "escalation_level", "escalation level must rise");
-        if (put(n.assignee_id, sizeof n.assignee_id, args->to_id) != 0 ||
-            put(n.assignee_role, sizeof n.assignee_role, args->to_role) != 0)
+        if (put(n.assignee_id, sizeof n.assignee_id, args->to_id) != 0
+            || put(n.assignee_role, sizeof n.assignee_role, args->to_role) != 0)
             return too_big(ev, "to_id", "id too long");
         n.escalation_level = args->escalation_level;
         n.assigned_ms = now_ms;
@@ -195,8 +197,8 @@ int task_transition(task *t, task_action action, const task_actor *actor, const 
 int task_conflict_body(const task_event *ev, char *buf, size_t cap)
 {
     /* both strings are static texts without quotes or backslashes */
-    int n = snprintf(buf, cap, "{\"error\":\"%s\",\"current_status\":\"%s\"}", ev->error ? ev->error : "conflict",
-        task_status_name(ev->status));
+    int n = snprintf(buf, cap, "{\"error\":\"%s\",\"current_status\":\"%s\"}",
+        ev->error ? ev->error : "conflict", task_status_name(ev->status));
     return n < 0 || (size_t)n >= cap ? SP_ETOOBIG : SP_OK;
 }
 
@@ -205,11 +207,11 @@ static int row_from_command(task *r, const Salespulse__V1__TaskCommand *cmd)
 {
     const Salespulse__V1__Signal *s = cmd->signal;
     int rv;
-    if ((rv = put(r->assignee_id, sizeof r->assignee_id, cmd->assignee_id)) != 0 ||
-        (rv = put(r->assignee_role, sizeof r->assignee_role, cmd->assignee_role)) != 0 ||
-        (rv = put(r->kind, sizeof r->kind, s->kind)) != 0 ||
-        (rv = put(r->team_id, sizeof r->team_id, s->team_id)) != 0 ||
-        (rv = put(r->region_id, sizeof r->region_id, s->region_id)) != 0)
+    if ((rv = put(r->assignee_id, sizeof r->assignee_id, cmd->assignee_id)) != 0
+        || (rv = put(r->assignee_role, sizeof r->assignee_role, cmd->assignee_role)) != 0
+        || (rv = put(r->kind, sizeof r->kind, s->kind)) != 0
+        || (rv = put(r->team_id, sizeof r->team_id, s->team_id)) != 0
+        || (rv = put(r->region_id, sizeof r->region_id, s->region_id)) != 0)
         return rv;
     if (cmd->n_chain > SP_TASK_MAX_CHAIN) return SP_ETOOBIG;
     r->n_chain = 0;
@@ -262,7 +264,8 @@ int task_apply_command(const task *ex, const Salespulse__V1__TaskCommand *cmd, i
             return SP_OK;
         }
         memset(out, 0, sizeof *out);
-        if ((rv = put(out->key, sizeof out->key, cmd->task_key)) != 0 || (rv = row_from_command(out, cmd)) != 0)
+        if ((rv = put(out->key, sizeof out->key, cmd->task_key)) != 0
+            || (rv = row_from_command(out, cmd)) != 0)
             return rv;
         out->status = TASK_OPEN;
         out->created_ms = out->assigned_ms = out->updated_ms = at;
@@ -285,8 +288,8 @@ int task_apply_command(const task *ex, const Salespulse__V1__TaskCommand *cmd, i
         /* A repeat updates the open task; a higher level re-routes it
          * (e.g. unanswered_inbound L1 → rep, then L2 → supervisor). */
         *out = *ex;
-        int rose = cmd->signal->level > (Salespulse__V1__Level)ex->level && cmd->signal->level <= 3 &&
-            strcmp(cmd->assignee_id, ex->assignee_id) != 0;
+        int rose = cmd->signal->level > (Salespulse__V1__Level)ex->level && cmd->signal->level <= 3
+            && strcmp(cmd->assignee_id, ex->assignee_id) != 0;
         if (rose) {
             if ((rv = row_from_command(out, cmd)) != 0) return rv;
             out->status = TASK_OPEN;
@@ -316,7 +319,8 @@ int task_apply_command(const task *ex, const Salespulse__V1__TaskCommand *cmd, i
         noop(effect, why, ex->status == TASK_DISMISSED ? TASK_NOOP_SUPPRESSED : TASK_NOOP_CLOSED);
         return SP_OK;
     }
-    if ((rv = put(out->last_cmd_event_id, sizeof out->last_cmd_event_id, cmd->meta->event_id)) != 0) return rv;
+    if ((rv = put(out->last_cmd_event_id, sizeof out->last_cmd_event_id, cmd->meta->event_id)) != 0)
+        return rv;
     out->last_cmd_ms = at;
     out->revision++;
     ev->status = out->status;

@@ -30,11 +30,11 @@ typedef enum task_status {
 typedef enum task_action {
     TASK_ACT_ACK = 1,
     TASK_ACT_START,
-    TASK_ACT_COMPLETE,     /* needs outcome and note */
-    TASK_ACT_DISMISS,      /* needs reason */
-    TASK_ACT_REASSIGN,     /* supervisor and above; needs to_id */
+    TASK_ACT_COMPLETE, /* needs outcome and note */
+    TASK_ACT_DISMISS, /* needs reason */
+    TASK_ACT_REASSIGN, /* supervisor and above; needs to_id */
     TASK_ACT_SYSTEM_CLOSE, /* the signal cleared */
-    TASK_ACT_ESCALATE,     /* SLA ran out; needs to_id and escalation_level */
+    TASK_ACT_ESCALATE, /* SLA ran out; needs to_id and escalation_level */
 } task_action;
 
 #define SP_TASK_KEY_MAX     256
@@ -55,8 +55,8 @@ typedef struct task {
     int64_t sla_s;
     int64_t created_ms;
     int64_t assigned_ms; /* the current assignee's SLA clock starts here */
-    int64_t acked_ms;    /* 0 = never acknowledged */
-    int64_t closed_ms;   /* done, dismissed or resolved; 0 = open */
+    int64_t acked_ms; /* 0 = never acknowledged */
+    int64_t closed_ms; /* done, dismissed or resolved; 0 = open */
     int64_t updated_ms;
     uint32_t escalation_level; /* chain entries used so far */
     char chain[SP_TASK_MAX_CHAIN][SP_TASK_ID_MAX];
@@ -75,9 +75,9 @@ typedef struct task_actor {
 
 typedef struct task_args {
     const char *outcome; /* complete: [a-z_]{1,63}, e.g. "advanced", "lost" */
-    const char *note;    /* complete: free text, 1..2047 bytes */
-    const char *reason;  /* dismiss: free text, 1..2047 bytes */
-    const char *to_id;   /* reassign, escalate */
+    const char *note; /* complete: free text, 1..2047 bytes */
+    const char *reason; /* dismiss: free text, 1..2047 bytes */
+    const char *to_id; /* reassign, escalate */
     const char *to_role; /* reassign, escalate: the new assignee's role name */
     const char *const *chain; /* reassign: the new escalation chain (may be NULL) */
     size_t n_chain;
@@ -88,7 +88,7 @@ typedef struct task_args {
 typedef struct task_event {
     int emit; /* 1 when a TaskEvent should be published */
     task_action action;
-    task_status status;          /* after; on SP_ECONFLICT the current status */
+    task_status status; /* after; on SP_ECONFLICT the current status */
     task_status previous_status;
     const char *actor_id;
     int64_t at_ms;
@@ -110,20 +110,20 @@ int task_conflict_body(const task_event *ev, char *buf, size_t cap);
 
 /* The DB effect of one task command. */
 typedef enum task_effect {
-    TASK_EFFECT_NONE = 0,       /* nothing to write */
-    TASK_EFFECT_INSERT,         /* a new open task */
-    TASK_EFFECT_UPDATE,         /* same open task, new evidence (and new assignee if the level rose) */
-    TASK_EFFECT_RESOLVE,        /* CLOSE on an open task */
-    TASK_EFFECT_REOPEN,         /* UPSERT on a dismissed task after its suppression window */
+    TASK_EFFECT_NONE = 0, /* nothing to write */
+    TASK_EFFECT_INSERT, /* a new open task */
+    TASK_EFFECT_UPDATE, /* same open task, new evidence (and new assignee if the level rose) */
+    TASK_EFFECT_RESOLVE, /* CLOSE on an open task */
+    TASK_EFFECT_REOPEN, /* UPSERT on a dismissed task after its suppression window */
 } task_effect;
 
 typedef enum task_noop_why {
     TASK_NOOP_NONE = 0,
-    TASK_NOOP_DUPLICATE,  /* this command's event id was already applied */
-    TASK_NOOP_STALE,      /* older than the last command applied */
+    TASK_NOOP_DUPLICATE, /* this command's event id was already applied */
+    TASK_NOOP_STALE, /* older than the last command applied */
     TASK_NOOP_SUPPRESSED, /* dismissed (kind, subject) within its window */
-    TASK_NOOP_CLOSED,     /* the task is done/resolved, or dismissed and CLOSE came */
-    TASK_NOOP_UNKNOWN,    /* CLOSE for a task that was never opened */
+    TASK_NOOP_CLOSED, /* the task is done/resolved, or dismissed and CLOSE came */
+    TASK_NOOP_UNKNOWN, /* CLOSE for a task that was never opened */
 } task_noop_why;
 
 /* Decides the effect of cmd given the existing row (NULL: none) at now_ms.

@@ -69,9 +69,11 @@ int token_from_bearer(const char *h, char tok[SP_TOKEN_LEN + 1])
 {
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) return SP_EAUTH;
     h += 7;
-    while (*h == ' ') h++;
+    while (*h == ' ')
+        h++;
     size_t n = strlen(h);
-    while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\r' || h[n - 1] == '\n')) n--;
+    while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\r' || h[n - 1] == '\n'))
+        n--;
     if (n != SP_TOKEN_LEN) return SP_EAUTH;
     memcpy(tok, h, n);
     tok[n] = '\0';
@@ -81,7 +83,8 @@ int token_from_bearer(const char *h, char tok[SP_TOKEN_LEN + 1])
 int token_verify(const char *tok, const char *stored_hex)
 {
     char hex[SP_TOKEN_HASH_LEN + 1];
-    if (stored_hex == NULL || strlen(stored_hex) != SP_TOKEN_HASH_LEN || token_hash(tok, hex) != SP_OK) return 0;
+    if (stored_hex == NULL || strlen(stored_hex) != SP_TOKEN_HASH_LEN || token_hash(tok, hex) != SP_OK)
+        return 0;
     return CRYPTO_memcmp(hex, stored_hex, SP_TOKEN_HASH_LEN) == 0;
 }
 
@@ -91,8 +94,8 @@ int token_lookup(const token_entry *e, size_t n, const char *tok, size_t *idx)
     if (token_hash(tok, hex) != SP_OK) return SP_EAUTH;
     int found = 0;
     for (size_t i = 0; i < n; i++) {
-        int hit = e[i].hash_hex != NULL && strlen(e[i].hash_hex) == SP_TOKEN_HASH_LEN &&
-            CRYPTO_memcmp(hex, e[i].hash_hex, SP_TOKEN_HASH_LEN) == 0;
+        int hit = e[i].hash_hex != NULL && strlen(e[i].hash_hex) == SP_TOKEN_HASH_LEN
+            && CRYPTO_memcmp(hex, e[i].hash_hex, SP_TOKEN_HASH_LEN) == 0;
         if (hit && !found) {
             found = 1;
             *idx = i;

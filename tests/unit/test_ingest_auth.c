@@ -17,7 +17,10 @@ static void test_b64(void **state)
     static const struct {
         const char *raw, *std, *url;
     } cases[] = {
-        {"", "", ""}, {"f", "Zg==", "Zg"}, {"fo", "Zm8=", "Zm8"}, {"foo", "Zm9v", "Zm9v"},
+        {"", "", ""},
+        {"f", "Zg==", "Zg"},
+        {"fo", "Zm8=", "Zm8"},
+        {"foo", "Zm9v", "Zm9v"},
         {"\xfb\xff\xbf", "+/+/", "-_-_"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -68,21 +71,22 @@ static void test_apikey(void **state)
  *   openssl dgst -sha256 -mac HMAC -macopt hexkey:$(echo -n MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw |
  *   base64 -d | xxd -p -c 100) -binary | base64 */
 #define WH_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-#define WH_ID "msg_p5jXN8AQM9LWM0D4loKWxJek"
-#define WH_TS "1614265330"
-#define WH_BODY "{\"test\": 2432232314}"
-#define WH_SIG "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-#define WH_NOW 1614265330LL
+#define WH_ID     "msg_p5jXN8AQM9LWM0D4loKWxJek"
+#define WH_TS     "1614265330"
+#define WH_BODY   "{\"test\": 2432232314}"
+#define WH_SIG    "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+#define WH_NOW    1614265330LL
 
 static void test_webhook_vector(void **state)
 {
     (void)state;
     char sig[128];
-    assert_int_equal(ingest_webhook_sign(WH_ID, WH_TS, WH_BODY, strlen(WH_BODY), WH_SECRET, sig, sizeof sig), SP_OK);
+    assert_int_equal(
+        ingest_webhook_sign(WH_ID, WH_TS, WH_BODY, strlen(WH_BODY), WH_SECRET, sig, sizeof sig), SP_OK);
     assert_string_equal(sig, WH_SIG);
     /* bare base64 secret works as well */
-    assert_int_equal(ingest_webhook_sign(WH_ID, WH_TS, WH_BODY, strlen(WH_BODY), WH_SECRET + 6, sig, sizeof sig),
-        SP_OK);
+    assert_int_equal(
+        ingest_webhook_sign(WH_ID, WH_TS, WH_BODY, strlen(WH_BODY), WH_SECRET + 6, sig, sizeof sig), SP_OK);
     assert_string_equal(sig, WH_SIG);
 }
 
@@ -103,7 +107,7 @@ static void test_webhook_verify_table(void **state)
         {WH_ID, WH_TS, WH_SIG, body, one, 1, WH_NOW, INGEST_AUTH_OK},
         {WH_ID, WH_TS, WH_SIG, body, rotated, 2, WH_NOW, INGEST_AUTH_OK},
         {WH_ID, WH_TS, "v1,bm9wZQ== " WH_SIG, body, one, 1, WH_NOW, INGEST_AUTH_OK}, /* several entries */
-        {WH_ID, WH_TS, "v2,xyz " WH_SIG, body, one, 1, WH_NOW, INGEST_AUTH_OK},      /* unknown version skipped */
+        {WH_ID, WH_TS, "v2,xyz " WH_SIG, body, one, 1, WH_NOW, INGEST_AUTH_OK}, /* unknown version skipped */
         {WH_ID, WH_TS, WH_SIG, body, one, 1, WH_NOW + 300, INGEST_AUTH_OK},
         {WH_ID, WH_TS, WH_SIG, body, one, 1, WH_NOW - 300, INGEST_AUTH_OK},
         {WH_ID, WH_TS, WH_SIG, body, one, 1, WH_NOW + 301, INGEST_AUTH_REPLAY},

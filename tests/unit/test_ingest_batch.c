@@ -46,7 +46,7 @@ static void test_time_parse(void **state)
         {"2026-03-01 21:15:00.5-05:00", SP_OK, NOW + 500},
         {"1970-01-01T00:00:00Z", SP_OK, 0},
         {"2024-02-29T00:00:00Z", SP_OK, 1709164800000LL},
-        {"2026-03-02T10:15:00", SP_EINVAL, 0},  /* no offset */
+        {"2026-03-02T10:15:00", SP_EINVAL, 0}, /* no offset */
         {"2025-02-29T00:00:00Z", SP_EINVAL, 0}, /* not a leap year */
         {"2026-13-02T10:15:00Z", SP_EINVAL, 0},
         {"2026-03-02T10:15:00Zx", SP_EINVAL, 0},
@@ -67,10 +67,10 @@ static void test_utf8(void **state)
     assert_true(ingest_utf8_valid("abc", 3));
     assert_true(ingest_utf8_valid("\xe9\x9c\x80\xe6\xb1\x82", 6)); /* 需求 */
     assert_true(ingest_utf8_valid("\xf0\x9f\x98\x80", 4));
-    assert_false(ingest_utf8_valid("\xc0\xaf", 2));         /* overlong */
-    assert_false(ingest_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
-    assert_false(ingest_utf8_valid("\xe9\x9c", 2));         /* truncated */
-    assert_false(ingest_utf8_valid("\xb0\xa1", 2));         /* GBK bytes */
+    assert_false(ingest_utf8_valid("\xc0\xaf", 2)); /* overlong */
+    assert_false(ingest_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(ingest_utf8_valid("\xe9\x9c", 2)); /* truncated */
+    assert_false(ingest_utf8_valid("\xb0\xa1", 2)); /* GBK bytes */
     assert_false(ingest_utf8_valid("a\0b", 3));
 }
 
@@ -83,7 +83,8 @@ static ingest_batch *parse_ok(const char *body)
     int rv = ingest_batch_parse(body, strlen(body), &OPTS, &b, &errs);
     if (rv != SP_OK) {
         for (size_t i = 0; i < errs.n; i++)
-            fprintf(stderr, "  [%d] %s: %s\n", errs.items[i].index, errs.items[i].field, errs.items[i].message);
+            fprintf(
+                stderr, "  [%d] %s: %s\n", errs.items[i].index, errs.items[i].field, errs.items[i].message);
     }
     assert_int_equal(rv, SP_OK);
     assert_int_equal(errs.n, 0);
@@ -94,22 +95,31 @@ static ingest_batch *parse_ok(const char *body)
 static void test_array_every_kind(void **state)
 {
     (void)state;
-    const char *body =
-        "[{\"source\":\"crm-x\",\"external_id\":\"m-1\",\"occurred_at\":\"2026-03-02T10:00:00+08:00\","
-        "\"channel\":\"wecom\",\"direction\":\"inbound\",\"customer_identity\":{\"kind\":\"wecom\",\"value\":\"wmABC\"},"
-        "\"rep_id\":\"rep-7\",\"text\":\"\xe9\xa2\x84\xe7\xae\x97\xe5\xa4\x9a\xe5\xb0\x91\"},"
-        " {\"source\":\"crm-x\",\"external_id\":\"a-1\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"activity\","
-        "\"direction\":\"internal\",\"customer_ref\":\"C-9\",\"activity\":{\"kind\":\"needs_diagnosis\","
-        "\"roles_covered\":[\"procurement\",\"technical\"],\"next_step\":\"demo\",\"next_step_due\":\"2026-03-05T09:00:00Z\"}},"
-        " {\"source\":\"crm-x\",\"event_id\":\"ix-given\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"crm\","
-        "\"deal_id\":\"D-1\",\"stage_change\":{\"from_stage\":\"qualified\",\"to_stage\":\"proposal\",\"amount\":120000,"
-        "\"product_ids\":[\"p-erp\"]}},"
-        " {\"source\":\"web\",\"external_id\":\"b-1\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"tracking\","
-        "\"customer_identity\":{\"kind\":\"email\",\"value\":\" Li.Wei@Example.COM \"},"
-        "\"tracking\":{\"kind\":\"web_visit\",\"url\":\"https://x/pricing\",\"page_class\":\"pricing\",\"dwell_ms\":5000}},"
-        " {\"source\":\"cc\",\"external_id\":\"c-1\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"call\","
-        "\"turns\":[{\"speaker\":\"rep\",\"start_ms\":0,\"text\":\"hi\"},{\"speaker\":\"customer\",\"start_ms\":900,\"text\":\"hello\"}],"
-        "\"call\":{\"call_id\":\"c-1\",\"duration_s\":60,\"customer_phone\":\"138 0013 8000\"}}]";
+    const char *body
+        = "[{\"source\":\"crm-x\",\"external_id\":\"m-1\",\"occurred_at\":\"2026-03-02T10:00:00+08:00\","
+          "\"channel\":\"wecom\",\"direction\":\"inbound\",\"customer_identity\":{\"kind\":\"wecom\","
+          "\"value\":\"wmABC\"},"
+          "\"rep_id\":\"rep-7\",\"text\":\"\xe9\xa2\x84\xe7\xae\x97\xe5\xa4\x9a\xe5\xb0\x91\"},"
+          " {\"source\":\"crm-x\",\"external_id\":\"a-1\",\"occurred_at\":\"2026-03-01T09:00:00Z\","
+          "\"channel\":\"activity\","
+          "\"direction\":\"internal\",\"customer_ref\":\"C-9\",\"activity\":{\"kind\":\"needs_diagnosis\","
+          "\"roles_covered\":[\"procurement\",\"technical\"],\"next_step\":\"demo\",\"next_step_due\":\"2026-"
+          "03-05T09:00:00Z\"}},"
+          " {\"source\":\"crm-x\",\"event_id\":\"ix-given\",\"occurred_at\":\"2026-03-01T09:00:00Z\","
+          "\"channel\":\"crm\","
+          "\"deal_id\":\"D-1\",\"stage_change\":{\"from_stage\":\"qualified\",\"to_stage\":\"proposal\","
+          "\"amount\":120000,"
+          "\"product_ids\":[\"p-erp\"]}},"
+          " {\"source\":\"web\",\"external_id\":\"b-1\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":"
+          "\"tracking\","
+          "\"customer_identity\":{\"kind\":\"email\",\"value\":\" Li.Wei@Example.COM \"},"
+          "\"tracking\":{\"kind\":\"web_visit\",\"url\":\"https://x/"
+          "pricing\",\"page_class\":\"pricing\",\"dwell_ms\":5000}},"
+          " {\"source\":\"cc\",\"external_id\":\"c-1\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":"
+          "\"call\","
+          "\"turns\":[{\"speaker\":\"rep\",\"start_ms\":0,\"text\":\"hi\"},{\"speaker\":\"customer\",\"start_"
+          "ms\":900,\"text\":\"hello\"}],"
+          "\"call\":{\"call_id\":\"c-1\",\"duration_s\":60,\"customer_phone\":\"138 0013 8000\"}}]";
     ingest_batch *b = parse_ok(body);
     assert_int_equal(b->n, 5);
     sp_interaction **it = b->items;
@@ -146,17 +156,19 @@ static void test_array_every_kind(void **state)
     assert_int_equal(interaction_customer_key(it[2], key, sizeof key), SP_OK);
     assert_string_equal(key, "deal:D-1");
     /* every message packs */
-    for (size_t i = 0; i < b->n; i++) assert_true(salespulse__v1__interaction__get_packed_size(it[i]) > 0);
+    for (size_t i = 0; i < b->n; i++)
+        assert_true(salespulse__v1__interaction__get_packed_size(it[i]) > 0);
     ingest_batch_destroy(b);
 }
 
 static void test_ndjson(void **state)
 {
     (void)state;
-    const char *body =
-        "{\"source\":\"s\",\"external_id\":\"1\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"note\",\"text\":\"a\"}\n"
-        "\n"
-        "{\"source\":\"s\",\"external_id\":\"2\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"note\",\"text\":\"b\"}\r\n";
+    const char *body = "{\"source\":\"s\",\"external_id\":\"1\",\"occurred_at\":\"2026-03-01T09:00:00Z\","
+                       "\"channel\":\"note\",\"text\":\"a\"}\n"
+                       "\n"
+                       "{\"source\":\"s\",\"external_id\":\"2\",\"occurred_at\":\"2026-03-01T09:00:00Z\","
+                       "\"channel\":\"note\",\"text\":\"b\"}\r\n";
     ingest_batch *b = parse_ok(body);
     assert_int_equal(b->n, 2);
     assert_string_equal(b->items[1]->text, "b");
@@ -180,26 +192,30 @@ static void test_validation_table(void **state)
         const char *field;
         const char *msg_part;
     } cases[] = {
-        {"{\"external_id\":\"x\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"note\",\"text\":\"a\"}",
+        {"{\"external_id\":\"x\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"note\",\"text\":"
+         "\"a\"}",
             "source", "required"},
         {"{\"source\":\"s\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"note\",\"text\":\"a\"}",
             "external_id", "required"},
-        {"{\"source\":\"s\",\"external_id\":\"x\",\"channel\":\"note\",\"text\":\"a\"}", "occurred_at", "required"},
+        {"{\"source\":\"s\",\"external_id\":\"x\",\"channel\":\"note\",\"text\":\"a\"}", "occurred_at",
+            "required"},
         {"{" OK_HEAD ",\"text\":\"a\"}", "channel", "required"},
         {"{" OK_HEAD ",\"channel\":\"fax\",\"text\":\"a\"}", "channel", "unknown"},
         {"{" OK_HEAD ",\"channel\":\"unspecified\",\"text\":\"a\"}", "channel", "unknown"},
-        {"{\"source\":\"s\",\"external_id\":\"x\",\"occurred_at\":\"2026-03-03T02:15:01Z\",\"channel\":\"note\","
+        {"{\"source\":\"s\",\"external_id\":\"x\",\"occurred_at\":\"2026-03-03T02:15:01Z\",\"channel\":"
+         "\"note\","
          "\"text\":\"a\"}",
             "occurred_at", "future"},
         {"{\"source\":\"s\",\"external_id\":\"x\",\"occurred_at\":\"2026-03-01 09:00\",\"channel\":\"note\","
          "\"text\":\"a\"}",
             "occurred_at", "ISO-8601"},
-        {"{" OK_HEAD ",\"channel\":\"note\",\"direction\":\"sideways\",\"text\":\"a\"}", "direction", "inbound"},
+        {"{" OK_HEAD ",\"channel\":\"note\",\"direction\":\"sideways\",\"text\":\"a\"}", "direction",
+            "inbound"},
         {"{" OK_HEAD ",\"channel\":\"wecom\"}", "text", "required"},
         {"{" OK_HEAD ",\"channel\":\"note\",\"text\":42}", "text", "string"},
         {"{" OK_HEAD ",\"channel\":\"call\"}", "turns", "turns or text"},
-        {"{" OK_HEAD ",\"channel\":\"call\",\"turns\":[{\"speaker\":\"bot\",\"text\":\"x\"}]}", "turns[0].speaker",
-            "unknown"},
+        {"{" OK_HEAD ",\"channel\":\"call\",\"turns\":[{\"speaker\":\"bot\",\"text\":\"x\"}]}",
+            "turns[0].speaker", "unknown"},
         {"{" OK_HEAD ",\"channel\":\"call\",\"turns\":[{\"speaker\":\"rep\"}]}", "turns[0].text", "required"},
         {"{" OK_HEAD ",\"channel\":\"crm\",\"stage_change\":{\"to_stage\":\"won\"}}", "stage_change.deal_id",
             "required"},
@@ -209,17 +225,22 @@ static void test_validation_table(void **state)
             "stage_change.to_stage", "unknown"},
         {"{" OK_HEAD ",\"channel\":\"crm\",\"deal_id\":\"D\"}", "stage_change", "required"},
         {"{" OK_HEAD ",\"channel\":\"tracking\",\"tracking\":{}}", "tracking.kind", "required"},
-        {"{" OK_HEAD ",\"channel\":\"tracking\",\"tracking\":{\"kind\":\"link_click\"}}", "tracking.url", "required"},
+        {"{" OK_HEAD ",\"channel\":\"tracking\",\"tracking\":{\"kind\":\"link_click\"}}", "tracking.url",
+            "required"},
         {"{" OK_HEAD ",\"channel\":\"tracking\"}", "tracking", "required"},
         {"{" OK_HEAD ",\"channel\":\"activity\",\"activity\":{\"kind\":\"needs_diagnosis\",\"roles_covered\":"
          "[\"procurement\",\"ceo\"]}}",
             "activity.roles_covered[1]", "unknown"},
-        {"{" OK_HEAD ",\"channel\":\"activity\",\"activity\":{\"kind\":\"party\"}}", "activity.kind", "unknown"},
-        {"{" OK_HEAD ",\"channel\":\"note\",\"text\":\"a\",\"stage_change\":{\"deal_id\":\"D\",\"to_stage\":\"won\"}}",
+        {"{" OK_HEAD ",\"channel\":\"activity\",\"activity\":{\"kind\":\"party\"}}", "activity.kind",
+            "unknown"},
+        {"{" OK_HEAD
+         ",\"channel\":\"note\",\"text\":\"a\",\"stage_change\":{\"deal_id\":\"D\",\"to_stage\":\"won\"}}",
             "stage_change", "not allowed"},
-        {"{" OK_HEAD ",\"channel\":\"note\",\"text\":\"a\",\"customer_identity\":{\"kind\":\"phone\",\"value\":\"abc\"}}",
+        {"{" OK_HEAD
+         ",\"channel\":\"note\",\"text\":\"a\",\"customer_identity\":{\"kind\":\"phone\",\"value\":\"abc\"}}",
             "customer_identity.value", "phone"},
-        {"{" OK_HEAD ",\"channel\":\"note\",\"text\":\"a\",\"customer_identity\":{\"kind\":\"fax\",\"value\":\"1\"}}",
+        {"{" OK_HEAD
+         ",\"channel\":\"note\",\"text\":\"a\",\"customer_identity\":{\"kind\":\"fax\",\"value\":\"1\"}}",
             "customer_identity.kind", "unknown"},
         {"{" OK_HEAD ",\"channel\":\"note\",\"text\":\"a\\u0000b\"}", "", "JSON"},
         {"{" OK_HEAD ",\"channel\":\"note\",\"text\":\"\xb0\xa1\xb0\xa1\"}", "text", "UTF-8"},
@@ -240,7 +261,8 @@ static void test_validation_table(void **state)
             for (size_t k = 0; k < errs.n; k++)
                 fprintf(stderr, "  got [%d] %s: %s\n", errs.items[k].index, errs.items[k].field,
                     errs.items[k].message);
-            fail_msg("case %zu: expected error on '%s' containing '%s'", i, cases[i].field, cases[i].msg_part);
+            fail_msg(
+                "case %zu: expected error on '%s' containing '%s'", i, cases[i].field, cases[i].msg_part);
         }
         ingest_errlist_clear(&errs);
     }
@@ -253,8 +275,10 @@ static void test_text_limit_and_all_or_nothing(void **state)
     size_t cap = big + 4096;
     char *body = malloc(cap);
     int n = snprintf(body, cap,
-        "[{\"source\":\"s\",\"external_id\":\"1\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"note\",\"text\":\"ok\"},"
-        "{\"source\":\"s\",\"external_id\":\"2\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"note\",\"text\":\"");
+        "[{\"source\":\"s\",\"external_id\":\"1\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":"
+        "\"note\",\"text\":\"ok\"},"
+        "{\"source\":\"s\",\"external_id\":\"2\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":"
+        "\"note\",\"text\":\"");
     memset(body + n, 'a', big);
     n += (int)big;
     n += snprintf(body + n, cap - (size_t)n, "\"}]");
@@ -279,10 +303,12 @@ static void test_limits(void **state)
     ingest_batch *b = NULL;
     ingest_errlist errs = {0};
     /* 1001 items */
-    const char *one = "{\"source\":\"s\",\"external_id\":\"1\",\"occurred_at\":\"2026-03-01T09:00:00Z\",\"channel\":\"note\",\"text\":\"a\"}\n";
+    const char *one = "{\"source\":\"s\",\"external_id\":\"1\",\"occurred_at\":\"2026-03-01T09:00:00Z\","
+                      "\"channel\":\"note\",\"text\":\"a\"}\n";
     size_t l = strlen(one);
     char *body = malloc(l * 1001 + 1);
-    for (int i = 0; i < 1001; i++) memcpy(body + (size_t)i * l, one, l);
+    for (int i = 0; i < 1001; i++)
+        memcpy(body + (size_t)i * l, one, l);
     assert_int_equal(ingest_batch_parse(body, l * 1001, &OPTS, &b, &errs), SP_ETOOBIG);
     assert_int_equal(errs.items[0].index, -1);
     ingest_errlist_clear(&errs);
@@ -303,6 +329,39 @@ static void test_limits(void **state)
     ingest_errlist_clear(&errs);
 }
 
+/* Every "```json batch" and "```ndjson" block of docs/api/ingest.md is a
+ * valid request. */
+static void test_doc_examples(void **state)
+{
+    (void)state;
+    FILE *f = fopen("docs/api/ingest.md", "rb");
+    if (f == NULL) fail_msg("docs/api/ingest.md not found (run from the repository root)");
+    static char doc[1 << 17];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    int blocks = 0;
+    for (char *p = doc; (p = strstr(p, "\n```")) != NULL;) {
+        p += 4;
+        int take = strncmp(p, "json batch\n", 11) == 0 || strncmp(p, "ndjson\n", 7) == 0;
+        char *body = strchr(p, '\n') + 1, *end = strstr(body, "\n```");
+        assert_non_null(end);
+        if (take) {
+            ingest_batch *b = NULL;
+            ingest_errlist errs = {0};
+            static const ingest_batch_opts later = {.now_ms = 1773532800000LL}; /* 2026-03-15 */
+            int rv = ingest_batch_parse(body, (size_t)(end - body + 1), &later, &b, &errs);
+            if (rv != SP_OK)
+                fail_msg("doc block %d: %s: %s", blocks, errs.n ? errs.items[0].field : "",
+                    errs.n ? errs.items[0].message : "");
+            ingest_batch_destroy(b);
+            blocks++;
+        }
+        p = end + 4;
+    }
+    assert_true(blocks >= 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_validation_table),
         cmocka_unit_test(test_text_limit_and_all_or_nothing),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_doc_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,26 +20,17 @@ static void test_phone_table(void **state)
     static const struct {
         const char *in, *want; /* want NULL: rejected */
     } cases[] = {
-        {"138 0013 8000", "+8613800138000"},
-        {"+86-138-0013-8000", "+8613800138000"},
-        {"8613800138000", "+8613800138000"},
-        {"13800138000", "+8613800138000"},
-        {"+86 138 0013 8000", "+8613800138000"},
-        {"0086 138 0013 8000", "+8613800138000"},
-        {"tel:+86-138-0013-8000", "+8613800138000"},
-        {"(010) 6552 9988", "+861065529988"},
-        {"0755-8888 6666", "+8675588886666"},
-        {"+86 (0)10 6552 9988", "+861065529988"},
-        {"+1 (415) 555-2671", "+14155552671"},
-        {"+44 20 7946 0958", "+442079460958"},
-        {"12345", NULL},
-        {"", NULL},
-        {"call me", NULL},
-        {"+86 138 0013 800a", NULL},
-        {"1+3800138000", NULL},
+        {"138 0013 8000", "+8613800138000"}, {"+86-138-0013-8000", "+8613800138000"},
+        {"8613800138000", "+8613800138000"}, {"13800138000", "+8613800138000"},
+        {"+86 138 0013 8000", "+8613800138000"}, {"0086 138 0013 8000", "+8613800138000"},
+        {"tel:+86-138-0013-8000", "+8613800138000"}, {"(010) 6552 9988", "+861065529988"},
+        {"0755-8888 6666", "+8675588886666"}, {"+86 (0)10 6552 9988", "+861065529988"},
+        {"+1 (415) 555-2671", "+14155552671"}, {"+44 20 7946 0958", "+442079460958"}, {"12345", NULL},
+        {"", NULL}, {"call me", NULL}, {"+86 138 0013 800a", NULL}, {"1+3800138000", NULL},
         {"+1234567890123456", NULL}, /* 16 digits */
-        {"12800138000", NULL},       /* not a mobile prefix, no country */
-        {"4155552671", NULL},        /* no country code: not guessed */
+        {"12800138000", NULL}, /* not a mobile prefix, no country */
+        {"4155552671", NULL}, /* no country code: not guessed */
+        {"+860(0)10 652 9988", NULL}, /* two trunk zeros (found by fuzz_call) */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[SP_PHONE_E164_MAX + 1] = "";
@@ -60,10 +51,11 @@ static const ingest_batch_opts OPTS = {.now_ms = NOW};
 static void test_call_ok(void **state)
 {
     (void)state;
-    const char *body = "{\"call_id\":\"cc-2026-0001\",\"started_at\":\"2026-03-01T14:00:00+08:00\",\"duration_s\":312,"
-                       "\"rep_id\":\"rep-7\",\"customer_phone\":\"138 0013 8000\",\"direction\":\"outbound\","
-                       "\"turns\":[{\"speaker\":\"rep\",\"start_ms\":0,\"text\":\"\xe6\x82\xa8\xe5\xa5\xbd\"},"
-                       "{\"speaker\":\"customer\",\"start_ms\":2100,\"text\":\"budget is 50k\"}]}";
+    const char *body
+        = "{\"call_id\":\"cc-2026-0001\",\"started_at\":\"2026-03-01T14:00:00+08:00\",\"duration_s\":312,"
+          "\"rep_id\":\"rep-7\",\"customer_phone\":\"138 0013 8000\",\"direction\":\"outbound\","
+          "\"turns\":[{\"speaker\":\"rep\",\"start_ms\":0,\"text\":\"\xe6\x82\xa8\xe5\xa5\xbd\"},"
+          "{\"speaker\":\"customer\",\"start_ms\":2100,\"text\":\"budget is 50k\"}]}";
     sp_interaction *ix = NULL;
     ingest_errlist errs = {0};
     assert_int_equal(ingest_call_parse(body, strlen(body), &OPTS, &ix, &errs), SP_OK);
@@ -95,15 +87,17 @@ static void test_call_errors_table(void **state)
         const char *body, *field;
         int rv;
     } cases[] = {
-        {"{\"started_at\":\"2026-03-01T14:00:00Z\",\"turns\":[{\"speaker\":\"rep\",\"text\":\"a\"}]}", "call_id",
-            SP_EINVAL},
+        {"{\"started_at\":\"2026-03-01T14:00:00Z\",\"turns\":[{\"speaker\":\"rep\",\"text\":\"a\"}]}",
+            "call_id", SP_EINVAL},
         {"{\"call_id\":\"c\",\"turns\":[{\"speaker\":\"rep\",\"text\":\"a\"}]}", "started_at", SP_EINVAL},
         {"{\"call_id\":\"c\",\"started_at\":\"yesterday\",\"turns\":[{\"speaker\":\"rep\",\"text\":\"a\"}]}",
             "started_at", SP_EINVAL},
         {"{\"call_id\":\"c\",\"started_at\":\"2026-03-01T14:00:00Z\"}", "turns", SP_EINVAL},
-        {"{\"call_id\":\"c\",\"started_at\":\"2026-03-01T14:00:00Z\",\"turns\":[{\"speaker\":\"agent\",\"text\":\"a\"}]}",
+        {"{\"call_id\":\"c\",\"started_at\":\"2026-03-01T14:00:00Z\",\"turns\":[{\"speaker\":\"agent\","
+         "\"text\":\"a\"}]}",
             "turns[0].speaker", SP_EINVAL},
-        {"{\"call_id\":\"c\",\"started_at\":\"2026-03-01T14:00:00Z\",\"turns\":[{\"speaker\":\"rep\",\"start_ms\":-5,"
+        {"{\"call_id\":\"c\",\"started_at\":\"2026-03-01T14:00:00Z\",\"turns\":[{\"speaker\":\"rep\",\"start_"
+         "ms\":-5,"
          "\"text\":\"a\"}]}",
             "turns[0].start_ms", SP_EINVAL},
         {"{\"call_id\":\"c\",\"started_at\":\"2026-03-01T14:00:00Z\",\"customer_phone\":\"n/a\","
@@ -122,12 +116,14 @@ static void test_call_errors_table(void **state)
         if (rv != cases[i].rv) fail_msg("case %zu: rv %d, want %d", i, rv, cases[i].rv);
         assert_null(ix);
         if (ingest_errlist_find(&errs, 0, cases[i].field) == NULL) {
-            for (size_t k = 0; k < errs.n; k++) fprintf(stderr, "  got %s: %s\n", errs.items[k].field, errs.items[k].message);
+            for (size_t k = 0; k < errs.n; k++)
+                fprintf(stderr, "  got %s: %s\n", errs.items[k].field, errs.items[k].message);
             fail_msg("case %zu: no error on '%s'", i, cases[i].field);
         }
         /* each field is reported once */
         for (size_t a = 0; a < errs.n; a++)
-            for (size_t b = a + 1; b < errs.n; b++) assert_string_not_equal(errs.items[a].field, errs.items[b].field);
+            for (size_t b = a + 1; b < errs.n; b++)
+                assert_string_not_equal(errs.items[a].field, errs.items[b].field);
         ingest_errlist_clear(&errs);
     }
 }

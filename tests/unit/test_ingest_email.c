@@ -176,7 +176,8 @@ static void test_malformed(void **state)
     char err[64];
     sp_interaction *ix = NULL;
     assert_int_equal(ingest_email_parse("", 0, &OPTS, &ix, err, sizeof err), SP_EDECODE);
-    assert_int_equal(ingest_email_parse("x", SP_EMAIL_MAX_BYTES + 1, &OPTS, &ix, err, sizeof err), SP_ETOOBIG);
+    assert_int_equal(
+        ingest_email_parse("x", SP_EMAIL_MAX_BYTES + 1, &OPTS, &ix, err, sizeof err), SP_ETOOBIG);
     /* an unterminated multipart still yields its text; no Message-ID -> hash id */
     ix = parse_file("truncated_multipart.eml");
     assert_string_equal(ix->text, "你好");
@@ -261,17 +262,18 @@ static void test_charset_fallbacks(void **state)
     } cases[] = {
         {"\xd6\xd0\xce\xc4", "gb2312", "中文"},
         {"\xd6\xd0\xce\xc4", "GBK", "中文"},
-        {"\xd6\xd0\xce\xc4", NULL, "中文"},             /* unlabelled, not UTF-8 -> GB18030 */
+        {"\xd6\xd0\xce\xc4", NULL, "中文"}, /* unlabelled, not UTF-8 -> GB18030 */
         {"\xa4\xa4\xa4\xe5", "big5", "中文"},
         {"\xe4\xb8\xad", "utf-8", "中"},
         {"caf\xe9", "iso-8859-1", "café"},
-        {"ab\xff", "utf-8", "ab\xef\xbf\xbd"},          /* invalid byte -> U+FFFD */
+        {"ab\xff", "utf-8", "ab\xef\xbf\xbd"}, /* invalid byte -> U+FFFD */
         {"abc", "x-unknown-charset", "abc"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out = NULL;
         size_t n;
-        assert_int_equal(ingest_email_to_utf8(cases[i].in, strlen(cases[i].in), cases[i].cs, &out, &n), SP_OK);
+        assert_int_equal(
+            ingest_email_to_utf8(cases[i].in, strlen(cases[i].in), cases[i].cs, &out, &n), SP_OK);
         if (strcmp(out, cases[i].out) != 0) fail_msg("case %zu: '%s'", i, out);
         free(out);
     }

@@ -40,7 +40,8 @@ static void test_token_round_trip_and_rotation(void **state)
     tracking_key k1 = {K1, 32}, k2 = {K2, 32};
     char *tok = NULL;
     assert_int_equal(tracking_token_seal(&t, &k1, &tok), SP_OK);
-    for (const char *p = tok; *p; p++) assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
+    for (const char *p = tok; *p; p++)
+        assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", *p));
     assert_int_equal(tracking_token_open(tok, strlen(tok), &k1, 1, NOW + 1000, 0, &got), SP_OK);
     assert_int_equal(got.kind, 2);
     assert_string_equal(got.ref, t.ref);
@@ -54,10 +55,11 @@ static void test_token_round_trip_and_rotation(void **state)
     assert_int_equal(tracking_token_open(tok, strlen(tok), &k2, 1, NOW, 0, &got), SP_EAUTH);
     assert_int_equal(got.kind, 0);
     /* expiry */
-    assert_int_equal(tracking_token_open(tok, strlen(tok), &k1, 1, NOW + 91LL * 86400000, 90LL * 86400000, &got),
+    assert_int_equal(
+        tracking_token_open(tok, strlen(tok), &k1, 1, NOW + 91LL * 86400000, 90LL * 86400000, &got),
         SP_ETIMEOUT);
-    assert_int_equal(tracking_token_open(tok, strlen(tok), &k1, 1, NOW + 89LL * 86400000, 90LL * 86400000, &got),
-        SP_OK);
+    assert_int_equal(
+        tracking_token_open(tok, strlen(tok), &k1, 1, NOW + 89LL * 86400000, 90LL * 86400000, &got), SP_OK);
     free(tok);
 }
 
@@ -77,7 +79,8 @@ static void test_token_forgery_table(void **state)
         if (rv == SP_OK) fail_msg("altered at %zu accepted", i);
         free(m);
     }
-    for (size_t l = 0; l < n; l++) assert_int_not_equal(tracking_token_open(tok, l, &k1, 1, NOW, 0, &got), SP_OK);
+    for (size_t l = 0; l < n; l++)
+        assert_int_not_equal(tracking_token_open(tok, l, &k1, 1, NOW, 0, &got), SP_OK);
     assert_int_equal(tracking_token_open("!!!!", 4, &k1, 1, NOW, 0, &got), SP_EDECODE);
     assert_int_equal(tracking_token_open(tok, n, &k1, 0, NOW, 0, &got), SP_EAUTH);
     free(tok);
@@ -139,18 +142,21 @@ static void test_rules_errors_name_item_and_key(void **state)
     static const struct {
         const char *json, *want;
     } cases[] = {
-        {"{\"pages\":[{\"pattern\":\"(\",\"class\":\"pricing\"}]}", "t.json: pages[0].pattern: missing closing"},
+        {"{\"pages\":[{\"pattern\":\"(\",\"class\":\"pricing\"}]}",
+            "t.json: pages[0].pattern: missing closing"},
         {"{\"pages\":[{\"pattern\":\"/a\",\"class\":\"pricing\"},{\"pattern\":\"/b\",\"class\":\"cheap\"}]}",
             "t.json: pages[1].class"},
         {"{\"pages\":[{\"class\":\"pricing\"}]}", "t.json: pages[0].pattern: required"},
         {"{\"pages\":{}}", "t.json: \"pages\" must be an array"},
-        {"{\"pages\":[{\"pattern\":\"/a\",\"class\":\"product\",\"product_id\":7}]}", "t.json: pages[0]: product_id"},
+        {"{\"pages\":[{\"pattern\":\"/a\",\"class\":\"product\",\"product_id\":7}]}",
+            "t.json: pages[0]: product_id"},
         {"{", "t.json: line"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         tracking_rules *r = (tracking_rules *)1;
         char err[256] = "";
-        assert_int_equal(tracking_rules_parse(cases[i].json, strlen(cases[i].json), "t.json", &r, err, sizeof err),
+        assert_int_equal(
+            tracking_rules_parse(cases[i].json, strlen(cases[i].json), "t.json", &r, err, sizeof err),
             SP_ECONFIG);
         assert_null(r);
         if (strstr(err, cases[i].want) == NULL) fail_msg("case %zu: '%s' lacks '%s'", i, err, cases[i].want);
@@ -205,19 +211,24 @@ static void test_beacon(void **state)
     static const struct {
         const char *body, *field;
     } bad[] = {
-        {"{\"visitor_id\":\"v\",\"url\":\"https://x/\",\"occurred_at\":\"2026-03-02T09:00:00Z\"}", "beacon_id"},
+        {"{\"visitor_id\":\"v\",\"url\":\"https://x/\",\"occurred_at\":\"2026-03-02T09:00:00Z\"}",
+            "beacon_id"},
         {"{\"beacon_id\":\"b\",\"occurred_at\":\"2026-03-02T09:00:00Z\"}", "url"},
         {"{\"beacon_id\":\"b\",\"url\":\"https://x/\"}", "occurred_at"},
-        {"{\"beacon_id\":\"b\",\"url\":\"https://x/\",\"occurred_at\":\"2026-03-02T09:00:00Z\",\"dwell_ms\":-1}",
+        {"{\"beacon_id\":\"b\",\"url\":\"https://x/"
+         "\",\"occurred_at\":\"2026-03-02T09:00:00Z\",\"dwell_ms\":-1}",
             "dwell_ms"},
-        {"{\"beacon_id\":\"b\",\"url\":\"https://x/\",\"occurred_at\":\"2026-03-02T09:00:00Z\",\"email\":\"nobody\"}",
+        {"{\"beacon_id\":\"b\",\"url\":\"https://x/"
+         "\",\"occurred_at\":\"2026-03-02T09:00:00Z\",\"email\":\"nobody\"}",
             "email"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(tracking_beacon_parse(bad[i].body, strlen(bad[i].body), r, &OPTS, &ix, &errs), SP_EINVAL);
+        assert_int_equal(
+            tracking_beacon_parse(bad[i].body, strlen(bad[i].body), r, &OPTS, &ix, &errs), SP_EINVAL);
         assert_null(ix);
         if (!ingest_errlist_find(&errs, 0, bad[i].field)) {
-            for (size_t k = 0; k < errs.n; k++) fprintf(stderr, "  got %s: %s\n", errs.items[k].field, errs.items[k].message);
+            for (size_t k = 0; k < errs.n; k++)
+                fprintf(stderr, "  got %s: %s\n", errs.items[k].field, errs.items[k].message);
             fail_msg("case %zu: no error on %s", i, bad[i].field);
         }
         ingest_errlist_clear(&errs);

@@ -26,29 +26,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOKEN "QDG6eK"
-#define CORP "wx5823bf96d3bd56c7"
-#define AESKEY "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
-#define ECHO_SIG "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3"
-#define ECHO_TS "1409659589"
+#define TOKEN      "QDG6eK"
+#define CORP       "wx5823bf96d3bd56c7"
+#define AESKEY     "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+#define ECHO_SIG   "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3"
+#define ECHO_TS    "1409659589"
 #define ECHO_NONCE "263014780"
-#define ECHO_STR "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
+#define ECHO_STR   "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ=="
 #define ECHO_PLAIN "1616140317555161061"
-#define MSG_SIG "477715d11cdb4164915debcba66cb864d751f3e6"
-#define MSG_TS "1409659813"
-#define MSG_NONCE "1372623149"
-#define MSG_ENCRYPT                                                                                                  \
-    "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/"         \
-    "sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+"           \
-    "HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUc" \
-    "allcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/"  \
+#define MSG_SIG    "477715d11cdb4164915debcba66cb864d751f3e6"
+#define MSG_TS     "1409659813"
+#define MSG_NONCE  "1372623149"
+#define MSG_ENCRYPT                                                                                          \
+    "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/"                                   \
+    "0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/"                                                                    \
+    "sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+"   \
+    "HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+"                      \
+    "BCA9nMELNqbSf6tiWSrXJB3LAVGUc"                                                                          \
+    "allcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/"                                 \
+    "uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/"                                                                 \
     "T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q=="
-#define MSG_BODY                                                                                                     \
-    "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><Encrypt><![CDATA[" MSG_ENCRYPT                   \
+#define MSG_BODY                                                                                             \
+    "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><Encrypt><![CDATA[" MSG_ENCRYPT             \
     "]]></Encrypt><AgentID><![CDATA[218]]></AgentID></xml>"
-#define MSG_PLAIN                                                                                                    \
-    "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n<FromUserName><![CDATA[mycreate]]></FromUserName>\n" \
-    "<CreateTime>1409659813</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[hello]]></Content>\n" \
+#define MSG_PLAIN                                                                                            \
+    "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n<FromUserName><![CDATA[mycreate]]></"     \
+    "FromUserName>\n"                                                                                        \
+    "<CreateTime>1409659813</CreateTime>\n<MsgType><![CDATA[text]]></MsgType>\n<Content><![CDATA[hello]]></" \
+    "Content>\n"                                                                                             \
     "<MsgId>4561255354251345929</MsgId>\n<AgentID>218</AgentID>\n</xml>"
 
 #define NOW 1772417700000LL
@@ -73,7 +78,8 @@ static void test_new_rejects_bad_settings(void **state)
     wecom_crypto *c = NULL;
     assert_int_equal(wecom_crypto_new(TOKEN, "short", CORP, &c), SP_EINVAL);
     assert_int_equal(wecom_crypto_new(TOKEN, AESKEY "x", CORP, &c), SP_EINVAL);
-    assert_int_equal(wecom_crypto_new(TOKEN, "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2*", CORP, &c), SP_EINVAL);
+    assert_int_equal(
+        wecom_crypto_new(TOKEN, "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2*", CORP, &c), SP_EINVAL);
     assert_int_equal(wecom_crypto_new("", AESKEY, CORP, &c), SP_EINVAL);
     assert_int_equal(wecom_crypto_new(TOKEN, AESKEY, "", &c), SP_EINVAL);
     assert_null(c);
@@ -101,13 +107,14 @@ static void test_documented_url_verification(void **state)
     assert_string_equal(plain, ECHO_PLAIN);
     free(plain);
     /* upper-case hex signature is the same signature */
-    assert_int_equal(wecom_verify_url(c, "5C45FF5E21C57E6AD56BAC8758B79B1D9AC89FD3", ECHO_TS, ECHO_NONCE, ECHO_STR,
-                         &plain, &n),
+    assert_int_equal(wecom_verify_url(c, "5C45FF5E21C57E6AD56BAC8758B79B1D9AC89FD3", ECHO_TS, ECHO_NONCE,
+                         ECHO_STR, &plain, &n),
         SP_OK);
     free(plain);
     /* our encryptor, given the same random prefix, reproduces the echostr */
     char *enc = NULL;
-    assert_int_equal(wecom_encrypt(c, ECHO_PLAIN, strlen(ECHO_PLAIN), fixed_random, "c41b64491c2468d0", &enc), SP_OK);
+    assert_int_equal(
+        wecom_encrypt(c, ECHO_PLAIN, strlen(ECHO_PLAIN), fixed_random, "c41b64491c2468d0", &enc), SP_OK);
     assert_string_equal(enc, ECHO_STR);
     free(enc);
     wecom_crypto_destroy(c);
@@ -154,10 +161,16 @@ static void test_envelope(void **state)
     assert_string_equal(e.encrypt, MSG_ENCRYPT);
     wecom_envelope_clear(&e);
     static const char *bad[] = {
-        "", "<xml>", "not xml", "<xml><ToUserName>x</ToUserName></xml>", "<other><Encrypt>x</Encrypt></other>",
+        "",
+        "<xml>",
+        "not xml",
+        "<xml><ToUserName>x</ToUserName></xml>",
+        "<other><Encrypt>x</Encrypt></other>",
         /* external entities and DTDs are refused outright */
-        "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><xml><Encrypt>&x;</Encrypt></xml>",
-        "<!DOCTYPE xml [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><xml><Encrypt>&b;</Encrypt></xml>",
+        "<?xml version=\"1.0\"?><!DOCTYPE xml [<!ENTITY x SYSTEM "
+        "\"file:///etc/passwd\">]><xml><Encrypt>&x;</Encrypt></xml>",
+        "<!DOCTYPE xml [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b "
+        "\"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><xml><Encrypt>&b;</Encrypt></xml>",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (wecom_envelope_parse(bad[i], strlen(bad[i]), &e) != SP_EDECODE) fail_msg("case %zu accepted", i);
@@ -182,7 +195,8 @@ static void test_round_trip_and_reply(void **state)
         free(dec);
     }
     char *xml = NULL;
-    assert_int_equal(wecom_reply_build(c, "<xml>hi</xml>", 13, "1409659813", "abc123", NULL, NULL, &xml), SP_OK);
+    assert_int_equal(
+        wecom_reply_build(c, "<xml>hi</xml>", 13, "1409659813", "abc123", NULL, NULL, &xml), SP_OK);
     /* the reply parses back as an envelope, and its signature verifies */
     wecom_envelope e;
     assert_int_equal(wecom_envelope_parse(xml, strlen(xml), &e), SP_OK);
@@ -205,13 +219,14 @@ static void test_rejections(void **state)
     char *out = NULL;
     size_t n = 0;
     /* bad signature: one digit changed, wrong length, wrong token, wrong nonce */
-    assert_int_equal(wecom_verify_url(c, "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd4", ECHO_TS, ECHO_NONCE, ECHO_STR,
-                         &out, &n),
+    assert_int_equal(wecom_verify_url(c, "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd4", ECHO_TS, ECHO_NONCE,
+                         ECHO_STR, &out, &n),
         SP_EAUTH);
     assert_int_equal(wecom_verify_url(c, "5c45ff", ECHO_TS, ECHO_NONCE, ECHO_STR, &out, &n), SP_EAUTH);
     assert_int_equal(wecom_verify_url(c, NULL, ECHO_TS, ECHO_NONCE, ECHO_STR, &out, &n), SP_EAUTH);
     assert_int_equal(wecom_verify_url(c, ECHO_SIG, ECHO_TS, "263014781", ECHO_STR, &out, &n), SP_EAUTH);
-    assert_int_equal(wecom_callback_decrypt(c, ECHO_SIG, MSG_TS, MSG_NONCE, MSG_BODY, strlen(MSG_BODY), &out, &n),
+    assert_int_equal(
+        wecom_callback_decrypt(c, ECHO_SIG, MSG_TS, MSG_NONCE, MSG_BODY, strlen(MSG_BODY), &out, &n),
         SP_EAUTH);
     wecom_crypto *other = NULL;
     assert_int_equal(wecom_crypto_new("other", AESKEY, CORP, &other), SP_OK);
@@ -228,10 +243,12 @@ static void test_rejections(void **state)
     wecom_crypto_destroy(wrong);
 
     /* truncated / garbage */
-    static const char *garbage[] = {"", "====", "not base64!", "AAAA", "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKk=",
-        "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4R"};
+    static const char *garbage[]
+        = {"", "====", "not base64!", "AAAA", "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKk=",
+            "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4R"};
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
-        if (wecom_decrypt(c, garbage[i], strlen(garbage[i]), &out, &n) != SP_EDECODE) fail_msg("garbage %zu", i);
+        if (wecom_decrypt(c, garbage[i], strlen(garbage[i]), &out, &n) != SP_EDECODE)
+            fail_msg("garbage %zu", i);
     assert_null(out);
     wecom_crypto_destroy(c);
 }
@@ -278,10 +295,10 @@ static void test_bad_padding_and_length(void **state)
         int at;
         unsigned char v;
     } bad[] = {
-        {63, 0},    /* pad 0 */
-        {63, 33},   /* pad larger than the 32-byte block */
-        {60, 6},    /* inconsistent pad bytes */
-        {19, 200},  /* length field past the end */
+        {63, 0}, /* pad 0 */
+        {63, 33}, /* pad larger than the 32-byte block */
+        {60, 6}, /* inconsistent pad bytes */
+        {19, 200}, /* length field past the end */
         {16, 0xff}, /* huge length */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -306,27 +323,36 @@ static void test_messages_table(void **state)
         const char *text, *external_id, *subject, *rep, *customer;
         int direction;
     } cases[] = {
-        {"<xml><ToUserName>ww1</ToUserName><FromUserName>wmAbCdEf</FromUserName><CreateTime>1772416800</CreateTime>"
-         "<MsgType>text</MsgType><Content><![CDATA[X200 报价多少？]]></Content><MsgId>77</MsgId><AgentID>1</AgentID></xml>",
+        {"<xml><ToUserName>ww1</ToUserName><FromUserName>wmAbCdEf</FromUserName><CreateTime>1772416800</"
+         "CreateTime>"
+         "<MsgType>text</MsgType><Content><![CDATA[X200 "
+         "报价多少？]]></Content><MsgId>77</MsgId><AgentID>1</AgentID></xml>",
             SP_OK, "X200 报价多少？", "77", "", "", "wmAbCdEf", 1},
-        {"<xml><ToUserName>ww1</ToUserName><FromUserName>sys</FromUserName><CreateTime>1772416800</CreateTime>"
-         "<MsgType>event</MsgType><Event>change_external_contact</Event><ChangeType>add_external_contact</ChangeType>"
+        {"<xml><ToUserName>ww1</ToUserName><FromUserName>sys</FromUserName><CreateTime>1772416800</"
+         "CreateTime>"
+         "<MsgType>event</MsgType><Event>change_external_contact</Event><ChangeType>add_external_contact</"
+         "ChangeType>"
          "<UserID>zhangsan</UserID><ExternalUserID>wmXyz</ExternalUserID><State>expo</State></xml>",
             SP_OK, "", "change_external_contact:add_external_contact:zhangsan:wmXyz:1772416800",
             "wecom:change_external_contact:add_external_contact", "zhangsan", "wmXyz", 3},
-        {"<xml><ToUserName>ww1</ToUserName><FromUserName>sys</FromUserName><CreateTime>1772416801</CreateTime>"
+        {"<xml><ToUserName>ww1</ToUserName><FromUserName>sys</FromUserName><CreateTime>1772416801</"
+         "CreateTime>"
          "<MsgType>event</MsgType><Event>change_external_chat</Event><ChangeType>create</ChangeType>"
          "<ChatId>wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA</ChatId></xml>",
             SP_OK, "", "change_external_chat:create::wrOgQhDgAAMYQiS5ol9G7gK9JVAAAA:1772416801",
             "wecom:change_external_chat:create", "", NULL, 3},
         {"<xml><MsgType>image</MsgType><CreateTime>1</CreateTime><PicUrl>x</PicUrl></xml>", SP_ENOTFOUND},
-        {"<xml><MsgType>event</MsgType><CreateTime>1</CreateTime><Event>subscribe</Event></xml>", SP_ENOTFOUND},
-        {"<xml><MsgType>text</MsgType><CreateTime>1</CreateTime><FromUserName>a</FromUserName><Content>x</Content></xml>",
+        {"<xml><MsgType>event</MsgType><CreateTime>1</CreateTime><Event>subscribe</Event></xml>",
+            SP_ENOTFOUND},
+        {"<xml><MsgType>text</MsgType><CreateTime>1</CreateTime><FromUserName>a</FromUserName><Content>x</"
+         "Content></xml>",
             SP_EDECODE}, /* no MsgId */
-        {"<xml><MsgType>text</MsgType><CreateTime>soon</CreateTime><FromUserName>a</FromUserName><Content>x</Content>"
+        {"<xml><MsgType>text</MsgType><CreateTime>soon</CreateTime><FromUserName>a</FromUserName><Content>x</"
+         "Content>"
          "<MsgId>1</MsgId></xml>",
             SP_EDECODE},
-        {"<xml><MsgType>event</MsgType><CreateTime>1</CreateTime><Event>change_external_contact</Event></xml>",
+        {"<xml><MsgType>event</MsgType><CreateTime>1</CreateTime><Event>change_external_contact</Event></"
+         "xml>",
             SP_EDECODE}, /* no ChangeType */
         {"<xml><MsgType>text", SP_EDECODE},
     };

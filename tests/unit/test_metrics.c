@@ -34,9 +34,10 @@ static void test_counter_gauge_render(void **state)
 
     /* empty families still print HELP/TYPE */
     char *txt = render(reg);
-    assert_string_equal(txt, "# HELP sp_events_total Events received.\n# TYPE sp_events_total counter\n"
-                             "# HELP sp_up 1 when up.\n# TYPE sp_up gauge\n"
-                             "# HELP sp_queue_depth Queue \\\\ depth\\nnow.\n# TYPE sp_queue_depth gauge\n");
+    assert_string_equal(txt,
+        "# HELP sp_events_total Events received.\n# TYPE sp_events_total counter\n"
+        "# HELP sp_up 1 when up.\n# TYPE sp_up gauge\n"
+        "# HELP sp_queue_depth Queue \\\\ depth\\nnow.\n# TYPE sp_queue_depth gauge\n");
     free(txt);
 
     sp_counter_add(ev, 1, "wecom", "accepted");
@@ -57,17 +58,18 @@ static void test_counter_gauge_render(void **state)
     sp_counter_add(NULL, 1);
 
     txt = render(reg);
-    assert_string_equal(txt, "# HELP sp_events_total Events received.\n# TYPE sp_events_total counter\n"
-                             "sp_events_total{source=\"wecom\",result=\"accepted\"} 3.5\n"
-                             "sp_events_total{source=\"email\",result=\"rejected\"} 1\n"
-                             "# HELP sp_up 1 when up.\n# TYPE sp_up gauge\n"
-                             "sp_up 1\n"
-                             "# HELP sp_queue_depth Queue \\\\ depth\\nnow.\n# TYPE sp_queue_depth gauge\n"
-                             "sp_queue_depth{queue=\"a\\\"b\\\\c\\nd\"} 4.75\n"
-                             "sp_queue_depth{queue=\"nan\"} NaN\n"
-                             "sp_queue_depth{queue=\"neg\"} -Inf\n"
-                             "sp_queue_depth{queue=\"big\"} 1e+21\n"
-                             "sp_queue_depth{queue=\"tenth\"} 0.1\n");
+    assert_string_equal(txt,
+        "# HELP sp_events_total Events received.\n# TYPE sp_events_total counter\n"
+        "sp_events_total{source=\"wecom\",result=\"accepted\"} 3.5\n"
+        "sp_events_total{source=\"email\",result=\"rejected\"} 1\n"
+        "# HELP sp_up 1 when up.\n# TYPE sp_up gauge\n"
+        "sp_up 1\n"
+        "# HELP sp_queue_depth Queue \\\\ depth\\nnow.\n# TYPE sp_queue_depth gauge\n"
+        "sp_queue_depth{queue=\"a\\\"b\\\\c\\nd\"} 4.75\n"
+        "sp_queue_depth{queue=\"nan\"} NaN\n"
+        "sp_queue_depth{queue=\"neg\"} -Inf\n"
+        "sp_queue_depth{queue=\"big\"} 1e+21\n"
+        "sp_queue_depth{queue=\"tenth\"} 0.1\n");
     free(txt);
     sp_metrics_destroy(reg);
     sp_metrics_destroy(NULL);
@@ -90,28 +92,29 @@ static void test_histogram_render(void **state)
     assert_true(sp_series_value(sp_metric_with(h, "/x")) == 3);
 
     char *txt = render(reg);
-    assert_string_equal(txt, "# HELP sp_lat_seconds Latency.\n# TYPE sp_lat_seconds histogram\n"
-                             "sp_lat_seconds_bucket{route=\"/x\",le=\"0.1\"} 1\n"
-                             "sp_lat_seconds_bucket{route=\"/x\",le=\"0.5\"} 2\n"
-                             "sp_lat_seconds_bucket{route=\"/x\",le=\"1\"} 2\n"
-                             "sp_lat_seconds_bucket{route=\"/x\",le=\"+Inf\"} 3\n"
-                             "sp_lat_seconds_sum{route=\"/x\"} 2.4\n"
-                             "sp_lat_seconds_count{route=\"/x\"} 3\n"
-                             "# HELP sp_plain_seconds Defaults.\n# TYPE sp_plain_seconds histogram\n"
-                             "sp_plain_seconds_bucket{le=\"0.005\"} 0\n"
-                             "sp_plain_seconds_bucket{le=\"0.01\"} 1\n"
-                             "sp_plain_seconds_bucket{le=\"0.025\"} 1\n"
-                             "sp_plain_seconds_bucket{le=\"0.05\"} 1\n"
-                             "sp_plain_seconds_bucket{le=\"0.1\"} 1\n"
-                             "sp_plain_seconds_bucket{le=\"0.25\"} 1\n"
-                             "sp_plain_seconds_bucket{le=\"0.5\"} 1\n"
-                             "sp_plain_seconds_bucket{le=\"1\"} 1\n"
-                             "sp_plain_seconds_bucket{le=\"2.5\"} 1\n"
-                             "sp_plain_seconds_bucket{le=\"5\"} 1\n"
-                             "sp_plain_seconds_bucket{le=\"10\"} 1\n"
-                             "sp_plain_seconds_bucket{le=\"+Inf\"} 1\n"
-                             "sp_plain_seconds_sum 0.007\n"
-                             "sp_plain_seconds_count 1\n");
+    assert_string_equal(txt,
+        "# HELP sp_lat_seconds Latency.\n# TYPE sp_lat_seconds histogram\n"
+        "sp_lat_seconds_bucket{route=\"/x\",le=\"0.1\"} 1\n"
+        "sp_lat_seconds_bucket{route=\"/x\",le=\"0.5\"} 2\n"
+        "sp_lat_seconds_bucket{route=\"/x\",le=\"1\"} 2\n"
+        "sp_lat_seconds_bucket{route=\"/x\",le=\"+Inf\"} 3\n"
+        "sp_lat_seconds_sum{route=\"/x\"} 2.4\n"
+        "sp_lat_seconds_count{route=\"/x\"} 3\n"
+        "# HELP sp_plain_seconds Defaults.\n# TYPE sp_plain_seconds histogram\n"
+        "sp_plain_seconds_bucket{le=\"0.005\"} 0\n"
+        "sp_plain_seconds_bucket{le=\"0.01\"} 1\n"
+        "sp_plain_seconds_bucket{le=\"0.025\"} 1\n"
+        "sp_plain_seconds_bucket{le=\"0.05\"} 1\n"
+        "sp_plain_seconds_bucket{le=\"0.1\"} 1\n"
+        "sp_plain_seconds_bucket{le=\"0.25\"} 1\n"
+        "sp_plain_seconds_bucket{le=\"0.5\"} 1\n"
+        "sp_plain_seconds_bucket{le=\"1\"} 1\n"
+        "sp_plain_seconds_bucket{le=\"2.5\"} 1\n"
+        "sp_plain_seconds_bucket{le=\"5\"} 1\n"
+        "sp_plain_seconds_bucket{le=\"10\"} 1\n"
+        "sp_plain_seconds_bucket{le=\"+Inf\"} 1\n"
+        "sp_plain_seconds_sum 0.007\n"
+        "sp_plain_seconds_count 1\n");
     free(txt);
     sp_metrics_destroy(reg);
 }
@@ -141,7 +144,8 @@ static void test_registration_rules(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sp_metric *m = NULL;
         int rv = sp_counter_new(reg, cases[i].name, "h", cases[i].labels, &m);
-        if (rv != cases[i].want) fail_msg("case %zu (%s): got %d want %d", i, cases[i].name, rv, cases[i].want);
+        if (rv != cases[i].want)
+            fail_msg("case %zu (%s): got %d want %d", i, cases[i].name, rv, cases[i].want);
     }
     /* same definition again is shared; a different one collides */
     assert_int_equal(sp_counter_new(reg, "dup_total", "h", "x", &a), SP_OK);
@@ -163,7 +167,7 @@ struct worker_arg {
 static void *hammer(void *p)
 {
     struct worker_arg *w = p;
-    char v[8];
+    char v[16];
     for (int i = 0; i < 20000; i++) {
         snprintf(v, sizeof v, "k%d", i % 7);
         sp_counter_add(w->c, 1, v);
@@ -184,10 +188,12 @@ static void test_threads(void **state)
     assert_int_equal(sp_histogram_new(reg, "t_seconds", "t", "k", NULL, 0, &w.h), SP_OK);
     w.cached = sp_metric_with(w.c, "cached");
     pthread_t th[4];
-    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, hammer, &w);
-    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, hammer, &w);
+    for (int i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
     double total = 0, htotal = 0;
-    char v[8];
+    char v[16];
     for (int k = 0; k < 7; k++) {
         snprintf(v, sizeof v, "k%d", k);
         total += sp_series_value(sp_metric_with(w.c, v));

@@ -110,7 +110,7 @@ static void test_design_table(void **state)
         const char *assignee;
         int64_t sla_s;
         const char *playbook; /* one expected playbook, or NULL */
-        const char *watcher;  /* one expected watcher, or NULL */
+        const char *watcher; /* one expected watcher, or NULL */
     } rows[] = {
         {"deal.no_progress_after_visit", 1, DEAL, "D1", "P-R1", NULL, ROUTE_T_OWNER_REP, "P-R1", 86400,
             "advancement_card", NULL},
@@ -130,18 +130,21 @@ static void test_design_table(void **state)
             "policy_guide", NULL},
         {"deal.risk_raised", 1, DEAL, "D1", "P-R1", "price_pressure", ROUTE_T_OWNER_REP, "P-R1", 86400, NULL,
             NULL},
-        {"deal.unanswered_inbound", 1, DEAL, "D1", "P-R1", NULL, ROUTE_T_OWNER_REP, "P-R1", 86400, NULL, NULL},
-        {"deal.unanswered_inbound", 2, DEAL, "D1", "P-R1", NULL, ROUTE_T_SUPERVISOR, "P-S1", 28800, NULL, NULL},
+        {"deal.unanswered_inbound", 1, DEAL, "D1", "P-R1", NULL, ROUTE_T_OWNER_REP, "P-R1", 86400, NULL,
+            NULL},
+        {"deal.unanswered_inbound", 2, DEAL, "D1", "P-R1", NULL, ROUTE_T_SUPERVISOR, "P-S1", 28800, NULL,
+            NULL},
         {"customer.interest_warming", 1, CUSTOMER, "C1", "P-R3", NULL, ROUTE_T_OWNER_REP, "P-R3", 86400, NULL,
             NULL},
         {"customer.stale", 1, CUSTOMER, "C1", "P-R1", NULL, ROUTE_T_OWNER_REP, "P-R1", 86400, "wakeup_list",
             NULL},
         {"rep.key_action_missing", 1, REP, "P-R4", NULL, NULL, ROUTE_T_OWNER_REP, "P-R4", 86400,
             "similar_won_case", NULL},
-        {"rep.status_not_updated", 2, DEAL, "D1", "P-R1", NULL, ROUTE_T_SUPERVISOR, "P-S1", 28800, NULL, NULL},
+        {"rep.status_not_updated", 2, DEAL, "D1", "P-R1", NULL, ROUTE_T_SUPERVISOR, "P-S1", 28800, NULL,
+            NULL},
         /* region's supervisors: T-HZ sorts first; the other supervisor watches */
-        {"region.first_visit_timeout", 2, REGION, "R-EAST", NULL, NULL, ROUTE_T_SUPERVISOR, "P-S2", 28800, NULL,
-            "P-S1"},
+        {"region.first_visit_timeout", 2, REGION, "R-EAST", NULL, NULL, ROUTE_T_SUPERVISOR, "P-S2", 28800,
+            NULL, "P-S1"},
         /* choice: the director is assigned, the team's supervisor watches */
         {"team.funnel_collapse", 3, TEAM, "T-SH", NULL, NULL, ROUTE_T_DIRECTOR, "P-D1", 7200,
             "three_layer_review", "P-S1"},
@@ -441,6 +444,61 @@ static void test_command_fill(void **state)
     assert_int_equal(route_command_fill(&d, &g.s, 0, &cmd, &meta, eid, sizeof eid), SP_EINVAL);
 }
 
+static int valid_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = *p < 0x80      ? 1
+            : (*p & 0xE0) == 0xC0 ? 2
+            : (*p & 0xF0) == 0xE0 ? 3
+            : (*p & 0xF8) == 0xF0 ? 4
+                                  : 0;
+        if (n == 0) return 0;
+        for (size_t i = 1; i < n; i++)
+            if ((p[i] & 0xC0) != 0x80) return 0;
+        p += n;
+    }
+    return 1;
+}
+
+/* Very long names overflow the reason buffer: it is cut, still valid UTF-8. */
+static void test_long_reason_stays_utf8(void **state)
+{
+    (void)state;
+    static char longname[700];
+    for (size_t i = 0; i + 3 < sizeof longname; i += 3)
+        memcpy(longname + i, "长", 3);
+    org *o;
+    char err[200];
+    assert_int_equal(org_new(&o), SP_OK);
+    org_region r = {"R1", "区", "D"};
+    org_team t = {"T1", "组", "S", "R1"};
+    org_person rep = {"P", longname, longname, ORG_ROLE_REP, "T1", "M", "R1", NULL, NULL, 1};
+    org_person m = {"M", longname, longname, ORG_ROLE_REP, "T1", NULL, "R1", NULL, NULL, 0};
+    org_person s = {"S", longname, longname, ORG_ROLE_SUPERVISOR, "T1", NULL, "R1", NULL, NULL, 0};
+    org_person d = {"D", longname, longname, ORG_ROLE_DIRECTOR, NULL, NULL, "R1", NULL, NULL, 1};
+    org_absence a = {"P", 0, 4000000000000LL, "trip"};
+    assert_int_equal(org_add_region(o, &r, err, sizeof err), SP_OK);
+    assert_int_equal(org_add_team(o, &t, err, sizeof err), SP_OK);
+    assert_int_equal(org_add_person(o, &rep, err, sizeof err), SP_OK);
+    assert_int_equal(org_add_person(o, &m, err, sizeof err), SP_OK);
+    assert_int_equal(org_add_person(o, &s, err, sizeof err), SP_OK);
+    assert_int_equal(org_add_person(o, &d, err, sizeof err), SP_OK);
+    assert_int_equal(org_add_absence(o, &a, err, sizeof err), SP_OK);
+    assert_int_equal(org_finish(o, err, sizeof err), SP_OK);
+    sig g;
+    route_decision dec;
+    sig_init(&g, "customer.stale", 1, CUSTOMER, "C1", "P", NULL);
+    assert_int_equal(route_decide(g_rules, o, &g.s, NOW_FREE, &dec), SP_OK);
+    assert_string_equal(dec.assignee_id, "D");
+    assert_int_equal(dec.n_skips, 3);
+    assert_true(strlen(dec.reason_zh) < sizeof dec.reason_zh);
+    assert_true(strlen(dec.reason_zh) > 900);
+    assert_true(valid_utf8(dec.reason_zh));
+    assert_true(valid_utf8(dec.reason_en));
+    org_destroy(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -456,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_invalid_signals),
         cmocka_unit_test(test_suppression),
         cmocka_unit_test(test_command_fill),
+        cmocka_unit_test(test_long_reason_stays_utf8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

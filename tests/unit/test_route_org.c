@@ -110,7 +110,8 @@ static void test_org_rows(void **state)
         if (cases[i].dup) assert_int_equal(org_add_person(o, &p, err, sizeof err), SP_OK);
         err[0] = '\0';
         assert_int_equal(org_finish(o, err, sizeof err), SP_ECONFIG);
-        if (strstr(err, cases[i].want) == NULL) fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
+        if (strstr(err, cases[i].want) == NULL)
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
         assert_null(org_person_get(o, "P1"));
         org_destroy(o);
     }
@@ -133,7 +134,8 @@ static void test_org_json_errors(void **state)
         const char *json, *want;
     } cases[] = {
         {"{\"people\":[{\"id\":\"A\",\"name\":\"甲\",\"role\":\"boss\"}]}", "people[0] (A): key \"role\""},
-        {"{\"people\":[{\"id\":\"A\",\"name\":\"甲\",\"role\":\"rep\",\"colour\":1}]}", "unknown key \"colour\""},
+        {"{\"people\":[{\"id\":\"A\",\"name\":\"甲\",\"role\":\"rep\",\"colour\":1}]}",
+            "unknown key \"colour\""},
         {"{\"people\":[{\"name\":\"甲\",\"role\":\"rep\"}]}", "people[0]: missing key \"id\""},
         {"{\"people\":[{\"id\":\"A\",\"name\":\"甲\",\"role\":\"rep\",\"active\":\"yes\"}]}", "\"active\""},
         {"{\"teams\":[{\"id\":\"T\",\"supervisor_id\":\"S\"}]}", "team T: supervisor_id \"S\""},
@@ -141,7 +143,8 @@ static void test_org_json_errors(void **state)
             "absences[0]: key \"until\""},
         {"{\"absences\":[{\"person_id\":\"A\",\"from\":\"2026-03-05\",\"until\":\"2026-03-02\"}]}",
             "\"until\" must be after"},
-        {"{\"named_teams\":[{\"name\":\"after_sales\",\"lead_id\":\"X\",\"member_ids\":[1]}]}", "member_ids[0]"},
+        {"{\"named_teams\":[{\"name\":\"after_sales\",\"lead_id\":\"X\",\"member_ids\":[1]}]}",
+            "member_ids[0]"},
         {"{\"people\":{}}", "key \"people\" must be an array"},
         {"{\"staff\":[]}", "unknown key \"staff\""},
         {"{\"people\":[", ":1:"},
@@ -167,7 +170,8 @@ static void test_rules_default_file(void **state)
     (void)state;
     route_rules *r;
     char err[256] = "";
-    assert_int_equal(route_rules_load_file("deploy/tenants/default/route_rules.json", &r, err, sizeof err), SP_OK);
+    assert_int_equal(
+        route_rules_load_file("deploy/tenants/default/route_rules.json", &r, err, sizeof err), SP_OK);
     assert_true(route_rules_count(r) >= 13);
     assert_int_equal(route_rules_sla_s(r, 1), 24 * 3600);
     assert_int_equal(route_rules_sla_s(r, 2), 8 * 3600);
@@ -183,9 +187,10 @@ static void test_rules_default_file(void **state)
 
     /* reload: the new object replaces the old in one swap */
     route_rules *fresh;
-    assert_int_equal(route_rules_load_string("{\"sla\":{\"L3\":\"30m\"},\"rules\":[{\"id\":\"all\",\"kind\":\"*\","
-                                             "\"assignee\":\"supervisor\",\"sla\":600}]}",
-                         "fresh", &fresh, err, sizeof err),
+    assert_int_equal(
+        route_rules_load_string("{\"sla\":{\"L3\":\"30m\"},\"rules\":[{\"id\":\"all\",\"kind\":\"*\","
+                                "\"assignee\":\"supervisor\",\"sla\":600}]}",
+            "fresh", &fresh, err, sizeof err),
         SP_OK);
     route_rules *_Atomic slot = r;
     route_rules *old = route_rules_swap(&slot, fresh);
@@ -206,7 +211,8 @@ static void test_rules_validation(void **state)
     static const struct {
         const char *json, *want;
     } cases[] = {
-        {"{\"rules\":[{\"id\":\"a\",\"kind\":\"x.y\",\"assignee\":\"boss\"}]}", "rules[0] (a): key \"assignee\""},
+        {"{\"rules\":[{\"id\":\"a\",\"kind\":\"x.y\",\"assignee\":\"boss\"}]}",
+            "rules[0] (a): key \"assignee\""},
         {"{\"rules\":[{\"id\":\"a\",\"kind\":\"x.y\"}]}", "rules[0] (a): missing key \"assignee\""},
         {"{\"rules\":[{\"kind\":\"x.y\",\"assignee\":\"mentor\"}]}", "rules[0]: missing key \"id\""},
         {"{\"rules\":[{\"id\":\"a\",\"kind\":\"xy\",\"assignee\":\"mentor\"}]}", "(a): key \"kind\""},
@@ -230,7 +236,8 @@ static void test_rules_validation(void **state)
             "sla: unknown key \"L4\""},
         {"{\"sla\":{\"L1\":-5},\"rules\":[{\"id\":\"a\",\"kind\":\"x.y\",\"assignee\":\"mentor\"}]}",
             "sla: key \"L1\""},
-        {"{\"version\":2,\"rules\":[{\"id\":\"a\",\"kind\":\"x.y\",\"assignee\":\"mentor\"}]}", "\"version\""},
+        {"{\"version\":2,\"rules\":[{\"id\":\"a\",\"kind\":\"x.y\",\"assignee\":\"mentor\"}]}",
+            "\"version\""},
         {"[1,2]", "not a JSON object"},
         {"{\"rules\":", "t.json:1:"},
     };
@@ -255,10 +262,11 @@ static void test_rules_playbook_refs(void **state)
     (void)state;
     route_rules *r;
     char err[300] = "";
-    assert_int_equal(route_rules_load_string("{\"rules\":[{\"id\":\"a\",\"kind\":\"x.y\",\"assignee\":\"mentor\","
-                                             "\"playbooks\":[\"card\"]},{\"id\":\"b\",\"kind\":\"x.z\","
-                                             "\"assignee\":\"mentor\",\"playbooks\":[\"card\",\"kit\"]}]}",
-                         "t.json", &r, err, sizeof err),
+    assert_int_equal(
+        route_rules_load_string("{\"rules\":[{\"id\":\"a\",\"kind\":\"x.y\",\"assignee\":\"mentor\","
+                                "\"playbooks\":[\"card\"]},{\"id\":\"b\",\"kind\":\"x.z\","
+                                "\"assignee\":\"mentor\",\"playbooks\":[\"card\",\"kit\"]}]}",
+            "t.json", &r, err, sizeof err),
         SP_OK);
     assert_int_equal(route_rules_check_playbooks(r, known_pb, NULL, err, sizeof err), SP_ECONFIG);
     assert_non_null(strstr(err, "rules[1] (b): key \"playbooks\": \"kit\""));
@@ -280,8 +288,53 @@ static void test_cntime(void **state)
     assert_string_equal(buf, "3月10日");
     cntime_fmt_en(ms - 1, buf, sizeof buf);
     assert_string_equal(buf, "9 Mar");
-    const char *bad[] = {"", "2026-3-10", "2026-13-01", "2026-03-10T25:00", "2026-03-10x", "2026-03-10T10:00+8"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(cntime_parse(bad[i], &ms), SP_EINVAL);
+    const char *bad[]
+        = {"", "2026-3-10", "2026-13-01", "2026-03-10T25:00", "2026-03-10x", "2026-03-10T10:00+8"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(cntime_parse(bad[i], &ms), SP_EINVAL);
+}
+
+/* Reads a whole file into a static buffer. */
+static size_t slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        n--; /* the last byte must be '}' */
+    buf[n] = '\0';
+    return n;
+}
+
+/* Every truncation of every data file is rejected cleanly or (at the
+ * very end) accepted: bad input never crashes or leaks (ASan run). */
+static void test_truncated_inputs(void **state)
+{
+    (void)state;
+    static char text[32768], part[32768];
+    char err[300];
+    size_t n = slurp("deploy/tenants/default/route_rules.json", text, sizeof text);
+    for (size_t len = 0; len < n; len += 13) {
+        route_rules *r;
+        memcpy(part, text, len);
+        part[len] = '\0';
+        int rv = route_rules_load_string(part, "cut", &r, err, sizeof err);
+        assert_int_equal(rv, SP_ECONFIG);
+        assert_null(r);
+    }
+    n = slurp("tests/data/org_small.json", text, sizeof text);
+    for (size_t len = 0; len < n; len += 29) {
+        char path[64];
+        org *o;
+        memcpy(part, text, len);
+        part[len] = '\0';
+        write_tmp(path, sizeof path, part);
+        int rv = org_load_json(path, &o, err, sizeof err);
+        unlink(path);
+        assert_int_equal(rv, SP_ECONFIG);
+        assert_null(o);
+    }
 }
 
 int main(void)
@@ -294,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_rules_validation),
         cmocka_unit_test(test_rules_playbook_refs),
         cmocka_unit_test(test_cntime),
+        cmocka_unit_test(test_truncated_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

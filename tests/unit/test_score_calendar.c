@@ -79,7 +79,8 @@ static void test_working_days_table(void **state)
     for (size_t i = 0; i < sizeof days / sizeof days[0]; i++)
         if (calendar_is_working_day(cal, D(days[i].date)) != days[i].working)
             fail_msg("%s (%s): want working=%d", days[i].date, days[i].why, days[i].working);
-    assert_true(calendar_covers_year(cal, 2025) && calendar_covers_year(cal, 2026) && calendar_covers_year(cal, 2027));
+    assert_true(calendar_covers_year(cal, 2025) && calendar_covers_year(cal, 2026)
+        && calendar_covers_year(cal, 2027));
     assert_false(calendar_covers_year(cal, 2028));
 }
 
@@ -167,10 +168,12 @@ static void test_bad_files(void **state)
             "calendar.json: holidays[0]: needs \"date\" or both \"from\" and \"to\""},
         {"{\"holidays\": [{\"from\": \"2026-02-15\", \"to\": \"2026-02-01\"}]}",
             "calendar.json: holidays[0].to: must be on or after from, within 31 days"},
-        {"{\"workdays\": [{\"date\": \"2026-02-14\", \"why\": \"x\"}]}", "calendar.json: workdays[0].why: unknown key"},
+        {"{\"workdays\": [{\"date\": \"2026-02-14\", \"why\": \"x\"}]}",
+            "calendar.json: workdays[0].why: unknown key"},
         {"{\"holidays\": [{\"date\": \"2026-02-14\"}], \"workdays\": [{\"date\": \"2026-02-14\"}]}",
             "calendar.json: workdays: 2026-02-14 is also listed in holidays"},
-        {"{\"utc_offset_minutes\": 2000}", "calendar.json: utc_offset_minutes: must be an integer in [-720, 840]"},
+        {"{\"utc_offset_minutes\": 2000}",
+            "calendar.json: utc_offset_minutes: must be an integer in [-720, 840]"},
         {"{\"holiday\": []}", "calendar.json: holiday: unknown key"},
         {"{\"years\": [1900]}", "calendar.json: years[0]: must be a year in [1970, 2200]"},
     };

@@ -43,7 +43,8 @@ static void test_design_defaults(void **state)
     assert_true(r.stalled.norm_days[1] == 14 && r.stalled.norm_days[4] == 21 && r.stalled.norm_days[5] == 30);
     assert_true(r.surge.visits_min == 5 && r.surge.ratio_min == 3 && r.surge.mentions_min == 2);
     assert_true(r.unanswered.l1_hours == 24 && r.unanswered.l2_hours == 48);
-    assert_true(r.first_visit.share_gt == 0.4 && r.first_visit.weeks == 2 && r.first_visit.timeout_hours == 48);
+    assert_true(
+        r.first_visit.share_gt == 0.4 && r.first_visit.weeks == 2 && r.first_visit.timeout_hours == 48);
     assert_true(r.funnel.ratio_lt == 0.5 && r.funnel.min_deals == 20 && r.funnel.baseline_days == 180);
     assert_true(r.key_action.working_days == 3 && r.status.days == 5 && r.warming.visits_gt == 3);
     assert_int_equal(r.rule[SCORE_COMPETITOR_SURGE].level, 3);
@@ -87,10 +88,11 @@ static void test_override_and_keep_defaults(void **state)
     (void)state;
     char err[256] = "";
     score_rules *r = NULL;
-    const char *js = "{\"signals\": {\"customer.stale\": {\"days\": 45, \"hysteresis\": {\"clear_delay_hours\": 2}},"
-                     " \"deal.risk_raised\": {\"level\": \"L2\", \"tags\": {\"price\": {}}},"
-                     " \"deal.stage_stalled\": {\"norm_days\": {\"proposal\": 10}}},"
-                     " \"health\": {\"weights\": {\"next_step\": 0}}}";
+    const char *js
+        = "{\"signals\": {\"customer.stale\": {\"days\": 45, \"hysteresis\": {\"clear_delay_hours\": 2}},"
+          " \"deal.risk_raised\": {\"level\": \"L2\", \"tags\": {\"price\": {}}},"
+          " \"deal.stage_stalled\": {\"norm_days\": {\"proposal\": 10}}},"
+          " \"health\": {\"weights\": {\"next_step\": 0}}}";
     assert_int_equal(score_rules_load_string(js, "t.json", &r, err, sizeof err), SP_OK);
     assert_true(r->stale.days == 45);
     assert_int_equal(r->rule[SCORE_CUSTOMER_STALE].clear_delay_ms, 2 * 3600000LL);
@@ -112,11 +114,14 @@ static const struct {
     const char *json;
     const char *message;
 } bad_rows[] = {
-    {"{\"signals\": {\"customer.stale\": {\"days\": 0}}}", "score_rules.json: customer.stale.days: must be > 0"},
-    {"{\"signals\": {\"customer.stale\": {\"days\": -3}}}", "score_rules.json: customer.stale.days: must be > 0"},
+    {"{\"signals\": {\"customer.stale\": {\"days\": 0}}}",
+        "score_rules.json: customer.stale.days: must be > 0"},
+    {"{\"signals\": {\"customer.stale\": {\"days\": -3}}}",
+        "score_rules.json: customer.stale.days: must be > 0"},
     {"{\"signals\": {\"customer.stale\": {\"days\": \"30\"}}}",
         "score_rules.json: customer.stale.days: must be a number"},
-    {"{\"signals\": {\"customer.stale\": {\"dayz\": 30}}}", "score_rules.json: customer.stale.dayz: unknown key"},
+    {"{\"signals\": {\"customer.stale\": {\"dayz\": 30}}}",
+        "score_rules.json: customer.stale.dayz: unknown key"},
     {"{\"signals\": {\"customer.stale\": {\"level\": \"L4\"}}}",
         "score_rules.json: customer.stale.level: must be \"L1\", \"L2\" or \"L3\""},
     {"{\"signals\": {\"customer.stale\": {\"enabled\": 1}}}",
@@ -140,10 +145,12 @@ static const struct {
     {"{\"signals\": {\"deal.risk_raised\": {\"tags\": {\"price\": {\"level\": \"high\"}}}}}",
         "score_rules.json: deal.risk_raised.tags.price.level: must be \"L1\", \"L2\" or \"L3\""},
     {"{\"signals\": {\"deal.key_role_uncovered\": {\"min_stage\": \"won\"}}}",
-        "score_rules.json: deal.key_role_uncovered.min_stage: must be one of lead, qualified, demo, proposal, "
+        "score_rules.json: deal.key_role_uncovered.min_stage: must be one of lead, qualified, demo, "
+        "proposal, "
         "negotiation"},
     {"{\"signals\": {\"deal.key_role_uncovered\": {\"roles\": [\"ceo\"]}}}",
-        "score_rules.json: deal.key_role_uncovered.roles[0]: must be one of procurement, technical, decision_maker, "
+        "score_rules.json: deal.key_role_uncovered.roles[0]: must be one of procurement, technical, "
+        "decision_maker, "
         "finance"},
     {"{\"signals\": {\"region.first_visit_timeout\": {\"weeks\": 1.5}}}",
         "score_rules.json: region.first_visit_timeout.weeks: must be a whole number"},
@@ -152,8 +159,10 @@ static const struct {
     {"{\"signals\": {\"team.funnel_collapse\": {\"baseline_days\": 20}}}",
         "score_rules.json: team.funnel_collapse.baseline_days: must be > window_days"},
     {"{\"signals\": {\"deal.no_progress_after_visit\": {\"commitment_intents\": []}}}",
-        "score_rules.json: deal.no_progress_after_visit.commitment_intents: must be an array of 1 to 8 intents"},
-    {"{\"health\": {\"weights\": {\"vibes\": 3}}}", "score_rules.json: health.weights.vibes: unknown dimension"},
+        "score_rules.json: deal.no_progress_after_visit.commitment_intents: must be an array of 1 to 8 "
+        "intents"},
+    {"{\"health\": {\"weights\": {\"vibes\": 3}}}",
+        "score_rules.json: health.weights.vibes: unknown dimension"},
     {"{\"health\": {\"latency_hours\": 3}}", "score_rules.json: health.latency_hours: unknown key"},
     {"{\"health\": {\"response_latency_hours\": {\"good\": 30, \"bad\": 20}}}",
         "score_rules.json: health.response_latency_hours: must satisfy 0 < good < bad"},
@@ -181,12 +190,14 @@ static void test_syntax_error_and_missing_file(void **state)
     (void)state;
     char err[256] = "";
     score_rules *r = NULL;
-    assert_int_equal(score_rules_load_string("{\"signals\": ", "score_rules.json", &r, err, sizeof err), SP_ECONFIG);
+    assert_int_equal(
+        score_rules_load_string("{\"signals\": ", "score_rules.json", &r, err, sizeof err), SP_ECONFIG);
     assert_non_null(strstr(err, "score_rules.json: line 1"));
     assert_int_equal(score_rules_load("/nonexistent/score_rules.json", &r, err, sizeof err), SP_ECONFIG);
     assert_non_null(strstr(err, "score_rules.json:"));
     /* Duplicate keys are rejected, not silently last-wins. */
-    assert_int_equal(score_rules_load_string("{\"version\": 1, \"version\": 1}", "x.json", &r, err, sizeof err),
+    assert_int_equal(
+        score_rules_load_string("{\"version\": 1, \"version\": 1}", "x.json", &r, err, sizeof err),
         SP_ECONFIG);
     assert_null(r);
 }
@@ -198,13 +209,13 @@ static void test_reload_swap(void **state)
     score_rules *cur = NULL, *next = NULL;
     assert_int_equal(score_rules_load(RULES_FILE, &cur, err, sizeof err), SP_OK);
     /* A bad reload leaves the running rules in place. */
-    assert_int_equal(score_rules_load_string("{\"signals\": {\"customer.stale\": {\"days\": 0}}}", "score_rules.json",
-                         &next, err, sizeof err),
+    assert_int_equal(score_rules_load_string("{\"signals\": {\"customer.stale\": {\"days\": 0}}}",
+                         "score_rules.json", &next, err, sizeof err),
         SP_ECONFIG);
     assert_null(next);
     assert_true(cur->stale.days == 30);
-    assert_int_equal(score_rules_load_string("{\"signals\": {\"customer.stale\": {\"days\": 60}}}", "score_rules.json",
-                         &next, err, sizeof err),
+    assert_int_equal(score_rules_load_string("{\"signals\": {\"customer.stale\": {\"days\": 60}}}",
+                         "score_rules.json", &next, err, sizeof err),
         SP_OK);
     score_rules *old = cur;
     cur = next;

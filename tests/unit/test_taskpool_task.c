@@ -55,8 +55,12 @@ static void test_transition_matrix(void **state)
         {TASK_ACT_SYSTEM_CLOSE, &SYS, {R, R, R, 0, 0, 0}},
         {TASK_ACT_ESCALATE, &SYS, {O, 0, 0, 0, 0, 0}},
     };
-    const task_args args = {.outcome = "advanced", .note = "约了下周演示", .reason = "客户已另行采购",
-        .to_id = "P-S1", .to_role = "supervisor", .escalation_level = 1};
+    const task_args args = {.outcome = "advanced",
+        .note = "约了下周演示",
+        .reason = "客户已另行采购",
+        .to_id = "P-S1",
+        .to_role = "supervisor",
+        .escalation_level = 1};
     for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++)
         for (size_t f = 0; f < 6; f++) {
             task t, before;
@@ -74,8 +78,8 @@ static void test_transition_matrix(void **state)
                 assert_memory_equal(&t, &before, sizeof t);
             } else {
                 if (rv != SP_OK || (int)t.status != rows[r].to[f])
-                    fail_msg("%s from %s: rv %d status %s", task_action_name(rows[r].act), task_status_name(from[f]),
-                        rv, task_status_name(t.status));
+                    fail_msg("%s from %s: rv %d status %s", task_action_name(rows[r].act),
+                        task_status_name(from[f]), rv, task_status_name(t.status));
                 assert_true(ev.emit);
                 assert_int_equal(ev.previous_status, from[f]);
                 assert_int_equal(ev.status, rows[r].to[f]);
@@ -98,8 +102,8 @@ static void test_conflict_body(void **state)
     task_event ev;
     char body[200];
     mk_task(&t, TASK_OPEN);
-    assert_int_equal(task_transition(&t, TASK_ACT_COMPLETE, &REP, &(task_args){.outcome = "advanced", .note = "x"}, 1,
-                         &ev),
+    assert_int_equal(task_transition(&t, TASK_ACT_COMPLETE, &REP,
+                         &(task_args) {.outcome = "advanced", .note = "x"}, 1, &ev),
         SP_ECONFLICT);
     assert_int_equal(task_conflict_body(&ev, body, sizeof body), SP_OK);
     assert_string_equal(body,
@@ -121,32 +125,37 @@ static void test_arguments(void **state)
     task t;
     task_event ev;
     mk_task(&t, TASK_IN_PROGRESS);
-    assert_int_equal(task_transition(&t, TASK_ACT_COMPLETE, &REP, &(task_args){.note = "x"}, 1, &ev), SP_EINVAL);
+    assert_int_equal(
+        task_transition(&t, TASK_ACT_COMPLETE, &REP, &(task_args) {.note = "x"}, 1, &ev), SP_EINVAL);
     assert_string_equal(ev.field, "outcome");
-    assert_int_equal(task_transition(&t, TASK_ACT_COMPLETE, &REP, &(task_args){.outcome = "Won!", .note = "x"}, 1, &ev),
+    assert_int_equal(
+        task_transition(&t, TASK_ACT_COMPLETE, &REP, &(task_args) {.outcome = "Won!", .note = "x"}, 1, &ev),
         SP_EINVAL);
-    assert_int_equal(task_transition(&t, TASK_ACT_COMPLETE, &REP, &(task_args){.outcome = "won"}, 1, &ev), SP_EINVAL);
+    assert_int_equal(
+        task_transition(&t, TASK_ACT_COMPLETE, &REP, &(task_args) {.outcome = "won"}, 1, &ev), SP_EINVAL);
     assert_string_equal(ev.field, "note");
     assert_int_equal(task_transition(&t, TASK_ACT_DISMISS, &REP, NULL, 1, &ev), SP_EINVAL);
     assert_string_equal(ev.field, "reason");
     static char longnote[SP_TASK_NOTE_MAX + 10];
     memset(longnote, 'n', sizeof longnote - 1);
-    assert_int_equal(task_transition(&t, TASK_ACT_COMPLETE, &REP, &(task_args){.outcome = "won", .note = longnote}, 1,
-                         &ev),
+    assert_int_equal(task_transition(&t, TASK_ACT_COMPLETE, &REP,
+                         &(task_args) {.outcome = "won", .note = longnote}, 1, &ev),
         SP_ETOOBIG);
     assert_int_equal(t.status, TASK_IN_PROGRESS);
     /* a rep may not reassign; a supervisor must name someone */
-    assert_int_equal(task_transition(&t, TASK_ACT_REASSIGN, &REP, &(task_args){.to_id = "P-R2"}, 1, &ev), SP_EFORBIDDEN);
+    assert_int_equal(
+        task_transition(&t, TASK_ACT_REASSIGN, &REP, &(task_args) {.to_id = "P-R2"}, 1, &ev), SP_EFORBIDDEN);
     assert_int_equal(task_transition(&t, TASK_ACT_REASSIGN, &SUP, NULL, 1, &ev), SP_EINVAL);
     assert_string_equal(ev.field, "to_id");
-    assert_int_equal(task_transition(&t, TASK_ACT_ACK, &(task_actor){NULL, ACL_ROLE_REP}, NULL, 1, &ev), SP_EINVAL);
+    assert_int_equal(
+        task_transition(&t, TASK_ACT_ACK, &(task_actor) {NULL, ACL_ROLE_REP}, NULL, 1, &ev), SP_EINVAL);
     assert_int_equal(task_transition(&t, (task_action)99, &REP, NULL, 1, &ev), SP_EINVAL);
     assert_int_equal(t.status, TASK_IN_PROGRESS);
     assert_int_equal(t.revision, 0);
 
     /* complete stores outcome and note */
-    assert_int_equal(task_transition(&t, TASK_ACT_COMPLETE, &REP, &(task_args){.outcome = "advanced", .note = "已约演示"},
-                         77, &ev),
+    assert_int_equal(task_transition(&t, TASK_ACT_COMPLETE, &REP,
+                         &(task_args) {.outcome = "advanced", .note = "已约演示"}, 77, &ev),
         SP_OK);
     assert_string_equal(t.outcome, "advanced");
     assert_string_equal(t.note, "已约演示");
@@ -162,8 +171,9 @@ static void test_reassign_and_escalate(void **state)
     t.acked_ms = 2000;
     t.escalation_level = 1;
     const char *chain[] = {"P-D1"};
-    assert_int_equal(task_transition(&t, TASK_ACT_REASSIGN, &SUP,
-                         &(task_args){.to_id = "P-R2", .to_role = "owner_rep", .chain = chain, .n_chain = 1}, 9000, &ev),
+    assert_int_equal(
+        task_transition(&t, TASK_ACT_REASSIGN, &SUP,
+            &(task_args) {.to_id = "P-R2", .to_role = "owner_rep", .chain = chain, .n_chain = 1}, 9000, &ev),
         SP_OK);
     assert_string_equal(t.assignee_id, "P-R2");
     assert_int_equal(t.status, TASK_OPEN);
@@ -174,15 +184,16 @@ static void test_reassign_and_escalate(void **state)
     assert_string_equal(t.chain[0], "P-D1");
 
     mk_task(&t, TASK_OPEN);
-    assert_int_equal(task_transition(&t, TASK_ACT_ESCALATE, &SYS,
-                         &(task_args){.to_id = "P-M1", .to_role = "mentor", .escalation_level = 1}, 4000, &ev),
+    assert_int_equal(
+        task_transition(&t, TASK_ACT_ESCALATE, &SYS,
+            &(task_args) {.to_id = "P-M1", .to_role = "mentor", .escalation_level = 1}, 4000, &ev),
         SP_OK);
     assert_string_equal(t.assignee_id, "P-M1");
     assert_int_equal(t.escalation_level, 1);
     assert_int_equal(t.assigned_ms, 4000);
     /* never twice for the same level */
     assert_int_equal(task_transition(&t, TASK_ACT_ESCALATE, &SYS,
-                         &(task_args){.to_id = "P-S1", .escalation_level = 1}, 5000, &ev),
+                         &(task_args) {.to_id = "P-S1", .escalation_level = 1}, 5000, &ev),
         SP_EINVAL);
     assert_string_equal(ev.field, "escalation_level");
 }
@@ -196,8 +207,8 @@ typedef struct cmdbuf {
     char *chain[2];
 } cmdbuf;
 
-static void mk_cmd(cmdbuf *b, Salespulse__V1__TaskOp op, const char *event_id, int64_t at, int level,
-    const char *assignee)
+static void mk_cmd(
+    cmdbuf *b, Salespulse__V1__TaskOp op, const char *event_id, int64_t at, int level, const char *assignee)
 {
     memset(b, 0, sizeof *b);
     salespulse__v1__task_command__init(&b->c);
@@ -324,7 +335,8 @@ static void test_apply_suppression(void **state)
     mk_cmd(&b, UPSERT, "cmd:n0", t0 - day, 1, "P-R1");
     assert_int_equal(task_apply_command(NULL, &b.c, 0, 0, &row, &eff, &why, &ev), SP_OK);
     assert_int_equal(eff, TASK_EFFECT_INSERT);
-    assert_int_equal(task_transition(&row, TASK_ACT_DISMISS, &REP, &(task_args){.reason = "客户已另行采购"}, t0, &tev),
+    assert_int_equal(
+        task_transition(&row, TASK_ACT_DISMISS, &REP, &(task_args) {.reason = "客户已另行采购"}, t0, &tev),
         SP_OK);
     mk_cmd(&b, UPSERT, "cmd:n3", t0 + day, 1, "P-R1");
     assert_int_equal(task_apply_command(&row, &b.c, 0, until, &next, &eff, &why, &ev), SP_OK);
