@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs cmocka test binaries with TAP output and appends one line per binary to
-# build/test-results: "<suite> <binary> <passed> <failed>". A binary that
+# build/test-results: "<suite> <binary> <passed> <failed> <skipped>". A binary that
 # crashes or exits non-zero without reporting a failure counts one failure.
 # Usage: tests/run.sh SUITE BIN...
 set -u
@@ -14,15 +14,16 @@ for bin in "$@"; do
   CMOCKA_MESSAGE_OUTPUT=TAP ${SP_TEST_WRAPPER:-} "$bin" >"$log" 2>&1
   rc=$?
   pass=$(grep -cE '^ok [0-9]+' "$log" || true)
-  fail=$(grep -cE '^not ok [0-9]+' "$log" || true)
+  skip=$(grep -cE '^not ok [0-9]+.*# SKIP' "$log" || true)
+  fail=$(( $(grep -cE '^not ok [0-9]+' "$log" || true) - skip ))
   if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
   if [ "$fail" -gt 0 ]; then
     rc_all=1
     echo "FAIL $suite/$name ($pass passed, $fail failed; exit $rc) — log: $log"
     grep -E '^not ok|ERROR|error:|runtime error|Sanitizer' "$log" | head -20 | sed 's/^/    /'
   else
-    echo "ok   $suite/$name ($pass passed)"
+    echo "ok   $suite/$name ($pass passed${skip:+, $skip skipped})"
   fi
-  echo "$suite $name $pass $fail" >>"$results"
+  echo "$suite $name $pass $fail $skip" >>"$results"
 done
 exit $rc_all
