@@ -212,6 +212,11 @@ static int load_root(json_t *root, const char *name, playbook_set **out, char *e
     }
     s->root = root;
     if ((rv = rjson_keys(root, keys, name, err, errlen)) != 0) goto fail;
+    json_t *ver = json_object_get(root, "version");
+    if (ver != NULL && (!json_is_integer(ver) || json_integer_value(ver) != 1)) {
+        rv = rjson_fail(err, errlen, "%s: key \"version\" must be 1", name);
+        goto fail;
+    }
     json_t *arr = json_object_get(root, "playbooks");
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
         rv = rjson_fail(err, errlen, "%s: key \"playbooks\" must be a non-empty array", name);

@@ -124,6 +124,15 @@ static int parse_rule(route_rule *ru, json_t *it, const char *name, size_t i, ch
     return SP_OK;
 }
 
+/* 1 when every signal b matches is matched by a, so b (later) is dead. */
+static int shadows(const route_rule *a, const route_rule *b)
+{
+    if (strcmp(a->kind, "*") != 0 && strcmp(a->kind, b->kind) != 0) return 0;
+    if (a->level != 0 && a->level != b->level) return 0;
+    if (a->tag != NULL && (b->tag == NULL || strcmp(a->tag, b->tag) != 0)) return 0;
+    return 1;
+}
+
 static int parse_root(route_rules *r, const char *name, char *err, size_t errlen)
 {
     static const char *const keys[] = {"version", "sla", "suppress_after_dismiss", "rules", "comment", NULL};
@@ -158,10 +167,16 @@ static int parse_root(route_rules *r, const char *name, char *err, size_t errlen
         rv = parse_rule(&r->rules[i], it, name, i, err, errlen);
         r->n = i + 1; /* so destroy frees this rule's playbooks */
         if (rv != SP_OK) return rv;
-        for (size_t j = 0; j < i; j++)
+        for (size_t j = 0; j < i; j++) {
             if (strcmp(r->rules[j].id, r->rules[i].id) == 0)
                 return rjson_fail(err, errlen, "%s: rules[%zu] (%s): key \"id\" duplicates rules[%zu]", name,
                     i, r->rules[i].id, j);
+            if (shadows(&r->rules[j], &r->rules[i]))
+                return rjson_fail(err, errlen,
+                    "%s: rules[%zu] (%s) never matches: rules[%zu] (%s) comes first and catches all its "
+                    "signals",
+                    name, i, r->rules[i].id, j, r->rules[j].id);
+        }
     }
     return SP_OK;
 }

@@ -239,6 +239,12 @@ static void test_rules_validation(void **state)
         {"{\"version\":2,\"rules\":[{\"id\":\"a\",\"kind\":\"x.y\",\"assignee\":\"mentor\"}]}",
             "\"version\""},
         {"[1,2]", "not a JSON object"},
+        {"{\"rules\":[{\"id\":\"all\",\"kind\":\"x.y\",\"assignee\":\"mentor\"},"
+         "{\"id\":\"tagged\",\"kind\":\"x.y\",\"tag\":\"t\",\"assignee\":\"supervisor\"}]}",
+            "rules[1] (tagged) never matches: rules[0] (all)"},
+        {"{\"rules\":[{\"id\":\"any\",\"kind\":\"*\",\"assignee\":\"mentor\"},"
+         "{\"id\":\"l2\",\"kind\":\"x.y\",\"level\":\"L2\",\"assignee\":\"supervisor\"}]}",
+            "rules[1] (l2) never matches"},
         {"{\"rules\":", "t.json:1:"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -249,6 +255,25 @@ static void test_rules_validation(void **state)
         if (strstr(err, cases[i].want) == NULL || strstr(err, "t.json") == NULL)
             fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].want);
     }
+}
+
+static void test_rules_order_ok(void **state)
+{
+    (void)state;
+    route_rules *r;
+    char err[300] = "";
+    assert_int_equal(route_rules_load_string("{\"rules\":[{\"id\":\"t\",\"kind\":\"x.y\",\"tag\":\"t\","
+                                             "\"assignee\":\"supervisor\"},{\"id\":\"l2\",\"kind\":\"x.y\","
+                                             "\"level\":\"L2\",\"assignee\":\"director\"},{\"id\":\"all\","
+                                             "\"kind\":\"x.y\",\"assignee\":\"mentor\"}]}",
+                         "t.json", &r, err, sizeof err),
+        SP_OK);
+    char *tags[] = {"t"};
+    assert_string_equal(route_rules_match(r, "x.y", 2, tags, 1)->id, "t");
+    assert_string_equal(route_rules_match(r, "x.y", 2, NULL, 0)->id, "l2");
+    assert_string_equal(route_rules_match(r, "x.y", 1, NULL, 0)->id, "all");
+    assert_null(route_rules_match(r, "x.z", 1, NULL, 0));
+    route_rules_destroy(r);
 }
 
 static int known_pb(void *ctx, const char *id)
@@ -345,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_org_json_errors),
         cmocka_unit_test(test_rules_default_file),
         cmocka_unit_test(test_rules_validation),
+        cmocka_unit_test(test_rules_order_ok),
         cmocka_unit_test(test_rules_playbook_refs),
         cmocka_unit_test(test_cntime),
         cmocka_unit_test(test_truncated_inputs),

@@ -111,6 +111,7 @@ static void test_validation(void **state)
             "promotions[0] (x): key \"until\""},
         {"{\"playbooks\":[]}", "key \"playbooks\" must be a non-empty array"},
         {"{\"cards\":[]}", "unknown key \"cards\""},
+        {"{\"version\":\"1\",\"playbooks\":[]}", "key \"version\" must be 1"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         playbook_set *s = (playbook_set *)1;
