@@ -781,15 +781,13 @@ void score_rules_destroy(score_rules *r)
 
 void score_rules_risk_lookup(const score_rules *r, const char *tag, int *level, const char **assignee)
 {
+    const score_rule *rule = &r->rule[SCORE_RISK_RAISED];
+    *level = rule->level;
+    *assignee = rule->n_assignees ? rule->assignees[0] : "rep";
     for (size_t i = 0; tag && i < r->risk.n; i++) {
-        if (!strcmp(r->risk.map[i].tag, tag)) {
-            *level = r->risk.map[i].level ? r->risk.map[i].level : r->rule[SCORE_RISK_RAISED].level;
-            *assignee = r->risk.map[i].assignee[0] ? r->risk.map[i].assignee :
-                        r->rule[SCORE_RISK_RAISED].n_assignees ? r->rule[SCORE_RISK_RAISED].assignees[0] :
-                                                                 "rep";
-            return;
-        }
+        if (strcmp(r->risk.map[i].tag, tag)) continue;
+        if (r->risk.map[i].level) *level = r->risk.map[i].level;
+        if (r->risk.map[i].assignee[0]) *assignee = r->risk.map[i].assignee;
+        return;
     }
-    *level = r->rule[SCORE_RISK_RAISED].level;
-    *assignee = r->rule[SCORE_RISK_RAISED].n_assignees ? r->rule[SCORE_RISK_RAISED].assignees[0] : "rep";
 }
