@@ -459,8 +459,9 @@ static int special_risk(ctx *c, const char *path, const char *key, json_t *v, sc
         if (!json_is_object(m)) return fail_msg(c, "%s: must be an object", p), -SP_ECONFIG;
         score_risk_map *e = &r->risk.map[r->risk.n];
         set_name(e->tag, tag);
-        e->level = r->rule[SCORE_RISK_RAISED].level;
-        set_name(e->assignee, "rep");
+        /* level 0 / assignee "" inherit the rule's at lookup, whatever the key order */
+        e->level = 0;
+        e->assignee[0] = '\0';
         const char *k;
         json_t *x;
         sp_err rv;
@@ -719,7 +720,6 @@ static sp_err load_root(ctx *c, json_t *root, score_rules **out)
             }
             const char *kn;
             json_t *ro;
-            /* Common keys first so per-tag risk levels default to the rule's level. */
             json_object_foreach(v, kn, ro)
             {
                 score_kind k;
@@ -781,13 +781,13 @@ void score_rules_destroy(score_rules *r)
 
 void score_rules_risk_lookup(const score_rules *r, const char *tag, int *level, const char **assignee)
 {
+    const score_rule *rule = &r->rule[SCORE_RISK_RAISED];
+    *level = rule->level;
+    *assignee = rule->n_assignees ? rule->assignees[0] : "rep";
     for (size_t i = 0; tag && i < r->risk.n; i++) {
-        if (!strcmp(r->risk.map[i].tag, tag)) {
-            *level = r->risk.map[i].level;
-            *assignee = r->risk.map[i].assignee;
-            return;
-        }
+        if (strcmp(r->risk.map[i].tag, tag)) continue;
+        if (r->risk.map[i].level) *level = r->risk.map[i].level;
+        if (r->risk.map[i].assignee[0]) *assignee = r->risk.map[i].assignee;
+        return;
     }
-    *level = r->rule[SCORE_RISK_RAISED].level;
-    *assignee = r->rule[SCORE_RISK_RAISED].n_assignees ? r->rule[SCORE_RISK_RAISED].assignees[0] : "rep";
 }

@@ -80,8 +80,8 @@ typedef struct score_rule {
 
 typedef struct score_risk_map {
     char tag[SCORE_NAME_MAX];
-    int level;
-    char assignee[SCORE_NAME_MAX];
+    int level; /* 0 = the rule's level */
+    char assignee[SCORE_NAME_MAX]; /* "" = the rule's first assignee */
 } score_risk_map;
 
 /* Health dimensions, in the order of the design. */
