@@ -1,23 +1,143 @@
-/* sp-ingest main: configuration, wiring, signals, loop. Logic lives in ingest*.c. */
+/* sp-ingest: HTTP in (batch, WeCom, e-mail, calls, tracking), durable on Kafka. */
+#include "bus.h"
+#include "clock.h"
 #include "config.h"
+#include "err.h"
+#include "http.h"
+#include "ingest/ingest_api.h"
 #include "log.h"
 
-#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 struct cfg {
-    char *log_level;
+    char *kafka_bootstrap, *http_addr, *log_level, *tenant_id, *tenant_dir;
+    char *api_keys, *webhook_secrets, *our_domains, *wecom_token, *wecom_aes_key, *wecom_corp_id;
+    char *tracking_key, *tracking_rules;
+    long long publish_timeout, tracking_max_age;
+    long workers;
 };
 
+#define CFG(f) offsetof(struct cfg, f)
 static const sp_config_row rows[] = {
-    {"SP_LOG_LEVEL", SP_CFG_ENUM, "info", offsetof(struct cfg, log_level), "log level",
-        .choices = "debug|info|warn|error"},
+    {"SP_KAFKA_BOOTSTRAP", SP_CFG_STRING, NULL, CFG(kafka_bootstrap), "Kafka bootstrap servers, e.g. 127.0.0.1:9092"},
+    {"SP_INGEST_API_KEYS", SP_CFG_STRING, NULL, CFG(api_keys),
+        "API keys per source as source=sha256hex,... (hash a key with: spctl apikey KEY)", .secret = 1},
+    {"SP_HTTP_ADDR", SP_CFG_STRING, "http://0.0.0.0:8081", CFG(http_addr), "listen address"},
+    {"SP_LOG_LEVEL", SP_CFG_ENUM, "info", CFG(log_level), "log level", .choices = "debug|info|warn|error"},
+    {"SP_TENANT_ID", SP_CFG_STRING, "", CFG(tenant_id), "tenant id stamped on events without one"},
+    {"SP_TENANT_DIR", SP_CFG_STRING, "deploy/tenants/default", CFG(tenant_dir), "tenant data folder (tracking.json)"},
+    {"SP_INGEST_WEBHOOK_SECRETS", SP_CFG_STRING, "", CFG(webhook_secrets),
+        "Standard Webhooks secrets whsec_...,whsec_... (empty: signatures not required)", .secret = 1},
+    {"SP_OUR_DOMAINS", SP_CFG_STRING, "hengyuan.cn", CFG(our_domains), "our e-mail domains (direction of e-mail)"},
+    {"SP_WECOM_TOKEN", SP_CFG_STRING, "", CFG(wecom_token), "WeCom callback Token (empty: callback off)", .secret = 1},
+    {"SP_WECOM_AES_KEY", SP_CFG_STRING, "", CFG(wecom_aes_key), "WeCom EncodingAESKey (43 chars)", .secret = 1},
+    {"SP_WECOM_CORP_ID", SP_CFG_STRING, "", CFG(wecom_corp_id), "WeCom corp id (receive id check)"},
+    {"SP_TRACKING_KEY", SP_CFG_STRING, "", CFG(tracking_key),
+        "HMAC key for pixel/click tokens, >= 16 bytes (empty: tracking tokens off)", .secret = 1},
+    {"SP_TRACKING_RULES", SP_CFG_STRING, "", CFG(tracking_rules), "page rules (default $SP_TENANT_DIR/tracking.json)"},
+    {"SP_TRACKING_MAX_AGE", SP_CFG_MS, "180d", CFG(tracking_max_age), "tracking tokens expire after"},
+    {"SP_PUBLISH_TIMEOUT", SP_CFG_MS, "5s", CFG(publish_timeout), "bounded wait for Kafka before 503"},
+    {"SP_HTTP_WORKERS", SP_CFG_INT, "8", CFG(workers), "HTTP handler threads", .min = 1, .max = 256},
     SP_CONFIG_END,
 };
+
+/* Splits "a,b,c" in place into at most cap items. */
+static size_t split(char *s, char sep, char **items, size_t cap)
+{
+    size_t n = 0;
+    char *save = NULL, seps[2] = {sep, 0};
+    for (char *t = strtok_r(s, seps, &save); t && n < cap; t = strtok_r(NULL, seps, &save))
+        if (*t) items[n++] = t;
+    return n;
+}
+
+static volatile sig_atomic_t stop;
 
 int main(int argc, char **argv)
 {
     struct cfg cfg = {0};
     sp_config_main(argc, argv, "sp-ingest", "", rows, &cfg);
+    sp_log_level lvl = SP_LOG_INFO;
+    sp_log_level_parse(cfg.log_level, &lvl);
+    sp_log_init("sp-ingest", lvl);
+
+    ingest_api api = {.topic = SP_TOPIC_INTERACTIONS, .publish_timeout_ms = (int)cfg.publish_timeout,
+        .tenant_id = cfg.tenant_id, .tracking_max_age_ms = cfg.tracking_max_age};
+    char *keys[64], *hashes[64], *sources[64], *secrets[16], *domains[32];
+    sp_http_server *srv = NULL;
+    sp_metrics *reg = NULL;
+    char err[512];
+    int code = 2;
+
+    size_t nk = split(cfg.api_keys, ',', keys, 64);
+    for (size_t i = 0; i < nk; i++) {
+        char *eq = strchr(keys[i], '=');
+        if (eq == NULL || strlen(eq + 1) != 64) {
+            fprintf(stderr, "sp-ingest: configuration error: SP_INGEST_API_KEYS: item %zu is not source=sha256hex\n", i);
+            goto out;
+        }
+        *eq = '\0';
+        sources[i] = keys[i];
+        hashes[i] = eq + 1;
+    }
+    api.api_key_hashes = (const char *const *)hashes;
+    api.api_key_sources = (const char *const *)sources;
+    api.n_api_keys = nk;
+    api.n_webhook_secrets = split(cfg.webhook_secrets, ',', secrets, 16);
+    api.webhook_secrets = (const char *const *)secrets;
+    api.n_domains = split(cfg.our_domains, ',', domains, 32);
+    api.our_domains = (const char *const *)domains;
+    if (*cfg.wecom_token &&
+        wecom_crypto_new(cfg.wecom_token, cfg.wecom_aes_key, cfg.wecom_corp_id, &api.wecom) != SP_OK) {
+        fprintf(stderr, "sp-ingest: configuration error: SP_WECOM_AES_KEY: not a valid EncodingAESKey\n");
+        goto out;
+    }
+    if (*cfg.tracking_key) {
+        if (strlen(cfg.tracking_key) < 16) {
+            fprintf(stderr, "sp-ingest: configuration error: SP_TRACKING_KEY: at least 16 bytes\n");
+            goto out;
+        }
+        api.tracking_keys[0].key = (const unsigned char *)cfg.tracking_key;
+        api.tracking_keys[0].len = strlen(cfg.tracking_key);
+        api.n_tracking_keys = 1;
+    }
+    char rules_path[1024];
+    snprintf(rules_path, sizeof rules_path, "%s/tracking.json", cfg.tenant_dir);
+    const char *rp = *cfg.tracking_rules ? cfg.tracking_rules : rules_path;
+    if (access(rp, R_OK) == 0 && tracking_rules_load(rp, &api.tracking_rules, err, sizeof err) != SP_OK) {
+        fprintf(stderr, "sp-ingest: configuration error: SP_TRACKING_RULES: %s\n", err);
+        goto out;
+    }
+    code = 1;
+    if (ingest_dedupe_new(200000, &api.dedupe) != SP_OK) goto out;
+    if (bus_producer_new(cfg.kafka_bootstrap, "sp-ingest", &api.producer, err, sizeof err) != SP_OK) {
+        sp_error("producer: %s", err);
+        goto out;
+    }
+    if (sp_metrics_new(&reg) != SP_OK) goto out;
+    sp_http_opts o = {.workers = (int)cfg.workers, .metrics = reg, .auth = ingest_api_auth, .auth_arg = &api};
+    if (sp_http_server_new(cfg.http_addr, &o, &srv) != SP_OK || ingest_api_routes(&api, srv, reg) != SP_OK ||
+        sp_http_server_start(srv) != SP_OK) {
+        sp_error("cannot serve HTTP on %s", cfg.http_addr);
+        goto out;
+    }
+    sp_http_server_set_ready(srv, 1);
+    sp_info("sp-ingest listening on %s (port %d)", cfg.http_addr, sp_http_server_port(srv));
+    bus_install_stop_signals(&stop);
+    while (!stop) usleep(100000);
+    sp_info("sp-ingest stopping");
+    code = 0;
+out:
+    sp_http_server_destroy(srv); /* stop taking requests before the producer goes */
+    bus_producer_destroy(api.producer);
+    sp_metrics_destroy(reg);
+    ingest_dedupe_destroy(api.dedupe);
+    tracking_rules_destroy(api.tracking_rules);
+    wecom_crypto_destroy(api.wecom);
     sp_config_free(rows, &cfg);
-    return 0;
+    return code;
 }
