@@ -181,7 +181,10 @@ int sp_http_route_add(
 int sp_http_static_add(sp_http_server *srv, const char *prefix, const char *dir);
 
 /* Binds, starts the workers and accepts connections. SP_EIO when the
- * address cannot be bound, SP_ESTATE if already started. */
+ * address cannot be bound, SP_ESTATE if already started, SP_EEXIST if
+ * another sp_http_server in this process already serves the same
+ * host:port (nng 1.5.2 shares one server per address). Port 0 binds at
+ * once, so several port-0 servers can coexist. */
 int sp_http_server_start(sp_http_server *srv);
 
 /* The bound TCP port after start (the real one for port 0), else 0. */
