@@ -49,6 +49,7 @@ typedef struct job {
     nng_http_req *nreq;
     nng_http_conn *conn;
     nng_aio *rdaio; /* body read or drain, when there is a body */
+    nng_aio *wraio; /* "100 Continue" write, when the client asked */
     char *body; /* the body, or the drain buffer */
     size_t body_len;
     size_t drain_left; /* oversized body still to discard */
@@ -466,7 +467,7 @@ static int route_add(
 int sp_http_route_add(
     sp_http_server *srv, const char *method, const char *path, int flags, sp_http_handler_fn fn, void *arg)
 {
-    return route_add(srv, method, path, flags & (SP_HTTP_PREFIX | SP_HTTP_AUTH), fn, arg);
+    return route_add(srv, method, path, flags & (SP_HTTP_PREFIX | SP_HTTP_AUTH | SP_HTTP_INLINE), fn, arg);
 }
 
 static const double latency_buckets[]
@@ -507,9 +508,9 @@ int sp_http_server_new(const char *url, const sp_http_opts *opts, sp_http_server
                 sizeof latency_buckets / sizeof latency_buckets[0], &srv->m_duration))
             != SP_OK)
         goto fail;
-    if ((rv = route_add(srv, "GET", "/healthz", ROUTE_BUILTIN, h_healthz, srv)) != SP_OK
+    if ((rv = route_add(srv, "GET", "/healthz", ROUTE_BUILTIN | SP_HTTP_INLINE, h_healthz, srv)) != SP_OK
         || (rv = route_add(srv, "GET", "/readyz", ROUTE_BUILTIN, h_readyz, srv)) != SP_OK
-        || (rv = route_add(srv, "GET", "/metrics", ROUTE_BUILTIN, h_metrics, srv)) != SP_OK)
+        || (rv = route_add(srv, "GET", "/metrics", ROUTE_BUILTIN | SP_HTTP_INLINE, h_metrics, srv)) != SP_OK)
         goto fail;
     *out = srv;
     return SP_OK;
@@ -587,6 +588,7 @@ static void job_free(job *j)
 {
     if (j == NULL) return;
     nng_aio_free(j->rdaio); /* waits for its callback to return */
+    nng_aio_free(j->wraio);
     free(j->body);
     free(j);
 }
@@ -723,6 +725,33 @@ static void drain_done(void *arg)
     enqueue(j);
 }
 
+/* True if the request's route is SP_HTTP_INLINE. */
+static int is_inline(sp_http_server *srv, nng_http_req *nreq)
+{
+    char allow[128];
+    const char *path, *query;
+    char *uri = strdup(nng_http_req_get_uri(nreq));
+    if (uri == NULL) return 0;
+    split_uri(uri, &path, &query);
+    const route *r = route_find(srv, nng_http_req_get_method(nreq), path, allow, sizeof allow);
+    int yes = r && (r->flags & SP_HTTP_INLINE);
+    free(uri);
+    return yes;
+}
+
+/* Queues "100 Continue" ahead of reading the body; the final response is
+ * written after it in the connection's write order. */
+static int send_continue(job *j)
+{
+    static char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    nng_iov iov = {.iov_buf = line, .iov_len = sizeof line - 1};
+    if (nng_aio_alloc(&j->wraio, NULL, NULL) != 0) return NNG_ENOMEM;
+    nng_aio_set_iov(j->wraio, 1, &iov);
+    nng_aio_set_timeout(j->wraio, j->srv->opts.body_timeout_ms);
+    nng_http_conn_write_all(j->conn, j->wraio);
+    return 0;
+}
+
 static void on_request(nng_aio *aio)
 {
     nng_http_req *nreq = nng_aio_get_input(aio, 0);
@@ -747,10 +776,17 @@ static void on_request(nng_aio *aio)
             return;
         }
     }
-    if (len > srv->opts.max_body && len > SP_HTTP_DRAIN_MAX) {
-        /* dispatch answers 413 without reading the body; the unread body
-         * forces Connection: close */
+    const char *expect = nng_http_req_get_header(nreq, "Expect");
+    int want_continue = expect && strcasestr(expect, "100-continue") != NULL;
+    if (len > srv->opts.max_body && (len > SP_HTTP_DRAIN_MAX || want_continue)) {
+        /* dispatch answers 413 without reading the body (a client that
+         * expects 100-continue will not send it); the unread body forces
+         * Connection: close */
         serve(srv, aio, nreq, NULL, (size_t)len, 1);
+        return;
+    }
+    if (len == 0 && is_inline(srv, nreq)) {
+        serve(srv, aio, nreq, NULL, 0, 0);
         return;
     }
     if (!admit(srv)) {
@@ -786,6 +822,12 @@ static void on_request(nng_aio *aio)
     }
     nng_iov iov;
     if ((j->body = malloc((size_t)len + 1)) == NULL || nng_aio_alloc(&j->rdaio, body_done, j) != 0) {
+        job_free(j);
+        unadmit(srv);
+        nng_aio_finish(aio, NNG_ENOMEM);
+        return;
+    }
+    if (want_continue && send_continue(j) != 0) {
         job_free(j);
         unadmit(srv);
         nng_aio_finish(aio, NNG_ENOMEM);

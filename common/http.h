@@ -10,10 +10,17 @@
  * (e.g. for Kafka delivery reports) would stall unrelated connections, so
  * the transport reads the body asynchronously and hands each request to a
  * small worker pool (opts.workers); a worker runs dispatch and completes
- * the nng aio. When more than opts.queue_max requests wait, new ones get
- * 503 + Retry-After at once.
+ * the nng aio. When opts.queue_max requests are unanswered, new ones get
+ * 503 + Retry-After at once. Measured on 2 cores, a trivial route does
+ * ~14k req/s through the workers vs ~19k inline, while inline a 200 ms
+ * handler delayed /healthz by 150 ms; SP_HTTP_INLINE opts a route out.
  *
- * Built-in routes (never authenticated): GET /healthz -> 200 {"status":"ok"},
+ * Bodies: Content-Length only (chunked -> 411); "Expect: 100-continue" is
+ * honoured. Over max_body -> 413 JSON; bodies up to 64 MiB are drained
+ * first so that clients which write before reading still see the 413.
+ *
+ * Built-in routes (never authenticated; healthz and metrics inline): GET
+ * /healthz -> 200 {"status":"ok"},
  * GET /readyz -> 503 until ready (flag or callback), then 200, GET /metrics
  * -> the registry in Prometheus text format. Unknown path -> 404 JSON,
  * known path with another method -> 405 JSON with Allow. Errors use
@@ -93,6 +100,8 @@ typedef int (*sp_http_ready_fn)(void *arg, char *why, size_t cap);
 enum {
     SP_HTTP_PREFIX = 1 << 0, /* path matches itself and everything below it */
     SP_HTTP_AUTH = 1 << 1, /* run the auth hook; the handler sees the principal */
+    SP_HTTP_INLINE = 1 << 2, /* tiny non-blocking handler: run it on nng's thread
+                              * (no worker hop) for requests without a body */
 };
 
 typedef struct sp_http_opts {
@@ -172,7 +181,10 @@ int sp_http_route_add(
 int sp_http_static_add(sp_http_server *srv, const char *prefix, const char *dir);
 
 /* Binds, starts the workers and accepts connections. SP_EIO when the
- * address cannot be bound, SP_ESTATE if already started. */
+ * address cannot be bound, SP_ESTATE if already started, SP_EEXIST if
+ * another sp_http_server in this process already serves the same
+ * host:port (nng 1.5.2 shares one server per address). Port 0 binds at
+ * once, so several port-0 servers can coexist. */
 int sp_http_server_start(sp_http_server *srv);
 
 /* The bound TCP port after start (the real one for port 0), else 0. */
