@@ -132,12 +132,13 @@ static int get(const ex_ctx *c, int n, span *sp)
 }
 
 /* Last match of rx in s[0..len); returns 1 with its end in *me. */
-static int last_match(const ex_ctx *c, const pcre2_code *rx, const char *s, size_t len, size_t *me)
+static int last_match(const ex_ctx *c, const pcre2_code *rx, const char *s, size_t len, size_t *ms, size_t *me)
 {
     size_t from = 0, a, b;
     int found = 0;
     while (from <= len && ex_rx_find(c, rx, s, len, from, &a, &b) == 1) {
         found = 1;
+        *ms = a;
         *me = b;
         from = b > a ? b : a + 1;
     }
@@ -210,16 +211,23 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     /* exclusions: approval/tender thresholds, quotes and competitor prices */
     if (ex_rx_has(c, lx->b_threshold, cl, ce - cs)) return 0;
     if (ex_catalog_names_competitor(c, cl, before)) return 0;
-    size_t qe;
-    if (last_match(c, lx->b_quote, cl, before, &qe)) {
-        size_t pe;
-        if (!last_match(c, lx->b_positive, cl + qe, before - qe, &pe)) return 0;
+    size_t qs, qe;
+    if (last_match(c, lx->b_quote, cl, before, &qs, &qe)) {
+        size_t ps, pe;
+        if (!last_match(c, lx->b_positive, cl + qe, before - qe, &ps, &pe)) return 0;
     }
     /* bounds right before / after the amount */
     int is_max = 0, is_min = 0;
-    size_t be;
-    if (last_match(c, lx->b_max_before, cl, before, &be) && before - be <= 12) is_max = 1;
-    if (last_match(c, lx->b_min_before, cl, before, &be) && before - be <= 12) is_min = 1;
+    size_t xs = 0, xe = 0, ns = 0, ne = 0;
+    int hx = last_match(c, lx->b_max_before, cl, before, &xs, &xe) && before - xe <= 12;
+    int hn = last_match(c, lx->b_min_before, cl, before, &ns, &ne) && before - ne <= 12;
+    /* "不超过" holds "超过", "can't go above" holds "above": the longer wins */
+    if (hx && hn) {
+        if (xs <= ns) hn = 0;
+        else hx = 0;
+    }
+    is_max = hx;
+    is_min = hn;
     size_t as, ae;
     size_t after_len = ce > me ? ce - me : 0;
     size_t lim = after_len < 24 ? after_len : 24;

@@ -300,7 +300,7 @@ int ex_date_resolve(const ex_ctx *c, const char *s, size_t len, int occ, int *da
 /* Clause around byte pos of sentence s: between separators ，,、：:（）. */
 static void clause_of(const char *s, size_t len, size_t ms, size_t me, size_t *cs, size_t *ce)
 {
-    static const char *const seps[] = {"，", "、", "：", "（", "）", ",", NULL};
+    static const char *const seps[] = {"，", "、", "（", "）", ",", NULL};
     size_t a = 0, b = len;
     for (size_t i = 0; i < len; i++) {
         for (size_t k = 0; seps[k]; k++) {
@@ -315,12 +315,15 @@ static void clause_of(const char *s, size_t len, size_t ms, size_t me, size_t *c
     *ce = b;
 }
 
-/* Does text of the turn before turn t (a rep question) talk about delivery? */
+/* Does the turn before turn t, a rep question, match rx? */
 static int prev_rep_has(const ex_ctx *c, const ex_doc *d, int t, const pcre2_code *rx)
 {
     if (t <= 0 || d->turns[t - 1].side != EXTRACT_SIDE_REP) return 0;
     const ex_turn *p = &d->turns[t - 1];
-    return ex_rx_has(c, rx, d->buf + p->start, p->end - p->start);
+    const char *s = d->buf + p->start;
+    size_t len = p->end - p->start;
+    if (!memchr(s, '?', len) && !memmem(s, len, "？", 3)) return 0;
+    return ex_rx_has(c, rx, s, len);
 }
 
 /* delivery_by: the last customer-stated delivery deadline in text order. */
@@ -346,11 +349,15 @@ void ex_date_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *sent
                 const char *cl = s + cs;
                 size_t cl_len = ce - cs;
                 int ok = 0;
-                if (ex_rx_has(c, lx->d_strong, cl, cl_len))
+                int deadline = ex_rx_has(c, lx->d_deadline, cl, cl_len);
+                int meeting = ex_rx_has(c, lx->d_meeting, cl, cl_len);
+                if (meeting && !deadline)
+                    ok = 0; /* "meeting on Sept 3 ... rollout": the meeting's date */
+                else if (ex_rx_has(c, lx->d_strong, cl, cl_len))
                     ok = 1;
-                else if (ex_rx_has(c, lx->d_deadline, cl, cl_len) && ex_rx_has(c, lx->d_weak, cl, cl_len))
+                else if (deadline && ex_rx_has(c, lx->d_weak, cl, cl_len))
                     ok = 1;
-                else if (ex_rx_has(c, lx->d_meeting, cl, cl_len))
+                else if (meeting)
                     ok = 0;
                 else {
                     if (prev_ctx < 0) prev_ctx = prev_rep_has(c, d, st->turn, lx->d_strong);
@@ -395,9 +402,9 @@ int ex_meeting_scan(const ex_ctx *c, const ex_doc *d)
             if (ms >= 3 && (strncasecmp(s + ms - 3, "by ", 3) == 0)) continue;
             if (ms >= 7 && (strncasecmp(s + ms - 7, "before ", 7) == 0)) continue;
             if (ex_rx_has(c, lx->d_refused, s, len)) continue;
-            if (ex_rx_has(c, lx->d_strong, s, len)) continue;
-            if (ex_rx_has(c, lx->d_meeting, s, len) || ex_rx_has(c, lx->d_time_of_day, s, len) ||
-                prev_rep_has(c, d, st->turn, lx->d_meeting))
+            int meeting = ex_rx_has(c, lx->d_meeting, s, len);
+            if (!meeting && ex_rx_has(c, lx->d_strong, s, len)) continue;
+            if (meeting || ex_rx_has(c, lx->d_time_of_day, s, len) || prev_rep_has(c, d, st->turn, lx->d_meeting))
                 return 1;
         }
     }

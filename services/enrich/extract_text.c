@@ -169,11 +169,14 @@ static int rep_signature(const ex_ctx *c, const ex_doc *d)
         while (s > 0 && d->buf[s - 1] != '\n') s--;
         if (!line_blank(d->buf + s, e - s)) {
             seen++;
-            /* a signature line is short and has no sentence punctuation */
-            if (e - s > 64 || memmem(d->buf + s, e - s, "。", 3) || memmem(d->buf + s, e - s, "，", 3)) {
-                e = s ? s - 1 : 0;
-                continue;
-            }
+            /* a signature line is short, without sentence punctuation; the
+             * body (or a salutation ending in a colon) ends the signature */
+            const char *ln = d->buf + s;
+            size_t l = e - s;
+            while (l && (ln[l - 1] == ' ' || ln[l - 1] == '\r')) l--;
+            if (l > 64 || memmem(ln, l, "。", 3) || memmem(ln, l, "，", 3) || (l && ln[l - 1] == ':') ||
+                (l >= 3 && memcmp(ln + l - 3, "：", 3) == 0))
+                return 0;
             const ex_catalog *cat = &c->e->cat;
             for (size_t k = 0; k < cat->n_own; k++)
                 if (memmem(d->buf + s, e - s, cat->own_names[k], strlen(cat->own_names[k]))) return 1;
@@ -258,6 +261,9 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
             else
                 cur = EXTRACT_SIDE_CUSTOMER;
             add_turn(d, ls, ls + labl, ls + lab, ls + ll, cur);
+        } else if (in->channel == EXTRACT_CH_EMAIL && ex_rx_has(c, lx->reply_subject, line, ll)) {
+            /* "主题：Re: ..." repeats the other side's subject */
+            add_turn(d, ls, ls, ls, ls + ll, EXTRACT_SIDE_REP);
         } else {
             add_turn(d, ls, ls, ls, ls + ll, cur);
         }
