@@ -243,9 +243,10 @@ static void get_str_array(ctx *c, json_t *o, const char *prefix, const char *key
             fail(c, f, "must be a UTF-8 string");
             break;
         }
-        v[*n] = (char *)protobuf_c_empty_string;
+        /* counted only once set: free_unpacked frees every counted entry */
+        v[*n] = NULL;
+        if (set(c, &v[*n], json_string_value(e), json_string_length(e)) != 0) break;
         (*n)++;
-        if (set(c, &v[*n - 1], json_string_value(e), json_string_length(e)) != 0) break;
     }
 }
 

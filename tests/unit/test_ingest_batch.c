@@ -8,6 +8,7 @@
 #include "err.h"
 #include "ingest/batch.h"
 #include "ingest/event_id.h"
+#include "ingest/response.h"
 #include "ingest/textutil.h"
 
 #include <stdio.h>
