@@ -32,6 +32,7 @@ CREATE TABLE tasks (
     sla_s             bigint      NOT NULL,
     created_at        timestamptz NOT NULL,
     assigned_at       timestamptz NOT NULL,
+    due_at            timestamptz NOT NULL, -- assigned_at + sla_s: the SLA deadline
     acked_at          timestamptz,
     closed_at         timestamptz,
     updated_at        timestamptz NOT NULL,
@@ -55,7 +56,7 @@ CREATE INDEX tasks_team ON tasks (team_id, status);
 CREATE INDEX tasks_region ON tasks (region_id, status);
 CREATE INDEX tasks_seq ON tasks (seq);
 -- The SLA sweep reads only open, unacknowledged tasks, by due time.
-CREATE INDEX tasks_sla_due ON tasks ((assigned_at + sla_s * interval '1 second')) WHERE status = 'open';
+CREATE INDEX tasks_sla_due ON tasks (due_at) WHERE status = 'open';
 
 CREATE TABLE task_history (
     task_key    text        NOT NULL REFERENCES tasks(key),

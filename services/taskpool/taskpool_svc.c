@@ -129,8 +129,7 @@ int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
     const char *p[1] = {now_s};
     if (sp_db_exec(db,
             "SELECT key FROM tasks WHERE status = 'open' AND escalation_level < cardinality(chain) AND "
-            "assigned_at + sla_s * interval '1 second' <= to_timestamp($1::bigint / 1000.0) "
-            "ORDER BY assigned_at + sla_s * interval '1 second' LIMIT 500",
+            "due_at <= to_timestamp($1::bigint / 1000.0) ORDER BY due_at LIMIT 500",
             1, p, &r) != SP_OK)
         return -1;
     int n = 0;
