@@ -667,19 +667,19 @@ int ingest_batch_item_parse(const void *json_obj, int index, const ingest_batch_
 }
 
 /* For a jansson decode error at byte pos of buf: the name of the last
- * object key before pos, so "invalid UTF-8" can name its field. */
-static void key_before(const char *buf, size_t len, size_t pos, char *out, size_t cap)
+ * object key before pos, so "invalid UTF-8" can name its field, and (for a
+ * JSON array) the index of the element holding pos, or -1. */
+static int locate(const char *buf, size_t len, size_t pos, char *out, size_t cap)
 {
     out[0] = '\0';
-    size_t i = 0, ks = 0, ke = 0;
-    int in_str = 0;
-    size_t s_start = 0;
-    while (i < len && i < pos) {
+    size_t ks = 0, ke = 0, s_start = 0;
+    int in_str = 0, depth = 0, index = -1;
+    for (size_t i = 0; i < len && i < pos; i++) {
         char ch = buf[i];
         if (in_str) {
-            if (ch == '\\')
+            if (ch == '\\') {
                 i++;
-            else if (ch == '"') {
+            } else if (ch == '"') {
                 in_str = 0;
                 size_t j = i + 1;
                 while (j < len && isspace((unsigned char)buf[j]))
@@ -688,20 +688,29 @@ static void key_before(const char *buf, size_t len, size_t pos, char *out, size_
             }
         } else if (ch == '"') {
             in_str = 1, s_start = i + 1;
+        } else if (ch == '[' || ch == '{') {
+            if (depth++ == 0 && ch == '[') index = 0;
+        } else if (ch == ']' || ch == '}') {
+            depth--;
+        } else if (ch == ',' && depth == 1 && index >= 0) {
+            index++;
         }
-        i++;
     }
     if (ke > ks && ke - ks < cap && ingest_utf8_valid(buf + ks, ke - ks)) {
         memcpy(out, buf + ks, ke - ks);
         out[ke - ks] = '\0';
     }
+    return index;
 }
 
+/* Reports a decode error; index is the NDJSON line's item, or -1 for an
+ * array, where the element is located from the error position. */
 static int decode_error(ingest_errlist *errs, int index, const char *buf, size_t len, const json_error_t *je)
 {
     char field[96];
     int utf = strstr(je->text, "decode byte") || strstr(je->text, "Unicode") || strstr(je->text, "UTF-8");
-    key_before(buf, len, (size_t)je->position, field, sizeof field);
+    int at = locate(buf, len, (size_t)je->position, field, sizeof field);
+    if (index < 0 && utf) index = at;
     if (utf && field[0])
         ingest_errlist_add(errs, index, field, "not valid UTF-8");
     else

@@ -33,14 +33,14 @@ fi
 # library sources: common, services without main.c, generated protobuf
 srcs=$(ls common/*.c 2>/dev/null; ls services/*/*.c 2>/dev/null | grep -v '/main\.c$'; find "$out/gen" -name '*.pb-c.c')
 # an object is stale when its source, or any header/proto in the tree, is newer
-newest_hdr=$(find common services proto "$out/gen" \( -name '*.h' -o -name '*.proto' \) -printf '%T@\n' | sort -n | tail -1)
+newest_hdr=$(find common services proto "$out/gen" \( -name '*.h' -o -name '*.proto' \) -printf '%T@ %p\n' |
+  sort -n | tail -1 | cut -d' ' -f2-)
 objs=()
 todo=()
 for s in $srcs; do
   o=$out/obj/$(echo "$s" | tr '/' '_' | sed 's/\.c$/.o/')
   objs+=("$o")
-  if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || \
-     awk -v a="$(stat -c %Y "$o")" -v b="$newest_hdr" 'BEGIN{exit !(b > a)}'; then
+  if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ "$newest_hdr" -nt "$o" ]; then
     todo+=("$s $o")
   fi
 done

@@ -298,6 +298,29 @@ static void test_text_limit_and_all_or_nothing(void **state)
     free(body);
 }
 
+/* Invalid UTF-8 inside a JSON array names the element and the field. */
+static void test_array_bad_utf8_located(void **state)
+{
+    (void)state;
+    const char *body = "[{\"source\":\"s\",\"external_id\":\"1\",\"occurred_at\":\"2026-03-01T09:00:00Z\","
+                       "\"channel\":\"note\",\"text\":\"a, [b] {c}\"},\n"
+                       " {\"source\":\"s\",\"external_id\":\"2\",\"occurred_at\":\"2026-03-01T09:00:00Z\","
+                       "\"channel\":\"note\",\"text\":\"ok\"},\n"
+                       " {\"source\":\"s\",\"external_id\":\"3\",\"occurred_at\":\"2026-03-01T09:00:00Z\","
+                       "\"channel\":\"note\",\"subject\":\"x\",\"text\":\"\xb1\xa8\xbc\xdb\"}]";
+    ingest_batch *b = NULL;
+    ingest_errlist errs = {0};
+    assert_int_equal(ingest_batch_parse(body, strlen(body), &OPTS, &b, &errs), SP_EDECODE);
+    assert_int_equal(errs.n, 1);
+    assert_int_equal(errs.items[0].index, 2);
+    assert_string_equal(errs.items[0].field, "text");
+    ingest_errlist_clear(&errs);
+    /* a syntax error in an array stays a request-level error */
+    assert_int_equal(ingest_batch_parse("[{\"a\":1},", 10, &OPTS, &b, &errs), SP_EDECODE);
+    assert_int_equal(errs.items[0].index, -1);
+    ingest_errlist_clear(&errs);
+}
+
 static void test_limits(void **state)
 {
     (void)state;
@@ -373,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_ndjson),
         cmocka_unit_test(test_validation_table),
         cmocka_unit_test(test_text_limit_and_all_or_nothing),
+        cmocka_unit_test(test_array_bad_utf8_located),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_doc_examples),
     };
