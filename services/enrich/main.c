@@ -1,19 +1,27 @@
-/* sp-enrich main: `sp-enrich extract ...` runs the extraction CLI (no Kafka,
- * no PostgreSQL); otherwise the service. Logic lives in enrich*.c, extract*.c. */
+/* sp-enrich: `sp-enrich extract ...` runs the offline extraction CLI (no
+ * Kafka, no PostgreSQL); otherwise the service: interactions in, extraction,
+ * identities, facts and cards, enriched interactions out. */
 #include "config.h"
+#include "enrich/enrich_svc.h"
 #include "enrich/extract_cli.h"
+#include "err.h"
 #include "log.h"
+#include "service.h"
 
-#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 struct cfg {
-    char *log_level;
+    sp_service_cfg svc;
+    char *catalog, *lexicon, *tz;
 };
 
+#define CFG(f) offsetof(struct cfg, f)
 static const sp_config_row rows[] = {
-    {"SP_LOG_LEVEL", SP_CFG_ENUM, "info", offsetof(struct cfg, log_level), "log level",
-        .choices = "debug|info|warn|error"},
+    SP_SERVICE_ROWS(struct cfg, svc, "sp-enrich", "8082"),
+    {"SP_CATALOG", SP_CFG_STRING, "deploy/tenants/demo/catalog.json", CFG(catalog), "tenant product/competitor catalog"},
+    {"SP_LEXICON_DIR", SP_CFG_STRING, "", CFG(lexicon), "extraction lexicons (default $SP_TENANT_DIR/lexicon)"},
+    {"SP_TZ", SP_CFG_STRING, "Asia/Shanghai", CFG(tz), "tenant time zone for relative dates"},
     SP_CONFIG_END,
 };
 
@@ -22,6 +30,25 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "extract") == 0) return enrich_extract_cli(argc - 1, argv + 1);
     struct cfg cfg = {0};
     sp_config_main(argc, argv, "sp-enrich", "[extract --catalog FILE [--tz ZONE]]", rows, &cfg);
+    extract_engine *engine = NULL;
+    sp_service svc = {0};
+    char lex[1024], err[512];
+    int code = 2;
+    snprintf(lex, sizeof lex, "%s/lexicon", cfg.svc.tenant_dir);
+    if (extract_engine_new(cfg.catalog, *cfg.lexicon ? cfg.lexicon : lex, err, sizeof err, &engine) != SP_OK) {
+        fprintf(stderr, "sp-enrich: configuration error: %s\n", err);
+        goto out;
+    }
+    enrich_svc es = {.engine = engine, .tz = cfg.tz, .out_topic = SP_TOPIC_ENRICHED};
+    code = 1;
+    if (sp_service_init(&svc, "sp-enrich", &cfg.svc, SP_TOPIC_INTERACTIONS, enrich_svc_batch, &es) != SP_OK) goto out;
+    es.producer = svc.producer;
+    es.clock = svc.clock;
+    code = sp_service_run(&svc);
+    sp_info("sp-enrich: %lu applied, %lu duplicates, %lu dead", es.applied, es.duplicates, es.dead);
+out:
+    sp_service_destroy(&svc);
+    extract_engine_destroy(engine);
     sp_config_free(rows, &cfg);
-    return 0;
+    return code;
 }

@@ -288,27 +288,32 @@ static int h_wecom(const sp_http_req *req, sp_http_res *res, void *arg)
     return SP_OK;
 }
 
+/* Maps an auth result to the hook's codes: 401 for a missing or unknown key,
+ * 403 for a bad signature or replay. */
+static int auth_code(ingest_auth_result r)
+{
+    int st = ingest_auth_http_status(r);
+    return st == 401 ? SP_EAUTH : st == 403 ? SP_EFORBIDDEN : SP_EINVAL;
+}
+
 int ingest_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
 {
     ingest_api *a = arg;
     const char *key = sp_http_req_header(req, "X-Api-Key");
     const char *authz = sp_http_req_header(req, "Authorization");
     if (key == NULL && authz && strncasecmp(authz, "Bearer ", 7) == 0) key = authz + 7;
-    char hash[SP_SHA256_HEX_LEN + 1];
-    if (key == NULL || *key == '\0') return 401;
-    if (ingest_apikey_hash(key, hash) != SP_OK) return 401;
     size_t which = 0;
-    ingest_auth_result r = ingest_apikey_check(hash, a->api_key_hashes, a->n_api_keys, &which);
-    if (r != INGEST_AUTH_OK) return ingest_auth_http_status(r);
+    ingest_auth_result r = ingest_apikey_check(key, a->api_key_hashes, a->n_api_keys, &which);
+    if (r != INGEST_AUTH_OK) return auth_code(r);
     if (a->n_webhook_secrets > 0) {
         r = ingest_webhook_verify(sp_http_req_header(req, "webhook-id"), sp_http_req_header(req, "webhook-timestamp"),
             sp_http_req_header(req, "webhook-signature"), req->body, req->body_len, a->webhook_secrets,
             a->n_webhook_secrets, now_of(a) / 1000);
-        if (r != INGEST_AUTH_OK) return ingest_auth_http_status(r);
+        if (r != INGEST_AUTH_OK) return auth_code(r);
     }
     snprintf(out->person_id, sizeof out->person_id, "%s", a->api_key_sources[which]);
     snprintf(out->role, sizeof out->role, "source");
-    return 0;
+    return SP_OK;
 }
 
 int ingest_api_routes(ingest_api *a, sp_http_server *srv, sp_metrics *reg)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <libxml/parser.h>
 #include <unistd.h>
 
 struct cfg {
@@ -64,6 +65,7 @@ int main(int argc, char **argv)
     sp_log_level lvl = SP_LOG_INFO;
     sp_log_level_parse(cfg.log_level, &lvl);
     sp_log_init("sp-ingest", lvl);
+    xmlInitParser(); /* once, before handler threads parse WeCom XML */
 
     ingest_api api = {.topic = SP_TOPIC_INTERACTIONS, .publish_timeout_ms = (int)cfg.publish_timeout,
         .tenant_id = cfg.tenant_id, .tracking_max_age_ms = cfg.tracking_max_age};

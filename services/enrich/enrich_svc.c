@@ -1,0 +1,390 @@
+/* enrich_svc.c - sp-enrich's batch handler. */
+#include "enrich/enrich_svc.h"
+
+#include "enrich/facts.h"
+#include "err.h"
+#include "log.h"
+#include "utf8.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef Salespulse__V1__Interaction Ix;
+
+static const char *channel_name(int c)
+{
+    static const char *n[] = {"", "wecom", "email", "call", "meeting", "note", "tracking", "activity", "crm"};
+    return c > 0 && c <= 8 ? n[c] : NULL;
+}
+
+static const char *direction_name(int d)
+{
+    static const char *n[] = {"unspecified", "inbound", "outbound", "internal"};
+    return d >= 0 && d <= 3 ? n[d] : "unspecified";
+}
+
+static const char *identity_kind_name(int k)
+{
+    static const char *n[] = {NULL, "wecom", "email", "phone", "crm"};
+    return k > 0 && k <= 4 ? n[k] : NULL;
+}
+
+static const char *activity_name(int k)
+{
+    static const char *n[] = {NULL, "visit", "needs_diagnosis", "proposal", "executive_visit", "demo", "touch"};
+    return k > 0 && k <= 6 ? n[k] : NULL;
+}
+
+static int utf8_ok(const char *s) { return s == NULL || sp_utf8_valid(s, strlen(s), NULL); }
+
+int enrich_validate(const Ix *ix, char *why, size_t cap)
+{
+    if (ix->meta == NULL || ix->meta->event_id == NULL || !*ix->meta->event_id) {
+        snprintf(why, cap, "invalid Interaction: meta.event_id missing");
+        return SP_EINVAL;
+    }
+    if (ix->meta->occurred_at_ms <= 0) {
+        snprintf(why, cap, "invalid Interaction %s: meta.occurred_at_ms missing", ix->meta->event_id);
+        return SP_EINVAL;
+    }
+    if (channel_name(ix->channel) == NULL) {
+        snprintf(why, cap, "invalid Interaction %s: channel %d unknown", ix->meta->event_id, (int)ix->channel);
+        return SP_EINVAL;
+    }
+    if (!utf8_ok(ix->text) || !utf8_ok(ix->subject) || !utf8_ok(ix->rep_id) ||
+        (ix->customer_identity && !utf8_ok(ix->customer_identity->value))) {
+        snprintf(why, cap, "invalid Interaction %s: text is not valid UTF-8", ix->meta->event_id);
+        return SP_EINVAL;
+    }
+    for (size_t i = 0; i < ix->n_turns; i++) {
+        if (!utf8_ok(ix->turns[i]->text)) {
+            snprintf(why, cap, "invalid Interaction %s: turns[%zu].text is not valid UTF-8", ix->meta->event_id, i);
+            return SP_EINVAL;
+        }
+    }
+    return SP_OK;
+}
+
+/* Words worth extracting from: which channels and which extraction channel. */
+static int extract_channel_of(const Ix *ix, extract_channel *out)
+{
+    switch (ix->channel) {
+    case SALESPULSE__V1__CHANNEL__CHANNEL_WECOM: *out = EXTRACT_CH_WECOM; return 1;
+    case SALESPULSE__V1__CHANNEL__CHANNEL_EMAIL: *out = EXTRACT_CH_EMAIL; return 1;
+    case SALESPULSE__V1__CHANNEL__CHANNEL_CALL: *out = EXTRACT_CH_CALL; return 1;
+    case SALESPULSE__V1__CHANNEL__CHANNEL_MEETING: *out = EXTRACT_CH_MEETING; return 1;
+    case SALESPULSE__V1__CHANNEL__CHANNEL_NOTE:
+    case SALESPULSE__V1__CHANNEL__CHANNEL_ACTIVITY: *out = EXTRACT_CH_NOTE; return ix->text && *ix->text;
+    default: return 0;
+    }
+}
+
+static const Salespulse__V1__Party *customer_party(const Ix *ix)
+{
+    for (size_t i = 0; i < ix->n_parties; i++)
+        if (ix->parties[i]->customer_side) return ix->parties[i];
+    return NULL;
+}
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+    if (v && *v) json_object_set_new(o, k, json_string(v));
+}
+
+static void add_fact(json_t *facts, const char *field, json_t *value, int single, const char *quote)
+{
+    json_t *f = json_object();
+    json_object_set_new(f, "field", json_string(field));
+    json_object_set_new(f, "value", value);
+    json_object_set_new(f, "single", json_boolean(single));
+    if (quote && *quote) json_object_set_new(f, "quote", json_string(quote));
+    json_array_append_new(facts, f);
+}
+
+json_t *enrich_doc_build(const Ix *ix, const extract_result *er, const char *extraction_json, const char *party_role)
+{
+    json_t *d = json_object();
+    json_object_set_new(d, "event_id", json_string(ix->meta->event_id));
+    json_object_set_new(d, "occurred_at_ms", json_integer(ix->meta->occurred_at_ms));
+    set_str(d, "source", ix->source);
+    set_str(d, "external_id", ix->external_id);
+    json_object_set_new(d, "channel", json_string(channel_name(ix->channel)));
+    json_object_set_new(d, "direction", json_string(direction_name(ix->direction)));
+    set_str(d, "customer_ref", ix->customer_ref);
+    if (ix->customer_identity && identity_kind_name(ix->customer_identity->kind)) {
+        json_object_set_new(d, "id_kind", json_string(identity_kind_name(ix->customer_identity->kind)));
+        set_str(d, "id_value", ix->customer_identity->value);
+    }
+    set_str(d, "rep_id", ix->rep_id);
+    set_str(d, "deal_id", ix->deal_id);
+    const Salespulse__V1__Party *p = customer_party(ix);
+    if (p) {
+        set_str(d, "party_name", p->name);
+        set_str(d, "party_title", p->title);
+    }
+    set_str(d, "party_role", party_role);
+    json_object_set_new(d, "customer_side", json_boolean(facts_customer_side(ix)));
+    json_object_set_new(d, "level", json_integer(facts_level_of(ix)));
+    json_object_set_new(d, "touch", json_boolean(ix->channel != SALESPULSE__V1__CHANNEL__CHANNEL_TRACKING));
+    /* a rep's own record of the deal updates its status */
+    int rep_update = ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_NOTE ||
+        ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_ACTIVITY || ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_CRM;
+    json_object_set_new(d, "rep_update", json_boolean(rep_update));
+    /* the text is kept whole up to 64 KiB, cut on a code-point boundary */
+    if (ix->text && *ix->text) {
+        size_t n = sp_utf8_cut(ix->text, strlen(ix->text), 65536);
+        json_object_set_new(d, "text", json_stringn(ix->text, n));
+    }
+    if (ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY && ix->activity) {
+        char why[128];
+        json_object_set_new(d, "activity_kind", json_string(activity_name(ix->activity->kind) ? activity_name(ix->activity->kind) : ""));
+        json_object_set_new(d, "quality_passed", json_boolean(facts_activity_quality(ix->activity, why, sizeof why)));
+        set_str(d, "next_step", ix->activity->next_step);
+        if (ix->activity->next_step_due_ms > 0)
+            json_object_set_new(d, "next_step_due_ms", json_integer(ix->activity->next_step_due_ms));
+    }
+    if (ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_STAGE_CHANGE && ix->stage_change &&
+        facts_stage_name(ix->stage_change->to_stage)) {
+        const Salespulse__V1__StageChange *sc = ix->stage_change;
+        json_t *s = json_object(), *pids = json_array();
+        json_object_set_new(s, "deal_id", json_string(*sc->deal_id ? sc->deal_id : ix->deal_id));
+        if (facts_stage_name(sc->from_stage)) json_object_set_new(s, "from_stage", json_string(facts_stage_name(sc->from_stage)));
+        json_object_set_new(s, "to_stage", json_string(facts_stage_name(sc->to_stage)));
+        json_object_set_new(s, "amount", json_integer(sc->amount));
+        set_str(s, "deal_name", sc->deal_name);
+        for (size_t i = 0; i < sc->n_product_ids; i++) json_array_append_new(pids, json_string(sc->product_ids[i]));
+        json_object_set_new(s, "product_ids", pids);
+        json_object_set_new(d, "stage_change", s);
+    }
+    json_t *facts = json_array();
+    if (er) {
+        if (extraction_json) {
+            json_t *x = json_loads(extraction_json, 0, NULL);
+            if (x) json_object_set_new(d, "extraction", x);
+        }
+        for (size_t i = 0; i < er->n_products; i++) add_fact(facts, "product", json_string(er->products[i]), 0, er->core_need);
+        for (size_t i = 0; i < er->n_competitors; i++) add_fact(facts, "competitor", json_string(er->competitors[i]), 0, er->concern);
+        if (er->has_budget) {
+            json_t *b = json_object();
+            json_object_set_new(b, "min", er->budget.has_min ? json_integer(er->budget.min) : json_null());
+            json_object_set_new(b, "max", er->budget.has_max ? json_integer(er->budget.max) : json_null());
+            json_object_set_new(b, "currency", json_string(er->budget.currency ? er->budget.currency : "CNY"));
+            add_fact(facts, "budget", b, 1, NULL);
+        }
+        if (er->delivery_by[0]) add_fact(facts, "delivery_by", json_string(er->delivery_by), 1, NULL);
+        set_str(d, "core_need", er->core_need);
+        if (er->concern[0] && er->n_risks > 0) {
+            int sev = 0;
+            const char *tag = NULL;
+            for (size_t i = 0; i < er->n_risks; i++) {
+                int s = facts_risk_severity(er->risks[i]);
+                if (s > sev) {
+                    sev = s;
+                    tag = er->risks[i];
+                }
+            }
+            set_str(d, "concern", er->concern);
+            set_str(d, "concern_tag", tag);
+            json_object_set_new(d, "concern_severity", json_integer(sev ? sev : 1));
+        }
+    }
+    json_object_set_new(d, "facts", facts);
+    return d;
+}
+
+/* A string field of the apply result, or "". */
+static const char *rstr(json_t *r, const char *k)
+{
+    const char *s = json_string_value(json_object_get(r, k));
+    return s ? s : "";
+}
+
+/* Builds and queues the EnrichedInteraction. */
+static int publish(enrich_svc *s, bus_group *g, Ix *ix, const extract_result *er, json_t *r)
+{
+    Salespulse__V1__EnrichedInteraction e = SALESPULSE__V1__ENRICHED_INTERACTION__INIT;
+    Salespulse__V1__EventMeta meta = SALESPULSE__V1__EVENT_META__INIT;
+    Salespulse__V1__Extraction x = SALESPULSE__V1__EXTRACTION__INIT;
+    Salespulse__V1__Budget b = SALESPULSE__V1__BUDGET__INIT;
+    Salespulse__V1__Role roles[EXTRACT_MAX_ITEMS], croles[1];
+    char id[300];
+    snprintf(id, sizeof id, "enr:%s", ix->meta->event_id);
+    meta.event_id = id;
+    meta.occurred_at_ms = ix->meta->occurred_at_ms;
+    meta.produced_at_ms = sp_wall_ms();
+    meta.producer = "sp-enrich";
+    meta.trace_id = ix->meta->trace_id;
+    meta.schema_version = 1;
+    meta.tenant_id = ix->meta->tenant_id;
+    e.meta = &meta;
+    e.interaction = ix;
+    e.customer_id = (char *)rstr(r, "customer_id");
+    e.contact_id = (char *)rstr(r, "contact_id");
+    e.deal_id = (char *)rstr(r, "deal_id");
+    e.rep_id = *ix->rep_id ? ix->rep_id : (char *)rstr(r, "owner_rep_id");
+    e.team_id = (char *)rstr(r, "team_id");
+    e.region_id = (char *)rstr(r, "region_id");
+    e.customer_side = facts_customer_side(ix);
+    e.credibility = (Salespulse__V1__Level)facts_level_of(ix);
+    e.deal_stage = (Salespulse__V1__Stage)facts_stage_parse(rstr(r, "deal_stage"));
+    e.new_customer = json_is_true(json_object_get(r, "new_customer"));
+    e.industry = (char *)rstr(r, "industry");
+    e.customer_class = (char *)rstr(r, "class");
+    int role = facts_role_parse(rstr(r, "contact_role"));
+    if (role) {
+        croles[0] = (Salespulse__V1__Role)role;
+        e.n_contact_roles = 1;
+        e.contact_roles = croles;
+    }
+    char why[128] = "";
+    if (ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY && ix->activity) {
+        e.quality_passed = facts_activity_quality(ix->activity, why, sizeof why);
+        e.quality_reason = why;
+    }
+    if (er) {
+        x.n_products = er->n_products;
+        x.products = (char **)er->products;
+        x.n_competitors = er->n_competitors;
+        x.competitors = (char **)er->competitors;
+        if (er->has_budget) {
+            b.has_min = er->budget.has_min;
+            b.min = er->budget.min;
+            b.has_max = er->budget.has_max;
+            b.max = er->budget.max;
+            b.currency = (char *)(er->budget.currency ? er->budget.currency : "CNY");
+            x.budget = &b;
+        }
+        x.delivery_by = (char *)er->delivery_by;
+        x.n_risks = er->n_risks;
+        x.risks = (char **)er->risks;
+        for (size_t i = 0; i < er->n_roles; i++) roles[i] = (Salespulse__V1__Role)facts_role_parse(er->roles[i]);
+        x.n_roles = er->n_roles;
+        x.roles = roles;
+        x.n_intents = er->n_intents;
+        x.intents = (char **)er->intents;
+        x.core_need = (char *)er->core_need;
+        x.concern = (char *)er->concern;
+        e.extraction = &x;
+    }
+    size_t len = salespulse__v1__enriched_interaction__get_packed_size(&e);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf == NULL) return SP_ENOMEM;
+    salespulse__v1__enriched_interaction__pack(&e, buf);
+    const char *key = *e.customer_id ? e.customer_id : ix->meta->event_id;
+    int rv = bus_group_send(g, s->producer, s->out_topic, key, strlen(key), buf, len);
+    free(buf);
+    return rv;
+}
+
+void enrich_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN])
+{
+    enrich_svc *s = arg;
+    Ix **ix = calloc(n, sizeof *ix);
+    extract_result *er = calloc(n, sizeof *er);
+    int *has_words = calloc(n, sizeof *has_words);
+    json_t *docs = json_array(), *results = NULL;
+    bus_group *g = NULL;
+    char *docs_text = NULL;
+    size_t valid = 0;
+    if (!ix || !er || !has_words || !docs) goto retry;
+    for (size_t i = 0; i < n; i++) {
+        res[i] = BUS_OK;
+        ix[i] = salespulse__v1__interaction__unpack(NULL, msgs[i].len, msgs[i].payload);
+        if (ix[i] == NULL) {
+            snprintf(reasons[i], BUS_REASON_LEN, "undecodable salespulse.v1.Interaction (%zu bytes)", msgs[i].len);
+            res[i] = BUS_DEAD;
+            continue;
+        }
+        if (enrich_validate(ix[i], reasons[i], BUS_REASON_LEN) != SP_OK) {
+            res[i] = BUS_DEAD;
+            continue;
+        }
+        sp_clock_observe(s->clock, msgs[i].partition, ix[i]->meta->occurred_at_ms);
+        extract_channel ch;
+        char *xjson = NULL;
+        const char *party_role = NULL;
+        if (extract_channel_of(ix[i], &ch)) {
+            extract_turn turns[EXTRACT_MAX_TURNS];
+            size_t nt = ix[i]->n_turns < EXTRACT_MAX_TURNS ? ix[i]->n_turns : EXTRACT_MAX_TURNS;
+            for (size_t k = 0; k < nt; k++) {
+                int sp = ix[i]->turns[k]->speaker;
+                turns[k].speaker = sp == SALESPULSE__V1__SPEAKER__SPEAKER_REP ? EXTRACT_SIDE_REP
+                    : sp == SALESPULSE__V1__SPEAKER__SPEAKER_CUSTOMER        ? EXTRACT_SIDE_CUSTOMER
+                                                                             : EXTRACT_SIDE_UNKNOWN;
+                turns[k].text = ix[i]->turns[k]->text;
+            }
+            extract_input in = {.channel = ch, .occurred_at_ms = ix[i]->meta->occurred_at_ms, .tz = s->tz,
+                .text = ix[i]->text ? ix[i]->text : "", .text_len = (size_t)-1, .turns = nt ? turns : NULL,
+                .n_turns = nt};
+            if (extract_run(s->engine, &in, &er[i]) == SP_OK) {
+                has_words[i] = 1;
+                extract_result_to_json(&er[i], NULL, 0, &xjson);
+            }
+        }
+        /* a contact's role, learned from the title in the message */
+        const Salespulse__V1__Party *p = customer_party(ix[i]);
+        extract_result tr;
+        if (p && p->title && *p->title) {
+            extract_input tin = {.channel = EXTRACT_CH_NOTE, .occurred_at_ms = ix[i]->meta->occurred_at_ms,
+                .tz = s->tz, .text = p->title, .text_len = (size_t)-1};
+            if (extract_run(s->engine, &tin, &tr) == SP_OK && tr.n_roles > 0) party_role = tr.roles[0];
+        }
+        json_t *doc = enrich_doc_build(ix[i], has_words[i] ? &er[i] : NULL, xjson, party_role);
+        free(xjson);
+        json_object_set_new(doc, "i", json_integer((json_int_t)i));
+        json_array_append_new(docs, doc);
+        valid++;
+    }
+    if (valid == 0) goto finish;
+    if ((docs_text = json_dumps(docs, JSON_COMPACT)) == NULL || bus_group_new(&g) != SP_OK) goto retry;
+    if (sp_db_begin(db) != SP_OK) goto retry;
+    PGresult *r = NULL;
+    const char *p[1] = {docs_text};
+    if (sp_db_exec(db, "SELECT enrich_apply_batch($1::jsonb)::text", 1, p, &r) != SP_OK) {
+        sp_warn("enrich_apply_batch: %s", sp_db_errmsg(db));
+        goto retry_rollback;
+    }
+    results = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+    PQclear(r);
+    if (!json_is_array(results) || json_array_size(results) != valid) goto retry_rollback;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i] == BUS_DEAD) continue;
+        json_t *one = json_array_get(results, k++);
+        const char *err = json_string_value(json_object_get(one, "error"));
+        if (err) {
+            snprintf(reasons[i], BUS_REASON_LEN, "enrich_apply %s: %s", ix[i]->meta->event_id, err);
+            res[i] = BUS_DEAD;
+            s->dead++;
+        } else if (json_is_true(json_object_get(one, "duplicate"))) {
+            s->duplicates++; /* applied before: its output is already on the broker */
+        } else {
+            if (publish(s, g, ix[i], has_words[i] ? &er[i] : NULL, one) != SP_OK) goto retry_rollback;
+            s->applied++;
+        }
+    }
+    char werr[256];
+    if (bus_group_wait(g, 15000, werr, sizeof werr) != SP_OK) {
+        sp_warn("enriched events not delivered: %s", werr);
+        goto retry_rollback;
+    }
+    if (sp_db_commit(db) != SP_OK) goto retry_rollback;
+    goto finish;
+retry_rollback:
+    sp_db_rollback(db);
+retry:
+    for (size_t i = 0; i < n; i++)
+        if (res[i] != BUS_DEAD) res[i] = BUS_RETRY;
+finish:
+    for (size_t i = 0; ix && i < n; i++)
+        if (ix[i]) salespulse__v1__interaction__free_unpacked(ix[i], NULL);
+    free(ix);
+    free(er);
+    free(has_words);
+    free(docs_text);
+    json_decref(docs);
+    json_decref(results);
+    bus_group_release(g);
+}
