@@ -5,6 +5,21 @@
 -- already applied (idempotency by event id through processed_events).
 -- Facts follow the credibility rule: a fact of a lower level never
 -- overwrites a current one of a higher level; it is kept as 'conflict'.
+-- The context an EnrichedInteraction carries for a resolved interaction.
+CREATE OR REPLACE FUNCTION enrich_context(p_cust text, p_cont text, p_deal text, p_rep text, p_new boolean)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+               'customer_id', p_cust, 'contact_id', p_cont, 'deal_id', p_deal, 'new_customer', p_new,
+               'deal_stage', (SELECT stage FROM deals WHERE id = p_deal),
+               'owner_rep_id', c.owner_rep_id, 'industry', c.industry, 'class', c.class,
+               'contact_role', (SELECT role FROM contacts WHERE id = p_cont),
+               'team_id', p.team_id, 'region_id', coalesce(p.region_id, t.region_id))
+      FROM (SELECT 1) one
+      LEFT JOIN customers c ON c.id = p_cust
+      LEFT JOIN people p ON p.id = coalesce(p_rep, c.owner_rep_id)
+      LEFT JOIN teams t ON t.id = p.team_id
+$$;
+
 CREATE OR REPLACE FUNCTION enrich_apply(d jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     v_ev       text        := d->>'event_id';
@@ -25,7 +40,11 @@ DECLARE
 BEGIN
     INSERT INTO processed_events (consumer, event_id) VALUES ('sp-enrich', v_ev) ON CONFLICT DO NOTHING;
     IF NOT FOUND THEN
-        RETURN jsonb_build_object('duplicate', true);
+        -- applied before: answer the same context again so the caller can
+        -- re-publish (its output may have been lost in a crash after commit)
+        SELECT customer_id, contact_id, deal_id INTO v_cust, v_cont, v_deal
+          FROM interactions WHERE event_id = v_ev LIMIT 1;
+        RETURN enrich_context(v_cust, v_cont, v_deal, v_rep, false) || jsonb_build_object('duplicate', true);
     END IF;
 
     -- identity resolution: customer ref, then identity, then e-mail domain, else a new lead
@@ -162,18 +181,7 @@ BEGIN
         END IF;
     END IF;
 
-    SELECT jsonb_build_object(
-               'customer_id', v_cust, 'contact_id', v_cont, 'deal_id', v_deal, 'new_customer', v_is_new,
-               'deal_stage', (SELECT stage FROM deals WHERE id = v_deal),
-               'owner_rep_id', (SELECT owner_rep_id FROM customers WHERE id = v_cust),
-               'industry', (SELECT industry FROM customers WHERE id = v_cust),
-               'class', (SELECT class FROM customers WHERE id = v_cust),
-               'contact_role', (SELECT role FROM contacts WHERE id = v_cont),
-               'team_id', p.team_id, 'region_id', coalesce(p.region_id, t.region_id))
-      INTO v_out
-      FROM (SELECT 1) one
-      LEFT JOIN people p ON p.id = coalesce(v_rep, (SELECT owner_rep_id FROM customers WHERE id = v_cust))
-      LEFT JOIN teams t ON t.id = p.team_id;
+    v_out := enrich_context(v_cust, v_cont, v_deal, v_rep, v_is_new);
     RETURN v_out;
 END;
 $$;

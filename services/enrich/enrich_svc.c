@@ -349,6 +349,10 @@ void enrich_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_r
     results = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
     PQclear(r);
     if (!json_is_array(results) || json_array_size(results) != valid) goto retry_rollback;
+    /* Commit first, then publish: a consumer of sp.enriched.v1 may read the
+     * rows at once. A crash between the two is repaired by the redelivery,
+     * which finds the event applied and publishes the same output again. */
+    if (sp_db_commit(db) != SP_OK) goto retry_rollback;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (res[i] == BUS_DEAD) continue;
@@ -358,19 +362,17 @@ void enrich_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_r
             snprintf(reasons[i], BUS_REASON_LEN, "enrich_apply %s: %s", ix[i]->meta->event_id, err);
             res[i] = BUS_DEAD;
             s->dead++;
-        } else if (json_is_true(json_object_get(one, "duplicate"))) {
-            s->duplicates++; /* applied before: its output is already on the broker */
-        } else {
-            if (publish(s, g, ix[i], has_words[i] ? &er[i] : NULL, one) != SP_OK) goto retry_rollback;
-            s->applied++;
+            continue;
         }
+        if (json_is_true(json_object_get(one, "duplicate"))) s->duplicates++;
+        else s->applied++;
+        if (publish(s, g, ix[i], has_words[i] ? &er[i] : NULL, one) != SP_OK) goto retry;
     }
     char werr[256];
     if (bus_group_wait(g, 15000, werr, sizeof werr) != SP_OK) {
         sp_warn("enriched events not delivered: %s", werr);
-        goto retry_rollback;
+        goto retry;
     }
-    if (sp_db_commit(db) != SP_OK) goto retry_rollback;
     goto finish;
 retry_rollback:
     sp_db_rollback(db);
