@@ -666,3 +666,54 @@ void bus_install_stop_signals(volatile sig_atomic_t *stop)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 }
+
+int bus_group_lag(const char *bootstrap, const char *group, const char *topic, int64_t *lag, char *errbuf,
+    size_t errlen)
+{
+    int rv = SP_EKAFKA;
+    rd_kafka_t *rk = NULL;
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_conf_t *conf = conf_base(bootstrap, "spctl-lag", errbuf, errlen);
+    if (conf == NULL) return SP_ECONFIG;
+    if (conf_set(conf, "group.id", group, errbuf, errlen) != SP_OK) {
+        rd_kafka_conf_destroy(conf);
+        return SP_ECONFIG;
+    }
+    if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen)) == NULL) {
+        rd_kafka_conf_destroy(conf);
+        return SP_EKAFKA;
+    }
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+    rd_kafka_topic_destroy(rkt);
+    if (err || md->topic_cnt != 1 || md->topics[0].err) {
+        snprintf(errbuf, errlen, "metadata of %s: %s", topic,
+            rd_kafka_err2str(err ? err : md && md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        goto fail;
+    }
+    parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id);
+    if ((err = rd_kafka_committed(rk, parts, 10000)) != 0) {
+        snprintf(errbuf, errlen, "committed offsets of %s: %s", group, rd_kafka_err2str(err));
+        goto fail;
+    }
+    int64_t total = 0;
+    for (int i = 0; i < parts->cnt; i++) {
+        int64_t lo = 0, hi = 0;
+        if ((err = rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo, &hi, 10000)) != 0) {
+            snprintf(errbuf, errlen, "watermarks of %s: %s", topic, rd_kafka_err2str(err));
+            goto fail;
+        }
+        int64_t at = parts->elems[i].offset >= 0 ? parts->elems[i].offset : lo;
+        total += hi > at ? hi - at : 0;
+    }
+    *lag = total;
+    rv = SP_OK;
+fail:
+    if (parts) rd_kafka_topic_partition_list_destroy(parts);
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    return rv;
+}

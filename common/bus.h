@@ -153,4 +153,11 @@ int bus_topics_create(const char *bootstrap, const char *const *topics, int part
 /* Installs SIGTERM and SIGINT handlers that set *stop = 1. */
 void bus_install_stop_signals(volatile sig_atomic_t *stop);
 
+
+
+/* The total lag of consumer group on topic: the sum over partitions of the
+ * high watermark minus the committed offset (a partition without a commit
+ * counts from its low watermark). SP_OK or SP_EKAFKA with errbuf. */
+int bus_group_lag(const char *bootstrap, const char *group, const char *topic, int64_t *lag, char *errbuf,
+    size_t errlen);
 #endif

@@ -10,6 +10,10 @@
 const spctl_cmd spctl_commands[] = {
     {"migrate", "migrate", "apply pending SQL migrations from SP_SQL_DIR", 1, 0, spctl_migrate},
     {"topics", "topics create [TOPIC...]", "create the six topics (or the named ones)", 0, 1, spctl_topics},
+    {"replay", "replay --dir DIR --ingest URL --key KEY", "post a simulator's events.ndjson to sp-ingest", 0, 0,
+        spctl_replay},
+    {"wait-drained", "wait-drained [--timeout S]", "wait until every consumer group has caught up", 0, 1,
+        spctl_wait_drained},
     {NULL, NULL, NULL, 0, 0, NULL},
 };
 
