@@ -12,7 +12,18 @@ static void batch_trampoline(void *arg, const bus_msg *msgs, size_t n, bus_resul
 {
     /* The handler observes event time itself: it knows occurred_at. */
     sp_service *s = arg;
+    int64_t t0 = sp_wall_ms();
     s->handler(s->arg, s->db, msgs, n, res, reasons);
+    size_t ok = 0, dead = 0, retry = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i] == BUS_OK) ok++;
+        else if (res[i] == BUS_DEAD) dead++;
+        else retry++;
+    }
+    sp_counter_add(s->m_msgs, (double)ok, "ok");
+    sp_counter_add(s->m_msgs, (double)dead, "dead");
+    sp_counter_add(s->m_msgs, (double)retry, "retry");
+    sp_histogram_observe(s->m_batch_s, (double)(sp_wall_ms() - t0) / 1000.0);
 }
 
 static void rebalance(void *arg, const char *topic, int32_t partition, int assigned)
@@ -52,6 +63,17 @@ int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, 
         sp_error("producer: %s", err);
         return rv;
     }
+    if ((rv = sp_metrics_new(&s->metrics)) != SP_OK) return rv;
+    if ((rv = sp_counter_new(s->metrics, "sp_consumer_messages_total", "Messages handled by result", "result",
+             &s->m_msgs)) != SP_OK ||
+        (rv = sp_histogram_new(s->metrics, "sp_consumer_batch_seconds", "Time to handle one batch", "", NULL, 0,
+             &s->m_batch_s)) != SP_OK)
+        return rv;
+    sp_http_opts ho = {.metrics = s->metrics, .workers = 4};
+    if ((rv = sp_http_server_new(cfg->http_addr, &ho, &s->http)) != SP_OK) {
+        sp_error("SP_HTTP_ADDR %s: %s", cfg->http_addr, sp_strerror(rv));
+        return rv;
+    }
     const char *topics[] = {topic, NULL};
     bus_consumer_opts o = {
         .bootstrap = cfg->kafka_bootstrap,
@@ -74,8 +96,21 @@ int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, 
     return SP_OK;
 }
 
+int sp_service_http_start(sp_service *s)
+{
+    int rv = sp_http_server_start(s->http);
+    if (rv != SP_OK) {
+        sp_error("cannot listen on %s", s->cfg->http_addr);
+        return rv;
+    }
+    s->http_started = 1;
+    sp_http_server_set_ready(s->http, 1);
+    return SP_OK;
+}
+
 int sp_service_run(sp_service *s)
 {
+    if (!s->http_started && sp_service_http_start(s) != SP_OK) return 1;
     bus_install_stop_signals(&s->stop);
     sp_info("%s consuming (clock %s, group %s)", s->name, s->cfg->clock, s->cfg->group_id);
     int rv = bus_consumer_run(s->consumer, &s->stop);
@@ -86,6 +121,8 @@ int sp_service_run(sp_service *s)
 void sp_service_destroy(sp_service *s)
 {
     if (s == NULL) return;
+    sp_http_server_destroy(s->http);
+    s->http = NULL;
     bus_consumer_destroy(s->consumer);
     s->consumer = NULL;
     bus_producer_destroy(s->producer);
@@ -94,6 +131,8 @@ void sp_service_destroy(sp_service *s)
     s->db = NULL;
     sp_clock_destroy(s->clock);
     s->clock = NULL;
+    sp_metrics_destroy(s->metrics);
+    s->metrics = NULL;
 }
 
 static void all(bus_result *res, size_t n, bus_result r)

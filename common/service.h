@@ -11,6 +11,8 @@
 #include "clock.h"
 #include "config.h"
 #include "db.h"
+#include "http.h"
+#include "metrics.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -58,6 +60,10 @@ typedef struct sp_service {
     sp_db *db;           /* owned */
     bus_producer *producer; /* owned */
     bus_consumer *consumer; /* owned */
+    sp_metrics *metrics;    /* owned; rendered at /metrics */
+    sp_http_server *http;   /* owned; /healthz, /readyz, /metrics (+ the service's routes) */
+    sp_metric *m_msgs, *m_batch_s;
+    int http_started;
     volatile sig_atomic_t stop;
     sp_service_batch_fn handler;
     void *arg;
@@ -71,7 +77,12 @@ typedef struct sp_service {
 int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, const char *topic,
     sp_service_batch_fn handler, void *arg);
 
-/* Runs the consumer loop until SIGTERM/SIGINT; returns the process exit code. */
+/* Starts the HTTP server (after the service added its routes to s->http)
+ * and marks the service ready. SP_EIO when the address cannot be bound. */
+int sp_service_http_start(sp_service *s);
+
+/* Runs the consumer loop until SIGTERM/SIGINT; returns the process exit
+ * code. Starts the HTTP server first if sp_service_http_start was not called. */
 int sp_service_run(sp_service *s);
 
 void sp_service_destroy(sp_service *s);

@@ -30,7 +30,38 @@ services_stop() {
   done
 }
 
+# Starts the five services in the background with the stack's settings;
+# logs in $VAR/log, pids in $VAR/run. Extra SP_* settings come from the
+# caller's environment (e.g. SP_CLOCK=event for replays).
+services_start() {
+  eval "$(env_vars)"
+  mkdir -p "$VAR/log" "$VAR/run"
+  export SP_TENANT_DIR=${SP_TENANT_DIR:-$ROOT/deploy/tenants/default}
+  export SP_CATALOG=${SP_CATALOG:-$ROOT/deploy/tenants/demo/catalog.json}
+  local port=${SP_PORT_BASE:-8080}
+  for svc in ingest enrich score route taskpool; do
+    local pidf="$VAR/run/sp-$svc.pid"
+    if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then continue; fi
+    port=$((port + 1))
+    (cd "$ROOT" && SP_HTTP_ADDR=${SP_HTTP_HOST:-http://127.0.0.1}:$port exec "$BIN/sp-$svc" \
+        >>"$VAR/log/sp-$svc.log" 2>&1) &
+    echo $! >"$pidf"
+  done
+  # every service answers /healthz before we go on
+  port=${SP_PORT_BASE:-8080}
+  for svc in ingest enrich score route taskpool; do
+    port=$((port + 1))
+    for _ in $(seq 1 100); do
+      curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+      kill -0 "$(cat "$VAR/run/sp-$svc.pid")" 2>/dev/null || { echo "sp-$svc exited:"; tail -5 "$VAR/log/sp-$svc.log"; exit 1; }
+      sleep 0.1
+    done
+  done
+  echo "services: sp-ingest :$((${SP_PORT_BASE:-8080} + 1)) ... sp-taskpool :$((${SP_PORT_BASE:-8080} + 5)) (logs in $VAR/log)"
+}
+
 case "${1:-}" in
+  services-start) services_start ;;
   up)
     bash "$HERE/pg.sh" start
     bash "$HERE/kafka.sh" start
@@ -46,5 +77,5 @@ case "${1:-}" in
     ;;
   services-stop) services_stop ;;
   env) env_vars ;;
-  *) echo "usage: $0 up|down|env|services-stop" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|env|services-start|services-stop" >&2; exit 2 ;;
 esac
