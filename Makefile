@@ -139,6 +139,7 @@ $(BUILD)/test/integration/%: $(call obj,tests/integration/%.c) $(call obj,$(TEST
 test: $(DEPS_STAMP)
 	@rm -f build/test-results
 	@$(MAKE) --no-print-directory test-unit || echo "make: unit tests failed" >&2
+	@bash tests/deploy/run.sh || echo "make: deployment checks failed" >&2
 	@$(MAKE) --no-print-directory test-asan || echo "make: sanitizer tests failed" >&2
 	@$(MAKE) --no-print-directory test-integration || echo "make: integration tests failed" >&2
 	@bash tests/summary.sh build/test-results
