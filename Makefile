@@ -8,7 +8,8 @@
 #   $(BUILD)/test     unit and integration test binaries
 #
 # Every .c under common/ and services/<svc>/ is picked up by wildcard: add a
-# file, not a rule. tests/unit/test_*.c and tests/integration/itest_*.c are
+# file, not a rule. spctl (the operator CLI) also links the other services'
+# logic libraries, so it reuses their code (tokens, seeding, ...). tests/unit/test_*.c and tests/integration/itest_*.c are
 # one cmocka binary each.
 
 BUILD    ?= build
@@ -113,7 +114,7 @@ $(BUILD)/lib/libsp_$(1).a: $(call obj,$(call svc_lib_src,$(1))) $(BUILD)/obj/.em
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@
 	$(Q)ar rcs $$@ $$^
-$(BUILD)/bin/$(call bin_name,$(1)): $(call obj,services/$(1)/main.c) $(BUILD)/lib/libsp_$(1).a $(LIB_COMMON) $(LIB_PROTO)
+$(BUILD)/bin/$(call bin_name,$(1)): $(call obj,services/$(1)/main.c) $(BUILD)/lib/libsp_$(1).a $(if $(filter spctl,$(1)),$(filter-out %/libsp_spctl.a,$(SVC_LIBS))) $(LIB_COMMON) $(LIB_PROTO)
 	@mkdir -p $$(dir $$@)
 	@echo "  LD      $$@"
 	$(Q)$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)

@@ -14,6 +14,8 @@ const spctl_cmd spctl_commands[] = {
         spctl_replay},
     {"wait-drained", "wait-drained [--timeout S]", "wait until every consumer group has caught up", 0, 1,
         spctl_wait_drained},
+    {"summary", "summary [--truth FILE] [--api URL] [--tokens]", "what a run produced; planted situations found", 1,
+        0, spctl_summary},
     {NULL, NULL, NULL, 0, 0, NULL},
 };
 

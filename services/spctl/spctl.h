@@ -29,5 +29,6 @@ int spctl_migrate(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_topics(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv);
+int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv);
 
 #endif

@@ -1,0 +1,142 @@
+/* spctl summary: what the demo (or any run) produced — interactions,
+ * signals, tasks by level and assignee role, each planted situation of a
+ * simulator's truth.json detected or not and to whom it was routed — and a
+ * demo API token per role. */
+#include "db.h"
+#include "err.h"
+#include "spctl/spctl.h"
+#include "taskpool/token.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static long long one_int(sp_db *db, const char *sql)
+{
+    PGresult *r = NULL;
+    long long v = -1;
+    if (sp_db_exec(db, sql, 0, NULL, &r) == SP_OK && PQntuples(r) == 1) v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return v;
+}
+
+static void print_rows(sp_db *db, const char *title, const char *sql)
+{
+    PGresult *r = NULL;
+    if (sp_db_exec(db, sql, 0, NULL, &r) != SP_OK) {
+        printf("  %s: (unavailable: %s)\n", title, sp_db_errmsg(db));
+        return;
+    }
+    printf("%s\n", title);
+    for (int i = 0; i < PQntuples(r); i++) {
+        printf("  ");
+        for (int c = 0; c < PQnfields(r); c++) printf("%-28s", PQgetvalue(r, i, c));
+        printf("\n");
+    }
+    if (PQntuples(r) == 0) printf("  (none)\n");
+    PQclear(r);
+}
+
+/* Issues a token for person (label "demo"), printing it once. */
+static void demo_token(sp_db *db, const char *role_title, const char *sql_person)
+{
+    PGresult *r = NULL;
+    if (sp_db_exec(db, sql_person, 0, NULL, &r) != SP_OK || PQntuples(r) == 0) {
+        PQclear(r);
+        return;
+    }
+    char tok[SP_TOKEN_LEN + 1], hash[SP_TOKEN_HASH_LEN + 1];
+    if (token_generate(tok, hash) == SP_OK) {
+        const char *p[2] = {hash, PQgetvalue(r, 0, 0)};
+        if (sp_db_exec(db,
+                "INSERT INTO api_tokens (token_sha256, person_id, label, expires_at) "
+                "VALUES ($1, $2, 'demo', now() + interval '30 days')",
+                2, p, NULL) == SP_OK)
+            printf("  %-11s %-10s %-8s %s\n", role_title, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), tok);
+    }
+    PQclear(r);
+}
+
+/* `summary [--truth FILE] [--api URL] [--tokens]` */
+int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv)
+{
+    const char *truth_path = NULL, *api = "http://127.0.0.1:8085";
+    int tokens = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--truth") == 0 && i + 1 < argc) truth_path = argv[++i];
+        else if (strcmp(argv[i], "--api") == 0 && i + 1 < argc) api = argv[++i];
+        else if (strcmp(argv[i], "--tokens") == 0) tokens = 1;
+    }
+    sp_db *db = NULL;
+    if (sp_db_open(cfg->pg_url, &db) != SP_OK) {
+        fprintf(stderr, "spctl summary: %s\n", sp_db_errmsg(db));
+        sp_db_destroy(db);
+        return 1;
+    }
+    printf("\n== SalesPulse run summary ==\n");
+    printf("interactions processed: %lld (customers %lld, open deals %lld)\n",
+        one_int(db, "SELECT count(*) FROM interactions"), one_int(db, "SELECT count(*) FROM customers"),
+        one_int(db, "SELECT count(*) FROM deals WHERE is_open"));
+    printf("signals routed: %lld (suppressed %lld, dead-lettered as unroutable: see sp.deadletter.v1)\n",
+        one_int(db, "SELECT count(*) FROM routing_decisions WHERE op IN ('upsert','close')"),
+        one_int(db, "SELECT count(*) FROM routing_decisions WHERE op = 'suppressed'"));
+    print_rows(db, "signals by kind:",
+        "SELECT kind, count(*) FILTER (WHERE op = 'upsert') || ' raised/updated', "
+        "count(*) FILTER (WHERE op = 'close') || ' cleared' FROM routing_decisions GROUP BY kind ORDER BY kind");
+    print_rows(db, "tasks by level and first assignee role:",
+        "SELECT 'L' || t.level, r.assignee_role, count(DISTINCT t.key) || ' tasks' FROM tasks t "
+        "JOIN LATERAL (SELECT assignee_role FROM routing_decisions d WHERE d.task_key = t.key AND d.op = 'upsert' "
+        "ORDER BY decided_at LIMIT 1) r ON true GROUP BY 1, 2 ORDER BY 1 DESC, 2");
+    print_rows(db, "tasks by status:", "SELECT status, count(*) FROM tasks GROUP BY 1 ORDER BY 1");
+
+    int detected = 0, total = 0;
+    if (truth_path) {
+        json_error_t jerr;
+        json_t *truth = json_load_file(truth_path, 0, &jerr);
+        json_t *sits = json_is_array(truth) ? truth : json_object_get(truth, "situations");
+        printf("planted situations (%s):\n", truth_path);
+        size_t i;
+        json_t *s;
+        json_array_foreach(sits, i, s)
+        {
+            const char *kind = json_string_value(json_object_get(s, "kind"));
+            const char *st = json_string_value(json_object_get(s, "subject_type"));
+            const char *sid = json_string_value(json_object_get(s, "subject_id"));
+            const char *want = json_string_value(json_object_get(s, "assignee_id"));
+            const char *name = json_string_value(json_object_get(s, "situation"));
+            if (!kind || !st || !sid) continue;
+            total++;
+            char like[512];
+            snprintf(like, sizeof like, "task:%s:%s:%s:%%", kind, st, sid);
+            const char *p[1] = {like};
+            PGresult *r = NULL;
+            int found = sp_db_exec(db,
+                            "SELECT d.assignee_id, coalesce(p.name, ''), d.assignee_role, d.reason_en FROM routing_decisions d "
+                            "LEFT JOIN people p ON p.id = d.assignee_id WHERE d.task_key LIKE $1 AND d.op = 'upsert' "
+                            "ORDER BY d.decided_at LIMIT 1",
+                            1, p, &r) == SP_OK &&
+                PQntuples(r) == 1;
+            int right = found && want && strcmp(PQgetvalue(r, 0, 0), want) == 0;
+            if (found && (right || want == NULL)) detected++;
+            printf("  %-3s %-44s %-28s %s\n", found ? (right || !want ? "yes" : "yes*") : "NO", name ? name : kind, kind,
+                found ? PQgetvalue(r, 0, 1) : "-");
+            if (found && want && !right)
+                printf("      * routed to %s (%s), expected %s\n", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2), want);
+            PQclear(r);
+        }
+        printf("detected and routed as expected: %d of %d\n", detected, total);
+        json_decref(truth);
+    }
+    printf("\nAPI: %s  (e.g. curl -H 'Authorization: Bearer <token>' %s/v1/me/tasks)\n", api, api);
+    if (tokens) {
+        printf("demo tokens (valid 30 days; only their SHA-256 is stored):\n");
+        demo_token(db, "rep", "SELECT p.id, p.name FROM people p JOIN tasks t ON t.assignee_id = p.id "
+                              "WHERE p.role = 'rep' GROUP BY p.id, p.name ORDER BY count(*) DESC, p.id LIMIT 1");
+        demo_token(db, "supervisor", "SELECT id, name FROM people WHERE role = 'supervisor' ORDER BY id LIMIT 1");
+        demo_token(db, "director", "SELECT id, name FROM people WHERE role = 'director' ORDER BY id LIMIT 1");
+        demo_token(db, "admin", "SELECT id, name FROM people WHERE role = 'admin' ORDER BY id LIMIT 1");
+    }
+    sp_db_destroy(db);
+    return truth_path && detected < total ? 3 : 0;
+}
