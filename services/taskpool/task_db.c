@@ -163,7 +163,8 @@ int task_db_put(sp_db *db, const task *t, const task_event *ev, const Salespulse
     free(playbooks);
     if (rv != SP_OK) return rv;
     if (ev && ev->emit) {
-        const char *h[8] = {t->key, rev, updated, ev->actor_id ? ev->actor_id : "system", task_action_name(ev->action),
+        const char *h[8] = {t->key, rev, updated, ev->actor_id ? ev->actor_id : "system",
+            ev->action ? task_action_name(ev->action) : "open",
             ev->previous_status ? task_status_name(ev->previous_status) : "", task_status_name(t->status), t->assignee_id};
         const char *hp[9];
         memcpy(hp, h, sizeof h);

@@ -86,7 +86,63 @@ void taskpool_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus
 {
     taskpool_svc *s = arg;
     sp_tx_batch(db, s->producer, msgs, n, res, reasons, apply_one, s);
+    /* after every batch: a task that arrived late (its deadline already
+     * behind the watermark) is escalated now rather than never */
+    s->last_sweep_ms = 0;
     taskpool_sla_sweep(s, db);
+}
+
+/* sla_people over the org chart in PostgreSQL: availability from absences,
+ * names for the reasons. Names live in a small per-call cache. */
+struct people_ctx {
+    sp_db *db;
+    char names[4][128];
+    int next;
+};
+
+static int person_available(void *arg, const char *id, int64_t at_ms)
+{
+    struct people_ctx *pc = arg;
+    char at[24];
+    snprintf(at, sizeof at, "%lld", (long long)at_ms);
+    const char *p[2] = {id, at};
+    PGresult *r = NULL;
+    if (sp_db_exec(pc->db,
+            "SELECT p.active AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.person_id = p.id AND "
+            "to_timestamp($2::bigint / 1000.0) >= a.starts_at AND to_timestamp($2::bigint / 1000.0) < a.ends_at) "
+            "FROM people p WHERE p.id = $1",
+            2, p, &r) != SP_OK)
+        return 1; /* cannot tell: do not skip */
+    int ok = PQntuples(r) == 0 || strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    return ok;
+}
+
+static const char *person_name(void *arg, const char *id, int english)
+{
+    (void)english;
+    struct people_ctx *pc = arg;
+    const char *p[1] = {id};
+    PGresult *r = NULL;
+    if (sp_db_exec(pc->db, "SELECT name FROM people WHERE id = $1", 1, p, &r) != SP_OK || PQntuples(r) == 0) {
+        PQclear(r);
+        return NULL;
+    }
+    char *slot = pc->names[pc->next++ % 4];
+    snprintf(slot, sizeof pc->names[0], "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return slot;
+}
+
+/* The org role of a person ("director", ...), into buf; "escalation" if unknown. */
+static void person_role(sp_db *db, const char *id, char *buf, size_t cap)
+{
+    const char *p[1] = {id};
+    PGresult *r = NULL;
+    snprintf(buf, cap, "escalation");
+    if (sp_db_exec(db, "SELECT role FROM people WHERE id = $1", 1, p, &r) == SP_OK && PQntuples(r) == 1)
+        snprintf(buf, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
 }
 
 /* Escalates one due task in its own transaction; returns 1 if it did. */
@@ -98,8 +154,12 @@ static int escalate_one(taskpool_svc *s, sp_db *db, const char *key, int64_t now
     if (t == NULL || bus_group_new(&g) != SP_OK || sp_db_begin(db) != SP_OK) goto out;
     if (task_db_get(db, key, 1, t, &found) != SP_OK || !found) goto rollback;
     sla_decision d;
-    if (sla_check(t, &s->sla, now, NULL, &d) != SP_OK || !d.escalate) goto rollback;
-    task_args args = {.to_id = d.to_id, .to_role = "escalation", .escalation_level = d.new_level};
+    struct people_ctx pc = {.db = db};
+    sla_people people = {.available = person_available, .name = person_name, .ctx = &pc};
+    if (sla_check(t, &s->sla, now, &people, &d) != SP_OK || !d.escalate) goto rollback;
+    char role[32];
+    person_role(db, d.to_id, role, sizeof role);
+    task_args args = {.to_id = d.to_id, .to_role = role, .escalation_level = d.new_level};
     task_actor system = {.person_id = "system"};
     task_event ev;
     if (task_transition(t, TASK_ACT_ESCALATE, &system, &args, d.due_ms, &ev) != SP_OK) goto rollback;
@@ -122,7 +182,7 @@ out:
 int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
 {
     int64_t now = sp_clock_now_ms(s->clock);
-    if (now <= 0 || now - s->last_sweep_ms < s->sweep_every_ms) return 0;
+    if (now <= 0 || (s->last_sweep_ms && now - s->last_sweep_ms < s->sweep_every_ms)) return 0;
     char now_s[24];
     snprintf(now_s, sizeof now_s, "%lld", (long long)now);
     PGresult *r = NULL;

@@ -23,9 +23,11 @@ typedef struct taskpool_svc {
 void taskpool_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
     char (*reasons)[BUS_REASON_LEN]);
 
-/* Escalates every open task whose SLA ran out by the clock's now; runs at
- * most once per sweep_every_ms of clock time. Indexed: it reads only due
- * tasks. Returns the number escalated, or -1 when the database failed. */
+/* Escalates every open task whose SLA ran out by the clock's now. Between
+ * batches it runs at most once per sweep_every_ms of clock time; after a
+ * batch always (cheap: an indexed read of due tasks only), so a command that
+ * arrives after its deadline passed in event time still escalates.
+ * Returns the number escalated, or -1 when the database failed. */
 int taskpool_sla_sweep(taskpool_svc *s, sp_db *db);
 
 /* on_idle hook for sp_service. */
