@@ -249,9 +249,9 @@ int ex_lexicon_load(ex_lexicon *lx, const char *dir, char *err, size_t errlen)
         json_t *root = NULL;
         rv = load_file(dir, files[f].name, &root, path, sizeof path, err, errlen);
         if (rv != SP_OK) break;
-        if (files[f].keys) rv = load_keys(root, path, lx, files[f].keys, err, errlen);
-        if (rv == SP_OK && files[f].tags)
+        if (files[f].tags)
             rv = ruleset(root, path, files[f].tags, (ex_ruleset *)((char *)lx + files[f].rules_off), err, errlen);
+        if (rv == SP_OK && files[f].keys) rv = load_keys(root, path, lx, files[f].keys, err, errlen);
         if (rv == SP_OK && strcmp(files[f].name, "dates.json") == 0) rv = spring_dates(root, path, lx, err, errlen);
         json_decref(root);
     }
