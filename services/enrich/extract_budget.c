@@ -193,7 +193,13 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     }
     if (me < tl && (t[me] == '%' || (me + 3 <= tl && memcmp(t + me, "折", 3) == 0))) return 0;
     int money = has_u1 || has_u2 || has_cur1 || has_cur2 || has_cur3;
-    if (!money) return 0;
+    /* a bare Arabic number is money only in a strong price context (below) */
+    if (!money && !(t[n1.s] >= '0' && t[n1.s] <= '9')) return 0;
+    if (!money) {
+        size_t as0, ae0;
+        if (ex_rx_find(c, lx->b_not_money, t + n1.e, tl - n1.e, 0, &as0, &ae0) == 1 && as0 == 0) return 0;
+        if (me < tl && ((unsigned char)t[me] == '.' || (t[me] >= '0' && t[me] <= '9'))) return 0;
+    }
     double lo, hi, lo2 = -1, hi2;
     if (!number(t + n1.s, n1.e - n1.s, &lo, &hi)) return 0;
     if (has_n2 && !number(t + n2.s, n2.e - n2.s, &lo2, &hi2)) has_n2 = 0;
@@ -236,9 +242,15 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     /* a cue: budget word in the window before, a positive word in the clause, or a bound */
     size_t ws = ms > CUE_WINDOW ? ms - CUE_WINDOW : 0;
     while (ws > 0 && ((unsigned char)t[ws] & 0xC0) == 0x80) ws--;
-    int cue = is_max || is_min || ex_rx_has(c, lx->b_cue, t + ws, ms - ws) ||
-              ex_rx_has(c, lx->b_positive, cl, before);
+    int positive = ex_rx_has(c, lx->b_positive, cl, before);
+    int cue = is_max || is_min || positive || ex_rx_has(c, lx->b_cue, t + ws, ms - ws);
     if (!cue) return 0;
+    if (!money) {
+        /* "单价能不能降到4500", "控制在3000以内": a positive word or bound in the clause */
+        size_t ps, pe;
+        int near_cue = last_match(c, lx->b_cue, cl, before, &ps, &pe) && before - pe <= 9;
+        if (!(positive || is_max || is_min || near_cue)) return 0;
+    }
     int usd = (has_cur1 && ex_rx_has(c, lx->b_usd, t + cur1.s, cur1.e - cur1.s)) ||
               (has_cur2 && ex_rx_has(c, lx->b_usd, t + cur2.s, cur2.e - cur2.s)) ||
               (has_cur3 && ex_rx_has(c, lx->b_usd, t + cur3.s, cur3.e - cur3.s));

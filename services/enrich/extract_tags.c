@@ -130,6 +130,8 @@ void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need
         for (size_t k = 0; k < lx->intents.n; k++) {
             const ex_rule *ru = &lx->intents.v[k];
             if (!rule_hit(c, ru, s, len, &ms, &me)) continue;
+            /* signing with a competitor is not signing with us */
+            if (strcmp(ru->tag, "ready_to_sign") == 0 && ex_catalog_names_competitor(c, s, len)) continue;
             ex_result_add(r->intents, &r->n_intents, ru->tag);
             if (!need_set && strcmp(ru->tag, "demo_refused") != 0) {
                 need_set = 1;
