@@ -349,7 +349,9 @@ void ex_date_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *sent
                 const char *cl = s + cs;
                 size_t cl_len = ce - cs;
                 int ok = 0;
-                int deadline = ex_rx_has(c, lx->d_deadline, cl, cl_len);
+                /* month/year/quarter ends, N days/weeks and 春节前 are deadlines by themselves */
+                int deadline = (k != K_FULL && k != K_MD && k != K_EN_MD && k != K_NEXT_WEEKDAY && k != K_NEXT_MONTH) ||
+                               ex_rx_has(c, lx->d_deadline, cl, cl_len);
                 int meeting = ex_rx_has(c, lx->d_meeting, cl, cl_len);
                 if (meeting && !deadline)
                     ok = 0; /* "meeting on Sept 3 ... rollout": the meeting's date */
