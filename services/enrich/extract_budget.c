@@ -57,6 +57,12 @@ static int cn_number(const char *s, size_t len, double *lo, double *hi)
     for (size_t i = 0; i + 3 <= len; i += 3) {
         int d = cn_digit(s + i), u = cn_unit(s + i);
         if (d >= 0) {
+            if (cur > 0 && i + 3 == len && d == cur + 1 && *hi < 0 && total >= 0) {
+                /* 七八万: neighbouring digits at the end */
+                *lo = total + cur;
+                *hi = total + d;
+                return 1;
+            }
             if (cur > 0 && i + 6 <= len && cn_unit(s + i + 3) && d == cur + 1 && *hi < 0) {
                 /* 五六十: the range cur*u .. d*u */
                 int uu = cn_unit(s + i + 3);

@@ -63,8 +63,8 @@ enum kind {
 
 static const char *const PATTERNS[K_COUNT] = {
     [K_FULL] = "(?<![0-9])(20[0-9]{2})\\s*(?:年|/|-|\\.)\\s*([0-9]{1,2})\\s*(?:月|/|-|\\.)\\s*([0-9]{1,2})(?![0-9])",
-    [K_MD] = "(明年|今年)?(?<![0-9])(?<![0-9]年)(" CN ")\\s*月\\s*(" CN ")\\s*(?:日|号)",
-    [K_MONTH_END] = "(明年|今年)?(?<![0-9])(?<![0-9]年)(" CN ")\\s*月份?\\s*(?:底|末|月底)",
+    [K_MD] = "(明年|今年|20[0-9]{2}\\s*年)?(?<![0-9])(" CN ")\\s*月\\s*(" CN ")\\s*(?:日|号)",
+    [K_MONTH_END] = "(明年|今年|20[0-9]{2}\\s*年)?(?<![0-9])(" CN ")\\s*月份?\\s*(?:底|末|月底)",
     [K_NEXT_MONTH_END] = "下个?月(?:底|末)",
     [K_THIS_MONTH_END] = "(?<![下个0-9一二三四五六七八九十两])(?:本|这个|当)?月(?:底|末)",
     [K_NEXT_MONTH] = "下个?月(?!底|末|初|中|[0-9一二三四五六七八九十])|\\bnext month\\b",
@@ -188,10 +188,18 @@ static int resolve(const ex_ctx *c, int k, const char *s, int occ)
     }
     case K_MD:
     case K_MONTH_END: {
-        if (grp(c, 1, s, &g, &gl) && memcmp(g, "明年", 6) == 0) next_year = 1;
+        int year = -1;
+        if (grp(c, 1, s, &g, &gl)) {
+            if (g[0] >= '0' && g[0] <= '9') year = small_num(g, 4);
+            else if (memcmp(g, "明年", 6) == 0) next_year = 1;
+        }
         int m = grp(c, 2, s, &g, &gl) ? small_num(g, gl) : -1;
-        if (k == K_MONTH_END) return roll_month_end(oy, occ, m, next_year);
+        if (k == K_MONTH_END) {
+            if (year >= 2000 && m >= 1 && m <= 12) return last_day(year, m);
+            return roll_month_end(oy, occ, m, next_year);
+        }
         int dd = grp(c, 3, s, &g, &gl) ? small_num(g, gl) : -1;
+        if (year >= 2000 && m >= 1 && m <= 12 && dd >= 1 && dd <= 31) return ex_days_from_civil(year, m, dd);
         return roll_md(oy, occ, m, dd, next_year);
     }
     case K_NEXT_MONTH_END:

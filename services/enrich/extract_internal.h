@@ -86,6 +86,7 @@ typedef struct ex_turn {
     size_t start, end;             /* text of the turn (without label) */
     size_t label_start, label_end; /* speaker label, empty when none */
     extract_side side;
+    int label_kind; /* 0 none, 1 rep label, 2 customer label, 3 unknown label */
 } ex_turn;
 
 #define EX_MAX_SENT 512

@@ -103,6 +103,7 @@ static int add_turn(ex_doc *d, size_t ls, size_t le, size_t ts, size_t te, extra
     t->start = ts;
     t->end = te;
     t->side = side;
+    t->label_kind = 0;
     return 1;
 }
 
@@ -187,6 +188,25 @@ static int rep_signature(const ex_ctx *c, const ex_doc *d)
     return 0;
 }
 
+/* "客户: ... / 小周: ...": with customer labels and no rep label, the
+ * other speakers are our side. */
+static void infer_unknown_labels(ex_doc *d)
+{
+    int rep = 0, cust = 0, unknown = 0;
+    for (size_t t = 0; t < d->n_turns; t++) {
+        rep += d->turns[t].label_kind == 1;
+        cust += d->turns[t].label_kind == 2;
+        unknown += d->turns[t].label_kind == 3;
+    }
+    if (rep || !cust || !unknown) return;
+    extract_side cur = EXTRACT_SIDE_CUSTOMER;
+    for (size_t t = 0; t < d->n_turns; t++) {
+        if (d->turns[t].label_kind == 3) cur = EXTRACT_SIDE_REP;
+        if (d->turns[t].label_kind == 2) cur = EXTRACT_SIDE_CUSTOMER;
+        d->turns[t].side = cur;
+    }
+}
+
 static int names_own(const ex_ctx *c, const char *s, size_t len)
 {
     const ex_catalog *cat = &c->e->cat;
@@ -256,11 +276,13 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
         off += ll;
         d->buf[off++] = '\n';
         if (lab && ll > lab) {
+            int kind = 3;
             if (ex_rx_has(c, lx->rep_label, line, labl) || names_own(c, line, labl))
-                cur = EXTRACT_SIDE_REP;
-            else
-                cur = EXTRACT_SIDE_CUSTOMER;
-            add_turn(d, ls, ls + labl, ls + lab, ls + ll, cur);
+                kind = 1;
+            else if (ex_rx_has(c, lx->customer_label, line, labl))
+                kind = 2;
+            cur = kind == 1 ? EXTRACT_SIDE_REP : EXTRACT_SIDE_CUSTOMER;
+            if (add_turn(d, ls, ls + labl, ls + lab, ls + ll, cur)) d->turns[d->n_turns - 1].label_kind = kind;
         } else if (in->channel == EXTRACT_CH_EMAIL && ex_rx_has(c, lx->reply_subject, line, ll)) {
             /* "主题：Re: ..." repeats the other side's subject */
             add_turn(d, ls, ls, ls, ls + ll, EXTRACT_SIDE_REP);
@@ -271,6 +293,7 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
     }
     d->len = off;
     d->buf[off] = '\0';
+    infer_unknown_labels(d);
     if (in->channel == EXTRACT_CH_EMAIL && rep_signature(c, d)) {
         d->rep_authored = 1;
         for (size_t t = 0; t < d->n_turns; t++) d->turns[t].side = EXTRACT_SIDE_REP;
