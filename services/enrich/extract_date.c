@@ -334,53 +334,49 @@ static int prev_rep_has(const ex_ctx *c, const ex_doc *d, int t, const pcre2_cod
     return ex_rx_has(c, rx, s, len);
 }
 
-/* delivery_by: the last customer-stated delivery deadline in text order. */
+/* delivery_by: the last customer-stated delivery deadline in text order.
+ * Each date pattern scans the document once; hits are judged in their
+ * sentence and clause. */
 void ex_date_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *sent_hit)
 {
     const ex_lexicon *lx = &c->e->lex;
     int best = -1;
     size_t best_pos = 0;
-    for (size_t i = 0; i < d->n_sent; i++) {
-        const ex_sentence *st = &d->sent[i];
-        if (st->side != EXTRACT_SIDE_CUSTOMER) continue;
-        const char *s = d->buf + st->start;
-        size_t len = st->end - st->start;
-        int prev_ctx = -1;
-        for (int k = 0; k < K_COUNT; k++) {
-            size_t from = 0, ms, me;
-            while (from < len && ex_rx_find(c, c->e->date_rx[k], s, len, from, &ms, &me) == 1) {
-                from = me > ms ? me : ms + 1;
-                int z = resolve(c, k, s, d->local_day);
-                if (z < 0) continue;
-                size_t cs, ce;
-                clause_of(s, len, ms, me, &cs, &ce);
-                const char *cl = s + cs;
-                size_t cl_len = ce - cs;
-                int ok = 0;
-                /* month/year/quarter ends, N days/weeks and 春节前 are deadlines by themselves */
-                int deadline = (k != K_FULL && k != K_MD && k != K_EN_MD && k != K_NEXT_WEEKDAY && k != K_NEXT_MONTH) ||
-                               ex_rx_has(c, lx->d_deadline, cl, cl_len);
-                int meeting = ex_rx_has(c, lx->d_meeting, cl, cl_len);
-                if (meeting && !deadline)
-                    ok = 0; /* "meeting on Sept 3 ... rollout": the meeting's date */
-                else if (ex_rx_has(c, lx->d_strong, cl, cl_len))
-                    ok = 1;
-                else if (deadline && ex_rx_has(c, lx->d_weak, cl, cl_len))
-                    ok = 1;
-                else if (meeting)
-                    ok = 0;
-                else {
-                    if (prev_ctx < 0) prev_ctx = prev_rep_has(c, d, st->turn, lx->d_strong);
-                    ok = prev_ctx;
-                }
-                if (!ok) continue;
-                size_t pos = st->start + ms;
-                if (best < 0 || pos >= best_pos) {
-                    best = z;
-                    best_pos = pos;
-                    if (sent_hit) *sent_hit = (int)i;
-                }
-            }
+    for (int k = 0; k < K_COUNT; k++) {
+        size_t from = 0, ms, me;
+        while (from < d->len && ex_rx_find(c, c->e->date_rx[k], d->buf, d->len, from, &ms, &me) == 1) {
+            from = me > ms ? me : ms + 1;
+            int si = ex_sentence_at(d, ms);
+            if (si < 0) continue;
+            const ex_sentence *st = &d->sent[si];
+            if (st->side != EXTRACT_SIDE_CUSTOMER || me > st->end) continue;
+            if (best >= 0 && ms < best_pos) continue; /* an earlier statement cannot win */
+            int z = resolve(c, k, d->buf, d->local_day);
+            if (z < 0) continue;
+            const char *s = d->buf + st->start;
+            size_t len = st->end - st->start, cs, ce;
+            clause_of(s, len, ms - st->start, me - st->start, &cs, &ce);
+            const char *cl = s + cs;
+            size_t cl_len = ce - cs;
+            /* month/year/quarter ends, N days/weeks and 春节前 are deadlines by themselves */
+            int deadline = (k != K_FULL && k != K_MD && k != K_EN_MD && k != K_NEXT_WEEKDAY && k != K_NEXT_MONTH) ||
+                           ex_rx_has(c, lx->d_deadline, cl, cl_len);
+            int meeting = ex_rx_has(c, lx->d_meeting, cl, cl_len);
+            int ok;
+            if (meeting && !deadline)
+                ok = 0; /* "meeting on Sept 3 ... rollout": the meeting's date */
+            else if (ex_rx_has(c, lx->d_strong, cl, cl_len))
+                ok = 1;
+            else if (deadline && ex_rx_has(c, lx->d_weak, cl, cl_len))
+                ok = 1;
+            else if (meeting)
+                ok = 0;
+            else
+                ok = prev_rep_has(c, d, st->turn, lx->d_strong);
+            if (!ok) continue;
+            best = z;
+            best_pos = ms;
+            if (sent_hit) *sent_hit = si;
         }
     }
     if (best >= 0) {
@@ -395,28 +391,30 @@ void ex_date_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *sent
 int ex_meeting_scan(const ex_ctx *c, const ex_doc *d)
 {
     const ex_lexicon *lx = &c->e->lex;
-    for (size_t i = 0; i < d->n_sent; i++) {
-        const ex_sentence *st = &d->sent[i];
-        if (st->side != EXTRACT_SIDE_CUSTOMER) continue;
+    size_t from = 0, ms, me;
+    while (from < d->len && ex_rx_find(c, lx->d_meeting_day, d->buf, d->len, from, &ms, &me) == 1) {
+        from = me > ms ? me : ms + 1;
+        int si = ex_sentence_at(d, ms);
+        if (si < 0 || d->sent[si].side != EXTRACT_SIDE_CUSTOMER || me > d->sent[si].end) continue;
+        const ex_sentence *st = &d->sent[si];
         const char *s = d->buf + st->start;
-        size_t len = st->end - st->start, from = 0, ms, me;
-        while (from < len && ex_rx_find(c, lx->d_meeting_day, s, len, from, &ms, &me) == 1) {
-            from = me > ms ? me : ms + 1;
-            /* "下周三之前", "by Friday": a deadline, not a meeting */
-            const char *after = s + me;
-            size_t al = len - me;
-            while (al && *after == ' ') after++, al--;
-            if ((al >= 3 && (memcmp(after, "前", 3) == 0 || memcmp(after, "内", 3) == 0)) ||
-                (al >= 6 && (memcmp(after, "之前", 6) == 0 || memcmp(after, "以前", 6) == 0)))
-                continue;
-            if (ms >= 3 && (strncasecmp(s + ms - 3, "by ", 3) == 0)) continue;
-            if (ms >= 7 && (strncasecmp(s + ms - 7, "before ", 7) == 0)) continue;
-            if (ex_rx_has(c, lx->d_refused, s, len)) continue;
-            int meeting = ex_rx_has(c, lx->d_meeting, s, len);
-            if (!meeting && ex_rx_has(c, lx->d_strong, s, len)) continue;
-            if (meeting || ex_rx_has(c, lx->d_time_of_day, s, len) || prev_rep_has(c, d, st->turn, lx->d_meeting))
-                return 1;
-        }
+        size_t len = st->end - st->start;
+        ms -= st->start;
+        me -= st->start;
+        /* "下周三之前", "by Friday": a deadline, not a meeting */
+        const char *after = s + me;
+        size_t al = len - me;
+        while (al && *after == ' ') after++, al--;
+        if ((al >= 3 && (memcmp(after, "前", 3) == 0 || memcmp(after, "内", 3) == 0)) ||
+            (al >= 6 && (memcmp(after, "之前", 6) == 0 || memcmp(after, "以前", 6) == 0)))
+            continue;
+        if (ms >= 3 && (strncasecmp(s + ms - 3, "by ", 3) == 0)) continue;
+        if (ms >= 7 && (strncasecmp(s + ms - 7, "before ", 7) == 0)) continue;
+        if (ex_rx_has(c, lx->d_refused, s, len)) continue;
+        int meeting = ex_rx_has(c, lx->d_meeting, s, len);
+        if (!meeting && ex_rx_has(c, lx->d_strong, s, len)) continue;
+        if (meeting || ex_rx_has(c, lx->d_time_of_day, s, len) || prev_rep_has(c, d, st->turn, lx->d_meeting))
+            return 1;
     }
     return 0;
 }

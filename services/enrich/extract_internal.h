@@ -155,6 +155,10 @@ void ex_civil_from_days(int z, int *y, int *m, int *d);
 void ex_date_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *sent_hit);
 int ex_meeting_scan(const ex_ctx *c, const ex_doc *d);
 
+/* extract_text.c: index of the sentence / turn holding byte pos, or -1 */
+int ex_sentence_at(const ex_doc *d, size_t pos);
+int ex_turn_at(const ex_doc *d, size_t pos);
+
 /* extract_tags.c */
 void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need_sent, int *concern_sent);
 

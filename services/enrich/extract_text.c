@@ -302,6 +302,32 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
     return SP_OK;
 }
 
+int ex_sentence_at(const ex_doc *d, size_t pos)
+{
+    size_t lo = 0, hi = d->n_sent;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (d->sent[mid].end <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->n_sent && d->sent[lo].start <= pos ? (int)lo : -1;
+}
+
+int ex_turn_at(const ex_doc *d, size_t pos)
+{
+    size_t lo = 0, hi = d->n_turns;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (d->turns[mid].end <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < d->n_turns && d->turns[lo].start <= pos ? (int)lo : -1;
+}
+
 void ex_doc_free(ex_doc *d)
 {
     free(d->buf);
