@@ -223,11 +223,6 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     /* exclusions: approval/tender thresholds, quotes and competitor prices */
     if (ex_rx_has(c, lx->b_threshold, cl, ce - cs)) return 0;
     if (ex_catalog_names_competitor(c, cl, before)) return 0;
-    size_t qs, qe;
-    if (last_match(c, lx->b_quote, cl, before, &qs, &qe)) {
-        size_t ps, pe;
-        if (!last_match(c, lx->b_positive, cl + qe, before - qe, &ps, &pe)) return 0;
-    }
     /* bounds right before / after the amount */
     int is_max = 0, is_min = 0;
     size_t xs = 0, xe = 0, ns = 0, ne = 0;
@@ -240,6 +235,13 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     }
     is_max = hx;
     is_min = hn;
+    /* a quote word with no positive word or bound after it: a quote, not a budget */
+    size_t qs, qe;
+    if (last_match(c, lx->b_quote, cl, before, &qs, &qe)) {
+        size_t ps, pe;
+        int later_bound = (hx && xs >= qe) || (hn && ns >= qe);
+        if (!later_bound && !last_match(c, lx->b_positive, cl + qe, before - qe, &ps, &pe)) return 0;
+    }
     size_t as, ae;
     size_t after_len = ce > me ? ce - me : 0;
     size_t lim = after_len < 24 ? after_len : 24;
