@@ -87,11 +87,18 @@ void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need
     (void)concern_sent;
     /* turns where the customer puts off a demo/presentation the rep proposed */
     unsigned char refused_turn[EX_MAX_DOC_TURNS] = {0};
+    const ex_rule *demo = NULL;
+    for (size_t k = 0; k < lx->intents.n; k++)
+        if (strcmp(lx->intents.v[k].tag, "demo_request") == 0) demo = &lx->intents.v[k];
     for (size_t t = 1; t < d->n_turns; t++) {
         const ex_turn *p = &d->turns[t - 1], *q = &d->turns[t];
-        if (p->side == EXTRACT_SIDE_REP && q->side == EXTRACT_SIDE_CUSTOMER &&
+        const char *qs = buf + q->start;
+        size_t ql = q->end - q->start;
+        /* "试点可以做，但下个月再说": accepted, only later */
+        int accepted = demo && ex_rx_has(c, demo->match, qs, ql) && !(demo->unless && ex_rx_has(c, demo->unless, qs, ql));
+        if (p->side == EXTRACT_SIDE_REP && q->side == EXTRACT_SIDE_CUSTOMER && !accepted &&
             ex_rx_has(c, lx->demo_proposal, buf + p->start, p->end - p->start) &&
-            ex_rx_has(c, lx->postpone_reply, buf + q->start, q->end - q->start)) {
+            ex_rx_has(c, lx->postpone_reply, qs, ql)) {
             refused_turn[t] = 1;
             ex_result_add(r->intents, &r->n_intents, "demo_refused");
         }
