@@ -361,6 +361,8 @@ void ex_date_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *sent
             /* month/year/quarter ends, N days/weeks and 春节前 are deadlines by themselves */
             int deadline = (k != K_FULL && k != K_MD && k != K_EN_MD && k != K_NEXT_WEEKDAY && k != K_NEXT_MONTH) ||
                            ex_rx_has(c, lx->d_deadline, cl, cl_len);
+            /* "30 days after signing", "中标后三个月内": counted from an event, no rule */
+            if (lx->d_not_from_now && ex_rx_has(c, lx->d_not_from_now, cl, cl_len)) continue;
             int meeting = ex_rx_has(c, lx->d_meeting, cl, cl_len);
             int ok;
             if (meeting && !deadline)

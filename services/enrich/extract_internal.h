@@ -59,7 +59,7 @@ typedef struct ex_lexicon {
     pcre2_code *b_cue, *b_quote, *b_threshold, *b_max_before, *b_max_after, *b_min_before, *b_min_after,
         *b_usd, *b_cny, *b_positive, *b_not_money;
     /* dates.json */
-    pcre2_code *d_strong, *d_weak, *d_deadline, *d_meeting, *d_refused, *d_meeting_day, *d_time_of_day;
+    pcre2_code *d_strong, *d_weak, *d_deadline, *d_meeting, *d_refused, *d_meeting_day, *d_time_of_day, *d_not_from_now;
     int spring[32]; /* festival days since epoch, ascending */
     size_t n_spring;
 } ex_lexicon;
