@@ -14,7 +14,9 @@
 /* One tag with its patterns; `unless` in the same sentence cancels it. */
 typedef struct ex_rule {
     char *tag;
-    pcre2_code *match;
+    /* patterns split by script: ASCII-only ones (fast start-byte skipping
+     * over Han text) and the rest; either may be NULL */
+    pcre2_code *match_latin, *match_han;
     pcre2_code *unless; /* may be NULL */
     int severity;       /* risks: higher wins the card's concern */
 } ex_rule;
@@ -118,6 +120,8 @@ int ex_rx_find(const ex_ctx *c, const pcre2_code *rx, const char *s, size_t len,
 int ex_rx_has(const ex_ctx *c, const pcre2_code *rx, const char *s, size_t len);
 /* Capture group n of the last successful ex_rx_find (PCRE2_UNSET if none). */
 int ex_rx_group(const ex_ctx *c, int n, size_t *gs, size_t *ge);
+/* First match of a rule's patterns in s[from..len) (either script). */
+int ex_rule_find(const ex_ctx *c, const ex_rule *r, const char *s, size_t len, size_t from, size_t *ms, size_t *me);
 
 /* extract_lexicon.c */
 int ex_lexicon_load(ex_lexicon *lx, const char *dir, char *err, size_t errlen);

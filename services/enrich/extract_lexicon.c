@@ -82,11 +82,51 @@ static int patterns(json_t *obj, const char *file, const char *where, const char
     return rv;
 }
 
+static int ascii_only(const char *p)
+{
+    for (; *p; p++)
+        if ((unsigned char)*p >= 0x80) return 0;
+    return 1;
+}
+
+/* Like patterns() for a rule's "patterns": one alternation of the
+ * ASCII-only items and one of the others. */
+static int split_patterns(json_t *obj, const char *file, const char *where, ex_rule *r, char *err, size_t errlen)
+{
+    pcre2_code *all = NULL;
+    int rv = patterns(obj, file, where, "patterns", 1, &all, err, errlen); /* validates every item */
+    if (rv != SP_OK) return rv;
+    pcre2_code_free(all);
+    json_t *a = json_object_get(obj, "patterns");
+    for (int latin = 0; latin < 2; latin++) {
+        size_t cap = 16, len = 0, i;
+        json_t *it;
+        json_array_foreach(a, i, it) cap += strlen(json_string_value(it)) + 8;
+        char *buf = malloc(cap);
+        if (buf == NULL) return SP_ENOMEM;
+        json_array_foreach(a, i, it)
+        {
+            const char *p = json_string_value(it);
+            if (ascii_only(p) != latin) continue;
+            len += (size_t)sprintf(buf + len, "%s(?:%s)", len ? "|" : "", p);
+        }
+        if (len) {
+            char rxerr[200];
+            rv = ex_rx_compile(buf, 1, latin ? &r->match_latin : &r->match_han, rxerr, sizeof rxerr);
+            if (rv != SP_OK) snprintf(err, errlen, "%s: %s: key \"patterns\": %s", file, where, rxerr);
+        }
+        free(buf);
+        if (rv != SP_OK) return rv;
+    }
+    return SP_OK;
+}
+
 static void ruleset_free(ex_ruleset *rs)
 {
     for (size_t i = 0; i < rs->n; i++) {
         free(rs->v[i].tag);
-        pcre2_code_free(rs->v[i].match);
+        pcre2_code_free(rs->v[i].match_latin);
+        pcre2_code_free(rs->v[i].match_han);
         pcre2_code_free(rs->v[i].unless);
     }
     free(rs->v);
@@ -133,7 +173,7 @@ static int ruleset(json_t *obj, const char *file, const char *const *tags, ex_ru
             return SP_ECONFIG;
         }
         r->severity = sev ? (int)json_integer_value(sev) : 0;
-        int rv = patterns(it, file, where, "patterns", 1, &r->match, err, errlen);
+        int rv = split_patterns(it, file, where, r, err, errlen);
         if (rv == SP_OK) rv = patterns(it, file, where, "unless", 0, &r->unless, err, errlen);
         if (rv != SP_OK) return rv;
     }

@@ -38,7 +38,7 @@ static void roles_in(const ex_ctx *c, const char *s, size_t len, extract_result 
     for (size_t i = 0; i < lx->roles.n; i++) {
         const ex_rule *ru = &lx->roles.v[i];
         size_t ms, me;
-        if (ex_rx_find(c, ru->match, s, len, 0, &ms, &me) == 1 &&
+        if (ex_rule_find(c, ru, s, len, 0, &ms, &me) == 1 &&
             !(ru->unless && ex_rx_has(c, ru->unless, s + ms, len - ms)) && !prefix_is(c, lx->own_side_prefix, s, 0, ms))
             ex_result_add(r->roles, &r->n_roles, ru->tag);
     }
@@ -95,7 +95,7 @@ void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need
         const char *qs = buf + q->start;
         size_t ql = q->end - q->start;
         /* "试点可以做，但下个月再说": accepted, only later */
-        int accepted = demo && ex_rx_has(c, demo->match, qs, ql) && !(demo->unless && ex_rx_has(c, demo->unless, qs, ql));
+        int accepted = demo && ex_rule_find(c, demo, qs, ql, 0, &ms, &me) && !(demo->unless && ex_rx_has(c, demo->unless, qs, ql));
         if (p->side == EXTRACT_SIDE_REP && q->side == EXTRACT_SIDE_CUSTOMER && !accepted &&
             ex_rx_has(c, lx->demo_proposal, buf + p->start, p->end - p->start) &&
             ex_rx_has(c, lx->postpone_reply, qs, ql)) {
@@ -116,7 +116,7 @@ void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need
     for (size_t k = 0; k < lx->roles.n; k++) {
         const ex_rule *ru = &lx->roles.v[k];
         size_t from = 0;
-        while (from < len && ex_rx_find(c, ru->match, buf, len, from, &ms, &me) == 1) {
+        while (from < len && ex_rule_find(c, ru, buf, len, from, &ms, &me) == 1) {
             from = me > ms ? me : ms + 1;
             int si = ex_sentence_at(d, ms);
             if (si < 0) continue;
@@ -136,7 +136,7 @@ void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need
         const ex_rule *ru = &lx->risks.v[k];
         int stall = strcmp(ru->tag, "stall") == 0;
         size_t from = 0;
-        while (from < len && ex_rx_find(c, ru->match, buf, len, from, &ms, &me) == 1) {
+        while (from < len && ex_rule_find(c, ru, buf, len, from, &ms, &me) == 1) {
             from = me > ms ? me : ms + 1;
             int si = ex_sentence_at(d, ms);
             if (si < 0 || d->sent[si].side != EXTRACT_SIDE_CUSTOMER) continue;
@@ -175,7 +175,7 @@ void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need
         int sign = strcmp(ru->tag, "ready_to_sign") == 0;
         int need = strcmp(ru->tag, "demo_refused") != 0;
         size_t from = 0;
-        while (from < len && ex_rx_find(c, ru->match, buf, len, from, &ms, &me) == 1) {
+        while (from < len && ex_rule_find(c, ru, buf, len, from, &ms, &me) == 1) {
             from = me > ms ? me : ms + 1;
             int si = ex_sentence_at(d, ms);
             if (si < 0 || d->sent[si].side != EXTRACT_SIDE_CUSTOMER) continue;
