@@ -85,9 +85,12 @@ static size_t label_at(const char *s, size_t len, size_t *ll)
             while (*ll > 0 && s[*ll - 1] == ' ') (*ll)--;
             return i + (c == ':' ? 1 : 3);
         }
-        if (c < 0x80 && !(c == ' ' || c == '.' || c == '_' || c == '-' || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+        if (c < 0x80 && !(c == ' ' || c == '.' || c == '_' || c == '-' || c == '(' || c == ')' ||
+                             ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
             return 0; /* digits and punctuation: not a name ("2. 交付时间：") */
-        if (c == 0xEF && i + 1 < len && (unsigned char)s[i + 1] == 0xBC) return 0; /* full-width punctuation */
+        if (c == 0xEF && i + 2 < len && (unsigned char)s[i + 1] == 0xBC && (unsigned char)s[i + 2] != 0x88 &&
+            (unsigned char)s[i + 2] != 0x89)
+            return 0; /* full-width punctuation other than （） */
         if (c == 0xE3 && i + 1 < len && (unsigned char)s[i + 1] == 0x80) return 0; /* CJK punctuation */
         i++;
     }

@@ -234,6 +234,16 @@ static void test_speaker_awareness(void **state)
     assert_int_equal(r.n_risks, 1);
     assert_string_equal(r.risks[0], "budget_freeze");
     assert_true(has(r.roles, r.n_roles, "finance"));
+    /* labels with parentheses; an unmarked speaker next to a customer label is the rep */
+    assert_int_equal(run(EXTRACT_CH_CALL, "2026-03-02T10:15:00+08:00",
+                         "Rep (Kevin): is it too expensive?\nCustomer (Tom): no, it is fine", &r),
+        SP_OK);
+    assert_int_equal(r.n_risks, 0);
+    assert_int_equal(run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00",
+                         "客户: 收到\n小周: 您是不是担心售后？预算50万够吗？\n客户: 不是", &r),
+        SP_OK);
+    assert_int_equal(r.n_risks, 0);
+    assert_false(r.has_budget);
     /* resolved concerns are not risks */
     assert_int_equal(run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", "客户: 之前担心售后，现在没问题了", &r), SP_OK);
     assert_int_equal(r.n_risks, 0);
