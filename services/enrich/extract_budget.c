@@ -16,7 +16,8 @@
 #define UNIT "(亿|万|千|[wWkK](?![A-Za-z])|[mM](?![A-Za-z])|million\\b|thousand\\b|billion\\b|bn\\b)"
 #define SEP "(?:到|至|-|~|～|–|—|\\bto\\b|\\band\\b)"
 
-static const char MONEY[] = CUR "?\\s*" NUM "\\s*" UNIT "?(?:\\s*" SEP "\\s*" CUR "?\\s*" NUM "\\s*" UNIT
+/* "二十来万": 来 (about) may sit between the number and its unit */
+static const char MONEY[] = CUR "?\\s*" NUM "\\s*(?:来)?" UNIT "?(?:\\s*" SEP "\\s*" CUR "?\\s*" NUM "\\s*(?:来)?" UNIT
                             "?)?\\s*(元|块钱|块|美元|美金|RMB|CNY|USD|dollars?)?";
 
 /* Compiles the fixed money grammar into e->money_rx. */
