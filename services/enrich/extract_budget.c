@@ -11,14 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CUR "(¥|￥|US\\$|\\$|USD ?|RMB ?|CNY ?|人民币)"
-#define NUM "([0-9]{1,3}(?:,[0-9]{3})+(?:\\.[0-9]+)?|[0-9]+(?:\\.[0-9]+)?|[零一二两三四五六七八九十百千]+)"
+#define CUR  "(¥|￥|US\\$|\\$|USD ?|RMB ?|CNY ?|人民币)"
+#define NUM  "([0-9]{1,3}(?:,[0-9]{3})+(?:\\.[0-9]+)?|[0-9]+(?:\\.[0-9]+)?|[零一二两三四五六七八九十百千]+)"
 #define UNIT "(亿|万|千|[wWkK](?![A-Za-z])|[mM](?![A-Za-z])|million\\b|thousand\\b|billion\\b|bn\\b)"
-#define SEP "(?:到|至|-|~|～|–|—|\\bto\\b|\\band\\b)"
+#define SEP  "(?:到|至|-|~|～|–|—|\\bto\\b|\\band\\b)"
 
 /* "二十来万": 来 (about) may sit between the number and its unit */
-static const char MONEY[] = CUR "?\\s*" NUM "\\s*(?:来)?" UNIT "?(?:\\s*" SEP "\\s*" CUR "?\\s*" NUM "\\s*(?:来)?" UNIT
-                            "?)?\\s*(元|块钱|块|美元|美金|RMB|CNY|USD|dollars?)?";
+static const char MONEY[] = CUR "?\\s*" NUM "\\s*(?:来)?" UNIT "?(?:\\s*" SEP "\\s*" CUR "?\\s*" NUM
+                                "\\s*(?:来)?" UNIT "?)?\\s*(元|块钱|块|美元|美金|RMB|CNY|USD|dollars?)?";
 
 /* Compiles the fixed money grammar into e->money_rx. */
 int ex_money_compile(extract_engine *e, char *err, size_t errlen)
@@ -97,18 +97,13 @@ static double unit_mult(const char *u, size_t l)
     if (l == 3 && memcmp(u, "千", 3) == 0) return 1e3;
     switch (u[0]) {
     case 'w':
-    case 'W':
-        return 1e4;
+    case 'W': return 1e4;
     case 'k':
-    case 'K':
-        return 1e3;
+    case 'K': return 1e3;
     case 'm':
-    case 'M':
-        return 1e6;
-    case 't':
-        return 1e3;
-    case 'b':
-        return 1e9;
+    case 'M': return 1e6;
+    case 't': return 1e3;
+    case 'b': return 1e9;
     }
     return 1;
 }
@@ -139,7 +134,8 @@ static int get(const ex_ctx *c, int n, span *sp)
 }
 
 /* Last match of rx in s[0..len); returns 1 with its end in *me. */
-static int last_match(const ex_ctx *c, const pcre2_code *rx, const char *s, size_t len, size_t *ms, size_t *me)
+static int last_match(
+    const ex_ctx *c, const pcre2_code *rx, const char *s, size_t len, size_t *ms, size_t *me)
 {
     size_t from = 0, a, b;
     int found = 0;
@@ -193,9 +189,10 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     /* never inside a code: X200, HY2026-0424, 400-800-1234, 8.5 */
     if (n1.s > 0) {
         unsigned char p = (unsigned char)t[n1.s - 1];
-        if ((p < 0x80 && (p == '.' || p == '-' || p == '/' || p == '#' || p == '_' ||
-                             (p >= '0' && p <= '9') || ((p | 0x20) >= 'a' && (p | 0x20) <= 'z'))) &&
-            !has_cur1)
+        if ((p < 0x80
+                && (p == '.' || p == '-' || p == '/' || p == '#' || p == '_' || (p >= '0' && p <= '9')
+                    || ((p | 0x20) >= 'a' && (p | 0x20) <= 'z')))
+            && !has_cur1)
             return 0;
     }
     if (me < tl && (t[me] == '%' || (me + 3 <= tl && memcmp(t + me, "折", 3) == 0))) return 0;
@@ -231,8 +228,10 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     int hn = last_match(c, lx->b_min_before, cl, before, &ns, &ne) && before - ne <= 12;
     /* "不超过" holds "超过", "can't go above" holds "above": the longer wins */
     if (hx && hn) {
-        if (xs <= ns) hn = 0;
-        else hx = 0;
+        if (xs <= ns)
+            hn = 0;
+        else
+            hx = 0;
     }
     is_max = hx;
     is_min = hn;
@@ -250,7 +249,8 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     if (ex_rx_find(c, lx->b_min_after, t + me, lim, 0, &as, &ae) == 1 && as <= 12) is_min = 1;
     /* a cue: budget word in the window before, a positive word in the clause, or a bound */
     size_t ws = ms > CUE_WINDOW ? ms - CUE_WINDOW : 0;
-    while (ws > 0 && ((unsigned char)t[ws] & 0xC0) == 0x80) ws--;
+    while (ws > 0 && ((unsigned char)t[ws] & 0xC0) == 0x80)
+        ws--;
     int positive = ex_rx_has(c, lx->b_positive, cl, before);
     int cue = is_max || is_min || positive || ex_rx_has(c, lx->b_cue, t + ws, ms - ws);
     if (!cue) return 0;
@@ -260,16 +260,18 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
         int near_cue = last_match(c, lx->b_cue, cl, before, &ps, &pe) && before - pe <= 9;
         if (!(positive || is_max || is_min || near_cue)) return 0;
     }
-    int usd = (has_cur1 && ex_rx_has(c, lx->b_usd, t + cur1.s, cur1.e - cur1.s)) ||
-              (has_cur2 && ex_rx_has(c, lx->b_usd, t + cur2.s, cur2.e - cur2.s)) ||
-              (has_cur3 && ex_rx_has(c, lx->b_usd, t + cur3.s, cur3.e - cur3.s));
+    int usd = (has_cur1 && ex_rx_has(c, lx->b_usd, t + cur1.s, cur1.e - cur1.s))
+        || (has_cur2 && ex_rx_has(c, lx->b_usd, t + cur2.s, cur2.e - cur2.s))
+        || (has_cur3 && ex_rx_has(c, lx->b_usd, t + cur3.s, cur3.e - cur3.s));
     b->currency = usd ? "USD" : "CNY";
     b->has_min = b->has_max = 1;
     b->min = llround(vmin);
     b->max = llround(vmax);
     if (!has_n2 && hi < 0) {
-        if (is_max && !is_min) b->has_min = 0;
-        else if (is_min && !is_max) b->has_max = 0;
+        if (is_max && !is_min)
+            b->has_min = 0;
+        else if (is_min && !is_max)
+            b->has_max = 0;
     }
     if (!b->has_min) b->min = 0;
     if (!b->has_max) b->max = 0;

@@ -27,7 +27,8 @@ static void clause(const char *s, size_t len, size_t ms, size_t me, size_t *cs, 
 static int prefix_is(const ex_ctx *c, const pcre2_code *rx, const char *s, size_t lo, size_t pos)
 {
     size_t ws = pos > lo + 18 ? pos - 18 : lo;
-    while (ws > lo && ((unsigned char)s[ws] & 0xC0) == 0x80) ws--;
+    while (ws > lo && ((unsigned char)s[ws] & 0xC0) == 0x80)
+        ws--;
     return ex_rx_has(c, rx, s + ws, pos - ws);
 }
 
@@ -38,8 +39,9 @@ static void roles_in(const ex_ctx *c, const char *s, size_t len, extract_result 
     for (size_t i = 0; i < lx->roles.n; i++) {
         const ex_rule *ru = &lx->roles.v[i];
         size_t ms, me;
-        if (ex_rule_find(c, ru, s, len, 0, &ms, &me) == 1 &&
-            !(ru->unless && ex_rx_has(c, ru->unless, s + ms, len - ms)) && !prefix_is(c, lx->own_side_prefix, s, 0, ms))
+        if (ex_rule_find(c, ru, s, len, 0, &ms, &me) == 1
+            && !(ru->unless && ex_rx_has(c, ru->unless, s + ms, len - ms))
+            && !prefix_is(c, lx->own_side_prefix, s, 0, ms))
             ex_result_add(r->roles, &r->n_roles, ru->tag);
     }
 }
@@ -95,10 +97,11 @@ void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need
         const char *qs = buf + q->start;
         size_t ql = q->end - q->start;
         /* "试点可以做，但下个月再说": accepted, only later */
-        int accepted = demo && ex_rule_find(c, demo, qs, ql, 0, &ms, &me) && !(demo->unless && ex_rx_has(c, demo->unless, qs, ql));
-        if (p->side == EXTRACT_SIDE_REP && q->side == EXTRACT_SIDE_CUSTOMER && !accepted &&
-            ex_rx_has(c, lx->demo_proposal, buf + p->start, p->end - p->start) &&
-            ex_rx_has(c, lx->postpone_reply, qs, ql)) {
+        int accepted = demo && ex_rule_find(c, demo, qs, ql, 0, &ms, &me)
+            && !(demo->unless && ex_rx_has(c, demo->unless, qs, ql));
+        if (p->side == EXTRACT_SIDE_REP && q->side == EXTRACT_SIDE_CUSTOMER && !accepted
+            && ex_rx_has(c, lx->demo_proposal, buf + p->start, p->end - p->start)
+            && ex_rx_has(c, lx->postpone_reply, qs, ql)) {
             refused_turn[t] = 1;
             ex_result_add(r->intents, &r->n_intents, "demo_refused");
         }
@@ -108,8 +111,8 @@ void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need
         const ex_turn *tu = &d->turns[t];
         if (tu->label_end > tu->label_start && tu->side == EXTRACT_SIDE_CUSTOMER)
             roles_in(c, buf + tu->label_start, tu->label_end - tu->label_start, r);
-        if (tu->side == EXTRACT_SIDE_REP &&
-            ex_rx_find(c, lx->address, buf + tu->start, tu->end - tu->start, 0, &ms, &me) == 1 && ms == 0)
+        if (tu->side == EXTRACT_SIDE_REP
+            && ex_rx_find(c, lx->address, buf + tu->start, tu->end - tu->start, 0, &ms, &me) == 1 && ms == 0)
             roles_in(c, buf + tu->start, me, r);
     }
     /* roles in the text: customer side unless marked as ours; rep side only when marked as theirs */
@@ -122,8 +125,9 @@ void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need
             if (si < 0) continue;
             const ex_sentence *st = &d->sent[si];
             if (ru->unless && ex_rx_has(c, ru->unless, buf + ms, st->end - ms)) continue;
-            int ok = st->side == EXTRACT_SIDE_CUSTOMER ? !prefix_is(c, lx->own_side_prefix, buf, st->start, ms)
-                                                      : prefix_is(c, lx->their_side_prefix, buf, st->start, ms);
+            int ok = st->side == EXTRACT_SIDE_CUSTOMER
+                ? !prefix_is(c, lx->own_side_prefix, buf, st->start, ms)
+                : prefix_is(c, lx->their_side_prefix, buf, st->start, ms);
             if (ok) {
                 ex_result_add(r->roles, &r->n_roles, ru->tag);
                 break;

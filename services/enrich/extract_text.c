@@ -39,8 +39,8 @@ int ex_utf8_valid(const char *s, size_t len)
             if ((p[i] & 0xC0) != 0x80) return 0;
             cp = (cp << 6) | (p[i] & 0x3F);
         }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF))
+            || (cp >= 0xD800 && cp <= 0xDFFF))
             return 0;
         p += n + 1;
     }
@@ -53,7 +53,8 @@ size_t ex_utf8_cap(const char *s, size_t len, size_t max)
 {
     if (len <= max) return len;
     size_t n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
     return n;
 }
 
@@ -78,18 +79,21 @@ static size_t label_at(const char *s, size_t len, size_t *ll)
     size_t i = 0, lim = len < 40 ? len : 40;
     while (i < lim) {
         unsigned char c = (unsigned char)s[i];
-        if (c == ':' || (c == 0xEF && i + 2 < len && (unsigned char)s[i + 1] == 0xBC &&
-                            (unsigned char)s[i + 2] == 0x9A)) {
+        if (c == ':'
+            || (c == 0xEF && i + 2 < len && (unsigned char)s[i + 1] == 0xBC
+                && (unsigned char)s[i + 2] == 0x9A)) {
             if (i == 0) return 0;
             *ll = i;
-            while (*ll > 0 && s[*ll - 1] == ' ') (*ll)--;
+            while (*ll > 0 && s[*ll - 1] == ' ')
+                (*ll)--;
             return i + (c == ':' ? 1 : 3);
         }
-        if (c < 0x80 && !(c == ' ' || c == '.' || c == '_' || c == '-' || c == '(' || c == ')' ||
-                             ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+        if (c < 0x80
+            && !(c == ' ' || c == '.' || c == '_' || c == '-' || c == '(' || c == ')'
+                || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
             return 0; /* digits and punctuation: not a name ("2. 交付时间：") */
-        if (c == 0xEF && i + 2 < len && (unsigned char)s[i + 1] == 0xBC && (unsigned char)s[i + 2] != 0x88 &&
-            (unsigned char)s[i + 2] != 0x89)
+        if (c == 0xEF && i + 2 < len && (unsigned char)s[i + 1] == 0xBC && (unsigned char)s[i + 2] != 0x88
+            && (unsigned char)s[i + 2] != 0x89)
             return 0; /* full-width punctuation other than （） */
         if (c == 0xE3 && i + 1 < len && (unsigned char)s[i + 1] == 0x80) return 0; /* CJK punctuation */
         i++;
@@ -122,12 +126,12 @@ static void split_sentences(ex_doc *d)
                 w = 1;
             else if (c == '.' && (i + 1 >= e || d->buf[i + 1] == ' ') && i > s)
                 w = 1;
-            else if (c == 0xE3 && i + 2 < e && (unsigned char)d->buf[i + 1] == 0x80 &&
-                     (unsigned char)d->buf[i + 2] == 0x82)
+            else if (c == 0xE3 && i + 2 < e && (unsigned char)d->buf[i + 1] == 0x80
+                && (unsigned char)d->buf[i + 2] == 0x82)
                 w = 3; /* 。 */
-            else if (c == 0xEF && i + 2 < e && (unsigned char)d->buf[i + 1] == 0xBC &&
-                     ((unsigned char)d->buf[i + 2] == 0x81 || (unsigned char)d->buf[i + 2] == 0x9F ||
-                         (unsigned char)d->buf[i + 2] == 0x9B))
+            else if (c == 0xEF && i + 2 < e && (unsigned char)d->buf[i + 1] == 0xBC
+                && ((unsigned char)d->buf[i + 2] == 0x81 || (unsigned char)d->buf[i + 2] == 0x9F
+                    || (unsigned char)d->buf[i + 2] == 0x9B))
                 w = 3; /* ！？； */
             if (w) {
                 if (i + w > s) {
@@ -170,16 +174,18 @@ static int rep_signature(const ex_ctx *c, const ex_doc *d)
     size_t e = d->len;
     while (e > 0 && seen < 3) {
         size_t s = e;
-        while (s > 0 && d->buf[s - 1] != '\n') s--;
+        while (s > 0 && d->buf[s - 1] != '\n')
+            s--;
         if (!line_blank(d->buf + s, e - s)) {
             seen++;
             /* a signature line is short, without sentence punctuation; the
              * body (or a salutation ending in a colon) ends the signature */
             const char *ln = d->buf + s;
             size_t l = e - s;
-            while (l && (ln[l - 1] == ' ' || ln[l - 1] == '\r')) l--;
-            if (l > 64 || memmem(ln, l, "。", 3) || memmem(ln, l, "，", 3) || (l && ln[l - 1] == ':') ||
-                (l >= 3 && memcmp(ln + l - 3, "：", 3) == 0))
+            while (l && (ln[l - 1] == ' ' || ln[l - 1] == '\r'))
+                l--;
+            if (l > 64 || memmem(ln, l, "。", 3) || memmem(ln, l, "，", 3) || (l && ln[l - 1] == ':')
+                || (l >= 3 && memcmp(ln + l - 3, "：", 3) == 0))
                 return 0;
             const ex_catalog *cat = &c->e->cat;
             for (size_t k = 0; k < cat->n_own; k++)
@@ -239,7 +245,8 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
             if (!ex_utf8_valid(in->turns[i].text, l)) return SP_EUTF8;
             l = ex_utf8_cap(in->turns[i].text, l, EXTRACT_MAX_TEXT - off);
             memcpy(d->buf + off, in->turns[i].text, l);
-            extract_side side = in->turns[i].speaker == EXTRACT_SIDE_REP ? EXTRACT_SIDE_REP : EXTRACT_SIDE_CUSTOMER;
+            extract_side side
+                = in->turns[i].speaker == EXTRACT_SIDE_REP ? EXTRACT_SIDE_REP : EXTRACT_SIDE_CUSTOMER;
             add_turn(d, off, off, off, off + l, side);
             off += l;
             d->buf[off++] = '\n';
@@ -258,7 +265,8 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
     int content = 0;
     while (i < len) {
         size_t e = i;
-        while (e < len && in->text[e] != '\n') e++;
+        while (e < len && in->text[e] != '\n')
+            e++;
         const char *line = in->text + i;
         size_t ll = e - i;
         size_t next = e < len ? e + 1 : e;
@@ -285,7 +293,8 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
             else if (ex_rx_has(c, lx->customer_label, line, labl))
                 kind = 2;
             cur = kind == 1 ? EXTRACT_SIDE_REP : EXTRACT_SIDE_CUSTOMER;
-            if (add_turn(d, ls, ls + labl, ls + lab, ls + ll, cur)) d->turns[d->n_turns - 1].label_kind = kind;
+            if (add_turn(d, ls, ls + labl, ls + lab, ls + ll, cur))
+                d->turns[d->n_turns - 1].label_kind = kind;
         } else if (in->channel == EXTRACT_CH_EMAIL && ex_rx_has(c, lx->reply_subject, line, ll)) {
             /* "主题：Re: ..." repeats the other side's subject */
             add_turn(d, ls, ls, ls, ls + ll, EXTRACT_SIDE_REP);
@@ -299,7 +308,8 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
     infer_unknown_labels(d);
     if (in->channel == EXTRACT_CH_EMAIL && rep_signature(c, d)) {
         d->rep_authored = 1;
-        for (size_t t = 0; t < d->n_turns; t++) d->turns[t].side = EXTRACT_SIDE_REP;
+        for (size_t t = 0; t < d->n_turns; t++)
+            d->turns[t].side = EXTRACT_SIDE_REP;
     }
     split_sentences(d);
     return SP_OK;
@@ -351,11 +361,13 @@ void ex_snippet(const char *s, size_t len, char *out, size_t outsz)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     int w;
-    while (p < end && (w = trim_cp(p, (size_t)(end - p))) > 0) p += w;
+    while (p < end && (w = trim_cp(p, (size_t)(end - p))) > 0)
+        p += w;
     /* trim the end: step back over trailing punctuation code points */
     for (;;) {
         const unsigned char *q = end;
-        while (q > p && (q[-1] & 0xC0) == 0x80) q--;
+        while (q > p && (q[-1] & 0xC0) == 0x80)
+            q--;
         if (q > p) q--;
         if (q >= p && end > p && (w = trim_cp(q, (size_t)(end - q))) > 0 && q + w == end)
             end = q;

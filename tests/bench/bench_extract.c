@@ -26,7 +26,8 @@ int main(int argc, char **argv)
     double secs = argc > 2 ? atof(argv[2]) : 2.0;
     char err[512];
     extract_engine *e = NULL;
-    if (extract_engine_new("deploy/tenants/demo/catalog.json", "deploy/tenants/default/lexicon", err, sizeof err, &e)) {
+    if (extract_engine_new(
+            "deploy/tenants/demo/catalog.json", "deploy/tenants/default/lexicon", err, sizeof err, &e)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -58,12 +59,14 @@ int main(int argc, char **argv)
     double t0 = now(), t;
     extract_result r;
     do {
-        for (size_t i = 0; i < n; i++, runs++) extract_run(e, &ins[i], &r);
+        for (size_t i = 0; i < n; i++, runs++)
+            extract_run(e, &ins[i], &r);
         t = now();
     } while (t - t0 < secs);
-    printf("bench_extract: %ld extractions in %.2f s = %.0f/s on one core (%zu texts, mean %zu bytes)\n", runs, t - t0,
-        runs / (t - t0), n, n ? bytes / n : 0);
-    for (size_t i = 0; i < n; i++) json_decref(docs[i]);
+    printf("bench_extract: %ld extractions in %.2f s = %.0f/s on one core (%zu texts, mean %zu bytes)\n",
+        runs, t - t0, runs / (t - t0), n, n ? bytes / n : 0);
+    for (size_t i = 0; i < n; i++)
+        json_decref(docs[i]);
     extract_engine_destroy(e);
     return 0;
 }

@@ -110,7 +110,8 @@ static void test_budget_table(void **state)
         assert_int_equal(run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", cases[i].text, &r), SP_OK);
         const struct budget_case *c = &cases[i];
         int want = c->min != NUL || c->max != NUL;
-        if (r.has_budget != want) fail_msg("case %zu (%s): has_budget=%d want %d", i, c->text, r.has_budget, want);
+        if (r.has_budget != want)
+            fail_msg("case %zu (%s): has_budget=%d want %d", i, c->text, r.has_budget, want);
         if (!want) continue;
         if (r.budget.has_min != (c->min != NUL) || (c->min != NUL && r.budget.min != c->min))
             fail_msg("case %zu (%s): min %lld/%d", i, c->text, (long long)r.budget.min, r.budget.has_min);
@@ -191,11 +192,14 @@ static void test_product_aliases(void **state)
         assert_int_equal(run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", cases[i].text, &r), SP_OK);
         size_t n = 0;
         for (; n < 3 && cases[i].want[n]; n++)
-            if (!has(r.products, r.n_products, cases[i].want[n])) fail_msg("case %zu: missing %s", i, cases[i].want[n]);
-        if (r.n_products != n) fail_msg("case %zu (%s): %zu products, want %zu", i, cases[i].text, r.n_products, n);
+            if (!has(r.products, r.n_products, cases[i].want[n]))
+                fail_msg("case %zu: missing %s", i, cases[i].want[n]);
+        if (r.n_products != n)
+            fail_msg("case %zu (%s): %zu products, want %zu", i, cases[i].text, r.n_products, n);
     }
     extract_result r;
-    assert_int_equal(run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", "客户: 蓝鲸和Apex Systems都来过", &r), SP_OK);
+    assert_int_equal(
+        run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", "客户: 蓝鲸和Apex Systems都来过", &r), SP_OK);
     assert_int_equal(r.n_competitors, 2);
     assert_true(has(r.competitors, 2, "bluewhale") && has(r.competitors, 2, "apex"));
 }
@@ -207,14 +211,17 @@ static void test_speaker_awareness(void **state)
     (void)state;
     extract_result r;
     /* risks and budget raised by the rep do not count */
-    assert_int_equal(run(EXTRACT_CH_CALL, "2026-03-02T10:15:00+08:00",
-                         "销售：我担心售后跟不上，价格也太贵了，预算50万够吗？\n客户：好的，我们再联系。", &r),
+    assert_int_equal(
+        run(EXTRACT_CH_CALL, "2026-03-02T10:15:00+08:00",
+            "销售：我担心售后跟不上，价格也太贵了，预算50万够吗？\n客户：好的，我们再联系。", &r),
         SP_OK);
     assert_int_equal(r.n_risks, 0);
     assert_false(r.has_budget);
     /* the same words from the customer do */
-    assert_int_equal(run(EXTRACT_CH_CALL, "2026-03-02T10:15:00+08:00",
-                         "Rep: Hello.\nCustomer: Honestly it is too expensive and we worry about after-sales support.", &r),
+    assert_int_equal(
+        run(EXTRACT_CH_CALL, "2026-03-02T10:15:00+08:00",
+            "Rep: Hello.\nCustomer: Honestly it is too expensive and we worry about after-sales support.",
+            &r),
         SP_OK);
     assert_true(has(r.risks, r.n_risks, "price"));
     assert_true(has(r.risks, r.n_risks, "after_sales"));
@@ -225,7 +232,8 @@ static void test_speaker_awareness(void **state)
     assert_int_equal(r.n_roles, 1);
     assert_string_equal(r.roles[0], "decision_maker");
     /* explicit turns */
-    extract_turn turns[] = {{EXTRACT_SIDE_REP, "我们担心交期太长"}, {EXTRACT_SIDE_CUSTOMER, "我们财务说预算冻结了"}};
+    extract_turn turns[]
+        = {{EXTRACT_SIDE_REP, "我们担心交期太长"}, {EXTRACT_SIDE_CUSTOMER, "我们财务说预算冻结了"}};
     extract_input in = {0};
     in.channel = EXTRACT_CH_CALL;
     in.turns = turns;
@@ -245,7 +253,8 @@ static void test_speaker_awareness(void **state)
     assert_int_equal(r.n_risks, 0);
     assert_false(r.has_budget);
     /* resolved concerns are not risks */
-    assert_int_equal(run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", "客户: 之前担心售后，现在没问题了", &r), SP_OK);
+    assert_int_equal(
+        run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", "客户: 之前担心售后，现在没问题了", &r), SP_OK);
     assert_int_equal(r.n_risks, 0);
 }
 
@@ -254,9 +263,11 @@ static void test_quoted_email_ignored(void **state)
     (void)state;
     static const char *const mails[] = {
         "周经理：\n\n合同已盖章。\n\n> 我们担心售后跟不上，预算只有20万\n> 明德更便宜",
-        "Hi Kevin,\n\nWe are ready to sign.\n\nOn Mon, Mar 2, 2026 at 10:00 AM Kevin wrote:\nWorried about after-sales? Apex is cheaper, budget $20k",
+        "Hi Kevin,\n\nWe are ready to sign.\n\nOn Mon, Mar 2, 2026 at 10:00 AM Kevin wrote:\nWorried about "
+        "after-sales? Apex is cheaper, budget $20k",
         "周经理：\n合同已盖章。\n-----Original Message-----\n担心售后，明德报价更低，预算20万",
-        "周经理：\n合同已盖章。\n------------------ 原始邮件 ------------------\n担心售后，明德报价更低，预算20万",
+        "周经理：\n合同已盖章。\n------------------ 原始邮件 "
+        "------------------\n担心售后，明德报价更低，预算20万",
         "周经理：\n合同已盖章。\n\n发件人: 周航\n发送时间: 2026年3月1日\n担心售后，明德报价更低，预算20万",
     };
     for (size_t i = 0; i < sizeof mails / sizeof mails[0]; i++) {
@@ -279,7 +290,8 @@ static void test_invalid_utf8_and_limits(void **state)
 {
     (void)state;
     extract_result r;
-    static const char *const bad[] = {"客户: \xff\xfe", "\xc0\xaf", "\xed\xa0\x80", "abc\xe4\xb8", "\xf5\x80\x80\x80"};
+    static const char *const bad[]
+        = {"客户: \xff\xfe", "\xc0\xaf", "\xed\xa0\x80", "abc\xe4\xb8", "\xf5\x80\x80\x80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", bad[i], &r), SP_EUTF8);
     /* embedded NUL within the given length is rejected too */
@@ -297,7 +309,8 @@ static void test_invalid_utf8_and_limits(void **state)
     size_t n = EXTRACT_MAX_TEXT * 3 + 7;
     char *big = malloc(n + 1);
     assert_non_null(big);
-    for (size_t i = 0; i + 3 <= n; i += 3) memcpy(big + i, "预", 3);
+    for (size_t i = 0; i + 3 <= n; i += 3)
+        memcpy(big + i, "预", 3);
     memcpy(big + n - 7, "X200 ok", 7);
     big[n] = '\0';
     assert_int_equal(run(EXTRACT_CH_NOTE, "2026-03-02T10:15:00+08:00", big, &r), SP_OK);
@@ -346,12 +359,15 @@ static void test_json_output(void **state)
 {
     (void)state;
     extract_result r;
-    assert_int_equal(run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", "客户: X200预算不超过50万，月底前到货", &r), SP_OK);
+    assert_int_equal(
+        run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", "客户: X200预算不超过50万，月底前到货", &r),
+        SP_OK);
     char *j = NULL;
     assert_int_equal(extract_result_to_json(&r, "e1", 0, &j), SP_OK);
-    assert_string_equal(j, "{\"id\":\"e1\",\"products\":[\"X200\"],\"competitors\":[],\"budget\":{\"min\":null,"
-                           "\"max\":500000,\"currency\":\"CNY\"},\"delivery_by\":\"2026-03-31\",\"risks\":[],"
-                           "\"roles\":[],\"intents\":[]}");
+    assert_string_equal(j,
+        "{\"id\":\"e1\",\"products\":[\"X200\"],\"competitors\":[],\"budget\":{\"min\":null,"
+        "\"max\":500000,\"currency\":\"CNY\"},\"delivery_by\":\"2026-03-31\",\"risks\":[],"
+        "\"roles\":[],\"intents\":[]}");
     free(j);
     extract_result_clear(&r);
     assert_int_equal(extract_result_to_json(&r, NULL, EXTRACT_JSON_CARD, &j), SP_OK);
@@ -360,8 +376,9 @@ static void test_json_output(void **state)
     assert_non_null(strstr(j, "\"core_need\":null"));
     free(j);
     /* the customer card snippets are at most 20 code points */
-    assert_int_equal(run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00",
-                         "客户: 你们这个价格实在是太贵了我们真的很难接受啊啊啊啊啊啊啊啊啊，能不能把报价单发我一份", &r),
+    assert_int_equal(
+        run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00",
+            "客户: 你们这个价格实在是太贵了我们真的很难接受啊啊啊啊啊啊啊啊啊，能不能把报价单发我一份", &r),
         SP_OK);
     assert_true(r.concern[0] != '\0');
     assert_true(r.core_need[0] != '\0');
@@ -403,8 +420,8 @@ static void put(const char *dir, const char *name, const char *text)
 static void test_lexicon_errors(void **state)
 {
     (void)state;
-    static const char *const files[] = {"speakers.json", "risks.json", "roles.json", "intents.json", "budget.json",
-        "dates.json"};
+    static const char *const files[]
+        = {"speakers.json", "risks.json", "roles.json", "intents.json", "budget.json", "dates.json"};
     char dir[] = "/tmp/sp-lexicon-XXXXXX";
     assert_non_null(mkdtemp(dir));
     for (size_t i = 0; i < 6; i++) {
@@ -418,13 +435,16 @@ static void test_lexicon_errors(void **state)
     static const struct {
         const char *file, *text, *needle[3];
     } cases[] = {
-        {"risks.json", "{\"rules\":[{\"tag\":\"price\",\"patterns\":[\"ok\",\"(unclosed\"]}],\"resolved\":[\"x\"],"
-                       "\"demo_proposal\":[\"x\"],\"postpone_reply\":[\"x\"]}",
+        {"risks.json",
+            "{\"rules\":[{\"tag\":\"price\",\"patterns\":[\"ok\",\"(unclosed\"]}],\"resolved\":[\"x\"],"
+            "\"demo_proposal\":[\"x\"],\"postpone_reply\":[\"x\"]}",
             {"risks.json", "rules[0]", "\"patterns\"[1]"}},
-        {"risks.json", "{\"rules\":[{\"tag\":\"pricey\",\"patterns\":[\"x\"]}],\"resolved\":[\"x\"],"
-                       "\"demo_proposal\":[\"x\"],\"postpone_reply\":[\"x\"]}",
+        {"risks.json",
+            "{\"rules\":[{\"tag\":\"pricey\",\"patterns\":[\"x\"]}],\"resolved\":[\"x\"],"
+            "\"demo_proposal\":[\"x\"],\"postpone_reply\":[\"x\"]}",
             {"risks.json", "rules[0]", "\"tag\""}},
-        {"roles.json", "{\"rules\":[{\"tag\":\"finance\",\"patterns\":[]}]}", {"roles.json", "rules[0]", "\"patterns\""}},
+        {"roles.json", "{\"rules\":[{\"tag\":\"finance\",\"patterns\":[]}]}",
+            {"roles.json", "rules[0]", "\"patterns\""}},
         {"budget.json", "{\"cue\":[\"预算\"]}", {"budget.json", "top level", "\"quote\""}},
         {"dates.json", "{\"delivery_strong\": 3}", {"dates.json", "\"delivery_strong\"", ""}},
         {"intents.json", "{\"rules\": [", {"intents.json", "line", ""}},
@@ -440,7 +460,8 @@ static void test_lexicon_errors(void **state)
         assert_int_equal(rv, SP_ECONFIG);
         assert_null(e);
         for (int k = 0; k < 3; k++)
-            if (!strstr(err, cases[i].needle[k])) fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].needle[k]);
+            if (!strstr(err, cases[i].needle[k]))
+                fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].needle[k]);
         put(dir, cases[i].file, saved);
         free(saved);
     }
@@ -470,7 +491,8 @@ static void *worker(void *arg)
         in.text = "客户王总: G9太贵了，明德便宜不少，我们预算就20w，下个月底前要到货";
         in.text_len = (size_t)-1;
         in.occurred_at_ms = 1772417700000LL;
-        if (extract_run(eng, &in, &r) != SP_OK || !r.has_budget || r.budget.max != 200000 || r.n_competitors != 1)
+        if (extract_run(eng, &in, &r) != SP_OK || !r.has_budget || r.budget.max != 200000
+            || r.n_competitors != 1)
             bad++;
     }
     *(long *)arg = bad;
@@ -482,7 +504,8 @@ static void test_threads(void **state)
     (void)state;
     pthread_t t[4];
     long bad[4];
-    for (int i = 0; i < 4; i++) assert_int_equal(pthread_create(&t[i], NULL, worker, &bad[i]), 0);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, worker, &bad[i]), 0);
     for (int i = 0; i < 4; i++) {
         pthread_join(t[i], NULL);
         assert_int_equal(bad[i], 0);

@@ -13,14 +13,14 @@
 
 #include <stdlib.h>
 
-
 static const char *const CHANNELS[] = {"wecom", "email", "call", "meeting", "note"};
 
 static void eval_file(const char *path)
 {
     char err[512];
     extract_engine *e = NULL;
-    int rv = extract_engine_new("deploy/tenants/demo/catalog.json", "deploy/tenants/default/lexicon", err, sizeof err, &e);
+    int rv = extract_engine_new(
+        "deploy/tenants/demo/catalog.json", "deploy/tenants/default/lexicon", err, sizeof err, &e);
     if (rv != SP_OK) fail_msg("engine: %s", err);
     FILE *f = fopen(path, "r");
     assert_non_null(f);
@@ -35,13 +35,16 @@ static void eval_file(const char *path)
         const char *ch = json_string_value(json_object_get(ex, "channel"));
         for (int i = 0; i < 5; i++)
             if (ch && strcmp(ch, CHANNELS[i]) == 0) in.channel = (extract_channel)i;
-        assert_int_equal(extract_parse_iso8601(json_string_value(json_object_get(ex, "occurred_at")), &in.occurred_at_ms), SP_OK);
+        assert_int_equal(
+            extract_parse_iso8601(json_string_value(json_object_get(ex, "occurred_at")), &in.occurred_at_ms),
+            SP_OK);
         in.text = json_string_value(json_object_get(ex, "text"));
         in.text_len = json_string_length(json_object_get(ex, "text"));
         extract_result r;
         assert_int_equal(extract_run(e, &in, &r), SP_OK);
         char *js = NULL;
-        assert_int_equal(extract_result_to_json(&r, json_string_value(json_object_get(ex, "id")), 0, &js), SP_OK);
+        assert_int_equal(
+            extract_result_to_json(&r, json_string_value(json_object_get(ex, "id")), 0, &js), SP_OK);
         json_t *pred = json_loads(js, 0, NULL);
         assert_non_null(pred);
         sc_add(&t, json_object_get(ex, "expect"), pred);
@@ -73,6 +76,7 @@ static void test_extra_macro_f1(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_dev_macro_f1), cmocka_unit_test(test_extra_macro_f1)};
+    const struct CMUnitTest tests[]
+        = {cmocka_unit_test(test_dev_macro_f1), cmocka_unit_test(test_extra_macro_f1)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
