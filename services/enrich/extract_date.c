@@ -81,7 +81,7 @@ static const char *const PATTERNS[K_COUNT] = {
       "\\b(first|second|third|fourth|1st|2nd|3rd|4th) quarter\\b)",
     [K_SPRING] = "春节(?:前|之前|以前)|\\bbefore (?:the )?(?:chinese new year|spring festival|cny)\\b",
     [K_EN_MD] = "\\b" EN_MONTH "\\.?\\s+([0-9]{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s*(20[0-9]{2}))?|\\b([0-9]{1,2}"
-                               ")(?:st|nd|rd|th)?\\s+" EN_MONTH "\\b",
+                ")(?:st|nd|rd|th)?\\s+" EN_MONTH "\\b",
     [K_EN_MONTH_END] = "\\bend of (?:(the|this) month|next month|" EN_MONTH ")\\b",
 };
 
