@@ -47,7 +47,8 @@ typedef struct ex_catalog {
 
 typedef struct ex_lexicon {
     /* speakers.json */
-    pcre2_code *rep_label, *customer_label, *own_company, *quote_line, *quote_cut, *reply_subject;
+    pcre2_code *rep_label, *customer_label, *own_company, *quote_line, *quote_cut, *reply_subject,
+        *rep_signature;
     /* risks.json */
     ex_ruleset risks;
     pcre2_code *resolved, *competitor_dismissed, *competitor_generic;

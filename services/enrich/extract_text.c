@@ -191,6 +191,8 @@ static int rep_signature(const ex_ctx *c, const ex_doc *d)
             for (size_t k = 0; k < cat->n_own; k++)
                 if (memmem(d->buf + s, e - s, cat->own_names[k], strlen(cat->own_names[k]))) return 1;
             if (ex_rx_has(c, c->e->lex.own_company, d->buf + s, e - s)) return 1;
+            /* "Kevin Zhou | Sales Manager", "销售经理 周航" */
+            if (ex_rx_has(c, c->e->lex.rep_signature, d->buf + s, e - s)) return 1;
         }
         e = s ? s - 1 : 0;
     }
