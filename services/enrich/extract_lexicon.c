@@ -83,6 +83,25 @@ static int patterns(json_t *obj, const char *file, const char *where, const char
     return rv;
 }
 
+/* Rejects keys of obj not in allowed (NULL-terminated); "_doc" is free text. */
+static int known_keys(
+    json_t *obj, const char *file, const char *where, const char *const *allowed, char *err, size_t errlen)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        int ok = strcmp(k, "_doc") == 0;
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = strcmp(k, allowed[i]) == 0;
+        if (!ok) {
+            snprintf(err, errlen, "%s: %s: unknown key \"%s\"", file, where, k);
+            return SP_ECONFIG;
+        }
+    }
+    return SP_OK;
+}
+
 static int ascii_only(const char *p)
 {
     for (; *p; p++)
@@ -167,6 +186,9 @@ static int ruleset(
             return SP_ECONFIG;
         }
         snprintf(where, sizeof where, "rules[%zu] (tag \"%s\")", i, tag);
+        static const char *const rule_keys[] = {"tag", "patterns", "unless", "severity", NULL};
+        int kv = known_keys(it, file, where, rule_keys, err, errlen);
+        if (kv != SP_OK) return kv;
         ex_rule *r = &rs->v[rs->n++];
         if ((r->tag = strdup(tag)) == NULL) return SP_ENOMEM;
         json_t *sev = json_object_get(it, "severity");
@@ -296,7 +318,15 @@ int ex_lexicon_load(ex_lexicon *lx, const char *dir, char *err, size_t errlen)
         json_t *root = NULL;
         rv = load_file(dir, files[f].name, &root, path, sizeof path, err, errlen);
         if (rv != SP_OK) break;
-        if (files[f].tags)
+        const char *allowed[24];
+        size_t na = 0;
+        for (size_t k = 0; files[f].keys && files[f].keys[k].key && na < 20; k++)
+            allowed[na++] = files[f].keys[k].key;
+        if (files[f].tags) allowed[na++] = "rules";
+        if (strcmp(files[f].name, "dates.json") == 0) allowed[na++] = "spring_festival";
+        allowed[na] = NULL;
+        rv = known_keys(root, path, "top level", allowed, err, errlen);
+        if (rv == SP_OK && files[f].tags)
             rv = ruleset(
                 root, path, files[f].tags, (ex_ruleset *)((char *)lx + files[f].rules_off), err, errlen);
         if (rv == SP_OK && files[f].keys) rv = load_keys(root, path, lx, files[f].keys, err, errlen);

@@ -448,6 +448,8 @@ static void test_lexicon_errors(void **state)
         {"budget.json", "{\"cue\":[\"预算\"]}", {"budget.json", "top level", "\"quote\""}},
         {"dates.json", "{\"delivery_strong\": 3}", {"dates.json", "\"delivery_strong\"", ""}},
         {"intents.json", "{\"rules\": [", {"intents.json", "line", ""}},
+        {"intents.json", "{\"rules\":[{\"tag\":\"inquiry\",\"patterns\":[\"x\"],\"unles\":[\"y\"]}]}",
+            {"intents.json", "rules[0]", "\"unles\""}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char orig[512];
