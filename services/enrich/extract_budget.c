@@ -148,31 +148,40 @@ static int last_match(
     return found;
 }
 
-static size_t clause_start(const char *s, size_t pos)
+#define CLAUSE_WINDOW 240 /* bytes looked at around an amount: bounds the work per amount */
+
+static size_t sep_len_at(const char *s, size_t i, size_t len)
 {
     static const char *const seps[] = {"，", "；", "。", "？", "！", ",", ";", "?", "!", "\n", ". ", NULL};
-    size_t a = 0;
     for (size_t k = 0; seps[k]; k++) {
         size_t l = strlen(seps[k]);
-        for (size_t i = 0; i + l <= pos; i++)
-            if (memcmp(s + i, seps[k], l) == 0 && i + l > a) a = i + l;
+        if (i + l <= len && memcmp(s + i, seps[k], l) == 0) return l;
     }
-    return a;
+    return 0;
+}
+
+/* Start of the clause holding pos: just after the nearest separator before
+ * it, at most CLAUSE_WINDOW bytes back (on a code point boundary). */
+static size_t clause_start(const char *s, size_t pos)
+{
+    size_t lo = pos > CLAUSE_WINDOW ? pos - CLAUSE_WINDOW : 0;
+    for (size_t i = pos; i-- > lo;) {
+        size_t l = sep_len_at(s, i, pos);
+        if (l && i + l <= pos) return i + l;
+    }
+    while (lo > 0 && ((unsigned char)s[lo] & 0xC0) == 0x80)
+        lo++;
+    return lo;
 }
 
 static size_t clause_end(const char *s, size_t len, size_t pos)
 {
-    static const char *const seps[] = {"，", "；", "。", "？", "！", ",", ";", "?", "!", "\n", ". ", NULL};
-    size_t b = len;
-    for (size_t k = 0; seps[k]; k++) {
-        size_t l = strlen(seps[k]);
-        for (size_t i = pos; i + l <= b; i++)
-            if (memcmp(s + i, seps[k], l) == 0) {
-                b = i;
-                break;
-            }
-    }
-    return b;
+    size_t hi = len - pos > CLAUSE_WINDOW ? pos + CLAUSE_WINDOW : len;
+    for (size_t i = pos; i < hi; i++)
+        if (sep_len_at(s, i, len)) return i;
+    while (hi < len && ((unsigned char)s[hi] & 0xC0) == 0x80)
+        hi++;
+    return hi;
 }
 
 #define CUE_WINDOW 72 /* bytes before an amount where a budget cue counts */

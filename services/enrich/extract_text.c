@@ -114,6 +114,8 @@ static int add_turn(ex_doc *d, size_t ls, size_t le, size_t ts, size_t te, extra
     return 1;
 }
 
+#define EX_MAX_SENT_BYTES 600
+
 /* Splits every turn into sentences at 。！？!?；; and ". ". */
 static void split_sentences(ex_doc *d)
 {
@@ -133,6 +135,17 @@ static void split_sentences(ex_doc *d)
                 && ((unsigned char)d->buf[i + 2] == 0x81 || (unsigned char)d->buf[i + 2] == 0x9F
                     || (unsigned char)d->buf[i + 2] == 0x9B))
                 w = 3; /* ！？； */
+            /* an unpunctuated run is cut so that per-sentence work stays bounded */
+            if (!w && i - s >= EX_MAX_SENT_BYTES && ((unsigned char)d->buf[i] & 0xC0) != 0x80) w = (size_t)-1;
+            if (w == (size_t)-1) {
+                ex_sentence *st = &d->sent[d->n_sent++];
+                st->start = s;
+                st->end = i;
+                st->turn = (int)t;
+                st->side = d->turns[t].side;
+                s = i;
+                continue;
+            }
             if (w) {
                 if (i + w > s) {
                     ex_sentence *st = &d->sent[d->n_sent++];
