@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CATALOG "deploy/tenants/demo/catalog.json"
@@ -482,6 +483,34 @@ static void test_lexicon_errors(void **state)
     rmdir(dir);
 }
 
+/* ---- pathological input ---------------------------------------------------- */
+
+static void test_pathological_input(void **state)
+{
+    (void)state;
+    /* long unpunctuated repetitions: bounded work, no crash (CPU time is a
+     * generous guard against quadratic or runaway matching) */
+    static const char *const units[]
+        = {"预算1万到", "下周五、", "1月底到货、", "担心数据", "价格", "((((", "X-", "¥1,"};
+    size_t n = EXTRACT_MAX_TEXT;
+    char *big = malloc(n + 8);
+    assert_non_null(big);
+    clock_t t0 = clock();
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++) {
+        size_t l = strlen(units[u]), off = 0;
+        while (off + l <= n) {
+            memcpy(big + off, units[u], l);
+            off += l;
+        }
+        big[off] = '\0';
+        extract_result r;
+        assert_int_equal(run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", big, &r), SP_OK);
+    }
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    if (secs > 10.0) fail_msg("pathological inputs took %.1f s", secs);
+    free(big);
+}
+
 /* ---- concurrency -------------------------------------------------------- */
 
 static void *worker(void *arg)
@@ -526,6 +555,7 @@ int main(void)
         cmocka_unit_test(test_time_helpers),
         cmocka_unit_test(test_json_output),
         cmocka_unit_test(test_lexicon_errors),
+        cmocka_unit_test(test_pathological_input),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
