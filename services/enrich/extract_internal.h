@@ -133,9 +133,7 @@ void ex_lexicon_free(ex_lexicon *lx);
 /* extract_catalog.c */
 int ex_catalog_load(ex_catalog *cat, const char *path, char *err, size_t errlen);
 void ex_catalog_free(ex_catalog *cat);
-/* Adds every product/competitor named in s to r. Returns competitors found
- * as a bit mask of positions in r->competitors is not needed: callers query
- * ex_catalog_names_competitor. */
+/* Adds every product and competitor named in s[0..len) to r. */
 void ex_catalog_scan(const ex_ctx *c, const char *s, size_t len, extract_result *r);
 int ex_catalog_names_competitor(const ex_ctx *c, const char *s, size_t len);
 
@@ -149,8 +147,6 @@ void ex_snippet(const char *s, size_t len, char *out, size_t outsz);
 /* extract_budget.c */
 int ex_money_compile(extract_engine *e, char *err, size_t errlen);
 void ex_budget_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *sent_hit);
-/* Parses a money amount at s (Arabic or Chinese numerals with units);
- * exposed for tests through extract_budget_parse in extract.h? no: internal. */
 
 /* extract_date.c */
 int ex_date_compile(extract_engine *e, char *err, size_t errlen);
