@@ -69,10 +69,10 @@ static const char *const PATTERNS[K_COUNT] = {
     [K_NEXT_MONTH_END] = "下个?月(?:底|末)",
     [K_THIS_MONTH_END] = "(?<![下个0-9一二三四五六七八九十两])(?:本|这个|当)?月(?:底|末)",
     [K_NEXT_MONTH] = "下个?月(?!底|末|初|中|[0-9一二三四五六七八九十])|\\bnext month\\b",
-    [K_DAYS]
-    = "(?:(" CN "|[0-9]{3})\\s*(?:个)?(?:天|日)(?:之内|以内|内)|\\bwithin\\s+" EN_NUM "\\s+days?\\b)",
-    [K_WEEKS]
-    = "(?:(" CN ")\\s*(?:个)?(?:周|星期|礼拜)(?:之内|以内|内)|\\bwithin\\s+" EN_NUM "\\s+weeks?\\b)",
+    [K_DAYS] = "(?:(" CN "|[0-9]{3})\\s*(?:个)?(?:天|日)(?:之内|以内|内)|\\b(?:within|in the next)\\s+" EN_NUM
+               "\\s+days?\\b)",
+    [K_WEEKS] = "(?:(" CN ")\\s*(?:个)?(?:周|星期|礼拜)(?:之内|以内|内)|\\b(?:within|in the next)\\s+" EN_NUM
+                "\\s+weeks?\\b)",
     [K_NEXT_WEEKDAY] = "(?:下个?(?:周|星期|礼拜)([一二三四五六日天1-7])|\\bnext\\s+(mon|tues|wednes|thurs|"
                        "fri|satur|sun)day\\b)",
     [K_YEAR_END] = "(明年)?(?:年底|年末)|\\b(?:end of (?:the |this )?year|year[- ]end)\\b",
@@ -372,6 +372,10 @@ void ex_date_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *sent
                 || ex_rx_has(c, lx->d_deadline, cl, cl_len);
             /* "30 days after signing", "中标后三个月内": counted from an event, no rule */
             if (lx->d_not_from_now && ex_rx_has(c, lx->d_not_from_now, cl, cl_len)) continue;
+            /* "下周五前把合同发过来": a document, not goods */
+            if (lx->d_paperwork && lx->d_goods && ex_rx_has(c, lx->d_paperwork, cl, cl_len)
+                && !ex_rx_has(c, lx->d_goods, cl, cl_len))
+                continue;
             int meeting = ex_rx_has(c, lx->d_meeting, cl, cl_len);
             int ok;
             if (meeting && !deadline)

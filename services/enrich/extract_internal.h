@@ -63,7 +63,7 @@ typedef struct ex_lexicon {
         *b_usd, *b_cny, *b_positive, *b_not_money;
     /* dates.json */
     pcre2_code *d_strong, *d_weak, *d_deadline, *d_meeting, *d_refused, *d_meeting_day, *d_time_of_day,
-        *d_not_from_now;
+        *d_not_from_now, *d_paperwork, *d_goods;
     int spring[32]; /* festival days since epoch, ascending */
     size_t n_spring;
 } ex_lexicon;

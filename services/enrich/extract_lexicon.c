@@ -294,10 +294,11 @@ int ex_lexicon_load(ex_lexicon *lx, const char *dir, char *err, size_t errlen)
         PK("min_before", b_min_before, 1), PK("min_after", b_min_after, 1), PK("usd", b_usd, 1),
         PK("cny", b_cny, 1), PK("positive", b_positive, 1), PK("not_money_after", b_not_money, 0),
         {NULL, 0, 0}};
-    static const struct pat_key dates[]
-        = {PK("delivery_strong", d_strong, 1), PK("delivery_weak", d_weak, 1), PK("deadline", d_deadline, 1),
-            PK("meeting", d_meeting, 1), PK("refused", d_refused, 1), PK("meeting_day", d_meeting_day, 1),
-            PK("time_of_day", d_time_of_day, 1), PK("not_from_now", d_not_from_now, 0), {NULL, 0, 0}};
+    static const struct pat_key dates[] = {PK("delivery_strong", d_strong, 1), PK("delivery_weak", d_weak, 1),
+        PK("deadline", d_deadline, 1), PK("meeting", d_meeting, 1), PK("refused", d_refused, 1),
+        PK("meeting_day", d_meeting_day, 1), PK("time_of_day", d_time_of_day, 1),
+        PK("not_from_now", d_not_from_now, 0), PK("paperwork", d_paperwork, 0), PK("goods", d_goods, 0),
+        PK("paperwork", d_paperwork, 0), PK("goods", d_goods, 0), {NULL, 0, 0}};
     static const struct {
         const char *name;
         const struct pat_key *keys;
@@ -347,7 +348,7 @@ void ex_lexicon_free(ex_lexicon *lx)
         &lx->their_side_prefix, &lx->address, &lx->b_cue, &lx->b_quote, &lx->b_threshold, &lx->b_max_before,
         &lx->b_max_after, &lx->b_min_before, &lx->b_min_after, &lx->b_usd, &lx->b_cny, &lx->b_positive,
         &lx->b_not_money, &lx->d_strong, &lx->d_weak, &lx->d_deadline, &lx->d_meeting, &lx->d_refused,
-        &lx->d_meeting_day, &lx->d_time_of_day, &lx->d_not_from_now};
+        &lx->d_meeting_day, &lx->d_time_of_day, &lx->d_not_from_now, &lx->d_paperwork, &lx->d_goods};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         pcre2_code_free(*all[i]);
         *all[i] = NULL;
