@@ -386,6 +386,8 @@ void ex_date_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *sent
                 ok = 1;
             else if (meeting)
                 ok = 0;
+            else if (deadline && ex_rx_has(c, lx->d_strong, s, len))
+                ok = 1; /* "installed by October 20, and the rest by end of November" */
             else
                 ok = prev_rep_has(c, d, st->turn, lx->d_strong);
             if (!ok) continue;
