@@ -48,7 +48,7 @@ typedef struct ex_catalog {
 typedef struct ex_lexicon {
     /* speakers.json */
     pcre2_code *rep_label, *customer_label, *own_company, *quote_line, *quote_cut, *reply_subject,
-        *rep_signature;
+        *rep_signature, *header_line;
     /* risks.json */
     ex_ruleset risks;
     pcre2_code *resolved, *competitor_dismissed, *competitor_generic;

@@ -280,10 +280,10 @@ static int spring_dates(json_t *root, const char *path, ex_lexicon *lx, char *er
 /* Loads every lexicon file of dir into lx. On failure lx is freed. */
 int ex_lexicon_load(ex_lexicon *lx, const char *dir, char *err, size_t errlen)
 {
-    static const struct pat_key speakers[]
-        = {PK("rep_labels", rep_label, 1), PK("customer_labels", customer_label, 1),
-            PK("own_company", own_company, 0), PK("quote_line", quote_line, 1), PK("quote_cut", quote_cut, 1),
-            PK("reply_subject", reply_subject, 0), PK("rep_signature", rep_signature, 0), {NULL, 0, 0}};
+    static const struct pat_key speakers[] = {PK("rep_labels", rep_label, 1),
+        PK("customer_labels", customer_label, 1), PK("own_company", own_company, 0),
+        PK("quote_line", quote_line, 1), PK("quote_cut", quote_cut, 1), PK("reply_subject", reply_subject, 0),
+        PK("rep_signature", rep_signature, 0), PK("header_line", header_line, 0), {NULL, 0, 0}};
     static const struct pat_key risks[] = {PK("resolved", resolved, 1),
         PK("competitor_dismissed", competitor_dismissed, 0), PK("competitor_generic", competitor_generic, 0),
         PK("demo_proposal", demo_proposal, 1), PK("postpone_reply", postpone_reply, 1), {NULL, 0, 0}};
@@ -343,12 +343,13 @@ int ex_lexicon_load(ex_lexicon *lx, const char *dir, char *err, size_t errlen)
 void ex_lexicon_free(ex_lexicon *lx)
 {
     pcre2_code **all[] = {&lx->rep_label, &lx->customer_label, &lx->own_company, &lx->quote_line,
-        &lx->quote_cut, &lx->reply_subject, &lx->rep_signature, &lx->resolved, &lx->competitor_dismissed,
-        &lx->competitor_generic, &lx->demo_proposal, &lx->postpone_reply, &lx->own_side_prefix,
-        &lx->their_side_prefix, &lx->address, &lx->b_cue, &lx->b_quote, &lx->b_threshold, &lx->b_max_before,
-        &lx->b_max_after, &lx->b_min_before, &lx->b_min_after, &lx->b_usd, &lx->b_cny, &lx->b_positive,
-        &lx->b_not_money, &lx->d_strong, &lx->d_weak, &lx->d_deadline, &lx->d_meeting, &lx->d_refused,
-        &lx->d_meeting_day, &lx->d_time_of_day, &lx->d_not_from_now, &lx->d_paperwork, &lx->d_goods};
+        &lx->quote_cut, &lx->reply_subject, &lx->rep_signature, &lx->header_line, &lx->resolved,
+        &lx->competitor_dismissed, &lx->competitor_generic, &lx->demo_proposal, &lx->postpone_reply,
+        &lx->own_side_prefix, &lx->their_side_prefix, &lx->address, &lx->b_cue, &lx->b_quote,
+        &lx->b_threshold, &lx->b_max_before, &lx->b_max_after, &lx->b_min_before, &lx->b_min_after,
+        &lx->b_usd, &lx->b_cny, &lx->b_positive, &lx->b_not_money, &lx->d_strong, &lx->d_weak,
+        &lx->d_deadline, &lx->d_meeting, &lx->d_refused, &lx->d_meeting_day, &lx->d_time_of_day,
+        &lx->d_not_from_now, &lx->d_paperwork, &lx->d_goods};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         pcre2_code_free(*all[i]);
         *all[i] = NULL;

@@ -294,7 +294,7 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
             i = next;
             continue;
         }
-        content = 1;
+        if (!(lx->header_line && ex_rx_has(c, lx->header_line, line, ll))) content = 1;
         size_t lab = 0, labl = 0;
         if (labels) lab = label_at(line, ll, &labl);
         size_t ls = off;

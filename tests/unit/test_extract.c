@@ -270,6 +270,10 @@ static void test_quoted_email_ignored(void **state)
         "周经理：\n合同已盖章。\n------------------ 原始邮件 "
         "------------------\n担心售后，明德报价更低，预算20万",
         "周经理：\n合同已盖章。\n\n发件人: 周航\n发送时间: 2026年3月1日\n担心售后，明德报价更低，预算20万",
+        /* header lines at the top are not the quoted history */
+        "Subject: order\nFrom: Tom\nTo: Kevin\n\nWe are ready to sign.\n\nOn Mon, Mar 2, 2026, Kevin "
+        "wrote:\nApex is "
+        "cheaper, budget $20k",
     };
     for (size_t i = 0; i < sizeof mails / sizeof mails[0]; i++) {
         extract_result r;
