@@ -26,7 +26,8 @@ void extract_engine_destroy(extract_engine *e)
     if (e == NULL) return;
     ex_catalog_free(&e->cat);
     ex_lexicon_free(&e->lex);
-    for (int k = 0; k < EX_DATE_KINDS; k++) pcre2_code_free(e->date_rx[k]);
+    for (int k = 0; k < EX_DATE_KINDS; k++)
+        pcre2_code_free(e->date_rx[k]);
     pcre2_code_free(e->money_rx);
     pcre2_code_free(e->clause_rx);
     pcre2_match_context_free(e->mctx);
@@ -34,8 +35,8 @@ void extract_engine_destroy(extract_engine *e)
 }
 
 /* Builds an engine; see extract.h. */
-int extract_engine_new(const char *catalog_path, const char *lexicon_dir, char *errbuf, size_t errlen,
-    extract_engine **out)
+int extract_engine_new(
+    const char *catalog_path, const char *lexicon_dir, char *errbuf, size_t errlen, extract_engine **out)
 {
     char dummy[8];
     if (errbuf == NULL || errlen == 0) {
@@ -74,11 +75,28 @@ static const struct {
     const char *name;
     int off;
 } ZONES[] = {
-    {"Asia/Shanghai", 480}, {"Asia/Chongqing", 480}, {"Asia/Harbin", 480}, {"Asia/Urumqi", 360},
-    {"Asia/Hong_Kong", 480}, {"Asia/Macau", 480}, {"Asia/Taipei", 480}, {"Asia/Singapore", 480},
-    {"Asia/Kuala_Lumpur", 480}, {"Asia/Manila", 480}, {"Asia/Tokyo", 540}, {"Asia/Seoul", 540},
-    {"Asia/Kolkata", 330}, {"Asia/Calcutta", 330}, {"Asia/Bangkok", 420}, {"Asia/Ho_Chi_Minh", 420},
-    {"Asia/Jakarta", 420}, {"Asia/Dubai", 240}, {"UTC", 0}, {"Etc/UTC", 0}, {"GMT", 0}, {"Z", 0},
+    {"Asia/Shanghai", 480},
+    {"Asia/Chongqing", 480},
+    {"Asia/Harbin", 480},
+    {"Asia/Urumqi", 360},
+    {"Asia/Hong_Kong", 480},
+    {"Asia/Macau", 480},
+    {"Asia/Taipei", 480},
+    {"Asia/Singapore", 480},
+    {"Asia/Kuala_Lumpur", 480},
+    {"Asia/Manila", 480},
+    {"Asia/Tokyo", 540},
+    {"Asia/Seoul", 540},
+    {"Asia/Kolkata", 330},
+    {"Asia/Calcutta", 330},
+    {"Asia/Bangkok", 420},
+    {"Asia/Ho_Chi_Minh", 420},
+    {"Asia/Jakarta", 420},
+    {"Asia/Dubai", 240},
+    {"UTC", 0},
+    {"Etc/UTC", 0},
+    {"GMT", 0},
+    {"Z", 0},
     {"PRC", 480},
 };
 
@@ -112,7 +130,8 @@ int extract_tz_offset(const char *zone, int *offset_min)
             return SP_OK;
         }
     if (parse_offset(zone, offset_min)) return SP_OK;
-    if ((strncasecmp(zone, "UTC", 3) == 0 || strncasecmp(zone, "GMT", 3) == 0) && parse_offset(zone + 3, offset_min))
+    if ((strncasecmp(zone, "UTC", 3) == 0 || strncasecmp(zone, "GMT", 3) == 0)
+        && parse_offset(zone + 3, offset_min))
         return SP_OK;
     if (strncasecmp(zone, "Etc/GMT", 7) == 0 && parse_offset(zone + 7, offset_min)) {
         *offset_min = -*offset_min; /* POSIX sign: Etc/GMT-8 is UTC+8 */
@@ -142,7 +161,8 @@ int extract_parse_iso8601(const char *s, int64_t *ms)
             p++;
         }
         if (digits == 0) return SP_EINVAL;
-        while (digits < 3) frac *= 10, digits++;
+        while (digits < 3)
+            frac *= 10, digits++;
     }
     int off = 0;
     if (*p == 'Z' || *p == 'z') {
@@ -167,7 +187,8 @@ int extract_run(const extract_engine *e, const extract_input *in, extract_result
 {
     if (out == NULL) return SP_EINVAL;
     extract_result_clear(out);
-    if (e == NULL || in == NULL || (in->n_turns == 0 && in->text == NULL) || (in->n_turns > 0 && in->turns == NULL))
+    if (e == NULL || in == NULL || (in->n_turns == 0 && in->text == NULL)
+        || (in->n_turns > 0 && in->turns == NULL))
         return SP_EINVAL;
     int off;
     if (extract_tz_offset(in->tz, &off) != SP_OK) return SP_EINVAL;

@@ -17,10 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EXTRACT_MAX_TEXT 32768   /* bytes of text looked at; longer input is capped */
-#define EXTRACT_MAX_ITEMS 16     /* per list field */
-#define EXTRACT_MAX_TURNS 64     /* explicit speaker turns */
-#define EXTRACT_SNIPPET_CP 20    /* core_need / concern length in code points */
+#define EXTRACT_MAX_TEXT   32768 /* bytes of text looked at; longer input is capped */
+#define EXTRACT_MAX_ITEMS  16 /* per list field */
+#define EXTRACT_MAX_TURNS  64 /* explicit speaker turns */
+#define EXTRACT_SNIPPET_CP 20 /* core_need / concern length in code points */
 
 typedef struct extract_engine extract_engine;
 
@@ -46,9 +46,9 @@ typedef struct extract_turn {
 typedef struct extract_input {
     extract_channel channel;
     int64_t occurred_at_ms; /* ms since the Unix epoch */
-    const char *tz;         /* tenant zone, NULL = "Asia/Shanghai"; see extract_tz_offset */
-    const char *text;       /* UTF-8; ignored when n_turns > 0 */
-    size_t text_len;        /* bytes; (size_t)-1 = strlen(text) */
+    const char *tz; /* tenant zone, NULL = "Asia/Shanghai"; see extract_tz_offset */
+    const char *text; /* UTF-8; ignored when n_turns > 0 */
+    size_t text_len; /* bytes; (size_t)-1 = strlen(text) */
     const extract_turn *turns; /* optional explicit speaker turns */
     size_t n_turns;
 } extract_input;
@@ -84,8 +84,8 @@ typedef struct extract_result {
  * dates.json). Fails with SP_EIO (unreadable file), SP_ECONFIG (invalid
  * content; errbuf names the file, item and key) or SP_ENOMEM. Caller frees
  * *out with extract_engine_destroy. */
-int extract_engine_new(const char *catalog_path, const char *lexicon_dir, char *errbuf, size_t errlen,
-    extract_engine **out);
+int extract_engine_new(
+    const char *catalog_path, const char *lexicon_dir, char *errbuf, size_t errlen, extract_engine **out);
 
 /* Frees an engine; accepts NULL. */
 void extract_engine_destroy(extract_engine *e);

@@ -11,13 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CUR "(¥|￥|US\\$|\\$|USD ?|RMB ?|CNY ?|人民币)"
-#define NUM "([0-9]{1,3}(?:,[0-9]{3})+(?:\\.[0-9]+)?|[0-9]+(?:\\.[0-9]+)?|[零一二两三四五六七八九十百千]+)"
+#define CUR  "(¥|￥|US\\$|\\$|USD ?|RMB ?|CNY ?|人民币)"
+#define NUM  "([0-9]{1,3}(?:,[0-9]{3})+(?:\\.[0-9]+)?|[0-9]+(?:\\.[0-9]+)?|[零一二两三四五六七八九十百千]+)"
 #define UNIT "(亿|万|千|[wWkK](?![A-Za-z])|[mM](?![A-Za-z])|million\\b|thousand\\b|billion\\b|bn\\b)"
-#define SEP "(?:到|至|-|~|～|–|—|\\bto\\b|\\band\\b)"
+#define SEP  "(?:到|至|-|~|～|–|—|\\bto\\b|\\band\\b)"
 
-static const char MONEY[] = CUR "?\\s*" NUM "\\s*" UNIT "?(?:\\s*" SEP "\\s*" CUR "?\\s*" NUM "\\s*" UNIT
-                            "?)?\\s*(元|块钱|块|美元|美金|RMB|CNY|USD|dollars?)?";
+/* "二十来万": 来 (about) may sit between the number and its unit */
+static const char MONEY[] = CUR "?\\s*" NUM "\\s*(?:来)?" UNIT "?(?:\\s*" SEP "\\s*" CUR "?\\s*" NUM
+                                "\\s*(?:来)?" UNIT "?)?\\s*(元|块钱|块|美元|美金|RMB|CNY|USD|dollars?)?";
 
 /* Compiles the fixed money grammar into e->money_rx. */
 int ex_money_compile(extract_engine *e, char *err, size_t errlen)
@@ -57,6 +58,12 @@ static int cn_number(const char *s, size_t len, double *lo, double *hi)
     for (size_t i = 0; i + 3 <= len; i += 3) {
         int d = cn_digit(s + i), u = cn_unit(s + i);
         if (d >= 0) {
+            if (cur > 0 && i + 3 == len && d == cur + 1 && *hi < 0 && total >= 0) {
+                /* 七八万: neighbouring digits at the end */
+                *lo = total + cur;
+                *hi = total + d;
+                return 1;
+            }
             if (cur > 0 && i + 6 <= len && cn_unit(s + i + 3) && d == cur + 1 && *hi < 0) {
                 /* 五六十: the range cur*u .. d*u */
                 int uu = cn_unit(s + i + 3);
@@ -90,18 +97,13 @@ static double unit_mult(const char *u, size_t l)
     if (l == 3 && memcmp(u, "千", 3) == 0) return 1e3;
     switch (u[0]) {
     case 'w':
-    case 'W':
-        return 1e4;
+    case 'W': return 1e4;
     case 'k':
-    case 'K':
-        return 1e3;
+    case 'K': return 1e3;
     case 'm':
-    case 'M':
-        return 1e6;
-    case 't':
-        return 1e3;
-    case 'b':
-        return 1e9;
+    case 'M': return 1e6;
+    case 't': return 1e3;
+    case 'b': return 1e9;
     }
     return 1;
 }
@@ -132,7 +134,8 @@ static int get(const ex_ctx *c, int n, span *sp)
 }
 
 /* Last match of rx in s[0..len); returns 1 with its end in *me. */
-static int last_match(const ex_ctx *c, const pcre2_code *rx, const char *s, size_t len, size_t *ms, size_t *me)
+static int last_match(
+    const ex_ctx *c, const pcre2_code *rx, const char *s, size_t len, size_t *ms, size_t *me)
 {
     size_t from = 0, a, b;
     int found = 0;
@@ -145,31 +148,40 @@ static int last_match(const ex_ctx *c, const pcre2_code *rx, const char *s, size
     return found;
 }
 
-static size_t clause_start(const char *s, size_t pos)
+#define CLAUSE_WINDOW 240 /* bytes looked at around an amount: bounds the work per amount */
+
+static size_t sep_len_at(const char *s, size_t i, size_t len)
 {
     static const char *const seps[] = {"，", "；", "。", "？", "！", ",", ";", "?", "!", "\n", ". ", NULL};
-    size_t a = 0;
     for (size_t k = 0; seps[k]; k++) {
         size_t l = strlen(seps[k]);
-        for (size_t i = 0; i + l <= pos; i++)
-            if (memcmp(s + i, seps[k], l) == 0 && i + l > a) a = i + l;
+        if (i + l <= len && memcmp(s + i, seps[k], l) == 0) return l;
     }
-    return a;
+    return 0;
+}
+
+/* Start of the clause holding pos: just after the nearest separator before
+ * it, at most CLAUSE_WINDOW bytes back (on a code point boundary). */
+static size_t clause_start(const char *s, size_t pos)
+{
+    size_t lo = pos > CLAUSE_WINDOW ? pos - CLAUSE_WINDOW : 0;
+    for (size_t i = pos; i-- > lo;) {
+        size_t l = sep_len_at(s, i, pos);
+        if (l && i + l <= pos) return i + l;
+    }
+    while (lo > 0 && ((unsigned char)s[lo] & 0xC0) == 0x80)
+        lo++;
+    return lo;
 }
 
 static size_t clause_end(const char *s, size_t len, size_t pos)
 {
-    static const char *const seps[] = {"，", "；", "。", "？", "！", ",", ";", "?", "!", "\n", ". ", NULL};
-    size_t b = len;
-    for (size_t k = 0; seps[k]; k++) {
-        size_t l = strlen(seps[k]);
-        for (size_t i = pos; i + l <= b; i++)
-            if (memcmp(s + i, seps[k], l) == 0) {
-                b = i;
-                break;
-            }
-    }
-    return b;
+    size_t hi = len - pos > CLAUSE_WINDOW ? pos + CLAUSE_WINDOW : len;
+    for (size_t i = pos; i < hi; i++)
+        if (sep_len_at(s, i, len)) return i;
+    while (hi < len && ((unsigned char)s[hi] & 0xC0) == 0x80)
+        hi++;
+    return hi;
 }
 
 #define CUE_WINDOW 72 /* bytes before an amount where a budget cue counts */
@@ -186,14 +198,21 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     /* never inside a code: X200, HY2026-0424, 400-800-1234, 8.5 */
     if (n1.s > 0) {
         unsigned char p = (unsigned char)t[n1.s - 1];
-        if ((p < 0x80 && (p == '.' || p == '-' || p == '/' || p == '#' || p == '_' ||
-                             (p >= '0' && p <= '9') || ((p | 0x20) >= 'a' && (p | 0x20) <= 'z'))) &&
-            !has_cur1)
+        if ((p < 0x80
+                && (p == '.' || p == '-' || p == '/' || p == '#' || p == '_' || (p >= '0' && p <= '9')
+                    || ((p | 0x20) >= 'a' && (p | 0x20) <= 'z')))
+            && !has_cur1)
             return 0;
     }
     if (me < tl && (t[me] == '%' || (me + 3 <= tl && memcmp(t + me, "折", 3) == 0))) return 0;
     int money = has_u1 || has_u2 || has_cur1 || has_cur2 || has_cur3;
-    if (!money) return 0;
+    /* a bare Arabic number is money only in a strong price context (below) */
+    if (!money && !(t[n1.s] >= '0' && t[n1.s] <= '9')) return 0;
+    if (!money) {
+        size_t as0, ae0;
+        if (ex_rx_find(c, lx->b_not_money, t + n1.e, tl - n1.e, 0, &as0, &ae0) == 1 && as0 == 0) return 0;
+        if (me < tl && ((unsigned char)t[me] == '.' || (t[me] >= '0' && t[me] <= '9'))) return 0;
+    }
     double lo, hi, lo2 = -1, hi2;
     if (!number(t + n1.s, n1.e - n1.s, &lo, &hi)) return 0;
     if (has_n2 && !number(t + n2.s, n2.e - n2.s, &lo2, &hi2)) has_n2 = 0;
@@ -211,11 +230,6 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     /* exclusions: approval/tender thresholds, quotes and competitor prices */
     if (ex_rx_has(c, lx->b_threshold, cl, ce - cs)) return 0;
     if (ex_catalog_names_competitor(c, cl, before)) return 0;
-    size_t qs, qe;
-    if (last_match(c, lx->b_quote, cl, before, &qs, &qe)) {
-        size_t ps, pe;
-        if (!last_match(c, lx->b_positive, cl + qe, before - qe, &ps, &pe)) return 0;
-    }
     /* bounds right before / after the amount */
     int is_max = 0, is_min = 0;
     size_t xs = 0, xe = 0, ns = 0, ne = 0;
@@ -223,11 +237,20 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     int hn = last_match(c, lx->b_min_before, cl, before, &ns, &ne) && before - ne <= 12;
     /* "不超过" holds "超过", "can't go above" holds "above": the longer wins */
     if (hx && hn) {
-        if (xs <= ns) hn = 0;
-        else hx = 0;
+        if (xs <= ns)
+            hn = 0;
+        else
+            hx = 0;
     }
     is_max = hx;
     is_min = hn;
+    /* a quote word with no positive word or bound after it: a quote, not a budget */
+    size_t qs, qe;
+    if (last_match(c, lx->b_quote, cl, before, &qs, &qe)) {
+        size_t ps, pe;
+        int later_bound = (hx && xs >= qe) || (hn && ns >= qe);
+        if (!later_bound && !last_match(c, lx->b_positive, cl + qe, before - qe, &ps, &pe)) return 0;
+    }
     size_t as, ae;
     size_t after_len = ce > me ? ce - me : 0;
     size_t lim = after_len < 24 ? after_len : 24;
@@ -235,20 +258,29 @@ static int judge(const ex_ctx *c, const char *t, size_t tl, size_t ms, size_t me
     if (ex_rx_find(c, lx->b_min_after, t + me, lim, 0, &as, &ae) == 1 && as <= 12) is_min = 1;
     /* a cue: budget word in the window before, a positive word in the clause, or a bound */
     size_t ws = ms > CUE_WINDOW ? ms - CUE_WINDOW : 0;
-    while (ws > 0 && ((unsigned char)t[ws] & 0xC0) == 0x80) ws--;
-    int cue = is_max || is_min || ex_rx_has(c, lx->b_cue, t + ws, ms - ws) ||
-              ex_rx_has(c, lx->b_positive, cl, before);
+    while (ws > 0 && ((unsigned char)t[ws] & 0xC0) == 0x80)
+        ws--;
+    int positive = ex_rx_has(c, lx->b_positive, cl, before);
+    int cue = is_max || is_min || positive || ex_rx_has(c, lx->b_cue, t + ws, ms - ws);
     if (!cue) return 0;
-    int usd = (has_cur1 && ex_rx_has(c, lx->b_usd, t + cur1.s, cur1.e - cur1.s)) ||
-              (has_cur2 && ex_rx_has(c, lx->b_usd, t + cur2.s, cur2.e - cur2.s)) ||
-              (has_cur3 && ex_rx_has(c, lx->b_usd, t + cur3.s, cur3.e - cur3.s));
+    if (!money) {
+        /* "单价能不能降到4500", "控制在3000以内": a positive word or bound in the clause */
+        size_t ps, pe;
+        int near_cue = last_match(c, lx->b_cue, cl, before, &ps, &pe) && before - pe <= 9;
+        if (!(positive || is_max || is_min || near_cue)) return 0;
+    }
+    int usd = (has_cur1 && ex_rx_has(c, lx->b_usd, t + cur1.s, cur1.e - cur1.s))
+        || (has_cur2 && ex_rx_has(c, lx->b_usd, t + cur2.s, cur2.e - cur2.s))
+        || (has_cur3 && ex_rx_has(c, lx->b_usd, t + cur3.s, cur3.e - cur3.s));
     b->currency = usd ? "USD" : "CNY";
     b->has_min = b->has_max = 1;
     b->min = llround(vmin);
     b->max = llround(vmax);
     if (!has_n2 && hi < 0) {
-        if (is_max && !is_min) b->has_min = 0;
-        else if (is_min && !is_max) b->has_max = 0;
+        if (is_max && !is_min)
+            b->has_min = 0;
+        else if (is_min && !is_max)
+            b->has_max = 0;
     }
     if (!b->has_min) b->min = 0;
     if (!b->has_max) b->max = 0;

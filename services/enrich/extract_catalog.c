@@ -47,7 +47,8 @@ static size_t alias_regex(const char *a, char *buf, size_t cap)
         prev_kind = kind;
     }
     size_t l = strlen(a);
-    while (l && is_sep((unsigned char)a[l - 1])) l--;
+    while (l && is_sep((unsigned char)a[l - 1]))
+        l--;
     if (l && is_alnum((unsigned char)a[l - 1])) n += (size_t)snprintf(buf + n, cap - n, "(?![A-Za-z0-9])");
     buf[n] = '\0';
     return n;
@@ -107,7 +108,8 @@ static int entities(json_t *root, const char *path, const char *key, char ***ids
         if (name && strchr(name, ' ') == NULL && nl < 63) list[nl++] = name;
         qsort(list, nl, sizeof list[0], cmp_len_desc);
         size_t cap = 256;
-        for (size_t k = 0; k < nl; k++) cap += strlen(list[k]) * 12 + 64;
+        for (size_t k = 0; k < nl; k++)
+            cap += strlen(list[k]) * 12 + 64;
         char *rx = malloc(cap);
         if (rx == NULL) return SP_ENOMEM;
         size_t off = 0;
@@ -144,9 +146,11 @@ static int own_names(ex_catalog *cat, const char *tn)
     while (*p && cat->n_own < 6) {
         const unsigned char *s = p;
         if (*p >= 0x80) {
-            while (*p >= 0x80) p++;
+            while (*p >= 0x80)
+                p++;
         } else if (isalpha(*p)) {
-            while (isalpha(*p)) p++;
+            while (isalpha(*p))
+                p++;
         } else {
             p++;
             continue;
@@ -207,11 +211,16 @@ fail:
 /* Frees everything ex_catalog_load allocated; safe on a zeroed catalog. */
 void ex_catalog_free(ex_catalog *cat)
 {
-    for (size_t i = 0; i < cat->n_palias; i++) pcre2_code_free(cat->products[i].rx);
-    for (size_t i = 0; i < cat->n_calias; i++) pcre2_code_free(cat->competitors[i].rx);
-    for (size_t i = 0; i < cat->n_products; i++) free(cat->product_ids[i]);
-    for (size_t i = 0; i < cat->n_competitors; i++) free(cat->competitor_ids[i]);
-    for (size_t i = 0; i < cat->n_own; i++) free(cat->own_names[i]);
+    for (size_t i = 0; i < cat->n_palias; i++)
+        pcre2_code_free(cat->products[i].rx);
+    for (size_t i = 0; i < cat->n_calias; i++)
+        pcre2_code_free(cat->competitors[i].rx);
+    for (size_t i = 0; i < cat->n_products; i++)
+        free(cat->product_ids[i]);
+    for (size_t i = 0; i < cat->n_competitors; i++)
+        free(cat->competitor_ids[i]);
+    for (size_t i = 0; i < cat->n_own; i++)
+        free(cat->own_names[i]);
     free(cat->products);
     free(cat->competitors);
     free(cat->product_ids);
@@ -225,7 +234,8 @@ void ex_catalog_scan(const ex_ctx *c, const char *s, size_t len, extract_result 
 {
     const ex_catalog *cat = &c->e->cat;
     for (size_t i = 0; i < cat->n_palias; i++)
-        if (ex_rx_has(c, cat->products[i].rx, s, len)) ex_result_add(r->products, &r->n_products, cat->products[i].id);
+        if (ex_rx_has(c, cat->products[i].rx, s, len))
+            ex_result_add(r->products, &r->n_products, cat->products[i].id);
     for (size_t i = 0; i < cat->n_calias; i++)
         if (ex_rx_has(c, cat->competitors[i].rx, s, len))
             ex_result_add(r->competitors, &r->n_competitors, cat->competitors[i].id);

@@ -16,8 +16,10 @@ static void print_error(const char *msg)
 {
     json_t *o = json_pack("{s:n,s:s}", "id", "error", msg);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (s) puts(s);
-    else puts("{\"id\":null,\"error\":\"out of memory\"}");
+    if (s)
+        puts(s);
+    else
+        puts("{\"id\":null,\"error\":\"out of memory\"}");
     free(s);
     json_decref(o);
 }
@@ -44,11 +46,14 @@ static void one_line(const extract_engine *e, const char *tz, const char *line, 
     int chn = -1;
     for (int i = 0; ch && CHANNELS[i]; i++)
         if (strcmp(ch, CHANNELS[i]) == 0) chn = i;
-    if (id == NULL) bad = "field \"id\" must be a string";
-    else if (chn < 0) bad = "field \"channel\" must be one of wecom, email, call, meeting, note";
+    if (id == NULL)
+        bad = "field \"id\" must be a string";
+    else if (chn < 0)
+        bad = "field \"channel\" must be one of wecom, email, call, meeting, note";
     else if (at == NULL || extract_parse_iso8601(at, &x.occurred_at_ms) != SP_OK)
         bad = "field \"occurred_at\" must be an ISO-8601 timestamp with offset";
-    else if (text == NULL) bad = "field \"text\" must be a string";
+    else if (text == NULL)
+        bad = "field \"text\" must be a string";
     if (bad) {
         print_error(bad);
         json_decref(in);
@@ -67,8 +72,10 @@ static void one_line(const extract_engine *e, const char *tz, const char *line, 
         return;
     }
     char *out = NULL;
-    if (extract_result_to_json(&r, id, 0, &out) == SP_OK) puts(out);
-    else print_error("out of memory");
+    if (extract_result_to_json(&r, id, 0, &out) == SP_OK)
+        puts(out);
+    else
+        print_error("out of memory");
     free(out);
     json_decref(in);
 }
@@ -79,9 +86,12 @@ int enrich_extract_cli(int argc, char **argv)
     const char *lex = getenv("SP_LEXICON_DIR");
     if (lex == NULL || lex[0] == '\0') lex = "deploy/tenants/default/lexicon";
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--catalog") == 0 && i + 1 < argc) catalog = argv[++i];
-        else if (strcmp(argv[i], "--tz") == 0 && i + 1 < argc) tz = argv[++i];
-        else if (strcmp(argv[i], "--lexicon") == 0 && i + 1 < argc) lex = argv[++i];
+        if (strcmp(argv[i], "--catalog") == 0 && i + 1 < argc)
+            catalog = argv[++i];
+        else if (strcmp(argv[i], "--tz") == 0 && i + 1 < argc)
+            tz = argv[++i];
+        else if (strcmp(argv[i], "--lexicon") == 0 && i + 1 < argc)
+            lex = argv[++i];
         else {
             fprintf(stderr, "usage: sp-enrich extract --catalog FILE [--tz ZONE] [--lexicon DIR]\n");
             return 2;
@@ -108,9 +118,11 @@ int enrich_extract_cli(int argc, char **argv)
     ssize_t n;
     while ((n = getline(&line, &cap, stdin)) > 0) {
         size_t len = (size_t)n;
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            len--;
         size_t k = 0;
-        while (k < len && (line[k] == ' ' || line[k] == '\t')) k++;
+        while (k < len && (line[k] == ' ' || line[k] == '\t'))
+            k++;
         if (k == len) continue; /* blank line: nothing to answer */
         one_line(e, tz, line, len);
     }

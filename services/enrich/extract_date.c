@@ -62,20 +62,26 @@ enum kind {
 #define EN_NUM "([0-9]{1,2}|a|one|two|three|four|five|six|seven|eight|nine|ten|a couple of)"
 
 static const char *const PATTERNS[K_COUNT] = {
-    [K_FULL] = "(?<![0-9])(20[0-9]{2})\\s*(?:年|/|-|\\.)\\s*([0-9]{1,2})\\s*(?:月|/|-|\\.)\\s*([0-9]{1,2})(?![0-9])",
-    [K_MD] = "(明年|今年)?(?<![0-9])(?<![0-9]年)(" CN ")\\s*月\\s*(" CN ")\\s*(?:日|号)",
-    [K_MONTH_END] = "(明年|今年)?(?<![0-9])(?<![0-9]年)(" CN ")\\s*月份?\\s*(?:底|末|月底)",
+    [K_FULL]
+    = "(?<![0-9])(20[0-9]{2})\\s*(?:年|/|-|\\.)\\s*([0-9]{1,2})\\s*(?:月|/|-|\\.)\\s*([0-9]{1,2})(?![0-9])",
+    [K_MD] = "(明年|今年|20[0-9]{2}\\s*年)?(?<![0-9])(" CN ")\\s*月\\s*(" CN ")\\s*(?:日|号)",
+    [K_MONTH_END] = "(明年|今年|20[0-9]{2}\\s*年)?(?<![0-9])(" CN ")\\s*月份?\\s*(?:底|末|月底)",
     [K_NEXT_MONTH_END] = "下个?月(?:底|末)",
     [K_THIS_MONTH_END] = "(?<![下个0-9一二三四五六七八九十两])(?:本|这个|当)?月(?:底|末)",
     [K_NEXT_MONTH] = "下个?月(?!底|末|初|中|[0-9一二三四五六七八九十])|\\bnext month\\b",
-    [K_DAYS] = "(?:(" CN "|[0-9]{3})\\s*(?:个)?(?:天|日)(?:之内|以内|内)|\\bwithin\\s+" EN_NUM "\\s+days?\\b)",
-    [K_WEEKS] = "(?:(" CN ")\\s*(?:个)?(?:周|星期|礼拜)(?:之内|以内|内)|\\bwithin\\s+" EN_NUM "\\s+weeks?\\b)",
-    [K_NEXT_WEEKDAY] = "(?:下个?(?:周|星期|礼拜)([一二三四五六日天1-7])|\\bnext\\s+(mon|tues|wednes|thurs|fri|satur|sun)day\\b)",
+    [K_DAYS] = "(?:(" CN "|[0-9]{3})\\s*(?:个)?(?:天|日)(?:之内|以内|内)|\\b(?:within|in the next)\\s+" EN_NUM
+               "\\s+days?\\b)",
+    [K_WEEKS] = "(?:(" CN ")\\s*(?:个)?(?:周|星期|礼拜)(?:之内|以内|内)|\\b(?:within|in the next)\\s+" EN_NUM
+                "\\s+weeks?\\b)",
+    [K_NEXT_WEEKDAY] = "(?:下个?(?:周|星期|礼拜)([一二三四五六日天1-7])|\\bnext\\s+(mon|tues|wednes|thurs|"
+                       "fri|satur|sun)day\\b)",
     [K_YEAR_END] = "(明年)?(?:年底|年末)|\\b(?:end of (?:the |this )?year|year[- ]end)\\b",
-    [K_QUARTER] = "(明年|next year'?s?)?\\s*(?:\\bQ([1-4])\\b|第([一二三四1-4])季度|(?<![第0-9])([一二三四1-4])季度|"
-                  "\\b(first|second|third|fourth|1st|2nd|3rd|4th) quarter\\b)",
+    [K_QUARTER]
+    = "(明年|next year'?s?)?\\s*(?:\\bQ([1-4])\\b|第([一二三四1-4])季度|(?<![第0-9])([一二三四1-4])季度|"
+      "\\b(first|second|third|fourth|1st|2nd|3rd|4th) quarter\\b)",
     [K_SPRING] = "春节(?:前|之前|以前)|\\bbefore (?:the )?(?:chinese new year|spring festival|cny)\\b",
-    [K_EN_MD] = "\\b" EN_MONTH "\\.?\\s+([0-9]{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s*(20[0-9]{2}))?|\\b([0-9]{1,2})(?:st|nd|rd|th)?\\s+" EN_MONTH "\\b",
+    [K_EN_MD] = "\\b" EN_MONTH "\\.?\\s+([0-9]{1,2})(?:st|nd|rd|th)?\\b(?:,?\\s*(20[0-9]{2}))?|\\b([0-9]{1,2}"
+                ")(?:st|nd|rd|th)?\\s+" EN_MONTH "\\b",
     [K_EN_MONTH_END] = "\\bend of (?:(the|this) month|next month|" EN_MONTH ")\\b",
 };
 
@@ -98,7 +104,8 @@ static int small_num(const char *s, size_t len)
     if (len == 0) return -1;
     if (s[0] >= '0' && s[0] <= '9') {
         int v = 0;
-        for (size_t i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++) v = v * 10 + (s[i] - '0');
+        for (size_t i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+            v = v * 10 + (s[i] - '0');
         return v;
     }
     static const char *const digits[] = {"零", "一", "二", "三", "四", "五", "六", "七", "八", "九"};
@@ -124,8 +131,8 @@ static int small_num(const char *s, size_t len)
 
 static int en_num(const char *s, size_t len)
 {
-    static const char *const w[] = {"a", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-        "ten"};
+    static const char *const w[]
+        = {"a", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"};
     if (len && s[0] >= '0' && s[0] <= '9') return small_num(s, len);
     if (len >= 8 && strncasecmp(s, "a couple", 8) == 0) return 2;
     for (int i = 0; i < 11; i++)
@@ -135,8 +142,8 @@ static int en_num(const char *s, size_t len)
 
 static int en_month(const char *s)
 {
-    static const char *const m[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
-        "dec"};
+    static const char *const m[]
+        = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
     for (int i = 0; i < 12; i++)
         if (strncasecmp(s, m[i], 3) == 0) return i + 1;
     return 0;
@@ -188,22 +195,32 @@ static int resolve(const ex_ctx *c, int k, const char *s, int occ)
     }
     case K_MD:
     case K_MONTH_END: {
-        if (grp(c, 1, s, &g, &gl) && memcmp(g, "明年", 6) == 0) next_year = 1;
+        int year = -1;
+        if (grp(c, 1, s, &g, &gl)) {
+            if (g[0] >= '0' && g[0] <= '9')
+                year = small_num(g, 4);
+            else if (memcmp(g, "明年", 6) == 0)
+                next_year = 1;
+        }
         int m = grp(c, 2, s, &g, &gl) ? small_num(g, gl) : -1;
-        if (k == K_MONTH_END) return roll_month_end(oy, occ, m, next_year);
+        if (k == K_MONTH_END) {
+            if (year >= 2000 && m >= 1 && m <= 12) return last_day(year, m);
+            return roll_month_end(oy, occ, m, next_year);
+        }
         int dd = grp(c, 3, s, &g, &gl) ? small_num(g, gl) : -1;
+        if (year >= 2000 && m >= 1 && m <= 12 && dd >= 1 && dd <= 31) return ex_days_from_civil(year, m, dd);
         return roll_md(oy, occ, m, dd, next_year);
     }
     case K_NEXT_MONTH_END:
-    case K_NEXT_MONTH:
-        return om == 12 ? last_day(oy + 1, 1) : last_day(oy, om + 1);
-    case K_THIS_MONTH_END:
-        return last_day(oy, om);
+    case K_NEXT_MONTH: return om == 12 ? last_day(oy + 1, 1) : last_day(oy, om + 1);
+    case K_THIS_MONTH_END: return last_day(oy, om);
     case K_DAYS:
     case K_WEEKS: {
         int n = -1;
-        if (grp(c, 1, s, &g, &gl)) n = small_num(g, gl);
-        else if (grp(c, 2, s, &g, &gl)) n = en_num(g, gl);
+        if (grp(c, 1, s, &g, &gl))
+            n = small_num(g, gl);
+        else if (grp(c, 2, s, &g, &gl))
+            n = en_num(g, gl);
         if (n <= 0 || n > 400) return -1;
         return occ + (k == K_WEEKS ? 7 * n : n);
     }
@@ -273,8 +290,7 @@ static int resolve(const ex_ctx *c, int k, const char *s, int occ)
         if (grp(c, 2, s, &g, &gl)) return roll_month_end(oy, occ, en_month(g), 0);
         return om == 12 ? last_day(oy + 1, 1) : last_day(oy, om + 1); /* next month */
     }
-    default:
-        return -1;
+    default: return -1;
     }
 }
 
@@ -326,51 +342,58 @@ static int prev_rep_has(const ex_ctx *c, const ex_doc *d, int t, const pcre2_cod
     return ex_rx_has(c, rx, s, len);
 }
 
-/* delivery_by: the last customer-stated delivery deadline in text order. */
+/* delivery_by: the last customer-stated delivery deadline in text order.
+ * Each date pattern scans the document once; hits are judged in their
+ * sentence and clause. */
 void ex_date_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *sent_hit)
 {
     const ex_lexicon *lx = &c->e->lex;
     int best = -1;
     size_t best_pos = 0;
-    for (size_t i = 0; i < d->n_sent; i++) {
-        const ex_sentence *st = &d->sent[i];
-        if (st->side != EXTRACT_SIDE_CUSTOMER) continue;
-        const char *s = d->buf + st->start;
-        size_t len = st->end - st->start;
-        int prev_ctx = -1;
-        for (int k = 0; k < K_COUNT; k++) {
-            size_t from = 0, ms, me;
-            while (from < len && ex_rx_find(c, c->e->date_rx[k], s, len, from, &ms, &me) == 1) {
-                from = me > ms ? me : ms + 1;
-                int z = resolve(c, k, s, d->local_day);
-                if (z < 0) continue;
-                size_t cs, ce;
-                clause_of(s, len, ms, me, &cs, &ce);
-                const char *cl = s + cs;
-                size_t cl_len = ce - cs;
-                int ok = 0;
-                int deadline = ex_rx_has(c, lx->d_deadline, cl, cl_len);
-                int meeting = ex_rx_has(c, lx->d_meeting, cl, cl_len);
-                if (meeting && !deadline)
-                    ok = 0; /* "meeting on Sept 3 ... rollout": the meeting's date */
-                else if (ex_rx_has(c, lx->d_strong, cl, cl_len))
-                    ok = 1;
-                else if (deadline && ex_rx_has(c, lx->d_weak, cl, cl_len))
-                    ok = 1;
-                else if (meeting)
-                    ok = 0;
-                else {
-                    if (prev_ctx < 0) prev_ctx = prev_rep_has(c, d, st->turn, lx->d_strong);
-                    ok = prev_ctx;
-                }
-                if (!ok) continue;
-                size_t pos = st->start + ms;
-                if (best < 0 || pos >= best_pos) {
-                    best = z;
-                    best_pos = pos;
-                    if (sent_hit) *sent_hit = (int)i;
-                }
-            }
+    for (int k = 0; k < K_COUNT; k++) {
+        size_t from = 0, ms, me;
+        while (from < d->len && ex_rx_find(c, c->e->date_rx[k], d->buf, d->len, from, &ms, &me) == 1) {
+            from = me > ms ? me : ms + 1;
+            int si = ex_sentence_at(d, ms);
+            if (si < 0) continue;
+            const ex_sentence *st = &d->sent[si];
+            if (st->side != EXTRACT_SIDE_CUSTOMER || me > st->end) continue;
+            if (best >= 0 && ms < best_pos) continue; /* an earlier statement cannot win */
+            int z = resolve(c, k, d->buf, d->local_day);
+            if (z < 0) continue;
+            const char *s = d->buf + st->start;
+            size_t len = st->end - st->start, cs, ce;
+            clause_of(s, len, ms - st->start, me - st->start, &cs, &ce);
+            const char *cl = s + cs;
+            size_t cl_len = ce - cs;
+            /* month/year/quarter ends, N days/weeks and 春节前 are deadlines by themselves */
+            int deadline
+                = (k != K_FULL && k != K_MD && k != K_EN_MD && k != K_NEXT_WEEKDAY && k != K_NEXT_MONTH)
+                || ex_rx_has(c, lx->d_deadline, cl, cl_len);
+            /* "30 days after signing", "中标后三个月内": counted from an event, no rule */
+            if (lx->d_not_from_now && ex_rx_has(c, lx->d_not_from_now, cl, cl_len)) continue;
+            /* "下周五前把合同发过来": a document, not goods */
+            if (lx->d_paperwork && lx->d_goods && ex_rx_has(c, lx->d_paperwork, cl, cl_len)
+                && !ex_rx_has(c, lx->d_goods, cl, cl_len))
+                continue;
+            int meeting = ex_rx_has(c, lx->d_meeting, cl, cl_len);
+            int ok;
+            if (meeting && !deadline)
+                ok = 0; /* "meeting on Sept 3 ... rollout": the meeting's date */
+            else if (ex_rx_has(c, lx->d_strong, cl, cl_len))
+                ok = 1;
+            else if (deadline && ex_rx_has(c, lx->d_weak, cl, cl_len))
+                ok = 1;
+            else if (meeting)
+                ok = 0;
+            else if (deadline && ex_rx_has(c, lx->d_strong, s, len))
+                ok = 1; /* "installed by October 20, and the rest by end of November" */
+            else
+                ok = prev_rep_has(c, d, st->turn, lx->d_strong);
+            if (!ok) continue;
+            best = z;
+            best_pos = ms;
+            if (sent_hit) *sent_hit = si;
         }
     }
     if (best >= 0) {
@@ -385,28 +408,31 @@ void ex_date_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *sent
 int ex_meeting_scan(const ex_ctx *c, const ex_doc *d)
 {
     const ex_lexicon *lx = &c->e->lex;
-    for (size_t i = 0; i < d->n_sent; i++) {
-        const ex_sentence *st = &d->sent[i];
-        if (st->side != EXTRACT_SIDE_CUSTOMER) continue;
+    size_t from = 0, ms, me;
+    while (from < d->len && ex_rx_find(c, lx->d_meeting_day, d->buf, d->len, from, &ms, &me) == 1) {
+        from = me > ms ? me : ms + 1;
+        int si = ex_sentence_at(d, ms);
+        if (si < 0 || d->sent[si].side != EXTRACT_SIDE_CUSTOMER || me > d->sent[si].end) continue;
+        const ex_sentence *st = &d->sent[si];
         const char *s = d->buf + st->start;
-        size_t len = st->end - st->start, from = 0, ms, me;
-        while (from < len && ex_rx_find(c, lx->d_meeting_day, s, len, from, &ms, &me) == 1) {
-            from = me > ms ? me : ms + 1;
-            /* "下周三之前", "by Friday": a deadline, not a meeting */
-            const char *after = s + me;
-            size_t al = len - me;
-            while (al && *after == ' ') after++, al--;
-            if ((al >= 3 && (memcmp(after, "前", 3) == 0 || memcmp(after, "内", 3) == 0)) ||
-                (al >= 6 && (memcmp(after, "之前", 6) == 0 || memcmp(after, "以前", 6) == 0)))
-                continue;
-            if (ms >= 3 && (strncasecmp(s + ms - 3, "by ", 3) == 0)) continue;
-            if (ms >= 7 && (strncasecmp(s + ms - 7, "before ", 7) == 0)) continue;
-            if (ex_rx_has(c, lx->d_refused, s, len)) continue;
-            int meeting = ex_rx_has(c, lx->d_meeting, s, len);
-            if (!meeting && ex_rx_has(c, lx->d_strong, s, len)) continue;
-            if (meeting || ex_rx_has(c, lx->d_time_of_day, s, len) || prev_rep_has(c, d, st->turn, lx->d_meeting))
-                return 1;
-        }
+        size_t len = st->end - st->start;
+        ms -= st->start;
+        me -= st->start;
+        /* "下周三之前", "by Friday": a deadline, not a meeting */
+        const char *after = s + me;
+        size_t al = len - me;
+        while (al && *after == ' ')
+            after++, al--;
+        if ((al >= 3 && (memcmp(after, "前", 3) == 0 || memcmp(after, "内", 3) == 0))
+            || (al >= 6 && (memcmp(after, "之前", 6) == 0 || memcmp(after, "以前", 6) == 0)))
+            continue;
+        if (ms >= 3 && (strncasecmp(s + ms - 3, "by ", 3) == 0)) continue;
+        if (ms >= 7 && (strncasecmp(s + ms - 7, "before ", 7) == 0)) continue;
+        if (ex_rx_has(c, lx->d_refused, s, len)) continue;
+        int meeting = ex_rx_has(c, lx->d_meeting, s, len);
+        if (!meeting && ex_rx_has(c, lx->d_strong, s, len)) continue;
+        if (meeting || ex_rx_has(c, lx->d_time_of_day, s, len) || prev_rep_has(c, d, st->turn, lx->d_meeting))
+            return 1;
     }
     return 0;
 }

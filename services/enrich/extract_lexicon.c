@@ -14,8 +14,8 @@
 static const char *const RISK_TAGS[] = {"price", "budget_freeze", "stall", "after_sales", "technical_doubt",
     "compliance", "decision_change", "delivery", "competitor_pressure", NULL};
 static const char *const ROLE_TAGS[] = {"procurement", "technical", "decision_maker", "finance", NULL};
-static const char *const INTENT_TAGS[] = {
-    "inquiry", "demo_request", "demo_refused", "ready_to_sign", "meeting_scheduled", NULL};
+static const char *const INTENT_TAGS[]
+    = {"inquiry", "demo_request", "demo_refused", "ready_to_sign", "meeting_scheduled", NULL};
 
 static int tag_allowed(const char *const *tags, const char *t)
 {
@@ -65,7 +65,8 @@ static int patterns(json_t *obj, const char *file, const char *where, const char
         pcre2_code_free(one);
         size_t pl = strlen(p);
         if (len + pl + 8 > cap) {
-            while (len + pl + 8 > cap) cap *= 2;
+            while (len + pl + 8 > cap)
+                cap *= 2;
             char *n = realloc(all, cap);
             if (n == NULL) {
                 free(all);
@@ -82,11 +83,71 @@ static int patterns(json_t *obj, const char *file, const char *where, const char
     return rv;
 }
 
+/* Rejects keys of obj not in allowed (NULL-terminated); "_doc" is free text. */
+static int known_keys(
+    json_t *obj, const char *file, const char *where, const char *const *allowed, char *err, size_t errlen)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        int ok = strcmp(k, "_doc") == 0;
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = strcmp(k, allowed[i]) == 0;
+        if (!ok) {
+            snprintf(err, errlen, "%s: %s: unknown key \"%s\"", file, where, k);
+            return SP_ECONFIG;
+        }
+    }
+    return SP_OK;
+}
+
+static int ascii_only(const char *p)
+{
+    for (; *p; p++)
+        if ((unsigned char)*p >= 0x80) return 0;
+    return 1;
+}
+
+/* Like patterns() for a rule's "patterns": one alternation of the
+ * ASCII-only items and one of the others. */
+static int split_patterns(
+    json_t *obj, const char *file, const char *where, ex_rule *r, char *err, size_t errlen)
+{
+    pcre2_code *all = NULL;
+    int rv = patterns(obj, file, where, "patterns", 1, &all, err, errlen); /* validates every item */
+    if (rv != SP_OK) return rv;
+    pcre2_code_free(all);
+    json_t *a = json_object_get(obj, "patterns");
+    for (int latin = 0; latin < 2; latin++) {
+        size_t cap = 16, len = 0, i;
+        json_t *it;
+        json_array_foreach(a, i, it) cap += strlen(json_string_value(it)) + 8;
+        char *buf = malloc(cap);
+        if (buf == NULL) return SP_ENOMEM;
+        json_array_foreach(a, i, it)
+        {
+            const char *p = json_string_value(it);
+            if (ascii_only(p) != latin) continue;
+            len += (size_t)sprintf(buf + len, "%s(?:%s)", len ? "|" : "", p);
+        }
+        if (len) {
+            char rxerr[200];
+            rv = ex_rx_compile(buf, 1, latin ? &r->match_latin : &r->match_han, rxerr, sizeof rxerr);
+            if (rv != SP_OK) snprintf(err, errlen, "%s: %s: key \"patterns\": %s", file, where, rxerr);
+        }
+        free(buf);
+        if (rv != SP_OK) return rv;
+    }
+    return SP_OK;
+}
+
 static void ruleset_free(ex_ruleset *rs)
 {
     for (size_t i = 0; i < rs->n; i++) {
         free(rs->v[i].tag);
-        pcre2_code_free(rs->v[i].match);
+        pcre2_code_free(rs->v[i].match_latin);
+        pcre2_code_free(rs->v[i].match_han);
         pcre2_code_free(rs->v[i].unless);
     }
     free(rs->v);
@@ -95,8 +156,8 @@ static void ruleset_free(ex_ruleset *rs)
 }
 
 /* Loads obj["rules"]: [{"tag", "patterns", "unless"?, "severity"?}]. */
-static int ruleset(json_t *obj, const char *file, const char *const *tags, ex_ruleset *rs, char *err,
-    size_t errlen)
+static int ruleset(
+    json_t *obj, const char *file, const char *const *tags, ex_ruleset *rs, char *err, size_t errlen)
 {
     json_t *a = json_object_get(obj, "rules");
     if (!json_is_array(a) || json_array_size(a) == 0) {
@@ -125,6 +186,9 @@ static int ruleset(json_t *obj, const char *file, const char *const *tags, ex_ru
             return SP_ECONFIG;
         }
         snprintf(where, sizeof where, "rules[%zu] (tag \"%s\")", i, tag);
+        static const char *const rule_keys[] = {"tag", "patterns", "unless", "severity", NULL};
+        int kv = known_keys(it, file, where, rule_keys, err, errlen);
+        if (kv != SP_OK) return kv;
         ex_rule *r = &rs->v[rs->n++];
         if ((r->tag = strdup(tag)) == NULL) return SP_ENOMEM;
         json_t *sev = json_object_get(it, "severity");
@@ -133,15 +197,15 @@ static int ruleset(json_t *obj, const char *file, const char *const *tags, ex_ru
             return SP_ECONFIG;
         }
         r->severity = sev ? (int)json_integer_value(sev) : 0;
-        int rv = patterns(it, file, where, "patterns", 1, &r->match, err, errlen);
+        int rv = split_patterns(it, file, where, r, err, errlen);
         if (rv == SP_OK) rv = patterns(it, file, where, "unless", 0, &r->unless, err, errlen);
         if (rv != SP_OK) return rv;
     }
     return SP_OK;
 }
 
-static int load_file(const char *dir, const char *name, json_t **root, char *path, size_t pathlen, char *err,
-    size_t errlen)
+static int load_file(
+    const char *dir, const char *name, json_t **root, char *path, size_t pathlen, char *err, size_t errlen)
 {
     snprintf(path, pathlen, "%s/%s", dir, name);
     json_error_t je;
@@ -165,10 +229,13 @@ struct pat_key {
     int required;
 };
 
-#define PK(k, f, r) {k, offsetof(ex_lexicon, f), r}
+#define PK(k, f, r)                                                                                          \
+    {                                                                                                        \
+        k, offsetof(ex_lexicon, f), r                                                                        \
+    }
 
-static int load_keys(json_t *root, const char *path, ex_lexicon *lx, const struct pat_key *keys, char *err,
-    size_t errlen)
+static int load_keys(
+    json_t *root, const char *path, ex_lexicon *lx, const struct pat_key *keys, char *err, size_t errlen)
 {
     for (size_t i = 0; keys[i].key; i++) {
         pcre2_code **slot = (pcre2_code **)((char *)lx + keys[i].off);
@@ -188,7 +255,8 @@ static int spring_dates(json_t *root, const char *path, ex_lexicon *lx, char *er
 {
     json_t *a = json_object_get(root, "spring_festival");
     if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > 32) {
-        snprintf(err, errlen, "%s: key \"spring_festival\" must be an array of 1..32 \"YYYY-MM-DD\" dates", path);
+        snprintf(
+            err, errlen, "%s: key \"spring_festival\" must be an array of 1..32 \"YYYY-MM-DD\" dates", path);
         return SP_ECONFIG;
     }
     size_t i;
@@ -198,8 +266,8 @@ static int spring_dates(json_t *root, const char *path, ex_lexicon *lx, char *er
         const char *s = json_string_value(it);
         int y, m, d;
         char tail;
-        if (s == NULL || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 ||
-            d > 31) {
+        if (s == NULL || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1
+            || d > 31) {
             snprintf(err, errlen, "%s: key \"spring_festival\"[%zu] must be a \"YYYY-MM-DD\" date", path, i);
             return SP_ECONFIG;
         }
@@ -215,7 +283,7 @@ int ex_lexicon_load(ex_lexicon *lx, const char *dir, char *err, size_t errlen)
     static const struct pat_key speakers[] = {PK("rep_labels", rep_label, 1),
         PK("customer_labels", customer_label, 1), PK("own_company", own_company, 0),
         PK("quote_line", quote_line, 1), PK("quote_cut", quote_cut, 1), PK("reply_subject", reply_subject, 0),
-        {NULL, 0, 0}};
+        PK("rep_signature", rep_signature, 0), PK("header_line", header_line, 0), {NULL, 0, 0}};
     static const struct pat_key risks[] = {PK("resolved", resolved, 1),
         PK("competitor_dismissed", competitor_dismissed, 0), PK("competitor_generic", competitor_generic, 0),
         PK("demo_proposal", demo_proposal, 1), PK("postpone_reply", postpone_reply, 1), {NULL, 0, 0}};
@@ -224,11 +292,13 @@ int ex_lexicon_load(ex_lexicon *lx, const char *dir, char *err, size_t errlen)
     static const struct pat_key budget[] = {PK("cue", b_cue, 1), PK("quote", b_quote, 1),
         PK("threshold", b_threshold, 1), PK("max_before", b_max_before, 1), PK("max_after", b_max_after, 1),
         PK("min_before", b_min_before, 1), PK("min_after", b_min_after, 1), PK("usd", b_usd, 1),
-        PK("cny", b_cny, 1), PK("positive", b_positive, 1), {NULL, 0, 0}};
-    static const struct pat_key dates[] = {PK("delivery_strong", d_strong, 1),
-        PK("delivery_weak", d_weak, 1), PK("deadline", d_deadline, 1), PK("meeting", d_meeting, 1),
-        PK("refused", d_refused, 1), PK("meeting_day", d_meeting_day, 1),
-        PK("time_of_day", d_time_of_day, 1), {NULL, 0, 0}};
+        PK("cny", b_cny, 1), PK("positive", b_positive, 1), PK("not_money_after", b_not_money, 0),
+        {NULL, 0, 0}};
+    static const struct pat_key dates[] = {PK("delivery_strong", d_strong, 1), PK("delivery_weak", d_weak, 1),
+        PK("deadline", d_deadline, 1), PK("meeting", d_meeting, 1), PK("refused", d_refused, 1),
+        PK("meeting_day", d_meeting_day, 1), PK("time_of_day", d_time_of_day, 1),
+        PK("not_from_now", d_not_from_now, 0), PK("paperwork", d_paperwork, 0), PK("goods", d_goods, 0),
+        PK("paperwork", d_paperwork, 0), PK("goods", d_goods, 0), {NULL, 0, 0}};
     static const struct {
         const char *name;
         const struct pat_key *keys;
@@ -249,10 +319,20 @@ int ex_lexicon_load(ex_lexicon *lx, const char *dir, char *err, size_t errlen)
         json_t *root = NULL;
         rv = load_file(dir, files[f].name, &root, path, sizeof path, err, errlen);
         if (rv != SP_OK) break;
-        if (files[f].keys) rv = load_keys(root, path, lx, files[f].keys, err, errlen);
+        const char *allowed[24];
+        size_t na = 0;
+        for (size_t k = 0; files[f].keys && files[f].keys[k].key && na < 20; k++)
+            allowed[na++] = files[f].keys[k].key;
+        if (files[f].tags) allowed[na++] = "rules";
+        if (strcmp(files[f].name, "dates.json") == 0) allowed[na++] = "spring_festival";
+        allowed[na] = NULL;
+        rv = known_keys(root, path, "top level", allowed, err, errlen);
         if (rv == SP_OK && files[f].tags)
-            rv = ruleset(root, path, files[f].tags, (ex_ruleset *)((char *)lx + files[f].rules_off), err, errlen);
-        if (rv == SP_OK && strcmp(files[f].name, "dates.json") == 0) rv = spring_dates(root, path, lx, err, errlen);
+            rv = ruleset(
+                root, path, files[f].tags, (ex_ruleset *)((char *)lx + files[f].rules_off), err, errlen);
+        if (rv == SP_OK && files[f].keys) rv = load_keys(root, path, lx, files[f].keys, err, errlen);
+        if (rv == SP_OK && strcmp(files[f].name, "dates.json") == 0)
+            rv = spring_dates(root, path, lx, err, errlen);
         json_decref(root);
     }
     if (rv != SP_OK) ex_lexicon_free(lx);
@@ -262,12 +342,14 @@ int ex_lexicon_load(ex_lexicon *lx, const char *dir, char *err, size_t errlen)
 /* Frees every compiled pattern of lx; safe on a zeroed or partly loaded lx. */
 void ex_lexicon_free(ex_lexicon *lx)
 {
-    pcre2_code **all[] = {&lx->rep_label, &lx->customer_label, &lx->own_company, &lx->quote_line, &lx->quote_cut, &lx->reply_subject,
-        &lx->resolved, &lx->competitor_dismissed, &lx->competitor_generic, &lx->demo_proposal,
-        &lx->postpone_reply, &lx->own_side_prefix, &lx->their_side_prefix, &lx->address, &lx->b_cue,
-        &lx->b_quote, &lx->b_threshold, &lx->b_max_before, &lx->b_max_after, &lx->b_min_before, &lx->b_min_after,
-        &lx->b_usd, &lx->b_cny, &lx->b_positive, &lx->d_strong, &lx->d_weak, &lx->d_deadline, &lx->d_meeting,
-        &lx->d_refused, &lx->d_meeting_day, &lx->d_time_of_day};
+    pcre2_code **all[] = {&lx->rep_label, &lx->customer_label, &lx->own_company, &lx->quote_line,
+        &lx->quote_cut, &lx->reply_subject, &lx->rep_signature, &lx->header_line, &lx->resolved,
+        &lx->competitor_dismissed, &lx->competitor_generic, &lx->demo_proposal, &lx->postpone_reply,
+        &lx->own_side_prefix, &lx->their_side_prefix, &lx->address, &lx->b_cue, &lx->b_quote,
+        &lx->b_threshold, &lx->b_max_before, &lx->b_max_after, &lx->b_min_before, &lx->b_min_after,
+        &lx->b_usd, &lx->b_cny, &lx->b_positive, &lx->b_not_money, &lx->d_strong, &lx->d_weak,
+        &lx->d_deadline, &lx->d_meeting, &lx->d_refused, &lx->d_meeting_day, &lx->d_time_of_day,
+        &lx->d_not_from_now, &lx->d_paperwork, &lx->d_goods};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         pcre2_code_free(*all[i]);
         *all[i] = NULL;

@@ -28,8 +28,8 @@ int ex_rx_compile(const char *pattern, int caseless, pcre2_code **out, char *err
 
 /* Finds the first match of rx in s[from..len). The subject was validated as
  * UTF-8 once, so matches skip the check. A match-limit hit is "no match". */
-int ex_rx_find(const ex_ctx *c, const pcre2_code *rx, const char *s, size_t len, size_t from, size_t *ms,
-    size_t *me)
+int ex_rx_find(
+    const ex_ctx *c, const pcre2_code *rx, const char *s, size_t len, size_t from, size_t *ms, size_t *me)
 {
     if (rx == NULL || from > len) return 0;
     int rc = pcre2_match(rx, (PCRE2_SPTR)s, len, from, PCRE2_NO_UTF_CHECK, c->md, c->e->mctx);
@@ -54,5 +54,23 @@ int ex_rx_group(const ex_ctx *c, int n, size_t *gs, size_t *ge)
     if (ov[2 * n] == PCRE2_UNSET) return 0;
     *gs = ov[2 * n];
     *ge = ov[2 * n + 1];
+    return 1;
+}
+
+/* Earliest match of either script's patterns of rule r. */
+int ex_rule_find(
+    const ex_ctx *c, const ex_rule *r, const char *s, size_t len, size_t from, size_t *ms, size_t *me)
+{
+    size_t a1 = 0, b1 = 0, a2 = 0, b2 = 0;
+    int h1 = ex_rx_find(c, r->match_latin, s, len, from, &a1, &b1) == 1;
+    int h2 = ex_rx_find(c, r->match_han, s, len, from, &a2, &b2) == 1;
+    if (!h1 && !h2) return 0;
+    if (h1 && (!h2 || a1 <= a2)) {
+        *ms = a1;
+        *me = b1;
+    } else {
+        *ms = a2;
+        *me = b2;
+    }
     return 1;
 }

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #define SC_FIELDS 7
-static const char *const SC_NAMES[SC_FIELDS] = {
-    "products", "competitors", "budget", "delivery_by", "risks", "roles", "intents"};
+static const char *const SC_NAMES[SC_FIELDS]
+    = {"products", "competitors", "budget", "delivery_by", "risks", "roles", "intents"};
 
 typedef struct sc_totals {
     long tp[SC_FIELDS], fp[SC_FIELDS], fn[SC_FIELDS];
@@ -38,7 +38,8 @@ static void sc_list(sc_totals *t, int f, json_t *gold, json_t *pred)
         if (!json_is_string(v)) continue;
         int dup = 0;
         for (size_t j = 0; j < i; j++)
-            if (json_is_string(json_array_get(pred, j)) && strcmp(json_string_value(json_array_get(pred, j)), json_string_value(v)) == 0)
+            if (json_is_string(json_array_get(pred, j))
+                && strcmp(json_string_value(json_array_get(pred, j)), json_string_value(v)) == 0)
                 dup = 1;
         if (dup) continue;
         if (sc_in(gold, json_string_value(v)))
@@ -93,12 +94,15 @@ static double sc_f1(const sc_totals *t, int f, double *p, double *r)
 static double sc_report(const sc_totals *t, FILE *out)
 {
     double sum = 0;
-    if (out) fprintf(out, "%-12s %5s %5s %5s %9s %7s %7s\n", "field", "tp", "fp", "fn", "precision", "recall", "f1");
+    if (out)
+        fprintf(
+            out, "%-12s %5s %5s %5s %9s %7s %7s\n", "field", "tp", "fp", "fn", "precision", "recall", "f1");
     for (int f = 0; f < SC_FIELDS; f++) {
         double p, r, f1 = sc_f1(t, f, &p, &r);
         sum += f1;
         if (out)
-            fprintf(out, "%-12s %5ld %5ld %5ld %9.3f %7.3f %7.3f\n", SC_NAMES[f], t->tp[f], t->fp[f], t->fn[f], p, r, f1);
+            fprintf(out, "%-12s %5ld %5ld %5ld %9.3f %7.3f %7.3f\n", SC_NAMES[f], t->tp[f], t->fp[f],
+                t->fn[f], p, r, f1);
     }
     if (out) fprintf(out, "macro-F1 %.4f\n", sum / SC_FIELDS);
     return sum / SC_FIELDS;
