@@ -10,6 +10,10 @@
 const spctl_cmd spctl_commands[] = {
     {"migrate", "migrate", "apply pending SQL migrations from SP_SQL_DIR", 1, 0, spctl_migrate},
     {"topics", "topics create [TOPIC...]", "create the six topics (or the named ones)", 0, 1, spctl_topics},
+    {"sim", "sim --seed N [--customers N] [--start D] [--weeks N] --out DIR",
+        "generate the deterministic demo quarter (org, CRM, events, truth)", 0, 0, spctl_sim},
+    {"seed", "seed --org org.json --crm crm.json", "load org chart and CRM data into PostgreSQL (idempotent)", 1, 0,
+        spctl_seed},
     {NULL, NULL, NULL, 0, 0, NULL},
 };
 

@@ -27,5 +27,7 @@ extern const spctl_cmd spctl_commands[];
 
 int spctl_migrate(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_topics(const struct spctl_cfg *cfg, int argc, char **argv);
+int spctl_sim(const struct spctl_cfg *cfg, int argc, char **argv);
+int spctl_seed(const struct spctl_cfg *cfg, int argc, char **argv);
 
 #endif
