@@ -285,9 +285,9 @@ static void gen_deal(sim_world *w, int di)
     for (int64_t ds = day_start_of(from) + SIM_DAY; ds < to; ds += SIM_DAY) {
         int wd = sim_is_working_day(sim_local_day(ds));
         if (wd) {
-            if (sim_rng_u(&r) < 0.55) exchange(w, &r, at_work(&r, ds, 9, 17.5), c, di, 1);
-            if (sim_rng_u(&r) < 0.30) exchange(w, &r, at_work(&r, ds, 9, 17.5), c, di, 0);
-            if (sim_rng_u(&r) < 0.35) touch_call(w, &r, at_work(&r, ds, 9.5, 17), c, di);
+            if (sim_rng_u(&r) < 0.85) exchange(w, &r, at_work(&r, ds, 9, 17.5), c, di, 1);
+            if (sim_rng_u(&r) < 0.5) exchange(w, &r, at_work(&r, ds, 9, 17.5), c, di, 0);
+            if (sim_rng_u(&r) < 0.5) touch_call(w, &r, at_work(&r, ds, 9.5, 17), c, di);
             if (sim_rng_u(&r) < 0.12) {
                 const sim_customer *cu = &w->cust[c];
                 sim_emit_tracking(w, at_work(&r, ds, 8, 22), c, pick_contact(&r, cu, 0), di, TK_VISIT,
@@ -342,7 +342,7 @@ static void gen_care(sim_world *w, int c, const int *first, const int *next)
                         NULL, NULL, 0);
             }
         }
-        t = at + (int64_t)(sim_rng_range(&r, 6, 13) * SIM_DAY);
+        t = at + (int64_t)(sim_rng_range(&r, 4, 9) * SIM_DAY);
     }
     /* occasional web visits */
     for (int64_t v = w->start + (int64_t)(sim_rng_range(&r, 1, 20) * SIM_DAY); v < w->end;

@@ -318,7 +318,7 @@ static double step_p(const sim_world *w, int team, int stage, int64_t entered)
     return P[stage];
 }
 
-static const double DWELL[][2] = {{0, 0}, {2, 7}, {2, 7}, {2, 6}, {3, 8}, {3, 11}};
+static const double DWELL[][2] = {{0, 0}, {2, 7}, {2, 7}, {2, 6}, {3, 7}, {3, 8}};
 
 static int deal_cmp(const void *a, const void *b)
 {
