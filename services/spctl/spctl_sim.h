@@ -187,8 +187,9 @@ typedef struct sim_world {
     sim_ev *ev;
     size_t nev, capev;
     uint32_t seq;
-    sim_block blocks[64];
-    int nblocks;
+    sim_block *blocks; /* silences of the plants (growable) */
+    int nblocks, capblocks;
+    unsigned char *cust_blocked; /* 1 when a customer has a BLK_CUST block */
     struct {
         int person;
         int64_t t0, t1;
@@ -224,6 +225,7 @@ void sim_deal_describe(sim_world *w, sim_deal *d, sim_rng *r);
 /* spctl_sim_events.c: events, invariant passes */
 sim_ev *sim_ev_push(sim_world *w, int64_t t, int cust, int deal, int rep, int ch, int dir, char *line, int forced);
 int sim_blocked(const sim_world *w, int64_t t, int cust, int deal, int rep, int ch);
+int sim_block_add(sim_world *w, int kind, int id, int64_t t0, int64_t t1);
 int sim_gen_events(sim_world *w);
 int sim_passes(sim_world *w);
 void sim_sort_events(sim_world *w);

@@ -40,11 +40,25 @@ sim_ev *sim_ev_push(sim_world *w, int64_t t, int cust, int deal, int rep, int ch
     return e;
 }
 
+int sim_block_add(sim_world *w, int kind, int id, int64_t t0, int64_t t1)
+{
+    if (w->nblocks == w->capblocks) {
+        int cap = w->capblocks ? w->capblocks * 2 : 64;
+        sim_block *b = realloc(w->blocks, (size_t)cap * sizeof *b);
+        if (b == NULL) return SP_ENOMEM;
+        w->blocks = b, w->capblocks = cap;
+    }
+    w->blocks[w->nblocks++] = (sim_block){kind, id, t0, t1};
+    if (kind == BLK_CUST && w->cust_blocked) w->cust_blocked[id] = 1;
+    return SP_OK;
+}
+
 int sim_blocked(const sim_world *w, int64_t t, int cust, int deal, int rep, int ch)
 {
+    int skip_cust = cust < 0 || (w->cust_blocked && !w->cust_blocked[cust]);
     for (int i = 0; i < w->nblocks; i++) {
         const sim_block *b = &w->blocks[i];
-        if (t < b->t0 || t >= b->t1) continue;
+        if (t < b->t0 || t >= b->t1 || (skip_cust && b->kind == BLK_CUST)) continue;
         if (b->kind == BLK_CUST && b->id == cust) return 1;
         if (b->kind == BLK_REPKEY && b->id == rep && (ch == CH_ACTIVITY || ch == CH_CALL)) return 1;
         if (b->kind == BLK_NOUPD && b->id == deal && (ch == CH_NOTE || ch == CH_ACTIVITY || ch == CH_CRM)) return 1;
@@ -271,8 +285,7 @@ static void gen_deal(sim_world *w, int di)
     if (closed < w->start || d->created >= w->end) return;
     int c = d->cust;
     if (d->flags & DF_DELAYED) {
-        if (w->nblocks < (int)(sizeof w->blocks / sizeof *w->blocks))
-            w->blocks[w->nblocks++] = (sim_block){BLK_CUST, c, d->created + SIM_MIN, d->created + d->delay};
+        if (sim_block_add(w, BLK_CUST, c, d->created + SIM_MIN, d->created + d->delay) != 0) w->err_oom = 1;
     }
     for (int i = 0; i < d->nh; i++) {
         if (d->h[i].at < w->start || d->h[i].at >= w->end) continue;

@@ -222,6 +222,8 @@ void sim_world_destroy(sim_world *w)
     free(w->people);
     free(w->cust);
     free(w->deals);
+    free(w->blocks);
+    free(w->cust_blocked);
     free(w);
 }
 
@@ -234,7 +236,13 @@ int sim_run(const sim_opts *o, const char *dir, sim_stats *st, char *err, size_t
     sim_world *w = NULL;
     int rv = sim_world_new(o, &w);
     if (rv != 0) return rv;
-    if ((rv = sim_build_org(w)) != 0 || (rv = sim_build_customers(w)) != 0 || (rv = sim_plant_reserve(w)) != 0 ||
+    if ((rv = sim_build_org(w)) != 0 || (rv = sim_build_customers(w)) != 0) goto fail;
+    w->cust_blocked = calloc((size_t)w->ncust, 1);
+    if (w->cust_blocked == NULL) {
+        rv = SP_ENOMEM;
+        goto fail;
+    }
+    if ((rv = sim_plant_reserve(w)) != 0 ||
         (rv = sim_build_deals(w)) != 0)
         goto fail;
     for (int i = 0; i < w->ndeals; i++) {

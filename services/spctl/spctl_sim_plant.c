@@ -16,9 +16,7 @@ static int full(const sim_world *w)
 
 static int add_block(sim_world *w, int kind, int id, int64_t t0, int64_t t1)
 {
-    if (w->nblocks >= (int)(sizeof w->blocks / sizeof *w->blocks)) return SP_ENOMEM;
-    w->blocks[w->nblocks++] = (sim_block){kind, id, t0, t1};
-    return SP_OK;
+    return sim_block_add(w, kind, id, t0, t1);
 }
 
 /* a customer of team (rep when >= 0) of industry ind (-1 any), class cls
