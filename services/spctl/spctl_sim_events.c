@@ -290,7 +290,8 @@ static void gen_deal(sim_world *w, int di)
     for (int i = 0; i < d->nh; i++) {
         if (d->h[i].at < w->start || d->h[i].at >= w->end) continue;
         sim_emit_stage(w, d->h[i].at, di, d->h[i].from, d->h[i].to);
-        if (!(d->flags & DF_SCRIPTED)) stage_content(w, &r, di, &d->h[i]);
+        /* scripted deals get only the first response; their plant writes the rest */
+        if (!(d->flags & DF_SCRIPTED) || d->h[i].to == ST_LEAD) stage_content(w, &r, di, &d->h[i]);
     }
     if (d->flags & DF_SCRIPTED) return;
     int64_t from = d->created > w->start ? d->created : w->start;
