@@ -74,7 +74,7 @@ extern const char *const SIM_ROLE_NAMES[];   /* person roles */
 extern const char *const SIM_IND_NAMES[];    /* k12, bureau, manufacturing, healthcare */
 
 typedef struct sim_person {
-    char id[12];
+    char id[24];
     char name[16];
     char py[32];
     int role, team, region, mentor; /* indexes, -1 = none */
@@ -100,7 +100,7 @@ typedef struct sim_region {
 
 #define SIM_MAX_CONTACTS 6
 typedef struct sim_contact {
-    char id[20];
+    char id[32];
     char name[16];
     char addr[24]; /* how a rep addresses them: 王校长, 李工 */
     const char *title;
@@ -111,7 +111,7 @@ typedef struct sim_contact {
 } sim_contact;
 
 typedef struct sim_customer {
-    char id[12];
+    char id[16];
     char name[96];
     int ind, cls, team, rep, city;
     char domain[48];
@@ -129,7 +129,7 @@ typedef struct sim_hop {
 
 enum { DF_SCRIPTED = 1, DF_DELAYED = 2 };
 typedef struct sim_deal {
-    char id[12];
+    char id[16];
     int cust, rep;
     char name[128];
     const char *prod[2];
@@ -163,8 +163,8 @@ typedef struct sim_block {
 typedef struct sim_truth {
     char situation[48];
     const char *kind, *subject_type;
-    char subject_id[16];
-    char assignee_id[12];
+    char subject_id[24];
+    char assignee_id[24];
     const char *assignee_role;
     const char *level;
     int64_t first_detectable;

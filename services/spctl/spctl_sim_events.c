@@ -563,7 +563,8 @@ static int pass_roles(sim_world *w)
         if (from < 0 || closed < w->start || from >= w->end) continue;
         int64_t hi = closed < w->end ? closed : w->end;
         int64_t last[3];
-        int64_t base = from < w->start ? w->cust[d->cust].seed_last : from;
+        /* a role never seen counts from the deal's creation (or the CRM's last contact) */
+        int64_t base = d->created < w->start ? w->cust[d->cust].seed_last : d->created;
         for (int r = 0; r < 3; r++) last[r] = base;
         size_t j = k0;
         for (;;) {

@@ -159,7 +159,7 @@ static void contact_make(sim_world *w, sim_customer *c, int ci, const ct_tpl *tp
     char py[32];
     int s;
     make_name(r, k->name, sizeof k->name, py, sizeof py, &s);
-    snprintf(k->id, sizeof k->id, "%s-K%d", c->id, ci + 1);
+    snprintf(k->id, sizeof k->id, "C%05d-K%d", (int)(c - w->cust) + 1, ci + 1);
     snprintf(k->addr, sizeof k->addr, "%s%s", SURNAMES[s].zh, tp->suffix);
     k->title = tp->title;
     k->role = tp->role;
@@ -188,7 +188,7 @@ int sim_build_customers(sim_world *w)
     for (int i = 0; i < n; i++) {
         sim_customer *c = &w->cust[i];
         sim_rng r = sim_rng_sub(w->o.seed, 2, (uint64_t)i);
-        snprintf(c->id, sizeof c->id, "C%05d", i + 1);
+        snprintf(c->id, sizeof c->id, "C%05d", (i + 1) % 1000000);
         /* region 40/30/30, then a city of it */
         double u = sim_rng_u(&r);
         int region = u < 0.4 ? 0 : u < 0.7 ? 1 : 2;
@@ -406,7 +406,7 @@ int sim_build_deals(sim_world *w)
         free(mine);
     }
     qsort(w->deals, (size_t)w->ndeals, sizeof *w->deals, deal_cmp);
-    for (int i = 0; i < w->ndeals; i++) snprintf(w->deals[i].id, sizeof w->deals[i].id, "D%05d", i + 1);
+    for (int i = 0; i < w->ndeals; i++) snprintf(w->deals[i].id, sizeof w->deals[i].id, "D%05d", (i + 1) % 10000000);
     return SP_OK;
 }
 
