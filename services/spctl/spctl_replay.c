@@ -9,6 +9,7 @@
 #include "spctl/spctl.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ struct replay {
     sp_http_header hdr[2];
     long posted, accepted, rejected, requests;
     int shown;
+    int failed;
 };
 
 /* POSTs one body, retrying 503 (deterministic ids make a retry safe).
@@ -44,6 +46,49 @@ static int post(struct replay *r, const char *path, const char *ctype, const cha
     return -1;
 }
 
+/* One line of events.ndjson, assigned to a stream by its customer. */
+struct line {
+    json_t *env;
+    int stream;
+};
+
+/* The customer a line belongs to: customer ref, identity or phone, or for
+ * raw e-mail the first address outside our domain. */
+static unsigned stream_of(json_t *env, const char *our_domain, int nstreams)
+{
+    json_t *it = json_object_get(env, "item");
+    const char *k = json_string_value(json_object_get(it, "customer_ref"));
+    if (!k || !*k) k = json_string_value(json_object_get(json_object_get(it, "customer_identity"), "value"));
+    if (!k || !*k) k = json_string_value(json_object_get(it, "customer_phone"));
+    if (!k || !*k) k = json_string_value(json_object_get(it, "deal_id"));
+    char addr[256] = "";
+    const char *mime = json_string_value(json_object_get(env, "mime"));
+    if ((!k || !*k) && mime) {
+        /* scan "<...@...>" addresses in the header block */
+        const char *end = strstr(mime, "\r\n\r\n");
+        for (const char *p = mime; (p = strchr(p, '<')) != NULL && (!end || p < end); p++) {
+            const char *q = strchr(p, '>'), *at = strchr(p, '@');
+            if (!q || !at || at > q || (size_t)(q - p) >= sizeof addr) continue;
+            snprintf(addr, sizeof addr, "%.*s", (int)(q - p - 1), p + 1);
+            if (strstr(addr, our_domain) == NULL) break;
+            addr[0] = '\0';
+        }
+        k = addr;
+    }
+    unsigned h = 2166136261u;
+    for (const char *p = k ? k : ""; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % (unsigned)nstreams;
+}
+
+struct worker {
+    struct replay r;
+    struct line *lines;
+    size_t from, to;
+    int stream;
+    long max;
+    pthread_t th;
+};
+
 static int flush_batch(struct replay *r, json_t *batch)
 {
     size_t n = json_array_size(batch);
@@ -55,24 +100,65 @@ static int flush_batch(struct replay *r, json_t *batch)
     return st < 0 ? -1 : 0;
 }
 
-/* `replay --dir DIR --ingest URL [--key KEY] [--batch N]` */
+/* Sends this worker's lines of the window [from, to) in order. */
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    json_t *batch = json_array();
+    for (size_t i = w->from; i < w->to && !w->r.failed; i++) {
+        if (w->lines[i].stream != w->stream) continue;
+        json_t *env = w->lines[i].env;
+        const char *ep = json_string_value(json_object_get(env, "endpoint"));
+        w->r.posted++;
+        if (strcmp(ep, "/v1/interactions") == 0) {
+            json_array_append(batch, json_object_get(env, "item"));
+            if ((long)json_array_size(batch) >= w->max && flush_batch(&w->r, batch) < 0) w->r.failed = 1;
+            continue;
+        }
+        if (flush_batch(&w->r, batch) < 0) w->r.failed = 1; /* keep the stream's order */
+        const char *mime = json_string_value(json_object_get(env, "mime"));
+        if (mime) {
+            if (post(&w->r, ep, "message/rfc822", mime, strlen(mime), 1) < 0) w->r.failed = 1;
+        } else {
+            char *body = json_dumps(json_object_get(env, "item"), JSON_COMPACT);
+            if (body == NULL || post(&w->r, ep, "application/json", body, strlen(body), 1) < 0) w->r.failed = 1;
+            free(body);
+        }
+    }
+    if (!w->r.failed && flush_batch(&w->r, batch) < 0) w->r.failed = 1;
+    json_decref(batch);
+    return NULL;
+}
+
+/* `replay --dir DIR --ingest URL [--key KEY] [--batch N] [--streams N] [--window N]`
+ *
+ * The file is in event-time order. Lines go out in windows of --window lines;
+ * inside a window, --streams connections each send the lines of their
+ * customers in order (so one customer's events keep their order), and the
+ * next window starts when all are done: event time never runs ahead by more
+ * than one window. */
 int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
 {
     (void)cfg;
-    const char *dir = NULL, *url = "http://127.0.0.1:8081", *key = getenv("SP_INGEST_KEY");
-    long max = 500;
+    const char *dir = NULL, *url = "http://127.0.0.1:8081", *key = getenv("SP_INGEST_KEY"), *domain = "hengyuan.cn";
+    long max = 500, nstreams = 8, window = 2000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
         else if (strcmp(argv[i], "--ingest") == 0 && i + 1 < argc) url = argv[++i];
         else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) key = argv[++i];
         else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) max = atol(argv[++i]);
+        else if (strcmp(argv[i], "--streams") == 0 && i + 1 < argc) nstreams = atol(argv[++i]);
+        else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc) window = atol(argv[++i]);
+        else if (strcmp(argv[i], "--our-domain") == 0 && i + 1 < argc) domain = argv[++i];
         else {
-            fprintf(stderr, "usage: spctl replay --dir DIR --ingest URL [--key KEY] [--batch N]\n");
+            fprintf(stderr, "usage: spctl replay --dir DIR --ingest URL [--key KEY] [--batch N] [--streams N] "
+                            "[--window N] [--our-domain D]\n");
             return 2;
         }
     }
-    if (dir == NULL || key == NULL || max < 1 || max > 1000) {
-        fprintf(stderr, "spctl replay: --dir and --key (or SP_INGEST_KEY) are required; --batch 1..1000\n");
+    if (dir == NULL || key == NULL || max < 1 || max > 1000 || nstreams < 1 || nstreams > 64 || window < 1) {
+        fprintf(stderr, "spctl replay: --dir and --key (or SP_INGEST_KEY) are required; --batch 1..1000; "
+                        "--streams 1..64\n");
         return 2;
     }
     char path[4096];
@@ -82,60 +168,78 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
         fprintf(stderr, "spctl replay: cannot open %s\n", path);
         return 1;
     }
-    struct replay r = {0};
-    if (sp_http_client_new(url, 30000, &r.c) != SP_OK) {
-        fprintf(stderr, "spctl replay: bad --ingest URL %s\n", url);
-        fclose(f);
-        return 2;
-    }
-    r.hdr[0] = (sp_http_header){"X-Api-Key", key};
-    r.hdr[1] = (sp_http_header){"Content-Type", "application/json"};
-    json_t *batch = json_array();
-    char *line = NULL;
-    size_t cap = 0;
+    struct line *lines = NULL;
+    size_t n = 0, cap = 0;
+    char *buf = NULL;
+    size_t bcap = 0;
     ssize_t len;
-    long lineno = 0;
     int rc = 0;
-    int64_t t0 = sp_wall_ms();
-    while ((len = getline(&line, &cap, f)) > 0) {
-        lineno++;
+    while ((len = getline(&buf, &bcap, f)) > 0) {
         json_error_t jerr;
-        json_t *env = json_loadb(line, (size_t)len, 0, &jerr);
-        const char *ep = json_string_value(json_object_get(env, "endpoint"));
-        if (env == NULL || ep == NULL) {
-            fprintf(stderr, "spctl replay: %s:%ld: not an envelope\n", path, lineno);
+        json_t *env = json_loadb(buf, (size_t)len, 0, &jerr);
+        if (env == NULL || json_string_value(json_object_get(env, "endpoint")) == NULL) {
+            fprintf(stderr, "spctl replay: %s:%zu: not an envelope\n", path, n + 1);
             json_decref(env);
             rc = 1;
             break;
         }
-        r.posted++;
-        if (strcmp(ep, "/v1/interactions") == 0) {
-            json_array_append(batch, json_object_get(env, "item"));
-            if ((long)json_array_size(batch) >= max && flush_batch(&r, batch) < 0) rc = 1;
-        } else {
-            if (flush_batch(&r, batch) < 0) rc = 1; /* keep the order of the stream */
-            const char *mime = json_string_value(json_object_get(env, "mime"));
-            if (mime) {
-                if (post(&r, ep, "message/rfc822", mime, strlen(mime), 1) < 0) rc = 1;
-            } else {
-                char *body = json_dumps(json_object_get(env, "item"), JSON_COMPACT);
-                if (body == NULL || post(&r, ep, "application/json", body, strlen(body), 1) < 0) rc = 1;
-                free(body);
+        if (n == cap) {
+            cap = cap ? cap * 2 : 4096;
+            struct line *nl = realloc(lines, cap * sizeof *lines);
+            if (nl == NULL) {
+                json_decref(env);
+                rc = 1;
+                break;
             }
+            lines = nl;
         }
-        json_decref(env);
-        if (rc) break;
+        lines[n].env = env;
+        lines[n].stream = (int)stream_of(env, domain, (int)nstreams);
+        n++;
     }
-    if (rc == 0 && flush_batch(&r, batch) < 0) rc = 1;
-    double secs = (double)(sp_wall_ms() - t0) / 1000.0;
-    printf("replay: %ld events in %ld requests, %ld accepted, %ld rejected, %.1f s (%.0f events/s)\n", r.posted,
-        r.requests, r.accepted, r.rejected, secs, secs > 0 ? (double)r.posted / secs : 0.0);
-    if (rc) fprintf(stderr, "spctl replay: sp-ingest at %s could not be reached\n", url);
-    free(line);
-    json_decref(batch);
-    sp_http_client_destroy(r.c);
+    free(buf);
     fclose(f);
-    return rc;
+    struct worker *ws = calloc((size_t)nstreams, sizeof *ws);
+    for (long i = 0; ws && i < nstreams && rc == 0; i++) {
+        ws[i].lines = lines;
+        ws[i].stream = (int)i;
+        ws[i].max = max;
+        ws[i].r.hdr[0] = (sp_http_header){"X-Api-Key", key};
+        ws[i].r.hdr[1] = (sp_http_header){"Content-Type", "application/json"};
+        if (sp_http_client_new(url, 30000, &ws[i].r.c) != SP_OK) {
+            fprintf(stderr, "spctl replay: bad --ingest URL %s\n", url);
+            rc = 2;
+        }
+    }
+    int64_t t0 = sp_wall_ms();
+    for (size_t from = 0; rc == 0 && from < n; from += (size_t)window) {
+        size_t to = from + (size_t)window < n ? from + (size_t)window : n;
+        for (long i = 0; i < nstreams; i++) {
+            ws[i].from = from;
+            ws[i].to = to;
+            pthread_create(&ws[i].th, NULL, worker_main, &ws[i]);
+        }
+        for (long i = 0; i < nstreams; i++) {
+            pthread_join(ws[i].th, NULL);
+            if (ws[i].r.failed) rc = 1;
+        }
+    }
+    struct replay tot = {0};
+    for (long i = 0; ws && i < nstreams; i++) {
+        tot.posted += ws[i].r.posted;
+        tot.accepted += ws[i].r.accepted;
+        tot.rejected += ws[i].r.rejected;
+        tot.requests += ws[i].r.requests;
+        sp_http_client_destroy(ws[i].r.c);
+    }
+    double secs = (double)(sp_wall_ms() - t0) / 1000.0;
+    printf("replay: %ld events in %ld requests, %ld accepted, %ld rejected, %.1f s (%.0f events/s)\n", tot.posted,
+        tot.requests, tot.accepted, tot.rejected, secs, secs > 0 ? (double)tot.posted / secs : 0.0);
+    if (rc == 1) fprintf(stderr, "spctl replay: sp-ingest at %s could not be reached\n", url);
+    for (size_t i = 0; i < n; i++) json_decref(lines[i].env);
+    free(lines);
+    free(ws);
+    return rc ? rc : tot.rejected > 0 ? 3 : 0;
 }
 
 /* `wait-drained [--timeout SECONDS]`: polls the lag of the pipeline's
