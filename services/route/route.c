@@ -369,6 +369,8 @@ int route_command_fill(const route_decision *d, const Salespulse__V1__Signal *s,
         cmd->sla_s = d->sla_s;
         cmd->n_chain = d->n_chain;
         cmd->chain = (char **)d->chain;
+        cmd->n_watchers = d->n_watchers;
+        cmd->watchers = (char **)d->watchers;
     }
     return SP_OK;
 }

@@ -30,6 +30,7 @@ int spctl_topics(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv);
+int spctl_check_tasks(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_sim(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_seed(const struct spctl_cfg *cfg, int argc, char **argv);
 

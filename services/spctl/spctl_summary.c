@@ -140,3 +140,82 @@ int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv)
     sp_db_destroy(db);
     return truth_path && detected < total ? 3 : 0;
 }
+
+/* `check-tasks --truth FILE`: the exact set of routed tasks (kind, subject,
+ * first assignee and watchers) against truth.json's expected_tasks. Prints
+ * what is missing and what is unexpected; exit 0 only when equal. */
+int spctl_check_tasks(const struct spctl_cfg *cfg, int argc, char **argv)
+{
+    const char *truth_path = NULL;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--truth") == 0 && i + 1 < argc) truth_path = argv[++i];
+    if (truth_path == NULL) {
+        fprintf(stderr, "usage: spctl check-tasks --truth FILE\n");
+        return 2;
+    }
+    json_error_t jerr;
+    json_t *truth = json_load_file(truth_path, 0, &jerr), *want = json_object_get(truth, "expected_tasks");
+    if (!json_is_array(want)) {
+        fprintf(stderr, "spctl check-tasks: %s: no expected_tasks array (%s)\n", truth_path, jerr.text);
+        json_decref(truth);
+        return 2;
+    }
+    sp_db *db = NULL;
+    if (sp_db_open(cfg->pg_url, &db) != SP_OK) {
+        fprintf(stderr, "spctl check-tasks: %s\n", sp_db_errmsg(db));
+        sp_db_destroy(db);
+        json_decref(truth);
+        return 1;
+    }
+    /* the actual set, one "kind|type|id|person" string per row */
+    PGresult *r = NULL;
+    int rc = 0;
+    if (sp_db_exec(db,
+            "SELECT DISTINCT t.kind || '|' || t.subject_type || '|' || t.subject_id || '|' || x.person FROM tasks t "
+            "CROSS JOIN LATERAL (SELECT * FROM (SELECT d.assignee_id AS person FROM routing_decisions d "
+            "WHERE d.task_key = t.key AND d.op = 'upsert' ORDER BY d.decided_at LIMIT 1) f "
+            "UNION SELECT unnest(t.watchers)) x ORDER BY 1",
+            0, NULL, &r) != SP_OK) {
+        fprintf(stderr, "spctl check-tasks: %s\n", sp_db_errmsg(db));
+        rc = 1;
+        goto out;
+    }
+    int nact = PQntuples(r), missing = 0, extra = 0;
+    char *seen = calloc((size_t)nact + 1, 1);
+    size_t i;
+    json_t *w;
+    json_array_foreach(want, i, w)
+    {
+        char row[512];
+        snprintf(row, sizeof row, "%s|%s|%s|%s", json_string_value(json_object_get(w, "kind")),
+            json_string_value(json_object_get(w, "subject_type")), json_string_value(json_object_get(w, "subject_id")),
+            json_string_value(json_object_get(w, "assignee_id")));
+        int found = 0;
+        for (int k = 0; k < nact; k++)
+            if (strcmp(PQgetvalue(r, k, 0), row) == 0) {
+                seen[k] = 1;
+                found = 1;
+            }
+        if (!found) {
+            printf("missing    %s\n", row);
+            missing++;
+        }
+    }
+    for (int k = 0; k < nact; k++)
+        if (!seen[k]) {
+            printf("unexpected %s\n", PQgetvalue(r, k, 0));
+            extra++;
+        }
+    long long dups = one_int(db, "SELECT count(*) FROM (SELECT kind, subject_type, subject_id FROM tasks "
+                                 "WHERE status IN ('open','acknowledged','in_progress') "
+                                 "GROUP BY 1, 2, 3 HAVING count(*) > 1) d");
+    printf("check-tasks: %zu expected, %d actual, %d missing, %d unexpected, %lld duplicated open tasks\n",
+        json_array_size(want), nact, missing, extra, dups);
+    rc = missing || extra || dups ? 1 : 0;
+    free(seen);
+out:
+    PQclear(r);
+    sp_db_destroy(db);
+    json_decref(truth);
+    return rc;
+}

@@ -121,7 +121,8 @@ int task_db_put(sp_db *db, const task *t, const task_event *ev, const Salespulse
     snprintf(rev, sizeof rev, "%u", t->revision);
     const Salespulse__V1__Signal *s = cmd ? cmd->signal : NULL;
     char *chain = chain_json(t), *evidence = s ? evidence_json(s) : NULL,
-         *playbooks = cmd ? strings_json(cmd->playbooks, cmd->n_playbooks) : NULL;
+         *playbooks = cmd ? strings_json(cmd->playbooks, cmd->n_playbooks) : NULL,
+         *watchers = cmd ? strings_json(cmd->watchers, cmd->n_watchers) : NULL;
     const char *p[28] = {t->key, t->kind, lvl, task_status_name(t->status), t->assignee_id, t->assignee_role,
         *t->team_id ? t->team_id : (s && *s->team_id ? s->team_id : NULL),
         *t->region_id ? t->region_id : (s && *s->region_id ? s->region_id : NULL), sla, created, assigned, acked, closed,
@@ -131,21 +132,23 @@ int task_db_put(sp_db *db, const task *t, const task_event *ev, const Salespulse
         s ? s->explanation_zh : NULL, s ? s->explanation_en : NULL, evidence, playbooks};
     const char *p2[3] = {cmd ? cmd->route_reason_zh : NULL, cmd ? cmd->route_reason_en : NULL,
         s && *s->owner_rep_id ? s->owner_rep_id : NULL};
-    const char *params[31];
+    const char *params[32];
     memcpy(params, p, sizeof p);
     memcpy(params + 28, p2, sizeof p2);
+    params[31] = watchers;
     int rv = sp_db_exec(db,
         "INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, "
         "created_at, assigned_at, acked_at, closed_at, updated_at, escalation_level, chain, outcome, note, "
         "last_cmd_event_id, revision, subject_type, subject_id, customer_id, deal_id, explanation_zh, explanation_en, "
-        "evidence, playbooks, route_reason_zh, route_reason_en, owner_rep_id, due_at, seq) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
+        "evidence, playbooks, route_reason_zh, route_reason_en, owner_rep_id, due_at, watchers, seq) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,"
         "to_timestamp($10::bigint/1000.0), to_timestamp($11::bigint/1000.0), "
         "CASE WHEN $12::bigint > 0 THEN to_timestamp($12::bigint/1000.0) END, "
         "CASE WHEN $13::bigint > 0 THEN to_timestamp($13::bigint/1000.0) END, to_timestamp($14::bigint/1000.0), $15, "
         "ARRAY(SELECT json_array_elements_text($16::json)), $17, $18, $19, $20, coalesce($21,''), coalesce($22,''), "
         "$23, $24, coalesce($25,''), coalesce($26,''), coalesce($27::jsonb, '{}'), "
         "coalesce(ARRAY(SELECT json_array_elements_text($28::json)), '{}'), coalesce($29,''), coalesce($30,''), $31, "
-        "to_timestamp($11::bigint/1000.0) + $9::bigint * interval '1 second', nextval('task_seq')) "
+        "to_timestamp($11::bigint/1000.0) + $9::bigint * interval '1 second', "
+        "coalesce(ARRAY(SELECT json_array_elements_text($32::json)), '{}'), nextval('task_seq')) "
         "ON CONFLICT (key) DO UPDATE SET level = EXCLUDED.level, status = EXCLUDED.status, "
         "assignee_id = EXCLUDED.assignee_id, assignee_role = EXCLUDED.assignee_role, sla_s = EXCLUDED.sla_s, "
         "assigned_at = EXCLUDED.assigned_at, due_at = EXCLUDED.due_at, acked_at = EXCLUDED.acked_at, closed_at = EXCLUDED.closed_at, "
@@ -156,11 +159,13 @@ int task_db_put(sp_db *db, const task *t, const task_event *ev, const Salespulse
         "explanation_en = CASE WHEN $26 IS NULL THEN tasks.explanation_en ELSE EXCLUDED.explanation_en END, "
         "evidence = CASE WHEN $27 IS NULL THEN tasks.evidence ELSE EXCLUDED.evidence END, "
         "route_reason_zh = CASE WHEN $29 IS NULL THEN tasks.route_reason_zh ELSE EXCLUDED.route_reason_zh END, "
-        "route_reason_en = CASE WHEN $30 IS NULL THEN tasks.route_reason_en ELSE EXCLUDED.route_reason_en END",
-        31, params, NULL);
+        "route_reason_en = CASE WHEN $30 IS NULL THEN tasks.route_reason_en ELSE EXCLUDED.route_reason_en END, "
+        "watchers = CASE WHEN $32 IS NULL THEN tasks.watchers ELSE EXCLUDED.watchers END",
+        32, params, NULL);
     free(chain);
     free(evidence);
     free(playbooks);
+    free(watchers);
     if (rv != SP_OK) return rv;
     if (ev && ev->emit) {
         const char *h[8] = {t->key, rev, updated, ev->actor_id ? ev->actor_id : "system",
