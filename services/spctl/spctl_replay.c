@@ -141,7 +141,7 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
 {
     (void)cfg;
     const char *dir = NULL, *url = "http://127.0.0.1:8081", *key = getenv("SP_INGEST_KEY"), *domain = "hengyuan.cn";
-    long max = 500, nstreams = 8, window = 2000;
+    long max = 500, nstreams = 8, window = 2000, rate = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
         else if (strcmp(argv[i], "--ingest") == 0 && i + 1 < argc) url = argv[++i];
@@ -150,9 +150,10 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
         else if (strcmp(argv[i], "--streams") == 0 && i + 1 < argc) nstreams = atol(argv[++i]);
         else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc) window = atol(argv[++i]);
         else if (strcmp(argv[i], "--our-domain") == 0 && i + 1 < argc) domain = argv[++i];
+        else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) rate = atol(argv[++i]);
         else {
             fprintf(stderr, "usage: spctl replay --dir DIR --ingest URL [--key KEY] [--batch N] [--streams N] "
-                            "[--window N] [--our-domain D]\n");
+                            "[--window N] [--our-domain D] [--rate EVENTS_PER_S]\n");
             return 2;
         }
     }
@@ -222,6 +223,11 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
         for (long i = 0; i < nstreams; i++) {
             pthread_join(ws[i].th, NULL);
             if (ws[i].r.failed) rc = 1;
+        }
+        if (rate > 0) { /* at most --rate events/s: sleep until this window's share of time is used */
+            int64_t due = t0 + (int64_t)to * 1000 / rate;
+            int64_t now = sp_wall_ms();
+            if (due > now) usleep((useconds_t)(due - now) * 1000);
         }
     }
     struct replay tot = {0};
