@@ -193,6 +193,10 @@ int extract_run(const extract_engine *e, const extract_input *in, extract_result
     int off;
     if (extract_tz_offset(in->tz, &off) != SP_OK) return SP_EINVAL;
     extract_input local = *in;
+    if (in->n_turns > EXTRACT_MAX_TURNS) {
+        local.n_turns = EXTRACT_MAX_TURNS; /* capped like overlong text */
+        out->truncated = 1;
+    }
     if (in->n_turns == 0) {
         size_t len = in->text_len == (size_t)-1 ? strlen(in->text) : in->text_len;
         size_t capped = ex_utf8_cap(in->text, len, EXTRACT_MAX_TEXT);

@@ -19,7 +19,7 @@
 
 #define EXTRACT_MAX_TEXT   32768 /* bytes of text looked at; longer input is capped */
 #define EXTRACT_MAX_ITEMS  16 /* per list field */
-#define EXTRACT_MAX_TURNS  64 /* explicit speaker turns */
+#define EXTRACT_MAX_TURNS  64 /* explicit speaker turns looked at; more are capped */
 #define EXTRACT_SNIPPET_CP 20 /* core_need / concern length in code points */
 
 typedef struct extract_engine extract_engine;

@@ -429,8 +429,10 @@ int ex_meeting_scan(const ex_ctx *c, const ex_doc *d)
         if (ms >= 3 && (strncasecmp(s + ms - 3, "by ", 3) == 0)) continue;
         if (ms >= 7 && (strncasecmp(s + ms - 7, "before ", 7) == 0)) continue;
         if (ex_rx_has(c, lx->d_refused, s, len)) continue;
-        int meeting = ex_rx_has(c, lx->d_meeting, s, len);
-        if (!meeting && ex_rx_has(c, lx->d_strong, s, len)) continue;
+        if (ex_rx_has(c, lx->d_strong, s, len) && !ex_rx_has(c, lx->d_meeting, s, len)) continue;
+        /* the meeting word may sit in another sentence of the same turn */
+        const ex_turn *tu = &d->turns[st->turn];
+        int meeting = ex_rx_has(c, lx->d_meeting, d->buf + tu->start, tu->end - tu->start);
         if (meeting || ex_rx_has(c, lx->d_time_of_day, s, len) || prev_rep_has(c, d, st->turn, lx->d_meeting))
             return 1;
     }

@@ -239,6 +239,7 @@ static int load_keys(
 {
     for (size_t i = 0; keys[i].key; i++) {
         pcre2_code **slot = (pcre2_code **)((char *)lx + keys[i].off);
+        SP_ASSERT(*slot == NULL); /* each key fills its own slot once */
         int rv = patterns(root, path, "top level", keys[i].key, keys[i].required, slot, err, errlen);
         if (rv != SP_OK) return rv;
     }
@@ -294,11 +295,11 @@ int ex_lexicon_load(ex_lexicon *lx, const char *dir, char *err, size_t errlen)
         PK("min_before", b_min_before, 1), PK("min_after", b_min_after, 1), PK("usd", b_usd, 1),
         PK("cny", b_cny, 1), PK("positive", b_positive, 1), PK("not_money_after", b_not_money, 0),
         {NULL, 0, 0}};
-    static const struct pat_key dates[] = {PK("delivery_strong", d_strong, 1), PK("delivery_weak", d_weak, 1),
-        PK("deadline", d_deadline, 1), PK("meeting", d_meeting, 1), PK("refused", d_refused, 1),
-        PK("meeting_day", d_meeting_day, 1), PK("time_of_day", d_time_of_day, 1),
-        PK("not_from_now", d_not_from_now, 0), PK("paperwork", d_paperwork, 0), PK("goods", d_goods, 0),
-        PK("paperwork", d_paperwork, 0), PK("goods", d_goods, 0), {NULL, 0, 0}};
+    static const struct pat_key dates[]
+        = {PK("delivery_strong", d_strong, 1), PK("delivery_weak", d_weak, 1), PK("deadline", d_deadline, 1),
+            PK("meeting", d_meeting, 1), PK("refused", d_refused, 1), PK("meeting_day", d_meeting_day, 1),
+            PK("time_of_day", d_time_of_day, 1), PK("not_from_now", d_not_from_now, 0),
+            PK("paperwork", d_paperwork, 0), PK("goods", d_goods, 0), {NULL, 0, 0}};
     static const struct {
         const char *name;
         const struct pat_key *keys;
