@@ -53,6 +53,8 @@ ITEST_SRC  := $(wildcard tests/integration/itest_*.c)
 ITEST_BINS := $(patsubst tests/integration/%.c,$(BUILD)/test/integration/%,$(ITEST_SRC))
 TEST_SUPPORT := $(wildcard tests/support/*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_SRC  := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 DEPS_STAMP := build/.deps-ok
 
@@ -135,6 +137,11 @@ $(BUILD)/test/integration/%: $(call obj,tests/integration/%.c) $(call obj,$(TEST
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS) -lcmocka
 
+$(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(call obj,$(TEST_SUPPORT)) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS)
+
 # --- tests -------------------------------------------------------------------
 # Every step appends to build/test-results; the last prints "N passed, N failed".
 test: $(DEPS_STAMP)
@@ -143,6 +150,8 @@ test: $(DEPS_STAMP)
 	@bash tests/deploy/run.sh || echo "make: deployment checks failed" >&2
 	@$(MAKE) --no-print-directory test-asan || echo "make: sanitizer tests failed" >&2
 	@$(MAKE) --no-print-directory test-integration || echo "make: integration tests failed" >&2
+	@bash tests/e2e/run.sh || echo "make: end-to-end tests failed" >&2
+	@bash tests/fuzz/run.sh $(TEST_FUZZ_SECONDS) --record build/test-results || echo "make: fuzzing found a crash" >&2
 	@bash tests/summary.sh build/test-results
 
 test-unit: $(DEPS_STAMP) $(BINS) $(UNIT_BINS)
@@ -170,13 +179,14 @@ down:
 	bash deploy/local/stack.sh down
 demo: all
 	bash deploy/local/demo.sh
-bench: all
+bench: all $(BENCH_BINS)
 	bash tests/bench/run.sh
 eval: all
 	bash tests/eval/run.sh
 
 # --- fuzzing (clang libFuzzer) ---------------------------------------------------
 FUZZ_SECONDS ?= 20
+TEST_FUZZ_SECONDS ?= 8
 fuzz: $(DEPS_STAMP)
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds every tests/fuzz/fuzz_*.c as a libFuzzer binary and runs each for
-# SECONDS (default 20). Usage: tests/fuzz/run.sh [SECONDS]
+# SECONDS (default 20). Usage: tests/fuzz/run.sh [SECONDS [--record FILE]]
 #
 # Every common/*.c, every non-main services/*/*.c and the protobuf-c code
 # (generated here with protoc-c) is compiled once with clang and the
@@ -11,6 +11,10 @@
 # Exit status: 0 when no target crashed, 1 otherwise.
 set -u
 secs=${1:-20}
+# --record FILE: append "fuzz <target> 1 0" / "fuzz <target> 0 1" lines for
+# the test summary (make test)
+record=""
+[ "${2:-}" = "--record" ] && record=${3:-}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 out=build/fuzz
@@ -57,7 +61,9 @@ for f in tests/fuzz/fuzz_*.c; do
   name=$(basename "$f" .c)
   bin=$out/bin/$name
   if ! $CC $CFLAGS -fsanitize=fuzzer "$f" "$out/libspfuzz.a" $LIBS -o "$bin"; then
-    echo "FAIL $name (build)"; status=1; continue
+    echo "FAIL $name (build)"; status=1
+    [ -n "$record" ] && echo "fuzz $name 0 1 0" >>"$record"
+    continue
   fi
   corpus=$out/corpus/$name
   mkdir -p "$corpus"
@@ -75,8 +81,10 @@ for f in tests/fuzz/fuzz_*.c; do
     echo "FAIL $name (exit $rc) — log: $log"
     grep -E 'ERROR|SUMMARY|runtime error|Test unit written' "$log" | head -5 | sed 's/^/    /'
     status=1
+    [ -n "$record" ] && echo "fuzz $name 0 1 0" >>"$record"
   else
     echo "ok   $name (${runs:-?}, ${secs}s)"
+    [ -n "$record" ] && echo "fuzz $name 1 0 0" >>"$record"
   fi
 done
 exit $status
