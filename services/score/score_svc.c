@@ -529,7 +529,7 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
     for (size_t i = 0; i < n; i++) {
         int one = 0;
         if ((rv = score_svc_sweep_at(s, db, due[i], &one)) != SP_OK) {
-            sp_warn("sweep at %lld: %s", (long long)due[i], sp_strerror(rv));
+            sp_warn("sweep at %lld: %s: %s", (long long)due[i], sp_strerror(rv), sp_db_errmsg(db));
             return rv;
         }
         if (ran) *ran += one;
