@@ -10,6 +10,11 @@
     "CASE WHEN i.customer_side THEN coalesce(nullif(i.extraction->>'concern',''), "                        \
     "nullif(i.extraction->>'core_need',''), '') ELSE '' END"
 #define NOW_SQL "score_ts($2::bigint)"
+/* The lower bound of open-ended lookups: lets the planner prune the monthly
+ * partitions (planning over every partition costs more than the lookup).
+ * Every threshold is well inside it; a subject silent for longer than the
+ * horizon reads as "nothing within the horizon". */
+#define HORIZON(col) col " > score_ts($2::bigint - " SCORE_HORIZON_DAYS_S " * 86400000::bigint) AND "
 
 void score_loaded_release(score_loaded *L)
 {
@@ -144,7 +149,7 @@ sp_err score_load_no_progress(sp_db *db, score_loaded *L, const char *deal_id, i
     const char *p[2] = {deal_id, now};
     PGresult *r;
     rv = q(db, L,
-        "SELECT event_id, score_ms(occurred_at) FROM interactions WHERE deal_id = $1 AND occurred_at <= " NOW_SQL
+        "SELECT event_id, score_ms(occurred_at) FROM interactions WHERE deal_id = $1 AND " HORIZON("occurred_at") "occurred_at <= " NOW_SQL
         " AND activity_kind IN ('visit','executive_visit') ORDER BY occurred_at DESC, event_id DESC LIMIT 1",
         2, p, &r);
     if (rv != SP_OK || PQntuples(r) < 1) return rv;
@@ -196,7 +201,7 @@ sp_err score_load_key_role(sp_db *db, score_loaded *L, const char *deal_id, int6
     rv = q(db, L,
         "SELECT c.role, score_ms(max(i.occurred_at)), (array_agg(i.event_id ORDER BY i.occurred_at DESC))[1], "
         "(array_agg(c.name ORDER BY i.occurred_at DESC))[1] FROM interactions i JOIN contacts c ON c.id = i.contact_id "
-        "WHERE i.deal_id = $1 AND i.occurred_at <= " NOW_SQL " AND c.role IS NOT NULL GROUP BY c.role",
+        "WHERE i.deal_id = $1 AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " AND c.role IS NOT NULL GROUP BY c.role",
         2, p, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;
@@ -225,9 +230,9 @@ sp_err score_load_surge(sp_db *db, score_loaded *L, const score_rules *rules, co
     const char *p[3] = {L->ctx.customer_id, now, win};
     PGresult *r;
     rv = q(db, L,
-        "SELECT count(*) FILTER (WHERE occurred_at >= " NOW_SQL " - interval '7 days'), "
-        "count(*) FILTER (WHERE occurred_at < " NOW_SQL " - interval '7 days') FROM score_tracking "
-        "WHERE customer_id = $1 AND page_class = 'competitor' AND occurred_at >= " NOW_SQL " - interval '14 days' "
+        "SELECT count(*) FILTER (WHERE occurred_at >= score_ts($2::bigint - 604800000)), "
+        "count(*) FILTER (WHERE occurred_at < score_ts($2::bigint - 604800000)) FROM score_tracking "
+        "WHERE customer_id = $1 AND page_class = 'competitor' AND occurred_at >= score_ts($2::bigint - 1209600000) "
         "AND occurred_at <= " NOW_SQL,
         2, p, &r);
     if (rv != SP_OK) return rv;
@@ -236,8 +241,7 @@ sp_err score_load_surge(sp_db *db, score_loaded *L, const score_rules *rules, co
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), x.v, " QUOTE_SQL " FROM interactions i "
         "CROSS JOIN LATERAL jsonb_array_elements_text(score_arr(i.extraction->'competitors')) x(v) "
-        "WHERE i.customer_id = $1 AND i.customer_side AND i.occurred_at > " NOW_SQL
-        " - $3::float8 * interval '1 day' AND i.occurred_at <= " NOW_SQL
+        "WHERE i.customer_id = $1 AND i.customer_side AND i.occurred_at > score_ts($2::bigint - ($3::float8 * 86400000)::bigint) AND i.occurred_at <= " NOW_SQL
         " ORDER BY i.occurred_at DESC, i.event_id LIMIT 64",
         3, p, &r);
     if (rv != SP_OK) return rv;
@@ -262,7 +266,7 @@ sp_err score_load_demo_refused(sp_db *db, score_loaded *L, const score_rules *ru
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), 'demo_refused', " QUOTE_SQL ", "
         "score_arr(i.extraction->'intents') ? 'demo_refused', score_arr(i.extraction->'risks') ? 'technical_doubt' "
-        "FROM interactions i WHERE i.deal_id = $1 AND i.occurred_at > " NOW_SQL " - $3::float8 * interval '1 day' "
+        "FROM interactions i WHERE i.deal_id = $1 AND i.occurred_at > score_ts($2::bigint - ($3::float8 * 86400000)::bigint) "
         "AND i.occurred_at <= " NOW_SQL " AND i.customer_side AND (score_arr(i.extraction->'intents') ? 'demo_refused' "
         "OR score_arr(i.extraction->'risks') ? 'technical_doubt') ORDER BY i.occurred_at DESC, i.event_id LIMIT 64",
         3, p, &r);
@@ -307,7 +311,7 @@ sp_err score_load_risk(sp_db *db, score_loaded *L, const char *deal_id, const ch
     PGresult *r;
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), $3, " QUOTE_SQL " FROM interactions i WHERE i.deal_id = $1 "
-        "AND i.customer_side AND i.occurred_at > " NOW_SQL " - $4::int * interval '1 day' AND i.occurred_at <= " NOW_SQL
+        "AND i.customer_side AND i.occurred_at > score_ts($2::bigint - $4::bigint * 86400000) AND i.occurred_at <= " NOW_SQL
         " AND score_arr(i.extraction->'risks') ? $3 ORDER BY i.occurred_at DESC, i.event_id LIMIT 1",
         4, p, &r);
     if (rv != SP_OK) return rv;
@@ -333,8 +337,9 @@ sp_err score_load_unanswered(sp_db *db, score_loaded *L, const char *deal_id, in
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), i.channel, " QUOTE_SQL ", count(*) OVER () FROM interactions i "
         "WHERE i.deal_id = $1 AND i.customer_side AND i.direction = 'inbound' AND i.channel <> 'tracking' "
-        "AND i.occurred_at <= " NOW_SQL " AND i.occurred_at > coalesce((SELECT max(o.occurred_at) FROM interactions o "
-        "WHERE o.deal_id = $1 AND o.direction = 'outbound' AND o.channel <> 'tracking' AND o.occurred_at <= " NOW_SQL
+        "AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " AND i.occurred_at > coalesce((SELECT max(o.occurred_at) "
+        "FROM interactions o WHERE o.deal_id = $1 AND o.direction = 'outbound' AND o.channel <> 'tracking' AND "
+        HORIZON("o.occurred_at") "o.occurred_at <= " NOW_SQL
         "), '-infinity') ORDER BY i.occurred_at, i.event_id LIMIT 1",
         2, p, &r);
     if (rv != SP_OK) return rv;
@@ -360,7 +365,7 @@ sp_err score_load_warming(sp_db *db, score_loaded *L, const score_rules *rules, 
     PGresult *r;
     rv = q(db, L,
         "SELECT event_id, score_ms(occurred_at), product_id, '' FROM score_tracking WHERE customer_id = $1 "
-        "AND page_class = 'product' AND occurred_at > " NOW_SQL " - $3::float8 * interval '1 day' AND occurred_at <= "
+        "AND page_class = 'product' AND occurred_at > score_ts($2::bigint - ($3::float8 * 86400000)::bigint) AND occurred_at <= "
         NOW_SQL " ORDER BY occurred_at DESC, event_id LIMIT 64",
         3, p, &r);
     if (rv != SP_OK) return rv;
@@ -385,7 +390,7 @@ sp_err score_load_stale(sp_db *db, score_loaded *L, const char *customer_id, int
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), coalesce(i.activity_kind, i.channel), " QUOTE_SQL ", "
         "(SELECT core_need FROM customer_cards WHERE customer_id = $1) FROM interactions i WHERE i.customer_id = $1 "
-        "AND i.channel <> 'tracking' AND i.occurred_at <= " NOW_SQL " ORDER BY i.occurred_at DESC, i.event_id DESC LIMIT 3",
+        "AND i.channel <> 'tracking' AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " ORDER BY i.occurred_at DESC, i.event_id DESC LIMIT 3",
         2, p, &r);
     if (rv != SP_OK) return rv;
     f->n_touches = touches_fill(L, r);
@@ -441,7 +446,7 @@ sp_err score_load_status(sp_db *db, score_loaded *L, const char *rep_id, int64_t
     /* a status update: the rep's note, activity or CRM change on the deal */
     rv = q(db, L,
         "SELECT d.id, d.name, score_ms(greatest(d.created_at, (SELECT max(i.occurred_at) FROM interactions i "
-        "WHERE i.deal_id = d.id AND i.channel IN ('note','activity','crm') AND i.occurred_at <= " NOW_SQL "))) u "
+        "WHERE i.deal_id = d.id AND i.channel IN ('note','activity','crm') AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL "))) u "
         "FROM deals d WHERE d.owner_rep_id = $1 AND d.created_at <= " NOW_SQL
         " AND (score_deal_at(d.id, " NOW_SQL ")).is_open ORDER BY u, d.id LIMIT 64",
         2, p, &r);
@@ -475,7 +480,7 @@ sp_err score_load_first_visit(sp_db *db, score_loaded *L, const score_rules *rul
     PGresult *r;
     rv = q(db, L,
         "SELECT score_ms(c.created_at), score_ms((SELECT min(i.occurred_at) FROM interactions i WHERE i.customer_id = c.id "
-        "AND i.occurred_at <= " NOW_SQL " AND (i.direction = 'outbound' OR i.activity_kind IN ('visit','executive_visit')))) "
+        "AND i.occurred_at >= score_ts($3::bigint) AND i.occurred_at <= " NOW_SQL " AND (i.direction = 'outbound' OR i.activity_kind IN ('visit','executive_visit')))) "
         "FROM customers c JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
         "WHERE coalesce(p.region_id, t.region_id) = $1 AND c.merged_into IS NULL AND c.created_at >= score_ts($3::bigint) "
         "AND c.created_at < score_ts($4::bigint) AND c.created_at <= " NOW_SQL,

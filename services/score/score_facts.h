@@ -23,6 +23,9 @@
 #define SCORE_LOAD_RESULTS 8
 /* A customer-side risk tag counts open this long after its last mention. */
 #define SCORE_RISK_OPEN_DAYS 30
+/* Open-ended lookups (last interaction, last update, last role seen) look
+ * back at most this far (partition pruning); keep it above every threshold. */
+#define SCORE_HORIZON_DAYS_S "200"
 
 typedef struct score_loaded {
     PGresult *res[SCORE_LOAD_RESULTS];

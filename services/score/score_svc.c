@@ -345,15 +345,15 @@ void score_svc_reload(score_svc *s)
  * (subject_id, variant). Active states of the kind with a pending clear are
  * always re-checked. */
 #define WIN(col, x)                                                                                        \
-    col " > score_ts($1::bigint) - " x " * interval '1 day' AND " col " <= score_ts($2::bigint) - " x       \
-        " * interval '1 day'"
+    col " > score_ts($1::bigint - (" x " * 86400000)::bigint) AND " col " <= score_ts($2::bigint - (" x      \
+        " * 86400000)::bigint)"
 #define PENDING " UNION SELECT subject_id, variant FROM signal_state WHERE kind = $3 AND active AND clear_pending_since_ms > 0"
 #define ACTIVE  " UNION SELECT subject_id, variant FROM signal_state WHERE kind = $3 AND active"
 
 static const char *const SQL_STALE =
     "SELECT DISTINCT i.customer_id, '' FROM interactions i WHERE i.customer_id IS NOT NULL AND i.channel <> 'tracking' "
     "AND " WIN("i.occurred_at", "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = "
-    "i.customer_id AND j.channel <> 'tracking' AND j.occurred_at > score_ts($2::bigint) - $4::float8 * interval '1 day' "
+    "i.customer_id AND j.channel <> 'tracking' AND j.occurred_at > score_ts($2::bigint - ($4::float8 * 86400000)::bigint) "
     "AND j.occurred_at <= score_ts($2::bigint)) "
     "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL AND " WIN("c.created_at", "$4::float8")
     " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = c.id AND j.channel <> 'tracking' "

@@ -411,7 +411,7 @@ static void test_bench(void **state)
     long stale = (long)sql_int("SELECT count(*) FROM signal_state WHERE kind = 'customer.stale' AND active AND subject_id LIKE '%s-C%%'", p);
     fprintf(stderr, "bench: sweep at one boundary: %lld ms, %lu signals (%ld customers stale)\n", (long long)(s1 - s0),
         F.svc.signals - sig0, stale);
-    assert_int_equal(stale, customers / 100);
+    assert_int_equal(stale, customers / 100 - deals / 100); /* customers with a deal had a note 5 days ago */
 
     /* events through the handler in batches of 500, PostgreSQL state, real Kafka */
     enum { BATCH = 500 };
