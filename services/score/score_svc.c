@@ -394,6 +394,188 @@ static const char *const SQL_PENDING =
     "SELECT subject_id, variant FROM signal_state WHERE $1::bigint < $2::bigint AND kind = $3 AND active "
     "AND clear_pending_since_ms > 0";
 
+/* --- customer.stale in bulk ----------------------------------------------------------- */
+
+/* A growing string for array literals. */
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+/* Appends one element of a PostgreSQL array literal: quoted text, or a bare
+ * number / boolean when raw. */
+static void sb_elem(sbuf *b, const char *v, int raw)
+{
+    sb_puts(b, b->n && b->p[b->n - 1] != '{' ? "," : "");
+    if (raw) {
+        sb_puts(b, v);
+        return;
+    }
+    sb_puts(b, "\"");
+    for (const char *c = v; *c; c++) {
+        if (*c == '"' || *c == '\\') sb_put(b, "\\", 1);
+        sb_put(b, c, 1);
+    }
+    sb_puts(b, "\"");
+}
+
+#define STALE_COLS 10
+enum { SC_ID, SC_ACTIVE, SC_EPISODE, SC_REVISION, SC_LEVEL, SC_VALUE, SC_RAISED, SC_CHANGED, SC_PENDING, SC_HASH };
+
+/* customer.stale for many customers in four statements: state rows created,
+ * facts and locked states read in one query, every evaluation in C, states
+ * saved in one UPDATE. Same decisions as evaluate() one by one. */
+static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out_list *out, size_t *n_eval)
+{
+    sbuf ids = {0}, cols[STALE_COLS] = {{0}};
+    PGresult *r = NULL;
+    sp_err rv = SP_OK;
+    sb_puts(&ids, "{");
+    for (int i = 0; i < PQntuples(cand); i++)
+        if (!PQgetisnull(cand, i, 0) && *PQgetvalue(cand, i, 0)) sb_elem(&ids, PQgetvalue(cand, i, 0), 0);
+    sb_puts(&ids, "}");
+    if (ids.oom) return SP_ENOMEM;
+    if (ids.n <= 2) goto out;
+    char ts[32];
+    snprintf(ts, sizeof ts, "%lld", (long long)t);
+    const char *p[2] = {ids.p, ts};
+    if ((rv = sp_db_exec(db,
+             "INSERT INTO signal_state (kind, subject_type, subject_id, variant, updated_at) "
+             "SELECT 'customer.stale', 'customer', u, '', score_ts($2::bigint) FROM unnest($1::text[]) u "
+             "ON CONFLICT DO NOTHING",
+             2, p, NULL))
+        != SP_OK)
+        goto out;
+    /* one row per (customer, touch point), newest touch first; the state locked */
+    if ((rv = sp_db_exec(db,
+             "SELECT c.id, c.name, c.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), score_ms(c.created_at), "
+             "s.active, s.episode, s.revision, s.level, s.last_value, s.raised_at_ms, s.changed_at_ms, "
+             "s.clear_pending_since_ms, s.evidence_hash, x.event_id, x.at, x.label, x.quote, "
+             "(SELECT core_need FROM customer_cards WHERE customer_id = c.id) "
+             "FROM unnest($1::text[]) u(id) JOIN customers c ON c.id = u.id "
+             "JOIN signal_state s ON s.kind = 'customer.stale' AND s.subject_type = 'customer' AND s.subject_id = c.id "
+             "AND s.variant = '' LEFT JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
+             "LEFT JOIN LATERAL (SELECT i.event_id, score_ms(i.occurred_at) at, coalesce(i.activity_kind, i.channel) label, "
+             "CASE WHEN i.customer_side THEN coalesce(nullif(i.extraction->>'concern',''), "
+             "nullif(i.extraction->>'core_need',''), '') ELSE '' END quote FROM interactions i WHERE i.customer_id = c.id "
+             "AND i.channel <> 'tracking' AND i.occurred_at > score_ts($2::bigint - " SCORE_HORIZON_DAYS_S
+             " * 86400000::bigint) AND i.occurred_at <= score_ts($2::bigint) "
+             "ORDER BY i.occurred_at DESC, i.event_id DESC LIMIT 3) x ON true "
+             "ORDER BY c.id, x.at DESC NULLS LAST, x.event_id DESC FOR UPDATE OF s",
+             2, p, &r))
+        != SP_OK)
+        goto out;
+    for (int k = 0; k < STALE_COLS; k++)
+        sb_puts(&cols[k], "{");
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows;) {
+        int j = i;
+        while (j < rows && !strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)))
+            j++;
+        score_touch touches[3];
+        score_facts_stale f = {{0}};
+        f.ctx = (score_ctx){.subject_id = PQgetvalue(r, i, 0), .subject_name = PQgetvalue(r, i, 1),
+            .owner_rep_id = PQgetvalue(r, i, 2), .team_id = PQgetvalue(r, i, 3), .region_id = PQgetvalue(r, i, 4),
+            .customer_id = PQgetvalue(r, i, 0)};
+        f.customer_created_ms = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+        for (int k = i; k < j && f.n_touches < 3; k++) {
+            if (PQgetisnull(r, k, 15)) continue;
+            touches[f.n_touches++] = (score_touch){PQgetvalue(r, k, 15), strtoll(PQgetvalue(r, k, 16), NULL, 10),
+                PQgetvalue(r, k, 17), PQgetvalue(r, k, 18)};
+        }
+        f.touches = touches;
+        f.last_interaction_ms = f.n_touches ? touches[0].at_ms : 0;
+        f.likely_need = f.n_touches ? PQgetvalue(r, i, 19) : "";
+        score_state st = {.active = PQgetvalue(r, i, 6)[0] == 't',
+            .episode = (uint32_t)strtoll(PQgetvalue(r, i, 7), NULL, 10),
+            .revision = (uint32_t)strtoll(PQgetvalue(r, i, 8), NULL, 10),
+            .level = atoi(PQgetvalue(r, i, 9)),
+            .last_value = strtod(PQgetvalue(r, i, 10), NULL),
+            .raised_at_ms = strtoll(PQgetvalue(r, i, 11), NULL, 10),
+            .changed_at_ms = strtoll(PQgetvalue(r, i, 12), NULL, 10),
+            .clear_pending_since_ms = strtoll(PQgetvalue(r, i, 13), NULL, 10),
+            .evidence_hash = (uint64_t)strtoll(PQgetvalue(r, i, 14), NULL, 10)};
+        score_eval ev;
+        score_transition tr;
+        Salespulse__V1__Signal *sig = NULL;
+        if ((rv = score_eval_customer_stale(&f, s->rules, t, &ev)) != SP_OK
+            || (rv = score_signal_step(&st, &ev, s->rules, t, s->tenant_id, &tr, &sig)) != SP_OK)
+            goto out;
+        if (sig) {
+            rv = outs_push(out, sig);
+            score_signal_free(sig);
+            if (rv != SP_OK) goto out;
+        }
+        char v[STALE_COLS][40];
+        snprintf(v[SC_ACTIVE], 40, "%s", st.active ? "t" : "f");
+        snprintf(v[SC_EPISODE], 40, "%u", st.episode);
+        snprintf(v[SC_REVISION], 40, "%u", st.revision);
+        snprintf(v[SC_LEVEL], 40, "%d", st.level);
+        snprintf(v[SC_VALUE], 40, "%.17g", st.last_value == st.last_value ? st.last_value : 0.0);
+        snprintf(v[SC_RAISED], 40, "%lld", (long long)st.raised_at_ms);
+        snprintf(v[SC_CHANGED], 40, "%lld", (long long)st.changed_at_ms);
+        snprintf(v[SC_PENDING], 40, "%lld", (long long)st.clear_pending_since_ms);
+        snprintf(v[SC_HASH], 40, "%lld", (long long)(int64_t)st.evidence_hash);
+        sb_elem(&cols[SC_ID], PQgetvalue(r, i, 0), 0);
+        for (int k = 1; k < STALE_COLS; k++)
+            sb_elem(&cols[k], v[k], 1);
+        (*n_eval)++;
+        i = j;
+    }
+    for (int k = 0; k < STALE_COLS; k++) {
+        sb_puts(&cols[k], "}");
+        if (cols[k].oom) {
+            rv = SP_ENOMEM;
+            goto out;
+        }
+    }
+    const char *u[STALE_COLS + 1];
+    for (int k = 0; k < STALE_COLS; k++)
+        u[k] = cols[k].p;
+    u[STALE_COLS] = ts;
+    rv = sp_db_exec(db,
+        "UPDATE signal_state s SET active = v.active, episode = v.episode, revision = v.revision, level = v.level, "
+        "last_value = v.last_value, raised_at_ms = v.raised, changed_at_ms = v.changed, "
+        "clear_pending_since_ms = v.pending, evidence_hash = v.hash, updated_at = score_ts($11::bigint) "
+        "FROM unnest($1::text[], $2::boolean[], $3::bigint[], $4::bigint[], $5::smallint[], $6::float8[], $7::bigint[], "
+        "$8::bigint[], $9::bigint[], $10::bigint[]) v(id, active, episode, revision, level, last_value, raised, changed, "
+        "pending, hash) WHERE s.kind = 'customer.stale' AND s.subject_type = 'customer' AND s.variant = '' "
+        "AND s.subject_id = v.id",
+        STALE_COLS + 1, u, NULL);
+out:
+    PQclear(r);
+    free(ids.p);
+    for (int k = 0; k < STALE_COLS; k++)
+        free(cols[k].p);
+    return rv;
+}
+
 /* Runs one kind's candidate query and evaluates each candidate at T. */
 static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *sql, int64_t prev, int64_t t,
     const char *a, const char *b, out_list *out, size_t *n_eval)
@@ -406,6 +588,11 @@ static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *s
     PGresult *r = NULL;
     sp_err rv = sp_db_exec(db, sql, np, p, &r);
     if (rv != SP_OK) return rv;
+    if (kind == SCORE_CUSTOMER_STALE) {
+        rv = bulk_stale(s, db, r, t, out, n_eval);
+        PQclear(r);
+        return rv;
+    }
     for (int i = 0; i < PQntuples(r) && rv == SP_OK; i++) {
         if (PQgetisnull(r, i, 0) || !*PQgetvalue(r, i, 0)) continue;
         rv = evaluate(s, db, kind, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), t, out);
