@@ -361,6 +361,142 @@ static void test_poison_dead_lettered(void **state)
     assert_non_null(strstr(reasons[0], "interaction.meta.event_id missing"));
 }
 
+static int met(score_kind kind, const char *subject, const char *variant, int64_t now, score_eval *ev)
+{
+    assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, kind, subject, variant, now, ev), SP_OK);
+    return ev->obs.met;
+}
+
+static int has_tag(const score_eval *ev, const char *tag)
+{
+    for (size_t i = 0; i < ev->n_tags; i++)
+        if (!strcmp(ev->tags[i], tag)) return 1;
+    return 0;
+}
+
+/* Every loader's SQL against one fixture, with the decision it must lead to. */
+static void test_every_kind_loads(void **state)
+{
+    (void)state;
+    const char *x = F.pfx;
+    int64_t t = T0 + 200 * DAY; /* 2026-09-18T02:00Z, a Friday */
+    long long d = DAY;
+    sql("INSERT INTO regions (id, name) VALUES ('%s-G', '华东')", x);
+    sql("INSERT INTO teams (id, name, region_id) VALUES ('%s-T', '一组', '%s-G')", x, x);
+    sql("INSERT INTO people (id, name, role, team_id, region_id) VALUES ('%s-R', '李雷', 'rep', '%s-T', '%s-G')", x, x, x);
+    sql("INSERT INTO customers (id, name, owner_rep_id, created_at) VALUES ('%s-C3', '一中', '%s-R', score_ts(%lld))", x, x,
+        (long long)(t - 60 * d));
+    sql("INSERT INTO contacts (id, customer_id, name, role, created_at) VALUES ('%s-K1', '%s-C3', '王校长', "
+        "'decision_maker', score_ts(%lld))",
+        x, x, (long long)(t - 60 * d));
+    sql("INSERT INTO deals (id, customer_id, name, stage, stage_since, owner_rep_id, created_at, last_status_update_at) "
+        "VALUES ('%s-D3', '%s-C3', '智慧教室', 'proposal', score_ts(%lld), '%s-R', score_ts(%lld), score_ts(%lld))",
+        x, x, (long long)(t - 40 * d), x, (long long)(t - 60 * d), (long long)(t - 40 * d));
+    sql("INSERT INTO deal_stage_history VALUES ('%s-D3', 'h1', '', 'lead', score_ts(%lld)), "
+        "('%s-D3', 'h2', 'lead', 'proposal', score_ts(%lld))",
+        x, (long long)(t - 60 * d), x, (long long)(t - 40 * d));
+    char ev[128], deal[96], cust[96];
+    snprintf(deal, sizeof deal, "%s-D3", x);
+    snprintf(cust, sizeof cust, "%s-C3", x);
+    snprintf(ev, sizeof ev, "%s-k1", x);
+    ins_interaction(ev, t - 45 * d, cust, deal, "wecom", "inbound", 1, NULL);
+    sql("UPDATE interactions SET contact_id = '%s-K1' WHERE event_id = '%s'", x, ev);
+    snprintf(ev, sizeof ev, "%s-visit", x);
+    ins_interaction(ev, t - 10 * d, cust, deal, "activity", "internal", 0, NULL);
+    sql("UPDATE interactions SET activity_kind = 'visit' WHERE event_id = '%s'", ev);
+    snprintf(ev, sizeof ev, "%s-m1", x);
+    ins_interaction(ev, t - 5 * d, cust, deal, "wecom", "inbound", 1,
+        "{\"intents\":[\"demo_refused\"],\"risks\":[\"budget_freeze\",\"technical_doubt\"],\"competitors\":[\"seewo\"],"
+        "\"concern\":\"预算冻结\"}");
+    snprintf(ev, sizeof ev, "%s-m2", x);
+    ins_interaction(ev, t - 3 * d, cust, deal, "wecom", "inbound", 1,
+        "{\"intents\":[\"demo_refused\"],\"competitors\":[\"hikvision\"]}");
+    for (int i = 0; i < 7; i++) /* six competitor-page visits this week, one the week before */
+        sql("INSERT INTO score_tracking VALUES ('%s-cv%d', score_ts(%lld), '%s-C3', NULL, 'competitor', '', 'seewo')", x, i,
+            (long long)(t - (i < 6 ? i + 1 : 9) * d + HOUR), x);
+    for (int i = 0; i < 4; i++)
+        sql("INSERT INTO score_tracking VALUES ('%s-pv%d', score_ts(%lld), '%s-C3', NULL, 'product', 'smart_board', '')", x,
+            i, (long long)(t - (i + 1) * d), x);
+    /* planned key actions on the three working days before today, none completed */
+    int32_t day = calendar_local_day(F.cal, t) - 1;
+    for (int n = 0; n < 3; day--) {
+        if (!calendar_is_working_day(F.cal, day)) continue;
+        sql("INSERT INTO score_rep_actions VALUES ('%s-plan%d', 'planned', '%s-R', %d, score_ts(%lld))", x, n, x, (int)day,
+            (long long)(t - 20 * d));
+        n++;
+    }
+    /* two new leads in each of the two ISO weeks before this one, nobody went */
+    int y, w;
+    calendar_iso_week(calendar_local_day(F.cal, t), &y, &w);
+    int64_t monday = calendar_day_start_ms(F.cal, calendar_iso_week_monday(y, w));
+    for (int i = 0; i < 4; i++)
+        sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s-L%d', '%s-R', score_ts(%lld))", x, i, x,
+            (long long)(monday - (i < 2 ? 10 : 3) * d + i * HOUR));
+
+    score_eval e;
+    assert_true(met(SCORE_NO_PROGRESS_AFTER_VISIT, deal, NULL, t, &e));
+    assert_false(met(SCORE_NO_PROGRESS_AFTER_VISIT, deal, NULL, t - 4 * d, &e)); /* 6 days after the visit */
+    assert_true(met(SCORE_KEY_ROLE_UNCOVERED, deal, NULL, t, &e));
+    assert_true(has_tag(&e, "role:procurement"));
+    assert_true(has_tag(&e, "role:decision_maker"));
+    assert_true(met(SCORE_COMPETITOR_SURGE, deal, NULL, t, &e));
+    assert_int_equal((int)e.obs.value, 6);
+    assert_true(has_tag(&e, "competitor:seewo"));
+    assert_true(met(SCORE_DEMO_REFUSED_TWICE, deal, NULL, t, &e));
+    assert_true(has_tag(&e, "pack:technical_doubt"));
+    assert_false(met(SCORE_DEMO_REFUSED_TWICE, deal, NULL, t - 4 * d, &e)); /* only one refusal then */
+    assert_true(met(SCORE_STAGE_STALLED, deal, NULL, t, &e));           /* 40 days in proposal > 31.5 */
+    assert_false(met(SCORE_STAGE_STALLED, deal, NULL, t - 10 * d, &e));  /* 30 days */
+    assert_true(met(SCORE_RISK_RAISED, deal, "budget_freeze", t, &e));
+    assert_int_equal(e.obs.level, 2);
+    assert_false(met(SCORE_RISK_RAISED, deal, "price", t, &e));
+    assert_false(met(SCORE_RISK_RAISED, deal, "budget_freeze", t + 40 * d, &e)); /* aged out */
+    assert_true(met(SCORE_UNANSWERED_INBOUND, deal, NULL, t, &e));
+    assert_int_equal(e.obs.level, 2); /* 72 hours */
+    assert_true(met(SCORE_INTEREST_WARMING, cust, NULL, t, &e));
+    assert_false(met(SCORE_CUSTOMER_STALE, cust, NULL, t, &e));
+    assert_true(met(SCORE_KEY_ACTION_MISSING, "x-unknown-rep", NULL, t, &e) == 0);
+    char rep[96], region[96], team[96];
+    snprintf(rep, sizeof rep, "%s-R", x);
+    snprintf(region, sizeof region, "%s-G", x);
+    snprintf(team, sizeof team, "%s-T", x);
+    assert_true(met(SCORE_KEY_ACTION_MISSING, rep, NULL, t, &e));
+    assert_string_equal(e.region_id, region);
+    assert_true(met(SCORE_STATUS_NOT_UPDATED, rep, NULL, t, &e)); /* last update: the visit 10 days ago */
+    char dtag[128];
+    snprintf(dtag, sizeof dtag, "deal:%s", deal);
+    assert_true(has_tag(&e, dtag));
+    assert_true(met(SCORE_FIRST_VISIT_TIMEOUT, region, NULL, t, &e));
+    assert_string_equal(e.subject_name, "华东");
+    assert_false(met(SCORE_FUNNEL_COLLAPSE, team, NULL, t, &e)); /* too few deals to judge */
+    /* the past as it was: before the proposal stage the deal was a lead (norm 14 x 1.5) */
+    assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, SCORE_STAGE_STALLED, deal, NULL, t - 41 * d, &e), SP_OK);
+    assert_true(has_tag(&e, "stage:lead"));
+}
+
+/* A second instance holding the sweep lock: this one skips the boundary. */
+static void test_sweep_lock_skips(void **state)
+{
+    (void)state;
+    PGconn *other = PQconnectdb(itest_env("SP_PG_URL"));
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    PGresult *r = PQexec(other, "BEGIN; SELECT pg_advisory_xact_lock(hashtext('sp-score.sweep'))");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    sql("DELETE FROM score_sweeps");
+    int ran = -1;
+    assert_int_equal(score_svc_sweep_at(&F.svc, F.db, T0 + 300 * DAY, &ran), SP_OK);
+    assert_int_equal(ran, 0);
+    assert_int_equal(sql_int("SELECT count(*) FROM score_sweeps"), 0);
+    PQclear(PQexec(other, "COMMIT"));
+    assert_int_equal(score_svc_sweep_at(&F.svc, F.db, T0 + 300 * DAY, &ran), SP_OK);
+    assert_int_equal(ran, 1);
+    /* done once: the same boundary again is a no-op */
+    assert_int_equal(score_svc_sweep_at(&F.svc, F.db, T0 + 300 * DAY, &ran), SP_OK);
+    assert_int_equal(ran, 0);
+    PQfinish(other);
+}
+
 /* --- measurements (SP_SCORE_BENCH=1) ---------------------------------------------- */
 
 static void test_bench(void **state)
@@ -450,6 +586,8 @@ int main(void)
         cmocka_unit_test(test_stale_raise_clear_redeliver_replay),
         cmocka_unit_test(test_unanswered_inbound_levels),
         cmocka_unit_test(test_poison_dead_lettered),
+        cmocka_unit_test(test_every_kind_loads),
+        cmocka_unit_test(test_sweep_lock_skips),
         cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
