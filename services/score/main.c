@@ -1,23 +1,83 @@
-/* sp-score main: configuration, wiring, signals, loop. Logic lives in score*.c. */
+/* sp-score: enriched interactions -> signal state -> signals; clock sweeps. */
 #include "config.h"
+#include "err.h"
 #include "log.h"
+#include "score/calendar.h"
+#include "score/rules.h"
+#include "score/score_svc.h"
+#include "service.h"
 
-#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
 
 struct cfg {
-    char *log_level;
+    sp_service_cfg svc;
+    char *rules, *calendar, *tenant_id;
+    long long sweep_every_ms;
 };
 
+#define CFG(f) offsetof(struct cfg, f)
 static const sp_config_row rows[] = {
-    {"SP_LOG_LEVEL", SP_CFG_ENUM, "info", offsetof(struct cfg, log_level), "log level",
-        .choices = "debug|info|warn|error"},
+    SP_SERVICE_ROWS(struct cfg, svc, "sp-score", "8083"),
+    {"SP_SCORE_RULES", SP_CFG_STRING, "", CFG(rules), "signal rules file (default $SP_TENANT_DIR/score_rules.json)"},
+    {"SP_CALENDAR", SP_CFG_STRING, "", CFG(calendar), "working-day calendar (default $SP_TENANT_DIR/calendar.json)"},
+    {"SP_SWEEP_EVERY", SP_CFG_MS, "1h", CFG(sweep_every_ms),
+        "sweep boundaries: multiples of this in clock time (stale, timeouts, weekly and funnel signals)"},
+    {"SP_TENANT_ID", SP_CFG_STRING, "", CFG(tenant_id), "tenant id written into every Signal"},
     SP_CONFIG_END,
 };
+
+static volatile sig_atomic_t reload_asked;
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_asked = 1;
+}
 
 int main(int argc, char **argv)
 {
     struct cfg cfg = {0};
     sp_config_main(argc, argv, "sp-score", "", rows, &cfg);
+    score_svc ss = {.signals_topic = SP_TOPIC_SIGNALS, .tenant_id = cfg.tenant_id, .reload = &reload_asked};
+    score_calendar *cal = NULL;
+    sp_service svc = {0};
+    char rules_path[1024], cal_path[1024], err[512];
+    int code = 2;
+    snprintf(rules_path, sizeof rules_path, "%s", *cfg.rules ? cfg.rules : "");
+    if (!*cfg.rules) snprintf(rules_path, sizeof rules_path, "%s/score_rules.json", cfg.svc.tenant_dir);
+    snprintf(cal_path, sizeof cal_path, "%s", *cfg.calendar ? cfg.calendar : "");
+    if (!*cfg.calendar) snprintf(cal_path, sizeof cal_path, "%s/calendar.json", cfg.svc.tenant_dir);
+    if (cfg.sweep_every_ms <= 0) {
+        fprintf(stderr, "sp-score: configuration error: SP_SWEEP_EVERY: must be > 0\n");
+        goto out;
+    }
+    if (score_rules_load(rules_path, &ss.rules, err, sizeof err) != SP_OK
+        || calendar_load(cal_path, &cal, err, sizeof err) != SP_OK) {
+        fprintf(stderr, "sp-score: configuration error: %s\n", err);
+        goto out;
+    }
+    ss.rules_path = rules_path;
+    ss.cal = cal;
+    ss.sweep_every_ms = cfg.sweep_every_ms;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_hup;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    code = 1;
+    if (sp_service_init(&svc, "sp-score", &cfg.svc, SP_TOPIC_ENRICHED, score_svc_batch, &ss) != SP_OK) goto out;
+    svc.on_idle = score_svc_idle;
+    ss.producer = svc.producer;
+    ss.clock = svc.clock;
+    code = sp_service_run(&svc);
+    sp_info("sp-score: %lu events, %lu duplicates, %lu dead, %lu signals, %lu sweep boundaries", ss.events,
+        ss.duplicates, ss.dead, ss.signals, ss.boundaries);
+out:
+    sp_service_destroy(&svc);
+    score_svc_clear(&ss);
+    calendar_destroy(cal);
     sp_config_free(rows, &cfg);
-    return 0;
+    return code;
 }

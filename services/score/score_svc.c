@@ -1,0 +1,733 @@
+/* score_svc.c - sp-score's batch handler and sweeps. */
+#include "score/score_svc.h"
+
+#include "err.h"
+#include "log.h"
+#include "salespulse/v1/enriched.pb-c.h"
+#include "score/score_facts.h"
+#include "score/signal_msg.h"
+#include "score/triggers.h"
+#include "service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS  86400000.0
+#define HOUR_MS 3600000.0
+
+/* --- pure sweep clock --------------------------------------------------------- */
+
+size_t score_sweep_due(int64_t last_ms, int64_t now_ms, int64_t every_ms, int64_t *out, size_t cap)
+{
+    if (every_ms <= 0 || now_ms <= 0 || !out || cap == 0) return 0;
+    int64_t latest = now_ms / every_ms * every_ms;
+    if (latest <= 0) return 0;
+    if (last_ms <= 0) {
+        out[0] = latest;
+        return 1;
+    }
+    size_t n = 0;
+    for (int64_t t = (last_ms / every_ms + 1) * every_ms; t <= latest && n < cap; t += every_ms)
+        out[n++] = t;
+    return n;
+}
+
+int score_sweep_crosses(const score_calendar *cal, int64_t prev_ms, int64_t t_ms, int week)
+{
+    int32_t a = calendar_local_day(cal, prev_ms), b = calendar_local_day(cal, t_ms);
+    if (!week) return a != b;
+    int y, w;
+    return calendar_iso_week(a, &y, &w) != calendar_iso_week(b, &y, &w);
+}
+
+/* --- queued outputs ------------------------------------------------------------ */
+
+typedef struct out_msg {
+    char *key;
+    uint8_t *buf;
+    size_t len;
+} out_msg;
+
+typedef struct out_list {
+    out_msg *v;
+    size_t n, cap;
+} out_list;
+
+static void outs_clear(out_list *o)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        free(o->v[i].key);
+        free(o->v[i].buf);
+    }
+    free(o->v);
+    memset(o, 0, sizeof *o);
+}
+
+static sp_err outs_push(out_list *o, const Salespulse__V1__Signal *sig)
+{
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 8;
+        out_msg *v = realloc(o->v, cap * sizeof *v);
+        if (!v) return SP_ENOMEM;
+        o->v = v;
+        o->cap = cap;
+    }
+    size_t len = salespulse__v1__signal__get_packed_size(sig);
+    out_msg m = {strdup(sig->subject->id), malloc(len ? len : 1), len};
+    if (!m.key || !m.buf) {
+        free(m.key);
+        free(m.buf);
+        return SP_ENOMEM;
+    }
+    salespulse__v1__signal__pack(sig, m.buf);
+    o->v[o->n++] = m;
+    return SP_OK;
+}
+
+static sp_err outs_send(score_svc *s, bus_group *g, out_list *o)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        sp_err rv = bus_group_send(g, s->producer, s->signals_topic, o->v[i].key, strlen(o->v[i].key), o->v[i].buf,
+            o->v[i].len);
+        if (rv != SP_OK) return rv;
+        s->signals++;
+    }
+    return SP_OK;
+}
+
+/* --- state rows ------------------------------------------------------------------ */
+
+/* Creates the state row if missing and locks it; the stored state in *st. */
+static sp_err state_lock(sp_db *db, score_kind kind, const char *subject, const char *variant, int64_t now,
+    score_state *st)
+{
+    char t[32];
+    snprintf(t, sizeof t, "%lld", (long long)now);
+    const char *p[5] = {score_kind_name(kind), score_subject_type_name(score_kind_subject(kind)), subject,
+        variant ? variant : "", t};
+    PGresult *r = NULL;
+    sp_err rv = sp_db_exec(db,
+        "INSERT INTO signal_state (kind, subject_type, subject_id, variant, updated_at) "
+        "VALUES ($1, $2, $3, $4, score_ts($5::bigint)) ON CONFLICT (kind, subject_type, subject_id, variant) "
+        "DO UPDATE SET kind = EXCLUDED.kind RETURNING active, episode, revision, level, last_value, raised_at_ms, "
+        "changed_at_ms, clear_pending_since_ms, evidence_hash",
+        5, p, &r);
+    if (rv != SP_OK) return rv;
+    memset(st, 0, sizeof *st);
+    st->active = PQgetvalue(r, 0, 0)[0] == 't';
+    st->episode = (uint32_t)strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    st->revision = (uint32_t)strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    st->level = atoi(PQgetvalue(r, 0, 3));
+    st->last_value = strtod(PQgetvalue(r, 0, 4), NULL);
+    st->raised_at_ms = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
+    st->changed_at_ms = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+    st->clear_pending_since_ms = strtoll(PQgetvalue(r, 0, 7), NULL, 10);
+    st->evidence_hash = (uint64_t)strtoll(PQgetvalue(r, 0, 8), NULL, 10);
+    PQclear(r);
+    return SP_OK;
+}
+
+static sp_err state_save(sp_db *db, score_kind kind, const char *subject, const char *variant, int64_t now,
+    const score_state *st)
+{
+    char v[10][40];
+    snprintf(v[0], sizeof v[0], "%s", st->active ? "t" : "f");
+    snprintf(v[1], sizeof v[1], "%u", st->episode);
+    snprintf(v[2], sizeof v[2], "%u", st->revision);
+    snprintf(v[3], sizeof v[3], "%d", st->level);
+    snprintf(v[4], sizeof v[4], "%.17g", st->last_value == st->last_value ? st->last_value : 0.0);
+    snprintf(v[5], sizeof v[5], "%lld", (long long)st->raised_at_ms);
+    snprintf(v[6], sizeof v[6], "%lld", (long long)st->changed_at_ms);
+    snprintf(v[7], sizeof v[7], "%lld", (long long)st->clear_pending_since_ms);
+    snprintf(v[8], sizeof v[8], "%lld", (long long)(int64_t)st->evidence_hash);
+    snprintf(v[9], sizeof v[9], "%lld", (long long)now);
+    const char *p[14] = {score_kind_name(kind), score_subject_type_name(score_kind_subject(kind)), subject,
+        variant ? variant : "", v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]};
+    return sp_db_exec(db,
+        "UPDATE signal_state SET active = $5::boolean, episode = $6::bigint, revision = $7::bigint, level = $8::smallint, "
+        "last_value = $9::float8, raised_at_ms = $10::bigint, changed_at_ms = $11::bigint, "
+        "clear_pending_since_ms = $12::bigint, evidence_hash = $13::bigint, updated_at = score_ts($14::bigint) "
+        "WHERE kind = $1 AND subject_type = $2 AND subject_id = $3 AND variant = $4",
+        14, p, NULL);
+}
+
+/* Evaluates one (kind, subject, variant) at now: facts, evaluation, locked
+ * state, step, saved state; a Signal, if any, is queued in out. */
+static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *subject, const char *variant,
+    int64_t now, out_list *out)
+{
+    score_eval ev;
+    sp_err rv = score_facts_eval(db, s->rules, s->cal, kind, subject, variant, now, &ev);
+    if (rv != SP_OK) return rv;
+    score_state st;
+    if ((rv = state_lock(db, kind, subject, variant, now, &st)) != SP_OK) return rv;
+    score_transition tr;
+    Salespulse__V1__Signal *sig = NULL;
+    if ((rv = score_signal_step(&st, &ev, s->rules, now, s->tenant_id, &tr, &sig)) != SP_OK) return rv;
+    if ((rv = state_save(db, kind, subject, variant, now, &st)) == SP_OK && sig) {
+        rv = outs_push(out, sig);
+        sp_log_event(SP_LOG_DEBUG, sig->meta->event_id, "%s %s", score_transition_name(tr), sig->signal_id);
+    }
+    score_signal_free(sig);
+    return rv;
+}
+
+/* --- events ------------------------------------------------------------------------ */
+
+static const char *page_class_name(int c)
+{
+    return c == SALESPULSE__V1__PAGE_CLASS__PAGE_CLASS_PRODUCT ? "product"
+        : c == SALESPULSE__V1__PAGE_CLASS__PAGE_CLASS_COMPETITOR ? "competitor"
+                                                                  : NULL;
+}
+
+/* Records what sp-enrich does not keep: web visits by page class, planned
+ * and completed key actions. Idempotent by event id. */
+static sp_err record_own(score_svc *s, sp_db *db, const Salespulse__V1__EnrichedInteraction *ei, int64_t at)
+{
+    const Salespulse__V1__Interaction *in = ei->interaction;
+    const char *id = in->meta->event_id;
+    char ts[32];
+    snprintf(ts, sizeof ts, "%lld", (long long)at);
+    sp_err rv = SP_OK;
+    if (in->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_TRACKING && in->tracking && ei->customer_id
+        && *ei->customer_id && page_class_name(in->tracking->page_class)) {
+        const char *p[7] = {id, ts, ei->customer_id, ei->deal_id && *ei->deal_id ? ei->deal_id : NULL,
+            page_class_name(in->tracking->page_class), in->tracking->product_id ? in->tracking->product_id : "",
+            in->tracking->competitor_id ? in->tracking->competitor_id : ""};
+        rv = sp_db_exec(db,
+            "INSERT INTO score_tracking (event_id, occurred_at, customer_id, deal_id, page_class, product_id, competitor_id) "
+            "VALUES ($1, score_ts($2::bigint), $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            7, p, NULL);
+    }
+    if (rv == SP_OK && in->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY && in->activity && ei->rep_id
+        && *ei->rep_id) {
+        char day[16];
+        if (in->activity->next_step_due_ms > 0) {
+            snprintf(day, sizeof day, "%d", (int)calendar_local_day(s->cal, in->activity->next_step_due_ms));
+            const char *p[5] = {id, "planned", ei->rep_id, day, ts};
+            rv = sp_db_exec(db,
+                "INSERT INTO score_rep_actions (event_id, what, rep_id, day, occurred_at) "
+                "VALUES ($1, $2, $3, $4::int, score_ts($5::bigint)) ON CONFLICT DO NOTHING",
+                5, p, NULL);
+        }
+        if (rv == SP_OK && ei->quality_passed) {
+            snprintf(day, sizeof day, "%d", (int)calendar_local_day(s->cal, at));
+            const char *p[5] = {id, "completed", ei->rep_id, day, ts};
+            rv = sp_db_exec(db,
+                "INSERT INTO score_rep_actions (event_id, what, rep_id, day, occurred_at) "
+                "VALUES ($1, $2, $3, $4::int, score_ts($5::bigint)) ON CONFLICT DO NOTHING",
+                5, p, NULL);
+        }
+    }
+    return rv;
+}
+
+static const char *invalid_field(const Salespulse__V1__EnrichedInteraction *ei)
+{
+    if (!ei->meta || !ei->meta->event_id || !*ei->meta->event_id) return "meta.event_id";
+    if (!ei->interaction || !ei->interaction->meta || !ei->interaction->meta->event_id
+        || !*ei->interaction->meta->event_id)
+        return "interaction.meta.event_id";
+    if (ei->interaction->meta->occurred_at_ms <= 0) return "interaction.meta.occurred_at_ms";
+    return NULL;
+}
+
+static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m, char *reason, size_t cap)
+{
+    score_svc *s = arg;
+    out_list out = {0};
+    bus_result res = BUS_OK;
+    sp_err rv = SP_OK;
+    Salespulse__V1__EnrichedInteraction *ei = salespulse__v1__enriched_interaction__unpack(NULL, m->len, m->payload);
+    if (!ei) {
+        snprintf(reason, cap, "undecodable salespulse.v1.EnrichedInteraction (%zu bytes)", m->len);
+        s->dead++;
+        return BUS_DEAD;
+    }
+    const char *bad = invalid_field(ei);
+    if (bad) {
+        snprintf(reason, cap, "invalid EnrichedInteraction: %s missing", bad);
+        s->dead++;
+        res = BUS_DEAD;
+        goto done;
+    }
+    int64_t now = ei->interaction->meta->occurred_at_ms;
+    const char *p[1] = {ei->meta->event_id};
+    PGresult *r = NULL;
+    if ((rv = sp_db_exec(db,
+             "INSERT INTO processed_events (consumer, event_id) VALUES ('sp-score', $1) ON CONFLICT DO NOTHING RETURNING 1",
+             1, p, &r))
+        != SP_OK)
+        goto dberr;
+    int fresh = PQntuples(r) == 1;
+    PQclear(r);
+    sp_clock_observe(s->clock, m->partition, now);
+    if (!fresh) { /* applied and its signals delivered before that commit */
+        s->duplicates++;
+        goto done;
+    }
+    s->events++;
+    if ((rv = record_own(s, db, ei, now)) != SP_OK) goto dberr;
+    score_kind_mask mask = 0;
+    score_enriched_triggers(ei, s->rules, &mask);
+    for (int k = 0; k < SCORE_KIND_COUNT; k++) {
+        if (!(mask & (1u << k))) continue;
+        score_ctx ctx;
+        if (score_enriched_ctx(ei, (score_kind)k, &ctx) != SP_OK) continue;
+        if (k == SCORE_RISK_RAISED) {
+            const Salespulse__V1__Extraction *x = ei->extraction;
+            for (size_t i = 0; x && i < x->n_risks; i++) {
+                int seen = !x->risks[i] || !*x->risks[i];
+                for (size_t j = 0; j < i && !seen; j++)
+                    seen = !strcmp(x->risks[j], x->risks[i]);
+                if (!seen && (rv = evaluate(s, db, (score_kind)k, ctx.subject_id, x->risks[i], now, &out)) != SP_OK)
+                    goto dberr;
+            }
+            continue;
+        }
+        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", now, &out)) != SP_OK) goto dberr;
+    }
+    /* outputs only once every database step of the item succeeded */
+    if (outs_send(s, g, &out) != SP_OK) res = BUS_RETRY;
+    goto done;
+dberr:
+    if (rv == SP_EDBDOWN) {
+        res = BUS_RETRY;
+    } else {
+        snprintf(reason, cap, "score %s: %s", ei->meta->event_id,
+            rv == SP_EDB ? sp_db_errmsg(db) : sp_strerror(rv));
+        s->dead++;
+        res = BUS_DEAD;
+    }
+done:
+    outs_clear(&out);
+    salespulse__v1__enriched_interaction__free_unpacked(ei, NULL);
+    return res;
+}
+
+void score_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN])
+{
+    score_svc *s = arg;
+    score_svc_reload(s);
+    sp_tx_batch(db, s->producer, msgs, n, res, reasons, score_one, s);
+    score_svc_sweep(s, db, NULL);
+}
+
+void score_svc_idle(void *arg, sp_db *db)
+{
+    score_svc *s = arg;
+    score_svc_reload(s);
+    score_svc_sweep(s, db, NULL);
+}
+
+void score_svc_reload(score_svc *s)
+{
+    if (!s->reload || !*s->reload) return;
+    *s->reload = 0;
+    score_rules *fresh = NULL;
+    char err[512];
+    if (score_rules_load(s->rules_path, &fresh, err, sizeof err) != SP_OK) {
+        sp_warn("rules not reloaded, the running rules stay: %s", err);
+        return;
+    }
+    score_rules_destroy(s->rules);
+    s->rules = fresh;
+    sp_info("rules reloaded from %s", s->rules_path);
+}
+
+/* --- sweeps ------------------------------------------------------------------------ */
+
+/* Parameters of every candidate query: $1 previous boundary ms, $2 the
+ * boundary T ms, $3 the kind, then optional $4, $5. Each returns
+ * (subject_id, variant). Active states of the kind with a pending clear are
+ * always re-checked. */
+#define WIN(col, x)                                                                                        \
+    col " > score_ts($1::bigint - (" x " * 86400000)::bigint) AND " col " <= score_ts($2::bigint - (" x      \
+        " * 86400000)::bigint)"
+#define PENDING " UNION SELECT subject_id, variant FROM signal_state WHERE kind = $3 AND active AND clear_pending_since_ms > 0"
+#define ACTIVE  " UNION SELECT subject_id, variant FROM signal_state WHERE kind = $3 AND active"
+
+static const char *const SQL_STALE =
+    "SELECT DISTINCT i.customer_id, '' FROM interactions i WHERE i.customer_id IS NOT NULL AND i.channel <> 'tracking' "
+    "AND " WIN("i.occurred_at", "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = "
+    "i.customer_id AND j.channel <> 'tracking' AND j.occurred_at > score_ts($2::bigint - ($4::float8 * 86400000)::bigint) "
+    "AND j.occurred_at <= score_ts($2::bigint)) "
+    "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL AND " WIN("c.created_at", "$4::float8")
+    " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = c.id AND j.channel <> 'tracking' "
+    "AND j.occurred_at <= score_ts($2::bigint))" PENDING;
+static const char *const SQL_STATUS =
+    "SELECT DISTINCT d.owner_rep_id, '' FROM interactions i JOIN deals d ON d.id = i.deal_id WHERE i.deal_id IS NOT NULL "
+    "AND i.channel IN ('note','activity','crm') AND d.owner_rep_id IS NOT NULL AND " WIN("i.occurred_at", "$4::float8")
+    " UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL AND " WIN("created_at", "$4::float8")
+        PENDING;
+static const char *const SQL_UNANSWERED =
+    "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.customer_side "
+    "AND i.direction = 'inbound' AND i.channel <> 'tracking' AND ((" WIN("i.occurred_at", "$4::float8") ") OR ("
+    WIN("i.occurred_at", "$5::float8") "))" PENDING;
+static const char *const SQL_KEY_ROLE =
+    "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.contact_id IS NOT NULL AND "
+    WIN("i.occurred_at", "$4::float8") " UNION SELECT id, '' FROM deals WHERE " WIN("created_at", "$4::float8") PENDING;
+static const char *const SQL_NO_PROGRESS =
+    "SELECT DISTINCT deal_id, '' FROM interactions WHERE activity_kind IN ('visit','executive_visit') AND deal_id IS "
+    "NOT NULL AND " WIN("occurred_at", "$4::float8") PENDING;
+/* strict ">" signal: the half-open window [P - x, T - x) */
+static const char *const SQL_STALLED =
+    "SELECT DISTINCT h.deal_id, '' FROM unnest($4::text[], $5::float8[]) s(stage, x) JOIN deal_stage_history h "
+    "ON h.to_stage = s.stage AND h.at >= score_ts($1::bigint) - s.x * interval '1 day' "
+    "AND h.at < score_ts($2::bigint) - s.x * interval '1 day'" PENDING;
+static const char *const SQL_RISK =
+    "SELECT DISTINCT i.deal_id, x.v FROM interactions i CROSS JOIN LATERAL "
+    "jsonb_array_elements_text(score_arr(i.extraction->'risks')) x(v) WHERE i.deal_id IS NOT NULL AND i.customer_side "
+    "AND " WIN("i.occurred_at", "$4::float8") PENDING;
+static const char *const SQL_KEY_ACTION =
+    "SELECT DISTINCT rep_id, '' FROM score_rep_actions WHERE $1::bigint < $2::bigint AND what = 'planned' "
+    "AND day >= $4::int - 7 AND day < $4::int"
+        ACTIVE;
+static const char *const SQL_REGIONS = "SELECT id, '' FROM regions WHERE $1::bigint < $2::bigint" ACTIVE;
+static const char *const SQL_TEAMS = "SELECT id, '' FROM teams WHERE $1::bigint < $2::bigint" ACTIVE;
+static const char *const SQL_ACTIVE =
+    "SELECT subject_id, variant FROM signal_state WHERE $1::bigint < $2::bigint AND kind = $3 AND active";
+static const char *const SQL_PENDING =
+    "SELECT subject_id, variant FROM signal_state WHERE $1::bigint < $2::bigint AND kind = $3 AND active "
+    "AND clear_pending_since_ms > 0";
+
+/* --- customer.stale in bulk ----------------------------------------------------------- */
+
+/* A growing string for array literals. */
+typedef struct sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+/* Appends one element of a PostgreSQL array literal: quoted text, or a bare
+ * number / boolean when raw. */
+static void sb_elem(sbuf *b, const char *v, int raw)
+{
+    sb_puts(b, b->n && b->p[b->n - 1] != '{' ? "," : "");
+    if (raw) {
+        sb_puts(b, v);
+        return;
+    }
+    sb_puts(b, "\"");
+    for (const char *c = v; *c; c++) {
+        if (*c == '"' || *c == '\\') sb_put(b, "\\", 1);
+        sb_put(b, c, 1);
+    }
+    sb_puts(b, "\"");
+}
+
+#define STALE_COLS 10
+enum { SC_ID, SC_ACTIVE, SC_EPISODE, SC_REVISION, SC_LEVEL, SC_VALUE, SC_RAISED, SC_CHANGED, SC_PENDING, SC_HASH };
+
+/* customer.stale for many customers in four statements: state rows created,
+ * facts and locked states read in one query, every evaluation in C, states
+ * saved in one UPDATE. Same decisions as evaluate() one by one. */
+static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out_list *out, size_t *n_eval)
+{
+    sbuf ids = {0}, cols[STALE_COLS] = {{0}};
+    PGresult *r = NULL;
+    sp_err rv = SP_OK;
+    sb_puts(&ids, "{");
+    for (int i = 0; i < PQntuples(cand); i++)
+        if (!PQgetisnull(cand, i, 0) && *PQgetvalue(cand, i, 0)) sb_elem(&ids, PQgetvalue(cand, i, 0), 0);
+    sb_puts(&ids, "}");
+    if (ids.oom) return SP_ENOMEM;
+    if (ids.n <= 2) goto out;
+    char ts[32];
+    snprintf(ts, sizeof ts, "%lld", (long long)t);
+    const char *p[2] = {ids.p, ts};
+    if ((rv = sp_db_exec(db,
+             "INSERT INTO signal_state (kind, subject_type, subject_id, variant, updated_at) "
+             "SELECT 'customer.stale', 'customer', u, '', score_ts($2::bigint) FROM unnest($1::text[]) u "
+             "ON CONFLICT DO NOTHING",
+             2, p, NULL))
+        != SP_OK)
+        goto out;
+    /* one row per (customer, touch point), newest touch first; the state locked */
+    if ((rv = sp_db_exec(db,
+             "SELECT c.id, c.name, c.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), score_ms(c.created_at), "
+             "s.active, s.episode, s.revision, s.level, s.last_value, s.raised_at_ms, s.changed_at_ms, "
+             "s.clear_pending_since_ms, s.evidence_hash, x.event_id, x.at, x.label, x.quote, "
+             "(SELECT core_need FROM customer_cards WHERE customer_id = c.id) "
+             "FROM unnest($1::text[]) u(id) JOIN customers c ON c.id = u.id "
+             "JOIN signal_state s ON s.kind = 'customer.stale' AND s.subject_type = 'customer' AND s.subject_id = c.id "
+             "AND s.variant = '' LEFT JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
+             "LEFT JOIN LATERAL (SELECT i.event_id, score_ms(i.occurred_at) at, coalesce(i.activity_kind, i.channel) label, "
+             "CASE WHEN i.customer_side THEN coalesce(nullif(i.extraction->>'concern',''), "
+             "nullif(i.extraction->>'core_need',''), '') ELSE '' END quote FROM interactions i WHERE i.customer_id = c.id "
+             "AND i.channel <> 'tracking' AND i.occurred_at > score_ts($2::bigint - " SCORE_HORIZON_DAYS_S
+             " * 86400000::bigint) AND i.occurred_at <= score_ts($2::bigint) "
+             "ORDER BY i.occurred_at DESC, i.event_id DESC LIMIT 3) x ON true "
+             "ORDER BY c.id, x.at DESC NULLS LAST, x.event_id DESC FOR UPDATE OF s",
+             2, p, &r))
+        != SP_OK)
+        goto out;
+    for (int k = 0; k < STALE_COLS; k++)
+        sb_puts(&cols[k], "{");
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows;) {
+        int j = i;
+        while (j < rows && !strcmp(PQgetvalue(r, j, 0), PQgetvalue(r, i, 0)))
+            j++;
+        score_touch touches[3];
+        score_facts_stale f = {{0}};
+        f.ctx = (score_ctx){.subject_id = PQgetvalue(r, i, 0), .subject_name = PQgetvalue(r, i, 1),
+            .owner_rep_id = PQgetvalue(r, i, 2), .team_id = PQgetvalue(r, i, 3), .region_id = PQgetvalue(r, i, 4),
+            .customer_id = PQgetvalue(r, i, 0)};
+        f.customer_created_ms = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+        for (int k = i; k < j && f.n_touches < 3; k++) {
+            if (PQgetisnull(r, k, 15)) continue;
+            touches[f.n_touches++] = (score_touch){PQgetvalue(r, k, 15), strtoll(PQgetvalue(r, k, 16), NULL, 10),
+                PQgetvalue(r, k, 17), PQgetvalue(r, k, 18)};
+        }
+        f.touches = touches;
+        f.last_interaction_ms = f.n_touches ? touches[0].at_ms : 0;
+        f.likely_need = f.n_touches ? PQgetvalue(r, i, 19) : "";
+        score_state st = {.active = PQgetvalue(r, i, 6)[0] == 't',
+            .episode = (uint32_t)strtoll(PQgetvalue(r, i, 7), NULL, 10),
+            .revision = (uint32_t)strtoll(PQgetvalue(r, i, 8), NULL, 10),
+            .level = atoi(PQgetvalue(r, i, 9)),
+            .last_value = strtod(PQgetvalue(r, i, 10), NULL),
+            .raised_at_ms = strtoll(PQgetvalue(r, i, 11), NULL, 10),
+            .changed_at_ms = strtoll(PQgetvalue(r, i, 12), NULL, 10),
+            .clear_pending_since_ms = strtoll(PQgetvalue(r, i, 13), NULL, 10),
+            .evidence_hash = (uint64_t)strtoll(PQgetvalue(r, i, 14), NULL, 10)};
+        score_eval ev;
+        score_transition tr;
+        Salespulse__V1__Signal *sig = NULL;
+        if ((rv = score_eval_customer_stale(&f, s->rules, t, &ev)) != SP_OK
+            || (rv = score_signal_step(&st, &ev, s->rules, t, s->tenant_id, &tr, &sig)) != SP_OK)
+            goto out;
+        if (sig) {
+            rv = outs_push(out, sig);
+            score_signal_free(sig);
+            if (rv != SP_OK) goto out;
+        }
+        char v[STALE_COLS][40];
+        snprintf(v[SC_ACTIVE], 40, "%s", st.active ? "t" : "f");
+        snprintf(v[SC_EPISODE], 40, "%u", st.episode);
+        snprintf(v[SC_REVISION], 40, "%u", st.revision);
+        snprintf(v[SC_LEVEL], 40, "%d", st.level);
+        snprintf(v[SC_VALUE], 40, "%.17g", st.last_value == st.last_value ? st.last_value : 0.0);
+        snprintf(v[SC_RAISED], 40, "%lld", (long long)st.raised_at_ms);
+        snprintf(v[SC_CHANGED], 40, "%lld", (long long)st.changed_at_ms);
+        snprintf(v[SC_PENDING], 40, "%lld", (long long)st.clear_pending_since_ms);
+        snprintf(v[SC_HASH], 40, "%lld", (long long)(int64_t)st.evidence_hash);
+        sb_elem(&cols[SC_ID], PQgetvalue(r, i, 0), 0);
+        for (int k = 1; k < STALE_COLS; k++)
+            sb_elem(&cols[k], v[k], 1);
+        (*n_eval)++;
+        i = j;
+    }
+    for (int k = 0; k < STALE_COLS; k++) {
+        sb_puts(&cols[k], "}");
+        if (cols[k].oom) {
+            rv = SP_ENOMEM;
+            goto out;
+        }
+    }
+    const char *u[STALE_COLS + 1];
+    for (int k = 0; k < STALE_COLS; k++)
+        u[k] = cols[k].p;
+    u[STALE_COLS] = ts;
+    rv = sp_db_exec(db,
+        "UPDATE signal_state s SET active = v.active, episode = v.episode, revision = v.revision, level = v.level, "
+        "last_value = v.last_value, raised_at_ms = v.raised, changed_at_ms = v.changed, "
+        "clear_pending_since_ms = v.pending, evidence_hash = v.hash, updated_at = score_ts($11::bigint) "
+        "FROM unnest($1::text[], $2::boolean[], $3::bigint[], $4::bigint[], $5::smallint[], $6::float8[], $7::bigint[], "
+        "$8::bigint[], $9::bigint[], $10::bigint[]) v(id, active, episode, revision, level, last_value, raised, changed, "
+        "pending, hash) WHERE s.kind = 'customer.stale' AND s.subject_type = 'customer' AND s.variant = '' "
+        "AND s.subject_id = v.id",
+        STALE_COLS + 1, u, NULL);
+out:
+    PQclear(r);
+    free(ids.p);
+    for (int k = 0; k < STALE_COLS; k++)
+        free(cols[k].p);
+    return rv;
+}
+
+/* Runs one kind's candidate query and evaluates each candidate at T. */
+static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *sql, int64_t prev, int64_t t,
+    const char *a, const char *b, out_list *out, size_t *n_eval)
+{
+    char ps[32], ts[32];
+    snprintf(ps, sizeof ps, "%lld", (long long)prev);
+    snprintf(ts, sizeof ts, "%lld", (long long)t);
+    const char *p[5] = {ps, ts, score_kind_name(kind), a, b};
+    int np = b ? 5 : a ? 4 : 3;
+    PGresult *r = NULL;
+    sp_err rv = sp_db_exec(db, sql, np, p, &r);
+    if (rv != SP_OK) return rv;
+    if (kind == SCORE_CUSTOMER_STALE) {
+        rv = bulk_stale(s, db, r, t, out, n_eval);
+        PQclear(r);
+        return rv;
+    }
+    for (int i = 0; i < PQntuples(r) && rv == SP_OK; i++) {
+        if (PQgetisnull(r, i, 0) || !*PQgetvalue(r, i, 0)) continue;
+        rv = evaluate(s, db, kind, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), t, out);
+        (*n_eval)++;
+    }
+    PQclear(r);
+    return rv;
+}
+
+/* Every kind's sweep for boundary t (previous boundary prev). */
+static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_list *out, size_t *n_eval)
+{
+    const score_rules *R = s->rules;
+    char a[64], b[64];
+    sp_err rv;
+#define RUN(K, SQL, A, B)                                                                                  \
+    do {                                                                                                   \
+        if ((rv = sweep_kind(s, db, K, SQL, prev, t, A, B, out, n_eval)) != SP_OK) return rv;               \
+    } while (0)
+    snprintf(a, sizeof a, "%.9f", R->stale.days);
+    RUN(SCORE_CUSTOMER_STALE, SQL_STALE, a, NULL);
+    snprintf(a, sizeof a, "%.9f", R->status.days);
+    RUN(SCORE_STATUS_NOT_UPDATED, SQL_STATUS, a, NULL);
+    snprintf(a, sizeof a, "%.9f", R->unanswered.l1_hours / 24.0);
+    snprintf(b, sizeof b, "%.9f", R->unanswered.l2_hours / 24.0);
+    RUN(SCORE_UNANSWERED_INBOUND, SQL_UNANSWERED, a, b);
+    snprintf(a, sizeof a, "%.9f", R->key_role.days);
+    RUN(SCORE_KEY_ROLE_UNCOVERED, SQL_KEY_ROLE, a, NULL);
+    snprintf(a, sizeof a, "%.9f", R->no_progress.days);
+    RUN(SCORE_NO_PROGRESS_AFTER_VISIT, SQL_NO_PROGRESS, a, NULL);
+    {
+        char stages[128] = "{", xs[256] = "{";
+        for (int st = 1; st <= 5; st++) {
+            double x = R->stalled.norm_days[st] * R->stalled.red_factor;
+            if (R->stalled.norm_days[st] <= 0) continue;
+            size_t l1 = strlen(stages), l2 = strlen(xs);
+            snprintf(stages + l1, sizeof stages - l1, "%s%s", l1 > 1 ? "," : "", score_stage_name(st));
+            snprintf(xs + l2, sizeof xs - l2, "%s%.9f", l2 > 1 ? "," : "", x);
+        }
+        strcat(stages, "}");
+        strcat(xs, "}");
+        RUN(SCORE_STAGE_STALLED, SQL_STALLED, stages, xs);
+    }
+    snprintf(a, sizeof a, "%d", SCORE_RISK_OPEN_DAYS);
+    RUN(SCORE_RISK_RAISED, SQL_RISK, a, NULL);
+    int new_day = score_sweep_crosses(s->cal, prev, t, 0), new_week = score_sweep_crosses(s->cal, prev, t, 1);
+    snprintf(a, sizeof a, "%d", (int)calendar_local_day(s->cal, t));
+    RUN(SCORE_KEY_ACTION_MISSING, new_day ? SQL_KEY_ACTION : SQL_PENDING, new_day ? a : NULL, NULL);
+    RUN(SCORE_FIRST_VISIT_TIMEOUT, new_week ? SQL_REGIONS : SQL_PENDING, NULL, NULL);
+    RUN(SCORE_FUNNEL_COLLAPSE, new_day ? SQL_TEAMS : SQL_PENDING, NULL, NULL);
+    /* window signals raised by events clear as their windows slide */
+    RUN(SCORE_COMPETITOR_SURGE, SQL_ACTIVE, NULL, NULL);
+    RUN(SCORE_INTEREST_WARMING, SQL_ACTIVE, NULL, NULL);
+    RUN(SCORE_DEMO_REFUSED_TWICE, SQL_ACTIVE, NULL, NULL);
+#undef RUN
+    return SP_OK;
+}
+
+sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
+{
+    if (ran) *ran = 0;
+    out_list out = {0};
+    bus_group *g = NULL;
+    PGresult *r = NULL;
+    size_t n_eval = 0;
+    int64_t t0 = sp_wall_ms();
+    sp_err rv = bus_group_new(&g);
+    if (rv != SP_OK) return rv;
+    if ((rv = sp_db_begin(db)) != SP_OK) goto out;
+    /* one sweeper at a time across instances; the loser skips */
+    if ((rv = sp_db_exec(db, "SELECT pg_try_advisory_xact_lock(hashtext('sp-score.sweep'))", 0, NULL, &r)) != SP_OK)
+        goto rollback;
+    int locked = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!locked) goto rollback;
+    if ((rv = sp_db_exec(db, "SELECT last_ms FROM score_sweeps WHERE name = 'all'", 0, NULL, &r)) != SP_OK) goto rollback;
+    int64_t last = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    if (last >= t) goto rollback; /* another instance did it */
+    if ((rv = sweep_all(s, db, t - s->sweep_every_ms, t, &out, &n_eval)) != SP_OK) goto rollback;
+    char ts[32], err[256];
+    snprintf(ts, sizeof ts, "%lld", (long long)t);
+    const char *p[1] = {ts};
+    if ((rv = sp_db_exec(db,
+             "INSERT INTO score_sweeps (name, last_ms) VALUES ('all', $1::bigint) "
+             "ON CONFLICT (name) DO UPDATE SET last_ms = EXCLUDED.last_ms",
+             1, p, NULL))
+        != SP_OK)
+        goto rollback;
+    if ((rv = outs_send(s, g, &out)) != SP_OK) goto rollback;
+    if ((rv = bus_group_wait(g, 15000, err, sizeof err)) != SP_OK) {
+        sp_warn("sweep %lld: signals not delivered (%s); will retry", (long long)t, err);
+        goto rollback;
+    }
+    if ((rv = sp_db_commit(db)) != SP_OK) goto rollback;
+    s->boundaries++;
+    if (ran) *ran = 1;
+    sp_log_event(SP_LOG_DEBUG, "", "sweep %lld: %zu evaluations, %zu signals in %lld ms", (long long)t, n_eval, out.n,
+        (long long)(sp_wall_ms() - t0));
+    goto out;
+rollback:
+    sp_db_rollback(db);
+out:
+    outs_clear(&out);
+    bus_group_release(g);
+    return rv;
+}
+
+sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
+{
+    if (ran) *ran = 0;
+    int64_t now = sp_clock_now_ms(s->clock);
+    if (now <= 0 || now < s->next_sweep_ms || s->sweep_every_ms <= 0) return SP_OK;
+    PGresult *r = NULL;
+    sp_err rv = sp_db_exec(db, "SELECT last_ms FROM score_sweeps WHERE name = 'all'", 0, NULL, &r);
+    if (rv != SP_OK) return rv;
+    int64_t last = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    int64_t due[SCORE_SWEEP_MAX_STEPS];
+    size_t n = score_sweep_due(last, now, s->sweep_every_ms, due, SCORE_SWEEP_MAX_STEPS);
+    for (size_t i = 0; i < n; i++) {
+        int one = 0;
+        if ((rv = score_svc_sweep_at(s, db, due[i], &one)) != SP_OK) {
+            sp_warn("sweep at %lld: %s: %s", (long long)due[i], sp_strerror(rv), sp_db_errmsg(db));
+            return rv;
+        }
+        if (ran) *ran += one;
+    }
+    /* all caught up: nothing is due before the next boundary */
+    if (n < SCORE_SWEEP_MAX_STEPS) s->next_sweep_ms = (now / s->sweep_every_ms + 1) * s->sweep_every_ms;
+    return SP_OK;
+}
+
+void score_svc_clear(score_svc *s)
+{
+    score_rules_destroy(s->rules);
+    s->rules = NULL;
+}

@@ -1,0 +1,80 @@
+/* score_svc.h - sp-score's consumer: EnrichedInteractions in, signal state
+ * in PostgreSQL, Signals out (sp.signals.v1, key = subject id), plus the
+ * clock sweeps for the signals that fire when nothing happens.
+ *
+ * Events: each EnrichedInteraction is deduplicated through processed_events
+ * (consumer 'sp-score') in the batch transaction, re-evaluates the kinds
+ * score_enriched_triggers names at now = the event's occurred_at, and queues
+ * the resulting Signals in the batch's delivery group (sp_tx_batch waits for
+ * the broker, then commits).
+ *
+ * Sweeps: boundaries are the multiples of sweep_every_ms; each boundary T
+ * that the clock (event watermark or wall time) has passed is run once, in
+ * order, at now = T, in one transaction holding a PostgreSQL advisory lock
+ * (several instances never run the same boundary twice) and recording T in
+ * score_sweeps. Each kind reads only what crossed its threshold between the
+ * previous boundary and T (indexed slices of time), plus active states that
+ * may clear (window signals, pending clears). */
+#ifndef SCORE_SVC_H
+#define SCORE_SVC_H
+
+#include "bus.h"
+#include "clock.h"
+#include "db.h"
+#include "score/calendar.h"
+#include "score/rules.h"
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCORE_SWEEP_MAX_STEPS 48 /* boundaries run per call; the rest on the next calls */
+
+typedef struct score_svc {
+    score_rules *rules;          /* owned; replaced between batches by score_svc_reload */
+    const score_calendar *cal;   /* borrowed */
+    bus_producer *producer;      /* borrowed */
+    sp_clock *clock;             /* borrowed */
+    const char *signals_topic;   /* SP_TOPIC_SIGNALS */
+    const char *tenant_id;       /* "" allowed */
+    const char *rules_path;      /* for reloads */
+    int64_t sweep_every_ms;      /* > 0 */
+    volatile sig_atomic_t *reload; /* set by SIGHUP; may be NULL */
+    int64_t next_sweep_ms;       /* no boundary is due before this */
+    unsigned long events, duplicates, dead, signals, boundaries;
+} score_svc;
+
+/* sp_service_batch_fn for EnrichedInteraction messages; runs due sweeps
+ * after the batch. */
+void score_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN]);
+
+/* The service's on_idle hook: reloads rules when asked, runs due sweeps. */
+void score_svc_idle(void *arg, sp_db *db);
+
+/* Runs every due boundary (at most SCORE_SWEEP_MAX_STEPS per call).
+ * *ran (may be NULL) counts boundaries this call ran. SP_OK, or the
+ * database / delivery error that stopped it (the boundary is retried). */
+sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran);
+
+/* Runs the one boundary T (a multiple of sweep_every_ms) unless another
+ * instance holds the sweep lock or it is done already (*ran = 0). */
+sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t_ms, int *ran);
+
+/* If *reload is set: loads rules_path; on success swaps it in, else logs and
+ * keeps the running rules. Call between batches only. */
+void score_svc_reload(score_svc *s);
+
+/* Pure: the sweep boundaries to run when the last one done is last_ms
+ * (0 = none yet) and the clock says now_ms: multiples of every_ms in
+ * (last_ms, now_ms], oldest first, at most cap; with no boundary done yet,
+ * only the latest one <= now_ms. Returns the count written to out. */
+size_t score_sweep_due(int64_t last_ms, int64_t now_ms, int64_t every_ms, int64_t *out, size_t cap);
+
+/* Pure: 1 when a new local day (ISO week when week = 1) begins in
+ * (prev_ms, t_ms] in the calendar's zone. */
+int score_sweep_crosses(const score_calendar *cal, int64_t prev_ms, int64_t t_ms, int week);
+
+void score_svc_clear(score_svc *s);
+
+#endif
