@@ -10,6 +10,9 @@
 const spctl_cmd spctl_commands[] = {
     {"migrate", "migrate", "apply pending SQL migrations from SP_SQL_DIR", 1, 0, spctl_migrate},
     {"topics", "topics create [TOPIC...]", "create the six topics (or the named ones)", 0, 1, spctl_topics},
+    {"token", "token issue|revoke ...", "issue (--person ID [--label L] [--ttl 90d]) or revoke (--person ID | "
+        "--token-prefix P) API tokens", 1, 0, spctl_token},
+    {"apikey", "apikey KEY", "print the SHA-256 hex of an ingest API key (for SP_INGEST_API_KEYS)", 0, 0, spctl_apikey},
     {NULL, NULL, NULL, 0, 0, NULL},
 };
 
