@@ -20,6 +20,7 @@ int taskpool_api_new(const taskpool_api_cfg *cfg, taskpool_api **out)
     if (api->cfg.events_topic == NULL) api->cfg.events_topic = SP_TOPIC_TASK_EVENTS;
     if (api->cfg.delivery_timeout_ms <= 0) api->cfg.delivery_timeout_ms = 10000;
     if (api->cfg.poll_ms <= 0) api->cfg.poll_ms = 250;
+    if (api->cfg.max_waiters <= 0) api->cfg.max_waiters = 16;
     pthread_mutex_init(&api->mu, NULL);
     *out = api;
     return SP_OK;

@@ -20,6 +20,8 @@ typedef struct taskpool_api_cfg {
     void *now_arg;
     int delivery_timeout_ms; /* wait for the TaskEvent's delivery; default 10000 */
     int poll_ms; /* change feed: database poll period; default 250 */
+    int max_waiters; /* change feed: long-polls waiting at once (each holds an
+                      * HTTP worker); beyond, a poll answers at once. Default 16 */
 } taskpool_api_cfg;
 
 typedef struct taskpool_api taskpool_api;

@@ -15,6 +15,7 @@ struct taskpool_api {
     int64_t horizon; /* change feed: every seq <= horizon is committed */
     int64_t horizon_at_mono_ms;
     uint64_t actions;
+    int waiters; /* long-polls waiting now */
 };
 
 /* ISO-8601 UTC text of a timestamptz column, for SELECT lists. */

@@ -182,23 +182,42 @@ static int publish(taskpool_api *api, bus_group *g, const task *t, const task_ev
     return rv;
 }
 
-/* The reassignment target's scope: SP_ENOTFOUND when no active person. */
-static int target_scope(sp_db *db, const char *id, char *role, char *team, char *region)
+/* The reassignment target's scope and escalation chain (their team's
+ * supervisor, their region's director, without themselves): SP_ENOTFOUND
+ * when there is no active person with this id. */
+typedef struct target_info {
+    char role[32], team[SP_TASK_ID_MAX], region[SP_TASK_ID_MAX];
+    char chain_buf[2][SP_TASK_ID_MAX];
+    const char *chain[2];
+    size_t n_chain;
+} target_info;
+
+static int target_scope(sp_db *db, const char *id, target_info *ti)
 {
     PGresult *r = NULL;
     const char *q[1] = {id};
     int rv = sp_db_exec(db,
-        "SELECT p.role, coalesce(p.team_id, ''), coalesce(p.region_id, t.region_id, '') FROM people p "
-        "LEFT JOIN teams t ON t.id = p.team_id WHERE p.id = $1 AND p.active",
+        "SELECT p.role, coalesce(p.team_id, ''), coalesce(p.region_id, t.region_id, ''), "
+        "coalesce(t.supervisor_id, ''), coalesce(g.director_id, '') FROM people p "
+        "LEFT JOIN teams t ON t.id = p.team_id LEFT JOIN regions g ON g.id = coalesce(p.region_id, t.region_id) "
+        "WHERE p.id = $1 AND p.active",
         1, q, &r);
     if (rv != SP_OK) return rv;
     if (PQntuples(r) != 1) {
         PQclear(r);
         return SP_ENOTFOUND;
     }
-    snprintf(role, 32, "%s", PQgetvalue(r, 0, 0));
-    snprintf(team, SP_TASK_ID_MAX, "%s", PQgetvalue(r, 0, 1));
-    snprintf(region, SP_TASK_ID_MAX, "%s", PQgetvalue(r, 0, 2));
+    memset(ti, 0, sizeof *ti);
+    snprintf(ti->role, sizeof ti->role, "%s", PQgetvalue(r, 0, 0));
+    snprintf(ti->team, sizeof ti->team, "%s", PQgetvalue(r, 0, 1));
+    snprintf(ti->region, sizeof ti->region, "%s", PQgetvalue(r, 0, 2));
+    for (int c = 3; c <= 4; c++) {
+        const char *up = PQgetvalue(r, 0, c);
+        if (*up == '\0' || strcmp(up, id) == 0 || (ti->n_chain && strcmp(up, ti->chain[0]) == 0)) continue;
+        snprintf(ti->chain_buf[ti->n_chain], SP_TASK_ID_MAX, "%s", up);
+        ti->chain[ti->n_chain] = ti->chain_buf[ti->n_chain];
+        ti->n_chain++;
+    }
     PQclear(r);
     return SP_OK;
 }
@@ -225,9 +244,12 @@ static int apply_action(taskpool_api *api, sp_db *db, bus_group *g, const acl_pr
         return SP_EFORBIDDEN;
     }
     task_args args = *args_in;
-    char role[32], team[SP_TASK_ID_MAX], region[SP_TASK_ID_MAX];
+    target_info ti;
+    const char *team = NULL, *region = NULL;
     if (action == TASK_ACT_REASSIGN) {
-        rv = target_scope(db, args.to_id, role, team, region);
+        rv = target_scope(db, args.to_id, &ti);
+        team = ti.team;
+        region = ti.region;
         if (rv == SP_ENOTFOUND) {
             sp_http_res_error(res, 422, "invalid_field", "no active person with this id", "to_id");
             return SP_EINVAL;
@@ -238,7 +260,9 @@ static int apply_action(taskpool_api *api, sp_db *db, bus_group *g, const acl_pr
             sp_http_res_error(res, 403, "forbidden", "the new assignee is outside your scope", "to_id");
             return SP_EFORBIDDEN;
         }
-        args.to_role = role;
+        args.to_role = ti.role;
+        args.chain = ti.chain; /* the new assignee's escalation chain */
+        args.n_chain = ti.n_chain;
     }
     task_actor actor = {.person_id = p->person_id, .role = p->role};
     task_event ev;
@@ -364,15 +388,11 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-int api_h_changes(const sp_http_req *req, sp_http_res *res, void *arg)
+/* The change feed for p and q (see api_h_changes). */
+static int changes(taskpool_api *api, const acl_principal *pr, const api_changes_query *qq, sp_http_res *res)
 {
-    taskpool_api *api = arg;
-    acl_principal p;
-    api_changes_query q;
-    const char *field = NULL;
-    if (!api_principal(req, &p)) return sp_http_res_error(res, 403, "forbidden", "unknown role", NULL);
-    if (api_changes_query_parse(req, &q, &field) != SP_OK)
-        return sp_http_res_error(res, 400, "invalid_query", "invalid query parameter", field);
+    acl_principal p = *pr;
+    api_changes_query q = *qq;
     const char *scope = "assignee_id = $3";
     if (p.role == ACL_ROLE_ADMIN)
         scope = "TRUE";
@@ -426,4 +446,34 @@ int api_h_changes(const sp_http_req *req, sp_http_res *res, void *arg)
     json_object_set_new(o, "tasks", json_array());
     json_object_set_new(o, "next_since", json_integer(cur));
     return api_reply(res, o);
+}
+
+int api_h_changes(const sp_http_req *req, sp_http_res *res, void *arg)
+{
+    taskpool_api *api = arg;
+    acl_principal p;
+    api_changes_query q;
+    const char *field = NULL;
+    if (!api_principal(req, &p)) return sp_http_res_error(res, 403, "forbidden", "unknown role", NULL);
+    if (api_changes_query_parse(req, &q, &field) != SP_OK)
+        return sp_http_res_error(res, 400, "invalid_query", "invalid query parameter", field);
+    /* a waiting poll holds an HTTP worker: beyond max_waiters, answer at once
+     * (the client's next poll comes with the same since, nothing is lost) */
+    int waiting = 0, wanted = q.wait_s > 0;
+    pthread_mutex_lock(&api->mu);
+    if (q.wait_s > 0 && api->waiters < api->cfg.max_waiters) {
+        api->waiters++;
+        waiting = 1;
+    } else {
+        q.wait_s = 0;
+    }
+    pthread_mutex_unlock(&api->mu);
+    int rv = changes(api, &p, &q, res);
+    if (wanted && !waiting && rv == SP_OK) sp_http_res_header(res, "Retry-After", "1");
+    if (waiting) {
+        pthread_mutex_lock(&api->mu);
+        api->waiters--;
+        pthread_mutex_unlock(&api->mu);
+    }
+    return rv;
 }

@@ -60,7 +60,8 @@ int main(int argc, char **argv)
     svc.on_idle = taskpool_svc_idle;
     /* the API: its own connections (the consumer's is single-threaded),
      * the shared producer (thread-safe) */
-    taskpool_api_cfg acfg = {.producer = svc.producer, .events_topic = SP_TOPIC_TASK_EVENTS, .now_ms = wall_now};
+    taskpool_api_cfg acfg = {.producer = svc.producer, .events_topic = SP_TOPIC_TASK_EVENTS, .now_ms = wall_now,
+        .max_waiters = cfg.http_workers > 2 ? (int)cfg.http_workers / 2 : 1};
     if (api_pool_new(cfg.svc.pg_url, (int)cfg.http_db_conns, &pool) != SP_OK) goto out;
     acfg.pool = pool;
     if (taskpool_api_new(&acfg, &api) != SP_OK) goto out;

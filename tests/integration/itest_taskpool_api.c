@@ -550,6 +550,9 @@ static void test_actions(void **state)
     assert_int_equal(postf(SUP1, body, &j, "/v1/tasks/%s:k2/reassign", E.P), 200);
     assert_string_equal(json_string_value(json_object_get(j, "assignee_id")), E.id[REP1B]);
     json_decref(j);
+    /* the new assignee's escalation chain: their supervisor, then the director */
+    assert_int_equal(sqlf_int("SELECT count(*) FROM tasks WHERE key = '%s:k2' AND chain = ARRAY['%s', '%s'] "
+                              "AND status = 'open' AND escalation_level = 0", E.P, E.id[SUP1], E.id[DIR1]), 1);
     assert_int_equal(getf(REP1, &j, "/v1/tasks/%s:k2", E.P), 404); /* no longer rep1's */
     json_decref(j);
     assert_int_equal(postf(REP1B, NULL, &j, "/v1/tasks/%s:k2/start", E.P), 200);
