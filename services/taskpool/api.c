@@ -22,6 +22,7 @@ int taskpool_api_new(const taskpool_api_cfg *cfg, taskpool_api **out)
     if (api->cfg.poll_ms <= 0) api->cfg.poll_ms = 250;
     if (api->cfg.max_waiters <= 0) api->cfg.max_waiters = 16;
     pthread_mutex_init(&api->mu, NULL);
+    pthread_mutex_init(&api->hmu, NULL);
     *out = api;
     return SP_OK;
 }
@@ -30,6 +31,7 @@ void taskpool_api_destroy(taskpool_api *api)
 {
     if (api == NULL) return;
     pthread_mutex_destroy(&api->mu);
+    pthread_mutex_destroy(&api->hmu);
     free(api);
 }
 
@@ -62,15 +64,16 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
     PGresult *r = NULL;
     const char *p[2] = {hash, now};
     rv = sp_db_exec(db,
-        "SELECT p.id, p.role, coalesce(p.team_id, ''), coalesce(p.region_id, t.region_id, '') "
+        "SELECT p.id, p.role, coalesce(p.team_id, ''), coalesce(p.region_id, t.region_id, ''), k.token_sha256 "
         "FROM api_tokens k JOIN people p ON p.id = k.person_id LEFT JOIN teams t ON t.id = p.team_id "
         "WHERE k.token_sha256 = $1 AND k.revoked_at IS NULL AND p.active "
         "AND (k.expires_at IS NULL OR k.expires_at > to_timestamp($2::bigint / 1000.0))",
         2, p, &r);
     api_pool_put(api->cfg.pool, db);
     if (rv != SP_OK) return rv == SP_EDBDOWN ? SP_EDBDOWN : SP_EIO;
-    /* the row was found by its hash; confirm in constant time anyway */
-    if (PQntuples(r) != 1 || !token_verify(tok, hash)) {
+    /* found through an index on the hash; the stored value is confirmed in
+     * constant time, so a lookup quirk (collation, trailing data) never admits */
+    if (PQntuples(r) != 1 || !token_verify(tok, PQgetvalue(r, 0, 4))) {
         PQclear(r);
         return SP_EAUTH;
     }

@@ -11,7 +11,8 @@
 
 struct taskpool_api {
     taskpool_api_cfg cfg;
-    pthread_mutex_t mu; /* guards the horizon cache and counters */
+    pthread_mutex_t mu; /* guards the counters */
+    pthread_mutex_t hmu; /* guards the horizon cache (held while it is computed) */
     int64_t horizon; /* change feed: every seq <= horizon is committed */
     int64_t horizon_at_mono_ms;
     uint64_t actions;

@@ -362,7 +362,7 @@ out:
 static int horizon_get(taskpool_api *api, int64_t *out)
 {
     int rv = SP_OK;
-    pthread_mutex_lock(&api->mu);
+    pthread_mutex_lock(&api->hmu);
     int64_t now = api_mono_ms();
     if (api->horizon_at_mono_ms == 0 || now - api->horizon_at_mono_ms >= api->cfg.poll_ms) {
         sp_db *db = NULL;
@@ -378,7 +378,7 @@ static int horizon_get(taskpool_api *api, int64_t *out)
         }
     }
     *out = api->horizon;
-    pthread_mutex_unlock(&api->mu);
+    pthread_mutex_unlock(&api->hmu);
     return rv;
 }
 

@@ -84,8 +84,10 @@ static void task_seed(const char *k, int who, const char *team, const char *regi
 static int setup(void **state)
 {
     (void)state;
-    snprintf(E.P, sizeof E.P, "ta%d", (int)getpid());
-    for (int i = 0; i < NPEOPLE; i++) snprintf(E.id[i], sizeof E.id[i], "%s-%s", E.P, who_name[i]);
+    char pfx[32];
+    snprintf(pfx, sizeof pfx, "ta%d", (int)getpid());
+    memcpy(E.P, pfx, sizeof pfx);
+    for (int i = 0; i < NPEOPLE; i++) snprintf(E.id[i], sizeof E.id[i], "%s-%s", pfx, who_name[i]);
     const char *P = E.P;
     sqlf("INSERT INTO regions (id, name) VALUES ('%s-R1', 'North'), ('%s-R2', 'South');"
          "INSERT INTO teams (id, name, region_id) VALUES ('%s-T1', 'T1', '%s-R1'), ('%s-T2', 'T2', '%s-R2');"
@@ -125,7 +127,7 @@ static int setup(void **state)
     task_seed("k3", REP2, "T2", "R2", 2, 10);
     task_seed("k4", REP1B, "T1", "R1", 2, 10);
     for (int i = 0; i < 5; i++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof k, "p%d", i);
         task_seed(k, REP1, "T1", "R1", 2, 100 + i);
     }
