@@ -670,6 +670,37 @@ static void test_long_poll(void **state)
     assert_int_equal(getf(REP1, &j, "/v1/tasks/changes?wait=99"), 400);
     assert_string_equal(err_field(j), "wait");
     json_decref(j);
+
+    /* A slow transaction takes a smaller seq than a fast one that commits
+     * first: the feed must not move past the slow one's seq before it
+     * commits, or a client would skip it for good. */
+    PGconn *slow = PQconnectdb(itest_env("SP_PG_URL"));
+    assert_int_equal(PQstatus(slow), CONNECTION_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql, "BEGIN; UPDATE tasks SET note = 'slow' WHERE key = '%s:p1'", E.P);
+    PGresult *r = PQexec(slow, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    sqlf("UPDATE tasks SET note = 'fast' WHERE key = '%s:p2'", E.P);
+    assert_true(sqlf_int("SELECT seq FROM tasks WHERE key = '%s:p2'", E.P) > after);
+    usleep(300000); /* past the horizon cache period */
+    assert_int_equal(getf(REP1, &j, "/v1/tasks/changes?since=%lld&wait=0", after), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "tasks")), 0); /* not p2 alone */
+    assert_true(json_integer_value(json_object_get(j, "next_since")) <= after + 1);
+    json_decref(j);
+    r = PQexec(slow, "COMMIT");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(slow);
+    assert_int_equal(getf(REP1, &j, "/v1/tasks/changes?since=%lld&wait=5", after), 200);
+    tasks = json_object_get(j, "tasks");
+    assert_int_equal(json_array_size(tasks), 2);
+    char p1[96], p2[96];
+    snprintf(p1, sizeof p1, "%s:p1", E.P);
+    snprintf(p2, sizeof p2, "%s:p2", E.P);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tasks, 0), "key")), p1); /* seq order */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tasks, 1), "key")), p2);
+    json_decref(j);
 }
 
 int main(void)
