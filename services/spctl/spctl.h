@@ -39,8 +39,8 @@ struct sp_db;
 /* Issues a token for person (ttl_s 0: no expiry): the token into tok (shown
  * once), its hash into hash; only the hash is stored. SP_ENOTFOUND for an
  * unknown person, SP_EDB/SP_EDBDOWN, SP_EIO (RNG). */
-int spctl_token_issue(struct sp_db *db, const char *person, const char *label, long long ttl_s, char tok[48],
-    char hash[65]);
+int spctl_token_issue(
+    struct sp_db *db, const char *person, const char *label, long long ttl_s, char tok[48], char hash[65]);
 /* Revokes the person's tokens, or those matching prefix (a whole token, or
  * 8..64 hex characters of its hash); *revoked counts them. SP_EINVAL. */
 int spctl_token_revoke(struct sp_db *db, const char *person, const char *prefix, int *revoked);

@@ -40,9 +40,11 @@ static int token_make(char tok[48])
     memcpy(tok, "spt_", 4);
     size_t o = 4;
     for (size_t i = 0; i < 32; i += 3) {
-        unsigned v = (unsigned)raw[i] << 16 | (i + 1 < 32 ? (unsigned)raw[i + 1] << 8 : 0) | (i + 2 < 32 ? raw[i + 2] : 0);
+        unsigned v = (unsigned)raw[i] << 16 | (i + 1 < 32 ? (unsigned)raw[i + 1] << 8 : 0)
+            | (i + 2 < 32 ? raw[i + 2] : 0);
         size_t k = i + 2 < 32 ? 4 : 3; /* the last group holds 2 bytes: 3 characters */
-        for (size_t j = 0; j < k; j++) tok[o++] = b64url[(v >> (18 - 6 * j)) & 63];
+        for (size_t j = 0; j < k; j++)
+            tok[o++] = b64url[(v >> (18 - 6 * j)) & 63];
     }
     tok[o] = '\0';
     OPENSSL_cleanse(raw, sizeof raw);
@@ -66,7 +68,8 @@ int spctl_ttl_parse(const char *s, long long *seconds)
     return SP_OK;
 }
 
-int spctl_token_issue(sp_db *db, const char *person, const char *label, long long ttl_s, char tok[48], char hash[65])
+int spctl_token_issue(
+    sp_db *db, const char *person, const char *label, long long ttl_s, char tok[48], char hash[65])
 {
     if (db == NULL || person == NULL || *person == '\0') return SP_EINVAL;
     int rv = token_make(tok);
@@ -78,7 +81,8 @@ int spctl_token_issue(sp_db *db, const char *person, const char *label, long lon
     PGresult *r = NULL;
     rv = sp_db_exec(db,
         "INSERT INTO api_tokens (token_sha256, person_id, label, expires_at) SELECT $1, id, $3, "
-        "CASE WHEN $4::bigint > 0 THEN now() + $4::bigint * interval '1 second' END FROM people WHERE id = $2 "
+        "CASE WHEN $4::bigint > 0 THEN now() + $4::bigint * interval '1 second' END FROM people WHERE id = "
+        "$2 "
         "RETURNING person_id",
         4, p, &r);
     if (rv != SP_OK) return rv;
@@ -131,8 +135,9 @@ int spctl_token(const struct spctl_cfg *cfg, int argc, char **argv)
 {
     const char *sub = argc > 1 ? argv[1] : "";
     if (strcmp(sub, "issue") != 0 && strcmp(sub, "revoke") != 0) {
-        fprintf(stderr, "usage: spctl token issue --person ID [--label L] [--ttl 90d]\n"
-                        "       spctl token revoke --person ID | --token-prefix P\n");
+        fprintf(stderr,
+            "usage: spctl token issue --person ID [--label L] [--ttl 90d]\n"
+            "       spctl token revoke --person ID | --token-prefix P\n");
         return 2;
     }
     sp_db *db = NULL;
@@ -161,7 +166,8 @@ int spctl_token(const struct spctl_cfg *cfg, int argc, char **argv)
                 fprintf(stderr, "spctl token issue: %s\n", sp_db_errmsg(db));
             else {
                 printf("%s\n", tok);
-                fprintf(stderr, "token for %s (id %.12s), shown once: only its SHA-256 is stored\n", person, hash);
+                fprintf(stderr, "token for %s (id %.12s), shown once: only its SHA-256 is stored\n", person,
+                    hash);
                 code = 0;
             }
             OPENSSL_cleanse(tok, sizeof tok);
@@ -175,7 +181,8 @@ int spctl_token(const struct spctl_cfg *cfg, int argc, char **argv)
         } else {
             int rv = spctl_token_revoke(db, prefix ? NULL : person, prefix, &n);
             if (rv == SP_EINVAL)
-                fprintf(stderr, "spctl token revoke: --token-prefix: the token, or 8..64 hex characters of its hash\n");
+                fprintf(stderr,
+                    "spctl token revoke: --token-prefix: the token, or 8..64 hex characters of its hash\n");
             else if (rv != SP_OK)
                 fprintf(stderr, "spctl token revoke: %s\n", sp_db_errmsg(db));
             else {

@@ -64,7 +64,8 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
     PGresult *r = NULL;
     const char *p[2] = {hash, now};
     rv = sp_db_exec(db,
-        "SELECT p.id, p.role, coalesce(p.team_id, ''), coalesce(p.region_id, t.region_id, ''), k.token_sha256 "
+        "SELECT p.id, p.role, coalesce(p.team_id, ''), coalesce(p.region_id, t.region_id, ''), "
+        "k.token_sha256 "
         "FROM api_tokens k JOIN people p ON p.id = k.person_id LEFT JOIN teams t ON t.id = p.team_id "
         "WHERE k.token_sha256 = $1 AND k.revoked_at IS NULL AND p.active "
         "AND (k.expires_at IS NULL OR k.expires_at > to_timestamp($2::bigint / 1000.0))",
@@ -150,7 +151,8 @@ json_t *api_row_json(const PGresult *r, int row)
 json_t *api_rows_json(const PGresult *r)
 {
     json_t *a = json_array();
-    for (int i = 0; i < PQntuples(r); i++) json_array_append_new(a, api_row_json(r, i));
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(a, api_row_json(r, i));
     return a;
 }
 
@@ -200,7 +202,8 @@ int api_team_scope(sp_db *db, const acl_principal *p, const char *team_id, sp_ht
     }
     PGresult *r = NULL;
     const char *q[1] = {team_id};
-    int rv = sp_db_exec(db, "SELECT region_id, coalesce(supervisor_id, '') FROM teams WHERE id = $1", 1, q, &r);
+    int rv
+        = sp_db_exec(db, "SELECT region_id, coalesce(supervisor_id, '') FROM teams WHERE id = $1", 1, q, &r);
     if (rv != SP_OK) return api_db_fail(res, db, rv);
     int ok = 0;
     if (PQntuples(r) == 1) {
@@ -222,7 +225,8 @@ int api_h_team_get(const sp_http_req *req, sp_http_res *res, void *arg)
 {
     const char *slash = strchr(req->tail, '/');
     char team[96];
-    if (slash == NULL || api_segment_decode(req->tail, (size_t)(slash - req->tail), team, sizeof team) != SP_OK)
+    if (slash == NULL
+        || api_segment_decode(req->tail, (size_t)(slash - req->tail), team, sizeof team) != SP_OK)
         return sp_http_res_error(res, 404, "not_found", "no such resource", NULL);
     if (strcmp(slash, "/tasks") == 0) return api_h_team_tasks(arg, req, res, team);
     if (strcmp(slash, "/board") == 0) return api_h_team_board(arg, req, res, team);
@@ -249,7 +253,8 @@ int taskpool_api_register(taskpool_api *api, sp_http_server *srv)
         {"POST", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_post},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        int rv = sp_http_route_add(srv, routes[i].method, routes[i].path, routes[i].flags | SP_HTTP_AUTH, routes[i].fn, api);
+        int rv = sp_http_route_add(
+            srv, routes[i].method, routes[i].path, routes[i].flags | SP_HTTP_AUTH, routes[i].fn, api);
         if (rv != SP_OK) return rv;
     }
     return SP_OK;

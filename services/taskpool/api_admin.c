@@ -42,8 +42,9 @@ int api_time_parse(const char *s, int64_t *ms)
 {
     int y, mo, d, h, mi, sec = 0;
     size_t n = s ? strlen(s) : 0;
-    if (n < 17 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d)
-        || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi))
+    if (n < 17 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-'
+        || !digits(s + 8, 2, &d) || s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':'
+        || !digits(s + 14, 2, &mi))
         return SP_EINVAL;
     const char *rest = s + 16;
     if (*rest == ':') {
@@ -65,7 +66,8 @@ static int id_ok(const char *s)
     if (n == 0 || n > 64) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("_.:-", c)))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                || strchr("_.:-", c)))
             return 0;
     }
     return 1;
@@ -79,15 +81,17 @@ static int bad(const char **field, const char **why, const char *f, const char *
 }
 
 /* kind: 'i' id, 's' non-empty text; required or optional (null allowed). */
-static int member(const json_t *body, const char *name, char kind, int required, const char **field, const char **why)
+static int member(
+    const json_t *body, const char *name, char kind, int required, const char **field, const char **why)
 {
     const json_t *v = json_object_get(body, name);
-    if (v == NULL || json_is_null(v))
-        return required ? bad(field, why, name, "required") : SP_OK;
+    if (v == NULL || json_is_null(v)) return required ? bad(field, why, name, "required") : SP_OK;
     if (!json_is_string(v)) return bad(field, why, name, "must be a string");
     const char *s = json_string_value(v);
-    if (kind == 'i' && !id_ok(s)) return bad(field, why, name, "must be 1..64 characters of A-Z a-z 0-9 _ . : -");
-    if (kind == 's' && (*s == '\0' || json_string_length(v) > 200)) return bad(field, why, name, "must be 1..200 characters");
+    if (kind == 'i' && !id_ok(s))
+        return bad(field, why, name, "must be 1..64 characters of A-Z a-z 0-9 _ . : -");
+    if (kind == 's' && (*s == '\0' || json_string_length(v) > 200))
+        return bad(field, why, name, "must be 1..200 characters");
     return SP_OK;
 }
 
@@ -98,19 +102,24 @@ int api_admin_validate(api_entity e, const json_t *body, const char **field, con
     switch (e) {
     case API_ENTITY_PEOPLE: {
         if ((rv = member(body, "id", 'i', 1, field, why)) || (rv = member(body, "name", 's', 1, field, why))
-            || (rv = member(body, "role", 's', 1, field, why)) || (rv = member(body, "team_id", 'i', 0, field, why))
-            || (rv = member(body, "region_id", 'i', 0, field, why)) || (rv = member(body, "mentor_id", 'i', 0, field, why))
-            || (rv = member(body, "wecom_user", 's', 0, field, why)) || (rv = member(body, "email", 's', 0, field, why)))
+            || (rv = member(body, "role", 's', 1, field, why))
+            || (rv = member(body, "team_id", 'i', 0, field, why))
+            || (rv = member(body, "region_id", 'i', 0, field, why))
+            || (rv = member(body, "mentor_id", 'i', 0, field, why))
+            || (rv = member(body, "wecom_user", 's', 0, field, why))
+            || (rv = member(body, "email", 's', 0, field, why)))
             return rv;
         acl_role r;
         if (acl_role_parse(json_string_value(json_object_get(body, "role")), &r) != SP_OK)
-            return bad(field, why, "role", "must be rep, supervisor, director, admin, after_sales or competition");
+            return bad(
+                field, why, "role", "must be rep, supervisor, director, admin, after_sales or competition");
         const json_t *em = json_object_get(body, "email");
         if (json_is_string(em) && strchr(json_string_value(em), '@') == NULL)
             return bad(field, why, "email", "must be an e-mail address");
         const json_t *act = json_object_get(body, "active");
         if (act && !json_is_boolean(act)) return bad(field, why, "active", "must be true or false");
-        if ((r == ACL_ROLE_REP || r == ACL_ROLE_SUPERVISOR) && !json_is_string(json_object_get(body, "team_id")))
+        if ((r == ACL_ROLE_REP || r == ACL_ROLE_SUPERVISOR)
+            && !json_is_string(json_object_get(body, "team_id")))
             return bad(field, why, "team_id", "required for a rep or supervisor");
         if (r == ACL_ROLE_DIRECTOR && !json_is_string(json_object_get(body, "region_id")))
             return bad(field, why, "region_id", "required for a director");
@@ -118,7 +127,8 @@ int api_admin_validate(api_entity e, const json_t *body, const char **field, con
     }
     case API_ENTITY_TEAMS:
         if ((rv = member(body, "id", 'i', 1, field, why)) || (rv = member(body, "name", 's', 1, field, why))
-            || (rv = member(body, "region_id", 'i', 1, field, why)) || (rv = member(body, "supervisor_id", 'i', 0, field, why)))
+            || (rv = member(body, "region_id", 'i', 1, field, why))
+            || (rv = member(body, "supervisor_id", 'i', 0, field, why)))
             return rv;
         return SP_OK;
     case API_ENTITY_REGIONS:
@@ -127,7 +137,8 @@ int api_admin_validate(api_entity e, const json_t *body, const char **field, con
             return rv;
         return SP_OK;
     case API_ENTITY_ABSENCES: {
-        if ((rv = member(body, "person_id", 'i', 1, field, why)) || (rv = member(body, "starts_at", 's', 1, field, why))
+        if ((rv = member(body, "person_id", 'i', 1, field, why))
+            || (rv = member(body, "starts_at", 's', 1, field, why))
             || (rv = member(body, "ends_at", 's', 1, field, why)))
             return rv;
         const json_t *reason = json_object_get(body, "reason");
@@ -170,11 +181,13 @@ int api_h_admin_get(const sp_http_req *req, sp_http_res *res, void *arg)
     api_entity e;
     if (admin_entity(req, res, &e) != SP_OK) return SP_EINVAL;
     static const char *const sql[] = {"",
-        "SELECT id, name, role, team_id, region_id, mentor_id, wecom_user, email, active FROM people ORDER BY id",
+        "SELECT id, name, role, team_id, region_id, mentor_id, wecom_user, email, active FROM people ORDER "
+        "BY id",
         "SELECT id, name, region_id, supervisor_id FROM teams ORDER BY id",
         "SELECT id, name, director_id FROM regions ORDER BY id",
-        "SELECT id, person_id, " API_TS("starts_at") " AS starts_at, " API_TS("ends_at") " AS ends_at, reason "
-        "FROM absences ORDER BY person_id, starts_at"};
+        "SELECT id, person_id, " API_TS("starts_at") " AS starts_at, " API_TS(
+            "ends_at") " AS ends_at, reason "
+                       "FROM absences ORDER BY person_id, starts_at"};
     sp_db *db = NULL;
     if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
     PGresult *r = NULL;
@@ -225,21 +238,27 @@ int api_h_admin_post(const sp_http_req *req, sp_http_res *res, void *arg)
     switch (e) {
     case API_ENTITY_PEOPLE: {
         const json_t *act = json_object_get(body, "active");
-        const char *fields[] = {"id", "name", "role", "team_id", "region_id", "mentor_id", "wecom_user", "email"};
-        for (n = 0; n < 8; n++) p[n] = str(body, fields[n]);
+        const char *fields[]
+            = {"id", "name", "role", "team_id", "region_id", "mentor_id", "wecom_user", "email"};
+        for (n = 0; n < 8; n++)
+            p[n] = str(body, fields[n]);
         p[n++] = act == NULL || json_is_true(act) ? "true" : "false";
         sql = "INSERT INTO people (id, name, role, team_id, region_id, mentor_id, wecom_user, email, active) "
-              "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::boolean) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, "
+              "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::boolean) ON CONFLICT (id) DO UPDATE SET name = "
+              "EXCLUDED.name, "
               "role = EXCLUDED.role, team_id = EXCLUDED.team_id, region_id = EXCLUDED.region_id, "
               "mentor_id = EXCLUDED.mentor_id, wecom_user = EXCLUDED.wecom_user, email = EXCLUDED.email, "
               "active = EXCLUDED.active RETURNING id";
         break;
     }
     case API_ENTITY_TEAMS:
-        p[0] = str(body, "id"), p[1] = str(body, "name"), p[2] = str(body, "region_id"), p[3] = str(body, "supervisor_id");
+        p[0] = str(body, "id"), p[1] = str(body, "name"), p[2] = str(body, "region_id"),
+        p[3] = str(body, "supervisor_id");
         n = 4;
-        sql = "INSERT INTO teams (id, name, region_id, supervisor_id) VALUES ($1,$2,$3,$4) ON CONFLICT (id) DO UPDATE "
-              "SET name = EXCLUDED.name, region_id = EXCLUDED.region_id, supervisor_id = EXCLUDED.supervisor_id "
+        sql = "INSERT INTO teams (id, name, region_id, supervisor_id) VALUES ($1,$2,$3,$4) ON CONFLICT (id) "
+              "DO UPDATE "
+              "SET name = EXCLUDED.name, region_id = EXCLUDED.region_id, supervisor_id = "
+              "EXCLUDED.supervisor_id "
               "RETURNING id";
         break;
     case API_ENTITY_REGIONS:
@@ -256,7 +275,8 @@ int api_h_admin_post(const sp_http_req *req, sp_http_res *res, void *arg)
         snprintf(ends, sizeof ends, "%lld", (long long)b);
         p[0] = str(body, "person_id"), p[1] = starts, p[2] = ends, p[3] = str(body, "reason");
         n = 4;
-        sql = "INSERT INTO absences (person_id, starts_at, ends_at, reason) VALUES ($1, to_timestamp($2::bigint/1000.0), "
+        sql = "INSERT INTO absences (person_id, starts_at, ends_at, reason) VALUES ($1, "
+              "to_timestamp($2::bigint/1000.0), "
               "to_timestamp($3::bigint/1000.0), coalesce($4, '')) RETURNING id::text";
         break;
     }
@@ -277,7 +297,8 @@ int api_h_admin_post(const sp_http_req *req, sp_http_res *res, void *arg)
             snprintf(msg, sizeof msg, "%s refers to nothing that exists", f);
             sp_http_res_error(res, 422, "invalid_field", msg, f);
         } else if (strstr(sp_db_errmsg(db), "unique") || strstr(sp_db_errmsg(db), "duplicate")) {
-            sp_http_res_error(res, 409, "conflict", "a unique value is already taken (email or wecom_user)", NULL);
+            sp_http_res_error(
+                res, 409, "conflict", "a unique value is already taken (email or wecom_user)", NULL);
         } else {
             api_db_fail(res, db, rv);
         }

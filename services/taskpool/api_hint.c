@@ -15,7 +15,8 @@ static const char *stage_move(const char *stage)
     static const struct {
         const char *stage, *move;
     } t[] = {{"lead", "qualify: confirm budget, timeline and who decides"},
-        {"qualified", "diagnose needs and book a demo"}, {"demo", "follow up the demo with a tailored proposal"},
+        {"qualified", "diagnose needs and book a demo"},
+        {"demo", "follow up the demo with a tailored proposal"},
         {"proposal", "walk the decision maker through the proposal"},
         {"negotiation", "agree terms and the signing date"}};
     for (size_t i = 0; stage && i < sizeof t / sizeof t[0]; i++)

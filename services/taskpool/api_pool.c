@@ -49,7 +49,8 @@ fail:
 void api_pool_destroy(api_pool *p)
 {
     if (p == NULL) return;
-    for (int i = 0; i < p->n; i++) sp_db_destroy(p->all[i]);
+    for (int i = 0; i < p->n; i++)
+        sp_db_destroy(p->all[i]);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p->all);

@@ -45,7 +45,8 @@ static int parse_statuses(char *s, unsigned *out)
 {
     if (strcmp(s, "all") == 0) {
         *out = 0;
-        for (int i = TASK_OPEN; i <= TASK_RESOLVED; i++) *out |= 1u << i;
+        for (int i = TASK_OPEN; i <= TASK_RESOLVED; i++)
+            *out |= 1u << i;
         return SP_OK;
     }
     *out = 0;
@@ -127,7 +128,8 @@ static int b64_encode(const unsigned char *in, size_t n, char *out, size_t cap)
         if (i + 2 < n) v |= in[i + 2];
         size_t k = i + 2 < n ? 4 : i + 1 < n ? 3 : 2;
         if (o + k >= cap) return SP_ETOOBIG;
-        for (size_t j = 0; j < k; j++) out[o++] = b64[(v >> (18 - 6 * j)) & 63];
+        for (size_t j = 0; j < k; j++)
+            out[o++] = b64[(v >> (18 - 6 * j)) & 63];
     }
     out[o] = '\0';
     return SP_OK;
@@ -167,7 +169,8 @@ int api_cursor_decode(const char *text, api_cursor *c)
 {
     unsigned char raw[API_CURSOR_MAX];
     size_t len = 0;
-    if (text == NULL || b64_decode(text, raw, sizeof raw, &len) != SP_OK || memchr(raw, 0, len)) return SP_EINVAL;
+    if (text == NULL || b64_decode(text, raw, sizeof raw, &len) != SP_OK || memchr(raw, 0, len))
+        return SP_EINVAL;
     char *s = (char *)raw, *bar1 = strchr(s, '|'), *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
     if (bar2 == NULL || bar1 - s != 1 || s[0] < '1' || s[0] > '3') return SP_EINVAL;
     size_t clen = (size_t)(bar2 - bar1 - 1), klen = strlen(bar2 + 1);

@@ -3,7 +3,8 @@
 
 #include <string.h>
 
-static const char *const stages[API_NSTAGES] = {"lead", "qualified", "demo", "proposal", "negotiation", "won"};
+static const char *const stages[API_NSTAGES]
+    = {"lead", "qualified", "demo", "proposal", "negotiation", "won"};
 
 int api_stage_index(const char *stage)
 {

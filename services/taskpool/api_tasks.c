@@ -11,11 +11,20 @@
 #include <string.h>
 #include <time.h>
 
-#define LIST_COLS                                                                                                \
-    "key, kind, level, status, subject_type, subject_id, customer_id, deal_id, assignee_id, assignee_role, "    \
-    "team_id, region_id, escalation_level, explanation_zh, explanation_en, seq, " API_TS("created_at")         \
-    " AS created_at, " API_TS("due_at") " AS due_at, " API_TS("updated_at") " AS updated_at, "                 \
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' AS _cur"
+#define LIST_COLS                                                                                            \
+    "key, kind, level, status, subject_type, subject_id, customer_id, deal_id, assignee_id, assignee_role, " \
+    "team_id, region_id, escalation_level, explanation_zh, explanation_en, seq, " API_TS(                    \
+        "created_at") " AS created_at, " API_TS("due_at") " AS due_at, " API_TS("updated_at") " AS "         \
+                                                                                              "updated_at, " \
+                                                                                              "to_char("     \
+                                                                                              "created_at "  \
+                                                                                              "AT TIME "     \
+                                                                                              "ZONE 'UTC', " \
+                                                                                              "'YYYY-MM-DD " \
+                                                                                              "HH24:MI:SS."  \
+                                                                                              "US') || "     \
+                                                                                              "'+00' AS "    \
+                                                                                              "_cur"
 
 /* "{open,acknowledged}" for a status bit set. */
 static void status_array(unsigned bits, char *buf, size_t cap)
@@ -30,7 +39,8 @@ static void status_array(unsigned bits, char *buf, size_t cap)
 }
 
 /* One page of tasks where scope_col = scope (scope_col is a constant). */
-static int list_tasks(taskpool_api *api, const sp_http_req *req, sp_http_res *res, const char *scope_col, const char *scope)
+static int list_tasks(
+    taskpool_api *api, const sp_http_req *req, sp_http_res *res, const char *scope_col, const char *scope)
 {
     api_list_query q;
     const char *field = NULL;
@@ -41,8 +51,9 @@ static int list_tasks(taskpool_api *api, const sp_http_req *req, sp_http_res *re
     snprintf(level, sizeof level, "%d", q.level);
     snprintf(limit, sizeof limit, "%d", q.limit + 1);
     snprintf(clevel, sizeof clevel, "%d", q.cursor.level);
-    const char *p[8] = {scope, statuses, q.level ? level : NULL, q.kind[0] ? q.kind : NULL,
-        q.has_cursor ? clevel : NULL, q.has_cursor ? q.cursor.created : NULL, q.has_cursor ? q.cursor.key : NULL, limit};
+    const char *p[8]
+        = {scope, statuses, q.level ? level : NULL, q.kind[0] ? q.kind : NULL, q.has_cursor ? clevel : NULL,
+            q.has_cursor ? q.cursor.created : NULL, q.has_cursor ? q.cursor.key : NULL, limit};
     char sql[1536];
     snprintf(sql, sizeof sql,
         "SELECT " LIST_COLS " FROM tasks WHERE %s = $1 AND status = ANY($2::text[]) "
@@ -63,7 +74,8 @@ static int list_tasks(taskpool_api *api, const sp_http_req *req, sp_http_res *re
     int n = PQntuples(r), more = n > q.limit;
     if (more) n = q.limit;
     json_t *tasks = json_array(), *out = json_object();
-    for (int i = 0; i < n; i++) json_array_append_new(tasks, api_row_json(r, i));
+    for (int i = 0; i < n; i++)
+        json_array_append_new(tasks, api_row_json(r, i));
     json_object_set_new(out, "tasks", tasks);
     json_t *next = json_null();
     if (more) {
@@ -128,17 +140,25 @@ int api_h_task_get(const sp_http_req *req, sp_http_res *res, void *arg)
     const char *q[1] = {key};
     int rv = sp_db_exec(db,
         "SELECT " LIST_COLS ", owner_rep_id, sla_s, revision, outcome, note, to_json(chain) AS chain, "
-        "to_json(playbooks) AS playbooks, evidence, route_reason_zh, route_reason_en, " API_TS("assigned_at")
-        " AS assigned_at, " API_TS("acked_at") " AS acked_at, " API_TS("closed_at") " AS closed_at "
-        "FROM tasks WHERE key = $1",
+        "to_json(playbooks) AS playbooks, evidence, route_reason_zh, route_reason_en, " API_TS(
+            "assigned_at") " AS assigned_at, " API_TS("acked_at") " AS acked_at, " API_TS("closed_at") " AS "
+                                                                                                       "close"
+                                                                                                       "d_at "
+                                                                                                       "FROM "
+                                                                                                       "tasks"
+                                                                                                       " WHER"
+                                                                                                       "E "
+                                                                                                       "key "
+                                                                                                       "= $1",
         1, q, &r);
     if (rv == SP_OK && PQntuples(r) == 1) {
-        acl_task t = {PQgetvalue(r, 0, PQfnumber(r, "assignee_id")), PQgetvalue(r, 0, PQfnumber(r, "team_id")),
-            PQgetvalue(r, 0, PQfnumber(r, "region_id"))};
+        acl_task t = {PQgetvalue(r, 0, PQfnumber(r, "assignee_id")),
+            PQgetvalue(r, 0, PQfnumber(r, "team_id")), PQgetvalue(r, 0, PQfnumber(r, "region_id"))};
         if (acl_check(&p, ACL_READ, &t) == ACL_ALLOW)
             rv = sp_db_exec(db,
-                "SELECT revision, " API_TS("at") " AS at, actor_id, action, from_status, to_status, assignee_id, note "
-                "FROM task_history WHERE task_key = $1 ORDER BY revision",
+                "SELECT revision, " API_TS(
+                    "at") " AS at, actor_id, action, from_status, to_status, assignee_id, note "
+                          "FROM task_history WHERE task_key = $1 ORDER BY revision",
                 1, q, &h);
         else {
             PQclear(r);
@@ -199,7 +219,8 @@ static int target_scope(sp_db *db, const char *id, target_info *ti)
     int rv = sp_db_exec(db,
         "SELECT p.role, coalesce(p.team_id, ''), coalesce(p.region_id, t.region_id, ''), "
         "coalesce(t.supervisor_id, ''), coalesce(g.director_id, '') FROM people p "
-        "LEFT JOIN teams t ON t.id = p.team_id LEFT JOIN regions g ON g.id = coalesce(p.region_id, t.region_id) "
+        "LEFT JOIN teams t ON t.id = p.team_id LEFT JOIN regions g ON g.id = coalesce(p.region_id, "
+        "t.region_id) "
         "WHERE p.id = $1 AND p.active",
         1, q, &r);
     if (rv != SP_OK) return rv;
@@ -222,8 +243,11 @@ static int target_scope(sp_db *db, const char *id, target_info *ti)
     return SP_OK;
 }
 
-static const acl_action acl_of[] = {[TASK_ACT_ACK] = ACL_ACK, [TASK_ACT_START] = ACL_START,
-    [TASK_ACT_COMPLETE] = ACL_COMPLETE, [TASK_ACT_DISMISS] = ACL_DISMISS, [TASK_ACT_REASSIGN] = ACL_REASSIGN};
+static const acl_action acl_of[] = {[TASK_ACT_ACK] = ACL_ACK,
+    [TASK_ACT_START] = ACL_START,
+    [TASK_ACT_COMPLETE] = ACL_COMPLETE,
+    [TASK_ACT_DISMISS] = ACL_DISMISS,
+    [TASK_ACT_REASSIGN] = ACL_REASSIGN};
 
 /* Applies action to the locked task inside the open transaction; fills
  * res for every refusal. SP_OK when the row and history are written and
@@ -306,7 +330,8 @@ int api_h_task_post(const sp_http_req *req, sp_http_res *res, void *arg)
     char key[SP_TASK_KEY_MAX], aname[32];
     task_action action;
     api_principal(req, &p);
-    if (task_key_of(req, key, sizeof key, aname, sizeof aname) != SP_OK || api_action_parse(aname, &action) != SP_OK)
+    if (task_key_of(req, key, sizeof key, aname, sizeof aname) != SP_OK
+        || api_action_parse(aname, &action) != SP_OK)
         return sp_http_res_error(res, 404, "not_found", "no such task action", NULL);
     json_t *body = NULL;
     if (req->body_len > 0 && sp_http_req_json(req, res, &body) != SP_OK) return SP_EINVAL;
@@ -344,8 +369,8 @@ int api_h_task_post(const sp_http_req *req, sp_http_res *res, void *arg)
     pthread_mutex_lock(&api->mu);
     api->actions++;
     pthread_mutex_unlock(&api->mu);
-    json_t *o = json_pack("{s:s,s:s,s:i,s:s,s:s}", "key", t->key, "status", task_status_name(t->status), "revision",
-        (int)t->revision, "assignee_id", t->assignee_id, "action", task_action_name(action));
+    json_t *o = json_pack("{s:s,s:s,s:i,s:s,s:s}", "key", t->key, "status", task_status_name(t->status),
+        "revision", (int)t->revision, "assignee_id", t->assignee_id, "action", task_action_name(action));
     rv = api_reply(res, o);
 out:
     if (db) api_pool_put(api->cfg.pool, db);
@@ -413,7 +438,8 @@ static int changes(taskpool_api *api, const acl_principal *pr, const api_changes
         if (horizon_get(api, &horizon) == SP_OK && horizon > cur) {
             snprintf(since, sizeof since, "%lld", (long long)cur);
             snprintf(upto, sizeof upto, "%lld", (long long)horizon);
-            const char *prm[6] = {since, upto, p.person_id, p.team_id ? p.team_id : "", p.region_id ? p.region_id : "", limit};
+            const char *prm[6] = {
+                since, upto, p.person_id, p.team_id ? p.team_id : "", p.region_id ? p.region_id : "", limit};
             sp_db *db = NULL;
             if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
             PGresult *r = NULL;
@@ -427,7 +453,8 @@ static int changes(taskpool_api *api, const acl_principal *pr, const api_changes
             int n = PQntuples(r);
             /* a full page stops at its last row; otherwise everything up to
              * the horizon has been seen */
-            int64_t next = n == q.limit ? strtoll(PQgetvalue(r, n - 1, PQfnumber(r, "seq")), NULL, 10) : horizon;
+            int64_t next
+                = n == q.limit ? strtoll(PQgetvalue(r, n - 1, PQfnumber(r, "seq")), NULL, 10) : horizon;
             if (n > 0) {
                 json_t *o = json_object();
                 json_object_set_new(o, "tasks", api_rows_json(r));

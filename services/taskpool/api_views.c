@@ -33,7 +33,8 @@ static int owner_visible(sp_db *db, const acl_principal *p, const char *owner, i
         "LEFT JOIN teams t ON t.id = p.team_id WHERE p.id = $1",
         1, prm, &r);
     if (rv != SP_OK) return rv;
-    acl_task scope = {owner, PQntuples(r) ? PQgetvalue(r, 0, 0) : "", PQntuples(r) ? PQgetvalue(r, 0, 1) : ""};
+    acl_task scope
+        = {owner, PQntuples(r) ? PQgetvalue(r, 0, 0) : "", PQntuples(r) ? PQgetvalue(r, 0, 1) : ""};
     *visible = acl_in_scope(p, &scope);
     PQclear(r);
     return SP_OK;
@@ -44,7 +45,8 @@ static int id_with_leaf(const sp_http_req *req, const char *leaf, char *id, size
 {
     const char *slash = strchr(req->tail, '/');
     if (slash == NULL || strcmp(slash + 1, leaf) != 0) return SP_ENOTFOUND;
-    return api_segment_decode(req->tail, (size_t)(slash - req->tail), id, cap) == SP_OK ? SP_OK : SP_ENOTFOUND;
+    return api_segment_decode(req->tail, (size_t)(slash - req->tail), id, cap) == SP_OK ? SP_OK
+                                                                                        : SP_ENOTFOUND;
 }
 
 static int not_found(sp_http_res *res, const char *what)
@@ -64,7 +66,8 @@ int api_h_deal_health(const sp_http_req *req, sp_http_res *res, void *arg)
     if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
     PGresult *r = NULL;
     const char *prm[1] = {id};
-    int rv = q(db, res, "SELECT coalesce(owner_rep_id, ''), to_regclass('deal_health') IS NOT NULL FROM deals WHERE id = $1",
+    int rv = q(db, res,
+        "SELECT coalesce(owner_rep_id, ''), to_regclass('deal_health') IS NOT NULL FROM deals WHERE id = $1",
         1, prm, &r);
     int visible = 0, has_table = 0;
     if (rv == SP_OK && PQntuples(r) == 1) {
@@ -76,13 +79,15 @@ int api_h_deal_health(const sp_http_req *req, sp_http_res *res, void *arg)
     if (rv == SP_OK && visible && has_table)
         /* deal_health comes with 0005 (sp-score); asked for only when it exists */
         rv = q(db, res,
-            "SELECT deal_id, score, dims, " API_TS("updated_at") " AS updated_at FROM deal_health WHERE deal_id = $1", 1,
-            prm, &r);
+            "SELECT deal_id, score, dims, " API_TS(
+                "updated_at") " AS updated_at FROM deal_health WHERE deal_id = $1",
+            1, prm, &r);
     api_pool_put(api->cfg.pool, db);
     if (rv != SP_OK) return rv;
     if (!visible) return not_found(res, "no such deal");
     if (!has_table) {
-        sp_http_res_error(res, 404, "not_available", "deal health is not computed on this installation", NULL);
+        sp_http_res_error(
+            res, 404, "not_available", "deal health is not computed on this installation", NULL);
         return SP_ENOTFOUND;
     }
     if (PQntuples(r) != 1) {
@@ -98,7 +103,8 @@ int api_h_deal_health(const sp_http_req *req, sp_http_res *res, void *arg)
 /* Groups current facts by field into the card. */
 static void card_facts(json_t *card, const PGresult *r)
 {
-    json_t *products = json_array(), *competitors = json_array(), *budget = json_null(), *delivery = json_null();
+    json_t *products = json_array(), *competitors = json_array(), *budget = json_null(),
+           *delivery = json_null();
     for (int i = 0; i < PQntuples(r); i++) {
         const char *field = PQgetvalue(r, i, PQfnumber(r, "field"));
         json_t *f = api_row_json(r, i);
@@ -120,9 +126,9 @@ static void card_facts(json_t *card, const PGresult *r)
     json_object_set_new(card, "competitors", competitors);
 }
 
-#define FACT_COLS                                                                                                \
-    "field, value, level, status, source_event_id AS source, source_channel, quote, " API_TS("occurred_at")     \
-    " AS occurred_at"
+#define FACT_COLS                                                                                            \
+    "field, value, level, status, source_event_id AS source, source_channel, quote, " API_TS(                \
+        "occurred_at") " AS occurred_at"
 
 int api_h_customer_card(const sp_http_req *req, sp_http_res *res, void *arg)
 {
@@ -137,7 +143,8 @@ int api_h_customer_card(const sp_http_req *req, sp_http_res *res, void *arg)
     PGresult *c = NULL, *deal = NULL, *card = NULL, *facts = NULL, *conflicts = NULL, *contacts = NULL;
     json_t *o = NULL;
     int visible = 0;
-    int rv = q(db, res, "SELECT id, name, industry, class, owner_rep_id, is_lead FROM customers WHERE id = $1", 1, prm, &c);
+    int rv = q(db, res,
+        "SELECT id, name, industry, class, owner_rep_id, is_lead FROM customers WHERE id = $1", 1, prm, &c);
     if (rv != SP_OK) goto out;
     if (PQntuples(c) == 1 && (rv = owner_visible(db, &p, PQgetvalue(c, 0, 4), &visible)) != SP_OK) {
         api_db_fail(res, db, rv);
@@ -148,21 +155,35 @@ int api_h_customer_card(const sp_http_req *req, sp_http_res *res, void *arg)
         goto out;
     }
     if ((rv = q(db, res,
-             "SELECT id, name, stage, " API_TS("stage_since") " AS stage_since, amount, next_step FROM deals "
-             "WHERE customer_id = $1 AND is_open ORDER BY amount DESC, id LIMIT 1",
-             1, prm, &deal)) != SP_OK
+             "SELECT id, name, stage, " API_TS(
+                 "stage_since") " AS stage_since, amount, next_step FROM deals "
+                                "WHERE customer_id = $1 AND is_open ORDER BY amount DESC, id LIMIT 1",
+             1, prm, &deal))
+            != SP_OK
         || (rv = q(db, res,
-                "SELECT core_need, core_need_level, core_need_source, concern, concern_tag, concern_severity, "
-                "concern_source, " API_TS("concern_at") " AS concern_at FROM customer_cards WHERE customer_id = $1",
-                1, prm, &card)) != SP_OK
-        || (rv = q(db, res, "SELECT " FACT_COLS " FROM facts WHERE customer_id = $1 AND status = 'current' "
-                            "ORDER BY occurred_at DESC, id DESC", 1, prm, &facts)) != SP_OK
-        || (rv = q(db, res, "SELECT " FACT_COLS " FROM facts WHERE customer_id = $1 AND status = 'conflict' "
-                            "ORDER BY occurred_at DESC, id DESC", 1, prm, &conflicts)) != SP_OK
+                "SELECT core_need, core_need_level, core_need_source, concern, concern_tag, "
+                "concern_severity, "
+                "concern_source, " API_TS(
+                    "concern_at") " AS concern_at FROM customer_cards WHERE customer_id = $1",
+                1, prm, &card))
+            != SP_OK
         || (rv = q(db, res,
-                "SELECT role, id, name, title, " API_TS("last_contact_at") " AS last_contact_at FROM contacts "
-                "WHERE customer_id = $1 AND role IS NOT NULL ORDER BY role, last_contact_at DESC NULLS LAST, id",
-                1, prm, &contacts)) != SP_OK)
+                "SELECT " FACT_COLS " FROM facts WHERE customer_id = $1 AND status = 'current' "
+                "ORDER BY occurred_at DESC, id DESC",
+                1, prm, &facts))
+            != SP_OK
+        || (rv = q(db, res,
+                "SELECT " FACT_COLS " FROM facts WHERE customer_id = $1 AND status = 'conflict' "
+                "ORDER BY occurred_at DESC, id DESC",
+                1, prm, &conflicts))
+            != SP_OK
+        || (rv = q(db, res,
+                "SELECT role, id, name, title, " API_TS(
+                    "last_contact_at") " AS last_contact_at FROM contacts "
+                                       "WHERE customer_id = $1 AND role IS NOT NULL ORDER BY role, "
+                                       "last_contact_at DESC NULLS LAST, id",
+                1, prm, &contacts))
+            != SP_OK)
         goto out;
     o = json_object();
     json_object_set_new(o, "customer", api_row_json(c, 0));
@@ -176,8 +197,8 @@ int api_h_customer_card(const sp_http_req *req, sp_http_res *res, void *arg)
                 json_object_get(row, "core_need_level"), "source", json_object_get(row, "core_need_source")));
         json_object_set_new(tri, "concern",
             json_pack("{s:O,s:O,s:O,s:O,s:O}", "text", json_object_get(row, "concern"), "tag",
-                json_object_get(row, "concern_tag"), "level", json_object_get(row, "concern_severity"), "source",
-                json_object_get(row, "concern_source"), "at", json_object_get(row, "concern_at")));
+                json_object_get(row, "concern_tag"), "level", json_object_get(row, "concern_severity"),
+                "source", json_object_get(row, "concern_source"), "at", json_object_get(row, "concern_at")));
         json_decref(row);
     } else {
         json_object_set_new(tri, "core_need", json_null());
@@ -232,7 +253,8 @@ int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res
     const char *prm[3] = {team_id, from, to};
     if (rv == SP_OK)
         rv = q(db, res,
-            "WITH w AS (SELECT to_timestamp($2::bigint / 1000.0) AS f, to_timestamp($3::bigint / 1000.0) AS t) "
+            "WITH w AS (SELECT to_timestamp($2::bigint / 1000.0) AS f, to_timestamp($3::bigint / 1000.0) AS "
+            "t) "
             "SELECT p.id, p.name, "
             "(SELECT count(*) FROM deals d WHERE d.owner_rep_id = p.id AND d.is_open) AS open_deals, "
             "(SELECT count(DISTINCT i.deal_id) FROM interactions i JOIN deals d ON d.id = i.deal_id "
@@ -246,7 +268,8 @@ int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res
             3, prm, &reps);
     if (rv == SP_OK)
         rv = q(db, res,
-            "SELECT d.stage, floor(extract(epoch FROM (to_timestamp($3::bigint / 1000.0) - d.stage_since)) / 86400)::bigint "
+            "SELECT d.stage, floor(extract(epoch FROM (to_timestamp($3::bigint / 1000.0) - d.stage_since)) / "
+            "86400)::bigint "
             "AS days, count(*) FROM deals d JOIN people p ON p.id = d.owner_rep_id "
             "WHERE p.team_id = $1 AND d.is_open AND ($2::text IS NULL OR TRUE) GROUP BY 1, 2",
             3, prm, &heat);
@@ -258,28 +281,33 @@ int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res
     }
     json_t *o = json_object(), *list = json_array();
     for (int i = 0; i < PQntuples(reps); i++) {
-        api_board_counts c = {strtol(PQgetvalue(reps, i, 2), NULL, 10), strtol(PQgetvalue(reps, i, 3), NULL, 10),
-            strtol(PQgetvalue(reps, i, 4), NULL, 10), strtol(PQgetvalue(reps, i, 5), NULL, 10)};
+        api_board_counts c
+            = {strtol(PQgetvalue(reps, i, 2), NULL, 10), strtol(PQgetvalue(reps, i, 3), NULL, 10),
+                strtol(PQgetvalue(reps, i, 4), NULL, 10), strtol(PQgetvalue(reps, i, 5), NULL, 10)};
         api_board_rates br;
         api_board_rates_of(&c, &br);
         json_array_append_new(list,
             json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o}", "rep_id", PQgetvalue(reps, i, 0), "name",
                 PQgetvalue(reps, i, 1), "open_deals", (json_int_t)c.open_deals, "deals_with_action",
-                (json_int_t)c.deals_with_action, "activities_assessed", (json_int_t)c.assessed, "activities_passed",
-                (json_int_t)c.passed, "action_completion_rate", rate_json(br.has_completion, br.completion),
-                "quality_pass_rate", rate_json(br.has_quality, br.quality)));
+                (json_int_t)c.deals_with_action, "activities_assessed", (json_int_t)c.assessed,
+                "activities_passed", (json_int_t)c.passed, "action_completion_rate",
+                rate_json(br.has_completion, br.completion), "quality_pass_rate",
+                rate_json(br.has_quality, br.quality)));
     }
     long cells[API_NSTAGES][API_NBUCKETS] = {{0}};
     for (int i = 0; i < PQntuples(heat); i++) {
         int s = api_stage_index(PQgetvalue(heat, i, 0));
         if (s < 0) continue;
-        cells[s][api_days_bucket(strtoll(PQgetvalue(heat, i, 1), NULL, 10))] += strtol(PQgetvalue(heat, i, 2), NULL, 10);
+        cells[s][api_days_bucket(strtoll(PQgetvalue(heat, i, 1), NULL, 10))]
+            += strtol(PQgetvalue(heat, i, 2), NULL, 10);
     }
     json_t *hm = json_object(), *buckets = json_array(), *rows = json_array();
-    for (int b = 0; b < API_NBUCKETS; b++) json_array_append_new(buckets, json_string(api_days_bucket_label(b)));
+    for (int b = 0; b < API_NBUCKETS; b++)
+        json_array_append_new(buckets, json_string(api_days_bucket_label(b)));
     for (int s = 0; s < API_NSTAGES - 1; s++) { /* won deals are closed */
         json_t *row = json_array();
-        for (int b = 0; b < API_NBUCKETS; b++) json_array_append_new(row, json_integer(cells[s][b]));
+        for (int b = 0; b < API_NBUCKETS; b++)
+            json_array_append_new(row, json_integer(cells[s][b]));
         json_array_append_new(rows, json_pack("{s:s,s:o}", "stage", api_stage_name(s), "counts", row));
     }
     json_object_set_new(hm, "buckets_days", buckets);
@@ -299,10 +327,12 @@ int api_h_funnel(const sp_http_req *req, sp_http_res *res, void *arg)
     acl_principal p;
     api_principal(req, &p);
     char team[96] = "", region[96] = "";
-    int rt = sp_http_req_query(req, "team", team, sizeof team), rr = sp_http_req_query(req, "region", region, sizeof region);
+    int rt = sp_http_req_query(req, "team", team, sizeof team),
+        rr = sp_http_req_query(req, "region", region, sizeof region);
     if (rt == SP_ETOOBIG) return sp_http_res_error(res, 400, "invalid_query", "team too long", "team");
     if (rr == SP_ETOOBIG) return sp_http_res_error(res, 400, "invalid_query", "region too long", "region");
-    if (team[0] && region[0]) return sp_http_res_error(res, 400, "invalid_query", "give team or region, not both", "team");
+    if (team[0] && region[0])
+        return sp_http_res_error(res, 400, "invalid_query", "give team or region, not both", "team");
     if (acl_check(&p, ACL_LIST_TEAM, NULL) != ACL_ALLOW)
         return sp_http_res_error(res, 403, "forbidden", "your role may not read the funnel", NULL);
     /* default scope: a supervisor's team, a director's region, an admin's all */
@@ -327,14 +357,18 @@ int api_h_funnel(const sp_http_req *req, sp_http_res *res, void *arg)
     if (rv == SP_OK)
         rv = q(db, res,
             "WITH owners AS (SELECT p.id FROM people p LEFT JOIN teams t ON t.id = p.team_id "
-            "  WHERE ($1::text IS NULL OR p.team_id = $1) AND ($2::text IS NULL OR coalesce(p.region_id, t.region_id) = $2)), "
+            "  WHERE ($1::text IS NULL OR p.team_id = $1) AND ($2::text IS NULL OR coalesce(p.region_id, "
+            "t.region_id) = $2)), "
             "since AS (SELECT date_trunc('month', to_timestamp($3::bigint / 1000.0) AT TIME ZONE 'UTC') "
             "  - interval '11 months' AS m), "
-            "e AS (SELECT d.created_at AS at, 'lead' AS stage, d.id FROM deals d JOIN owners o ON o.id = d.owner_rep_id "
-            "  UNION ALL SELECT h.at, h.to_stage, h.deal_id FROM deal_stage_history h JOIN deals d ON d.id = h.deal_id "
+            "e AS (SELECT d.created_at AS at, 'lead' AS stage, d.id FROM deals d JOIN owners o ON o.id = "
+            "d.owner_rep_id "
+            "  UNION ALL SELECT h.at, h.to_stage, h.deal_id FROM deal_stage_history h JOIN deals d ON d.id = "
+            "h.deal_id "
             "  JOIN owners o ON o.id = d.owner_rep_id) "
             "SELECT to_char(date_trunc('month', e.at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, e.stage, "
-            "count(DISTINCT e.id) FROM e, since WHERE e.at AT TIME ZONE 'UTC' >= since.m GROUP BY 1, 2 ORDER BY 1",
+            "count(DISTINCT e.id) FROM e, since WHERE e.at AT TIME ZONE 'UTC' >= since.m GROUP BY 1, 2 ORDER "
+            "BY 1",
             3, prm, &r);
     api_pool_put(api->cfg.pool, db);
     if (rv != SP_OK) return rv;
@@ -347,13 +381,15 @@ int api_h_funnel(const sp_http_req *req, sp_http_res *res, void *arg)
             int has[API_NSTAGES - 1];
             api_funnel_rates(&m, rate, has);
             json_t *entered = json_object(), *conv = json_object();
-            for (int s = 0; s < API_NSTAGES; s++) json_object_set_new(entered, api_stage_name(s), json_integer(m.entered[s]));
+            for (int s = 0; s < API_NSTAGES; s++)
+                json_object_set_new(entered, api_stage_name(s), json_integer(m.entered[s]));
             for (int s = 0; s < API_NSTAGES - 1; s++) {
                 char k[48];
                 snprintf(k, sizeof k, "%s_to_%s", api_stage_name(s), api_stage_name(s + 1));
                 json_object_set_new(conv, k, rate_json(has[s], rate[s]));
             }
-            json_array_append_new(months, json_pack("{s:s,s:o,s:o}", "month", m.month, "entered", entered, "conversion", conv));
+            json_array_append_new(
+                months, json_pack("{s:s,s:o,s:o}", "month", m.month, "entered", entered, "conversion", conv));
             memset(&m, 0, sizeof m);
         }
         if (i == PQntuples(r)) break;
@@ -379,16 +415,20 @@ int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg)
     if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
     PGresult *t = NULL, *d = NULL;
     int rv = q(db, res,
-        "SELECT key, kind, level, status, customer_id, deal_id, explanation_zh, explanation_en, " API_TS("due_at")
-        " AS due_at FROM tasks WHERE assignee_id = $1 AND status IN ('open','acknowledged','in_progress') "
-        "AND ($2::text IS NULL OR TRUE) ORDER BY level DESC, due_at, key LIMIT 50",
+        "SELECT key, kind, level, status, customer_id, deal_id, explanation_zh, explanation_en, " API_TS(
+            "due_at") " AS due_at FROM tasks WHERE assignee_id = $1 AND status IN "
+                      "('open','acknowledged','in_progress') "
+                      "AND ($2::text IS NULL OR TRUE) ORDER BY level DESC, due_at, key LIMIT 50",
         2, prm, &t);
     if (rv == SP_OK)
         rv = q(db, res,
-            "SELECT d.id AS deal_id, d.name AS deal_name, d.stage, d.amount, d.customer_id, c.name AS customer_name, "
+            "SELECT d.id AS deal_id, d.name AS deal_name, d.stage, d.amount, d.customer_id, c.name AS "
+            "customer_name, "
             "coalesce(cc.core_need, '') AS core_need, coalesce(cc.concern, '') AS concern, d.next_step, "
-            "(d.next_step_due IS NOT NULL AND d.next_step_due < to_timestamp($2::bigint / 1000.0)) AS _overdue "
-            "FROM deals d JOIN customers c ON c.id = d.customer_id LEFT JOIN customer_cards cc ON cc.customer_id = c.id "
+            "(d.next_step_due IS NOT NULL AND d.next_step_due < to_timestamp($2::bigint / 1000.0)) AS "
+            "_overdue "
+            "FROM deals d JOIN customers c ON c.id = d.customer_id LEFT JOIN customer_cards cc ON "
+            "cc.customer_id = c.id "
             "WHERE d.owner_rep_id = $1 AND d.is_open ORDER BY d.amount DESC, d.id LIMIT 10",
             2, prm, &d);
     api_pool_put(api->cfg.pool, db);

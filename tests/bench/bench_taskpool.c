@@ -61,7 +61,8 @@ static int exec(sp_db *db, const char *sql)
 static int seed(sp_db *db)
 {
     PGresult *r = NULL;
-    if (sp_db_exec(db, "SELECT count(*) FROM tasks WHERE key LIKE 'bench:%'", 0, NULL, &r) != SP_OK) return SP_EDB;
+    if (sp_db_exec(db, "SELECT count(*) FROM tasks WHERE key LIKE 'bench:%'", 0, NULL, &r) != SP_OK)
+        return SP_EDB;
     long have = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     if (have >= 100000) return SP_OK;
@@ -73,12 +74,16 @@ static int seed(sp_db *db)
         "FROM generate_series(1, 10) g ON CONFLICT DO NOTHING;"
         "INSERT INTO people (id, name, role, team_id) SELECT 'bench-rep' || g, 'Rep ' || g, 'rep', "
         "'bench-T' || (g % 10 + 1) FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING;"
-        "INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, created_at, "
+        "INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, "
+        "created_at, "
         "assigned_at, due_at, updated_at, seq, subject_type, subject_id) "
-        "SELECT 'bench:' || g, (ARRAY['deal.stalled','customer.silent','deal.no_next_step'])[g % 3 + 1], g % 3 + 1, "
-        "(ARRAY['open','open','acknowledged','in_progress','done'])[g % 5 + 1], 'bench-rep' || (g % 1000 + 1), 'rep', "
+        "SELECT 'bench:' || g, (ARRAY['deal.stalled','customer.silent','deal.no_next_step'])[g % 3 + 1], g % "
+        "3 + 1, "
+        "(ARRAY['open','open','acknowledged','in_progress','done'])[g % 5 + 1], 'bench-rep' || (g % 1000 + "
+        "1), 'rep', "
         "'bench-T' || ((g % 1000 + 1) % 10 + 1), 'bench-R' || (((g % 1000 + 1) % 10 + 1) % 2 + 1), 3600, "
-        "now() - g * interval '1 second', now() - g * interval '1 second', now() + interval '1 hour', now(), 0, 'deal', "
+        "now() - g * interval '1 second', now() - g * interval '1 second', now() + interval '1 hour', now(), "
+        "0, 'deal', "
         "'bench-deal-' || g FROM generate_series(1, 100000) g ON CONFLICT DO NOTHING;"
         "ANALYZE tasks;");
     fprintf(stderr, "bench: seeded 100000 tasks in %.1f s\n", (now_ns() - t0) / 1e9);
@@ -153,7 +158,8 @@ static int cmp(const void *a, const void *b)
 static void report(const char *what, struct worker *w, int nw, double seconds)
 {
     size_t n = 0, errors = 0;
-    for (int i = 0; i < nw; i++) n += w[i].n, errors += w[i].errors;
+    for (int i = 0; i < nw; i++)
+        n += w[i].n, errors += w[i].errors;
     double *all = malloc((n ? n : 1) * sizeof *all);
     size_t o = 0;
     for (int i = 0; i < nw; i++) {
@@ -161,8 +167,9 @@ static void report(const char *what, struct worker *w, int nw, double seconds)
         o += w[i].n;
     }
     qsort(all, n, sizeof *all, cmp);
-    printf("%s: %zu requests in %.1f s (%.0f/s), errors %zu, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", what, n, seconds,
-        n / seconds, errors, n ? all[n / 2] : 0, n ? all[(size_t)(n * 0.99)] : 0, n ? all[n - 1] : 0);
+    printf("%s: %zu requests in %.1f s (%.0f/s), errors %zu, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", what,
+        n, seconds, n / seconds, errors, n ? all[n / 2] : 0, n ? all[(size_t)(n * 0.99)] : 0,
+        n ? all[n - 1] : 0);
     free(all);
 }
 
@@ -180,8 +187,10 @@ int main(void)
     char tok[SP_TOKEN_LEN + 1], hash[SP_TOKEN_HASH_LEN + 1];
     token_generate(tok, hash);
     const char *p[1] = {hash};
-    if (sp_db_exec(db, "INSERT INTO api_tokens (token_sha256, person_id, label) VALUES ($1, 'bench-rep7', 'bench')", 1, p,
-            NULL) != SP_OK)
+    if (sp_db_exec(db,
+            "INSERT INTO api_tokens (token_sha256, person_id, label) VALUES ($1, 'bench-rep7', 'bench')", 1,
+            p, NULL)
+        != SP_OK)
         return 1;
     bus_producer *prod = NULL;
     char err[256];
@@ -193,11 +202,12 @@ int main(void)
     taskpool_api *api = NULL;
     sp_http_server *srv = NULL;
     api_pool_new(pg, 4, &pool);
-    taskpool_api_cfg cfg = {.pool = pool, .producer = prod, .events_topic = "bench.taskevents", .now_ms = wall};
+    taskpool_api_cfg cfg
+        = {.pool = pool, .producer = prod, .events_topic = "bench.taskevents", .now_ms = wall};
     taskpool_api_new(&cfg, &api);
     sp_http_opts o = {.auth = taskpool_api_auth, .auth_arg = api, .workers = 8};
-    if (sp_http_server_new("http://127.0.0.1:0", &o, &srv) != SP_OK || taskpool_api_register(api, srv) != SP_OK
-        || sp_http_server_start(srv) != SP_OK)
+    if (sp_http_server_new("http://127.0.0.1:0", &o, &srv) != SP_OK
+        || taskpool_api_register(api, srv) != SP_OK || sp_http_server_start(srv) != SP_OK)
         return 1;
     struct shared s = {.rate = (double)rate / clients, .mu = PTHREAD_MUTEX_INITIALIZER};
     snprintf(s.url, sizeof s.url, "http://127.0.0.1:%d", sp_http_server_port(srv));
@@ -205,38 +215,50 @@ int main(void)
     struct worker *w = calloc((size_t)clients, sizeof *w);
     pthread_t *th = calloc((size_t)clients, sizeof *th);
     size_t cap = (size_t)(rate * seconds / clients + n_actions + 16);
-    for (long i = 0; i < clients; i++) w[i] = (struct worker){&s, calloc(cap, sizeof(double)), 0, cap, 0};
+    for (long i = 0; i < clients; i++)
+        w[i] = (struct worker) {&s, calloc(cap, sizeof(double)), 0, cap, 0};
     s.start_ns = now_ns() + 100000000LL;
     s.end_ns = s.start_ns + seconds * 1000000000LL;
-    for (long i = 0; i < clients; i++) pthread_create(&th[i], NULL, run, &w[i]);
-    for (long i = 0; i < clients; i++) pthread_join(th[i], NULL);
+    for (long i = 0; i < clients; i++)
+        pthread_create(&th[i], NULL, run, &w[i]);
+    for (long i = 0; i < clients; i++)
+        pthread_join(th[i], NULL);
     char what[128];
-    snprintf(what, sizeof what, "GET /v1/me/tasks?limit=50 (100 tasks/rep, 100k total) at %ld/s, %ld clients", rate,
-        clients);
+    snprintf(what, sizeof what, "GET /v1/me/tasks?limit=50 (100 tasks/rep, 100k total) at %ld/s, %ld clients",
+        rate, clients);
     report(what, w, (int)clients, (double)seconds);
     if (prod) {
         /* open tasks of every rep acked by an admin token */
         token_generate(tok, hash);
-        exec(db, "INSERT INTO people (id, name, role) VALUES ('bench-admin', 'Bench Admin', 'admin') ON CONFLICT DO NOTHING");
-        sp_db_exec(db, "INSERT INTO api_tokens (token_sha256, person_id, label) VALUES ($1, 'bench-admin', 'bench')", 1, p,
-            NULL);
+        exec(db,
+            "INSERT INTO people (id, name, role) VALUES ('bench-admin', 'Bench Admin', 'admin') ON CONFLICT "
+            "DO NOTHING");
+        sp_db_exec(db,
+            "INSERT INTO api_tokens (token_sha256, person_id, label) VALUES ($1, 'bench-admin', 'bench')", 1,
+            p, NULL);
         snprintf(s.auth, sizeof s.auth, "Bearer %s", tok);
         char lim[24];
         snprintf(lim, sizeof lim, "%ld", n_actions);
         const char *lp[1] = {lim};
         PGresult *r = NULL;
-        sp_db_exec(db, "SELECT key FROM tasks WHERE key LIKE 'bench:%' AND status = 'open' LIMIT $1::int", 1, lp, &r);
+        sp_db_exec(db, "SELECT key FROM tasks WHERE key LIKE 'bench:%' AND status = 'open' LIMIT $1::int", 1,
+            lp, &r);
         s.n_actions = PQntuples(r);
         s.keys = calloc((size_t)s.n_actions + 1, sizeof *s.keys);
-        for (int i = 0; i < s.n_actions; i++) snprintf(s.keys[i], sizeof s.keys[0], "%s", PQgetvalue(r, i, 0));
+        for (int i = 0; i < s.n_actions; i++)
+            snprintf(s.keys[i], sizeof s.keys[0], "%s", PQgetvalue(r, i, 0));
         PQclear(r);
         s.mode = 1;
-        for (long i = 0; i < clients; i++) w[i].n = w[i].errors = 0;
+        for (long i = 0; i < clients; i++)
+            w[i].n = w[i].errors = 0;
         int64_t t0 = now_ns();
-        for (long i = 0; i < clients; i++) pthread_create(&th[i], NULL, run, &w[i]);
-        for (long i = 0; i < clients; i++) pthread_join(th[i], NULL);
+        for (long i = 0; i < clients; i++)
+            pthread_create(&th[i], NULL, run, &w[i]);
+        for (long i = 0; i < clients; i++)
+            pthread_join(th[i], NULL);
         double el = (now_ns() - t0) / 1e9;
-        snprintf(what, sizeof what, "POST /v1/tasks/{key}/ack (tx + history + TaskEvent delivered), %ld clients", clients);
+        snprintf(what, sizeof what,
+            "POST /v1/tasks/{key}/ack (tx + history + TaskEvent delivered), %ld clients", clients);
         report(what, w, (int)clients, el);
         free(s.keys);
     }
@@ -245,7 +267,8 @@ int main(void)
     api_pool_destroy(pool);
     bus_producer_destroy(prod);
     sp_db_destroy(db);
-    for (long i = 0; i < clients; i++) free(w[i].lat_ms);
+    for (long i = 0; i < clients; i++)
+        free(w[i].lat_ms);
     free(w);
     free(th);
     return 0;

@@ -72,12 +72,15 @@ static long long sqlf_int(const char *fmt, ...)
 }
 
 /* A task assigned to person in team/region, created minutes_ago. */
-static void task_seed(const char *k, int who, const char *team, const char *region, int level, int minutes_ago)
+static void task_seed(
+    const char *k, int who, const char *team, const char *region, int level, int minutes_ago)
 {
-    sqlf("INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, "
-         "created_at, assigned_at, due_at, updated_at, seq, subject_type, subject_id, deal_id) VALUES "
-         "('%s:%s', 'deal.stalled', %d, 'open', '%s', 'rep', '%s-%s', '%s-%s', 3600, now() - interval '%d min', "
-         "now() - interval '%d min', now() + interval '1 hour', now(), 0, 'deal', '%s:%s', '%s-D1')",
+    sqlf(
+        "INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, "
+        "created_at, assigned_at, due_at, updated_at, seq, subject_type, subject_id, deal_id) VALUES "
+        "('%s:%s', 'deal.stalled', %d, 'open', '%s', 'rep', '%s-%s', '%s-%s', 3600, now() - interval '%d "
+        "min', "
+        "now() - interval '%d min', now() + interval '1 hour', now(), 0, 'deal', '%s:%s', '%s-D1')",
         E.P, k, level, E.id[who], E.P, team, E.P, region, minutes_ago, minutes_ago, E.P, k, E.P);
 }
 
@@ -87,38 +90,49 @@ static int setup(void **state)
     char pfx[32];
     snprintf(pfx, sizeof pfx, "ta%d", (int)getpid());
     memcpy(E.P, pfx, sizeof pfx);
-    for (int i = 0; i < NPEOPLE; i++) snprintf(E.id[i], sizeof E.id[i], "%s-%s", pfx, who_name[i]);
+    for (int i = 0; i < NPEOPLE; i++)
+        snprintf(E.id[i], sizeof E.id[i], "%s-%s", pfx, who_name[i]);
     const char *P = E.P;
     sqlf("INSERT INTO regions (id, name) VALUES ('%s-R1', 'North'), ('%s-R2', 'South');"
          "INSERT INTO teams (id, name, region_id) VALUES ('%s-T1', 'T1', '%s-R1'), ('%s-T2', 'T2', '%s-R2');"
          "INSERT INTO people (id, name, role, team_id, region_id) VALUES "
          "('%s-rep1', 'Rep One', 'rep', '%s-T1', NULL), ('%s-rep1b', 'Rep OneB', 'rep', '%s-T1', NULL), "
          "('%s-rep2', 'Rep Two', 'rep', '%s-T2', NULL), ('%s-sup1', 'Sup One', 'supervisor', '%s-T1', NULL), "
-         "('%s-sup2', 'Sup Two', 'supervisor', '%s-T2', NULL), ('%s-dir1', 'Dir One', 'director', NULL, '%s-R1'), "
+         "('%s-sup2', 'Sup Two', 'supervisor', '%s-T2', NULL), ('%s-dir1', 'Dir One', 'director', NULL, "
+         "'%s-R1'), "
          "('%s-admin', 'Admin', 'admin', NULL, NULL);"
          "",
         P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
-    sqlf("UPDATE teams SET supervisor_id = '%s-sup1' WHERE id = '%s-T1'; UPDATE teams SET supervisor_id = '%s-sup2' "
+    sqlf("UPDATE teams SET supervisor_id = '%s-sup1' WHERE id = '%s-T1'; UPDATE teams SET supervisor_id = "
+         "'%s-sup2' "
          "WHERE id = '%s-T2'; UPDATE regions SET director_id = '%s-dir1' WHERE id = '%s-R1'",
         P, P, P, P, P, P);
     /* a customer of rep1 with an open deal, a card, facts and contacts */
-    sqlf("INSERT INTO customers (id, name, owner_rep_id, created_at) VALUES ('%s-C1', 'Acme School', '%s-rep1', now());"
+    sqlf("INSERT INTO customers (id, name, owner_rep_id, created_at) VALUES ('%s-C1', 'Acme School', "
+         "'%s-rep1', now());"
          "INSERT INTO deals (id, customer_id, name, stage, stage_since, amount, owner_rep_id, created_at, "
-         "last_status_update_at, next_step) VALUES ('%s-D1', '%s-C1', 'Exam system', 'demo', now() - interval '20 days', "
+         "last_status_update_at, next_step) VALUES ('%s-D1', '%s-C1', 'Exam system', 'demo', now() - "
+         "interval '20 days', "
          "500000, '%s-rep1', now() - interval '40 days', now(), 'send quote');"
-         "INSERT INTO deal_stage_history VALUES ('%s-D1', 'e1', 'lead', 'qualified', now() - interval '30 days'), "
+         "INSERT INTO deal_stage_history VALUES ('%s-D1', 'e1', 'lead', 'qualified', now() - interval '30 "
+         "days'), "
          "('%s-D1', 'e2', 'qualified', 'demo', now() - interval '20 days');"
-         "INSERT INTO customer_cards (customer_id, core_need, core_need_level, concern, concern_tag, concern_severity, "
+         "INSERT INTO customer_cards (customer_id, core_need, core_need_level, concern, concern_tag, "
+         "concern_severity, "
          "updated_at) VALUES ('%s-C1', 'faster grading', 2, 'price', 'budget', 2, now());"
-         "INSERT INTO facts (customer_id, deal_id, field, value, level, status, source_event_id, source_channel, "
-         "occurred_at) VALUES ('%s-C1', '%s-D1', 'product', '\"exam\"', 1, 'current', '%s-ev1', 'email', now()), "
+         "INSERT INTO facts (customer_id, deal_id, field, value, level, status, source_event_id, "
+         "source_channel, "
+         "occurred_at) VALUES ('%s-C1', '%s-D1', 'product', '\"exam\"', 1, 'current', '%s-ev1', 'email', "
+         "now()), "
          "('%s-C1', '%s-D1', 'budget', '{\"amount\":500000}', 2, 'current', '%s-ev2', 'visit', now()), "
          "('%s-C1', '%s-D1', 'budget', '{\"amount\":300000}', 1, 'conflict', '%s-ev3', 'wecom', now());"
          "INSERT INTO contacts (id, customer_id, name, role, created_at, last_contact_at) VALUES "
          "('%s-K1', '%s-C1', 'Principal Wang', 'decision_maker', now(), now()), "
          "('%s-K2', '%s-C1', 'IT Li', 'technical', now(), now() - interval '3 days');"
-         "INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, deal_id, rep_id, "
-         "activity_kind, quality_passed) VALUES ('%s-i1', now() - interval '1 day', 'crm', 'visit', 'outbound', "
+         "INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, deal_id, "
+         "rep_id, "
+         "activity_kind, quality_passed) VALUES ('%s-i1', now() - interval '1 day', 'crm', 'visit', "
+         "'outbound', "
          "'%s-C1', '%s-D1', '%s-rep1', 'visit', true), ('%s-i2', now() - interval '2 day', 'crm', 'visit', "
          "'outbound', '%s-C1', '%s-D1', '%s-rep1', 'proposal', false)",
         P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
@@ -143,9 +157,15 @@ static int setup(void **state)
     const char *topics[] = {E.events_topic, NULL};
     assert_int_equal(itest_topics(topics, 1), 0);
     char err[256];
-    assert_int_equal(bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-taskpool-api", &E.producer, err, sizeof err), SP_OK);
+    assert_int_equal(
+        bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-taskpool-api", &E.producer, err, sizeof err),
+        SP_OK);
     assert_int_equal(api_pool_new(itest_env("SP_PG_URL"), 3, &E.pool), SP_OK);
-    taskpool_api_cfg cfg = {.pool = E.pool, .producer = E.producer, .events_topic = E.events_topic, .now_ms = wall, .poll_ms = 100};
+    taskpool_api_cfg cfg = {.pool = E.pool,
+        .producer = E.producer,
+        .events_topic = E.events_topic,
+        .now_ms = wall,
+        .poll_ms = 100};
     assert_int_equal(taskpool_api_new(&cfg, &E.api), SP_OK);
     sp_http_opts o = {.auth = taskpool_api_auth, .auth_arg = E.api, .workers = 8};
     assert_int_equal(sp_http_server_new("http://127.0.0.1:0", &o, &E.srv), SP_OK);
@@ -171,16 +191,17 @@ static int teardown(void **state)
 
 /* One request as person who (-1: no token); returns the status, *out the
  * parsed body (caller decrefs) when out is not NULL. */
-static int call_c(sp_http_client *cli, int who, const char *method, const char *target, const char *body, json_t **out)
+static int call_c(
+    sp_http_client *cli, int who, const char *method, const char *target, const char *body, json_t **out)
 {
     char auth[80];
     sp_http_header h[2];
     size_t nh = 0;
     if (who >= 0) {
         snprintf(auth, sizeof auth, "Bearer %s", E.tok[who]);
-        h[nh++] = (sp_http_header){"Authorization", auth};
+        h[nh++] = (sp_http_header) {"Authorization", auth};
     }
-    if (body) h[nh++] = (sp_http_header){"Content-Type", "application/json"};
+    if (body) h[nh++] = (sp_http_header) {"Content-Type", "application/json"};
     sp_http_reply r = {0};
     assert_int_equal(sp_http_client_do(cli, method, target, h, nh, body, body ? strlen(body) : 0, &r), SP_OK);
     int st = r.status;
@@ -208,7 +229,8 @@ static int getf(int who, json_t **out, const char *fmt, ...)
     return call(who, "GET", t, NULL, out);
 }
 
-static int postf(int who, const char *body, json_t **out, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int postf(int who, const char *body, json_t **out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static int postf(int who, const char *body, json_t **out, const char *fmt, ...)
 {
     char t[512];
@@ -266,14 +288,16 @@ static void test_my_tasks_pages(void **state)
     char cursor[600] = "";
     int inserted = 0;
     for (int page = 0; page < 10; page++) {
-        assert_int_equal(getf(REP1, &j, "/v1/me/tasks?limit=3%s%s", cursor[0] ? "&cursor=" : "", cursor), 200);
+        assert_int_equal(
+            getf(REP1, &j, "/v1/me/tasks?limit=3%s%s", cursor[0] ? "&cursor=" : "", cursor), 200);
         json_t *tasks = json_object_get(j, "tasks");
         size_t i;
         json_t *t;
         json_array_foreach(tasks, i, t)
         {
             const char *k = json_string_value(json_object_get(t, "key"));
-            for (int m = 0; m < n; m++) assert_string_not_equal(keys[m], k); /* no repeats */
+            for (int m = 0; m < n; m++)
+                assert_string_not_equal(keys[m], k); /* no repeats */
             assert_true(n < 16);
             snprintf(keys[n++], sizeof keys[0], "%s", k);
             assert_string_equal(json_string_value(json_object_get(t, "assignee_id")), E.id[REP1]);
@@ -325,7 +349,8 @@ static void test_read_matrix(void **state)
         for (int w = 0; w < NPEOPLE; w++) {
             json_t *j = NULL;
             int st = getf(w, &j, "/v1/tasks/%s:%s", E.P, tasks[t].task);
-            if (st != tasks[t].st[w]) fail_msg("GET task %s as %s: %d, want %d", tasks[t].task, who_name[w], st, tasks[t].st[w]);
+            if (st != tasks[t].st[w])
+                fail_msg("GET task %s as %s: %d, want %d", tasks[t].task, who_name[w], st, tasks[t].st[w]);
             if (st == 200) {
                 assert_non_null(json_object_get(j, "history"));
                 assert_non_null(json_object_get(j, "evidence"));
@@ -348,8 +373,8 @@ static void test_read_matrix(void **state)
                 json_t *j = NULL;
                 int st = getf(w, &j, "/v1/teams/%s-%s/%s", E.P, teams[t].team, v ? "board" : "tasks");
                 if (st != teams[t].st[w])
-                    fail_msg("GET team %s %s as %s: %d, want %d", teams[t].team, v ? "board" : "tasks", who_name[w], st,
-                        teams[t].st[w]);
+                    fail_msg("GET team %s %s as %s: %d, want %d", teams[t].team, v ? "board" : "tasks",
+                        who_name[w], st, teams[t].st[w]);
                 json_decref(j);
             }
         }
@@ -359,19 +384,23 @@ static void test_read_matrix(void **state)
     json_t *t;
     char t1[64];
     snprintf(t1, sizeof t1, "%s-T1", E.P);
-    json_array_foreach(json_object_get(j, "tasks"), i, t) assert_string_equal(json_string_value(json_object_get(t, "team_id")), t1);
+    json_array_foreach(json_object_get(j, "tasks"), i, t)
+        assert_string_equal(json_string_value(json_object_get(t, "team_id")), t1);
     assert_true(json_array_size(json_object_get(j, "tasks")) >= 8);
     json_decref(j);
     /* the board: rep1 acted on 1 of 1 open deals, 1 of 2 activities passed */
     assert_int_equal(getf(SUP1, &j, "/v1/teams/%s-T1/board", E.P), 200);
     json_t *reps = json_object_get(j, "reps"), *r1 = NULL;
-    json_array_foreach(reps, i, t) if (strcmp(json_string_value(json_object_get(t, "rep_id")), E.id[REP1]) == 0) r1 = t;
+    json_array_foreach(
+        reps, i, t) if (strcmp(json_string_value(json_object_get(t, "rep_id")), E.id[REP1]) == 0) r1
+        = t;
     assert_non_null(r1);
     assert_float_equal(json_real_value(json_object_get(r1, "action_completion_rate")), 1.0, 1e-9);
     assert_float_equal(json_real_value(json_object_get(r1, "quality_pass_rate")), 0.5, 1e-9);
     json_t *demo = json_array_get(json_object_get(json_object_get(j, "bottleneck_heatmap"), "stages"), 2);
     assert_string_equal(json_string_value(json_object_get(demo, "stage")), "demo");
-    assert_int_equal(json_integer_value(json_array_get(json_object_get(demo, "counts"), 2)), 1); /* 15-30 days */
+    assert_int_equal(
+        json_integer_value(json_array_get(json_object_get(demo, "counts"), 2)), 1); /* 15-30 days */
     json_decref(j);
 }
 
@@ -387,10 +416,14 @@ static void test_views(void **state)
         if (w == REP1) {
             json_t *tri = json_object_get(j, "golden_triangle");
             assert_string_equal(json_string_value(json_object_get(tri, "stage")), "demo");
-            assert_string_equal(json_string_value(json_object_get(json_object_get(tri, "core_need"), "text")), "faster grading");
-            assert_string_equal(json_string_value(json_object_get(json_object_get(tri, "concern"), "text")), "price");
+            assert_string_equal(json_string_value(json_object_get(json_object_get(tri, "core_need"), "text")),
+                "faster grading");
+            assert_string_equal(
+                json_string_value(json_object_get(json_object_get(tri, "concern"), "text")), "price");
             assert_int_equal(json_array_size(json_object_get(j, "products")), 1);
-            assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(j, "budget"), "value"), "amount")), 500000);
+            assert_int_equal(json_integer_value(json_object_get(
+                                 json_object_get(json_object_get(j, "budget"), "value"), "amount")),
+                500000);
             assert_int_equal(json_array_size(json_object_get(j, "conflicts")), 1);
             json_t *chain = json_object_get(j, "decision_chain");
             assert_int_equal(json_array_size(json_object_get(chain, "decision_maker")), 1);
@@ -449,7 +482,9 @@ static void test_admin(void **state)
     assert_int_equal(call(ADMIN, "POST", "/v1/admin/teams", body, &j), 200);
     json_decref(j);
     assert_int_equal(sqlf_int("SELECT count(*) FROM teams WHERE id = '%s-T3'", E.P), 1);
-    snprintf(body, sizeof body, "{\"person_id\":\"%s-rep1\",\"starts_at\":\"2030-01-02T00:00Z\",\"ends_at\":\"2030-01-01T00:00Z\"}", E.P);
+    snprintf(body, sizeof body,
+        "{\"person_id\":\"%s-rep1\",\"starts_at\":\"2030-01-02T00:00Z\",\"ends_at\":\"2030-01-01T00:00Z\"}",
+        E.P);
     assert_int_equal(call(ADMIN, "POST", "/v1/admin/absences", body, &j), 422);
     assert_string_equal(err_field(j), "ends_at");
     json_decref(j);
@@ -469,7 +504,8 @@ struct seen {
     volatile sig_atomic_t stop;
 };
 
-static void ev_handler(void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+static void ev_handler(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     struct seen *s = arg;
     for (size_t i = 0; i < n; i++) {
@@ -506,8 +542,8 @@ static void test_actions(void **state)
     /* another team's task: 404 for every action, nothing changes */
     static const char *const acts[] = {"ack", "start", "complete", "dismiss", "reassign"};
     for (size_t a = 0; a < 5; a++) {
-        assert_int_equal(postf(REP1, "{\"outcome\":\"x\",\"note\":\"n\",\"reason\":\"r\",\"to_id\":\"y\"}", &j,
-                             "/v1/tasks/%s:k3/%s", E.P, acts[a]),
+        assert_int_equal(postf(REP1, "{\"outcome\":\"x\",\"note\":\"n\",\"reason\":\"r\",\"to_id\":\"y\"}",
+                             &j, "/v1/tasks/%s:k3/%s", E.P, acts[a]),
             404);
         json_decref(j);
     }
@@ -523,11 +559,14 @@ static void test_actions(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "current_status")), "acknowledged");
     assert_non_null(json_string_value(json_object_get(j, "error")));
     json_decref(j);
-    assert_int_equal(sqlf_int("SELECT seq FROM tasks WHERE key = '%s:k1'", E.P), seq1); /* replay changed nothing */
+    assert_int_equal(
+        sqlf_int("SELECT seq FROM tasks WHERE key = '%s:k1'", E.P), seq1); /* replay changed nothing */
     assert_int_equal(postf(REP1, "{\"outcome\":\"advanced\"}", &j, "/v1/tasks/%s:k1/complete", E.P), 422);
     assert_string_equal(err_field(j), "note");
     json_decref(j);
-    assert_int_equal(postf(REP1, "{\"outcome\":\"advanced\",\"note\":\"booked the demo\"}", &j, "/v1/tasks/%s:k1/complete", E.P), 200);
+    assert_int_equal(postf(REP1, "{\"outcome\":\"advanced\",\"note\":\"booked the demo\"}", &j,
+                         "/v1/tasks/%s:k1/complete", E.P),
+        200);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "done");
     json_decref(j);
     assert_int_equal(sqlf_int("SELECT count(*) FROM task_history WHERE task_key = '%s:k1'", E.P), 2);
@@ -554,7 +593,9 @@ static void test_actions(void **state)
     json_decref(j);
     /* the new assignee's escalation chain: their supervisor, then the director */
     assert_int_equal(sqlf_int("SELECT count(*) FROM tasks WHERE key = '%s:k2' AND chain = ARRAY['%s', '%s'] "
-                              "AND status = 'open' AND escalation_level = 0", E.P, E.id[SUP1], E.id[DIR1]), 1);
+                              "AND status = 'open' AND escalation_level = 0",
+                         E.P, E.id[SUP1], E.id[DIR1]),
+        1);
     assert_int_equal(getf(REP1, &j, "/v1/tasks/%s:k2", E.P), 404); /* no longer rep1's */
     json_decref(j);
     assert_int_equal(postf(REP1B, NULL, &j, "/v1/tasks/%s:k2/start", E.P), 200);
@@ -576,8 +617,13 @@ static void test_actions(void **state)
     struct seen s = {.mu = PTHREAD_MUTEX_INITIALIZER};
     const char *topics[] = {E.events_topic, NULL};
     char *group = itest_unique("itest-taskapi");
-    bus_consumer_opts o = {.bootstrap = itest_env("SP_KAFKA_BOOTSTRAP"), .group_id = group, .client_id = "itest",
-        .topics = topics, .service = "itest", .handler = ev_handler, .arg = &s};
+    bus_consumer_opts o = {.bootstrap = itest_env("SP_KAFKA_BOOTSTRAP"),
+        .group_id = group,
+        .client_id = "itest",
+        .topics = topics,
+        .service = "itest",
+        .handler = ev_handler,
+        .arg = &s};
     char err[256];
     bus_consumer *c = NULL;
     assert_int_equal(bus_consumer_new(&o, &c, err, sizeof err), SP_OK);
@@ -600,7 +646,8 @@ static void test_actions(void **state)
     snprintf(k1, sizeof k1, "%s:k1", E.P);
     int k1_done = 0;
     for (int i = 0; i < s.n; i++)
-        if (strcmp(s.key[i], k1) == 0 && s.status[i] == SALESPULSE__V1__TASK_STATUS__TASK_STATUS_DONE) k1_done = 1;
+        if (strcmp(s.key[i], k1) == 0 && s.status[i] == SALESPULSE__V1__TASK_STATUS__TASK_STATUS_DONE)
+            k1_done = 1;
     assert_true(k1_done);
 }
 
@@ -698,7 +745,8 @@ static void test_long_poll(void **state)
     char p1[96], p2[96];
     snprintf(p1, sizeof p1, "%s:p1", E.P);
     snprintf(p2, sizeof p2, "%s:p2", E.P);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(tasks, 0), "key")), p1); /* seq order */
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(tasks, 0), "key")), p1); /* seq order */
     assert_string_equal(json_string_value(json_object_get(json_array_get(tasks, 1), "key")), p2);
     json_decref(j);
 }

@@ -45,7 +45,8 @@ static void test_list_query_defaults(void **state)
 
     r = req_q("status=all");
     assert_int_equal(api_list_query_parse(&r, &q, &field), SP_OK);
-    for (int s = TASK_OPEN; s <= TASK_RESOLVED; s++) assert_true(q.statuses & (1u << s));
+    for (int s = TASK_OPEN; s <= TASK_RESOLVED; s++)
+        assert_true(q.statuses & (1u << s));
 }
 
 static void test_list_query_errors(void **state)
@@ -83,7 +84,8 @@ static void test_cursor_roundtrip(void **state)
     strcpy(c.key, "task:deal.stalled:deal:D-1|x:1");
     char buf[API_CURSOR_MAX];
     assert_int_equal(api_cursor_encode(&c, buf, sizeof buf), SP_OK);
-    assert_int_equal(strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), strlen(buf));
+    assert_int_equal(
+        strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), strlen(buf));
     assert_int_equal(api_cursor_decode(buf, &d), SP_OK);
     assert_int_equal(d.level, 3);
     assert_string_equal(d.created, c.created);
@@ -173,8 +175,10 @@ static void test_stats(void **state)
     static const struct {
         long long days;
         int bucket;
-    } b[] = {{-3, 0}, {0, 0}, {7, 0}, {8, 1}, {14, 1}, {15, 2}, {30, 2}, {31, 3}, {60, 3}, {61, 4}, {9999, 4}};
-    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) assert_int_equal(api_days_bucket(b[i].days), b[i].bucket);
+    } b[]
+        = {{-3, 0}, {0, 0}, {7, 0}, {8, 1}, {14, 1}, {15, 2}, {30, 2}, {31, 3}, {60, 3}, {61, 4}, {9999, 4}};
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
+        assert_int_equal(api_days_bucket(b[i].days), b[i].bucket);
     assert_int_equal(api_stage_index("lead"), 0);
     assert_int_equal(api_stage_index("won"), 5);
     assert_int_equal(api_stage_index("lost"), -1);
@@ -192,7 +196,8 @@ static void test_stats(void **state)
     assert_float_equal(rate[4], 1.0, 1e-9);
     api_funnel_month empty = {"2026-11", {0}};
     api_funnel_rates(&empty, rate, has);
-    for (int i = 0; i < API_NSTAGES - 1; i++) assert_false(has[i]);
+    for (int i = 0; i < API_NSTAGES - 1; i++)
+        assert_false(has[i]);
 
     api_board_counts c = {4, 3, 0, 0};
     api_board_rates br;
@@ -200,7 +205,7 @@ static void test_stats(void **state)
     assert_true(br.has_completion);
     assert_float_equal(br.completion, 0.75, 1e-9);
     assert_false(br.has_quality); /* nothing assessed: null, not 0 */
-    c = (api_board_counts){0, 0, 5, 4};
+    c = (api_board_counts) {0, 0, 5, 4};
     api_board_rates_of(&c, &br);
     assert_false(br.has_completion);
     assert_float_equal(br.quality, 0.8, 1e-9);
@@ -248,11 +253,20 @@ static void test_admin_validate(void **state)
         {API_ENTITY_TEAMS, "{\"id\":\"t1\",\"name\":\"East\"}", "region_id"},
         {API_ENTITY_REGIONS, "{\"id\":\"north\",\"name\":\"North\",\"director_id\":null}", NULL},
         {API_ENTITY_REGIONS, "{\"name\":\"North\"}", "id"},
-        {API_ENTITY_ABSENCES, "{\"person_id\":\"r1\",\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-03T00:00:00Z\"}", NULL},
-        {API_ENTITY_ABSENCES, "{\"person_id\":\"r1\",\"starts_at\":\"2026-12-03T00:00Z\",\"ends_at\":\"2026-12-01T00:00Z\"}", "ends_at"},
-        {API_ENTITY_ABSENCES, "{\"person_id\":\"r1\",\"starts_at\":\"2026-02-30T00:00Z\",\"ends_at\":\"2026-12-01T00:00Z\"}", "starts_at"},
-        {API_ENTITY_ABSENCES, "{\"person_id\":\"r1\",\"starts_at\":\"tomorrow\",\"ends_at\":\"2026-12-01T00:00Z\"}", "starts_at"},
-        {API_ENTITY_ABSENCES, "{\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-02T00:00Z\"}", "person_id"},
+        {API_ENTITY_ABSENCES,
+            "{\"person_id\":\"r1\",\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-03T00:00:00Z\"}",
+            NULL},
+        {API_ENTITY_ABSENCES,
+            "{\"person_id\":\"r1\",\"starts_at\":\"2026-12-03T00:00Z\",\"ends_at\":\"2026-12-01T00:00Z\"}",
+            "ends_at"},
+        {API_ENTITY_ABSENCES,
+            "{\"person_id\":\"r1\",\"starts_at\":\"2026-02-30T00:00Z\",\"ends_at\":\"2026-12-01T00:00Z\"}",
+            "starts_at"},
+        {API_ENTITY_ABSENCES,
+            "{\"person_id\":\"r1\",\"starts_at\":\"tomorrow\",\"ends_at\":\"2026-12-01T00:00Z\"}",
+            "starts_at"},
+        {API_ENTITY_ABSENCES, "{\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-02T00:00Z\"}",
+            "person_id"},
         {API_ENTITY_TEAMS, "[1]", "body"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -291,7 +305,8 @@ static void test_spctl_helpers(void **state)
     assert_int_equal(spctl_ttl_parse("never", &s), SP_OK);
     assert_int_equal(s, 0);
     static const char *const bad[] = {"", "d", "90", "90x", "-1d", "90dd", "99999d"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(spctl_ttl_parse(bad[i], &s), SP_EINVAL);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(spctl_ttl_parse(bad[i], &s), SP_EINVAL);
     char hex[65];
     assert_int_equal(spctl_sha256_hex("hello", hex), SP_OK); /* sha256sum */
     assert_string_equal(hex, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
@@ -329,7 +344,11 @@ static void test_auth_dispatch(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sp_http_header h = {"Authorization", cases[i].auth};
-        sp_http_req r = {.method = "GET", .path = "/v1/me/tasks", .query = "", .headers = &h, .nheaders = cases[i].auth ? 1 : 0};
+        sp_http_req r = {.method = "GET",
+            .path = "/v1/me/tasks",
+            .query = "",
+            .headers = &h,
+            .nheaders = cases[i].auth ? 1 : 0};
         sp_http_res res;
         sp_http_res_init(&res);
         sp_http_server_dispatch(srv, &r, &res);
