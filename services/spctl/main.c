@@ -22,6 +22,9 @@ const spctl_cmd spctl_commands[] = {
         "generate the deterministic demo quarter (org, CRM, events, truth)", 0, 0, spctl_sim},
     {"seed", "seed --org org.json --crm crm.json", "load org chart and CRM data into PostgreSQL (idempotent)", 1, 0,
         spctl_seed},
+    {"token", "token issue|revoke ...", "issue (--person ID [--label L] [--ttl 90d]) or revoke (--person ID | "
+        "--token-prefix P) API tokens", 1, 0, spctl_token},
+    {"apikey", "apikey KEY", "print the SHA-256 hex of an ingest API key (for SP_INGEST_API_KEYS)", 0, 0, spctl_apikey},
     {NULL, NULL, NULL, 0, 0, NULL},
 };
 

@@ -33,5 +33,22 @@ int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_check_tasks(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_sim(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_seed(const struct spctl_cfg *cfg, int argc, char **argv);
+int spctl_token(const struct spctl_cfg *cfg, int argc, char **argv);
+int spctl_apikey(const struct spctl_cfg *cfg, int argc, char **argv);
+
+/* spctl_token.c, also for tests. SHA-256 hex of s: SP_EIO. */
+int spctl_sha256_hex(const char *s, char hex[65]);
+/* "90d", "12h", "30m", "45s", "never"/"0" (no expiry) -> seconds; at most
+ * ten years. SP_EINVAL otherwise. */
+int spctl_ttl_parse(const char *s, long long *seconds);
+struct sp_db;
+/* Issues a token for person (ttl_s 0: no expiry): the token into tok (shown
+ * once), its hash into hash; only the hash is stored. SP_ENOTFOUND for an
+ * unknown person, SP_EDB/SP_EDBDOWN, SP_EIO (RNG). */
+int spctl_token_issue(
+    struct sp_db *db, const char *person, const char *label, long long ttl_s, char tok[48], char hash[65]);
+/* Revokes the person's tokens, or those matching prefix (a whole token, or
+ * 8..64 hex characters of its hash); *revoked counts them. SP_EINVAL. */
+int spctl_token_revoke(struct sp_db *db, const char *person, const char *prefix, int *revoked);
 
 #endif

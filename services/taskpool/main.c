@@ -3,7 +3,9 @@
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "http.h"
 #include "service.h"
+#include "taskpool/api.h"
 #include "taskpool/taskpool_svc.h"
 
 #include <stdio.h>
@@ -12,6 +14,7 @@
 struct cfg {
     sp_service_cfg svc;
     long long sla1, sla2, sla3, suppress, sweep;
+    long http_workers, http_db_conns;
 };
 
 #define CFG(f) offsetof(struct cfg, f)
@@ -22,8 +25,20 @@ static const sp_config_row rows[] = {
     {"SP_SLA_L3", SP_CFG_MS, "2h", CFG(sla3), "acknowledge an L3 task within"},
     {"SP_SUPPRESS", SP_CFG_MS, "7d", CFG(suppress), "a dismissed task suppresses the same signal this long"},
     {"SP_SLA_SWEEP", SP_CFG_MS, "1m", CFG(sweep), "SLA sweep period (clock time: event time in replays)"},
+    {"SP_HTTP_WORKERS", SP_CFG_INT, "32", CFG(http_workers),
+        "HTTP handler threads (each long-poll holds one while it waits)", .min = 1, .max = 256},
+    {"SP_HTTP_DB_CONNS", SP_CFG_INT, "4", CFG(http_db_conns), "PostgreSQL connections for HTTP handlers", .min = 1,
+        .max = 64},
     SP_CONFIG_END,
 };
+
+/* HTTP requests are dated by the wall clock even when the consumer runs
+ * on event time (a person acts now, not at the replay's watermark). */
+static int64_t wall_now(void *arg)
+{
+    (void)arg;
+    return sp_wall_ms();
+}
 
 int main(int argc, char **argv)
 {
@@ -34,14 +49,35 @@ int main(int argc, char **argv)
     ts.sla.sla_s[2] = cfg.sla2 / 1000;
     ts.sla.sla_s[3] = cfg.sla3 / 1000;
     sp_service svc = {0};
+    api_pool *pool = NULL;
+    taskpool_api *api = NULL;
+    sp_http_server *srv = NULL;
     int code = 1;
     if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, SP_TOPIC_TASK_COMMANDS, taskpool_svc_batch, &ts) != SP_OK)
         goto out;
     ts.producer = svc.producer;
     ts.clock = svc.clock;
     svc.on_idle = taskpool_svc_idle;
+    /* the API: its own connections (the consumer's is single-threaded),
+     * the shared producer (thread-safe) */
+    taskpool_api_cfg acfg = {.producer = svc.producer, .events_topic = SP_TOPIC_TASK_EVENTS, .now_ms = wall_now,
+        .max_waiters = cfg.http_workers > 2 ? (int)cfg.http_workers / 2 : 1};
+    if (api_pool_new(cfg.svc.pg_url, (int)cfg.http_db_conns, &pool) != SP_OK) goto out;
+    acfg.pool = pool;
+    if (taskpool_api_new(&acfg, &api) != SP_OK) goto out;
+    sp_http_opts o = {.workers = (int)cfg.http_workers, .auth = taskpool_api_auth, .auth_arg = api};
+    if (sp_http_server_new(cfg.svc.http_addr, &o, &srv) != SP_OK || taskpool_api_register(api, srv) != SP_OK
+        || sp_http_server_start(srv) != SP_OK) {
+        sp_error("cannot serve HTTP on %s", cfg.svc.http_addr);
+        goto out;
+    }
+    sp_http_server_set_ready(srv, 1);
+    sp_info("sp-taskpool API listening on %s (port %d)", cfg.svc.http_addr, sp_http_server_port(srv));
     code = sp_service_run(&svc);
 out:
+    sp_http_server_destroy(srv); /* no handler may run once the producer goes */
+    taskpool_api_destroy(api);
+    api_pool_destroy(pool);
     sp_service_destroy(&svc);
     sp_config_free(rows, &cfg);
     return code;

@@ -1,0 +1,50 @@
+/* api.h - sp-taskpool's HTTP API for people: bearer-token auth, task lists
+ * and actions, the change feed, boards and cards, org admin. Handlers copy
+ * the request into plain structs (api_query.h), decide with pure functions
+ * (acl.h, task.h, api_stats.h) and talk to PostgreSQL through a small
+ * connection pool. docs/api/taskpool.md lists every route. */
+#ifndef SP_TASKPOOL_API_H
+#define SP_TASKPOOL_API_H
+
+#include "bus.h"
+#include "http.h"
+#include "taskpool/api_pool.h"
+
+#include <stdint.h>
+
+typedef struct taskpool_api_cfg {
+    api_pool *pool; /* borrowed: connections for handlers */
+    bus_producer *producer; /* borrowed, thread-safe; NULL: actions answer 503 */
+    const char *events_topic; /* default SP_TOPIC_TASK_EVENTS */
+    int64_t (*now_ms)(void *arg); /* request time (ms since epoch) */
+    void *now_arg;
+    int delivery_timeout_ms; /* wait for the TaskEvent's delivery; default 10000 */
+    int poll_ms; /* change feed: database poll period; default 250 */
+    int max_waiters; /* change feed: long-polls waiting at once (each holds an
+                      * HTTP worker); beyond, a poll answers at once. Default 16 */
+} taskpool_api_cfg;
+
+typedef struct taskpool_api taskpool_api;
+
+/* Creates the API over cfg (copied; borrowed members stay the caller's).
+ * SP_EINVAL without pool or now_ms, SP_ENOMEM. Caller frees with
+ * taskpool_api_destroy after the server is destroyed. */
+int taskpool_api_new(const taskpool_api_cfg *cfg, taskpool_api **out);
+
+void taskpool_api_destroy(taskpool_api *api);
+
+/* sp_http_auth_fn (arg: the taskpool_api): Authorization: Bearer <token>
+ * -> SHA-256 -> api_tokens (not revoked, not expired at request time) ->
+ * active person -> principal (role, team, region: a person without region
+ * gets their team's). SP_EAUTH (401) otherwise, SP_EDBDOWN when the
+ * database is unreachable. */
+int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out);
+
+/* Registers every route on srv (before start). The server must have been
+ * created with opts.auth = taskpool_api_auth, opts.auth_arg = api. */
+int taskpool_api_register(taskpool_api *api, sp_http_server *srv);
+
+/* Task actions applied since start (for the bench and /metrics). */
+uint64_t taskpool_api_actions_applied(const taskpool_api *api);
+
+#endif

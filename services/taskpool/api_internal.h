@@ -1,0 +1,73 @@
+/* api_internal.h - what the API's handler files share (not for callers). */
+#ifndef SP_TASKPOOL_API_INTERNAL_H
+#define SP_TASKPOOL_API_INTERNAL_H
+
+#include "taskpool/acl.h"
+#include "taskpool/api.h"
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+
+struct taskpool_api {
+    taskpool_api_cfg cfg;
+    pthread_mutex_t mu; /* guards the counters */
+    pthread_mutex_t hmu; /* guards the horizon cache (held while it is computed) */
+    int64_t horizon; /* change feed: every seq <= horizon is committed */
+    int64_t horizon_at_mono_ms;
+    uint64_t actions;
+    int waiters; /* long-polls waiting now */
+};
+
+/* ISO-8601 UTC text of a timestamptz column, for SELECT lists. */
+#define API_TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+/* The principal as acl.h wants it; 0 when the role is unknown. */
+int api_principal(const sp_http_req *req, acl_principal *p);
+
+/* Borrows a connection or fills res with 503. */
+int api_db_get(taskpool_api *api, sp_http_res *res, sp_db **db);
+
+/* Fills res with 500/503 for a failed statement and returns rv. */
+int api_db_fail(sp_http_res *res, sp_db *db, int rv);
+
+/* A result row as a JSON object: integers, booleans, numbers and json(b)
+ * typed by column; NULL -> null; columns whose name starts with '_' are
+ * left out. Never NULL (json_object on allocation failure is the caller's
+ * risk, as everywhere with jansson). */
+json_t *api_row_json(const PGresult *r, int row);
+
+/* Every row as an array of api_row_json objects. */
+json_t *api_rows_json(const PGresult *r);
+
+/* Percent-decodes a path segment of n bytes into buf; SP_EINVAL for bad
+ * escapes, NUL bytes or an empty result; SP_ETOOBIG. */
+int api_segment_decode(const char *s, size_t n, char *buf, size_t cap);
+
+/* Sets res to 200 with j and drops the reference to j. */
+int api_reply(sp_http_res *res, json_t *j);
+
+/* Monotonic milliseconds for waits (never for business logic). */
+int64_t api_mono_ms(void);
+
+/* Handlers (api_tasks.c, api_views.c, api_admin.c). */
+int api_h_my_tasks(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_team_get(const sp_http_req *req, sp_http_res *res, void *arg); /* /v1/teams/{id}/tasks|board */
+int api_h_task_get(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_task_post(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_changes(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_team_tasks(taskpool_api *api, const sp_http_req *req, sp_http_res *res, const char *team_id);
+int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res, const char *team_id);
+int api_h_deal_health(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_customer_card(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_funnel(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_admin_get(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_admin_post(const sp_http_req *req, sp_http_res *res, void *arg);
+
+/* Team scope check for team endpoints: SP_OK with the team's region in
+ * region (cap 96), or res filled (403 for a role that never may, 404 for a
+ * team outside the caller's scope or unknown). */
+int api_team_scope(sp_db *db, const acl_principal *p, const char *team_id, sp_http_res *res, char *region);
+
+#endif

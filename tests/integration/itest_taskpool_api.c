@@ -1,0 +1,766 @@
+/* sp-taskpool's HTTP API against the real PostgreSQL and Kafka: a small org
+ * (2 regions, 2 teams, reps, supervisors, a director, an admin) seeded with
+ * SQL, tokens issued through spctl's token code, the server in-process on
+ * port 0, and the matrix of roles x endpoints x own/other team; actions
+ * publish TaskEvents; the change feed returns a task changed during the
+ * wait and nothing when nothing changed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "bus.h"
+#include "clock.h"
+#include "db.h"
+#include "err.h"
+#include "http.h"
+#include "http_client.h"
+#include "itest.h"
+#include "salespulse/v1/task.pb-c.h"
+#include "spctl/spctl.h"
+#include "taskpool/api.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { REP1, REP1B, REP2, SUP1, SUP2, DIR1, ADMIN, NPEOPLE };
+static const char *const who_name[NPEOPLE] = {"rep1", "rep1b", "rep2", "sup1", "sup2", "dir1", "admin"};
+
+static struct {
+    char P[32]; /* id prefix: reruns on one database never collide */
+    char id[NPEOPLE][64];
+    char tok[NPEOPLE][48];
+    char events_topic[96];
+    sp_db *db;
+    bus_producer *producer;
+    api_pool *pool;
+    taskpool_api *api;
+    sp_http_server *srv;
+    sp_http_client *cli;
+} E;
+
+static int64_t wall(void *arg)
+{
+    (void)arg;
+    return sp_wall_ms();
+}
+
+static void sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sqlf(const char *fmt, ...)
+{
+    char sql[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    if (itest_sql(sql) != 0) fail_msg("SQL failed: %s", sql);
+}
+
+static long long sqlf_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static long long sqlf_int(const char *fmt, ...)
+{
+    char sql[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    return itest_sql_int(sql);
+}
+
+/* A task assigned to person in team/region, created minutes_ago. */
+static void task_seed(
+    const char *k, int who, const char *team, const char *region, int level, int minutes_ago)
+{
+    sqlf(
+        "INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, "
+        "created_at, assigned_at, due_at, updated_at, seq, subject_type, subject_id, deal_id) VALUES "
+        "('%s:%s', 'deal.stalled', %d, 'open', '%s', 'rep', '%s-%s', '%s-%s', 3600, now() - interval '%d "
+        "min', "
+        "now() - interval '%d min', now() + interval '1 hour', now(), 0, 'deal', '%s:%s', '%s-D1')",
+        E.P, k, level, E.id[who], E.P, team, E.P, region, minutes_ago, minutes_ago, E.P, k, E.P);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char pfx[32];
+    snprintf(pfx, sizeof pfx, "ta%d", (int)getpid());
+    memcpy(E.P, pfx, sizeof pfx);
+    for (int i = 0; i < NPEOPLE; i++)
+        snprintf(E.id[i], sizeof E.id[i], "%s-%s", pfx, who_name[i]);
+    const char *P = E.P;
+    sqlf("INSERT INTO regions (id, name) VALUES ('%s-R1', 'North'), ('%s-R2', 'South');"
+         "INSERT INTO teams (id, name, region_id) VALUES ('%s-T1', 'T1', '%s-R1'), ('%s-T2', 'T2', '%s-R2');"
+         "INSERT INTO people (id, name, role, team_id, region_id) VALUES "
+         "('%s-rep1', 'Rep One', 'rep', '%s-T1', NULL), ('%s-rep1b', 'Rep OneB', 'rep', '%s-T1', NULL), "
+         "('%s-rep2', 'Rep Two', 'rep', '%s-T2', NULL), ('%s-sup1', 'Sup One', 'supervisor', '%s-T1', NULL), "
+         "('%s-sup2', 'Sup Two', 'supervisor', '%s-T2', NULL), ('%s-dir1', 'Dir One', 'director', NULL, "
+         "'%s-R1'), "
+         "('%s-admin', 'Admin', 'admin', NULL, NULL);"
+         "",
+        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
+    sqlf("UPDATE teams SET supervisor_id = '%s-sup1' WHERE id = '%s-T1'; UPDATE teams SET supervisor_id = "
+         "'%s-sup2' "
+         "WHERE id = '%s-T2'; UPDATE regions SET director_id = '%s-dir1' WHERE id = '%s-R1'",
+        P, P, P, P, P, P);
+    /* a customer of rep1 with an open deal, a card, facts and contacts */
+    sqlf("INSERT INTO customers (id, name, owner_rep_id, created_at) VALUES ('%s-C1', 'Acme School', "
+         "'%s-rep1', now());"
+         "INSERT INTO deals (id, customer_id, name, stage, stage_since, amount, owner_rep_id, created_at, "
+         "last_status_update_at, next_step) VALUES ('%s-D1', '%s-C1', 'Exam system', 'demo', now() - "
+         "interval '20 days', "
+         "500000, '%s-rep1', now() - interval '40 days', now(), 'send quote');"
+         "INSERT INTO deal_stage_history VALUES ('%s-D1', 'e1', 'lead', 'qualified', now() - interval '30 "
+         "days'), "
+         "('%s-D1', 'e2', 'qualified', 'demo', now() - interval '20 days');"
+         "INSERT INTO customer_cards (customer_id, core_need, core_need_level, concern, concern_tag, "
+         "concern_severity, "
+         "updated_at) VALUES ('%s-C1', 'faster grading', 2, 'price', 'budget', 2, now());"
+         "INSERT INTO facts (customer_id, deal_id, field, value, level, status, source_event_id, "
+         "source_channel, "
+         "occurred_at) VALUES ('%s-C1', '%s-D1', 'product', '\"exam\"', 1, 'current', '%s-ev1', 'email', "
+         "now()), "
+         "('%s-C1', '%s-D1', 'budget', '{\"amount\":500000}', 2, 'current', '%s-ev2', 'visit', now()), "
+         "('%s-C1', '%s-D1', 'budget', '{\"amount\":300000}', 1, 'conflict', '%s-ev3', 'wecom', now());"
+         "INSERT INTO contacts (id, customer_id, name, role, created_at, last_contact_at) VALUES "
+         "('%s-K1', '%s-C1', 'Principal Wang', 'decision_maker', now(), now()), "
+         "('%s-K2', '%s-C1', 'IT Li', 'technical', now(), now() - interval '3 days');"
+         "INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, deal_id, "
+         "rep_id, "
+         "activity_kind, quality_passed) VALUES ('%s-i1', now() - interval '1 day', 'crm', 'visit', "
+         "'outbound', "
+         "'%s-C1', '%s-D1', '%s-rep1', 'visit', true), ('%s-i2', now() - interval '2 day', 'crm', 'visit', "
+         "'outbound', '%s-C1', '%s-D1', '%s-rep1', 'proposal', false)",
+        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
+    task_seed("k1", REP1, "T1", "R1", 3, 30);
+    task_seed("k2", REP1, "T1", "R1", 1, 20);
+    task_seed("k3", REP2, "T2", "R2", 2, 10);
+    task_seed("k4", REP1B, "T1", "R1", 2, 10);
+    for (int i = 0; i < 5; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "p%d", i);
+        task_seed(k, REP1, "T1", "R1", 2, 100 + i);
+    }
+
+    assert_int_equal(sp_db_open(itest_env("SP_PG_URL"), &E.db), SP_OK);
+    char hash[65];
+    for (int i = 0; i < NPEOPLE; i++)
+        assert_int_equal(spctl_token_issue(E.db, E.id[i], "itest", 3600, E.tok[i], hash), SP_OK);
+
+    char *topic = itest_unique("itest-taskevents");
+    snprintf(E.events_topic, sizeof E.events_topic, "%s", topic);
+    free(topic);
+    const char *topics[] = {E.events_topic, NULL};
+    assert_int_equal(itest_topics(topics, 1), 0);
+    char err[256];
+    assert_int_equal(
+        bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-taskpool-api", &E.producer, err, sizeof err),
+        SP_OK);
+    assert_int_equal(api_pool_new(itest_env("SP_PG_URL"), 3, &E.pool), SP_OK);
+    taskpool_api_cfg cfg = {.pool = E.pool,
+        .producer = E.producer,
+        .events_topic = E.events_topic,
+        .now_ms = wall,
+        .poll_ms = 100};
+    assert_int_equal(taskpool_api_new(&cfg, &E.api), SP_OK);
+    sp_http_opts o = {.auth = taskpool_api_auth, .auth_arg = E.api, .workers = 8};
+    assert_int_equal(sp_http_server_new("http://127.0.0.1:0", &o, &E.srv), SP_OK);
+    assert_int_equal(taskpool_api_register(E.api, E.srv), SP_OK);
+    assert_int_equal(sp_http_server_start(E.srv), SP_OK);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", sp_http_server_port(E.srv));
+    assert_int_equal(sp_http_client_new(url, 20000, &E.cli), SP_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sp_http_client_destroy(E.cli);
+    sp_http_server_destroy(E.srv);
+    taskpool_api_destroy(E.api);
+    api_pool_destroy(E.pool);
+    bus_producer_destroy(E.producer);
+    sp_db_destroy(E.db);
+    return 0;
+}
+
+/* One request as person who (-1: no token); returns the status, *out the
+ * parsed body (caller decrefs) when out is not NULL. */
+static int call_c(
+    sp_http_client *cli, int who, const char *method, const char *target, const char *body, json_t **out)
+{
+    char auth[80];
+    sp_http_header h[2];
+    size_t nh = 0;
+    if (who >= 0) {
+        snprintf(auth, sizeof auth, "Bearer %s", E.tok[who]);
+        h[nh++] = (sp_http_header) {"Authorization", auth};
+    }
+    if (body) h[nh++] = (sp_http_header) {"Content-Type", "application/json"};
+    sp_http_reply r = {0};
+    assert_int_equal(sp_http_client_do(cli, method, target, h, nh, body, body ? strlen(body) : 0, &r), SP_OK);
+    int st = r.status;
+    if (out) {
+        *out = json_loads(r.body, 0, NULL);
+        if (*out == NULL) fail_msg("%s %s -> %d: not JSON: %s", method, target, st, r.body);
+    }
+    sp_http_reply_clear(&r);
+    return st;
+}
+
+static int call(int who, const char *method, const char *target, const char *body, json_t **out)
+{
+    return call_c(E.cli, who, method, target, body, out);
+}
+
+static int getf(int who, json_t **out, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int getf(int who, json_t **out, const char *fmt, ...)
+{
+    char t[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t, sizeof t, fmt, ap);
+    va_end(ap);
+    return call(who, "GET", t, NULL, out);
+}
+
+static int postf(int who, const char *body, json_t **out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int postf(int who, const char *body, json_t **out, const char *fmt, ...)
+{
+    char t[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t, sizeof t, fmt, ap);
+    va_end(ap);
+    return call(who, "POST", t, body, out);
+}
+
+static const char *err_field(const json_t *j)
+{
+    return json_string_value(json_object_get(json_object_get(j, "error"), "field"));
+}
+
+static void test_auth(void **state)
+{
+    (void)state;
+    json_t *j = NULL;
+    assert_int_equal(call(-1, "GET", "/v1/me/tasks", NULL, &j), 401);
+    assert_non_null(json_object_get(j, "error"));
+    json_decref(j);
+    assert_int_equal(call(REP1, "GET", "/v1/me/tasks", NULL, NULL), 200);
+    /* expired */
+    char tok[48], hash[65];
+    assert_int_equal(spctl_token_issue(E.db, E.id[REP1B], "short", 60, tok, hash), SP_OK);
+    char saved[48];
+    memcpy(saved, E.tok[REP1B], sizeof saved);
+    memcpy(E.tok[REP1B], tok, sizeof tok);
+    assert_int_equal(call(REP1B, "GET", "/v1/me/tasks", NULL, NULL), 200);
+    sqlf("UPDATE api_tokens SET expires_at = now() - interval '1 s' WHERE token_sha256 = '%s'", hash);
+    assert_int_equal(call(REP1B, "GET", "/v1/me/tasks", NULL, NULL), 401);
+    /* revoked by a prefix of its hash */
+    assert_int_equal(spctl_token_issue(E.db, E.id[REP1B], "rev", 0, tok, hash), SP_OK);
+    memcpy(E.tok[REP1B], tok, sizeof tok);
+    assert_int_equal(call(REP1B, "GET", "/v1/me/tasks", NULL, NULL), 200);
+    char prefix[13];
+    snprintf(prefix, sizeof prefix, "%.12s", hash);
+    int n = 0;
+    assert_int_equal(spctl_token_revoke(E.db, NULL, prefix, &n), SP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(call(REP1B, "GET", "/v1/me/tasks", NULL, NULL), 401);
+    memcpy(E.tok[REP1B], saved, sizeof saved);
+    assert_int_equal(call(REP1B, "GET", "/v1/me/tasks", NULL, NULL), 200);
+    /* an unknown person gets no token */
+    assert_int_equal(spctl_token_issue(E.db, "nobody-at-all", "", 0, tok, hash), SP_ENOTFOUND);
+}
+
+static void test_my_tasks_pages(void **state)
+{
+    (void)state;
+    json_t *j = NULL;
+    char keys[16][96];
+    int n = 0;
+    char cursor[600] = "";
+    int inserted = 0;
+    for (int page = 0; page < 10; page++) {
+        assert_int_equal(
+            getf(REP1, &j, "/v1/me/tasks?limit=3%s%s", cursor[0] ? "&cursor=" : "", cursor), 200);
+        json_t *tasks = json_object_get(j, "tasks");
+        size_t i;
+        json_t *t;
+        json_array_foreach(tasks, i, t)
+        {
+            const char *k = json_string_value(json_object_get(t, "key"));
+            for (int m = 0; m < n; m++)
+                assert_string_not_equal(keys[m], k); /* no repeats */
+            assert_true(n < 16);
+            snprintf(keys[n++], sizeof keys[0], "%s", k);
+            assert_string_equal(json_string_value(json_object_get(t, "assignee_id")), E.id[REP1]);
+        }
+        if (page == 0) {
+            assert_int_equal(json_array_size(tasks), 3);
+            /* L3 first */
+            assert_int_equal(json_integer_value(json_object_get(json_array_get(tasks, 0), "level")), 3);
+        }
+        json_t *next = json_object_get(j, "next_cursor");
+        if (!json_is_string(next)) {
+            json_decref(j);
+            break;
+        }
+        snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
+        json_decref(j);
+        if (!inserted) { /* a new L3 task between pages shifts nothing */
+            task_seed("new", REP1, "T1", "R1", 3, 0);
+            inserted = 1;
+        }
+    }
+    assert_int_equal(n, 7); /* k1, k2, p0..p4: the one inserted later sorts before the cursor */
+    assert_int_equal(getf(REP1, &j, "/v1/me/tasks?level=1"), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "tasks")), 1);
+    json_decref(j);
+    assert_int_equal(getf(REP1, &j, "/v1/me/tasks?status=bogus"), 400);
+    assert_string_equal(err_field(j), "status");
+    json_decref(j);
+    assert_int_equal(getf(REP1, &j, "/v1/me/tasks?cursor=Zm9v"), 400);
+    assert_string_equal(err_field(j), "cursor");
+    json_decref(j);
+    sqlf("UPDATE tasks SET status = 'dismissed' WHERE key = '%s:new'", E.P);
+}
+
+/* Read access to one task and to team lists, for every role. */
+static void test_read_matrix(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *task;
+        int st[NPEOPLE]; /* rep1, rep1b, rep2, sup1, sup2, dir1, admin */
+    } tasks[] = {
+        {"k1", {200, 404, 404, 200, 404, 200, 200}},
+        {"k3", {404, 404, 200, 404, 200, 404, 200}},
+        {"k4", {404, 200, 404, 200, 404, 200, 200}},
+        {"nonexistent", {404, 404, 404, 404, 404, 404, 404}},
+    };
+    for (size_t t = 0; t < sizeof tasks / sizeof tasks[0]; t++)
+        for (int w = 0; w < NPEOPLE; w++) {
+            json_t *j = NULL;
+            int st = getf(w, &j, "/v1/tasks/%s:%s", E.P, tasks[t].task);
+            if (st != tasks[t].st[w])
+                fail_msg("GET task %s as %s: %d, want %d", tasks[t].task, who_name[w], st, tasks[t].st[w]);
+            if (st == 200) {
+                assert_non_null(json_object_get(j, "history"));
+                assert_non_null(json_object_get(j, "evidence"));
+                assert_non_null(json_object_get(j, "playbooks"));
+                assert_non_null(json_object_get(j, "route_reason_en"));
+            }
+            json_decref(j);
+        }
+    static const struct {
+        const char *team;
+        int st[NPEOPLE];
+    } teams[] = {
+        {"T1", {403, 403, 403, 200, 404, 200, 200}},
+        {"T2", {403, 403, 403, 404, 200, 404, 200}},
+        {"T9", {403, 403, 403, 404, 404, 404, 404}},
+    };
+    for (size_t t = 0; t < sizeof teams / sizeof teams[0]; t++)
+        for (int w = 0; w < NPEOPLE; w++) {
+            for (int v = 0; v < 2; v++) {
+                json_t *j = NULL;
+                int st = getf(w, &j, "/v1/teams/%s-%s/%s", E.P, teams[t].team, v ? "board" : "tasks");
+                if (st != teams[t].st[w])
+                    fail_msg("GET team %s %s as %s: %d, want %d", teams[t].team, v ? "board" : "tasks",
+                        who_name[w], st, teams[t].st[w]);
+                json_decref(j);
+            }
+        }
+    json_t *j = NULL;
+    assert_int_equal(getf(SUP1, &j, "/v1/teams/%s-T1/tasks?status=all&limit=200", E.P), 200);
+    size_t i;
+    json_t *t;
+    char t1[64];
+    snprintf(t1, sizeof t1, "%s-T1", E.P);
+    json_array_foreach(json_object_get(j, "tasks"), i, t)
+        assert_string_equal(json_string_value(json_object_get(t, "team_id")), t1);
+    assert_true(json_array_size(json_object_get(j, "tasks")) >= 8);
+    json_decref(j);
+    /* the board: rep1 acted on 1 of 1 open deals, 1 of 2 activities passed */
+    assert_int_equal(getf(SUP1, &j, "/v1/teams/%s-T1/board", E.P), 200);
+    json_t *reps = json_object_get(j, "reps"), *r1 = NULL;
+    json_array_foreach(
+        reps, i, t) if (strcmp(json_string_value(json_object_get(t, "rep_id")), E.id[REP1]) == 0) r1
+        = t;
+    assert_non_null(r1);
+    assert_float_equal(json_real_value(json_object_get(r1, "action_completion_rate")), 1.0, 1e-9);
+    assert_float_equal(json_real_value(json_object_get(r1, "quality_pass_rate")), 0.5, 1e-9);
+    json_t *demo = json_array_get(json_object_get(json_object_get(j, "bottleneck_heatmap"), "stages"), 2);
+    assert_string_equal(json_string_value(json_object_get(demo, "stage")), "demo");
+    assert_int_equal(
+        json_integer_value(json_array_get(json_object_get(demo, "counts"), 2)), 1); /* 15-30 days */
+    json_decref(j);
+}
+
+static void test_views(void **state)
+{
+    (void)state;
+    json_t *j = NULL;
+    /* customer card: the owner and their managers; nobody else */
+    int want[NPEOPLE] = {200, 404, 404, 200, 404, 200, 200};
+    for (int w = 0; w < NPEOPLE; w++) {
+        int st = getf(w, &j, "/v1/customers/%s-C1/card", E.P);
+        if (st != want[w]) fail_msg("card as %s: %d", who_name[w], st);
+        if (w == REP1) {
+            json_t *tri = json_object_get(j, "golden_triangle");
+            assert_string_equal(json_string_value(json_object_get(tri, "stage")), "demo");
+            assert_string_equal(json_string_value(json_object_get(json_object_get(tri, "core_need"), "text")),
+                "faster grading");
+            assert_string_equal(
+                json_string_value(json_object_get(json_object_get(tri, "concern"), "text")), "price");
+            assert_int_equal(json_array_size(json_object_get(j, "products")), 1);
+            assert_int_equal(json_integer_value(json_object_get(
+                                 json_object_get(json_object_get(j, "budget"), "value"), "amount")),
+                500000);
+            assert_int_equal(json_array_size(json_object_get(j, "conflicts")), 1);
+            json_t *chain = json_object_get(j, "decision_chain");
+            assert_int_equal(json_array_size(json_object_get(chain, "decision_maker")), 1);
+            assert_int_equal(json_array_size(json_object_get(chain, "technical")), 1);
+        }
+        json_decref(j);
+    }
+    /* deal health: 404 JSON whether or not sp-score's table exists yet */
+    assert_int_equal(getf(REP1, &j, "/v1/deals/%s-D1/health", E.P), 404);
+    assert_non_null(json_object_get(j, "error"));
+    json_decref(j);
+    assert_int_equal(getf(REP2, &j, "/v1/deals/%s-D1/health", E.P), 404);
+    json_decref(j);
+    /* today */
+    assert_int_equal(getf(REP1, &j, "/v1/me/today"), 200);
+    assert_true(json_array_size(json_object_get(j, "tasks")) >= 2);
+    json_t *pc = json_array_get(json_object_get(j, "priority_customers"), 0);
+    assert_non_null(pc);
+    assert_non_null(strstr(json_string_value(json_object_get(pc, "talking_point")), "price"));
+    json_decref(j);
+    /* funnel */
+    assert_int_equal(getf(REP1, &j, "/v1/funnel"), 403);
+    json_decref(j);
+    assert_int_equal(getf(SUP1, &j, "/v1/funnel?region=%s-R2", E.P), 404);
+    json_decref(j);
+    assert_int_equal(getf(DIR1, &j, "/v1/funnel?team=%s-T2", E.P), 404);
+    json_decref(j);
+    assert_int_equal(getf(SUP1, &j, "/v1/funnel"), 200);
+    assert_true(json_array_size(json_object_get(j, "months")) >= 1);
+    json_decref(j);
+    assert_int_equal(getf(DIR1, &j, "/v1/funnel?team=%s-T1&region=%s-R1", E.P, E.P), 400);
+    json_decref(j);
+}
+
+static void test_admin(void **state)
+{
+    (void)state;
+    json_t *j = NULL;
+    for (int w = 0; w < NPEOPLE; w++) {
+        int st = call(w, "GET", "/v1/admin/people", NULL, &j);
+        assert_int_equal(st, w == ADMIN ? 200 : 403);
+        json_decref(j);
+    }
+    char body[512];
+    snprintf(body, sizeof body, "{\"id\":\"%s-T3\",\"name\":\"T3\"}", E.P);
+    assert_int_equal(call(ADMIN, "POST", "/v1/admin/teams", body, &j), 422);
+    assert_string_equal(err_field(j), "region_id");
+    json_decref(j);
+    snprintf(body, sizeof body, "{\"id\":\"%s-T3\",\"name\":\"T3\",\"region_id\":\"nowhere\"}", E.P);
+    assert_int_equal(call(ADMIN, "POST", "/v1/admin/teams", body, &j), 422);
+    assert_string_equal(err_field(j), "region_id");
+    json_decref(j);
+    snprintf(body, sizeof body, "{\"id\":\"%s-T3\",\"name\":\"T3\",\"region_id\":\"%s-R2\"}", E.P, E.P);
+    assert_int_equal(call(SUP1, "POST", "/v1/admin/teams", body, &j), 403);
+    json_decref(j);
+    assert_int_equal(call(ADMIN, "POST", "/v1/admin/teams", body, &j), 200);
+    json_decref(j);
+    assert_int_equal(sqlf_int("SELECT count(*) FROM teams WHERE id = '%s-T3'", E.P), 1);
+    snprintf(body, sizeof body,
+        "{\"person_id\":\"%s-rep1\",\"starts_at\":\"2030-01-02T00:00Z\",\"ends_at\":\"2030-01-01T00:00Z\"}",
+        E.P);
+    assert_int_equal(call(ADMIN, "POST", "/v1/admin/absences", body, &j), 422);
+    assert_string_equal(err_field(j), "ends_at");
+    json_decref(j);
+    assert_int_equal(call(ADMIN, "POST", "/v1/admin/absences", "{not json", &j), 400);
+    json_decref(j);
+    assert_int_equal(call(ADMIN, "GET", "/v1/admin/regions", NULL, &j), 200);
+    assert_true(json_array_size(json_object_get(j, "regions")) >= 2);
+    json_decref(j);
+}
+
+/* Events seen on the test's events topic. */
+struct seen {
+    pthread_mutex_t mu;
+    int n;
+    char key[32][160];
+    int status[32];
+    volatile sig_atomic_t stop;
+};
+
+static void ev_handler(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+{
+    struct seen *s = arg;
+    for (size_t i = 0; i < n; i++) {
+        res[i] = BUS_OK;
+        Salespulse__V1__TaskEvent *e = salespulse__v1__task_event__unpack(NULL, msgs[i].len, msgs[i].payload);
+        if (e == NULL) continue;
+        pthread_mutex_lock(&s->mu);
+        if (s->n < 32) {
+            snprintf(s->key[s->n], sizeof s->key[0], "%s", e->task_key);
+            s->status[s->n++] = e->status;
+        }
+        pthread_mutex_unlock(&s->mu);
+        salespulse__v1__task_event__free_unpacked(e, NULL);
+    }
+}
+
+struct runner {
+    bus_consumer *c;
+    struct seen *s;
+};
+
+static void *run_consumer(void *arg)
+{
+    struct runner *r = arg;
+    bus_consumer_run(r->c, &r->s->stop);
+    return NULL;
+}
+
+static void test_actions(void **state)
+{
+    (void)state;
+    json_t *j = NULL;
+    long long seq_before = sqlf_int("SELECT seq FROM tasks WHERE key = '%s:k3'", E.P);
+    /* another team's task: 404 for every action, nothing changes */
+    static const char *const acts[] = {"ack", "start", "complete", "dismiss", "reassign"};
+    for (size_t a = 0; a < 5; a++) {
+        assert_int_equal(postf(REP1, "{\"outcome\":\"x\",\"note\":\"n\",\"reason\":\"r\",\"to_id\":\"y\"}",
+                             &j, "/v1/tasks/%s:k3/%s", E.P, acts[a]),
+            404);
+        json_decref(j);
+    }
+    assert_int_equal(sqlf_int("SELECT seq FROM tasks WHERE key = '%s:k3'", E.P), seq_before);
+    assert_int_equal(sqlf_int("SELECT count(*) FROM task_history WHERE task_key = '%s:k3'", E.P), 0);
+
+    /* own task: ack, replayed ack 409, complete needs note, complete */
+    assert_int_equal(postf(REP1, NULL, &j, "/v1/tasks/%s:k1/ack", E.P), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "acknowledged");
+    json_decref(j);
+    long long seq1 = sqlf_int("SELECT seq FROM tasks WHERE key = '%s:k1'", E.P);
+    assert_int_equal(postf(REP1, NULL, &j, "/v1/tasks/%s:k1/ack", E.P), 409);
+    assert_string_equal(json_string_value(json_object_get(j, "current_status")), "acknowledged");
+    assert_non_null(json_string_value(json_object_get(j, "error")));
+    json_decref(j);
+    assert_int_equal(
+        sqlf_int("SELECT seq FROM tasks WHERE key = '%s:k1'", E.P), seq1); /* replay changed nothing */
+    assert_int_equal(postf(REP1, "{\"outcome\":\"advanced\"}", &j, "/v1/tasks/%s:k1/complete", E.P), 422);
+    assert_string_equal(err_field(j), "note");
+    json_decref(j);
+    assert_int_equal(postf(REP1, "{\"outcome\":\"advanced\",\"note\":\"booked the demo\"}", &j,
+                         "/v1/tasks/%s:k1/complete", E.P),
+        200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "done");
+    json_decref(j);
+    assert_int_equal(sqlf_int("SELECT count(*) FROM task_history WHERE task_key = '%s:k1'", E.P), 2);
+    assert_int_equal(postf(REP1, "{}", &j, "/v1/tasks/%s:k2/dismiss", E.P), 422);
+    assert_string_equal(err_field(j), "reason");
+    json_decref(j);
+    assert_int_equal(postf(REP1, "{\"outcome\":\"x\"}", &j, "/v1/tasks/%s:k2/bogus", E.P), 404);
+    json_decref(j);
+
+    /* reassign: a rep may not; a supervisor within the team; not across */
+    char body[256];
+    snprintf(body, sizeof body, "{\"to_id\":\"%s\"}", E.id[REP1B]);
+    assert_int_equal(postf(REP1, body, &j, "/v1/tasks/%s:k2/reassign", E.P), 403);
+    json_decref(j);
+    snprintf(body, sizeof body, "{\"to_id\":\"%s\"}", E.id[REP2]);
+    assert_int_equal(postf(SUP1, body, &j, "/v1/tasks/%s:k2/reassign", E.P), 403);
+    assert_string_equal(err_field(j), "to_id");
+    json_decref(j);
+    assert_int_equal(postf(SUP1, "{\"to_id\":\"nobody\"}", &j, "/v1/tasks/%s:k2/reassign", E.P), 422);
+    json_decref(j);
+    snprintf(body, sizeof body, "{\"to_id\":\"%s\"}", E.id[REP1B]);
+    assert_int_equal(postf(SUP1, body, &j, "/v1/tasks/%s:k2/reassign", E.P), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "assignee_id")), E.id[REP1B]);
+    json_decref(j);
+    /* the new assignee's escalation chain: their supervisor, then the director */
+    assert_int_equal(sqlf_int("SELECT count(*) FROM tasks WHERE key = '%s:k2' AND chain = ARRAY['%s', '%s'] "
+                              "AND status = 'open' AND escalation_level = 0",
+                         E.P, E.id[SUP1], E.id[DIR1]),
+        1);
+    assert_int_equal(getf(REP1, &j, "/v1/tasks/%s:k2", E.P), 404); /* no longer rep1's */
+    json_decref(j);
+    assert_int_equal(postf(REP1B, NULL, &j, "/v1/tasks/%s:k2/start", E.P), 200);
+    json_decref(j);
+    /* the director reassigns across teams inside the region? T2 is another region: 403 */
+    snprintf(body, sizeof body, "{\"to_id\":\"%s\"}", E.id[REP2]);
+    assert_int_equal(postf(DIR1, body, &j, "/v1/tasks/%s:k4/reassign", E.P), 403);
+    json_decref(j);
+    /* the admin may move k4 to team 2: the task follows the new assignee's team */
+    assert_int_equal(postf(ADMIN, body, &j, "/v1/tasks/%s:k4/reassign", E.P), 200);
+    json_decref(j);
+    assert_int_equal(getf(SUP2, &j, "/v1/tasks/%s:k4", E.P), 200);
+    char t2[64];
+    snprintf(t2, sizeof t2, "%s-T2", E.P);
+    assert_string_equal(json_string_value(json_object_get(j, "team_id")), t2);
+    json_decref(j);
+
+    /* every applied action is on the events topic: k1 ack+complete, k2 reassign+start, k4 reassign */
+    struct seen s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    const char *topics[] = {E.events_topic, NULL};
+    char *group = itest_unique("itest-taskapi");
+    bus_consumer_opts o = {.bootstrap = itest_env("SP_KAFKA_BOOTSTRAP"),
+        .group_id = group,
+        .client_id = "itest",
+        .topics = topics,
+        .service = "itest",
+        .handler = ev_handler,
+        .arg = &s};
+    char err[256];
+    bus_consumer *c = NULL;
+    assert_int_equal(bus_consumer_new(&o, &c, err, sizeof err), SP_OK);
+    struct runner r = {c, &s};
+    pthread_t th;
+    pthread_create(&th, NULL, run_consumer, &r);
+    for (int i = 0; i < 300; i++) {
+        pthread_mutex_lock(&s.mu);
+        int n = s.n;
+        pthread_mutex_unlock(&s.mu);
+        if (n >= 5) break;
+        usleep(100000);
+    }
+    s.stop = 1;
+    pthread_join(th, NULL);
+    bus_consumer_destroy(c);
+    free(group);
+    assert_int_equal(s.n, 5);
+    char k1[96];
+    snprintf(k1, sizeof k1, "%s:k1", E.P);
+    int k1_done = 0;
+    for (int i = 0; i < s.n; i++)
+        if (strcmp(s.key[i], k1) == 0 && s.status[i] == SALESPULSE__V1__TASK_STATUS__TASK_STATUS_DONE)
+            k1_done = 1;
+    assert_true(k1_done);
+}
+
+struct later {
+    char sql[512];
+    int delay_ms;
+};
+
+static void *change_later(void *arg)
+{
+    struct later *l = arg;
+    usleep((useconds_t)l->delay_ms * 1000);
+    itest_sql(l->sql);
+    return NULL;
+}
+
+static void test_long_poll(void **state)
+{
+    (void)state;
+    json_t *j = NULL;
+    /* catch up */
+    long long since = 0;
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(getf(REP1, &j, "/v1/tasks/changes?since=%lld&wait=0", since), 200);
+        long long next = json_integer_value(json_object_get(j, "next_since"));
+        size_t n = json_array_size(json_object_get(j, "tasks"));
+        json_decref(j);
+        assert_true(next >= since);
+        since = next;
+        if (n == 0) break;
+    }
+    /* nothing changed: nothing comes back, and the position holds */
+    assert_int_equal(getf(REP1, &j, "/v1/tasks/changes?since=%lld&wait=1", since), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "tasks")), 0);
+    long long held = json_integer_value(json_object_get(j, "next_since"));
+    json_decref(j);
+    /* a task of rep1 changes during the wait */
+    struct later l = {.delay_ms = 800};
+    snprintf(l.sql, sizeof l.sql, "UPDATE tasks SET note = 'changed' WHERE key = '%s:p0'", E.P);
+    pthread_t th;
+    pthread_create(&th, NULL, change_later, &l);
+    int64_t t0 = sp_wall_ms();
+    assert_int_equal(getf(REP1, &j, "/v1/tasks/changes?since=%lld&wait=10", held), 200);
+    int64_t dt = sp_wall_ms() - t0;
+    pthread_join(th, NULL);
+    json_t *tasks = json_object_get(j, "tasks");
+    assert_int_equal(json_array_size(tasks), 1);
+    char p0[96];
+    snprintf(p0, sizeof p0, "%s:p0", E.P);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tasks, 0), "key")), p0);
+    assert_true(dt >= 700 && dt < 5000);
+    long long after = json_integer_value(json_object_get(j, "next_since"));
+    assert_true(after > held);
+    json_decref(j);
+    /* another team's rep saw nothing of it */
+    assert_int_equal(getf(REP2, &j, "/v1/tasks/changes?since=%lld&wait=0", held), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "tasks")), 0);
+    json_decref(j);
+    /* the supervisor of the team sees it */
+    assert_int_equal(getf(SUP1, &j, "/v1/tasks/changes?since=%lld&wait=0", held), 200);
+    assert_true(json_array_size(json_object_get(j, "tasks")) >= 1);
+    json_decref(j);
+    /* reconnecting with the last position replays nothing */
+    assert_int_equal(getf(REP1, &j, "/v1/tasks/changes?since=%lld&wait=0", after), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "tasks")), 0);
+    json_decref(j);
+    assert_int_equal(getf(REP1, &j, "/v1/tasks/changes?wait=99"), 400);
+    assert_string_equal(err_field(j), "wait");
+    json_decref(j);
+
+    /* A slow transaction takes a smaller seq than a fast one that commits
+     * first: the feed must not move past the slow one's seq before it
+     * commits, or a client would skip it for good. */
+    PGconn *slow = PQconnectdb(itest_env("SP_PG_URL"));
+    assert_int_equal(PQstatus(slow), CONNECTION_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql, "BEGIN; UPDATE tasks SET note = 'slow' WHERE key = '%s:p1'", E.P);
+    PGresult *r = PQexec(slow, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    sqlf("UPDATE tasks SET note = 'fast' WHERE key = '%s:p2'", E.P);
+    assert_true(sqlf_int("SELECT seq FROM tasks WHERE key = '%s:p2'", E.P) > after);
+    usleep(300000); /* past the horizon cache period */
+    assert_int_equal(getf(REP1, &j, "/v1/tasks/changes?since=%lld&wait=0", after), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "tasks")), 0); /* not p2 alone */
+    assert_true(json_integer_value(json_object_get(j, "next_since")) <= after + 1);
+    json_decref(j);
+    r = PQexec(slow, "COMMIT");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(slow);
+    assert_int_equal(getf(REP1, &j, "/v1/tasks/changes?since=%lld&wait=5", after), 200);
+    tasks = json_object_get(j, "tasks");
+    assert_int_equal(json_array_size(tasks), 2);
+    char p1[96], p2[96];
+    snprintf(p1, sizeof p1, "%s:p1", E.P);
+    snprintf(p2, sizeof p2, "%s:p2", E.P);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(tasks, 0), "key")), p1); /* seq order */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tasks, 1), "key")), p2);
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_my_tasks_pages),
+        cmocka_unit_test(test_read_matrix),
+        cmocka_unit_test(test_views),
+        cmocka_unit_test(test_admin),
+        cmocka_unit_test(test_actions),
+        cmocka_unit_test(test_long_poll),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

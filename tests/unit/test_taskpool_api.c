@@ -1,0 +1,385 @@
+/* The task pool API's pure parts: query parsing, cursors, action bodies,
+ * board/funnel arithmetic, hints, admin validation, spctl token helpers;
+ * and the auth path through sp_http_server_dispatch (no sockets, no DB). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "err.h"
+#include "http.h"
+#include "spctl/spctl.h"
+#include "taskpool/api.h"
+#include "taskpool/api_admin.h"
+#include "taskpool/api_hint.h"
+#include "taskpool/api_query.h"
+#include "taskpool/api_stats.h"
+
+#include <string.h>
+
+static sp_http_req req_q(const char *query)
+{
+    sp_http_req r = {.method = "GET", .path = "/v1/me/tasks", .query = query, .body = ""};
+    return r;
+}
+
+static void test_list_query_defaults(void **state)
+{
+    (void)state;
+    sp_http_req r = req_q("");
+    api_list_query q;
+    const char *field = NULL;
+    assert_int_equal(api_list_query_parse(&r, &q, &field), SP_OK);
+    assert_int_equal(q.statuses, api_active_statuses());
+    assert_int_equal(q.limit, API_LIMIT_DEFAULT);
+    assert_int_equal(q.level, 0);
+    assert_false(q.has_cursor);
+    assert_string_equal(q.kind, "");
+
+    r = req_q("status=open,done&level=3&kind=deal.stalled&limit=7");
+    assert_int_equal(api_list_query_parse(&r, &q, &field), SP_OK);
+    assert_int_equal(q.statuses, (1u << TASK_OPEN) | (1u << TASK_DONE));
+    assert_int_equal(q.level, 3);
+    assert_int_equal(q.limit, 7);
+    assert_string_equal(q.kind, "deal.stalled");
+
+    r = req_q("status=all");
+    assert_int_equal(api_list_query_parse(&r, &q, &field), SP_OK);
+    for (int s = TASK_OPEN; s <= TASK_RESOLVED; s++)
+        assert_true(q.statuses & (1u << s));
+}
+
+static void test_list_query_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *query, *field;
+    } cases[] = {
+        {"status=opened", "status"},
+        {"status=open,,bogus", "status"},
+        {"level=0", "level"},
+        {"level=4", "level"},
+        {"level=2x", "level"},
+        {"limit=0", "limit"},
+        {"limit=201", "limit"},
+        {"limit=-5", "limit"},
+        {"cursor=%%%", "cursor"},
+        {"cursor=abc", "cursor"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sp_http_req r = req_q(cases[i].query);
+        api_list_query q;
+        const char *field = NULL;
+        assert_int_equal(api_list_query_parse(&r, &q, &field), SP_EINVAL);
+        assert_non_null(field);
+        assert_string_equal(field, cases[i].field);
+    }
+}
+
+static void test_cursor_roundtrip(void **state)
+{
+    (void)state;
+    api_cursor c = {.level = 3}, d;
+    strcpy(c.created, "2026-11-27 07:12:25.123456+00");
+    strcpy(c.key, "task:deal.stalled:deal:D-1|x:1");
+    char buf[API_CURSOR_MAX];
+    assert_int_equal(api_cursor_encode(&c, buf, sizeof buf), SP_OK);
+    assert_int_equal(
+        strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), strlen(buf));
+    assert_int_equal(api_cursor_decode(buf, &d), SP_OK);
+    assert_int_equal(d.level, 3);
+    assert_string_equal(d.created, c.created);
+    assert_string_equal(d.key, c.key);
+    /* it survives the query string */
+    char q[600];
+    snprintf(q, sizeof q, "cursor=%s", buf);
+    sp_http_req r = req_q(q);
+    api_list_query lq;
+    assert_int_equal(api_list_query_parse(&r, &lq, NULL), SP_OK);
+    assert_true(lq.has_cursor);
+    assert_string_equal(lq.cursor.key, c.key);
+
+    /* tampered or foreign cursors are refused */
+    api_cursor bad = {.level = 4};
+    strcpy(bad.created, "2026-01-01 00:00:00+00");
+    strcpy(bad.key, "k");
+    assert_int_equal(api_cursor_encode(&bad, buf, sizeof buf), SP_OK);
+    assert_int_equal(api_cursor_decode(buf, &d), SP_EINVAL);
+    strcpy(bad.created, "2026'; drop table tasks");
+    bad.level = 1;
+    assert_int_equal(api_cursor_encode(&bad, buf, sizeof buf), SP_OK);
+    assert_int_equal(api_cursor_decode(buf, &d), SP_EINVAL);
+    assert_int_equal(api_cursor_decode("", &d), SP_EINVAL);
+    assert_int_equal(api_cursor_decode("a", &d), SP_EINVAL);
+    assert_int_equal(api_cursor_decode("MXx8", &d), SP_EINVAL); /* "1||" */
+    assert_int_equal(api_cursor_decode(NULL, &d), SP_EINVAL);
+}
+
+static void test_changes_query(void **state)
+{
+    (void)state;
+    sp_http_req r = req_q("");
+    api_changes_query q;
+    const char *field = NULL;
+    assert_int_equal(api_changes_query_parse(&r, &q, &field), SP_OK);
+    assert_int_equal(q.since, 0);
+    assert_int_equal(q.wait_s, 30);
+    r = req_q("since=123456789012&wait=0");
+    assert_int_equal(api_changes_query_parse(&r, &q, &field), SP_OK);
+    assert_int_equal(q.since, 123456789012LL);
+    assert_int_equal(q.wait_s, 0);
+    r = req_q("since=-1");
+    assert_int_equal(api_changes_query_parse(&r, &q, &field), SP_EINVAL);
+    assert_string_equal(field, "since");
+    r = req_q("wait=61");
+    assert_int_equal(api_changes_query_parse(&r, &q, &field), SP_EINVAL);
+    assert_string_equal(field, "wait");
+}
+
+static void test_action_args(void **state)
+{
+    (void)state;
+    task_action a;
+    assert_int_equal(api_action_parse("complete", &a), SP_OK);
+    assert_int_equal(a, TASK_ACT_COMPLETE);
+    assert_int_equal(api_action_parse("escalate", &a), SP_ENOTFOUND); /* system only */
+    assert_int_equal(api_action_parse("system_close", &a), SP_ENOTFOUND);
+    task_args args;
+    const char *field = NULL;
+    assert_int_equal(api_action_args(TASK_ACT_ACK, NULL, &args, &field), SP_OK);
+    json_t *b = json_pack("{s:s}", "outcome", "advanced");
+    assert_int_equal(api_action_args(TASK_ACT_COMPLETE, b, &args, &field), SP_EINVAL);
+    assert_string_equal(field, "note");
+    json_object_set_new(b, "note", json_string("met the CFO"));
+    assert_int_equal(api_action_args(TASK_ACT_COMPLETE, b, &args, &field), SP_OK);
+    assert_string_equal(args.outcome, "advanced");
+    assert_string_equal(args.note, "met the CFO");
+    assert_int_equal(api_action_args(TASK_ACT_DISMISS, b, &args, &field), SP_EINVAL);
+    assert_string_equal(field, "reason");
+    assert_int_equal(api_action_args(TASK_ACT_REASSIGN, b, &args, &field), SP_EINVAL);
+    assert_string_equal(field, "to_id");
+    json_decref(b);
+    b = json_pack("{s:i}", "reason", 5); /* ill-typed */
+    assert_int_equal(api_action_args(TASK_ACT_DISMISS, b, &args, &field), SP_EINVAL);
+    assert_string_equal(field, "reason");
+    json_decref(b);
+    b = json_pack("[s]", "x");
+    assert_int_equal(api_action_args(TASK_ACT_ACK, b, &args, &field), SP_EINVAL);
+    assert_string_equal(field, "body");
+    json_decref(b);
+}
+
+static void test_stats(void **state)
+{
+    (void)state;
+    static const struct {
+        long long days;
+        int bucket;
+    } b[]
+        = {{-3, 0}, {0, 0}, {7, 0}, {8, 1}, {14, 1}, {15, 2}, {30, 2}, {31, 3}, {60, 3}, {61, 4}, {9999, 4}};
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
+        assert_int_equal(api_days_bucket(b[i].days), b[i].bucket);
+    assert_int_equal(api_stage_index("lead"), 0);
+    assert_int_equal(api_stage_index("won"), 5);
+    assert_int_equal(api_stage_index("lost"), -1);
+    assert_int_equal(api_stage_index(NULL), -1);
+
+    api_funnel_month m = {"2026-10", {10, 5, 0, 2, 0, 1}};
+    double rate[API_NSTAGES - 1];
+    int has[API_NSTAGES - 1];
+    api_funnel_rates(&m, rate, has);
+    assert_true(has[0]);
+    assert_float_equal(rate[0], 0.5, 1e-9); /* lead 10 -> qualified 5 */
+    assert_float_equal(rate[1], 0.4, 1e-9); /* qualified 5 -> demo max(0, 2, 1) = 2 (skipped demo) */
+    assert_float_equal(rate[2], 1.0, 1e-9); /* demo 2 -> proposal 2 */
+    assert_float_equal(rate[3], 0.5, 1e-9); /* proposal 2 -> negotiation 1 */
+    assert_float_equal(rate[4], 1.0, 1e-9);
+    api_funnel_month empty = {"2026-11", {0}};
+    api_funnel_rates(&empty, rate, has);
+    for (int i = 0; i < API_NSTAGES - 1; i++)
+        assert_false(has[i]);
+
+    api_board_counts c = {4, 3, 0, 0};
+    api_board_rates br;
+    api_board_rates_of(&c, &br);
+    assert_true(br.has_completion);
+    assert_float_equal(br.completion, 0.75, 1e-9);
+    assert_false(br.has_quality); /* nothing assessed: null, not 0 */
+    c = (api_board_counts) {0, 0, 5, 4};
+    api_board_rates_of(&c, &br);
+    assert_false(br.has_completion);
+    assert_float_equal(br.quality, 0.8, 1e-9);
+}
+
+static void test_hint(void **state)
+{
+    (void)state;
+    char buf[256];
+    api_hint_in in = {"demo", "offline exam scoring", "price", "send quote", 1};
+    api_hint_write(&in, buf, sizeof buf);
+    assert_string_equal(buf, "Overdue next step: send quote");
+    in.next_step_overdue = 0;
+    api_hint_write(&in, buf, sizeof buf);
+    assert_string_equal(buf, "Address their concern: price");
+    in.concern = "";
+    api_hint_write(&in, buf, sizeof buf);
+    assert_non_null(strstr(buf, "offline exam scoring"));
+    assert_non_null(strstr(buf, "proposal"));
+    in.core_need = "";
+    api_hint_write(&in, buf, sizeof buf);
+    assert_int_equal(strncmp(buf, "Ask what they most need", 23), 0);
+    char tiny[8];
+    api_hint_write(&in, tiny, sizeof tiny);
+    assert_int_equal(strlen(tiny), 7);
+}
+
+static void test_admin_validate(void **state)
+{
+    (void)state;
+    static const struct {
+        api_entity e;
+        const char *json, *field; /* NULL field: valid */
+    } cases[] = {
+        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"t1\"}", NULL},
+        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"name\":\"Li\",\"role\":\"rep\"}", "team_id"},
+        {API_ENTITY_PEOPLE, "{\"id\":\"r 1\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"t1\"}", "id"},
+        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"role\":\"rep\",\"team_id\":\"t1\"}", "name"},
+        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"name\":\"Li\",\"role\":\"boss\"}", "role"},
+        {API_ENTITY_PEOPLE, "{\"id\":\"d1\",\"name\":\"Wu\",\"role\":\"director\"}", "region_id"},
+        {API_ENTITY_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"email\":\"nope\"}", "email"},
+        {API_ENTITY_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"active\":\"yes\"}", "active"},
+        {API_ENTITY_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"team_id\":7}", "team_id"},
+        {API_ENTITY_TEAMS, "{\"id\":\"t1\",\"name\":\"East\",\"region_id\":\"r1\"}", NULL},
+        {API_ENTITY_TEAMS, "{\"id\":\"t1\",\"name\":\"East\"}", "region_id"},
+        {API_ENTITY_REGIONS, "{\"id\":\"north\",\"name\":\"North\",\"director_id\":null}", NULL},
+        {API_ENTITY_REGIONS, "{\"name\":\"North\"}", "id"},
+        {API_ENTITY_ABSENCES,
+            "{\"person_id\":\"r1\",\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-03T00:00:00Z\"}",
+            NULL},
+        {API_ENTITY_ABSENCES,
+            "{\"person_id\":\"r1\",\"starts_at\":\"2026-12-03T00:00Z\",\"ends_at\":\"2026-12-01T00:00Z\"}",
+            "ends_at"},
+        {API_ENTITY_ABSENCES,
+            "{\"person_id\":\"r1\",\"starts_at\":\"2026-02-30T00:00Z\",\"ends_at\":\"2026-12-01T00:00Z\"}",
+            "starts_at"},
+        {API_ENTITY_ABSENCES,
+            "{\"person_id\":\"r1\",\"starts_at\":\"tomorrow\",\"ends_at\":\"2026-12-01T00:00Z\"}",
+            "starts_at"},
+        {API_ENTITY_ABSENCES, "{\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-02T00:00Z\"}",
+            "person_id"},
+        {API_ENTITY_TEAMS, "[1]", "body"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *j = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
+        assert_non_null(j);
+        const char *field = NULL, *why = NULL;
+        int rv = api_admin_validate(cases[i].e, j, &field, &why);
+        if (cases[i].field == NULL) {
+            assert_int_equal(rv, SP_OK);
+        } else {
+            assert_int_equal(rv, SP_EINVAL);
+            assert_string_equal(field, cases[i].field);
+            assert_non_null(why);
+        }
+        json_decref(j);
+    }
+    assert_int_equal(api_entity_parse("people"), API_ENTITY_PEOPLE);
+    assert_int_equal(api_entity_parse("people/x"), API_ENTITY_NONE);
+    int64_t ms;
+    assert_int_equal(api_time_parse("1970-01-01T00:00Z", &ms), SP_OK);
+    assert_int_equal(ms, 0);
+    assert_int_equal(api_time_parse("2024-02-29T12:30:15+00:00", &ms), SP_OK);
+    assert_int_equal(ms, 1709209815000LL);
+    assert_int_equal(api_time_parse("2023-02-29T12:30Z", &ms), SP_EINVAL);
+    assert_int_equal(api_time_parse("2024-02-29T24:00Z", &ms), SP_EINVAL);
+}
+
+static void test_spctl_helpers(void **state)
+{
+    (void)state;
+    long long s;
+    assert_int_equal(spctl_ttl_parse("90d", &s), SP_OK);
+    assert_int_equal(s, 90LL * 86400);
+    assert_int_equal(spctl_ttl_parse("12h", &s), SP_OK);
+    assert_int_equal(s, 12LL * 3600);
+    assert_int_equal(spctl_ttl_parse("never", &s), SP_OK);
+    assert_int_equal(s, 0);
+    static const char *const bad[] = {"", "d", "90", "90x", "-1d", "90dd", "99999d"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(spctl_ttl_parse(bad[i], &s), SP_EINVAL);
+    char hex[65];
+    assert_int_equal(spctl_sha256_hex("hello", hex), SP_OK); /* sha256sum */
+    assert_string_equal(hex, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+}
+
+static int64_t fixed_now(void *arg)
+{
+    (void)arg;
+    return 1700000000000LL;
+}
+
+/* Auth failures never reach a handler; a well-formed token with the
+ * database down is a 503, not a 401 or a crash. */
+static void test_auth_dispatch(void **state)
+{
+    (void)state;
+    api_pool *pool = NULL;
+    assert_int_equal(api_pool_new("postgresql://127.0.0.1:1/none?connect_timeout=1", 1, &pool), SP_OK);
+    taskpool_api_cfg cfg = {.pool = pool, .now_ms = fixed_now};
+    taskpool_api *api = NULL;
+    assert_int_equal(taskpool_api_new(&cfg, &api), SP_OK);
+    sp_http_opts o = {.auth = taskpool_api_auth, .auth_arg = api, .workers = 1};
+    sp_http_server *srv = NULL;
+    assert_int_equal(sp_http_server_new("http://127.0.0.1:0", &o, &srv), SP_OK);
+    assert_int_equal(taskpool_api_register(api, srv), SP_OK);
+    static const struct {
+        const char *auth;
+        int status;
+    } cases[] = {
+        {NULL, 401},
+        {"Basic abc", 401},
+        {"Bearer spt_short", 401},
+        {"Bearer xyz_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 401},
+        {"Bearer spt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 503},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sp_http_header h = {"Authorization", cases[i].auth};
+        sp_http_req r = {.method = "GET",
+            .path = "/v1/me/tasks",
+            .query = "",
+            .headers = &h,
+            .nheaders = cases[i].auth ? 1 : 0};
+        sp_http_res res;
+        sp_http_res_init(&res);
+        sp_http_server_dispatch(srv, &r, &res);
+        assert_int_equal(res.status, cases[i].status);
+        assert_non_null(strstr(res.body, "\"error\""));
+        sp_http_res_clear(&res);
+    }
+    sp_http_req r = {.method = "DELETE", .path = "/v1/me/tasks", .query = ""};
+    sp_http_res res;
+    sp_http_res_init(&res);
+    sp_http_server_dispatch(srv, &r, &res);
+    assert_int_equal(res.status, 405);
+    sp_http_res_clear(&res);
+    sp_http_server_destroy(srv);
+    taskpool_api_destroy(api);
+    api_pool_destroy(pool);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_list_query_defaults),
+        cmocka_unit_test(test_list_query_errors),
+        cmocka_unit_test(test_cursor_roundtrip),
+        cmocka_unit_test(test_changes_query),
+        cmocka_unit_test(test_action_args),
+        cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_hint),
+        cmocka_unit_test(test_admin_validate),
+        cmocka_unit_test(test_spctl_helpers),
+        cmocka_unit_test(test_auth_dispatch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
