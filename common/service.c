@@ -69,11 +69,6 @@ int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, 
         (rv = sp_histogram_new(s->metrics, "sp_consumer_batch_seconds", "Time to handle one batch", "", NULL, 0,
              &s->m_batch_s)) != SP_OK)
         return rv;
-    sp_http_opts ho = {.metrics = s->metrics, .workers = 4};
-    if ((rv = sp_http_server_new(cfg->http_addr, &ho, &s->http)) != SP_OK) {
-        sp_error("SP_HTTP_ADDR %s: %s", cfg->http_addr, sp_strerror(rv));
-        return rv;
-    }
     const char *topics[] = {topic, NULL};
     bus_consumer_opts o = {
         .bootstrap = cfg->kafka_bootstrap,
@@ -96,9 +91,22 @@ int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, 
     return SP_OK;
 }
 
+int sp_service_http_new(sp_service *s, const sp_http_opts *opts)
+{
+    if (s->http) return SP_OK;
+    sp_http_opts ho = {.workers = 4};
+    if (opts) ho = *opts;
+    ho.metrics = s->metrics;
+    int rv = sp_http_server_new(s->cfg->http_addr, &ho, &s->http);
+    if (rv != SP_OK) sp_error("SP_HTTP_ADDR %s: %s", s->cfg->http_addr, sp_strerror(rv));
+    return rv;
+}
+
 int sp_service_http_start(sp_service *s)
 {
-    int rv = sp_http_server_start(s->http);
+    int rv = sp_service_http_new(s, NULL);
+    if (rv != SP_OK) return rv;
+    rv = sp_http_server_start(s->http);
     if (rv != SP_OK) {
         sp_error("cannot listen on %s", s->cfg->http_addr);
         return rv;

@@ -77,8 +77,13 @@ typedef struct sp_service {
 int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, const char *topic,
     sp_service_batch_fn handler, void *arg);
 
-/* Starts the HTTP server (after the service added its routes to s->http)
- * and marks the service ready. SP_EIO when the address cannot be bound. */
+/* Creates the HTTP server (/healthz, /readyz, /metrics) on SP_HTTP_ADDR with
+ * opts (auth hook, workers; NULL: defaults), so the service can add its own
+ * routes to s->http before it starts. A no-op when it exists already. */
+int sp_service_http_new(sp_service *s, const sp_http_opts *opts);
+
+/* Starts the HTTP server (creating it with defaults if needed) and marks
+ * the service ready. SP_EIO when the address cannot be bound. */
 int sp_service_http_start(sp_service *s);
 
 /* Runs the consumer loop until SIGTERM/SIGINT; returns the process exit

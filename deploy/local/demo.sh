@@ -13,6 +13,9 @@ CUSTOMERS=${SP_DEMO_CUSTOMERS:-2000}
 WEEKS=${SP_DEMO_WEEKS:-13}
 SEED=${SP_DEMO_SEED:-42}
 KEY=${SP_DEMO_INGEST_KEY:-demo-ingest-key}
+BASE=${SP_PORT_BASE:-8080}
+INGEST=http://127.0.0.1:$((BASE + 1))
+API=http://127.0.0.1:$((BASE + 5))
 t0=$(date +%s)
 
 echo "== 1/6 local stack (PostgreSQL, Kafka, migrations, topics)"
@@ -37,17 +40,17 @@ export SP_TRACKING_KEY=${SP_TRACKING_KEY:-demo-tracking-key-0123456789}
 bash "$HERE/stack.sh" services-start
 
 echo "== 4/6 replaying the quarter through sp-ingest's HTTP endpoints"
-"$BIN/spctl" replay --dir "$DEMO" --ingest http://127.0.0.1:8081 --key "$KEY"
+"$BIN/spctl" replay --dir "$DEMO" --ingest "$INGEST" --key "$KEY"
 
 echo "== 5/6 waiting until every topic is drained"
 "$BIN/spctl" wait-drained --timeout "${SP_DEMO_DRAIN_TIMEOUT:-900}"
 
 echo "== 6/6 summary ($(($(date +%s) - t0)) s so far)"
 set +e
-"$BIN/spctl" summary --truth "$DEMO/truth.json" --api http://127.0.0.1:8085 --tokens
+"$BIN/spctl" summary --truth "$DEMO/truth.json" --api "$API" --tokens
 rc=$?
 set -e
 echo
-echo "Dashboard and API: http://127.0.0.1:8085/   (sign in with a token above)"
+echo "API: $API/v1/me/tasks   (Authorization: Bearer <token above>; docs/api/taskpool.md)"
 echo "Services keep running for you to explore; stop everything with: make down"
 exit $rc

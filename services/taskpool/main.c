@@ -51,7 +51,6 @@ int main(int argc, char **argv)
     sp_service svc = {0};
     api_pool *pool = NULL;
     taskpool_api *api = NULL;
-    sp_http_server *srv = NULL;
     int code = 1;
     if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, SP_TOPIC_TASK_COMMANDS, taskpool_svc_batch, &ts) != SP_OK)
         goto out;
@@ -65,20 +64,17 @@ int main(int argc, char **argv)
     if (api_pool_new(cfg.svc.pg_url, (int)cfg.http_db_conns, &pool) != SP_OK) goto out;
     acfg.pool = pool;
     if (taskpool_api_new(&acfg, &api) != SP_OK) goto out;
+    /* the service's own server (/healthz, /readyz, /metrics) carries the API */
     sp_http_opts o = {.workers = (int)cfg.http_workers, .auth = taskpool_api_auth, .auth_arg = api};
-    if (sp_http_server_new(cfg.svc.http_addr, &o, &srv) != SP_OK || taskpool_api_register(api, srv) != SP_OK
-        || sp_http_server_start(srv) != SP_OK) {
-        sp_error("cannot serve HTTP on %s", cfg.svc.http_addr);
+    if (sp_service_http_new(&svc, &o) != SP_OK || taskpool_api_register(api, svc.http) != SP_OK ||
+        sp_service_http_start(&svc) != SP_OK)
         goto out;
-    }
-    sp_http_server_set_ready(srv, 1);
-    sp_info("sp-taskpool API listening on %s (port %d)", cfg.svc.http_addr, sp_http_server_port(srv));
+    sp_info("sp-taskpool API listening on %s (port %d)", cfg.svc.http_addr, sp_http_server_port(svc.http));
     code = sp_service_run(&svc);
 out:
-    sp_http_server_destroy(srv); /* no handler may run once the producer goes */
+    sp_service_destroy(&svc); /* the HTTP server first: no handler runs once the producer goes */
     taskpool_api_destroy(api);
     api_pool_destroy(pool);
-    sp_service_destroy(&svc);
     sp_config_free(rows, &cfg);
     return code;
 }
