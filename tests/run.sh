@@ -22,7 +22,7 @@ for bin in "$@"; do
     echo "FAIL $suite/$name ($pass passed, $fail failed; exit $rc) — log: $log"
     grep -E '^not ok|ERROR|error:|runtime error|Sanitizer' "$log" | head -20 | sed 's/^/    /'
   else
-    echo "ok   $suite/$name ($pass passed${skip:+, $skip skipped})"
+    if [ "$skip" -gt 0 ]; then echo "ok   $suite/$name ($pass passed, $skip skipped)"; else echo "ok   $suite/$name ($pass passed)"; fi
   fi
   echo "$suite $name $pass $fail $skip" >>"$results"
 done

@@ -118,7 +118,7 @@ sim_ev *sim_emit_activity(sim_world *w, int64_t t, int c, int deal, int rep, int
 {
     const sim_customer *cu = &w->cust[c];
     json_t *it = base_item(w, t, c, deal, "crm", CH_ACTIVITY, DIR_INT);
-    if (rep >= 0) json_object_set(it, "rep_id", json_string(w->people[rep].id));
+    if (rep >= 0) json_object_set_new(it, "rep_id", json_string(w->people[rep].id));
     else rep = cu->rep;
     json_object_set_new(it, "text", json_string(text));
     int got = 0;
