@@ -38,11 +38,12 @@ services_start() {
   mkdir -p "$VAR/log" "$VAR/run"
   export SP_TENANT_DIR=${SP_TENANT_DIR:-$ROOT/deploy/tenants/default}
   export SP_CATALOG=${SP_CATALOG:-$ROOT/deploy/tenants/demo/catalog.json}
-  local port=${SP_PORT_BASE:-8080}
+  local port i=0
   for svc in ingest enrich score route taskpool; do
+    i=$((i + 1))
+    port=$((${SP_PORT_BASE:-8080} + i)) # fixed per service: ingest +1 ... taskpool +5
     local pidf="$VAR/run/sp-$svc.pid"
     if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then continue; fi
-    port=$((port + 1))
     (cd "$ROOT" && SP_HTTP_ADDR=${SP_HTTP_HOST:-http://127.0.0.1}:$port exec "$BIN/sp-$svc" \
         >>"$VAR/log/sp-$svc.log" 2>&1) &
     echo $! >"$pidf"
