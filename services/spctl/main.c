@@ -25,6 +25,8 @@ const spctl_cmd spctl_commands[] = {
     {"token", "token issue|revoke ...", "issue (--person ID [--label L] [--ttl 90d]) or revoke (--person ID | "
         "--token-prefix P) API tokens", 1, 0, spctl_token},
     {"apikey", "apikey KEY", "print the SHA-256 hex of an ingest API key (for SP_INGEST_API_KEYS)", 0, 0, spctl_apikey},
+    {"merge-customers", "merge-customers --from ID --into ID",
+        "merge two customer records, keeping every interaction and fact", 1, 0, spctl_merge},
     {NULL, NULL, NULL, 0, 0, NULL},
 };
 
