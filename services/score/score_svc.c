@@ -152,19 +152,28 @@ static sp_err state_save(sp_db *db, score_kind kind, const char *subject, const 
         14, p, NULL);
 }
 
-/* Evaluates one (kind, subject, variant) at now: facts, evaluation, locked
- * state, step, saved state; a Signal, if any, is queued in out. */
+/* Evaluates one (kind, subject, variant) at now: state row created or
+ * locked, facts, evaluation, step, state saved; a Signal, if any, is queued
+ * in out. clears: the event by itself makes the condition false at now (a
+ * touch for customer.stale, a rep reply for deal.unanswered_inbound): an
+ * inactive state then needs no facts - the evaluation would observe "not
+ * met, value 0" - which saves the two fact queries on most events. */
 static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *subject, const char *variant,
-    int64_t now, out_list *out)
+    int64_t now, int clears, out_list *out)
 {
-    score_eval ev;
-    sp_err rv = score_facts_eval(db, s->rules, s->cal, kind, subject, variant, now, &ev);
-    if (rv != SP_OK) return rv;
     score_state st;
-    if ((rv = state_lock(db, kind, subject, variant, now, &st)) != SP_OK) return rv;
-    score_transition tr;
+    sp_err rv = state_lock(db, kind, subject, variant, now, &st);
+    if (rv != SP_OK) return rv;
+    score_transition tr = SCORE_TR_NONE;
     Salespulse__V1__Signal *sig = NULL;
-    if ((rv = score_signal_step(&st, &ev, s->rules, now, s->tenant_id, &tr, &sig)) != SP_OK) return rv;
+    if (clears && !st.active) {
+        score_obs none = {.level = s->rules->rule[kind].level};
+        if ((rv = score_state_apply(&st, &none, &s->rules->rule[kind], now, &tr)) != SP_OK) return rv;
+    } else {
+        score_eval ev;
+        if ((rv = score_facts_eval(db, s->rules, s->cal, kind, subject, variant, now, &ev)) != SP_OK) return rv;
+        if ((rv = score_signal_step(&st, &ev, s->rules, now, s->tenant_id, &tr, &sig)) != SP_OK) return rv;
+    }
     if ((rv = state_save(db, kind, subject, variant, now, &st)) == SP_OK && sig) {
         rv = outs_push(out, sig);
         sp_log_event(SP_LOG_DEBUG, sig->meta->event_id, "%s %s", score_transition_name(tr), sig->signal_id);
@@ -222,6 +231,16 @@ static sp_err record_own(score_svc *s, sp_db *db, const Salespulse__V1__Enriched
         }
     }
     return rv;
+}
+
+/* 1 when ei by itself makes kind's condition false at its own time. */
+static int event_clears(const Salespulse__V1__EnrichedInteraction *ei, score_kind kind)
+{
+    const Salespulse__V1__Interaction *in = ei->interaction;
+    if (in->channel == SALESPULSE__V1__CHANNEL__CHANNEL_TRACKING) return 0;
+    if (kind == SCORE_CUSTOMER_STALE) return 1;
+    if (kind == SCORE_UNANSWERED_INBOUND) return in->direction == SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
+    return 0;
 }
 
 static const char *invalid_field(const Salespulse__V1__EnrichedInteraction *ei)
@@ -282,12 +301,14 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
                 int seen = !x->risks[i] || !*x->risks[i];
                 for (size_t j = 0; j < i && !seen; j++)
                     seen = !strcmp(x->risks[j], x->risks[i]);
-                if (!seen && (rv = evaluate(s, db, (score_kind)k, ctx.subject_id, x->risks[i], now, &out)) != SP_OK)
+                if (!seen && (rv = evaluate(s, db, (score_kind)k, ctx.subject_id, x->risks[i], now, 0, &out)) != SP_OK)
                     goto dberr;
             }
             continue;
         }
-        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", now, &out)) != SP_OK) goto dberr;
+        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", now, event_clears(ei, (score_kind)k), &out))
+            != SP_OK)
+            goto dberr;
     }
     /* outputs only once every database step of the item succeeded */
     if (outs_send(s, g, &out) != SP_OK) res = BUS_RETRY;
@@ -595,7 +616,7 @@ static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *s
     }
     for (int i = 0; i < PQntuples(r) && rv == SP_OK; i++) {
         if (PQgetisnull(r, i, 0) || !*PQgetvalue(r, i, 0)) continue;
-        rv = evaluate(s, db, kind, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), t, out);
+        rv = evaluate(s, db, kind, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), t, 0, out);
         (*n_eval)++;
     }
     PQclear(r);
