@@ -589,3 +589,87 @@ sp_err score_facts_eval(sp_db *db, const score_rules *r, const score_calendar *c
     free(L);
     return rv;
 }
+
+sp_err score_load_health(sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_health_facts *f)
+{
+    CHECK(db && L && deal_id && f);
+    memset(f, 0, sizeof *f);
+    sp_err rv = score_load_ctx(db, L, SCORE_KEY_ROLE_UNCOVERED, deal_id, now_ms);
+    if (rv != SP_OK) return rv;
+    if (!L->deal_found) return SP_ENOTFOUND;
+    f->deal_id = deal_id;
+    f->stage = L->stage;
+    f->days_in_stage = L->stage_since_ms > 0 ? (double)(now_ms - L->stage_since_ms) / 86400000.0 : 0;
+    score_facts_key_role kr;
+    if ((rv = score_load_key_role(db, L, deal_id, now_ms, &kr)) != SP_OK) return rv;
+    f->roles = kr.roles;
+    f->n_roles = kr.n_roles;
+    char now[32];
+    fmt_ll(now, sizeof now, now_ms);
+    const char *p[3] = {deal_id, now, L->ctx.customer_id ? L->ctx.customer_id : ""};
+    PGresult *r;
+#define D30 "score_ts($2::bigint - 2592000000)"
+#define D14 "score_ts($2::bigint - 1209600000)"
+#define D28 "score_ts($2::bigint - 2419200000)"
+    rv = q(db, L,
+        "WITH m AS (SELECT count(*) n, max(i.occurred_at) last FROM interactions i WHERE i.customer_id = $3 "
+        "AND i.customer_side AND jsonb_array_length(score_arr(i.extraction->'competitors')) > 0 "
+        "AND i.occurred_at > " D30 " AND i.occurred_at <= " NOW_SQL "), "
+        "rk AS (SELECT count(DISTINCT x.v) n, min(i.occurred_at) first FROM interactions i CROSS JOIN LATERAL "
+        "jsonb_array_elements_text(score_arr(i.extraction->'risks')) x(v) WHERE i.deal_id = $1 AND i.customer_side "
+        "AND i.occurred_at > " D30 " "
+        "AND i.occurred_at <= " NOW_SQL "), "
+        "cf AS (SELECT count(DISTINCT field) n, count(*) FILTER (WHERE level = 1) l1, count(*) FILTER (WHERE level = 2) l2, "
+        "count(*) FILTER (WHERE level = 3) l3 FROM facts WHERE customer_id = $3 AND status = 'current' "
+        "AND field IN ('product','budget','delivery_by','competitor') AND occurred_at <= " NOW_SQL ") "
+        "SELECT (SELECT count(*) FROM interactions i WHERE i.deal_id = $1 AND i.channel <> 'tracking' "
+        "AND i.occurred_at > " D30 " AND i.occurred_at <= " NOW_SQL "), "
+        "(SELECT count(*) FROM interactions i WHERE i.deal_id = $1 AND i.activity_kind = 'proposal' AND "
+        HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL "), "
+        "(SELECT coalesce(bool_or(i.quality_passed), false) FROM interactions i WHERE i.deal_id = $1 "
+        "AND i.activity_kind = 'proposal' AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL "), "
+        "m.n, score_ms(m.last), (SELECT score_ms(min(o.occurred_at)) FROM interactions o WHERE o.customer_id = $3 "
+        "AND o.direction = 'outbound' AND o.channel <> 'tracking' AND o.occurred_at > m.last AND o.occurred_at > " D30
+        " AND o.occurred_at <= " NOW_SQL "), "
+        "(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM rp.at - i.occurred_at) / 3600) "
+        "FROM interactions i CROSS JOIN LATERAL (SELECT min(o.occurred_at) at FROM interactions o WHERE o.deal_id = $1 "
+        "AND o.direction = 'outbound' AND o.channel <> 'tracking' AND o.occurred_at > i.occurred_at AND o.occurred_at > "
+        D30 " AND o.occurred_at <= " NOW_SQL ") rp WHERE i.deal_id = $1 AND i.customer_side AND i.direction = 'inbound' "
+        "AND i.channel <> 'tracking' AND i.occurred_at > " D30 " AND i.occurred_at <= " NOW_SQL " AND rp.at IS NOT NULL), "
+        "(SELECT count(*) FROM interactions i WHERE i.customer_id = $3 AND i.customer_side AND i.direction = 'inbound' "
+        "AND i.occurred_at > " D14 " AND i.occurred_at <= " NOW_SQL ") + (SELECT count(*) FROM score_tracking "
+        "WHERE customer_id = $3 AND occurred_at > " D14 " AND occurred_at <= " NOW_SQL "), "
+        "(SELECT count(*) FROM interactions i WHERE i.customer_id = $3 AND i.customer_side AND i.direction = 'inbound' "
+        "AND i.occurred_at > " D28 " AND i.occurred_at <= " D14 ") + (SELECT count(*) FROM score_tracking "
+        "WHERE customer_id = $3 AND occurred_at > " D28 " AND occurred_at <= " D14 "), "
+        "(SELECT next_step <> '' FROM deals WHERE id = $1), (SELECT score_ms(next_step_due) FROM deals WHERE id = $1), "
+        "rk.n, score_ms(rk.first), "
+        "cf.n + coalesce((SELECT (core_need <> '')::int + (concern <> '')::int FROM customer_cards WHERE customer_id = $3), 0), "
+        "cf.l1, cf.l2, cf.l3 FROM m, rk, cf",
+        3, p, &r);
+#undef D30
+#undef D14
+#undef D28
+    if (rv != SP_OK) return rv;
+    f->contacts_30d = (int)i_at(r, 0, 0);
+    f->proposal_revisions = (int)i_at(r, 0, 1);
+    f->proposal_customer_specific = b_at(r, 0, 2);
+    f->competitor_mentions = (int)i_at(r, 0, 3);
+    int64_t last = i_at(r, 0, 4), reply = i_at(r, 0, 5);
+    f->competitor_response_hours = last > 0 && reply > 0 ? (double)(reply - last) / 3600000.0 : -1;
+    f->competitor_last_mention_ms = last > 0 && reply <= 0 ? last : 0;
+    f->median_response_hours = PQgetisnull(r, 0, 6) ? -1 : strtod(PQgetvalue(r, 0, 6), NULL);
+    f->engagement_cur = (int)i_at(r, 0, 7);
+    f->engagement_prev = (int)i_at(r, 0, 8);
+    f->next_step_defined = b_at(r, 0, 9);
+    f->next_step_due_ms = i_at(r, 0, 10);
+    f->open_risks = (int)i_at(r, 0, 11);
+    int64_t first = i_at(r, 0, 12);
+    f->oldest_risk_age_days = f->open_risks > 0 && first > 0 ? (double)(now_ms - first) / 86400000.0 : 0;
+    f->card_fields_filled = (int)i_at(r, 0, 13);
+    f->card_fields_total = 6;
+    f->card_l1 = (int)i_at(r, 0, 14);
+    f->card_l2 = (int)i_at(r, 0, 15);
+    f->card_l3 = (int)i_at(r, 0, 16);
+    return SP_OK;
+}

@@ -4,6 +4,7 @@
 #include "err.h"
 #include "log.h"
 #include "salespulse/v1/enriched.pb-c.h"
+#include "score/health.h"
 #include "score/score_facts.h"
 #include "score/signal_msg.h"
 #include "score/triggers.h"
@@ -182,6 +183,37 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
     return rv;
 }
 
+/* Recomputes the deal's process health at now and upserts deal_health (a
+ * late event does not overwrite a newer score). An unknown deal is skipped. */
+static sp_err health_update(score_svc *s, sp_db *db, const char *deal_id, int64_t now)
+{
+    score_loaded *L = calloc(1, sizeof *L);
+    score_health *h = calloc(1, sizeof *h);
+    char *json = NULL;
+    sp_err rv = L && h ? SP_OK : SP_ENOMEM;
+    score_health_facts f;
+    if (rv == SP_OK) rv = score_load_health(db, L, deal_id, now, &f);
+    if (rv == SP_OK) rv = score_health_eval(&f, s->rules, now, h);
+    if (rv == SP_OK) rv = score_health_to_json(h, &json);
+    if (rv == SP_OK) {
+        char sc[16], ts[32];
+        snprintf(sc, sizeof sc, "%d", h->score);
+        snprintf(ts, sizeof ts, "%lld", (long long)now);
+        const char *p[5] = {deal_id, sc, score_colour_name(h->colour), json, ts};
+        rv = sp_db_exec(db,
+            "INSERT INTO deal_health (deal_id, score, colour, dims, updated_at) VALUES ($1, $2::smallint, $3, $4::jsonb, "
+            "score_ts($5::bigint)) ON CONFLICT (deal_id) DO UPDATE SET score = EXCLUDED.score, colour = EXCLUDED.colour, "
+            "dims = EXCLUDED.dims, updated_at = EXCLUDED.updated_at WHERE deal_health.updated_at <= EXCLUDED.updated_at",
+            5, p, NULL);
+    }
+    if (rv == SP_ENOTFOUND) rv = SP_OK;
+    if (L) score_loaded_release(L);
+    free(L);
+    free(h);
+    free(json);
+    return rv;
+}
+
 /* --- events ------------------------------------------------------------------------ */
 
 static const char *page_class_name(int c)
@@ -310,6 +342,7 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
             != SP_OK)
             goto dberr;
     }
+    if (ei->deal_id && *ei->deal_id && (rv = health_update(s, db, ei->deal_id, now)) != SP_OK) goto dberr;
     /* outputs only once every database step of the item succeeded */
     if (outs_send(s, g, &out) != SP_OK) res = BUS_RETRY;
     goto done;

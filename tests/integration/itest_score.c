@@ -472,6 +472,23 @@ static void test_every_kind_loads(void **state)
     /* the past as it was: before the proposal stage the deal was a lead (norm 14 x 1.5) */
     assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, SCORE_STAGE_STALLED, deal, NULL, t - 41 * d, &e), SP_OK);
     assert_true(has_tag(&e, "stage:lead"));
+
+    /* an event on the deal scores its health; the roll-ups see it */
+    snprintf(ev, sizeof ev, "%s-m3", x);
+    ins_interaction(ev, t, cust, deal, "wecom", "outbound", 0, NULL);
+    drive_event(ev, t, cust, deal, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0);
+    long long score = sql_int("SELECT score FROM deal_health WHERE deal_id = '%s'", deal);
+    assert_true(score >= 0 && score <= 100);
+    assert_int_equal(sql_int("SELECT jsonb_array_length(dims->'dimensions') FROM deal_health WHERE deal_id = '%s'", deal), 10);
+    /* the rep's deals: this one and the one of test_unanswered_inbound_levels */
+    assert_int_equal(sql_int("SELECT deals FROM rep_health WHERE rep_id = '%s'", rep), 2);
+    assert_int_equal(sql_int("SELECT count(*) FROM rep_health r JOIN region_health g ON g.score = r.score AND g.deals = "
+                             "r.deals WHERE r.rep_id = '%s' AND g.region_id = '%s'", rep, region), 1);
+    /* key roles: only the decision maker ever took part (45 days ago) -> red */
+    assert_int_equal(sql_int("SELECT (SELECT d->>'colour' = 'red' FROM jsonb_array_elements(dims->'dimensions') d "
+                             "WHERE d->>'name' = 'key_role_coverage')::int FROM deal_health WHERE deal_id = '%s'", deal), 1);
+    /* the reply cleared the unanswered signal raised by nobody: still inactive, no row churn */
+    assert_int_equal(state_active("deal.unanswered_inbound", deal), 0);
 }
 
 /* A second instance holding the sweep lock: this one skips the boundary. */
