@@ -14,7 +14,6 @@
 #include "db.h"
 #include "err.h"
 #include "score/calendar.h"
-#include "score/health.h"
 #include "score/rules.h"
 #include "score/signals.h"
 
@@ -77,17 +76,6 @@ sp_err score_load_first_visit(sp_db *db, score_loaded *L, const score_rules *r, 
     const char *region_id, int64_t now_ms, score_facts_first_visit *f);
 sp_err score_load_funnel(sp_db *db, score_loaded *L, const score_rules *r, const char *team_id, int64_t now_ms,
     score_facts_funnel *f);
-
-/* The process-health facts of one deal at now_ms (health.h): contacts and
- * roles on the deal, proposals (rep activities of kind proposal; customer
- * data = one passed its quality standard), the customer's competitor
- * mentions and our next reply, median reply delay to the deal's customer
- * messages, engagement (customer messages + tracked page visits) in the last
- * 14 days and the 14 before, next step (today's deal row), open risk tags
- * (mentioned within SCORE_RISK_OPEN_DAYS) and the card (core need, concern,
- * product / budget / delivery / competitor facts and their levels).
- * f->deal_id is L->ctx.subject_id. SP_ENOTFOUND when the deal is unknown. */
-sp_err score_load_health(sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_health_facts *f);
 
 /* Loads the facts of kind for (subject, variant) and evaluates them at
  * now_ms into *out, releasing what it loaded. variant: the risk tag for

@@ -4,9 +4,10 @@
 #include "err.h"
 #include "log.h"
 #include "salespulse/v1/enriched.pb-c.h"
-#include "score/health.h"
+#include "score/health_db.h"
 #include "score/score_facts.h"
 #include "score/signal_msg.h"
+#include "score/sqlbuf.h"
 #include "score/triggers.h"
 #include "service.h"
 
@@ -183,37 +184,6 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
     return rv;
 }
 
-/* Recomputes the deal's process health at now and upserts deal_health (a
- * late event does not overwrite a newer score). An unknown deal is skipped. */
-static sp_err health_update(score_svc *s, sp_db *db, const char *deal_id, int64_t now)
-{
-    score_loaded *L = calloc(1, sizeof *L);
-    score_health *h = calloc(1, sizeof *h);
-    char *json = NULL;
-    sp_err rv = L && h ? SP_OK : SP_ENOMEM;
-    score_health_facts f;
-    if (rv == SP_OK) rv = score_load_health(db, L, deal_id, now, &f);
-    if (rv == SP_OK) rv = score_health_eval(&f, s->rules, now, h);
-    if (rv == SP_OK) rv = score_health_to_json(h, &json);
-    if (rv == SP_OK) {
-        char sc[16], ts[32];
-        snprintf(sc, sizeof sc, "%d", h->score);
-        snprintf(ts, sizeof ts, "%lld", (long long)now);
-        const char *p[5] = {deal_id, sc, score_colour_name(h->colour), json, ts};
-        rv = sp_db_exec(db,
-            "INSERT INTO deal_health (deal_id, score, colour, dims, updated_at) VALUES ($1, $2::smallint, $3, $4::jsonb, "
-            "score_ts($5::bigint)) ON CONFLICT (deal_id) DO UPDATE SET score = EXCLUDED.score, colour = EXCLUDED.colour, "
-            "dims = EXCLUDED.dims, updated_at = EXCLUDED.updated_at WHERE deal_health.updated_at <= EXCLUDED.updated_at",
-            5, p, NULL);
-    }
-    if (rv == SP_ENOTFOUND) rv = SP_OK;
-    if (L) score_loaded_release(L);
-    free(L);
-    free(h);
-    free(json);
-    return rv;
-}
-
 /* --- events ------------------------------------------------------------------------ */
 
 static const char *page_class_name(int c)
@@ -273,6 +243,31 @@ static int event_clears(const Salespulse__V1__EnrichedInteraction *ei, score_kin
     if (kind == SCORE_CUSTOMER_STALE) return 1;
     if (kind == SCORE_UNANSWERED_INBOUND) return in->direction == SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
     return 0;
+}
+
+/* Remembers a deal to re-score after the batch. */
+static sp_err health_note(score_svc *s, const char *deal, int64_t now)
+{
+    if (s->n_health == s->cap_health) {
+        size_t cap = s->cap_health ? s->cap_health * 2 : 64;
+        char **d = realloc(s->health_deals, cap * sizeof *d);
+        if (!d) return SP_ENOMEM;
+        s->health_deals = d;
+        int64_t *t = realloc(s->health_at, cap * sizeof *t);
+        if (!t) return SP_ENOMEM;
+        s->health_at = t;
+        s->cap_health = cap;
+    }
+    if (!(s->health_deals[s->n_health] = strdup(deal))) return SP_ENOMEM;
+    s->health_at[s->n_health++] = now;
+    return SP_OK;
+}
+
+static void health_forget(score_svc *s)
+{
+    for (size_t i = 0; i < s->n_health; i++)
+        free(s->health_deals[i]);
+    s->n_health = 0;
 }
 
 static const char *invalid_field(const Salespulse__V1__EnrichedInteraction *ei)
@@ -342,7 +337,7 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
             != SP_OK)
             goto dberr;
     }
-    if (ei->deal_id && *ei->deal_id && (rv = health_update(s, db, ei->deal_id, now)) != SP_OK) goto dberr;
+    if (ei->deal_id && *ei->deal_id && (rv = health_note(s, ei->deal_id, now)) != SP_OK) goto dberr;
     /* outputs only once every database step of the item succeeded */
     if (outs_send(s, g, &out) != SP_OK) res = BUS_RETRY;
     goto done;
@@ -366,7 +361,16 @@ void score_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_re
 {
     score_svc *s = arg;
     score_svc_reload(s);
+    health_forget(s);
     sp_tx_batch(db, s->producer, msgs, n, res, reasons, score_one, s);
+    /* deal health is derived data: re-scored once per deal after the commit
+     * (a failure leaves the previous score until the deal's next event) */
+    if (n && res[0] != BUS_RETRY && s->n_health) {
+        sp_err rv = score_health_update_many(
+            db, s->rules, (const char *const *)s->health_deals, s->health_at, s->n_health, NULL);
+        if (rv != SP_OK) sp_warn("deal health not updated: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
+    }
+    health_forget(s);
     score_svc_sweep(s, db, NULL);
 }
 
@@ -450,55 +454,6 @@ static const char *const SQL_PENDING =
 
 /* --- customer.stale in bulk ----------------------------------------------------------- */
 
-/* A growing string for array literals. */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-/* Appends one element of a PostgreSQL array literal: quoted text, or a bare
- * number / boolean when raw. */
-static void sb_elem(sbuf *b, const char *v, int raw)
-{
-    sb_puts(b, b->n && b->p[b->n - 1] != '{' ? "," : "");
-    if (raw) {
-        sb_puts(b, v);
-        return;
-    }
-    sb_puts(b, "\"");
-    for (const char *c = v; *c; c++) {
-        if (*c == '"' || *c == '\\') sb_put(b, "\\", 1);
-        sb_put(b, c, 1);
-    }
-    sb_puts(b, "\"");
-}
-
 #define STALE_COLS 10
 enum { SC_ID, SC_ACTIVE, SC_EPISODE, SC_REVISION, SC_LEVEL, SC_VALUE, SC_RAISED, SC_CHANGED, SC_PENDING, SC_HASH };
 
@@ -507,13 +462,13 @@ enum { SC_ID, SC_ACTIVE, SC_EPISODE, SC_REVISION, SC_LEVEL, SC_VALUE, SC_RAISED,
  * saved in one UPDATE. Same decisions as evaluate() one by one. */
 static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out_list *out, size_t *n_eval)
 {
-    sbuf ids = {0}, cols[STALE_COLS] = {{0}};
+    score_sqlbuf ids = {0}, cols[STALE_COLS] = {{0}};
     PGresult *r = NULL;
     sp_err rv = SP_OK;
-    sb_puts(&ids, "{");
+    score_sqlbuf_puts(&ids, "{");
     for (int i = 0; i < PQntuples(cand); i++)
-        if (!PQgetisnull(cand, i, 0) && *PQgetvalue(cand, i, 0)) sb_elem(&ids, PQgetvalue(cand, i, 0), 0);
-    sb_puts(&ids, "}");
+        if (!PQgetisnull(cand, i, 0) && *PQgetvalue(cand, i, 0)) score_sqlbuf_elem(&ids, PQgetvalue(cand, i, 0), 0);
+    score_sqlbuf_puts(&ids, "}");
     if (ids.oom) return SP_ENOMEM;
     if (ids.n <= 2) goto out;
     char ts[32];
@@ -546,7 +501,7 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
         != SP_OK)
         goto out;
     for (int k = 0; k < STALE_COLS; k++)
-        sb_puts(&cols[k], "{");
+        score_sqlbuf_puts(&cols[k], "{");
     int rows = PQntuples(r);
     for (int i = 0; i < rows;) {
         int j = i;
@@ -596,14 +551,14 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
         snprintf(v[SC_CHANGED], 40, "%lld", (long long)st.changed_at_ms);
         snprintf(v[SC_PENDING], 40, "%lld", (long long)st.clear_pending_since_ms);
         snprintf(v[SC_HASH], 40, "%lld", (long long)(int64_t)st.evidence_hash);
-        sb_elem(&cols[SC_ID], PQgetvalue(r, i, 0), 0);
+        score_sqlbuf_elem(&cols[SC_ID], PQgetvalue(r, i, 0), 0);
         for (int k = 1; k < STALE_COLS; k++)
-            sb_elem(&cols[k], v[k], 1);
+            score_sqlbuf_elem(&cols[k], v[k], 1);
         (*n_eval)++;
         i = j;
     }
     for (int k = 0; k < STALE_COLS; k++) {
-        sb_puts(&cols[k], "}");
+        score_sqlbuf_puts(&cols[k], "}");
         if (cols[k].oom) {
             rv = SP_ENOMEM;
             goto out;
@@ -782,6 +737,12 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
 
 void score_svc_clear(score_svc *s)
 {
+    health_forget(s);
+    free(s->health_deals);
+    free(s->health_at);
+    s->health_deals = NULL;
+    s->health_at = NULL;
+    s->cap_health = 0;
     score_rules_destroy(s->rules);
     s->rules = NULL;
 }

@@ -4,7 +4,7 @@
  *
  * SP_SCORE_BENCH=1 adds the measurements (events/s through the handler,
  * one sweep over a generated book of SP_SCORE_BENCH_CUSTOMERS customers,
- * default 100000, with 1% due). */
+ * default 100000, with 1% due; SP_SCORE_BENCH_EVENTS events, default 5000). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -524,7 +524,8 @@ static void test_bench(void **state)
         return;
     }
     const char *nc = getenv("SP_SCORE_BENCH_CUSTOMERS");
-    long customers = nc ? atol(nc) : 100000, deals = customers / 5, events = 5000;
+    const char *ne = getenv("SP_SCORE_BENCH_EVENTS");
+    long customers = nc ? atol(nc) : 100000, deals = customers / 5, events = ne ? atol(ne) / 500 * 500 : 5000;
     const int64_t T = 1811808000000LL; /* 2027-06-01T00:00:00Z: an era of its own */
     char p[96];
     snprintf(p, sizeof p, "%s-b", F.pfx);
