@@ -366,9 +366,18 @@ void score_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_re
     /* deal health is derived data: re-scored once per deal after the commit
      * (a failure leaves the previous score until the deal's next event) */
     if (n && res[0] != BUS_RETRY && s->n_health) {
-        sp_err rv = score_health_update_many(
-            db, s->rules, (const char *const *)s->health_deals, s->health_at, s->n_health, NULL);
-        if (rv != SP_OK) sp_warn("deal health not updated: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
+        /* no JIT: the lateral plan's estimated cost is high enough to trigger
+         * it, and compiling costs seconds where running costs milliseconds */
+        sp_err rv = sp_db_begin(db);
+        if (rv == SP_OK) rv = sp_db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL);
+        if (rv == SP_OK)
+            rv = score_health_update_many(
+                db, s->rules, (const char *const *)s->health_deals, s->health_at, s->n_health, NULL);
+        if (rv == SP_OK) rv = sp_db_commit(db);
+        if (rv != SP_OK) {
+            sp_warn("deal health not updated: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
+            sp_db_rollback(db);
+        }
     }
     health_forget(s);
     score_svc_sweep(s, db, NULL);
@@ -671,6 +680,7 @@ sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
     sp_err rv = bus_group_new(&g);
     if (rv != SP_OK) return rv;
     if ((rv = sp_db_begin(db)) != SP_OK) goto out;
+    if ((rv = sp_db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL)) != SP_OK) goto rollback;
     /* one sweeper at a time across instances; the loser skips */
     if ((rv = sp_db_exec(db, "SELECT pg_try_advisory_xact_lock(hashtext('sp-score.sweep'))", 0, NULL, &r)) != SP_OK)
         goto rollback;
