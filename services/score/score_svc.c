@@ -302,6 +302,8 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     int64_t now = ei->interaction->meta->occurred_at_ms;
     const char *p[1] = {ei->meta->event_id};
     PGresult *r = NULL;
+    /* per item: a dead item's savepoint rollback would undo it */
+    if ((rv = sp_db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL)) != SP_OK) goto dberr;
     if ((rv = sp_db_exec(db,
              "INSERT INTO processed_events (consumer, event_id) VALUES ('sp-score', $1) ON CONFLICT DO NOTHING RETURNING 1",
              1, p, &r))
