@@ -280,8 +280,19 @@ static void test_stale_raise_clear_redeliver_replay(void **state)
     assert_string_equal(ev.ids[0], ev1);
     assert_string_equal(ev.subject_name, "王校长");
 
+    /* an id a bulk array literal must escape (quote, backslash, comma, braces) */
+    char odd[128];
+    snprintf(odd, sizeof odd, "%s-q\"u,o\\t{e}", F.pfx);
+    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ($odd$%s$odd$, '%s-R', score_ts(%lld))", odd, F.pfx,
+        (long long)(T0 - 60 * DAY));
+    sql("INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, customer_side) "
+        "VALUES ('%s-odd', score_ts(%lld), 'itest', 'wecom', 'inbound', $odd$%s$odd$, true)",
+        F.pfx, (long long)(T0 + 1000), odd);
+
     char first[16][256], second[16][256];
     size_t n1 = stale_scenario(cust, "run1", first, 0);
+    assert_int_equal(sql_int("SELECT active::int FROM signal_state WHERE kind = 'customer.stale' AND subject_id = "
+                             "$odd$%s$odd$", odd), 1);
     assert_int_equal(n1, 2);
     char want[256];
     snprintf(want, sizeof want, "sig:customer.stale:customer:%s:1:raised:1", cust);
