@@ -103,3 +103,31 @@ LANGUAGE sql STABLE AS $$
                           WHERE deal_id = d.id AND at <= p_at ORDER BY at DESC, event_id DESC LIMIT 1) h ON true
      WHERE d.id = p_deal
 $$;
+
+-- Health roll-ups for the boards: open deals' scores weighted by deal value
+-- (a deal without an amount weighs as 1 CNY), with the colour counts.
+CREATE VIEW rep_health AS
+SELECT d.owner_rep_id AS rep_id, count(*) AS deals,
+       round(sum(h.score * greatest(d.amount, 1))::numeric / sum(greatest(d.amount, 1)), 1) AS score,
+       count(*) FILTER (WHERE h.colour = 'red') AS red, count(*) FILTER (WHERE h.colour = 'yellow') AS yellow,
+       count(*) FILTER (WHERE h.colour = 'green') AS green
+  FROM deal_health h JOIN deals d ON d.id = h.deal_id
+ WHERE d.is_open AND d.owner_rep_id IS NOT NULL
+ GROUP BY d.owner_rep_id;
+CREATE VIEW team_health AS
+SELECT p.team_id, count(*) AS deals,
+       round(sum(h.score * greatest(d.amount, 1))::numeric / sum(greatest(d.amount, 1)), 1) AS score,
+       count(*) FILTER (WHERE h.colour = 'red') AS red, count(*) FILTER (WHERE h.colour = 'yellow') AS yellow,
+       count(*) FILTER (WHERE h.colour = 'green') AS green
+  FROM deal_health h JOIN deals d ON d.id = h.deal_id JOIN people p ON p.id = d.owner_rep_id
+ WHERE d.is_open AND p.team_id IS NOT NULL
+ GROUP BY p.team_id;
+CREATE VIEW region_health AS
+SELECT coalesce(p.region_id, t.region_id) AS region_id, count(*) AS deals,
+       round(sum(h.score * greatest(d.amount, 1))::numeric / sum(greatest(d.amount, 1)), 1) AS score,
+       count(*) FILTER (WHERE h.colour = 'red') AS red, count(*) FILTER (WHERE h.colour = 'yellow') AS yellow,
+       count(*) FILTER (WHERE h.colour = 'green') AS green
+  FROM deal_health h JOIN deals d ON d.id = h.deal_id JOIN people p ON p.id = d.owner_rep_id
+  LEFT JOIN teams t ON t.id = p.team_id
+ WHERE d.is_open AND coalesce(p.region_id, t.region_id) IS NOT NULL
+ GROUP BY coalesce(p.region_id, t.region_id);

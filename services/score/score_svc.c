@@ -4,8 +4,10 @@
 #include "err.h"
 #include "log.h"
 #include "salespulse/v1/enriched.pb-c.h"
+#include "score/health_db.h"
 #include "score/score_facts.h"
 #include "score/signal_msg.h"
+#include "score/sqlbuf.h"
 #include "score/triggers.h"
 #include "service.h"
 
@@ -152,19 +154,28 @@ static sp_err state_save(sp_db *db, score_kind kind, const char *subject, const 
         14, p, NULL);
 }
 
-/* Evaluates one (kind, subject, variant) at now: facts, evaluation, locked
- * state, step, saved state; a Signal, if any, is queued in out. */
+/* Evaluates one (kind, subject, variant) at now: state row created or
+ * locked, facts, evaluation, step, state saved; a Signal, if any, is queued
+ * in out. clears: the event by itself makes the condition false at now (a
+ * touch for customer.stale, a rep reply for deal.unanswered_inbound): an
+ * inactive state then needs no facts - the evaluation would observe "not
+ * met, value 0" - which saves the two fact queries on most events. */
 static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *subject, const char *variant,
-    int64_t now, out_list *out)
+    int64_t now, int clears, out_list *out)
 {
-    score_eval ev;
-    sp_err rv = score_facts_eval(db, s->rules, s->cal, kind, subject, variant, now, &ev);
-    if (rv != SP_OK) return rv;
     score_state st;
-    if ((rv = state_lock(db, kind, subject, variant, now, &st)) != SP_OK) return rv;
-    score_transition tr;
+    sp_err rv = state_lock(db, kind, subject, variant, now, &st);
+    if (rv != SP_OK) return rv;
+    score_transition tr = SCORE_TR_NONE;
     Salespulse__V1__Signal *sig = NULL;
-    if ((rv = score_signal_step(&st, &ev, s->rules, now, s->tenant_id, &tr, &sig)) != SP_OK) return rv;
+    if (clears && !st.active) {
+        score_obs none = {.level = s->rules->rule[kind].level};
+        if ((rv = score_state_apply(&st, &none, &s->rules->rule[kind], now, &tr)) != SP_OK) return rv;
+    } else {
+        score_eval ev;
+        if ((rv = score_facts_eval(db, s->rules, s->cal, kind, subject, variant, now, &ev)) != SP_OK) return rv;
+        if ((rv = score_signal_step(&st, &ev, s->rules, now, s->tenant_id, &tr, &sig)) != SP_OK) return rv;
+    }
     if ((rv = state_save(db, kind, subject, variant, now, &st)) == SP_OK && sig) {
         rv = outs_push(out, sig);
         sp_log_event(SP_LOG_DEBUG, sig->meta->event_id, "%s %s", score_transition_name(tr), sig->signal_id);
@@ -224,6 +235,41 @@ static sp_err record_own(score_svc *s, sp_db *db, const Salespulse__V1__Enriched
     return rv;
 }
 
+/* 1 when ei by itself makes kind's condition false at its own time. */
+static int event_clears(const Salespulse__V1__EnrichedInteraction *ei, score_kind kind)
+{
+    const Salespulse__V1__Interaction *in = ei->interaction;
+    if (in->channel == SALESPULSE__V1__CHANNEL__CHANNEL_TRACKING) return 0;
+    if (kind == SCORE_CUSTOMER_STALE) return 1;
+    if (kind == SCORE_UNANSWERED_INBOUND) return in->direction == SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
+    return 0;
+}
+
+/* Remembers a deal to re-score after the batch. */
+static sp_err health_note(score_svc *s, const char *deal, int64_t now)
+{
+    if (s->n_health == s->cap_health) {
+        size_t cap = s->cap_health ? s->cap_health * 2 : 64;
+        char **d = realloc(s->health_deals, cap * sizeof *d);
+        if (!d) return SP_ENOMEM;
+        s->health_deals = d;
+        int64_t *t = realloc(s->health_at, cap * sizeof *t);
+        if (!t) return SP_ENOMEM;
+        s->health_at = t;
+        s->cap_health = cap;
+    }
+    if (!(s->health_deals[s->n_health] = strdup(deal))) return SP_ENOMEM;
+    s->health_at[s->n_health++] = now;
+    return SP_OK;
+}
+
+static void health_forget(score_svc *s)
+{
+    for (size_t i = 0; i < s->n_health; i++)
+        free(s->health_deals[i]);
+    s->n_health = 0;
+}
+
 static const char *invalid_field(const Salespulse__V1__EnrichedInteraction *ei)
 {
     if (!ei->meta || !ei->meta->event_id || !*ei->meta->event_id) return "meta.event_id";
@@ -256,6 +302,8 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     int64_t now = ei->interaction->meta->occurred_at_ms;
     const char *p[1] = {ei->meta->event_id};
     PGresult *r = NULL;
+    /* per item: a dead item's savepoint rollback would undo it */
+    if ((rv = sp_db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL)) != SP_OK) goto dberr;
     if ((rv = sp_db_exec(db,
              "INSERT INTO processed_events (consumer, event_id) VALUES ('sp-score', $1) ON CONFLICT DO NOTHING RETURNING 1",
              1, p, &r))
@@ -282,13 +330,16 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
                 int seen = !x->risks[i] || !*x->risks[i];
                 for (size_t j = 0; j < i && !seen; j++)
                     seen = !strcmp(x->risks[j], x->risks[i]);
-                if (!seen && (rv = evaluate(s, db, (score_kind)k, ctx.subject_id, x->risks[i], now, &out)) != SP_OK)
+                if (!seen && (rv = evaluate(s, db, (score_kind)k, ctx.subject_id, x->risks[i], now, 0, &out)) != SP_OK)
                     goto dberr;
             }
             continue;
         }
-        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", now, &out)) != SP_OK) goto dberr;
+        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", now, event_clears(ei, (score_kind)k), &out))
+            != SP_OK)
+            goto dberr;
     }
+    if (ei->deal_id && *ei->deal_id && (rv = health_note(s, ei->deal_id, now)) != SP_OK) goto dberr;
     /* outputs only once every database step of the item succeeded */
     if (outs_send(s, g, &out) != SP_OK) res = BUS_RETRY;
     goto done;
@@ -312,7 +363,25 @@ void score_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_re
 {
     score_svc *s = arg;
     score_svc_reload(s);
+    health_forget(s);
     sp_tx_batch(db, s->producer, msgs, n, res, reasons, score_one, s);
+    /* deal health is derived data: re-scored once per deal after the commit
+     * (a failure leaves the previous score until the deal's next event) */
+    if (n && res[0] != BUS_RETRY && s->n_health) {
+        /* no JIT: the lateral plan's estimated cost is high enough to trigger
+         * it, and compiling costs seconds where running costs milliseconds */
+        sp_err rv = sp_db_begin(db);
+        if (rv == SP_OK) rv = sp_db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL);
+        if (rv == SP_OK)
+            rv = score_health_update_many(
+                db, s->rules, (const char *const *)s->health_deals, s->health_at, s->n_health, NULL);
+        if (rv == SP_OK) rv = sp_db_commit(db);
+        if (rv != SP_OK) {
+            sp_warn("deal health not updated: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
+            sp_db_rollback(db);
+        }
+    }
+    health_forget(s);
     score_svc_sweep(s, db, NULL);
 }
 
@@ -396,55 +465,6 @@ static const char *const SQL_PENDING =
 
 /* --- customer.stale in bulk ----------------------------------------------------------- */
 
-/* A growing string for array literals. */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-/* Appends one element of a PostgreSQL array literal: quoted text, or a bare
- * number / boolean when raw. */
-static void sb_elem(sbuf *b, const char *v, int raw)
-{
-    sb_puts(b, b->n && b->p[b->n - 1] != '{' ? "," : "");
-    if (raw) {
-        sb_puts(b, v);
-        return;
-    }
-    sb_puts(b, "\"");
-    for (const char *c = v; *c; c++) {
-        if (*c == '"' || *c == '\\') sb_put(b, "\\", 1);
-        sb_put(b, c, 1);
-    }
-    sb_puts(b, "\"");
-}
-
 #define STALE_COLS 10
 enum { SC_ID, SC_ACTIVE, SC_EPISODE, SC_REVISION, SC_LEVEL, SC_VALUE, SC_RAISED, SC_CHANGED, SC_PENDING, SC_HASH };
 
@@ -453,13 +473,13 @@ enum { SC_ID, SC_ACTIVE, SC_EPISODE, SC_REVISION, SC_LEVEL, SC_VALUE, SC_RAISED,
  * saved in one UPDATE. Same decisions as evaluate() one by one. */
 static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out_list *out, size_t *n_eval)
 {
-    sbuf ids = {0}, cols[STALE_COLS] = {{0}};
+    score_sqlbuf ids = {0}, cols[STALE_COLS] = {{0}};
     PGresult *r = NULL;
     sp_err rv = SP_OK;
-    sb_puts(&ids, "{");
+    score_sqlbuf_puts(&ids, "{");
     for (int i = 0; i < PQntuples(cand); i++)
-        if (!PQgetisnull(cand, i, 0) && *PQgetvalue(cand, i, 0)) sb_elem(&ids, PQgetvalue(cand, i, 0), 0);
-    sb_puts(&ids, "}");
+        if (!PQgetisnull(cand, i, 0) && *PQgetvalue(cand, i, 0)) score_sqlbuf_elem(&ids, PQgetvalue(cand, i, 0), 0);
+    score_sqlbuf_puts(&ids, "}");
     if (ids.oom) return SP_ENOMEM;
     if (ids.n <= 2) goto out;
     char ts[32];
@@ -492,7 +512,7 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
         != SP_OK)
         goto out;
     for (int k = 0; k < STALE_COLS; k++)
-        sb_puts(&cols[k], "{");
+        score_sqlbuf_puts(&cols[k], "{");
     int rows = PQntuples(r);
     for (int i = 0; i < rows;) {
         int j = i;
@@ -542,14 +562,14 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
         snprintf(v[SC_CHANGED], 40, "%lld", (long long)st.changed_at_ms);
         snprintf(v[SC_PENDING], 40, "%lld", (long long)st.clear_pending_since_ms);
         snprintf(v[SC_HASH], 40, "%lld", (long long)(int64_t)st.evidence_hash);
-        sb_elem(&cols[SC_ID], PQgetvalue(r, i, 0), 0);
+        score_sqlbuf_elem(&cols[SC_ID], PQgetvalue(r, i, 0), 0);
         for (int k = 1; k < STALE_COLS; k++)
-            sb_elem(&cols[k], v[k], 1);
+            score_sqlbuf_elem(&cols[k], v[k], 1);
         (*n_eval)++;
         i = j;
     }
     for (int k = 0; k < STALE_COLS; k++) {
-        sb_puts(&cols[k], "}");
+        score_sqlbuf_puts(&cols[k], "}");
         if (cols[k].oom) {
             rv = SP_ENOMEM;
             goto out;
@@ -595,7 +615,7 @@ static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *s
     }
     for (int i = 0; i < PQntuples(r) && rv == SP_OK; i++) {
         if (PQgetisnull(r, i, 0) || !*PQgetvalue(r, i, 0)) continue;
-        rv = evaluate(s, db, kind, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), t, out);
+        rv = evaluate(s, db, kind, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), t, 0, out);
         (*n_eval)++;
     }
     PQclear(r);
@@ -662,6 +682,7 @@ sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
     sp_err rv = bus_group_new(&g);
     if (rv != SP_OK) return rv;
     if ((rv = sp_db_begin(db)) != SP_OK) goto out;
+    if ((rv = sp_db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL)) != SP_OK) goto rollback;
     /* one sweeper at a time across instances; the loser skips */
     if ((rv = sp_db_exec(db, "SELECT pg_try_advisory_xact_lock(hashtext('sp-score.sweep'))", 0, NULL, &r)) != SP_OK)
         goto rollback;
@@ -728,6 +749,12 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
 
 void score_svc_clear(score_svc *s)
 {
+    health_forget(s);
+    free(s->health_deals);
+    free(s->health_at);
+    s->health_deals = NULL;
+    s->health_at = NULL;
+    s->cap_health = 0;
     score_rules_destroy(s->rules);
     s->rules = NULL;
 }

@@ -42,10 +42,14 @@ typedef struct score_svc {
     volatile sig_atomic_t *reload; /* set by SIGHUP; may be NULL */
     int64_t next_sweep_ms;       /* no boundary is due before this */
     unsigned long events, duplicates, dead, signals, boundaries;
+    char **health_deals;         /* deals of the current batch to re-score */
+    int64_t *health_at;
+    size_t n_health, cap_health;
 } score_svc;
 
-/* sp_service_batch_fn for EnrichedInteraction messages; runs due sweeps
- * after the batch. */
+/* sp_service_batch_fn for EnrichedInteraction messages; after the batch
+ * re-scores the health of its deals (score_health_update_many) and runs due
+ * sweeps. */
 void score_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
     char (*reasons)[BUS_REASON_LEN]);
 

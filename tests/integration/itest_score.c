@@ -4,7 +4,7 @@
  *
  * SP_SCORE_BENCH=1 adds the measurements (events/s through the handler,
  * one sweep over a generated book of SP_SCORE_BENCH_CUSTOMERS customers,
- * default 100000, with 1% due). */
+ * default 100000, with 1% due; SP_SCORE_BENCH_EVENTS events, default 5000). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -280,8 +280,19 @@ static void test_stale_raise_clear_redeliver_replay(void **state)
     assert_string_equal(ev.ids[0], ev1);
     assert_string_equal(ev.subject_name, "王校长");
 
+    /* an id a bulk array literal must escape (quote, backslash, comma, braces) */
+    char odd[128];
+    snprintf(odd, sizeof odd, "%s-q\"u,o\\t{e}", F.pfx);
+    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ($odd$%s$odd$, '%s-R', score_ts(%lld))", odd, F.pfx,
+        (long long)(T0 - 60 * DAY));
+    sql("INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, customer_side) "
+        "VALUES ('%s-odd', score_ts(%lld), 'itest', 'wecom', 'inbound', $odd$%s$odd$, true)",
+        F.pfx, (long long)(T0 + 1000), odd);
+
     char first[16][256], second[16][256];
     size_t n1 = stale_scenario(cust, "run1", first, 0);
+    assert_int_equal(sql_int("SELECT active::int FROM signal_state WHERE kind = 'customer.stale' AND subject_id = "
+                             "$odd$%s$odd$", odd), 1);
     assert_int_equal(n1, 2);
     char want[256];
     snprintf(want, sizeof want, "sig:customer.stale:customer:%s:1:raised:1", cust);
@@ -472,6 +483,23 @@ static void test_every_kind_loads(void **state)
     /* the past as it was: before the proposal stage the deal was a lead (norm 14 x 1.5) */
     assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, SCORE_STAGE_STALLED, deal, NULL, t - 41 * d, &e), SP_OK);
     assert_true(has_tag(&e, "stage:lead"));
+
+    /* an event on the deal scores its health; the roll-ups see it */
+    snprintf(ev, sizeof ev, "%s-m3", x);
+    ins_interaction(ev, t, cust, deal, "wecom", "outbound", 0, NULL);
+    drive_event(ev, t, cust, deal, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0);
+    long long score = sql_int("SELECT score FROM deal_health WHERE deal_id = '%s'", deal);
+    assert_true(score >= 0 && score <= 100);
+    assert_int_equal(sql_int("SELECT jsonb_array_length(dims->'dimensions') FROM deal_health WHERE deal_id = '%s'", deal), 10);
+    /* the rep's deals: this one and the one of test_unanswered_inbound_levels */
+    assert_int_equal(sql_int("SELECT deals FROM rep_health WHERE rep_id = '%s'", rep), 2);
+    assert_int_equal(sql_int("SELECT count(*) FROM rep_health r JOIN region_health g ON g.score = r.score AND g.deals = "
+                             "r.deals WHERE r.rep_id = '%s' AND g.region_id = '%s'", rep, region), 1);
+    /* key roles: only the decision maker ever took part (45 days ago) -> red */
+    assert_int_equal(sql_int("SELECT (SELECT d->>'colour' = 'red' FROM jsonb_array_elements(dims->'dimensions') d "
+                             "WHERE d->>'name' = 'key_role_coverage')::int FROM deal_health WHERE deal_id = '%s'", deal), 1);
+    /* the reply cleared the unanswered signal raised by nobody: still inactive, no row churn */
+    assert_int_equal(state_active("deal.unanswered_inbound", deal), 0);
 }
 
 /* A second instance holding the sweep lock: this one skips the boundary. */
@@ -507,7 +535,8 @@ static void test_bench(void **state)
         return;
     }
     const char *nc = getenv("SP_SCORE_BENCH_CUSTOMERS");
-    long customers = nc ? atol(nc) : 100000, deals = customers / 5, events = 5000;
+    const char *ne = getenv("SP_SCORE_BENCH_EVENTS");
+    long customers = nc ? atol(nc) : 100000, deals = customers / 5, events = ne ? atol(ne) / 500 * 500 : 5000;
     const int64_t T = 1811808000000LL; /* 2027-06-01T00:00:00Z: an era of its own */
     char p[96];
     snprintf(p, sizeof p, "%s-b", F.pfx);
