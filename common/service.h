@@ -97,7 +97,9 @@ void sp_service_destroy(sp_service *s);
 /* Handles one message inside the batch transaction; may queue outputs in g
  * (delivered before the commit). Returns BUS_OK, BUS_DEAD (reason filled;
  * its database effects are rolled back to a savepoint) or BUS_RETRY
- * (transient: the whole batch is rolled back and retried). */
+ * (transient: the whole batch is rolled back and retried). Queue outputs
+ * last, once the item is sure to answer BUS_OK: a message already queued
+ * cannot be taken back when the item turns out DEAD. */
 typedef bus_result (*sp_tx_item_fn)(void *arg, sp_db *db, bus_group *g, const bus_msg *m, char *reason,
     size_t reason_cap);
 
