@@ -3,6 +3,7 @@
 #define SP_TASKPOOL_API_INTERNAL_H
 
 #include "taskpool/acl.h"
+#include "metrics.h"
 #include "taskpool/api.h"
 
 #include <jansson.h>
@@ -17,6 +18,9 @@ struct taskpool_api {
     int64_t horizon_at_mono_ms;
     uint64_t actions;
     int waiters; /* long-polls waiting now */
+    sp_metric *m_actions; /* sp_taskpool_api_actions_total{action,result} */
+    sp_metric *m_waiting; /* sp_taskpool_api_longpoll_waiting */
+    sp_metric *m_auth_fail; /* sp_taskpool_api_auth_failures_total */
 };
 
 /* ISO-8601 UTC text of a timestamptz column, for SELECT lists. */

@@ -377,6 +377,11 @@ out:
     bus_group_release(g);
     free(t);
     json_decref(body);
+    sp_counter_add(api->m_actions, 1, task_action_name(action),
+        rv == SP_OK              ? "applied"
+            : res->status == 409 ? "conflict"
+            : res->status >= 500 ? "error"
+                                 : "refused");
     return rv;
 }
 
@@ -491,6 +496,7 @@ int api_h_changes(const sp_http_req *req, sp_http_res *res, void *arg)
     if (q.wait_s > 0 && api->waiters < api->cfg.max_waiters) {
         api->waiters++;
         waiting = 1;
+        sp_gauge_set(api->m_waiting, api->waiters);
     } else {
         q.wait_s = 0;
     }
@@ -500,6 +506,7 @@ int api_h_changes(const sp_http_req *req, sp_http_res *res, void *arg)
     if (waiting) {
         pthread_mutex_lock(&api->mu);
         api->waiters--;
+        sp_gauge_set(api->m_waiting, api->waiters);
         pthread_mutex_unlock(&api->mu);
     }
     return rv;

@@ -649,6 +649,15 @@ static void test_actions(void **state)
         if (strcmp(s.key[i], k1) == 0 && s.status[i] == SALESPULSE__V1__TASK_STATUS__TASK_STATUS_DONE)
             k1_done = 1;
     assert_true(k1_done);
+
+    /* counted on /metrics */
+    sp_http_reply m = {0};
+    assert_int_equal(sp_http_client_do(E.cli, "GET", "/metrics", NULL, 0, NULL, 0, &m), SP_OK);
+    assert_int_equal(m.status, 200);
+    assert_non_null(strstr(m.body, "sp_taskpool_api_actions_total{action=\"ack\",result=\"applied\"} 1"));
+    assert_non_null(strstr(m.body, "sp_taskpool_api_actions_total{action=\"ack\",result=\"conflict\"} 1"));
+    assert_non_null(strstr(m.body, "sp_taskpool_api_auth_failures_total"));
+    sp_http_reply_clear(&m);
 }
 
 struct later {
