@@ -67,7 +67,11 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
     PGresult *r = NULL;
     const char *p[2] = {hash, now};
     rv = sp_db_exec(db,
-        "SELECT p.id, p.role, coalesce(p.team_id, ''), coalesce(p.region_id, t.region_id, ''), "
+        /* a supervisor or director recorded only on teams/regions still gets a scope */
+        "SELECT p.id, p.role, coalesce(p.team_id, (SELECT id FROM teams WHERE supervisor_id = p.id ORDER BY "
+        "id LIMIT 1), ''), "
+        "coalesce(p.region_id, t.region_id, (SELECT id FROM regions WHERE director_id = p.id ORDER BY id "
+        "LIMIT 1), ''), "
         "k.token_sha256 "
         "FROM api_tokens k JOIN people p ON p.id = k.person_id LEFT JOIN teams t ON t.id = p.team_id "
         "WHERE k.token_sha256 = $1 AND k.revoked_at IS NULL AND p.active "

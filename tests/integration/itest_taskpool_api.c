@@ -275,6 +275,21 @@ static void test_auth(void **state)
     assert_int_equal(call(REP1B, "GET", "/v1/me/tasks", NULL, NULL), 401);
     memcpy(E.tok[REP1B], saved, sizeof saved);
     assert_int_equal(call(REP1B, "GET", "/v1/me/tasks", NULL, NULL), 200);
+    /* a supervisor known only as teams.supervisor_id still sees the team's tasks */
+    sqlf("INSERT INTO people (id, name, role) VALUES ('%s-sup1x', 'Sup X', 'supervisor'); "
+         "UPDATE teams SET supervisor_id = '%s-sup1x' WHERE id = '%s-T1'",
+        E.P, E.P, E.P);
+    char idx[64];
+    snprintf(idx, sizeof idx, "%s-sup1x", E.P);
+    assert_int_equal(spctl_token_issue(E.db, idx, "", 0, tok, hash), SP_OK);
+    memcpy(E.tok[SUP1], tok, sizeof tok); /* borrow sup1's slot */
+    json_t *t = NULL;
+    assert_int_equal(getf(SUP1, &t, "/v1/tasks/%s:k4", E.P), 200);
+    json_decref(t);
+    assert_int_equal(getf(SUP1, &t, "/v1/tasks/%s:k3", E.P), 404);
+    json_decref(t);
+    sqlf("UPDATE teams SET supervisor_id = '%s-sup1' WHERE id = '%s-T1'", E.P, E.P);
+    assert_int_equal(spctl_token_issue(E.db, E.id[SUP1], "itest", 3600, E.tok[SUP1], hash), SP_OK);
     /* an unknown person gets no token */
     assert_int_equal(spctl_token_issue(E.db, "nobody-at-all", "", 0, tok, hash), SP_ENOTFOUND);
 }
