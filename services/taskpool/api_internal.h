@@ -16,6 +16,7 @@ struct taskpool_api {
     pthread_mutex_t hmu; /* guards the horizon cache (held while it is computed) */
     int64_t horizon; /* change feed: every seq <= horizon is committed */
     int64_t horizon_at_mono_ms;
+    int horizon_misses; /* consecutive polls that could not move the horizon */
     uint64_t actions;
     int waiters; /* long-polls waiting now */
     sp_metric *m_actions; /* sp_taskpool_api_actions_total{action,result} */

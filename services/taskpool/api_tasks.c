@@ -387,8 +387,11 @@ out:
 
 /* Every seq <= the returned horizon belongs to a committed (or aborted)
  * transaction: task_seq_horizon() (0006) takes the exclusive side of the
- * advisory lock every task writer holds shared while it assigns a seq. One
- * computation per poll period serves every waiting client. */
+ * advisory lock every task writer holds shared while it assigns a seq. It
+ * only tries (never delaying a writer) until 4 polls in a row failed, then
+ * queues for at most 200 ms, so the feed moves on under a steady stream of
+ * writers too. One computation per poll period serves every waiting
+ * client; a miss keeps the previous horizon (never too far). */
 static int horizon_get(taskpool_api *api, int64_t *out)
 {
     int rv = SP_OK;
@@ -398,12 +401,16 @@ static int horizon_get(taskpool_api *api, int64_t *out)
         sp_db *db = NULL;
         if ((rv = api_pool_get(api->cfg.pool, 2000, &db)) == SP_OK) {
             PGresult *r = NULL;
-            rv = sp_db_exec(db, "SELECT task_seq_horizon()", 0, NULL, &r);
-            if (rv == SP_OK) {
+            const char *p[1] = {api->horizon_misses >= 4 ? "true" : "false"};
+            rv = sp_db_exec(db, "SELECT task_seq_horizon($1::boolean)", 1, p, &r);
+            if (rv == SP_OK && !PQgetisnull(r, 0, 0)) {
                 api->horizon = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-                api->horizon_at_mono_ms = api_mono_ms();
-                PQclear(r);
+                api->horizon_misses = 0;
+            } else {
+                api->horizon_misses++;
             }
+            PQclear(r);
+            api->horizon_at_mono_ms = api_mono_ms();
             api_pool_put(api->cfg.pool, db);
         }
     }
