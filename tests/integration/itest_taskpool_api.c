@@ -452,6 +452,25 @@ static void test_views(void **state)
     json_decref(j);
     assert_int_equal(getf(REP2, &j, "/v1/deals/%s-D1/health", E.P), 404);
     json_decref(j);
+    /* with sp-score's table (0005, or this stand-in when it is not merged yet) */
+    if (itest_sql("CREATE TABLE IF NOT EXISTS deal_health (deal_id text PRIMARY KEY, score real NOT NULL, "
+                  "dims jsonb NOT NULL DEFAULT '{}', updated_at timestamptz NOT NULL)")
+            == 0
+        && sqlf_int(
+               "WITH i AS (INSERT INTO deal_health (deal_id, score, dims, updated_at) VALUES ('%s-D1', 72.5, "
+               "'{\"next_step\": 0.4}', now()) RETURNING 1) SELECT count(*) FROM i",
+               E.P)
+            == 1) {
+        assert_int_equal(getf(REP1, &j, "/v1/deals/%s-D1/health", E.P), 200);
+        assert_float_equal(json_number_value(json_object_get(j, "score")), 72.5, 1e-6);
+        assert_float_equal(
+            json_number_value(json_object_get(json_object_get(j, "dims"), "next_step")), 0.4, 1e-6);
+        json_decref(j);
+        assert_int_equal(getf(SUP2, &j, "/v1/deals/%s-D1/health", E.P), 404);
+        json_decref(j);
+        assert_int_equal(getf(DIR1, &j, "/v1/deals/%s-D1/health", E.P), 200);
+        json_decref(j);
+    }
     /* today */
     assert_int_equal(getf(REP1, &j, "/v1/me/today"), 200);
     assert_true(json_array_size(json_object_get(j, "tasks")) >= 2);
