@@ -11,20 +11,14 @@
 #include <string.h>
 #include <time.h>
 
+/* clang-format off */
 #define LIST_COLS                                                                                            \
     "key, kind, level, status, subject_type, subject_id, customer_id, deal_id, assignee_id, assignee_role, " \
-    "team_id, region_id, escalation_level, explanation_zh, explanation_en, seq, " API_TS(                    \
-        "created_at") " AS created_at, " API_TS("due_at") " AS due_at, " API_TS("updated_at") " AS "         \
-                                                                                              "updated_at, " \
-                                                                                              "to_char("     \
-                                                                                              "created_at "  \
-                                                                                              "AT TIME "     \
-                                                                                              "ZONE 'UTC', " \
-                                                                                              "'YYYY-MM-DD " \
-                                                                                              "HH24:MI:SS."  \
-                                                                                              "US') || "     \
-                                                                                              "'+00' AS "    \
-                                                                                              "_cur"
+    "team_id, region_id, escalation_level, explanation_zh, explanation_en, seq, "                           \
+    API_TS("created_at") " AS created_at, " API_TS("due_at") " AS due_at, "                                 \
+    API_TS("updated_at") " AS updated_at, "                                                                  \
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' AS _cur"
+/* clang-format on */
 
 /* "{open,acknowledged}" for a status bit set. */
 static void status_array(unsigned bits, char *buf, size_t cap)
