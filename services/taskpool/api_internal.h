@@ -55,6 +55,14 @@ int api_reply(sp_http_res *res, json_t *j);
 /* Monotonic milliseconds for waits (never for business logic). */
 int64_t api_mono_ms(void);
 
+struct api_changes_query;
+/* The change feed for principal p: fills res with 200 {"tasks":[...],
+ * "next_since":N} once something visible changed after q->since or after
+ * q->wait_s seconds; errors fill res (503/500). Shared by the long-poll
+ * and the WebSocket push. */
+int api_changes_collect(
+    taskpool_api *api, const acl_principal *p, const struct api_changes_query *q, sp_http_res *res);
+
 /* Handlers (api_tasks.c, api_views.c, api_admin.c). */
 int api_h_my_tasks(const sp_http_req *req, sp_http_res *res, void *arg);
 int api_h_team_get(const sp_http_req *req, sp_http_res *res, void *arg); /* /v1/teams/{id}/tasks|board */

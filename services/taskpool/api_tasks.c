@@ -419,8 +419,7 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* The change feed for p and q (see api_h_changes). */
-static int changes(taskpool_api *api, const acl_principal *pr, const api_changes_query *qq, sp_http_res *res)
+int api_changes_collect(taskpool_api *api, const acl_principal *pr, const api_changes_query *qq, sp_http_res *res)
 {
     acl_principal p = *pr;
     api_changes_query q = *qq;
@@ -502,7 +501,7 @@ int api_h_changes(const sp_http_req *req, sp_http_res *res, void *arg)
         q.wait_s = 0;
     }
     pthread_mutex_unlock(&api->mu);
-    int rv = changes(api, &p, &q, res);
+    int rv = api_changes_collect(api, &p, &q, res);
     if (wanted && !waiting && rv == SP_OK) sp_http_res_header(res, "Retry-After", "1");
     if (waiting) {
         pthread_mutex_lock(&api->mu);
