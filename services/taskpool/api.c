@@ -55,8 +55,11 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
 {
     taskpool_api *api = arg;
     char tok[SP_TOKEN_LEN + 1], hash[SP_TOKEN_HASH_LEN + 1], now[24];
-    if (token_from_bearer(sp_http_req_header(req, "Authorization"), tok) != SP_OK) return SP_EAUTH;
-    if (token_hash(tok, hash) != SP_OK) return SP_EAUTH;
+    if (token_from_bearer(sp_http_req_header(req, "Authorization"), tok) != SP_OK
+        || token_hash(tok, hash) != SP_OK) {
+        sp_counter_add(api->m_auth_fail, 1);
+        return SP_EAUTH;
+    }
     snprintf(now, sizeof now, "%lld", (long long)api->cfg.now_ms(api->cfg.now_arg));
     sp_db *db = NULL;
     int rv = api_pool_get(api->cfg.pool, 5000, &db);
@@ -64,7 +67,11 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
     PGresult *r = NULL;
     const char *p[2] = {hash, now};
     rv = sp_db_exec(db,
-        "SELECT p.id, p.role, coalesce(p.team_id, ''), coalesce(p.region_id, t.region_id, ''), "
+        /* a supervisor or director recorded only on teams/regions still gets a scope */
+        "SELECT p.id, p.role, coalesce(p.team_id, (SELECT id FROM teams WHERE supervisor_id = p.id ORDER BY "
+        "id LIMIT 1), ''), "
+        "coalesce(p.region_id, t.region_id, (SELECT id FROM regions WHERE director_id = p.id ORDER BY id "
+        "LIMIT 1), ''), "
         "k.token_sha256 "
         "FROM api_tokens k JOIN people p ON p.id = k.person_id LEFT JOIN teams t ON t.id = p.team_id "
         "WHERE k.token_sha256 = $1 AND k.revoked_at IS NULL AND p.active "
@@ -76,6 +83,7 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
      * constant time, so a lookup quirk (collation, trailing data) never admits */
     if (PQntuples(r) != 1 || !token_verify(tok, PQgetvalue(r, 0, 4))) {
         PQclear(r);
+        sp_counter_add(api->m_auth_fail, 1);
         return SP_EAUTH;
     }
     snprintf(out->person_id, sizeof out->person_id, "%s", PQgetvalue(r, 0, 0));
@@ -252,8 +260,20 @@ int taskpool_api_register(taskpool_api *api, sp_http_server *srv)
         {"GET", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_get},
         {"POST", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_post},
     };
+    sp_metrics *reg = sp_http_server_metrics(srv);
+    int rv;
+    if ((rv = sp_counter_new(reg, "sp_taskpool_api_actions_total", "Task actions by action and result",
+             "action,result", &api->m_actions))
+            != SP_OK
+        || (rv = sp_gauge_new(reg, "sp_taskpool_api_longpoll_waiting", "Change-feed polls waiting now", "",
+                &api->m_waiting))
+            != SP_OK
+        || (rv = sp_counter_new(reg, "sp_taskpool_api_auth_failures_total", "Requests refused with 401", "",
+                &api->m_auth_fail))
+            != SP_OK)
+        return rv;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        int rv = sp_http_route_add(
+        rv = sp_http_route_add(
             srv, routes[i].method, routes[i].path, routes[i].flags | SP_HTTP_AUTH, routes[i].fn, api);
         if (rv != SP_OK) return rv;
     }

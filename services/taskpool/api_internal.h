@@ -3,6 +3,7 @@
 #define SP_TASKPOOL_API_INTERNAL_H
 
 #include "taskpool/acl.h"
+#include "metrics.h"
 #include "taskpool/api.h"
 
 #include <jansson.h>
@@ -15,8 +16,12 @@ struct taskpool_api {
     pthread_mutex_t hmu; /* guards the horizon cache (held while it is computed) */
     int64_t horizon; /* change feed: every seq <= horizon is committed */
     int64_t horizon_at_mono_ms;
+    int horizon_misses; /* consecutive polls that could not move the horizon */
     uint64_t actions;
     int waiters; /* long-polls waiting now */
+    sp_metric *m_actions; /* sp_taskpool_api_actions_total{action,result} */
+    sp_metric *m_waiting; /* sp_taskpool_api_longpoll_waiting */
+    sp_metric *m_auth_fail; /* sp_taskpool_api_auth_failures_total */
 };
 
 /* ISO-8601 UTC text of a timestamptz column, for SELECT lists. */
@@ -49,6 +54,14 @@ int api_reply(sp_http_res *res, json_t *j);
 
 /* Monotonic milliseconds for waits (never for business logic). */
 int64_t api_mono_ms(void);
+
+struct api_changes_query;
+/* The change feed for principal p: fills res with 200 {"tasks":[...],
+ * "next_since":N} once something visible changed after q->since or after
+ * q->wait_s seconds; errors fill res (503/500). Shared by the long-poll
+ * and the WebSocket push. */
+int api_changes_collect(
+    taskpool_api *api, const acl_principal *p, const struct api_changes_query *q, sp_http_res *res);
 
 /* Handlers (api_tasks.c, api_views.c, api_admin.c). */
 int api_h_my_tasks(const sp_http_req *req, sp_http_res *res, void *arg);

@@ -11,20 +11,14 @@
 #include <string.h>
 #include <time.h>
 
+/* clang-format off */
 #define LIST_COLS                                                                                            \
     "key, kind, level, status, subject_type, subject_id, customer_id, deal_id, assignee_id, assignee_role, " \
-    "team_id, region_id, escalation_level, explanation_zh, explanation_en, seq, " API_TS(                    \
-        "created_at") " AS created_at, " API_TS("due_at") " AS due_at, " API_TS("updated_at") " AS "         \
-                                                                                              "updated_at, " \
-                                                                                              "to_char("     \
-                                                                                              "created_at "  \
-                                                                                              "AT TIME "     \
-                                                                                              "ZONE 'UTC', " \
-                                                                                              "'YYYY-MM-DD " \
-                                                                                              "HH24:MI:SS."  \
-                                                                                              "US') || "     \
-                                                                                              "'+00' AS "    \
-                                                                                              "_cur"
+    "team_id, region_id, escalation_level, explanation_zh, explanation_en, seq, "                           \
+    API_TS("created_at") " AS created_at, " API_TS("due_at") " AS due_at, "                                 \
+    API_TS("updated_at") " AS updated_at, "                                                                  \
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' AS _cur"
+/* clang-format on */
 
 /* "{open,acknowledged}" for a status bit set. */
 static void status_array(unsigned bits, char *buf, size_t cap)
@@ -377,13 +371,21 @@ out:
     bus_group_release(g);
     free(t);
     json_decref(body);
+    sp_counter_add(api->m_actions, 1, task_action_name(action),
+        rv == SP_OK              ? "applied"
+            : res->status == 409 ? "conflict"
+            : res->status >= 500 ? "error"
+                                 : "refused");
     return rv;
 }
 
 /* Every seq <= the returned horizon belongs to a committed (or aborted)
  * transaction: task_seq_horizon() (0006) takes the exclusive side of the
- * advisory lock every task writer holds shared while it assigns a seq. One
- * computation per poll period serves every waiting client. */
+ * advisory lock every task writer holds shared while it assigns a seq. It
+ * only tries (never delaying a writer) until 4 polls in a row failed, then
+ * queues for at most 200 ms, so the feed moves on under a steady stream of
+ * writers too. One computation per poll period serves every waiting
+ * client; a miss keeps the previous horizon (never too far). */
 static int horizon_get(taskpool_api *api, int64_t *out)
 {
     int rv = SP_OK;
@@ -393,12 +395,16 @@ static int horizon_get(taskpool_api *api, int64_t *out)
         sp_db *db = NULL;
         if ((rv = api_pool_get(api->cfg.pool, 2000, &db)) == SP_OK) {
             PGresult *r = NULL;
-            rv = sp_db_exec(db, "SELECT task_seq_horizon()", 0, NULL, &r);
-            if (rv == SP_OK) {
+            const char *p[1] = {api->horizon_misses >= 4 ? "true" : "false"};
+            rv = sp_db_exec(db, "SELECT task_seq_horizon($1::boolean)", 1, p, &r);
+            if (rv == SP_OK && !PQgetisnull(r, 0, 0)) {
                 api->horizon = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-                api->horizon_at_mono_ms = api_mono_ms();
-                PQclear(r);
+                api->horizon_misses = 0;
+            } else {
+                api->horizon_misses++;
             }
+            PQclear(r);
+            api->horizon_at_mono_ms = api_mono_ms();
             api_pool_put(api->cfg.pool, db);
         }
     }
@@ -413,8 +419,7 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* The change feed for p and q (see api_h_changes). */
-static int changes(taskpool_api *api, const acl_principal *pr, const api_changes_query *qq, sp_http_res *res)
+int api_changes_collect(taskpool_api *api, const acl_principal *pr, const api_changes_query *qq, sp_http_res *res)
 {
     acl_principal p = *pr;
     api_changes_query q = *qq;
@@ -491,15 +496,17 @@ int api_h_changes(const sp_http_req *req, sp_http_res *res, void *arg)
     if (q.wait_s > 0 && api->waiters < api->cfg.max_waiters) {
         api->waiters++;
         waiting = 1;
+        sp_gauge_set(api->m_waiting, api->waiters);
     } else {
         q.wait_s = 0;
     }
     pthread_mutex_unlock(&api->mu);
-    int rv = changes(api, &p, &q, res);
+    int rv = api_changes_collect(api, &p, &q, res);
     if (wanted && !waiting && rv == SP_OK) sp_http_res_header(res, "Retry-After", "1");
     if (waiting) {
         pthread_mutex_lock(&api->mu);
         api->waiters--;
+        sp_gauge_set(api->m_waiting, api->waiters);
         pthread_mutex_unlock(&api->mu);
     }
     return rv;

@@ -6,6 +6,7 @@
 #include "http.h"
 #include "service.h"
 #include "taskpool/api.h"
+#include "taskpool/api_ws.h"
 #include "taskpool/taskpool_svc.h"
 
 #include <stdio.h>
@@ -14,7 +15,8 @@
 struct cfg {
     sp_service_cfg svc;
     long long sla1, sla2, sla3, suppress, sweep;
-    long http_workers, http_db_conns;
+    long http_workers, http_db_conns, ws_max;
+    char *ws_addr;
 };
 
 #define CFG(f) offsetof(struct cfg, f)
@@ -29,6 +31,10 @@ static const sp_config_row rows[] = {
         "HTTP handler threads (each long-poll holds one while it waits)", .min = 1, .max = 256},
     {"SP_HTTP_DB_CONNS", SP_CFG_INT, "4", CFG(http_db_conns), "PostgreSQL connections for HTTP handlers", .min = 1,
         .max = 64},
+    {"SP_WS_ADDR", SP_CFG_STRING, "", CFG(ws_addr),
+        "WebSocket push of the change feed, e.g. ws://0.0.0.0:8086/v1/tasks/ws (empty: off)"},
+    {"SP_WS_MAX_CONNS", SP_CFG_INT, "256", CFG(ws_max), "WebSocket connections at most (one thread each)", .min = 1,
+        .max = 10000},
     SP_CONFIG_END,
 };
 
@@ -51,6 +57,7 @@ int main(int argc, char **argv)
     sp_service svc = {0};
     api_pool *pool = NULL;
     taskpool_api *api = NULL;
+    api_ws *ws = NULL;
     int code = 1;
     if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, SP_TOPIC_TASK_COMMANDS, taskpool_svc_batch, &ts) != SP_OK)
         goto out;
@@ -69,9 +76,11 @@ int main(int argc, char **argv)
     if (sp_service_http_new(&svc, &o) != SP_OK || taskpool_api_register(api, svc.http) != SP_OK ||
         sp_service_http_start(&svc) != SP_OK)
         goto out;
+    if (cfg.ws_addr && *cfg.ws_addr && api_ws_start(api, cfg.ws_addr, (int)cfg.ws_max, &ws) != SP_OK) goto out;
     sp_info("sp-taskpool API listening on %s (port %d)", cfg.svc.http_addr, sp_http_server_port(svc.http));
     code = sp_service_run(&svc);
 out:
+    api_ws_stop(ws);
     sp_service_destroy(&svc); /* the HTTP server first: no handler runs once the producer goes */
     taskpool_api_destroy(api);
     api_pool_destroy(pool);

@@ -19,6 +19,9 @@
 #include "salespulse/v1/task.pb-c.h"
 #include "spctl/spctl.h"
 #include "taskpool/api.h"
+#include "taskpool/api_ws.h"
+
+#include <nng/nng.h>
 
 #include <jansson.h>
 #include <pthread.h>
@@ -275,6 +278,21 @@ static void test_auth(void **state)
     assert_int_equal(call(REP1B, "GET", "/v1/me/tasks", NULL, NULL), 401);
     memcpy(E.tok[REP1B], saved, sizeof saved);
     assert_int_equal(call(REP1B, "GET", "/v1/me/tasks", NULL, NULL), 200);
+    /* a supervisor known only as teams.supervisor_id still sees the team's tasks */
+    sqlf("INSERT INTO people (id, name, role) VALUES ('%s-sup1x', 'Sup X', 'supervisor'); "
+         "UPDATE teams SET supervisor_id = '%s-sup1x' WHERE id = '%s-T1'",
+        E.P, E.P, E.P);
+    char idx[64];
+    snprintf(idx, sizeof idx, "%s-sup1x", E.P);
+    assert_int_equal(spctl_token_issue(E.db, idx, "", 0, tok, hash), SP_OK);
+    memcpy(E.tok[SUP1], tok, sizeof tok); /* borrow sup1's slot */
+    json_t *t = NULL;
+    assert_int_equal(getf(SUP1, &t, "/v1/tasks/%s:k4", E.P), 200);
+    json_decref(t);
+    assert_int_equal(getf(SUP1, &t, "/v1/tasks/%s:k3", E.P), 404);
+    json_decref(t);
+    sqlf("UPDATE teams SET supervisor_id = '%s-sup1' WHERE id = '%s-T1'", E.P, E.P);
+    assert_int_equal(spctl_token_issue(E.db, E.id[SUP1], "itest", 3600, E.tok[SUP1], hash), SP_OK);
     /* an unknown person gets no token */
     assert_int_equal(spctl_token_issue(E.db, "nobody-at-all", "", 0, tok, hash), SP_ENOTFOUND);
 }
@@ -437,6 +455,25 @@ static void test_views(void **state)
     json_decref(j);
     assert_int_equal(getf(REP2, &j, "/v1/deals/%s-D1/health", E.P), 404);
     json_decref(j);
+    /* with sp-score's table (0005, or this stand-in when it is not merged yet) */
+    if (itest_sql("CREATE TABLE IF NOT EXISTS deal_health (deal_id text PRIMARY KEY, score real NOT NULL, "
+                  "dims jsonb NOT NULL DEFAULT '{}', updated_at timestamptz NOT NULL)")
+            == 0
+        && sqlf_int(
+               "WITH i AS (INSERT INTO deal_health (deal_id, score, dims, updated_at) VALUES ('%s-D1', 72.5, "
+               "'{\"next_step\": 0.4}', now()) RETURNING 1) SELECT count(*) FROM i",
+               E.P)
+            == 1) {
+        assert_int_equal(getf(REP1, &j, "/v1/deals/%s-D1/health", E.P), 200);
+        assert_float_equal(json_number_value(json_object_get(j, "score")), 72.5, 1e-6);
+        assert_float_equal(
+            json_number_value(json_object_get(json_object_get(j, "dims"), "next_step")), 0.4, 1e-6);
+        json_decref(j);
+        assert_int_equal(getf(SUP2, &j, "/v1/deals/%s-D1/health", E.P), 404);
+        json_decref(j);
+        assert_int_equal(getf(DIR1, &j, "/v1/deals/%s-D1/health", E.P), 200);
+        json_decref(j);
+    }
     /* today */
     assert_int_equal(getf(REP1, &j, "/v1/me/today"), 200);
     assert_true(json_array_size(json_object_get(j, "tasks")) >= 2);
@@ -649,6 +686,15 @@ static void test_actions(void **state)
         if (strcmp(s.key[i], k1) == 0 && s.status[i] == SALESPULSE__V1__TASK_STATUS__TASK_STATUS_DONE)
             k1_done = 1;
     assert_true(k1_done);
+
+    /* counted on /metrics */
+    sp_http_reply m = {0};
+    assert_int_equal(sp_http_client_do(E.cli, "GET", "/metrics", NULL, 0, NULL, 0, &m), SP_OK);
+    assert_int_equal(m.status, 200);
+    assert_non_null(strstr(m.body, "sp_taskpool_api_actions_total{action=\"ack\",result=\"applied\"} 1"));
+    assert_non_null(strstr(m.body, "sp_taskpool_api_actions_total{action=\"ack\",result=\"conflict\"} 1"));
+    assert_non_null(strstr(m.body, "sp_taskpool_api_auth_failures_total"));
+    sp_http_reply_clear(&m);
 }
 
 struct later {
@@ -751,6 +797,81 @@ static void test_long_poll(void **state)
     json_decref(j);
 }
 
+/* Receives one text message (or "" after timeout_ms) into buf. */
+static int ws_recv(nng_stream *s, char *buf, size_t cap, int timeout_ms)
+{
+    nng_aio *aio = NULL;
+    assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+    nng_iov iov = {buf, cap - 1};
+    nng_aio_set_iov(aio, 1, &iov);
+    nng_aio_set_timeout(aio, timeout_ms);
+    nng_stream_recv(s, aio);
+    nng_aio_wait(aio);
+    int rv = nng_aio_result(aio);
+    size_t n = rv == 0 ? nng_aio_count(aio) : 0;
+    buf[n] = '\0';
+    nng_aio_free(aio);
+    return rv;
+}
+
+static nng_stream *ws_dial(int port, const char *query)
+{
+    char url[512];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/v1/tasks/ws?%s", port, query);
+    nng_stream_dialer *d = NULL;
+    nng_aio *aio = NULL;
+    assert_int_equal(nng_stream_dialer_alloc(&d, url), 0);
+    assert_int_equal(nng_stream_dialer_set_bool(d, NNG_OPT_WS_RECV_TEXT, true), 0);
+    assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+    nng_stream_dialer_dial(d, aio);
+    nng_aio_wait(aio);
+    assert_int_equal(nng_aio_result(aio), 0);
+    nng_stream *s = nng_aio_get_output(aio, 0);
+    nng_aio_free(aio);
+    nng_stream_dialer_free(d);
+    return s;
+}
+
+/* The optional WebSocket push: a change during the connection arrives as
+ * one message; a connection without a token is refused with an error. */
+static void test_websocket(void **state)
+{
+    (void)state;
+    api_ws *ws = NULL;
+    assert_int_equal(api_ws_start(E.api, "ws://127.0.0.1:0/v1/tasks/ws", 4, &ws), SP_OK);
+    int port = api_ws_port(ws);
+    assert_true(port > 0);
+    char buf[65536];
+    nng_stream *anon = ws_dial(port, "since=0");
+    assert_int_equal(ws_recv(anon, buf, sizeof buf, 5000), 0);
+    assert_non_null(strstr(buf, "unauthorized"));
+    nng_stream_close(anon);
+    nng_stream_free(anon);
+
+    long long since = sqlf_int("SELECT max(seq) FROM tasks");
+    char q[256];
+    snprintf(q, sizeof q, "since=%lld&token=%s", since, E.tok[REP1]);
+    nng_stream *s = ws_dial(port, q);
+    usleep(300000);
+    sqlf("UPDATE tasks SET note = 'pushed' WHERE key = '%s:p3'", E.P);
+    assert_int_equal(ws_recv(s, buf, sizeof buf, 10000), 0);
+    json_t *j = json_loads(buf, 0, NULL);
+    assert_non_null(j);
+    json_t *tasks = json_object_get(j, "tasks");
+    assert_int_equal(json_array_size(tasks), 1);
+    char p3[96];
+    snprintf(p3, sizeof p3, "%s:p3", E.P);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(tasks, 0), "key")), p3);
+    assert_true(json_integer_value(json_object_get(j, "next_since")) > since);
+    json_decref(j);
+    /* rep2's task changing is not pushed to rep1 */
+    sqlf("UPDATE tasks SET note = 'not yours' WHERE key = '%s:k3'", E.P);
+    assert_int_equal(ws_recv(s, buf, sizeof buf, 1500), NNG_ETIMEDOUT);
+    nng_stream_close(s);
+    nng_stream_free(s);
+    api_ws_stop(ws);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -761,6 +882,7 @@ int main(void)
         cmocka_unit_test(test_admin),
         cmocka_unit_test(test_actions),
         cmocka_unit_test(test_long_poll),
+        cmocka_unit_test(test_websocket),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

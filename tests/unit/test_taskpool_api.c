@@ -12,6 +12,7 @@
 #include "taskpool/api.h"
 #include "taskpool/api_admin.h"
 #include "taskpool/api_hint.h"
+#include "taskpool/api_internal.h"
 #include "taskpool/api_query.h"
 #include "taskpool/api_stats.h"
 
@@ -367,6 +368,34 @@ static void test_auth_dispatch(void **state)
     api_pool_destroy(pool);
 }
 
+static void test_segment_decode(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int rv;
+        const char *out;
+    } cases[] = {
+        {"task:deal.stalled:deal:D-1:1", SP_OK, "task:deal.stalled:deal:D-1:1"},
+        {"a%2Fb%3a", SP_OK, "a/b:"},
+        {"%E4%BD%A0", SP_OK, "\xe4\xbd\xa0"},
+        {"", SP_EINVAL, NULL},
+        {"abc%", SP_EINVAL, NULL},
+        {"abc%4", SP_EINVAL, NULL},
+        {"abc%zz", SP_EINVAL, NULL},
+        {"a%00b", SP_EINVAL, NULL},
+    };
+    char buf[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(api_segment_decode(cases[i].in, strlen(cases[i].in), buf, sizeof buf), cases[i].rv);
+        if (cases[i].out) assert_string_equal(buf, cases[i].out);
+    }
+    /* only the first n bytes count */
+    assert_int_equal(api_segment_decode("key/ack", 3, buf, sizeof buf), SP_OK);
+    assert_string_equal(buf, "key");
+    assert_int_equal(api_segment_decode("0123456789", 10, buf, 10), SP_ETOOBIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_admin_validate),
         cmocka_unit_test(test_spctl_helpers),
         cmocka_unit_test(test_auth_dispatch),
+        cmocka_unit_test(test_segment_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
