@@ -5,7 +5,6 @@
 #include "db.h"
 #include "err.h"
 #include "spctl/spctl.h"
-#include "taskpool/token.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -46,15 +45,9 @@ static void demo_token(sp_db *db, const char *role_title, const char *sql_person
         PQclear(r);
         return;
     }
-    char tok[SP_TOKEN_LEN + 1], hash[SP_TOKEN_HASH_LEN + 1];
-    if (token_generate(tok, hash) == SP_OK) {
-        const char *p[2] = {hash, PQgetvalue(r, 0, 0)};
-        if (sp_db_exec(db,
-                "INSERT INTO api_tokens (token_sha256, person_id, label, expires_at) "
-                "VALUES ($1, $2, 'demo', now() + interval '30 days')",
-                2, p, NULL) == SP_OK)
-            printf("  %-11s %-10s %-8s %s\n", role_title, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), tok);
-    }
+    char tok[48], hash[65];
+    if (spctl_token_issue(db, PQgetvalue(r, 0, 0), "demo", 30LL * 86400, tok, hash) == SP_OK)
+        printf("  %-11s %-10s %-8s %s\n", role_title, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), tok);
     PQclear(r);
 }
 

@@ -1,12 +1,11 @@
 /* spctl token issue|revoke, spctl apikey: API bearer tokens for people and
  * the stored form of ingest API keys. Only SHA-256 hashes are stored.
  *
- * The token format is taskpool/token.h's ("spt_" + base64url of 32 random
- * bytes); spctl links no service library, so the few lines that make one
- * live here too (keep them in step with services/taskpool/token.c). */
+ * Tokens are made by taskpool/token.c (spctl links the service libraries). */
 #include "db.h"
 #include "err.h"
 #include "spctl/spctl.h"
+#include "taskpool/token.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -15,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 int spctl_sha256_hex(const char *s, char hex[65])
 {
@@ -30,25 +27,6 @@ int spctl_sha256_hex(const char *s, char hex[65])
     }
     hex[64] = '\0';
     return SP_OK;
-}
-
-/* "spt_" + base64url(32 random bytes) = 47 characters. */
-static int token_make(char tok[48])
-{
-    unsigned char raw[33] = {0};
-    if (RAND_bytes(raw, 32) != 1) return SP_EIO;
-    memcpy(tok, "spt_", 4);
-    size_t o = 4;
-    for (size_t i = 0; i < 32; i += 3) {
-        unsigned v = (unsigned)raw[i] << 16 | (i + 1 < 32 ? (unsigned)raw[i + 1] << 8 : 0)
-            | (i + 2 < 32 ? raw[i + 2] : 0);
-        size_t k = i + 2 < 32 ? 4 : 3; /* the last group holds 2 bytes: 3 characters */
-        for (size_t j = 0; j < k; j++)
-            tok[o++] = b64url[(v >> (18 - 6 * j)) & 63];
-    }
-    tok[o] = '\0';
-    OPENSSL_cleanse(raw, sizeof raw);
-    return o == 47 ? SP_OK : SP_EIO;
 }
 
 int spctl_ttl_parse(const char *s, long long *seconds)
@@ -72,8 +50,7 @@ int spctl_token_issue(
     sp_db *db, const char *person, const char *label, long long ttl_s, char tok[48], char hash[65])
 {
     if (db == NULL || person == NULL || *person == '\0') return SP_EINVAL;
-    int rv = token_make(tok);
-    if (rv == SP_OK) rv = spctl_sha256_hex(tok, hash);
+    int rv = token_generate(tok, hash);
     if (rv != SP_OK) return rv;
     char ttl[24];
     snprintf(ttl, sizeof ttl, "%lld", ttl_s);

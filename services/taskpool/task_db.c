@@ -151,6 +151,8 @@ int task_db_put(sp_db *db, const task *t, const task_event *ev, const Salespulse
         "coalesce(ARRAY(SELECT json_array_elements_text($32::json)), '{}'), nextval('task_seq')) "
         "ON CONFLICT (key) DO UPDATE SET level = EXCLUDED.level, status = EXCLUDED.status, "
         "assignee_id = EXCLUDED.assignee_id, assignee_role = EXCLUDED.assignee_role, sla_s = EXCLUDED.sla_s, "
+        "team_id = coalesce(EXCLUDED.team_id, tasks.team_id), region_id = coalesce(EXCLUDED.region_id, tasks.region_id), "
+        "playbooks = CASE WHEN $28 IS NULL THEN tasks.playbooks ELSE EXCLUDED.playbooks END, "
         "assigned_at = EXCLUDED.assigned_at, due_at = EXCLUDED.due_at, acked_at = EXCLUDED.acked_at, closed_at = EXCLUDED.closed_at, "
         "updated_at = EXCLUDED.updated_at, escalation_level = EXCLUDED.escalation_level, chain = EXCLUDED.chain, "
         "outcome = EXCLUDED.outcome, note = EXCLUDED.note, last_cmd_event_id = EXCLUDED.last_cmd_event_id, "
