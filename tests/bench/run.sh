@@ -32,7 +32,11 @@ echo "sp-ingest peak RSS: $(rss $ip)"
 kill $ip; wait $ip 2>/dev/null
 # (2) extraction alone, one core
 [ -x "$BB/bench_extract" ] && "$BB/bench_extract" 2>&1 | tail -3
-# (3) the whole pipeline: a simulated book replayed as fast as it goes
+# (3) the whole pipeline: a simulated book replayed as fast as it goes, on a
+# clean broker and database (part 1 filled sp.interactions.v1)
+bash deploy/local/kafka.sh stop >/dev/null; rm -rf "$SP_VAR/kafka/data"; bash deploy/local/kafka.sh start >/dev/null
+psql "$SP_PG_URL" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public;" 2>/dev/null
+"$BIN/spctl" migrate >/dev/null && "$BIN/spctl" topics create >/dev/null
 "$BIN/spctl" sim --seed 11 --customers "${BENCH_CUSTOMERS:-600}" --weeks 13 --out "$SP_VAR/sim" >/dev/null
 "$BIN/spctl" seed --org "$SP_VAR/sim/org.json" --crm "$SP_VAR/sim/crm.json" >/dev/null
 SP_CLOCK=event bash deploy/local/stack.sh services-start >/dev/null
