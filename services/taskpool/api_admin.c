@@ -4,6 +4,8 @@
 #include "err.h"
 #include "taskpool/api_internal.h"
 
+#include "civil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +32,7 @@ static int digits(const char *s, int n, int *out)
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
 static int64_t days_from_civil(int y, int m, int d)
 {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return sp_days_from_civil(y, m, d);
 }
 
 int api_time_parse(const char *s, int64_t *ms)

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "log.h"
 #include "utf8.h"
+#include "civil.h"
 
 #include <string.h>
 
@@ -160,6 +161,25 @@ static void test_utf8(void **state)
     assert_int_equal(sp_utf8_cut(zh, strlen(zh), 100), strlen(zh));
 }
 
+static void test_civil(void **state)
+{
+    (void)state;
+    struct {
+        int y, m, d;
+        int64_t days;
+    } rows[] = {
+        {1970, 1, 1, 0}, {2000, 2, 29, 11016}, {2026, 3, 2, 20514}, {2027, 2, 5, 20854}, {1969, 12, 31, -1},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(sp_days_from_civil(rows[i].y, rows[i].m, rows[i].d), rows[i].days);
+        int y, m, d;
+        sp_civil_from_days(rows[i].days, &y, &m, &d);
+        assert_int_equal(y, rows[i].y);
+        assert_int_equal(m, rows[i].m);
+        assert_int_equal(d, rows[i].d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_config_invalid_values_name_key),
         cmocka_unit_test(test_config_parse_ms),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_civil),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
