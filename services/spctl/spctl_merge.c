@@ -1,5 +1,5 @@
 /* spctl merge-customers: one customer record into another, keeping every
- * interaction and fact (deploy/sql/0008 customer_merge). */
+ * interaction and fact (deploy/sql/0010 customer_merge). */
 #include "db.h"
 #include "err.h"
 #include "spctl/spctl.h"

@@ -1,4 +1,4 @@
--- 0008 customer_merge(from, into): a lead that turns out to be a known
+-- 0010 customer_merge(from, into): a lead that turns out to be a known
 -- customer (or two records of one school) become one. Every interaction,
 -- fact, contact, identity and deal moves to `into`; the card keeps the
 -- stronger of the two; `from` stays as a tombstone (merged_into) so old
