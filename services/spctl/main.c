@@ -25,6 +25,10 @@ const spctl_cmd spctl_commands[] = {
     {"token", "token issue|revoke ...", "issue (--person ID [--label L] [--ttl 90d]) or revoke (--person ID | "
         "--token-prefix P) API tokens", 1, 0, spctl_token},
     {"apikey", "apikey KEY", "print the SHA-256 hex of an ingest API key (for SP_INGEST_API_KEYS)", 0, 0, spctl_apikey},
+    {"goals", "goals plan --template T --target N --from D", "decompose a goal into a weekly action plan per rep "
+        "(re-plans when the target changes; see docs/goals.md)", 1, 0, spctl_goals},
+    {"review", "review month --month YYYY-MM [--out DIR]", "monthly action-attribution minutes and catch-up tasks",
+        1, 0, spctl_review},
     {NULL, NULL, NULL, 0, 0, NULL},
 };
 

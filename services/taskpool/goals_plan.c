@@ -347,6 +347,17 @@ done:
     return rv;
 }
 
+sp_err goals_plan_set_cell(goals_plan *p, size_t rep, int week, int a, int64_t value)
+{
+    if (!p || rep >= p->n || week < 0 || week >= p->n_weeks || a < -1 || a >= GOALS_ACTION_COUNT || value < 0)
+        return SP_EINVAL;
+    if (a < 0)
+        TCELL(p, p->tcell, rep, week) = value;
+    else
+        CELL(p, p->cell, rep, week, a) = value;
+    return SP_OK;
+}
+
 /* --- accessors --------------------------------------------------------- */
 
 size_t goals_plan_n_reps(const goals_plan *p)

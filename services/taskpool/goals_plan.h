@@ -60,6 +60,11 @@ void goals_plan_destroy(goals_plan *p);
  * or target (the plan is then unchanged). */
 sp_err goals_plan_replan(goals_plan *p, const goals_target *t, int64_t new_target, int from_week);
 
+/* Sets one stored cell when a plan is loaded back from the database: action
+ * a, or the target units when a = -1. Fails SP_EINVAL on a bad index or a
+ * negative value. Sums are whatever the stored cells add up to. */
+sp_err goals_plan_set_cell(goals_plan *p, size_t rep, int week, int a, int64_t value);
+
 /* Accessors. Rep indices follow the order of the reps given to build (only
  * the reps in scope are kept). */
 size_t goals_plan_n_reps(const goals_plan *p);

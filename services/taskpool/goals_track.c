@@ -91,6 +91,22 @@ sp_err goals_actuals_add(goals_actuals *x, const goals_plan *p, const goals_targ
     return SP_OK;
 }
 
+sp_err goals_actuals_add_judged(goals_actuals *x, const goals_plan *p, const goals_target *t, const char *rep_id,
+    goals_action action, int64_t at_ms, int passed, goals_count *result)
+{
+    if (!x || !p || !t) return SP_EINVAL;
+    if (result) *result = GOALS_IGNORED;
+    int r = goals_plan_rep_index(p, rep_id);
+    int w = goals_plan_week_of(p, at_ms);
+    if (r < 0 || w < 0 || (unsigned)action >= GOALS_ACTION_COUNT || !t->action[action].used) return SP_OK;
+    if (passed)
+        x->passed[AIX(x, (size_t)r, w, action)]++;
+    else
+        x->failed[AIX(x, (size_t)r, w, action)]++;
+    if (result) *result = passed ? GOALS_COUNTED_PASSED : GOALS_COUNTED_FAILED;
+    return SP_OK;
+}
+
 sp_err goals_actuals_add_result(goals_actuals *x, const goals_plan *p, const char *rep_id, int64_t at_ms, int64_t units)
 {
     if (!x || !p) return SP_EINVAL;
