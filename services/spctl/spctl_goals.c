@@ -457,6 +457,25 @@ static int review_goal(gctx *c, PGresult *goals, int row, const char *month, con
         goals_actuals_add_judged(x, plan, t, PQgetvalue(acts, i, 0), (goals_action)a, atoll(PQgetvalue(acts, i, 2)),
             PQgetvalue(acts, i, 3)[0] == 't', NULL);
     }
+    /* results: new A-class customers by owner and creation time; signed revenue by deals moved to won */
+    const char *results_sql = NULL;
+    if (!strcmp(kind, "new_a_class_customers"))
+        results_sql = "SELECT c.owner_rep_id, (extract(epoch FROM c.created_at) * 1000)::bigint, 1 FROM customers c "
+                      "JOIN goals g ON g.id = $1 WHERE c.class = 'A' AND c.merged_into IS NULL "
+                      "AND c.owner_rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) "
+                      "AND c.created_at >= g.starts_at AND c.created_at < $2::date + interval '1 month'";
+    else if (!strcmp(kind, "signed_revenue"))
+        results_sql = "SELECT d.owner_rep_id, (extract(epoch FROM h.at) * 1000)::bigint, d.amount FROM deal_stage_history h "
+                      "JOIN deals d ON d.id = h.deal_id JOIN goals g ON g.id = $1 WHERE h.to_stage = 'won' "
+                      "AND d.owner_rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) "
+                      "AND h.at >= g.starts_at AND h.at < $2::date + interval '1 month'";
+    if (!rv && results_sql) {
+        PGresult *res = NULL;
+        rv = q(c, "results", results_sql, 2, pa, &res);
+        for (int i = 0; !rv && i < PQntuples(res); i++)
+            goals_actuals_add_result(x, plan, PQgetvalue(res, i, 0), atoll(PQgetvalue(res, i, 1)), atoll(PQgetvalue(res, i, 2)));
+        PQclear(res);
+    }
     if (!rv && (rv = goals_review_build(plan, x, tm, t, month, &r)))
         snprintf(c->err, sizeof c->err, "goal %s: no plan week starts in %s", goal_id, month);
     if (!rv && ((rv = goals_review_markdown(r, &md)) || (rv = goals_review_json(r, &js))))
