@@ -261,6 +261,27 @@ static void test_replan(void **state)
     goals_template_destroy(tm);
 }
 
+/* A plan loaded back from stored cells: set_cell overrides, sums follow the cells. */
+static void test_set_cell(void **state)
+{
+    (void)state;
+    goals_template *tm = edu();
+    const goals_target *t = goals_template_target(tm, "new_a_class_customers");
+    goals_plan *p = quarter(t, 100);
+    int64_t before = goals_plan_sum(p, GOALS_SCOPE_TEAM, "T1", 0, WEEKS, GOALS_TOUCH);
+    int64_t cell = goals_plan_cell(p, 0, 0, GOALS_TOUCH);
+    assert_int_equal(goals_plan_set_cell(p, 0, 0, GOALS_TOUCH, cell + 5), SP_OK);
+    assert_int_equal(goals_plan_sum(p, GOALS_SCOPE_TEAM, "T1", 0, WEEKS, GOALS_TOUCH), before + 5);
+    assert_int_equal(goals_plan_set_cell(p, 0, 0, -1, 7), SP_OK);
+    assert_int_equal(goals_plan_target_cell(p, 0, 0), 7);
+    assert_int_equal(goals_plan_set_cell(p, N_REPS, 0, GOALS_TOUCH, 1), SP_EINVAL);
+    assert_int_equal(goals_plan_set_cell(p, 0, WEEKS, GOALS_TOUCH, 1), SP_EINVAL);
+    assert_int_equal(goals_plan_set_cell(p, 0, 0, GOALS_ACTION_COUNT, 1), SP_EINVAL);
+    assert_int_equal(goals_plan_set_cell(p, 0, 0, GOALS_TOUCH, -1), SP_EINVAL);
+    goals_plan_destroy(p);
+    goals_template_destroy(tm);
+}
+
 int main(void)
 {
     make_org();
@@ -270,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_scope_and_validation),
         cmocka_unit_test(test_history_basis_and_curve),
         cmocka_unit_test(test_replan),
+        cmocka_unit_test(test_set_cell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

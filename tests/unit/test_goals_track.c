@@ -109,6 +109,19 @@ static void test_quality_standards(void **state)
     assert_int_equal(goals_actuals_add(f->x, f->p, f->t, &a, &c, NULL, 0), SP_OK);
     assert_int_equal(c, GOALS_IGNORED);
     assert_int_equal(goals_actuals_passed(f->x, f->p, GOALS_SCOPE_COMPANY, NULL, 0, WEEKS, GOALS_VISIT), 0);
+    /* judged upstream (interactions.quality_passed): counted as judged */
+    assert_int_equal(goals_actuals_add_judged(f->x, f->p, f->t, "R01", GOALS_PROPOSAL, MAR_2_2026_MS, 0, &c), SP_OK);
+    assert_int_equal(c, GOALS_COUNTED_FAILED);
+    assert_int_equal(goals_actuals_add_judged(f->x, f->p, f->t, "R01", GOALS_PROPOSAL, MAR_2_2026_MS, 1, &c), SP_OK);
+    assert_int_equal(c, GOALS_COUNTED_PASSED);
+    assert_int_equal(goals_actuals_add_judged(f->x, f->p, f->t, "R01", GOALS_VISIT, MAR_2_2026_MS, 1, &c), SP_OK);
+    assert_int_equal(c, GOALS_IGNORED);
+    assert_int_equal(goals_actuals_passed(f->x, f->p, GOALS_SCOPE_TEAM, "T1", 0, 1, GOALS_PROPOSAL), 1);
+    assert_int_equal(goals_actuals_failed(f->x, f->p, GOALS_SCOPE_REGION, "G1", 0, 1, GOALS_PROPOSAL), 1);
+    assert_int_equal(goals_actuals_failed(f->x, f->p, GOALS_SCOPE_REGION, "G2", 0, 1, GOALS_PROPOSAL), 0);
+    assert_int_equal(goals_actuals_add_result(f->x, f->p, "R99", MAR_2_2026_MS, 1), SP_EINVAL);
+    assert_int_equal(goals_actuals_add_result(f->x, f->p, "R01", MAR_2_2026_MS, 2), SP_OK);
+    assert_int_equal(goals_actuals_results(f->x, f->p, GOALS_SCOPE_COMPANY, NULL, 0, WEEKS), 2);
 }
 
 static int withheld_team(const char *team)
