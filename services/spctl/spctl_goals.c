@@ -23,7 +23,7 @@
 #include <time.h>
 
 #define DEFAULT_TEMPLATES "deploy/tenants/default/goal_templates"
-#define WEEK_MS (7LL * 86400 * 1000)
+#define WEEK_MS           (7LL * 86400 * 1000)
 
 typedef struct gctx {
     sp_db *db;
@@ -53,8 +53,8 @@ static int64_t parse_date(const char *s)
     return (int64_t)timegm(&tm) * 1000;
 }
 
-static int load_template(gctx *c, const char *dir, const char *industry, const char *kind, goals_template **tm,
-    const goals_target **t)
+static int load_template(gctx *c, const char *dir, const char *industry, const char *kind,
+    goals_template **tm, const goals_target **t)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s.json", dir, industry);
@@ -77,8 +77,8 @@ static int reps_of(gctx *c, PGresult *res, goals_rep **out, size_t *n)
         return SP_ENOMEM;
     }
     for (size_t i = 0; i < m; i++)
-        r[i] = (goals_rep) {PQgetvalue(res, (int)i, 0), PQgetvalue(res, (int)i, 1), PQgetvalue(res, (int)i, 2),
-            atof(PQgetvalue(res, (int)i, 3)), atof(PQgetvalue(res, (int)i, 4))};
+        r[i] = (goals_rep) {PQgetvalue(res, (int)i, 0), PQgetvalue(res, (int)i, 1),
+            PQgetvalue(res, (int)i, 2), atof(PQgetvalue(res, (int)i, 3)), atof(PQgetvalue(res, (int)i, 4))};
     *out = r;
     *n = m;
     return SP_OK;
@@ -86,8 +86,8 @@ static int reps_of(gctx *c, PGresult *res, goals_rep **out, size_t *n)
 
 /* Rebuilds a stored goal's plan: its reps and weights from goal_reps, every
  * cell from goal_plans (cells not stored are 0). */
-static int plan_restore(gctx *c, const char *goal_id, const goals_target *t, int64_t target, int64_t start_ms, int weeks,
-    goals_plan **out)
+static int plan_restore(gctx *c, const char *goal_id, const goals_target *t, int64_t target, int64_t start_ms,
+    int weeks, goals_plan **out)
 {
     const char *p[1] = {goal_id};
     PGresult *rr = NULL, *cells = NULL;
@@ -95,22 +95,26 @@ static int plan_restore(gctx *c, const char *goal_id, const goals_target *t, int
     size_t n = 0;
     goals_plan *plan = NULL;
     int rv = q(c, "goal reps",
-        "SELECT rep_id, team_id, region_id, 1, weight FROM goal_reps WHERE goal_id = $1 ORDER BY rep_id", 1, p, &rr);
+        "SELECT rep_id, team_id, region_id, 1, weight FROM goal_reps WHERE goal_id = $1 ORDER BY rep_id", 1,
+        p, &rr);
     if (rv) goto fail;
     if ((rv = reps_of(c, rr, &reps, &n))) goto fail;
     goals_goal g = {GOALS_SCOPE_COMPANY, NULL, target, start_ms, weeks, GOALS_BASIS_HISTORY, NULL};
     if ((rv = goals_plan_build(t, reps, n, &g, &plan, c->err, sizeof c->err))) goto fail;
     for (size_t r = 0; r < n; r++)
         for (int w = 0; w < weeks; w++)
-            for (int a = -1; a < GOALS_ACTION_COUNT; a++) goals_plan_set_cell(plan, r, w, a, 0);
-    if ((rv = q(c, "goal plan", "SELECT rep_id, week, action, planned FROM goal_plans WHERE goal_id = $1", 1, p, &cells)))
+            for (int a = -1; a < GOALS_ACTION_COUNT; a++)
+                goals_plan_set_cell(plan, r, w, a, 0);
+    if ((rv = q(c, "goal plan", "SELECT rep_id, week, action, planned FROM goal_plans WHERE goal_id = $1", 1,
+             p, &cells)))
         goto fail;
     for (int i = 0; i < PQntuples(cells); i++) {
         int r = goals_plan_rep_index(plan, PQgetvalue(cells, i, 0));
         const char *an = PQgetvalue(cells, i, 2);
         int a = strcmp(an, "target") ? goals_action_parse(an) : -1;
-        if (r < 0 || (a < 0 && strcmp(an, "target")) ||
-            goals_plan_set_cell(plan, (size_t)r, atoi(PQgetvalue(cells, i, 1)), a, atoll(PQgetvalue(cells, i, 3)))) {
+        if (r < 0 || (a < 0 && strcmp(an, "target"))
+            || goals_plan_set_cell(
+                plan, (size_t)r, atoi(PQgetvalue(cells, i, 1)), a, atoll(PQgetvalue(cells, i, 3)))) {
             snprintf(c->err, sizeof c->err, "goal %s: stored cell %s/%s/%s does not fit the plan", goal_id,
                 PQgetvalue(cells, i, 0), PQgetvalue(cells, i, 1), an);
             rv = SP_EINVAL;
@@ -135,12 +139,14 @@ static int cells_store(gctx *c, const char *goal_id, const goals_plan *p, int w0
     for (size_t r = 0; r < goals_plan_n_reps(p); r++)
         for (int w = w0; w < goals_plan_n_weeks(p); w++)
             for (int a = -1; a < GOALS_ACTION_COUNT; a++) {
-                int64_t v = a < 0 ? goals_plan_target_cell(p, r, w) : goals_plan_cell(p, r, w, (goals_action)a);
+                int64_t v
+                    = a < 0 ? goals_plan_target_cell(p, r, w) : goals_plan_cell(p, r, w, (goals_action)a);
                 if (v == 0) continue;
                 json_array_append_new(rows,
                     json_pack("{s:s, s:s, s:s, s:i, s:s, s:I}", "rep_id", goals_plan_rep_id(p, r), "team_id",
-                        goals_plan_rep_team(p, r), "region_id", goals_plan_rep_region(p, r), "week", w, "action",
-                        a < 0 ? "target" : goals_action_name((goals_action)a), "planned", (json_int_t)v));
+                        goals_plan_rep_team(p, r), "region_id", goals_plan_rep_region(p, r), "week", w,
+                        "action", a < 0 ? "target" : goals_action_name((goals_action)a), "planned",
+                        (json_int_t)v));
             }
     char *js = json_dumps(rows, JSON_COMPACT);
     json_decref(rows);
@@ -154,7 +160,8 @@ static int cells_store(gctx *c, const char *goal_id, const goals_plan *p, int w0
         rv = q(c, "store plan",
             "INSERT INTO goal_plans (goal_id, rep_id, team_id, region_id, week, action, planned) "
             "SELECT $1, x.rep_id, x.team_id, x.region_id, x.week, x.action, x.planned "
-            "FROM jsonb_to_recordset($2::jsonb) AS x(rep_id text, team_id text, region_id text, week int, action text, "
+            "FROM jsonb_to_recordset($2::jsonb) AS x(rep_id text, team_id text, region_id text, week int, "
+            "action text, "
             "planned bigint)",
             2, p2, NULL);
     free(js);
@@ -170,7 +177,8 @@ static void print_plan(const char *goal_id, int revision, const goals_plan *p, c
         printf("  %-16s %6lld  (week 1: %lld, last week: %lld)\n", goals_action_name((goals_action)a),
             (long long)goals_plan_sum(p, GOALS_SCOPE_COMPANY, NULL, 0, goals_plan_n_weeks(p), a),
             (long long)goals_plan_sum(p, GOALS_SCOPE_COMPANY, NULL, 0, 1, a),
-            (long long)goals_plan_sum(p, GOALS_SCOPE_COMPANY, NULL, goals_plan_n_weeks(p) - 1, goals_plan_n_weeks(p), a));
+            (long long)goals_plan_sum(
+                p, GOALS_SCOPE_COMPANY, NULL, goals_plan_n_weeks(p) - 1, goals_plan_n_weeks(p), a));
     }
 }
 
@@ -198,15 +206,19 @@ static int goals_plan_cmd(gctx *c, const plan_args *a)
     }
     goals_scope scope = GOALS_SCOPE_COMPANY;
     const char *sid = "";
-    if (!strncmp(a->scope_arg, "region:", 7)) scope = GOALS_SCOPE_REGION, sid = a->scope_arg + 7;
-    else if (!strncmp(a->scope_arg, "team:", 5)) scope = GOALS_SCOPE_TEAM, sid = a->scope_arg + 5;
+    if (!strncmp(a->scope_arg, "region:", 7))
+        scope = GOALS_SCOPE_REGION, sid = a->scope_arg + 7;
+    else if (!strncmp(a->scope_arg, "team:", 5))
+        scope = GOALS_SCOPE_TEAM, sid = a->scope_arg + 5;
     else if (strcmp(a->scope_arg, "company")) {
         snprintf(c->err, sizeof c->err, "--scope: must be company, region:ID or team:ID");
         rv = SP_EINVAL;
         goto done;
     }
     goals_basis basis = !strcmp(a->basis, "history") ? GOALS_BASIS_HISTORY : GOALS_BASIS_CAPACITY;
-    const char *scope_name = scope == GOALS_SCOPE_REGION ? "region" : scope == GOALS_SCOPE_TEAM ? "team" : "company";
+    const char *scope_name = scope == GOALS_SCOPE_REGION ? "region"
+        : scope == GOALS_SCOPE_TEAM                      ? "team"
+                                                         : "company";
     char goal_id[256], tbuf[32], wbuf[16], sbuf[32];
     snprintf(goal_id, sizeof goal_id, "goal:%s:%s:%s:%s", a->kind, scope_name, *sid ? sid : "all", a->from);
     snprintf(tbuf, sizeof tbuf, "%lld", a->target);
@@ -217,7 +229,8 @@ static int goals_plan_cmd(gctx *c, const plan_args *a)
         goto done;
     }
     const char *pg[1] = {goal_id};
-    if ((rv = q(c, "goal", "SELECT target, weeks, revision, industry FROM goals WHERE id = $1 FOR UPDATE", 1, pg, &g)))
+    if ((rv = q(c, "goal", "SELECT target, weeks, revision, industry FROM goals WHERE id = $1 FOR UPDATE", 1,
+             pg, &g)))
         goto rollback;
     if (PQntuples(g) == 0) {
         /* a new goal: the active reps from the org chart; history = quality-passed activities in the
@@ -228,7 +241,8 @@ static int goals_plan_cmd(gctx *c, const plan_args *a)
                  "(SELECT count(*) FROM interactions i WHERE i.rep_id = p.id AND i.quality_passed "
                  "  AND i.occurred_at >= to_timestamp($1::bigint/1000.0) - $2::int * interval '7 days' "
                  "  AND i.occurred_at < to_timestamp($1::bigint/1000.0)) "
-                 "FROM people p JOIN teams t ON t.id = p.team_id WHERE p.role = 'rep' AND p.active ORDER BY p.id",
+                 "FROM people p JOIN teams t ON t.id = p.team_id WHERE p.role = 'rep' AND p.active ORDER BY "
+                 "p.id",
                  2, pr, &res)))
             goto rollback;
         if ((rv = reps_of(c, res, &reps, &n))) goto rollback;
@@ -250,8 +264,9 @@ static int goals_plan_cmd(gctx *c, const plan_args *a)
             const char *pr2[5] = {goal_id, goals_plan_rep_id(plan, r), goals_plan_rep_team(plan, r),
                 goals_plan_rep_region(plan, r), w};
             if ((rv = q(c, "goal reps",
-                     "INSERT INTO goal_reps (goal_id, rep_id, team_id, region_id, weight) VALUES ($1,$2,$3,$4,$5::float8)", 5,
-                     pr2, NULL)))
+                     "INSERT INTO goal_reps (goal_id, rep_id, team_id, region_id, weight) VALUES "
+                     "($1,$2,$3,$4,$5::float8)",
+                     5, pr2, NULL)))
                 goto rollback;
         }
         if ((rv = cells_store(c, goal_id, plan, 0))) goto rollback;
@@ -266,8 +281,9 @@ static int goals_plan_cmd(gctx *c, const plan_args *a)
     long long old = atoll(PQgetvalue(g, 0, 0));
     int weeks = atoi(PQgetvalue(g, 0, 1)), revision = atoi(PQgetvalue(g, 0, 2));
     if (weeks != a->weeks || strcmp(PQgetvalue(g, 0, 3), tm->industry)) {
-        snprintf(c->err, sizeof c->err, "goal %s exists with %d weeks and template %s: --weeks/--template must match",
-            goal_id, weeks, PQgetvalue(g, 0, 3));
+        snprintf(c->err, sizeof c->err,
+            "goal %s exists with %d weeks and template %s: --weeks/--template must match", goal_id, weeks,
+            PQgetvalue(g, 0, 3));
         rv = SP_EINVAL;
         goto rollback;
     }
@@ -290,7 +306,9 @@ static int goals_plan_cmd(gctx *c, const plan_args *a)
         goto rollback;
     }
     if ((rv = cells_store(c, goal_id, plan, from_week))) goto rollback;
-    if ((rv = q(c, "update goal", "UPDATE goals SET target = $2::bigint, revision = revision + 1, updated_at = now() WHERE id = $1",
+    if ((rv = q(c, "update goal",
+             "UPDATE goals SET target = $2::bigint, revision = revision + 1, updated_at = now() WHERE id = "
+             "$1",
              2, (const char *const[]) {goal_id, tbuf}, NULL)))
         goto rollback;
     if ((rv = sp_db_commit(c->db))) {
@@ -311,14 +329,17 @@ done:
     return rv;
 }
 
-/* spctl goals plan --template T --kind K --target N --from DATE [--weeks 13] [--scope company|region:ID|team:ID]
+/* spctl goals plan --template T --kind K --target N --from DATE [--weeks 13] [--scope
+ * company|region:ID|team:ID]
  *   [--basis capacity|history] [--as-of DATE] [--templates DIR] */
 int spctl_goals(const struct spctl_cfg *cfg, int argc, char **argv)
 {
-    static const char *usage = "usage: spctl goals plan --template INDUSTRY --kind KIND --target N --from YYYY-MM-DD "
-                               "[--weeks 13] [--scope company|region:ID|team:ID] [--basis capacity|history] "
-                               "[--as-of YYYY-MM-DD] [--templates DIR]\n";
-    plan_args a = {NULL, "new_a_class_customers", NULL, "company", "capacity", NULL, DEFAULT_TEMPLATES, -1, 13};
+    static const char *usage
+        = "usage: spctl goals plan --template INDUSTRY --kind KIND --target N --from YYYY-MM-DD "
+          "[--weeks 13] [--scope company|region:ID|team:ID] [--basis capacity|history] "
+          "[--as-of YYYY-MM-DD] [--templates DIR]\n";
+    plan_args a
+        = {NULL, "new_a_class_customers", NULL, "company", "capacity", NULL, DEFAULT_TEMPLATES, -1, 13};
     if (argc < 2 || strcmp(argv[1], "plan")) {
         fputs(usage, stderr);
         return 2;
@@ -326,33 +347,46 @@ int spctl_goals(const struct spctl_cfg *cfg, int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) goto bad;
-        if (!strcmp(argv[i], "--template")) a.industry = v;
-        else if (!strcmp(argv[i], "--kind")) a.kind = v;
-        else if (!strcmp(argv[i], "--target")) a.target = strtoll(v, NULL, 10);
-        else if (!strcmp(argv[i], "--from")) a.from = v;
-        else if (!strcmp(argv[i], "--weeks")) a.weeks = atoi(v);
-        else if (!strcmp(argv[i], "--scope")) a.scope_arg = v;
-        else if (!strcmp(argv[i], "--basis")) a.basis = v;
-        else if (!strcmp(argv[i], "--as-of")) a.as_of = v;
-        else if (!strcmp(argv[i], "--templates")) a.dir = v;
-        else goto bad;
+        if (!strcmp(argv[i], "--template"))
+            a.industry = v;
+        else if (!strcmp(argv[i], "--kind"))
+            a.kind = v;
+        else if (!strcmp(argv[i], "--target"))
+            a.target = strtoll(v, NULL, 10);
+        else if (!strcmp(argv[i], "--from"))
+            a.from = v;
+        else if (!strcmp(argv[i], "--weeks"))
+            a.weeks = atoi(v);
+        else if (!strcmp(argv[i], "--scope"))
+            a.scope_arg = v;
+        else if (!strcmp(argv[i], "--basis"))
+            a.basis = v;
+        else if (!strcmp(argv[i], "--as-of"))
+            a.as_of = v;
+        else if (!strcmp(argv[i], "--templates"))
+            a.dir = v;
+        else
+            goto bad;
         i++;
         continue;
     bad:
         fprintf(stderr, "spctl goals: bad argument \"%s\"\n%s", argv[i], usage);
         return 2;
     }
-    if (!a.industry || !a.from || a.target < 0 || a.weeks < 1 || a.weeks > GOALS_MAX_WEEKS ||
-        (strcmp(a.basis, "capacity") && strcmp(a.basis, "history"))) {
-        fprintf(stderr, "spctl goals: --template, --from and --target >= 0 are required; --weeks 1..%d; --basis "
-                        "capacity|history\n%s",
+    if (!a.industry || !a.from || a.target < 0 || a.weeks < 1 || a.weeks > GOALS_MAX_WEEKS
+        || (strcmp(a.basis, "capacity") && strcmp(a.basis, "history"))) {
+        fprintf(stderr,
+            "spctl goals: --template, --from and --target >= 0 are required; --weeks 1..%d; --basis "
+            "capacity|history\n%s",
             GOALS_MAX_WEEKS, usage);
         return 2;
     }
     gctx c = {0};
     int rv = sp_db_open(cfg->pg_url, &c.db);
-    if (rv) dberr(&c, "database");
-    else rv = goals_plan_cmd(&c, &a);
+    if (rv)
+        dberr(&c, "database");
+    else
+        rv = goals_plan_cmd(&c, &a);
     sp_db_destroy(c.db);
     if (rv) {
         fprintf(stderr, "spctl goals: %s\n", c.err);
@@ -365,7 +399,8 @@ int spctl_goals(const struct spctl_cfg *cfg, int argc, char **argv)
 
 static const char *action_zh(goals_action a)
 {
-    static const char *const zh[GOALS_ACTION_COUNT] = {"拜访", "需求诊断", "定制方案", "高层拜访", "演示", "精准触达"};
+    static const char *const zh[GOALS_ACTION_COUNT]
+        = {"拜访", "需求诊断", "定制方案", "高层拜访", "演示", "精准触达"};
     return (unsigned)a < GOALS_ACTION_COUNT ? zh[a] : "";
 }
 
@@ -399,22 +434,26 @@ static int catchups_store(gctx *c, const char *goal_id, const goals_review *r, c
         json_t *acts = json_array();
         for (size_t k = 0; k < cu[i].n; k++) {
             if (l < sizeof zh)
-                l += (size_t)snprintf(zh + l, sizeof zh - l, "%s%lld 次%s", k ? "、" : " ", (long long)cu[i].count[k],
-                    action_zh(cu[i].action[k]));
-            json_array_append_new(acts, json_pack("{s:s, s:I}", "action", goals_action_name(cu[i].action[k]), "count",
-                                            (json_int_t)cu[i].count[k]));
+                l += (size_t)snprintf(zh + l, sizeof zh - l, "%s%lld 次%s", k ? "、" : " ",
+                    (long long)cu[i].count[k], action_zh(cu[i].action[k]));
+            json_array_append_new(acts,
+                json_pack("{s:s, s:I}", "action", goals_action_name(cu[i].action[k]), "count",
+                    (json_int_t)cu[i].count[k]));
         }
         json_t *ev = json_pack("{s:s, s:s, s:o}", "goal_id", goal_id, "month", r->month, "actions", acts);
         char *evs = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
         json_decref(ev);
-        const char *p[9] = {cu[i].key, cu[i].rep_id, cu[i].team_id, cu[i].region_id, next_month_start, zh, cu[i].note,
-            evs ? evs : "{}", cu[i].key + strlen("task:goal.catch_up:rep:")};
+        const char *p[9] = {cu[i].key, cu[i].rep_id, cu[i].team_id, cu[i].region_id, next_month_start, zh,
+            cu[i].note, evs ? evs : "{}", cu[i].key + strlen("task:goal.catch_up:rep:")};
         PGresult *res = NULL;
         rv = q(c, "catch-up task",
-            "INSERT INTO tasks (key, kind, level, status, subject_type, subject_id, owner_rep_id, assignee_id, "
-            "assignee_role, team_id, region_id, sla_s, created_at, assigned_at, due_at, updated_at, explanation_zh, "
+            "INSERT INTO tasks (key, kind, level, status, subject_type, subject_id, owner_rep_id, "
+            "assignee_id, "
+            "assignee_role, team_id, region_id, sla_s, created_at, assigned_at, due_at, updated_at, "
+            "explanation_zh, "
             "explanation_en, evidence, seq) "
-            "VALUES ($1, 'goal.catch_up', 1, 'open', 'rep', $2, $2, $2, 'rep', $3, $4, 1209600, $5::date, $5::date, "
+            "VALUES ($1, 'goal.catch_up', 1, 'open', 'rep', $2, $2, $2, 'rep', $3, $4, 1209600, $5::date, "
+            "$5::date, "
             "$5::date + interval '14 days', $5::date, $6, $7, $8::jsonb, nextval('task_seq')) "
             "ON CONFLICT (key) DO NOTHING",
             8, p, &res);
@@ -426,9 +465,11 @@ static int catchups_store(gctx *c, const char *goal_id, const goals_review *r, c
     return rv;
 }
 
-static int review_goal(gctx *c, PGresult *goals, int row, const char *month, const char *dir, const char *out_dir)
+static int review_goal(
+    gctx *c, PGresult *goals, int row, const char *month, const char *dir, const char *out_dir)
 {
-    const char *goal_id = PQgetvalue(goals, row, 0), *industry = PQgetvalue(goals, row, 1), *kind = PQgetvalue(goals, row, 2);
+    const char *goal_id = PQgetvalue(goals, row, 0), *industry = PQgetvalue(goals, row, 1),
+               *kind = PQgetvalue(goals, row, 2);
     int64_t target = atoll(PQgetvalue(goals, row, 3)), start = atoll(PQgetvalue(goals, row, 4));
     int weeks = atoi(PQgetvalue(goals, row, 5));
     goals_template *tm = NULL;
@@ -448,24 +489,27 @@ static int review_goal(gctx *c, PGresult *goals, int row, const char *month, con
         rv = q(c, "activities",
             "SELECT i.rep_id, i.activity_kind, (extract(epoch FROM i.occurred_at) * 1000)::bigint, "
             "coalesce(i.quality_passed, false) FROM interactions i JOIN goals g ON g.id = $1 "
-            "WHERE i.rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) AND i.activity_kind IS NOT NULL "
+            "WHERE i.rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) AND i.activity_kind IS NOT "
+            "NULL "
             "AND i.occurred_at >= g.starts_at AND i.occurred_at < $2::date + interval '1 month'",
             2, pa, &acts);
     for (int i = 0; !rv && i < PQntuples(acts); i++) {
         int a = goals_action_parse(PQgetvalue(acts, i, 1));
         if (a < 0) continue;
-        goals_actuals_add_judged(x, plan, t, PQgetvalue(acts, i, 0), (goals_action)a, atoll(PQgetvalue(acts, i, 2)),
-            PQgetvalue(acts, i, 3)[0] == 't', NULL);
+        goals_actuals_add_judged(x, plan, t, PQgetvalue(acts, i, 0), (goals_action)a,
+            atoll(PQgetvalue(acts, i, 2)), PQgetvalue(acts, i, 3)[0] == 't', NULL);
     }
     /* results: new A-class customers by owner and creation time; signed revenue by deals moved to won */
     const char *results_sql = NULL;
     if (!strcmp(kind, "new_a_class_customers"))
-        results_sql = "SELECT c.owner_rep_id, (extract(epoch FROM c.created_at) * 1000)::bigint, 1 FROM customers c "
-                      "JOIN goals g ON g.id = $1 WHERE c.class = 'A' AND c.merged_into IS NULL "
-                      "AND c.owner_rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) "
-                      "AND c.created_at >= g.starts_at AND c.created_at < $2::date + interval '1 month'";
+        results_sql
+            = "SELECT c.owner_rep_id, (extract(epoch FROM c.created_at) * 1000)::bigint, 1 FROM customers c "
+              "JOIN goals g ON g.id = $1 WHERE c.class = 'A' AND c.merged_into IS NULL "
+              "AND c.owner_rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) "
+              "AND c.created_at >= g.starts_at AND c.created_at < $2::date + interval '1 month'";
     else if (!strcmp(kind, "signed_revenue"))
-        results_sql = "SELECT d.owner_rep_id, (extract(epoch FROM h.at) * 1000)::bigint, d.amount FROM deal_stage_history h "
+        results_sql = "SELECT d.owner_rep_id, (extract(epoch FROM h.at) * 1000)::bigint, d.amount FROM "
+                      "deal_stage_history h "
                       "JOIN deals d ON d.id = h.deal_id JOIN goals g ON g.id = $1 WHERE h.to_stage = 'won' "
                       "AND d.owner_rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) "
                       "AND h.at >= g.starts_at AND h.at < $2::date + interval '1 month'";
@@ -473,7 +517,8 @@ static int review_goal(gctx *c, PGresult *goals, int row, const char *month, con
         PGresult *res = NULL;
         rv = q(c, "results", results_sql, 2, pa, &res);
         for (int i = 0; !rv && i < PQntuples(res); i++)
-            goals_actuals_add_result(x, plan, PQgetvalue(res, i, 0), atoll(PQgetvalue(res, i, 1)), atoll(PQgetvalue(res, i, 2)));
+            goals_actuals_add_result(
+                x, plan, PQgetvalue(res, i, 0), atoll(PQgetvalue(res, i, 1)), atoll(PQgetvalue(res, i, 2)));
         PQclear(res);
     }
     if (!rv && (rv = goals_review_build(plan, x, tm, t, month, &r)))
@@ -494,7 +539,8 @@ static int review_goal(gctx *c, PGresult *goals, int row, const char *month, con
             rv = q(c, "minutes",
                 "INSERT INTO goal_reviews (goal_id, month, minutes_md, minutes_json, catch_ups) "
                 "VALUES ($1, $2, $3, $4::jsonb, $5::int) ON CONFLICT (goal_id, month) DO UPDATE SET "
-                "minutes_md = EXCLUDED.minutes_md, minutes_json = EXCLUDED.minutes_json, catch_ups = EXCLUDED.catch_ups, "
+                "minutes_md = EXCLUDED.minutes_md, minutes_json = EXCLUDED.minutes_json, catch_ups = "
+                "EXCLUDED.catch_ups, "
                 "written_at = now()",
                 5, pr, NULL);
         if (!rv && (rv = sp_db_commit(c->db))) dberr(c, "commit");
@@ -524,7 +570,8 @@ static int review_goal(gctx *c, PGresult *goals, int row, const char *month, con
 /* spctl review month --month YYYY-MM [--goal ID] [--out DIR] [--templates DIR] */
 int spctl_review(const struct spctl_cfg *cfg, int argc, char **argv)
 {
-    static const char *usage = "usage: spctl review month --month YYYY-MM [--goal ID] [--out DIR] [--templates DIR]\n";
+    static const char *usage
+        = "usage: spctl review month --month YYYY-MM [--goal ID] [--out DIR] [--templates DIR]\n";
     const char *month = NULL, *goal = NULL, *out = NULL, *dir = DEFAULT_TEMPLATES;
     if (argc < 2 || strcmp(argv[1], "month")) {
         fputs(usage, stderr);
@@ -532,10 +579,14 @@ int spctl_review(const struct spctl_cfg *cfg, int argc, char **argv)
     }
     for (int i = 2; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (v && !strcmp(argv[i], "--month")) month = v;
-        else if (v && !strcmp(argv[i], "--goal")) goal = v;
-        else if (v && !strcmp(argv[i], "--out")) out = v;
-        else if (v && !strcmp(argv[i], "--templates")) dir = v;
+        if (v && !strcmp(argv[i], "--month"))
+            month = v;
+        else if (v && !strcmp(argv[i], "--goal"))
+            goal = v;
+        else if (v && !strcmp(argv[i], "--out"))
+            out = v;
+        else if (v && !strcmp(argv[i], "--templates"))
+            dir = v;
         else {
             fprintf(stderr, "spctl review: bad argument \"%s\"\n%s", argv[i], usage);
             return 2;
@@ -543,7 +594,8 @@ int spctl_review(const struct spctl_cfg *cfg, int argc, char **argv)
         i++;
     }
     char mstart[16];
-    if (!month || strlen(month) != 7 || parse_date((snprintf(mstart, sizeof mstart, "%s-01", month), mstart)) < 0) {
+    if (!month || strlen(month) != 7
+        || parse_date((snprintf(mstart, sizeof mstart, "%s-01", month), mstart)) < 0) {
         fprintf(stderr, "spctl review: --month YYYY-MM is required\n%s", usage);
         return 2;
     }
@@ -554,7 +606,8 @@ int spctl_review(const struct spctl_cfg *cfg, int argc, char **argv)
     const char *p[2] = {mstart, goal};
     if (!rv)
         rv = q(&c, "goals",
-            "SELECT id, industry, kind, target, (extract(epoch FROM starts_at) * 1000)::bigint, weeks FROM goals "
+            "SELECT id, industry, kind, target, (extract(epoch FROM starts_at) * 1000)::bigint, weeks FROM "
+            "goals "
             "WHERE ($2::text IS NULL OR id = $2) AND starts_at < $1::date + interval '1 month' "
             "AND starts_at + weeks * interval '7 days' > $1::date ORDER BY id",
             2, p, &goals);
@@ -562,7 +615,8 @@ int spctl_review(const struct spctl_cfg *cfg, int argc, char **argv)
         snprintf(c.err, sizeof c.err, "no goal %s%sruns in %s", goal ? goal : "", goal ? " " : "", month);
         rv = SP_ENOTFOUND;
     }
-    for (int i = 0; !rv && i < PQntuples(goals); i++) rv = review_goal(&c, goals, i, month, dir, out);
+    for (int i = 0; !rv && i < PQntuples(goals); i++)
+        rv = review_goal(&c, goals, i, month, dir, out);
     PQclear(goals);
     sp_db_destroy(c.db);
     if (rv) {

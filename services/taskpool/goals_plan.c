@@ -24,7 +24,8 @@ struct goals_plan {
     int64_t *tcell; /* [rep][week] target units */
 };
 
-#define CELL(p, c, r, wk, a) (c)[((r) * (size_t)(p)->n_weeks + (size_t)(wk)) * GOALS_ACTION_COUNT + (size_t)(a)]
+#define CELL(p, c, r, wk, a)                                                                                 \
+    (c)[((r) * (size_t)(p)->n_weeks + (size_t)(wk)) * GOALS_ACTION_COUNT + (size_t)(a)]
 #define TCELL(p, c, r, wk) (c)[(r) * (size_t)(p)->n_weeks + (size_t)(wk)]
 
 typedef struct rem_item {
@@ -66,7 +67,8 @@ sp_err goals_apportion(int64_t total, const double *w, size_t n, int64_t *out)
         given -= take;
     }
     qsort(r, n, sizeof *r, rem_cmp);
-    for (size_t k = 0; given < total; k = (k + 1) % n, given++) out[r[k].i]++;
+    for (size_t k = 0; given < total; k = (k + 1) % n, given++)
+        out[r[k].i]++;
     free(r);
     return SP_OK;
 }
@@ -80,7 +82,8 @@ static const char *level_key(const goals_plan *p, size_t rep, int level)
 
 /* Splits `total` over members (rep indices) at `level` (0 regions, 1 teams,
  * 2 reps), writing each rep's share into rep_out. */
-static sp_err split_level(const goals_plan *p, int64_t total, const size_t *members, size_t m, int level, int64_t *rep_out)
+static sp_err split_level(
+    const goals_plan *p, int64_t total, const size_t *members, size_t m, int level, int64_t *rep_out)
 {
     sp_err rv = SP_ENOMEM;
     double *gw = calloc(m, sizeof *gw);
@@ -90,16 +93,19 @@ static sp_err split_level(const goals_plan *p, int64_t total, const size_t *memb
     size_t *sub = calloc(m, sizeof *sub);
     if (!gw || !share || !grp || !first || !sub) goto fail;
     if (level == 2) {
-        for (size_t i = 0; i < m; i++) gw[i] = p->w[members[i]];
+        for (size_t i = 0; i < m; i++)
+            gw[i] = p->w[members[i]];
         if ((rv = goals_apportion(total, gw, m, share))) goto fail;
-        for (size_t i = 0; i < m; i++) rep_out[members[i]] = share[i];
+        for (size_t i = 0; i < m; i++)
+            rep_out[members[i]] = share[i];
         rv = SP_OK;
         goto fail;
     }
     size_t ng = 0;
     for (size_t i = 0; i < m; i++) {
         size_t g = 0;
-        while (g < ng && strcmp(level_key(p, first[g], level), level_key(p, members[i], level))) g++;
+        while (g < ng && strcmp(level_key(p, first[g], level), level_key(p, members[i], level)))
+            g++;
         if (g == ng) first[ng++] = members[i];
         grp[i] = g;
         gw[g] += p->w[members[i]];
@@ -125,7 +131,8 @@ static sp_err split_down(const goals_plan *p, int64_t total, int64_t *rep_out)
 {
     size_t *all = malloc(p->n * sizeof *all);
     if (!all) return SP_ENOMEM;
-    for (size_t i = 0; i < p->n; i++) all[i] = i;
+    for (size_t i = 0; i < p->n; i++)
+        all[i] = i;
     sp_err rv = split_level(p, total, all, p->n, 0, rep_out);
     free(all);
     return rv;
@@ -155,7 +162,8 @@ static int unit_cmp(const void *a, const void *b)
 static sp_err spread(const goals_plan *p, const int64_t *R, int w0, int64_t *cells, int stride_action)
 {
     int64_t total = 0;
-    for (size_t r = 0; r < p->n; r++) total += R[r];
+    for (size_t r = 0; r < p->n; r++)
+        total += R[r];
     if (total > MAX_UNITS) return SP_EINVAL;
     int nw = p->n_weeks - w0;
     int64_t W[GOALS_MAX_WEEKS];
@@ -166,7 +174,8 @@ static sp_err spread(const goals_plan *p, const int64_t *R, int w0, int64_t *cel
     if (!u) return SP_ENOMEM;
     size_t k = 0;
     for (size_t r = 0; r < p->n; r++)
-        for (int64_t j = 0; j < R[r]; j++) u[k++] = (unit) {2 * j + 1, 2 * R[r], r};
+        for (int64_t j = 0; j < R[r]; j++)
+            u[k++] = (unit) {2 * j + 1, 2 * R[r], r};
     qsort(u, (size_t)total, sizeof *u, unit_cmp);
     int w = 0;
     int64_t filled = 0;
@@ -186,7 +195,8 @@ static sp_err spread(const goals_plan *p, const int64_t *R, int w0, int64_t *cel
 }
 
 /* Re-fills weeks >= w0 of cell/tcell for the new totals. */
-static sp_err fill(const goals_plan *p, const goals_target *t, int64_t target, int w0, int64_t *cell, int64_t *tcell)
+static sp_err fill(
+    const goals_plan *p, const goals_target *t, int64_t target, int w0, int64_t *cell, int64_t *tcell)
 {
     int64_t totals[GOALS_ACTION_COUNT];
     sp_err rv = goals_target_actions(t, target, totals);
@@ -213,7 +223,8 @@ static sp_err fill(const goals_plan *p, const goals_target *t, int64_t target, i
 
 /* --- build ------------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4))) static sp_err fail_msg(char *errbuf, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static sp_err fail_msg(
+    char *errbuf, size_t errlen, const char *fmt, ...)
 {
     if (errbuf && errlen) {
         va_list ap;
@@ -236,8 +247,8 @@ static int in_scope(const goals_rep *r, const goals_goal *g)
     return 1;
 }
 
-sp_err goals_plan_build(const goals_target *t, const goals_rep *reps, size_t n, const goals_goal *g, goals_plan **out,
-    char *errbuf, size_t errlen)
+sp_err goals_plan_build(const goals_target *t, const goals_rep *reps, size_t n, const goals_goal *g,
+    goals_plan **out, char *errbuf, size_t errlen)
 {
     if (!t || !g || !out) return fail_msg(errbuf, errlen, "goal: missing argument");
     if (g->target < 0) return fail_msg(errbuf, errlen, "goal.target: must be >= 0");
@@ -259,14 +270,17 @@ sp_err goals_plan_build(const goals_target *t, const goals_rep *reps, size_t n, 
     for (size_t i = 0; i < n; i++) {
         const goals_rep *r = &reps[i];
         if (!name_ok(r->id)) return fail_msg(errbuf, errlen, "reps[%zu].id: missing or too long", i);
-        if (!name_ok(r->team_id)) return fail_msg(errbuf, errlen, "reps[%zu].team_id: missing or too long", i);
-        if (!name_ok(r->region_id)) return fail_msg(errbuf, errlen, "reps[%zu].region_id: missing or too long", i);
+        if (!name_ok(r->team_id))
+            return fail_msg(errbuf, errlen, "reps[%zu].team_id: missing or too long", i);
+        if (!name_ok(r->region_id))
+            return fail_msg(errbuf, errlen, "reps[%zu].region_id: missing or too long", i);
         if (!isfinite(r->capacity) || !(r->capacity > 0))
             return fail_msg(errbuf, errlen, "reps[%zu].capacity: must be > 0", i);
         if (!isfinite(r->history) || r->history < 0)
             return fail_msg(errbuf, errlen, "reps[%zu].history: must be >= 0", i);
         for (size_t j = 0; j < i; j++)
-            if (!strcmp(reps[j].id, r->id)) return fail_msg(errbuf, errlen, "reps[%zu].id: \"%s\" appears twice", i, r->id);
+            if (!strcmp(reps[j].id, r->id))
+                return fail_msg(errbuf, errlen, "reps[%zu].id: \"%s\" appears twice", i, r->id);
         if (in_scope(r, g)) {
             m++;
             hist += r->history;
@@ -291,7 +305,8 @@ sp_err goals_plan_build(const goals_target *t, const goals_rep *reps, size_t n, 
     p->tcell = calloc(m * (size_t)g->n_weeks, sizeof *p->tcell);
     sp_err rv = SP_ENOMEM;
     if (!p->id || !p->team || !p->region || !p->w || !p->cell || !p->tcell) goto fail;
-    for (int w = 0; w < g->n_weeks; w++) p->week_w[w] = g->week_weights ? g->week_weights[w] : 1.0;
+    for (int w = 0; w < g->n_weeks; w++)
+        p->week_w[w] = g->week_weights ? g->week_weights[w] : 1.0;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (!in_scope(&reps[i], g)) continue;
@@ -302,7 +317,8 @@ sp_err goals_plan_build(const goals_target *t, const goals_rep *reps, size_t n, 
         k++;
     }
     if ((rv = fill(p, t, g->target, 0, p->cell, p->tcell))) {
-        fail_msg(errbuf, errlen, "goal.target: too large for a plan (over %d units of one action)", MAX_UNITS);
+        fail_msg(
+            errbuf, errlen, "goal.target: too large for a plan (over %d units of one action)", MAX_UNITS);
         goto fail;
     }
     *out = p;
@@ -442,7 +458,8 @@ int64_t goals_plan_sum(const goals_plan *p, goals_scope scope, const char *id, i
     if (w1 > p->n_weeks) w1 = p->n_weeks;
     for (size_t r = 0; r < p->n; r++) {
         if (!goals_plan_rep_in(p, r, scope, id)) continue;
-        for (int w = w0; w < w1; w++) s += a < 0 ? TCELL(p, p->tcell, r, w) : CELL(p, p->cell, r, w, a);
+        for (int w = w0; w < w1; w++)
+            s += a < 0 ? TCELL(p, p->tcell, r, w) : CELL(p, p->cell, r, w, a);
     }
     return s;
 }

@@ -25,7 +25,12 @@ typedef struct goals_rep {
     double history; /* last period's result, >= 0 (basis GOALS_BASIS_HISTORY) */
 } goals_rep;
 
-typedef enum goals_scope { GOALS_SCOPE_COMPANY = 0, GOALS_SCOPE_REGION, GOALS_SCOPE_TEAM, GOALS_SCOPE_REP } goals_scope;
+typedef enum goals_scope {
+    GOALS_SCOPE_COMPANY = 0,
+    GOALS_SCOPE_REGION,
+    GOALS_SCOPE_TEAM,
+    GOALS_SCOPE_REP
+} goals_scope;
 typedef enum goals_basis { GOALS_BASIS_CAPACITY = 0, GOALS_BASIS_HISTORY } goals_basis;
 
 typedef struct goals_goal {
@@ -50,8 +55,8 @@ sp_err goals_apportion(int64_t total, const double *w, size_t n, int64_t *out);
  * SP_EINVAL and a message naming the item ("goal.scope_id: unknown team
  * \"T9\"", "reps[3].capacity: must be > 0") an unknown region/team, no rep in
  * scope, a bad rep or week count. Caller frees *out with goals_plan_destroy. */
-sp_err goals_plan_build(const goals_target *t, const goals_rep *reps, size_t n, const goals_goal *g, goals_plan **out,
-    char *errbuf, size_t errlen);
+sp_err goals_plan_build(const goals_target *t, const goals_rep *reps, size_t n, const goals_goal *g,
+    goals_plan **out, char *errbuf, size_t errlen);
 void goals_plan_destroy(goals_plan *p);
 
 /* Re-plans for a new target: weeks before `from_week` keep their plan; the

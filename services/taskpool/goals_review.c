@@ -57,8 +57,8 @@ static int cause_cmp(const void *a, const void *b)
     return (int)x->action - (int)y->action;
 }
 
-static sp_err fill_item(const goals_plan *p, const goals_actuals *x, const goals_template *tmpl, const goals_target *t,
-    int w0, int w1, goals_review_item *it)
+static sp_err fill_item(const goals_plan *p, const goals_actuals *x, const goals_template *tmpl,
+    const goals_target *t, int w0, int w1, goals_review_item *it)
 {
     const char *id = it->id;
     goals_cause all[GOALS_ACTION_COUNT];
@@ -146,13 +146,14 @@ void goals_review_destroy(goals_review *r)
 
 static void md_item(FILE *f, const goals_review_item *it)
 {
-    fprintf(f, "| %s | %s | %lld/%lld | %d | ", it->id, it->level == GOALS_SCOPE_TEAM ? it->region_id : it->team_id,
-        (long long)it->results, (long long)it->target_planned, it->health);
+    fprintf(f, "| %s | %s | %lld/%lld | %d | ", it->id,
+        it->level == GOALS_SCOPE_TEAM ? it->region_id : it->team_id, (long long)it->results,
+        (long long)it->target_planned, it->health);
     if (it->n_causes == 0) fprintf(f, "none");
     for (size_t i = 0; i < it->n_causes; i++) {
         const goals_cause *c = &it->cause[i];
-        fprintf(f, "%s%s %lld/%lld (-%lld, %.0f%%)", i ? "; " : "", goals_action_name(c->action), (long long)c->passed,
-            (long long)c->planned, (long long)c->shortfall, 100.0 * c->share);
+        fprintf(f, "%s%s %lld/%lld (-%lld, %.0f%%)", i ? "; " : "", goals_action_name(c->action),
+            (long long)c->passed, (long long)c->planned, (long long)c->shortfall, 100.0 * c->share);
     }
     fprintf(f, " |\n");
 }
@@ -165,14 +166,17 @@ sp_err goals_review_markdown(const goals_review *r, char **out)
     FILE *f = open_memstream(&buf, &len);
     if (!f) return SP_ENOMEM;
     fprintf(f, "# Action attribution review %s (%s)\n\n", r->month, r->kind);
-    fprintf(f, "Plan weeks %d-%d. Not \"why was the goal missed\" but \"which three actions were missing, and how "
-               "do we front-load them next month\". Actions count only when they passed their quality standard; "
-               "impact = shortfall x conversion weight.\n\n",
+    fprintf(f,
+        "Plan weeks %d-%d. Not \"why was the goal missed\" but \"which three actions were missing, and how "
+        "do we front-load them next month\". Actions count only when they passed their quality standard; "
+        "impact = shortfall x conversion weight.\n\n",
         r->w0 + 1, r->w1);
     for (int pass = 0; pass < 2; pass++) {
         goals_scope lv = pass ? GOALS_SCOPE_TEAM : GOALS_SCOPE_REP;
-        fprintf(f, "## %s\n\n| %s | %s | result/target | health | missing actions (passed/planned, shortfall, share of gap) |\n"
-                   "|---|---|---|---|---|\n",
+        fprintf(f,
+            "## %s\n\n| %s | %s | result/target | health | missing actions (passed/planned, shortfall, share "
+            "of gap) |\n"
+            "|---|---|---|---|---|\n",
             pass ? "Teams" : "Reps", pass ? "team" : "rep", pass ? "region" : "team");
         for (size_t i = 0; i < r->n; i++)
             if (r->items[i].level == lv) md_item(f, &r->items[i]);
@@ -184,7 +188,8 @@ sp_err goals_review_markdown(const goals_review *r, char **out)
         if (it->level != GOALS_SCOPE_REP || it->n_causes == 0) continue;
         fprintf(f, "- %s:", it->id);
         for (size_t k = 0; k < it->n_causes; k++)
-            fprintf(f, "%s %lld %s", k ? "," : "", (long long)it->cause[k].shortfall, goals_action_name(it->cause[k].action));
+            fprintf(f, "%s %lld %s", k ? "," : "", (long long)it->cause[k].shortfall,
+                goals_action_name(it->cause[k].action));
         fprintf(f, " in the first two weeks\n");
     }
     if (fclose(f) != 0 || !buf) {
@@ -198,7 +203,8 @@ sp_err goals_review_markdown(const goals_review *r, char **out)
 sp_err goals_review_json(const goals_review *r, char **out)
 {
     if (!r || !out) return SP_EINVAL;
-    json_t *root = json_pack("{s:s, s:s, s:i, s:i}", "month", r->month, "kind", r->kind, "week_from", r->w0, "week_to", r->w1);
+    json_t *root = json_pack(
+        "{s:s, s:s, s:i, s:i}", "month", r->month, "kind", r->kind, "week_from", r->w0, "week_to", r->w1);
     json_t *items = json_array();
     if (!root || !items) {
         json_decref(root);
@@ -212,15 +218,17 @@ sp_err goals_review_json(const goals_review *r, char **out)
         for (size_t k = 0; causes && k < it->n_causes; k++) {
             const goals_cause *c = &it->cause[k];
             json_array_append_new(causes,
-                json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "action", goals_action_name(c->action), "planned",
-                    (json_int_t)c->planned, "passed", (json_int_t)c->passed, "failed", (json_int_t)c->failed, "shortfall",
-                    (json_int_t)c->shortfall, "impact", c->impact, "share", c->share));
+                json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "action", goals_action_name(c->action),
+                    "planned", (json_int_t)c->planned, "passed", (json_int_t)c->passed, "failed",
+                    (json_int_t)c->failed, "shortfall", (json_int_t)c->shortfall, "impact", c->impact,
+                    "share", c->share));
         }
         json_array_append_new(items,
             json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:f, s:o}", "level",
-                it->level == GOALS_SCOPE_TEAM ? "team" : "rep", "id", it->id, "team_id", it->team_id, "region_id",
-                it->region_id, "target_planned", (json_int_t)it->target_planned, "results", (json_int_t)it->results,
-                "health", it->health, "total_impact", it->total_impact, "causes", causes ? causes : json_array()));
+                it->level == GOALS_SCOPE_TEAM ? "team" : "rep", "id", it->id, "team_id", it->team_id,
+                "region_id", it->region_id, "target_planned", (json_int_t)it->target_planned, "results",
+                (json_int_t)it->results, "health", it->health, "total_impact", it->total_impact, "causes",
+                causes ? causes : json_array()));
     }
     char *s = json_dumps(root, JSON_COMPACT);
     json_decref(root);

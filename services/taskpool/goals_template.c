@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const action_names[GOALS_ACTION_COUNT] = {
-    "visit", "needs_diagnosis", "proposal", "executive_visit", "demo", "touch"};
+static const char *const action_names[GOALS_ACTION_COUNT]
+    = {"visit", "needs_diagnosis", "proposal", "executive_visit", "demo", "touch"};
 static const char *const stage_names[GOALS_STAGE_COUNT] = {"lead", "discovery", "solution", "decision"};
-static const char *const role_names[GOALS_ROLE_COUNT] = {
-    "procurement", "technical", "decision_maker", "user", "finance"};
+static const char *const role_names[GOALS_ROLE_COUNT]
+    = {"procurement", "technical", "decision_maker", "user", "finance"};
 
 const char *goals_action_name(goals_action a)
 {
@@ -109,7 +109,8 @@ static sp_err get_bool(ctx *c, const char *path, json_t *obj, const char *key, i
 
 static sp_err load_quality(ctx *c, const char *path, json_t *q, goals_quality *out)
 {
-    static const char *const keys[] = {"roles_required", "customer_data_required", "next_step_required", NULL};
+    static const char *const keys[]
+        = {"roles_required", "customer_data_required", "next_step_required", NULL};
     if (!json_is_object(q)) return fail(c, "%s: must be an object", path);
     sp_err rv = only_keys(c, path, q, keys);
     if (rv) return rv;
@@ -122,7 +123,9 @@ static sp_err load_quality(ctx *c, const char *path, json_t *q, goals_quality *o
         {
             int k = lookup(role_names, GOALS_ROLE_COUNT, json_string_value(r));
             if (k < 0)
-                return fail(c, "%s.roles_required[%zu]: must be one of procurement, technical, decision_maker, user, finance",
+                return fail(c,
+                    "%s.roles_required[%zu]: must be one of procurement, technical, decision_maker, user, "
+                    "finance",
                     path, i);
             out->roles_required |= 1u << k;
         }
@@ -140,7 +143,9 @@ static sp_err load_action(ctx *c, const char *path, json_t *a, goals_stage stage
     json_t *name = json_object_get(a, "action");
     if (!name) return fail(c, "%s.action: missing", path);
     int k = goals_action_parse(json_string_value(name));
-    if (k < 0) return fail(c, "%s.action: must be one of visit, needs_diagnosis, proposal, executive_visit, demo, touch", path);
+    if (k < 0)
+        return fail(c,
+            "%s.action: must be one of visit, needs_diagnosis, proposal, executive_visit, demo, touch", path);
     goals_unit *u = &t->action[k];
     if (u->used) return fail(c, "%s.action: \"%s\" appears twice in the target", path, action_names[k]);
     u->used = 1;
@@ -204,7 +209,8 @@ static sp_err load_target(ctx *c, const char *path, json_t *tj, goals_target *t)
     for (int st = 0; st < GOALS_STAGE_COUNT; st++)
         if (!seen[st]) return fail(c, "%s.stages: stage \"%s\" missing", path, stage_names[st]);
     double sum = 0;
-    for (int k = 0; k < GOALS_ACTION_COUNT; k++) sum += t->action[k].used ? t->action[k].weight : 0;
+    for (int k = 0; k < GOALS_ACTION_COUNT; k++)
+        sum += t->action[k].used ? t->action[k].weight : 0;
     if (fabs(sum - 1.0) > 1e-6) return fail(c, "%s.stages: action weights add up to %g, not 1", path, sum);
     return SP_OK;
 }
@@ -231,7 +237,8 @@ static sp_err load_root(ctx *c, json_t *root, goals_template *t)
     json_t *targets = json_object_get(root, "targets");
     if (!json_is_array(targets) || json_array_size(targets) == 0)
         return fail(c, "targets: must be a non-empty array");
-    if (json_array_size(targets) > GOALS_MAX_TARGETS) return fail(c, "targets: at most %d", GOALS_MAX_TARGETS);
+    if (json_array_size(targets) > GOALS_MAX_TARGETS)
+        return fail(c, "targets: at most %d", GOALS_MAX_TARGETS);
     size_t i;
     json_t *tj;
     json_array_foreach(targets, i, tj)
@@ -264,7 +271,8 @@ static sp_err load_json(ctx *c, json_t *root, goals_template **out)
     return SP_OK;
 }
 
-sp_err goals_template_parse(const char *name, const char *json, goals_template **out, char *errbuf, size_t errlen)
+sp_err goals_template_parse(
+    const char *name, const char *json, goals_template **out, char *errbuf, size_t errlen)
 {
     ctx c = {name, errbuf, errlen};
     json_error_t jerr;

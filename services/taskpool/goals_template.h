@@ -45,7 +45,7 @@ typedef enum goals_role {
     GOALS_ROLE_COUNT
 } goals_role;
 
-#define GOALS_NAME_MAX 64
+#define GOALS_NAME_MAX    64
 #define GOALS_MAX_TARGETS 8
 
 typedef struct goals_quality {
@@ -89,7 +89,8 @@ int goals_action_parse(const char *name);
  * *out with goals_template_destroy. */
 sp_err goals_template_load(const char *path, goals_template **out, char *errbuf, size_t errlen);
 /* The same from JSON text; `name` stands for the file name in messages. */
-sp_err goals_template_parse(const char *name, const char *json, goals_template **out, char *errbuf, size_t errlen);
+sp_err goals_template_parse(
+    const char *name, const char *json, goals_template **out, char *errbuf, size_t errlen);
 void goals_template_destroy(goals_template *t);
 
 /* The target of a kind, or NULL. */

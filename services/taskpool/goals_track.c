@@ -30,7 +30,8 @@ int goals_quality_check(const goals_target *t, const goals_activity *a, char *wh
         if (why && cap) l = (size_t)snprintf(why, cap, "missing roles: ");
         for (int r = 0; r < GOALS_ROLE_COUNT; r++) {
             if (!(missing & (1u << r)) || !why || l >= cap) continue;
-            l += (size_t)snprintf(why + l, cap - l, "%s%s", why[l - 1] == ' ' ? "" : ",", goals_role_name((goals_role)r));
+            l += (size_t)snprintf(
+                why + l, cap - l, "%s%s", why[l - 1] == ' ' ? "" : ",", goals_role_name((goals_role)r));
         }
         return 0;
     }
@@ -73,15 +74,16 @@ void goals_actuals_destroy(goals_actuals *x)
     free(x);
 }
 
-sp_err goals_actuals_add(goals_actuals *x, const goals_plan *p, const goals_target *t, const goals_activity *a,
-    goals_count *result, char *why, size_t cap)
+sp_err goals_actuals_add(goals_actuals *x, const goals_plan *p, const goals_target *t,
+    const goals_activity *a, goals_count *result, char *why, size_t cap)
 {
     if (!x || !p || !t || !a) return SP_EINVAL;
     if (result) *result = GOALS_IGNORED;
     if (why && cap) why[0] = '\0';
     int r = goals_plan_rep_index(p, a->rep_id);
     int w = goals_plan_week_of(p, a->at_ms);
-    if (r < 0 || w < 0 || (unsigned)a->action >= GOALS_ACTION_COUNT || !t->action[a->action].used) return SP_OK;
+    if (r < 0 || w < 0 || (unsigned)a->action >= GOALS_ACTION_COUNT || !t->action[a->action].used)
+        return SP_OK;
     int ok = goals_quality_check(t, a, why, cap);
     if (ok)
         x->passed[AIX(x, (size_t)r, w, a->action)]++;
@@ -91,8 +93,8 @@ sp_err goals_actuals_add(goals_actuals *x, const goals_plan *p, const goals_targ
     return SP_OK;
 }
 
-sp_err goals_actuals_add_judged(goals_actuals *x, const goals_plan *p, const goals_target *t, const char *rep_id,
-    goals_action action, int64_t at_ms, int passed, goals_count *result)
+sp_err goals_actuals_add_judged(goals_actuals *x, const goals_plan *p, const goals_target *t,
+    const char *rep_id, goals_action action, int64_t at_ms, int passed, goals_count *result)
 {
     if (!x || !p || !t) return SP_EINVAL;
     if (result) *result = GOALS_IGNORED;
@@ -107,7 +109,8 @@ sp_err goals_actuals_add_judged(goals_actuals *x, const goals_plan *p, const goa
     return SP_OK;
 }
 
-sp_err goals_actuals_add_result(goals_actuals *x, const goals_plan *p, const char *rep_id, int64_t at_ms, int64_t units)
+sp_err goals_actuals_add_result(
+    goals_actuals *x, const goals_plan *p, const char *rep_id, int64_t at_ms, int64_t units)
 {
     if (!x || !p) return SP_EINVAL;
     int r = goals_plan_rep_index(p, rep_id);
@@ -117,8 +120,8 @@ sp_err goals_actuals_add_result(goals_actuals *x, const goals_plan *p, const cha
     return SP_OK;
 }
 
-static int64_t sum(const goals_actuals *x, const int64_t *arr, const goals_plan *p, goals_scope scope, const char *id,
-    int w0, int w1, int a)
+static int64_t sum(const goals_actuals *x, const int64_t *arr, const goals_plan *p, goals_scope scope,
+    const char *id, int w0, int w1, int a)
 {
     int64_t s = 0;
     if (!x || !p) return 0;
@@ -132,19 +135,20 @@ static int64_t sum(const goals_actuals *x, const int64_t *arr, const goals_plan 
     return s;
 }
 
-int64_t goals_actuals_passed(const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id, int w0, int w1,
-    goals_action a)
+int64_t goals_actuals_passed(const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id,
+    int w0, int w1, goals_action a)
 {
     return (unsigned)a < GOALS_ACTION_COUNT && x ? sum(x, x->passed, p, scope, id, w0, w1, (int)a) : 0;
 }
 
-int64_t goals_actuals_failed(const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id, int w0, int w1,
-    goals_action a)
+int64_t goals_actuals_failed(const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id,
+    int w0, int w1, goals_action a)
 {
     return (unsigned)a < GOALS_ACTION_COUNT && x ? sum(x, x->failed, p, scope, id, w0, w1, (int)a) : 0;
 }
 
-int64_t goals_actuals_results(const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id, int w0, int w1)
+int64_t goals_actuals_results(
+    const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id, int w0, int w1)
 {
     return x ? sum(x, x->results, p, scope, id, w0, w1, -1) : 0;
 }
@@ -191,7 +195,8 @@ sp_err goals_health_compute(const goals_plan *p, const goals_actuals *x, const g
         }
     }
     out->completion = wsum > 0 ? wdone / wsum : 1.0;
-    out->pass_rate = out->passed + out->failed > 0 ? (double)out->passed / (double)(out->passed + out->failed) : 1.0;
+    out->pass_rate
+        = out->passed + out->failed > 0 ? (double)out->passed / (double)(out->passed + out->failed) : 1.0;
     double s = 100.0 * (cw * out->completion + qw * out->pass_rate);
     out->score = (int)lround(s < 0 ? 0 : s > 100 ? 100 : s);
     qsort(all, nb, sizeof *all, behind_cmp);

@@ -36,20 +36,22 @@ typedef struct goals_actuals goals_actuals;
 sp_err goals_actuals_new(const goals_plan *p, goals_actuals **out);
 void goals_actuals_destroy(goals_actuals *x);
 /* Records one activity; *result says how it counted (may be NULL). */
-sp_err goals_actuals_add(goals_actuals *x, const goals_plan *p, const goals_target *t, const goals_activity *a,
-    goals_count *result, char *why, size_t cap);
+sp_err goals_actuals_add(goals_actuals *x, const goals_plan *p, const goals_target *t,
+    const goals_activity *a, goals_count *result, char *why, size_t cap);
 /* Records an activity whose quality was already judged upstream (sp-enrich's
  * interactions.quality_passed): counts like goals_actuals_add. */
-sp_err goals_actuals_add_judged(goals_actuals *x, const goals_plan *p, const goals_target *t, const char *rep_id,
-    goals_action action, int64_t at_ms, int passed, goals_count *result);
+sp_err goals_actuals_add_judged(goals_actuals *x, const goals_plan *p, const goals_target *t,
+    const char *rep_id, goals_action action, int64_t at_ms, int passed, goals_count *result);
 /* Records results (target units achieved, e.g. a new A-class customer) for a rep and week. */
-sp_err goals_actuals_add_result(goals_actuals *x, const goals_plan *p, const char *rep_id, int64_t at_ms, int64_t units);
+sp_err goals_actuals_add_result(
+    goals_actuals *x, const goals_plan *p, const char *rep_id, int64_t at_ms, int64_t units);
 /* Sums over the reps of (scope, id) and weeks [w0, w1). */
-int64_t goals_actuals_passed(const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id, int w0, int w1,
-    goals_action a);
-int64_t goals_actuals_failed(const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id, int w0, int w1,
-    goals_action a);
-int64_t goals_actuals_results(const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id, int w0, int w1);
+int64_t goals_actuals_passed(const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id,
+    int w0, int w1, goals_action a);
+int64_t goals_actuals_failed(const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id,
+    int w0, int w1, goals_action a);
+int64_t goals_actuals_results(
+    const goals_actuals *x, const goals_plan *p, goals_scope scope, const char *id, int w0, int w1);
 
 typedef struct goals_behind {
     goals_action action;

@@ -40,7 +40,8 @@ static int setup(void **state)
 {
     (void)state;
     const char *base = itest_env("SP_PG_URL");
-    if (itest_sql("DROP DATABASE IF EXISTS itest_goals") || itest_sql("CREATE DATABASE itest_goals")) return -1;
+    if (itest_sql("DROP DATABASE IF EXISTS itest_goals") || itest_sql("CREATE DATABASE itest_goals"))
+        return -1;
     const char *slash = strrchr(base, '/');
     url = malloc(strlen(base) + 16);
     sprintf(url, "%.*s/itest_goals", (int)(slash - base), base);
@@ -60,8 +61,10 @@ static int setup(void **state)
     /* 3 regions, 6 teams, 40 reps (7/7/7/7/7/5) */
     return sp_db_exec_script(db,
         "INSERT INTO regions (id, name) VALUES ('G1','East'), ('G2','South'), ('G3','North');"
-        "INSERT INTO teams (id, name, region_id) SELECT 'T'||i, 'Team '||i, 'G'||((i+1)/2) FROM generate_series(1,6) i;"
-        "INSERT INTO people (id, name, role, team_id, region_id) SELECT 'R'||lpad(i::text,2,'0'), 'Rep '||i, 'rep', "
+        "INSERT INTO teams (id, name, region_id) SELECT 'T'||i, 'Team '||i, 'G'||((i+1)/2) FROM "
+        "generate_series(1,6) i;"
+        "INSERT INTO people (id, name, role, team_id, region_id) SELECT 'R'||lpad(i::text,2,'0'), 'Rep '||i, "
+        "'rep', "
         "'T'||(1+(i-1)/7), 'G'||((1+(i-1)/7+1)/2) FROM generate_series(1,40) i;");
 }
 
@@ -89,15 +92,18 @@ static void test_plan_replan_review(void **state)
         {"executive_visit", 20}};
     char sql[512];
     for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++) {
-        snprintf(sql, sizeof sql, "SELECT sum(planned) FROM goal_plans WHERE action = '%s'", totals[i].action);
+        snprintf(
+            sql, sizeof sql, "SELECT sum(planned) FROM goal_plans WHERE action = '%s'", totals[i].action);
         assert_int_equal(q_int(sql), totals[i].want);
     }
     /* every week: 200 touches over 13 weeks = 16 x 5 + 15 x 8 */
-    assert_int_equal(q_int("SELECT count(*) FROM (SELECT week, sum(planned) s FROM goal_plans WHERE action = 'touch' "
-                           "GROUP BY week) w WHERE s = 16"),
+    assert_int_equal(
+        q_int("SELECT count(*) FROM (SELECT week, sum(planned) s FROM goal_plans WHERE action = 'touch' "
+              "GROUP BY week) w WHERE s = 16"),
         5);
-    assert_int_equal(q_int("SELECT count(*) FROM (SELECT week, sum(planned) s FROM goal_plans WHERE action = 'touch' "
-                           "GROUP BY week) w WHERE s = 15"),
+    assert_int_equal(
+        q_int("SELECT count(*) FROM (SELECT week, sum(planned) s FROM goal_plans WHERE action = 'touch' "
+              "GROUP BY week) w WHERE s = 15"),
         8);
     /* the same command again changes nothing; an unknown team is refused */
     long long rev = q_int("SELECT revision FROM goals");
@@ -107,42 +113,51 @@ static void test_plan_replan_review(void **state)
     assert_int_equal(q_int("SELECT count(*) FROM goals"), 1);
 
     /* re-plan as of April 1st: weeks 1-5 (started before) keep their plan */
-    long long past = q_int("SELECT sum(planned * (week + 1) * length(rep_id || action)) FROM goal_plans WHERE week < 5");
+    long long past
+        = q_int("SELECT sum(planned * (week + 1) * length(rep_id || action)) FROM goal_plans WHERE week < 5");
     assert_int_equal(run(PLAN "--target 130 --as-of 2026-04-01"), 0);
     assert_int_equal(q_int("SELECT revision FROM goals"), rev + 1);
-    assert_int_equal(q_int("SELECT sum(planned * (week + 1) * length(rep_id || action)) FROM goal_plans WHERE week < 5"), past);
+    assert_int_equal(
+        q_int("SELECT sum(planned * (week + 1) * length(rep_id || action)) FROM goal_plans WHERE week < 5"),
+        past);
     assert_int_equal(q_int("SELECT sum(planned) FROM goal_plans WHERE action = 'touch'"), 260);
     assert_int_equal(q_int("SELECT sum(planned) FROM goal_plans WHERE action = 'target'"), 130);
 
     /* March: everyone does the plan, except team T3 (no executive visits, no demos)
      * and R02, whose needs diagnoses fail quality */
-    assert_int_equal(sp_db_exec_script(db,
-                         "INSERT INTO interactions (event_id, occurred_at, source, channel, direction, rep_id, "
-                         "activity_kind, quality_passed) "
-                         "SELECT 'ev-'||p.rep_id||'-'||p.week||'-'||p.action||'-'||k, "
-                         "timestamptz '2026-03-03' + p.week * interval '7 days', 'crm', 'activity', 'internal', p.rep_id, "
-                         "p.action, NOT (p.rep_id = 'R02' AND p.action = 'needs_diagnosis') "
-                         "FROM goal_plans p, generate_series(1, p.planned) k "
-                         "WHERE p.week < 5 AND p.action <> 'target' "
-                         "AND NOT (p.team_id = 'T3' AND p.action IN ('executive_visit', 'demo'))"),
+    assert_int_equal(
+        sp_db_exec_script(db,
+            "INSERT INTO interactions (event_id, occurred_at, source, channel, direction, rep_id, "
+            "activity_kind, quality_passed) "
+            "SELECT 'ev-'||p.rep_id||'-'||p.week||'-'||p.action||'-'||k, "
+            "timestamptz '2026-03-03' + p.week * interval '7 days', 'crm', 'activity', 'internal', p.rep_id, "
+            "p.action, NOT (p.rep_id = 'R02' AND p.action = 'needs_diagnosis') "
+            "FROM goal_plans p, generate_series(1, p.planned) k "
+            "WHERE p.week < 5 AND p.action <> 'target' "
+            "AND NOT (p.team_id = 'T3' AND p.action IN ('executive_visit', 'demo'))"),
         SP_OK);
     assert_int_equal(run("review month --month 2026-03"), 0);
-    long long withheld_reps = q_int(
-        "SELECT count(DISTINCT rep_id) FROM goal_plans WHERE week < 5 AND planned > 0 AND "
-        "((team_id = 'T3' AND action IN ('executive_visit', 'demo')) OR (rep_id = 'R02' AND action = 'needs_diagnosis'))");
+    long long withheld_reps
+        = q_int("SELECT count(DISTINCT rep_id) FROM goal_plans WHERE week < 5 AND planned > 0 AND "
+                "((team_id = 'T3' AND action IN ('executive_visit', 'demo')) OR (rep_id = 'R02' AND action = "
+                "'needs_diagnosis'))");
     assert_true(withheld_reps >= 2);
     assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up'"), withheld_reps);
     /* the catch-ups name exactly the withheld actions */
-    assert_int_equal(q_int("SELECT count(*) FROM tasks t, jsonb_array_elements(t.evidence->'actions') a "
-                           "WHERE t.kind = 'goal.catch_up' AND NOT ((t.team_id = 'T3' AND a->>'action' IN "
-                           "('executive_visit', 'demo')) OR (t.subject_id = 'R02' AND a->>'action' = 'needs_diagnosis'))"),
+    assert_int_equal(
+        q_int("SELECT count(*) FROM tasks t, jsonb_array_elements(t.evidence->'actions') a "
+              "WHERE t.kind = 'goal.catch_up' AND NOT ((t.team_id = 'T3' AND a->>'action' IN "
+              "('executive_visit', 'demo')) OR (t.subject_id = 'R02' AND a->>'action' = 'needs_diagnosis'))"),
         0);
-    if (q_int("SELECT sum(planned) FROM goal_plans WHERE rep_id = 'R02' AND week < 5 AND action = 'needs_diagnosis'") > 0)
+    if (q_int("SELECT sum(planned) FROM goal_plans WHERE rep_id = 'R02' AND week < 5 AND action = "
+              "'needs_diagnosis'")
+        > 0)
         assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE key = 'task:goal.catch_up:rep:R02:202603' "
                                "AND assignee_id = 'R02' AND status = 'open' AND team_id = 'T1'"),
             1);
     assert_int_equal(q_int("SELECT catch_ups FROM goal_reviews WHERE month = '2026-03'"), withheld_reps);
-    assert_int_equal(q_int("SELECT count(*) FROM goal_reviews WHERE minutes_md LIKE '%| T3 | G2 |%executive_visit%'"), 1);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM goal_reviews WHERE minutes_md LIKE '%| T3 | G2 |%executive_visit%'"), 1);
     /* a rerun: same minutes, no new task */
     assert_int_equal(run("review month --month 2026-03"), 0);
     assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up'"), withheld_reps);

@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define EDU "deploy/tenants/default/goal_templates/education.json"
-#define N_REPS 40
-#define WEEKS 13
+#define EDU           "deploy/tenants/default/goal_templates/education.json"
+#define N_REPS        40
+#define WEEKS         13
 #define MAR_2_2026_MS 1772409600000LL /* Monday 2026-03-02 00:00 UTC */
 
 static char rep_ids[N_REPS][16], team_ids[6][16], region_ids[3][16];
@@ -24,13 +24,18 @@ static goals_rep reps[N_REPS];
 static void make_org(void)
 {
     static const int team_size[6] = {7, 7, 7, 7, 6, 6};
-    for (int g = 0; g < 3; g++) snprintf(region_ids[g], sizeof region_ids[g], "G%d", g + 1);
-    for (int t = 0; t < 6; t++) snprintf(team_ids[t], sizeof team_ids[t], "T%d", t + 1);
+    for (int g = 0; g < 3; g++)
+        snprintf(region_ids[g], sizeof region_ids[g], "G%d", g + 1);
+    for (int t = 0; t < 6; t++)
+        snprintf(team_ids[t], sizeof team_ids[t], "T%d", t + 1);
     int r = 0;
     for (int t = 0; t < 6; t++)
         for (int k = 0; k < team_size[t]; k++, r++) {
             snprintf(rep_ids[r], sizeof rep_ids[r], "R%02d", r + 1);
-            reps[r] = (goals_rep) {rep_ids[r], team_ids[t], region_ids[t / 2], r % 3 == 0 ? 1.5 : r % 3 == 1 ? 1.0 : 0.5,
+            reps[r] = (goals_rep) {rep_ids[r], team_ids[t], region_ids[t / 2],
+                r % 3 == 0       ? 1.5
+                    : r % 3 == 1 ? 1.0
+                                 : 0.5,
                 (double)(r % 5)};
         }
 }
@@ -111,7 +116,8 @@ static void test_quarter_sums_back(void **state)
         /* each week's company total is its own largest-remainder share */
         double ww[WEEKS];
         int64_t wq[WEEKS];
-        for (int w = 0; w < WEEKS; w++) ww[w] = 1;
+        for (int w = 0; w < WEEKS; w++)
+            ww[w] = 1;
         assert_int_equal(goals_apportion(total, ww, WEEKS, wq), SP_OK);
         for (int w = 0; w < WEEKS; w++) {
             int64_t c = goals_plan_sum(p, GOALS_SCOPE_COMPANY, NULL, w, w + 1, a);
@@ -130,18 +136,22 @@ static void test_quarter_sums_back(void **state)
         int64_t sr = 0;
         for (size_t r = 0; r < N_REPS; r++) {
             int64_t rt = goals_plan_sum(p, GOALS_SCOPE_REP, rep_ids[r], 0, WEEKS, a), sw = 0;
-            for (int w = 0; w < WEEKS; w++) sw += a < 0 ? goals_plan_target_cell(p, r, w) : goals_plan_cell(p, r, w, a);
+            for (int w = 0; w < WEEKS; w++)
+                sw += a < 0 ? goals_plan_target_cell(p, r, w) : goals_plan_cell(p, r, w, a);
             assert_int_equal(sw, rt);
             sr += rt;
             /* even cadence: no week holds more than ceil(total/weeks)+1 */
-            for (int w = 0; a >= 0 && w < WEEKS; w++) assert_true(goals_plan_cell(p, r, w, a) <= (rt + WEEKS - 1) / WEEKS + 1);
+            for (int w = 0; a >= 0 && w < WEEKS; w++)
+                assert_true(goals_plan_cell(p, r, w, a) <= (rt + WEEKS - 1) / WEEKS + 1);
         }
         assert_int_equal(sr, total);
     }
-    /* by capacity: regions get 20/20/... in proportion; a 1.5 rep gets more touches than a 0.5 rep of the same team */
-    assert_true(goals_plan_sum(p, GOALS_SCOPE_REP, "R01", 0, WEEKS, GOALS_TOUCH) >
-        goals_plan_sum(p, GOALS_SCOPE_REP, "R03", 0, WEEKS, GOALS_TOUCH));
-    /* a rep's units are spread, not front-loaded: R01's touches start in the first weeks and reach the last */
+    /* by capacity: regions get 20/20/... in proportion; a 1.5 rep gets more touches than a 0.5 rep of the
+     * same team */
+    assert_true(goals_plan_sum(p, GOALS_SCOPE_REP, "R01", 0, WEEKS, GOALS_TOUCH)
+        > goals_plan_sum(p, GOALS_SCOPE_REP, "R03", 0, WEEKS, GOALS_TOUCH));
+    /* a rep's units are spread, not front-loaded: R01's touches start in the first weeks and reach the last
+     */
     int first = -1, last = -1;
     for (int w = 0; w < WEEKS; w++)
         if (goals_plan_cell(p, 0, w, GOALS_TOUCH)) {
@@ -212,7 +222,8 @@ static void test_history_basis_and_curve(void **state)
     assert_int_equal(goals_plan_sum(p, GOALS_SCOPE_REP, "R06", 0, 4, GOALS_TOUCH), 0);
     assert_true(goals_plan_sum(p, GOALS_SCOPE_REP, "R05", 0, 4, GOALS_TOUCH) > 0);
     /* the curve 1:2:3:4 over 100 touches */
-    for (int w = 0; w < 4; w++) assert_int_equal(goals_plan_sum(p, GOALS_SCOPE_TEAM, "T1", w, w + 1, GOALS_TOUCH), 10 * (w + 1));
+    for (int w = 0; w < 4; w++)
+        assert_int_equal(goals_plan_sum(p, GOALS_SCOPE_TEAM, "T1", w, w + 1, GOALS_TOUCH), 10 * (w + 1));
     goals_plan_destroy(p);
     goals_template_destroy(tm);
 }
@@ -227,18 +238,21 @@ static void test_replan(void **state)
     int64_t past[N_REPS][4][GOALS_ACTION_COUNT];
     for (size_t r = 0; r < N_REPS; r++)
         for (int w = 0; w < 4; w++)
-            for (int a = 0; a < GOALS_ACTION_COUNT; a++) past[r][w][a] = goals_plan_cell(p, r, w, (goals_action)a);
+            for (int a = 0; a < GOALS_ACTION_COUNT; a++)
+                past[r][w][a] = goals_plan_cell(p, r, w, (goals_action)a);
     assert_int_equal(goals_plan_replan(p, t, 130, 4), SP_OK);
     assert_int_equal(goals_plan_target(p), 130);
     for (size_t r = 0; r < N_REPS; r++)
         for (int w = 0; w < 4; w++)
-            for (int a = 0; a < GOALS_ACTION_COUNT; a++) assert_int_equal(goals_plan_cell(p, r, w, (goals_action)a), past[r][w][a]);
+            for (int a = 0; a < GOALS_ACTION_COUNT; a++)
+                assert_int_equal(goals_plan_cell(p, r, w, (goals_action)a), past[r][w][a]);
     int64_t want[GOALS_ACTION_COUNT];
     goals_target_actions(t, 130, want);
     for (int a = 0; a < GOALS_ACTION_COUNT; a++) {
         assert_int_equal(goals_plan_sum(p, GOALS_SCOPE_COMPANY, NULL, 0, WEEKS, a), want[a]);
         int64_t s = 0;
-        for (int g = 0; g < 3; g++) s += goals_plan_sum(p, GOALS_SCOPE_REGION, region_ids[g], 0, WEEKS, a);
+        for (int g = 0; g < 3; g++)
+            s += goals_plan_sum(p, GOALS_SCOPE_REGION, region_ids[g], 0, WEEKS, a);
         assert_int_equal(s, want[a]);
     }
     assert_int_equal(goals_plan_sum(p, GOALS_SCOPE_COMPANY, NULL, 0, WEEKS, GOALS_TOUCH), 260);

@@ -32,7 +32,8 @@ static void test_shipped_templates(void **state)
         assert_null(goals_template_target(t, "nope"));
         /* every shipped template: a needs diagnosis covers procurement, technical and decision maker;
          * a proposal must carry customer-specific data */
-        unsigned three = 1u << GOALS_ROLE_PROCUREMENT | 1u << GOALS_ROLE_TECHNICAL | 1u << GOALS_ROLE_DECISION_MAKER;
+        unsigned three
+            = 1u << GOALS_ROLE_PROCUREMENT | 1u << GOALS_ROLE_TECHNICAL | 1u << GOALS_ROLE_DECISION_MAKER;
         assert_true(a->action[GOALS_NEEDS_DIAGNOSIS].used);
         assert_int_equal(a->action[GOALS_NEEDS_DIAGNOSIS].quality.roles_required & three, three);
         assert_true(a->action[GOALS_PROPOSAL].quality.customer_data_required);
@@ -65,13 +66,16 @@ static void test_shipped_templates(void **state)
 
 /* A valid template with four stages; the cases below break one thing each. */
 #define STAGES(lead, tail)                                                                                   \
-    "[{\"stage\":\"lead\",\"actions\":[{\"action\":\"touch\",\"count\":200,\"weight\":" lead "}]},"           \
-    "{\"stage\":\"discovery\",\"actions\":[{\"action\":\"needs_diagnosis\",\"count\":80,\"weight\":0.3,"      \
-    "\"quality\":{\"roles_required\":[\"procurement\",\"technical\",\"decision_maker\"]}}]},"                  \
-    "{\"stage\":\"solution\",\"actions\":[{\"action\":\"proposal\",\"count\":40,\"weight\":0.3,"              \
+    "[{\"stage\":\"lead\",\"actions\":[{\"action\":\"touch\",\"count\":200,\"weight\":" lead "}]},"          \
+    "{\"stage\":\"discovery\",\"actions\":[{\"action\":\"needs_diagnosis\",\"count\":80,\"weight\":0.3,"     \
+    "\"quality\":{\"roles_required\":[\"procurement\",\"technical\",\"decision_maker\"]}}]},"                \
+    "{\"stage\":\"solution\",\"actions\":[{\"action\":\"proposal\",\"count\":40,\"weight\":0.3,"             \
     "\"quality\":{\"customer_data_required\":true}}]}" tail "]"
-#define DECISION ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"executive_visit\",\"count\":20,\"weight\":0.3}]}"
-#define TPL(stages) "{\"industry\":\"x\",\"targets\":[{\"kind\":\"k\",\"unit\":\"customers\",\"per\":100,\"stages\":" stages "}]}"
+#define DECISION                                                                                             \
+    ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"executive_visit\",\"count\":20,\"weight\":0.3}]}"
+#define TPL(stages)                                                                                          \
+    "{\"industry\":\"x\",\"targets\":[{\"kind\":\"k\",\"unit\":\"customers\",\"per\":100,\"stages\":" stages \
+    "}]}"
 
 static void test_template_errors(void **state)
 {
@@ -83,25 +87,39 @@ static void test_template_errors(void **state)
         {TPL(STAGES("0.1", DECISION)), NULL},
         {TPL(STAGES("0.1", "")), "t.json: targets[0].stages: stage \"decision\" missing"},
         {TPL(STAGES("0.2", DECISION)), "t.json: targets[0].stages: action weights add up to 1.1, not 1"},
-        {TPL(STAGES("0.1", DECISION ",{\"stage\":\"lead\",\"actions\":[{\"action\":\"demo\",\"count\":1,\"weight\":0}]}")),
+        {TPL(STAGES("0.1",
+             DECISION ",{\"stage\":\"lead\",\"actions\":[{\"action\":\"demo\",\"count\":1,\"weight\":0}]}")),
             "t.json: targets[0].stages[4].stage: \"lead\" appears twice"},
-        {TPL(STAGES("0.1", ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"touch\",\"count\":20,\"weight\":0.3}]}")),
+        {TPL(STAGES("0.1",
+             ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"touch\",\"count\":20,\"weight\":0.3}]}")),
             "t.json: targets[0].stages[3].actions[0].action: \"touch\" appears twice in the target"},
-        {TPL(STAGES("0.1", ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"lunch\",\"count\":20,\"weight\":0.3}]}")),
-            "t.json: targets[0].stages[3].actions[0].action: must be one of visit, needs_diagnosis, proposal, "
+        {TPL(STAGES("0.1",
+             ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"lunch\",\"count\":20,\"weight\":0.3}]}")),
+            "t.json: targets[0].stages[3].actions[0].action: must be one of visit, needs_diagnosis, "
+            "proposal, "
             "executive_visit, demo, touch"},
-        {TPL(STAGES("0.1", ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"executive_visit\",\"count\":0,\"weight\":0.3}]}")),
+        {TPL(STAGES("0.1",
+             ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"executive_visit\",\"count\":0,\"weight\":0."
+             "3}]}")),
             "t.json: targets[0].stages[3].actions[0].count: must be a whole number > 0 and <= 1000000"},
-        {TPL(STAGES("0.1", ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"executive_visit\",\"count\":2,\"weight\":0.3,"
-                           "\"quality\":{\"roles_required\":[\"cfo\"]}}]}")),
-            "t.json: targets[0].stages[3].actions[0].quality.roles_required[0]: must be one of procurement, technical, "
+        {TPL(STAGES("0.1",
+             ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"executive_visit\",\"count\":2,\"weight\":0."
+             "3,"
+             "\"quality\":{\"roles_required\":[\"cfo\"]}}]}")),
+            "t.json: targets[0].stages[3].actions[0].quality.roles_required[0]: must be one of procurement, "
+            "technical, "
             "decision_maker, user, finance"},
-        {TPL(STAGES("0.1", ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"executive_visit\",\"count\":2,\"weight\":0.3,"
-                           "\"colour\":1}]}")),
+        {TPL(STAGES("0.1",
+             ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"executive_visit\",\"count\":2,\"weight\":0."
+             "3,"
+             "\"colour\":1}]}")),
             "t.json: targets[0].stages[3].actions[0].colour: unknown key"},
-        {TPL(STAGES("0.1", ",{\"stage\":\"decision\",\"actions\":[]}")), "t.json: targets[0].stages[3].actions: must be a non-empty array"},
-        {TPL(STAGES("\"0.1\"", DECISION)), "t.json: targets[0].stages[0].actions[0].weight: must be a number"},
-        {"{\"industry\":\"x\",\"targets\":[{\"kind\":\"k\",\"unit\":\"u\",\"stages\":[]}]}", "t.json: targets[0].per: missing"},
+        {TPL(STAGES("0.1", ",{\"stage\":\"decision\",\"actions\":[]}")),
+            "t.json: targets[0].stages[3].actions: must be a non-empty array"},
+        {TPL(STAGES("\"0.1\"", DECISION)),
+            "t.json: targets[0].stages[0].actions[0].weight: must be a number"},
+        {"{\"industry\":\"x\",\"targets\":[{\"kind\":\"k\",\"unit\":\"u\",\"stages\":[]}]}",
+            "t.json: targets[0].per: missing"},
         {"{\"industry\":\"x\",\"targets\":[]}", "t.json: targets: must be a non-empty array"},
         {"{\"targets\":[]}", "t.json: industry: missing"},
         {"{\"industry\":\"x\",\"health\":{\"completion_weight\":0.5,\"quality_weight\":0.3},\"targets\":[]}",
@@ -130,7 +148,8 @@ static void test_template_errors(void **state)
 static void test_names(void **state)
 {
     (void)state;
-    for (int a = 0; a < GOALS_ACTION_COUNT; a++) assert_int_equal(goals_action_parse(goals_action_name((goals_action)a)), a);
+    for (int a = 0; a < GOALS_ACTION_COUNT; a++)
+        assert_int_equal(goals_action_parse(goals_action_name((goals_action)a)), a);
     assert_int_equal(goals_action_parse("lunch"), -1);
     assert_int_equal(goals_action_parse(NULL), -1);
     assert_string_equal(goals_stage_name(GOALS_STAGE_DECISION), "decision");

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EDU "deploy/tenants/default/goal_templates/education.json"
-#define N_REPS 40
-#define WEEKS 13
-#define DAY_MS 86400000LL
+#define EDU           "deploy/tenants/default/goal_templates/education.json"
+#define N_REPS        40
+#define WEEKS         13
+#define DAY_MS        86400000LL
 #define MAR_2_2026_MS 1772409600000LL /* Monday 2026-03-02 00:00 UTC */
 
 static char rep_ids[N_REPS][16], team_ids[6][16], region_ids[3][16];
@@ -27,8 +27,10 @@ static goals_rep reps[N_REPS];
 static void make_org(void)
 {
     static const int team_size[6] = {7, 7, 7, 7, 6, 6};
-    for (int g = 0; g < 3; g++) snprintf(region_ids[g], sizeof region_ids[g], "G%d", g + 1);
-    for (int t = 0; t < 6; t++) snprintf(team_ids[t], sizeof team_ids[t], "T%d", t + 1);
+    for (int g = 0; g < 3; g++)
+        snprintf(region_ids[g], sizeof region_ids[g], "G%d", g + 1);
+    for (int t = 0; t < 6; t++)
+        snprintf(team_ids[t], sizeof team_ids[t], "T%d", t + 1);
     int r = 0;
     for (int t = 0; t < 6; t++)
         for (int k = 0; k < team_size[t]; k++, r++) {
@@ -67,7 +69,8 @@ static int teardown(void **state)
     return 0;
 }
 
-#define ALL_ROLES (1u << GOALS_ROLE_PROCUREMENT | 1u << GOALS_ROLE_TECHNICAL | 1u << GOALS_ROLE_DECISION_MAKER)
+#define ALL_ROLES                                                                                            \
+    (1u << GOALS_ROLE_PROCUREMENT | 1u << GOALS_ROLE_TECHNICAL | 1u << GOALS_ROLE_DECISION_MAKER)
 
 static void test_quality_standards(void **state)
 {
@@ -80,8 +83,10 @@ static void test_quality_standards(void **state)
         const char *why;
     } cases[] = {
         {GOALS_NEEDS_DIAGNOSIS, ALL_ROLES, 0, 1, 1, ""},
-        {GOALS_NEEDS_DIAGNOSIS, ALL_ROLES & ~(1u << GOALS_ROLE_DECISION_MAKER), 0, 1, 0, "missing roles: decision_maker"},
-        {GOALS_NEEDS_DIAGNOSIS, 1u << GOALS_ROLE_TECHNICAL, 0, 1, 0, "missing roles: procurement,decision_maker"},
+        {GOALS_NEEDS_DIAGNOSIS, ALL_ROLES & ~(1u << GOALS_ROLE_DECISION_MAKER), 0, 1, 0,
+            "missing roles: decision_maker"},
+        {GOALS_NEEDS_DIAGNOSIS, 1u << GOALS_ROLE_TECHNICAL, 0, 1, 0,
+            "missing roles: procurement,decision_maker"},
         {GOALS_NEEDS_DIAGNOSIS, ALL_ROLES, 0, 0, 0, "no agreed next step"},
         {GOALS_PROPOSAL, 0, 1, 0, 1, ""},
         {GOALS_PROPOSAL, 0, 0, 0, 0, "no customer-specific data"},
@@ -110,11 +115,14 @@ static void test_quality_standards(void **state)
     assert_int_equal(c, GOALS_IGNORED);
     assert_int_equal(goals_actuals_passed(f->x, f->p, GOALS_SCOPE_COMPANY, NULL, 0, WEEKS, GOALS_VISIT), 0);
     /* judged upstream (interactions.quality_passed): counted as judged */
-    assert_int_equal(goals_actuals_add_judged(f->x, f->p, f->t, "R01", GOALS_PROPOSAL, MAR_2_2026_MS, 0, &c), SP_OK);
+    assert_int_equal(
+        goals_actuals_add_judged(f->x, f->p, f->t, "R01", GOALS_PROPOSAL, MAR_2_2026_MS, 0, &c), SP_OK);
     assert_int_equal(c, GOALS_COUNTED_FAILED);
-    assert_int_equal(goals_actuals_add_judged(f->x, f->p, f->t, "R01", GOALS_PROPOSAL, MAR_2_2026_MS, 1, &c), SP_OK);
+    assert_int_equal(
+        goals_actuals_add_judged(f->x, f->p, f->t, "R01", GOALS_PROPOSAL, MAR_2_2026_MS, 1, &c), SP_OK);
     assert_int_equal(c, GOALS_COUNTED_PASSED);
-    assert_int_equal(goals_actuals_add_judged(f->x, f->p, f->t, "R01", GOALS_VISIT, MAR_2_2026_MS, 1, &c), SP_OK);
+    assert_int_equal(
+        goals_actuals_add_judged(f->x, f->p, f->t, "R01", GOALS_VISIT, MAR_2_2026_MS, 1, &c), SP_OK);
     assert_int_equal(c, GOALS_IGNORED);
     assert_int_equal(goals_actuals_passed(f->x, f->p, GOALS_SCOPE_TEAM, "T1", 0, 1, GOALS_PROPOSAL), 1);
     assert_int_equal(goals_actuals_failed(f->x, f->p, GOALS_SCOPE_REGION, "G1", 0, 1, GOALS_PROPOSAL), 1);
@@ -139,9 +147,12 @@ static void simulate_march(fixture *f, const char *bad_rep)
         for (int w = 0; w < 5; w++) {
             int64_t at = MAR_2_2026_MS + w * 7 * DAY_MS + DAY_MS;
             for (int a = 0; a < GOALS_ACTION_COUNT; a++) {
-                if (withheld_team(goals_plan_rep_team(f->p, r)) && (a == GOALS_EXECUTIVE_VISIT || a == GOALS_DEMO)) continue;
+                if (withheld_team(goals_plan_rep_team(f->p, r))
+                    && (a == GOALS_EXECUTIVE_VISIT || a == GOALS_DEMO))
+                    continue;
                 unsigned roles = ALL_ROLES;
-                if (!strcmp(id, bad_rep) && a == GOALS_NEEDS_DIAGNOSIS) roles &= ~(1u << GOALS_ROLE_DECISION_MAKER);
+                if (!strcmp(id, bad_rep) && a == GOALS_NEEDS_DIAGNOSIS)
+                    roles &= ~(1u << GOALS_ROLE_DECISION_MAKER);
                 for (int64_t k = 0; k < goals_plan_cell(f->p, r, w, (goals_action)a); k++) {
                     goals_activity act = {id, (goals_action)a, at, roles, 1, 1};
                     goals_count c;
@@ -156,7 +167,8 @@ static void simulate_march(fixture *f, const char *bad_rep)
                 }
             }
             if (!withheld_team(goals_plan_rep_team(f->p, r)))
-                assert_int_equal(goals_actuals_add_result(f->x, f->p, id, at, goals_plan_target_cell(f->p, r, w)), SP_OK);
+                assert_int_equal(
+                    goals_actuals_add_result(f->x, f->p, id, at, goals_plan_target_cell(f->p, r, w)), SP_OK);
         }
     }
 }
@@ -165,8 +177,9 @@ static void simulate_march(fixture *f, const char *bad_rep)
 static const char *pick_bad_rep(const fixture *f)
 {
     for (size_t r = 0; r < goals_plan_n_reps(f->p); r++)
-        if (!strcmp(goals_plan_rep_team(f->p, r), "T1") &&
-            goals_plan_sum(f->p, GOALS_SCOPE_REP, goals_plan_rep_id(f->p, r), 0, 5, GOALS_NEEDS_DIAGNOSIS) > 0)
+        if (!strcmp(goals_plan_rep_team(f->p, r), "T1")
+            && goals_plan_sum(f->p, GOALS_SCOPE_REP, goals_plan_rep_id(f->p, r), 0, 5, GOALS_NEEDS_DIAGNOSIS)
+                > 0)
             return goals_plan_rep_id(f->p, r);
     return NULL;
 }
@@ -213,7 +226,8 @@ static void test_health(void **state)
     assert_int_equal(goals_health_compute(f->p, f->x, f->tm, f->t, GOALS_SCOPE_COMPANY, NULL, 4, &hc), SP_OK);
     assert_true(hg.score < 100 && hc.score < 100 && hc.score >= hg.score);
     assert_int_equal(goals_health_compute(f->p, f->x, f->tm, f->t, GOALS_SCOPE_TEAM, "T9", 4, &h), SP_EINVAL);
-    assert_int_equal(goals_health_compute(f->p, f->x, f->tm, f->t, GOALS_SCOPE_TEAM, "T1", WEEKS, &h), SP_EINVAL);
+    assert_int_equal(
+        goals_health_compute(f->p, f->x, f->tm, f->t, GOALS_SCOPE_TEAM, "T1", WEEKS, &h), SP_EINVAL);
     /* nothing done by week 6 for anyone: health falls */
     assert_int_equal(goals_health_compute(f->p, f->x, f->tm, f->t, GOALS_SCOPE_REP, "R40", 8, &h), SP_OK);
     assert_true(h.score < 100);
@@ -284,7 +298,8 @@ static void test_review_names_withheld_actions(void **state)
         } else {
             /* only the withheld actions can be causes, ordered by impact */
             for (size_t k = 0; k < it->n_causes; k++)
-                assert_true(it->cause[k].action == GOALS_EXECUTIVE_VISIT || it->cause[k].action == GOALS_DEMO);
+                assert_true(
+                    it->cause[k].action == GOALS_EXECUTIVE_VISIT || it->cause[k].action == GOALS_DEMO);
             if (it->n_causes == 2) assert_true(it->cause[0].impact >= it->cause[1].impact);
         }
         if (it->n_causes) reps_with_causes++;
@@ -303,7 +318,8 @@ static void test_review_names_withheld_actions(void **state)
         found = 1;
         assert_int_equal(c[i].n, 1);
         assert_int_equal(c[i].action[0], GOALS_NEEDS_DIAGNOSIS);
-        assert_int_equal(c[i].count[0], goals_plan_sum(f->p, GOALS_SCOPE_REP, bad, 0, 5, GOALS_NEEDS_DIAGNOSIS));
+        assert_int_equal(
+            c[i].count[0], goals_plan_sum(f->p, GOALS_SCOPE_REP, bad, 0, 5, GOALS_NEEDS_DIAGNOSIS));
         assert_string_equal(c[i].team_id, "T1");
         assert_non_null(strstr(c[i].note, "needs_diagnosis"));
     }
