@@ -329,6 +329,140 @@ done:
     return rv;
 }
 
+/* Counts the goal reps' activities (quality as judged by sp-enrich) and
+ * results from the goal's start up to `end` (a date, exclusive). */
+static int load_actuals(gctx *c, const char *goal_id, const char *kind, const goals_target *t,
+    const goals_plan *plan, goals_actuals *x, const char *end)
+{
+    const char *pa[2] = {goal_id, end};
+    PGresult *acts = NULL;
+    int rv = q(c, "activities",
+        "SELECT i.rep_id, i.activity_kind, (extract(epoch FROM i.occurred_at) * 1000)::bigint, "
+        "coalesce(i.quality_passed, false) FROM interactions i JOIN goals g ON g.id = $1 "
+        "WHERE i.rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) AND i.activity_kind IS NOT NULL "
+        "AND i.occurred_at >= g.starts_at AND i.occurred_at < $2::date",
+        2, pa, &acts);
+    for (int i = 0; !rv && i < PQntuples(acts); i++) {
+        int a = goals_action_parse(PQgetvalue(acts, i, 1));
+        if (a < 0) continue;
+        goals_actuals_add_judged(x, plan, t, PQgetvalue(acts, i, 0), (goals_action)a,
+            atoll(PQgetvalue(acts, i, 2)), PQgetvalue(acts, i, 3)[0] == 't', NULL);
+    }
+    PQclear(acts);
+    /* results: new A-class customers by owner and creation time; signed revenue by deals moved to won */
+    const char *results_sql = NULL;
+    if (!strcmp(kind, "new_a_class_customers"))
+        results_sql
+            = "SELECT c.owner_rep_id, (extract(epoch FROM c.created_at) * 1000)::bigint, 1 FROM customers c "
+              "JOIN goals g ON g.id = $1 WHERE c.class = 'A' AND c.merged_into IS NULL "
+              "AND c.owner_rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) "
+              "AND c.created_at >= g.starts_at AND c.created_at < $2::date";
+    else if (!strcmp(kind, "signed_revenue"))
+        results_sql = "SELECT d.owner_rep_id, (extract(epoch FROM h.at) * 1000)::bigint, d.amount FROM "
+                      "deal_stage_history h JOIN deals d ON d.id = h.deal_id JOIN goals g ON g.id = $1 "
+                      "WHERE h.to_stage = 'won' AND d.owner_rep_id IN (SELECT rep_id FROM goal_reps WHERE "
+                      "goal_id = $1) "
+                      "AND h.at >= g.starts_at AND h.at < $2::date";
+    if (!rv && results_sql) {
+        PGresult *res = NULL;
+        rv = q(c, "results", results_sql, 2, pa, &res);
+        for (int i = 0; !rv && i < PQntuples(res); i++)
+            goals_actuals_add_result(
+                x, plan, PQgetvalue(res, i, 0), atoll(PQgetvalue(res, i, 1)), atoll(PQgetvalue(res, i, 2)));
+        PQclear(res);
+    }
+    return rv;
+}
+
+/* --- goals health ------------------------------------------------------- */
+
+static void print_health(const goals_plan *p, const goals_actuals *x, const goals_template *tm,
+    const goals_target *t, goals_scope scope, const char *level, const char *id, int through)
+{
+    goals_health h;
+    if (goals_health_compute(p, x, tm, t, scope, id, through, &h)) return;
+    printf("%-8s %-12s %5d %6.0f%% %6.0f%%  ", level, id ? id : "all", h.score, 100 * h.completion,
+        100 * h.pass_rate);
+    if (h.n_behind == 0) printf("-");
+    for (size_t i = 0; i < h.n_behind; i++)
+        printf("%s%s %lld/%lld", i ? ", " : "", goals_action_name(h.behind[i].action),
+            (long long)h.behind[i].passed, (long long)h.behind[i].planned);
+    printf("\n");
+}
+
+/* Goal health of the company, every region, team and rep through the week of as_of. */
+static int goals_health_cmd(gctx *c, const char *goal_id, const char *as_of, const char *dir)
+{
+    goals_template *tm = NULL;
+    const goals_target *t = NULL;
+    goals_plan *plan = NULL;
+    goals_actuals *x = NULL;
+    PGresult *g = NULL;
+    const char *p[1] = {goal_id};
+    int64_t at = parse_date(as_of);
+    int rv = SP_OK;
+    if (at < 0) {
+        snprintf(c->err, sizeof c->err, "--as-of: must be YYYY-MM-DD");
+        return SP_EINVAL;
+    }
+    if ((rv = q(c, "goal",
+             "SELECT industry, kind, target, (extract(epoch FROM starts_at) * 1000)::bigint, weeks FROM "
+             "goals "
+             "WHERE id = $1",
+             1, p, &g)))
+        goto done;
+    if (PQntuples(g) == 0) {
+        snprintf(c->err, sizeof c->err, "no goal %.200s", goal_id);
+        rv = SP_ENOTFOUND;
+        goto done;
+    }
+    if ((rv = load_template(c, dir, PQgetvalue(g, 0, 0), PQgetvalue(g, 0, 1), &tm, &t))) goto done;
+    if ((rv = plan_restore(c, goal_id, t, atoll(PQgetvalue(g, 0, 2)), atoll(PQgetvalue(g, 0, 3)),
+             atoi(PQgetvalue(g, 0, 4)), &plan)))
+        goto done;
+    if ((rv = goals_actuals_new(plan, &x))) goto done;
+    if (at < goals_plan_start_ms(plan)) {
+        snprintf(c->err, sizeof c->err, "goal %.200s starts after %s", goal_id, as_of);
+        rv = SP_EINVAL;
+        goto done;
+    }
+    int through = goals_plan_week_of(plan, at);
+    if (through < 0) through = goals_plan_n_weeks(plan) - 1;
+    char end[32];
+    time_t next = (time_t)(at / 1000 + 86400);
+    struct tm tmv;
+    gmtime_r(&next, &tmv);
+    strftime(end, sizeof end, "%Y-%m-%d", &tmv);
+    if ((rv = load_actuals(c, goal_id, PQgetvalue(g, 0, 1), t, plan, x, end))) goto done;
+    printf("goal %s health as of %s (plan weeks 1-%d)\n", goal_id, as_of, through + 1);
+    printf("%-8s %-12s %5s %7s %7s  %s\n", "level", "id", "score", "done", "passed",
+        "most behind (passed/planned)");
+    print_health(plan, x, tm, t, GOALS_SCOPE_COMPANY, "company", NULL, through);
+    static const struct {
+        goals_scope scope;
+        const char *name;
+    } levels[] = {{GOALS_SCOPE_REGION, "region"}, {GOALS_SCOPE_TEAM, "team"}, {GOALS_SCOPE_REP, "rep"}};
+    for (size_t l = 0; l < 3; l++)
+        for (size_t r = 0; r < goals_plan_n_reps(plan); r++) {
+            const char *id = levels[l].scope == GOALS_SCOPE_REGION ? goals_plan_rep_region(plan, r)
+                : levels[l].scope == GOALS_SCOPE_TEAM              ? goals_plan_rep_team(plan, r)
+                                                                   : goals_plan_rep_id(plan, r);
+            int seen = 0;
+            for (size_t k = 0; k < r && levels[l].scope != GOALS_SCOPE_REP; k++)
+                if (!strcmp(id,
+                        levels[l].scope == GOALS_SCOPE_REGION ? goals_plan_rep_region(plan, k)
+                                                              : goals_plan_rep_team(plan, k)))
+                    seen = 1;
+            if (!seen) print_health(plan, x, tm, t, levels[l].scope, levels[l].name, id, through);
+        }
+done:
+    PQclear(g);
+    goals_actuals_destroy(x);
+    goals_plan_destroy(plan);
+    goals_template_destroy(tm);
+    return rv;
+}
+
 /* spctl goals plan --template T --kind K --target N --from DATE [--weeks 13] [--scope
  * company|region:ID|team:ID]
  *   [--basis capacity|history] [--as-of DATE] [--templates DIR] */
@@ -337,9 +471,43 @@ int spctl_goals(const struct spctl_cfg *cfg, int argc, char **argv)
     static const char *usage
         = "usage: spctl goals plan --template INDUSTRY --kind KIND --target N --from YYYY-MM-DD "
           "[--weeks 13] [--scope company|region:ID|team:ID] [--basis capacity|history] "
-          "[--as-of YYYY-MM-DD] [--templates DIR]\n";
+          "[--as-of YYYY-MM-DD] [--templates DIR]\n"
+          "       spctl goals health --goal ID --as-of YYYY-MM-DD [--templates DIR]\n";
     plan_args a
         = {NULL, "new_a_class_customers", NULL, "company", "capacity", NULL, DEFAULT_TEMPLATES, -1, 13};
+    if (argc >= 2 && !strcmp(argv[1], "health")) {
+        const char *goal = NULL, *as_of = NULL, *dir = DEFAULT_TEMPLATES;
+        for (int i = 2; i < argc; i++) {
+            const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+            if (v && !strcmp(argv[i], "--goal"))
+                goal = v;
+            else if (v && !strcmp(argv[i], "--as-of"))
+                as_of = v;
+            else if (v && !strcmp(argv[i], "--templates"))
+                dir = v;
+            else {
+                fprintf(stderr, "spctl goals: bad argument \"%s\"\n%s", argv[i], usage);
+                return 2;
+            }
+            i++;
+        }
+        if (!goal || !as_of) {
+            fprintf(stderr, "spctl goals health: --goal and --as-of are required\n%s", usage);
+            return 2;
+        }
+        gctx c = {0};
+        int rv = sp_db_open(cfg->pg_url, &c.db);
+        if (rv)
+            dberr(&c, "database");
+        else
+            rv = goals_health_cmd(&c, goal, as_of, dir);
+        sp_db_destroy(c.db);
+        if (rv) {
+            fprintf(stderr, "spctl goals: %s\n", c.err);
+            return rv == SP_EINVAL || rv == SP_ECONFIG || rv == SP_ENOTFOUND ? 2 : 1;
+        }
+        return 0;
+    }
     if (argc < 2 || strcmp(argv[1], "plan")) {
         fputs(usage, stderr);
         return 2;
@@ -477,58 +645,19 @@ static int review_goal(
     goals_plan *plan = NULL;
     goals_actuals *x = NULL;
     goals_review *r = NULL;
-    PGresult *acts = NULL;
     char *md = NULL, *js = NULL;
     int rv = load_template(c, dir, industry, kind, &tm, &t);
     if (!rv) rv = plan_restore(c, goal_id, t, target, start, weeks, &plan);
     if (!rv && (rv = goals_actuals_new(plan, &x))) snprintf(c->err, sizeof c->err, "out of memory");
-    char mstart[16];
-    snprintf(mstart, sizeof mstart, "%s-01", month);
-    const char *pa[2] = {goal_id, mstart};
-    if (!rv)
-        rv = q(c, "activities",
-            "SELECT i.rep_id, i.activity_kind, (extract(epoch FROM i.occurred_at) * 1000)::bigint, "
-            "coalesce(i.quality_passed, false) FROM interactions i JOIN goals g ON g.id = $1 "
-            "WHERE i.rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) AND i.activity_kind IS NOT "
-            "NULL "
-            "AND i.occurred_at >= g.starts_at AND i.occurred_at < $2::date + interval '1 month'",
-            2, pa, &acts);
-    for (int i = 0; !rv && i < PQntuples(acts); i++) {
-        int a = goals_action_parse(PQgetvalue(acts, i, 1));
-        if (a < 0) continue;
-        goals_actuals_add_judged(x, plan, t, PQgetvalue(acts, i, 0), (goals_action)a,
-            atoll(PQgetvalue(acts, i, 2)), PQgetvalue(acts, i, 3)[0] == 't', NULL);
-    }
-    /* results: new A-class customers by owner and creation time; signed revenue by deals moved to won */
-    const char *results_sql = NULL;
-    if (!strcmp(kind, "new_a_class_customers"))
-        results_sql
-            = "SELECT c.owner_rep_id, (extract(epoch FROM c.created_at) * 1000)::bigint, 1 FROM customers c "
-              "JOIN goals g ON g.id = $1 WHERE c.class = 'A' AND c.merged_into IS NULL "
-              "AND c.owner_rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) "
-              "AND c.created_at >= g.starts_at AND c.created_at < $2::date + interval '1 month'";
-    else if (!strcmp(kind, "signed_revenue"))
-        results_sql = "SELECT d.owner_rep_id, (extract(epoch FROM h.at) * 1000)::bigint, d.amount FROM "
-                      "deal_stage_history h "
-                      "JOIN deals d ON d.id = h.deal_id JOIN goals g ON g.id = $1 WHERE h.to_stage = 'won' "
-                      "AND d.owner_rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1) "
-                      "AND h.at >= g.starts_at AND h.at < $2::date + interval '1 month'";
-    if (!rv && results_sql) {
-        PGresult *res = NULL;
-        rv = q(c, "results", results_sql, 2, pa, &res);
-        for (int i = 0; !rv && i < PQntuples(res); i++)
-            goals_actuals_add_result(
-                x, plan, PQgetvalue(res, i, 0), atoll(PQgetvalue(res, i, 1)), atoll(PQgetvalue(res, i, 2)));
-        PQclear(res);
-    }
+    char next[32];
+    int y = atoi(month) % 10000, m = atoi(month + 5) % 100;
+    snprintf(next, sizeof next, "%04d-%02d-01", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
+    if (!rv) rv = load_actuals(c, goal_id, kind, t, plan, x, next);
     if (!rv && (rv = goals_review_build(plan, x, tm, t, month, &r)))
         snprintf(c->err, sizeof c->err, "goal %s: no plan week starts in %s", goal_id, month);
     if (!rv && ((rv = goals_review_markdown(r, &md)) || (rv = goals_review_json(r, &js))))
         snprintf(c->err, sizeof c->err, "out of memory");
     int inserted = 0, total = 0;
-    char next[32];
-    int y = atoi(month) % 10000, m = atoi(month + 5) % 100;
-    snprintf(next, sizeof next, "%04d-%02d-01", m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1);
     if (!rv && (rv = sp_db_begin(c->db))) dberr(c, "begin");
     if (!rv) {
         rv = catchups_store(c, goal_id, r, next, &inserted, &total);
@@ -559,7 +688,6 @@ static int review_goal(
     if (!rv) printf("review %s %s: %d catch-up task(s), %d new\n", month, goal_id, total, inserted);
     free(md);
     free(js);
-    PQclear(acts);
     goals_review_destroy(r);
     goals_actuals_destroy(x);
     goals_plan_destroy(plan);

@@ -162,6 +162,12 @@ static void test_plan_replan_review(void **state)
     assert_int_equal(run("review month --month 2026-03"), 0);
     assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up'"), withheld_reps);
     assert_int_equal(run("review month --month 2027-01"), 2);
+    /* health through March: exit 0; T3's line names the withheld actions */
+    assert_int_equal(itest_sh("SP_PG_URL='%s' '%s' goals health --goal " GOAL " --as-of 2026-03-31 | "
+                              "grep -E '^team +T3 .*(executive_visit|demo) 0/' >/dev/null",
+                         url, spctl),
+        0);
+    assert_int_equal(run("goals health --goal nope --as-of 2026-03-31"), 2);
 }
 
 int main(void)
