@@ -27,6 +27,10 @@ const spctl_cmd spctl_commands[] = {
     {"apikey", "apikey KEY", "print the SHA-256 hex of an ingest API key (for SP_INGEST_API_KEYS)", 0, 0, spctl_apikey},
     {"merge-customers", "merge-customers --from ID --into ID",
         "merge two customer records, keeping every interaction and fact", 1, 0, spctl_merge},
+    {"goals", "goals plan --template T --target N --from D", "decompose a goal into a weekly action plan per rep "
+        "(re-plans when the target changes; see docs/goals.md)", 1, 0, spctl_goals},
+    {"review", "review month --month YYYY-MM [--out DIR]", "monthly action-attribution minutes and catch-up tasks",
+        1, 0, spctl_review},
     {NULL, NULL, NULL, 0, 0, NULL},
 };
 

@@ -36,6 +36,8 @@ int spctl_seed(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_token(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_apikey(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_merge(const struct spctl_cfg *cfg, int argc, char **argv);
+int spctl_goals(const struct spctl_cfg *cfg, int argc, char **argv);
+int spctl_review(const struct spctl_cfg *cfg, int argc, char **argv);
 
 /* spctl_token.c, also for tests. SHA-256 hex of s: SP_EIO. */
 int spctl_sha256_hex(const char *s, char hex[65]);
