@@ -1,0 +1,58 @@
+// UI strings, Chinese first; the language is kept in localStorage.
+const S = {
+  zh: {
+    signin: '登录', token: '个人令牌 (spt_…)', signin_hint: '使用 spctl token issue 签发的个人令牌登录。',
+    signout: '退出', bad_token: '令牌无效或已过期', inbox: '我的任务', today: '今日', team: '团队看板',
+    funnel: '漏斗', deal: '商机', lang: 'English', loading: '加载中…', empty: '暂无数据',
+    not_available: '该接口在此安装中不可用', no_tasks: '没有待办任务', ack: '确认', start: '开始',
+    complete: '完成', dismiss: '忽略', reassign: '改派', outcome: '结果', note: '备注', reason: '原因',
+    submit: '提交', cancel: '取消', due_in: '剩余', overdue: '已超时', evidence: '证据（客户原话）',
+    interactions: '相关互动', playbook: '行动手册', route_reason: '分派原因', history: '历史',
+    live: '实时', new_task: '新任务', priority_customers: '重点客户', talking_point: '话术要点',
+    stage: '阶段', amount: '金额', core_need: '核心需求', concern: '顾虑', next_step: '下一步',
+    rep: '销售', open_deals: '在手商机', completion: '动作完成率', quality: '质量通过率',
+    heatmap: '瓶颈热力图（阶段 × 停留天数）', team_tasks: '团队任务', team_id: '团队',
+    load: '加载', conversion: '阶段转化率', baseline: '基线（12个月平均）', entered: '进入数',
+    month: '月份', deal_id: '商机编号', customer_id: '客户编号', health: '商机健康度（十维）',
+    customer_card: '客户卡片', decision_chain: '决策链', credibility: '可信度', source: '来源',
+    conflicts: '冲突事实', products: '产品', competitors: '竞品', budget: '预算', delivery_by: '交付时间',
+    golden: '黄金三角', score: '得分', dimension: '维度', forbidden: '当前角色无权查看',
+    not_found: '未找到，或不在你的权限范围内', assignee: '负责人', status: '状态', kind: '类型',
+    level: '级别', open_deal: '查看商机', to_id: '改派给（人员编号）', done: '已完成',
+    s_open: '待处理', s_acknowledged: '已确认', s_in_progress: '进行中', s_done: '已完成',
+    s_dismissed: '已忽略', s_resolved: '已解决', saved: '已更新', failed: '失败', show_detail: '详情',
+    hide_detail: '收起', contacts: '联系人', last_contact: '最近联系', updated: '更新于',
+    o_advanced: '推进', o_no_change: '无变化', o_lost: '丢单', o_won: '赢单',
+    procurement: '采购', technical: '技术', decision_maker: '决策人', finance: '财务',
+  },
+  en: {
+    signin: 'Sign in', token: 'Personal token (spt_…)', signin_hint: 'Sign in with a personal token issued by spctl token issue.',
+    signout: 'Sign out', bad_token: 'Token invalid or expired', inbox: 'Inbox', today: 'Today', team: 'Team board',
+    funnel: 'Funnel', deal: 'Deal', lang: '中文', loading: 'Loading…', empty: 'Nothing here',
+    not_available: 'Not available on this installation', no_tasks: 'No open tasks', ack: 'Acknowledge', start: 'Start',
+    complete: 'Complete', dismiss: 'Dismiss', reassign: 'Reassign', outcome: 'Outcome', note: 'Note', reason: 'Reason',
+    submit: 'Submit', cancel: 'Cancel', due_in: 'due in', overdue: 'overdue', evidence: "Evidence (customer's own words)",
+    interactions: 'Linked interactions', playbook: 'Playbook', route_reason: 'Why routed to you', history: 'History',
+    live: 'live', new_task: 'New task', priority_customers: 'Priority customers', talking_point: 'Talking point',
+    stage: 'Stage', amount: 'Amount', core_need: 'Core need', concern: 'Concern', next_step: 'Next step',
+    rep: 'Rep', open_deals: 'Open deals', completion: 'Action completion', quality: 'Quality pass rate',
+    heatmap: 'Bottleneck heatmap (stage × days in stage)', team_tasks: 'Team tasks', team_id: 'Team',
+    load: 'Load', conversion: 'Stage conversion', baseline: 'Baseline (12-month mean)', entered: 'Entered',
+    month: 'Month', deal_id: 'Deal id', customer_id: 'Customer id', health: 'Deal health (ten dimensions)',
+    customer_card: 'Customer card', decision_chain: 'Decision chain', credibility: 'Credibility', source: 'Source',
+    conflicts: 'Conflicting facts', products: 'Products', competitors: 'Competitors', budget: 'Budget', delivery_by: 'Delivery by',
+    golden: 'Golden triangle', score: 'Score', dimension: 'Dimension', forbidden: 'Your role cannot see this',
+    not_found: 'Not found, or not in your scope', assignee: 'Assignee', status: 'Status', kind: 'Kind',
+    level: 'Level', open_deal: 'Open deal', to_id: 'Reassign to (person id)', done: 'Done',
+    s_open: 'open', s_acknowledged: 'acknowledged', s_in_progress: 'in progress', s_done: 'done',
+    s_dismissed: 'dismissed', s_resolved: 'resolved', saved: 'Updated', failed: 'Failed', show_detail: 'Details',
+    hide_detail: 'Hide', contacts: 'Contacts', last_contact: 'Last contact', updated: 'Updated',
+    o_advanced: 'advanced', o_no_change: 'no change', o_lost: 'lost', o_won: 'won',
+    procurement: 'Procurement', technical: 'Technical', decision_maker: 'Decision maker', finance: 'Finance',
+  },
+};
+export let lang = localStorage.getItem('sp_lang') === 'en' ? 'en' : 'zh';
+export function setLang(l) { lang = l; localStorage.setItem('sp_lang', l); document.documentElement.lang = l === 'en' ? 'en' : 'zh-CN'; }
+export function t(k) { return (S[lang] && S[lang][k]) || S.zh[k] || k; }
+// Picks the _zh or _en member of an API object.
+export function pick(o, base) { return o ? (o[base + '_' + lang] || o[base + '_zh'] || o[base + '_en'] || o[base] || '') : ''; }
