@@ -73,7 +73,7 @@ async function whoami() {
 }
 
 // ---- shell ---------------------------------------------------------------
-const routes = { inbox: inboxView, today: todayView, team: teamView, funnel: funnelView, deal: dealView };
+const routes = { task: taskView, inbox: inboxView, today: todayView, team: teamView, funnel: funnelView, deal: dealView };
 function nav(cur) {
   const items = ['inbox', 'today'].concat(state.role === 'rep' ? [] : ['team', 'funnel']).concat(['deal']);
   $('#nav').innerHTML = items.map(k => `<a href="#/${k}" data-testid="nav-${k}" class="${k === cur ? 'on' : ''}">${t(k)}</a>`).join('');
@@ -176,6 +176,13 @@ async function inboxView() {
   });
 }
 
+// One task by key (#/task?key=...): deep links from notifications.
+async function taskView(p) {
+  view.innerHTML = `<h2>${esc(p.key || '')}</h2><div id="one"></div>`;
+  try { const d = await api('GET', `/v1/tasks/${enc(p.key || '')}`); $('#one').appendChild(taskCard(d, { open: true, assignee: true })); }
+  catch (e) { if (e.status === 401) throw e; $('#one').innerHTML = emptyState(errText(e)); }
+}
+
 // ---- change feed: long-poll; any change re-renders the list views --------
 async function startFeed() {
   if (state.feedAbort || !token()) return;
@@ -195,7 +202,7 @@ async function startFeed() {
       if (r.tasks.length) {
         r.tasks.forEach(x => { if (x.status === 'open' && x.revision === undefined) state.fresh.add(x.key); });
         const name = document.body.dataset.view;
-        if (name === 'inbox' || name === 'today' || name === 'team') {
+        if (name === 'inbox' || name === 'today' || name === 'team' || name === 'task') {
           const y = window.scrollY; disposeCharts();
           try { await routes[name](params()); } catch (_) { /* next change retries */ }
           window.scrollTo(0, y);
