@@ -1,6 +1,11 @@
 // UI strings, Chinese first; the language is kept in localStorage.
 const S = {
   zh: {
+    not_scored: '该商机还没有健康度评分', more: '更多',
+    d_contact_frequency: '联系频率', d_key_role_coverage: '关键角色覆盖', d_proposal_iterations: '方案迭代',
+    d_competitor_response: '竞品应对', d_stage_dwell: '阶段停留', d_response_latency: '响应时效',
+    d_engagement_trend: '互动趋势', d_next_step: '下一步', d_open_risks: '未决风险', d_card_quality: '客户卡质量',
+    st_lead: '线索', st_qualified: '已确认需求', st_demo: '演示', st_proposal: '方案', st_negotiation: '谈判', st_won: '赢单', st_lost: '丢单',
     signin: '登录', token: '个人令牌 (spt_…)', signin_hint: '使用 spctl token issue 签发的个人令牌登录。',
     signout: '退出', bad_token: '令牌无效或已过期', inbox: '我的任务', today: '今日', team: '团队看板',
     funnel: '漏斗', deal: '商机', lang: 'English', loading: '加载中…', empty: '暂无数据',
@@ -26,6 +31,11 @@ const S = {
     procurement: '采购', technical: '技术', decision_maker: '决策人', finance: '财务',
   },
   en: {
+    not_scored: 'This deal has no health score yet', more: 'more',
+    d_contact_frequency: 'Contact frequency', d_key_role_coverage: 'Key role coverage', d_proposal_iterations: 'Proposal iterations',
+    d_competitor_response: 'Competitor response', d_stage_dwell: 'Stage dwell', d_response_latency: 'Response latency',
+    d_engagement_trend: 'Engagement trend', d_next_step: 'Next step', d_open_risks: 'Open risks', d_card_quality: 'Card quality',
+    st_lead: 'lead', st_qualified: 'qualified', st_demo: 'demo', st_proposal: 'proposal', st_negotiation: 'negotiation', st_won: 'won', st_lost: 'lost',
     signin: 'Sign in', token: 'Personal token (spt_…)', signin_hint: 'Sign in with a personal token issued by spctl token issue.',
     signout: 'Sign out', bad_token: 'Token invalid or expired', inbox: 'Inbox', today: 'Today', team: 'Team board',
     funnel: 'Funnel', deal: 'Deal', lang: '中文', loading: 'Loading…', empty: 'Nothing here',

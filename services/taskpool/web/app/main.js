@@ -17,7 +17,8 @@ function status(s) { return `<span class="badge status" data-testid="status">${e
 function emptyState(msg) { return `<div class="empty" data-testid="empty">${esc(msg)}</div>`; }
 function errText(e) {
   if (e instanceof ApiError) {
-    if (e.status === 404) return (e.body && e.body.error && e.body.error.code === 'not_available') ? t('not_available') : t('not_found');
+    const code = e.body && e.body.error && e.body.error.code;
+    if (e.status === 404) return code === 'not_available' ? t('not_available') : code === 'not_scored' ? t('not_scored') : t('not_found');
     if (e.status === 403) return t('forbidden');
     if (e.status === 409) return (e.body && e.body.error) || t('failed');
   }
@@ -227,7 +228,7 @@ async function todayView() {
   const pcs = r.priority_customers || [];
   $('#pc').innerHTML = pcs.length ? `<table data-testid="priority"><tr><th>${t('deal')}</th><th>${t('stage')}</th><th>${t('amount')}</th><th>${t('talking_point')}</th></tr>
     ${pcs.map(p => `<tr><td><a href="#/deal?deal=${enc(p.deal_id)}&customer=${enc(p.customer_id)}">${esc(p.deal_name || p.deal_id)}</a><div class="mute">${esc(p.customer_name || p.customer_id)}</div></td>
-      <td>${esc(p.stage)}</td><td>${esc(Number(p.amount || 0).toLocaleString())}</td>
+      <td>${esc(stageName(p.stage))}</td><td>${esc(Number(p.amount || 0).toLocaleString())}</td>
       <td>${esc(p.talking_point)}<div class="mute">${t('core_need')}: ${esc(p.core_need || '—')} · ${t('concern')}: ${esc(p.concern || '—')} · ${t('next_step')}: ${esc(p.next_step || '—')}</div></td></tr>`).join('')}</table>` : emptyState(t('empty'));
 }
 
@@ -254,7 +255,7 @@ async function teamView(p) {
     hm.stages.forEach((s, y) => s.counts.forEach((n, x) => { data.push([x, y, n]); max = Math.max(max, n); }));
     c.setOption({ tooltip: { position: 'top' }, grid: { left: 90, right: 20, top: 10, bottom: 70 },
       xAxis: { type: 'category', data: hm.buckets_days, name: lang === 'en' ? 'days' : '天', splitArea: { show: true } },
-      yAxis: { type: 'category', data: hm.stages.map(s => s.stage), splitArea: { show: true } },
+      yAxis: { type: 'category', data: hm.stages.map(s => stageName(s.stage)), splitArea: { show: true } },
       visualMap: { min: 0, max, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, inRange: { color: ['#f0f9ff', '#fde68a', '#dc2626'] } },
       series: [{ type: 'heatmap', data, label: { show: true }, animation: false }] });
   }
@@ -281,17 +282,25 @@ async function funnelView(p) {
     c.setOption({ tooltip: { trigger: 'axis', valueFormatter: v => pct(v) }, legend: { type: 'scroll', top: 0 },
       grid: { left: 40, right: 20, top: 40, bottom: 30 }, xAxis: { type: 'category', data: months.map(m => m.month) },
       yAxis: { type: 'value', min: 0, max: 1, axisLabel: { formatter: v => Math.round(v * 100) + '%' } },
-      series: pairs.map(k => ({ name: k.replace(/_/g, ' '), type: 'line', connectNulls: false, data: months.map(m => m.conversion[k]),
+      series: pairs.map(k => ({ name: k.split('_to_').map(stageName).join(' → '), type: 'line', connectNulls: false, data: months.map(m => m.conversion[k]),
         markLine: { silent: true, symbol: 'none', lineStyle: { type: 'dashed' }, label: { show: false }, data: [{ type: 'average', name: t('baseline') }] } })) });
   }
-  $('#ft').innerHTML = `<table data-testid="funnel-table"><tr><th>${t('month')}</th>${stages.map(s => `<th>${esc(s)}</th>`).join('')}</tr>
+  $('#ft').innerHTML = `<table data-testid="funnel-table"><tr><th>${t('month')}</th>${stages.map(s => `<th>${esc(stageName(s))}</th>`).join('')}</tr>
     ${months.map(m => `<tr><td>${esc(m.month)}</td>${stages.map(s => `<td>${m.entered[s] ?? 0}</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
 // ---- deal view -------------------------------------------------------------
+const stageName = s => (t('st_' + s) === 'st_' + s ? s : t('st_' + s));
+// A fact with its credibility level and source; a list shows its distinct
+// values (newest first, as the API orders them), the rest folded away.
 function fact(f) {
   if (!f) return '—';
-  if (Array.isArray(f)) return f.length ? f.map(fact).join('<br>') : '—';
+  if (Array.isArray(f)) {
+    if (!f.length) return '—';
+    const seen = new Set(), first = f.filter(x => { const v = JSON.stringify(x.value ?? x.text ?? ''); if (seen.has(v)) return false; seen.add(v); return true; });
+    const rest = f.length - first.length;
+    return first.map(fact).join('<br>') + (rest ? `<div class="mute">+${rest} ${t('more')}</div>` : '');
+  }
   const v = f.value ?? f.text ?? '';
   return `<b>${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</b>${f.tag ? ` <span class="mute">[${esc(f.tag)}]</span>` : ''}
     <span class="mute" data-testid="credibility">${t('credibility')} ${esc(f.level ?? '—')} · ${t('source')} ${esc(f.source || '—')}${f.source_channel ? ' / ' + esc(f.source_channel) : ''}${f.occurred_at || f.at ? ' · ' + fmtTime(f.occurred_at || f.at) : ''}</span>
@@ -311,7 +320,7 @@ async function dealView(p) {
     const colour = hd.colour || (hd.dims && hd.dims.colour) || '';
     hl.insertAdjacentHTML('beforeend', `<p><span class="dot ${esc(colour)}"></span>${t('score')} <b data-testid="health-score">${esc(hd.score)}</b> <span class="mute">${t('updated')} ${fmtTime(hd.updated_at)}</span></p>
       <table data-testid="dims"><tr><th>${t('dimension')}</th><th>${t('score')}</th><th>${t('reason')}</th></tr>
-      ${dims.map(d => `<tr><td><span class="dot ${esc(d.colour)}"></span>${esc(d.name)}</td><td>${esc(d.score)}</td><td>${esc(pick(d, 'reason'))}</td></tr>`).join('')}</table>`);
+      ${dims.map(d => `<tr><td><span class="dot ${esc(d.colour)}"></span>${esc(t('d_' + d.name) === 'd_' + d.name ? d.name : t('d_' + d.name))}</td><td>${esc(d.score)}</td><td>${esc(pick(d, 'reason'))}</td></tr>`).join('')}</table>`);
   } catch (e) { if (e.status === 401) throw e; hl.insertAdjacentHTML('beforeend', emptyState(errText(e))); }
   if (!p.customer) { cc.insertAdjacentHTML('beforeend', emptyState(t('customer_id'))); return; }
   try {
@@ -320,7 +329,7 @@ async function dealView(p) {
     const chain = c.decision_chain || {};
     const groups = Array.isArray(chain) ? { contacts: chain } : chain;
     cc.insertAdjacentHTML('beforeend', `<p><b>${esc(cu.name || p.customer)}</b> <span class="mute">${esc(cu.id || '')} ${esc(cu.industry || '')}</span></p>
-      <h3>${t('golden')}</h3><table data-testid="golden"><tr><th>${t('stage')}</th><td>${esc(g.stage || '—')} ${g.deal ? `<span class="mute">${esc(g.deal.name || g.deal.id || '')} ${esc(g.deal.amount ?? '')}</span>` : ''}</td></tr>
+      <h3>${t('golden')}</h3><table data-testid="golden"><tr><th>${t('stage')}</th><td>${esc(g.stage ? stageName(g.stage) : '—')} ${g.deal ? `<span class="mute">${esc(g.deal.name || g.deal.id || '')} ${esc(g.deal.amount ?? '')}</span>` : ''}</td></tr>
       <tr><th>${t('core_need')}</th><td>${fact(g.core_need)}</td></tr><tr><th>${t('concern')}</th><td>${fact(g.concern)}</td></tr></table>
       <table><tr><th>${t('products')}</th><td>${fact(c.products)}</td></tr><tr><th>${t('competitors')}</th><td>${fact(c.competitors)}</td></tr>
       <tr><th>${t('budget')}</th><td>${fact(c.budget)}</td></tr><tr><th>${t('delivery_by')}</th><td>${fact(c.delivery_by)}</td></tr></table>
