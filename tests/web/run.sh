@@ -49,6 +49,16 @@ if [ -z "${TOKEN_REP:-}" ] || [ -z "${TOKEN_SUPERVISOR:-}" ]; then
   exit 1
 fi
 q() { psql "$SP_PG_URL" -Atc "$1"; }
+# the rep: one of the supervisor's team with an open deal (so the task routed
+# during the test shows on both screens), with a token of their own
+SUP_TEAM=$(q "SELECT team_id FROM people WHERE id = '$SUP_ID'")
+TEAM_REP=$(q "SELECT d.owner_rep_id FROM deals d JOIN people p ON p.id = d.owner_rep_id
+              WHERE p.team_id = '$SUP_TEAM' AND p.role = 'rep' AND p.active AND d.is_open
+              ORDER BY d.amount DESC, d.id LIMIT 1")
+if [ -n "$TEAM_REP" ] && [ "$TEAM_REP" != "$REP_ID" ]; then
+  REP_ID=$TEAM_REP
+  TOKEN_REP=$(build/bin/spctl token issue --person "$REP_ID" --label "tests/web" --ttl 1d | grep -o 'spt_[A-Za-z0-9_-]*' | head -1)
+fi
 read -r REP_TEAM REP_REGION < <(q "SELECT p.team_id, coalesce(p.region_id, t.region_id) FROM people p JOIN teams t ON t.id = p.team_id WHERE p.id = '$REP_ID'" | tr '|' ' ')
 read -r REP_DEAL REP_CUSTOMER < <(q "SELECT id, customer_id FROM deals WHERE owner_rep_id = '$REP_ID' AND is_open ORDER BY amount DESC, id LIMIT 1" | tr '|' ' ')
 OTHER_TASK_KEY=$(q "SELECT key FROM tasks WHERE team_id <> '$REP_TEAM' ORDER BY key LIMIT 1")

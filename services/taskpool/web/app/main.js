@@ -253,7 +253,7 @@ async function teamView(p) {
   if (c) {
     const data = []; let max = 1;
     hm.stages.forEach((s, y) => s.counts.forEach((n, x) => { data.push([x, y, n]); max = Math.max(max, n); }));
-    c.setOption({ tooltip: { position: 'top' }, grid: { left: 90, right: 20, top: 10, bottom: 70 },
+    c.setOption({ tooltip: { position: 'top' }, grid: { left: 90, right: 40, top: 10, bottom: 70 },
       xAxis: { type: 'category', data: hm.buckets_days, name: lang === 'en' ? 'days' : '天', splitArea: { show: true } },
       yAxis: { type: 'category', data: hm.stages.map(s => stageName(s.stage)), splitArea: { show: true } },
       visualMap: { min: 0, max, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, inRange: { color: ['#f0f9ff', '#fde68a', '#dc2626'] } },
@@ -302,6 +302,7 @@ function fact(f) {
     return first.map(fact).join('<br>') + (rest ? `<div class="mute">+${rest} ${t('more')}</div>` : '');
   }
   const v = f.value ?? f.text ?? '';
+  if (v === '' || v === null) return '—';
   return `<b>${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</b>${f.tag ? ` <span class="mute">[${esc(f.tag)}]</span>` : ''}
     <span class="mute" data-testid="credibility">${t('credibility')} ${esc(f.level ?? '—')} · ${t('source')} ${esc(f.source || '—')}${f.source_channel ? ' / ' + esc(f.source_channel) : ''}${f.occurred_at || f.at ? ' · ' + fmtTime(f.occurred_at || f.at) : ''}</span>
     ${f.quote ? `<blockquote>${esc(f.quote)}</blockquote>` : ''}`;
@@ -318,7 +319,7 @@ async function dealView(p) {
     const hd = await api('GET', `/v1/deals/${enc(p.deal)}/health`);
     const dims = Array.isArray(hd.dims) ? hd.dims : (hd.dims && hd.dims.dimensions) || [];
     const colour = hd.colour || (hd.dims && hd.dims.colour) || '';
-    hl.insertAdjacentHTML('beforeend', `<p><span class="dot ${esc(colour)}"></span>${t('score')} <b data-testid="health-score">${esc(hd.score)}</b> <span class="mute">${t('updated')} ${fmtTime(hd.updated_at)}</span></p>
+    hl.insertAdjacentHTML('beforeend', `<p>${colour ? `<span class="dot ${esc(colour)}"></span>` : ''}${t('score')} <b data-testid="health-score">${esc(hd.score)}</b> <span class="mute">${t('updated')} ${fmtTime(hd.updated_at)}</span></p>
       <table data-testid="dims"><tr><th>${t('dimension')}</th><th>${t('score')}</th><th>${t('reason')}</th></tr>
       ${dims.map(d => `<tr><td><span class="dot ${esc(d.colour)}"></span>${esc(t('d_' + d.name) === 'd_' + d.name ? d.name : t('d_' + d.name))}</td><td>${esc(d.score)}</td><td>${esc(pick(d, 'reason'))}</td></tr>`).join('')}</table>`);
   } catch (e) { if (e.status === 401) throw e; hl.insertAdjacentHTML('beforeend', emptyState(errText(e))); }
