@@ -115,12 +115,11 @@ await test('supervisor_funnel', async () => {
   await shot(sup, '04-funnel');
 });
 
-let liveKey = null;
-await test('live_task_appears_without_reload', async () => {
-  await signIn(rep, need('TOKEN_REP'));
-  await rep.waitForSelector('#list');
-  await rep.evaluate(() => { window.__noReload = 1; });
-  const ep = Math.floor(Date.now() / 1000) % 1000000;
+// Publishes a deal.no_progress_after_visit Signal (L3) for the rep's deal on
+// sp.signals.v1; sp-route turns it into a task. Returns its marker text.
+let sigCount = 0;
+function publishSignal() {
+  const ep = (Math.floor(Date.now() / 1000) % 1000000) * 10 + (sigCount++ % 10);
   const marker = 'WT' + ep;
   const sig = {
     kind: 'deal.no_progress_after_visit', level: 3, subject_type: 'deal', subject_id: need('REP_DEAL'),
@@ -134,6 +133,15 @@ await test('live_task_appears_without_reload', async () => {
   writeFileSync(bin, execFileSync('node', [join(HERE, 'signal.mjs'), JSON.stringify(sig)]));
   const t0 = Date.now();
   execFileSync('kcat', ['-P', '-b', need('KAFKA_BOOTSTRAP'), '-t', 'sp.signals.v1', '-k', sig.deal_id, bin]);
+  return { marker, deal: sig.deal_id, t0 };
+}
+
+let liveKey = null;
+await test('live_task_appears_without_reload', async () => {
+  await signIn(rep, need('TOKEN_REP'));
+  await rep.waitForSelector('#list');
+  await rep.evaluate(() => { window.__noReload = 1; });
+  const { marker, deal: sigDeal, t0 } = publishSignal();
   const card = rep.locator('[data-testid=task]', { hasText: marker });
   // when the API has it (routing latency) vs. when the page shows it (feed latency)
   let apiMs = null;
@@ -150,7 +158,7 @@ await test('live_task_appears_without_reload', async () => {
   console.log(`  after publishing: in the API ${apiMs} ms, on the page ${pageMs} ms`);
   assert(await rep.evaluate(() => window.__noReload === 1), 'page was not reloaded');
   liveKey = await card.getAttribute('data-key');
-  assert(liveKey && liveKey.includes(sig.deal_id), 'task key ' + liveKey);
+  assert(liveKey && liveKey.includes(sigDeal), 'task key ' + liveKey);
   assert(await card.locator('.badge.L3').count() === 1, 'L3 badge');
   await rep.waitForTimeout(300);
   await shot(rep, '02-inbox-live-task');
@@ -193,6 +201,29 @@ await test('acknowledge_changes_state', async () => {
     else await rep.waitForTimeout(100);
   }
   assert(st === 'done', 'API status after complete: ' + st);
+});
+
+await test('supervisor_reassigns_live', async () => {
+  await sup.click('[data-testid=nav-team]');
+  await sup.waitForSelector('[data-testid=reps] tr:nth-child(2)');
+  const { marker } = publishSignal();
+  const card = sup.locator('#tt [data-testid=task]', { hasText: marker });
+  await card.waitFor({ timeout: 60000 }); // arrives through the supervisor's change feed
+  const key = await card.getAttribute('data-key');
+  const others = (await sup.locator('[data-testid=reps] tr td:first-child .mute').allTextContents()).map(x => x.trim());
+  const to = others.find(x => x && x !== need('REP_ID'));
+  assert(to, 'another rep in the team');
+  await card.locator('[data-testid=reassign]').click();
+  await card.locator('[data-testid=to_id]').fill(to);
+  await sup.locator(`#tt [data-testid=task][data-key="${key}"] [data-testid=submit]`).click();
+  let a = null;
+  for (let i = 0; i < 50 && a !== to; i++) {
+    a = (await apiGet(need('TOKEN_SUPERVISOR'), '/v1/tasks/' + encodeURIComponent(key))).body?.assignee_id;
+    if (a !== to) await sup.waitForTimeout(100);
+  }
+  assert(a === to, `assignee after reassign: ${a}, wanted ${to}`);
+  const repView = await apiGet(need('TOKEN_REP'), '/v1/tasks/' + encodeURIComponent(key));
+  assert(repView.status === 404, 'the former assignee no longer sees it: ' + repView.status);
 });
 
 await test('rep_cannot_open_other_team_task', async () => {
@@ -251,6 +282,12 @@ await test('english_switch', async () => {
   await rep.waitForSelector('#list');
   assert((await rep.textContent('[data-testid=nav-today]')).trim() === 'Today', 'Today in English');
   await shot(rep, '08-inbox-en');
+  await rep.goto(URL0 + `/#/deal?deal=${encodeURIComponent(need('REP_DEAL'))}&customer=${encodeURIComponent(need('REP_CUSTOMER'))}`);
+  await rep.waitForSelector('#cc [data-testid=golden]');
+  assert((await rep.textContent('#cc h3')).trim() === 'Customer card', 'deal view in English');
+  await shot(rep, '08b-deal-en');
+  await rep.click('[data-testid=nav-inbox]');
+  await rep.waitForSelector('#list');
   await rep.click('[data-testid=lang]');
   await rep.waitForFunction(() => document.querySelector('[data-testid=nav-inbox]').textContent.trim() === '我的任务');
 });
