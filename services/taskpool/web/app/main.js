@@ -94,9 +94,18 @@ async function render() {
   const name = (location.hash.match(/^#\/(\w+)/) || [])[1] || 'inbox';
   nav(name);
   document.body.dataset.view = name;
-  view.innerHTML = `<p class="mute">${t('loading')}</p>`;
-  try { await (routes[name] || inboxView)(params()); } catch (e) { if (e.status !== 401) view.innerHTML = emptyState(errText(e)); }
+  await show(name, true);
   startFeed();
+}
+// Draws a view into a fresh element that replaces the previous one: a slow
+// render that finishes after a newer one only writes into its detached root.
+async function show(name, loading) {
+  const root = document.createElement('div');
+  if (loading) root.innerHTML = `<p class="mute">${t('loading')}</p>`;
+  else root.style.minHeight = view.offsetHeight + 'px'; // keep the scroll position while redrawing
+  view.replaceChildren(root);
+  try { await (routes[name] || inboxView)(params(), root); } catch (e) { if (e.status !== 401) root.innerHTML = emptyState(errText(e)); }
+  root.style.minHeight = '';
 }
 $('#lang').onclick = () => { setLang(lang === 'zh' ? 'en' : 'zh'); render(); };
 $('#signout').onclick = signOut;
@@ -165,10 +174,10 @@ async function toggleDetail(el, task, b) {
   } catch (e) { box.innerHTML = emptyState(errText(e)); }
 }
 
-async function inboxView() {
+async function inboxView(p, root) {
   const r = await api('GET', '/v1/me/tasks?limit=100');
-  view.innerHTML = `<div class="row"><h2>${t('inbox')}</h2><span class="mute" data-testid="live">● ${t('live')}</span></div><div id="list"></div>`;
-  const list = $('#list');
+  root.innerHTML = `<div class="row"><h2>${t('inbox')}</h2><span class="mute" data-testid="live">● ${t('live')}</span></div><div id="list"></div>`;
+  const list = $('#list', root);
   if (!r.tasks.length) { list.innerHTML = emptyState(t('no_tasks')); return; }
   let lvl = null;
   r.tasks.forEach((task, i) => {
@@ -178,10 +187,10 @@ async function inboxView() {
 }
 
 // One task by key (#/task?key=...): deep links from notifications.
-async function taskView(p) {
-  view.innerHTML = `<h2>${esc(p.key || '')}</h2><div id="one"></div>`;
-  try { const d = await api('GET', `/v1/tasks/${enc(p.key || '')}`); $('#one').appendChild(taskCard(d, { open: true, assignee: true })); }
-  catch (e) { if (e.status === 401) throw e; $('#one').innerHTML = emptyState(errText(e)); }
+async function taskView(p, root) {
+  root.innerHTML = `<h2>${esc(p.key || '')}</h2><div id="one"></div>`;
+  try { const d = await api('GET', `/v1/tasks/${enc(p.key || '')}`); $('#one', root).appendChild(taskCard(d, { open: true, assignee: true })); }
+  catch (e) { if (e.status === 401) throw e; $('#one', root).innerHTML = emptyState(errText(e)); }
 }
 
 // ---- change feed: long-poll; any change re-renders the list views --------
@@ -205,7 +214,7 @@ async function startFeed() {
         const name = document.body.dataset.view;
         if (name === 'inbox' || name === 'today' || name === 'team' || name === 'task') {
           const y = window.scrollY; disposeCharts();
-          try { await routes[name](params()); } catch (_) { /* next change retries */ }
+          await show(name, false);
           window.scrollTo(0, y);
           toast(`${t('new_task')}: ${r.tasks.length}`);
         }
@@ -219,26 +228,26 @@ async function startFeed() {
 setInterval(() => document.querySelectorAll('.sla[data-due]').forEach(s => { if (s.innerHTML) s.innerHTML = sla(s.dataset.due); }), 30000);
 
 // ---- today -------------------------------------------------------------------
-async function todayView() {
+async function todayView(p, root) {
   const r = await api('GET', '/v1/me/today');
-  view.innerHTML = `<h2>${t('today')}</h2><div class="grid2"><div id="tl"></div><div><h3>${t('priority_customers')}</h3><div id="pc" class="scroll"></div></div></div>`;
-  const tl = $('#tl');
+  root.innerHTML = `<h2>${t('today')}</h2><div class="grid2"><div id="tl"></div><div><h3>${t('priority_customers')}</h3><div id="pc" class="scroll"></div></div></div>`;
+  const tl = $('#tl', root);
   if (!(r.tasks || []).length) tl.innerHTML = emptyState(t('no_tasks'));
   (r.tasks || []).forEach(x => tl.appendChild(taskCard(x)));
   const pcs = r.priority_customers || [];
-  $('#pc').innerHTML = pcs.length ? `<table data-testid="priority"><tr><th>${t('deal')}</th><th>${t('stage')}</th><th>${t('amount')}</th><th>${t('talking_point')}</th></tr>
+  $('#pc', root).innerHTML = pcs.length ? `<table data-testid="priority"><tr><th>${t('deal')}</th><th>${t('stage')}</th><th>${t('amount')}</th><th>${t('talking_point')}</th></tr>
     ${pcs.map(p => `<tr><td><a href="#/deal?deal=${enc(p.deal_id)}&customer=${enc(p.customer_id)}">${esc(p.deal_name || p.deal_id)}</a><div class="mute">${esc(p.customer_name || p.customer_id)}</div></td>
       <td>${esc(stageName(p.stage))}</td><td>${esc(Number(p.amount || 0).toLocaleString())}</td>
       <td>${esc(p.talking_point)}<div class="mute">${t('core_need')}: ${esc(p.core_need || '—')} · ${t('concern')}: ${esc(p.concern || '—')} · ${t('next_step')}: ${esc(p.next_step || '—')}</div></td></tr>`).join('')}</table>` : emptyState(t('empty'));
 }
 
 // ---- team board ------------------------------------------------------------
-async function teamView(p) {
+async function teamView(p, root) {
   const team = p.team || state.team || '';
-  view.innerHTML = `<div class="row"><h2>${t('team')}</h2><form id="tf" class="row"><input name="team" value="${esc(team)}" placeholder="${t('team_id')}" data-testid="team-id"><button>${t('load')}</button></form></div><div id="tb"></div>`;
-  $('#tf').onsubmit = ev => { ev.preventDefault(); location.hash = '#/team?team=' + enc($('input', ev.target).value.trim()); };
-  if (!team) { $('#tb').innerHTML = emptyState(t('empty')); return; }
-  const tb = $('#tb');
+  root.innerHTML = `<div class="row"><h2>${t('team')}</h2><form id="tf" class="row"><input name="team" value="${esc(team)}" placeholder="${t('team_id')}" data-testid="team-id"><button>${t('load')}</button></form></div><div id="tb"></div>`;
+  $('#tf', root).onsubmit = ev => { ev.preventDefault(); location.hash = '#/team?team=' + enc($('input', ev.target).value.trim()); };
+  if (!team) { $('#tb', root).innerHTML = emptyState(t('empty')); return; }
+  const tb = $('#tb', root);
   let board;
   try { board = await api('GET', `/v1/teams/${enc(team)}/board`); } catch (e) { if (e.status === 401) throw e; tb.innerHTML = emptyState(errText(e)); return; }
   const reps = board.reps || [];
@@ -249,7 +258,7 @@ async function teamView(p) {
     <div class="card"><h3>${t('heatmap')}</h3><div class="chart" id="heat" data-testid="heatmap"></div></div></div>
     <h3>${t('team_tasks')}</h3><div id="tt"></div>`;
   const hm = board.bottleneck_heatmap || { buckets_days: [], stages: [] };
-  const c = chart($('#heat'));
+  const c = chart($('#heat', root));
   if (c) {
     const data = []; let max = 1;
     hm.stages.forEach((s, y) => s.counts.forEach((n, x) => { data.push([x, y, n]); max = Math.max(max, n); }));
@@ -259,7 +268,7 @@ async function teamView(p) {
       visualMap: { min: 0, max, calculable: true, orient: 'horizontal', left: 'center', bottom: 0, inRange: { color: ['#f0f9ff', '#fde68a', '#dc2626'] } },
       series: [{ type: 'heatmap', data, label: { show: true }, animation: false }] });
   }
-  const tt = $('#tt');
+  const tt = $('#tt', root);
   try {
     const r = await api('GET', `/v1/teams/${enc(team)}/tasks?limit=50`);
     if (!r.tasks.length) tt.innerHTML = emptyState(t('no_tasks'));
@@ -268,16 +277,16 @@ async function teamView(p) {
 }
 
 // ---- funnel ------------------------------------------------------------------
-async function funnelView(p) {
+async function funnelView(p, root) {
   const q = p.team ? 'team=' + enc(p.team) : p.region ? 'region=' + enc(p.region) : '';
   const f = await api('GET', '/v1/funnel' + (q ? '?' + q : ''));
   const months = f.months || [];
-  view.innerHTML = `<h2>${t('funnel')} <span class="mute">${esc(f.team || f.region || '')}</span></h2>
+  root.innerHTML = `<h2>${t('funnel')} <span class="mute">${esc(f.team || f.region || '')}</span></h2>
     <div class="card"><h3>${t('conversion')}</h3><div class="chart" id="conv" data-testid="funnel-chart"></div><p class="mute">--- ${t('baseline')}</p></div>
     <div class="card scroll"><h3>${t('entered')}</h3><div id="ft"></div></div>`;
-  if (!months.length) { $('#conv').outerHTML = emptyState(t('empty')); $('#ft').innerHTML = ''; return; }
+  if (!months.length) { $('#conv', root).outerHTML = emptyState(t('empty')); $('#ft', root).innerHTML = ''; return; }
   const pairs = Object.keys(months[0].conversion || {}), stages = Object.keys(months[0].entered || {});
-  const c = chart($('#conv'));
+  const c = chart($('#conv', root));
   if (c) {
     c.setOption({ tooltip: { trigger: 'axis', valueFormatter: v => pct(v) }, legend: { type: 'scroll', top: 0 },
       grid: { left: 40, right: 20, top: 40, bottom: 30 }, xAxis: { type: 'category', data: months.map(m => m.month) },
@@ -285,7 +294,7 @@ async function funnelView(p) {
       series: pairs.map(k => ({ name: k.split('_to_').map(stageName).join(' → '), type: 'line', connectNulls: false, data: months.map(m => m.conversion[k]),
         markLine: { silent: true, symbol: 'none', lineStyle: { type: 'dashed' }, label: { show: false }, data: [{ type: 'average', name: t('baseline') }] } })) });
   }
-  $('#ft').innerHTML = `<table data-testid="funnel-table"><tr><th>${t('month')}</th>${stages.map(s => `<th>${esc(stageName(s))}</th>`).join('')}</tr>
+  $('#ft', root).innerHTML = `<table data-testid="funnel-table"><tr><th>${t('month')}</th>${stages.map(s => `<th>${esc(stageName(s))}</th>`).join('')}</tr>
     ${months.map(m => `<tr><td>${esc(m.month)}</td>${stages.map(s => `<td>${m.entered[s] ?? 0}</td>`).join('')}</tr>`).join('')}</table>`;
 }
 
@@ -307,12 +316,12 @@ function fact(f) {
     <span class="mute" data-testid="credibility">${t('credibility')} ${esc(f.level ?? '—')} · ${t('source')} ${esc(f.source || '—')}${f.source_channel ? ' / ' + esc(f.source_channel) : ''}${f.occurred_at || f.at ? ' · ' + fmtTime(f.occurred_at || f.at) : ''}</span>
     ${f.quote ? `<blockquote>${esc(f.quote)}</blockquote>` : ''}`;
 }
-async function dealView(p) {
-  view.innerHTML = `<div class="row"><h2>${t('deal')}</h2><form id="df" class="row"><input name="deal" value="${esc(p.deal || '')}" placeholder="${t('deal_id')}" data-testid="deal-id">
+async function dealView(p, root) {
+  root.innerHTML = `<div class="row"><h2>${t('deal')}</h2><form id="df" class="row"><input name="deal" value="${esc(p.deal || '')}" placeholder="${t('deal_id')}" data-testid="deal-id">
     <input name="customer" value="${esc(p.customer || '')}" placeholder="${t('customer_id')}" data-testid="customer-id"><button>${t('load')}</button></form></div>
     <div class="grid2"><div class="card" id="hl"></div><div class="card" id="cc"></div></div>`;
-  $('#df').onsubmit = ev => { ev.preventDefault(); const fd = new FormData(ev.target); location.hash = `#/deal?deal=${enc(fd.get('deal').trim())}&customer=${enc(fd.get('customer').trim())}`; };
-  const hl = $('#hl'), cc = $('#cc');
+  $('#df', root).onsubmit = ev => { ev.preventDefault(); const fd = new FormData(ev.target); location.hash = `#/deal?deal=${enc(fd.get('deal').trim())}&customer=${enc(fd.get('customer').trim())}`; };
+  const hl = $('#hl', root), cc = $('#cc', root);
   hl.innerHTML = `<h3>${t('health')}</h3>`; cc.innerHTML = `<h3>${t('customer_card')}</h3>`;
   if (!p.deal) hl.insertAdjacentHTML('beforeend', emptyState(t('deal_id')));
   else try {
