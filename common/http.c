@@ -26,12 +26,6 @@
 #include <arpa/inet.h>
 
 #define ROUTE_BUILTIN       (1 << 8)
-#define SP_HTTP_MAX_STATICS 4
-
-typedef struct static_dir {
-    char *prefix;
-    char *dir;
-} static_dir;
 
 typedef struct route {
     char *method;
@@ -75,8 +69,6 @@ struct sp_http_server {
     atomic_int ready;
 
     nng_http_server *nsrv;
-    static_dir statics[SP_HTTP_MAX_STATICS];
-    int nstatics;
     int nng_started;
     int started;
     int port;
@@ -842,19 +834,6 @@ static void on_request(nng_aio *aio)
 
 static int nng_to_sp(int rv);
 
-/* Registers nng's directory handler for one static_dir. */
-static int add_static(sp_http_server *srv, const static_dir *sd)
-{
-    nng_http_handler *h;
-    int rv = nng_http_handler_alloc_directory(&h, sd->prefix, sd->dir);
-    if (rv != 0) return nng_to_sp(rv);
-    if ((rv = nng_http_server_add_handler(srv->nsrv, h)) != 0) {
-        nng_http_handler_free(h);
-        return nng_to_sp(rv);
-    }
-    return SP_OK;
-}
-
 static int nng_to_sp(int rv)
 {
     switch (rv) {
@@ -865,22 +844,6 @@ static int nng_to_sp(int rv)
     case NNG_EADDRINVAL: return SP_EINVAL;
     default: return SP_EIO;
     }
-}
-
-int sp_http_static_add(sp_http_server *srv, const char *prefix, const char *dir)
-{
-    if (srv == NULL || prefix == NULL || dir == NULL || prefix[0] != '/') return SP_EINVAL;
-    if (srv->nstatics == SP_HTTP_MAX_STATICS) return SP_EFULL;
-    char *p = strdup(prefix), *d = strdup(dir);
-    if (p == NULL || d == NULL) {
-        free(p);
-        free(d);
-        return SP_ENOMEM;
-    }
-    srv->statics[srv->nstatics].prefix = p;
-    srv->statics[srv->nstatics++].dir = d;
-    if (!srv->started) return SP_OK;
-    return add_static(srv, &srv->statics[srv->nstatics - 1]);
 }
 
 int sp_http_server_start(sp_http_server *srv)
@@ -908,8 +871,6 @@ int sp_http_server_start(sp_http_server *srv)
         if (h) nng_http_handler_free(h);
         return nng_to_sp(rv);
     }
-    for (int i = 0; i < srv->nstatics; i++)
-        if ((rv = add_static(srv, &srv->statics[i])) != SP_OK) return rv;
 
     if ((srv->threads = calloc((size_t)srv->opts.workers, sizeof(pthread_t))) == NULL) return SP_ENOMEM;
     for (; srv->nthreads < srv->opts.workers; srv->nthreads++)
@@ -952,10 +913,6 @@ void sp_http_server_destroy(sp_http_server *srv)
         free(srv->routes[i].path);
     }
     free(srv->routes);
-    for (int i = 0; i < srv->nstatics; i++) {
-        free(srv->statics[i].prefix);
-        free(srv->statics[i].dir);
-    }
     sp_metrics_destroy(srv->own_metrics);
     pthread_cond_destroy(&srv->cv);
     pthread_mutex_destroy(&srv->mtx);

@@ -176,10 +176,6 @@ int sp_http_server_new(const char *url, const sp_http_opts *opts, sp_http_server
 int sp_http_route_add(
     sp_http_server *srv, const char *method, const char *path, int flags, sp_http_handler_fn fn, void *arg);
 
-/* Serves files of dir under prefix (GET only, nng's directory handler; not
- * counted in the route metrics). SP_EINVAL, SP_EEXIST, SP_ENOMEM. */
-int sp_http_static_add(sp_http_server *srv, const char *prefix, const char *dir);
-
 /* Binds, starts the workers and accepts connections. SP_EIO when the
  * address cannot be bound, SP_ESTATE if already started, SP_EEXIST if
  * another sp_http_server in this process already serves the same

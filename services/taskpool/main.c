@@ -10,13 +10,17 @@
 #include "taskpool/taskpool_svc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct cfg {
     sp_service_cfg svc;
     long long sla1, sla2, sla3, suppress, sweep;
     long http_workers, http_db_conns, ws_max;
     char *ws_addr;
+    char *web_dir;
 };
 
 #define CFG(f) offsetof(struct cfg, f)
@@ -35,6 +39,8 @@ static const sp_config_row rows[] = {
         "WebSocket push of the change feed, e.g. ws://0.0.0.0:8086/v1/tasks/ws (empty: off)"},
     {"SP_WS_MAX_CONNS", SP_CFG_INT, "256", CFG(ws_max), "WebSocket connections at most (one thread each)", .min = 1,
         .max = 10000},
+    {"SP_WEB_DIR", SP_CFG_STRING, "services/taskpool/web", CFG(web_dir),
+        "dashboard: index.html at /, its app/ folder at /app/ (echarts from its node_modules/echarts/dist at /vendor/)"},
     SP_CONFIG_END,
 };
 
@@ -44,6 +50,106 @@ static int64_t wall_now(void *arg)
 {
     (void)arg;
     return sp_wall_ms();
+}
+
+/* A folder served under a URL prefix. */
+typedef struct web_root {
+    char dir[4096];
+    const char *cache; /* Cache-Control */
+} web_root;
+
+/* The content type of a file we serve, by extension; NULL: not served. */
+static const char *web_type(const char *path)
+{
+    static const char *const types[][2] = {{".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"}, {".map", "application/json"}, {".svg", "image/svg+xml"},
+        {".png", "image/png"}, {".ico", "image/x-icon"}};
+    const char *dot = strrchr(path, '.');
+    if (dot == NULL || strchr(dot, '/') != NULL) return NULL;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i][0]) == 0) return types[i][1];
+    return NULL;
+}
+
+/* Answers 200 with the regular file at path (at most 16 MiB), else 404. */
+static int web_send(sp_http_res *res, const char *path, const char *type, const char *cache)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (16 << 20))
+        return sp_http_res_error(res, 404, "not_found", "no such resource", NULL);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return sp_http_res_error(res, 404, "not_found", "no such resource", NULL);
+    size_t n = (size_t)st.st_size;
+    char *buf = malloc(n + 1);
+    int rv = buf == NULL ? SP_ENOMEM : fread(buf, 1, n, f) == n ? SP_OK : SP_EIO;
+    fclose(f);
+    if (rv == SP_OK) rv = sp_http_res_set(res, 200, type, buf, n);
+    free(buf);
+    if (rv == SP_OK) rv = sp_http_res_header(res, "Cache-Control", cache);
+    if (rv == SP_OK) rv = sp_http_res_header(res, "X-Content-Type-Options", "nosniff");
+    return rv;
+}
+
+/* GET <prefix>/<file>: a file of the root's folder. Only plain names
+ * ([A-Za-z0-9._-] segments, no "..", no percent-escapes) with a known
+ * extension: nng's directory handler follows "../", so it is not used. */
+static int web_file(const sp_http_req *req, sp_http_res *res, void *arg)
+{
+    const web_root *root = arg;
+    const char *tail = req->tail;
+    size_t len = strlen(tail);
+    int ok = len >= 2 && len < 512 && tail[0] == '/' && strstr(tail, "..") == NULL && strstr(tail, "//") == NULL;
+    for (size_t i = 0; ok && i < len; i++) {
+        char c = tail[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+             c == '-' || c == '/';
+    }
+    const char *type = ok ? web_type(tail) : NULL;
+    if (type == NULL) return sp_http_res_error(res, 404, "not_found", "no such resource", NULL);
+    char path[4700];
+    snprintf(path, sizeof path, "%s%s", root->dir, tail);
+    return web_send(res, path, type, root->cache);
+}
+
+/* GET /: the dashboard's index.html (read per request, so new files need
+ * no restart). */
+static int web_index(const sp_http_req *req, sp_http_res *res, void *arg)
+{
+    (void)req;
+    const web_root *root = arg;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/index.html", root->dir);
+    return web_send(res, path, "text/html; charset=utf-8", "no-cache");
+}
+
+/* Registers the dashboard when dir holds index.html: / (the page), /app/
+ * (dir/app: scripts and styles) and /vendor/ (echarts from node_modules).
+ * roots[3] (top, app, vendor) are filled here and must outlive the server. A missing
+ * folder only logs a warning: the API works without the dashboard. Fails
+ * with sp_http_route_add's errors. */
+static int web_register(sp_http_server *srv, const char *dir, web_root roots[3])
+{
+    web_root *top = &roots[0], *app = &roots[1], *vendor = &roots[2];
+    char path[4200];
+    snprintf(path, sizeof path, "%s/index.html", dir);
+    if (access(path, R_OK) != 0) {
+        sp_warn("dashboard: no %s (SP_WEB_DIR); serving the API only", path);
+        return SP_OK;
+    }
+    snprintf(top->dir, sizeof top->dir, "%s", dir);
+    snprintf(app->dir, sizeof app->dir, "%s/app", dir); /* not dir itself: package.json, node_modules stay private */
+    app->cache = "no-cache";
+    int rv = sp_http_route_add(srv, "GET", "/", 0, web_index, top);
+    if (rv == SP_OK) rv = sp_http_route_add(srv, "GET", "/app", SP_HTTP_PREFIX, web_file, app);
+    if (rv != SP_OK) return rv;
+    snprintf(vendor->dir, sizeof vendor->dir, "%s/node_modules/echarts/dist", dir);
+    vendor->cache = "max-age=3600";
+    if (access(vendor->dir, R_OK) != 0) {
+        sp_warn("dashboard: no %s (run deploy/local/web-deps.sh); charts disabled", vendor->dir);
+        return SP_OK;
+    }
+    return sp_http_route_add(srv, "GET", "/vendor", SP_HTTP_PREFIX, web_file, vendor);
 }
 
 int main(int argc, char **argv)
@@ -58,6 +164,7 @@ int main(int argc, char **argv)
     api_pool *pool = NULL;
     taskpool_api *api = NULL;
     api_ws *ws = NULL;
+    web_root web_roots[3] = {{{0}}};
     int code = 1;
     if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, SP_TOPIC_TASK_COMMANDS, taskpool_svc_batch, &ts) != SP_OK)
         goto out;
@@ -74,7 +181,7 @@ int main(int argc, char **argv)
     /* the service's own server (/healthz, /readyz, /metrics) carries the API */
     sp_http_opts o = {.workers = (int)cfg.http_workers, .auth = taskpool_api_auth, .auth_arg = api};
     if (sp_service_http_new(&svc, &o) != SP_OK || taskpool_api_register(api, svc.http) != SP_OK ||
-        sp_service_http_start(&svc) != SP_OK)
+        web_register(svc.http, cfg.web_dir, web_roots) != SP_OK || sp_service_http_start(&svc) != SP_OK)
         goto out;
     if (cfg.ws_addr && *cfg.ws_addr && api_ws_start(api, cfg.ws_addr, (int)cfg.ws_max, &ws) != SP_OK) goto out;
     sp_info("sp-taskpool API listening on %s (port %d)", cfg.svc.http_addr, sp_http_server_port(svc.http));
