@@ -249,17 +249,24 @@ await test('rep_today_and_deal', async () => {
   await shot(rep, '06-deal');
 });
 
-// sp-score does not fill deal_health yet: a fixture row (removed after)
-// shows the ten dimensions render with their colours and reasons.
-await test('deal_health_fixture_renders', async () => {
+// The deal's ten health dimensions render with colours and reasons: sp-score's
+// own row when it has scored the deal, else a fixture row (removed after).
+await test('deal_health_renders', async () => {
   const deal = need('REP_DEAL'), pg = need('PG_URL');
   const names = ['contact_frequency', 'key_role_coverage', 'proposal_iterations', 'competitor_response', 'stage_dwell',
     'response_latency', 'engagement_trend', 'next_step', 'open_risks', 'card_quality'];
   const colours = ['green', 'green', 'yellow', 'red', 'yellow', 'green', 'green', 'red', 'yellow', 'green'];
   const dims = names.map((n, i) => ({ name: n, score: [90, 80, 55, 20, 50, 85, 75, 10, 45, 70][i], colour: colours[i], weight: 1, measure: i,
     reason_zh: `测试数据：${n} 的说明`, reason_en: `fixture: why ${n}` }));
-  const had = execFileSync('psql', [pg, '-Atc', `SELECT count(*) FROM deal_health WHERE deal_id = '${deal}'`]).toString().trim();
-  if (had !== '0') throw new Error('deal already has a health row; not overwriting it');
+  const had = execFileSync('psql', [pg, '-Atc', `SELECT round(score) FROM deal_health WHERE deal_id = '${deal}'`]).toString().trim();
+  if (had !== '') { // scored by sp-score: check the view shows that row
+    await rep.reload();
+    await rep.waitForSelector('#hl [data-testid=dims]');
+    assert(await rep.locator('#hl [data-testid=dims] tr').count() === 11, 'ten dimension rows');
+    assert(Math.round(Number((await rep.textContent('[data-testid=health-score]')).trim())) === Number(had), 'score as stored');
+    await shot(rep, '06b-deal-health');
+    return;
+  }
   execFileSync('psql', [pg, '-qc', `INSERT INTO deal_health VALUES ('${deal}', 58, 'yellow', '${JSON.stringify(dims)}'::jsonb, now())`]);
   try {
     await rep.reload();

@@ -127,6 +127,7 @@ function taskCard(task, opts = {}) {
   const act = async (a, body) => {
     try { const r = await api('POST', `/v1/tasks/${enc(task.key)}/${a}`, body); toast(`${t('saved')}: ${t('s_' + r.status)}`); Object.assign(task, r); refreshCard(el, task, opts); }
     catch (e) { if (e.status !== 401) toast(errText(e)); }
+    flushDeferred();
   };
   const active = ['open', 'acknowledged', 'in_progress'].includes(task.status);
   if (task.status === 'open') btn('ack', () => act('ack'), 'primary');
@@ -213,10 +214,10 @@ async function startFeed() {
         r.tasks.forEach(x => { if (x.status === 'open' && x.revision === undefined) state.fresh.add(x.key); });
         const name = document.body.dataset.view;
         if (name === 'inbox' || name === 'today' || name === 'team' || name === 'task') {
-          const y = window.scrollY; disposeCharts();
-          await show(name, false);
-          window.scrollTo(0, y);
           toast(`${t('new_task')}: ${r.tasks.length}`);
+          // never wipe a note or reason being typed: redraw once the form is done
+          if (formOpen()) state.deferred = name;
+          else await redraw(name);
         }
       }
     }
@@ -224,6 +225,17 @@ async function startFeed() {
     if (ctl.signal.aborted || e.status === 401) return;
     state.feedAbort = null; setTimeout(startFeed, 3000);
   }
+}
+/* An action form (complete / dismiss / reassign) is open in the view. */
+function formOpen() { return !!document.querySelector('#view .form .row'); }
+async function redraw(name) {
+  const y = window.scrollY; disposeCharts();
+  await show(name, false);
+  window.scrollTo(0, y);
+}
+function flushDeferred() {
+  const name = state.deferred;
+  if (name && !formOpen() && document.body.dataset.view === name) { state.deferred = null; redraw(name); }
 }
 setInterval(() => document.querySelectorAll('.sla[data-due]').forEach(s => { if (s.innerHTML) s.innerHTML = sla(s.dataset.due); }), 30000);
 
