@@ -246,6 +246,22 @@ int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res
     if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
     char region[96], from[24], to[24];
     int64_t now = api->cfg.now_ms(api->cfg.now_arg);
+    /* the window ends at the team's last activity when that is earlier than
+     * now (a replayed or paused book shows its last active week, not zeros) */
+    {
+        const char *tp[1] = {team_id};
+        PGresult *last = NULL;
+        if (sp_db_exec(db,
+                "SELECT (extract(epoch FROM max(i.occurred_at)) * 1000)::bigint FROM people p "
+                "CROSS JOIN LATERAL (SELECT occurred_at FROM interactions WHERE rep_id = p.id "
+                "ORDER BY occurred_at DESC LIMIT 1) i WHERE p.team_id = $1",
+                1, tp, &last) == SP_OK &&
+            PQntuples(last) == 1 && !PQgetisnull(last, 0, 0)) {
+            int64_t l = strtoll(PQgetvalue(last, 0, 0), NULL, 10);
+            if (l > 0 && l < now) now = l;
+        }
+        PQclear(last);
+    }
     snprintf(to, sizeof to, "%lld", (long long)now);
     snprintf(from, sizeof from, "%lld", (long long)(now - 7LL * 86400000));
     PGresult *reps = NULL, *heat = NULL;
@@ -314,6 +330,7 @@ int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res
     json_object_set_new(hm, "stages", rows);
     json_object_set_new(o, "team_id", json_string(team_id));
     json_object_set_new(o, "window_days", json_integer(7));
+    json_object_set_new(o, "as_of_ms", json_integer(now));
     json_object_set_new(o, "reps", list);
     json_object_set_new(o, "bottleneck_heatmap", hm);
     PQclear(reps);
