@@ -67,7 +67,7 @@ all: $(DEPS_STAMP) $(BINS)
 
 help:
 	@echo "make            build every binary into $(BUILD)/bin"
-	@echo "make test       unit tests, the same under ASan+UBSan, integration and end-to-end tests"
+	@echo "make test       unit tests, the same under ASan+UBSan, integration, end-to-end, browser and fuzz tests"
 	@echo "make demo       local stack up, the demo quarter through the pipeline, a summary"
 	@echo "make up|down    start|stop the local PostgreSQL and Kafka (deploy/local)"
 	@echo "make asan       sanitizer build + unit tests"
@@ -151,6 +151,7 @@ test: $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory test-asan || echo "make: sanitizer tests failed" >&2
 	@$(MAKE) --no-print-directory test-integration || echo "make: integration tests failed" >&2
 	@bash tests/e2e/run.sh || echo "make: end-to-end tests failed" >&2
+	@bash tests/web/run.sh || echo "make: dashboard browser tests failed" >&2
 	@bash tests/fuzz/run.sh $(TEST_FUZZ_SECONDS) --record build/test-results || echo "make: fuzzing found a crash" >&2
 	@bash tests/summary.sh build/test-results
 
