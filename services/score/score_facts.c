@@ -91,7 +91,8 @@ sp_err score_load_ctx(sp_db *db, score_loaded *L, score_kind kind, const char *s
                                "LEFT JOIN people p ON p.id = a.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
                                "WHERE a.created_at IS NOT NULL",
         [SCORE_SUBJECT_CUSTOMER] = "SELECT c.name, c.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), "
-                                   "c.id, NULL, score_ms(c.created_at), $2::bigint FROM customers c "
+                                   "c.id, NULL, score_ms(c.created_at), $2::bigint, CASE WHEN c.imported_last_interaction_at <= "
+                                   NOW_SQL " THEN score_ms(c.imported_last_interaction_at) END FROM customers c "
                                    "LEFT JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
                                    "WHERE c.id = $1",
         [SCORE_SUBJECT_REP] = "SELECT p.name, p.id, p.team_id, coalesce(p.region_id, t.region_id), NULL, NULL, "
@@ -102,7 +103,7 @@ sp_err score_load_ctx(sp_db *db, score_loaded *L, score_kind kind, const char *s
     if (!db || !L || !subject_id || !*subject_id || !score_kind_name(kind)) return SP_EINVAL;
     memset(&L->ctx, 0, sizeof L->ctx);
     L->deal_found = L->deal_open = L->stage = 0;
-    L->stage_since_ms = L->deal_created_ms = L->customer_created_ms = 0;
+    L->stage_since_ms = L->deal_created_ms = L->customer_created_ms = L->customer_imported_ms = 0;
     L->ctx.subject_id = subject_id;
     score_subject_type st = score_kind_subject(kind);
     char now[32];
@@ -126,6 +127,7 @@ sp_err score_load_ctx(sp_db *db, score_loaded *L, score_kind kind, const char *s
         L->deal_created_ms = i_at(r, 0, 9);
     } else if (st == SCORE_SUBJECT_CUSTOMER) {
         L->customer_created_ms = i_at(r, 0, 6);
+        L->customer_imported_ms = i_at(r, 0, 8);
     }
     return SP_OK;
 }
@@ -201,7 +203,12 @@ sp_err score_load_key_role(sp_db *db, score_loaded *L, const char *deal_id, int6
     rv = q(db, L,
         "SELECT c.role, score_ms(max(i.occurred_at)), (array_agg(i.event_id ORDER BY i.occurred_at DESC))[1], "
         "(array_agg(c.name ORDER BY i.occurred_at DESC))[1] FROM interactions i JOIN contacts c ON c.id = i.contact_id "
-        "WHERE i.deal_id = $1 AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " AND c.role IS NOT NULL GROUP BY c.role",
+        "WHERE i.deal_id = $1 AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " AND c.role IS NOT NULL GROUP BY c.role "
+        /* the CRM import's last contact per role: a floor (no interaction id) */
+        "UNION ALL SELECT c.role, score_ms(max(c.imported_last_contact_at)), '', "
+        "(array_agg(c.name ORDER BY c.imported_last_contact_at DESC))[1] FROM contacts c JOIN deals d "
+        "ON d.customer_id = c.customer_id WHERE d.id = $1 AND c.role IS NOT NULL AND c.imported_last_contact_at <= "
+        NOW_SQL " GROUP BY c.role",
         2, p, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;
@@ -399,6 +406,7 @@ sp_err score_load_stale(sp_db *db, score_loaded *L, const char *customer_id, int
         f->last_interaction_ms = L->touches[0].at_ms;
         f->likely_need = s_at(r, 0, 4);
     }
+    if (L->customer_imported_ms > f->last_interaction_ms) f->last_interaction_ms = L->customer_imported_ms;
     return SP_OK;
 }
 
@@ -446,7 +454,8 @@ sp_err score_load_status(sp_db *db, score_loaded *L, const char *rep_id, int64_t
     /* a status update: the rep's note, activity or CRM change on the deal */
     rv = q(db, L,
         "SELECT d.id, d.name, score_ms(greatest(d.created_at, (SELECT max(i.occurred_at) FROM interactions i "
-        "WHERE i.deal_id = d.id AND i.channel IN ('note','activity','crm') AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL "))) u "
+        "WHERE i.deal_id = d.id AND i.channel IN ('note','activity','crm') AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL "), "
+        "CASE WHEN d.imported_last_status_update_at <= " NOW_SQL " THEN d.imported_last_status_update_at END)) u "
         "FROM deals d WHERE d.owner_rep_id = $1 AND d.created_at <= " NOW_SQL
         " AND (score_deal_at(d.id, " NOW_SQL ")).is_open ORDER BY u, d.id LIMIT 64",
         2, p, &r);

@@ -357,19 +357,27 @@ static const char *const SQL_STALE =
     "AND j.occurred_at <= score_ts($2::bigint)) "
     "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL AND " WIN("c.created_at", "$4::float8")
     " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = c.id AND j.channel <> 'tracking' "
-    "AND j.occurred_at <= score_ts($2::bigint))" PENDING;
+    "AND j.occurred_at <= score_ts($2::bigint)) "
+    /* the CRM import's last touch crossed the line, and nothing since */
+    "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL AND "
+    WIN("c.imported_last_interaction_at", "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j "
+    "WHERE j.customer_id = c.id AND j.channel <> 'tracking' AND j.occurred_at > "
+    "score_ts($2::bigint - ($4::float8 * 86400000)::bigint) AND j.occurred_at <= score_ts($2::bigint))" PENDING;
 static const char *const SQL_STATUS =
     "SELECT DISTINCT d.owner_rep_id, '' FROM interactions i JOIN deals d ON d.id = i.deal_id WHERE i.deal_id IS NOT NULL "
     "AND i.channel IN ('note','activity','crm') AND d.owner_rep_id IS NOT NULL AND " WIN("i.occurred_at", "$4::float8")
     " UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL AND " WIN("created_at", "$4::float8")
-        PENDING;
+    " UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL AND "
+    WIN("imported_last_status_update_at", "$4::float8") PENDING;
 static const char *const SQL_UNANSWERED =
     "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.customer_side "
     "AND i.direction = 'inbound' AND i.channel <> 'tracking' AND ((" WIN("i.occurred_at", "$4::float8") ") OR ("
     WIN("i.occurred_at", "$5::float8") "))" PENDING;
 static const char *const SQL_KEY_ROLE =
     "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.contact_id IS NOT NULL AND "
-    WIN("i.occurred_at", "$4::float8") " UNION SELECT id, '' FROM deals WHERE " WIN("created_at", "$4::float8") PENDING;
+    WIN("i.occurred_at", "$4::float8") " UNION SELECT id, '' FROM deals WHERE " WIN("created_at", "$4::float8")
+    " UNION SELECT d.id, '' FROM contacts c JOIN deals d ON d.customer_id = c.customer_id WHERE "
+    WIN("c.imported_last_contact_at", "$4::float8") PENDING;
 static const char *const SQL_NO_PROGRESS =
     "SELECT DISTINCT deal_id, '' FROM interactions WHERE activity_kind IN ('visit','executive_visit') AND deal_id IS "
     "NOT NULL AND " WIN("occurred_at", "$4::float8") PENDING;
@@ -477,7 +485,9 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
              "SELECT c.id, c.name, c.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), score_ms(c.created_at), "
              "s.active, s.episode, s.revision, s.level, s.last_value, s.raised_at_ms, s.changed_at_ms, "
              "s.clear_pending_since_ms, s.evidence_hash, x.event_id, x.at, x.label, x.quote, "
-             "(SELECT core_need FROM customer_cards WHERE customer_id = c.id) "
+             "(SELECT core_need FROM customer_cards WHERE customer_id = c.id), "
+             "CASE WHEN c.imported_last_interaction_at <= score_ts($2::bigint) "
+             "THEN score_ms(c.imported_last_interaction_at) END "
              "FROM unnest($1::text[]) u(id) JOIN customers c ON c.id = u.id "
              "JOIN signal_state s ON s.kind = 'customer.stale' AND s.subject_type = 'customer' AND s.subject_id = c.id "
              "AND s.variant = '' LEFT JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
@@ -511,6 +521,8 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
         }
         f.touches = touches;
         f.last_interaction_ms = f.n_touches ? touches[0].at_ms : 0;
+        int64_t imported = PQgetisnull(r, i, 20) ? 0 : strtoll(PQgetvalue(r, i, 20), NULL, 10);
+        if (imported > f.last_interaction_ms) f.last_interaction_ms = imported; /* the import's floor */
         f.likely_need = f.n_touches ? PQgetvalue(r, i, 19) : "";
         score_state st = {.active = PQgetvalue(r, i, 6)[0] == 't',
             .episode = (uint32_t)strtoll(PQgetvalue(r, i, 7), NULL, 10),
