@@ -488,11 +488,18 @@ sp_err score_load_first_visit(sp_db *db, score_loaded *L, const score_rules *rul
     const char *p[4] = {region_id, now, from, to};
     PGresult *r;
     rv = q(db, L,
-        "SELECT score_ms(c.created_at), score_ms((SELECT min(i.occurred_at) FROM interactions i WHERE i.customer_id = c.id "
-        "AND i.occurred_at >= score_ts($3::bigint) AND i.occurred_at <= " NOW_SQL " AND (i.direction = 'outbound' OR i.activity_kind IN ('visit','executive_visit')))) "
-        "FROM customers c JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
-        "WHERE coalesce(p.region_id, t.region_id) = $1 AND c.merged_into IS NULL AND c.created_at >= score_ts($3::bigint) "
-        "AND c.created_at < score_ts($4::bigint) AND c.created_at <= " NOW_SQL,
+        /* a new lead is a deal created in the week (the CRM opens every lead
+         * as a deal in stage lead); its first response the rep's first
+         * outbound message or visit at that customer from then on. A lead
+         * imported from the CRM is not judged: the import carries no
+         * first-response time, and its history is not in interactions. */
+        "SELECT score_ms(d.created_at), score_ms((SELECT min(i.occurred_at) FROM interactions i WHERE i.customer_id = "
+        "d.customer_id AND i.occurred_at >= score_ts($3::bigint) AND i.occurred_at >= d.created_at AND i.occurred_at <= "
+        NOW_SQL " AND i.channel <> 'tracking' AND (i.direction = 'outbound' OR i.activity_kind IN ('visit','executive_visit')))) "
+        "FROM deals d JOIN people p ON p.id = d.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
+        "WHERE coalesce(p.region_id, t.region_id) = $1 AND d.imported_last_status_update_at IS NULL "
+        "AND d.created_at >= score_ts($3::bigint) "
+        "AND d.created_at < score_ts($4::bigint) AND d.created_at <= " NOW_SQL,
         4, p, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;

@@ -598,7 +598,19 @@ static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *s
     const char *p[5] = {ps, ts, score_kind_name(kind), a, b};
     int np = b ? 5 : a ? 4 : 3;
     PGresult *r = NULL;
-    sp_err rv = sp_db_exec(db, sql, np, p, &r);
+    /* A state an event already evaluated after T is left alone: that later
+     * evaluation saw everything up to its own time, and evaluating at T
+     * would take the state back in time (events of a partition may run ahead
+     * of the watermark that drives the sweeps). */
+    static const char pre[] = "SELECT x.s, x.v FROM (", post[] = ") x(s, v) WHERE NOT EXISTS (SELECT 1 FROM "
+        "signal_state z WHERE z.kind = $3 AND z.subject_id = x.s AND z.variant = x.v "
+        "AND z.updated_at > score_ts($2::bigint))";
+    size_t len = sizeof pre + strlen(sql) + sizeof post;
+    char *q = malloc(len);
+    if (!q) return SP_ENOMEM;
+    snprintf(q, len, "%s%s%s", pre, sql, post);
+    sp_err rv = sp_db_exec(db, q, np, p, &r);
+    free(q);
     if (rv != SP_OK) return rv;
     if (kind == SCORE_CUSTOMER_STALE) {
         rv = bulk_stale(s, db, r, t, out, n_eval);
@@ -650,10 +662,12 @@ static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_li
     }
     snprintf(a, sizeof a, "%d", SCORE_RISK_OPEN_DAYS);
     RUN(SCORE_RISK_RAISED, SQL_RISK, a, NULL);
-    int new_day = score_sweep_crosses(s->cal, prev, t, 0), new_week = score_sweep_crosses(s->cal, prev, t, 1);
+    int new_day = score_sweep_crosses(s->cal, prev, t, 0);
     snprintf(a, sizeof a, "%d", (int)calendar_local_day(s->cal, t));
     RUN(SCORE_KEY_ACTION_MISSING, new_day ? SQL_KEY_ACTION : SQL_PENDING, new_day ? a : NULL, NULL);
-    RUN(SCORE_FIRST_VISIT_TIMEOUT, new_week ? SQL_REGIONS : SQL_PENDING, NULL, NULL);
+    /* every boundary: a lead of the two weeks before may time out (48 h
+     * after its creation) at any hour of the current week; few regions */
+    RUN(SCORE_FIRST_VISIT_TIMEOUT, SQL_REGIONS, NULL, NULL);
     RUN(SCORE_FUNNEL_COLLAPSE, new_day ? SQL_TEAMS : SQL_PENDING, NULL, NULL);
     /* window signals raised by events clear as their windows slide */
     RUN(SCORE_COMPETITOR_SURGE, SQL_ACTIVE, NULL, NULL);
