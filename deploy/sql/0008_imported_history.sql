@@ -12,3 +12,16 @@ CREATE INDEX contacts_imported_last_contact ON contacts (imported_last_contact_a
     WHERE imported_last_contact_at IS NOT NULL;
 CREATE INDEX deals_imported_last_status_update ON deals (imported_last_status_update_at)
     WHERE imported_last_status_update_at IS NOT NULL;
+
+-- sp-score's own record of the key roles an interaction on a deal reached:
+-- an activity's roles_covered and the customer-side parties resolved to
+-- contacts (a meeting reaches several roles; interactions.contact_id holds one).
+CREATE TABLE score_role_touches (
+    event_id text NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    deal_id text NOT NULL,
+    role text NOT NULL,
+    PRIMARY KEY (event_id, role)
+);
+CREATE INDEX score_role_touches_deal ON score_role_touches (deal_id, occurred_at);
+CREATE INDEX score_role_touches_at ON score_role_touches (occurred_at);

@@ -201,14 +201,19 @@ sp_err score_load_key_role(sp_db *db, score_loaded *L, const char *deal_id, int6
     const char *p[2] = {deal_id, now};
     PGresult *r;
     rv = q(db, L,
-        "SELECT c.role, score_ms(max(i.occurred_at)), (array_agg(i.event_id ORDER BY i.occurred_at DESC))[1], "
-        "(array_agg(c.name ORDER BY i.occurred_at DESC))[1] FROM interactions i JOIN contacts c ON c.id = i.contact_id "
-        "WHERE i.deal_id = $1 AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " AND c.role IS NOT NULL GROUP BY c.role "
-        /* the CRM import's last contact per role: a floor (no interaction id) */
-        "UNION ALL SELECT c.role, score_ms(max(c.imported_last_contact_at)), '', "
-        "(array_agg(c.name ORDER BY c.imported_last_contact_at DESC))[1] FROM contacts c JOIN deals d "
-        "ON d.customer_id = c.customer_id WHERE d.id = $1 AND c.role IS NOT NULL AND c.imported_last_contact_at <= "
-        NOW_SQL " GROUP BY c.role",
+        /* per role the latest of: an interaction with a contact of that role,
+         * a role the interaction reached (score_role_touches: roles covered,
+         * parties), the CRM import's last contact (no interaction id; never
+         * older than the deal, as a role never seen counts from its creation) */
+        "SELECT x.role, score_ms(max(x.at)), (array_agg(x.id ORDER BY x.at DESC))[1], "
+        "(array_agg(x.nm ORDER BY x.at DESC))[1] FROM ("
+        "SELECT c.role, i.occurred_at at, i.event_id id, c.name nm FROM interactions i JOIN contacts c ON c.id = i.contact_id "
+        "WHERE i.deal_id = $1 AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " "
+        "UNION ALL SELECT t.role, t.occurred_at, t.event_id, '' FROM score_role_touches t WHERE t.deal_id = $1 AND "
+        HORIZON("t.occurred_at") "t.occurred_at <= " NOW_SQL " "
+        "UNION ALL SELECT c.role, greatest(c.imported_last_contact_at, d.created_at), '', c.name FROM contacts c "
+        "JOIN deals d ON d.customer_id = c.customer_id WHERE d.id = $1 AND c.imported_last_contact_at <= " NOW_SQL
+        ") x WHERE x.role IS NOT NULL GROUP BY x.role",
         2, p, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;

@@ -224,6 +224,41 @@ static sp_err record_own(score_svc *s, sp_db *db, const Salespulse__V1__Enriched
     return rv;
 }
 
+/* Records the key roles an interaction on a deal reached: an activity's
+ * roles_covered, and every customer-side party whose identity belongs to a
+ * contact with a role. Idempotent by (event id, role). */
+static sp_err record_roles(sp_db *db, const Salespulse__V1__EnrichedInteraction *ei, const char *ts)
+{
+    static const char *const roles[] = {"", "procurement", "technical", "decision_maker", "finance"};
+    static const char *const kinds[] = {"", "wecom", "email", "phone", "crm"};
+    const Salespulse__V1__Interaction *in = ei->interaction;
+    const char *id = in->meta->event_id;
+    sp_err rv = SP_OK;
+    if (in->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY && in->activity)
+        for (size_t i = 0; i < in->activity->n_roles_covered && rv == SP_OK; i++) {
+            int r = (int)in->activity->roles_covered[i];
+            if (r < 1 || r > 4) continue;
+            const char *p[4] = {id, ts, ei->deal_id, roles[r]};
+            rv = sp_db_exec(db,
+                "INSERT INTO score_role_touches (event_id, occurred_at, deal_id, role) "
+                "VALUES ($1, score_ts($2::bigint), $3, $4) ON CONFLICT DO NOTHING",
+                4, p, NULL);
+        }
+    for (size_t i = 0; i < in->n_parties && rv == SP_OK; i++) {
+        const Salespulse__V1__Party *pt = in->parties[i];
+        if (!pt || !pt->customer_side || !pt->identity || !pt->identity->value || !*pt->identity->value) continue;
+        int k = (int)pt->identity->kind;
+        if (k < 1 || k > 4) continue;
+        const char *p[5] = {id, ts, ei->deal_id, kinds[k], pt->identity->value};
+        rv = sp_db_exec(db,
+            "INSERT INTO score_role_touches (event_id, occurred_at, deal_id, role) "
+            "SELECT $1, score_ts($2::bigint), $3, c.role FROM identities i JOIN contacts c ON c.id = i.contact_id "
+            "WHERE i.kind = $4 AND i.value = $5 AND c.role IS NOT NULL ON CONFLICT DO NOTHING",
+            5, p, NULL);
+    }
+    return rv;
+}
+
 static const char *invalid_field(const Salespulse__V1__EnrichedInteraction *ei)
 {
     if (!ei->meta || !ei->meta->event_id || !*ei->meta->event_id) return "meta.event_id";
@@ -270,6 +305,11 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     }
     s->events++;
     if ((rv = record_own(s, db, ei, now)) != SP_OK) goto dberr;
+    if (ei->deal_id && *ei->deal_id) {
+        char ts[32];
+        snprintf(ts, sizeof ts, "%lld", (long long)now);
+        if ((rv = record_roles(db, ei, ts)) != SP_OK) goto dberr;
+    }
     score_kind_mask mask = 0;
     score_enriched_triggers(ei, s->rules, &mask);
     for (int k = 0; k < SCORE_KIND_COUNT; k++) {
@@ -287,7 +327,16 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
             }
             continue;
         }
-        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", now, &out)) != SP_OK) goto dberr;
+        int64_t at = now;
+        if (score_kind_subject((score_kind)k) == SCORE_SUBJECT_REP) {
+            /* a rep's deals and customers are on every partition: the facts
+             * are complete only up to the watermark, which this partition's
+             * events may run ahead of (a wall clock is never behind) */
+            int64_t wm = sp_clock_now_ms(s->clock);
+            if (wm <= 0) continue;
+            if (wm < at) at = wm;
+        }
+        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", at, &out)) != SP_OK) goto dberr;
     }
     /* outputs only once every database step of the item succeeded */
     if (outs_send(s, g, &out) != SP_OK) res = BUS_RETRY;
@@ -368,7 +417,7 @@ static const char *const SQL_STATUS =
     "AND i.channel IN ('note','activity','crm') AND d.owner_rep_id IS NOT NULL AND " WIN("i.occurred_at", "$4::float8")
     " UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL AND " WIN("created_at", "$4::float8")
     " UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL AND "
-    WIN("imported_last_status_update_at", "$4::float8") PENDING;
+    WIN("imported_last_status_update_at", "$4::float8") ACTIVE; /* a rep's update may clear it */
 static const char *const SQL_UNANSWERED =
     "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.customer_side "
     "AND i.direction = 'inbound' AND i.channel <> 'tracking' AND ((" WIN("i.occurred_at", "$4::float8") ") OR ("
@@ -377,7 +426,8 @@ static const char *const SQL_KEY_ROLE =
     "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.contact_id IS NOT NULL AND "
     WIN("i.occurred_at", "$4::float8") " UNION SELECT id, '' FROM deals WHERE " WIN("created_at", "$4::float8")
     " UNION SELECT d.id, '' FROM contacts c JOIN deals d ON d.customer_id = c.customer_id WHERE "
-    WIN("c.imported_last_contact_at", "$4::float8") PENDING;
+    WIN("c.imported_last_contact_at", "$4::float8")
+    " UNION SELECT deal_id, '' FROM score_role_touches WHERE " WIN("occurred_at", "$4::float8") PENDING;
 static const char *const SQL_NO_PROGRESS =
     "SELECT DISTINCT deal_id, '' FROM interactions WHERE activity_kind IN ('visit','executive_visit') AND deal_id IS "
     "NOT NULL AND " WIN("occurred_at", "$4::float8") PENDING;
