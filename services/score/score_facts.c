@@ -344,16 +344,18 @@ sp_err score_load_unanswered(sp_db *db, score_loaded *L, const char *deal_id, in
     f->ctx = L->ctx;
     char now[32];
     fmt_ll(now, sizeof now, now_ms);
-    const char *p[2] = {deal_id, now};
+    const char *p[3] = {deal_id, now, L->ctx.customer_id && *L->ctx.customer_id ? L->ctx.customer_id : NULL};
     PGresult *r;
+    /* an answer is the rep's outbound message on the deal or to its customer
+     * (an e-mail reply carries no deal id and may not get one attached) */
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), i.channel, " QUOTE_SQL ", count(*) OVER () FROM interactions i "
         "WHERE i.deal_id = $1 AND i.customer_side AND i.direction = 'inbound' AND i.channel <> 'tracking' "
         "AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " AND i.occurred_at > coalesce((SELECT max(o.occurred_at) "
-        "FROM interactions o WHERE o.deal_id = $1 AND o.direction = 'outbound' AND o.channel <> 'tracking' AND "
-        HORIZON("o.occurred_at") "o.occurred_at <= " NOW_SQL
+        "FROM interactions o WHERE (o.deal_id = $1 OR o.customer_id = $3) AND o.direction = 'outbound' "
+        "AND o.channel <> 'tracking' AND " HORIZON("o.occurred_at") "o.occurred_at <= " NOW_SQL
         "), '-infinity') ORDER BY i.occurred_at, i.event_id LIMIT 1",
-        2, p, &r);
+        3, p, &r);
     if (rv != SP_OK) return rv;
     if (touches_fill(L, r) == 1 && L->deal_open) {
         f->oldest = L->touches[0];
