@@ -356,11 +356,23 @@ done:
     return res;
 }
 
+/* Runs every boundary the clock has passed, however many: events must not
+ * be evaluated far ahead of the sweeps (a sweep leaves alone a state an
+ * event evaluated after its boundary, so a lagging sweep loses episodes). */
+static void sweep_catch_up(score_svc *s, sp_db *db)
+{
+    for (;;) {
+        int ran = 0;
+        if (score_svc_sweep(s, db, &ran) != SP_OK || ran < SCORE_SWEEP_MAX_STEPS) return;
+    }
+}
+
 void score_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
     char (*reasons)[BUS_REASON_LEN])
 {
     score_svc *s = arg;
     score_svc_reload(s);
+    sweep_catch_up(s, db);
     sp_tx_batch(db, s->producer, msgs, n, res, reasons, score_one, s);
     score_svc_sweep(s, db, NULL);
 }
