@@ -25,6 +25,7 @@ struct sp_clock {
     void *wall_arg;
     int64_t manual;
     int64_t watermark;
+    int busy; /* a batch in hand: no partition is idle (sp_clock_hold) */
     struct part *parts;
     int nparts;
 };
@@ -117,7 +118,7 @@ static void advance(sp_clock *c)
         struct part *p = &c->parts[i];
         if (!p->assigned) continue;
         if (p->high > max_any) max_any = p->high;
-        int idle = now - p->last_wall > c->idle_grace_ms;
+        int idle = !c->busy && now - p->last_wall > c->idle_grace_ms;
         if (idle) continue;
         if (p->high == INT64_MIN) { /* assigned, nothing seen yet, not idle: holds time back */
             min_active = INT64_MIN;
@@ -161,6 +162,18 @@ void sp_clock_revoke(sp_clock *c, int32_t partition)
     pthread_mutex_lock(&c->mu);
     for (int i = 0; i < c->nparts; i++)
         if (c->parts[i].id == partition) c->parts[i].assigned = 0;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void sp_clock_hold(sp_clock *c, int busy)
+{
+    pthread_mutex_lock(&c->mu);
+    c->busy = busy != 0;
+    if (!busy) { /* the idle countdown of every partition starts now */
+        int64_t now = c->wall(c->wall_arg);
+        for (int i = 0; i < c->nparts; i++)
+            if (c->parts[i].assigned) c->parts[i].last_wall = now;
+    }
     pthread_mutex_unlock(&c->mu);
 }
 

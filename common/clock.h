@@ -48,6 +48,13 @@ void sp_clock_set_ms(sp_clock *c, int64_t now_ms);
  * partition not yet assigned is assigned implicitly. */
 void sp_clock_observe(sp_clock *c, int32_t partition, int64_t event_ms);
 
+/* Event clock: the consumer has a batch in hand (busy = 1) or is done with
+ * it (busy = 0). While busy no partition counts as idle: a partition the
+ * batch does not serve may still have a backlog, and dropping it would let
+ * the watermark jump over its events (sweeps would skip their boundaries).
+ * Leaving busy restarts every partition's idle countdown. */
+void sp_clock_hold(sp_clock *c, int busy);
+
 /* Event clock: the consumer gained / lost a partition (rebalance). */
 void sp_clock_assign(sp_clock *c, int32_t partition);
 void sp_clock_revoke(sp_clock *c, int32_t partition);

@@ -13,7 +13,9 @@ static void batch_trampoline(void *arg, const bus_msg *msgs, size_t n, bus_resul
     /* The handler observes event time itself: it knows occurred_at. */
     sp_service *s = arg;
     int64_t t0 = sp_wall_ms();
+    sp_clock_hold(s->clock, 1);
     s->handler(s->arg, s->db, msgs, n, res, reasons);
+    sp_clock_hold(s->clock, 0);
     size_t ok = 0, dead = 0, retry = 0;
     for (size_t i = 0; i < n; i++) {
         if (res[i] == BUS_OK) ok++;

@@ -91,7 +91,8 @@ sp_err score_load_ctx(sp_db *db, score_loaded *L, score_kind kind, const char *s
                                "LEFT JOIN people p ON p.id = a.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
                                "WHERE a.created_at IS NOT NULL",
         [SCORE_SUBJECT_CUSTOMER] = "SELECT c.name, c.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), "
-                                   "c.id, NULL, score_ms(c.created_at), $2::bigint FROM customers c "
+                                   "c.id, NULL, score_ms(c.created_at), $2::bigint, CASE WHEN c.imported_last_interaction_at <= "
+                                   NOW_SQL " THEN score_ms(c.imported_last_interaction_at) END FROM customers c "
                                    "LEFT JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
                                    "WHERE c.id = $1",
         [SCORE_SUBJECT_REP] = "SELECT p.name, p.id, p.team_id, coalesce(p.region_id, t.region_id), NULL, NULL, "
@@ -102,7 +103,7 @@ sp_err score_load_ctx(sp_db *db, score_loaded *L, score_kind kind, const char *s
     if (!db || !L || !subject_id || !*subject_id || !score_kind_name(kind)) return SP_EINVAL;
     memset(&L->ctx, 0, sizeof L->ctx);
     L->deal_found = L->deal_open = L->stage = 0;
-    L->stage_since_ms = L->deal_created_ms = L->customer_created_ms = 0;
+    L->stage_since_ms = L->deal_created_ms = L->customer_created_ms = L->customer_imported_ms = 0;
     L->ctx.subject_id = subject_id;
     score_subject_type st = score_kind_subject(kind);
     char now[32];
@@ -126,6 +127,7 @@ sp_err score_load_ctx(sp_db *db, score_loaded *L, score_kind kind, const char *s
         L->deal_created_ms = i_at(r, 0, 9);
     } else if (st == SCORE_SUBJECT_CUSTOMER) {
         L->customer_created_ms = i_at(r, 0, 6);
+        L->customer_imported_ms = i_at(r, 0, 8);
     }
     return SP_OK;
 }
@@ -199,9 +201,19 @@ sp_err score_load_key_role(sp_db *db, score_loaded *L, const char *deal_id, int6
     const char *p[2] = {deal_id, now};
     PGresult *r;
     rv = q(db, L,
-        "SELECT c.role, score_ms(max(i.occurred_at)), (array_agg(i.event_id ORDER BY i.occurred_at DESC))[1], "
-        "(array_agg(c.name ORDER BY i.occurred_at DESC))[1] FROM interactions i JOIN contacts c ON c.id = i.contact_id "
-        "WHERE i.deal_id = $1 AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " AND c.role IS NOT NULL GROUP BY c.role",
+        /* per role the latest of: an interaction with a contact of that role,
+         * a role the interaction reached (score_role_touches: roles covered,
+         * parties), the CRM import's last contact (no interaction id; never
+         * older than the deal, as a role never seen counts from its creation) */
+        "SELECT x.role, score_ms(max(x.at)), (array_agg(x.id ORDER BY x.at DESC))[1], "
+        "(array_agg(x.nm ORDER BY x.at DESC))[1] FROM ("
+        "SELECT c.role, i.occurred_at at, i.event_id id, c.name nm FROM interactions i JOIN contacts c ON c.id = i.contact_id "
+        "WHERE i.deal_id = $1 AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " "
+        "UNION ALL SELECT t.role, t.occurred_at, t.event_id, '' FROM score_role_touches t WHERE t.deal_id = $1 AND "
+        HORIZON("t.occurred_at") "t.occurred_at <= " NOW_SQL " "
+        "UNION ALL SELECT c.role, greatest(c.imported_last_contact_at, d.created_at), '', c.name FROM contacts c "
+        "JOIN deals d ON d.customer_id = c.customer_id WHERE d.id = $1 AND c.imported_last_contact_at <= " NOW_SQL
+        ") x WHERE x.role IS NOT NULL GROUP BY x.role",
         2, p, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;
@@ -332,16 +344,18 @@ sp_err score_load_unanswered(sp_db *db, score_loaded *L, const char *deal_id, in
     f->ctx = L->ctx;
     char now[32];
     fmt_ll(now, sizeof now, now_ms);
-    const char *p[2] = {deal_id, now};
+    const char *p[3] = {deal_id, now, L->ctx.customer_id && *L->ctx.customer_id ? L->ctx.customer_id : NULL};
     PGresult *r;
+    /* an answer is the rep's outbound message on the deal or to its customer
+     * (an e-mail reply carries no deal id and may not get one attached) */
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), i.channel, " QUOTE_SQL ", count(*) OVER () FROM interactions i "
         "WHERE i.deal_id = $1 AND i.customer_side AND i.direction = 'inbound' AND i.channel <> 'tracking' "
         "AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " AND i.occurred_at > coalesce((SELECT max(o.occurred_at) "
-        "FROM interactions o WHERE o.deal_id = $1 AND o.direction = 'outbound' AND o.channel <> 'tracking' AND "
-        HORIZON("o.occurred_at") "o.occurred_at <= " NOW_SQL
+        "FROM interactions o WHERE (o.deal_id = $1 OR o.customer_id = $3) AND o.direction = 'outbound' "
+        "AND o.channel <> 'tracking' AND " HORIZON("o.occurred_at") "o.occurred_at <= " NOW_SQL
         "), '-infinity') ORDER BY i.occurred_at, i.event_id LIMIT 1",
-        2, p, &r);
+        3, p, &r);
     if (rv != SP_OK) return rv;
     if (touches_fill(L, r) == 1 && L->deal_open) {
         f->oldest = L->touches[0];
@@ -399,6 +413,7 @@ sp_err score_load_stale(sp_db *db, score_loaded *L, const char *customer_id, int
         f->last_interaction_ms = L->touches[0].at_ms;
         f->likely_need = s_at(r, 0, 4);
     }
+    if (L->customer_imported_ms > f->last_interaction_ms) f->last_interaction_ms = L->customer_imported_ms;
     return SP_OK;
 }
 
@@ -446,7 +461,8 @@ sp_err score_load_status(sp_db *db, score_loaded *L, const char *rep_id, int64_t
     /* a status update: the rep's note, activity or CRM change on the deal */
     rv = q(db, L,
         "SELECT d.id, d.name, score_ms(greatest(d.created_at, (SELECT max(i.occurred_at) FROM interactions i "
-        "WHERE i.deal_id = d.id AND i.channel IN ('note','activity','crm') AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL "))) u "
+        "WHERE i.deal_id = d.id AND i.channel IN ('note','activity','crm') AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL "), "
+        "CASE WHEN d.imported_last_status_update_at <= " NOW_SQL " THEN d.imported_last_status_update_at END)) u "
         "FROM deals d WHERE d.owner_rep_id = $1 AND d.created_at <= " NOW_SQL
         " AND (score_deal_at(d.id, " NOW_SQL ")).is_open ORDER BY u, d.id LIMIT 64",
         2, p, &r);
@@ -479,11 +495,18 @@ sp_err score_load_first_visit(sp_db *db, score_loaded *L, const score_rules *rul
     const char *p[4] = {region_id, now, from, to};
     PGresult *r;
     rv = q(db, L,
-        "SELECT score_ms(c.created_at), score_ms((SELECT min(i.occurred_at) FROM interactions i WHERE i.customer_id = c.id "
-        "AND i.occurred_at >= score_ts($3::bigint) AND i.occurred_at <= " NOW_SQL " AND (i.direction = 'outbound' OR i.activity_kind IN ('visit','executive_visit')))) "
-        "FROM customers c JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
-        "WHERE coalesce(p.region_id, t.region_id) = $1 AND c.merged_into IS NULL AND c.created_at >= score_ts($3::bigint) "
-        "AND c.created_at < score_ts($4::bigint) AND c.created_at <= " NOW_SQL,
+        /* a new lead is a deal created in the week (the CRM opens every lead
+         * as a deal in stage lead); its first response the rep's first
+         * outbound message or visit at that customer from then on. A lead
+         * imported from the CRM is not judged: the import carries no
+         * first-response time, and its history is not in interactions. */
+        "SELECT score_ms(d.created_at), score_ms((SELECT min(i.occurred_at) FROM interactions i WHERE i.customer_id = "
+        "d.customer_id AND i.occurred_at >= score_ts($3::bigint) AND i.occurred_at >= d.created_at AND i.occurred_at <= "
+        NOW_SQL " AND i.channel <> 'tracking' AND (i.direction = 'outbound' OR i.activity_kind IN ('visit','executive_visit')))) "
+        "FROM deals d JOIN people p ON p.id = d.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
+        "WHERE coalesce(p.region_id, t.region_id) = $1 AND d.imported_last_status_update_at IS NULL "
+        "AND d.created_at >= score_ts($3::bigint) "
+        "AND d.created_at < score_ts($4::bigint) AND d.created_at <= " NOW_SQL,
         4, p, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;

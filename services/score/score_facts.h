@@ -34,6 +34,7 @@ typedef struct score_loaded {
     /* deal subjects: the deal as it stood at now (score_deal_at) */
     int deal_found, deal_open, stage;
     int64_t stage_since_ms, deal_created_ms, customer_created_ms;
+    int64_t customer_imported_ms; /* the CRM import's last interaction, if <= now; else 0 */
     score_touch touches[SCORE_LOAD_MAX];
     score_role_seen roles[8];
     score_day_actions days[SCORE_LOAD_MAX];

@@ -270,6 +270,41 @@ static void health_forget(score_svc *s)
     s->n_health = 0;
 }
 
+/* Records the key roles an interaction on a deal reached: an activity's
+ * roles_covered, and every customer-side party whose identity belongs to a
+ * contact with a role. Idempotent by (event id, role). */
+static sp_err record_roles(sp_db *db, const Salespulse__V1__EnrichedInteraction *ei, const char *ts)
+{
+    static const char *const roles[] = {"", "procurement", "technical", "decision_maker", "finance"};
+    static const char *const kinds[] = {"", "wecom", "email", "phone", "crm"};
+    const Salespulse__V1__Interaction *in = ei->interaction;
+    const char *id = in->meta->event_id;
+    sp_err rv = SP_OK;
+    if (in->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY && in->activity)
+        for (size_t i = 0; i < in->activity->n_roles_covered && rv == SP_OK; i++) {
+            int r = (int)in->activity->roles_covered[i];
+            if (r < 1 || r > 4) continue;
+            const char *p[4] = {id, ts, ei->deal_id, roles[r]};
+            rv = sp_db_exec(db,
+                "INSERT INTO score_role_touches (event_id, occurred_at, deal_id, role) "
+                "VALUES ($1, score_ts($2::bigint), $3, $4) ON CONFLICT DO NOTHING",
+                4, p, NULL);
+        }
+    for (size_t i = 0; i < in->n_parties && rv == SP_OK; i++) {
+        const Salespulse__V1__Party *pt = in->parties[i];
+        if (!pt || !pt->customer_side || !pt->identity || !pt->identity->value || !*pt->identity->value) continue;
+        int k = (int)pt->identity->kind;
+        if (k < 1 || k > 4) continue;
+        const char *p[5] = {id, ts, ei->deal_id, kinds[k], pt->identity->value};
+        rv = sp_db_exec(db,
+            "INSERT INTO score_role_touches (event_id, occurred_at, deal_id, role) "
+            "SELECT $1, score_ts($2::bigint), $3, c.role FROM identities i JOIN contacts c ON c.id = i.contact_id "
+            "WHERE i.kind = $4 AND i.value = $5 AND c.role IS NOT NULL ON CONFLICT DO NOTHING",
+            5, p, NULL);
+    }
+    return rv;
+}
+
 static const char *invalid_field(const Salespulse__V1__EnrichedInteraction *ei)
 {
     if (!ei->meta || !ei->meta->event_id || !*ei->meta->event_id) return "meta.event_id";
@@ -318,6 +353,11 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     }
     s->events++;
     if ((rv = record_own(s, db, ei, now)) != SP_OK) goto dberr;
+    if (ei->deal_id && *ei->deal_id) {
+        char ts[32];
+        snprintf(ts, sizeof ts, "%lld", (long long)now);
+        if ((rv = record_roles(db, ei, ts)) != SP_OK) goto dberr;
+    }
     score_kind_mask mask = 0;
     score_enriched_triggers(ei, s->rules, &mask);
     for (int k = 0; k < SCORE_KIND_COUNT; k++) {
@@ -335,7 +375,16 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
             }
             continue;
         }
-        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", now, event_clears(ei, (score_kind)k), &out))
+        int64_t at = now;
+        if (score_kind_subject((score_kind)k) == SCORE_SUBJECT_REP) {
+            /* a rep's deals and customers are on every partition: the facts
+             * are complete only up to the watermark, which this partition's
+             * events may run ahead of (a wall clock is never behind) */
+            int64_t wm = sp_clock_now_ms(s->clock);
+            if (wm <= 0) continue;
+            if (wm < at) at = wm;
+        }
+        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", at, event_clears(ei, (score_kind)k), &out))
             != SP_OK)
             goto dberr;
     }
@@ -358,12 +407,24 @@ done:
     return res;
 }
 
+/* Runs every boundary the clock has passed, however many: events must not
+ * be evaluated far ahead of the sweeps (a sweep leaves alone a state an
+ * event evaluated after its boundary, so a lagging sweep loses episodes). */
+static void sweep_catch_up(score_svc *s, sp_db *db)
+{
+    for (;;) {
+        int ran = 0;
+        if (score_svc_sweep(s, db, &ran) != SP_OK || ran < SCORE_SWEEP_MAX_STEPS) return;
+    }
+}
+
 void score_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
     char (*reasons)[BUS_REASON_LEN])
 {
     score_svc *s = arg;
     score_svc_reload(s);
     health_forget(s);
+    sweep_catch_up(s, db);
     sp_tx_batch(db, s->producer, msgs, n, res, reasons, score_one, s);
     /* deal health is derived data: re-scored once per deal after the commit
      * (a failure leaves the previous score until the deal's next event) */
@@ -426,19 +487,28 @@ static const char *const SQL_STALE =
     "AND j.occurred_at <= score_ts($2::bigint)) "
     "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL AND " WIN("c.created_at", "$4::float8")
     " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = c.id AND j.channel <> 'tracking' "
-    "AND j.occurred_at <= score_ts($2::bigint))" PENDING;
+    "AND j.occurred_at <= score_ts($2::bigint)) "
+    /* the CRM import's last touch crossed the line, and nothing since */
+    "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL AND "
+    WIN("c.imported_last_interaction_at", "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j "
+    "WHERE j.customer_id = c.id AND j.channel <> 'tracking' AND j.occurred_at > "
+    "score_ts($2::bigint - ($4::float8 * 86400000)::bigint) AND j.occurred_at <= score_ts($2::bigint))" PENDING;
 static const char *const SQL_STATUS =
     "SELECT DISTINCT d.owner_rep_id, '' FROM interactions i JOIN deals d ON d.id = i.deal_id WHERE i.deal_id IS NOT NULL "
     "AND i.channel IN ('note','activity','crm') AND d.owner_rep_id IS NOT NULL AND " WIN("i.occurred_at", "$4::float8")
     " UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL AND " WIN("created_at", "$4::float8")
-        PENDING;
+    " UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL AND "
+    WIN("imported_last_status_update_at", "$4::float8") ACTIVE; /* a rep's update may clear it */
 static const char *const SQL_UNANSWERED =
     "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.customer_side "
     "AND i.direction = 'inbound' AND i.channel <> 'tracking' AND ((" WIN("i.occurred_at", "$4::float8") ") OR ("
     WIN("i.occurred_at", "$5::float8") "))" PENDING;
 static const char *const SQL_KEY_ROLE =
     "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.contact_id IS NOT NULL AND "
-    WIN("i.occurred_at", "$4::float8") " UNION SELECT id, '' FROM deals WHERE " WIN("created_at", "$4::float8") PENDING;
+    WIN("i.occurred_at", "$4::float8") " UNION SELECT id, '' FROM deals WHERE " WIN("created_at", "$4::float8")
+    " UNION SELECT d.id, '' FROM contacts c JOIN deals d ON d.customer_id = c.customer_id WHERE "
+    WIN("c.imported_last_contact_at", "$4::float8")
+    " UNION SELECT deal_id, '' FROM score_role_touches WHERE " WIN("occurred_at", "$4::float8") PENDING;
 static const char *const SQL_NO_PROGRESS =
     "SELECT DISTINCT deal_id, '' FROM interactions WHERE activity_kind IN ('visit','executive_visit') AND deal_id IS "
     "NOT NULL AND " WIN("occurred_at", "$4::float8") PENDING;
@@ -497,7 +567,9 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
              "SELECT c.id, c.name, c.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), score_ms(c.created_at), "
              "s.active, s.episode, s.revision, s.level, s.last_value, s.raised_at_ms, s.changed_at_ms, "
              "s.clear_pending_since_ms, s.evidence_hash, x.event_id, x.at, x.label, x.quote, "
-             "(SELECT core_need FROM customer_cards WHERE customer_id = c.id) "
+             "(SELECT core_need FROM customer_cards WHERE customer_id = c.id), "
+             "CASE WHEN c.imported_last_interaction_at <= score_ts($2::bigint) "
+             "THEN score_ms(c.imported_last_interaction_at) END "
              "FROM unnest($1::text[]) u(id) JOIN customers c ON c.id = u.id "
              "JOIN signal_state s ON s.kind = 'customer.stale' AND s.subject_type = 'customer' AND s.subject_id = c.id "
              "AND s.variant = '' LEFT JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
@@ -531,6 +603,8 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
         }
         f.touches = touches;
         f.last_interaction_ms = f.n_touches ? touches[0].at_ms : 0;
+        int64_t imported = PQgetisnull(r, i, 20) ? 0 : strtoll(PQgetvalue(r, i, 20), NULL, 10);
+        if (imported > f.last_interaction_ms) f.last_interaction_ms = imported; /* the import's floor */
         f.likely_need = f.n_touches ? PQgetvalue(r, i, 19) : "";
         score_state st = {.active = PQgetvalue(r, i, 6)[0] == 't',
             .episode = (uint32_t)strtoll(PQgetvalue(r, i, 7), NULL, 10),
@@ -606,7 +680,19 @@ static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *s
     const char *p[5] = {ps, ts, score_kind_name(kind), a, b};
     int np = b ? 5 : a ? 4 : 3;
     PGresult *r = NULL;
-    sp_err rv = sp_db_exec(db, sql, np, p, &r);
+    /* A state an event already evaluated after T is left alone: that later
+     * evaluation saw everything up to its own time, and evaluating at T
+     * would take the state back in time (events of a partition may run ahead
+     * of the watermark that drives the sweeps). */
+    static const char pre[] = "SELECT x.s, x.v FROM (", post[] = ") x(s, v) WHERE NOT EXISTS (SELECT 1 FROM "
+        "signal_state z WHERE z.kind = $3 AND z.subject_id = x.s AND z.variant = x.v "
+        "AND z.updated_at > score_ts($2::bigint))";
+    size_t len = sizeof pre + strlen(sql) + sizeof post;
+    char *q = malloc(len);
+    if (!q) return SP_ENOMEM;
+    snprintf(q, len, "%s%s%s", pre, sql, post);
+    sp_err rv = sp_db_exec(db, q, np, p, &r);
+    free(q);
     if (rv != SP_OK) return rv;
     if (kind == SCORE_CUSTOMER_STALE) {
         rv = bulk_stale(s, db, r, t, out, n_eval);
@@ -658,10 +744,12 @@ static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_li
     }
     snprintf(a, sizeof a, "%d", SCORE_RISK_OPEN_DAYS);
     RUN(SCORE_RISK_RAISED, SQL_RISK, a, NULL);
-    int new_day = score_sweep_crosses(s->cal, prev, t, 0), new_week = score_sweep_crosses(s->cal, prev, t, 1);
+    int new_day = score_sweep_crosses(s->cal, prev, t, 0);
     snprintf(a, sizeof a, "%d", (int)calendar_local_day(s->cal, t));
     RUN(SCORE_KEY_ACTION_MISSING, new_day ? SQL_KEY_ACTION : SQL_PENDING, new_day ? a : NULL, NULL);
-    RUN(SCORE_FIRST_VISIT_TIMEOUT, new_week ? SQL_REGIONS : SQL_PENDING, NULL, NULL);
+    /* every boundary: a lead of the two weeks before may time out (48 h
+     * after its creation) at any hour of the current week; few regions */
+    RUN(SCORE_FIRST_VISIT_TIMEOUT, SQL_REGIONS, NULL, NULL);
     RUN(SCORE_FUNNEL_COLLAPSE, new_day ? SQL_TEAMS : SQL_PENDING, NULL, NULL);
     /* window signals raised by events clear as their windows slide */
     RUN(SCORE_COMPETITOR_SURGE, SQL_ACTIVE, NULL, NULL);

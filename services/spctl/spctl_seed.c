@@ -264,6 +264,13 @@ static int load_crm(seed_ctx *c, json_t *crm, json_t *org)
                  "IS DISTINCT FROM GREATEST(customers.last_interaction_at, EXCLUDED.last_interaction_at)",
                  9, p)) != 0)
             return rv;
+        /* the import's own last touch: the score's immutable floor (0008) */
+        const char *pi[] = {id, str(v, "last_interaction_at")};
+        if ((rv = exec(c, "customers",
+                 "UPDATE customers SET imported_last_interaction_at = $2 WHERE id = $1 AND "
+                 "imported_last_interaction_at IS DISTINCT FROM $2::timestamptz",
+                 2, pi)) != 0)
+            return rv;
         size_t k;
         json_t *ct;
         json_array_foreach(json_object_get(v, "contacts"), k, ct)
@@ -285,6 +292,12 @@ static int load_crm(seed_ctx *c, json_t *crm, json_t *org)
                      "EXCLUDED.name, EXCLUDED.title, EXCLUDED.role) OR contacts.last_contact_at IS DISTINCT FROM "
                      "GREATEST(contacts.last_contact_at, EXCLUDED.last_contact_at)",
                      7, p2)) != 0)
+                return rv;
+            const char *pi2[] = {cid, str(ct, "last_contact_at")};
+            if ((rv = exec(c, "contacts",
+                     "UPDATE contacts SET imported_last_contact_at = $2 WHERE id = $1 AND "
+                     "imported_last_contact_at IS DISTINCT FROM $2::timestamptz",
+                     2, pi2)) != 0)
                 return rv;
             size_t q;
             json_t *idn;
@@ -347,6 +360,12 @@ static int load_crm(seed_ctx *c, json_t *crm, json_t *org)
                  "EXCLUDED.product_ids, EXCLUDED.is_open, EXCLUDED.created_at) OR deals.last_status_update_at < "
                  "EXCLUDED.last_status_update_at)",
                  11, p)) != 0)
+            return rv;
+        const char *pi[] = {id, lsu};
+        if ((rv = exec(c, "deals",
+                 "UPDATE deals SET imported_last_status_update_at = $2 WHERE id = $1 AND "
+                 "imported_last_status_update_at IS DISTINCT FROM $2::timestamptz",
+                 2, pi)) != 0)
             return rv;
         json_t *hv;
         json_array_foreach(json_object_get(v, "history"), k, hv)

@@ -124,6 +124,47 @@ static json_t *crm_json(const sim_world *w)
     return o;
 }
 
+static int away_at(const sim_world *w, int person, int64_t t)
+{
+    for (int i = 0; i < w->nabsences; i++)
+        if (w->absences[i].person == person && t >= w->absences[i].t0 && t < w->absences[i].t1) return 1;
+    return 0;
+}
+
+/* Appends (kind, subject, person) to expected_tasks unless already there. */
+static void expect(json_t *exp, const sim_truth *t, const char *person)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(exp, i, v)
+    {
+        if (!strcmp(json_string_value(json_object_get(v, "kind")), t->kind)
+            && !strcmp(json_string_value(json_object_get(v, "subject_id")), t->subject_id)
+            && !strcmp(json_string_value(json_object_get(v, "assignee_id")), person))
+            return;
+    }
+    json_array_append_new(exp, json_pack("{s:s,s:s,s:s,s:s}", "kind", t->kind, "subject_type", t->subject_type,
+                                   "subject_id", t->subject_id, "assignee_id", person));
+}
+
+/* The watchers routing adds to a task (docs/routing.md): the other present
+ * members of a named team, the team's supervisor of a funnel collapse.
+ * Presence is judged at first_detectable_at, when the task is routed. */
+static void expect_watchers(const sim_world *w, json_t *exp, const sim_truth *t)
+{
+    const int *m = NULL;
+    int n = 0;
+    if (!strcmp(t->assignee_role, "after_sales")) m = w->as_members, n = w->nas;
+    if (!strcmp(t->assignee_role, "competition")) m = w->comp_members, n = w->ncomp;
+    for (int i = 0; i < n; i++)
+        if (strcmp(w->people[m[i]].id, t->assignee_id) && !away_at(w, m[i], t->first_detectable))
+            expect(exp, t, w->people[m[i]].id);
+    if (!strcmp(t->kind, "team.funnel_collapse"))
+        for (int k = 0; k < 6; k++)
+            if (!strcmp(w->teams[k].id, t->subject_id) && !away_at(w, w->teams[k].supervisor, t->first_detectable))
+                expect(exp, t, w->people[w->teams[k].supervisor].id);
+}
+
 static json_t *truth_json(const sim_world *w)
 {
     json_t *o = json_object(), *sit = json_array(), *exp = json_array(), *np = json_array();
@@ -136,13 +177,8 @@ static json_t *truth_json(const sim_world *w)
             "assignee_role", t->assignee_role, "level", t->level, "first_detectable_at", jiso(t->first_detectable));
         if (t->note[0]) json_object_set_new(j, "note", json_string(t->note));
         json_array_append_new(sit, j);
-        int dup = 0;
-        for (int k = 0; k < i; k++)
-            dup |= strcmp(w->truth[k].kind, t->kind) == 0 && strcmp(w->truth[k].subject_id, t->subject_id) == 0 &&
-                   strcmp(w->truth[k].assignee_id, t->assignee_id) == 0;
-        if (!dup)
-            json_array_append_new(exp, json_pack("{s:s,s:s,s:s,s:s}", "kind", t->kind, "subject_type", t->subject_type,
-                                           "subject_id", t->subject_id, "assignee_id", t->assignee_id));
+        expect(exp, t, t->assignee_id);
+        expect_watchers(w, exp, t);
     }
     for (int i = 0; i < w->nabsent; i++) json_array_append_new(np, json_string(w->absent_note[i]));
     json_object_set_new(o, "tenant", json_string("hengyuan"));

@@ -122,7 +122,10 @@ int task_db_put(sp_db *db, const task *t, const task_event *ev, const Salespulse
     const Salespulse__V1__Signal *s = cmd ? cmd->signal : NULL;
     char *chain = chain_json(t), *evidence = s ? evidence_json(s) : NULL,
          *playbooks = cmd ? strings_json(cmd->playbooks, cmd->n_playbooks) : NULL,
-         *watchers = cmd ? strings_json(cmd->watchers, cmd->n_watchers) : NULL;
+         /* only a routing (UPSERT) says who watches; a CLOSE keeps them */
+         *watchers = cmd && cmd->op == SALESPULSE__V1__TASK_OP__TASK_OP_UPSERT
+            ? strings_json(cmd->watchers, cmd->n_watchers)
+            : NULL;
     const char *p[28] = {t->key, t->kind, lvl, task_status_name(t->status), t->assignee_id, t->assignee_role,
         *t->team_id ? t->team_id : (s && *s->team_id ? s->team_id : NULL),
         *t->region_id ? t->region_id : (s && *s->region_id ? s->region_id : NULL), sla, created, assigned, acked, closed,

@@ -89,6 +89,26 @@ static void test_idle_partition_drops_out(void **state)
     sp_clock_destroy(c);
 }
 
+/* A busy consumer (a long batch from partition 1) does not drop partition
+ * 0, which may still have a backlog; once idle, the countdown restarts. */
+static void test_busy_consumer_keeps_partitions(void **state)
+{
+    (void)state;
+    sp_clock *c = event_clock();
+    sp_clock_observe(c, 0, 1000);
+    sp_clock_observe(c, 1, 50000);
+    sp_clock_hold(c, 1);
+    fake_wall_now += 10000; /* the batch took 10 s > 5 s grace */
+    sp_clock_observe(c, 1, 60000);
+    assert_int_equal(sp_clock_now_ms(c), 1000);
+    sp_clock_hold(c, 0);
+    fake_wall_now += 4000; /* idle, but within grace since the batch ended */
+    assert_int_equal(sp_clock_now_ms(c), 1000);
+    fake_wall_now += 2000;
+    assert_int_equal(sp_clock_now_ms(c), 60000);
+    sp_clock_destroy(c);
+}
+
 static void test_revoke(void **state)
 {
     (void)state;
@@ -108,6 +128,7 @@ int main(void)
         cmocka_unit_test(test_manual),
         cmocka_unit_test(test_watermark_is_min_of_partitions),
         cmocka_unit_test(test_idle_partition_drops_out),
+        cmocka_unit_test(test_busy_consumer_keeps_partitions),
         cmocka_unit_test(test_revoke),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

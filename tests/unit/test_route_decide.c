@@ -117,18 +117,18 @@ static void test_design_table(void **state)
         {"deal.key_role_uncovered", 2, DEAL, "D1", "P-R1", NULL, ROUTE_T_MENTOR, "P-M1", 28800, NULL, NULL},
         {"deal.competitor_surge", 3, DEAL, "D1", "P-R1", NULL, ROUTE_T_COMPETITION, "P-C1", 7200,
             "competition_kit", "P-C2"},
-        {"deal.demo_refused_twice", 2, DEAL, "D1", "P-R1", "technical_doubt", ROUTE_T_MENTOR, "P-M1", 28800,
+        {"deal.demo_refused_twice", 2, DEAL, "D1", "P-R1", "pack:technical_doubt", ROUTE_T_MENTOR, "P-M1", 28800,
             "technical_doubt_pack", NULL},
         {"deal.demo_refused_twice", 2, DEAL, "D1", "P-R1", NULL, ROUTE_T_MENTOR, "P-M1", 28800,
             "similar_won_case", NULL},
         {"deal.stage_stalled", 2, DEAL, "D1", "P-R1", NULL, ROUTE_T_SUPERVISOR, "P-S1", 28800, NULL, NULL},
-        {"deal.risk_raised", 1, DEAL, "D1", "P-R1", "after_sales", ROUTE_T_AFTER_SALES, "P-A1", 86400, NULL,
+        {"deal.risk_raised", 1, DEAL, "D1", "P-R1", "risk:after_sales", ROUTE_T_AFTER_SALES, "P-A1", 86400, NULL,
             "P-A2"},
-        {"deal.risk_raised", 2, DEAL, "D1", "P-R1", "budget_freeze", ROUTE_T_SUPERVISOR, "P-S1", 28800, NULL,
+        {"deal.risk_raised", 2, DEAL, "D1", "P-R1", "risk:budget_freeze", ROUTE_T_SUPERVISOR, "P-S1", 28800, NULL,
             NULL},
-        {"deal.risk_raised", 2, DEAL, "D1", "P-R1", "decision_change", ROUTE_T_SUPERVISOR, "P-S1", 28800,
+        {"deal.risk_raised", 2, DEAL, "D1", "P-R1", "risk:decision_change", ROUTE_T_SUPERVISOR, "P-S1", 28800,
             "policy_guide", NULL},
-        {"deal.risk_raised", 1, DEAL, "D1", "P-R1", "price_pressure", ROUTE_T_OWNER_REP, "P-R1", 86400, NULL,
+        {"deal.risk_raised", 1, DEAL, "D1", "P-R1", "risk:price_pressure", ROUTE_T_OWNER_REP, "P-R1", 86400, NULL,
             NULL},
         {"deal.unanswered_inbound", 1, DEAL, "D1", "P-R1", NULL, ROUTE_T_OWNER_REP, "P-R1", 86400, NULL,
             NULL},
@@ -259,7 +259,7 @@ static void test_named_team_lead_absent(void **state)
     route_decision d;
     int64_t t;
     cntime_parse("2026-04-05T09:00", &t);
-    sig_init(&g, "deal.risk_raised", 1, DEAL, "D1", "P-R1", "after_sales");
+    sig_init(&g, "deal.risk_raised", 1, DEAL, "D1", "P-R1", "risk:after_sales");
     assert_int_equal(route_decide(g_rules, g_org, &g.s, t, &d), SP_OK);
     assert_string_equal(d.assignee_id, "P-A2");
     assert_int_equal(d.assignee_role, ROUTE_T_AFTER_SALES);

@@ -178,7 +178,7 @@ static void test_rules_default_file(void **state)
     assert_int_equal(route_rules_sla_s(r, 3), 2 * 3600);
     assert_int_equal(route_rules_sla_s(r, 0), 24 * 3600);
     assert_int_equal(route_rules_suppress_s(r), 7 * 86400);
-    char *tags[] = {"budget_freeze"};
+    char *tags[] = {"risk:budget_freeze"};
     const route_rule *ru = route_rules_match(r, "deal.risk_raised", 2, tags, 1);
     assert_string_equal(ru->id, "risk_budget_freeze");
     assert_int_equal(ru->assignee, ROUTE_T_SUPERVISOR);
