@@ -440,9 +440,15 @@ static void test_every_kind_loads(void **state)
     int y, w;
     calendar_iso_week(calendar_local_day(F.cal, t), &y, &w);
     int64_t monday = calendar_day_start_ms(F.cal, calendar_iso_week_monday(y, w));
-    for (int i = 0; i < 4; i++)
+    /* new leads are new deals (an imported deal is not judged) */
+    for (int i = 0; i < 4; i++) {
+        long long at = (long long)(monday - (i < 2 ? 10 : 3) * d + i * HOUR);
         sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s-L%d', '%s-R', score_ts(%lld))", x, i, x,
-            (long long)(monday - (i < 2 ? 10 : 3) * d + i * HOUR));
+            at);
+        sql("INSERT INTO deals (id, customer_id, stage, stage_since, owner_rep_id, created_at, last_status_update_at) "
+            "VALUES ('%s-LD%d', '%s-L%d', 'lead', score_ts(%lld), '%s-R', score_ts(%lld), score_ts(%lld))",
+            x, i, x, i, at, x, at, at);
+    }
 
     score_eval e;
     assert_true(met(SCORE_NO_PROGRESS_AFTER_VISIT, deal, NULL, t, &e));
