@@ -396,6 +396,20 @@ void bus_consumer_destroy(bus_consumer *c)
     free(c);
 }
 
+int bus_consumer_behind(bus_consumer *c, const char *topic, int32_t partition)
+{
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(c->rk, topic, partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+        return 1; /* nothing fetched yet: cannot tell, so not idle */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition);
+    int64_t pos = -1;
+    if (rd_kafka_position(c->rk, l) == RD_KAFKA_RESP_ERR_NO_ERROR) pos = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (pos < 0) return hi > lo; /* nothing consumed yet: behind if there is anything */
+    return pos < hi;
+}
+
 void bus_consumer_stats_get(bus_consumer *c, bus_consumer_stats *out)
 {
     pthread_mutex_lock(&c->stats_mu);

@@ -139,6 +139,12 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop);
 /* Closes (if still open) and frees. Accepts NULL. */
 void bus_consumer_destroy(bus_consumer *c);
 
+/* 1 when the consumer may still have messages of topic/partition to hand
+ * out: its position (last message returned + 1) is below the partition's
+ * high watermark as last fetched, or either is not known yet. Call from the
+ * consumer's own thread (handler, on_idle). */
+int bus_consumer_behind(bus_consumer *c, const char *topic, int32_t partition);
+
 /* Counters since start, for metrics and tests. */
 typedef struct bus_consumer_stats {
     uint64_t handled_ok, retried, dead, batches;

@@ -23,6 +23,8 @@ struct sp_clock {
     pthread_mutex_t mu;
     sp_clock_wall_fn wall;
     void *wall_arg;
+    sp_clock_behind_fn behind;
+    void *behind_arg;
     int64_t manual;
     int64_t watermark;
     int busy; /* a batch in hand: no partition is idle (sp_clock_hold) */
@@ -88,6 +90,14 @@ void sp_clock_set_wall(sp_clock *c, sp_clock_wall_fn fn, void *arg)
     pthread_mutex_unlock(&c->mu);
 }
 
+void sp_clock_set_behind(sp_clock *c, sp_clock_behind_fn fn, void *arg)
+{
+    pthread_mutex_lock(&c->mu);
+    c->behind = fn;
+    c->behind_arg = arg;
+    pthread_mutex_unlock(&c->mu);
+}
+
 void sp_clock_set_ms(sp_clock *c, int64_t now_ms)
 {
     pthread_mutex_lock(&c->mu);
@@ -118,7 +128,8 @@ static void advance(sp_clock *c)
         struct part *p = &c->parts[i];
         if (!p->assigned) continue;
         if (p->high > max_any) max_any = p->high;
-        int idle = !c->busy && now - p->last_wall > c->idle_grace_ms;
+        int idle = !c->busy && now - p->last_wall > c->idle_grace_ms &&
+            (c->behind == NULL || !c->behind(c->behind_arg, p->id));
         if (idle) continue;
         if (p->high == INT64_MIN) { /* assigned, nothing seen yet, not idle: holds time back */
             min_active = INT64_MIN;

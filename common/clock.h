@@ -55,6 +55,13 @@ void sp_clock_observe(sp_clock *c, int32_t partition, int64_t event_ms);
  * Leaving busy restarts every partition's idle countdown. */
 void sp_clock_hold(sp_clock *c, int busy);
 
+/* Event clock: whether a partition may still have events to deliver (the
+ * consumer has not reached its end). A partition that is behind never
+ * counts as idle, whatever the grace period: after a restart a slow first
+ * fetch must not let the watermark jump over its backlog. NULL: no check. */
+typedef int (*sp_clock_behind_fn)(void *arg, int32_t partition);
+void sp_clock_set_behind(sp_clock *c, sp_clock_behind_fn fn, void *arg);
+
 /* Event clock: the consumer gained / lost a partition (rebalance). */
 void sp_clock_assign(sp_clock *c, int32_t partition);
 void sp_clock_revoke(sp_clock *c, int32_t partition);

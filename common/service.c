@@ -42,6 +42,13 @@ static void idle(void *arg)
     if (s->on_idle) s->on_idle(s->arg, s->db);
 }
 
+/* sp_clock_behind_fn over the service's consumer. */
+static int partition_behind(void *arg, int32_t partition)
+{
+    sp_service *s = arg;
+    return s->consumer ? bus_consumer_behind(s->consumer, s->topic, partition) : 1;
+}
+
 int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, const char *topic,
     sp_service_batch_fn handler, void *arg)
 {
@@ -90,6 +97,8 @@ int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, 
         sp_error("consumer: %s", err);
         return rv;
     }
+    s->topic = topic;
+    sp_clock_set_behind(s->clock, partition_behind, s);
     return SP_OK;
 }
 

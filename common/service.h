@@ -56,6 +56,7 @@ typedef void (*sp_service_batch_fn)(void *arg, sp_db *db, const bus_msg *msgs, s
 typedef struct sp_service {
     const char *name;
     const sp_service_cfg *cfg;
+    const char *topic; /* the one topic consumed */
     sp_clock *clock;     /* owned */
     sp_db *db;           /* owned */
     bus_producer *producer; /* owned */

@@ -375,16 +375,12 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
             }
             continue;
         }
-        int64_t at = now;
-        if (score_kind_subject((score_kind)k) == SCORE_SUBJECT_REP) {
-            /* a rep's deals and customers are on every partition: the facts
-             * are complete only up to the watermark, which this partition's
-             * events may run ahead of (a wall clock is never behind) */
-            int64_t wm = sp_clock_now_ms(s->clock);
-            if (wm <= 0) continue;
-            if (wm < at) at = wm;
-        }
-        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", at, event_clears(ei, (score_kind)k), &out))
+        /* A rep's deals and customers are on every partition, so no single
+         * event sees a rep's facts complete: rep kinds are judged by the
+         * sweeps alone, at their boundary times, which makes them the same
+         * on every run (with crashes and restarts too). */
+        if (score_kind_subject((score_kind)k) == SCORE_SUBJECT_REP) continue;
+        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", now, event_clears(ei, (score_kind)k), &out))
             != SP_OK)
             goto dberr;
     }

@@ -193,7 +193,10 @@ int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
             1, p, &r) != SP_OK)
         return -1;
     int n = 0;
-    for (int i = 0; i < PQntuples(r); i++) n += escalate_one(s, db, PQgetvalue(r, i, 0), now);
+    /* every level that is due by now, not one per sweep: how often the
+     * sweep runs must not change where a task ends up */
+    for (int i = 0; i < PQntuples(r); i++)
+        for (int level = 0; level < SP_TASK_MAX_CHAIN && escalate_one(s, db, PQgetvalue(r, i, 0), now); level++) n++;
     PQclear(r);
     s->last_sweep_ms = now;
     s->escalations += (unsigned long)n;

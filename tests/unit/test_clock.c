@@ -121,6 +121,28 @@ static void test_revoke(void **state)
     sp_clock_destroy(c);
 }
 
+static int behind_flag;
+static int fake_behind(void *arg, int32_t partition)
+{
+    (void)arg;
+    return partition == 0 && behind_flag;
+}
+
+static void test_behind_partition_never_idle(void **state)
+{
+    (void)state;
+    sp_clock *c = event_clock();
+    sp_clock_set_behind(c, fake_behind, NULL);
+    sp_clock_observe(c, 0, 1000);
+    sp_clock_observe(c, 1, 50000);
+    behind_flag = 1;
+    fake_wall_now += 60000; /* far past the grace period */
+    assert_int_equal(sp_clock_now_ms(c), 1000); /* partition 0 still has a backlog */
+    behind_flag = 0;
+    assert_int_equal(sp_clock_now_ms(c), 50000); /* caught up and silent: drops out */
+    sp_clock_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +152,7 @@ int main(void)
         cmocka_unit_test(test_idle_partition_drops_out),
         cmocka_unit_test(test_busy_consumer_keeps_partitions),
         cmocka_unit_test(test_revoke),
+        cmocka_unit_test(test_behind_partition_never_idle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
