@@ -128,7 +128,12 @@ static void advance(sp_clock *c)
         struct part *p = &c->parts[i];
         if (!p->assigned) continue;
         if (p->high > max_any) max_any = p->high;
-        int idle = !c->busy && now - p->last_wall > c->idle_grace_ms &&
+        /* Only a partition that has never delivered an event can drop out
+         * (an empty partition must not hold time back). One that has stays
+         * in the minimum even when silent: in a replay a silent partition
+         * means its producer stalled, and letting time run past its backlog
+         * would make sweeps judge incomplete facts. */
+        int idle = p->high == INT64_MIN && !c->busy && now - p->last_wall > c->idle_grace_ms &&
             (c->behind == NULL || !c->behind(c->behind_arg, p->id));
         if (idle) continue;
         if (p->high == INT64_MIN) { /* assigned, nothing seen yet, not idle: holds time back */

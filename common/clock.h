@@ -4,10 +4,12 @@
  *  - wall:   the system's real time (production).
  *  - event:  a watermark of event time (replays, tests, the demo): the
  *            minimum over the partitions this consumer holds of the highest
- *            event time seen on each; a partition that has been silent for
- *            idle_grace_ms of wall time drops out (as in Flink / Kafka
- *            Streams), so an idle partition does not hold time back. The
- *            watermark never goes backwards; 0 until an event is seen.
+ *            event time seen on each. A partition that has never delivered
+ *            an event drops out after idle_grace_ms of wall time once it is
+ *            not behind (an empty partition does not hold time back); one
+ *            that has delivered events always counts, so a stalled producer
+ *            upstream stops time instead of letting it run past its backlog.
+ *            The watermark never goes backwards; 0 until an event is seen.
  *  - manual: set explicitly (unit tests).
  * All functions are thread-safe. */
 #ifndef SP_CLOCK_H

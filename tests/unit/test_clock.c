@@ -75,35 +75,36 @@ static void test_idle_partition_drops_out(void **state)
 {
     (void)state;
     sp_clock *c = event_clock();
+    sp_clock_assign(c, 2); /* an empty partition */
     sp_clock_observe(c, 0, 1000);
     sp_clock_observe(c, 1, 50000);
-    assert_int_equal(sp_clock_now_ms(c), 1000);
-    fake_wall_now += 4000; /* within grace */
+    assert_int_equal(sp_clock_now_ms(c), 0); /* the empty one holds time back within its grace */
+    fake_wall_now += 6000;
     sp_clock_observe(c, 1, 60000);
+    assert_int_equal(sp_clock_now_ms(c), 1000); /* it dropped out; partition 0 still counts */
+    fake_wall_now += 60000; /* partition 0 silent for a minute: its producer may be stalled */
     assert_int_equal(sp_clock_now_ms(c), 1000);
-    fake_wall_now += 2000; /* partition 0 silent for 6 s > 5 s grace */
+    sp_clock_observe(c, 0, 70000);
     assert_int_equal(sp_clock_now_ms(c), 60000);
-    /* partition 0 wakes up with an old event: time does not go back */
+    /* a late event does not move time backwards */
     sp_clock_observe(c, 0, 2000);
     assert_int_equal(sp_clock_now_ms(c), 60000);
     sp_clock_destroy(c);
 }
 
-/* A busy consumer (a long batch from partition 1) does not drop partition
- * 0, which may still have a backlog; once idle, the countdown restarts. */
 static void test_busy_consumer_keeps_partitions(void **state)
 {
     (void)state;
     sp_clock *c = event_clock();
-    sp_clock_observe(c, 0, 1000);
+    sp_clock_assign(c, 2); /* empty so far */
     sp_clock_observe(c, 1, 50000);
     sp_clock_hold(c, 1);
     fake_wall_now += 10000; /* the batch took 10 s > 5 s grace */
     sp_clock_observe(c, 1, 60000);
-    assert_int_equal(sp_clock_now_ms(c), 1000);
+    assert_int_equal(sp_clock_now_ms(c), 0); /* busy: the empty partition still holds time */
     sp_clock_hold(c, 0);
-    fake_wall_now += 4000; /* idle, but within grace since the batch ended */
-    assert_int_equal(sp_clock_now_ms(c), 1000);
+    fake_wall_now += 4000; /* within grace since the batch ended */
+    assert_int_equal(sp_clock_now_ms(c), 0);
     fake_wall_now += 2000;
     assert_int_equal(sp_clock_now_ms(c), 60000);
     sp_clock_destroy(c);
@@ -133,13 +134,13 @@ static void test_behind_partition_never_idle(void **state)
     (void)state;
     sp_clock *c = event_clock();
     sp_clock_set_behind(c, fake_behind, NULL);
-    sp_clock_observe(c, 0, 1000);
+    sp_clock_assign(c, 0); /* nothing delivered yet, but a backlog */
     sp_clock_observe(c, 1, 50000);
     behind_flag = 1;
     fake_wall_now += 60000; /* far past the grace period */
-    assert_int_equal(sp_clock_now_ms(c), 1000); /* partition 0 still has a backlog */
-    behind_flag = 0;
-    assert_int_equal(sp_clock_now_ms(c), 50000); /* caught up and silent: drops out */
+    assert_int_equal(sp_clock_now_ms(c), 0);
+    behind_flag = 0; /* truly empty: drops out */
+    assert_int_equal(sp_clock_now_ms(c), 50000);
     sp_clock_destroy(c);
 }
 
