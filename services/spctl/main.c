@@ -16,7 +16,7 @@ const spctl_cmd spctl_commands[] = {
         spctl_wait_drained},
     {"summary", "summary [--truth FILE] [--api URL] [--tokens]", "what a run produced; planted situations found", 1,
         0, spctl_summary},
-    {"check-tasks", "check-tasks --truth FILE", "routed tasks exactly equal to truth.json's expected_tasks?", 1, 0,
+    {"check-tasks", "check-tasks --truth FILE [--skip-kind PREFIX]", "routed tasks exactly equal to truth.json's expected_tasks?", 1, 0,
         spctl_check_tasks},
     {"sim", "sim --seed N [--customers N] [--start D] [--weeks N] --out DIR",
         "generate the deterministic demo quarter (org, CRM, events, truth)", 0, 0, spctl_sim},
