@@ -25,7 +25,10 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 {
     (void)rk;
     /* syslog levels: 0-3 error, 4 warning, 5-6 info, 7 debug */
-    sp_log_level l = level <= 3 ? SP_LOG_ERROR : level == 4 ? SP_LOG_WARN : level <= 6 ? SP_LOG_INFO : SP_LOG_DEBUG;
+    sp_log_level l = level <= 3 ? SP_LOG_ERROR
+        : level == 4            ? SP_LOG_WARN
+        : level <= 6            ? SP_LOG_INFO
+                                : SP_LOG_DEBUG;
     sp_log_event(l, NULL, "rdkafka %s: %s", fac, buf);
 }
 
@@ -63,9 +66,9 @@ static int conf_apply_env(rd_kafka_conf_t *conf, char *errbuf, size_t errlen)
 static rd_kafka_conf_t *conf_base(const char *bootstrap, const char *client_id, char *errbuf, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (conf_set(conf, "bootstrap.servers", bootstrap, errbuf, errlen) != SP_OK ||
-        conf_set(conf, "client.id", client_id ? client_id : "salespulse", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "log.connection.close", "false", errbuf, errlen) != SP_OK) {
+    if (conf_set(conf, "bootstrap.servers", bootstrap, errbuf, errlen) != SP_OK
+        || conf_set(conf, "client.id", client_id ? client_id : "salespulse", errbuf, errlen) != SP_OK
+        || conf_set(conf, "log.connection.close", "false", errbuf, errlen) != SP_OK) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -103,23 +106,24 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 static void *poll_main(void *arg)
 {
     bus_producer *p = arg;
-    while (!p->stop) rd_kafka_poll(p->rk, 100);
+    while (!p->stop)
+        rd_kafka_poll(p->rk, 100);
     return NULL;
 }
 
-int bus_producer_new(const char *bootstrap, const char *client_id, bus_producer **out, char *errbuf,
-    size_t errlen)
+int bus_producer_new(
+    const char *bootstrap, const char *client_id, bus_producer **out, char *errbuf, size_t errlen)
 {
     bus_producer *p = calloc(1, sizeof *p);
     if (p == NULL) return SP_ENOMEM;
     rd_kafka_conf_t *conf = conf_base(bootstrap, client_id, errbuf, errlen);
     if (conf == NULL) goto fail;
-    if (conf_set(conf, "acks", "all", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "enable.idempotence", "true", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "linger.ms", "5", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "message.timeout.ms", "30000", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "compression.type", "lz4", errbuf, errlen) != SP_OK ||
-        conf_apply_env(conf, errbuf, errlen) != SP_OK) {
+    if (conf_set(conf, "acks", "all", errbuf, errlen) != SP_OK
+        || conf_set(conf, "enable.idempotence", "true", errbuf, errlen) != SP_OK
+        || conf_set(conf, "linger.ms", "5", errbuf, errlen) != SP_OK
+        || conf_set(conf, "message.timeout.ms", "30000", errbuf, errlen) != SP_OK
+        || conf_set(conf, "compression.type", "lz4", errbuf, errlen) != SP_OK
+        || conf_apply_env(conf, errbuf, errlen) != SP_OK) {
         rd_kafka_conf_destroy(conf);
         goto fail;
     }
@@ -181,7 +185,10 @@ int bus_producer_flush(bus_producer *p, int timeout_ms)
     return rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR ? SP_OK : SP_ETIMEOUT;
 }
 
-int bus_producer_queue_len(bus_producer *p) { return rd_kafka_outq_len(p->rk); }
+int bus_producer_queue_len(bus_producer *p)
+{
+    return rd_kafka_outq_len(p->rk);
+}
 
 /* ---- delivery groups ------------------------------------------------------------- */
 
@@ -273,7 +280,8 @@ int bus_group_wait(bus_group *g, int timeout_ms, char *errbuf, size_t errlen)
         if (errbuf) snprintf(errbuf, errlen, "%s", g->err);
     } else if (g->pending > 0) {
         rv = SP_ETIMEOUT;
-        if (errbuf) snprintf(errbuf, errlen, "%d message(s) not acknowledged in %d ms", g->pending, timeout_ms);
+        if (errbuf)
+            snprintf(errbuf, errlen, "%d message(s) not acknowledged in %d ms", g->pending, timeout_ms);
     }
     pthread_mutex_unlock(&g->mu);
     return rv;
@@ -306,23 +314,27 @@ static void notify(bus_consumer *c, rd_kafka_topic_partition_list_t *parts, int 
         c->o.on_rebalance(c->o.rebalance_arg, parts->elems[i].topic, parts->elems[i].partition, assigned);
 }
 
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
-    void *opaque)
+static void rebalance_cb(
+    rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     bus_consumer *c = opaque;
     int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         sp_info("assigned %d partition(s)", parts->cnt);
         notify(c, parts, 1);
-        if (coop) rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
-        else rd_kafka_assign(rk, parts);
+        if (coop)
+            rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+        else
+            rd_kafka_assign(rk, parts);
     } else {
         sp_info("revoked %d partition(s)", parts->cnt);
         /* Commit what was stored before the partitions go to another member. */
         rd_kafka_commit(rk, NULL, 0);
         notify(c, parts, 0);
-        if (coop) rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
-        else rd_kafka_assign(rk, NULL);
+        if (coop)
+            rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+        else
+            rd_kafka_assign(rk, NULL);
     }
 }
 
@@ -344,16 +356,16 @@ int bus_consumer_new(const bus_consumer_opts *opts, bus_consumer **out, char *er
     }
     if (bus_producer_new(opts->bootstrap, opts->client_id, &c->dlq, errbuf, errlen) != SP_OK) goto fail;
     if ((conf = conf_base(opts->bootstrap, opts->client_id, errbuf, errlen)) == NULL) goto fail;
-    if (conf_set(conf, "group.id", opts->group_id, errbuf, errlen) != SP_OK ||
-        conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "enable.auto.commit", "true", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "auto.commit.interval.ms", "1000", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "auto.offset.reset", "earliest", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "session.timeout.ms", "10000", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "heartbeat.interval.ms", "1000", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "fetch.wait.max.ms", "20", errbuf, errlen) != SP_OK ||
-        conf_set(conf, "queued.max.messages.kbytes", "16384", errbuf, errlen) != SP_OK ||
-        conf_apply_env(conf, errbuf, errlen) != SP_OK)
+    if (conf_set(conf, "group.id", opts->group_id, errbuf, errlen) != SP_OK
+        || conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen) != SP_OK
+        || conf_set(conf, "enable.auto.commit", "true", errbuf, errlen) != SP_OK
+        || conf_set(conf, "auto.commit.interval.ms", "1000", errbuf, errlen) != SP_OK
+        || conf_set(conf, "auto.offset.reset", "earliest", errbuf, errlen) != SP_OK
+        || conf_set(conf, "session.timeout.ms", "10000", errbuf, errlen) != SP_OK
+        || conf_set(conf, "heartbeat.interval.ms", "1000", errbuf, errlen) != SP_OK
+        || conf_set(conf, "fetch.wait.max.ms", "20", errbuf, errlen) != SP_OK
+        || conf_set(conf, "queued.max.messages.kbytes", "16384", errbuf, errlen) != SP_OK
+        || conf_apply_env(conf, errbuf, errlen) != SP_OK)
         goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, c);
@@ -399,7 +411,8 @@ void bus_consumer_destroy(bus_consumer *c)
 int bus_consumer_behind(bus_consumer *c, const char *topic, int32_t partition)
 {
     int64_t lo = -1, hi = -1;
-    if (rd_kafka_get_watermark_offsets(c->rk, topic, partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+    if (rd_kafka_get_watermark_offsets(c->rk, topic, partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR
+        || hi < 0)
         return 1; /* nothing fetched yet: cannot tell, so not idle */
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, partition);
@@ -454,15 +467,15 @@ static int dead_letter(bus_consumer *c, const rd_kafka_message_t *m, const char 
     if (rv == SP_OK) rv = bus_group_wait(g, 10000, NULL, 0);
     bus_group_release(g);
     free(buf);
-    if (rv == SP_OK)
-        sp_log_event(SP_LOG_WARN, id, "dead-lettered %s: %s", key, dl.reason);
+    if (rv == SP_OK) sp_log_event(SP_LOG_WARN, id, "dead-lettered %s: %s", key, dl.reason);
     return rv;
 }
 
 /* Sleeps ms, in slices, returning early when *stop is set. */
 static void nap(int ms, volatile sig_atomic_t *stop)
 {
-    for (int t = 0; t < ms && !*stop; t += 50) usleep(50000);
+    for (int t = 0; t < ms && !*stop; t += 50)
+        usleep(50000);
 }
 
 struct retry_mark {
@@ -518,7 +531,7 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
 
         for (int i = 0; i < n; i++) {
             rd_kafka_timestamp_type_t tst;
-            msgs[i] = (bus_msg){
+            msgs[i] = (bus_msg) {
                 .topic = rd_kafka_topic_name(ms[i]->rkt),
                 .partition = ms[i]->partition,
                 .offset = ms[i]->offset,
@@ -540,19 +553,21 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
             if (marked(marks, nmarks, msgs[i].topic, msgs[i].partition)) continue;
             bus_result r = res[i];
             if (r == BUS_DEAD && dead_letter(c, ms[i], reasons[i]) != SP_OK) {
-                sp_warn("dead-letter publish failed; retrying %s:%d:%lld", msgs[i].topic, (int)msgs[i].partition,
-                    (long long)msgs[i].offset);
+                sp_warn("dead-letter publish failed; retrying %s:%d:%lld", msgs[i].topic,
+                    (int)msgs[i].partition, (long long)msgs[i].offset);
                 r = BUS_RETRY;
             }
             if (r == BUS_RETRY) {
-                marks[nmarks++] = (struct retry_mark){msgs[i].topic, msgs[i].partition, msgs[i].offset};
+                marks[nmarks++] = (struct retry_mark) {msgs[i].topic, msgs[i].partition, msgs[i].offset};
                 retried++;
                 continue;
             }
-            if (r == BUS_DEAD) dead++;
-            else ok++;
-            rd_kafka_topic_partition_t *tp =
-                rd_kafka_topic_partition_list_find(store, msgs[i].topic, msgs[i].partition);
+            if (r == BUS_DEAD)
+                dead++;
+            else
+                ok++;
+            rd_kafka_topic_partition_t *tp
+                = rd_kafka_topic_partition_list_find(store, msgs[i].topic, msgs[i].partition);
             if (tp == NULL) tp = rd_kafka_topic_partition_list_add(store, msgs[i].topic, msgs[i].partition);
             tp->offset = msgs[i].offset + 1;
         }
@@ -565,8 +580,8 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
             /* Go back to the first message not done, on each such partition. */
             rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new(nmarks);
             for (int i = 0; i < nmarks; i++)
-                rd_kafka_topic_partition_list_add(seek, marks[i].topic, marks[i].partition)->offset =
-                    marks[i].offset;
+                rd_kafka_topic_partition_list_add(seek, marks[i].topic, marks[i].partition)->offset
+                    = marks[i].offset;
             rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, seek, 5000);
             if (e) {
                 sp_warn("seek: %s", rd_kafka_error_string(e));
@@ -574,7 +589,8 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
             }
             rd_kafka_topic_partition_list_destroy(seek);
         }
-        for (int i = 0; i < n; i++) rd_kafka_message_destroy(ms[i]);
+        for (int i = 0; i < n; i++)
+            rd_kafka_message_destroy(ms[i]);
         pthread_mutex_lock(&c->stats_mu);
         c->stats.handled_ok += ok;
         c->stats.dead += dead;
@@ -642,8 +658,8 @@ int bus_topics_create(const char *bootstrap, const char *const *topics, int part
         goto fail;
     }
     size_t cnt = 0;
-    const rd_kafka_topic_result_t **tr =
-        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+    const rd_kafka_topic_result_t **tr
+        = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
     for (size_t i = 0; i < cnt; i++) {
         rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
         if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
@@ -681,8 +697,8 @@ void bus_install_stop_signals(volatile sig_atomic_t *stop)
     sigaction(SIGINT, &sa, NULL);
 }
 
-int bus_group_lag(const char *bootstrap, const char *group, const char *topic, int64_t *lag, char *errbuf,
-    size_t errlen)
+int bus_group_lag(
+    const char *bootstrap, const char *group, const char *topic, int64_t *lag, char *errbuf, size_t errlen)
 {
     int rv = SP_EKAFKA;
     rd_kafka_t *rk = NULL;
@@ -703,7 +719,9 @@ int bus_group_lag(const char *bootstrap, const char *group, const char *topic, i
     rd_kafka_topic_destroy(rkt);
     if (err || md->topic_cnt != 1 || md->topics[0].err) {
         snprintf(errbuf, errlen, "metadata of %s: %s", topic,
-            rd_kafka_err2str(err ? err : md && md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+            rd_kafka_err2str(err          ? err
+                    : md && md->topic_cnt ? md->topics[0].err
+                                          : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
         goto fail;
     }
     parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
@@ -716,7 +734,8 @@ int bus_group_lag(const char *bootstrap, const char *group, const char *topic, i
     int64_t total = 0;
     for (int i = 0; i < parts->cnt; i++) {
         int64_t lo = 0, hi = 0;
-        if ((err = rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo, &hi, 10000)) != 0) {
+        if ((err = rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo, &hi, 10000))
+            != 0) {
             snprintf(errbuf, errlen, "watermarks of %s: %s", topic, rd_kafka_err2str(err));
             goto fail;
         }

@@ -48,8 +48,8 @@ typedef void (*bus_done_fn)(void *arg, int err, const char *errstr, int32_t part
 /* Creates a producer for the bootstrap servers. client_id names the service
  * in broker logs. On error returns SP_EKAFKA/SP_ECONFIG and fills errbuf.
  * Caller frees with bus_producer_destroy. */
-int bus_producer_new(const char *bootstrap, const char *client_id, bus_producer **out, char *errbuf,
-    size_t errlen);
+int bus_producer_new(
+    const char *bootstrap, const char *client_id, bus_producer **out, char *errbuf, size_t errlen);
 
 /* Flushes (up to 10 s) and frees. Accepts NULL. */
 void bus_producer_destroy(bus_producer *p);
@@ -102,8 +102,8 @@ typedef struct bus_msg {
  * reasons[i] (a buffer of BUS_REASON_LEN bytes). A batch handler usually
  * applies the whole batch in one database transaction. */
 #define BUS_REASON_LEN 256
-typedef void (*bus_batch_fn)(void *arg, const bus_msg *msgs, size_t n, bus_result *results,
-    char (*reasons)[BUS_REASON_LEN]);
+typedef void (*bus_batch_fn)(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *results, char (*reasons)[BUS_REASON_LEN]);
 
 /* Called on rebalance for each partition gained (assigned=1) or lost. */
 typedef void (*bus_rebalance_fn)(void *arg, const char *topic, int32_t partition, int assigned);
@@ -113,11 +113,11 @@ typedef struct bus_consumer_opts {
     const char *group_id;
     const char *client_id;
     const char *const *topics; /* NULL-terminated */
-    const char *dlq_topic;     /* default SP_TOPIC_DEADLETTER */
-    const char *service;       /* written into DeadLetter.service */
-    int max_batch;             /* default 500 */
-    int batch_wait_ms;         /* default 50: how long to fill a batch */
-    int retry_backoff_max_ms;  /* default 5000 */
+    const char *dlq_topic; /* default SP_TOPIC_DEADLETTER */
+    const char *service; /* written into DeadLetter.service */
+    int max_batch; /* default 500 */
+    int batch_wait_ms; /* default 50: how long to fill a batch */
+    int retry_backoff_max_ms; /* default 5000 */
     bus_batch_fn handler;
     void *arg;
     bus_rebalance_fn on_rebalance; /* may be NULL */
@@ -159,11 +159,9 @@ int bus_topics_create(const char *bootstrap, const char *const *topics, int part
 /* Installs SIGTERM and SIGINT handlers that set *stop = 1. */
 void bus_install_stop_signals(volatile sig_atomic_t *stop);
 
-
-
 /* The total lag of consumer group on topic: the sum over partitions of the
  * high watermark minus the committed offset (a partition without a commit
  * counts from its low watermark). SP_OK or SP_EKAFKA with errbuf. */
-int bus_group_lag(const char *bootstrap, const char *group, const char *topic, int64_t *lag, char *errbuf,
-    size_t errlen);
+int bus_group_lag(
+    const char *bootstrap, const char *group, const char *topic, int64_t *lag, char *errbuf, size_t errlen);
 #endif

@@ -13,7 +13,7 @@
 struct part {
     int32_t id;
     int assigned;
-    int64_t high;      /* highest event time seen; INT64_MIN = none */
+    int64_t high; /* highest event time seen; INT64_MIN = none */
     int64_t last_wall; /* wall time of the last event (or of assignment) */
 };
 
@@ -48,10 +48,14 @@ static int64_t default_wall(void *arg)
 int sp_clock_kind_parse(const char *s, sp_clock_kind *out)
 {
     if (s == NULL) return SP_EINVAL;
-    if (strcmp(s, "wall") == 0) *out = SP_CLOCK_WALL;
-    else if (strcmp(s, "event") == 0) *out = SP_CLOCK_EVENT;
-    else if (strcmp(s, "manual") == 0) *out = SP_CLOCK_MANUAL;
-    else return SP_EINVAL;
+    if (strcmp(s, "wall") == 0)
+        *out = SP_CLOCK_WALL;
+    else if (strcmp(s, "event") == 0)
+        *out = SP_CLOCK_EVENT;
+    else if (strcmp(s, "manual") == 0)
+        *out = SP_CLOCK_MANUAL;
+    else
+        return SP_EINVAL;
     return SP_OK;
 }
 
@@ -80,7 +84,10 @@ void sp_clock_destroy(sp_clock *c)
     free(c);
 }
 
-sp_clock_kind sp_clock_kind_of(const sp_clock *c) { return c->kind; }
+sp_clock_kind sp_clock_kind_of(const sp_clock *c)
+{
+    return c->kind;
+}
 
 void sp_clock_set_wall(sp_clock *c, sp_clock_wall_fn fn, void *arg)
 {
@@ -133,8 +140,8 @@ static void advance(sp_clock *c)
          * in the minimum even when silent: in a replay a silent partition
          * means its producer stalled, and letting time run past its backlog
          * would make sweeps judge incomplete facts. */
-        int idle = p->high == INT64_MIN && !c->busy && now - p->last_wall > c->idle_grace_ms &&
-            (c->behind == NULL || !c->behind(c->behind_arg, p->id));
+        int idle = p->high == INT64_MIN && !c->busy && now - p->last_wall > c->idle_grace_ms
+            && (c->behind == NULL || !c->behind(c->behind_arg, p->id));
         if (idle) continue;
         if (p->high == INT64_MIN) { /* assigned, nothing seen yet, not idle: holds time back */
             min_active = INT64_MIN;

@@ -28,12 +28,18 @@ int sp_config_parse_ms(const char *s, long long *ms)
     double v = strtod(s, &end);
     if (errno != 0 || end == s || v < 0) return SP_EINVAL;
     double mul;
-    if (*end == '\0' || strcmp(end, "ms") == 0) mul = 1;
-    else if (strcmp(end, "s") == 0) mul = 1000;
-    else if (strcmp(end, "m") == 0) mul = 60000;
-    else if (strcmp(end, "h") == 0) mul = 3600000;
-    else if (strcmp(end, "d") == 0) mul = 86400000;
-    else return SP_EINVAL;
+    if (*end == '\0' || strcmp(end, "ms") == 0)
+        mul = 1;
+    else if (strcmp(end, "s") == 0)
+        mul = 1000;
+    else if (strcmp(end, "m") == 0)
+        mul = 60000;
+    else if (strcmp(end, "h") == 0)
+        mul = 3600000;
+    else if (strcmp(end, "d") == 0)
+        mul = 86400000;
+    else
+        return SP_EINVAL;
     *ms = (long long)(v * mul + 0.5);
     return SP_OK;
 }
@@ -79,7 +85,8 @@ int sp_config_load(const sp_config_row *rows, void *cfg, sp_config_getenv_fn get
         switch (r->type) {
         case SP_CFG_ENUM:
             if (!choice_ok(r->choices, v)) {
-                snprintf(errbuf, errlen, "%s: invalid value \"%s\" (expected one of %s)", r->name, v, r->choices);
+                snprintf(
+                    errbuf, errlen, "%s: invalid value \"%s\" (expected one of %s)", r->name, v, r->choices);
                 return SP_ECONFIG;
             }
             /* fall through */
@@ -113,14 +120,12 @@ int sp_config_load(const sp_config_row *rows, void *cfg, sp_config_getenv_fn get
             break;
         case SP_CFG_MS:
             if (sp_config_parse_ms(v, (long long *)field) != SP_OK) {
-                snprintf(errbuf, errlen, "%s: invalid duration \"%s\" (e.g. 500ms, 30s, 5m, 2h, 7d)", r->name,
-                    v);
+                snprintf(
+                    errbuf, errlen, "%s: invalid duration \"%s\" (e.g. 500ms, 30s, 5m, 2h, 7d)", r->name, v);
                 return SP_ECONFIG;
             }
             break;
-        default:
-            snprintf(errbuf, errlen, "%s: bad row type", r->name);
-            return SP_ECONFIG;
+        default: snprintf(errbuf, errlen, "%s: bad row type", r->name); return SP_ECONFIG;
         }
     }
     return SP_OK;
@@ -152,8 +157,8 @@ void sp_config_help(FILE *out, const char *prog, const char *usage, const sp_con
     fprintf(out, "\nAny SP_RDKAFKA_<NAME> is passed to librdkafka as <name> with '_' -> '.'\n");
 }
 
-void sp_config_main(int argc, char **argv, const char *prog, const char *usage, const sp_config_row *rows,
-    void *cfg)
+void sp_config_main(
+    int argc, char **argv, const char *prog, const char *usage, const sp_config_row *rows, void *cfg)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -36,11 +36,14 @@ typedef struct sp_config_row {
     size_t offset;
     const char *desc;
     const char *choices; /* SP_CFG_ENUM: "a|b|c" */
-    long min, max;       /* SP_CFG_INT: inclusive bounds when min < max */
-    int secret;          /* never printed */
+    long min, max; /* SP_CFG_INT: inclusive bounds when min < max */
+    int secret; /* never printed */
 } sp_config_row;
 
-#define SP_CONFIG_END {NULL, 0, NULL, 0, NULL, NULL, 0, 0, 0}
+#define SP_CONFIG_END                                                                                        \
+    {                                                                                                        \
+        NULL, 0, NULL, 0, NULL, NULL, 0, 0, 0                                                                \
+    }
 
 /* Environment lookup, injectable for tests; NULL means getenv. */
 typedef const char *(*sp_config_getenv_fn)(const char *name);
@@ -48,8 +51,8 @@ typedef const char *(*sp_config_getenv_fn)(const char *name);
 /* Fills cfg from the environment according to rows. On error returns
  * SP_ECONFIG with a message naming the key in errbuf; cfg may then hold
  * partial values: release it with sp_config_free either way. */
-int sp_config_load(const sp_config_row *rows, void *cfg, sp_config_getenv_fn get, char *errbuf,
-    size_t errlen);
+int sp_config_load(
+    const sp_config_row *rows, void *cfg, sp_config_getenv_fn get, char *errbuf, size_t errlen);
 
 /* Frees the strings sp_config_load stored in cfg. Accepts a zeroed cfg. */
 void sp_config_free(const sp_config_row *rows, void *cfg);
@@ -60,8 +63,8 @@ void sp_config_help(FILE *out, const char *prog, const char *usage, const sp_con
 /* Start-up helper for a service main: handles --help (prints and exits 0),
  * loads the table, and on error prints "prog: <message>" and exits 2.
  * Returns only on success. */
-void sp_config_main(int argc, char **argv, const char *prog, const char *usage, const sp_config_row *rows,
-    void *cfg);
+void sp_config_main(
+    int argc, char **argv, const char *prog, const char *usage, const sp_config_row *rows, void *cfg);
 
 /* Parses a duration ("250ms", "30s", "5m", "2h", "7d", or ms) into *ms. */
 int sp_config_parse_ms(const char *s, long long *ms);

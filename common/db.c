@@ -18,15 +18,16 @@ struct sp_db {
     char errmsg[512];
 };
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
+#define BACKOFF_MIN_MS   100
+#define BACKOFF_MAX_MS   5000
 #define MIGRATE_LOCK_KEY "7426091"
 
 static void set_err(sp_db *db, const char *msg)
 {
     snprintf(db->errmsg, sizeof db->errmsg, "%s", msg ? msg : "");
     size_t n = strlen(db->errmsg);
-    while (n > 0 && (db->errmsg[n - 1] == '\n' || db->errmsg[n - 1] == ' ')) db->errmsg[--n] = '\0';
+    while (n > 0 && (db->errmsg[n - 1] == '\n' || db->errmsg[n - 1] == ' '))
+        db->errmsg[--n] = '\0';
 }
 
 static int try_connect(sp_db *db)
@@ -88,8 +89,8 @@ int sp_db_ensure(sp_db *db)
 static int transient_state(const char *st)
 {
     if (st == NULL) return 1; /* no state at all: the connection broke */
-    return strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0 || strncmp(st, "53", 2) == 0 ||
-        strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0;
+    return strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0 || strncmp(st, "53", 2) == 0
+        || strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0;
 }
 
 /* Classifies a result; clears it unless it is a success handed to the caller. */
@@ -97,8 +98,10 @@ static int check(sp_db *db, PGresult *r, PGresult **out)
 {
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-        if (out) *out = r;
-        else PQclear(r);
+        if (out)
+            *out = r;
+        else
+            PQclear(r);
         return SP_OK;
     }
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -123,18 +126,33 @@ int sp_db_exec_script(sp_db *db, const char *sql)
     return check(db, PQexec(db->conn, sql), NULL);
 }
 
-int sp_db_begin(sp_db *db) { return sp_db_exec(db, "BEGIN", 0, NULL, NULL); }
-int sp_db_commit(sp_db *db) { return sp_db_exec(db, "COMMIT", 0, NULL, NULL); }
+int sp_db_begin(sp_db *db)
+{
+    return sp_db_exec(db, "BEGIN", 0, NULL, NULL);
+}
+int sp_db_commit(sp_db *db)
+{
+    return sp_db_exec(db, "COMMIT", 0, NULL, NULL);
+}
 
 void sp_db_rollback(sp_db *db)
 {
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) PQclear(PQexec(db->conn, "ROLLBACK"));
 }
 
-const char *sp_db_errmsg(const sp_db *db) { return db->errmsg; }
-PGconn *sp_db_conn(sp_db *db) { return db->conn; }
+const char *sp_db_errmsg(const sp_db *db)
+{
+    return db->errmsg;
+}
+PGconn *sp_db_conn(sp_db *db)
+{
+    return db->conn;
+}
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* Reads a whole file; caller frees. NULL on error. */
 static char *read_file(const char *path)
@@ -205,7 +223,8 @@ int sp_db_migrate(sp_db *db, const char *dir, int *applied, char *errbuf, size_t
     if ((rv = sp_db_exec(db,
              "CREATE TABLE IF NOT EXISTS schema_migrations ("
              " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-             0, NULL, NULL)) != SP_OK) {
+             0, NULL, NULL))
+        != SP_OK) {
         snprintf(errbuf, errlen, "schema_migrations: %s", sp_db_errmsg(db));
         goto fail;
     }
@@ -229,8 +248,9 @@ int sp_db_migrate(sp_db *db, const char *dir, int *applied, char *errbuf, size_t
             rv = SP_EIO;
             goto fail;
         }
-        if ((rv = sp_db_begin(db)) == SP_OK && (rv = sp_db_exec_script(db, sql)) == SP_OK &&
-            (rv = sp_db_exec(db, "INSERT INTO schema_migrations(version) VALUES ($1)", 1, p, NULL)) == SP_OK)
+        if ((rv = sp_db_begin(db)) == SP_OK && (rv = sp_db_exec_script(db, sql)) == SP_OK
+            && (rv = sp_db_exec(db, "INSERT INTO schema_migrations(version) VALUES ($1)", 1, p, NULL))
+                == SP_OK)
             rv = sp_db_commit(db);
         free(sql);
         if (rv != SP_OK) {
@@ -243,7 +263,8 @@ int sp_db_migrate(sp_db *db, const char *dir, int *applied, char *errbuf, size_t
 fail:
     if (locked) sp_db_exec(db, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")", 0, NULL, NULL);
     closedir(d);
-    for (size_t i = 0; i < nnames; i++) free(names[i]);
+    for (size_t i = 0; i < nnames; i++)
+        free(names[i]);
     free(names);
     return rv;
 }

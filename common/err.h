@@ -8,25 +8,25 @@
 
 typedef enum sp_err {
     SP_OK = 0,
-    SP_ENOMEM,      /* out of memory */
-    SP_EINVAL,      /* invalid argument or input */
-    SP_ENOTFOUND,   /* no such item */
-    SP_EEXIST,      /* already exists */
-    SP_ECONFIG,     /* configuration missing or invalid */
-    SP_EIO,         /* I/O or system call failed */
-    SP_EDB,         /* database error (non-transient) */
-    SP_EDBDOWN,     /* database unreachable: transient, retry */
-    SP_EKAFKA,      /* Kafka error (non-transient) */
-    SP_ETIMEOUT,    /* bounded wait expired */
-    SP_EFULL,       /* queue or buffer full: back-pressure */
-    SP_EDECODE,     /* undecodable message */
-    SP_EAUTH,       /* missing or wrong credentials */
-    SP_EFORBIDDEN,  /* authenticated but not allowed */
-    SP_ECONFLICT,   /* illegal state transition */
-    SP_ETOOBIG,     /* input over its size limit */
-    SP_EUTF8,       /* invalid UTF-8 */
-    SP_ESTATE,      /* object not in a state that allows the call */
-    SP_ECLOSED,     /* shut down */
+    SP_ENOMEM, /* out of memory */
+    SP_EINVAL, /* invalid argument or input */
+    SP_ENOTFOUND, /* no such item */
+    SP_EEXIST, /* already exists */
+    SP_ECONFIG, /* configuration missing or invalid */
+    SP_EIO, /* I/O or system call failed */
+    SP_EDB, /* database error (non-transient) */
+    SP_EDBDOWN, /* database unreachable: transient, retry */
+    SP_EKAFKA, /* Kafka error (non-transient) */
+    SP_ETIMEOUT, /* bounded wait expired */
+    SP_EFULL, /* queue or buffer full: back-pressure */
+    SP_EDECODE, /* undecodable message */
+    SP_EAUTH, /* missing or wrong credentials */
+    SP_EFORBIDDEN, /* authenticated but not allowed */
+    SP_ECONFLICT, /* illegal state transition */
+    SP_ETOOBIG, /* input over its size limit */
+    SP_EUTF8, /* invalid UTF-8 */
+    SP_ESTATE, /* object not in a state that allows the call */
+    SP_ECLOSED, /* shut down */
     SP_ERR_COUNT
 } sp_err;
 

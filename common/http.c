@@ -25,7 +25,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 
-#define ROUTE_BUILTIN       (1 << 8)
+#define ROUTE_BUILTIN (1 << 8)
 
 typedef struct route {
     char *method;

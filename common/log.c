@@ -20,7 +20,10 @@ void sp_log_init(const char *service, sp_log_level min_level)
     log_min = min_level;
 }
 
-void sp_log_set_fd(int fd) { log_fd = fd; }
+void sp_log_set_fd(int fd)
+{
+    log_fd = fd;
+}
 
 int sp_log_level_parse(const char *s, sp_log_level *out)
 {
@@ -60,8 +63,8 @@ static int append_raw(char *buf, int len, int cap, const char *s)
     return len + n < cap ? len + n : cap - 1;
 }
 
-int sp_log_format(char *buf, int cap, long long now_ms, sp_log_level lvl, const char *event_id,
-    const char *msg)
+int sp_log_format(
+    char *buf, int cap, long long now_ms, sp_log_level lvl, const char *event_id, const char *msg)
 {
     time_t secs = (time_t)(now_ms / 1000);
     struct tm tm;
@@ -93,8 +96,8 @@ void sp_log_v(sp_log_level lvl, const char *event_id, const char *fmt, va_list a
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     char line[4096];
-    int n = sp_log_format(line, (int)sizeof line - 1, (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000,
-        lvl, event_id, msg);
+    int n = sp_log_format(
+        line, (int)sizeof line - 1, (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000, lvl, event_id, msg);
     line[n++] = '\n';
     ssize_t w = write(log_fd, line, (size_t)n);
     (void)w;

@@ -32,12 +32,12 @@ void sp_log_v(sp_log_level lvl, const char *event_id, const char *fmt, va_list a
 
 /* Formats one line into buf (without newline); returns its length. Exposed
  * for tests; never fails (truncates). */
-int sp_log_format(char *buf, int cap, long long now_ms, sp_log_level lvl, const char *event_id,
-    const char *msg);
+int sp_log_format(
+    char *buf, int cap, long long now_ms, sp_log_level lvl, const char *event_id, const char *msg);
 
 #define sp_debug(...) sp_log_event(SP_LOG_DEBUG, NULL, __VA_ARGS__)
-#define sp_info(...) sp_log_event(SP_LOG_INFO, NULL, __VA_ARGS__)
-#define sp_warn(...) sp_log_event(SP_LOG_WARN, NULL, __VA_ARGS__)
+#define sp_info(...)  sp_log_event(SP_LOG_INFO, NULL, __VA_ARGS__)
+#define sp_warn(...)  sp_log_event(SP_LOG_WARN, NULL, __VA_ARGS__)
 #define sp_error(...) sp_log_event(SP_LOG_ERROR, NULL, __VA_ARGS__)
 
 #endif

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static void batch_trampoline(void *arg, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN])
+static void batch_trampoline(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     /* The handler observes event time itself: it knows occurred_at. */
     sp_service *s = arg;
@@ -18,9 +18,12 @@ static void batch_trampoline(void *arg, const bus_msg *msgs, size_t n, bus_resul
     sp_clock_hold(s->clock, 0);
     size_t ok = 0, dead = 0, retry = 0;
     for (size_t i = 0; i < n; i++) {
-        if (res[i] == BUS_OK) ok++;
-        else if (res[i] == BUS_DEAD) dead++;
-        else retry++;
+        if (res[i] == BUS_OK)
+            ok++;
+        else if (res[i] == BUS_DEAD)
+            dead++;
+        else
+            retry++;
     }
     sp_counter_add(s->m_msgs, (double)ok, "ok");
     sp_counter_add(s->m_msgs, (double)dead, "dead");
@@ -32,8 +35,10 @@ static void rebalance(void *arg, const char *topic, int32_t partition, int assig
 {
     sp_service *s = arg;
     (void)topic;
-    if (assigned) sp_clock_assign(s->clock, partition);
-    else sp_clock_revoke(s->clock, partition);
+    if (assigned)
+        sp_clock_assign(s->clock, partition);
+    else
+        sp_clock_revoke(s->clock, partition);
 }
 
 static void idle(void *arg)
@@ -73,10 +78,12 @@ int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, 
         return rv;
     }
     if ((rv = sp_metrics_new(&s->metrics)) != SP_OK) return rv;
-    if ((rv = sp_counter_new(s->metrics, "sp_consumer_messages_total", "Messages handled by result", "result",
-             &s->m_msgs)) != SP_OK ||
-        (rv = sp_histogram_new(s->metrics, "sp_consumer_batch_seconds", "Time to handle one batch", "", NULL, 0,
-             &s->m_batch_s)) != SP_OK)
+    if ((rv = sp_counter_new(
+             s->metrics, "sp_consumer_messages_total", "Messages handled by result", "result", &s->m_msgs))
+            != SP_OK
+        || (rv = sp_histogram_new(s->metrics, "sp_consumer_batch_seconds", "Time to handle one batch", "",
+                NULL, 0, &s->m_batch_s))
+            != SP_OK)
         return rv;
     const char *topics[] = {topic, NULL};
     bus_consumer_opts o = {
@@ -156,7 +163,8 @@ void sp_service_destroy(sp_service *s)
 
 static void all(bus_result *res, size_t n, bus_result r)
 {
-    for (size_t i = 0; i < n; i++) res[i] = r;
+    for (size_t i = 0; i < n; i++)
+        res[i] = r;
 }
 
 void sp_tx_batch(sp_db *db, bus_producer *producer, const bus_msg *msgs, size_t n, bus_result *res,

@@ -29,24 +29,26 @@ typedef struct sp_service_cfg {
     long max_batch;
 } sp_service_cfg;
 
-#define SP_SERVICE_ROWS(T, m, name, port)                                                                       \
-    {"SP_PG_URL", SP_CFG_STRING, NULL, offsetof(T, m.pg_url),                                                  \
-        "PostgreSQL URL, e.g. postgresql://user@host:5432/salespulse", .secret = 1},                             \
-        {"SP_KAFKA_BOOTSTRAP", SP_CFG_STRING, NULL, offsetof(T, m.kafka_bootstrap),                               \
-            "Kafka bootstrap servers, e.g. 127.0.0.1:9092"},                                                     \
-        {"SP_GROUP_ID", SP_CFG_STRING, name, offsetof(T, m.group_id), "Kafka consumer group"},                   \
-        {"SP_CLOCK", SP_CFG_ENUM, "wall", offsetof(T, m.clock),                                                  \
-            "wall (production) or event (replays: watermark of event time)", .choices = "wall|event"},           \
-        {"SP_IDLE_GRACE", SP_CFG_MS, "2s", offsetof(T, m.idle_grace_ms),                                         \
-            "event clock: a partition silent this long stops holding the watermark back"},                      \
-        {"SP_LOG_LEVEL", SP_CFG_ENUM, "info", offsetof(T, m.log_level), "log level",                            \
-            .choices = "debug|info|warn|error"},                                                                 \
-        {"SP_TENANT_DIR", SP_CFG_STRING, "deploy/tenants/default", offsetof(T, m.tenant_dir),                    \
-            "tenant data folder (lexicons, rules, calendar, playbooks)"},                                        \
-        {"SP_HTTP_ADDR", SP_CFG_STRING, "http://0.0.0.0:" port, offsetof(T, m.http_addr),                        \
-            "listen address for /healthz, /readyz, /metrics (and the API where there is one)"},                  \
-        {"SP_MAX_BATCH", SP_CFG_INT, "500", offsetof(T, m.max_batch), "messages handled per transaction",       \
-            .min = 1, .max = 10000}
+#define SP_SERVICE_ROWS(T, m, name, port)                                                                    \
+    {"SP_PG_URL", SP_CFG_STRING, NULL, offsetof(T, m.pg_url),                                                \
+        "PostgreSQL URL, e.g. postgresql://user@host:5432/salespulse", .secret = 1},                         \
+        {"SP_KAFKA_BOOTSTRAP", SP_CFG_STRING, NULL, offsetof(T, m.kafka_bootstrap),                          \
+            "Kafka bootstrap servers, e.g. 127.0.0.1:9092"},                                                 \
+        {"SP_GROUP_ID", SP_CFG_STRING, name, offsetof(T, m.group_id), "Kafka consumer group"},               \
+        {"SP_CLOCK", SP_CFG_ENUM, "wall", offsetof(T, m.clock),                                              \
+            "wall (production) or event (replays: watermark of event time)", .choices = "wall|event"},       \
+        {"SP_IDLE_GRACE", SP_CFG_MS, "2s", offsetof(T, m.idle_grace_ms),                                     \
+            "event clock: a partition silent this long stops holding the watermark back"},                   \
+        {"SP_LOG_LEVEL", SP_CFG_ENUM, "info", offsetof(T, m.log_level), "log level",                         \
+            .choices = "debug|info|warn|error"},                                                             \
+        {"SP_TENANT_DIR", SP_CFG_STRING, "deploy/tenants/default", offsetof(T, m.tenant_dir),                \
+            "tenant data folder (lexicons, rules, calendar, playbooks)"},                                    \
+        {"SP_HTTP_ADDR", SP_CFG_STRING, "http://0.0.0.0:" port, offsetof(T, m.http_addr),                    \
+            "listen address for /healthz, /readyz, /metrics (and the API where there is one)"},              \
+    {                                                                                                        \
+        "SP_MAX_BATCH", SP_CFG_INT, "500", offsetof(T, m.max_batch), "messages handled per transaction",     \
+            .min = 1, .max = 10000                                                                           \
+    }
 
 /* Handles one batch with the service's own database connection; the same
  * contract as bus_batch_fn. */
@@ -57,12 +59,12 @@ typedef struct sp_service {
     const char *name;
     const sp_service_cfg *cfg;
     const char *topic; /* the one topic consumed */
-    sp_clock *clock;     /* owned */
-    sp_db *db;           /* owned */
+    sp_clock *clock; /* owned */
+    sp_db *db; /* owned */
     bus_producer *producer; /* owned */
     bus_consumer *consumer; /* owned */
-    sp_metrics *metrics;    /* owned; rendered at /metrics */
-    sp_http_server *http;   /* owned; /healthz, /readyz, /metrics (+ the service's routes) */
+    sp_metrics *metrics; /* owned; rendered at /metrics */
+    sp_http_server *http; /* owned; /healthz, /readyz, /metrics (+ the service's routes) */
     sp_metric *m_msgs, *m_batch_s;
     int http_started;
     volatile sig_atomic_t stop;
@@ -93,16 +95,14 @@ int sp_service_run(sp_service *s);
 
 void sp_service_destroy(sp_service *s);
 
-
-
 /* Handles one message inside the batch transaction; may queue outputs in g
  * (delivered before the commit). Returns BUS_OK, BUS_DEAD (reason filled;
  * its database effects are rolled back to a savepoint) or BUS_RETRY
  * (transient: the whole batch is rolled back and retried). Queue outputs
  * last, once the item is sure to answer BUS_OK: a message already queued
  * cannot be taken back when the item turns out DEAD. */
-typedef bus_result (*sp_tx_item_fn)(void *arg, sp_db *db, bus_group *g, const bus_msg *m, char *reason,
-    size_t reason_cap);
+typedef bus_result (*sp_tx_item_fn)(
+    void *arg, sp_db *db, bus_group *g, const bus_msg *m, char *reason, size_t reason_cap);
 
 /* The at-least-once batch pattern every consumer uses: BEGIN; each message
  * under a SAVEPOINT through item(); wait until the broker has every queued

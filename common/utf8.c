@@ -40,6 +40,7 @@ size_t sp_utf8_cut(const char *str, size_t len, size_t max)
     const unsigned char *s = (const unsigned char *)str;
     if (len <= max) return len;
     size_t n = max;
-    while (n > 0 && (s[n] & 0xc0) == 0x80) n--;
+    while (n > 0 && (s[n] & 0xc0) == 0x80)
+        n--;
     return n;
 }

@@ -32,11 +32,15 @@ static const char *identity_kind_name(int k)
 
 static const char *activity_name(int k)
 {
-    static const char *n[] = {NULL, "visit", "needs_diagnosis", "proposal", "executive_visit", "demo", "touch"};
+    static const char *n[]
+        = {NULL, "visit", "needs_diagnosis", "proposal", "executive_visit", "demo", "touch"};
     return k > 0 && k <= 6 ? n[k] : NULL;
 }
 
-static int utf8_ok(const char *s) { return s == NULL || sp_utf8_valid(s, strlen(s), NULL); }
+static int utf8_ok(const char *s)
+{
+    return s == NULL || sp_utf8_valid(s, strlen(s), NULL);
+}
 
 int enrich_validate(const Ix *ix, char *why, size_t cap)
 {
@@ -49,17 +53,19 @@ int enrich_validate(const Ix *ix, char *why, size_t cap)
         return SP_EINVAL;
     }
     if (channel_name(ix->channel) == NULL) {
-        snprintf(why, cap, "invalid Interaction %s: channel %d unknown", ix->meta->event_id, (int)ix->channel);
+        snprintf(
+            why, cap, "invalid Interaction %s: channel %d unknown", ix->meta->event_id, (int)ix->channel);
         return SP_EINVAL;
     }
-    if (!utf8_ok(ix->text) || !utf8_ok(ix->subject) || !utf8_ok(ix->rep_id) ||
-        (ix->customer_identity && !utf8_ok(ix->customer_identity->value))) {
+    if (!utf8_ok(ix->text) || !utf8_ok(ix->subject) || !utf8_ok(ix->rep_id)
+        || (ix->customer_identity && !utf8_ok(ix->customer_identity->value))) {
         snprintf(why, cap, "invalid Interaction %s: text is not valid UTF-8", ix->meta->event_id);
         return SP_EINVAL;
     }
     for (size_t i = 0; i < ix->n_turns; i++) {
         if (!utf8_ok(ix->turns[i]->text)) {
-            snprintf(why, cap, "invalid Interaction %s: turns[%zu].text is not valid UTF-8", ix->meta->event_id, i);
+            snprintf(why, cap, "invalid Interaction %s: turns[%zu].text is not valid UTF-8",
+                ix->meta->event_id, i);
             return SP_EINVAL;
         }
     }
@@ -102,7 +108,8 @@ static void add_fact(json_t *facts, const char *field, json_t *value, int single
     json_array_append_new(facts, f);
 }
 
-json_t *enrich_doc_build(const Ix *ix, const extract_result *er, const char *extraction_json, const char *party_role)
+json_t *enrich_doc_build(
+    const Ix *ix, const extract_result *er, const char *extraction_json, const char *party_role)
 {
     json_t *d = json_object();
     json_object_set_new(d, "event_id", json_string(ix->meta->event_id));
@@ -128,8 +135,9 @@ json_t *enrich_doc_build(const Ix *ix, const extract_result *er, const char *ext
     json_object_set_new(d, "level", json_integer(facts_level_of(ix)));
     json_object_set_new(d, "touch", json_boolean(ix->channel != SALESPULSE__V1__CHANNEL__CHANNEL_TRACKING));
     /* a rep's own record of the deal updates its status */
-    int rep_update = ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_NOTE ||
-        ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_ACTIVITY || ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_CRM;
+    int rep_update = ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_NOTE
+        || ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_ACTIVITY
+        || ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_CRM;
     json_object_set_new(d, "rep_update", json_boolean(rep_update));
     /* the text is kept whole up to 64 KiB, cut on a code-point boundary */
     if (ix->text && *ix->text) {
@@ -138,22 +146,26 @@ json_t *enrich_doc_build(const Ix *ix, const extract_result *er, const char *ext
     }
     if (ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY && ix->activity) {
         char why[128];
-        json_object_set_new(d, "activity_kind", json_string(activity_name(ix->activity->kind) ? activity_name(ix->activity->kind) : ""));
-        json_object_set_new(d, "quality_passed", json_boolean(facts_activity_quality(ix->activity, why, sizeof why)));
+        json_object_set_new(d, "activity_kind",
+            json_string(activity_name(ix->activity->kind) ? activity_name(ix->activity->kind) : ""));
+        json_object_set_new(
+            d, "quality_passed", json_boolean(facts_activity_quality(ix->activity, why, sizeof why)));
         set_str(d, "next_step", ix->activity->next_step);
         if (ix->activity->next_step_due_ms > 0)
             json_object_set_new(d, "next_step_due_ms", json_integer(ix->activity->next_step_due_ms));
     }
-    if (ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_STAGE_CHANGE && ix->stage_change &&
-        facts_stage_name(ix->stage_change->to_stage)) {
+    if (ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_STAGE_CHANGE && ix->stage_change
+        && facts_stage_name(ix->stage_change->to_stage)) {
         const Salespulse__V1__StageChange *sc = ix->stage_change;
         json_t *s = json_object(), *pids = json_array();
         json_object_set_new(s, "deal_id", json_string(*sc->deal_id ? sc->deal_id : ix->deal_id));
-        if (facts_stage_name(sc->from_stage)) json_object_set_new(s, "from_stage", json_string(facts_stage_name(sc->from_stage)));
+        if (facts_stage_name(sc->from_stage))
+            json_object_set_new(s, "from_stage", json_string(facts_stage_name(sc->from_stage)));
         json_object_set_new(s, "to_stage", json_string(facts_stage_name(sc->to_stage)));
         json_object_set_new(s, "amount", json_integer(sc->amount));
         set_str(s, "deal_name", sc->deal_name);
-        for (size_t i = 0; i < sc->n_product_ids; i++) json_array_append_new(pids, json_string(sc->product_ids[i]));
+        for (size_t i = 0; i < sc->n_product_ids; i++)
+            json_array_append_new(pids, json_string(sc->product_ids[i]));
         json_object_set_new(s, "product_ids", pids);
         json_object_set_new(d, "stage_change", s);
     }
@@ -163,13 +175,16 @@ json_t *enrich_doc_build(const Ix *ix, const extract_result *er, const char *ext
             json_t *x = json_loads(extraction_json, 0, NULL);
             if (x) json_object_set_new(d, "extraction", x);
         }
-        for (size_t i = 0; i < er->n_products; i++) add_fact(facts, "product", json_string(er->products[i]), 0, er->core_need);
-        for (size_t i = 0; i < er->n_competitors; i++) add_fact(facts, "competitor", json_string(er->competitors[i]), 0, er->concern);
+        for (size_t i = 0; i < er->n_products; i++)
+            add_fact(facts, "product", json_string(er->products[i]), 0, er->core_need);
+        for (size_t i = 0; i < er->n_competitors; i++)
+            add_fact(facts, "competitor", json_string(er->competitors[i]), 0, er->concern);
         if (er->has_budget) {
             json_t *b = json_object();
             json_object_set_new(b, "min", er->budget.has_min ? json_integer(er->budget.min) : json_null());
             json_object_set_new(b, "max", er->budget.has_max ? json_integer(er->budget.max) : json_null());
-            json_object_set_new(b, "currency", json_string(er->budget.currency ? er->budget.currency : "CNY"));
+            json_object_set_new(
+                b, "currency", json_string(er->budget.currency ? er->budget.currency : "CNY"));
             add_fact(facts, "budget", b, 1, NULL);
         }
         if (er->delivery_by[0]) add_fact(facts, "delivery_by", json_string(er->delivery_by), 1, NULL);
@@ -258,7 +273,8 @@ static int publish(enrich_svc *s, bus_group *g, Ix *ix, const extract_result *er
         x.delivery_by = (char *)er->delivery_by;
         x.n_risks = er->n_risks;
         x.risks = (char **)er->risks;
-        for (size_t i = 0; i < er->n_roles; i++) roles[i] = (Salespulse__V1__Role)facts_role_parse(er->roles[i]);
+        for (size_t i = 0; i < er->n_roles; i++)
+            roles[i] = (Salespulse__V1__Role)facts_role_parse(er->roles[i]);
         x.n_roles = er->n_roles;
         x.roles = roles;
         x.n_intents = er->n_intents;
@@ -277,8 +293,8 @@ static int publish(enrich_svc *s, bus_group *g, Ix *ix, const extract_result *er
     return rv;
 }
 
-void enrich_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN])
+void enrich_svc_batch(
+    void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     enrich_svc *s = arg;
     Ix **ix = calloc(n, sizeof *ix);
@@ -293,7 +309,8 @@ void enrich_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_r
         res[i] = BUS_OK;
         ix[i] = salespulse__v1__interaction__unpack(NULL, msgs[i].len, msgs[i].payload);
         if (ix[i] == NULL) {
-            snprintf(reasons[i], BUS_REASON_LEN, "undecodable salespulse.v1.Interaction (%zu bytes)", msgs[i].len);
+            snprintf(
+                reasons[i], BUS_REASON_LEN, "undecodable salespulse.v1.Interaction (%zu bytes)", msgs[i].len);
             res[i] = BUS_DEAD;
             continue;
         }
@@ -311,12 +328,16 @@ void enrich_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_r
             for (size_t k = 0; k < nt; k++) {
                 int sp = ix[i]->turns[k]->speaker;
                 turns[k].speaker = sp == SALESPULSE__V1__SPEAKER__SPEAKER_REP ? EXTRACT_SIDE_REP
-                    : sp == SALESPULSE__V1__SPEAKER__SPEAKER_CUSTOMER        ? EXTRACT_SIDE_CUSTOMER
-                                                                             : EXTRACT_SIDE_UNKNOWN;
+                    : sp == SALESPULSE__V1__SPEAKER__SPEAKER_CUSTOMER         ? EXTRACT_SIDE_CUSTOMER
+                                                                              : EXTRACT_SIDE_UNKNOWN;
                 turns[k].text = ix[i]->turns[k]->text;
             }
-            extract_input in = {.channel = ch, .occurred_at_ms = ix[i]->meta->occurred_at_ms, .tz = s->tz,
-                .text = ix[i]->text ? ix[i]->text : "", .text_len = (size_t)-1, .turns = nt ? turns : NULL,
+            extract_input in = {.channel = ch,
+                .occurred_at_ms = ix[i]->meta->occurred_at_ms,
+                .tz = s->tz,
+                .text = ix[i]->text ? ix[i]->text : "",
+                .text_len = (size_t)-1,
+                .turns = nt ? turns : NULL,
                 .n_turns = nt};
             if (extract_run(s->engine, &in, &er[i]) == SP_OK) {
                 has_words[i] = 1;
@@ -327,8 +348,11 @@ void enrich_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_r
         const Salespulse__V1__Party *p = customer_party(ix[i]);
         extract_result tr;
         if (p && p->title && *p->title) {
-            extract_input tin = {.channel = EXTRACT_CH_NOTE, .occurred_at_ms = ix[i]->meta->occurred_at_ms,
-                .tz = s->tz, .text = p->title, .text_len = (size_t)-1};
+            extract_input tin = {.channel = EXTRACT_CH_NOTE,
+                .occurred_at_ms = ix[i]->meta->occurred_at_ms,
+                .tz = s->tz,
+                .text = p->title,
+                .text_len = (size_t)-1};
             if (extract_run(s->engine, &tin, &tr) == SP_OK && tr.n_roles > 0) party_role = tr.roles[0];
         }
         json_t *doc = enrich_doc_build(ix[i], has_words[i] ? &er[i] : NULL, xjson, party_role);
@@ -364,8 +388,10 @@ void enrich_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_r
             s->dead++;
             continue;
         }
-        if (json_is_true(json_object_get(one, "duplicate"))) s->duplicates++;
-        else s->applied++;
+        if (json_is_true(json_object_get(one, "duplicate")))
+            s->duplicates++;
+        else
+            s->applied++;
         if (publish(s, g, ix[i], has_words[i] ? &er[i] : NULL, one) != SP_OK) goto retry;
     }
     char werr[256];

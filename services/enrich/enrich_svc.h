@@ -15,16 +15,16 @@
 
 typedef struct enrich_svc {
     const extract_engine *engine; /* borrowed */
-    bus_producer *producer;       /* borrowed */
-    sp_clock *clock;              /* borrowed */
-    const char *tz;               /* tenant zone */
+    bus_producer *producer; /* borrowed */
+    sp_clock *clock; /* borrowed */
+    const char *tz; /* tenant zone */
     const char *out_topic;
     unsigned long applied, duplicates, dead;
 } enrich_svc;
 
 /* sp_service_batch_fn for Interaction messages. */
-void enrich_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN]);
+void enrich_svc_batch(
+    void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN]);
 
 /* Validates a decoded interaction as the service requires (event id, event
  * time, known channel, UTF-8 text and turns). SP_OK, or SP_EINVAL with the
@@ -33,7 +33,7 @@ int enrich_validate(const Salespulse__V1__Interaction *ix, char *why, size_t cap
 
 /* Builds the enrich_apply document for ix and its extraction (er may be
  * NULL when the channel carries no words). Caller json_decref's. Pure. */
-json_t *enrich_doc_build(const Salespulse__V1__Interaction *ix, const extract_result *er, const char *extraction_json,
-    const char *party_role);
+json_t *enrich_doc_build(const Salespulse__V1__Interaction *ix, const extract_result *er,
+    const char *extraction_json, const char *party_role);
 
 #endif

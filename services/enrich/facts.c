@@ -8,14 +8,15 @@ typedef Salespulse__V1__Interaction Ix;
 
 int facts_level_of(const Ix *ix)
 {
-    if (ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_STAGE_CHANGE && ix->stage_change &&
-        ix->stage_change->signed_requirements)
+    if (ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_STAGE_CHANGE && ix->stage_change
+        && ix->stage_change->signed_requirements)
         return 3;
     if (ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_EMAIL && ix->email) {
         for (size_t i = 0; i < ix->email->n_attachments; i++)
             if (ix->email->attachments[i]->signed_) return 3;
     }
-    if (ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_NOTE || ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_ACTIVITY)
+    if (ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_NOTE
+        || ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_ACTIVITY)
         return 2;
     return 1;
 }
@@ -39,8 +40,8 @@ int facts_activity_quality(const Salespulse__V1__RepActivity *a, char *reason, s
     if (reason && cap) reason[0] = '\0';
     if (a == NULL) return 0;
     if (a->kind == SALESPULSE__V1__ACTIVITY_KIND__ACTIVITY_KIND_NEEDS_DIAGNOSIS) {
-        static const int need[] = {SALESPULSE__V1__ROLE__ROLE_PROCUREMENT, SALESPULSE__V1__ROLE__ROLE_TECHNICAL,
-            SALESPULSE__V1__ROLE__ROLE_DECISION_MAKER};
+        static const int need[] = {SALESPULSE__V1__ROLE__ROLE_PROCUREMENT,
+            SALESPULSE__V1__ROLE__ROLE_TECHNICAL, SALESPULSE__V1__ROLE__ROLE_DECISION_MAKER};
         char missing[128] = "";
         for (size_t k = 0; k < 3; k++) {
             int found = 0;
@@ -70,8 +71,15 @@ int facts_risk_severity(const char *tag)
         const char *tag;
         int sev;
     } t[] = {
-        {"budget_freeze", 3}, {"decision_change", 3}, {"competitor_pressure", 2}, {"technical_doubt", 2},
-        {"after_sales", 2}, {"compliance", 2}, {"delivery", 2}, {"price", 1}, {"stall", 1},
+        {"budget_freeze", 3},
+        {"decision_change", 3},
+        {"competitor_pressure", 2},
+        {"technical_doubt", 2},
+        {"after_sales", 2},
+        {"compliance", 2},
+        {"delivery", 2},
+        {"price", 1},
+        {"stall", 1},
     };
     for (size_t i = 0; tag && i < sizeof t / sizeof t[0]; i++)
         if (strcmp(t[i].tag, tag) == 0) return t[i].sev;
@@ -84,7 +92,8 @@ facts_merge facts_merge_decide(int cur_level, int new_level, int same_value)
     return same_value ? FACT_CONFIRM : FACT_CONFLICT;
 }
 
-static const char *const stages[] = {NULL, "lead", "qualified", "demo", "proposal", "negotiation", "won", "lost"};
+static const char *const stages[]
+    = {NULL, "lead", "qualified", "demo", "proposal", "negotiation", "won", "lost"};
 static const char *const roles[] = {NULL, "procurement", "technical", "decision_maker", "finance"};
 
 const char *facts_stage_name(int stage)

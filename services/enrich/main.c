@@ -19,8 +19,10 @@ struct cfg {
 #define CFG(f) offsetof(struct cfg, f)
 static const sp_config_row rows[] = {
     SP_SERVICE_ROWS(struct cfg, svc, "sp-enrich", "8082"),
-    {"SP_CATALOG", SP_CFG_STRING, "deploy/tenants/demo/catalog.json", CFG(catalog), "tenant product/competitor catalog"},
-    {"SP_LEXICON_DIR", SP_CFG_STRING, "", CFG(lexicon), "extraction lexicons (default $SP_TENANT_DIR/lexicon)"},
+    {"SP_CATALOG", SP_CFG_STRING, "deploy/tenants/demo/catalog.json", CFG(catalog),
+        "tenant product/competitor catalog"},
+    {"SP_LEXICON_DIR", SP_CFG_STRING, "", CFG(lexicon),
+        "extraction lexicons (default $SP_TENANT_DIR/lexicon)"},
     {"SP_TZ", SP_CFG_STRING, "Asia/Shanghai", CFG(tz), "tenant time zone for relative dates"},
     SP_CONFIG_END,
 };
@@ -35,13 +37,15 @@ int main(int argc, char **argv)
     char lex[1024], err[512];
     int code = 2;
     snprintf(lex, sizeof lex, "%s/lexicon", cfg.svc.tenant_dir);
-    if (extract_engine_new(cfg.catalog, *cfg.lexicon ? cfg.lexicon : lex, err, sizeof err, &engine) != SP_OK) {
+    if (extract_engine_new(cfg.catalog, *cfg.lexicon ? cfg.lexicon : lex, err, sizeof err, &engine)
+        != SP_OK) {
         fprintf(stderr, "sp-enrich: configuration error: %s\n", err);
         goto out;
     }
     enrich_svc es = {.engine = engine, .tz = cfg.tz, .out_topic = SP_TOPIC_ENRICHED};
     code = 1;
-    if (sp_service_init(&svc, "sp-enrich", &cfg.svc, SP_TOPIC_INTERACTIONS, enrich_svc_batch, &es) != SP_OK) goto out;
+    if (sp_service_init(&svc, "sp-enrich", &cfg.svc, SP_TOPIC_INTERACTIONS, enrich_svc_batch, &es) != SP_OK)
+        goto out;
     es.producer = svc.producer;
     es.clock = svc.clock;
     code = sp_service_run(&svc);

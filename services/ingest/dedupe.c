@@ -11,7 +11,7 @@
 struct ingest_dedupe {
     pthread_mutex_t mu;
     size_t cap, nslots, head, tombs;
-    char **ring;  /* insertion order; owns the strings */
+    char **ring; /* insertion order; owns the strings */
     char **slots; /* hash table of pointers into ring; NULL empty, TOMB deleted */
 };
 
@@ -21,7 +21,8 @@ static char tomb_mark;
 static uint64_t hash(const char *s)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return h;
 }
 
@@ -31,7 +32,8 @@ int ingest_dedupe_new(size_t cap, ingest_dedupe **out)
     if (d == NULL) return SP_ENOMEM;
     d->cap = cap ? cap : 1;
     d->nslots = 1;
-    while (d->nslots < d->cap * 2) d->nslots <<= 1;
+    while (d->nslots < d->cap * 2)
+        d->nslots <<= 1;
     d->ring = calloc(d->cap, sizeof *d->ring);
     d->slots = calloc(d->nslots, sizeof *d->slots);
     if (!d->ring || !d->slots) {
@@ -48,7 +50,8 @@ int ingest_dedupe_new(size_t cap, ingest_dedupe **out)
 void ingest_dedupe_destroy(ingest_dedupe *d)
 {
     if (d == NULL) return;
-    for (size_t i = 0; i < d->cap; i++) free(d->ring[i]);
+    for (size_t i = 0; i < d->cap; i++)
+        free(d->ring[i]);
     free(d->ring);
     free(d->slots);
     pthread_mutex_destroy(&d->mu);
@@ -102,12 +105,14 @@ void ingest_dedupe_add(ingest_dedupe *d, const char *id)
         for (size_t k = 0; k < d->cap; k++) {
             if (d->ring[k] == NULL || d->ring[k] == copy) continue;
             size_t j = hash(d->ring[k]) & mask;
-            while (d->slots[j] != NULL) j = (j + 1) & mask;
+            while (d->slots[j] != NULL)
+                j = (j + 1) & mask;
             d->slots[j] = d->ring[k];
         }
     }
     size_t i = hash(copy) & mask;
-    while (d->slots[i] != NULL && d->slots[i] != TOMB) i = (i + 1) & mask;
+    while (d->slots[i] != NULL && d->slots[i] != TOMB)
+        i = (i + 1) & mask;
     d->slots[i] = copy;
     pthread_mutex_unlock(&d->mu);
 }

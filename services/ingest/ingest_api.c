@@ -17,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static long long now_of(const ingest_api *a) { return a->now_ms ? a->now_ms() : sp_wall_ms(); }
+static long long now_of(const ingest_api *a)
+{
+    return a->now_ms ? a->now_ms() : sp_wall_ms();
+}
 
 static void unavailable(sp_http_res *res, const char *why)
 {
@@ -54,8 +57,9 @@ static void publish(ingest_api *a, sp_interaction **items, size_t n, const char 
         free(buf);
         if (rv != SP_OK) {
             sp_counter_add(a->m_events, (double)(n - i), source, "unavailable");
-            unavailable(res, rv == SP_EFULL ? "Kafka queue full; retry (same event ids: safe)"
-                                            : "Kafka refused the event; retry (same event ids: safe)");
+            unavailable(res,
+                rv == SP_EFULL ? "Kafka queue full; retry (same event ids: safe)"
+                               : "Kafka refused the event; retry (same event ids: safe)");
             goto out;
         }
         sent++;
@@ -67,7 +71,8 @@ static void publish(ingest_api *a, sp_interaction **items, size_t n, const char 
         unavailable(res, "Kafka did not acknowledge in time; retry (same event ids: safe)");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) ingest_dedupe_add(a->dedupe, items[i]->meta->event_id);
+    for (size_t i = 0; i < n; i++)
+        ingest_dedupe_add(a->dedupe, items[i]->meta->event_id);
     sp_histogram_observe(a->m_publish_s, (double)(sp_wall_ms() - t0) / 1000.0, source);
     sp_counter_add(a->m_events, (double)n, source, "accepted");
     json_object_set_new(body, "accepted", json_integer((json_int_t)n));
@@ -94,7 +99,8 @@ static void reject(ingest_api *a, sp_http_res *res, int rv, ingest_errlist *errs
         free(json);
         return;
     }
-    sp_http_res_error(res, rv == SP_ENOMEM ? 500 : 422, rv == SP_ENOMEM ? "internal" : "invalid", sp_strerror(rv), NULL);
+    sp_http_res_error(
+        res, rv == SP_ENOMEM ? 500 : 422, rv == SP_ENOMEM ? "internal" : "invalid", sp_strerror(rv), NULL);
 }
 
 static const char *source_of(const sp_http_req *req, const char *fallback)
@@ -106,7 +112,9 @@ static int h_interactions(const sp_http_req *req, sp_http_res *res, void *arg)
 {
     ingest_api *a = arg;
     const char *ct = sp_http_req_header(req, "Content-Type");
-    if (ct == NULL || (strncasecmp(ct, "application/json", 16) != 0 && strncasecmp(ct, "application/x-ndjson", 20) != 0)) {
+    if (ct == NULL
+        || (strncasecmp(ct, "application/json", 16) != 0
+            && strncasecmp(ct, "application/x-ndjson", 20) != 0)) {
         sp_http_res_error(res, 415, "unsupported_media_type", "use application/json or application/x-ndjson",
             "Content-Type");
         return SP_OK;
@@ -115,8 +123,10 @@ static int h_interactions(const sp_http_req *req, sp_http_res *res, void *arg)
     ingest_batch *b = NULL;
     ingest_errlist errs = {0};
     int rv = ingest_batch_parse(req->body, req->body_len, &o, &b, &errs);
-    if (rv != SP_OK) reject(a, res, rv, &errs, source_of(req, "api"));
-    else publish(a, b->items, b->n, source_of(req, "api"), res);
+    if (rv != SP_OK)
+        reject(a, res, rv, &errs, source_of(req, "api"));
+    else
+        publish(a, b->items, b->n, source_of(req, "api"), res);
     ingest_errlist_clear(&errs);
     ingest_batch_destroy(b);
     return SP_OK;
@@ -126,7 +136,9 @@ static int h_email(const sp_http_req *req, sp_http_res *res, void *arg)
 {
     ingest_api *a = arg;
     if (sp_http_req_require_type(req, res, "message/rfc822") != SP_OK) return SP_OK;
-    ingest_email_opts o = {.now_ms = now_of(a), .our_domains = a->our_domains, .n_domains = a->n_domains,
+    ingest_email_opts o = {.now_ms = now_of(a),
+        .our_domains = a->our_domains,
+        .n_domains = a->n_domains,
         .tenant_id = a->tenant_id};
     sp_interaction *ix = NULL;
     char err[256] = "";
@@ -151,8 +163,10 @@ static int h_calls(const sp_http_req *req, sp_http_res *res, void *arg)
     sp_interaction *ix = NULL;
     ingest_errlist errs = {0};
     int rv = ingest_call_parse(req->body, req->body_len, &o, &ix, &errs);
-    if (rv != SP_OK) reject(a, res, rv, &errs, "call");
-    else publish(a, &ix, 1, "call", res);
+    if (rv != SP_OK)
+        reject(a, res, rv, &errs, "call");
+    else
+        publish(a, &ix, 1, "call", res);
     ingest_errlist_clear(&errs);
     interaction_destroy(ix);
     return SP_OK;
@@ -166,8 +180,10 @@ static int h_beacon(const sp_http_req *req, sp_http_res *res, void *arg)
     sp_interaction *ix = NULL;
     ingest_errlist errs = {0};
     int rv = tracking_beacon_parse(req->body, req->body_len, a->tracking_rules, &o, &ix, &errs);
-    if (rv != SP_OK) reject(a, res, rv, &errs, "tracking");
-    else publish(a, &ix, 1, "tracking", res);
+    if (rv != SP_OK)
+        reject(a, res, rv, &errs, "tracking");
+    else
+        publish(a, &ix, 1, "tracking", res);
     ingest_errlist_clear(&errs);
     interaction_destroy(ix);
     return SP_OK;
@@ -179,7 +195,8 @@ static int open_token(ingest_api *a, const char *tail, const char *suffix, track
     size_t n = strlen(tail), sl = suffix ? strlen(suffix) : 0;
     if (sl && (n < sl || strcmp(tail + n - sl, suffix) != 0)) return SP_EINVAL;
     if (a->n_tracking_keys == 0) return SP_EAUTH;
-    return tracking_token_open(tail, n - sl, a->tracking_keys, a->n_tracking_keys, now_of(a), a->tracking_max_age_ms, t);
+    return tracking_token_open(
+        tail, n - sl, a->tracking_keys, a->n_tracking_keys, now_of(a), a->tracking_max_age_ms, t);
 }
 
 /* GET /t/o/{token}.gif: always the pixel; a valid token also records an open. */
@@ -187,7 +204,8 @@ static int h_pixel(const sp_http_req *req, sp_http_res *res, void *arg)
 {
     ingest_api *a = arg;
     tracking_token t;
-    if (open_token(a, req->tail, ".gif", &t) == SP_OK && t.kind == SALESPULSE__V1__TRACKING_KIND__TRACKING_KIND_EMAIL_OPEN) {
+    if (open_token(a, req->tail, ".gif", &t) == SP_OK
+        && t.kind == SALESPULSE__V1__TRACKING_KIND__TRACKING_KIND_EMAIL_OPEN) {
         sp_interaction *ix = NULL;
         if (tracking_token_interaction(&t, a->tracking_rules, now_of(a), &ix) == SP_OK) {
             sp_http_res scratch;
@@ -209,8 +227,8 @@ static int h_click(const sp_http_req *req, sp_http_res *res, void *arg)
 {
     ingest_api *a = arg;
     tracking_token t;
-    if (open_token(a, req->tail, NULL, &t) != SP_OK || t.kind != SALESPULSE__V1__TRACKING_KIND__TRACKING_KIND_LINK_CLICK ||
-        t.url[0] == '\0') {
+    if (open_token(a, req->tail, NULL, &t) != SP_OK
+        || t.kind != SALESPULSE__V1__TRACKING_KIND__TRACKING_KIND_LINK_CLICK || t.url[0] == '\0') {
         sp_counter_add(a->m_events, 1, "tracking", "forged");
         sp_http_res_error(res, 403, "invalid_token", "tracking token invalid or expired", "token");
         return SP_OK;
@@ -242,9 +260,10 @@ static int h_wecom(const sp_http_req *req, sp_http_res *res, void *arg)
         return SP_OK;
     }
     char sig[128], ts[64], nonce[128];
-    if (!q(req, "msg_signature", sig, sizeof sig) || !q(req, "timestamp", ts, sizeof ts) ||
-        !q(req, "nonce", nonce, sizeof nonce)) {
-        sp_http_res_error(res, 400, "invalid", "msg_signature, timestamp and nonce are required", "msg_signature");
+    if (!q(req, "msg_signature", sig, sizeof sig) || !q(req, "timestamp", ts, sizeof ts)
+        || !q(req, "nonce", nonce, sizeof nonce)) {
+        sp_http_res_error(
+            res, 400, "invalid", "msg_signature, timestamp and nonce are required", "msg_signature");
         return SP_OK;
     }
     if (strcmp(req->method, "GET") == 0) {
@@ -306,9 +325,9 @@ int ingest_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
     ingest_auth_result r = ingest_apikey_check(key, a->api_key_hashes, a->n_api_keys, &which);
     if (r != INGEST_AUTH_OK) return auth_code(r);
     if (a->n_webhook_secrets > 0) {
-        r = ingest_webhook_verify(sp_http_req_header(req, "webhook-id"), sp_http_req_header(req, "webhook-timestamp"),
-            sp_http_req_header(req, "webhook-signature"), req->body, req->body_len, a->webhook_secrets,
-            a->n_webhook_secrets, now_of(a) / 1000);
+        r = ingest_webhook_verify(sp_http_req_header(req, "webhook-id"),
+            sp_http_req_header(req, "webhook-timestamp"), sp_http_req_header(req, "webhook-signature"),
+            req->body, req->body_len, a->webhook_secrets, a->n_webhook_secrets, now_of(a) / 1000);
         if (r != INGEST_AUTH_OK) return auth_code(r);
     }
     snprintf(out->person_id, sizeof out->person_id, "%s", a->api_key_sources[which]);
@@ -319,21 +338,24 @@ int ingest_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
 int ingest_api_routes(ingest_api *a, sp_http_server *srv, sp_metrics *reg)
 {
     int rv;
-    if ((rv = sp_counter_new(reg, "sp_ingest_events_total", "Interactions by source and result", "source,result",
-             &a->m_events)) != SP_OK ||
-        (rv = sp_histogram_new(reg, "sp_ingest_publish_seconds", "Time until Kafka acknowledged a request's events",
-             "source", NULL, 0, &a->m_publish_s)) != SP_OK ||
-        (rv = sp_gauge_new(reg, "sp_ingest_kafka_queue", "Messages waiting for a broker acknowledgement", "",
-             &a->m_queue)) != SP_OK)
+    if ((rv = sp_counter_new(reg, "sp_ingest_events_total", "Interactions by source and result",
+             "source,result", &a->m_events))
+            != SP_OK
+        || (rv = sp_histogram_new(reg, "sp_ingest_publish_seconds",
+                "Time until Kafka acknowledged a request's events", "source", NULL, 0, &a->m_publish_s))
+            != SP_OK
+        || (rv = sp_gauge_new(reg, "sp_ingest_kafka_queue", "Messages waiting for a broker acknowledgement",
+                "", &a->m_queue))
+            != SP_OK)
         return rv;
-    if ((rv = sp_http_route_add(srv, "POST", "/v1/interactions", SP_HTTP_AUTH, h_interactions, a)) != SP_OK ||
-        (rv = sp_http_route_add(srv, "POST", "/v1/email", SP_HTTP_AUTH, h_email, a)) != SP_OK ||
-        (rv = sp_http_route_add(srv, "POST", "/v1/calls", SP_HTTP_AUTH, h_calls, a)) != SP_OK ||
-        (rv = sp_http_route_add(srv, "POST", "/v1/tracking", SP_HTTP_AUTH, h_beacon, a)) != SP_OK ||
-        (rv = sp_http_route_add(srv, "GET", "/t/o/", SP_HTTP_PREFIX, h_pixel, a)) != SP_OK ||
-        (rv = sp_http_route_add(srv, "GET", "/t/c/", SP_HTTP_PREFIX, h_click, a)) != SP_OK ||
-        (rv = sp_http_route_add(srv, "GET", "/v1/wecom/callback", 0, h_wecom, a)) != SP_OK ||
-        (rv = sp_http_route_add(srv, "POST", "/v1/wecom/callback", 0, h_wecom, a)) != SP_OK)
+    if ((rv = sp_http_route_add(srv, "POST", "/v1/interactions", SP_HTTP_AUTH, h_interactions, a)) != SP_OK
+        || (rv = sp_http_route_add(srv, "POST", "/v1/email", SP_HTTP_AUTH, h_email, a)) != SP_OK
+        || (rv = sp_http_route_add(srv, "POST", "/v1/calls", SP_HTTP_AUTH, h_calls, a)) != SP_OK
+        || (rv = sp_http_route_add(srv, "POST", "/v1/tracking", SP_HTTP_AUTH, h_beacon, a)) != SP_OK
+        || (rv = sp_http_route_add(srv, "GET", "/t/o/", SP_HTTP_PREFIX, h_pixel, a)) != SP_OK
+        || (rv = sp_http_route_add(srv, "GET", "/t/c/", SP_HTTP_PREFIX, h_click, a)) != SP_OK
+        || (rv = sp_http_route_add(srv, "GET", "/v1/wecom/callback", 0, h_wecom, a)) != SP_OK
+        || (rv = sp_http_route_add(srv, "POST", "/v1/wecom/callback", 0, h_wecom, a)) != SP_OK)
         return rv;
     return SP_OK;
 }

@@ -13,7 +13,7 @@
 #include "metrics.h"
 
 typedef struct ingest_api {
-    bus_producer *producer;          /* borrowed */
+    bus_producer *producer; /* borrowed */
     const char *topic;
     int publish_timeout_ms;
     const char *tenant_id;
@@ -24,13 +24,13 @@ typedef struct ingest_api {
     size_t n_webhook_secrets;
     const char *const *our_domains;
     size_t n_domains;
-    wecom_crypto *wecom;             /* NULL: WeCom callback not configured */
-    tracking_rules *tracking_rules;  /* may be NULL */
+    wecom_crypto *wecom; /* NULL: WeCom callback not configured */
+    tracking_rules *tracking_rules; /* may be NULL */
     tracking_key tracking_keys[2];
     size_t n_tracking_keys;
     long long tracking_max_age_ms;
-    ingest_dedupe *dedupe;           /* event ids already on the broker */
-    long long (*now_ms)(void);       /* injectable clock for tests */
+    ingest_dedupe *dedupe; /* event ids already on the broker */
+    long long (*now_ms)(void); /* injectable clock for tests */
     sp_metric *m_events, *m_publish_s, *m_queue;
 } ingest_api;
 

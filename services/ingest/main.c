@@ -24,22 +24,28 @@ struct cfg {
 
 #define CFG(f) offsetof(struct cfg, f)
 static const sp_config_row rows[] = {
-    {"SP_KAFKA_BOOTSTRAP", SP_CFG_STRING, NULL, CFG(kafka_bootstrap), "Kafka bootstrap servers, e.g. 127.0.0.1:9092"},
+    {"SP_KAFKA_BOOTSTRAP", SP_CFG_STRING, NULL, CFG(kafka_bootstrap),
+        "Kafka bootstrap servers, e.g. 127.0.0.1:9092"},
     {"SP_INGEST_API_KEYS", SP_CFG_STRING, NULL, CFG(api_keys),
         "API keys per source as source=sha256hex,... (hash a key with: spctl apikey KEY)", .secret = 1},
     {"SP_HTTP_ADDR", SP_CFG_STRING, "http://0.0.0.0:8081", CFG(http_addr), "listen address"},
     {"SP_LOG_LEVEL", SP_CFG_ENUM, "info", CFG(log_level), "log level", .choices = "debug|info|warn|error"},
     {"SP_TENANT_ID", SP_CFG_STRING, "", CFG(tenant_id), "tenant id stamped on events without one"},
-    {"SP_TENANT_DIR", SP_CFG_STRING, "deploy/tenants/default", CFG(tenant_dir), "tenant data folder (tracking.json)"},
+    {"SP_TENANT_DIR", SP_CFG_STRING, "deploy/tenants/default", CFG(tenant_dir),
+        "tenant data folder (tracking.json)"},
     {"SP_INGEST_WEBHOOK_SECRETS", SP_CFG_STRING, "", CFG(webhook_secrets),
         "Standard Webhooks secrets whsec_...,whsec_... (empty: signatures not required)", .secret = 1},
-    {"SP_OUR_DOMAINS", SP_CFG_STRING, "hengyuan.cn", CFG(our_domains), "our e-mail domains (direction of e-mail)"},
-    {"SP_WECOM_TOKEN", SP_CFG_STRING, "", CFG(wecom_token), "WeCom callback Token (empty: callback off)", .secret = 1},
-    {"SP_WECOM_AES_KEY", SP_CFG_STRING, "", CFG(wecom_aes_key), "WeCom EncodingAESKey (43 chars)", .secret = 1},
+    {"SP_OUR_DOMAINS", SP_CFG_STRING, "hengyuan.cn", CFG(our_domains),
+        "our e-mail domains (direction of e-mail)"},
+    {"SP_WECOM_TOKEN", SP_CFG_STRING, "", CFG(wecom_token), "WeCom callback Token (empty: callback off)",
+        .secret = 1},
+    {"SP_WECOM_AES_KEY", SP_CFG_STRING, "", CFG(wecom_aes_key), "WeCom EncodingAESKey (43 chars)",
+        .secret = 1},
     {"SP_WECOM_CORP_ID", SP_CFG_STRING, "", CFG(wecom_corp_id), "WeCom corp id (receive id check)"},
     {"SP_TRACKING_KEY", SP_CFG_STRING, "", CFG(tracking_key),
         "HMAC key for pixel/click tokens, >= 16 bytes (empty: tracking tokens off)", .secret = 1},
-    {"SP_TRACKING_RULES", SP_CFG_STRING, "", CFG(tracking_rules), "page rules (default $SP_TENANT_DIR/tracking.json)"},
+    {"SP_TRACKING_RULES", SP_CFG_STRING, "", CFG(tracking_rules),
+        "page rules (default $SP_TENANT_DIR/tracking.json)"},
     {"SP_TRACKING_MAX_AGE", SP_CFG_MS, "180d", CFG(tracking_max_age), "tracking tokens expire after"},
     {"SP_PUBLISH_TIMEOUT", SP_CFG_MS, "5s", CFG(publish_timeout), "bounded wait for Kafka before 503"},
     {"SP_HTTP_WORKERS", SP_CFG_INT, "8", CFG(workers), "HTTP handler threads", .min = 1, .max = 256},
@@ -67,8 +73,10 @@ int main(int argc, char **argv)
     sp_log_init("sp-ingest", lvl);
     xmlInitParser(); /* once, before handler threads parse WeCom XML */
 
-    ingest_api api = {.topic = SP_TOPIC_INTERACTIONS, .publish_timeout_ms = (int)cfg.publish_timeout,
-        .tenant_id = cfg.tenant_id, .tracking_max_age_ms = cfg.tracking_max_age};
+    ingest_api api = {.topic = SP_TOPIC_INTERACTIONS,
+        .publish_timeout_ms = (int)cfg.publish_timeout,
+        .tenant_id = cfg.tenant_id,
+        .tracking_max_age_ms = cfg.tracking_max_age};
     char *keys[64], *hashes[64], *sources[64], *secrets[16], *domains[32];
     sp_http_server *srv = NULL;
     sp_metrics *reg = NULL;
@@ -79,7 +87,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nk; i++) {
         char *eq = strchr(keys[i], '=');
         if (eq == NULL || strlen(eq + 1) != 64) {
-            fprintf(stderr, "sp-ingest: configuration error: SP_INGEST_API_KEYS: item %zu is not source=sha256hex\n", i);
+            fprintf(stderr,
+                "sp-ingest: configuration error: SP_INGEST_API_KEYS: item %zu is not source=sha256hex\n", i);
             goto out;
         }
         *eq = '\0';
@@ -93,8 +102,8 @@ int main(int argc, char **argv)
     api.webhook_secrets = (const char *const *)secrets;
     api.n_domains = split(cfg.our_domains, ',', domains, 32);
     api.our_domains = (const char *const *)domains;
-    if (*cfg.wecom_token &&
-        wecom_crypto_new(cfg.wecom_token, cfg.wecom_aes_key, cfg.wecom_corp_id, &api.wecom) != SP_OK) {
+    if (*cfg.wecom_token
+        && wecom_crypto_new(cfg.wecom_token, cfg.wecom_aes_key, cfg.wecom_corp_id, &api.wecom) != SP_OK) {
         fprintf(stderr, "sp-ingest: configuration error: SP_WECOM_AES_KEY: not a valid EncodingAESKey\n");
         goto out;
     }
@@ -122,15 +131,16 @@ int main(int argc, char **argv)
     }
     if (sp_metrics_new(&reg) != SP_OK) goto out;
     sp_http_opts o = {.workers = (int)cfg.workers, .metrics = reg, .auth = ingest_api_auth, .auth_arg = &api};
-    if (sp_http_server_new(cfg.http_addr, &o, &srv) != SP_OK || ingest_api_routes(&api, srv, reg) != SP_OK ||
-        sp_http_server_start(srv) != SP_OK) {
+    if (sp_http_server_new(cfg.http_addr, &o, &srv) != SP_OK || ingest_api_routes(&api, srv, reg) != SP_OK
+        || sp_http_server_start(srv) != SP_OK) {
         sp_error("cannot serve HTTP on %s", cfg.http_addr);
         goto out;
     }
     sp_http_server_set_ready(srv, 1);
     sp_info("sp-ingest listening on %s (port %d)", cfg.http_addr, sp_http_server_port(srv));
     bus_install_stop_signals(&stop);
-    while (!stop) usleep(100000);
+    while (!stop)
+        usleep(100000);
     sp_info("sp-ingest stopping");
     code = 0;
 out:

@@ -18,7 +18,8 @@ static const sp_config_row rows[] = {
     SP_SERVICE_ROWS(struct cfg, svc, "sp-route", "8084"),
     {"SP_ROUTE_RULES", SP_CFG_STRING, "", offsetof(struct cfg, rules),
         "routing rules file (default: $SP_TENANT_DIR/route_rules.json)"},
-    {"SP_ORG_RELOAD", SP_CFG_MS, "30s", offsetof(struct cfg, org_reload_ms), "how often the org chart is re-read"},
+    {"SP_ORG_RELOAD", SP_CFG_MS, "30s", offsetof(struct cfg, org_reload_ms),
+        "how often the org chart is re-read"},
     SP_CONFIG_END,
 };
 
@@ -35,7 +36,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "sp-route: %s\n", err);
         goto out;
     }
-    if (sp_service_init(&svc, "sp-route", &cfg.svc, SP_TOPIC_SIGNALS, route_svc_batch, &rs) != SP_OK) goto out;
+    if (sp_service_init(&svc, "sp-route", &cfg.svc, SP_TOPIC_SIGNALS, route_svc_batch, &rs) != SP_OK)
+        goto out;
     rs.producer = svc.producer;
     rs.clock = svc.clock;
     code = sp_service_run(&svc);

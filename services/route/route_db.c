@@ -36,13 +36,19 @@ int route_org_load(sp_db *db, org **out, char *errbuf, size_t errlen)
     r = NULL;
     if (rv != SP_OK) goto fail;
     if ((rv = sp_db_exec(db,
-             "SELECT id, name, role, team_id, mentor_id, region_id, wecom_user, email, active FROM people", 0, NULL,
-             &r)) != SP_OK)
+             "SELECT id, name, role, team_id, mentor_id, region_id, wecom_user, email, active FROM people", 0,
+             NULL, &r))
+        != SP_OK)
         goto dberr;
     for (int i = 0; i < PQntuples(r) && rv == SP_OK; i++) {
-        org_person p = {.id = val(r, i, 0), .name = val(r, i, 1), .team_id = val(r, i, 3),
-            .mentor_id = val(r, i, 4), .region_id = val(r, i, 5), .wecom_user_id = val(r, i, 6),
-            .email = val(r, i, 7), .active = strcmp(PQgetvalue(r, i, 8), "t") == 0};
+        org_person p = {.id = val(r, i, 0),
+            .name = val(r, i, 1),
+            .team_id = val(r, i, 3),
+            .mentor_id = val(r, i, 4),
+            .region_id = val(r, i, 5),
+            .wecom_user_id = val(r, i, 6),
+            .email = val(r, i, 7),
+            .active = strcmp(PQgetvalue(r, i, 8), "t") == 0};
         if (org_role_parse(val(r, i, 2), &p.role) != SP_OK) p.role = ORG_ROLE_UNKNOWN;
         rv = org_add_person(o, &p, errbuf, errlen);
     }
@@ -50,9 +56,12 @@ int route_org_load(sp_db *db, org **out, char *errbuf, size_t errlen)
     r = NULL;
     if (rv != SP_OK) goto fail;
     if ((rv = sp_db_exec(db,
-             "SELECT n.id, n.lead_id, coalesce(array_agg(m.person_id) FILTER (WHERE m.person_id IS NOT NULL), "
-             "'{}') FROM named_teams n LEFT JOIN named_team_members m ON m.team_id = n.id GROUP BY n.id, n.lead_id",
-             0, NULL, &r)) != SP_OK)
+             "SELECT n.id, n.lead_id, coalesce(array_agg(m.person_id) FILTER (WHERE m.person_id IS NOT "
+             "NULL), "
+             "'{}') FROM named_teams n LEFT JOIN named_team_members m ON m.team_id = n.id GROUP BY n.id, "
+             "n.lead_id",
+             0, NULL, &r))
+        != SP_OK)
         goto dberr;
     for (int i = 0; i < PQntuples(r) && rv == SP_OK; i++) {
         /* members arrive as a PostgreSQL array literal {a,b,c} of plain ids */
@@ -76,11 +85,12 @@ int route_org_load(sp_db *db, org **out, char *errbuf, size_t errlen)
     if ((rv = sp_db_exec(db,
              "SELECT person_id, (extract(epoch FROM starts_at) * 1000)::bigint, "
              "(extract(epoch FROM ends_at) * 1000)::bigint, reason FROM absences",
-             0, NULL, &r)) != SP_OK)
+             0, NULL, &r))
+        != SP_OK)
         goto dberr;
     for (int i = 0; i < PQntuples(r) && rv == SP_OK; i++) {
-        org_absence a = {val(r, i, 0), strtoll(PQgetvalue(r, i, 1), NULL, 10), strtoll(PQgetvalue(r, i, 2), NULL, 10),
-            val(r, i, 3)};
+        org_absence a = {val(r, i, 0), strtoll(PQgetvalue(r, i, 1), NULL, 10),
+            strtoll(PQgetvalue(r, i, 2), NULL, 10), val(r, i, 3)};
         rv = org_add_absence(o, &a, errbuf, errlen);
     }
     PQclear(r);
@@ -97,8 +107,8 @@ fail:
     return rv;
 }
 
-int route_last_dismissal(sp_db *db, const char *kind, const char *subject_type, const char *subject_id,
-    int64_t *out_ms)
+int route_last_dismissal(
+    sp_db *db, const char *kind, const char *subject_type, const char *subject_id, int64_t *out_ms)
 {
     const char *p[3] = {kind, subject_type, subject_id};
     PGresult *r = NULL;

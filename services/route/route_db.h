@@ -13,7 +13,7 @@
 int route_org_load(sp_db *db, org **out, char *errbuf, size_t errlen);
 
 /* The time (ms) the (kind, subject) task was last dismissed, or -1. */
-int route_last_dismissal(sp_db *db, const char *kind, const char *subject_type, const char *subject_id,
-    int64_t *out_ms);
+int route_last_dismissal(
+    sp_db *db, const char *kind, const char *subject_type, const char *subject_id, int64_t *out_ms);
 
 #endif

@@ -21,26 +21,29 @@ static const char *subject_type_name(int t)
 static void text_array(char *buf, size_t cap, const char *const *items, size_t n)
 {
     size_t l = (size_t)snprintf(buf, cap, "{");
-    for (size_t i = 0; i < n && l < cap; i++) l += (size_t)snprintf(buf + l, cap - l, "%s\"%s\"", i ? "," : "", items[i]);
+    for (size_t i = 0; i < n && l < cap; i++)
+        l += (size_t)snprintf(buf + l, cap - l, "%s\"%s\"", i ? "," : "", items[i]);
     if (l < cap) snprintf(buf + l, cap - l, "}");
 }
 
-static int record(sp_db *db, const Salespulse__V1__Signal *s, const char *key, const char *op, const route_decision *d,
-    int *fresh)
+static int record(sp_db *db, const Salespulse__V1__Signal *s, const char *key, const char *op,
+    const route_decision *d, int *fresh)
 {
     char when[32], pbs[1024] = "{}";
     snprintf(when, sizeof when, "%lld", (long long)s->meta->occurred_at_ms);
     if (d && d->n_playbooks) text_array(pbs, sizeof pbs, d->playbooks, d->n_playbooks);
     const char *p[9] = {s->meta->event_id, key, s->kind, op, d && d->assignee_id ? d->assignee_id : NULL,
-        d && d->assignee_id ? route_target_name(d->assignee_role) : NULL, d ? d->reason_zh : "", d ? d->reason_en : "",
-        pbs};
+        d && d->assignee_id ? route_target_name(d->assignee_role) : NULL, d ? d->reason_zh : "",
+        d ? d->reason_en : "", pbs};
     const char *params[10];
     memcpy(params, p, sizeof p);
     params[9] = when;
     PGresult *r = NULL;
     int rv = sp_db_exec(db,
-        "INSERT INTO routing_decisions (signal_event_id, task_key, kind, op, assignee_id, assignee_role, reason_zh, "
-        "reason_en, playbooks, decided_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::text[], to_timestamp($10::bigint / 1000.0)) "
+        "INSERT INTO routing_decisions (signal_event_id, task_key, kind, op, assignee_id, assignee_role, "
+        "reason_zh, "
+        "reason_en, playbooks, decided_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::text[], "
+        "to_timestamp($10::bigint / 1000.0)) "
         "ON CONFLICT (signal_event_id) DO NOTHING RETURNING 1",
         10, params, &r);
     if (rv != SP_OK) return rv;
@@ -58,9 +61,12 @@ static bus_result route_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         snprintf(reason, cap, "undecodable salespulse.v1.Signal (%zu bytes)", m->len);
         return BUS_DEAD;
     }
-    if (sig->meta == NULL || !*sig->meta->event_id || !*sig->kind || sig->subject == NULL || !*sig->subject->id) {
+    if (sig->meta == NULL || !*sig->meta->event_id || !*sig->kind || sig->subject == NULL
+        || !*sig->subject->id) {
         snprintf(reason, cap, "invalid Signal: %s missing",
-            sig->meta == NULL || !*sig->meta->event_id ? "meta.event_id" : !*sig->kind ? "kind" : "subject.id");
+            sig->meta == NULL || !*sig->meta->event_id ? "meta.event_id"
+                : !*sig->kind                          ? "kind"
+                                                       : "subject.id");
         out = BUS_DEAD;
         goto done;
     }
@@ -71,8 +77,9 @@ static bus_result route_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     int fresh = 0, rv;
     if (sig->transition != SALESPULSE__V1__TRANSITION__TRANSITION_CLEARED) {
         int64_t last = -1;
-        if ((rv = route_last_dismissal(db, sig->kind, subject_type_name(sig->subject->type), sig->subject->id, &last)) !=
-            SP_OK)
+        if ((rv = route_last_dismissal(
+                 db, sig->kind, subject_type_name(sig->subject->type), sig->subject->id, &last))
+            != SP_OK)
             goto dberr;
         if (route_suppressed(s->rules, last, now, NULL)) {
             if ((rv = record(db, sig, key, "suppressed", NULL, &fresh)) != SP_OK) goto dberr;
@@ -86,8 +93,9 @@ static bus_result route_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         out = BUS_DEAD;
         goto done;
     }
-    if ((rv = record(db, sig, key, d.op == SALESPULSE__V1__TASK_OP__TASK_OP_CLOSE ? "close" : "upsert", &d, &fresh)) !=
-        SP_OK)
+    if ((rv = record(
+             db, sig, key, d.op == SALESPULSE__V1__TASK_OP__TASK_OP_CLOSE ? "close" : "upsert", &d, &fresh))
+        != SP_OK)
         goto dberr;
     if (fresh) { /* a redelivered signal was already routed: its command is on the broker */
         Salespulse__V1__TaskCommand cmd;
@@ -103,8 +111,11 @@ static bus_result route_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         salespulse__v1__task_command__pack(&cmd, buf);
         rv = bus_group_send(g, s->producer, s->commands_topic, d.task_key, strlen(d.task_key), buf, len);
         free(buf);
-        if (rv != SP_OK) out = BUS_RETRY;
-        else sp_log_event(SP_LOG_DEBUG, sig->meta->event_id, "routed %s -> %s", key, d.assignee_id ? d.assignee_id : "-");
+        if (rv != SP_OK)
+            out = BUS_RETRY;
+        else
+            sp_log_event(SP_LOG_DEBUG, sig->meta->event_id, "routed %s -> %s", key,
+                d.assignee_id ? d.assignee_id : "-");
     }
     goto done;
 dberr:
@@ -115,8 +126,8 @@ done:
     return out;
 }
 
-void route_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN])
+void route_svc_batch(
+    void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     route_svc *s = arg;
     int64_t now = sp_wall_ms();
@@ -130,7 +141,8 @@ void route_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_re
             s->org_loaded_ms = now;
         } else if (s->org == NULL) {
             sp_warn("org chart not loaded: %s", err);
-            for (size_t i = 0; i < n; i++) res[i] = BUS_RETRY;
+            for (size_t i = 0; i < n; i++)
+                res[i] = BUS_RETRY;
             return;
         }
     }

@@ -24,7 +24,7 @@
  * product / budget / delivery / competitor facts with their levels.
  * *scored (may be NULL) counts deals written. SP_EDB / SP_EDBDOWN,
  * SP_ENOMEM. */
-sp_err score_health_update_many(sp_db *db, const score_rules *r, const char *const *deals, const int64_t *now_ms,
-    size_t n, size_t *scored);
+sp_err score_health_update_many(sp_db *db, const score_rules *r, const char *const *deals,
+    const int64_t *now_ms, size_t n, size_t *scored);
 
 #endif

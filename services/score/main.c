@@ -20,8 +20,10 @@ struct cfg {
 #define CFG(f) offsetof(struct cfg, f)
 static const sp_config_row rows[] = {
     SP_SERVICE_ROWS(struct cfg, svc, "sp-score", "8083"),
-    {"SP_SCORE_RULES", SP_CFG_STRING, "", CFG(rules), "signal rules file (default $SP_TENANT_DIR/score_rules.json)"},
-    {"SP_CALENDAR", SP_CFG_STRING, "", CFG(calendar), "working-day calendar (default $SP_TENANT_DIR/calendar.json)"},
+    {"SP_SCORE_RULES", SP_CFG_STRING, "", CFG(rules),
+        "signal rules file (default $SP_TENANT_DIR/score_rules.json)"},
+    {"SP_CALENDAR", SP_CFG_STRING, "", CFG(calendar),
+        "working-day calendar (default $SP_TENANT_DIR/calendar.json)"},
     {"SP_SWEEP_EVERY", SP_CFG_MS, "1h", CFG(sweep_every_ms),
         "sweep boundaries: multiples of this in clock time (stale, timeouts, weekly and funnel signals)"},
     {"SP_TENANT_ID", SP_CFG_STRING, "", CFG(tenant_id), "tenant id written into every Signal"},
@@ -67,7 +69,8 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGHUP, &sa, NULL);
     code = 1;
-    if (sp_service_init(&svc, "sp-score", &cfg.svc, SP_TOPIC_ENRICHED, score_svc_batch, &ss) != SP_OK) goto out;
+    if (sp_service_init(&svc, "sp-score", &cfg.svc, SP_TOPIC_ENRICHED, score_svc_batch, &ss) != SP_OK)
+        goto out;
     svc.on_idle = score_svc_idle;
     ss.producer = svc.producer;
     ss.clock = svc.clock;

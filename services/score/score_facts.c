@@ -6,8 +6,8 @@
 #include <string.h>
 
 /* The customer's own words of a customer-side interaction i. */
-#define QUOTE_SQL                                                                                          \
-    "CASE WHEN i.customer_side THEN coalesce(nullif(i.extraction->>'concern',''), "                        \
+#define QUOTE_SQL                                                                                            \
+    "CASE WHEN i.customer_side THEN coalesce(nullif(i.extraction->>'concern',''), "                          \
     "nullif(i.extraction->>'core_need',''), '') ELSE '' END"
 #define NOW_SQL "score_ts($2::bigint)"
 /* The lower bound of open-ended lookups: lets the planner prune the monthly
@@ -85,20 +85,25 @@ static size_t touches_fill(score_loaded *L, PGresult *r)
 sp_err score_load_ctx(sp_db *db, score_loaded *L, score_kind kind, const char *subject_id, int64_t now_ms)
 {
     static const char *const sql[] = {
-        [SCORE_SUBJECT_DEAL] = "SELECT a.name, a.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), "
-                               "a.customer_id, $1, a.stage, score_ms(a.stage_since), a.is_open, "
-                               "score_ms(a.created_at) FROM score_deal_at($1, " NOW_SQL ") a "
-                               "LEFT JOIN people p ON p.id = a.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
-                               "WHERE a.created_at IS NOT NULL",
-        [SCORE_SUBJECT_CUSTOMER] = "SELECT c.name, c.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), "
-                                   "c.id, NULL, score_ms(c.created_at), $2::bigint, CASE WHEN c.imported_last_interaction_at <= "
-                                   NOW_SQL " THEN score_ms(c.imported_last_interaction_at) END FROM customers c "
-                                   "LEFT JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
-                                   "WHERE c.id = $1",
-        [SCORE_SUBJECT_REP] = "SELECT p.name, p.id, p.team_id, coalesce(p.region_id, t.region_id), NULL, NULL, "
-                              "$2::bigint FROM people p LEFT JOIN teams t ON t.id = p.team_id WHERE p.id = $1",
-        [SCORE_SUBJECT_TEAM] = "SELECT name, NULL, id, region_id, NULL, NULL, $2::bigint FROM teams WHERE id = $1",
-        [SCORE_SUBJECT_REGION] = "SELECT name, NULL, NULL, id, NULL, NULL, $2::bigint FROM regions WHERE id = $1",
+        [SCORE_SUBJECT_DEAL]
+        = "SELECT a.name, a.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), "
+          "a.customer_id, $1, a.stage, score_ms(a.stage_since), a.is_open, "
+          "score_ms(a.created_at) FROM score_deal_at($1, " NOW_SQL ") a "
+          "LEFT JOIN people p ON p.id = a.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
+          "WHERE a.created_at IS NOT NULL",
+        [SCORE_SUBJECT_CUSTOMER]
+        = "SELECT c.name, c.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), "
+          "c.id, NULL, score_ms(c.created_at), $2::bigint, CASE WHEN c.imported_last_interaction_at "
+          "<= " NOW_SQL " THEN score_ms(c.imported_last_interaction_at) END FROM customers c "
+          "LEFT JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
+          "WHERE c.id = $1",
+        [SCORE_SUBJECT_REP]
+        = "SELECT p.name, p.id, p.team_id, coalesce(p.region_id, t.region_id), NULL, NULL, "
+          "$2::bigint FROM people p LEFT JOIN teams t ON t.id = p.team_id WHERE p.id = $1",
+        [SCORE_SUBJECT_TEAM]
+        = "SELECT name, NULL, id, region_id, NULL, NULL, $2::bigint FROM teams WHERE id = $1",
+        [SCORE_SUBJECT_REGION]
+        = "SELECT name, NULL, NULL, id, NULL, NULL, $2::bigint FROM regions WHERE id = $1",
     };
     if (!db || !L || !subject_id || !*subject_id || !score_kind_name(kind)) return SP_EINVAL;
     memset(&L->ctx, 0, sizeof L->ctx);
@@ -132,13 +137,13 @@ sp_err score_load_ctx(sp_db *db, score_loaded *L, score_kind kind, const char *s
     return SP_OK;
 }
 
-#define CHECK(x)                                                                                            \
-    do {                                                                                                    \
-        if (!(x)) return SP_EINVAL;                                                                         \
+#define CHECK(x)                                                                                             \
+    do {                                                                                                     \
+        if (!(x)) return SP_EINVAL;                                                                          \
     } while (0)
 
-sp_err score_load_no_progress(sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms,
-    score_facts_no_progress *f)
+sp_err score_load_no_progress(
+    sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_no_progress *f)
 {
     CHECK(db && L && deal_id && f);
     memset(f, 0, sizeof *f);
@@ -151,8 +156,9 @@ sp_err score_load_no_progress(sp_db *db, score_loaded *L, const char *deal_id, i
     const char *p[2] = {deal_id, now};
     PGresult *r;
     rv = q(db, L,
-        "SELECT event_id, score_ms(occurred_at) FROM interactions WHERE deal_id = $1 AND " HORIZON("occurred_at") "occurred_at <= " NOW_SQL
-        " AND activity_kind IN ('visit','executive_visit') ORDER BY occurred_at DESC, event_id DESC LIMIT 1",
+        "SELECT event_id, score_ms(occurred_at) FROM interactions WHERE deal_id = $1 AND " HORIZON(
+            "occurred_at") "occurred_at <= " NOW_SQL " AND activity_kind IN ('visit','executive_visit') "
+                           "ORDER BY occurred_at DESC, event_id DESC LIMIT 1",
         2, p, &r);
     if (rv != SP_OK || PQntuples(r) < 1) return rv;
     f->visit.interaction_id = s_at(r, 0, 0);
@@ -167,17 +173,19 @@ sp_err score_load_no_progress(sp_db *db, score_loaded *L, const char *deal_id, i
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), x.v, " QUOTE_SQL ", adv.a FROM "
         "(SELECT EXISTS (SELECT 1 FROM deal_stage_history WHERE deal_id = $1 AND at > score_ts($3::bigint) "
-        "AND at <= " NOW_SQL " AND to_stage <> 'lost' AND score_stage_rank(to_stage) > score_stage_rank(from_stage)) a) adv "
-        "LEFT JOIN (interactions i CROSS JOIN LATERAL jsonb_array_elements_text(score_arr(i.extraction->'intents')) x(v)) "
-        "ON i.deal_id = $1 AND i.customer_side AND i.occurred_at >= score_ts($3::bigint) AND i.occurred_at <= " NOW_SQL
-        " ORDER BY i.occurred_at DESC NULLS LAST LIMIT 64",
+        "AND at <= " NOW_SQL
+        " AND to_stage <> 'lost' AND score_stage_rank(to_stage) > score_stage_rank(from_stage)) a) adv "
+        "LEFT JOIN (interactions i CROSS JOIN LATERAL "
+        "jsonb_array_elements_text(score_arr(i.extraction->'intents')) x(v)) "
+        "ON i.deal_id = $1 AND i.customer_side AND i.occurred_at >= score_ts($3::bigint) AND i.occurred_at "
+        "<= " NOW_SQL " ORDER BY i.occurred_at DESC NULLS LAST LIMIT 64",
         3, p3, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;
     for (int i = 0; i < PQntuples(r); i++) {
         f->stage_advanced = b_at(r, i, 4);
         if (PQgetisnull(r, i, 0) || n >= SCORE_LOAD_MAX) continue;
-        L->touches[n] = (score_touch){s_at(r, i, 0), i_at(r, i, 1), s_at(r, i, 2), s_at(r, i, 3)};
+        L->touches[n] = (score_touch) {s_at(r, i, 0), i_at(r, i, 1), s_at(r, i, 2), s_at(r, i, 3)};
         n++;
     }
     f->intents = L->touches;
@@ -185,7 +193,8 @@ sp_err score_load_no_progress(sp_db *db, score_loaded *L, const char *deal_id, i
     return SP_OK;
 }
 
-sp_err score_load_key_role(sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_key_role *f)
+sp_err score_load_key_role(
+    sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_key_role *f)
 {
     CHECK(db && L && deal_id && f);
     memset(f, 0, sizeof *f);
@@ -207,28 +216,34 @@ sp_err score_load_key_role(sp_db *db, score_loaded *L, const char *deal_id, int6
          * older than the deal, as a role never seen counts from its creation) */
         "SELECT x.role, score_ms(max(x.at)), (array_agg(x.id ORDER BY x.at DESC))[1], "
         "(array_agg(x.nm ORDER BY x.at DESC))[1] FROM ("
-        "SELECT c.role, i.occurred_at at, i.event_id id, c.name nm FROM interactions i JOIN contacts c ON c.id = i.contact_id "
-        "WHERE i.deal_id = $1 AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " "
-        "UNION ALL SELECT t.role, t.occurred_at, t.event_id, '' FROM score_role_touches t WHERE t.deal_id = $1 AND "
-        HORIZON("t.occurred_at") "t.occurred_at <= " NOW_SQL " "
-        "UNION ALL SELECT c.role, greatest(c.imported_last_contact_at, d.created_at), '', c.name FROM contacts c "
-        "JOIN deals d ON d.customer_id = c.customer_id WHERE d.id = $1 AND c.imported_last_contact_at <= " NOW_SQL
-        ") x WHERE x.role IS NOT NULL GROUP BY x.role",
+        "SELECT c.role, i.occurred_at at, i.event_id id, c.name nm FROM interactions i JOIN contacts c ON "
+        "c.id = i.contact_id "
+        "WHERE i.deal_id = $1 AND " HORIZON(
+            "i.occurred_at") "i.occurred_at <= " NOW_SQL " "
+                             "UNION ALL SELECT t.role, t.occurred_at, t.event_id, '' FROM score_role_touches "
+                             "t WHERE t.deal_id = $1 AND " HORIZON(
+                                 "t.occurred_at") "t.occurred_at <= " NOW_SQL " "
+                                                  "UNION ALL SELECT c.role, "
+                                                  "greatest(c.imported_last_contact_at, d.created_at), '', "
+                                                  "c.name FROM contacts c "
+                                                  "JOIN deals d ON d.customer_id = c.customer_id WHERE d.id "
+                                                  "= $1 AND c.imported_last_contact_at <= " NOW_SQL
+                                                  ") x WHERE x.role IS NOT NULL GROUP BY x.role",
         2, p, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;
     for (int i = 0; i < PQntuples(r) && n < 8; i++) {
         int role = score_role_parse(s_at(r, i, 0));
         if (!role) continue;
-        L->roles[n++] = (score_role_seen){role, i_at(r, i, 1), s_at(r, i, 2), s_at(r, i, 3)};
+        L->roles[n++] = (score_role_seen) {role, i_at(r, i, 1), s_at(r, i, 2), s_at(r, i, 3)};
     }
     f->roles = L->roles;
     f->n_roles = n;
     return SP_OK;
 }
 
-sp_err score_load_surge(sp_db *db, score_loaded *L, const score_rules *rules, const char *deal_id, int64_t now_ms,
-    score_facts_surge *f)
+sp_err score_load_surge(sp_db *db, score_loaded *L, const score_rules *rules, const char *deal_id,
+    int64_t now_ms, score_facts_surge *f)
 {
     CHECK(db && L && rules && deal_id && f);
     memset(f, 0, sizeof *f);
@@ -244,7 +259,8 @@ sp_err score_load_surge(sp_db *db, score_loaded *L, const score_rules *rules, co
     rv = q(db, L,
         "SELECT count(*) FILTER (WHERE occurred_at >= score_ts($2::bigint - 604800000)), "
         "count(*) FILTER (WHERE occurred_at < score_ts($2::bigint - 604800000)) FROM score_tracking "
-        "WHERE customer_id = $1 AND page_class = 'competitor' AND occurred_at >= score_ts($2::bigint - 1209600000) "
+        "WHERE customer_id = $1 AND page_class = 'competitor' AND occurred_at >= score_ts($2::bigint - "
+        "1209600000) "
         "AND occurred_at <= " NOW_SQL,
         2, p, &r);
     if (rv != SP_OK) return rv;
@@ -253,7 +269,8 @@ sp_err score_load_surge(sp_db *db, score_loaded *L, const score_rules *rules, co
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), x.v, " QUOTE_SQL " FROM interactions i "
         "CROSS JOIN LATERAL jsonb_array_elements_text(score_arr(i.extraction->'competitors')) x(v) "
-        "WHERE i.customer_id = $1 AND i.customer_side AND i.occurred_at > score_ts($2::bigint - ($3::float8 * 86400000)::bigint) AND i.occurred_at <= " NOW_SQL
+        "WHERE i.customer_id = $1 AND i.customer_side AND i.occurred_at > score_ts($2::bigint - ($3::float8 "
+        "* 86400000)::bigint) AND i.occurred_at <= " NOW_SQL
         " ORDER BY i.occurred_at DESC, i.event_id LIMIT 64",
         3, p, &r);
     if (rv != SP_OK) return rv;
@@ -277,24 +294,29 @@ sp_err score_load_demo_refused(sp_db *db, score_loaded *L, const score_rules *ru
     PGresult *r;
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), 'demo_refused', " QUOTE_SQL ", "
-        "score_arr(i.extraction->'intents') ? 'demo_refused', score_arr(i.extraction->'risks') ? 'technical_doubt' "
-        "FROM interactions i WHERE i.deal_id = $1 AND i.occurred_at > score_ts($2::bigint - ($3::float8 * 86400000)::bigint) "
-        "AND i.occurred_at <= " NOW_SQL " AND i.customer_side AND (score_arr(i.extraction->'intents') ? 'demo_refused' "
-        "OR score_arr(i.extraction->'risks') ? 'technical_doubt') ORDER BY i.occurred_at DESC, i.event_id LIMIT 64",
+        "score_arr(i.extraction->'intents') ? 'demo_refused', score_arr(i.extraction->'risks') ? "
+        "'technical_doubt' "
+        "FROM interactions i WHERE i.deal_id = $1 AND i.occurred_at > score_ts($2::bigint - ($3::float8 * "
+        "86400000)::bigint) "
+        "AND i.occurred_at <= " NOW_SQL
+        " AND i.customer_side AND (score_arr(i.extraction->'intents') ? 'demo_refused' "
+        "OR score_arr(i.extraction->'risks') ? 'technical_doubt') ORDER BY i.occurred_at DESC, i.event_id "
+        "LIMIT 64",
         3, p, &r);
     if (rv != SP_OK) return rv;
     size_t k = 0;
     for (int i = 0; i < PQntuples(r); i++) {
         if (b_at(r, i, 5)) f->technical_doubt = 1;
         if (b_at(r, i, 4) && k < SCORE_LOAD_MAX)
-            L->touches[k++] = (score_touch){s_at(r, i, 0), i_at(r, i, 1), "demo_refused", s_at(r, i, 3)};
+            L->touches[k++] = (score_touch) {s_at(r, i, 0), i_at(r, i, 1), "demo_refused", s_at(r, i, 3)};
     }
     f->refusals = L->touches;
     f->n_refusals = k;
     return SP_OK;
 }
 
-sp_err score_load_stalled(sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_stalled *f)
+sp_err score_load_stalled(
+    sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_stalled *f)
 {
     CHECK(db && L && deal_id && f);
     memset(f, 0, sizeof *f);
@@ -307,8 +329,8 @@ sp_err score_load_stalled(sp_db *db, score_loaded *L, const char *deal_id, int64
     return SP_OK;
 }
 
-sp_err score_load_risk(sp_db *db, score_loaded *L, const char *deal_id, const char *tag, int64_t now_ms,
-    score_facts_risk *f)
+sp_err score_load_risk(
+    sp_db *db, score_loaded *L, const char *deal_id, const char *tag, int64_t now_ms, score_facts_risk *f)
 {
     CHECK(db && L && deal_id && tag && f);
     memset(f, 0, sizeof *f);
@@ -322,8 +344,10 @@ sp_err score_load_risk(sp_db *db, score_loaded *L, const char *deal_id, const ch
     const char *p[4] = {deal_id, now, tag, days};
     PGresult *r;
     rv = q(db, L,
-        "SELECT i.event_id, score_ms(i.occurred_at), $3, " QUOTE_SQL " FROM interactions i WHERE i.deal_id = $1 "
-        "AND i.customer_side AND i.occurred_at > score_ts($2::bigint - $4::bigint * 86400000) AND i.occurred_at <= " NOW_SQL
+        "SELECT i.event_id, score_ms(i.occurred_at), $3, " QUOTE_SQL
+        " FROM interactions i WHERE i.deal_id = $1 "
+        "AND i.customer_side AND i.occurred_at > score_ts($2::bigint - $4::bigint * 86400000) AND "
+        "i.occurred_at <= " NOW_SQL
         " AND score_arr(i.extraction->'risks') ? $3 ORDER BY i.occurred_at DESC, i.event_id LIMIT 1",
         4, p, &r);
     if (rv != SP_OK) return rv;
@@ -334,8 +358,8 @@ sp_err score_load_risk(sp_db *db, score_loaded *L, const char *deal_id, const ch
     return SP_OK;
 }
 
-sp_err score_load_unanswered(sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms,
-    score_facts_unanswered *f)
+sp_err score_load_unanswered(
+    sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_unanswered *f)
 {
     CHECK(db && L && deal_id && f);
     memset(f, 0, sizeof *f);
@@ -349,12 +373,17 @@ sp_err score_load_unanswered(sp_db *db, score_loaded *L, const char *deal_id, in
     /* an answer is the rep's outbound message on the deal or to its customer
      * (an e-mail reply carries no deal id and may not get one attached) */
     rv = q(db, L,
-        "SELECT i.event_id, score_ms(i.occurred_at), i.channel, " QUOTE_SQL ", count(*) OVER () FROM interactions i "
+        "SELECT i.event_id, score_ms(i.occurred_at), i.channel, " QUOTE_SQL
+        ", count(*) OVER () FROM interactions i "
         "WHERE i.deal_id = $1 AND i.customer_side AND i.direction = 'inbound' AND i.channel <> 'tracking' "
-        "AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " AND i.occurred_at > coalesce((SELECT max(o.occurred_at) "
-        "FROM interactions o WHERE (o.deal_id = $1 OR o.customer_id = $3) AND o.direction = 'outbound' "
-        "AND o.channel <> 'tracking' AND " HORIZON("o.occurred_at") "o.occurred_at <= " NOW_SQL
-        "), '-infinity') ORDER BY i.occurred_at, i.event_id LIMIT 1",
+        "AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL
+                                        " AND i.occurred_at > coalesce((SELECT max(o.occurred_at) "
+                                        "FROM interactions o WHERE (o.deal_id = $1 OR o.customer_id = $3) "
+                                        "AND o.direction = 'outbound' "
+                                        "AND o.channel <> 'tracking' AND " HORIZON(
+                                            "o.occurred_at") "o.occurred_at <= " NOW_SQL
+                                                             "), '-infinity') ORDER BY i.occurred_at, "
+                                                             "i.event_id LIMIT 1",
         3, p, &r);
     if (rv != SP_OK) return rv;
     if (touches_fill(L, r) == 1 && L->deal_open) {
@@ -379,8 +408,8 @@ sp_err score_load_warming(sp_db *db, score_loaded *L, const score_rules *rules, 
     PGresult *r;
     rv = q(db, L,
         "SELECT event_id, score_ms(occurred_at), product_id, '' FROM score_tracking WHERE customer_id = $1 "
-        "AND page_class = 'product' AND occurred_at > score_ts($2::bigint - ($3::float8 * 86400000)::bigint) AND occurred_at <= "
-        NOW_SQL " ORDER BY occurred_at DESC, event_id LIMIT 64",
+        "AND page_class = 'product' AND occurred_at > score_ts($2::bigint - ($3::float8 * 86400000)::bigint) "
+        "AND occurred_at <= " NOW_SQL " ORDER BY occurred_at DESC, event_id LIMIT 64",
         3, p, &r);
     if (rv != SP_OK) return rv;
     f->n_visits = touches_fill(L, r);
@@ -388,7 +417,8 @@ sp_err score_load_warming(sp_db *db, score_loaded *L, const score_rules *rules, 
     return SP_OK;
 }
 
-sp_err score_load_stale(sp_db *db, score_loaded *L, const char *customer_id, int64_t now_ms, score_facts_stale *f)
+sp_err score_load_stale(
+    sp_db *db, score_loaded *L, const char *customer_id, int64_t now_ms, score_facts_stale *f)
 {
     CHECK(db && L && customer_id && f);
     memset(f, 0, sizeof *f);
@@ -403,8 +433,11 @@ sp_err score_load_stale(sp_db *db, score_loaded *L, const char *customer_id, int
     /* the card's core need is today's (not bounded by now: text only, never ids) */
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), coalesce(i.activity_kind, i.channel), " QUOTE_SQL ", "
-        "(SELECT core_need FROM customer_cards WHERE customer_id = $1) FROM interactions i WHERE i.customer_id = $1 "
-        "AND i.channel <> 'tracking' AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL " ORDER BY i.occurred_at DESC, i.event_id DESC LIMIT 3",
+        "(SELECT core_need FROM customer_cards WHERE customer_id = $1) FROM interactions i WHERE "
+        "i.customer_id = $1 "
+        "AND i.channel <> 'tracking' AND " HORIZON(
+            "i.occurred_at") "i.occurred_at <= " NOW_SQL
+                             " ORDER BY i.occurred_at DESC, i.event_id DESC LIMIT 3",
         2, p, &r);
     if (rv != SP_OK) return rv;
     f->n_touches = touches_fill(L, r);
@@ -435,19 +468,20 @@ sp_err score_load_key_action(sp_db *db, score_loaded *L, const score_calendar *c
     PGresult *r;
     rv = q(db, L,
         "SELECT day, count(*) FILTER (WHERE what = 'planned'), count(*) FILTER (WHERE what = 'completed') "
-        "FROM score_rep_actions WHERE rep_id = $1 AND day >= $3::int AND day < $4::int AND occurred_at <= " NOW_SQL
-        " GROUP BY day ORDER BY day DESC",
+        "FROM score_rep_actions WHERE rep_id = $1 AND day >= $3::int AND day < $4::int AND occurred_at "
+        "<= " NOW_SQL " GROUP BY day ORDER BY day DESC",
         4, p, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;
     for (int i = 0; i < PQntuples(r) && n < SCORE_LOAD_MAX; i++)
-        L->days[n++] = (score_day_actions){(int32_t)i_at(r, i, 0), (int)i_at(r, i, 1), (int)i_at(r, i, 2)};
+        L->days[n++] = (score_day_actions) {(int32_t)i_at(r, i, 0), (int)i_at(r, i, 1), (int)i_at(r, i, 2)};
     f->days = L->days;
     f->n_days = n;
     return SP_OK;
 }
 
-sp_err score_load_status(sp_db *db, score_loaded *L, const char *rep_id, int64_t now_ms, score_facts_status *f)
+sp_err score_load_status(
+    sp_db *db, score_loaded *L, const char *rep_id, int64_t now_ms, score_facts_status *f)
 {
     CHECK(db && L && rep_id && f);
     memset(f, 0, sizeof *f);
@@ -461,15 +495,17 @@ sp_err score_load_status(sp_db *db, score_loaded *L, const char *rep_id, int64_t
     /* a status update: the rep's note, activity or CRM change on the deal */
     rv = q(db, L,
         "SELECT d.id, d.name, score_ms(greatest(d.created_at, (SELECT max(i.occurred_at) FROM interactions i "
-        "WHERE i.deal_id = d.id AND i.channel IN ('note','activity','crm') AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL "), "
-        "CASE WHEN d.imported_last_status_update_at <= " NOW_SQL " THEN d.imported_last_status_update_at END)) u "
-        "FROM deals d WHERE d.owner_rep_id = $1 AND d.created_at <= " NOW_SQL
-        " AND (score_deal_at(d.id, " NOW_SQL ")).is_open ORDER BY u, d.id LIMIT 64",
+        "WHERE i.deal_id = d.id AND i.channel IN ('note','activity','crm') AND " HORIZON(
+            "i.occurred_at") "i.occurred_at <= " NOW_SQL "), "
+                             "CASE WHEN d.imported_last_status_update_at <= " NOW_SQL
+                             " THEN d.imported_last_status_update_at END)) u "
+                             "FROM deals d WHERE d.owner_rep_id = $1 AND d.created_at <= " NOW_SQL
+                             " AND (score_deal_at(d.id, " NOW_SQL ")).is_open ORDER BY u, d.id LIMIT 64",
         2, p, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;
     for (int i = 0; i < PQntuples(r) && n < SCORE_LOAD_MAX; i++)
-        L->deals[n++] = (score_deal_update){s_at(r, i, 0), s_at(r, i, 1), i_at(r, i, 2)};
+        L->deals[n++] = (score_deal_update) {s_at(r, i, 0), s_at(r, i, 1), i_at(r, i, 2)};
     f->deals = L->deals;
     f->n_deals = n;
     return SP_OK;
@@ -500,9 +536,11 @@ sp_err score_load_first_visit(sp_db *db, score_loaded *L, const score_rules *rul
          * outbound message or visit at that customer from then on. A lead
          * imported from the CRM is not judged: the import carries no
          * first-response time, and its history is not in interactions. */
-        "SELECT score_ms(d.created_at), score_ms((SELECT min(i.occurred_at) FROM interactions i WHERE i.customer_id = "
-        "d.customer_id AND i.occurred_at >= score_ts($3::bigint) AND i.occurred_at >= d.created_at AND i.occurred_at <= "
-        NOW_SQL " AND i.channel <> 'tracking' AND (i.direction = 'outbound' OR i.activity_kind IN ('visit','executive_visit')))) "
+        "SELECT score_ms(d.created_at), score_ms((SELECT min(i.occurred_at) FROM interactions i WHERE "
+        "i.customer_id = "
+        "d.customer_id AND i.occurred_at >= score_ts($3::bigint) AND i.occurred_at >= d.created_at AND "
+        "i.occurred_at <= " NOW_SQL " AND i.channel <> 'tracking' AND (i.direction = 'outbound' OR "
+        "i.activity_kind IN ('visit','executive_visit')))) "
         "FROM deals d JOIN people p ON p.id = d.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
         "WHERE coalesce(p.region_id, t.region_id) = $1 AND d.imported_last_status_update_at IS NULL "
         "AND d.created_at >= score_ts($3::bigint) "
@@ -518,7 +556,7 @@ sp_err score_load_first_visit(sp_db *db, score_loaded *L, const score_rules *rul
             k++;
         if (k == n) {
             if (n >= 8) continue;
-            L->weeks[n++] = (score_week_leads){key, 0, 0};
+            L->weeks[n++] = (score_week_leads) {key, 0, 0};
         }
         L->weeks[k].new_leads++;
         if (score_first_visit_timed_out(rules, created, first, now_ms)) L->weeks[k].timed_out++;
@@ -528,8 +566,8 @@ sp_err score_load_first_visit(sp_db *db, score_loaded *L, const score_rules *rul
     return SP_OK;
 }
 
-sp_err score_load_funnel(sp_db *db, score_loaded *L, const score_rules *rules, const char *team_id, int64_t now_ms,
-    score_facts_funnel *f)
+sp_err score_load_funnel(sp_db *db, score_loaded *L, const score_rules *rules, const char *team_id,
+    int64_t now_ms, score_facts_funnel *f)
 {
     CHECK(db && L && rules && team_id && f);
     memset(f, 0, sizeof *f);
@@ -543,7 +581,8 @@ sp_err score_load_funnel(sp_db *db, score_loaded *L, const score_rules *rules, c
     const char *p[4] = {team_id, now, win, base};
     PGresult *r;
     rv = q(db, L,
-        "WITH h AS (SELECT h.deal_id, h.to_stage, h.at FROM deal_stage_history h JOIN deals d ON d.id = h.deal_id "
+        "WITH h AS (SELECT h.deal_id, h.to_stage, h.at FROM deal_stage_history h JOIN deals d ON d.id = "
+        "h.deal_id "
         "JOIN people p ON p.id = d.owner_rep_id WHERE p.team_id = $1 AND h.at > " NOW_SQL
         " - greatest($3::float8, $4::float8) * interval '1 day' AND h.at <= " NOW_SQL "), "
         "s(f, t) AS (VALUES ('lead','qualified'), ('qualified','demo'), ('demo','proposal'), "
@@ -558,8 +597,8 @@ sp_err score_load_funnel(sp_db *db, score_loaded *L, const score_rules *rules, c
     if (rv != SP_OK) return rv;
     size_t n = 0;
     for (int i = 0; i < PQntuples(r) && n < 8; i++)
-        L->steps[n++] = (score_funnel_step){stage_parse(s_at(r, i, 0)), stage_parse(s_at(r, i, 1)), (int)i_at(r, i, 2),
-            (int)i_at(r, i, 3), (int)i_at(r, i, 4), (int)i_at(r, i, 5)};
+        L->steps[n++] = (score_funnel_step) {stage_parse(s_at(r, i, 0)), stage_parse(s_at(r, i, 1)),
+            (int)i_at(r, i, 2), (int)i_at(r, i, 3), (int)i_at(r, i, 4), (int)i_at(r, i, 5)};
     f->steps = L->steps;
     f->n_steps = n;
     return SP_OK;
@@ -573,16 +612,16 @@ sp_err score_facts_eval(sp_db *db, const score_rules *r, const score_calendar *c
     if (!L) return SP_ENOMEM;
     sp_err rv = SP_EINVAL;
     switch (kind) {
-#define CASE(K, T, LOAD, EVAL)                                                                              \
-    case K: {                                                                                               \
-        T f;                                                                                                \
-        if ((rv = LOAD) == SP_OK) rv = EVAL(&f, r, now_ms, out);                                            \
-        break;                                                                                              \
+#define CASE(K, T, LOAD, EVAL)                                                                               \
+    case K: {                                                                                                \
+        T f;                                                                                                 \
+        if ((rv = LOAD) == SP_OK) rv = EVAL(&f, r, now_ms, out);                                             \
+        break;                                                                                               \
     }
-        CASE(SCORE_NO_PROGRESS_AFTER_VISIT, score_facts_no_progress, score_load_no_progress(db, L, subject_id, now_ms, &f),
-            score_eval_no_progress_after_visit)
-        CASE(SCORE_KEY_ROLE_UNCOVERED, score_facts_key_role, score_load_key_role(db, L, subject_id, now_ms, &f),
-            score_eval_key_role_uncovered)
+        CASE(SCORE_NO_PROGRESS_AFTER_VISIT, score_facts_no_progress,
+            score_load_no_progress(db, L, subject_id, now_ms, &f), score_eval_no_progress_after_visit)
+        CASE(SCORE_KEY_ROLE_UNCOVERED, score_facts_key_role,
+            score_load_key_role(db, L, subject_id, now_ms, &f), score_eval_key_role_uncovered)
         CASE(SCORE_COMPETITOR_SURGE, score_facts_surge, score_load_surge(db, L, r, subject_id, now_ms, &f),
             score_eval_competitor_surge)
         CASE(SCORE_DEMO_REFUSED_TWICE, score_facts_demo_refused,
@@ -590,11 +629,12 @@ sp_err score_facts_eval(sp_db *db, const score_rules *r, const score_calendar *c
         CASE(SCORE_STAGE_STALLED, score_facts_stalled, score_load_stalled(db, L, subject_id, now_ms, &f),
             score_eval_stage_stalled)
         CASE(SCORE_RISK_RAISED, score_facts_risk,
-            score_load_risk(db, L, subject_id, variant && *variant ? variant : "", now_ms, &f), score_eval_risk_raised)
-        CASE(SCORE_UNANSWERED_INBOUND, score_facts_unanswered, score_load_unanswered(db, L, subject_id, now_ms, &f),
-            score_eval_unanswered_inbound)
-        CASE(SCORE_INTEREST_WARMING, score_facts_warming, score_load_warming(db, L, r, subject_id, now_ms, &f),
-            score_eval_interest_warming)
+            score_load_risk(db, L, subject_id, variant && *variant ? variant : "", now_ms, &f),
+            score_eval_risk_raised)
+        CASE(SCORE_UNANSWERED_INBOUND, score_facts_unanswered,
+            score_load_unanswered(db, L, subject_id, now_ms, &f), score_eval_unanswered_inbound)
+        CASE(SCORE_INTEREST_WARMING, score_facts_warming,
+            score_load_warming(db, L, r, subject_id, now_ms, &f), score_eval_interest_warming)
         CASE(SCORE_CUSTOMER_STALE, score_facts_stale, score_load_stale(db, L, subject_id, now_ms, &f),
             score_eval_customer_stale)
         CASE(SCORE_KEY_ACTION_MISSING, score_facts_key_action,

@@ -54,29 +54,33 @@ sp_err score_load_ctx(sp_db *db, score_loaded *L, score_kind kind, const char *s
 /* One loader per kind: fills *f for the subject (deal, customer, rep, team
  * or region id as the kind says) at now_ms; calls score_load_ctx itself.
  * Errors: SP_EDB / SP_EDBDOWN, SP_EINVAL for NULL arguments. */
-sp_err score_load_no_progress(sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms,
-    score_facts_no_progress *f);
-sp_err score_load_key_role(sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_key_role *f);
+sp_err score_load_no_progress(
+    sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_no_progress *f);
+sp_err score_load_key_role(
+    sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_key_role *f);
 sp_err score_load_surge(sp_db *db, score_loaded *L, const score_rules *r, const char *deal_id, int64_t now_ms,
     score_facts_surge *f);
 sp_err score_load_demo_refused(sp_db *db, score_loaded *L, const score_rules *r, const char *deal_id,
     int64_t now_ms, score_facts_demo_refused *f);
-sp_err score_load_stalled(sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_stalled *f);
+sp_err score_load_stalled(
+    sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_stalled *f);
 /* tag: the risk tag (the state's variant). */
-sp_err score_load_risk(sp_db *db, score_loaded *L, const char *deal_id, const char *tag, int64_t now_ms,
-    score_facts_risk *f);
-sp_err score_load_unanswered(sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms,
-    score_facts_unanswered *f);
+sp_err score_load_risk(
+    sp_db *db, score_loaded *L, const char *deal_id, const char *tag, int64_t now_ms, score_facts_risk *f);
+sp_err score_load_unanswered(
+    sp_db *db, score_loaded *L, const char *deal_id, int64_t now_ms, score_facts_unanswered *f);
 sp_err score_load_warming(sp_db *db, score_loaded *L, const score_rules *r, const char *customer_id,
     int64_t now_ms, score_facts_warming *f);
-sp_err score_load_stale(sp_db *db, score_loaded *L, const char *customer_id, int64_t now_ms, score_facts_stale *f);
+sp_err score_load_stale(
+    sp_db *db, score_loaded *L, const char *customer_id, int64_t now_ms, score_facts_stale *f);
 sp_err score_load_key_action(sp_db *db, score_loaded *L, const score_calendar *cal, const char *rep_id,
     int64_t now_ms, score_facts_key_action *f);
-sp_err score_load_status(sp_db *db, score_loaded *L, const char *rep_id, int64_t now_ms, score_facts_status *f);
+sp_err score_load_status(
+    sp_db *db, score_loaded *L, const char *rep_id, int64_t now_ms, score_facts_status *f);
 sp_err score_load_first_visit(sp_db *db, score_loaded *L, const score_rules *r, const score_calendar *cal,
     const char *region_id, int64_t now_ms, score_facts_first_visit *f);
-sp_err score_load_funnel(sp_db *db, score_loaded *L, const score_rules *r, const char *team_id, int64_t now_ms,
-    score_facts_funnel *f);
+sp_err score_load_funnel(sp_db *db, score_loaded *L, const score_rules *r, const char *team_id,
+    int64_t now_ms, score_facts_funnel *f);
 
 /* Loads the facts of kind for (subject, variant) and evaluates them at
  * now_ms into *out, releasing what it loaded. variant: the risk tag for

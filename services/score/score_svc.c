@@ -90,8 +90,8 @@ static sp_err outs_push(out_list *o, const Salespulse__V1__Signal *sig)
 static sp_err outs_send(score_svc *s, bus_group *g, out_list *o)
 {
     for (size_t i = 0; i < o->n; i++) {
-        sp_err rv = bus_group_send(g, s->producer, s->signals_topic, o->v[i].key, strlen(o->v[i].key), o->v[i].buf,
-            o->v[i].len);
+        sp_err rv = bus_group_send(
+            g, s->producer, s->signals_topic, o->v[i].key, strlen(o->v[i].key), o->v[i].buf, o->v[i].len);
         if (rv != SP_OK) return rv;
         s->signals++;
     }
@@ -101,8 +101,8 @@ static sp_err outs_send(score_svc *s, bus_group *g, out_list *o)
 /* --- state rows ------------------------------------------------------------------ */
 
 /* Creates the state row if missing and locks it; the stored state in *st. */
-static sp_err state_lock(sp_db *db, score_kind kind, const char *subject, const char *variant, int64_t now,
-    score_state *st)
+static sp_err state_lock(
+    sp_db *db, score_kind kind, const char *subject, const char *variant, int64_t now, score_state *st)
 {
     char t[32];
     snprintf(t, sizeof t, "%lld", (long long)now);
@@ -112,7 +112,8 @@ static sp_err state_lock(sp_db *db, score_kind kind, const char *subject, const 
     sp_err rv = sp_db_exec(db,
         "INSERT INTO signal_state (kind, subject_type, subject_id, variant, updated_at) "
         "VALUES ($1, $2, $3, $4, score_ts($5::bigint)) ON CONFLICT (kind, subject_type, subject_id, variant) "
-        "DO UPDATE SET kind = EXCLUDED.kind RETURNING active, episode, revision, level, last_value, raised_at_ms, "
+        "DO UPDATE SET kind = EXCLUDED.kind RETURNING active, episode, revision, level, last_value, "
+        "raised_at_ms, "
         "changed_at_ms, clear_pending_since_ms, evidence_hash",
         5, p, &r);
     if (rv != SP_OK) return rv;
@@ -130,8 +131,8 @@ static sp_err state_lock(sp_db *db, score_kind kind, const char *subject, const 
     return SP_OK;
 }
 
-static sp_err state_save(sp_db *db, score_kind kind, const char *subject, const char *variant, int64_t now,
-    const score_state *st)
+static sp_err state_save(
+    sp_db *db, score_kind kind, const char *subject, const char *variant, int64_t now, const score_state *st)
 {
     char v[10][40];
     snprintf(v[0], sizeof v[0], "%s", st->active ? "t" : "f");
@@ -147,9 +148,11 @@ static sp_err state_save(sp_db *db, score_kind kind, const char *subject, const 
     const char *p[14] = {score_kind_name(kind), score_subject_type_name(score_kind_subject(kind)), subject,
         variant ? variant : "", v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]};
     return sp_db_exec(db,
-        "UPDATE signal_state SET active = $5::boolean, episode = $6::bigint, revision = $7::bigint, level = $8::smallint, "
+        "UPDATE signal_state SET active = $5::boolean, episode = $6::bigint, revision = $7::bigint, level = "
+        "$8::smallint, "
         "last_value = $9::float8, raised_at_ms = $10::bigint, changed_at_ms = $11::bigint, "
-        "clear_pending_since_ms = $12::bigint, evidence_hash = $13::bigint, updated_at = score_ts($14::bigint) "
+        "clear_pending_since_ms = $12::bigint, evidence_hash = $13::bigint, updated_at = "
+        "score_ts($14::bigint) "
         "WHERE kind = $1 AND subject_type = $2 AND subject_id = $3 AND variant = $4",
         14, p, NULL);
 }
@@ -173,7 +176,8 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
         if ((rv = score_state_apply(&st, &none, &s->rules->rule[kind], now, &tr)) != SP_OK) return rv;
     } else {
         score_eval ev;
-        if ((rv = score_facts_eval(db, s->rules, s->cal, kind, subject, variant, now, &ev)) != SP_OK) return rv;
+        if ((rv = score_facts_eval(db, s->rules, s->cal, kind, subject, variant, now, &ev)) != SP_OK)
+            return rv;
         if ((rv = score_signal_step(&st, &ev, s->rules, now, s->tenant_id, &tr, &sig)) != SP_OK) return rv;
     }
     if ((rv = state_save(db, kind, subject, variant, now, &st)) == SP_OK && sig) {
@@ -188,9 +192,9 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
 
 static const char *page_class_name(int c)
 {
-    return c == SALESPULSE__V1__PAGE_CLASS__PAGE_CLASS_PRODUCT ? "product"
+    return c == SALESPULSE__V1__PAGE_CLASS__PAGE_CLASS_PRODUCT   ? "product"
         : c == SALESPULSE__V1__PAGE_CLASS__PAGE_CLASS_COMPETITOR ? "competitor"
-                                                                  : NULL;
+                                                                 : NULL;
 }
 
 /* Records what sp-enrich does not keep: web visits by page class, planned
@@ -205,15 +209,17 @@ static sp_err record_own(score_svc *s, sp_db *db, const Salespulse__V1__Enriched
     if (in->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_TRACKING && in->tracking && ei->customer_id
         && *ei->customer_id && page_class_name(in->tracking->page_class)) {
         const char *p[7] = {id, ts, ei->customer_id, ei->deal_id && *ei->deal_id ? ei->deal_id : NULL,
-            page_class_name(in->tracking->page_class), in->tracking->product_id ? in->tracking->product_id : "",
+            page_class_name(in->tracking->page_class),
+            in->tracking->product_id ? in->tracking->product_id : "",
             in->tracking->competitor_id ? in->tracking->competitor_id : ""};
         rv = sp_db_exec(db,
-            "INSERT INTO score_tracking (event_id, occurred_at, customer_id, deal_id, page_class, product_id, competitor_id) "
+            "INSERT INTO score_tracking (event_id, occurred_at, customer_id, deal_id, page_class, "
+            "product_id, competitor_id) "
             "VALUES ($1, score_ts($2::bigint), $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
             7, p, NULL);
     }
-    if (rv == SP_OK && in->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY && in->activity && ei->rep_id
-        && *ei->rep_id) {
+    if (rv == SP_OK && in->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY && in->activity
+        && ei->rep_id && *ei->rep_id) {
         char day[16];
         if (in->activity->next_step_due_ms > 0) {
             snprintf(day, sizeof day, "%d", (int)calendar_local_day(s->cal, in->activity->next_step_due_ms));
@@ -241,7 +247,8 @@ static int event_clears(const Salespulse__V1__EnrichedInteraction *ei, score_kin
     const Salespulse__V1__Interaction *in = ei->interaction;
     if (in->channel == SALESPULSE__V1__CHANNEL__CHANNEL_TRACKING) return 0;
     if (kind == SCORE_CUSTOMER_STALE) return 1;
-    if (kind == SCORE_UNANSWERED_INBOUND) return in->direction == SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
+    if (kind == SCORE_UNANSWERED_INBOUND)
+        return in->direction == SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
     return 0;
 }
 
@@ -292,13 +299,15 @@ static sp_err record_roles(sp_db *db, const Salespulse__V1__EnrichedInteraction 
         }
     for (size_t i = 0; i < in->n_parties && rv == SP_OK; i++) {
         const Salespulse__V1__Party *pt = in->parties[i];
-        if (!pt || !pt->customer_side || !pt->identity || !pt->identity->value || !*pt->identity->value) continue;
+        if (!pt || !pt->customer_side || !pt->identity || !pt->identity->value || !*pt->identity->value)
+            continue;
         int k = (int)pt->identity->kind;
         if (k < 1 || k > 4) continue;
         const char *p[5] = {id, ts, ei->deal_id, kinds[k], pt->identity->value};
         rv = sp_db_exec(db,
             "INSERT INTO score_role_touches (event_id, occurred_at, deal_id, role) "
-            "SELECT $1, score_ts($2::bigint), $3, c.role FROM identities i JOIN contacts c ON c.id = i.contact_id "
+            "SELECT $1, score_ts($2::bigint), $3, c.role FROM identities i JOIN contacts c ON c.id = "
+            "i.contact_id "
             "WHERE i.kind = $4 AND i.value = $5 AND c.role IS NOT NULL ON CONFLICT DO NOTHING",
             5, p, NULL);
     }
@@ -321,7 +330,8 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     out_list out = {0};
     bus_result res = BUS_OK;
     sp_err rv = SP_OK;
-    Salespulse__V1__EnrichedInteraction *ei = salespulse__v1__enriched_interaction__unpack(NULL, m->len, m->payload);
+    Salespulse__V1__EnrichedInteraction *ei
+        = salespulse__v1__enriched_interaction__unpack(NULL, m->len, m->payload);
     if (!ei) {
         snprintf(reason, cap, "undecodable salespulse.v1.EnrichedInteraction (%zu bytes)", m->len);
         s->dead++;
@@ -340,7 +350,8 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     /* per item: a dead item's savepoint rollback would undo it */
     if ((rv = sp_db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL)) != SP_OK) goto dberr;
     if ((rv = sp_db_exec(db,
-             "INSERT INTO processed_events (consumer, event_id) VALUES ('sp-score', $1) ON CONFLICT DO NOTHING RETURNING 1",
+             "INSERT INTO processed_events (consumer, event_id) VALUES ('sp-score', $1) ON CONFLICT DO "
+             "NOTHING RETURNING 1",
              1, p, &r))
         != SP_OK)
         goto dberr;
@@ -370,7 +381,9 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
                 int seen = !x->risks[i] || !*x->risks[i];
                 for (size_t j = 0; j < i && !seen; j++)
                     seen = !strcmp(x->risks[j], x->risks[i]);
-                if (!seen && (rv = evaluate(s, db, (score_kind)k, ctx.subject_id, x->risks[i], now, 0, &out)) != SP_OK)
+                if (!seen
+                    && (rv = evaluate(s, db, (score_kind)k, ctx.subject_id, x->risks[i], now, 0, &out))
+                        != SP_OK)
                     goto dberr;
             }
             continue;
@@ -380,7 +393,8 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
          * sweeps alone, at their boundary times, which makes them the same
          * on every run (with crashes and restarts too). */
         if (score_kind_subject((score_kind)k) == SCORE_SUBJECT_REP) continue;
-        if ((rv = evaluate(s, db, (score_kind)k, ctx.subject_id, "", now, event_clears(ei, (score_kind)k), &out))
+        if ((rv = evaluate(
+                 s, db, (score_kind)k, ctx.subject_id, "", now, event_clears(ei, (score_kind)k), &out))
             != SP_OK)
             goto dberr;
     }
@@ -414,8 +428,8 @@ static void sweep_catch_up(score_svc *s, sp_db *db)
     }
 }
 
-void score_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN])
+void score_svc_batch(
+    void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     score_svc *s = arg;
     score_svc_reload(s);
@@ -470,69 +484,98 @@ void score_svc_reload(score_svc *s)
  * boundary T ms, $3 the kind, then optional $4, $5. Each returns
  * (subject_id, variant). Active states of the kind with a pending clear are
  * always re-checked. */
-#define WIN(col, x)                                                                                        \
+#define WIN(col, x)                                                                                          \
     col " > score_ts($1::bigint - (" x " * 86400000)::bigint) AND " col " <= score_ts($2::bigint - (" x      \
         " * 86400000)::bigint)"
-#define PENDING " UNION SELECT subject_id, variant FROM signal_state WHERE kind = $3 AND active AND clear_pending_since_ms > 0"
-#define ACTIVE  " UNION SELECT subject_id, variant FROM signal_state WHERE kind = $3 AND active"
+#define PENDING                                                                                              \
+    " UNION SELECT subject_id, variant FROM signal_state WHERE kind = $3 AND active AND "                    \
+    "clear_pending_since_ms > 0"
+#define ACTIVE " UNION SELECT subject_id, variant FROM signal_state WHERE kind = $3 AND active"
 
-static const char *const SQL_STALE =
-    "SELECT DISTINCT i.customer_id, '' FROM interactions i WHERE i.customer_id IS NOT NULL AND i.channel <> 'tracking' "
-    "AND " WIN("i.occurred_at", "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = "
-    "i.customer_id AND j.channel <> 'tracking' AND j.occurred_at > score_ts($2::bigint - ($4::float8 * 86400000)::bigint) "
-    "AND j.occurred_at <= score_ts($2::bigint)) "
-    "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL AND " WIN("c.created_at", "$4::float8")
-    " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = c.id AND j.channel <> 'tracking' "
-    "AND j.occurred_at <= score_ts($2::bigint)) "
-    /* the CRM import's last touch crossed the line, and nothing since */
-    "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL AND "
-    WIN("c.imported_last_interaction_at", "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j "
-    "WHERE j.customer_id = c.id AND j.channel <> 'tracking' AND j.occurred_at > "
-    "score_ts($2::bigint - ($4::float8 * 86400000)::bigint) AND j.occurred_at <= score_ts($2::bigint))" PENDING;
-static const char *const SQL_STATUS =
-    "SELECT DISTINCT d.owner_rep_id, '' FROM interactions i JOIN deals d ON d.id = i.deal_id WHERE i.deal_id IS NOT NULL "
-    "AND i.channel IN ('note','activity','crm') AND d.owner_rep_id IS NOT NULL AND " WIN("i.occurred_at", "$4::float8")
-    " UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL AND " WIN("created_at", "$4::float8")
-    " UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL AND "
-    WIN("imported_last_status_update_at", "$4::float8") ACTIVE; /* a rep's update may clear it */
-static const char *const SQL_UNANSWERED =
-    "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.customer_side "
-    "AND i.direction = 'inbound' AND i.channel <> 'tracking' AND ((" WIN("i.occurred_at", "$4::float8") ") OR ("
-    WIN("i.occurred_at", "$5::float8") "))" PENDING;
-static const char *const SQL_KEY_ROLE =
-    "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.contact_id IS NOT NULL AND "
-    WIN("i.occurred_at", "$4::float8") " UNION SELECT id, '' FROM deals WHERE " WIN("created_at", "$4::float8")
-    " UNION SELECT d.id, '' FROM contacts c JOIN deals d ON d.customer_id = c.customer_id WHERE "
-    WIN("c.imported_last_contact_at", "$4::float8")
-    " UNION SELECT deal_id, '' FROM score_role_touches WHERE " WIN("occurred_at", "$4::float8") PENDING;
-static const char *const SQL_NO_PROGRESS =
-    "SELECT DISTINCT deal_id, '' FROM interactions WHERE activity_kind IN ('visit','executive_visit') AND deal_id IS "
-    "NOT NULL AND " WIN("occurred_at", "$4::float8") PENDING;
+static const char *const SQL_STALE
+    = "SELECT DISTINCT i.customer_id, '' FROM interactions i WHERE i.customer_id IS NOT NULL AND i.channel "
+      "<> 'tracking' "
+      "AND " WIN("i.occurred_at",
+          "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = "
+                        "i.customer_id AND j.channel <> 'tracking' AND j.occurred_at > score_ts($2::bigint - "
+                        "($4::float8 * 86400000)::bigint) "
+                        "AND j.occurred_at <= score_ts($2::bigint)) "
+                        "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL AND " WIN(
+                            "c.created_at",
+                            "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id "
+                                          "= c.id AND j.channel <> 'tracking' "
+                                          "AND j.occurred_at <= score_ts($2::bigint)) "
+                                          /* the CRM import's last touch crossed the line, and nothing since
+                                           */
+                                          "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS "
+                                          "NULL AND " WIN("c.imported_last_interaction_at",
+                                              "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j "
+                                                            "WHERE j.customer_id = c.id AND j.channel <> "
+                                                            "'tracking' AND j.occurred_at > "
+                                                            "score_ts($2::bigint - ($4::float8 * "
+                                                            "86400000)::bigint) AND j.occurred_at <= "
+                                                            "score_ts($2::bigint))" PENDING;
+static const char *const SQL_STATUS
+    = "SELECT DISTINCT d.owner_rep_id, '' FROM interactions i JOIN deals d ON d.id = i.deal_id WHERE "
+      "i.deal_id IS NOT NULL "
+      "AND i.channel IN ('note','activity','crm') AND d.owner_rep_id IS NOT NULL AND " WIN("i.occurred_at",
+          "$4::float8") " UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS "
+                        "NOT NULL AND " WIN("created_at",
+                            "$4::float8") " UNION SELECT owner_rep_id, '' FROM deals WHERE "
+                                          "owner_rep_id IS NOT NULL AND " WIN("imported_"
+                                                                              "last_status_"
+                                                                              "update_at",
+                                              "$4::float8") ACTIVE; /* a rep's update may clear it */
+static const char *const SQL_UNANSWERED
+    = "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.customer_side "
+      "AND i.direction = 'inbound' AND i.channel <> 'tracking' AND ((" WIN(
+          "i.occurred_at", "$4::float8") ") OR (" WIN("i.occurred_at", "$5::float8") "))" PENDING;
+static const char *const SQL_KEY_ROLE
+    = "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.contact_id IS NOT "
+      "NULL AND " WIN("i.occurred_at", "$4::float8") " UNION SELECT id, '' FROM deals WHERE " WIN(
+          "created_at", "$4::float8") " UNION SELECT d.id, '' FROM contacts c JOIN deals d ON d.customer_id "
+                                      "= c.customer_id WHERE " WIN("c.imported_last_contact_at",
+                                          "$4::float8") " UNION SELECT deal_id, '' FROM score_role_touches "
+                                                        "WHERE " WIN("occurred_at", "$4::float8") PENDING;
+static const char *const SQL_NO_PROGRESS = "SELECT DISTINCT deal_id, '' FROM interactions WHERE "
+                                           "activity_kind IN ('visit','executive_visit') AND deal_id IS "
+                                           "NOT NULL AND " WIN("occurred_at", "$4::float8") PENDING;
 /* strict ">" signal: the half-open window [P - x, T - x) */
-static const char *const SQL_STALLED =
-    "SELECT DISTINCT h.deal_id, '' FROM unnest($4::text[], $5::float8[]) s(stage, x) JOIN deal_stage_history h "
-    "ON h.to_stage = s.stage AND h.at >= score_ts($1::bigint) - s.x * interval '1 day' "
-    "AND h.at < score_ts($2::bigint) - s.x * interval '1 day'" PENDING;
-static const char *const SQL_RISK =
-    "SELECT DISTINCT i.deal_id, x.v FROM interactions i CROSS JOIN LATERAL "
-    "jsonb_array_elements_text(score_arr(i.extraction->'risks')) x(v) WHERE i.deal_id IS NOT NULL AND i.customer_side "
-    "AND " WIN("i.occurred_at", "$4::float8") PENDING;
-static const char *const SQL_KEY_ACTION =
-    "SELECT DISTINCT rep_id, '' FROM score_rep_actions WHERE $1::bigint < $2::bigint AND what = 'planned' "
-    "AND day >= $4::int - 7 AND day < $4::int"
-        ACTIVE;
+static const char *const SQL_STALLED
+    = "SELECT DISTINCT h.deal_id, '' FROM unnest($4::text[], $5::float8[]) s(stage, x) JOIN "
+      "deal_stage_history h "
+      "ON h.to_stage = s.stage AND h.at >= score_ts($1::bigint) - s.x * interval '1 day' "
+      "AND h.at < score_ts($2::bigint) - s.x * interval '1 day'" PENDING;
+static const char *const SQL_RISK = "SELECT DISTINCT i.deal_id, x.v FROM interactions i CROSS JOIN LATERAL "
+                                    "jsonb_array_elements_text(score_arr(i.extraction->'risks')) x(v) WHERE "
+                                    "i.deal_id IS NOT NULL AND i.customer_side "
+                                    "AND " WIN("i.occurred_at", "$4::float8") PENDING;
+static const char *const SQL_KEY_ACTION
+    = "SELECT DISTINCT rep_id, '' FROM score_rep_actions WHERE $1::bigint < $2::bigint AND what = 'planned' "
+      "AND day >= $4::int - 7 AND day < $4::int" ACTIVE;
 static const char *const SQL_REGIONS = "SELECT id, '' FROM regions WHERE $1::bigint < $2::bigint" ACTIVE;
 static const char *const SQL_TEAMS = "SELECT id, '' FROM teams WHERE $1::bigint < $2::bigint" ACTIVE;
-static const char *const SQL_ACTIVE =
-    "SELECT subject_id, variant FROM signal_state WHERE $1::bigint < $2::bigint AND kind = $3 AND active";
-static const char *const SQL_PENDING =
-    "SELECT subject_id, variant FROM signal_state WHERE $1::bigint < $2::bigint AND kind = $3 AND active "
-    "AND clear_pending_since_ms > 0";
+static const char *const SQL_ACTIVE
+    = "SELECT subject_id, variant FROM signal_state WHERE $1::bigint < $2::bigint AND kind = $3 AND active";
+static const char *const SQL_PENDING
+    = "SELECT subject_id, variant FROM signal_state WHERE $1::bigint < $2::bigint AND kind = $3 AND active "
+      "AND clear_pending_since_ms > 0";
 
 /* --- customer.stale in bulk ----------------------------------------------------------- */
 
 #define STALE_COLS 10
-enum { SC_ID, SC_ACTIVE, SC_EPISODE, SC_REVISION, SC_LEVEL, SC_VALUE, SC_RAISED, SC_CHANGED, SC_PENDING, SC_HASH };
+enum {
+    SC_ID,
+    SC_ACTIVE,
+    SC_EPISODE,
+    SC_REVISION,
+    SC_LEVEL,
+    SC_VALUE,
+    SC_RAISED,
+    SC_CHANGED,
+    SC_PENDING,
+    SC_HASH
+};
 
 /* customer.stale for many customers in four statements: state rows created,
  * facts and locked states read in one query, every evaluation in C, states
@@ -544,7 +587,8 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
     sp_err rv = SP_OK;
     score_sqlbuf_puts(&ids, "{");
     for (int i = 0; i < PQntuples(cand); i++)
-        if (!PQgetisnull(cand, i, 0) && *PQgetvalue(cand, i, 0)) score_sqlbuf_elem(&ids, PQgetvalue(cand, i, 0), 0);
+        if (!PQgetisnull(cand, i, 0) && *PQgetvalue(cand, i, 0))
+            score_sqlbuf_elem(&ids, PQgetvalue(cand, i, 0), 0);
     score_sqlbuf_puts(&ids, "}");
     if (ids.oom) return SP_ENOMEM;
     if (ids.n <= 2) goto out;
@@ -560,18 +604,23 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
         goto out;
     /* one row per (customer, touch point), newest touch first; the state locked */
     if ((rv = sp_db_exec(db,
-             "SELECT c.id, c.name, c.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), score_ms(c.created_at), "
+             "SELECT c.id, c.name, c.owner_rep_id, p.team_id, coalesce(p.region_id, t.region_id), "
+             "score_ms(c.created_at), "
              "s.active, s.episode, s.revision, s.level, s.last_value, s.raised_at_ms, s.changed_at_ms, "
              "s.clear_pending_since_ms, s.evidence_hash, x.event_id, x.at, x.label, x.quote, "
              "(SELECT core_need FROM customer_cards WHERE customer_id = c.id), "
              "CASE WHEN c.imported_last_interaction_at <= score_ts($2::bigint) "
              "THEN score_ms(c.imported_last_interaction_at) END "
              "FROM unnest($1::text[]) u(id) JOIN customers c ON c.id = u.id "
-             "JOIN signal_state s ON s.kind = 'customer.stale' AND s.subject_type = 'customer' AND s.subject_id = c.id "
-             "AND s.variant = '' LEFT JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = p.team_id "
-             "LEFT JOIN LATERAL (SELECT i.event_id, score_ms(i.occurred_at) at, coalesce(i.activity_kind, i.channel) label, "
+             "JOIN signal_state s ON s.kind = 'customer.stale' AND s.subject_type = 'customer' AND "
+             "s.subject_id = c.id "
+             "AND s.variant = '' LEFT JOIN people p ON p.id = c.owner_rep_id LEFT JOIN teams t ON t.id = "
+             "p.team_id "
+             "LEFT JOIN LATERAL (SELECT i.event_id, score_ms(i.occurred_at) at, coalesce(i.activity_kind, "
+             "i.channel) label, "
              "CASE WHEN i.customer_side THEN coalesce(nullif(i.extraction->>'concern',''), "
-             "nullif(i.extraction->>'core_need',''), '') ELSE '' END quote FROM interactions i WHERE i.customer_id = c.id "
+             "nullif(i.extraction->>'core_need',''), '') ELSE '' END quote FROM interactions i WHERE "
+             "i.customer_id = c.id "
              "AND i.channel <> 'tracking' AND i.occurred_at > score_ts($2::bigint - " SCORE_HORIZON_DAYS_S
              " * 86400000::bigint) AND i.occurred_at <= score_ts($2::bigint) "
              "ORDER BY i.occurred_at DESC, i.event_id DESC LIMIT 3) x ON true "
@@ -588,14 +637,17 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
             j++;
         score_touch touches[3];
         score_facts_stale f = {{0}};
-        f.ctx = (score_ctx){.subject_id = PQgetvalue(r, i, 0), .subject_name = PQgetvalue(r, i, 1),
-            .owner_rep_id = PQgetvalue(r, i, 2), .team_id = PQgetvalue(r, i, 3), .region_id = PQgetvalue(r, i, 4),
+        f.ctx = (score_ctx) {.subject_id = PQgetvalue(r, i, 0),
+            .subject_name = PQgetvalue(r, i, 1),
+            .owner_rep_id = PQgetvalue(r, i, 2),
+            .team_id = PQgetvalue(r, i, 3),
+            .region_id = PQgetvalue(r, i, 4),
             .customer_id = PQgetvalue(r, i, 0)};
         f.customer_created_ms = strtoll(PQgetvalue(r, i, 5), NULL, 10);
         for (int k = i; k < j && f.n_touches < 3; k++) {
             if (PQgetisnull(r, k, 15)) continue;
-            touches[f.n_touches++] = (score_touch){PQgetvalue(r, k, 15), strtoll(PQgetvalue(r, k, 16), NULL, 10),
-                PQgetvalue(r, k, 17), PQgetvalue(r, k, 18)};
+            touches[f.n_touches++] = (score_touch) {PQgetvalue(r, k, 15),
+                strtoll(PQgetvalue(r, k, 16), NULL, 10), PQgetvalue(r, k, 17), PQgetvalue(r, k, 18)};
         }
         f.touches = touches;
         f.last_interaction_ms = f.n_touches ? touches[0].at_ms : 0;
@@ -650,11 +702,14 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
         u[k] = cols[k].p;
     u[STALE_COLS] = ts;
     rv = sp_db_exec(db,
-        "UPDATE signal_state s SET active = v.active, episode = v.episode, revision = v.revision, level = v.level, "
+        "UPDATE signal_state s SET active = v.active, episode = v.episode, revision = v.revision, level = "
+        "v.level, "
         "last_value = v.last_value, raised_at_ms = v.raised, changed_at_ms = v.changed, "
         "clear_pending_since_ms = v.pending, evidence_hash = v.hash, updated_at = score_ts($11::bigint) "
-        "FROM unnest($1::text[], $2::boolean[], $3::bigint[], $4::bigint[], $5::smallint[], $6::float8[], $7::bigint[], "
-        "$8::bigint[], $9::bigint[], $10::bigint[]) v(id, active, episode, revision, level, last_value, raised, changed, "
+        "FROM unnest($1::text[], $2::boolean[], $3::bigint[], $4::bigint[], $5::smallint[], $6::float8[], "
+        "$7::bigint[], "
+        "$8::bigint[], $9::bigint[], $10::bigint[]) v(id, active, episode, revision, level, last_value, "
+        "raised, changed, "
         "pending, hash) WHERE s.kind = 'customer.stale' AND s.subject_type = 'customer' AND s.variant = '' "
         "AND s.subject_id = v.id",
         STALE_COLS + 1, u, NULL);
@@ -680,9 +735,10 @@ static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *s
      * evaluation saw everything up to its own time, and evaluating at T
      * would take the state back in time (events of a partition may run ahead
      * of the watermark that drives the sweeps). */
-    static const char pre[] = "SELECT x.s, x.v FROM (", post[] = ") x(s, v) WHERE NOT EXISTS (SELECT 1 FROM "
-        "signal_state z WHERE z.kind = $3 AND z.subject_id = x.s AND z.variant = x.v "
-        "AND z.updated_at > score_ts($2::bigint))";
+    static const char pre[] = "SELECT x.s, x.v FROM (",
+                      post[] = ") x(s, v) WHERE NOT EXISTS (SELECT 1 FROM "
+                               "signal_state z WHERE z.kind = $3 AND z.subject_id = x.s AND z.variant = x.v "
+                               "AND z.updated_at > score_ts($2::bigint))";
     size_t len = sizeof pre + strlen(sql) + sizeof post;
     char *q = malloc(len);
     if (!q) return SP_ENOMEM;
@@ -710,9 +766,9 @@ static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_li
     const score_rules *R = s->rules;
     char a[64], b[64];
     sp_err rv;
-#define RUN(K, SQL, A, B)                                                                                  \
-    do {                                                                                                   \
-        if ((rv = sweep_kind(s, db, K, SQL, prev, t, A, B, out, n_eval)) != SP_OK) return rv;               \
+#define RUN(K, SQL, A, B)                                                                                    \
+    do {                                                                                                     \
+        if ((rv = sweep_kind(s, db, K, SQL, prev, t, A, B, out, n_eval)) != SP_OK) return rv;                \
     } while (0)
     snprintf(a, sizeof a, "%.9f", R->stale.days);
     RUN(SCORE_CUSTOMER_STALE, SQL_STALE, a, NULL);
@@ -768,12 +824,14 @@ sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
     if ((rv = sp_db_begin(db)) != SP_OK) goto out;
     if ((rv = sp_db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL)) != SP_OK) goto rollback;
     /* one sweeper at a time across instances; the loser skips */
-    if ((rv = sp_db_exec(db, "SELECT pg_try_advisory_xact_lock(hashtext('sp-score.sweep'))", 0, NULL, &r)) != SP_OK)
+    if ((rv = sp_db_exec(db, "SELECT pg_try_advisory_xact_lock(hashtext('sp-score.sweep'))", 0, NULL, &r))
+        != SP_OK)
         goto rollback;
     int locked = PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
     if (!locked) goto rollback;
-    if ((rv = sp_db_exec(db, "SELECT last_ms FROM score_sweeps WHERE name = 'all'", 0, NULL, &r)) != SP_OK) goto rollback;
+    if ((rv = sp_db_exec(db, "SELECT last_ms FROM score_sweeps WHERE name = 'all'", 0, NULL, &r)) != SP_OK)
+        goto rollback;
     int64_t last = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
     if (last >= t) goto rollback; /* another instance did it */
@@ -795,8 +853,8 @@ sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
     if ((rv = sp_db_commit(db)) != SP_OK) goto rollback;
     s->boundaries++;
     if (ran) *ran = 1;
-    sp_log_event(SP_LOG_DEBUG, "", "sweep %lld: %zu evaluations, %zu signals in %lld ms", (long long)t, n_eval, out.n,
-        (long long)(sp_wall_ms() - t0));
+    sp_log_event(SP_LOG_DEBUG, "", "sweep %lld: %zu evaluations, %zu signals in %lld ms", (long long)t,
+        n_eval, out.n, (long long)(sp_wall_ms() - t0));
     goto out;
 rollback:
     sp_db_rollback(db);

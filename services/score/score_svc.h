@@ -31,18 +31,18 @@
 #define SCORE_SWEEP_MAX_STEPS 48 /* boundaries run per call; the rest on the next calls */
 
 typedef struct score_svc {
-    score_rules *rules;          /* owned; replaced between batches by score_svc_reload */
-    const score_calendar *cal;   /* borrowed */
-    bus_producer *producer;      /* borrowed */
-    sp_clock *clock;             /* borrowed */
-    const char *signals_topic;   /* SP_TOPIC_SIGNALS */
-    const char *tenant_id;       /* "" allowed */
-    const char *rules_path;      /* for reloads */
-    int64_t sweep_every_ms;      /* > 0 */
+    score_rules *rules; /* owned; replaced between batches by score_svc_reload */
+    const score_calendar *cal; /* borrowed */
+    bus_producer *producer; /* borrowed */
+    sp_clock *clock; /* borrowed */
+    const char *signals_topic; /* SP_TOPIC_SIGNALS */
+    const char *tenant_id; /* "" allowed */
+    const char *rules_path; /* for reloads */
+    int64_t sweep_every_ms; /* > 0 */
     volatile sig_atomic_t *reload; /* set by SIGHUP; may be NULL */
-    int64_t next_sweep_ms;       /* no boundary is due before this */
+    int64_t next_sweep_ms; /* no boundary is due before this */
     unsigned long events, duplicates, dead, signals, boundaries;
-    char **health_deals;         /* deals of the current batch to re-score */
+    char **health_deals; /* deals of the current batch to re-score */
     int64_t *health_at;
     size_t n_health, cap_health;
 } score_svc;
@@ -50,8 +50,8 @@ typedef struct score_svc {
 /* sp_service_batch_fn for EnrichedInteraction messages; after the batch
  * re-scores the health of its deals (score_health_update_many) and runs due
  * sweeps. */
-void score_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN]);
+void score_svc_batch(
+    void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN]);
 
 /* The service's on_idle hook: reloads rules when asked, runs due sweeps. */
 void score_svc_idle(void *arg, sp_db *db);

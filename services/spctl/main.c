@@ -10,34 +10,39 @@
 const spctl_cmd spctl_commands[] = {
     {"migrate", "migrate", "apply pending SQL migrations from SP_SQL_DIR", 1, 0, spctl_migrate},
     {"topics", "topics create [TOPIC...]", "create the six topics (or the named ones)", 0, 1, spctl_topics},
-    {"replay", "replay --dir DIR --ingest URL --key KEY", "post a simulator's events.ndjson to sp-ingest", 0, 0,
-        spctl_replay},
+    {"replay", "replay --dir DIR --ingest URL --key KEY", "post a simulator's events.ndjson to sp-ingest", 0,
+        0, spctl_replay},
     {"wait-drained", "wait-drained [--timeout S]", "wait until every consumer group has caught up", 0, 1,
         spctl_wait_drained},
-    {"summary", "summary [--truth FILE] [--api URL] [--tokens]", "what a run produced; planted situations found", 1,
-        0, spctl_summary},
-    {"check-tasks", "check-tasks --truth FILE [--skip-kind PREFIX]", "routed tasks exactly equal to truth.json's expected_tasks?", 1, 0,
-        spctl_check_tasks},
+    {"summary", "summary [--truth FILE] [--api URL] [--tokens]",
+        "what a run produced; planted situations found", 1, 0, spctl_summary},
+    {"check-tasks", "check-tasks --truth FILE [--skip-kind PREFIX]",
+        "routed tasks exactly equal to truth.json's expected_tasks?", 1, 0, spctl_check_tasks},
     {"sim", "sim --seed N [--customers N] [--start D] [--weeks N] --out DIR",
         "generate the deterministic demo quarter (org, CRM, events, truth)", 0, 0, spctl_sim},
-    {"seed", "seed --org org.json --crm crm.json", "load org chart and CRM data into PostgreSQL (idempotent)", 1, 0,
-        spctl_seed},
-    {"token", "token issue|revoke ...", "issue (--person ID [--label L] [--ttl 90d]) or revoke (--person ID | "
-        "--token-prefix P) API tokens", 1, 0, spctl_token},
-    {"apikey", "apikey KEY", "print the SHA-256 hex of an ingest API key (for SP_INGEST_API_KEYS)", 0, 0, spctl_apikey},
+    {"seed", "seed --org org.json --crm crm.json", "load org chart and CRM data into PostgreSQL (idempotent)",
+        1, 0, spctl_seed},
+    {"token", "token issue|revoke ...",
+        "issue (--person ID [--label L] [--ttl 90d]) or revoke (--person ID | "
+        "--token-prefix P) API tokens",
+        1, 0, spctl_token},
+    {"apikey", "apikey KEY", "print the SHA-256 hex of an ingest API key (for SP_INGEST_API_KEYS)", 0, 0,
+        spctl_apikey},
     {"merge-customers", "merge-customers --from ID --into ID",
         "merge two customer records, keeping every interaction and fact", 1, 0, spctl_merge},
-    {"goals", "goals plan --template T --target N --from D", "decompose a goal into a weekly action plan per rep "
-        "(re-plans when the target changes; see docs/goals.md)", 1, 0, spctl_goals},
-    {"review", "review month --month YYYY-MM [--out DIR]", "monthly action-attribution minutes and catch-up tasks",
-        1, 0, spctl_review},
+    {"goals", "goals plan --template T --target N --from D",
+        "decompose a goal into a weekly action plan per rep "
+        "(re-plans when the target changes; see docs/goals.md)",
+        1, 0, spctl_goals},
+    {"review", "review month --month YYYY-MM [--out DIR]",
+        "monthly action-attribution minutes and catch-up tasks", 1, 0, spctl_review},
     {NULL, NULL, NULL, 0, 0, NULL},
 };
 
 #define CFG(f) offsetof(struct spctl_cfg, f)
 static const sp_config_row rows[] = {
-    {"SP_PG_URL", SP_CFG_STRING, "", CFG(pg_url), "PostgreSQL URL (required by commands that use the database)",
-        .secret = 1},
+    {"SP_PG_URL", SP_CFG_STRING, "", CFG(pg_url),
+        "PostgreSQL URL (required by commands that use the database)", .secret = 1},
     {"SP_KAFKA_BOOTSTRAP", SP_CFG_STRING, "", CFG(kafka_bootstrap),
         "Kafka bootstrap servers (required by commands that use Kafka)"},
     {"SP_SQL_DIR", SP_CFG_STRING, "deploy/sql", CFG(sql_dir), "folder of NNNN_name.sql migrations"},
@@ -51,12 +56,14 @@ static void usage(FILE *out)
 {
     sp_config_help(out, "spctl", "COMMAND [ARGS]", rows);
     fprintf(out, "\nCommands:\n");
-    for (const spctl_cmd *c = spctl_commands; c->name; c++) fprintf(out, "  %-34s %s\n", c->usage, c->help);
+    for (const spctl_cmd *c = spctl_commands; c->name; c++)
+        fprintf(out, "  %-34s %s\n", c->usage, c->help);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0
+        || strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }

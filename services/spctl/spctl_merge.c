@@ -12,8 +12,10 @@ int spctl_merge(const struct spctl_cfg *cfg, int argc, char **argv)
 {
     const char *from = NULL, *into = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) from = argv[++i];
-        else if (strcmp(argv[i], "--into") == 0 && i + 1 < argc) into = argv[++i];
+        if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+            from = argv[++i];
+        else if (strcmp(argv[i], "--into") == 0 && i + 1 < argc)
+            into = argv[++i];
     }
     if (from == NULL || into == NULL) {
         fprintf(stderr, "usage: spctl merge-customers --from ID --into ID\n");
@@ -23,7 +25,8 @@ int spctl_merge(const struct spctl_cfg *cfg, int argc, char **argv)
     PGresult *r = NULL;
     int rc = 1;
     const char *p[2] = {from, into};
-    if (sp_db_open(cfg->pg_url, &db) == SP_OK && sp_db_exec(db, "SELECT customer_merge($1, $2)::text", 2, p, &r) == SP_OK) {
+    if (sp_db_open(cfg->pg_url, &db) == SP_OK
+        && sp_db_exec(db, "SELECT customer_merge($1, $2)::text", 2, p, &r) == SP_OK) {
         printf("merged %s: %s\n", from, PQgetvalue(r, 0, 0));
         rc = 0;
     } else {

@@ -14,8 +14,10 @@ int spctl_migrate(const struct spctl_cfg *cfg, int argc, char **argv)
     char err[1024] = "";
     int applied = 0;
     int rv = sp_db_open(cfg->pg_url, &db);
-    if (rv == SP_OK) rv = sp_db_migrate(db, cfg->sql_dir, &applied, err, sizeof err);
-    else snprintf(err, sizeof err, "%s", sp_db_errmsg(db));
+    if (rv == SP_OK)
+        rv = sp_db_migrate(db, cfg->sql_dir, &applied, err, sizeof err);
+    else
+        snprintf(err, sizeof err, "%s", sp_db_errmsg(db));
     sp_db_destroy(db);
     if (rv != SP_OK) {
         fprintf(stderr, "spctl migrate: %s\n", err);

@@ -25,7 +25,8 @@ struct replay {
 
 /* POSTs one body, retrying 503 (deterministic ids make a retry safe).
  * Returns the HTTP status, or -1 when the service cannot be reached. */
-static int post(struct replay *r, const char *path, const char *ctype, const char *body, size_t len, long items)
+static int post(
+    struct replay *r, const char *path, const char *ctype, const char *body, size_t len, long items)
 {
     r->hdr[1].value = ctype;
     for (int attempt = 0; attempt < 60; attempt++) {
@@ -36,7 +37,8 @@ static int post(struct replay *r, const char *path, const char *ctype, const cha
             r->accepted += items;
         } else if (st >= 400 && st < 500) {
             r->rejected += items;
-            if (r->shown++ < 5) fprintf(stderr, "replay: %s %d: %.300s\n", path, st, rep.body ? rep.body : "");
+            if (r->shown++ < 5)
+                fprintf(stderr, "replay: %s %d: %.300s\n", path, st, rep.body ? rep.body : "");
         }
         sp_http_reply_clear(&rep);
         r->requests++;
@@ -76,7 +78,8 @@ static unsigned stream_of(json_t *env, const char *our_domain, int nstreams)
         k = addr;
     }
     unsigned h = 2166136261u;
-    for (const char *p = k ? k : ""; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = k ? k : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
     return h % (unsigned)nstreams;
 }
 
@@ -121,7 +124,8 @@ static void *worker_main(void *arg)
             if (post(&w->r, ep, "message/rfc822", mime, strlen(mime), 1) < 0) w->r.failed = 1;
         } else {
             char *body = json_dumps(json_object_get(env, "item"), JSON_COMPACT);
-            if (body == NULL || post(&w->r, ep, "application/json", body, strlen(body), 1) < 0) w->r.failed = 1;
+            if (body == NULL || post(&w->r, ep, "application/json", body, strlen(body), 1) < 0)
+                w->r.failed = 1;
             free(body);
         }
     }
@@ -140,26 +144,37 @@ static void *worker_main(void *arg)
 int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
 {
     (void)cfg;
-    const char *dir = NULL, *url = "http://127.0.0.1:8081", *key = getenv("SP_INGEST_KEY"), *domain = "hengyuan.cn";
+    const char *dir = NULL, *url = "http://127.0.0.1:8081", *key = getenv("SP_INGEST_KEY"),
+               *domain = "hengyuan.cn";
     long max = 500, nstreams = 8, window = 2000, rate = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
-        else if (strcmp(argv[i], "--ingest") == 0 && i + 1 < argc) url = argv[++i];
-        else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) key = argv[++i];
-        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) max = atol(argv[++i]);
-        else if (strcmp(argv[i], "--streams") == 0 && i + 1 < argc) nstreams = atol(argv[++i]);
-        else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc) window = atol(argv[++i]);
-        else if (strcmp(argv[i], "--our-domain") == 0 && i + 1 < argc) domain = argv[++i];
-        else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) rate = atol(argv[++i]);
+        if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
+            dir = argv[++i];
+        else if (strcmp(argv[i], "--ingest") == 0 && i + 1 < argc)
+            url = argv[++i];
+        else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+            key = argv[++i];
+        else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc)
+            max = atol(argv[++i]);
+        else if (strcmp(argv[i], "--streams") == 0 && i + 1 < argc)
+            nstreams = atol(argv[++i]);
+        else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc)
+            window = atol(argv[++i]);
+        else if (strcmp(argv[i], "--our-domain") == 0 && i + 1 < argc)
+            domain = argv[++i];
+        else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc)
+            rate = atol(argv[++i]);
         else {
-            fprintf(stderr, "usage: spctl replay --dir DIR --ingest URL [--key KEY] [--batch N] [--streams N] "
-                            "[--window N] [--our-domain D] [--rate EVENTS_PER_S]\n");
+            fprintf(stderr,
+                "usage: spctl replay --dir DIR --ingest URL [--key KEY] [--batch N] [--streams N] "
+                "[--window N] [--our-domain D] [--rate EVENTS_PER_S]\n");
             return 2;
         }
     }
     if (dir == NULL || key == NULL || max < 1 || max > 1000 || nstreams < 1 || nstreams > 64 || window < 1) {
-        fprintf(stderr, "spctl replay: --dir and --key (or SP_INGEST_KEY) are required; --batch 1..1000; "
-                        "--streams 1..64\n");
+        fprintf(stderr,
+            "spctl replay: --dir and --key (or SP_INGEST_KEY) are required; --batch 1..1000; "
+            "--streams 1..64\n");
         return 2;
     }
     char path[4096];
@@ -205,8 +220,8 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
         ws[i].lines = lines;
         ws[i].stream = (int)i;
         ws[i].max = max;
-        ws[i].r.hdr[0] = (sp_http_header){"X-Api-Key", key};
-        ws[i].r.hdr[1] = (sp_http_header){"Content-Type", "application/json"};
+        ws[i].r.hdr[0] = (sp_http_header) {"X-Api-Key", key};
+        ws[i].r.hdr[1] = (sp_http_header) {"Content-Type", "application/json"};
         if (sp_http_client_new(url, 30000, &ws[i].r.c) != SP_OK) {
             fprintf(stderr, "spctl replay: bad --ingest URL %s\n", url);
             rc = 2;
@@ -239,10 +254,12 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
         sp_http_client_destroy(ws[i].r.c);
     }
     double secs = (double)(sp_wall_ms() - t0) / 1000.0;
-    printf("replay: %ld events in %ld requests, %ld accepted, %ld rejected, %.1f s (%.0f events/s)\n", tot.posted,
-        tot.requests, tot.accepted, tot.rejected, secs, secs > 0 ? (double)tot.posted / secs : 0.0);
+    printf("replay: %ld events in %ld requests, %ld accepted, %ld rejected, %.1f s (%.0f events/s)\n",
+        tot.posted, tot.requests, tot.accepted, tot.rejected, secs,
+        secs > 0 ? (double)tot.posted / secs : 0.0);
     if (rc == 1) fprintf(stderr, "spctl replay: sp-ingest at %s could not be reached\n", url);
-    for (size_t i = 0; i < n; i++) json_decref(lines[i].env);
+    for (size_t i = 0; i < n; i++)
+        json_decref(lines[i].env);
     free(lines);
     free(ws);
     return rc ? rc : tot.rejected > 0 ? 3 : 0;
@@ -272,12 +289,14 @@ int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv)
         for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
             int64_t lag = 0;
             char err[256];
-            if (bus_group_lag(cfg->kafka_bootstrap, stages[i].group, stages[i].topic, &lag, err, sizeof err) != SP_OK) {
+            if (bus_group_lag(cfg->kafka_bootstrap, stages[i].group, stages[i].topic, &lag, err, sizeof err)
+                != SP_OK) {
                 fprintf(stderr, "wait-drained: %s\n", err);
                 lag = 1;
             }
             total += lag;
-            off += (size_t)snprintf(line + off, sizeof line - off, " %s=%lld", stages[i].group, (long long)lag);
+            off += (size_t)snprintf(
+                line + off, sizeof line - off, " %s=%lld", stages[i].group, (long long)lag);
         }
         zero_rounds = total == 0 ? zero_rounds + 1 : 0;
         if (zero_rounds >= 3) {

@@ -28,14 +28,21 @@ int spctl_sim(const struct spctl_cfg *cfg, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t n = 0;
-        if (strcmp(a, "--seed") == 0 && parse_u64(v, &o.seed) == 0) have_seed = 1, i++;
-        else if (strcmp(a, "--customers") == 0 && parse_u64(v, &n) == 0 && n <= 1000000) o.customers = (int)n, i++;
-        else if (strcmp(a, "--weeks") == 0 && parse_u64(v, &n) == 0 && n <= 1000) o.weeks = (int)n, i++;
-        else if (strcmp(a, "--start") == 0 && v) start = v, i++;
-        else if (strcmp(a, "--out") == 0 && v) out = v, i++;
+        if (strcmp(a, "--seed") == 0 && parse_u64(v, &o.seed) == 0)
+            have_seed = 1, i++;
+        else if (strcmp(a, "--customers") == 0 && parse_u64(v, &n) == 0 && n <= 1000000)
+            o.customers = (int)n, i++;
+        else if (strcmp(a, "--weeks") == 0 && parse_u64(v, &n) == 0 && n <= 1000)
+            o.weeks = (int)n, i++;
+        else if (strcmp(a, "--start") == 0 && v)
+            start = v, i++;
+        else if (strcmp(a, "--out") == 0 && v)
+            out = v, i++;
         else {
-            fprintf(stderr, "spctl sim: bad argument \"%s\"%s\nusage: spctl sim --seed N [--customers 2000] "
-                            "[--start 2026-03-02] [--weeks 13] --out DIR\n", a, v ? "" : " (missing value?)");
+            fprintf(stderr,
+                "spctl sim: bad argument \"%s\"%s\nusage: spctl sim --seed N [--customers 2000] "
+                "[--start 2026-03-02] [--weeks 13] --out DIR\n",
+                a, v ? "" : " (missing value?)");
             return 2;
         }
     }
@@ -54,7 +61,7 @@ int spctl_sim(const struct spctl_cfg *cfg, int argc, char **argv)
         fprintf(stderr, "spctl sim: %s\n", err);
         return rv == SP_EINVAL ? 2 : 1;
     }
-    printf("sim: %zu people, %zu customers, %zu deals, %zu events, %zu planted rows -> %s\n", st.people, st.customers,
-        st.deals, st.events, st.situations, out);
+    printf("sim: %zu people, %zu customers, %zu deals, %zu events, %zu planted rows -> %s\n", st.people,
+        st.customers, st.deals, st.events, st.situations, out);
     return 0;
 }

@@ -11,20 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIM_MIN 60000LL
+#define SIM_MIN  60000LL
 #define SIM_HOUR 3600000LL
-#define SIM_DAY 86400000LL
-#define SIM_TZ (8 * SIM_HOUR) /* Asia/Shanghai, no DST */
+#define SIM_DAY  86400000LL
+#define SIM_TZ   (8 * SIM_HOUR) /* Asia/Shanghai, no DST */
 
 typedef struct sim_opts {
     uint64_t seed;
-    int customers;    /* 2000 */
+    int customers; /* 2000 */
     int64_t start_ms; /* local midnight of --start */
-    int weeks;        /* 13 */
+    int weeks; /* 13 */
 } sim_opts;
 
 typedef struct sim_stats {
-    size_t events;    /* lines in events.ndjson */
+    size_t events; /* lines in events.ndjson */
     size_t customers, deals, people;
     size_t situations, expected_tasks;
 } sim_stats;
@@ -45,19 +45,19 @@ typedef struct sim_rng {
 } sim_rng;
 
 uint64_t sim_rng_next(sim_rng *r);
-double sim_rng_u(sim_rng *r);           /* [0,1) */
-int sim_rng_int(sim_rng *r, int n);     /* [0,n) */
+double sim_rng_u(sim_rng *r); /* [0,1) */
+int sim_rng_int(sim_rng *r, int n); /* [0,n) */
 double sim_rng_range(sim_rng *r, double a, double b);
 sim_rng sim_rng_sub(uint64_t seed, uint64_t a, uint64_t b);
 
 /* time helpers (local = UTC+8) */
-int64_t sim_local_day(int64_t t);       /* days since 1970-01-01 local */
-int sim_weekday(int64_t t);             /* 1 = Monday .. 7 = Sunday, local */
-int sim_is_working_day(int64_t day);    /* CN 2025-2027 calendar with 调休 */
-void sim_fmt_iso(int64_t t, char *buf, size_t cap);   /* 2026-03-02T10:15:00+08:00 */
+int64_t sim_local_day(int64_t t); /* days since 1970-01-01 local */
+int sim_weekday(int64_t t); /* 1 = Monday .. 7 = Sunday, local */
+int sim_is_working_day(int64_t day); /* CN 2025-2027 calendar with 调休 */
+void sim_fmt_iso(int64_t t, char *buf, size_t cap); /* 2026-03-02T10:15:00+08:00 */
 void sim_fmt_rfc2822(int64_t t, char *buf, size_t cap);
-void sim_fmt_date(int64_t t, char *buf, size_t cap);  /* 2026-03-02 */
-int64_t sim_work_time(int64_t t);       /* t moved into 08:30-19:00 local, same or next day */
+void sim_fmt_date(int64_t t, char *buf, size_t cap); /* 2026-03-02 */
+int64_t sim_work_time(int64_t t); /* t moved into 08:30-19:00 local, same or next day */
 
 enum { IND_K12, IND_BUREAU, IND_MFG, IND_HEALTH, IND_COUNT };
 enum { RB_PROC = 1, RB_TECH = 2, RB_DM = 4, RB_FIN = 8 };
@@ -69,9 +69,9 @@ enum { TK_OPEN = 1, TK_CLICK, TK_DOWNLOAD, TK_VISIT };
 enum { PG_PRODUCT = 1, PG_COMPETITOR, PG_PRICING, PG_OTHER };
 enum { PR_REP, PR_SUP, PR_DIR, PR_ADMIN, PR_AS, PR_COMP };
 
-extern const char *const SIM_STAGE_NAMES[];  /* "", "lead", ... "lost" */
-extern const char *const SIM_ROLE_NAMES[];   /* person roles */
-extern const char *const SIM_IND_NAMES[];    /* k12, bureau, manufacturing, healthcare */
+extern const char *const SIM_STAGE_NAMES[]; /* "", "lead", ... "lost" */
+extern const char *const SIM_ROLE_NAMES[]; /* person roles */
+extern const char *const SIM_IND_NAMES[]; /* k12, bureau, manufacturing, healthcare */
 
 typedef struct sim_person {
     char id[24];
@@ -202,10 +202,10 @@ typedef struct sim_world {
     int nabsent;
     /* plant bookkeeping */
     int k12_team, fv_region;
-    int64_t fv_week0;      /* local Monday of the first planted week, -1 none */
-    int64_t funnel_from;   /* collapse applies to K12 stage entries after this */
-    int e_cust;            /* (e) */
-    int64_t due_override;  /* next_step_due of activities when set */
+    int64_t fv_week0; /* local Monday of the first planted week, -1 none */
+    int64_t funnel_from; /* collapse applies to K12 stage entries after this */
+    int e_cust; /* (e) */
+    int64_t due_override; /* next_step_due of activities when set */
     int err_oom;
 } sim_world;
 
@@ -216,14 +216,15 @@ void sim_world_destroy(sim_world *w);
 int sim_build_org(sim_world *w);
 int sim_build_customers(sim_world *w);
 int sim_build_deals(sim_world *w);
-int sim_deal_stage_at(const sim_deal *d, int64_t t);  /* ST_NONE before creation */
-int64_t sim_deal_closed_at(const sim_deal *d);       /* INT64_MAX while open */
+int sim_deal_stage_at(const sim_deal *d, int64_t t); /* ST_NONE before creation */
+int64_t sim_deal_closed_at(const sim_deal *d); /* INT64_MAX while open */
 sim_deal *sim_deal_add(sim_world *w);
 int sim_deal_customer_free(const sim_world *w, int cust, int64_t t0, int64_t t1);
 void sim_deal_describe(sim_world *w, sim_deal *d, sim_rng *r);
 
 /* spctl_sim_events.c: events, invariant passes */
-sim_ev *sim_ev_push(sim_world *w, int64_t t, int cust, int deal, int rep, int ch, int dir, char *line, int forced);
+sim_ev *sim_ev_push(
+    sim_world *w, int64_t t, int cust, int deal, int rep, int ch, int dir, char *line, int forced);
 int sim_blocked(const sim_world *w, int64_t t, int cust, int deal, int rep, int ch);
 int sim_block_add(sim_world *w, int kind, int id, int64_t t0, int64_t t1);
 int sim_gen_events(sim_world *w);
@@ -235,38 +236,65 @@ typedef struct sim_turn {
     int customer; /* 1 customer, 0 rep */
     const char *text;
 } sim_turn;
-sim_ev *sim_emit_wecom(sim_world *w, int64_t t, int c, int ct, int deal, int dir, const char *text, int forced);
+sim_ev *sim_emit_wecom(
+    sim_world *w, int64_t t, int c, int ct, int deal, int dir, const char *text, int forced);
 sim_ev *sim_emit_note(sim_world *w, int64_t t, int c, int deal, const char *text, int forced);
-sim_ev *sim_emit_activity(sim_world *w, int64_t t, int c, int deal, int rep, int kind, int roles, int first_visit,
-    int revision, const char *text, int forced);
+sim_ev *sim_emit_activity(sim_world *w, int64_t t, int c, int deal, int rep, int kind, int roles,
+    int first_visit, int revision, const char *text, int forced);
 sim_ev *sim_emit_stage(sim_world *w, int64_t t, int deal, int from, int to);
-sim_ev *sim_emit_tracking(sim_world *w, int64_t t, int c, int ct, int deal, int kind, int page, const char *product,
-    const char *competitor, int forced);
-sim_ev *sim_emit_meeting(sim_world *w, int64_t t, int c, int deal, int roles, const char *title, const char *text,
-    int forced);
-sim_ev *sim_emit_call(sim_world *w, int64_t t, int c, int ct, int deal, const sim_turn *turns, int n, int forced);
+sim_ev *sim_emit_tracking(sim_world *w, int64_t t, int c, int ct, int deal, int kind, int page,
+    const char *product, const char *competitor, int forced);
+sim_ev *sim_emit_meeting(
+    sim_world *w, int64_t t, int c, int deal, int roles, const char *title, const char *text, int forced);
+sim_ev *sim_emit_call(
+    sim_world *w, int64_t t, int c, int ct, int deal, const sim_turn *turns, int n, int forced);
 enum { EM_GBK = 1, EM_ATTACH = 2, EM_QUOTE = 4, EM_PLAIN8 = 8 };
 sim_ev *sim_emit_email(sim_world *w, int64_t t, int c, int ct, int deal, int dir, const char *subject,
     const char *body, int flags, int forced);
 
 /* spctl_sim_text.c: phrasebook */
 typedef struct sim_tctx {
-    const char *P;  /* product alias */
-    const char *A;  /* contact address */
-    const char *R;  /* rep name */
-    const char *O;  /* org word: 学校 / 厂里 / 医院 */
-    const char *S;  /* scenario */
-    const char *U;  /* unit */
-    const char *D;  /* day phrase */
-    const char *T;  /* time phrase */
-    const char *C;  /* customer name */
+    const char *P; /* product alias */
+    const char *A; /* contact address */
+    const char *R; /* rep name */
+    const char *O; /* org word: 学校 / 厂里 / 医院 */
+    const char *S; /* scenario */
+    const char *U; /* unit */
+    const char *D; /* day phrase */
+    const char *T; /* time phrase */
+    const char *C; /* customer name */
     int N;
 } sim_tctx;
 enum {
-    TX_INQUIRY, TX_FIRST_REPLY, TX_FIRST_REPLY_LATE, TX_VISIT, TX_FIRST_VISIT, TX_COMMIT, TX_COMMIT_ACK,
-    TX_NEEDS, TX_DEMO_REQ, TX_DEMO_ACK, TX_DEMO, TX_PROPOSAL, TX_CUST_Q, TX_REP_A, TX_REP_PUSH, TX_CUST_ACK,
-    TX_TOUCH, TX_NOTE, TX_CARE, TX_CARE_REPLY, TX_FOLLOWUP, TX_REPLY, TX_EXEC, TX_SIGN, TX_SIGN_ACK,
-    TX_MEETING, TX_LOST_NOTE, TX_WAKEUP, TX_COUNT
+    TX_INQUIRY,
+    TX_FIRST_REPLY,
+    TX_FIRST_REPLY_LATE,
+    TX_VISIT,
+    TX_FIRST_VISIT,
+    TX_COMMIT,
+    TX_COMMIT_ACK,
+    TX_NEEDS,
+    TX_DEMO_REQ,
+    TX_DEMO_ACK,
+    TX_DEMO,
+    TX_PROPOSAL,
+    TX_CUST_Q,
+    TX_REP_A,
+    TX_REP_PUSH,
+    TX_CUST_ACK,
+    TX_TOUCH,
+    TX_NOTE,
+    TX_CARE,
+    TX_CARE_REPLY,
+    TX_FOLLOWUP,
+    TX_REPLY,
+    TX_EXEC,
+    TX_SIGN,
+    TX_SIGN_ACK,
+    TX_MEETING,
+    TX_LOST_NOTE,
+    TX_WAKEUP,
+    TX_COUNT
 };
 void sim_text(sim_rng *r, int kind, const sim_tctx *c, char *out, size_t cap);
 void sim_tctx_fill(const sim_world *w, sim_rng *r, int cust, int ct, int deal, int64_t when, sim_tctx *c,
@@ -278,16 +306,16 @@ extern const char *const SIM_COMPETITOR_ALIASES[];
 extern const char *const SIM_RISK_WORDS[];
 
 /* spctl_sim_plant.c */
-int sim_plant_reserve(sim_world *w);  /* before sim_build_deals */
-int sim_plant_events(sim_world *w);   /* after natural events, before passes */
-int sim_plant_truth(sim_world *w);    /* after passes */
+int sim_plant_reserve(sim_world *w); /* before sim_build_deals */
+int sim_plant_events(sim_world *w); /* after natural events, before passes */
+int sim_plant_truth(sim_world *w); /* after passes */
 
 /* spctl_sim_out.c */
 int sim_write_all(sim_world *w, const char *dir, char *err, size_t errlen);
 
 /* funnel metrics used for (a) and by the test: entered/converted for the
  * transition from->to of team over [t-window, t) (cohort definition). */
-void sim_funnel(const sim_world *w, int team, int from, int to, int64_t t, int64_t window, int *entered,
-    int *converted);
+void sim_funnel(
+    const sim_world *w, int team, int from, int to, int64_t t, int64_t window, int *entered, int *converted);
 
 #endif

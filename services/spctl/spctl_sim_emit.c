@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const CH_NAMES[] = {"", "wecom", "email", "call", "meeting", "note", "tracking", "activity", "crm"};
+static const char *const CH_NAMES[]
+    = {"", "wecom", "email", "call", "meeting", "note", "tracking", "activity", "crm"};
 static const char *const DIR_NAMES[] = {"", "inbound", "outbound", "internal"};
-static const char *const AK_NAMES[] = {"", "visit", "needs_diagnosis", "proposal", "executive_visit", "demo", "touch"};
+static const char *const AK_NAMES[]
+    = {"", "visit", "needs_diagnosis", "proposal", "executive_visit", "demo", "touch"};
 static const char *const TK_NAMES[] = {"", "email_open", "link_click", "attachment_download", "web_visit"};
 static const char *const PG_NAMES[] = {"", "product", "competitor", "pricing", "other"};
 static const char *const RB_NAMES[] = {"procurement", "technical", "decision_maker", "finance"};
@@ -46,8 +48,8 @@ static json_t *base_item(sim_world *w, int64_t t, int c, int deal, const char *s
 static json_t *party(const sim_contact *k, const char *kind)
 {
     const char *v = strcmp(kind, "wecom") == 0 ? k->wecom : strcmp(kind, "email") == 0 ? k->email : k->phone;
-    return json_pack("{s:{s:s,s:s},s:s,s:s,s:b}", "identity", "kind", kind, "value", v, "name", k->name, "title",
-        k->title, "customer_side", 1);
+    return json_pack("{s:{s:s,s:s},s:s,s:s,s:b}", "identity", "kind", kind, "value", v, "name", k->name,
+        "title", k->title, "customer_side", 1);
 }
 
 static json_t *envelope(json_t *item)
@@ -63,8 +65,8 @@ static int contact_with(const sim_customer *cu, int rb)
     return -1;
 }
 
-static sim_ev *push(sim_world *w, int64_t t, int c, int deal, int rep, int ch, int dir, json_t *env, int forced,
-    int ak, int page, int roles, int ct)
+static sim_ev *push(sim_world *w, int64_t t, int c, int deal, int rep, int ch, int dir, json_t *env,
+    int forced, int ak, int page, int roles, int ct)
 {
     if (!forced && sim_blocked(w, t, c, deal, rep, ch)) {
         json_decref(env);
@@ -82,7 +84,8 @@ static sim_ev *push(sim_world *w, int64_t t, int c, int deal, int rep, int ch, i
     return e;
 }
 
-sim_ev *sim_emit_wecom(sim_world *w, int64_t t, int c, int ct, int deal, int dir, const char *text, int forced)
+sim_ev *sim_emit_wecom(
+    sim_world *w, int64_t t, int c, int ct, int deal, int dir, const char *text, int forced)
 {
     const sim_contact *k = &w->cust[c].ct[ct];
     json_t *it = base_item(w, t, c, deal, "wecom", CH_WECOM, dir);
@@ -113,13 +116,15 @@ static json_t *parties_for(const sim_customer *cu, int roles, int *got)
     return a;
 }
 
-sim_ev *sim_emit_activity(sim_world *w, int64_t t, int c, int deal, int rep, int kind, int roles, int first_visit,
-    int revision, const char *text, int forced)
+sim_ev *sim_emit_activity(sim_world *w, int64_t t, int c, int deal, int rep, int kind, int roles,
+    int first_visit, int revision, const char *text, int forced)
 {
     const sim_customer *cu = &w->cust[c];
     json_t *it = base_item(w, t, c, deal, "crm", CH_ACTIVITY, DIR_INT);
-    if (rep >= 0) json_object_set_new(it, "rep_id", json_string(w->people[rep].id));
-    else rep = cu->rep;
+    if (rep >= 0)
+        json_object_set_new(it, "rep_id", json_string(w->people[rep].id));
+    else
+        rep = cu->rep;
     json_object_set_new(it, "text", json_string(text));
     int got = 0;
     json_t *ps = parties_for(cu, roles, &got);
@@ -137,7 +142,8 @@ sim_ev *sim_emit_activity(sim_world *w, int64_t t, int c, int deal, int rep, int
     if (first_visit) json_object_set_new(a, "first_visit", json_true());
     /* the next step is always the next working day: a rep's plan for it */
     int64_t due = t + SIM_DAY;
-    while (!sim_is_working_day(sim_local_day(due))) due += SIM_DAY;
+    while (!sim_is_working_day(sim_local_day(due)))
+        due += SIM_DAY;
     due = sim_local_day(due) * SIM_DAY - SIM_TZ + 17 * SIM_HOUR;
     if (w->due_override) due = w->due_override;
     char iso[40];
@@ -159,15 +165,16 @@ sim_ev *sim_emit_stage(sim_world *w, int64_t t, int deal, int from, int to)
     json_object_set_new(s, "amount", json_integer(d->amount));
     if (to == ST_WON) json_object_set_new(s, "signed_requirements", json_true());
     json_t *pa = json_array();
-    for (int i = 0; i < d->nprod; i++) json_array_append_new(pa, json_string(d->prod[i]));
+    for (int i = 0; i < d->nprod; i++)
+        json_array_append_new(pa, json_string(d->prod[i]));
     json_object_set_new(s, "product_ids", pa);
     json_object_set_new(s, "deal_name", json_string(d->name));
     json_object_set_new(it, "stage_change", s);
     return push(w, t, d->cust, deal, d->rep, CH_CRM, DIR_INT, envelope(it), 1, 0, 0, 0, -1);
 }
 
-sim_ev *sim_emit_tracking(sim_world *w, int64_t t, int c, int ct, int deal, int kind, int page, const char *product,
-    const char *competitor, int forced)
+sim_ev *sim_emit_tracking(sim_world *w, int64_t t, int c, int ct, int deal, int kind, int page,
+    const char *product, const char *competitor, int forced)
 {
     const sim_contact *k = &w->cust[c].ct[ct < 0 ? 0 : ct];
     json_t *it = base_item(w, t, c, deal, "tracking", CH_TRACKING, DIR_IN);
@@ -188,20 +195,23 @@ sim_ev *sim_emit_tracking(sim_world *w, int64_t t, int c, int ct, int deal, int 
         snprintf(url, sizeof url, "https://hengyuan.cn/cases/%s", SIM_IND_NAMES[w->cust[c].ind]);
     }
     if (kind != TK_OPEN) json_object_set_new(tr, "url", json_string(url));
-    if (kind == TK_VISIT || kind == TK_CLICK) json_object_set_new(tr, "page_class", json_string(PG_NAMES[page]));
+    if (kind == TK_VISIT || kind == TK_CLICK)
+        json_object_set_new(tr, "page_class", json_string(PG_NAMES[page]));
     char vid[40];
     snprintf(vid, sizeof vid, "v-%s-%d", w->cust[c].id, ct < 0 ? 0 : ct);
     json_object_set_new(tr, "visitor_id", json_string(vid));
-    if (kind == TK_VISIT) json_object_set_new(tr, "dwell_ms", json_integer(15000 + (int64_t)(w->seq % 97) * 1700));
+    if (kind == TK_VISIT)
+        json_object_set_new(tr, "dwell_ms", json_integer(15000 + (int64_t)(w->seq % 97) * 1700));
     if (page == PG_PRODUCT && product) json_object_set_new(tr, "product_id", json_string(product));
-    if (page == PG_COMPETITOR && competitor) json_object_set_new(tr, "competitor_id", json_string(competitor));
+    if (page == PG_COMPETITOR && competitor)
+        json_object_set_new(tr, "competitor_id", json_string(competitor));
     json_object_set_new(it, "tracking", tr);
     return push(w, t, c, deal, w->cust[c].rep, CH_TRACKING, DIR_IN, envelope(it), forced, 0,
         kind == TK_VISIT ? page : 0, 0, ct < 0 ? 0 : ct);
 }
 
-sim_ev *sim_emit_meeting(sim_world *w, int64_t t, int c, int deal, int roles, const char *title, const char *text,
-    int forced)
+sim_ev *sim_emit_meeting(
+    sim_world *w, int64_t t, int c, int deal, int roles, const char *title, const char *text, int forced)
 {
     const sim_customer *cu = &w->cust[c];
     json_t *it = base_item(w, t, c, deal, "crm", CH_MEETING, DIR_INT);
@@ -214,7 +224,8 @@ sim_ev *sim_emit_meeting(sim_world *w, int64_t t, int c, int deal, int roles, co
     return push(w, t, c, deal, cu->rep, CH_MEETING, DIR_INT, envelope(it), forced, 0, 0, got, -1);
 }
 
-sim_ev *sim_emit_call(sim_world *w, int64_t t, int c, int ct, int deal, const sim_turn *turns, int n, int forced)
+sim_ev *sim_emit_call(
+    sim_world *w, int64_t t, int c, int ct, int deal, const sim_turn *turns, int n, int forced)
 {
     const sim_customer *cu = &w->cust[c];
     char iso[40], cid[40];
@@ -232,8 +243,9 @@ sim_ev *sim_emit_call(sim_world *w, int64_t t, int c, int ct, int deal, const si
     if (deal >= 0) json_object_set_new(it, "deal_id", json_string(w->deals[deal].id));
     json_t *ta = json_array();
     for (int i = 0; i < n; i++)
-        json_array_append_new(ta, json_pack("{s:s,s:I,s:s}", "speaker", turns[i].customer ? "customer" : "rep",
-                                      "start_ms", (json_int_t)i * 15000, "text", turns[i].text));
+        json_array_append_new(ta,
+            json_pack("{s:s,s:I,s:s}", "speaker", turns[i].customer ? "customer" : "rep", "start_ms",
+                (json_int_t)i * 15000, "text", turns[i].text));
     json_object_set_new(it, "turns", ta);
     json_t *env = json_pack("{s:s,s:o}", "endpoint", "/v1/calls", "item", it);
     return push(w, t, c, deal, cu->rep, CH_CALL, DIR_OUT, env, forced, 0, 0, cu->ct[ct].role, ct);
@@ -246,7 +258,8 @@ static void b64(const unsigned char *in, size_t n, char *out, size_t cap, int wr
     static const char T[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t o = 0, col = 0;
     for (size_t i = 0; i < n && o + 6 < cap; i += 3) {
-        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0)
+            | (i + 2 < n ? in[i + 2] : 0);
         out[o++] = T[v >> 18 & 63];
         out[o++] = T[v >> 12 & 63];
         out[o++] = i + 1 < n ? T[v >> 6 & 63] : '=';
@@ -310,8 +323,8 @@ sim_ev *sim_emit_email(sim_world *w, int64_t t, int c, int ct, int deal, int dir
         sim_fmt_date(t - 2 * SIM_DAY, qd, sizeof qd);
         size_t l = strlen(full);
         snprintf(full + l, sizeof full - l,
-            "\n\n在 %s 10:20，%s 写道：\n> %s您好：\n> 附件是项目方案，请查阅。\n> 恒远科技 %s\n", qd, rep->name,
-            k->addr, rep->name);
+            "\n\n在 %s 10:20，%s 写道：\n> %s您好：\n> 附件是项目方案，请查阅。\n> 恒远科技 %s\n", qd,
+            rep->name, k->addr, rep->name);
     }
     /* body bytes in the charset, lines CRLF */
     char crlf[8192];
@@ -343,11 +356,13 @@ sim_ev *sim_emit_email(sim_world *w, int64_t t, int c, int ct, int deal, int dir
     snprintf(mid, sizeof mid, "<sim-%u@%s>", w->seq, dir == DIR_OUT ? "hengyuan.cn" : cu->domain);
     char msg[24000];
     int n = snprintf(msg, sizeof msg,
-        "Message-ID: %s\r\nDate: %s\r\nFrom: %s <%s>\r\nTo: %s <%s>\r\nSubject: %s\r\n%s%s%sMIME-Version: 1.0\r\n", mid,
-        date, fromn, from_addr, ton, to_addr, subj, (flags & EM_QUOTE) ? "In-Reply-To: <sim-prev-" : "",
+        "Message-ID: %s\r\nDate: %s\r\nFrom: %s <%s>\r\nTo: %s <%s>\r\nSubject: %s\r\n%s%s%sMIME-Version: "
+        "1.0\r\n",
+        mid, date, fromn, from_addr, ton, to_addr, subj, (flags & EM_QUOTE) ? "In-Reply-To: <sim-prev-" : "",
         (flags & EM_QUOTE) ? cu->id : "", (flags & EM_QUOTE) ? "@hengyuan.cn>\r\n" : "");
     if (flags & EM_ATTACH) {
-        static const char PDF[] = "%PDF-1.4\n% simulated proposal\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+        static const char PDF[] = "%PDF-1.4\n% simulated proposal\n1 0 obj << /Type /Catalog >> "
+                                  "endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
         char pb[400], fname[200];
         b64((const unsigned char *)PDF, sizeof PDF - 1, pb, sizeof pb, 1);
         char nm[300];
@@ -355,13 +370,16 @@ sim_ev *sim_emit_email(sim_world *w, int64_t t, int c, int ct, int deal, int dir
         enc_word(nm, "UTF-8", fname, sizeof fname);
         n += snprintf(msg + n, sizeof msg - (size_t)n,
             "Content-Type: multipart/mixed; boundary=\"=_sim_%u\"\r\n\r\n--=_sim_%u\r\n"
-            "Content-Type: text/plain; charset=\"%s\"\r\nContent-Transfer-Encoding: %s\r\n\r\n%s\r\n--=_sim_%u\r\n"
-            "Content-Type: application/pdf; name=\"%s\"\r\nContent-Disposition: attachment; filename=\"%s\"\r\n"
+            "Content-Type: text/plain; charset=\"%s\"\r\nContent-Transfer-Encoding: "
+            "%s\r\n\r\n%s\r\n--=_sim_%u\r\n"
+            "Content-Type: application/pdf; name=\"%s\"\r\nContent-Disposition: attachment; "
+            "filename=\"%s\"\r\n"
             "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--=_sim_%u--\r\n",
             w->seq, w->seq, cs, cte, enc, w->seq, fname, fname, pb, w->seq);
     } else {
         n += snprintf(msg + n, sizeof msg - (size_t)n,
-            "Content-Type: text/plain; charset=\"%s\"\r\nContent-Transfer-Encoding: %s\r\n\r\n%s\r\n", cs, cte, enc);
+            "Content-Type: text/plain; charset=\"%s\"\r\nContent-Transfer-Encoding: %s\r\n\r\n%s\r\n", cs,
+            cte, enc);
     }
     (void)n;
     json_t *env = json_pack("{s:s,s:s}", "endpoint", "/v1/email", "mime", msg);

@@ -12,11 +12,12 @@
 #include <string.h>
 
 #define MAX_GAP_CUSTOMER (15 * SIM_DAY)
-#define MAX_GAP_STATUS (3 * SIM_DAY)
-#define MAX_GAP_ROLE (18 * SIM_DAY)
-#define REPLY_WINDOW (20 * SIM_HOUR)
+#define MAX_GAP_STATUS   (3 * SIM_DAY)
+#define MAX_GAP_ROLE     (18 * SIM_DAY)
+#define REPLY_WINDOW     (20 * SIM_HOUR)
 
-sim_ev *sim_ev_push(sim_world *w, int64_t t, int cust, int deal, int rep, int ch, int dir, char *line, int forced)
+sim_ev *sim_ev_push(
+    sim_world *w, int64_t t, int cust, int deal, int rep, int ch, int dir, char *line, int forced)
 {
     if (t < w->start || t >= w->end) {
         free(line);
@@ -48,7 +49,7 @@ int sim_block_add(sim_world *w, int kind, int id, int64_t t0, int64_t t1)
         if (b == NULL) return SP_ENOMEM;
         w->blocks = b, w->capblocks = cap;
     }
-    w->blocks[w->nblocks++] = (sim_block){kind, id, t0, t1};
+    w->blocks[w->nblocks++] = (sim_block) {kind, id, t0, t1};
     if (kind == BLK_CUST && w->cust_blocked) w->cust_blocked[id] = 1;
     return SP_OK;
 }
@@ -61,7 +62,8 @@ int sim_blocked(const sim_world *w, int64_t t, int cust, int deal, int rep, int 
         if (t < b->t0 || t >= b->t1 || (skip_cust && b->kind == BLK_CUST)) continue;
         if (b->kind == BLK_CUST && b->id == cust) return 1;
         if (b->kind == BLK_REPKEY && b->id == rep && (ch == CH_ACTIVITY || ch == CH_CALL)) return 1;
-        if (b->kind == BLK_NOUPD && b->id == deal && (ch == CH_NOTE || ch == CH_ACTIVITY || ch == CH_CRM)) return 1;
+        if (b->kind == BLK_NOUPD && b->id == deal && (ch == CH_NOTE || ch == CH_ACTIVITY || ch == CH_CRM))
+            return 1;
     }
     return 0;
 }
@@ -163,10 +165,13 @@ static void proposal_mail(sim_world *w, sim_rng *r, int64_t t, int c, int deal, 
     sim_text(r, TX_PROPOSAL, &x, act, sizeof act);
     sim_emit_activity(w, t, c, deal, -1, AK_PROPOSAL, RB_TECH, 0, rev, act, 0);
     sim_tpl("{P}项目方案（第{N}版）", &x, subj, sizeof subj);
-    sim_tpl("{A}您好：\n\n附件是根据{O}实际情况整理的{P}项目方案（第{N}版），包含配置清单和实施计划，请查阅。\n\n恒远科技 {R}\n", &x,
-        body, sizeof body);
+    sim_tpl("{A}您好：\n\n附件是根据{O}实际情况整理的{P}项目方案（第{N}"
+            "版），包含配置清单和实施计划，请查阅。\n\n恒远科技 {R}\n",
+        &x, body, sizeof body);
     int64_t tm = t + SIM_HOUR;
-    if (sim_emit_email(w, tm, c, ct, deal, DIR_OUT, subj, body, EM_ATTACH | (sim_rng_u(r) < 0.3 ? EM_GBK : 0), 0) == NULL)
+    if (sim_emit_email(
+            w, tm, c, ct, deal, DIR_OUT, subj, body, EM_ATTACH | (sim_rng_u(r) < 0.3 ? EM_GBK : 0), 0)
+        == NULL)
         return;
     int64_t to = tm + (int64_t)(sim_rng_range(r, 1, 18) * SIM_HOUR);
     sim_emit_tracking(w, to, c, ct, deal, TK_OPEN, 0, NULL, NULL, 0);
@@ -176,7 +181,8 @@ static void proposal_mail(sim_world *w, sim_rng *r, int64_t t, int c, int deal, 
     snprintf(rs, sizeof rs, "Re: %s", subj);
     sim_tctx_fill(w, r, c, ct, deal, tr, &x, db, sizeof db);
     sim_tpl("{R}你好，方案收到了，整体思路很清楚。{D}{T}我们内部开会讨论。\n\n", &x, rb, sizeof rb);
-    sim_emit_email(w, tr, c, ct, deal, DIR_IN, rs, rb, EM_QUOTE | (sim_rng_u(r) < 0.5 ? EM_GBK : EM_PLAIN8), 0);
+    sim_emit_email(
+        w, tr, c, ct, deal, DIR_IN, rs, rb, EM_QUOTE | (sim_rng_u(r) < 0.5 ? EM_GBK : EM_PLAIN8), 0);
 }
 
 static void stage_content(sim_world *w, sim_rng *r, int di, const sim_hop *h)
@@ -272,8 +278,7 @@ static void stage_content(sim_world *w, sim_rng *r, int di, const sim_hop *h)
         sim_text(r, TX_LOST_NOTE, &x, buf, sizeof buf);
         sim_emit_note(w, t + 10 * SIM_MIN, c, di, buf, 0);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -332,7 +337,8 @@ static void gen_care(sim_world *w, int c, const int *first, const int *next)
     int64_t t = w->start + (int64_t)(sim_rng_range(&r, 0.2, 9) * SIM_DAY);
     while (t < w->end) {
         int64_t ds = day_start_of(t);
-        while (!sim_is_working_day(sim_local_day(ds))) ds += SIM_DAY;
+        while (!sim_is_working_day(sim_local_day(ds)))
+            ds += SIM_DAY;
         int64_t at = at_work(&r, ds, 9, 17.5);
         if (!has_open_deal(w, first, next, c, at)) {
             double u = sim_rng_u(&r);
@@ -342,18 +348,20 @@ static void gen_care(sim_world *w, int c, const int *first, const int *next)
                 sim_text(&r, TX_CARE, &x, buf, sizeof buf);
                 if (sim_emit_wecom(w, at, c, ct, -1, DIR_OUT, buf, 0) && sim_rng_u(&r) < 0.7) {
                     sim_text(&r, TX_CARE_REPLY, &x, buf, sizeof buf);
-                    sim_emit_wecom(w, at + (int64_t)(sim_rng_range(&r, 0.3, 4) * SIM_HOUR), c, ct, -1, DIR_IN, buf, 0);
+                    sim_emit_wecom(
+                        w, at + (int64_t)(sim_rng_range(&r, 0.3, 4) * SIM_HOUR), c, ct, -1, DIR_IN, buf, 0);
                 }
             } else if (u < 0.85) {
                 touch_call(w, &r, at, c, -1);
             } else {
                 sim_tpl("恒远科技{P}应用案例分享", &x, subj, sizeof subj);
-                sim_tpl("{A}您好：\n\n本月我们整理了{P}在{S}方面的应用案例，欢迎查阅，有需要随时联系我。\n\n恒远科技 {R}\n", &x, buf,
-                    sizeof buf);
-                if (sim_emit_email(w, at, c, ct, -1, DIR_OUT, subj, buf, sim_rng_u(&r) < 0.4 ? EM_GBK : 0, 0) &&
-                    sim_rng_u(&r) < 0.5)
-                    sim_emit_tracking(w, at + (int64_t)(sim_rng_range(&r, 1, 30) * SIM_HOUR), c, ct, -1, TK_OPEN, 0,
-                        NULL, NULL, 0);
+                sim_tpl("{A}您好：\n\n本月我们整理了{P}在{S}"
+                        "方面的应用案例，欢迎查阅，有需要随时联系我。\n\n恒远科技 {R}\n",
+                    &x, buf, sizeof buf);
+                if (sim_emit_email(w, at, c, ct, -1, DIR_OUT, subj, buf, sim_rng_u(&r) < 0.4 ? EM_GBK : 0, 0)
+                    && sim_rng_u(&r) < 0.5)
+                    sim_emit_tracking(w, at + (int64_t)(sim_rng_range(&r, 1, 30) * SIM_HOUR), c, ct, -1,
+                        TK_OPEN, 0, NULL, NULL, 0);
             }
         }
         t = at + (int64_t)(sim_rng_range(&r, 4, 9) * SIM_DAY);
@@ -364,25 +372,30 @@ static void gen_care(sim_world *w, int c, const int *first, const int *next)
         if (has_open_deal(w, first, next, c, v)) continue;
         double u = sim_rng_u(&r);
         int pg = u < 0.4 ? PG_PRODUCT : u < 0.6 ? PG_PRICING : PG_OTHER;
-        sim_emit_tracking(w, v, c, pick_contact(&r, cu, 0), -1, TK_VISIT, pg, sim_product_for(&r, cu->ind), NULL, 0);
+        sim_emit_tracking(
+            w, v, c, pick_contact(&r, cu, 0), -1, TK_VISIT, pg, sim_product_for(&r, cu->ind), NULL, 0);
     }
 }
 
 int sim_gen_events(sim_world *w)
 {
-    for (int i = 0; i < w->ndeals; i++) gen_deal(w, i);
-    int *first = malloc((size_t)w->ncust * sizeof *first), *next = malloc((size_t)(w->ndeals + 1) * sizeof *next);
+    for (int i = 0; i < w->ndeals; i++)
+        gen_deal(w, i);
+    int *first = malloc((size_t)w->ncust * sizeof *first),
+        *next = malloc((size_t)(w->ndeals + 1) * sizeof *next);
     if (first == NULL || next == NULL) {
         free(first);
         free(next);
         return SP_ENOMEM;
     }
-    for (int c = 0; c < w->ncust; c++) first[c] = -1;
+    for (int c = 0; c < w->ncust; c++)
+        first[c] = -1;
     for (int i = w->ndeals - 1; i >= 0; i--) {
         next[i] = first[w->deals[i].cust];
         first[w->deals[i].cust] = i;
     }
-    for (int c = 0; c < w->ncust; c++) gen_care(w, c, first, next);
+    for (int c = 0; c < w->ncust; c++)
+        gen_care(w, c, first, next);
     free(first);
     free(next);
     return w->err_oom ? SP_ENOMEM : SP_OK;
@@ -410,7 +423,8 @@ static size_t *index_by(sim_world *w, int (*cmp)(const void *, const void *))
 {
     size_t *ix = malloc((w->nev + 1) * sizeof *ix);
     if (ix == NULL) return NULL;
-    for (size_t i = 0; i < w->nev; i++) ix[i] = i;
+    for (size_t i = 0; i < w->nev; i++)
+        ix[i] = i;
     g_w = w;
     qsort(ix, w->nev, sizeof *ix, cmp);
     return ix;
@@ -489,8 +503,8 @@ static int pass_stale(sim_world *w)
 
 static int is_update(const sim_world *w, const sim_ev *e)
 {
-    return (e->ch == CH_NOTE || e->ch == CH_ACTIVITY || e->ch == CH_CRM) && e->deal >= 0 &&
-           e->rep == w->deals[e->deal].rep;
+    return (e->ch == CH_NOTE || e->ch == CH_ACTIVITY || e->ch == CH_CRM) && e->deal >= 0
+        && e->rep == w->deals[e->deal].rep;
 }
 
 static void status_note(sim_world *w, int di, int64_t t)
@@ -510,7 +524,8 @@ static int pass_status(sim_world *w)
     size_t *ix = index_by(w, by_deal);
     if (ix == NULL) return SP_ENOMEM;
     size_t n = w->nev, k = 0;
-    while (k < n && w->ev[ix[k]].deal < 0) k++;
+    while (k < n && w->ev[ix[k]].deal < 0)
+        k++;
     for (int di = 0; di < w->ndeals; di++) {
         sim_deal *d = &w->deals[di];
         int64_t closed = sim_deal_closed_at(d);
@@ -520,7 +535,8 @@ static int pass_status(sim_world *w)
         for (;;) {
             int64_t nt = hi;
             int have = 0;
-            while (k < n && w->ev[ix[k]].deal == di && !is_update(w, &w->ev[ix[k]])) k++;
+            while (k < n && w->ev[ix[k]].deal == di && !is_update(w, &w->ev[ix[k]]))
+                k++;
             if (k < n && w->ev[ix[k]].deal == di) nt = w->ev[ix[k]].t, have = 1;
             if (nt > hi) nt = hi;
             while (closed >= w->start && d->created < w->end && nt - prev > MAX_GAP_STATUS) {
@@ -534,7 +550,8 @@ static int pass_status(sim_world *w)
             prev = prev > w->ev[ix[k]].t ? prev : w->ev[ix[k]].t;
             k++;
         }
-        while (k < n && w->ev[ix[k]].deal == di) k++;
+        while (k < n && w->ev[ix[k]].deal == di)
+            k++;
     }
     free(ix);
     return w->err_oom ? SP_ENOMEM : SP_OK;
@@ -554,18 +571,21 @@ static int pass_roles(sim_world *w)
     size_t *ix = index_by(w, by_deal);
     if (ix == NULL) return SP_ENOMEM;
     size_t n = w->nev, k = 0;
-    while (k < n && w->ev[ix[k]].deal < 0) k++;
+    while (k < n && w->ev[ix[k]].deal < 0)
+        k++;
     for (int di = 0; di < w->ndeals; di++) {
         sim_deal *d = &w->deals[di];
         int64_t from = entered(d, ST_PROP), closed = sim_deal_closed_at(d);
         size_t k0 = k;
-        while (k < n && w->ev[ix[k]].deal == di) k++;
+        while (k < n && w->ev[ix[k]].deal == di)
+            k++;
         if (from < 0 || closed < w->start || from >= w->end) continue;
         int64_t hi = closed < w->end ? closed : w->end;
         int64_t last[3];
         /* a role never seen counts from the deal's creation (or the CRM's last contact) */
         int64_t base = d->created < w->start ? w->cust[d->cust].seed_last : d->created;
-        for (int r = 0; r < 3; r++) last[r] = base;
+        for (int r = 0; r < 3; r++)
+            last[r] = base;
         size_t j = k0;
         for (;;) {
             int64_t nt = j < k ? w->ev[ix[j]].t : hi;
@@ -583,7 +603,8 @@ static int pass_roles(sim_world *w)
                 sim_tpl("{P}方案沟通会", &x, title, sizeof title);
                 sim_text(&r, TX_MEETING, &x, buf, sizeof buf);
                 sim_emit_meeting(w, t, d->cust, di, RB_PROC | RB_TECH | RB_DM, title, buf, 0);
-                for (int q = 0; q < 3; q++) last[q] = t;
+                for (int q = 0; q < 3; q++)
+                    last[q] = t;
                 lmin = t;
             }
             if (j >= k) break;
@@ -618,7 +639,8 @@ static int pass_key_actions(sim_world *w)
         if (nm == 0) continue;
         for (int dd = 0; dd < ndays; dd++) {
             int64_t ds = day_start_of(w->start) + (int64_t)dd * SIM_DAY;
-            if (ds >= w->end || !sim_is_working_day(sim_local_day(ds)) || done[(size_t)p * (size_t)ndays + (size_t)dd])
+            if (ds >= w->end || !sim_is_working_day(sim_local_day(ds))
+                || done[(size_t)p * (size_t)ndays + (size_t)dd])
                 continue;
             sim_rng r = sim_rng_sub(w->o.seed, 10, (uint64_t)p * 1000 + (uint64_t)dd);
             int64_t t = at_work(&r, ds, 10, 16);
@@ -649,7 +671,8 @@ static int pass_replies(sim_world *w)
         const sim_ev e = w->ev[ix[k]];
         if (e.dir != DIR_IN) continue;
         int ok = 0;
-        for (size_t j = k + 1; j < n && w->ev[ix[j]].cust == e.cust && w->ev[ix[j]].t <= e.t + REPLY_WINDOW; j++) {
+        for (size_t j = k + 1; j < n && w->ev[ix[j]].cust == e.cust && w->ev[ix[j]].t <= e.t + REPLY_WINDOW;
+             j++) {
             const sim_ev *o = &w->ev[ix[j]];
             if (o->dir == DIR_OUT && (o->ch == CH_WECOM || o->ch == CH_EMAIL || o->ch == CH_CALL)) {
                 ok = 1;
@@ -674,9 +697,9 @@ static int pass_replies(sim_world *w)
 int sim_passes(sim_world *w)
 {
     int rv;
-    if ((rv = pass_product_cap(w)) != 0 || (rv = pass_stale(w)) != 0 || (rv = pass_status(w)) != 0 ||
-        (rv = pass_roles(w)) != 0 || (rv = pass_key_actions(w)) != 0 || (rv = pass_status(w)) != 0 ||
-        (rv = pass_replies(w)) != 0)
+    if ((rv = pass_product_cap(w)) != 0 || (rv = pass_stale(w)) != 0 || (rv = pass_status(w)) != 0
+        || (rv = pass_roles(w)) != 0 || (rv = pass_key_actions(w)) != 0 || (rv = pass_status(w)) != 0
+        || (rv = pass_replies(w)) != 0)
         return rv;
     sim_sort_events(w);
     return SP_OK;

@@ -28,12 +28,14 @@ static json_t *org_json(const sim_world *w)
     json_t *o = json_object(), *regions = json_array(), *teams = json_array(), *people = json_array(),
            *named = json_array(), *abs = json_array();
     for (int i = 0; i < 3; i++)
-        json_array_append_new(regions, json_pack("{s:s,s:s,s:s}", "id", w->regions[i].id, "name", w->regions[i].name,
-                                           "director_id", w->people[w->regions[i].director].id));
+        json_array_append_new(regions,
+            json_pack("{s:s,s:s,s:s}", "id", w->regions[i].id, "name", w->regions[i].name, "director_id",
+                w->people[w->regions[i].director].id));
     for (int i = 0; i < 6; i++)
-        json_array_append_new(teams, json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", w->teams[i].id, "name", w->teams[i].name,
-                                         "region_id", w->regions[w->teams[i].region].id, "supervisor_id",
-                                         w->people[w->teams[i].supervisor].id, "k12", w->teams[i].k12));
+        json_array_append_new(teams,
+            json_pack("{s:s,s:s,s:s,s:s,s:b}", "id", w->teams[i].id, "name", w->teams[i].name, "region_id",
+                w->regions[w->teams[i].region].id, "supervisor_id", w->people[w->teams[i].supervisor].id,
+                "k12", w->teams[i].k12));
     for (int i = 0; i < w->npeople; i++) {
         const sim_person *p = &w->people[i];
         json_t *j = json_object();
@@ -41,7 +43,8 @@ static json_t *org_json(const sim_world *w)
         json_object_set_new(j, "name", json_string(p->name));
         json_object_set_new(j, "role", json_string(SIM_ROLE_NAMES[p->role]));
         json_object_set_new(j, "team_id", p->team >= 0 ? json_string(w->teams[p->team].id) : json_null());
-        json_object_set_new(j, "region_id", p->region >= 0 ? json_string(w->regions[p->region].id) : json_null());
+        json_object_set_new(
+            j, "region_id", p->region >= 0 ? json_string(w->regions[p->region].id) : json_null());
         json_object_set_new(j, "mentor_id", jid_or_null(w, p->mentor));
         json_object_set_new(j, "wecom_user", json_string(p->wecom));
         json_object_set_new(j, "email", json_string(p->email));
@@ -50,16 +53,21 @@ static json_t *org_json(const sim_world *w)
         json_array_append_new(people, j);
     }
     json_t *m1 = json_array(), *m2 = json_array();
-    for (int i = 0; i < w->nas; i++) json_array_append_new(m1, json_string(w->people[w->as_members[i]].id));
-    for (int i = 0; i < w->ncomp; i++) json_array_append_new(m2, json_string(w->people[w->comp_members[i]].id));
-    json_array_append_new(named, json_pack("{s:s,s:s,s:s,s:o}", "id", "after_sales", "name", "售后服务组", "lead_id",
-                                     w->people[w->as_lead].id, "members", m1));
-    json_array_append_new(named, json_pack("{s:s,s:s,s:s,s:o}", "id", "competition_response", "name", "竞争应对小组",
-                                     "lead_id", w->people[w->comp_lead].id, "members", m2));
+    for (int i = 0; i < w->nas; i++)
+        json_array_append_new(m1, json_string(w->people[w->as_members[i]].id));
+    for (int i = 0; i < w->ncomp; i++)
+        json_array_append_new(m2, json_string(w->people[w->comp_members[i]].id));
+    json_array_append_new(named,
+        json_pack("{s:s,s:s,s:s,s:o}", "id", "after_sales", "name", "售后服务组", "lead_id",
+            w->people[w->as_lead].id, "members", m1));
+    json_array_append_new(named,
+        json_pack("{s:s,s:s,s:s,s:o}", "id", "competition_response", "name", "竞争应对小组", "lead_id",
+            w->people[w->comp_lead].id, "members", m2));
     for (int i = 0; i < w->nabsences; i++)
-        json_array_append_new(abs, json_pack("{s:s,s:o,s:o,s:s}", "person_id", w->people[w->absences[i].person].id,
-                                       "starts_at", jiso(w->absences[i].t0), "ends_at", jiso(w->absences[i].t1),
-                                       "reason", w->absences[i].reason));
+        json_array_append_new(abs,
+            json_pack("{s:s,s:o,s:o,s:s}", "person_id", w->people[w->absences[i].person].id, "starts_at",
+                jiso(w->absences[i].t0), "ends_at", jiso(w->absences[i].t1), "reason",
+                w->absences[i].reason));
     json_object_set_new(o, "tenant", json_string("hengyuan"));
     json_object_set_new(o, "regions", regions);
     json_object_set_new(o, "teams", teams);
@@ -72,7 +80,11 @@ static json_t *org_json(const sim_world *w)
 static const char *const CLASSES[] = {"A", "B", "C"};
 static const char *RB_NAME(int rb)
 {
-    return rb == RB_PROC ? "procurement" : rb == RB_TECH ? "technical" : rb == RB_DM ? "decision_maker" : rb == RB_FIN ? "finance" : NULL;
+    return rb == RB_PROC ? "procurement"
+        : rb == RB_TECH  ? "technical"
+        : rb == RB_DM    ? "decision_maker"
+        : rb == RB_FIN   ? "finance"
+                         : NULL;
 }
 
 static json_t *crm_json(const sim_world *w)
@@ -84,19 +96,21 @@ static json_t *crm_json(const sim_world *w)
         for (int k = 0; k < c->nct; k++) {
             const sim_contact *t = &c->ct[k];
             const char *rn = RB_NAME(t->role);
-            json_t *ids = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "kind", "wecom", "value", t->wecom, "kind",
-                "email", "value", t->email, "kind", "phone", "value", t->phone);
-            json_array_append_new(cts, json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "id", t->id, "name", t->name, "title",
-                                           t->title, "role", rn ? json_string(rn) : json_null(), "last_contact_at",
-                                           jiso(c->seed_last), "identities", ids));
+            json_t *ids = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "kind", "wecom", "value", t->wecom,
+                "kind", "email", "value", t->email, "kind", "phone", "value", t->phone);
+            json_array_append_new(cts,
+                json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "id", t->id, "name", t->name, "title", t->title,
+                    "role", rn ? json_string(rn) : json_null(), "last_contact_at", jiso(c->seed_last),
+                    "identities", ids));
         }
         int has_deal = 0;
         for (int d = 0; d < w->ndeals && !has_deal; d++)
             has_deal = w->deals[d].cust == i && w->deals[d].created < w->start;
-        json_array_append_new(cs, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:b,s:o}", "id", c->id, "name", c->name,
-                                      "industry", SIM_IND_NAMES[c->ind], "class", CLASSES[c->cls], "owner_rep_id",
-                                      w->people[c->rep].id, "email_domain", c->domain, "created_at", jiso(c->created),
-                                      "last_interaction_at", jiso(c->seed_last), "is_lead", !has_deal, "contacts", cts));
+        json_array_append_new(cs,
+            json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:b,s:o}", "id", c->id, "name", c->name, "industry",
+                SIM_IND_NAMES[c->ind], "class", CLASSES[c->cls], "owner_rep_id", w->people[c->rep].id,
+                "email_domain", c->domain, "created_at", jiso(c->created), "last_interaction_at",
+                jiso(c->seed_last), "is_lead", !has_deal, "contacts", cts));
     }
     for (int i = 0; i < w->ndeals; i++) {
         const sim_deal *d = &w->deals[i];
@@ -106,16 +120,19 @@ static json_t *crm_json(const sim_world *w)
         int64_t since = d->created;
         for (int k = 0; k < d->nh; k++) {
             if (d->h[k].at >= w->start) break;
-            json_array_append_new(h, json_pack("{s:s,s:s,s:o}", "from_stage", SIM_STAGE_NAMES[d->h[k].from], "to_stage",
-                                         SIM_STAGE_NAMES[d->h[k].to], "at", jiso(d->h[k].at)));
+            json_array_append_new(h,
+                json_pack("{s:s,s:s,s:o}", "from_stage", SIM_STAGE_NAMES[d->h[k].from], "to_stage",
+                    SIM_STAGE_NAMES[d->h[k].to], "at", jiso(d->h[k].at)));
             stage = d->h[k].to, since = d->h[k].at;
         }
-        for (int k = 0; k < d->nprod; k++) json_array_append_new(pa, json_string(d->prod[k]));
+        for (int k = 0; k < d->nprod; k++)
+            json_array_append_new(pa, json_string(d->prod[k]));
         int open = stage != ST_WON && stage != ST_LOST;
         json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:o,s:I,s:s,s:o,s:o,s:b,s:o,s:o}", "id", d->id, "customer_id",
-            w->cust[d->cust].id, "name", d->name, "stage", SIM_STAGE_NAMES[stage], "stage_since", jiso(since), "amount",
-            (json_int_t)d->amount, "owner_rep_id", w->people[d->rep].id, "product_ids", pa, "created_at",
-            jiso(d->created), "is_open", open, "last_status_update_at", jiso(open ? d->seed_status : since), "history", h);
+            w->cust[d->cust].id, "name", d->name, "stage", SIM_STAGE_NAMES[stage], "stage_since", jiso(since),
+            "amount", (json_int_t)d->amount, "owner_rep_id", w->people[d->rep].id, "product_ids", pa,
+            "created_at", jiso(d->created), "is_open", open, "last_status_update_at",
+            jiso(open ? d->seed_status : since), "history", h);
         json_array_append_new(ds, j);
     }
     json_object_set_new(o, "tenant", json_string("hengyuan"));
@@ -143,8 +160,9 @@ static void expect(json_t *exp, const sim_truth *t, const char *person)
             && !strcmp(json_string_value(json_object_get(v, "assignee_id")), person))
             return;
     }
-    json_array_append_new(exp, json_pack("{s:s,s:s,s:s,s:s}", "kind", t->kind, "subject_type", t->subject_type,
-                                   "subject_id", t->subject_id, "assignee_id", person));
+    json_array_append_new(exp,
+        json_pack("{s:s,s:s,s:s,s:s}", "kind", t->kind, "subject_type", t->subject_type, "subject_id",
+            t->subject_id, "assignee_id", person));
 }
 
 /* The watchers routing adds to a task (docs/routing.md): the other present
@@ -161,7 +179,8 @@ static void expect_watchers(const sim_world *w, json_t *exp, const sim_truth *t)
             expect(exp, t, w->people[m[i]].id);
     if (!strcmp(t->kind, "team.funnel_collapse"))
         for (int k = 0; k < 6; k++)
-            if (!strcmp(w->teams[k].id, t->subject_id) && !away_at(w, w->teams[k].supervisor, t->first_detectable))
+            if (!strcmp(w->teams[k].id, t->subject_id)
+                && !away_at(w, w->teams[k].supervisor, t->first_detectable))
                 expect(exp, t, w->people[w->teams[k].supervisor].id);
 }
 
@@ -174,13 +193,15 @@ static json_t *truth_json(const sim_world *w)
         const sim_truth *t = &w->truth[i];
         json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "situation", t->situation, "kind", t->kind,
             "subject_type", t->subject_type, "subject_id", t->subject_id, "assignee_id", t->assignee_id,
-            "assignee_role", t->assignee_role, "level", t->level, "first_detectable_at", jiso(t->first_detectable));
+            "assignee_role", t->assignee_role, "level", t->level, "first_detectable_at",
+            jiso(t->first_detectable));
         if (t->note[0]) json_object_set_new(j, "note", json_string(t->note));
         json_array_append_new(sit, j);
         expect(exp, t, t->assignee_id);
         expect_watchers(w, exp, t);
     }
-    for (int i = 0; i < w->nabsent; i++) json_array_append_new(np, json_string(w->absent_note[i]));
+    for (int i = 0; i < w->nabsent; i++)
+        json_array_append_new(np, json_string(w->absent_note[i]));
     json_object_set_new(o, "tenant", json_string("hengyuan"));
     json_object_set_new(o, "seed", json_integer((json_int_t)w->o.seed));
     json_object_set_new(o, "customers", json_integer(w->o.customers));
@@ -214,9 +235,9 @@ int sim_write_all(sim_world *w, const char *dir, char *err, size_t errlen)
         return SP_EIO;
     }
     int rv;
-    if ((rv = write_json(org_json(w), dir, "org.json", err, errlen)) != 0 ||
-        (rv = write_json(crm_json(w), dir, "crm.json", err, errlen)) != 0 ||
-        (rv = write_json(truth_json(w), dir, "truth.json", err, errlen)) != 0)
+    if ((rv = write_json(org_json(w), dir, "org.json", err, errlen)) != 0
+        || (rv = write_json(crm_json(w), dir, "crm.json", err, errlen)) != 0
+        || (rv = write_json(truth_json(w), dir, "truth.json", err, errlen)) != 0)
         return rv;
     char path[4096];
     snprintf(path, sizeof path, "%s/events.ndjson", dir);
@@ -253,7 +274,8 @@ int sim_world_new(const sim_opts *o, sim_world **out)
 void sim_world_destroy(sim_world *w)
 {
     if (w == NULL) return;
-    for (size_t i = 0; i < w->nev; i++) free(w->ev[i].line);
+    for (size_t i = 0; i < w->nev; i++)
+        free(w->ev[i].line);
     free(w->ev);
     free(w->people);
     free(w->cust);
@@ -278,19 +300,18 @@ int sim_run(const sim_opts *o, const char *dir, sim_stats *st, char *err, size_t
         rv = SP_ENOMEM;
         goto fail;
     }
-    if ((rv = sim_plant_reserve(w)) != 0 ||
-        (rv = sim_build_deals(w)) != 0)
-        goto fail;
+    if ((rv = sim_plant_reserve(w)) != 0 || (rv = sim_build_deals(w)) != 0) goto fail;
     for (int i = 0; i < w->ndeals; i++) {
         sim_deal *d = &w->deals[i];
         sim_rng r = sim_rng_sub(o->seed, 4, (uint64_t)i);
         int64_t since = d->created;
-        for (int k = 0; k < d->nh && d->h[k].at < w->start; k++) since = d->h[k].at;
+        for (int k = 0; k < d->nh && d->h[k].at < w->start; k++)
+            since = d->h[k].at;
         d->seed_status = w->start - (int64_t)(sim_rng_range(&r, 0.2, 1.5) * SIM_DAY);
         if (d->seed_status < since) d->seed_status = since;
     }
-    if ((rv = sim_gen_events(w)) != 0 || (rv = sim_plant_events(w)) != 0 || (rv = sim_passes(w)) != 0 ||
-        (rv = sim_plant_truth(w)) != 0)
+    if ((rv = sim_gen_events(w)) != 0 || (rv = sim_plant_events(w)) != 0 || (rv = sim_passes(w)) != 0
+        || (rv = sim_plant_truth(w)) != 0)
         goto fail;
     if ((rv = sim_write_all(w, dir, err, errlen)) != 0) goto fail;
     if (st) {

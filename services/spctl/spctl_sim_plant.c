@@ -25,8 +25,8 @@ static int reserve(sim_world *w, int team, int rep, int ind, int cls, int64_t t0
 {
     for (int c = 0; c < w->ncust; c++) {
         sim_customer *cu = &w->cust[c];
-        if (cu->team != team || (rep >= 0 && cu->rep != rep) || (ind >= 0 && cu->ind != ind) ||
-            (cls >= 0 && cu->cls != cls) || cu->reserved_to)
+        if (cu->team != team || (rep >= 0 && cu->rep != rep) || (ind >= 0 && cu->ind != ind)
+            || (cls >= 0 && cu->cls != cls) || cu->reserved_to)
             continue;
         cu->reserved_from = t0, cu->reserved_to = t1;
         return c;
@@ -34,8 +34,8 @@ static int reserve(sim_world *w, int team, int rep, int ind, int cls, int64_t t0
     return -1;
 }
 
-static int scripted(sim_world *w, char tag, int cust, const char *product, const int *stages, const double *days,
-    int n, int64_t anchor)
+static int scripted(sim_world *w, char tag, int cust, const char *product, const int *stages,
+    const double *days, int n, int64_t anchor)
 {
     sim_rng r = sim_rng_sub(w->o.seed, 20, (uint64_t)tag);
     sim_deal *d = sim_deal_add(w);
@@ -51,7 +51,7 @@ static int scripted(sim_world *w, char tag, int cust, const char *product, const
     int prev = ST_NONE;
     for (int i = 0; i < n; i++) {
         int64_t at = anchor + (int64_t)(days[i] * SIM_DAY);
-        d->h[d->nh++] = (sim_hop){prev, stages[i], at};
+        d->h[d->nh++] = (sim_hop) {prev, stages[i], at};
         prev = stages[i];
     }
     d->created = d->h[0].at;
@@ -64,7 +64,8 @@ static const int PATH_WON[] = {ST_LEAD, ST_QUAL, ST_DEMO, ST_PROP, ST_NEG, ST_WO
 static int64_t anchor(const sim_world *w, double full_days, double small_days)
 {
     int64_t t = w->start + (int64_t)((full(w) ? full_days : small_days) * SIM_DAY);
-    while (!sim_is_working_day(sim_local_day(t))) t += SIM_DAY;
+    while (!sim_is_working_day(sim_local_day(t)))
+        t += SIM_DAY;
     return sim_local_day(t) * SIM_DAY - SIM_TZ + 10 * SIM_HOUR;
 }
 
@@ -77,7 +78,8 @@ int sim_plant_reserve(sim_world *w)
     /* (b) region 华南, two ISO weeks */
     w->fv_region = 2;
     int64_t m = w->start + (full(w) ? 28 : 0) * SIM_DAY;
-    while (sim_weekday(m) != 1) m += SIM_DAY;
+    while (sim_weekday(m) != 1)
+        m += SIM_DAY;
     m = sim_local_day(m) * SIM_DAY - SIM_TZ;
     w->fv_week0 = m + 14 * SIM_DAY + 12 * SIM_HOUR < w->end ? m : -1;
 
@@ -111,7 +113,8 @@ int sim_plant_reserve(sim_world *w)
         if (c < 0) return SP_EINVAL;
         w->e_cust = c;
         if (full(w)) {
-            if ((rv = add_block(w, BLK_CUST, c, w->start + 4 * SIM_DAY, w->start + 40 * SIM_DAY)) != 0) return rv;
+            if ((rv = add_block(w, BLK_CUST, c, w->start + 4 * SIM_DAY, w->start + 40 * SIM_DAY)) != 0)
+                return rv;
         } else {
             w->cust[c].seed_last = w->start - 12 * SIM_DAY;
             if ((rv = add_block(w, BLK_CUST, c, w->start, w->start + 21 * SIM_DAY)) != 0) return rv;
@@ -155,7 +158,8 @@ int sim_plant_reserve(sim_world *w)
             }
             d++;
         }
-        if ((rv = add_block(w, BLK_REPKEY, rep, day0 * SIM_DAY - SIM_TZ, d * SIM_DAY - SIM_TZ)) != 0) return rv;
+        if ((rv = add_block(w, BLK_REPKEY, rep, day0 * SIM_DAY - SIM_TZ, d * SIM_DAY - SIM_TZ)) != 0)
+            return rv;
         (void)third;
     }
     return SP_OK;
@@ -199,8 +203,10 @@ int sim_plant_events(sim_world *w)
             "导师陪同，与客户CTO召开G9技术交流会，逐项说明接口对接方式。", 1);
         snprintf(buf, sizeof buf, "技术交流很有帮助，%s", "下周二上午10点可以安排G9演示了。");
         sim_emit_wecom(w, B + 13 * SIM_DAY, c, dm, di, DIR_IN, buf, 1);
-        sim_emit_wecom(w, B + 13 * SIM_DAY + 20 * SIM_MIN, c, dm, di, DIR_OUT, "好的，下周二上午10点准时到。", 1);
-        sim_emit_activity(w, B + 14 * SIM_DAY, c, di, -1, AK_DEMO, RB_TECH | RB_DM, 0, 0, "G9现场演示，CTO全程参与。", 1);
+        sim_emit_wecom(
+            w, B + 13 * SIM_DAY + 20 * SIM_MIN, c, dm, di, DIR_OUT, "好的，下周二上午10点准时到。", 1);
+        sim_emit_activity(
+            w, B + 14 * SIM_DAY, c, di, -1, AK_DEMO, RB_TECH | RB_DM, 0, 0, "G9现场演示，CTO全程参与。", 1);
     }
     /* (f) page visits: one the week before, then seven in five days */
     {
@@ -208,9 +214,11 @@ int sim_plant_events(sim_world *w)
         sim_deal *d = &w->deals[di];
         int64_t E = d->h[4].at + 6 * SIM_DAY;
         static const double AT[] = {-8, 0, 0.8, 1.6, 2.5, 3.3, 4.1, 5.0};
-        static const char *const WHO[] = {"mingde", "mingde", "apex", "mingde", "apex", "mingde", "mingde", "apex"};
+        static const char *const WHO[]
+            = {"mingde", "mingde", "apex", "mingde", "apex", "mingde", "mingde", "apex"};
         for (int i = 0; i < 8; i++)
-            sim_emit_tracking(w, E + (int64_t)(AT[i] * SIM_DAY), d->cust, 1, di, TK_VISIT, PG_COMPETITOR, NULL, WHO[i], 1);
+            sim_emit_tracking(
+                w, E + (int64_t)(AT[i] * SIM_DAY), d->cust, 1, di, TK_VISIT, PG_COMPETITOR, NULL, WHO[i], 1);
     }
     /* (f) mentions: two customer-side messages naming competitors */
     {
@@ -218,10 +226,13 @@ int sim_plant_events(sim_world *w)
         sim_deal *d = &w->deals[di];
         int c = d->cust, proc = contact_role(&w->cust[c], RB_PROC), dm = contact_role(&w->cust[c], RB_DM);
         int64_t F = d->h[4].at + 3 * SIM_DAY;
-        sim_emit_wecom(w, F, c, dm, di, DIR_IN, "蓝鲸智能上周也来给我们介绍了他们的彩超方案，你们和他们比有什么区别？", 1);
+        sim_emit_wecom(w, F, c, dm, di, DIR_IN,
+            "蓝鲸智能上周也来给我们介绍了他们的彩超方案，你们和他们比有什么区别？", 1);
         sim_emit_wecom(w, F + 45 * SIM_MIN, c, dm, di, DIR_OUT, "好的，我整理一份M8的对比说明发您。", 1);
-        sim_emit_wecom(w, F + 5 * SIM_DAY, c, proc, di, DIR_IN, "明德科技的销售也联系了我们设备科，给了一份报价单。", 1);
-        sim_emit_wecom(w, F + 5 * SIM_DAY + 30 * SIM_MIN, c, proc, di, DIR_OUT, "收到，我们这边尽快把完整方案给您。", 1);
+        sim_emit_wecom(
+            w, F + 5 * SIM_DAY, c, proc, di, DIR_IN, "明德科技的销售也联系了我们设备科，给了一份报价单。", 1);
+        sim_emit_wecom(
+            w, F + 5 * SIM_DAY + 30 * SIM_MIN, c, proc, di, DIR_OUT, "收到，我们这边尽快把完整方案给您。", 1);
     }
     /* (h) the day before the gap the rep plans one key action for each of
      * the gap's working days (so planned > 0 and completed == 0) */
@@ -229,7 +240,8 @@ int sim_plant_events(sim_world *w)
         if (w->blocks[i].kind != BLK_REPKEY) continue;
         int rep = w->blocks[i].id;
         int64_t day = sim_local_day(w->blocks[i].t0) - 1;
-        while (!sim_is_working_day(day)) day--;
+        while (!sim_is_working_day(day))
+            day--;
         int c = -1;
         for (int k = 0; k < w->ncust && c < 0; k++)
             if (w->cust[k].rep == rep && !w->cust[k].reserved_to) c = k;
@@ -238,8 +250,8 @@ int sim_plant_events(sim_world *w)
         while (n < 4 && c >= 0) {
             if (sim_is_working_day(d)) {
                 w->due_override = d * SIM_DAY - SIM_TZ + 16 * SIM_HOUR;
-                sim_emit_activity(w, day * SIM_DAY - SIM_TZ + (11 + n) * SIM_HOUR, c, -1, rep, AK_TOUCH, RB_TECH, 0, 0,
-                    "电话沟通项目进展，约定后续拜访和方案讨论的时间。", 1);
+                sim_emit_activity(w, day * SIM_DAY - SIM_TZ + (11 + n) * SIM_HOUR, c, -1, rep, AK_TOUCH,
+                    RB_TECH, 0, 0, "电话沟通项目进展，约定后续拜访和方案讨论的时间。", 1);
                 n++;
             }
             d++;
@@ -252,8 +264,12 @@ int sim_plant_events(sim_world *w)
         sim_deal *d = &w->deals[di];
         int c = d->cust, dm = contact_role(&w->cust[c], RB_DM);
         int64_t C = d->h[4].at + 2 * SIM_DAY;
-        snprintf(buf, sizeof buf, "%s您好，M8彩超的合同条款我们整理好了，想跟您再过一下。", w->cust[c].ct[dm].addr);
-        sim_turn turns[] = {{0, buf}, {1, "合同我们在看。另外想问一下，M8装好以后如果设备出了故障，你们多久能上门维修？我们这边有没有售后网点？"},
+        snprintf(buf, sizeof buf, "%s您好，M8彩超的合同条款我们整理好了，想跟您再过一下。",
+            w->cust[c].ct[dm].addr);
+        sim_turn turns[] = {{0, buf},
+            {1,
+                "合同我们在看。另外想问一下，M8装好以后如果设备出了故障，你们多久能上门维修？我们这边有没有售"
+                "后网点？"},
             {0, "这个问题我回去整理一份书面说明发给您。"}, {1, "好的。"}};
         sim_emit_call(w, C, c, dm, di, turns, 4, 1);
     }
@@ -284,8 +300,8 @@ static int64_t last_update_before(const sim_world *w, int di, int64_t t)
     int64_t last = w->deals[di].created >= w->start ? w->deals[di].created : w->deals[di].seed_status;
     for (size_t i = 0; i < w->nev; i++) {
         const sim_ev *e = &w->ev[i];
-        if (e->deal == di && e->t < t && e->rep == w->deals[di].rep &&
-            (e->ch == CH_NOTE || e->ch == CH_ACTIVITY || e->ch == CH_CRM) && e->t > last)
+        if (e->deal == di && e->t < t && e->rep == w->deals[di].rep
+            && (e->ch == CH_NOTE || e->ch == CH_ACTIVITY || e->ch == CH_CRM) && e->t > last)
             last = e->t;
     }
     return last;
@@ -310,7 +326,9 @@ int sim_plant_truth(sim_world *w)
             truth_add(w, "a_funnel_collapse", "team.funnel_collapse", "team", w->teams[team].id,
                 w->regions[region].director, "director", "L3", first);
         else
-            absent(w, "a_funnel_collapse: too few deals entering demo in a 30-day window (needs >= 20; use the full quarter)");
+            absent(w,
+                "a_funnel_collapse: too few deals entering demo in a 30-day window (needs >= 20; use the "
+                "full quarter)");
     }
     /* (b) */
     if (w->fv_week0 >= 0) {
@@ -324,8 +342,8 @@ int sim_plant_truth(sim_world *w)
                 for (int i = 0; i < w->ndeals; i++) {
                     const sim_deal *d = &w->deals[i];
                     if (w->teams[w->cust[d->cust].team].region != w->fv_region) continue;
-                    if (d->created < w->fv_week0 + wk * 7 * SIM_DAY ||
-                        d->created >= w->fv_week0 + (wk + 1) * 7 * SIM_DAY)
+                    if (d->created < w->fv_week0 + wk * 7 * SIM_DAY
+                        || d->created >= w->fv_week0 + (wk + 1) * 7 * SIM_DAY)
                         continue;
                     nl++;
                     late += (d->flags & DF_DELAYED) && d->created + 48 * SIM_HOUR <= when;
@@ -353,7 +371,8 @@ int sim_plant_truth(sim_world *w)
         int64_t last = last_update_before(w, di, A + 7 * SIM_DAY);
         int team = w->cust[d->cust].team;
         sim_truth *t = truth_add(w, "c_status_not_updated_supervisor_absent", "rep.status_not_updated", "rep",
-            w->people[d->rep].id, w->regions[w->teams[team].region].director, "director", "L2", last + 5 * SIM_DAY);
+            w->people[d->rep].id, w->regions[w->teams[team].region].director, "director", "L2",
+            last + 5 * SIM_DAY);
         snprintf(t->note, sizeof t->note, "deal %s; supervisor %s absent", d->id,
             w->people[w->teams[team].supervisor].id);
     }
@@ -362,11 +381,12 @@ int sim_plant_truth(sim_world *w)
         int di = find_deal(w, 'd');
         const sim_deal *d = &w->deals[di];
         int64_t B = d->h[2].at + 3 * SIM_DAY;
-        truth_add(w, "d_demo_refused_twice", "deal.demo_refused_twice", "deal", d->id, w->people[d->rep].mentor,
-            "mentor", "L2", B + 9 * SIM_DAY);
-        sim_truth *t = truth_add(w, "d_technical_doubt_risk", "deal.risk_raised", "deal", d->id, d->rep, "rep", "L1",
-            B + 9 * SIM_DAY);
-        snprintf(t->note, sizeof t->note, "side effect of (d): the CTO's words carry risk tag technical_doubt");
+        truth_add(w, "d_demo_refused_twice", "deal.demo_refused_twice", "deal", d->id,
+            w->people[d->rep].mentor, "mentor", "L2", B + 9 * SIM_DAY);
+        sim_truth *t = truth_add(w, "d_technical_doubt_risk", "deal.risk_raised", "deal", d->id, d->rep,
+            "rep", "L1", B + 9 * SIM_DAY);
+        snprintf(
+            t->note, sizeof t->note, "side effect of (d): the CTO's words carry risk tag technical_doubt");
     }
     /* (e) */
     {
@@ -377,23 +397,23 @@ int sim_plant_truth(sim_world *w)
         int64_t last = w->cust[c].seed_last;
         for (size_t i = 0; i < w->nev; i++)
             if (w->ev[i].cust == c && w->ev[i].t < t0 && w->ev[i].t > last) last = w->ev[i].t;
-        truth_add(w, "e_customer_stale", "customer.stale", "customer", w->cust[c].id, w->cust[c].rep, "rep", "L1",
-            last + 30 * SIM_DAY);
+        truth_add(w, "e_customer_stale", "customer.stale", "customer", w->cust[c].id, w->cust[c].rep, "rep",
+            "L1", last + 30 * SIM_DAY);
     }
     /* (f) */
     {
         int di = find_deal(w, 'f');
         const sim_deal *d = &w->deals[di];
         int64_t E = d->h[4].at + 6 * SIM_DAY;
-        truth_add(w, "f_competitor_surge_visits", "deal.competitor_surge", "deal", d->id, w->comp_lead, "competition",
-            "L3", E + (int64_t)(3.3 * SIM_DAY));
+        truth_add(w, "f_competitor_surge_visits", "deal.competitor_surge", "deal", d->id, w->comp_lead,
+            "competition", "L3", E + (int64_t)(3.3 * SIM_DAY));
         di = find_deal(w, 'm');
         d = &w->deals[di];
         int64_t F = d->h[4].at + 3 * SIM_DAY;
         truth_add(w, "f_competitor_surge_mentions", "deal.competitor_surge", "deal", d->id, w->comp_lead,
             "competition", "L3", F + 5 * SIM_DAY);
-        sim_truth *t = truth_add(w, "f_competitor_pressure_risk", "deal.risk_raised", "deal", d->id, d->rep, "rep",
-            "L1", F);
+        sim_truth *t = truth_add(
+            w, "f_competitor_pressure_risk", "deal.risk_raised", "deal", d->id, d->rep, "rep", "L1", F);
         snprintf(t->note, sizeof t->note, "side effect of the mentions: risk tag competitor_pressure");
     }
     /* (g) */

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const SIM_STAGE_NAMES[] = {"", "lead", "qualified", "demo", "proposal", "negotiation", "won", "lost"};
+const char *const SIM_STAGE_NAMES[]
+    = {"", "lead", "qualified", "demo", "proposal", "negotiation", "won", "lost"};
 const char *const SIM_ROLE_NAMES[] = {"rep", "supervisor", "director", "admin", "after_sales", "competition"};
 const char *const SIM_IND_NAMES[] = {"k12", "bureau", "manufacturing", "healthcare"};
 
@@ -18,41 +19,43 @@ static const struct {
 } SURNAMES[] = {{"王", "wang"}, {"李", "li"}, {"张", "zhang"}, {"刘", "liu"}, {"陈", "chen"}, {"杨", "yang"},
     {"赵", "zhao"}, {"黄", "huang"}, {"周", "zhou"}, {"吴", "wu"}, {"徐", "xu"}, {"孙", "sun"}, {"胡", "hu"},
     {"朱", "zhu"}, {"高", "gao"}, {"林", "lin"}, {"何", "he"}, {"郭", "guo"}, {"马", "ma"}, {"罗", "luo"},
-    {"梁", "liang"}, {"宋", "song"}, {"郑", "zheng"}, {"谢", "xie"}, {"韩", "han"}, {"唐", "tang"}, {"冯", "feng"},
-    {"邓", "deng"}, {"曹", "cao"}, {"彭", "peng"}},
+    {"梁", "liang"}, {"宋", "song"}, {"郑", "zheng"}, {"谢", "xie"}, {"韩", "han"}, {"唐", "tang"},
+    {"冯", "feng"}, {"邓", "deng"}, {"曹", "cao"}, {"彭", "peng"}},
   GIVEN[] = {{"伟", "wei"}, {"芳", "fang"}, {"娜", "na"}, {"敏", "min"}, {"静", "jing"}, {"丽", "li"},
-    {"强", "qiang"}, {"磊", "lei"}, {"军", "jun"}, {"洋", "yang"}, {"勇", "yong"}, {"艳", "yan"}, {"杰", "jie"},
-    {"涛", "tao"}, {"明", "ming"}, {"超", "chao"}, {"秀英", "xiuying"}, {"霞", "xia"}, {"平", "ping"},
-    {"刚", "gang"}, {"建华", "jianhua"}, {"志强", "zhiqiang"}, {"晓东", "xiaodong"}, {"海燕", "haiyan"},
-    {"文博", "wenbo"}, {"子涵", "zihan"}, {"思远", "siyuan"}, {"雨婷", "yuting"}, {"浩然", "haoran"},
-    {"嘉怡", "jiayi"}, {"俊杰", "junjie"}, {"佳琪", "jiaqi"}, {"立新", "lixin"}, {"国庆", "guoqing"}};
+      {"强", "qiang"}, {"磊", "lei"}, {"军", "jun"}, {"洋", "yang"}, {"勇", "yong"}, {"艳", "yan"},
+      {"杰", "jie"}, {"涛", "tao"}, {"明", "ming"}, {"超", "chao"}, {"秀英", "xiuying"}, {"霞", "xia"},
+      {"平", "ping"}, {"刚", "gang"}, {"建华", "jianhua"}, {"志强", "zhiqiang"}, {"晓东", "xiaodong"},
+      {"海燕", "haiyan"}, {"文博", "wenbo"}, {"子涵", "zihan"}, {"思远", "siyuan"}, {"雨婷", "yuting"},
+      {"浩然", "haoran"}, {"嘉怡", "jiayi"}, {"俊杰", "junjie"}, {"佳琪", "jiaqi"}, {"立新", "lixin"},
+      {"国庆", "guoqing"}};
 
 static const struct {
     const char *zh, *py;
     int region;
 } CITIES[] = {{"上海", "sh", 0}, {"杭州", "hz", 0}, {"南京", "nj", 0}, {"苏州", "suz", 0}, {"宁波", "nb", 0},
     {"合肥", "hf", 0}, {"北京", "bj", 1}, {"天津", "tj", 1}, {"石家庄", "sjz", 1}, {"济南", "jn", 1},
-    {"太原", "ty", 1}, {"广州", "gz", 2}, {"深圳", "szx", 2}, {"东莞", "dg", 2}, {"佛山", "fs", 2}, {"厦门", "xm", 2},
-    {"南宁", "nn", 2}};
+    {"太原", "ty", 1}, {"广州", "gz", 2}, {"深圳", "szx", 2}, {"东莞", "dg", 2}, {"佛山", "fs", 2},
+    {"厦门", "xm", 2}, {"南宁", "nn", 2}};
 #define NCITIES ((int)(sizeof CITIES / sizeof *CITIES))
 
 static const char *const BRANDS[] = {"恒泰", "华盛", "鑫达", "宏远", "精工", "永兴", "中联", "东方", "天成",
     "金源", "瑞丰", "凯达", "博远", "同创", "昌盛"};
-static const char *const MFG_KINDS[] = {"精密制造", "汽车零部件", "电子科技", "机械", "新材料", "智能装备",
-    "塑胶制品", "五金制品"};
-static const char *const DISTRICTS[] = {"鼓楼", "新城", "高新", "经开", "滨江", "城南", "城北", "江东", "江北",
-    "湖滨"};
+static const char *const MFG_KINDS[]
+    = {"精密制造", "汽车零部件", "电子科技", "机械", "新材料", "智能装备", "塑胶制品", "五金制品"};
+static const char *const DISTRICTS[]
+    = {"鼓楼", "新城", "高新", "经开", "滨江", "城南", "城北", "江东", "江北", "湖滨"};
 
 typedef struct ct_tpl {
     const char *title, *suffix;
     int role;
 } ct_tpl;
-static const ct_tpl CT_K12[] = {{"校长", "校长", RB_DM}, {"信息中心主任", "主任", RB_TECH},
-    {"采购科长", "科长", RB_PROC}, {"财务科长", "科长", RB_FIN}, {"教务处主任", "主任", 0}, {"副校长", "校长", RB_DM}};
+static const ct_tpl CT_K12[]
+    = {{"校长", "校长", RB_DM}, {"信息中心主任", "主任", RB_TECH}, {"采购科长", "科长", RB_PROC},
+        {"财务科长", "科长", RB_FIN}, {"教务处主任", "主任", 0}, {"副校长", "校长", RB_DM}};
 static const ct_tpl CT_BUREAU[] = {{"局长", "局长", RB_DM}, {"电教馆馆长", "馆长", RB_TECH},
     {"采购科长", "科长", RB_PROC}, {"财务科长", "科长", RB_FIN}, {"分管副局长", "局长", RB_DM}};
-static const ct_tpl CT_MFG[] = {{"总经理", "总", RB_DM}, {"CTO", "工", RB_TECH}, {"采购经理", "经理", RB_PROC},
-    {"CFO", "总", RB_FIN}, {"生产总监", "总", 0}};
+static const ct_tpl CT_MFG[] = {{"总经理", "总", RB_DM}, {"CTO", "工", RB_TECH},
+    {"采购经理", "经理", RB_PROC}, {"CFO", "总", RB_FIN}, {"生产总监", "总", 0}};
 static const ct_tpl CT_HEALTH[] = {{"院长", "院长", RB_DM}, {"信息科主任", "主任", RB_TECH},
     {"设备科长", "科长", RB_PROC}, {"财务科长", "科长", RB_FIN}, {"超声科主任", "主任", 0}};
 
@@ -72,12 +75,14 @@ static sim_person *person_add(sim_world *w, int role, int team, int region, sim_
     p->role = role, p->team = team, p->region = region, p->mentor = -1;
     static const char *const PFX[] = {"P-R", "P-S", "P-D", "P-ADM", "P-AS", "P-CR"};
     int n = 0;
-    for (int i = 0; i < w->npeople; i++) n += w->people[i].role == role;
+    for (int i = 0; i < w->npeople; i++)
+        n += w->people[i].role == role;
     snprintf(p->id, sizeof p->id, role == PR_ADMIN ? "%s" : "%s%02d", PFX[role], n + 1);
     for (;;) {
         make_name(r, p->name, sizeof p->name, p->py, sizeof p->py, NULL);
         int dup = 0;
-        for (int i = 0; i < w->npeople; i++) dup |= strcmp(w->people[i].name, p->name) == 0;
+        for (int i = 0; i < w->npeople; i++)
+            dup |= strcmp(w->people[i].name, p->name) == 0;
         if (!dup) break;
     }
     snprintf(p->wecom, sizeof p->wecom, "%s", p->py);
@@ -93,8 +98,9 @@ int sim_build_org(sim_world *w)
     static const struct {
         const char *id, *name;
         int region, k12, reps;
-    } TEAMS[] = {{"T-E1", "华东K12教育组", 0, 1, 7}, {"T-E2", "华东行业组", 0, 0, 7}, {"T-N1", "华北一组", 1, 0, 6},
-        {"T-N2", "华北二组", 1, 0, 7}, {"T-S1", "华南一组", 2, 0, 6}, {"T-S2", "华南二组", 2, 0, 7}};
+    } TEAMS[]
+        = {{"T-E1", "华东K12教育组", 0, 1, 7}, {"T-E2", "华东行业组", 0, 0, 7}, {"T-N1", "华北一组", 1, 0, 6},
+            {"T-N2", "华北二组", 1, 0, 7}, {"T-S1", "华南一组", 2, 0, 6}, {"T-S2", "华南二组", 2, 0, 7}};
     sim_rng r = sim_rng_sub(w->o.seed, 1, 0);
     w->people = calloc(80, sizeof *w->people);
     if (w->people == NULL) return SP_ENOMEM;
@@ -167,7 +173,8 @@ static void contact_make(sim_world *w, sim_customer *c, int ci, const ct_tpl *tp
     char wid[20];
     wid[0] = 'w', wid[1] = 'm';
     sim_rng h = sim_rng_sub(w->o.seed, 0x77, (uint64_t)(c - w->cust) * 16 + (uint64_t)ci);
-    for (int i = 2; i < 18; i++) wid[i] = B62[sim_rng_int(&h, 62)];
+    for (int i = 2; i < 18; i++)
+        wid[i] = B62[sim_rng_int(&h, 62)];
     wid[18] = 0;
     snprintf(k->wecom, sizeof k->wecom, "%s", wid);
     snprintf(k->email, sizeof k->email, "%s%d@%s", py, ci + 1, c->domain);
@@ -202,8 +209,10 @@ int sim_build_customers(sim_world *w)
         else
             c->ind = v < 0.27 ? IND_K12 : v < 0.31 ? IND_BUREAU : v < 0.70 ? IND_MFG : IND_HEALTH;
         int team;
-        if (region == 0) team = (c->ind == IND_K12 || c->ind == IND_BUREAU) ? 0 : 1;
-        else team = region * 2 + (sim_rng_u(&r) < 0.5 ? 0 : 1);
+        if (region == 0)
+            team = (c->ind == IND_K12 || c->ind == IND_BUREAU) ? 0 : 1;
+        else
+            team = region * 2 + (sim_rng_u(&r) < 0.5 ? 0 : 1);
         c->team = team;
         w->teams[team].ncust++;
         c->rep = w->teams[team].reps[team_rr[team]++ % w->teams[team].nreps];
@@ -221,11 +230,13 @@ int sim_build_customers(sim_world *w)
             snprintf(c->domain, sizeof c->domain, "%sxx%d.edu.cn", cp, k + 1);
             break;
         case IND_BUREAU:
-            snprintf(c->name, sizeof c->name, "%s市%s区教育局%s", cz, DISTRICTS[k % 10], k >= 10 ? "装备中心" : "");
+            snprintf(c->name, sizeof c->name, "%s市%s区教育局%s", cz, DISTRICTS[k % 10],
+                k >= 10 ? "装备中心" : "");
             snprintf(c->domain, sizeof c->domain, "%sjyj%d.gov.cn", cp, k + 1);
             break;
         case IND_MFG:
-            snprintf(c->name, sizeof c->name, "%s%s%s有限公司", cz, BRANDS[k % 15], MFG_KINDS[(k / 15 + k) % 8]);
+            snprintf(
+                c->name, sizeof c->name, "%s%s%s有限公司", cz, BRANDS[k % 15], MFG_KINDS[(k / 15 + k) % 8]);
             snprintf(c->domain, sizeof c->domain, "%smfg%d.com.cn", cp, k + 1);
             break;
         default:
@@ -235,14 +246,20 @@ int sim_build_customers(sim_world *w)
                 snprintf(c->name, sizeof c->name, "%s%s%s医院", cz, BRANDS[k % 15], k % 2 ? "综合" : "骨科");
             snprintf(c->domain, sizeof c->domain, "%shosp%d.org.cn", cp, k + 1);
         }
-        c->created = w->start - (int64_t)(sim_rng_u(&r) < 0.1 ? sim_rng_range(&r, 20, 60) : sim_rng_range(&r, 200, 1500)) * SIM_DAY
+        c->created = w->start
+            - (int64_t)(sim_rng_u(&r) < 0.1 ? sim_rng_range(&r, 20, 60) : sim_rng_range(&r, 200, 1500))
+                * SIM_DAY
             + 10 * SIM_HOUR;
         c->seed_last = w->start - (int64_t)(sim_rng_range(&r, 0.5, 8.0) * SIM_DAY);
-        const ct_tpl *tp = c->ind == IND_K12 ? CT_K12 : c->ind == IND_BUREAU ? CT_BUREAU : c->ind == IND_MFG ? CT_MFG : CT_HEALTH;
+        const ct_tpl *tp = c->ind == IND_K12 ? CT_K12
+            : c->ind == IND_BUREAU           ? CT_BUREAU
+            : c->ind == IND_MFG              ? CT_MFG
+                                             : CT_HEALTH;
         int ntp = c->ind == IND_K12 ? 6 : 5;
         c->nct = 4 + (sim_rng_u(&r) < 0.5 ? 1 : 0);
         if (c->nct > ntp) c->nct = ntp;
-        for (int j = 0; j < c->nct; j++) contact_make(w, c, j, &tp[j], &r);
+        for (int j = 0; j < c->nct; j++)
+            contact_make(w, c, j, &tp[j], &r);
         c->reserved_from = c->reserved_to = 0;
     }
     return SP_OK;
@@ -295,14 +312,22 @@ static const char *product_pick(sim_rng *r, int ind, int64_t *amount)
     default: p = u < 0.55 ? "M5" : "M8";
     }
     double a;
-    if (strcmp(p, "X200") == 0) a = 12000 * sim_rng_range(r, 20, 60);
-    else if (strcmp(p, "X300PRO") == 0) a = 18000 * sim_rng_range(r, 15, 50);
-    else if (strcmp(p, "EC5") == 0) a = sim_rng_range(r, 150000, 400000);
-    else if (strcmp(p, "G7") == 0) a = 8000 * sim_rng_range(r, 20, 100);
-    else if (strcmp(p, "G9") == 0) a = 20000 * sim_rng_range(r, 10, 40);
-    else if (strcmp(p, "MES3") == 0) a = sim_rng_range(r, 500000, 1500000);
-    else if (strcmp(p, "M5") == 0) a = 250000 * (1 + sim_rng_int(r, 4));
-    else a = 800000 * (1 + sim_rng_int(r, 2));
+    if (strcmp(p, "X200") == 0)
+        a = 12000 * sim_rng_range(r, 20, 60);
+    else if (strcmp(p, "X300PRO") == 0)
+        a = 18000 * sim_rng_range(r, 15, 50);
+    else if (strcmp(p, "EC5") == 0)
+        a = sim_rng_range(r, 150000, 400000);
+    else if (strcmp(p, "G7") == 0)
+        a = 8000 * sim_rng_range(r, 20, 100);
+    else if (strcmp(p, "G9") == 0)
+        a = 20000 * sim_rng_range(r, 10, 40);
+    else if (strcmp(p, "MES3") == 0)
+        a = sim_rng_range(r, 500000, 1500000);
+    else if (strcmp(p, "M5") == 0)
+        a = 250000 * (1 + sim_rng_int(r, 4));
+    else
+        a = 800000 * (1 + sim_rng_int(r, 2));
     *amount = (int64_t)(a / 1000) * 1000;
     return p;
 }
@@ -355,7 +380,8 @@ int sim_build_deals(sim_world *w)
         double lambda = 0.0075 * nm; /* new leads per day */
         double phase[6];
         long cnt[6] = {0};
-        for (int s = 0; s < 6; s++) phase[s] = sim_rng_u(&r);
+        for (int s = 0; s < 6; s++)
+            phase[s] = sim_rng_u(&r);
         for (long k = 0; nm > 0 && lambda > 0; k++) {
             int64_t at = t0 + (int64_t)(((double)k + sim_rng_range(&r, 0.1, 0.9)) / lambda * SIM_DAY);
             if (at >= w->end) break;
@@ -377,11 +403,11 @@ int sim_build_deals(sim_world *w)
             sim_deal_describe(w, d, &r);
             /* planted (b): leads of the region in the two planted weeks wait */
             int delayed = 0;
-            if (w->fv_week0 >= 0 && tm->region == w->fv_region && at >= w->fv_week0 &&
-                at < w->fv_week0 + 14 * SIM_DAY) {
+            if (w->fv_week0 >= 0 && tm->region == w->fv_region && at >= w->fv_week0
+                && at < w->fv_week0 + 14 * SIM_DAY) {
                 delayed = (k % 5) != 4;
             }
-            d->h[d->nh++] = (sim_hop){ST_NONE, ST_LEAD, at};
+            d->h[d->nh++] = (sim_hop) {ST_NONE, ST_LEAD, at};
             int64_t cur = at;
             int stage = ST_LEAD;
             while (stage < ST_WON) {
@@ -393,7 +419,7 @@ int sim_build_deals(sim_world *w)
                 int64_t next = cur + (int64_t)(dw * SIM_DAY);
                 next = sim_work_time(next);
                 int to = conv ? (stage == ST_NEG ? ST_WON : stage + 1) : ST_LOST;
-                d->h[d->nh++] = (sim_hop){stage, to, next};
+                d->h[d->nh++] = (sim_hop) {stage, to, next};
                 cur = next;
                 stage = to;
             }
@@ -406,12 +432,13 @@ int sim_build_deals(sim_world *w)
         free(mine);
     }
     qsort(w->deals, (size_t)w->ndeals, sizeof *w->deals, deal_cmp);
-    for (int i = 0; i < w->ndeals; i++) snprintf(w->deals[i].id, sizeof w->deals[i].id, "D%05d", (i + 1) % 10000000);
+    for (int i = 0; i < w->ndeals; i++)
+        snprintf(w->deals[i].id, sizeof w->deals[i].id, "D%05d", (i + 1) % 10000000);
     return SP_OK;
 }
 
-void sim_funnel(const sim_world *w, int team, int from, int to, int64_t t, int64_t window, int *entered,
-    int *converted)
+void sim_funnel(
+    const sim_world *w, int team, int from, int to, int64_t t, int64_t window, int *entered, int *converted)
 {
     *entered = *converted = 0;
     for (int i = 0; i < w->ndeals; i++) {

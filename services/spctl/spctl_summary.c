@@ -15,7 +15,8 @@ static long long one_int(sp_db *db, const char *sql)
 {
     PGresult *r = NULL;
     long long v = -1;
-    if (sp_db_exec(db, sql, 0, NULL, &r) == SP_OK && PQntuples(r) == 1) v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    if (sp_db_exec(db, sql, 0, NULL, &r) == SP_OK && PQntuples(r) == 1)
+        v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return v;
 }
@@ -30,7 +31,8 @@ static void print_rows(sp_db *db, const char *title, const char *sql)
     printf("%s\n", title);
     for (int i = 0; i < PQntuples(r); i++) {
         printf("  ");
-        for (int c = 0; c < PQnfields(r); c++) printf("%-28s", PQgetvalue(r, i, c));
+        for (int c = 0; c < PQnfields(r); c++)
+            printf("%-28s", PQgetvalue(r, i, c));
         printf("\n");
     }
     if (PQntuples(r) == 0) printf("  (none)\n");
@@ -57,9 +59,12 @@ int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv)
     const char *truth_path = NULL, *api = "http://127.0.0.1:8085";
     int tokens = 0;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--truth") == 0 && i + 1 < argc) truth_path = argv[++i];
-        else if (strcmp(argv[i], "--api") == 0 && i + 1 < argc) api = argv[++i];
-        else if (strcmp(argv[i], "--tokens") == 0) tokens = 1;
+        if (strcmp(argv[i], "--truth") == 0 && i + 1 < argc)
+            truth_path = argv[++i];
+        else if (strcmp(argv[i], "--api") == 0 && i + 1 < argc)
+            api = argv[++i];
+        else if (strcmp(argv[i], "--tokens") == 0)
+            tokens = 1;
     }
     sp_db *db = NULL;
     if (sp_db_open(cfg->pg_url, &db) != SP_OK) {
@@ -76,10 +81,12 @@ int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv)
         one_int(db, "SELECT count(*) FROM routing_decisions WHERE op = 'suppressed'"));
     print_rows(db, "signals by kind:",
         "SELECT kind, count(*) FILTER (WHERE op = 'upsert') || ' raised/updated', "
-        "count(*) FILTER (WHERE op = 'close') || ' cleared' FROM routing_decisions GROUP BY kind ORDER BY kind");
+        "count(*) FILTER (WHERE op = 'close') || ' cleared' FROM routing_decisions GROUP BY kind ORDER BY "
+        "kind");
     print_rows(db, "tasks by level and first assignee role:",
         "SELECT 'L' || t.level, r.assignee_role, count(DISTINCT t.key) || ' tasks' FROM tasks t "
-        "JOIN LATERAL (SELECT assignee_role FROM routing_decisions d WHERE d.task_key = t.key AND d.op = 'upsert' "
+        "JOIN LATERAL (SELECT assignee_role FROM routing_decisions d WHERE d.task_key = t.key AND d.op = "
+        "'upsert' "
         "ORDER BY decided_at LIMIT 1) r ON true GROUP BY 1, 2 ORDER BY 1 DESC, 2");
     print_rows(db, "tasks by status:", "SELECT status, count(*) FROM tasks GROUP BY 1 ORDER BY 1");
 
@@ -106,20 +113,23 @@ int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv)
             PGresult *r = NULL;
             /* a row's person is the first assignee or, as routed, a watcher
              * (the other supervisors of a region, a named team's members) */
-            int found = sp_db_exec(db,
-                            "SELECT d.assignee_id, coalesce(p.name, ''), d.assignee_role, d.reason_en, "
-                            "coalesce((SELECT $2 = ANY(t.watchers) FROM tasks t WHERE t.key = d.task_key), false) "
-                            "FROM routing_decisions d LEFT JOIN people p ON p.id = d.assignee_id "
-                            "WHERE d.task_key LIKE $1 AND d.op = 'upsert' ORDER BY d.decided_at LIMIT 1",
-                            2, p, &r) == SP_OK &&
-                PQntuples(r) == 1;
-            int right = found && want
-                && (strcmp(PQgetvalue(r, 0, 0), want) == 0 || PQgetvalue(r, 0, 4)[0] == 't');
+            int found
+                = sp_db_exec(db,
+                      "SELECT d.assignee_id, coalesce(p.name, ''), d.assignee_role, d.reason_en, "
+                      "coalesce((SELECT $2 = ANY(t.watchers) FROM tasks t WHERE t.key = d.task_key), false) "
+                      "FROM routing_decisions d LEFT JOIN people p ON p.id = d.assignee_id "
+                      "WHERE d.task_key LIKE $1 AND d.op = 'upsert' ORDER BY d.decided_at LIMIT 1",
+                      2, p, &r)
+                    == SP_OK
+                && PQntuples(r) == 1;
+            int right
+                = found && want && (strcmp(PQgetvalue(r, 0, 0), want) == 0 || PQgetvalue(r, 0, 4)[0] == 't');
             if (found && (right || want == NULL)) detected++;
-            printf("  %-3s %-44s %-28s %s\n", found ? (right || !want ? "yes" : "yes*") : "NO", name ? name : kind, kind,
-                found ? PQgetvalue(r, 0, 1) : "-");
+            printf("  %-3s %-44s %-28s %s\n", found ? (right || !want ? "yes" : "yes*") : "NO",
+                name ? name : kind, kind, found ? PQgetvalue(r, 0, 1) : "-");
             if (found && want && !right)
-                printf("      * routed to %s (%s), expected %s\n", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2), want);
+                printf("      * routed to %s (%s), expected %s\n", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 2),
+                    want);
             PQclear(r);
         }
         printf("detected and routed as expected: %d of %d\n", detected, total);
@@ -128,9 +138,11 @@ int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv)
     printf("\nAPI: %s  (e.g. curl -H 'Authorization: Bearer <token>' %s/v1/me/tasks)\n", api, api);
     if (tokens) {
         printf("demo tokens (valid 30 days; only their SHA-256 is stored):\n");
-        demo_token(db, "rep", "SELECT p.id, p.name FROM people p JOIN tasks t ON t.assignee_id = p.id "
-                              "WHERE p.role = 'rep' GROUP BY p.id, p.name ORDER BY count(*) DESC, p.id LIMIT 1");
-        demo_token(db, "supervisor", "SELECT id, name FROM people WHERE role = 'supervisor' ORDER BY id LIMIT 1");
+        demo_token(db, "rep",
+            "SELECT p.id, p.name FROM people p JOIN tasks t ON t.assignee_id = p.id "
+            "WHERE p.role = 'rep' GROUP BY p.id, p.name ORDER BY count(*) DESC, p.id LIMIT 1");
+        demo_token(
+            db, "supervisor", "SELECT id, name FROM people WHERE role = 'supervisor' ORDER BY id LIMIT 1");
         demo_token(db, "director", "SELECT id, name FROM people WHERE role = 'director' ORDER BY id LIMIT 1");
         demo_token(db, "admin", "SELECT id, name FROM people WHERE role = 'admin' ORDER BY id LIMIT 1");
     }
@@ -148,8 +160,10 @@ int spctl_check_tasks(const struct spctl_cfg *cfg, int argc, char **argv)
 {
     const char *truth_path = NULL, *skip = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--truth") == 0 && i + 1 < argc) truth_path = argv[++i];
-        else if (strcmp(argv[i], "--skip-kind") == 0 && i + 1 < argc) skip = argv[++i];
+        if (strcmp(argv[i], "--truth") == 0 && i + 1 < argc)
+            truth_path = argv[++i];
+        else if (strcmp(argv[i], "--skip-kind") == 0 && i + 1 < argc)
+            skip = argv[++i];
     }
     if (truth_path == NULL) {
         fprintf(stderr, "usage: spctl check-tasks --truth FILE [--skip-kind PREFIX]\n");
@@ -174,10 +188,12 @@ int spctl_check_tasks(const struct spctl_cfg *cfg, int argc, char **argv)
     int rc = 0;
     if (sp_db_exec(db,
             "SELECT t.kind || '|' || t.subject_type || '|' || t.subject_id, "
-            "coalesce((SELECT d.assignee_id FROM routing_decisions d WHERE d.task_key = t.key AND d.op = 'upsert' "
+            "coalesce((SELECT d.assignee_id FROM routing_decisions d WHERE d.task_key = t.key AND d.op = "
+            "'upsert' "
             "ORDER BY d.decided_at LIMIT 1), t.assignee_id), ',' || array_to_string(t.watchers, ',') || ',' "
             "FROM tasks t ORDER BY 1, t.key",
-            0, NULL, &r) != SP_OK) {
+            0, NULL, &r)
+        != SP_OK) {
         fprintf(stderr, "spctl check-tasks: %s\n", sp_db_errmsg(db));
         rc = 1;
         goto out;
@@ -192,13 +208,14 @@ int spctl_check_tasks(const struct spctl_cfg *cfg, int argc, char **argv)
         const char *who = json_string_value(json_object_get(w, "assignee_id"));
         const char *wkind = json_string_value(json_object_get(w, "kind"));
         if (skip && wkind && strncmp(wkind, skip, strlen(skip)) == 0) continue;
-        snprintf(subj, sizeof subj, "%s|%s|%s", wkind,
-            json_string_value(json_object_get(w, "subject_type")), json_string_value(json_object_get(w, "subject_id")));
+        snprintf(subj, sizeof subj, "%s|%s|%s", wkind, json_string_value(json_object_get(w, "subject_type")),
+            json_string_value(json_object_get(w, "subject_id")));
         snprintf(comma, sizeof comma, ",%s,", who ? who : "");
         int found = 0;
         for (int k = 0; k < nact && !found; k++)
-            found = strcmp(PQgetvalue(r, k, 0), subj) == 0 &&
-                (strcmp(PQgetvalue(r, k, 1), who ? who : "") == 0 || strstr(PQgetvalue(r, k, 2), comma) != NULL);
+            found = strcmp(PQgetvalue(r, k, 0), subj) == 0
+                && (strcmp(PQgetvalue(r, k, 1), who ? who : "") == 0
+                    || strstr(PQgetvalue(r, k, 2), comma) != NULL);
         if (!found) {
             printf("missing    %s|%s\n", subj, who ? who : "");
             missing++;
@@ -215,16 +232,18 @@ int spctl_check_tasks(const struct spctl_cfg *cfg, int argc, char **argv)
                 json_string_value(json_object_get(w, "subject_type")),
                 json_string_value(json_object_get(w, "subject_id")));
             const char *who = json_string_value(json_object_get(w, "assignee_id"));
-            if (strcmp(subj, PQgetvalue(r, k, 0)) == 0 && who && strcmp(who, PQgetvalue(r, k, 1)) == 0) known = 1;
+            if (strcmp(subj, PQgetvalue(r, k, 0)) == 0 && who && strcmp(who, PQgetvalue(r, k, 1)) == 0)
+                known = 1;
         }
         if (!known) {
             printf("unexpected %s|%s\n", PQgetvalue(r, k, 0), PQgetvalue(r, k, 1));
             extra++;
         }
     }
-    long long dups = one_int(db, "SELECT count(*) FROM (SELECT kind, subject_type, subject_id FROM tasks "
-                                 "WHERE status IN ('open','acknowledged','in_progress') "
-                                 "GROUP BY 1, 2, 3 HAVING count(*) > 1) d");
+    long long dups = one_int(db,
+        "SELECT count(*) FROM (SELECT kind, subject_type, subject_id FROM tasks "
+        "WHERE status IN ('open','acknowledged','in_progress') "
+        "GROUP BY 1, 2, 3 HAVING count(*) > 1) d");
     printf("check-tasks: %zu expected, %d tasks, %d missing, %d unexpected, %lld duplicated open tasks\n",
         json_array_size(want), nact, missing, extra, dups);
     rc = missing || extra || dups ? 1 : 0;

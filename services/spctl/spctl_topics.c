@@ -16,11 +16,13 @@ int spctl_topics(const struct spctl_cfg *cfg, int argc, char **argv)
     const char *const *topics = sp_topics_all;
     if (argc > 2) topics = (const char *const *)&argv[2]; /* argv is NULL-terminated */
     char err[512] = "";
-    if (bus_topics_create(cfg->kafka_bootstrap, topics, (int)cfg->partitions, (int)cfg->replication, 15000, err,
-            sizeof err) != SP_OK) {
+    if (bus_topics_create(
+            cfg->kafka_bootstrap, topics, (int)cfg->partitions, (int)cfg->replication, 15000, err, sizeof err)
+        != SP_OK) {
         fprintf(stderr, "spctl topics: %s\n", err);
         return 1;
     }
-    for (const char *const *t = topics; *t; t++) printf("topic %s (%ld partitions)\n", *t, cfg->partitions);
+    for (const char *const *t = topics; *t; t++)
+        printf("topic %s (%ld partitions)\n", *t, cfg->partitions);
     return 0;
 }

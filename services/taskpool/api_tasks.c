@@ -419,7 +419,8 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-int api_changes_collect(taskpool_api *api, const acl_principal *pr, const api_changes_query *qq, sp_http_res *res)
+int api_changes_collect(
+    taskpool_api *api, const acl_principal *pr, const api_changes_query *qq, sp_http_res *res)
 {
     acl_principal p = *pr;
     api_changes_query q = *qq;

@@ -255,8 +255,9 @@ int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res
                 "SELECT (extract(epoch FROM max(i.occurred_at)) * 1000)::bigint FROM people p "
                 "CROSS JOIN LATERAL (SELECT occurred_at FROM interactions WHERE rep_id = p.id "
                 "ORDER BY occurred_at DESC LIMIT 1) i WHERE p.team_id = $1",
-                1, tp, &last) == SP_OK &&
-            PQntuples(last) == 1 && !PQgetisnull(last, 0, 0)) {
+                1, tp, &last)
+                == SP_OK
+            && PQntuples(last) == 1 && !PQgetisnull(last, 0, 0)) {
             int64_t l = strtoll(PQgetvalue(last, 0, 0), NULL, 10);
             if (l > 0 && l < now) now = l;
         }

@@ -33,14 +33,15 @@ static const sp_config_row rows[] = {
     {"SP_SLA_SWEEP", SP_CFG_MS, "1m", CFG(sweep), "SLA sweep period (clock time: event time in replays)"},
     {"SP_HTTP_WORKERS", SP_CFG_INT, "32", CFG(http_workers),
         "HTTP handler threads (each long-poll holds one while it waits)", .min = 1, .max = 256},
-    {"SP_HTTP_DB_CONNS", SP_CFG_INT, "4", CFG(http_db_conns), "PostgreSQL connections for HTTP handlers", .min = 1,
-        .max = 64},
+    {"SP_HTTP_DB_CONNS", SP_CFG_INT, "4", CFG(http_db_conns), "PostgreSQL connections for HTTP handlers",
+        .min = 1, .max = 64},
     {"SP_WS_ADDR", SP_CFG_STRING, "", CFG(ws_addr),
         "WebSocket push of the change feed, e.g. ws://0.0.0.0:8086/v1/tasks/ws (empty: off)"},
-    {"SP_WS_MAX_CONNS", SP_CFG_INT, "256", CFG(ws_max), "WebSocket connections at most (one thread each)", .min = 1,
-        .max = 10000},
+    {"SP_WS_MAX_CONNS", SP_CFG_INT, "256", CFG(ws_max), "WebSocket connections at most (one thread each)",
+        .min = 1, .max = 10000},
     {"SP_WEB_DIR", SP_CFG_STRING, "services/taskpool/web", CFG(web_dir),
-        "dashboard: index.html at /, its app/ folder at /app/ (echarts from its node_modules/echarts/dist at /vendor/)"},
+        "dashboard: index.html at /, its app/ folder at /app/ (echarts from its node_modules/echarts/dist at "
+        "/vendor/)"},
     SP_CONFIG_END,
 };
 
@@ -61,10 +62,10 @@ typedef struct web_root {
 /* The content type of a file we serve, by extension; NULL: not served. */
 static const char *web_type(const char *path)
 {
-    static const char *const types[][2] = {{".html", "text/html; charset=utf-8"},
-        {".js", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".json", "application/json"}, {".map", "application/json"}, {".svg", "image/svg+xml"},
-        {".png", "image/png"}, {".ico", "image/x-icon"}};
+    static const char *const types[][2]
+        = {{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+            {".css", "text/css; charset=utf-8"}, {".json", "application/json"}, {".map", "application/json"},
+            {".svg", "image/svg+xml"}, {".png", "image/png"}, {".ico", "image/x-icon"}};
     const char *dot = strrchr(path, '.');
     if (dot == NULL || strchr(dot, '/') != NULL) return NULL;
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
@@ -99,11 +100,12 @@ static int web_file(const sp_http_req *req, sp_http_res *res, void *arg)
     const web_root *root = arg;
     const char *tail = req->tail;
     size_t len = strlen(tail);
-    int ok = len >= 2 && len < 512 && tail[0] == '/' && strstr(tail, "..") == NULL && strstr(tail, "//") == NULL;
+    int ok
+        = len >= 2 && len < 512 && tail[0] == '/' && strstr(tail, "..") == NULL && strstr(tail, "//") == NULL;
     for (size_t i = 0; ok && i < len; i++) {
         char c = tail[i];
-        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-             c == '-' || c == '/';
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+            || c == '_' || c == '-' || c == '/';
     }
     const char *type = ok ? web_type(tail) : NULL;
     if (type == NULL) return sp_http_res_error(res, 404, "not_found", "no such resource", NULL);
@@ -138,7 +140,8 @@ static int web_register(sp_http_server *srv, const char *dir, web_root roots[3])
         return SP_OK;
     }
     snprintf(top->dir, sizeof top->dir, "%s", dir);
-    snprintf(app->dir, sizeof app->dir, "%s/app", dir); /* not dir itself: package.json, node_modules stay private */
+    snprintf(app->dir, sizeof app->dir, "%s/app",
+        dir); /* not dir itself: package.json, node_modules stay private */
     app->cache = "no-cache";
     int rv = sp_http_route_add(srv, "GET", "/", 0, web_index, top);
     if (rv == SP_OK) rv = sp_http_route_add(srv, "GET", "/app", SP_HTTP_PREFIX, web_file, app);
@@ -156,7 +159,8 @@ int main(int argc, char **argv)
 {
     struct cfg cfg = {0};
     sp_config_main(argc, argv, "sp-taskpool", "", rows, &cfg);
-    taskpool_svc ts = {.suppress_ms = cfg.suppress, .sweep_every_ms = cfg.sweep, .events_topic = SP_TOPIC_TASK_EVENTS};
+    taskpool_svc ts
+        = {.suppress_ms = cfg.suppress, .sweep_every_ms = cfg.sweep, .events_topic = SP_TOPIC_TASK_EVENTS};
     ts.sla.sla_s[1] = cfg.sla1 / 1000;
     ts.sla.sla_s[2] = cfg.sla2 / 1000;
     ts.sla.sla_s[3] = cfg.sla3 / 1000;
@@ -166,24 +170,28 @@ int main(int argc, char **argv)
     api_ws *ws = NULL;
     web_root web_roots[3] = {{{0}}};
     int code = 1;
-    if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, SP_TOPIC_TASK_COMMANDS, taskpool_svc_batch, &ts) != SP_OK)
+    if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, SP_TOPIC_TASK_COMMANDS, taskpool_svc_batch, &ts)
+        != SP_OK)
         goto out;
     ts.producer = svc.producer;
     ts.clock = svc.clock;
     svc.on_idle = taskpool_svc_idle;
     /* the API: its own connections (the consumer's is single-threaded),
      * the shared producer (thread-safe) */
-    taskpool_api_cfg acfg = {.producer = svc.producer, .events_topic = SP_TOPIC_TASK_EVENTS, .now_ms = wall_now,
+    taskpool_api_cfg acfg = {.producer = svc.producer,
+        .events_topic = SP_TOPIC_TASK_EVENTS,
+        .now_ms = wall_now,
         .max_waiters = cfg.http_workers > 2 ? (int)cfg.http_workers / 2 : 1};
     if (api_pool_new(cfg.svc.pg_url, (int)cfg.http_db_conns, &pool) != SP_OK) goto out;
     acfg.pool = pool;
     if (taskpool_api_new(&acfg, &api) != SP_OK) goto out;
     /* the service's own server (/healthz, /readyz, /metrics) carries the API */
     sp_http_opts o = {.workers = (int)cfg.http_workers, .auth = taskpool_api_auth, .auth_arg = api};
-    if (sp_service_http_new(&svc, &o) != SP_OK || taskpool_api_register(api, svc.http) != SP_OK ||
-        web_register(svc.http, cfg.web_dir, web_roots) != SP_OK || sp_service_http_start(&svc) != SP_OK)
+    if (sp_service_http_new(&svc, &o) != SP_OK || taskpool_api_register(api, svc.http) != SP_OK
+        || web_register(svc.http, cfg.web_dir, web_roots) != SP_OK || sp_service_http_start(&svc) != SP_OK)
         goto out;
-    if (cfg.ws_addr && *cfg.ws_addr && api_ws_start(api, cfg.ws_addr, (int)cfg.ws_max, &ws) != SP_OK) goto out;
+    if (cfg.ws_addr && *cfg.ws_addr && api_ws_start(api, cfg.ws_addr, (int)cfg.ws_max, &ws) != SP_OK)
+        goto out;
     sp_info("sp-taskpool API listening on %s (port %d)", cfg.svc.http_addr, sp_http_server_port(svc.http));
     code = sp_service_run(&svc);
 out:

@@ -15,12 +15,12 @@ int task_db_get(sp_db *db, const char *key, int lock, task *t, int *found);
  * for ev; cmd (may be NULL) supplies the descriptive columns (subject,
  * explanation, evidence, playbooks, route reason) on insert and update.
  * A dismissal also records (kind, subject) in task_dismissals. */
-int task_db_put(sp_db *db, const task *t, const task_event *ev, const Salespulse__V1__TaskCommand *cmd,
-    const char *note);
+int task_db_put(
+    sp_db *db, const task *t, const task_event *ev, const Salespulse__V1__TaskCommand *cmd, const char *note);
 
 /* End of the suppression window of the last dismissal of the same (kind,
  * subject) as cmd, or 0. */
-int task_db_suppressed_until(sp_db *db, const Salespulse__V1__TaskCommand *cmd, int64_t window_ms,
-    int64_t *until_ms);
+int task_db_suppressed_until(
+    sp_db *db, const Salespulse__V1__TaskCommand *cmd, int64_t window_ms, int64_t *until_ms);
 
 #endif

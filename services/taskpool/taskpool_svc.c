@@ -52,8 +52,8 @@ static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     }
     int found = 0;
     int64_t suppressed_until = 0;
-    if ((rv = task_db_get(db, cmd->task_key, 1, existing, &found)) != SP_OK ||
-        (rv = task_db_suppressed_until(db, cmd, s->suppress_ms, &suppressed_until)) != SP_OK) {
+    if ((rv = task_db_get(db, cmd->task_key, 1, existing, &found)) != SP_OK
+        || (rv = task_db_suppressed_until(db, cmd, s->suppress_ms, &suppressed_until)) != SP_OK) {
         snprintf(reason, cap, "database: %s", sp_db_errmsg(db));
         out = rv == SP_EDBDOWN ? BUS_RETRY : BUS_DEAD;
         goto free_tasks;
@@ -63,7 +63,8 @@ static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     task_event ev;
     rv = task_apply_command(found ? existing : NULL, cmd, now, suppressed_until, next, &effect, &why, &ev);
     if (rv != SP_OK) {
-        snprintf(reason, cap, "invalid TaskCommand %s: %s", cmd->task_key, ev.field ? ev.field : sp_strerror(rv));
+        snprintf(
+            reason, cap, "invalid TaskCommand %s: %s", cmd->task_key, ev.field ? ev.field : sp_strerror(rv));
         out = BUS_DEAD;
         goto free_tasks;
     }
@@ -81,8 +82,8 @@ done:
     return out;
 }
 
-void taskpool_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN])
+void taskpool_svc_batch(
+    void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     taskpool_svc *s = arg;
     sp_tx_batch(db, s->producer, msgs, n, res, reasons, apply_one, s);
@@ -109,9 +110,11 @@ static int person_available(void *arg, const char *id, int64_t at_ms)
     PGresult *r = NULL;
     if (sp_db_exec(pc->db,
             "SELECT p.active AND NOT EXISTS (SELECT 1 FROM absences a WHERE a.person_id = p.id AND "
-            "to_timestamp($2::bigint / 1000.0) >= a.starts_at AND to_timestamp($2::bigint / 1000.0) < a.ends_at) "
+            "to_timestamp($2::bigint / 1000.0) >= a.starts_at AND to_timestamp($2::bigint / 1000.0) < "
+            "a.ends_at) "
             "FROM people p WHERE p.id = $1",
-            2, p, &r) != SP_OK)
+            2, p, &r)
+        != SP_OK)
         return 1; /* cannot tell: do not skip */
     int ok = PQntuples(r) == 0 || strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     PQclear(r);
@@ -190,13 +193,16 @@ int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
     if (sp_db_exec(db,
             "SELECT key FROM tasks WHERE status = 'open' AND escalation_level < cardinality(chain) AND "
             "due_at <= to_timestamp($1::bigint / 1000.0) ORDER BY due_at LIMIT 500",
-            1, p, &r) != SP_OK)
+            1, p, &r)
+        != SP_OK)
         return -1;
     int n = 0;
     /* every level that is due by now, not one per sweep: how often the
      * sweep runs must not change where a task ends up */
     for (int i = 0; i < PQntuples(r); i++)
-        for (int level = 0; level < SP_TASK_MAX_CHAIN && escalate_one(s, db, PQgetvalue(r, i, 0), now); level++) n++;
+        for (int level = 0; level < SP_TASK_MAX_CHAIN && escalate_one(s, db, PQgetvalue(r, i, 0), now);
+             level++)
+            n++;
     PQclear(r);
     s->last_sweep_ms = now;
     s->escalations += (unsigned long)n;

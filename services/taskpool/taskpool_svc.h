@@ -10,9 +10,9 @@
 
 typedef struct taskpool_svc {
     bus_producer *producer; /* borrowed */
-    sp_clock *clock;        /* borrowed */
+    sp_clock *clock; /* borrowed */
     sla_table sla;
-    int64_t suppress_ms;    /* dismissal suppression window */
+    int64_t suppress_ms; /* dismissal suppression window */
     int64_t sweep_every_ms; /* SLA sweep period in clock time */
     int64_t last_sweep_ms;
     const char *events_topic;
@@ -20,8 +20,8 @@ typedef struct taskpool_svc {
 } taskpool_svc;
 
 /* sp_service_batch_fn for TaskCommand messages. */
-void taskpool_svc_batch(void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN]);
+void taskpool_svc_batch(
+    void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN]);
 
 /* Escalates every open task whose SLA ran out by the clock's now. Between
  * batches it runs at most once per sweep_every_ms of clock time; after a

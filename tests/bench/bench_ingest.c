@@ -39,9 +39,12 @@ static char *make_batch(int client, long round)
     len += (size_t)snprintf(b + len, cap - len, "[");
     for (int i = 0; i < BATCH; i++) {
         len += (size_t)snprintf(b + len, cap - len,
-            "%s{\"source\":\"bench\",\"external_id\":\"c%d-r%ld-i%d\",\"channel\":\"wecom\",\"direction\":\"inbound\","
-            "\"occurred_at\":\"2026-03-02T10:15:00+08:00\",\"customer_identity\":{\"kind\":\"wecom\",\"value\":\"wm-%d\"},"
-            "\"rep_id\":\"P-R%02d\",\"text\":\"王校长: 你们X200的报价发我一下，65寸和75寸都要，预算大概50万以内，"
+            "%s{\"source\":\"bench\",\"external_id\":\"c%d-r%ld-i%d\",\"channel\":\"wecom\",\"direction\":"
+            "\"inbound\","
+            "\"occurred_at\":\"2026-03-02T10:15:00+08:00\",\"customer_identity\":{\"kind\":\"wecom\","
+            "\"value\":\"wm-%d\"},"
+            "\"rep_id\":\"P-R%02d\",\"text\":\"王校长: "
+            "你们X200的报价发我一下，65寸和75寸都要，预算大概50万以内，"
             "6月底前要装好，另外售后响应速度怎么保证？\"}",
             i ? "," : "", client, round, i, (client * 7919 + i) % 2000, i % 40);
     }
@@ -63,8 +66,10 @@ static void *client_main(void *arg)
         double ms = (double)(sp_wall_ms() - t0);
         free(body);
         c->requests++;
-        if (rv == SP_OK && r.status == 202) c->accepted += BATCH;
-        else c->failed++;
+        if (rv == SP_OK && r.status == 202)
+            c->accepted += BATCH;
+        else
+            c->failed++;
         sp_http_reply_clear(&r);
         if (c->nlat == c->caplat) {
             c->caplat = c->caplat ? c->caplat * 2 : 1024;
@@ -116,7 +121,8 @@ int main(int argc, char **argv)
         cs[i].id = i;
         pthread_create(&cs[i].th, NULL, client_main, &cs[i]);
     }
-    while (sp_wall_ms() - t0 < seconds * 1000LL) usleep(100000);
+    while (sp_wall_ms() - t0 < seconds * 1000LL)
+        usleep(100000);
     go = 0;
     long accepted = 0, requests = 0, failed = 0;
     size_t nlat = 0;
@@ -157,12 +163,14 @@ int main(int argc, char **argv)
     for (long i = 0; i < n; i++) {
         char k[32];
         snprintf(k, sizeof k, "wecom:wm-%ld", i % 2000);
-        while (bus_producer_send(p, "bench.raw", k, strlen(k), buf, len, raw_done, &r) == SP_EFULL) usleep(1000);
+        while (bus_producer_send(p, "bench.raw", k, strlen(k), buf, len, raw_done, &r) == SP_EFULL)
+            usleep(1000);
     }
     bus_producer_flush(p, 60000);
     double rsecs = (double)(sp_wall_ms() - r0) / 1000.0;
     double rrate = (double)r.delivered / rsecs;
-    printf("baseline: plain librdkafka producer, %ld events of %zu bytes (acks=all, idempotent) in %.1f s = %.0f/s\n",
+    printf("baseline: plain librdkafka producer, %ld events of %zu bytes (acks=all, idempotent) in %.1f s = "
+           "%.0f/s\n",
         r.delivered, len, rsecs, rrate);
     printf("ratio: ingest/plain producer = %.2f\n", rrate > 0 ? rate / rrate : 0.0);
     bus_producer_destroy(p);

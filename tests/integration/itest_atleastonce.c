@@ -30,7 +30,8 @@ static volatile sig_atomic_t child_stop;
 /* One transaction per batch: each event inserts its key (idempotency key);
  * only a first insert bumps the counter, so a redelivery changes nothing. A
  * sequence counts attempts outside the transaction to prove redelivery. */
-static void child_handler(void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+static void child_handler(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     sp_db *db = arg;
     int rv = sp_db_begin(db);
@@ -40,8 +41,8 @@ static void child_handler(void *arg, const bus_msg *msgs, size_t n, bus_result *
         const char *p[1] = {key};
         PGresult *r = NULL;
         sp_db_exec(db, "SELECT nextval('itest_alo_attempts')", 0, NULL, NULL);
-        rv = sp_db_exec(db, "INSERT INTO itest_alo_applied(k) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1", 1, p,
-            &r);
+        rv = sp_db_exec(
+            db, "INSERT INTO itest_alo_applied(k) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1", 1, p, &r);
         if (rv == SP_OK) {
             int fresh = PQntuples(r) == 1;
             PQclear(r);
@@ -51,7 +52,8 @@ static void child_handler(void *arg, const bus_msg *msgs, size_t n, bus_result *
     }
     if (rv == SP_OK) rv = sp_db_commit(db);
     if (rv != SP_OK) sp_db_rollback(db);
-    for (size_t i = 0; i < n; i++) res[i] = rv == SP_OK ? BUS_OK : BUS_RETRY;
+    for (size_t i = 0; i < n; i++)
+        res[i] = rv == SP_OK ? BUS_OK : BUS_RETRY;
 }
 
 static int child_main(const char *topic, const char *group)
@@ -98,7 +100,10 @@ static pid_t spawn(const char *topic, const char *group)
     return pid;
 }
 
-static long long applied(void) { return itest_sql_int("SELECT count(*) FROM itest_alo_applied"); }
+static long long applied(void)
+{
+    return itest_sql_int("SELECT count(*) FROM itest_alo_applied");
+}
 
 static void test_sigkill_mid_batch(void **state)
 {
@@ -158,11 +163,11 @@ static void test_sigkill_mid_batch(void **state)
 
     long long attempts = itest_sql_int("SELECT last_value FROM itest_alo_attempts");
     long long counter = itest_sql_int("SELECT n FROM itest_alo_counter");
-    printf("# after restart: %lld applied, counter %lld, %lld handler attempts (%lld redelivered)\n", done, counter,
-        attempts, attempts - N);
-    assert_int_equal(done, N);      /* nothing lost */
-    assert_int_equal(counter, N);   /* nothing applied twice */
-    assert_true(attempts > N);      /* the killed batch really was redelivered */
+    printf("# after restart: %lld applied, counter %lld, %lld handler attempts (%lld redelivered)\n", done,
+        counter, attempts, attempts - N);
+    assert_int_equal(done, N); /* nothing lost */
+    assert_int_equal(counter, N); /* nothing applied twice */
+    assert_true(attempts > N); /* the killed batch really was redelivered */
     free(topic);
     free(group);
 }

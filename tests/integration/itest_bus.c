@@ -35,8 +35,10 @@ static void produce_seq(const char *topic, int n, int poison_at)
         char key[16], val[64];
         int k = i % NKEYS;
         snprintf(key, sizeof key, "k%d", k);
-        if (i == poison_at) snprintf(val, sizeof val, "POISON");
-        else snprintf(val, sizeof val, "k%d:%d", k, seq[k]++);
+        if (i == poison_at)
+            snprintf(val, sizeof val, "POISON");
+        else
+            snprintf(val, sizeof val, "k%d:%d", k, seq[k]++);
         assert_int_equal(bus_group_send(g, p, topic, key, strlen(key), val, strlen(val)), SP_OK);
     }
     assert_int_equal(bus_group_wait(g, 60000, err, sizeof err), SP_OK);
@@ -49,7 +51,7 @@ struct seen {
     int target;
     int count, dups, out_of_order, poison;
     int next[NKEYS];
-    sp_db *db;        /* database-down test: apply into PostgreSQL */
+    sp_db *db; /* database-down test: apply into PostgreSQL */
     const char *table;
     int db_retries;
 };
@@ -70,7 +72,8 @@ static void count_msg(struct seen *s, const bus_msg *m)
     }
 }
 
-static void seq_handler(void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+static void seq_handler(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     struct seen *s = arg;
     for (size_t i = 0; i < n; i++) {
@@ -122,7 +125,8 @@ static void consume(const char *topic, const char *dlq, bus_batch_fn fn, struct 
     struct runner r = {c, s, -1};
     pthread_t t;
     pthread_create(&t, NULL, run_thread, &r);
-    for (int i = 0; i < deadline_s * 10 && !s->stop; i++) usleep(100000);
+    for (int i = 0; i < deadline_s * 10 && !s->stop; i++)
+        usleep(100000);
     s->stop = 1;
     pthread_join(t, NULL);
     assert_int_equal(r.rv, SP_OK);
@@ -144,25 +148,29 @@ static void test_roundtrip_10000(void **state)
     bus_consumer_stats st;
     consume(topic, NULL, seq_handler, &s, 60, &st);
     int64_t t2 = sp_wall_ms();
-    printf("# roundtrip: produced 10000 in %lld ms, consumed in %lld ms (%llu batches)\n", (long long)(t1 - t0),
-        (long long)(t2 - t1), (unsigned long long)st.batches);
+    printf("# roundtrip: produced 10000 in %lld ms, consumed in %lld ms (%llu batches)\n",
+        (long long)(t1 - t0), (long long)(t2 - t1), (unsigned long long)st.batches);
     assert_int_equal(s.count, 10000);
     assert_int_equal(s.dups, 0);
     assert_int_equal(s.out_of_order, 0);
-    for (int k = 0; k < NKEYS; k++) assert_int_equal(s.next[k], 10000 / NKEYS);
+    for (int k = 0; k < NKEYS; k++)
+        assert_int_equal(s.next[k], 10000 / NKEYS);
     free(topic);
 }
 
 /* Reads the dead-letter topic back and checks the DeadLetter's fields. */
-static void dlq_handler(void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+static void dlq_handler(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     struct seen *s = arg;
     for (size_t i = 0; i < n; i++) {
         res[i] = BUS_OK;
-        Salespulse__V1__DeadLetter *dl = salespulse__v1__dead_letter__unpack(NULL, msgs[i].len, msgs[i].payload);
+        Salespulse__V1__DeadLetter *dl
+            = salespulse__v1__dead_letter__unpack(NULL, msgs[i].len, msgs[i].payload);
         if (dl == NULL) continue;
-        if (strstr(dl->reason, "undecodable") && dl->payload.len == 6 && memcmp(dl->payload.data, "POISON", 6) == 0 &&
-            dl->offset >= 0 && strncmp(dl->topic, "itest-dl", 8) == 0 && strcmp(dl->service, "itest") == 0)
+        if (strstr(dl->reason, "undecodable") && dl->payload.len == 6
+            && memcmp(dl->payload.data, "POISON", 6) == 0 && dl->offset >= 0
+            && strncmp(dl->topic, "itest-dl", 8) == 0 && strcmp(dl->service, "itest") == 0)
             s->count++;
         salespulse__v1__dead_letter__free_unpacked(dl, NULL);
     }
@@ -192,7 +200,8 @@ static void test_dead_letter_and_stream_goes_on(void **state)
 
 /* Applies each message into PostgreSQL (idempotency key = payload) in one
  * transaction per batch; RETRY when the database is down. */
-static void db_handler(void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+static void db_handler(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     struct seen *s = arg;
     int rv = sp_db_begin(s->db);
@@ -210,7 +219,8 @@ static void db_handler(void *arg, const bus_msg *msgs, size_t n, bus_result *res
         if (rv != SP_OK) snprintf(reasons[i], BUS_REASON_LEN, "%s", sp_db_errmsg(s->db));
     }
     if (rv == SP_OK) {
-        for (size_t i = 0; i < n; i++) count_msg(s, &msgs[i]);
+        for (size_t i = 0; i < n; i++)
+            count_msg(s, &msgs[i]);
     } else {
         s->db_retries++;
     }
@@ -225,7 +235,8 @@ struct restarter {
 static void *pg_bouncer(void *arg)
 {
     struct seen *s = arg;
-    while (s->count < s->target / 3 && !s->stop) usleep(20000);
+    while (s->count < s->target / 3 && !s->stop)
+        usleep(20000);
     itest_sh("bash deploy/local/pg.sh stop >/dev/null");
     sleep(3);
     itest_sh("bash deploy/local/pg.sh start >/dev/null");
@@ -238,7 +249,8 @@ static void test_database_down_retries_without_loss(void **state)
     char *topic = itest_unique("itest-dbdown");
     const char *topics[] = {topic, NULL};
     assert_int_equal(itest_topics(topics, 3), 0);
-    assert_int_equal(itest_sql("DROP TABLE IF EXISTS itest_dbdown; CREATE TABLE itest_dbdown(k text PRIMARY KEY)"), 0);
+    assert_int_equal(
+        itest_sql("DROP TABLE IF EXISTS itest_dbdown; CREATE TABLE itest_dbdown(k text PRIMARY KEY)"), 0);
     /* slow the handler a little so the stop lands mid-stream */
     produce_seq(topic, 3000, -1);
     struct seen s = {.target = 3000, .table = "itest_dbdown"};

@@ -26,8 +26,8 @@ static char prefix[32];
 
 /* Packs an interaction of customer (wecom identity) with text; signed adds
  * a signed requirements attachment (e-mail, L3). */
-static uint8_t *make(const char *ext, const char *who, Salespulse__V1__Channel ch, const char *text, int signed_att,
-    int64_t at, size_t *len)
+static uint8_t *make(const char *ext, const char *who, Salespulse__V1__Channel ch, const char *text,
+    int signed_att, int64_t at, size_t *len)
 {
     Ix ix = SALESPULSE__V1__INTERACTION__INIT;
     Salespulse__V1__EventMeta m = SALESPULSE__V1__EVENT_META__INIT;
@@ -80,14 +80,18 @@ static int setup(void **state)
     snprintf(cat, sizeof cat, "%s/deploy/tenants/demo/catalog.json", itest_env("SP_ROOT"));
     snprintf(lex, sizeof lex, "%s/deploy/tenants/default/lexicon", itest_env("SP_ROOT"));
     if (extract_engine_new(cat, lex, err, sizeof err, &f->engine) != SP_OK) return -1;
-    if (bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-enrich", &f->producer, err, sizeof err) != SP_OK)
+    if (bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-enrich", &f->producer, err, sizeof err)
+        != SP_OK)
         return -1;
     sp_clock_new(SP_CLOCK_EVENT, 1000, &f->clock);
     if (sp_db_open(itest_env("SP_PG_URL"), &f->db) != SP_OK) return -1;
     char *topic = itest_unique("itest-enriched");
     const char *topics[] = {topic, NULL};
     itest_topics(topics, 1);
-    f->svc = (enrich_svc){.engine = f->engine, .producer = f->producer, .clock = f->clock, .tz = "Asia/Shanghai",
+    f->svc = (enrich_svc) {.engine = f->engine,
+        .producer = f->producer,
+        .clock = f->clock,
+        .tz = "Asia/Shanghai",
         .out_topic = topic};
     snprintf(prefix, sizeof prefix, "e%d-", (int)getpid());
     *state = f;
@@ -113,7 +117,10 @@ static int run_batch(struct fixture *f, uint8_t **bufs, size_t *lens, size_t n)
     bus_result res[8];
     char reasons[8][BUS_REASON_LEN];
     for (size_t i = 0; i < n; i++)
-        msgs[i] = (bus_msg){.topic = SP_TOPIC_INTERACTIONS, .partition = 0, .offset = (int64_t)i, .payload = bufs[i],
+        msgs[i] = (bus_msg) {.topic = SP_TOPIC_INTERACTIONS,
+            .partition = 0,
+            .offset = (int64_t)i,
+            .payload = bufs[i],
             .len = lens[i]};
     enrich_svc_batch(&f->svc, f->db, msgs, n, res, reasons);
     int dead = 0;
@@ -144,63 +151,73 @@ static void test_card_levels_redelivery_poison_merge(void **state)
     size_t lens[4];
     uint8_t *b[4];
     /* L3: a signed requirements e-mail states the budget; then L1 chat contradicts it */
-    b[0] = make("m1", "wx-a", SALESPULSE__V1__CHANNEL__CHANNEL_EMAIL, "需求确认：X200 四十台，预算50万，6月底前交付。", 1,
-        T, &lens[0]);
-    b[1] = make("m2", "wx-a", SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, "王校长: 预算只有30万了，还担心售后响应太慢", 0,
-        T + 3600000, &lens[1]);
+    b[0] = make("m1", "wx-a", SALESPULSE__V1__CHANNEL__CHANNEL_EMAIL,
+        "需求确认：X200 四十台，预算50万，6月底前交付。", 1, T, &lens[0]);
+    b[1] = make("m2", "wx-a", SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        "王校长: 预算只有30万了，还担心售后响应太慢", 0, T + 3600000, &lens[1]);
     uint8_t poison[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f};
     b[2] = poison;
     lens[2] = sizeof poison;
-    b[3] = make("m3", "wx-b", SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, "李主任: 我们想了解EC5教学云平台的报价", 0,
-        T + 7200000, &lens[3]);
+    b[3] = make("m3", "wx-b", SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, "李主任: 我们想了解EC5教学云平台的报价",
+        0, T + 7200000, &lens[3]);
     assert_int_equal(run_batch(f, b, lens, 4), 1); /* only the poison is dead */
 
     char cust_a[64];
     snprintf(cust_a, sizeof cust_a, "%swx-a", prefix);
     /* the L3 budget stays current; the L1 one is a visible conflict */
-    assert_int_equal(q("SELECT count(*) FROM facts f JOIN contacts c ON c.customer_id = f.customer_id JOIN identities i "
-                       "ON i.contact_id = c.id WHERE i.value = '%s' AND f.field = 'budget' AND f.status = 'current' AND "
-                       "f.level = 3 AND f.value->>'max' = '500000'",
-                         cust_a),
+    assert_int_equal(
+        q("SELECT count(*) FROM facts f JOIN contacts c ON c.customer_id = f.customer_id JOIN identities i "
+          "ON i.contact_id = c.id WHERE i.value = '%s' AND f.field = 'budget' AND f.status = 'current' AND "
+          "f.level = 3 AND f.value->>'max' = '500000'",
+            cust_a),
         1);
-    assert_int_equal(q("SELECT count(*) FROM facts f JOIN contacts c ON c.customer_id = f.customer_id JOIN identities i "
-                       "ON i.contact_id = c.id WHERE i.value = '%s' AND f.field = 'budget' AND f.status = 'conflict' AND "
-                       "f.level = 1 AND f.value->>'max' = '300000'",
-                         cust_a),
+    assert_int_equal(
+        q("SELECT count(*) FROM facts f JOIN contacts c ON c.customer_id = f.customer_id JOIN identities i "
+          "ON i.contact_id = c.id WHERE i.value = '%s' AND f.field = 'budget' AND f.status = 'conflict' AND "
+          "f.level = 1 AND f.value->>'max' = '300000'",
+            cust_a),
         1);
     /* the card: the customer's own words, with the interaction they came from */
-    assert_int_equal(q("SELECT count(*) FROM customer_cards k JOIN contacts c ON c.customer_id = k.customer_id JOIN "
-                       "identities i ON i.contact_id = c.id WHERE i.value = '%s' AND k.concern LIKE '%%售后%%' AND "
-                       "k.concern_tag = 'after_sales' AND k.concern_source LIKE 'ix-%%m2'",
-                         cust_a),
+    assert_int_equal(
+        q("SELECT count(*) FROM customer_cards k JOIN contacts c ON c.customer_id = k.customer_id JOIN "
+          "identities i ON i.contact_id = c.id WHERE i.value = '%s' AND k.concern LIKE '%%售后%%' AND "
+          "k.concern_tag = 'after_sales' AND k.concern_source LIKE 'ix-%%m2'",
+            cust_a),
         1);
 
     /* redelivery: the same batch changes no row */
-    long long before = itest_sql_int("SELECT (SELECT count(*) FROM interactions) * 1000000 + (SELECT count(*) FROM "
-                                     "facts) * 1000 + (SELECT count(*) FROM customers)");
+    long long before
+        = itest_sql_int("SELECT (SELECT count(*) FROM interactions) * 1000000 + (SELECT count(*) FROM "
+                        "facts) * 1000 + (SELECT count(*) FROM customers)");
     long long cards = itest_sql_int("SELECT sum(hashtext(k::text)) FROM customer_cards k");
     assert_int_equal(run_batch(f, b, lens, 4), 1);
-    assert_int_equal(itest_sql_int("SELECT (SELECT count(*) FROM interactions) * 1000000 + (SELECT count(*) FROM "
-                                   "facts) * 1000 + (SELECT count(*) FROM customers)"),
+    assert_int_equal(
+        itest_sql_int("SELECT (SELECT count(*) FROM interactions) * 1000000 + (SELECT count(*) FROM "
+                      "facts) * 1000 + (SELECT count(*) FROM customers)"),
         before);
     assert_int_equal(itest_sql_int("SELECT sum(hashtext(k::text)) FROM customer_cards k"), cards);
 
     /* merge b into a: every interaction and fact now belongs to a */
     char sql[1024];
     snprintf(sql, sizeof sql,
-        "SELECT count(*) FROM (SELECT customer_merge((SELECT c.customer_id FROM identities i JOIN contacts c ON c.id = "
-        "i.contact_id WHERE i.value = '%swx-b'), (SELECT c.customer_id FROM identities i JOIN contacts c ON c.id = "
+        "SELECT count(*) FROM (SELECT customer_merge((SELECT c.customer_id FROM identities i JOIN contacts c "
+        "ON c.id = "
+        "i.contact_id WHERE i.value = '%swx-b'), (SELECT c.customer_id FROM identities i JOIN contacts c ON "
+        "c.id = "
         "i.contact_id WHERE i.value = '%swx-a'))) m",
         prefix, prefix);
     assert_int_equal(itest_sql_int(sql), 1);
     snprintf(sql, sizeof sql,
-        "SELECT count(*) FROM interactions WHERE event_id LIKE 'ix-%s%%' AND customer_id = (SELECT c.customer_id FROM "
+        "SELECT count(*) FROM interactions WHERE event_id LIKE 'ix-%s%%' AND customer_id = (SELECT "
+        "c.customer_id FROM "
         "identities i JOIN contacts c ON c.id = i.contact_id WHERE i.value = '%swx-a')",
         prefix, prefix);
     assert_int_equal(itest_sql_int(sql), 3);
     snprintf(sql, sizeof sql,
-        "SELECT count(*) FROM facts WHERE field = 'product' AND value = '\"EC5\"' AND source_event_id LIKE 'ix-%s%%' AND "
-        "customer_id = (SELECT c.customer_id FROM identities i JOIN contacts c ON c.id = i.contact_id WHERE i.value = "
+        "SELECT count(*) FROM facts WHERE field = 'product' AND value = '\"EC5\"' AND source_event_id LIKE "
+        "'ix-%s%%' AND "
+        "customer_id = (SELECT c.customer_id FROM identities i JOIN contacts c ON c.id = i.contact_id WHERE "
+        "i.value = "
         "'%swx-a')",
         prefix, prefix);
     assert_int_equal(itest_sql_int(sql), 1);

@@ -43,7 +43,8 @@ static int start_ingest(void **state)
         char path[1024];
         snprintf(path, sizeof path, "%s/build/bin/sp-ingest", itest_env("SP_ROOT"));
         /* sha256("itest-key") */
-        setenv("SP_INGEST_API_KEYS", "itest=7fd309873c8fea5c97b181a6e776d3c517d07a109db9a0d7533732cdad6d82e2", 1);
+        setenv("SP_INGEST_API_KEYS", "itest=7fd309873c8fea5c97b181a6e776d3c517d07a109db9a0d7533732cdad6d82e2",
+            1);
         setenv("SP_HTTP_ADDR", "http://127.0.0.1:" PORT, 1);
         setenv("SP_PUBLISH_TIMEOUT", "3s", 1);
         setenv("SP_LOG_LEVEL", "error", 1);
@@ -53,8 +54,8 @@ static int start_ingest(void **state)
     }
     for (int i = 0; i < 100; i++) {
         sp_http_reply r = {0};
-        if (sp_http_fetch("http://127.0.0.1:" PORT "/readyz", "GET", NULL, 0, NULL, 0, 1000, &r) == SP_OK &&
-            r.status == 200) {
+        if (sp_http_fetch("http://127.0.0.1:" PORT "/readyz", "GET", NULL, 0, NULL, 0, 1000, &r) == SP_OK
+            && r.status == 200) {
             sp_http_reply_clear(&r);
             return 0;
         }
@@ -92,12 +93,14 @@ struct finder {
     Salespulse__V1__Interaction *found;
 };
 
-static void find_handler(void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+static void find_handler(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     struct finder *f = arg;
     for (size_t i = 0; i < n; i++) {
         res[i] = BUS_OK;
-        Salespulse__V1__Interaction *ix = salespulse__v1__interaction__unpack(NULL, msgs[i].len, msgs[i].payload);
+        Salespulse__V1__Interaction *ix
+            = salespulse__v1__interaction__unpack(NULL, msgs[i].len, msgs[i].payload);
         if (ix && !f->found && ix->meta && strcmp(ix->meta->event_id, f->id) == 0) {
             f->found = ix;
             f->stop = 1;
@@ -110,7 +113,8 @@ static void find_handler(void *arg, const bus_msg *msgs, size_t n, bus_result *r
 static void *stopper(void *arg)
 {
     struct finder *f = arg;
-    for (int i = 0; i < 200 && !f->stop; i++) usleep(100000);
+    for (int i = 0; i < 200 && !f->stop; i++)
+        usleep(100000);
     f->stop = 1;
     return NULL;
 }
@@ -120,8 +124,11 @@ static Salespulse__V1__Interaction *find_on_topic(const char *id)
     struct finder f = {.id = id};
     const char *topics[] = {SP_TOPIC_INTERACTIONS, NULL};
     char *group = itest_unique("itest-ingest");
-    bus_consumer_opts o = {.bootstrap = itest_env("SP_KAFKA_BOOTSTRAP"), .group_id = group, .topics = topics,
-        .handler = find_handler, .arg = &f};
+    bus_consumer_opts o = {.bootstrap = itest_env("SP_KAFKA_BOOTSTRAP"),
+        .group_id = group,
+        .topics = topics,
+        .handler = find_handler,
+        .arg = &f};
     bus_consumer *c = NULL;
     char err[256];
     if (bus_consumer_new(&o, &c, err, sizeof err) != SP_OK) return NULL;
@@ -136,16 +143,18 @@ static Salespulse__V1__Interaction *find_on_topic(const char *id)
 
 static const char *KEY = "itest-key";
 
-static const char *BATCH =
-    "[{\"source\":\"itest\",\"external_id\":\"b-1\",\"channel\":\"wecom\",\"direction\":\"inbound\","
-    "\"occurred_at\":\"2026-03-02T10:15:00+08:00\",\"customer_identity\":{\"kind\":\"wecom\",\"value\":\"wm-itest\"},"
-    "\"rep_id\":\"P-R01\",\"text\":\"X200 报价发我一下\"},"
-    "{\"source\":\"itest\",\"external_id\":\"b-2\",\"channel\":\"activity\",\"direction\":\"internal\","
-    "\"occurred_at\":\"2026-03-02T11:00:00+08:00\",\"customer_ref\":\"C-1\",\"rep_id\":\"P-R01\","
-    "\"activity\":{\"kind\":\"needs_diagnosis\",\"roles_covered\":[\"procurement\",\"technical\"]}},"
-    "{\"source\":\"itest\",\"external_id\":\"b-3\",\"channel\":\"crm\",\"direction\":\"internal\","
-    "\"occurred_at\":\"2026-03-02T12:00:00+08:00\",\"customer_ref\":\"C-1\",\"rep_id\":\"P-R01\","
-    "\"stage_change\":{\"deal_id\":\"D-1\",\"from_stage\":\"demo\",\"to_stage\":\"proposal\",\"amount\":460000}}]";
+static const char *BATCH
+    = "[{\"source\":\"itest\",\"external_id\":\"b-1\",\"channel\":\"wecom\",\"direction\":\"inbound\","
+      "\"occurred_at\":\"2026-03-02T10:15:00+08:00\",\"customer_identity\":{\"kind\":\"wecom\",\"value\":"
+      "\"wm-itest\"},"
+      "\"rep_id\":\"P-R01\",\"text\":\"X200 报价发我一下\"},"
+      "{\"source\":\"itest\",\"external_id\":\"b-2\",\"channel\":\"activity\",\"direction\":\"internal\","
+      "\"occurred_at\":\"2026-03-02T11:00:00+08:00\",\"customer_ref\":\"C-1\",\"rep_id\":\"P-R01\","
+      "\"activity\":{\"kind\":\"needs_diagnosis\",\"roles_covered\":[\"procurement\",\"technical\"]}},"
+      "{\"source\":\"itest\",\"external_id\":\"b-3\",\"channel\":\"crm\",\"direction\":\"internal\","
+      "\"occurred_at\":\"2026-03-02T12:00:00+08:00\",\"customer_ref\":\"C-1\",\"rep_id\":\"P-R01\","
+      "\"stage_change\":{\"deal_id\":\"D-1\",\"from_stage\":\"demo\",\"to_stage\":\"proposal\",\"amount\":"
+      "460000}}]";
 
 static void test_batch_durable_and_idempotent(void **state)
 {
@@ -181,10 +190,11 @@ static void test_batch_durable_and_idempotent(void **state)
 static void test_bad_item_rejects_whole_batch(void **state)
 {
     (void)state;
-    const char *bad = "[{\"source\":\"itest\",\"external_id\":\"x-1\",\"channel\":\"wecom\",\"direction\":\"inbound\","
-                      "\"occurred_at\":\"2026-03-02T10:15:00+08:00\",\"text\":\"ok\"},"
-                      "{\"source\":\"itest\",\"external_id\":\"x-2\",\"channel\":\"telegram\",\"direction\":\"inbound\","
-                      "\"occurred_at\":\"2026-03-02T10:16:00+08:00\",\"text\":\"bad channel\"}]";
+    const char *bad
+        = "[{\"source\":\"itest\",\"external_id\":\"x-1\",\"channel\":\"wecom\",\"direction\":\"inbound\","
+          "\"occurred_at\":\"2026-03-02T10:15:00+08:00\",\"text\":\"ok\"},"
+          "{\"source\":\"itest\",\"external_id\":\"x-2\",\"channel\":\"telegram\",\"direction\":\"inbound\","
+          "\"occurred_at\":\"2026-03-02T10:16:00+08:00\",\"text\":\"bad channel\"}]";
     sp_http_reply r = {0};
     assert_int_equal(post("/v1/interactions", "application/json", KEY, bad, &r), SP_OK);
     assert_int_equal(r.status, 422);
@@ -240,18 +250,21 @@ static void test_gbk_email_and_forged_pixel(void **state)
     salespulse__v1__interaction__free_unpacked(ix, NULL);
     sp_http_reply r = {0};
     /* a forged pixel still gets the GIF, but nothing is recorded */
-    assert_int_equal(sp_http_fetch("http://127.0.0.1:" PORT "/t/o/AAAAforged.gif", "GET", NULL, 0, NULL, 0, 5000, &r),
+    assert_int_equal(
+        sp_http_fetch("http://127.0.0.1:" PORT "/t/o/AAAAforged.gif", "GET", NULL, 0, NULL, 0, 5000, &r),
         SP_OK);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.body_len, 43);
     sp_http_reply_clear(&r);
     /* a forged click is refused, never redirected */
-    assert_int_equal(sp_http_fetch("http://127.0.0.1:" PORT "/t/c/AAAAforged", "GET", NULL, 0, NULL, 0, 5000, &r), SP_OK);
+    assert_int_equal(
+        sp_http_fetch("http://127.0.0.1:" PORT "/t/c/AAAAforged", "GET", NULL, 0, NULL, 0, 5000, &r), SP_OK);
     assert_int_equal(r.status, 403);
     assert_null(sp_http_reply_header(&r, "Location"));
     sp_http_reply_clear(&r);
     sp_http_reply m = {0};
-    assert_int_equal(sp_http_fetch("http://127.0.0.1:" PORT "/metrics", "GET", NULL, 0, NULL, 0, 5000, &m), SP_OK);
+    assert_int_equal(
+        sp_http_fetch("http://127.0.0.1:" PORT "/metrics", "GET", NULL, 0, NULL, 0, 5000, &m), SP_OK);
     assert_non_null(strstr(m.body, "sp_ingest_events_total{source=\"tracking\",result=\"forged\"} 2"));
     sp_http_reply_clear(&m);
 }
@@ -260,8 +273,9 @@ static void test_kafka_down_is_503(void **state)
 {
     (void)state;
     assert_int_equal(itest_sh("bash deploy/local/kafka.sh stop >/dev/null"), 0);
-    const char *one = "[{\"source\":\"itest\",\"external_id\":\"down-1\",\"channel\":\"wecom\",\"direction\":\"inbound\","
-                      "\"occurred_at\":\"2026-03-02T10:15:00+08:00\",\"text\":\"while Kafka is down\"}]";
+    const char *one
+        = "[{\"source\":\"itest\",\"external_id\":\"down-1\",\"channel\":\"wecom\",\"direction\":\"inbound\","
+          "\"occurred_at\":\"2026-03-02T10:15:00+08:00\",\"text\":\"while Kafka is down\"}]";
     sp_http_reply r = {0};
     int rv = post("/v1/interactions", "application/json", KEY, one, &r);
     int status = r.status;

@@ -52,7 +52,8 @@ static void test_apply_twice(void **state)
     assert_true(applied >= 1);
     long long versions = q_int(db, "SELECT count(*) FROM schema_migrations");
     assert_int_equal(versions, applied);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'people'"), 1);
+    assert_int_equal(
+        q_int(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'people'"), 1);
     assert_int_equal(sp_db_migrate(db, dir, &applied, err, sizeof err), SP_OK);
     assert_int_equal(applied, 0);
     assert_int_equal(q_int(db, "SELECT count(*) FROM schema_migrations"), versions);
@@ -78,8 +79,9 @@ static void test_failing_migration_rolls_back(void **state)
     snprintf(path, sizeof path, "%s/0001_good.sql", dir);
     write_file(path, "CREATE TABLE good_one (id int PRIMARY KEY);");
     snprintf(path, sizeof path, "%s/0002_bad.sql", dir);
-    write_file(path, "CREATE TABLE half_done (id int);\nALTER TABLE good_one ADD COLUMN x int;\n"
-                     "INSERT INTO no_such_table VALUES (1);\n");
+    write_file(path,
+        "CREATE TABLE half_done (id int);\nALTER TABLE good_one ADD COLUMN x int;\n"
+        "INSERT INTO no_such_table VALUES (1);\n");
     snprintf(path, sizeof path, "%s/0003_after.sql", dir);
     write_file(path, "CREATE TABLE after_bad (id int);");
     snprintf(path, sizeof path, "%s/README.txt", dir); /* not a migration: ignored */
@@ -94,11 +96,14 @@ static void test_failing_migration_rolls_back(void **state)
     assert_non_null(strstr(err, "0002_bad.sql"));
     assert_non_null(strstr(err, "no_such_table"));
     /* 0002 left nothing behind; 0003 never ran */
-    assert_int_equal(q_int(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'half_done'"), 0);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'good_one' AND "
-                               "column_name = 'x'"),
+    assert_int_equal(
+        q_int(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'half_done'"), 0);
+    assert_int_equal(q_int(db,
+                         "SELECT count(*) FROM information_schema.columns WHERE table_name = 'good_one' AND "
+                         "column_name = 'x'"),
         0);
-    assert_int_equal(q_int(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'after_bad'"), 0);
+    assert_int_equal(
+        q_int(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'after_bad'"), 0);
     assert_int_equal(q_int(db, "SELECT count(*) FROM schema_migrations"), 1);
     sp_db_destroy(db);
     itest_sh("rm -rf '%s'", dir);

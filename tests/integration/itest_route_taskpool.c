@@ -184,35 +184,37 @@ static void test_route_and_escalate(void **state)
     (void)state;
     snprintf(run_prefix, sizeof run_prefix, "i%d-", (int)getpid());
     T0 = sp_wall_ms() / 1000 * 1000;
-    assert_int_equal(sqlp( /* a rerun on the same database starts clean */
-        "DELETE FROM task_history WHERE task_key LIKE 'task:%:it-%';"
-        "DELETE FROM tasks WHERE key LIKE 'task:%:it-%';"
-        "DELETE FROM routing_decisions WHERE task_key LIKE 'task:%:it-%';"
-        "DELETE FROM named_team_members WHERE team_id IN ('after_sales', 'competition_response');"
-        "DELETE FROM named_teams WHERE id IN ('after_sales', 'competition_response');"
-        "DELETE FROM absences WHERE person_id LIKE 'it-%';"
-        "UPDATE teams SET supervisor_id = NULL WHERE id LIKE 'it-%';"
-        "UPDATE regions SET director_id = NULL WHERE id LIKE 'it-%';"
-        "DELETE FROM people WHERE id LIKE 'it-%';"
-        "DELETE FROM teams WHERE id LIKE 'it-%';"
-        "DELETE FROM regions WHERE id LIKE 'it-%';"),
+    assert_int_equal(
+        sqlp(/* a rerun on the same database starts clean */
+            "DELETE FROM task_history WHERE task_key LIKE 'task:%:it-%';"
+            "DELETE FROM tasks WHERE key LIKE 'task:%:it-%';"
+            "DELETE FROM routing_decisions WHERE task_key LIKE 'task:%:it-%';"
+            "DELETE FROM named_team_members WHERE team_id IN ('after_sales', 'competition_response');"
+            "DELETE FROM named_teams WHERE id IN ('after_sales', 'competition_response');"
+            "DELETE FROM absences WHERE person_id LIKE 'it-%';"
+            "UPDATE teams SET supervisor_id = NULL WHERE id LIKE 'it-%';"
+            "UPDATE regions SET director_id = NULL WHERE id LIKE 'it-%';"
+            "DELETE FROM people WHERE id LIKE 'it-%';"
+            "DELETE FROM teams WHERE id LIKE 'it-%';"
+            "DELETE FROM regions WHERE id LIKE 'it-%';"),
         0);
-    assert_int_equal(sqlp(
-        "INSERT INTO regions VALUES ('it-r1', '华东', NULL);"
-        "INSERT INTO teams VALUES ('it-t1', 'K12 一组', 'it-r1', NULL);"
-        "INSERT INTO people (id, name, role, team_id, region_id, mentor_id) VALUES "
-        " ('it-d1', '王芳', 'director', NULL, 'it-r1', NULL),"
-        " ('it-s1', '李明', 'supervisor', 'it-t1', 'it-r1', NULL),"
-        " ('it-m1', '赵老师', 'rep', 'it-t1', 'it-r1', NULL),"
-        " ('it-rep1', '陈晨', 'rep', 'it-t1', 'it-r1', 'it-m1'),"
-        " ('it-as1', '孙工', 'after_sales', NULL, 'it-r1', NULL),"
-        " ('it-c1', '周强', 'competition', NULL, 'it-r1', NULL);"
-        "UPDATE regions SET director_id = 'it-d1' WHERE id = 'it-r1';"
-        "UPDATE teams SET supervisor_id = 'it-s1' WHERE id = 'it-t1';"
-        "INSERT INTO named_teams VALUES ('after_sales', '售后', 'it-as1'), ('competition_response', '竞争应对', 'it-c1');"
-        "INSERT INTO named_team_members VALUES ('after_sales', 'it-as1'), ('competition_response', 'it-c1');"
-        "INSERT INTO absences (person_id, starts_at, ends_at, reason) VALUES "
-        " ('it-s1', now() - interval '1 day', now() + interval '7 days', 'trip');"),
+    assert_int_equal(sqlp("INSERT INTO regions VALUES ('it-r1', '华东', NULL);"
+                          "INSERT INTO teams VALUES ('it-t1', 'K12 一组', 'it-r1', NULL);"
+                          "INSERT INTO people (id, name, role, team_id, region_id, mentor_id) VALUES "
+                          " ('it-d1', '王芳', 'director', NULL, 'it-r1', NULL),"
+                          " ('it-s1', '李明', 'supervisor', 'it-t1', 'it-r1', NULL),"
+                          " ('it-m1', '赵老师', 'rep', 'it-t1', 'it-r1', NULL),"
+                          " ('it-rep1', '陈晨', 'rep', 'it-t1', 'it-r1', 'it-m1'),"
+                          " ('it-as1', '孙工', 'after_sales', NULL, 'it-r1', NULL),"
+                          " ('it-c1', '周强', 'competition', NULL, 'it-r1', NULL);"
+                          "UPDATE regions SET director_id = 'it-d1' WHERE id = 'it-r1';"
+                          "UPDATE teams SET supervisor_id = 'it-s1' WHERE id = 'it-t1';"
+                          "INSERT INTO named_teams VALUES ('after_sales', '售后', 'it-as1'), "
+                          "('competition_response', '竞争应对', 'it-c1');"
+                          "INSERT INTO named_team_members VALUES ('after_sales', 'it-as1'), "
+                          "('competition_response', 'it-c1');"
+                          "INSERT INTO absences (person_id, starts_at, ends_at, reason) VALUES "
+                          " ('it-s1', now() - interval '1 day', now() + interval '7 days', 'trip');"),
         0);
     char *g1 = itest_unique("it-route"), *g2 = itest_unique("it-taskpool");
     pid_t route = spawn("sp-route", g1), pool = spawn("sp-taskpool", g2);
@@ -242,15 +244,16 @@ static void test_route_and_escalate(void **state)
 
     /* 3 h of event time pass: the unacknowledged L3 escalates once */
     send_signal(p, "customer.stale", 2, "it-C2", 1, T0 + 3 * HOUR, "it-rep1", NULL);
-    assert_int_equal(wait_for("SELECT count(*) FROM tasks WHERE key = 'task:deal.competitor_surge:deal:it-D1:1' AND "
-                              "escalation_level = 1",
-                         1),
+    assert_int_equal(
+        wait_for("SELECT count(*) FROM tasks WHERE key = 'task:deal.competitor_surge:deal:it-D1:1' AND "
+                 "escalation_level = 1",
+            1),
         1);
     assert_int_equal(intp("SELECT count(*) FROM task_history WHERE task_key = "
-                                   "'task:deal.competitor_surge:deal:it-D1:1' AND action = 'escalate'"),
+                          "'task:deal.competitor_surge:deal:it-D1:1' AND action = 'escalate'"),
         1);
     assert_int_equal(intp("SELECT count(*) FROM tasks WHERE key = 'task:customer.stale:customer:it-C1:1' "
-                                   "AND escalation_level = 0"),
+                          "AND escalation_level = 0"),
         1); /* L1: 24 h not yet over */
 
     /* replaying the same signals changes nothing */
@@ -260,8 +263,8 @@ static void test_route_and_escalate(void **state)
     send_signal(p, "deal.competitor_surge", 1, "it-D1", 3, T0 + 2000, "it-rep1", "it-D1");
     sleep(2);
     assert_int_equal(intp("SELECT count(*) FROM tasks WHERE key LIKE 'task:%:it-%'"), 4);
-    assert_int_equal(intp("SELECT count(*) FROM routing_decisions WHERE task_key LIKE 'task:%:it-%'"),
-        decisions);
+    assert_int_equal(
+        intp("SELECT count(*) FROM routing_decisions WHERE task_key LIKE 'task:%:it-%'"), decisions);
     bus_producer_destroy(p);
     stop(route);
     stop(pool);

@@ -49,7 +49,8 @@ static int setup(void **state)
     char err[512], path[1024];
     const char *root = itest_env("SP_ROOT");
     assert_int_equal(sp_db_open(itest_env("SP_PG_URL"), &F.db), SP_OK);
-    assert_int_equal(bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-score", &F.prod, err, sizeof err), SP_OK);
+    assert_int_equal(
+        bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-score", &F.prod, err, sizeof err), SP_OK);
     assert_int_equal(sp_clock_new(SP_CLOCK_MANUAL, 0, &F.clock), SP_OK);
     snprintf(path, sizeof path, "%s/deploy/tenants/default/calendar.json", root);
     assert_int_equal(calendar_load(path, &F.cal, err, sizeof err), SP_OK);
@@ -105,21 +106,24 @@ static long long sql_int(const char *fmt, ...)
 }
 
 /* An interaction row as enrich_apply writes it. */
-static void ins_interaction(const char *ev, int64_t at, const char *cust, const char *deal, const char *channel,
-    const char *dir, int cside, const char *extraction)
+static void ins_interaction(const char *ev, int64_t at, const char *cust, const char *deal,
+    const char *channel, const char *dir, int cside, const char *extraction)
 {
-    sql("INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, deal_id, rep_id, "
-        "customer_side, extraction) VALUES ('%s', score_ts(%lld), 'itest', '%s', '%s', '%s', nullif('%s',''), '%s-R', %s, "
+    sql("INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, deal_id, "
+        "rep_id, "
+        "customer_side, extraction) VALUES ('%s', score_ts(%lld), 'itest', '%s', '%s', '%s', "
+        "nullif('%s',''), '%s-R', %s, "
         "'%s')",
         ev, (long long)at, channel, dir, cust, deal ? deal : "", F.pfx, cside ? "true" : "false",
         extraction ? extraction : "{}");
-    sql("UPDATE customers SET last_interaction_at = greatest(last_interaction_at, score_ts(%lld)) WHERE id = '%s'",
+    sql("UPDATE customers SET last_interaction_at = greatest(last_interaction_at, score_ts(%lld)) WHERE id = "
+        "'%s'",
         (long long)at, cust);
 }
 
 /* The EnrichedInteraction sp-enrich publishes for that interaction. */
-static uint8_t *enriched(const char *ev, int64_t at, const char *cust, const char *deal, int channel, int dir, int cside,
-    size_t *len)
+static uint8_t *enriched(const char *ev, int64_t at, const char *cust, const char *deal, int channel, int dir,
+    int cside, size_t *len)
 {
     Salespulse__V1__EnrichedInteraction e = SALESPULSE__V1__ENRICHED_INTERACTION__INIT;
     Salespulse__V1__EventMeta em = SALESPULSE__V1__EVENT_META__INIT, im = SALESPULSE__V1__EVENT_META__INIT;
@@ -158,7 +162,8 @@ static bus_result drive(const uint8_t *buf, size_t len, int64_t offset)
     return res;
 }
 
-static void drive_event(const char *ev, int64_t at, const char *cust, const char *deal, int channel, int dir, int cside)
+static void drive_event(
+    const char *ev, int64_t at, const char *cust, const char *deal, int channel, int dir, int cside)
 {
     size_t len;
     uint8_t *buf = enriched(ev, at, cust, deal, channel, dir, cside, &len);
@@ -209,7 +214,8 @@ static size_t read_signals(const char *subject, char ids[][256], size_t cap, siz
 
 static int state_active(const char *kind, const char *subject)
 {
-    return (int)sql_int("SELECT coalesce((SELECT active::int FROM signal_state WHERE kind = '%s' AND subject_id = '%s'), -1)",
+    return (int)sql_int(
+        "SELECT coalesce((SELECT active::int FROM signal_state WHERE kind = '%s' AND subject_id = '%s'), -1)",
         kind, subject);
 }
 
@@ -239,7 +245,8 @@ static size_t stale_scenario(const char *cust, const char *tag, char ids[][256],
     assert_int_equal(state_active("customer.stale", cust), 0);
     sweep_to(T0 + 31 * DAY);
     assert_int_equal(state_active("customer.stale", cust), 1);
-    assert_int_equal(sql_int("SELECT episode FROM signal_state WHERE kind = 'customer.stale' AND subject_id = '%s'", cust),
+    assert_int_equal(
+        sql_int("SELECT episode FROM signal_state WHERE kind = 'customer.stale' AND subject_id = '%s'", cust),
         1);
 
     /* a new interaction clears it */
@@ -265,17 +272,22 @@ static void test_stale_raise_clear_redeliver_replay(void **state)
     (void)state;
     char cust[96];
     snprintf(cust, sizeof cust, "%s-C", F.pfx);
-    sql("INSERT INTO customers (id, name, owner_rep_id, created_at) VALUES ('%s', '王校长', '%s-R', score_ts(%lld))", cust,
-        F.pfx, (long long)(T0 - 60 * DAY));
+    sql("INSERT INTO customers (id, name, owner_rep_id, created_at) VALUES ('%s', '王校长', '%s-R', "
+        "score_ts(%lld))",
+        cust, F.pfx, (long long)(T0 - 60 * DAY));
     char ev1[128];
     snprintf(ev1, sizeof ev1, "%s-i1", cust);
     ins_interaction(ev1, T0, cust, NULL, "wecom", "inbound", 1, NULL);
 
     /* the loader + evaluator directly: not at 29 days, at 31 */
     score_eval ev;
-    assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, SCORE_CUSTOMER_STALE, cust, NULL, T0 + 29 * DAY, &ev), SP_OK);
+    assert_int_equal(
+        score_facts_eval(F.db, F.svc.rules, F.cal, SCORE_CUSTOMER_STALE, cust, NULL, T0 + 29 * DAY, &ev),
+        SP_OK);
     assert_false(ev.obs.met);
-    assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, SCORE_CUSTOMER_STALE, cust, NULL, T0 + 31 * DAY, &ev), SP_OK);
+    assert_int_equal(
+        score_facts_eval(F.db, F.svc.rules, F.cal, SCORE_CUSTOMER_STALE, cust, NULL, T0 + 31 * DAY, &ev),
+        SP_OK);
     assert_true(ev.obs.met);
     assert_string_equal(ev.ids[0], ev1);
     assert_string_equal(ev.subject_name, "王校长");
@@ -283,16 +295,20 @@ static void test_stale_raise_clear_redeliver_replay(void **state)
     /* an id a bulk array literal must escape (quote, backslash, comma, braces) */
     char odd[128];
     snprintf(odd, sizeof odd, "%s-q\"u,o\\t{e}", F.pfx);
-    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ($odd$%s$odd$, '%s-R', score_ts(%lld))", odd, F.pfx,
-        (long long)(T0 - 60 * DAY));
-    sql("INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, customer_side) "
+    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ($odd$%s$odd$, '%s-R', score_ts(%lld))",
+        odd, F.pfx, (long long)(T0 - 60 * DAY));
+    sql("INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, "
+        "customer_side) "
         "VALUES ('%s-odd', score_ts(%lld), 'itest', 'wecom', 'inbound', $odd$%s$odd$, true)",
         F.pfx, (long long)(T0 + 1000), odd);
 
     char first[16][256], second[16][256];
     size_t n1 = stale_scenario(cust, "run1", first, 0);
-    assert_int_equal(sql_int("SELECT active::int FROM signal_state WHERE kind = 'customer.stale' AND subject_id = "
-                             "$odd$%s$odd$", odd), 1);
+    assert_int_equal(
+        sql_int("SELECT active::int FROM signal_state WHERE kind = 'customer.stale' AND subject_id = "
+                "$odd$%s$odd$",
+            odd),
+        1);
     assert_int_equal(n1, 2);
     char want[256];
     snprintf(want, sizeof want, "sig:customer.stale:customer:%s:1:raised:1", cust);
@@ -317,9 +333,10 @@ static void test_unanswered_inbound_levels(void **state)
     snprintf(cust, sizeof cust, "%s-C2", F.pfx);
     snprintf(deal, sizeof deal, "%s-D2", F.pfx);
     int64_t t = T0 + 100 * DAY;
-    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s', '%s-R', score_ts(%lld))", cust, F.pfx,
-        (long long)(t - 10 * DAY));
-    sql("INSERT INTO deals (id, customer_id, name, stage, stage_since, owner_rep_id, created_at, last_status_update_at) "
+    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s', '%s-R', score_ts(%lld))", cust,
+        F.pfx, (long long)(t - 10 * DAY));
+    sql("INSERT INTO deals (id, customer_id, name, stage, stage_since, owner_rep_id, created_at, "
+        "last_status_update_at) "
         "VALUES ('%s', '%s', '新校区', 'demo', score_ts(%lld), '%s-R', score_ts(%lld), score_ts(%lld))",
         deal, cust, (long long)(t - 10 * DAY), F.pfx, (long long)(t - 10 * DAY), (long long)(t - 10 * DAY));
     sql("INSERT INTO deal_stage_history VALUES ('%s', '%s-sc', '', 'demo', score_ts(%lld))", deal, deal,
@@ -330,17 +347,22 @@ static void test_unanswered_inbound_levels(void **state)
     F.svc.next_sweep_ms = 0;
     F.svc.sweep_every_ms = HOUR;
     sp_clock_set_ms(F.clock, 0);
-    drive_event(ev, t, cust, deal, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, SALESPULSE__V1__DIRECTION__DIRECTION_INBOUND, 1);
+    drive_event(ev, t, cust, deal, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_INBOUND, 1);
     assert_int_equal(state_active("deal.unanswered_inbound", deal), 0);
     sweep_to(t + 12 * HOUR);
     assert_int_equal(state_active("deal.unanswered_inbound", deal), 0);
     sweep_to(t + 30 * HOUR);
     assert_int_equal(state_active("deal.unanswered_inbound", deal), 1);
-    assert_int_equal(sql_int("SELECT level FROM signal_state WHERE kind = 'deal.unanswered_inbound' AND subject_id = '%s'",
-                         deal), 1);
+    assert_int_equal(
+        sql_int("SELECT level FROM signal_state WHERE kind = 'deal.unanswered_inbound' AND subject_id = '%s'",
+            deal),
+        1);
     sweep_to(t + 54 * HOUR);
-    assert_int_equal(sql_int("SELECT level FROM signal_state WHERE kind = 'deal.unanswered_inbound' AND subject_id = '%s'",
-                         deal), 2);
+    assert_int_equal(
+        sql_int("SELECT level FROM signal_state WHERE kind = 'deal.unanswered_inbound' AND subject_id = '%s'",
+            deal),
+        2);
     char ids[16][256];
     assert_int_equal(read_signals(deal, ids, 16, 2), 2);
     char want[256];
@@ -394,14 +416,19 @@ static void test_every_kind_loads(void **state)
     long long d = DAY;
     sql("INSERT INTO regions (id, name) VALUES ('%s-G', '华东')", x);
     sql("INSERT INTO teams (id, name, region_id) VALUES ('%s-T', '一组', '%s-G')", x, x);
-    sql("INSERT INTO people (id, name, role, team_id, region_id) VALUES ('%s-R', '李雷', 'rep', '%s-T', '%s-G')", x, x, x);
-    sql("INSERT INTO customers (id, name, owner_rep_id, created_at) VALUES ('%s-C3', '一中', '%s-R', score_ts(%lld))", x, x,
-        (long long)(t - 60 * d));
+    sql("INSERT INTO people (id, name, role, team_id, region_id) VALUES ('%s-R', '李雷', 'rep', '%s-T', "
+        "'%s-G')",
+        x, x, x);
+    sql("INSERT INTO customers (id, name, owner_rep_id, created_at) VALUES ('%s-C3', '一中', '%s-R', "
+        "score_ts(%lld))",
+        x, x, (long long)(t - 60 * d));
     sql("INSERT INTO contacts (id, customer_id, name, role, created_at) VALUES ('%s-K1', '%s-C3', '王校长', "
         "'decision_maker', score_ts(%lld))",
         x, x, (long long)(t - 60 * d));
-    sql("INSERT INTO deals (id, customer_id, name, stage, stage_since, owner_rep_id, created_at, last_status_update_at) "
-        "VALUES ('%s-D3', '%s-C3', '智慧教室', 'proposal', score_ts(%lld), '%s-R', score_ts(%lld), score_ts(%lld))",
+    sql("INSERT INTO deals (id, customer_id, name, stage, stage_since, owner_rep_id, created_at, "
+        "last_status_update_at) "
+        "VALUES ('%s-D3', '%s-C3', '智慧教室', 'proposal', score_ts(%lld), '%s-R', score_ts(%lld), "
+        "score_ts(%lld))",
         x, x, (long long)(t - 40 * d), x, (long long)(t - 60 * d), (long long)(t - 40 * d));
     sql("INSERT INTO deal_stage_history VALUES ('%s-D3', 'h1', '', 'lead', score_ts(%lld)), "
         "('%s-D3', 'h2', 'lead', 'proposal', score_ts(%lld))",
@@ -417,23 +444,26 @@ static void test_every_kind_loads(void **state)
     sql("UPDATE interactions SET activity_kind = 'visit' WHERE event_id = '%s'", ev);
     snprintf(ev, sizeof ev, "%s-m1", x);
     ins_interaction(ev, t - 5 * d, cust, deal, "wecom", "inbound", 1,
-        "{\"intents\":[\"demo_refused\"],\"risks\":[\"budget_freeze\",\"technical_doubt\"],\"competitors\":[\"seewo\"],"
+        "{\"intents\":[\"demo_refused\"],\"risks\":[\"budget_freeze\",\"technical_doubt\"],\"competitors\":["
+        "\"seewo\"],"
         "\"concern\":\"预算冻结\"}");
     snprintf(ev, sizeof ev, "%s-m2", x);
     ins_interaction(ev, t - 3 * d, cust, deal, "wecom", "inbound", 1,
         "{\"intents\":[\"demo_refused\"],\"competitors\":[\"hikvision\"]}");
     for (int i = 0; i < 7; i++) /* six competitor-page visits this week, one the week before */
-        sql("INSERT INTO score_tracking VALUES ('%s-cv%d', score_ts(%lld), '%s-C3', NULL, 'competitor', '', 'seewo')", x, i,
-            (long long)(t - (i < 6 ? i + 1 : 9) * d + HOUR), x);
+        sql("INSERT INTO score_tracking VALUES ('%s-cv%d', score_ts(%lld), '%s-C3', NULL, 'competitor', '', "
+            "'seewo')",
+            x, i, (long long)(t - (i < 6 ? i + 1 : 9) * d + HOUR), x);
     for (int i = 0; i < 4; i++)
-        sql("INSERT INTO score_tracking VALUES ('%s-pv%d', score_ts(%lld), '%s-C3', NULL, 'product', 'smart_board', '')", x,
-            i, (long long)(t - (i + 1) * d), x);
+        sql("INSERT INTO score_tracking VALUES ('%s-pv%d', score_ts(%lld), '%s-C3', NULL, 'product', "
+            "'smart_board', '')",
+            x, i, (long long)(t - (i + 1) * d), x);
     /* planned key actions on the three working days before today, none completed */
     int32_t day = calendar_local_day(F.cal, t) - 1;
     for (int n = 0; n < 3; day--) {
         if (!calendar_is_working_day(F.cal, day)) continue;
-        sql("INSERT INTO score_rep_actions VALUES ('%s-plan%d', 'planned', '%s-R', %d, score_ts(%lld))", x, n, x, (int)day,
-            (long long)(t - 20 * d));
+        sql("INSERT INTO score_rep_actions VALUES ('%s-plan%d', 'planned', '%s-R', %d, score_ts(%lld))", x, n,
+            x, (int)day, (long long)(t - 20 * d));
         n++;
     }
     /* two new leads in each of the two ISO weeks before this one, nobody went */
@@ -443,9 +473,10 @@ static void test_every_kind_loads(void **state)
     /* new leads are new deals (an imported deal is not judged) */
     for (int i = 0; i < 4; i++) {
         long long at = (long long)(monday - (i < 2 ? 10 : 3) * d + i * HOUR);
-        sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s-L%d', '%s-R', score_ts(%lld))", x, i, x,
-            at);
-        sql("INSERT INTO deals (id, customer_id, stage, stage_since, owner_rep_id, created_at, last_status_update_at) "
+        sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s-L%d', '%s-R', score_ts(%lld))",
+            x, i, x, at);
+        sql("INSERT INTO deals (id, customer_id, stage, stage_since, owner_rep_id, created_at, "
+            "last_status_update_at) "
             "VALUES ('%s-LD%d', '%s-L%d', 'lead', score_ts(%lld), '%s-R', score_ts(%lld), score_ts(%lld))",
             x, i, x, i, at, x, at, at);
     }
@@ -462,8 +493,8 @@ static void test_every_kind_loads(void **state)
     assert_true(met(SCORE_DEMO_REFUSED_TWICE, deal, NULL, t, &e));
     assert_true(has_tag(&e, "pack:technical_doubt"));
     assert_false(met(SCORE_DEMO_REFUSED_TWICE, deal, NULL, t - 4 * d, &e)); /* only one refusal then */
-    assert_true(met(SCORE_STAGE_STALLED, deal, NULL, t, &e));           /* 40 days in proposal > 31.5 */
-    assert_false(met(SCORE_STAGE_STALLED, deal, NULL, t - 10 * d, &e));  /* 30 days */
+    assert_true(met(SCORE_STAGE_STALLED, deal, NULL, t, &e)); /* 40 days in proposal > 31.5 */
+    assert_false(met(SCORE_STAGE_STALLED, deal, NULL, t - 10 * d, &e)); /* 30 days */
     assert_true(met(SCORE_RISK_RAISED, deal, "budget_freeze", t, &e));
     assert_int_equal(e.obs.level, 2);
     assert_false(met(SCORE_RISK_RAISED, deal, "price", t, &e));
@@ -487,23 +518,33 @@ static void test_every_kind_loads(void **state)
     assert_string_equal(e.subject_name, "华东");
     assert_false(met(SCORE_FUNNEL_COLLAPSE, team, NULL, t, &e)); /* too few deals to judge */
     /* the past as it was: before the proposal stage the deal was a lead (norm 14 x 1.5) */
-    assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, SCORE_STAGE_STALLED, deal, NULL, t - 41 * d, &e), SP_OK);
+    assert_int_equal(
+        score_facts_eval(F.db, F.svc.rules, F.cal, SCORE_STAGE_STALLED, deal, NULL, t - 41 * d, &e), SP_OK);
     assert_true(has_tag(&e, "stage:lead"));
 
     /* an event on the deal scores its health; the roll-ups see it */
     snprintf(ev, sizeof ev, "%s-m3", x);
     ins_interaction(ev, t, cust, deal, "wecom", "outbound", 0, NULL);
-    drive_event(ev, t, cust, deal, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0);
+    drive_event(ev, t, cust, deal, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0);
     long long score = sql_int("SELECT score FROM deal_health WHERE deal_id = '%s'", deal);
     assert_true(score >= 0 && score <= 100);
-    assert_int_equal(sql_int("SELECT jsonb_array_length(dims->'dimensions') FROM deal_health WHERE deal_id = '%s'", deal), 10);
+    assert_int_equal(
+        sql_int("SELECT jsonb_array_length(dims->'dimensions') FROM deal_health WHERE deal_id = '%s'", deal),
+        10);
     /* the rep's deals: this one and the one of test_unanswered_inbound_levels */
     assert_int_equal(sql_int("SELECT deals FROM rep_health WHERE rep_id = '%s'", rep), 2);
-    assert_int_equal(sql_int("SELECT count(*) FROM rep_health r JOIN region_health g ON g.score = r.score AND g.deals = "
-                             "r.deals WHERE r.rep_id = '%s' AND g.region_id = '%s'", rep, region), 1);
+    assert_int_equal(
+        sql_int("SELECT count(*) FROM rep_health r JOIN region_health g ON g.score = r.score AND g.deals = "
+                "r.deals WHERE r.rep_id = '%s' AND g.region_id = '%s'",
+            rep, region),
+        1);
     /* key roles: only the decision maker ever took part (45 days ago) -> red */
-    assert_int_equal(sql_int("SELECT (SELECT d->>'colour' = 'red' FROM jsonb_array_elements(dims->'dimensions') d "
-                             "WHERE d->>'name' = 'key_role_coverage')::int FROM deal_health WHERE deal_id = '%s'", deal), 1);
+    assert_int_equal(
+        sql_int("SELECT (SELECT d->>'colour' = 'red' FROM jsonb_array_elements(dims->'dimensions') d "
+                "WHERE d->>'name' = 'key_role_coverage')::int FROM deal_health WHERE deal_id = '%s'",
+            deal),
+        1);
     /* the reply cleared the unanswered signal raised by nobody: still inactive, no row churn */
     assert_int_equal(state_active("deal.unanswered_inbound", deal), 0);
 }
@@ -548,22 +589,32 @@ static void test_bench(void **state)
     snprintf(p, sizeof p, "%s-b", F.pfx);
     int64_t w0 = sp_wall_ms();
     /* book: customers last heard 30 days + 0..99 hours before T (1% in the last hour's slice) */
-    sql("INSERT INTO customers (id, owner_rep_id, created_at, last_interaction_at) SELECT '%s-C' || g, '%s-R' || (g %% 1000), "
-        "score_ts(%lld) - interval '200 days', score_ts(%lld) - interval '30 days' - (g %% 100) * interval '1 hour' "
+    sql("INSERT INTO customers (id, owner_rep_id, created_at, last_interaction_at) SELECT '%s-C' || g, "
+        "'%s-R' || (g %% 1000), "
+        "score_ts(%lld) - interval '200 days', score_ts(%lld) - interval '30 days' - (g %% 100) * interval "
+        "'1 hour' "
         "+ interval '1 minute' FROM generate_series(1, %ld) g",
         p, p, (long long)T, (long long)T, customers);
-    sql("INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, customer_side) "
-        "SELECT '%s-I' || g, score_ts(%lld) - interval '30 days' - (g %% 100) * interval '1 hour' + interval '1 minute', "
+    sql("INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, "
+        "customer_side) "
+        "SELECT '%s-I' || g, score_ts(%lld) - interval '30 days' - (g %% 100) * interval '1 hour' + interval "
+        "'1 minute', "
         "'bench', 'wecom', 'inbound', '%s-C' || g, true FROM generate_series(1, %ld) g",
         p, (long long)T, p, customers);
-    sql("INSERT INTO deals (id, customer_id, stage, stage_since, owner_rep_id, created_at, last_status_update_at) "
-        "SELECT '%s-D' || g, '%s-C' || g, 'demo', score_ts(%lld) - interval '100 days', '%s-R' || (g %% 1000), "
-        "score_ts(%lld) - interval '100 days', score_ts(%lld) - interval '5 days' - (g %% 100) * interval '1 hour' "
+    sql("INSERT INTO deals (id, customer_id, stage, stage_since, owner_rep_id, created_at, "
+        "last_status_update_at) "
+        "SELECT '%s-D' || g, '%s-C' || g, 'demo', score_ts(%lld) - interval '100 days', '%s-R' || (g %% "
+        "1000), "
+        "score_ts(%lld) - interval '100 days', score_ts(%lld) - interval '5 days' - (g %% 100) * interval '1 "
+        "hour' "
         "+ interval '1 minute' FROM generate_series(1, %ld) g",
         p, p, (long long)T, p, (long long)T, (long long)T, deals);
-    sql("INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, deal_id, rep_id) "
-        "SELECT '%s-N' || g, score_ts(%lld) - interval '5 days' - (g %% 100) * interval '1 hour' + interval '1 minute', "
-        "'bench', 'note', 'internal', '%s-C' || g, '%s-D' || g, '%s-R' || (g %% 1000) FROM generate_series(1, %ld) g",
+    sql("INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, deal_id, "
+        "rep_id) "
+        "SELECT '%s-N' || g, score_ts(%lld) - interval '5 days' - (g %% 100) * interval '1 hour' + interval "
+        "'1 minute', "
+        "'bench', 'note', 'internal', '%s-C' || g, '%s-D' || g, '%s-R' || (g %% 1000) FROM "
+        "generate_series(1, %ld) g",
         p, (long long)T, p, p, p, deals);
     sql("ANALYZE customers; ANALYZE deals; ANALYZE interactions");
     int64_t w1 = sp_wall_ms();
@@ -579,9 +630,11 @@ static void test_bench(void **state)
     assert_int_equal(score_svc_sweep_at(&F.svc, F.db, T, &ran), SP_OK);
     int64_t s1 = sp_wall_ms();
     assert_int_equal(ran, 1);
-    long stale = (long)sql_int("SELECT count(*) FROM signal_state WHERE kind = 'customer.stale' AND active AND subject_id LIKE '%s-C%%'", p);
-    fprintf(stderr, "bench: sweep at one boundary: %lld ms, %lu signals (%ld customers stale)\n", (long long)(s1 - s0),
-        F.svc.signals - sig0, stale);
+    long stale = (long)sql_int("SELECT count(*) FROM signal_state WHERE kind = 'customer.stale' AND active "
+                               "AND subject_id LIKE '%s-C%%'",
+        p);
+    fprintf(stderr, "bench: sweep at one boundary: %lld ms, %lu signals (%ld customers stale)\n",
+        (long long)(s1 - s0), F.svc.signals - sig0, stale);
     assert_int_equal(stale, customers / 100 - deals / 100); /* customers with a deal had a note 5 days ago */
 
     /* events through the handler in batches of 500, PostgreSQL state, real Kafka */
@@ -599,9 +652,11 @@ static void test_bench(void **state)
             snprintf(cust, sizeof cust, "%s-C%ld", p, g);
             snprintf(deal, sizeof deal, "%s-D%ld", p, g);
             size_t len;
-            bufs[k] = enriched(ev, T + HOUR + i + k, cust, g <= deals ? deal : NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
-                SALESPULSE__V1__DIRECTION__DIRECTION_INBOUND, 1, &len);
-            msgs[k] = (bus_msg){.topic = SP_TOPIC_ENRICHED, .partition = 0, .offset = i + k, .payload = bufs[k], .len = len};
+            bufs[k] = enriched(ev, T + HOUR + i + k, cust, g <= deals ? deal : NULL,
+                SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, SALESPULSE__V1__DIRECTION__DIRECTION_INBOUND, 1,
+                &len);
+            msgs[k] = (bus_msg) {
+                .topic = SP_TOPIC_ENRICHED, .partition = 0, .offset = i + k, .payload = bufs[k], .len = len};
         }
         score_svc_batch(&F.svc, F.db, msgs, BATCH, res, reasons);
         for (int k = 0; k < BATCH; k++) {

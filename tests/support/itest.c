@@ -83,7 +83,8 @@ long long itest_sql_int(const char *sql)
 int itest_topics(const char *const *topics, int partitions)
 {
     char err[512];
-    if (bus_topics_create(itest_env("SP_KAFKA_BOOTSTRAP"), topics, partitions, 1, 15000, err, sizeof err) != 0) {
+    if (bus_topics_create(itest_env("SP_KAFKA_BOOTSTRAP"), topics, partitions, 1, 15000, err, sizeof err)
+        != 0) {
         fprintf(stderr, "itest topics: %s\n", err);
         return -1;
     }

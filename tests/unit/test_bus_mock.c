@@ -39,7 +39,8 @@ static int mock_setup(void **state)
     assert_non_null(m->mc);
     m->bootstrap = rd_kafka_mock_cluster_bootstraps(m->mc);
     assert_int_equal(rd_kafka_mock_topic_create(m->mc, "t1", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    assert_int_equal(rd_kafka_mock_topic_create(m->mc, SP_TOPIC_DEADLETTER, 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(
+        rd_kafka_mock_topic_create(m->mc, SP_TOPIC_DEADLETTER, 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
     *state = m;
     return 0;
 }
@@ -68,13 +69,14 @@ struct tally {
     int target;
     int seen[1000];
     int handled;
-    int retry_value;  /* this value answers RETRY its first retry_times times */
+    int retry_value; /* this value answers RETRY its first retry_times times */
     int retry_times;
     int last_per_key[7];
     int out_of_order;
 };
 
-static void tally_handler(void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+static void tally_handler(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     struct tally *t = arg;
     int32_t blocked = -1; /* after a RETRY, the rest of that partition waits too */
@@ -117,15 +119,20 @@ static void *run_main(void *a)
 static void consume_all(const char *bootstrap, struct tally *t)
 {
     const char *topics[] = {"t1", NULL};
-    bus_consumer_opts o = {.bootstrap = bootstrap, .group_id = "g1", .topics = topics, .handler = tally_handler,
-        .arg = t, .retry_backoff_max_ms = 200};
+    bus_consumer_opts o = {.bootstrap = bootstrap,
+        .group_id = "g1",
+        .topics = topics,
+        .handler = tally_handler,
+        .arg = t,
+        .retry_backoff_max_ms = 200};
     bus_consumer *c = NULL;
     char err[256];
     assert_int_equal(bus_consumer_new(&o, &c, err, sizeof err), SP_OK);
     struct run_arg r = {c, &t->stop};
     pthread_t th;
     pthread_create(&th, NULL, run_main, &r);
-    for (int i = 0; i < 300 && !t->stop; i++) usleep(100000);
+    for (int i = 0; i < 300 && !t->stop; i++)
+        usleep(100000);
     t->stop = 1;
     pthread_join(th, NULL);
     bus_consumer_destroy(c);
@@ -152,7 +159,8 @@ static void test_produce_errors_retried_once_each(void **state)
     t->retry_value = -1;
     consume_all(m->bootstrap, t);
     assert_int_equal(t->handled, 300);
-    for (int i = 0; i < 300; i++) assert_int_equal(t->seen[i], 1); /* idempotent producer: no duplicates */
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(t->seen[i], 1); /* idempotent producer: no duplicates */
     assert_int_equal(t->out_of_order, 0);
     free(t);
 }
@@ -196,8 +204,10 @@ static void test_handler_retry_rehandles_in_order(void **state)
     consume_all(m->bootstrap, t); /* group g1 resumes after the first test's commits */
     assert_int_equal(t->retry_times, 0);
     assert_int_equal(t->handled, 110);
-    for (int i = 300; i < 400; i++) assert_true(t->seen[i] >= 1);
-    for (int i = 0; i < 10; i++) assert_int_equal(t->seen[i], 1);
+    for (int i = 300; i < 400; i++)
+        assert_true(t->seen[i] >= 1);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(t->seen[i], 1);
     assert_int_equal(t->out_of_order, 0);
     free(t);
 }

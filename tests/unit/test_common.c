@@ -20,7 +20,8 @@ static void test_strerror(void **state)
     assert_string_equal(sp_strerror(9999), "unknown error");
     assert_string_equal(sp_strerror(-1), "unknown error");
     assert_string_equal(sp_errname(SP_EINVAL), "einval");
-    for (int e = 0; e < SP_ERR_COUNT; e++) assert_string_not_equal(sp_strerror(e), "unknown error");
+    for (int e = 0; e < SP_ERR_COUNT; e++)
+        assert_string_not_equal(sp_strerror(e), "unknown error");
 }
 
 static void test_log_format(void **state)
@@ -30,8 +31,9 @@ static void test_log_format(void **state)
     sp_log_init("sp-test", SP_LOG_INFO);
     int n = sp_log_format(buf, sizeof buf, 1772417700123LL, SP_LOG_WARN, "ev-1", "say \"hi\"\nnext");
     assert_int_equal(n, (int)strlen(buf));
-    assert_string_equal(buf, "{\"ts\":\"2026-03-02T02:15:00.123Z\",\"level\":\"warn\",\"service\":\"sp-test\","
-                             "\"msg\":\"say \\\"hi\\\"\\nnext\",\"event_id\":\"ev-1\"}");
+    assert_string_equal(buf,
+        "{\"ts\":\"2026-03-02T02:15:00.123Z\",\"level\":\"warn\",\"service\":\"sp-test\","
+        "\"msg\":\"say \\\"hi\\\"\\nnext\",\"event_id\":\"ev-1\"}");
     n = sp_log_format(buf, sizeof buf, 0, SP_LOG_INFO, NULL, "x");
     assert_null(strstr(buf, "event_id"));
     /* truncation keeps a terminated string */
@@ -103,8 +105,11 @@ static void test_config_invalid_values_name_key(void **state)
     struct {
         const char *key, *val;
     } bad[] = {
-        {"SP_T_PORT", "80x"}, {"SP_T_PORT", "70000"}, {"SP_T_FLAG", "maybe"},
-        {"SP_T_WAIT", "5 parsecs"}, {"SP_T_CLOCK", "lunar"},
+        {"SP_T_PORT", "80x"},
+        {"SP_T_PORT", "70000"},
+        {"SP_T_FLAG", "maybe"},
+        {"SP_T_WAIT", "5 parsecs"},
+        {"SP_T_CLOCK", "lunar"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct tcfg c = {0};
@@ -168,7 +173,11 @@ static void test_civil(void **state)
         int y, m, d;
         int64_t days;
     } rows[] = {
-        {1970, 1, 1, 0}, {2000, 2, 29, 11016}, {2026, 3, 2, 20514}, {2027, 2, 5, 20854}, {1969, 12, 31, -1},
+        {1970, 1, 1, 0},
+        {2000, 2, 29, 11016},
+        {2026, 3, 2, 20514},
+        {2027, 2, 5, 20854},
+        {1969, 12, 31, -1},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         assert_int_equal(sp_days_from_civil(rows[i].y, rows[i].m, rows[i].d), rows[i].days);

@@ -74,9 +74,10 @@ static void test_activity_quality(void **state)
     (void)state;
     Salespulse__V1__RepActivity a = SALESPULSE__V1__REP_ACTIVITY__INIT;
     char why[128];
-    Salespulse__V1__Role two[] = {SALESPULSE__V1__ROLE__ROLE_PROCUREMENT, SALESPULSE__V1__ROLE__ROLE_TECHNICAL};
-    Salespulse__V1__Role three[] = {SALESPULSE__V1__ROLE__ROLE_TECHNICAL, SALESPULSE__V1__ROLE__ROLE_DECISION_MAKER,
-        SALESPULSE__V1__ROLE__ROLE_PROCUREMENT};
+    Salespulse__V1__Role two[]
+        = {SALESPULSE__V1__ROLE__ROLE_PROCUREMENT, SALESPULSE__V1__ROLE__ROLE_TECHNICAL};
+    Salespulse__V1__Role three[] = {SALESPULSE__V1__ROLE__ROLE_TECHNICAL,
+        SALESPULSE__V1__ROLE__ROLE_DECISION_MAKER, SALESPULSE__V1__ROLE__ROLE_PROCUREMENT};
     a.kind = SALESPULSE__V1__ACTIVITY_KIND__ACTIVITY_KIND_NEEDS_DIAGNOSIS;
     assert_int_equal(facts_activity_quality(&a, why, sizeof why), 0);
     assert_string_equal(why, "missing roles: procurement,technical,decision_maker");
@@ -117,12 +118,12 @@ static void test_severity_and_merge(void **state)
         int cur, nw, same;
         facts_merge want;
     } rows[] = {
-        {0, 1, 0, FACT_REPLACE},  /* nothing yet */
-        {1, 1, 0, FACT_REPLACE},  /* newer statement at the same level wins */
-        {1, 2, 0, FACT_REPLACE},  /* a rep's confirmation beats chat */
+        {0, 1, 0, FACT_REPLACE}, /* nothing yet */
+        {1, 1, 0, FACT_REPLACE}, /* newer statement at the same level wins */
+        {1, 2, 0, FACT_REPLACE}, /* a rep's confirmation beats chat */
         {3, 1, 0, FACT_CONFLICT}, /* L1 never overwrites L3: kept, visible */
         {3, 2, 0, FACT_CONFLICT},
-        {3, 1, 1, FACT_CONFIRM},  /* agrees with the signed value */
+        {3, 1, 1, FACT_CONFIRM}, /* agrees with the signed value */
         {2, 3, 1, FACT_REPLACE},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)

@@ -15,20 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROUND_TRIP(type, prefix, msg, out)                                                                       \
-    do {                                                                                                         \
-        size_t n_ = prefix##__get_packed_size(msg);                                                             \
-        uint8_t *b_ = malloc(n_);                                                                                \
-        assert_int_equal(prefix##__pack(msg, b_), n_);                                                           \
-        out = prefix##__unpack(NULL, n_, b_);                                                                    \
-        assert_non_null(out);                                                                                    \
-        size_t n2_ = prefix##__get_packed_size(out);                                                             \
-        assert_int_equal(n2_, n_);                                                                               \
-        uint8_t *b2_ = malloc(n2_);                                                                              \
-        prefix##__pack(out, b2_);                                                                                \
-        assert_memory_equal(b_, b2_, n_);                                                                        \
-        free(b_);                                                                                                \
-        free(b2_);                                                                                               \
+#define ROUND_TRIP(type, prefix, msg, out)                                                                   \
+    do {                                                                                                     \
+        size_t n_ = prefix##__get_packed_size(msg);                                                          \
+        uint8_t *b_ = malloc(n_);                                                                            \
+        assert_int_equal(prefix##__pack(msg, b_), n_);                                                       \
+        out = prefix##__unpack(NULL, n_, b_);                                                                \
+        assert_non_null(out);                                                                                \
+        size_t n2_ = prefix##__get_packed_size(out);                                                         \
+        assert_int_equal(n2_, n_);                                                                           \
+        uint8_t *b2_ = malloc(n2_);                                                                          \
+        prefix##__pack(out, b2_);                                                                            \
+        assert_memory_equal(b_, b2_, n_);                                                                    \
+        free(b_);                                                                                            \
+        free(b2_);                                                                                           \
     } while (0)
 
 static Salespulse__V1__EventMeta meta(const char *id)
@@ -88,7 +88,8 @@ static void test_interaction_call_and_activity(void **state)
 
     /* the same message as a needs diagnosis activity: the oneof switches */
     Salespulse__V1__RepActivity act = SALESPULSE__V1__REP_ACTIVITY__INIT;
-    Salespulse__V1__Role roles[] = {SALESPULSE__V1__ROLE__ROLE_PROCUREMENT, SALESPULSE__V1__ROLE__ROLE_TECHNICAL};
+    Salespulse__V1__Role roles[]
+        = {SALESPULSE__V1__ROLE__ROLE_PROCUREMENT, SALESPULSE__V1__ROLE__ROLE_TECHNICAL};
     act.kind = SALESPULSE__V1__ACTIVITY_KIND__ACTIVITY_KIND_NEEDS_DIAGNOSIS;
     act.n_roles_covered = 2;
     act.roles_covered = roles;

@@ -20,15 +20,15 @@ static void test_due_table(void **state)
         size_t cap, n;
         int64_t first, last_out;
     } cases[] = {
-        {0, MON + 90 * 60000, H, 48, 1, MON + H, MON + H},            /* nothing done yet: only the latest */
-        {MON, MON + 59 * 60000, H, 48, 0, 0, 0},                      /* next boundary not reached */
-        {MON, MON + H, H, 48, 1, MON + H, MON + H},                   /* exactly on the boundary */
-        {MON, MON + 5 * H + 1, H, 48, 5, MON + H, MON + 5 * H},       /* each crossed boundary, in order */
-        {MON, MON + 100 * H, H, 48, 48, MON + H, MON + 48 * H},       /* a far jump is capped */
+        {0, MON + 90 * 60000, H, 48, 1, MON + H, MON + H}, /* nothing done yet: only the latest */
+        {MON, MON + 59 * 60000, H, 48, 0, 0, 0}, /* next boundary not reached */
+        {MON, MON + H, H, 48, 1, MON + H, MON + H}, /* exactly on the boundary */
+        {MON, MON + 5 * H + 1, H, 48, 5, MON + H, MON + 5 * H}, /* each crossed boundary, in order */
+        {MON, MON + 100 * H, H, 48, 48, MON + H, MON + 48 * H}, /* a far jump is capped */
         {MON + 48 * H, MON + 100 * H, H, 48, 48, MON + 49 * H, MON + 96 * H}, /* and continued */
-        {MON + H / 2, MON + 2 * H, H, 48, 2, MON + H, MON + 2 * H},   /* a last not on a boundary */
-        {MON, MON - H, H, 48, 0, 0, 0},                               /* clock behind the last */
-        {0, 0, H, 48, 0, 0, 0},                                       /* no time yet */
+        {MON + H / 2, MON + 2 * H, H, 48, 2, MON + H, MON + 2 * H}, /* a last not on a boundary */
+        {MON, MON - H, H, 48, 0, 0, 0}, /* clock behind the last */
+        {0, 0, H, 48, 0, 0, 0}, /* no time yet */
         {MON, MON + 3 * DAY, DAY, 48, 3, MON + DAY, MON + 3 * DAY},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -68,9 +68,10 @@ static void test_crosses_day_and_week(void **state)
     (void)state;
     score_calendar *cal = NULL;
     char err[256];
-    assert_int_equal(calendar_load_string("{\"time_zone\":\"Asia/Shanghai\",\"utc_offset_minutes\":480,\"years\":[2026],"
-                                          "\"holidays\":[],\"workdays\":[]}",
-                         "cal.json", &cal, err, sizeof err),
+    assert_int_equal(
+        calendar_load_string("{\"time_zone\":\"Asia/Shanghai\",\"utc_offset_minutes\":480,\"years\":[2026],"
+                             "\"holidays\":[],\"workdays\":[]}",
+            "cal.json", &cal, err, sizeof err),
         SP_OK);
     /* local midnight is 16:00 UTC the day before */
     int64_t mid = MON - 8 * H; /* 2026-03-02 00:00 in Shanghai */

@@ -78,7 +78,7 @@ static void test_bad_options(void **state)
     assert_int_equal(sim_date_parse("2026-03-02", &t), SP_OK);
     assert_int_equal(sim_weekday(t), 1);
     assert_false(sim_is_working_day(sim_local_day(t) + 60)); /* 2026-05-01 */
-    assert_true(sim_is_working_day(sim_local_day(t) + 68));  /* 2026-05-09, a Saturday worked */
+    assert_true(sim_is_working_day(sim_local_day(t) + 68)); /* 2026-05-09, a Saturday worked */
 }
 
 /* ---- the full quarter --------------------------------------------------- */
@@ -153,9 +153,9 @@ static void test_full_quarter(void **state)
     assert_int_equal(json_array_size(json_object_get(crm, "customers")), 2000);
 
     /* every planted kind is there */
-    static const char *const KINDS[] = {"team.funnel_collapse", "region.first_visit_timeout", "rep.status_not_updated",
-        "deal.demo_refused_twice", "customer.stale", "deal.competitor_surge", "deal.risk_raised",
-        "rep.key_action_missing"};
+    static const char *const KINDS[] = {"team.funnel_collapse", "region.first_visit_timeout",
+        "rep.status_not_updated", "deal.demo_refused_twice", "customer.stale", "deal.competitor_surge",
+        "deal.risk_raised", "rep.key_action_missing"};
     json_t *sits = json_object_get(truth, "situations");
     for (size_t k = 0; k < 8; k++) {
         int found = 0;
@@ -171,7 +171,7 @@ static void test_full_quarter(void **state)
     char *buf = slurp("/tmp/test_sim_full", "events.ndjson", &len);
     assert_non_null(buf);
     int ndeal_max = 20000;
-    char (*deal_rep)[12] = calloc((size_t)ndeal_max, 12);
+    char(*deal_rep)[12] = calloc((size_t)ndeal_max, 12);
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(crm, "deals"), i, v)
@@ -194,7 +194,8 @@ static void test_full_quarter(void **state)
         if (strcmp(ep, "/v1/email") == 0) {
             /* direction and customer from the From/To addresses */
             const char *m = sget(e, "mime");
-            const char *fr = strstr(m, "\r\nFrom: "), *to = strstr(m, "\r\nTo: "), *dt = strstr(m, "\r\nDate: ");
+            const char *fr = strstr(m, "\r\nFrom: "), *to = strstr(m, "\r\nTo: "),
+                       *dt = strstr(m, "\r\nDate: ");
             assert_non_null(fr);
             assert_non_null(to);
             assert_non_null(dt);
@@ -223,8 +224,12 @@ static void test_full_quarter(void **state)
             assert_string_equal(ep, "/v1/interactions");
             r.t = iso_ms(sget(it, "occurred_at"));
             const char *ch = sget(it, "channel"), *dir = sget(it, "direction");
-            r.ch = strcmp(ch, "activity") == 0 ? 'a' : strcmp(ch, "note") == 0 ? 'n' : strcmp(ch, "crm") == 0 ? 'r'
-                 : strcmp(ch, "tracking") == 0 ? 't' : strcmp(ch, "meeting") == 0 ? 'm' : 'w';
+            r.ch = strcmp(ch, "activity") == 0 ? 'a'
+                : strcmp(ch, "note") == 0      ? 'n'
+                : strcmp(ch, "crm") == 0       ? 'r'
+                : strcmp(ch, "tracking") == 0  ? 't'
+                : strcmp(ch, "meeting") == 0   ? 'm'
+                                               : 'w';
             r.dir = strcmp(dir, "internal") == 0 ? 'n' : dir[0];
             json_t *sc = json_object_get(it, "stage_change");
             if (sc && !json_object_get(sc, "from_stage")) {
@@ -277,7 +282,8 @@ static void test_full_quarter(void **state)
         if (note && strncmp(note, "deal D", 6) == 0) snprintf(plant_deal[npd++], 16, "%.6s", note + 5);
     }
     int plant_deal_cust[16];
-    for (int d = 0; d < npd; d++) plant_deal_cust[d] = -1;
+    for (int d = 0; d < npd; d++)
+        plant_deal_cust[d] = -1;
     for (size_t r = 0; r < nrows; r++)
         for (int d = 0; d < npd; d++)
             if (rows[r].deal == num_id(plant_deal[d], 'D')) plant_deal_cust[d] = rows[r].cust;
@@ -286,7 +292,8 @@ static void test_full_quarter(void **state)
     for (size_t r = 0; r < nrows; r++) {
         if (!rows[r].plant) continue;
         int ok = 0;
-        for (int d = 0; d < npd; d++) ok |= rows[r].cust == plant_deal_cust[d];
+        for (int d = 0; d < npd; d++)
+            ok |= rows[r].cust == plant_deal_cust[d];
         if (!ok) fprintf(stderr, "leak at customer C%05d\n", rows[r].cust + 1);
         assert_true(ok);
     }
@@ -295,19 +302,22 @@ static void test_full_quarter(void **state)
     /* no customer silent > 25 days outside the plants */
     int64_t start = iso_ms("2026-03-02T00:00:00"), end = iso_ms("2026-06-01T00:00:00");
     int64_t *last = calloc(2000, sizeof *last);
-    json_array_foreach(json_object_get(crm, "customers"), i, v) last[i] = iso_ms(sget(v, "last_interaction_at"));
+    json_array_foreach(json_object_get(crm, "customers"), i, v) last[i]
+        = iso_ms(sget(v, "last_interaction_at"));
     int64_t worst = 0;
     for (size_t r = 0; r < nrows; r++) {
         int c = rows[r].cust;
         if (c < 0) continue;
         int planted = 0;
-        for (int k = 0; k < npc; k++) planted |= c == num_id(plant_cust[k], 'C');
+        for (int k = 0; k < npc; k++)
+            planted |= c == num_id(plant_cust[k], 'C');
         if (!planted && rows[r].t - last[c] > worst) worst = rows[r].t - last[c];
         last[c] = rows[r].t;
     }
     for (int c = 0; c < 2000; c++) {
         int planted = 0;
-        for (int k = 0; k < npc; k++) planted |= c == num_id(plant_cust[k], 'C');
+        for (int k = 0; k < npc; k++)
+            planted |= c == num_id(plant_cust[k], 'C');
         if (!planted && end - last[c] > worst) worst = end - last[c];
     }
     assert_true(worst <= 25 * SIM_DAY);
@@ -331,11 +341,14 @@ static void test_full_quarter(void **state)
             for (int d = 0; d < ndeal_max; d++) {
                 if (!open[d]) continue;
                 int planted = 0;
-                for (int k = 0; k < npd; k++) planted |= d == num_id(plant_deal[k], 'D');
+                for (int k = 0; k < npd; k++)
+                    planted |= d == num_id(plant_deal[k], 'D');
                 if (planted) continue;
                 if (now - upd[d] > worst_upd) worst_upd = now - upd[d];
                 if (now - upd[d] > 4 * SIM_DAY) {
-                    if (late_deals < 5) fprintf(stderr, "deal D%05d not updated since %lld h\n", d + 1, (long long)((now - upd[d]) / SIM_HOUR));
+                    if (late_deals < 5)
+                        fprintf(stderr, "deal D%05d not updated since %lld h\n", d + 1,
+                            (long long)((now - upd[d]) / SIM_HOUR));
                     late_deals++;
                 }
             }
@@ -378,8 +391,9 @@ static void test_full_quarter(void **state)
         } else if (strcmp(kind, "region.first_visit_timeout") == 0) {
             size_t k;
             json_t *t;
-            json_array_foreach(teams, k, t) if (strcmp(sget(t, "region_id"), sid) == 0 &&
-                                                strcmp(sget(t, "supervisor_id"), aid) == 0) want = aid;
+            json_array_foreach(teams, k, t) if (strcmp(sget(t, "region_id"), sid) == 0
+                && strcmp(sget(t, "supervisor_id"), aid) == 0) want
+                = aid;
         } else if (strcmp(kind, "rep.status_not_updated") == 0) {
             json_t *rep = find_by_id(people, sid), *t = find_by_id(teams, sget(rep, "team_id"));
             const char *sup = sget(t, "supervisor_id");
@@ -387,9 +401,9 @@ static void test_full_quarter(void **state)
             int away = 0;
             size_t k;
             json_t *a;
-            json_array_foreach(json_object_get(org, "absences"), k, a) away |=
-                strcmp(sget(a, "person_id"), sup) == 0 && iso_ms(sget(a, "starts_at")) <= at &&
-                at < iso_ms(sget(a, "ends_at"));
+            json_array_foreach(json_object_get(org, "absences"), k, a) away
+                |= strcmp(sget(a, "person_id"), sup) == 0 && iso_ms(sget(a, "starts_at")) <= at
+                && at < iso_ms(sget(a, "ends_at"));
             assert_true(away); /* the plant is about the absent supervisor */
             want = sget(find_by_id(regions, sget(t, "region_id")), "director_id");
         } else if (strcmp(kind, "deal.demo_refused_twice") == 0) {
@@ -400,7 +414,8 @@ static void test_full_quarter(void **state)
             else
                 want = deal_rep[num_id(sid, 'D')];
         } else if (strcmp(kind, "customer.stale") == 0) {
-            want = sget(json_array_get(json_object_get(crm, "customers"), (size_t)num_id(sid, 'C')), "owner_rep_id");
+            want = sget(
+                json_array_get(json_object_get(crm, "customers"), (size_t)num_id(sid, 'C')), "owner_rep_id");
         } else if (strcmp(kind, "deal.competitor_surge") == 0) {
             want = sget(find_by_id(json_object_get(org, "named_teams"), "competition_response"), "lead_id");
         } else if (strcmp(kind, "rep.key_action_missing") == 0) {
