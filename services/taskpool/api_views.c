@@ -259,7 +259,7 @@ int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res
                 == SP_OK
             && PQntuples(last) == 1 && !PQgetisnull(last, 0, 0)) {
             int64_t l = strtoll(PQgetvalue(last, 0, 0), NULL, 10);
-            if (l > 0 && l < now) now = l;
+            if (l > 0 && l < now) now = l + 1; /* the window is [from, to): keep the last one */
         }
         PQclear(last);
     }

@@ -104,6 +104,9 @@ static void stop(pid_t pid)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* The revision of the next signals sent (1: raised, > 1: updated). */
+static int revision = 1;
+
 /* Publishes one signal and waits for the broker. */
 static void send_signal(bus_producer *p, const char *kind, int subject_type, const char *subject, int level,
     int64_t at_ms, const char *rep, const char *deal)
@@ -118,7 +121,7 @@ static void send_signal(bus_producer *p, const char *kind, int subject_type, con
     char sid[256], eid[300];
     const char *types[] = {"", "deal", "customer", "rep", "team", "region"};
     snprintf(sid, sizeof sid, "sig:%s:%s:%s:1", kind, types[subject_type], subject);
-    snprintf(eid, sizeof eid, "%s:raised:1", sid);
+    snprintf(eid, sizeof eid, "%s:%s:%d", sid, revision > 1 ? "updated" : "raised", revision);
     m.event_id = eid;
     m.occurred_at_ms = at_ms;
     m.produced_at_ms = at_ms;
@@ -129,7 +132,8 @@ static void send_signal(bus_producer *p, const char *kind, int subject_type, con
     s.meta = &m;
     s.signal_id = sid;
     s.kind = (char *)kind;
-    s.transition = SALESPULSE__V1__TRANSITION__TRANSITION_RAISED;
+    s.transition = revision > 1 ? SALESPULSE__V1__TRANSITION__TRANSITION_UPDATED
+                                : SALESPULSE__V1__TRANSITION__TRANSITION_RAISED;
     s.level = (Salespulse__V1__Level)level;
     s.subject = &sub;
     s.owner_rep_id = (char *)rep;
@@ -242,7 +246,13 @@ static void test_route_and_escalate(void **state)
                          "it-D1"),
         1);
 
-    /* 3 h of event time pass: the unacknowledged L3 escalates once */
+    /* 3 h of event time pass on every partition in use (the event clock
+     * waits for a silent partition): the unacknowledged L3 escalates once */
+    revision = 2;
+    send_signal(p, "rep.status_not_updated", 3, "it-rep1", 2, T0 + 3 * HOUR, "it-rep1", NULL);
+    send_signal(p, "customer.stale", 2, "it-C1", 1, T0 + 3 * HOUR, "it-rep1", NULL);
+    send_signal(p, "deal.competitor_surge", 1, "it-D1", 3, T0 + 3 * HOUR, "it-rep1", "it-D1");
+    revision = 1;
     send_signal(p, "customer.stale", 2, "it-C2", 1, T0 + 3 * HOUR, "it-rep1", NULL);
     assert_int_equal(
         wait_for("SELECT count(*) FROM tasks WHERE key = 'task:deal.competitor_surge:deal:it-D1:1' AND "
