@@ -47,7 +47,7 @@ echo "== 4/6 replaying the quarter through sp-ingest's HTTP endpoints"
 "$BIN/spctl" replay --dir "$DEMO" --ingest "$INGEST" --key "$KEY"
 
 echo "== 5/6 waiting until every topic is drained"
-"$BIN/spctl" wait-drained --timeout "${SP_DEMO_DRAIN_TIMEOUT:-900}"
+"$BIN/spctl" wait-drained --timeout "${SP_DEMO_DRAIN_TIMEOUT:-2400}"
 
 echo "== 6/6 summary ($(($(date +%s) - t0)) s so far)"
 set +e
