@@ -167,10 +167,9 @@ static void all(bus_result *res, size_t n, bus_result r)
         res[i] = r;
 }
 
-void sp_tx_batch(sp_db *db, bus_producer *producer, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, void *arg)
+void sp_tx_batch(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN],
+    sp_tx_item_fn item, void *arg)
 {
-    (void)producer;
     bus_group *g = NULL;
     if (bus_group_new(&g) != SP_OK) {
         all(res, n, BUS_RETRY);

@@ -110,6 +110,6 @@ typedef bus_result (*sp_tx_item_fn)(
  * (database down, outputs not delivered, commit failed) rolls back and
  * answers RETRY for the whole batch: redelivery is absorbed by the
  * handlers' idempotency keys. */
-void sp_tx_batch(sp_db *db, bus_producer *producer, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, void *arg);
+void sp_tx_batch(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN],
+    sp_tx_item_fn item, void *arg);
 #endif

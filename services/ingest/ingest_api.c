@@ -10,6 +10,7 @@
 #include "ingest/email.h"
 #include "ingest/errlist.h"
 #include "ingest/interaction.h"
+#include "ingest/response.h"
 #include "log.h"
 
 #include <jansson.h>
@@ -33,7 +34,7 @@ static void unavailable(sp_http_res *res, const char *why)
 static void publish(ingest_api *a, sp_interaction **items, size_t n, const char *source, sp_http_res *res)
 {
     bus_group *g = NULL;
-    json_t *body = json_object(), *ids = json_array();
+    char *body = NULL;
     int64_t t0 = sp_wall_ms();
     size_t sent = 0;
     if (bus_group_new(&g) != SP_OK) {
@@ -42,7 +43,6 @@ static void publish(ingest_api *a, sp_interaction **items, size_t n, const char 
     }
     for (size_t i = 0; i < n; i++) {
         const char *id = items[i]->meta->event_id;
-        json_array_append_new(ids, json_string(id));
         if (ingest_dedupe_seen(a->dedupe, id)) continue;
         char key[512];
         if (interaction_customer_key(items[i], key, sizeof key) != SP_OK) snprintf(key, sizeof key, "%s", id);
@@ -75,14 +75,15 @@ static void publish(ingest_api *a, sp_interaction **items, size_t n, const char 
         ingest_dedupe_add(a->dedupe, items[i]->meta->event_id);
     sp_histogram_observe(a->m_publish_s, (double)(sp_wall_ms() - t0) / 1000.0, source);
     sp_counter_add(a->m_events, (double)n, source, "accepted");
-    json_object_set_new(body, "accepted", json_integer((json_int_t)n));
-    json_object_set(body, "event_ids", ids);
-    sp_http_res_json(res, 202, body);
+    if (ingest_accepted_json(items, n, &body) != SP_OK) {
+        unavailable(res, "out of memory");
+        goto out;
+    }
+    sp_http_res_set(res, 202, "application/json", body, strlen(body));
 out:
     sp_gauge_set(a->m_queue, (double)bus_producer_queue_len(a->producer));
     bus_group_release(g);
-    json_decref(ids);
-    json_decref(body);
+    free(body);
 }
 
 /* 422 with the error list, or 413 / 400 when the whole body is the problem. */

@@ -146,7 +146,7 @@ void route_svc_batch(
             return;
         }
     }
-    sp_tx_batch(db, s->producer, msgs, n, res, reasons, route_one, s);
+    sp_tx_batch(db, msgs, n, res, reasons, route_one, s);
 }
 
 void route_svc_clear(route_svc *s)

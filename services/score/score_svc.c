@@ -435,7 +435,7 @@ void score_svc_batch(
     score_svc_reload(s);
     health_forget(s);
     sweep_catch_up(s, db);
-    sp_tx_batch(db, s->producer, msgs, n, res, reasons, score_one, s);
+    sp_tx_batch(db, msgs, n, res, reasons, score_one, s);
     /* deal health is derived data: re-scored once per deal after the commit
      * (a failure leaves the previous score until the deal's next event) */
     if (n && res[0] != BUS_RETRY && s->n_health) {

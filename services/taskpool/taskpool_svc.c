@@ -86,7 +86,7 @@ void taskpool_svc_batch(
     void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     taskpool_svc *s = arg;
-    sp_tx_batch(db, s->producer, msgs, n, res, reasons, apply_one, s);
+    sp_tx_batch(db, msgs, n, res, reasons, apply_one, s);
     /* after every batch: a task that arrived late (its deadline already
      * behind the watermark) is escalated now rather than never */
     s->last_sweep_ms = 0;
