@@ -6,13 +6,29 @@
 #include "log.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Prepared statements by SQL text: every statement a service runs is one of
+ * a few dozen fixed texts, and planning (over the monthly partitions above
+ * all) costs more than running most of them. Per connection; a reconnect
+ * starts empty. Texts beyond the cap run unprepared. */
+#define STMT_SLOTS 1024
+#define STMT_MAX   512
+
+typedef struct stmt_entry {
+    char *sql; /* NULL: free slot */
+    uint64_t hash;
+    int id;
+} stmt_entry;
+
 struct sp_db {
     char *url;
     PGconn *conn;
+    stmt_entry *stmts; /* STMT_SLOTS, open addressing */
+    int n_stmts, next_stmt_id, prepare;
     int64_t next_try_ms;
     int64_t backoff_ms;
     char errmsg[512];
@@ -30,8 +46,18 @@ static void set_err(sp_db *db, const char *msg)
         db->errmsg[--n] = '\0';
 }
 
+static void stmts_clear(sp_db *db)
+{
+    for (int i = 0; db->stmts && i < STMT_SLOTS; i++) {
+        free(db->stmts[i].sql);
+        db->stmts[i].sql = NULL;
+    }
+    db->n_stmts = 0;
+}
+
 static int try_connect(sp_db *db)
 {
+    stmts_clear(db); /* the server forgot them with the old session */
     if (db->conn) PQfinish(db->conn);
     db->conn = PQconnectdb(db->url);
     if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
@@ -59,10 +85,16 @@ int sp_db_open(const char *url, sp_db **out)
     sp_db *db = calloc(1, sizeof *db);
     if (db == NULL) return SP_ENOMEM;
     db->url = strdup(url ? url : "");
-    if (db->url == NULL) {
+    db->stmts = calloc(STMT_SLOTS, sizeof *db->stmts);
+    if (db->url == NULL || db->stmts == NULL) {
+        free(db->url);
+        free(db->stmts);
         free(db);
         return SP_ENOMEM;
     }
+    /* SP_DB_PREPARE=0 turns the statement cache off (for comparisons) */
+    const char *pe = getenv("SP_DB_PREPARE");
+    db->prepare = !(pe && strcmp(pe, "0") == 0);
     *out = db;
     return try_connect(db);
 }
@@ -71,6 +103,8 @@ void sp_db_destroy(sp_db *db)
 {
     if (db == NULL) return;
     if (db->conn) PQfinish(db->conn);
+    stmts_clear(db);
+    free(db->stmts);
     free(db->url);
     free(db);
 }
@@ -111,10 +145,56 @@ static int check(sp_db *db, PGresult *r, PGresult **out)
     return transient ? SP_EDBDOWN : SP_EDB;
 }
 
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* The slot of sql: its entry, or the free slot where it would go. */
+static stmt_entry *stmt_slot(sp_db *db, const char *sql, uint64_t h)
+{
+    for (size_t i = h % STMT_SLOTS;; i = (i + 1) % STMT_SLOTS) {
+        stmt_entry *e = &db->stmts[i];
+        if (!e->sql || (e->hash == h && strcmp(e->sql, sql) == 0)) return e;
+    }
+}
+
+/* Runs sql as a prepared statement, preparing it on first use. The slot
+ * of a statement whose cached plan the server refuses (its result type
+ * changed with the schema) is retired: the next call prepares it afresh
+ * under a new name. */
+static int exec_prepared(sp_db *db, const char *sql, int nparams, const char *const *params, PGresult **res)
+{
+    uint64_t h = fnv1a(sql);
+    stmt_entry *e = stmt_slot(db, sql, h);
+    char name[24];
+    if (!e->sql) {
+        if (db->n_stmts >= STMT_MAX)
+            return check(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0), res);
+        int id = ++db->next_stmt_id;
+        snprintf(name, sizeof name, "sp_%d", id);
+        int rv = check(db, PQprepare(db->conn, name, sql, nparams, NULL), NULL);
+        if (rv != SP_OK) return rv;
+        if (!(e->sql = strdup(sql))) return SP_ENOMEM; /* prepared but unused: harmless */
+        e->hash = h;
+        e->id = id;
+        db->n_stmts++;
+    }
+    snprintf(name, sizeof name, "sp_%d", e->id);
+    PGresult *r = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state && strcmp(state, "0A000") == 0) e->hash ^= 1; /* never matches again */
+    return check(db, r, res);
+}
+
 int sp_db_exec(sp_db *db, const char *sql, int nparams, const char *const *params, PGresult **res)
 {
     int rv = sp_db_ensure(db);
     if (rv != SP_OK) return rv;
+    if (db->prepare && nparams >= 0) return exec_prepared(db, sql, nparams, params, res);
     PGresult *r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     return check(db, r, res);
 }

@@ -170,6 +170,12 @@ static void all(bus_result *res, size_t n, bus_result r)
 void sp_tx_batch(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN],
     sp_tx_item_fn item, void *arg)
 {
+    sp_tx_batch_flush(db, msgs, n, res, reasons, item, NULL, arg);
+}
+
+void sp_tx_batch_flush(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, sp_tx_flush_fn flush, void *arg)
+{
     bus_group *g = NULL;
     if (bus_group_new(&g) != SP_OK) {
         all(res, n, BUS_RETRY);
@@ -185,6 +191,10 @@ void sp_tx_batch(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char
         if (res[i] == BUS_RETRY) goto retry_rollback;
         const char *end = res[i] == BUS_DEAD ? "ROLLBACK TO SAVEPOINT item" : "RELEASE SAVEPOINT item";
         if (sp_db_exec(db, end, 0, NULL, NULL) != SP_OK) goto retry_rollback;
+    }
+    if (flush && flush(arg, db) != SP_OK) {
+        sp_warn("batch: flush: %s", sp_db_errmsg(db));
+        goto retry_rollback;
     }
     char err[256];
     if (bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {

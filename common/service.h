@@ -112,4 +112,13 @@ typedef bus_result (*sp_tx_item_fn)(
  * handlers' idempotency keys. */
 void sp_tx_batch(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN],
     sp_tx_item_fn item, void *arg);
+
+/* Runs once after the last item, inside the batch transaction: a handler
+ * that keeps state in memory for the batch writes it back here. Not SP_OK:
+ * the whole batch is rolled back and retried. */
+typedef int (*sp_tx_flush_fn)(void *arg, sp_db *db);
+
+/* sp_tx_batch with a flush step before the commit (flush may be NULL). */
+void sp_tx_batch_flush(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, sp_tx_flush_fn flush, void *arg);
 #endif

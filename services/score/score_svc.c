@@ -131,34 +131,10 @@ static sp_err state_lock(
     return SP_OK;
 }
 
-static sp_err state_save(
-    sp_db *db, score_kind kind, const char *subject, const char *variant, int64_t now, const score_state *st)
-{
-    char v[10][40];
-    snprintf(v[0], sizeof v[0], "%s", st->active ? "t" : "f");
-    snprintf(v[1], sizeof v[1], "%u", st->episode);
-    snprintf(v[2], sizeof v[2], "%u", st->revision);
-    snprintf(v[3], sizeof v[3], "%d", st->level);
-    snprintf(v[4], sizeof v[4], "%.17g", st->last_value == st->last_value ? st->last_value : 0.0);
-    snprintf(v[5], sizeof v[5], "%lld", (long long)st->raised_at_ms);
-    snprintf(v[6], sizeof v[6], "%lld", (long long)st->changed_at_ms);
-    snprintf(v[7], sizeof v[7], "%lld", (long long)st->clear_pending_since_ms);
-    snprintf(v[8], sizeof v[8], "%lld", (long long)(int64_t)st->evidence_hash);
-    snprintf(v[9], sizeof v[9], "%lld", (long long)now);
-    const char *p[14] = {score_kind_name(kind), score_subject_type_name(score_kind_subject(kind)), subject,
-        variant ? variant : "", v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]};
-    return sp_db_exec(db,
-        "UPDATE signal_state SET active = $5::boolean, episode = $6::bigint, revision = $7::bigint, level = "
-        "$8::smallint, "
-        "last_value = $9::float8, raised_at_ms = $10::bigint, changed_at_ms = $11::bigint, "
-        "clear_pending_since_ms = $12::bigint, evidence_hash = $13::bigint, updated_at = "
-        "score_ts($14::bigint) "
-        "WHERE kind = $1 AND subject_type = $2 AND subject_id = $3 AND variant = $4",
-        14, p, NULL);
-}
-
 /* Evaluates one (kind, subject, variant) at now: state row created or
- * locked, facts, evaluation, step, state saved; a Signal, if any, is queued
+ * locked at its first evaluation in the transaction (later ones read it
+ * from s->states), facts, evaluation, step, state kept in s->states for
+ * the flush before the commit; a Signal, if any, is queued
  * in out. clears: the event by itself makes the condition false at now (a
  * touch for customer.stale, a rep reply for deal.unanswered_inbound): an
  * inactive state then needs no facts - the evaluation would observe "not
@@ -167,8 +143,10 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
     int64_t now, int clears, out_list *out)
 {
     score_state st;
-    sp_err rv = state_lock(db, kind, subject, variant, now, &st);
-    if (rv != SP_OK) return rv;
+    sp_err rv = SP_OK;
+    if (!score_state_cache_get(s->states, kind, subject, variant, &st)
+        && (rv = state_lock(db, kind, subject, variant, now, &st)) != SP_OK)
+        return rv;
     score_transition tr = SCORE_TR_NONE;
     Salespulse__V1__Signal *sig = NULL;
     if (clears && !st.active) {
@@ -180,7 +158,7 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
             return rv;
         if ((rv = score_signal_step(&st, &ev, s->rules, now, s->tenant_id, &tr, &sig)) != SP_OK) return rv;
     }
-    if ((rv = state_save(db, kind, subject, variant, now, &st)) == SP_OK && sig) {
+    if ((rv = score_state_cache_put(s->states, kind, subject, variant, &st, now)) == SP_OK && sig) {
         rv = outs_push(out, sig);
         sp_log_event(SP_LOG_DEBUG, sig->meta->event_id, "%s %s", score_transition_name(tr), sig->signal_id);
     }
@@ -330,6 +308,7 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     out_list out = {0};
     bus_result res = BUS_OK;
     sp_err rv = SP_OK;
+    score_state_cache_item_begin(s->states);
     Salespulse__V1__EnrichedInteraction *ei
         = salespulse__v1__enriched_interaction__unpack(NULL, m->len, m->payload);
     if (!ei) {
@@ -347,8 +326,6 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     int64_t now = ei->interaction->meta->occurred_at_ms;
     const char *p[1] = {ei->meta->event_id};
     PGresult *r = NULL;
-    /* per item: a dead item's savepoint rollback would undo it */
-    if ((rv = sp_db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL)) != SP_OK) goto dberr;
     if ((rv = sp_db_exec(db,
              "INSERT INTO processed_events (consumer, event_id) VALUES ('sp-score', $1) ON CONFLICT DO "
              "NOTHING RETURNING 1",
@@ -412,6 +389,7 @@ dberr:
         res = BUS_DEAD;
     }
 done:
+    if (res == BUS_DEAD) score_state_cache_item_undo(s->states); /* as its savepoint is */
     outs_clear(&out);
     salespulse__v1__enriched_interaction__free_unpacked(ei, NULL);
     return res;
@@ -428,6 +406,21 @@ static void sweep_catch_up(score_svc *s, sp_db *db)
     }
 }
 
+/* Writes the batch's states back before the commit. */
+static int states_flush(void *arg, sp_db *db)
+{
+    score_svc *s = arg;
+    return score_state_cache_flush(s->states, db);
+}
+
+/* The cache, empty, for a new transaction. */
+static sp_err states_ready(score_svc *s)
+{
+    if (!s->states) return score_state_cache_new(&s->states);
+    score_state_cache_reset(s->states);
+    return SP_OK;
+}
+
 void score_svc_batch(
     void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
@@ -435,14 +428,18 @@ void score_svc_batch(
     score_svc_reload(s);
     health_forget(s);
     sweep_catch_up(s, db);
-    sp_tx_batch(db, msgs, n, res, reasons, score_one, s);
+    if (states_ready(s) != SP_OK) {
+        for (size_t i = 0; i < n; i++)
+            res[i] = BUS_RETRY;
+        return;
+    }
+    sp_tx_batch_flush(db, msgs, n, res, reasons, score_one, states_flush, s);
+    score_state_cache_reset(s->states);
     /* deal health is derived data: re-scored once per deal after the commit
      * (a failure leaves the previous score until the deal's next event) */
     if (n && res[0] != BUS_RETRY && s->n_health) {
-        /* no JIT: the lateral plan's estimated cost is high enough to trigger
-         * it, and compiling costs seconds where running costs milliseconds */
+        /* (no JIT: sp_db sessions run with jit off) */
         sp_err rv = sp_db_begin(db);
-        if (rv == SP_OK) rv = sp_db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL);
         if (rv == SP_OK)
             rv = score_health_update_many(
                 db, s->rules, (const char *const *)s->health_deals, s->health_at, s->n_health, NULL);
@@ -819,10 +816,10 @@ sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
     PGresult *r = NULL;
     size_t n_eval = 0;
     int64_t t0 = sp_wall_ms();
-    sp_err rv = bus_group_new(&g);
+    sp_err rv = states_ready(s);
     if (rv != SP_OK) return rv;
+    if ((rv = bus_group_new(&g)) != SP_OK) return rv;
     if ((rv = sp_db_begin(db)) != SP_OK) goto out;
-    if ((rv = sp_db_exec(db, "SET LOCAL jit = off", 0, NULL, NULL)) != SP_OK) goto rollback;
     /* one sweeper at a time across instances; the loser skips */
     if ((rv = sp_db_exec(db, "SELECT pg_try_advisory_xact_lock(hashtext('sp-score.sweep'))", 0, NULL, &r))
         != SP_OK)
@@ -836,6 +833,7 @@ sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
     PQclear(r);
     if (last >= t) goto rollback; /* another instance did it */
     if ((rv = sweep_all(s, db, t - s->sweep_every_ms, t, &out, &n_eval)) != SP_OK) goto rollback;
+    if ((rv = score_state_cache_flush(s->states, db)) != SP_OK) goto rollback;
     char ts[32], err[256];
     snprintf(ts, sizeof ts, "%lld", (long long)t);
     const char *p[1] = {ts};
@@ -859,6 +857,7 @@ sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
 rollback:
     sp_db_rollback(db);
 out:
+    score_state_cache_reset(s->states);
     outs_clear(&out);
     bus_group_release(g);
     return rv;
@@ -899,4 +898,6 @@ void score_svc_clear(score_svc *s)
     s->cap_health = 0;
     score_rules_destroy(s->rules);
     s->rules = NULL;
+    score_state_cache_destroy(s->states);
+    s->states = NULL;
 }

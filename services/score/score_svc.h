@@ -23,6 +23,7 @@
 #include "db.h"
 #include "score/calendar.h"
 #include "score/rules.h"
+#include "score/state_cache.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -45,6 +46,7 @@ typedef struct score_svc {
     char **health_deals; /* deals of the current batch to re-score */
     int64_t *health_at;
     size_t n_health, cap_health;
+    score_state_cache *states; /* the current transaction's states; created on first use */
 } score_svc;
 
 /* sp_service_batch_fn for EnrichedInteraction messages; after the batch
