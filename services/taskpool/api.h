@@ -22,8 +22,8 @@ typedef struct taskpool_api_cfg {
     sp_clock *clock; /* borrowed: the service clock (wall, or event time in
                       * replays) that dates the today list; NULL or not yet
                       * started (0): now_ms */
-    const char *goal_templates; /* folder of the goal templates (quality
-                                 * standards); default deploy/tenants/default/goal_templates */
+    const char *goal_templates; /* folder of the goal templates (quality standards),
+                                 * copied; default deploy/tenants/default/goal_templates */
     int delivery_timeout_ms; /* wait for the TaskEvent's delivery; default 10000 */
     int poll_ms; /* change feed: database poll period; default 250 */
     int max_waiters; /* change feed: long-polls waiting at once (each holds an

@@ -12,6 +12,7 @@
 
 struct taskpool_api {
     taskpool_api_cfg cfg;
+    char goal_templates[4096]; /* cfg.goal_templates, copied */
     pthread_mutex_t mu; /* guards the counters */
     pthread_mutex_t hmu; /* guards the horizon cache (held while it is computed) */
     int64_t horizon; /* change feed: every seq <= horizon is committed */
