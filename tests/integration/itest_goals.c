@@ -135,9 +135,13 @@ static int teardown(void **state)
 
 #define GOAL "goal:new_a_class_customers:company:all:2026-03-02"
 #define PLAN "goals plan --template education --kind new_a_class_customers --from 2026-03-02 --weeks 13 "
-/* the month's withheld actions: team T-N1's executive visits and demos, P-R02's needs diagnoses */
+/* the rep of team T-E1 whose needs diagnoses fail: the first with one planned in March */
+#define ND_REP                                                                                               \
+    "(SELECT min(rep_id) FROM goal_plans WHERE week < 5 AND action = 'needs_diagnosis' AND team_id = "       \
+    "'T-E1')"
+/* the month's withheld actions: team T-N1's executive visits and demos, ND_REP's needs diagnoses */
 #define WITHHELD                                                                                             \
-    "((team_id = 'T-N1' AND action IN ('executive_visit', 'demo')) OR (rep_id = 'P-R02' AND action = "       \
+    "((team_id = 'T-N1' AND action IN ('executive_visit', 'demo')) OR (rep_id = " ND_REP " AND action = "    \
     "'needs_diagnosis'))"
 
 static void test_plan_replan_review(void **state)
@@ -199,7 +203,7 @@ static void test_plan_replan_review(void **state)
     assert_int_equal(q_int("SELECT sum(planned) FROM goal_plans WHERE action = 'touch'"), 260);
     assert_int_equal(q_int("SELECT sum(planned) FROM goal_plans WHERE action = 'target'"), 130);
 
-    /* March: everyone does the plan, except team T-N1 (no executive visits, no demos) and P-R02,
+    /* March: everyone does the plan, except team T-N1 (no executive visits, no demos) and ND_REP,
      * whose needs diagnoses cover procurement and IT but skip the decision maker: sp-enrich's
      * quality check fails them */
     Salespulse__V1__RepActivity nd = SALESPULSE__V1__REP_ACTIVITY__INIT;
@@ -216,7 +220,7 @@ static void test_plan_replan_review(void **state)
         "activity_kind, quality_passed) "
         "SELECT 'ev-'||p.rep_id||'-'||p.week||'-'||p.action||'-'||k, "
         "timestamptz '2026-03-03' + p.week * interval '7 days', 'crm', 'activity', 'internal', p.rep_id, "
-        "p.action, NOT (p.rep_id = 'P-R02' AND p.action = 'needs_diagnosis') OR %s "
+        "p.action, NOT (p.rep_id = " ND_REP " AND p.action = 'needs_diagnosis') OR %s "
         "FROM goal_plans p, generate_series(1, p.planned) k "
         "WHERE p.week < 5 AND p.action <> 'target' "
         "AND NOT (p.team_id = 'T-N1' AND p.action IN ('executive_visit', 'demo'))",
@@ -241,18 +245,28 @@ static void test_plan_replan_review(void **state)
     assert_int_equal(
         q_int("SELECT count(*) FROM tasks t, jsonb_object_keys(t.evidence->'numbers') a "
               "WHERE t.kind = 'goal.catch_up' AND NOT ((t.team_id = 'T-N1' AND a IN ('executive_visit', "
-              "'demo')) OR (t.subject_id = 'P-R02' AND a = 'needs_diagnosis'))"),
+              "'demo')) OR (t.subject_id = " ND_REP " AND a = 'needs_diagnosis'))"),
         0);
     assert_int_equal(q_int("SELECT count(*) FROM (SELECT DISTINCT p.rep_id, p.action FROM goal_plans p WHERE "
                            "p.week < 5 AND p.planned > 0 AND " WITHHELD ") w "
                            "WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.kind = 'goal.catch_up' AND "
                            "t.subject_id = w.rep_id AND t.evidence->'numbers' ? w.action)"),
         0);
-    assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE key = 'task:goal.catch_up:rep:P-R02:202603' "
-                           "AND assignee_id = 'P-R02' AND status = 'open' AND team_id = 'T-E1' "
+    assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE key = 'task:goal.catch_up:rep:' || " ND_REP
+                           " || ':202603' AND assignee_id = " ND_REP " AND status = 'open' AND team_id = 'T-E1' "
                            "AND explanation_zh LIKE '%需求诊断%' AND explanation_en LIKE '%needs_diagnosis%'"),
         1);
     assert_int_equal(q_int("SELECT catch_ups FROM goal_reviews WHERE month = '2026-03'"), withheld_reps);
+    /* ND_REP's needs diagnoses are done but failed quality: visible as such, none passed */
+    assert_true(q_int("SELECT sum(planned) FROM goal_plans WHERE rep_id = " ND_REP " AND week < 5 AND "
+                      "action = 'needs_diagnosis'")
+        > 0);
+    assert_int_equal(q_int("SELECT (c->>'failed')::int FROM goal_reviews r, "
+                           "jsonb_array_elements(r.minutes_json->'items') i, jsonb_array_elements(i->'causes') c "
+                           "WHERE i->>'level' = 'rep' AND i->>'id' = " ND_REP " AND c->>'action' = "
+                           "'needs_diagnosis' AND (c->>'passed')::int = 0"),
+        q_int("SELECT sum(planned) FROM goal_plans WHERE rep_id = " ND_REP " AND week < 5 AND "
+              "action = 'needs_diagnosis'"));
     assert_int_equal(
         q_int("SELECT count(*) FROM goal_reviews WHERE minutes_md LIKE '%| T-N1 | R-NORTH |%executive_visit%'"),
         1);
