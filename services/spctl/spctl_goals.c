@@ -617,7 +617,9 @@ static int catchups_publish(gctx *c, const char *goal_id, const goals_review *r,
         salespulse__v1__task_command__pack(&cmd->cmd, buf);
         rv = bus_group_send(g, c->producer, c->topic, cu[i].key, strlen(cu[i].key), buf, len);
         free(buf);
-        if (rv) snprintf(c->err, sizeof c->err, "Kafka: cannot queue catch-up %s: %s", cu[i].key, sp_strerror(rv));
+        if (rv)
+            snprintf(
+                c->err, sizeof c->err, "Kafka: cannot queue catch-up %s: %s", cu[i].key, sp_strerror(rv));
     }
     /* wait even after a failure: nothing may be left queued unreported */
     char why[256] = "";
@@ -693,7 +695,8 @@ static int review_goal(
         if (!rv) rv = write_file(c, out_dir, name, js);
     }
     if (!rv)
-        printf("review %s %s: %d catch-up task command(s) delivered to %s\n", month, goal_id, total, c->topic);
+        printf(
+            "review %s %s: %d catch-up task command(s) delivered to %s\n", month, goal_id, total, c->topic);
     free(md);
     free(js);
     goals_review_destroy(r);

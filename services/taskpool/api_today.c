@@ -84,10 +84,12 @@ int api_today_goal_actions(
         const char *goal = PQgetvalue(r, i, 0), *industry = PQgetvalue(r, i, 1), *kind = PQgetvalue(r, i, 2),
                    *action = PQgetvalue(r, i, 6);
         int64_t ws = strtoll(PQgetvalue(r, i, 4), NULL, 10), planned = strtoll(PQgetvalue(r, i, 7), NULL, 10),
-                before = strtoll(PQgetvalue(r, i, 8), NULL, 10), today = strtoll(PQgetvalue(r, i, 9), NULL, 10),
+                before = strtoll(PQgetvalue(r, i, 8), NULL, 10),
+                today = strtoll(PQgetvalue(r, i, 9), NULL, 10),
                 failed = strtoll(PQgetvalue(r, i, 10), NULL, 10), count = 0;
         goals_today_day d;
-        if (goals_today_day_of(ws, now_ms, &d) != SP_OK || goals_today_share(planned, before, &d, &count) != SP_OK)
+        if (goals_today_day_of(ws, now_ms, &d) != SP_OK
+            || goals_today_share(planned, before, &d, &count) != SP_OK)
             continue; /* cannot happen: the query picked the week that holds now */
         if (strcmp(tm_industry, industry) != 0) {
             goals_template_destroy(tm);
@@ -104,14 +106,15 @@ int api_today_goal_actions(
         }
         int64_t done = before + today;
         json_array_append_new(items,
-            json_pack("{s:s,s:s,s:i,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "goal_id", goal, "kind",
-                kind, "week", atoi(PQgetvalue(r, i, 3)) + 1, "week_start", PQgetvalue(r, i, 5),
+            json_pack("{s:s,s:s,s:i,s:s,s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}", "goal_id", goal,
+                "kind", kind, "week", atoi(PQgetvalue(r, i, 3)) + 1, "week_start", PQgetvalue(r, i, 5),
                 "working_days_left", d.days_left, "action", action, "count", (json_int_t)count,
                 "planned_this_week", (json_int_t)planned, "done_this_week", (json_int_t)done, "done_today",
                 (json_int_t)today, "failed_this_week", (json_int_t)failed, "remaining_this_week",
                 (json_int_t)(planned > done ? planned - done : 0), "quality_standard",
-                u ? json_string(q_en) : json_null(), "quality_standard_zh", u ? json_string(q_zh) : json_null(),
-                "description", u && *u->description ? json_string(u->description) : json_null()));
+                u ? json_string(q_en) : json_null(), "quality_standard_zh",
+                u ? json_string(q_zh) : json_null(), "description",
+                u && *u->description ? json_string(u->description) : json_null()));
     }
     goals_template_destroy(tm);
     PQclear(r);

@@ -471,12 +471,13 @@ int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg)
         json_array_append_new(cust, row);
     }
     int y, mo, dd;
-    sp_civil_from_days((now_ms - ((now_ms % GOALS_DAY_MS) + GOALS_DAY_MS) % GOALS_DAY_MS) / GOALS_DAY_MS, &y,
-        &mo, &dd);
+    sp_civil_from_days(
+        (now_ms - ((now_ms % GOALS_DAY_MS) + GOALS_DAY_MS) % GOALS_DAY_MS) / GOALS_DAY_MS, &y, &mo, &dd);
     char date[16];
     snprintf(date, sizeof date, "%04d-%02d-%02d", y % 10000, mo, dd);
-    json_t *o = json_pack("{s:s,s:b,s:o,s:o,s:o}", "date", date, "working_day", goals_today_is_working(now_ms),
-        "tasks", api_rows_json(t), "planned_actions", planned, "priority_customers", cust);
+    json_t *o
+        = json_pack("{s:s,s:b,s:o,s:o,s:o}", "date", date, "working_day", goals_today_is_working(now_ms),
+            "tasks", api_rows_json(t), "planned_actions", planned, "priority_customers", cust);
     PQclear(t);
     PQclear(d);
     return api_reply(res, o);

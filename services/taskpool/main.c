@@ -174,7 +174,8 @@ int main(int argc, char **argv)
     web_root web_roots[3] = {{{0}}};
     char templates[4096];
     snprintf(templates, sizeof templates, "%s/goal_templates", cfg.svc.tenant_dir);
-    if (cfg.goal_templates && *cfg.goal_templates) snprintf(templates, sizeof templates, "%s", cfg.goal_templates);
+    if (cfg.goal_templates && *cfg.goal_templates)
+        snprintf(templates, sizeof templates, "%s", cfg.goal_templates);
     int code = 1;
     if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, SP_TOPIC_TASK_COMMANDS, taskpool_svc_batch, &ts)
         != SP_OK)

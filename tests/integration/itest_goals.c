@@ -109,8 +109,8 @@ static int setup(void **state)
     snprintf(simdir, sizeof simdir, "/tmp/itest-goals-XXXXXX");
     if (!mkdtemp(simdir)) return -1;
     if (itest_sh("'%s' sim --seed 7 --customers 100 --weeks 3 --out %s >/dev/null", spctl, simdir)
-        || itest_sh("SP_PG_URL='%s' '%s' seed --org %s/org.json --crm %s/crm.json >/dev/null", url, spctl, simdir,
-            simdir))
+        || itest_sh("SP_PG_URL='%s' '%s' seed --org %s/org.json --crm %s/crm.json >/dev/null", url, spctl,
+            simdir, simdir))
         return -1;
     group = itest_unique("itest-goals-taskpool");
     pool = spawn_pool();
@@ -207,7 +207,8 @@ static void test_plan_replan_review(void **state)
      * whose needs diagnoses cover procurement and IT but skip the decision maker: sp-enrich's
      * quality check fails them */
     Salespulse__V1__RepActivity nd = SALESPULSE__V1__REP_ACTIVITY__INIT;
-    Salespulse__V1__Role roles[2] = {SALESPULSE__V1__ROLE__ROLE_PROCUREMENT, SALESPULSE__V1__ROLE__ROLE_TECHNICAL};
+    Salespulse__V1__Role roles[2]
+        = {SALESPULSE__V1__ROLE__ROLE_PROCUREMENT, SALESPULSE__V1__ROLE__ROLE_TECHNICAL};
     nd.kind = SALESPULSE__V1__ACTIVITY_KIND__ACTIVITY_KIND_NEEDS_DIAGNOSIS;
     nd.n_roles_covered = 2;
     nd.roles_covered = roles;
@@ -227,16 +228,17 @@ static void test_plan_replan_review(void **state)
         passed ? "true" : "false");
     assert_int_equal(sp_db_exec_script(db, sql), SP_OK);
     assert_int_equal(run("review month --month 2026-03"), 0);
-    long long withheld_reps = q_int(
-        "SELECT count(DISTINCT rep_id) FROM goal_plans WHERE week < 5 AND planned > 0 AND " WITHHELD);
+    long long withheld_reps
+        = q_int("SELECT count(DISTINCT rep_id) FROM goal_plans WHERE week < 5 AND planned > 0 AND " WITHHELD);
     assert_true(withheld_reps >= 2);
     /* sp-taskpool applied the commands: one open task per rep with a withheld action, with history */
-    assert_int_equal(wait_for("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up'", withheld_reps),
-        withheld_reps);
-    assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up' AND status = 'open' AND "
-                           "assignee_id = subject_id AND subject_type = 'rep' AND level = 1 AND "
-                           "created_at = '2026-04-01T00:00:00Z' AND due_at = '2026-04-15T00:00:00Z' AND key = "
-                           "'task:goal.catch_up:rep:' || subject_id || ':202603'"),
+    assert_int_equal(
+        wait_for("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up'", withheld_reps), withheld_reps);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up' AND status = 'open' AND "
+              "assignee_id = subject_id AND subject_type = 'rep' AND level = 1 AND "
+              "created_at = '2026-04-01T00:00:00Z' AND due_at = '2026-04-15T00:00:00Z' AND key = "
+              "'task:goal.catch_up:rep:' || subject_id || ':202603'"),
         withheld_reps);
     assert_int_equal(q_int("SELECT count(*) FROM task_history h JOIN tasks t ON t.key = h.task_key "
                            "WHERE t.kind = 'goal.catch_up' AND h.action = 'open'"),
@@ -252,23 +254,26 @@ static void test_plan_replan_review(void **state)
                            "WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.kind = 'goal.catch_up' AND "
                            "t.subject_id = w.rep_id AND t.evidence->'numbers' ? w.action)"),
         0);
-    assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE key = 'task:goal.catch_up:rep:' || " ND_REP
-                           " || ':202603' AND assignee_id = " ND_REP " AND status = 'open' AND team_id = 'T-E1' "
-                           "AND explanation_zh LIKE '%需求诊断%' AND explanation_en LIKE '%needs_diagnosis%'"),
+    assert_int_equal(
+        q_int("SELECT count(*) FROM tasks WHERE key = 'task:goal.catch_up:rep:' || " ND_REP
+              " || ':202603' AND assignee_id = " ND_REP " AND status = 'open' AND team_id = 'T-E1' "
+              "AND explanation_zh LIKE '%需求诊断%' AND explanation_en LIKE '%needs_diagnosis%'"),
         1);
     assert_int_equal(q_int("SELECT catch_ups FROM goal_reviews WHERE month = '2026-03'"), withheld_reps);
     /* ND_REP's needs diagnoses are done but failed quality: visible as such, none passed */
     assert_true(q_int("SELECT sum(planned) FROM goal_plans WHERE rep_id = " ND_REP " AND week < 5 AND "
                       "action = 'needs_diagnosis'")
         > 0);
-    assert_int_equal(q_int("SELECT (c->>'failed')::int FROM goal_reviews r, "
-                           "jsonb_array_elements(r.minutes_json->'items') i, jsonb_array_elements(i->'causes') c "
-                           "WHERE i->>'level' = 'rep' AND i->>'id' = " ND_REP " AND c->>'action' = "
-                           "'needs_diagnosis' AND (c->>'passed')::int = 0"),
+    assert_int_equal(
+        q_int("SELECT (c->>'failed')::int FROM goal_reviews r, "
+              "jsonb_array_elements(r.minutes_json->'items') i, jsonb_array_elements(i->'causes') c "
+              "WHERE i->>'level' = 'rep' AND i->>'id' = " ND_REP " AND c->>'action' = "
+              "'needs_diagnosis' AND (c->>'passed')::int = 0"),
         q_int("SELECT sum(planned) FROM goal_plans WHERE rep_id = " ND_REP " AND week < 5 AND "
               "action = 'needs_diagnosis'"));
     assert_int_equal(
-        q_int("SELECT count(*) FROM goal_reviews WHERE minutes_md LIKE '%| T-N1 | R-NORTH |%executive_visit%'"),
+        q_int(
+            "SELECT count(*) FROM goal_reviews WHERE minutes_md LIKE '%| T-N1 | R-NORTH |%executive_visit%'"),
         1);
 
     /* a rerun: the same minutes and commands; once sp-taskpool has read them, still one task each */
@@ -276,7 +281,8 @@ static void test_plan_replan_review(void **state)
     int64_t lag = -1;
     char err[256];
     for (int i = 0; i < 300; i++) {
-        if (bus_group_lag(itest_env("SP_KAFKA_BOOTSTRAP"), group, SP_TOPIC_TASK_COMMANDS, &lag, err, sizeof err)
+        if (bus_group_lag(
+                itest_env("SP_KAFKA_BOOTSTRAP"), group, SP_TOPIC_TASK_COMMANDS, &lag, err, sizeof err)
                 == SP_OK
             && lag == 0)
             break;
@@ -290,11 +296,12 @@ static void test_plan_replan_review(void **state)
 
     /* Kafka down: the review fails loudly (exit 1, says so) and leaves no minutes behind */
     assert_int_equal(sp_db_exec_script(db, "DELETE FROM goal_reviews"), SP_OK);
-    assert_int_equal(itest_sh("out=$(SP_PG_URL='%s' SP_KAFKA_BOOTSTRAP=127.0.0.1:1 "
-                              "SP_RDKAFKA_MESSAGE_TIMEOUT_MS=2000 '%s' review month --month 2026-03 2>&1); "
-                              "rc=$?; echo \"$out\" | grep -q 'catch-up task commands not delivered' || exit 9; "
-                              "exit $rc",
-                         url, spctl),
+    assert_int_equal(
+        itest_sh("out=$(SP_PG_URL='%s' SP_KAFKA_BOOTSTRAP=127.0.0.1:1 "
+                 "SP_RDKAFKA_MESSAGE_TIMEOUT_MS=2000 '%s' review month --month 2026-03 2>&1); "
+                 "rc=$?; echo \"$out\" | grep -q 'catch-up task commands not delivered' || exit 9; "
+                 "exit $rc",
+            url, spctl),
         1);
     assert_int_equal(q_int("SELECT count(*) FROM goal_reviews"), 0);
     assert_int_equal(run("review month --month 2026-03"), 0);

@@ -548,21 +548,22 @@ static void test_today_goal_actions(void **state)
          "('%s-goal', '%s-rep1', '%s-T1', '%s-R1', 1, 'needs_diagnosis', 9), "
          "('%s-goal', '%s-rep2', '%s-T2', '%s-R2', 0, 'demo', 4), "
          "('%s-old', '%s-rep1', '%s-T1', '%s-R1', 3, 'demo', 4)",
-        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
-        P, P, P, P, P, P, P, P, P, P);
+        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
+        P, P, P, P, P, P, P, P, P, P, P, P);
     /* needs diagnoses: 2 passed Mon/Tue, 1 failed (no decision maker), 1 passed today, 1 after now,
      * 1 last week; touches: 3 passed on Tuesday */
-    sqlf("INSERT INTO interactions (event_id, occurred_at, source, channel, direction, rep_id, activity_kind, "
-         "quality_passed) VALUES "
-         "('%s-g1', '2026-03-02T09:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
-         "('%s-g2', '2026-03-03T09:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
-         "('%s-g3', '2026-03-03T11:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', false), "
-         "('%s-g4', '2026-03-04T08:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
-         "('%s-g5', '2026-03-04T12:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
-         "('%s-g6', '2026-02-27T09:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
-         "('%s-g7', '2026-03-03T09:00:00Z', 'crm', 'call', 'outbound', '%s-rep1', 'touch', true), "
-         "('%s-g8', '2026-03-03T10:00:00Z', 'crm', 'call', 'outbound', '%s-rep1', 'touch', true), "
-         "('%s-g9', '2026-03-03T11:00:00Z', 'crm', 'call', 'outbound', '%s-rep1', 'touch', true)",
+    sqlf(
+        "INSERT INTO interactions (event_id, occurred_at, source, channel, direction, rep_id, activity_kind, "
+        "quality_passed) VALUES "
+        "('%s-g1', '2026-03-02T09:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
+        "('%s-g2', '2026-03-03T09:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
+        "('%s-g3', '2026-03-03T11:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', false), "
+        "('%s-g4', '2026-03-04T08:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
+        "('%s-g5', '2026-03-04T12:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
+        "('%s-g6', '2026-02-27T09:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
+        "('%s-g7', '2026-03-03T09:00:00Z', 'crm', 'call', 'outbound', '%s-rep1', 'touch', true), "
+        "('%s-g8', '2026-03-03T10:00:00Z', 'crm', 'call', 'outbound', '%s-rep1', 'touch', true), "
+        "('%s-g9', '2026-03-03T11:00:00Z', 'crm', 'call', 'outbound', '%s-rep1', 'touch', true)",
         P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
     json_t *j = NULL;
     assert_int_equal(getf(REP1, &j, "/v1/me/today"), 200);
@@ -584,8 +585,8 @@ static void test_today_goal_actions(void **state)
     assert_int_equal(num(nd, "count"), 2); /* 4 owed this morning over 3 days */
     assert_string_equal(json_string_value(json_object_get(nd, "quality_standard")),
         "must cover procurement, technical, decision_maker; an agreed next step recorded");
-    assert_string_equal(
-        json_string_value(json_object_get(nd, "quality_standard_zh")), "须覆盖采购、技术、决策人;须记录约定的下一步");
+    assert_string_equal(json_string_value(json_object_get(nd, "quality_standard_zh")),
+        "须覆盖采购、技术、决策人;须记录约定的下一步");
     assert_non_null(json_string_value(json_object_get(nd, "description")));
     json_t *touch = planned(j, "touch");
     assert_non_null(touch);

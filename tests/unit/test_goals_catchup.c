@@ -21,8 +21,11 @@
 
 static goals_catchup item(int64_t nd, int64_t demos)
 {
-    goals_catchup cu = {.key = "task:goal.catch_up:rep:R02:202603", .rep_id = "R02", .team_id = "T1",
-        .region_id = "G1", .n = 2};
+    goals_catchup cu = {.key = "task:goal.catch_up:rep:R02:202603",
+        .rep_id = "R02",
+        .team_id = "T1",
+        .region_id = "G1",
+        .n = 2};
     cu.action[0] = GOALS_NEEDS_DIAGNOSIS;
     cu.count[0] = nd;
     cu.action[1] = GOALS_DEMO;

@@ -158,7 +158,8 @@ static void test_quality_text(void **state)
     assert_int_equal(goals_template_load(DIR "education.json", &t, err, sizeof err), SP_OK);
     const goals_target *a = goals_template_target(t, "new_a_class_customers");
     goals_quality_text(&a->action[GOALS_NEEDS_DIAGNOSIS].quality, 0, buf, sizeof buf);
-    assert_string_equal(buf, "must cover procurement, technical, decision_maker; an agreed next step recorded");
+    assert_string_equal(
+        buf, "must cover procurement, technical, decision_maker; an agreed next step recorded");
     goals_quality_text(&a->action[GOALS_NEEDS_DIAGNOSIS].quality, 1, buf, sizeof buf);
     assert_string_equal(buf, "须覆盖采购、技术、决策人;须记录约定的下一步");
     goals_quality_text(&a->action[GOALS_PROPOSAL].quality, 0, buf, sizeof buf);

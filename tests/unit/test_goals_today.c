@@ -80,7 +80,8 @@ static void test_share(void **state)
         goals_today_day d = {0, cases[i].working, cases[i].days_left};
         int64_t n = -1;
         assert_int_equal(goals_today_share(cases[i].planned, cases[i].passed_before, &d, &n), SP_OK);
-        if (n != cases[i].want) fail_msg("case %zu: got %lld, want %lld", i, (long long)n, (long long)cases[i].want);
+        if (n != cases[i].want)
+            fail_msg("case %zu: got %lld, want %lld", i, (long long)n, (long long)cases[i].want);
     }
     goals_today_day d = {0, 1, 3};
     int64_t n = 9;
