@@ -660,29 +660,20 @@ static int review_goal(
         snprintf(c->err, sizeof c->err, "goal %s: no plan week starts in %s", goal_id, month);
     if (!rv && ((rv = goals_review_markdown(r, &md)) || (rv = goals_review_json(r, &js))))
         snprintf(c->err, sizeof c->err, "out of memory");
+    /* the catch-up commands first, the minutes only once the broker has them
+     * all: a failed delivery leaves no minutes behind, and a rerun is harmless */
     int total = 0;
-    goals_catchup *cu = NULL;
-    size_t ncu = 0;
-    if (!rv && !goals_review_catchups(r, &cu, &ncu)) total = (int)ncu;
-    free(cu);
-    /* the minutes commit only once the broker has every catch-up command:
-     * a failed delivery leaves no minutes behind, and a rerun is harmless */
-    if (!rv && (rv = sp_db_begin(c->db))) dberr(c, "begin");
+    if (!rv) rv = catchups_publish(c, goal_id, r, parse_date(next), &total);
     if (!rv) {
         char nb[16];
         snprintf(nb, sizeof nb, "%d", total);
         const char *pr[5] = {goal_id, month, md, js, nb};
-        if (!rv)
-            rv = q(c, "minutes",
-                "INSERT INTO goal_reviews (goal_id, month, minutes_md, minutes_json, catch_ups) "
-                "VALUES ($1, $2, $3, $4::jsonb, $5::int) ON CONFLICT (goal_id, month) DO UPDATE SET "
-                "minutes_md = EXCLUDED.minutes_md, minutes_json = EXCLUDED.minutes_json, catch_ups = "
-                "EXCLUDED.catch_ups, "
-                "written_at = now()",
-                5, pr, NULL);
-        if (!rv) rv = catchups_publish(c, goal_id, r, parse_date(next), &total);
-        if (!rv && (rv = sp_db_commit(c->db))) dberr(c, "commit");
-        if (rv) sp_db_rollback(c->db);
+        rv = q(c, "minutes",
+            "INSERT INTO goal_reviews (goal_id, month, minutes_md, minutes_json, catch_ups) "
+            "VALUES ($1, $2, $3, $4::jsonb, $5::int) ON CONFLICT (goal_id, month) DO UPDATE SET "
+            "minutes_md = EXCLUDED.minutes_md, minutes_json = EXCLUDED.minutes_json, catch_ups = "
+            "EXCLUDED.catch_ups, written_at = now()",
+            5, pr, NULL);
     }
     if (!rv && out_dir) {
         char name[512], safe[256];
