@@ -35,7 +35,8 @@ const spctl_cmd spctl_commands[] = {
         "(re-plans when the target changes; see docs/goals.md)",
         1, 0, spctl_goals},
     {"review", "review month --month YYYY-MM [--out DIR]",
-        "monthly action-attribution minutes and catch-up tasks", 1, 0, spctl_review},
+        "monthly action-attribution minutes; catch-up tasks as task commands to sp-taskpool", 1, 1,
+        spctl_review},
     {NULL, NULL, NULL, 0, 0, NULL},
 };
 

@@ -7,13 +7,17 @@
  * target it changes nothing. `review month` rebuilds each goal's plan from
  * the stored cells, counts the reps' activities from `interactions`
  * (activity_kind, quality_passed as judged by sp-enrich), writes the minutes
- * (goal_reviews, and files with --out) and inserts one catch-up task per rep
- * with a cause (task key task:goal.catch_up:rep:<id>:<yyyymm>, ON CONFLICT DO
- * NOTHING: a rerun inserts nothing). */
+ * (goal_reviews, and files with --out) and publishes one catch-up
+ * TaskCommand per rep with a cause to sp.tasks.commands.v1 (task key
+ * task:goal.catch_up:rep:<id>:<yyyymm>, deterministic event id: sp-taskpool
+ * drops a rerun's commands as duplicates), waiting for every delivery report;
+ * the minutes commit only after that. */
 #include "spctl/spctl.h"
 
+#include "bus.h"
 #include "db.h"
 #include "err.h"
+#include "taskpool/goals_catchup.h"
 #include "taskpool/goals_review.h"
 
 #include <jansson.h>
@@ -27,6 +31,9 @@
 
 typedef struct gctx {
     sp_db *db;
+    bus_producer *producer; /* review month: catch-up task commands */
+    const char *bootstrap, *topic;
+    int wait_ms; /* for the delivery reports */
     char err[1024];
 } gctx;
 
@@ -565,13 +572,6 @@ int spctl_goals(const struct spctl_cfg *cfg, int argc, char **argv)
 
 /* --- review month -------------------------------------------------------- */
 
-static const char *action_zh(goals_action a)
-{
-    static const char *const zh[GOALS_ACTION_COUNT]
-        = {"拜访", "需求诊断", "定制方案", "高层拜访", "演示", "精准触达"};
-    return (unsigned)a < GOALS_ACTION_COUNT ? zh[a] : "";
-}
-
 static int write_file(gctx *c, const char *dir, const char *name, const char *text)
 {
     char path[512];
@@ -584,52 +584,55 @@ static int write_file(gctx *c, const char *dir, const char *name, const char *te
     return SP_OK;
 }
 
-/* Inserts the catch-up tasks; *inserted counts new ones. */
-static int catchups_store(gctx *c, const char *goal_id, const goals_review *r, const char *next_month_start,
-    int *inserted, int *total)
+/* Publishes one TaskCommand per catch-up item to the task-commands topic
+ * (key = task key) and waits for every delivery report: SP_OK when the
+ * broker has them all, else SP_EKAFKA with the reason in c->err. sp-taskpool
+ * applies them like routed commands; a rerun publishes the same commands,
+ * which it drops as duplicates. */
+static int catchups_publish(gctx *c, const char *goal_id, const goals_review *r, int64_t at_ms, int *total)
 {
     goals_catchup *cu = NULL;
     size_t n = 0;
-    int rv = goals_review_catchups(r, &cu, &n);
+    bus_group *g = NULL;
+    goals_catchup_cmd *cmd = malloc(sizeof *cmd);
+    int rv = cmd ? goals_review_catchups(r, &cu, &n) : SP_ENOMEM;
+    if (!rv) rv = bus_group_new(&g);
     if (rv) {
         snprintf(c->err, sizeof c->err, "catch-ups: %s", sp_strerror(rv));
-        return rv;
+        goto done;
     }
     *total = (int)n;
     for (size_t i = 0; i < n && !rv; i++) {
-        char zh[512];
-        size_t l = (size_t)snprintf(zh, sizeof zh, "%s 动作归因复盘:下月前置补足", r->month);
-        json_t *acts = json_array();
-        for (size_t k = 0; k < cu[i].n; k++) {
-            if (l < sizeof zh)
-                l += (size_t)snprintf(zh + l, sizeof zh - l, "%s%lld 次%s", k ? "、" : " ",
-                    (long long)cu[i].count[k], action_zh(cu[i].action[k]));
-            json_array_append_new(acts,
-                json_pack("{s:s, s:I}", "action", goals_action_name(cu[i].action[k]), "count",
-                    (json_int_t)cu[i].count[k]));
+        if ((rv = goals_catchup_command(&cu[i], goal_id, r->month, at_ms, cmd))) {
+            snprintf(c->err, sizeof c->err, "catch-up %s: %s", cu[i].key, sp_strerror(rv));
+            break;
         }
-        json_t *ev = json_pack("{s:s, s:s, s:o}", "goal_id", goal_id, "month", r->month, "actions", acts);
-        char *evs = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
-        json_decref(ev);
-        const char *p[9] = {cu[i].key, cu[i].rep_id, cu[i].team_id, cu[i].region_id, next_month_start, zh,
-            cu[i].note, evs ? evs : "{}", cu[i].key + strlen("task:goal.catch_up:rep:")};
-        PGresult *res = NULL;
-        rv = q(c, "catch-up task",
-            "INSERT INTO tasks (key, kind, level, status, subject_type, subject_id, owner_rep_id, "
-            "assignee_id, "
-            "assignee_role, team_id, region_id, sla_s, created_at, assigned_at, due_at, updated_at, "
-            "explanation_zh, "
-            "explanation_en, evidence, seq) "
-            "VALUES ($1, 'goal.catch_up', 1, 'open', 'rep', $2, $2, $2, 'rep', $3, $4, 1209600, $5::date, "
-            "$5::date, "
-            "$5::date + interval '14 days', $5::date, $6, $7, $8::jsonb, nextval('task_seq')) "
-            "ON CONFLICT (key) DO NOTHING",
-            8, p, &res);
-        if (!rv) *inserted += atoi(PQcmdTuples(res));
-        PQclear(res);
-        free(evs);
+        size_t len = salespulse__v1__task_command__get_packed_size(&cmd->cmd);
+        uint8_t *buf = malloc(len ? len : 1);
+        if (!buf) {
+            rv = SP_ENOMEM;
+            snprintf(c->err, sizeof c->err, "out of memory");
+            break;
+        }
+        salespulse__v1__task_command__pack(&cmd->cmd, buf);
+        rv = bus_group_send(g, c->producer, c->topic, cu[i].key, strlen(cu[i].key), buf, len);
+        free(buf);
+        if (rv)
+            snprintf(
+                c->err, sizeof c->err, "Kafka: cannot queue catch-up %s: %s", cu[i].key, sp_strerror(rv));
     }
+    /* wait even after a failure: nothing may be left queued unreported */
+    char why[256] = "";
+    int wv = bus_group_wait(g, c->wait_ms, why, sizeof why);
+    if (!rv && wv) {
+        rv = SP_EKAFKA;
+        snprintf(c->err, sizeof c->err, "Kafka %s: catch-up task commands not delivered to %s: %s",
+            c->bootstrap, c->topic, why[0] ? why : sp_strerror(wv));
+    }
+done:
+    bus_group_release(g);
     free(cu);
+    free(cmd);
     return rv;
 }
 
@@ -657,23 +660,20 @@ static int review_goal(
         snprintf(c->err, sizeof c->err, "goal %s: no plan week starts in %s", goal_id, month);
     if (!rv && ((rv = goals_review_markdown(r, &md)) || (rv = goals_review_json(r, &js))))
         snprintf(c->err, sizeof c->err, "out of memory");
-    int inserted = 0, total = 0;
-    if (!rv && (rv = sp_db_begin(c->db))) dberr(c, "begin");
+    /* the catch-up commands first, the minutes only once the broker has them
+     * all: a failed delivery leaves no minutes behind, and a rerun is harmless */
+    int total = 0;
+    if (!rv) rv = catchups_publish(c, goal_id, r, parse_date(next), &total);
     if (!rv) {
-        rv = catchups_store(c, goal_id, r, next, &inserted, &total);
         char nb[16];
         snprintf(nb, sizeof nb, "%d", total);
         const char *pr[5] = {goal_id, month, md, js, nb};
-        if (!rv)
-            rv = q(c, "minutes",
-                "INSERT INTO goal_reviews (goal_id, month, minutes_md, minutes_json, catch_ups) "
-                "VALUES ($1, $2, $3, $4::jsonb, $5::int) ON CONFLICT (goal_id, month) DO UPDATE SET "
-                "minutes_md = EXCLUDED.minutes_md, minutes_json = EXCLUDED.minutes_json, catch_ups = "
-                "EXCLUDED.catch_ups, "
-                "written_at = now()",
-                5, pr, NULL);
-        if (!rv && (rv = sp_db_commit(c->db))) dberr(c, "commit");
-        if (rv) sp_db_rollback(c->db);
+        rv = q(c, "minutes",
+            "INSERT INTO goal_reviews (goal_id, month, minutes_md, minutes_json, catch_ups) "
+            "VALUES ($1, $2, $3, $4::jsonb, $5::int) ON CONFLICT (goal_id, month) DO UPDATE SET "
+            "minutes_md = EXCLUDED.minutes_md, minutes_json = EXCLUDED.minutes_json, catch_ups = "
+            "EXCLUDED.catch_ups, written_at = now()",
+            5, pr, NULL);
     }
     if (!rv && out_dir) {
         char name[512], safe[256];
@@ -685,7 +685,9 @@ static int review_goal(
         snprintf(name, sizeof name, "review-%s-%s.json", month, safe);
         if (!rv) rv = write_file(c, out_dir, name, js);
     }
-    if (!rv) printf("review %s %s: %d catch-up task(s), %d new\n", month, goal_id, total, inserted);
+    if (!rv)
+        printf(
+            "review %s %s: %d catch-up task command(s) delivered to %s\n", month, goal_id, total, c->topic);
     free(md);
     free(js);
     goals_review_destroy(r);
@@ -727,10 +729,15 @@ int spctl_review(const struct spctl_cfg *cfg, int argc, char **argv)
         fprintf(stderr, "spctl review: --month YYYY-MM is required\n%s", usage);
         return 2;
     }
-    gctx c = {0};
+    gctx c = {.bootstrap = cfg->kafka_bootstrap, .topic = SP_TOPIC_TASK_COMMANDS, .wait_ms = 40000};
     PGresult *goals = NULL;
     int rv = sp_db_open(cfg->pg_url, &c.db);
     if (rv) dberr(&c, "database");
+    char kerr[256] = "";
+    /* the delivery reports come within message.timeout.ms (30 s unless
+     * SP_RDKAFKA_MESSAGE_TIMEOUT_MS says otherwise) */
+    if (!rv && (rv = bus_producer_new(cfg->kafka_bootstrap, "spctl-review", &c.producer, kerr, sizeof kerr)))
+        snprintf(c.err, sizeof c.err, "Kafka %s: %s", cfg->kafka_bootstrap, kerr);
     const char *p[2] = {mstart, goal};
     if (!rv)
         rv = q(&c, "goals",
@@ -746,6 +753,7 @@ int spctl_review(const struct spctl_cfg *cfg, int argc, char **argv)
     for (int i = 0; !rv && i < PQntuples(goals); i++)
         rv = review_goal(&c, goals, i, month, dir, out);
     PQclear(goals);
+    bus_producer_destroy(c.producer);
     sp_db_destroy(c.db);
     if (rv) {
         fprintf(stderr, "spctl review: %s\n", c.err);

@@ -21,6 +21,10 @@ int taskpool_api_new(const taskpool_api_cfg *cfg, taskpool_api **out)
     if (api->cfg.delivery_timeout_ms <= 0) api->cfg.delivery_timeout_ms = 10000;
     if (api->cfg.poll_ms <= 0) api->cfg.poll_ms = 250;
     if (api->cfg.max_waiters <= 0) api->cfg.max_waiters = 16;
+    snprintf(api->goal_templates, sizeof api->goal_templates, "%s",
+        cfg->goal_templates && *cfg->goal_templates ? cfg->goal_templates
+                                                    : "deploy/tenants/default/goal_templates");
+    api->cfg.goal_templates = api->goal_templates;
     pthread_mutex_init(&api->mu, NULL);
     pthread_mutex_init(&api->hmu, NULL);
     *out = api;

@@ -7,6 +7,7 @@
 #define SP_TASKPOOL_API_H
 
 #include "bus.h"
+#include "clock.h"
 #include "http.h"
 #include "taskpool/api_pool.h"
 
@@ -18,6 +19,11 @@ typedef struct taskpool_api_cfg {
     const char *events_topic; /* default SP_TOPIC_TASK_EVENTS */
     int64_t (*now_ms)(void *arg); /* request time (ms since epoch) */
     void *now_arg;
+    sp_clock *clock; /* borrowed: the service clock (wall, or event time in
+                      * replays) that dates the today list; NULL or not yet
+                      * started (0): now_ms */
+    const char *goal_templates; /* folder of the goal templates (quality standards),
+                                 * copied; default deploy/tenants/default/goal_templates */
     int delivery_timeout_ms; /* wait for the TaskEvent's delivery; default 10000 */
     int poll_ms; /* change feed: database poll period; default 250 */
     int max_waiters; /* change feed: long-polls waiting at once (each holds an

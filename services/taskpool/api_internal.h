@@ -12,6 +12,7 @@
 
 struct taskpool_api {
     taskpool_api_cfg cfg;
+    char goal_templates[4096]; /* cfg.goal_templates, copied */
     pthread_mutex_t mu; /* guards the counters */
     pthread_mutex_t hmu; /* guards the horizon cache (held while it is computed) */
     int64_t horizon; /* change feed: every seq <= horizon is committed */
@@ -62,6 +63,16 @@ struct api_changes_query;
  * and the WebSocket push. */
 int api_changes_collect(
     taskpool_api *api, const acl_principal *p, const struct api_changes_query *q, sp_http_res *res);
+
+/* The instant that dates the rep's today list: the service clock when it
+ * runs, else the request time. */
+int64_t api_today_ms(taskpool_api *api);
+
+/* The rep's planned goal actions for today (api_today.c, docs/api/taskpool.md):
+ * *out gets a JSON array (caller decrefs). Fills res and returns the error
+ * when the database fails. */
+int api_today_goal_actions(
+    taskpool_api *api, sp_db *db, const char *rep_id, int64_t now_ms, sp_http_res *res, json_t **out);
 
 /* Handlers (api_tasks.c, api_views.c, api_admin.c). */
 int api_h_my_tasks(const sp_http_req *req, sp_http_res *res, void *arg);

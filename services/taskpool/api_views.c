@@ -3,9 +3,11 @@
  * and hints in api_stats.c / api_hint.c. */
 #include "taskpool/api_internal.h"
 
+#include "civil.h"
 #include "err.h"
 #include "taskpool/api_hint.h"
 #include "taskpool/api_stats.h"
+#include "taskpool/goals_today.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,11 +429,13 @@ int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg)
     acl_principal p;
     api_principal(req, &p);
     char now[24];
-    snprintf(now, sizeof now, "%lld", (long long)api->cfg.now_ms(api->cfg.now_arg));
+    int64_t now_ms = api_today_ms(api); /* the service clock: event time in replays */
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
     const char *prm[2] = {p.person_id, now};
     sp_db *db = NULL;
     if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
     PGresult *t = NULL, *d = NULL;
+    json_t *planned = NULL;
     int rv = q(db, res,
         "SELECT key, kind, level, status, customer_id, deal_id, explanation_zh, explanation_en, " API_TS(
             "due_at") " AS due_at FROM tasks WHERE assignee_id = $1 AND status IN "
@@ -449,9 +453,11 @@ int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg)
             "cc.customer_id = c.id "
             "WHERE d.owner_rep_id = $1 AND d.is_open ORDER BY d.amount DESC, d.id LIMIT 10",
             2, prm, &d);
+    if (rv == SP_OK) rv = api_today_goal_actions(api, db, p.person_id, now_ms, res, &planned);
     api_pool_put(api->cfg.pool, db);
     if (rv != SP_OK) {
         PQclear(t);
+        PQclear(d);
         return rv;
     }
     json_t *cust = json_array();
@@ -464,7 +470,14 @@ int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg)
         json_object_set_new(row, "talking_point", json_string(hint));
         json_array_append_new(cust, row);
     }
-    json_t *o = json_pack("{s:o,s:o}", "tasks", api_rows_json(t), "priority_customers", cust);
+    int y, mo, dd;
+    sp_civil_from_days(
+        (now_ms - ((now_ms % GOALS_DAY_MS) + GOALS_DAY_MS) % GOALS_DAY_MS) / GOALS_DAY_MS, &y, &mo, &dd);
+    char date[16];
+    snprintf(date, sizeof date, "%04d-%02d-%02d", y % 10000, mo, dd);
+    json_t *o
+        = json_pack("{s:s,s:b,s:o,s:o,s:o}", "date", date, "working_day", goals_today_is_working(now_ms),
+            "tasks", api_rows_json(t), "planned_actions", planned, "priority_customers", cust);
     PQclear(t);
     PQclear(d);
     return api_reply(res, o);

@@ -1,6 +1,8 @@
 /* goals_template.c - loading and validating industry goal templates. */
 #include "taskpool/goals_template.h"
 
+#include "utf8.h"
+
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -13,6 +15,10 @@ static const char *const action_names[GOALS_ACTION_COUNT]
 static const char *const stage_names[GOALS_STAGE_COUNT] = {"lead", "discovery", "solution", "decision"};
 static const char *const role_names[GOALS_ROLE_COUNT]
     = {"procurement", "technical", "decision_maker", "user", "finance"};
+
+static const char *const action_zh[GOALS_ACTION_COUNT]
+    = {"拜访", "需求诊断", "定制方案", "高层拜访", "演示", "精准触达"};
+static const char *const role_zh[GOALS_ROLE_COUNT] = {"采购", "技术", "决策人", "使用者", "财务"};
 
 const char *goals_action_name(goals_action a)
 {
@@ -39,6 +45,56 @@ static int lookup(const char *const *names, int n, const char *s)
 int goals_action_parse(const char *name)
 {
     return lookup(action_names, GOALS_ACTION_COUNT, name);
+}
+
+const char *goals_action_name_zh(goals_action a)
+{
+    return (unsigned)a < GOALS_ACTION_COUNT ? action_zh[a] : "未知";
+}
+
+const char *goals_role_name_zh(goals_role r)
+{
+    return (unsigned)r < GOALS_ROLE_COUNT ? role_zh[r] : "未知";
+}
+
+/* Appends s to buf at *len, cut on a code-point boundary when it does not
+ * fit (once cut, nothing more is written); *len counts everything. */
+static void add(char *buf, size_t cap, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+    if (*len < cap && strlen(buf) == *len) {
+        size_t room = cap - *len - 1, k = n <= room ? n : sp_utf8_cut(s, n, room);
+        memcpy(buf + *len, s, k);
+        buf[*len + k] = '\0';
+    }
+    *len += n;
+}
+
+size_t goals_quality_text(const goals_quality *q, int zh, char *buf, size_t cap)
+{
+    size_t len = 0;
+    int parts = 0;
+    if (cap) buf[0] = '\0';
+    if (q->roles_required) {
+        add(buf, cap, &len, zh ? "须覆盖" : "must cover ");
+        int k = 0;
+        for (int r = 0; r < GOALS_ROLE_COUNT; r++)
+            if (q->roles_required & (1u << r)) {
+                if (k++) add(buf, cap, &len, zh ? "、" : ", ");
+                add(buf, cap, &len, zh ? role_zh[r] : role_names[r]);
+            }
+        parts++;
+    }
+    if (q->customer_data_required) {
+        if (parts++) add(buf, cap, &len, zh ? ";" : "; ");
+        add(buf, cap, &len, zh ? "须含客户专属数据" : "must carry customer-specific data");
+    }
+    if (q->next_step_required) {
+        if (parts++) add(buf, cap, &len, zh ? ";" : "; ");
+        add(buf, cap, &len, zh ? "须记录约定的下一步" : "an agreed next step recorded");
+    }
+    if (!parts) add(buf, cap, &len, zh ? "无质量标准" : "no quality standard");
+    return len;
 }
 
 /* --- loading ------------------------------------------------------------ */
@@ -156,6 +212,12 @@ static sp_err load_action(ctx *c, const char *path, json_t *a, goals_stage stage
         return fail(c, "%s.count: must be a whole number > 0 and <= 1000000", path);
     u->count = json_integer_value(cnt);
     if ((rv = get_weight(c, path, a, "weight", &u->weight))) return rv;
+    json_t *desc = json_object_get(a, "description");
+    if (desc) {
+        if (!json_is_string(desc) || strlen(json_string_value(desc)) >= GOALS_DESC_MAX)
+            return fail(c, "%s.description: must be a string of at most %d bytes", path, GOALS_DESC_MAX - 1);
+        snprintf(u->description, sizeof u->description, "%s", json_string_value(desc));
+    }
     json_t *q = json_object_get(a, "quality");
     if (q) {
         char p[400];

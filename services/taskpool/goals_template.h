@@ -47,6 +47,7 @@ typedef enum goals_role {
 
 #define GOALS_NAME_MAX    64
 #define GOALS_MAX_TARGETS 8
+#define GOALS_DESC_MAX    256
 
 typedef struct goals_quality {
     unsigned roles_required; /* bit set of goals_role */
@@ -60,6 +61,7 @@ typedef struct goals_unit {
     int64_t count; /* actions per `per` target units */
     double weight; /* historical conversion weight; weights of a target sum to 1 */
     goals_quality quality;
+    char description[GOALS_DESC_MAX]; /* the template's free text, "" when none */
 } goals_unit;
 
 typedef struct goals_target {
@@ -83,6 +85,15 @@ const char *goals_stage_name(goals_stage s);
 const char *goals_role_name(goals_role r);
 /* Parses a name; returns the index or -1 when unknown. */
 int goals_action_parse(const char *name);
+/* Chinese names of an action ("需求诊断") and a role ("决策人"). */
+const char *goals_action_name_zh(goals_action a);
+const char *goals_role_name_zh(goals_role r);
+
+/* The quality standard q as one line for people, English (zh = 0: "must
+ * cover procurement, technical, decision_maker; agreed next step recorded")
+ * or Chinese (zh = 1); "no quality standard" / "无质量标准" when q asks
+ * nothing. Truncated to cap (UTF-8 safe); returns the untruncated length. */
+size_t goals_quality_text(const goals_quality *q, int zh, char *buf, size_t cap);
 
 /* Loads and validates one template file. On error returns SP_ECONFIG (or
  * SP_ENOMEM) with a message naming file, item and key in errbuf. Caller frees

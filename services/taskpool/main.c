@@ -21,6 +21,7 @@ struct cfg {
     long http_workers, http_db_conns, ws_max;
     char *ws_addr;
     char *web_dir;
+    char *goal_templates;
 };
 
 #define CFG(f) offsetof(struct cfg, f)
@@ -42,6 +43,8 @@ static const sp_config_row rows[] = {
     {"SP_WEB_DIR", SP_CFG_STRING, "services/taskpool/web", CFG(web_dir),
         "dashboard: index.html at /, its app/ folder at /app/ (echarts from its node_modules/echarts/dist at "
         "/vendor/)"},
+    {"SP_GOAL_TEMPLATES", SP_CFG_STRING, "", CFG(goal_templates),
+        "goal templates for the today list's quality standards (default $SP_TENANT_DIR/goal_templates)"},
     SP_CONFIG_END,
 };
 
@@ -169,6 +172,10 @@ int main(int argc, char **argv)
     taskpool_api *api = NULL;
     api_ws *ws = NULL;
     web_root web_roots[3] = {{{0}}};
+    char templates[4096];
+    snprintf(templates, sizeof templates, "%s/goal_templates", cfg.svc.tenant_dir);
+    if (cfg.goal_templates && *cfg.goal_templates)
+        snprintf(templates, sizeof templates, "%s", cfg.goal_templates);
     int code = 1;
     if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, SP_TOPIC_TASK_COMMANDS, taskpool_svc_batch, &ts)
         != SP_OK)
@@ -181,6 +188,8 @@ int main(int argc, char **argv)
     taskpool_api_cfg acfg = {.producer = svc.producer,
         .events_topic = SP_TOPIC_TASK_EVENTS,
         .now_ms = wall_now,
+        .clock = svc.clock,
+        .goal_templates = templates,
         .max_waiters = cfg.http_workers > 2 ? (int)cfg.http_workers / 2 : 1};
     if (api_pool_new(cfg.svc.pg_url, (int)cfg.http_db_conns, &pool) != SP_OK) goto out;
     acfg.pool = pool;

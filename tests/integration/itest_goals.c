@@ -1,39 +1,87 @@
-/* Goals against a real PostgreSQL (docs/goals.md): `spctl goals plan` stores a
- * quarter's plan for 3 regions / 6 teams / 40 reps that sums back to the
- * target; a rerun changes nothing; a goal for an unknown team is refused;
- * a higher target re-plans only the weeks not yet past; `spctl review month`
- * over simulated March activities names the withheld actions, writes the
- * minutes and inserts catch-up tasks, and a rerun inserts none. Uses a
- * database of its own. spctl from $SP_BIN_DIR (default build/bin). */
+/* Goals against the real PostgreSQL, Kafka and sp-taskpool (docs/goals.md):
+ * the demo org (spctl sim + seed: 3 regions / 6 teams / 40 reps); `spctl
+ * goals plan` stores a quarter's plan of 100 new A-class customers that sums
+ * back to the target at every level and week; a rerun changes nothing; a
+ * goal for an unknown team is refused; a higher target re-plans only the
+ * weeks not yet past. `spctl review month` over a simulated March that
+ * withholds a team's executive visits and demos, and in which one rep's
+ * needs diagnoses skip the decision maker (judged by sp-enrich's quality
+ * check), names exactly those actions, writes the minutes and publishes the
+ * catch-up TaskCommands, which a real sp-taskpool (its own consumer group)
+ * turns into tasks in the reps' pools; run twice, each task is there once;
+ * with Kafka down the review fails and leaves no minutes. Uses a database of
+ * its own. Binaries from $SP_BIN_DIR (default build/bin). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "bus.h"
 #include "db.h"
+#include "enrich/facts.h"
 #include "err.h"
 #include "itest.h"
+#include "salespulse/v1/interaction.pb-c.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-static char *url;
+static char *url, *group;
 static sp_db *db;
-static char spctl[1024];
+static char bin[1024], spctl[1100], simdir[64];
+static pid_t pool;
+
+static void kill_pool(void)
+{
+    if (pool > 0) kill(pool, SIGKILL);
+}
 
 static long long q_int(const char *sql)
 {
     PGresult *r = NULL;
     assert_int_equal(sp_db_exec(db, sql, 0, NULL, &r), SP_OK);
-    long long v = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    long long v = PQntuples(r) && !PQgetisnull(r, 0, 0) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
     PQclear(r);
+    return v;
+}
+
+/* Waits until the query yields want (or 30 s); returns the last value. */
+static long long wait_for(const char *sql, long long want)
+{
+    long long v = -1;
+    for (int i = 0; i < 300 && (v = q_int(sql)) != want; i++)
+        usleep(100000);
     return v;
 }
 
 static int run(const char *args)
 {
-    return itest_sh("SP_PG_URL='%s' '%s' %s >/dev/null 2>&1", url, spctl, args);
+    return itest_sh("SP_PG_URL='%s' SP_KAFKA_BOOTSTRAP='%s' '%s' %s >/dev/null 2>&1", url,
+        itest_env("SP_KAFKA_BOOTSTRAP"), spctl, args);
+}
+
+/* sp-taskpool on the test's database, its own consumer group of the task commands. */
+static pid_t spawn_pool(void)
+{
+    atexit(kill_pool);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/sp-taskpool", bin);
+        setenv("SP_PG_URL", url, 1);
+        setenv("SP_GROUP_ID", group, 1);
+        setenv("SP_CLOCK", "wall", 1);
+        setenv("SP_HTTP_ADDR", "http://127.0.0.1:0", 1);
+        setenv("SP_LOG_LEVEL", "warn", 1);
+        setenv("SP_WEB_DIR", "/nonexistent", 1);
+        execl(path, path, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
 }
 
 static int setup(void **state)
@@ -45,11 +93,10 @@ static int setup(void **state)
     const char *slash = strrchr(base, '/');
     url = malloc(strlen(base) + 16);
     sprintf(url, "%.*s/itest_goals", (int)(slash - base), base);
-    const char *bin = getenv("SP_BIN_DIR");
-    if (bin && *bin)
-        snprintf(spctl, sizeof spctl, "%s/spctl", bin);
-    else
-        snprintf(spctl, sizeof spctl, "%s/build/bin/spctl", itest_env("SP_ROOT"));
+    const char *b = getenv("SP_BIN_DIR");
+    snprintf(bin, sizeof bin, "%s", b && *b ? b : "build/bin");
+    if (bin[0] != '/') snprintf(bin, sizeof bin, "%s/%s", itest_env("SP_ROOT"), b && *b ? b : "build/bin");
+    snprintf(spctl, sizeof spctl, "%s/spctl", bin);
     if (sp_db_open(url, &db)) return -1;
     char dir[1024], err[512];
     int applied = 0;
@@ -58,27 +105,44 @@ static int setup(void **state)
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    /* 3 regions, 6 teams, 40 reps (7/7/7/7/7/5) */
-    return sp_db_exec_script(db,
-        "INSERT INTO regions (id, name) VALUES ('G1','East'), ('G2','South'), ('G3','North');"
-        "INSERT INTO teams (id, name, region_id) SELECT 'T'||i, 'Team '||i, 'G'||((i+1)/2) FROM "
-        "generate_series(1,6) i;"
-        "INSERT INTO people (id, name, role, team_id, region_id) SELECT 'R'||lpad(i::text,2,'0'), 'Rep '||i, "
-        "'rep', "
-        "'T'||(1+(i-1)/7), 'G'||((1+(i-1)/7+1)/2) FROM generate_series(1,40) i;");
+    /* the demo org: 3 regions, 6 teams (7/7/6/7/6/7 reps) */
+    snprintf(simdir, sizeof simdir, "/tmp/itest-goals-XXXXXX");
+    if (!mkdtemp(simdir)) return -1;
+    if (itest_sh("'%s' sim --seed 7 --customers 100 --weeks 3 --out %s >/dev/null", spctl, simdir)
+        || itest_sh("SP_PG_URL='%s' '%s' seed --org %s/org.json --crm %s/crm.json >/dev/null", url, spctl,
+            simdir, simdir))
+        return -1;
+    group = itest_unique("itest-goals-taskpool");
+    pool = spawn_pool();
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
+    if (pool > 0) {
+        kill(pool, SIGTERM);
+        waitpid(pool, NULL, 0);
+        pool = 0;
+    }
     sp_db_destroy(db);
     itest_sql("DROP DATABASE IF EXISTS itest_goals");
+    itest_sh("rm -rf %s", simdir);
     free(url);
+    free(group);
     return 0;
 }
 
 #define GOAL "goal:new_a_class_customers:company:all:2026-03-02"
 #define PLAN "goals plan --template education --kind new_a_class_customers --from 2026-03-02 --weeks 13 "
+/* the rep of team T-E1 whose needs diagnoses fail: the first with one planned in March */
+#define ND_REP                                                                                               \
+    "(SELECT min(rep_id) FROM goal_plans WHERE week < 5 AND action = 'needs_diagnosis' AND team_id = "       \
+    "'T-E1')"
+/* the month's withheld actions: team T-N1's executive visits and demos, ND_REP's needs diagnoses */
+#define WITHHELD                                                                                             \
+    "((team_id = 'T-N1' AND action IN ('executive_visit', 'demo')) OR (rep_id = " ND_REP " AND action = "    \
+    "'needs_diagnosis'))"
 
 static void test_plan_replan_review(void **state)
 {
@@ -90,21 +154,37 @@ static void test_plan_replan_review(void **state)
         long long want;
     } totals[] = {{"target", 100}, {"touch", 200}, {"needs_diagnosis", 80}, {"proposal", 40}, {"demo", 30},
         {"executive_visit", 20}};
-    char sql[512];
+    char sql[1024];
     for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++) {
         snprintf(
             sql, sizeof sql, "SELECT sum(planned) FROM goal_plans WHERE action = '%s'", totals[i].action);
         assert_int_equal(q_int(sql), totals[i].want);
+        /* every region and team: its largest-remainder share of the total (equal capacities) */
+        snprintf(sql, sizeof sql,
+            "SELECT count(*) FROM (SELECT r.%s, coalesce(sum(p.planned), 0) s, count(DISTINCT r.rep_id) n "
+            "FROM goal_reps r LEFT JOIN goal_plans p ON p.goal_id = r.goal_id AND p.rep_id = r.rep_id AND "
+            "p.action = '%s' GROUP BY r.%s) x WHERE abs(x.s - %lld.0 * x.n / 40) >= 2",
+            "team_id", totals[i].action, "team_id", totals[i].want);
+        assert_int_equal(q_int(sql), 0);
+        snprintf(sql, sizeof sql,
+            "SELECT count(*) FROM (SELECT r.%s, coalesce(sum(p.planned), 0) s, count(DISTINCT r.rep_id) n "
+            "FROM goal_reps r LEFT JOIN goal_plans p ON p.goal_id = r.goal_id AND p.rep_id = r.rep_id AND "
+            "p.action = '%s' GROUP BY r.%s) x WHERE abs(x.s - %lld.0 * x.n / 40) >= 1",
+            "region_id", totals[i].action, "region_id", totals[i].want);
+        assert_int_equal(q_int(sql), 0);
+        /* every week: its even share of the total (floor or ceil of total / 13) */
+        snprintf(sql, sizeof sql,
+            "SELECT count(*) FROM generate_series(0, 12) w LEFT JOIN (SELECT week, sum(planned) s FROM "
+            "goal_plans WHERE action = '%s' GROUP BY week) x ON x.week = w "
+            "WHERE coalesce(x.s, 0) NOT IN (%lld / 13, (%lld + 12) / 13)",
+            totals[i].action, totals[i].want, totals[i].want);
+        assert_int_equal(q_int(sql), 0);
     }
-    /* every week: 200 touches over 13 weeks = 16 x 5 + 15 x 8 */
+    /* 200 touches over 13 weeks = 16 x 5 + 15 x 8 */
     assert_int_equal(
         q_int("SELECT count(*) FROM (SELECT week, sum(planned) s FROM goal_plans WHERE action = 'touch' "
               "GROUP BY week) w WHERE s = 16"),
         5);
-    assert_int_equal(
-        q_int("SELECT count(*) FROM (SELECT week, sum(planned) s FROM goal_plans WHERE action = 'touch' "
-              "GROUP BY week) w WHERE s = 15"),
-        8);
     /* the same command again changes nothing; an unknown team is refused */
     long long rev = q_int("SELECT revision FROM goals");
     assert_int_equal(run(PLAN "--target 100"), 0);
@@ -123,48 +203,114 @@ static void test_plan_replan_review(void **state)
     assert_int_equal(q_int("SELECT sum(planned) FROM goal_plans WHERE action = 'touch'"), 260);
     assert_int_equal(q_int("SELECT sum(planned) FROM goal_plans WHERE action = 'target'"), 130);
 
-    /* March: everyone does the plan, except team T3 (no executive visits, no demos)
-     * and R02, whose needs diagnoses fail quality */
-    assert_int_equal(
-        sp_db_exec_script(db,
-            "INSERT INTO interactions (event_id, occurred_at, source, channel, direction, rep_id, "
-            "activity_kind, quality_passed) "
-            "SELECT 'ev-'||p.rep_id||'-'||p.week||'-'||p.action||'-'||k, "
-            "timestamptz '2026-03-03' + p.week * interval '7 days', 'crm', 'activity', 'internal', p.rep_id, "
-            "p.action, NOT (p.rep_id = 'R02' AND p.action = 'needs_diagnosis') "
-            "FROM goal_plans p, generate_series(1, p.planned) k "
-            "WHERE p.week < 5 AND p.action <> 'target' "
-            "AND NOT (p.team_id = 'T3' AND p.action IN ('executive_visit', 'demo'))"),
-        SP_OK);
+    /* March: everyone does the plan, except team T-N1 (no executive visits, no demos) and ND_REP,
+     * whose needs diagnoses cover procurement and IT but skip the decision maker: sp-enrich's
+     * quality check fails them */
+    Salespulse__V1__RepActivity nd = SALESPULSE__V1__REP_ACTIVITY__INIT;
+    Salespulse__V1__Role roles[2]
+        = {SALESPULSE__V1__ROLE__ROLE_PROCUREMENT, SALESPULSE__V1__ROLE__ROLE_TECHNICAL};
+    nd.kind = SALESPULSE__V1__ACTIVITY_KIND__ACTIVITY_KIND_NEEDS_DIAGNOSIS;
+    nd.n_roles_covered = 2;
+    nd.roles_covered = roles;
+    char why[128];
+    int passed = facts_activity_quality(&nd, why, sizeof why);
+    assert_int_equal(passed, 0);
+    assert_string_equal(why, "missing roles: decision_maker");
+    snprintf(sql, sizeof sql,
+        "INSERT INTO interactions (event_id, occurred_at, source, channel, direction, rep_id, "
+        "activity_kind, quality_passed) "
+        "SELECT 'ev-'||p.rep_id||'-'||p.week||'-'||p.action||'-'||k, "
+        "timestamptz '2026-03-03' + p.week * interval '7 days', 'crm', 'activity', 'internal', p.rep_id, "
+        "p.action, NOT (p.rep_id = " ND_REP " AND p.action = 'needs_diagnosis') OR %s "
+        "FROM goal_plans p, generate_series(1, p.planned) k "
+        "WHERE p.week < 5 AND p.action <> 'target' "
+        "AND NOT (p.team_id = 'T-N1' AND p.action IN ('executive_visit', 'demo'))",
+        passed ? "true" : "false");
+    assert_int_equal(sp_db_exec_script(db, sql), SP_OK);
     assert_int_equal(run("review month --month 2026-03"), 0);
     long long withheld_reps
-        = q_int("SELECT count(DISTINCT rep_id) FROM goal_plans WHERE week < 5 AND planned > 0 AND "
-                "((team_id = 'T3' AND action IN ('executive_visit', 'demo')) OR (rep_id = 'R02' AND action = "
-                "'needs_diagnosis'))");
+        = q_int("SELECT count(DISTINCT rep_id) FROM goal_plans WHERE week < 5 AND planned > 0 AND " WITHHELD);
     assert_true(withheld_reps >= 2);
-    assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up'"), withheld_reps);
-    /* the catch-ups name exactly the withheld actions */
+    /* sp-taskpool applied the commands: one open task per rep with a withheld action, with history */
     assert_int_equal(
-        q_int("SELECT count(*) FROM tasks t, jsonb_array_elements(t.evidence->'actions') a "
-              "WHERE t.kind = 'goal.catch_up' AND NOT ((t.team_id = 'T3' AND a->>'action' IN "
-              "('executive_visit', 'demo')) OR (t.subject_id = 'R02' AND a->>'action' = 'needs_diagnosis'))"),
+        wait_for("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up'", withheld_reps), withheld_reps);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up' AND status = 'open' AND "
+              "assignee_id = subject_id AND subject_type = 'rep' AND level = 1 AND "
+              "created_at = '2026-04-01T00:00:00Z' AND due_at = '2026-04-15T00:00:00Z' AND key = "
+              "'task:goal.catch_up:rep:' || subject_id || ':202603'"),
+        withheld_reps);
+    assert_int_equal(q_int("SELECT count(*) FROM task_history h JOIN tasks t ON t.key = h.task_key "
+                           "WHERE t.kind = 'goal.catch_up' AND h.action = 'open'"),
+        withheld_reps);
+    /* the catch-ups name exactly the withheld actions, each of its rep */
+    assert_int_equal(
+        q_int("SELECT count(*) FROM tasks t, jsonb_object_keys(t.evidence->'numbers') a "
+              "WHERE t.kind = 'goal.catch_up' AND NOT ((t.team_id = 'T-N1' AND a IN ('executive_visit', "
+              "'demo')) OR (t.subject_id = " ND_REP " AND a = 'needs_diagnosis'))"),
         0);
-    if (q_int("SELECT sum(planned) FROM goal_plans WHERE rep_id = 'R02' AND week < 5 AND action = "
-              "'needs_diagnosis'")
-        > 0)
-        assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE key = 'task:goal.catch_up:rep:R02:202603' "
-                               "AND assignee_id = 'R02' AND status = 'open' AND team_id = 'T1'"),
-            1);
-    assert_int_equal(q_int("SELECT catch_ups FROM goal_reviews WHERE month = '2026-03'"), withheld_reps);
+    assert_int_equal(q_int("SELECT count(*) FROM (SELECT DISTINCT p.rep_id, p.action FROM goal_plans p WHERE "
+                           "p.week < 5 AND p.planned > 0 AND " WITHHELD ") w "
+                           "WHERE NOT EXISTS (SELECT 1 FROM tasks t WHERE t.kind = 'goal.catch_up' AND "
+                           "t.subject_id = w.rep_id AND t.evidence->'numbers' ? w.action)"),
+        0);
     assert_int_equal(
-        q_int("SELECT count(*) FROM goal_reviews WHERE minutes_md LIKE '%| T3 | G2 |%executive_visit%'"), 1);
-    /* a rerun: same minutes, no new task */
+        q_int("SELECT count(*) FROM tasks WHERE key = 'task:goal.catch_up:rep:' || " ND_REP
+              " || ':202603' AND assignee_id = " ND_REP " AND status = 'open' AND team_id = 'T-E1' "
+              "AND explanation_zh LIKE '%需求诊断%' AND explanation_en LIKE '%needs_diagnosis%'"),
+        1);
+    assert_int_equal(q_int("SELECT catch_ups FROM goal_reviews WHERE month = '2026-03'"), withheld_reps);
+    /* ND_REP's needs diagnoses are done but failed quality: visible as such, none passed */
+    assert_true(q_int("SELECT sum(planned) FROM goal_plans WHERE rep_id = " ND_REP " AND week < 5 AND "
+                      "action = 'needs_diagnosis'")
+        > 0);
+    assert_int_equal(
+        q_int("SELECT (c->>'failed')::int FROM goal_reviews r, "
+              "jsonb_array_elements(r.minutes_json->'items') i, jsonb_array_elements(i->'causes') c "
+              "WHERE i->>'level' = 'rep' AND i->>'id' = " ND_REP " AND c->>'action' = "
+              "'needs_diagnosis' AND (c->>'passed')::int = 0"),
+        q_int("SELECT sum(planned) FROM goal_plans WHERE rep_id = " ND_REP " AND week < 5 AND "
+              "action = 'needs_diagnosis'"));
+    assert_int_equal(
+        q_int(
+            "SELECT count(*) FROM goal_reviews WHERE minutes_md LIKE '%| T-N1 | R-NORTH |%executive_visit%'"),
+        1);
+
+    /* a rerun: the same minutes and commands; once sp-taskpool has read them, still one task each */
     assert_int_equal(run("review month --month 2026-03"), 0);
+    int64_t lag = -1;
+    char err[256];
+    for (int i = 0; i < 300; i++) {
+        if (bus_group_lag(
+                itest_env("SP_KAFKA_BOOTSTRAP"), group, SP_TOPIC_TASK_COMMANDS, &lag, err, sizeof err)
+                == SP_OK
+            && lag == 0)
+            break;
+        usleep(100000);
+    }
+    assert_int_equal(lag, 0);
     assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up'"), withheld_reps);
+    assert_int_equal(q_int("SELECT count(*) FROM task_history h JOIN tasks t ON t.key = h.task_key "
+                           "WHERE t.kind = 'goal.catch_up'"),
+        withheld_reps);
+
+    /* Kafka down: the review fails loudly (exit 1, says so) and leaves no minutes behind */
+    assert_int_equal(sp_db_exec_script(db, "DELETE FROM goal_reviews"), SP_OK);
+    assert_int_equal(
+        itest_sh("out=$(SP_PG_URL='%s' SP_KAFKA_BOOTSTRAP=127.0.0.1:1 "
+                 "SP_RDKAFKA_MESSAGE_TIMEOUT_MS=2000 '%s' review month --month 2026-03 2>&1); "
+                 "rc=$?; echo \"$out\" | grep -q 'catch-up task commands not delivered' || exit 9; "
+                 "exit $rc",
+            url, spctl),
+        1);
+    assert_int_equal(q_int("SELECT count(*) FROM goal_reviews"), 0);
+    assert_int_equal(run("review month --month 2026-03"), 0);
+    assert_int_equal(q_int("SELECT count(*) FROM goal_reviews"), 1);
+
     assert_int_equal(run("review month --month 2027-01"), 2);
-    /* health through March: exit 0; T3's line names the withheld actions */
+    /* health through March: exit 0; T-N1's line names the withheld actions */
     assert_int_equal(itest_sh("SP_PG_URL='%s' '%s' goals health --goal " GOAL " --as-of 2026-03-31 | "
-                              "grep -E '^team +T3 .*(executive_visit|demo) 0/' >/dev/null",
+                              "grep -E '^team +T-N1 .*(executive_visit|demo) 0/' >/dev/null",
                          url, spctl),
         0);
     assert_int_equal(run("goals health --goal nope --as-of 2026-03-31"), 2);

@@ -44,7 +44,11 @@ static struct {
     taskpool_api *api;
     sp_http_server *srv;
     sp_http_client *cli;
+    sp_clock *clock; /* manual: dates the today list */
 } E;
+
+/* The today list's "now": Wednesday 2026-03-04 10:00 UTC, week 0 of the seeded goal. */
+#define TODAY_MS 1772618400000LL
 
 static int64_t wall(void *arg)
 {
@@ -164,10 +168,16 @@ static int setup(void **state)
         bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-taskpool-api", &E.producer, err, sizeof err),
         SP_OK);
     assert_int_equal(api_pool_new(itest_env("SP_PG_URL"), 3, &E.pool), SP_OK);
+    assert_int_equal(sp_clock_new(SP_CLOCK_MANUAL, 0, &E.clock), SP_OK);
+    sp_clock_set_ms(E.clock, TODAY_MS);
+    char templates[1024];
+    snprintf(templates, sizeof templates, "%s/deploy/tenants/default/goal_templates", itest_env("SP_ROOT"));
     taskpool_api_cfg cfg = {.pool = E.pool,
         .producer = E.producer,
         .events_topic = E.events_topic,
         .now_ms = wall,
+        .clock = E.clock,
+        .goal_templates = templates,
         .poll_ms = 100};
     assert_int_equal(taskpool_api_new(&cfg, &E.api), SP_OK);
     sp_http_opts o = {.auth = taskpool_api_auth, .auth_arg = E.api, .workers = 8};
@@ -189,6 +199,7 @@ static int teardown(void **state)
     api_pool_destroy(E.pool);
     bus_producer_destroy(E.producer);
     sp_db_destroy(E.db);
+    sp_clock_destroy(E.clock);
     return 0;
 }
 
@@ -493,6 +504,127 @@ static void test_views(void **state)
     json_decref(j);
     assert_int_equal(getf(DIR1, &j, "/v1/funnel?team=%s-T1&region=%s-R1", E.P, E.P), 400);
     json_decref(j);
+}
+
+/* The item of the today list's planned_actions for action, or NULL. */
+static json_t *planned(json_t *today, const char *action)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(today, "planned_actions"), i, v)
+    {
+        if (strcmp(json_string_value(json_object_get(v, "action")), action) == 0) return v;
+    }
+    return NULL;
+}
+
+static long long num(json_t *item, const char *key)
+{
+    json_t *v = json_object_get(item, key);
+    if (!json_is_integer(v)) fail_msg("%s: not an integer", key);
+    return (long long)json_integer_value(v);
+}
+
+/* GET /v1/me/today: rep1's planned goal actions for Wednesday of week 1 of a
+ * quarter goal: today's share of what the week still owes, done this week
+ * and today (passed quality only), the quality standards from the template;
+ * other weeks, other goals, other reps, failed activities and activities
+ * after now do not count. */
+static void test_today_goal_actions(void **state)
+{
+    (void)state;
+    const char *P = E.P;
+    sqlf("INSERT INTO goals (id, industry, kind, scope, target, starts_at, weeks) VALUES "
+         "('%s-goal', 'education', 'new_a_class_customers', 'company', 100, '2026-03-02T00:00:00Z', 13), "
+         "('%s-old', 'education', 'new_a_class_customers', 'company', 10, '2026-01-05T00:00:00Z', 4);"
+         "INSERT INTO goal_reps VALUES ('%s-goal', '%s-rep1', '%s-T1', '%s-R1', 1), "
+         "('%s-goal', '%s-rep2', '%s-T2', '%s-R2', 1), ('%s-old', '%s-rep1', '%s-T1', '%s-R1', 1);"
+         "INSERT INTO goal_plans VALUES "
+         "('%s-goal', '%s-rep1', '%s-T1', '%s-R1', 0, 'needs_diagnosis', 6), "
+         "('%s-goal', '%s-rep1', '%s-T1', '%s-R1', 0, 'touch', 3), "
+         "('%s-goal', '%s-rep1', '%s-T1', '%s-R1', 0, 'executive_visit', 1), "
+         "('%s-goal', '%s-rep1', '%s-T1', '%s-R1', 0, 'proposal', 2), "
+         "('%s-goal', '%s-rep1', '%s-T1', '%s-R1', 0, 'target', 2), "
+         "('%s-goal', '%s-rep1', '%s-T1', '%s-R1', 1, 'needs_diagnosis', 9), "
+         "('%s-goal', '%s-rep2', '%s-T2', '%s-R2', 0, 'demo', 4), "
+         "('%s-old', '%s-rep1', '%s-T1', '%s-R1', 3, 'demo', 4)",
+        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P,
+        P, P, P, P, P, P, P, P, P, P, P, P);
+    /* needs diagnoses: 2 passed Mon/Tue, 1 failed (no decision maker), 1 passed today, 1 after now,
+     * 1 last week; touches: 3 passed on Tuesday */
+    sqlf(
+        "INSERT INTO interactions (event_id, occurred_at, source, channel, direction, rep_id, activity_kind, "
+        "quality_passed) VALUES "
+        "('%s-g1', '2026-03-02T09:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
+        "('%s-g2', '2026-03-03T09:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
+        "('%s-g3', '2026-03-03T11:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', false), "
+        "('%s-g4', '2026-03-04T08:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
+        "('%s-g5', '2026-03-04T12:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
+        "('%s-g6', '2026-02-27T09:00:00Z', 'crm', 'visit', 'outbound', '%s-rep1', 'needs_diagnosis', true), "
+        "('%s-g7', '2026-03-03T09:00:00Z', 'crm', 'call', 'outbound', '%s-rep1', 'touch', true), "
+        "('%s-g8', '2026-03-03T10:00:00Z', 'crm', 'call', 'outbound', '%s-rep1', 'touch', true), "
+        "('%s-g9', '2026-03-03T11:00:00Z', 'crm', 'call', 'outbound', '%s-rep1', 'touch', true)",
+        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
+    json_t *j = NULL;
+    assert_int_equal(getf(REP1, &j, "/v1/me/today"), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "date")), "2026-03-04");
+    assert_true(json_is_true(json_object_get(j, "working_day")));
+    assert_int_equal(json_array_size(json_object_get(j, "planned_actions")), 4); /* not the target, not old */
+    json_t *nd = planned(j, "needs_diagnosis");
+    assert_non_null(nd);
+    char goal[64];
+    snprintf(goal, sizeof goal, "%s-goal", P);
+    assert_string_equal(json_string_value(json_object_get(nd, "goal_id")), goal);
+    assert_int_equal(num(nd, "week"), 1);
+    assert_int_equal(num(nd, "working_days_left"), 3); /* Wed, Thu, Fri */
+    assert_int_equal(num(nd, "planned_this_week"), 6);
+    assert_int_equal(num(nd, "done_this_week"), 3);
+    assert_int_equal(num(nd, "done_today"), 1);
+    assert_int_equal(num(nd, "failed_this_week"), 1);
+    assert_int_equal(num(nd, "remaining_this_week"), 3);
+    assert_int_equal(num(nd, "count"), 2); /* 4 owed this morning over 3 days */
+    assert_string_equal(json_string_value(json_object_get(nd, "quality_standard")),
+        "must cover procurement, technical, decision_maker; an agreed next step recorded");
+    assert_string_equal(json_string_value(json_object_get(nd, "quality_standard_zh")),
+        "须覆盖采购、技术、决策人;须记录约定的下一步");
+    assert_non_null(json_string_value(json_object_get(nd, "description")));
+    json_t *touch = planned(j, "touch");
+    assert_non_null(touch);
+    assert_int_equal(num(touch, "count"), 0);
+    assert_int_equal(num(touch, "remaining_this_week"), 0);
+    json_t *ev = planned(j, "executive_visit");
+    assert_non_null(ev);
+    assert_int_equal(num(ev, "count"), 1); /* 1 owed: at least 1 */
+    assert_string_equal(json_string_value(json_object_get(ev, "quality_standard")),
+        "must cover decision_maker; an agreed next step recorded");
+    assert_int_equal(num(planned(j, "proposal"), "count"), 1);
+    assert_string_equal(json_string_value(json_object_get(planned(j, "proposal"), "quality_standard")),
+        "must carry customer-specific data");
+    assert_null(planned(j, "demo")); /* rep2's */
+    json_decref(j);
+    /* another rep of the goal sees only their own; a rep outside it sees none */
+    assert_int_equal(getf(REP2, &j, "/v1/me/today"), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "planned_actions")), 1);
+    assert_int_equal(num(planned(j, "demo"), "count"), 2);
+    json_decref(j);
+    assert_int_equal(getf(REP1B, &j, "/v1/me/today"), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "planned_actions")), 0);
+    json_decref(j);
+    /* Saturday of the same week: a day off, nothing asked, the week's remainder still shown */
+    sp_clock_set_ms(E.clock, TODAY_MS + 3 * 86400000LL);
+    assert_int_equal(getf(REP1, &j, "/v1/me/today"), 200);
+    assert_true(json_is_false(json_object_get(j, "working_day")));
+    assert_int_equal(num(planned(j, "needs_diagnosis"), "count"), 0);
+    assert_int_equal(num(planned(j, "needs_diagnosis"), "remaining_this_week"), 2);
+    json_decref(j);
+    /* Monday of week 2: the new week's plan */
+    sp_clock_set_ms(E.clock, TODAY_MS + 5 * 86400000LL);
+    assert_int_equal(getf(REP1, &j, "/v1/me/today"), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "planned_actions")), 1);
+    assert_int_equal(num(planned(j, "needs_diagnosis"), "week"), 2);
+    assert_int_equal(num(planned(j, "needs_diagnosis"), "count"), 2); /* 9 over 5 days */
+    json_decref(j);
+    sp_clock_set_ms(E.clock, TODAY_MS);
 }
 
 static void test_admin(void **state)
@@ -879,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_my_tasks_pages),
         cmocka_unit_test(test_read_matrix),
         cmocka_unit_test(test_views),
+        cmocka_unit_test(test_today_goal_actions),
         cmocka_unit_test(test_admin),
         cmocka_unit_test(test_actions),
         cmocka_unit_test(test_long_poll),

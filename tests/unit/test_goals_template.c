@@ -114,6 +114,10 @@ static void test_template_errors(void **state)
              "3,"
              "\"colour\":1}]}")),
             "t.json: targets[0].stages[3].actions[0].colour: unknown key"},
+        {TPL(STAGES("0.1",
+             ",{\"stage\":\"decision\",\"actions\":[{\"action\":\"executive_visit\",\"count\":2,\"weight\":0."
+             "3,\"description\":7}]}")),
+            "t.json: targets[0].stages[3].actions[0].description: must be a string of at most 255 bytes"},
         {TPL(STAGES("0.1", ",{\"stage\":\"decision\",\"actions\":[]}")),
             "t.json: targets[0].stages[3].actions: must be a non-empty array"},
         {TPL(STAGES("\"0.1\"", DECISION)),
@@ -145,6 +149,35 @@ static void test_template_errors(void **state)
     }
 }
 
+/* The quality standard as the today list shows it, and the template's text. */
+static void test_quality_text(void **state)
+{
+    (void)state;
+    goals_template *t = NULL;
+    char err[256], buf[256];
+    assert_int_equal(goals_template_load(DIR "education.json", &t, err, sizeof err), SP_OK);
+    const goals_target *a = goals_template_target(t, "new_a_class_customers");
+    goals_quality_text(&a->action[GOALS_NEEDS_DIAGNOSIS].quality, 0, buf, sizeof buf);
+    assert_string_equal(
+        buf, "must cover procurement, technical, decision_maker; an agreed next step recorded");
+    goals_quality_text(&a->action[GOALS_NEEDS_DIAGNOSIS].quality, 1, buf, sizeof buf);
+    assert_string_equal(buf, "须覆盖采购、技术、决策人;须记录约定的下一步");
+    goals_quality_text(&a->action[GOALS_PROPOSAL].quality, 0, buf, sizeof buf);
+    assert_string_equal(buf, "must carry customer-specific data");
+    goals_quality_text(&a->action[GOALS_TOUCH].quality, 0, buf, sizeof buf);
+    assert_string_equal(buf, "no quality standard");
+    assert_string_equal(a->action[GOALS_PROPOSAL].description,
+        "carries the school's own data (enrolment, devices, timetable)");
+    /* cut short on a code-point boundary; the full length is returned */
+    char small[8];
+    size_t n = goals_quality_text(&a->action[GOALS_NEEDS_DIAGNOSIS].quality, 1, small, sizeof small);
+    assert_string_equal(small, "须覆"); /* 6 bytes: a third character would not fit */
+    assert_int_equal(n, strlen("须覆盖采购、技术、决策人;须记录约定的下一步"));
+    assert_string_equal(goals_action_name_zh(GOALS_NEEDS_DIAGNOSIS), "需求诊断");
+    assert_string_equal(goals_role_name_zh(GOALS_ROLE_DECISION_MAKER), "决策人");
+    goals_template_destroy(t);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -163,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_shipped_templates),
         cmocka_unit_test(test_template_errors),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_quality_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
