@@ -170,46 +170,64 @@ static void all(bus_result *res, size_t n, bus_result r)
 void sp_tx_batch(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN],
     sp_tx_item_fn item, void *arg)
 {
-    sp_tx_batch_flush(db, msgs, n, res, reasons, item, NULL, arg);
+    sp_tx_batch_hooks(db, msgs, n, res, reasons, item, NULL, arg);
 }
 
-void sp_tx_batch_flush(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, sp_tx_flush_fn flush, void *arg)
+enum { PASS_DONE, PASS_RETRY, PASS_REDO };
+
+/* One pass over the batch in one transaction; see sp_tx_batch_hooks. */
+static int tx_pass(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN],
+    sp_tx_item_fn item, const sp_tx_hooks *h, void *arg, int savepoints, bus_group *g)
+{
+    if (sp_db_begin(db) != SP_OK) {
+        sp_warn("batch: begin: %s", sp_db_errmsg(db));
+        return PASS_RETRY;
+    }
+    if (h && h->begin && h->begin(arg, db) != SP_OK) goto retry;
+    for (size_t i = 0; i < n; i++) {
+        if (savepoints && sp_db_exec(db, "SAVEPOINT item", 0, NULL, NULL) != SP_OK) goto retry;
+        res[i] = item(arg, db, g, &msgs[i], reasons[i], BUS_REASON_LEN);
+        if (res[i] == BUS_RETRY) goto retry;
+        if (!savepoints) {
+            if (res[i] == BUS_DEAD) { /* its effects cannot be taken back alone */
+                sp_db_rollback(db);
+                return PASS_REDO;
+            }
+            continue;
+        }
+        const char *end = res[i] == BUS_DEAD ? "ROLLBACK TO SAVEPOINT item" : "RELEASE SAVEPOINT item";
+        if (sp_db_exec(db, end, 0, NULL, NULL) != SP_OK) goto retry;
+    }
+    if (h && h->flush && h->flush(arg, db) != SP_OK) {
+        sp_warn("batch: flush: %s", sp_db_errmsg(db));
+        goto retry;
+    }
+    char err[256];
+    if (bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
+        sp_warn("batch: outputs not delivered (%s); retrying", err);
+        goto retry;
+    }
+    if (sp_db_commit(db) != SP_OK) {
+        sp_warn("batch: commit: %s", sp_db_errmsg(db));
+        goto retry;
+    }
+    return PASS_DONE;
+retry:
+    sp_db_rollback(db);
+    return PASS_RETRY;
+}
+
+void sp_tx_batch_hooks(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, const sp_tx_hooks *hooks, void *arg)
 {
     bus_group *g = NULL;
     if (bus_group_new(&g) != SP_OK) {
         all(res, n, BUS_RETRY);
         return;
     }
-    if (sp_db_begin(db) != SP_OK) {
-        sp_warn("batch: begin: %s", sp_db_errmsg(db));
-        goto retry;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (sp_db_exec(db, "SAVEPOINT item", 0, NULL, NULL) != SP_OK) goto retry_rollback;
-        res[i] = item(arg, db, g, &msgs[i], reasons[i], BUS_REASON_LEN);
-        if (res[i] == BUS_RETRY) goto retry_rollback;
-        const char *end = res[i] == BUS_DEAD ? "ROLLBACK TO SAVEPOINT item" : "RELEASE SAVEPOINT item";
-        if (sp_db_exec(db, end, 0, NULL, NULL) != SP_OK) goto retry_rollback;
-    }
-    if (flush && flush(arg, db) != SP_OK) {
-        sp_warn("batch: flush: %s", sp_db_errmsg(db));
-        goto retry_rollback;
-    }
-    char err[256];
-    if (bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
-        sp_warn("batch: outputs not delivered (%s); retrying", err);
-        goto retry_rollback;
-    }
-    if (sp_db_commit(db) != SP_OK) {
-        sp_warn("batch: commit: %s", sp_db_errmsg(db));
-        goto retry_rollback;
-    }
+    int optimistic = hooks && hooks->optimistic;
+    int pass = tx_pass(db, msgs, n, res, reasons, item, hooks, arg, !optimistic, g);
+    if (pass == PASS_REDO) pass = tx_pass(db, msgs, n, res, reasons, item, hooks, arg, 1, g);
+    if (pass != PASS_DONE) all(res, n, BUS_RETRY);
     bus_group_release(g);
-    return;
-retry_rollback:
-    sp_db_rollback(db);
-retry:
-    bus_group_release(g);
-    all(res, n, BUS_RETRY);
 }
