@@ -5,7 +5,64 @@
 #include "log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Event clock: loads the partition highs persisted by earlier runs of this
+ * consumer group (clock_persist), once. The database may be down: then
+ * the next batch or idle call tries again. */
+static void clock_seed(sp_service *s)
+{
+    if (s->clock_seeded || sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT) return;
+    const char *p[2] = {s->cfg->group_id, s->topic};
+    PGresult *r = NULL;
+    if (sp_db_exec(s->db,
+            "SELECT partition, high_ms FROM clock_partitions WHERE consumer = $1 AND topic = $2", 2, p, &r)
+        != SP_OK) {
+        sp_warn("event clock: partition highs not loaded yet: %s", sp_db_errmsg(s->db));
+        return;
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+        sp_clock_seed(s->clock, (int32_t)atoi(PQgetvalue(r, i, 0)), strtoll(PQgetvalue(r, i, 1), NULL, 10));
+    if (PQntuples(r)) sp_info("event clock: %d partition high(s) carried over", PQntuples(r));
+    PQclear(r);
+    s->clock_seeded = 1;
+}
+
+/* Event clock: records the highs of the partitions a batch served, so a
+ * restart resumes with them (clock_seed). Outside the batch transaction
+ * and best effort: a lost update only lowers a restarted watermark until
+ * the partition's next event. */
+static void clock_persist(sp_service *s, const bus_msg *msgs, size_t n)
+{
+    if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT || n == 0) return;
+    char parts[256] = "{", highs[512] = "{";
+    size_t lp = 1, lh = 1;
+    int32_t done[32];
+    size_t nd = 0;
+    for (size_t i = 0; i < n && nd < 32; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < nd && !seen; j++)
+            seen = done[j] == msgs[i].partition;
+        int64_t high;
+        if (seen || sp_clock_partition_high(s->clock, msgs[i].partition, &high) != SP_OK) continue;
+        done[nd++] = msgs[i].partition;
+        lp += (size_t)snprintf(parts + lp, sizeof parts - lp, "%s%d", nd > 1 ? "," : "", (int)msgs[i].partition);
+        lh += (size_t)snprintf(highs + lh, sizeof highs - lh, "%s%lld", nd > 1 ? "," : "", (long long)high);
+    }
+    if (nd == 0 || lp + 2 > sizeof parts || lh + 2 > sizeof highs) return;
+    strcat(parts, "}");
+    strcat(highs, "}");
+    const char *p[4] = {s->cfg->group_id, s->topic, parts, highs};
+    if (sp_db_exec(s->db,
+            "INSERT INTO clock_partitions (consumer, topic, partition, high_ms) "
+            "SELECT $1, $2, u.p, u.h FROM unnest($3::int[], $4::bigint[]) u(p, h) "
+            "ON CONFLICT (consumer, topic, partition) DO UPDATE SET high_ms = "
+            "greatest(clock_partitions.high_ms, EXCLUDED.high_ms)",
+            4, p, NULL)
+        != SP_OK)
+        sp_warn("event clock: partition highs not saved: %s", sp_db_errmsg(s->db));
+}
 
 static void batch_trampoline(
     void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
@@ -13,9 +70,11 @@ static void batch_trampoline(
     /* The handler observes event time itself: it knows occurred_at. */
     sp_service *s = arg;
     int64_t t0 = sp_wall_ms();
+    clock_seed(s);
     sp_clock_hold(s->clock, 1);
     s->handler(s->arg, s->db, msgs, n, res, reasons);
     sp_clock_hold(s->clock, 0);
+    if (n && res[0] != BUS_RETRY) clock_persist(s, msgs, n);
     size_t ok = 0, dead = 0, retry = 0;
     for (size_t i = 0; i < n; i++) {
         if (res[i] == BUS_OK)
@@ -44,6 +103,7 @@ static void rebalance(void *arg, const char *topic, int32_t partition, int assig
 static void idle(void *arg)
 {
     sp_service *s = arg;
+    clock_seed(s);
     if (s->on_idle) s->on_idle(s->arg, s->db);
 }
 

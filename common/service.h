@@ -71,6 +71,7 @@ typedef struct sp_service {
     sp_service_batch_fn handler;
     void *arg;
     void (*on_idle)(void *arg, sp_db *db); /* between batches (sweeps), may be NULL */
+    int clock_seeded; /* event clock: the persisted partition highs are loaded */
 } sp_service;
 
 /* Sets up logging, the clock, the database (a first connection failure is
