@@ -16,6 +16,8 @@ struct sp_db {
     int64_t next_try_ms;
     int64_t backoff_ms;
     char errmsg[512];
+    const char *prepared[SP_DB_MAX_PREPARED]; /* names prepared on conn */
+    int n_prepared;
 };
 
 #define BACKOFF_MIN_MS   100
@@ -33,6 +35,7 @@ static void set_err(sp_db *db, const char *msg)
 static int try_connect(sp_db *db)
 {
     if (db->conn) PQfinish(db->conn);
+    db->n_prepared = 0; /* a new session has none */
     db->conn = PQconnectdb(db->url);
     if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
         set_err(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
@@ -117,6 +120,21 @@ int sp_db_exec(sp_db *db, const char *sql, int nparams, const char *const *param
     if (rv != SP_OK) return rv;
     PGresult *r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     return check(db, r, res);
+}
+
+int sp_db_exec_prepared(
+    sp_db *db, const char *name, const char *sql, int nparams, const char *const *params, PGresult **res)
+{
+    int rv = sp_db_ensure(db), i;
+    if (rv != SP_OK) return rv;
+    for (i = 0; i < db->n_prepared && strcmp(db->prepared[i], name) != 0; i++)
+        ;
+    if (i == db->n_prepared) {
+        if (i == SP_DB_MAX_PREPARED) return sp_db_exec(db, sql, nparams, params, res);
+        if ((rv = check(db, PQprepare(db->conn, name, sql, nparams, NULL), NULL)) != SP_OK) return rv;
+        db->prepared[db->n_prepared++] = name;
+    }
+    return check(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0), res);
 }
 
 int sp_db_exec_script(sp_db *db, const char *sql)

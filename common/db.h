@@ -30,6 +30,13 @@ int sp_db_ensure(sp_db *db);
  * PQclear); otherwise the result is cleared. */
 int sp_db_exec(sp_db *db, const char *sql, int nparams, const char *const *params, PGresult **res);
 
+/* sp_db_exec through a statement prepared once per connection under name
+ * (a string literal: it is kept by pointer), so a hot query is parsed and
+ * planned once. Past SP_DB_MAX_PREPARED names it runs unprepared. */
+#define SP_DB_MAX_PREPARED 16
+int sp_db_exec_prepared(
+    sp_db *db, const char *name, const char *sql, int nparams, const char *const *params, PGresult **res);
+
 /* Transactions. Rollback never fails loudly (it is the cleanup path). */
 int sp_db_begin(sp_db *db);
 int sp_db_commit(sp_db *db);

@@ -48,17 +48,19 @@ static int list_tasks(
     const char *p[8]
         = {scope, statuses, q.level ? level : NULL, q.kind[0] ? q.kind : NULL, q.has_cursor ? clevel : NULL,
             q.has_cursor ? q.cursor.created : NULL, q.has_cursor ? q.cursor.key : NULL, limit};
-    char sql[1536];
-    snprintf(sql, sizeof sql,
-        "SELECT " LIST_COLS " FROM tasks WHERE %s = $1 AND status = ANY($2::text[]) "
-        "AND ($3::int IS NULL OR level = $3::int) AND ($4::text IS NULL OR kind = $4) "
-        "AND ($5::int IS NULL OR (level, created_at, key) < ($5::smallint, $6::timestamptz, $7::text)) "
-        "ORDER BY level DESC, created_at DESC, key DESC LIMIT $8::int",
-        scope_col);
+    /* prepared once per connection: the hottest read of the API */
+#define LIST_SQL(col)                                                                                    \
+    "SELECT " LIST_COLS " FROM tasks WHERE " col " = $1 AND status = ANY($2::text[]) "                   \
+    "AND ($3::int IS NULL OR level = $3::int) AND ($4::text IS NULL OR kind = $4) "                      \
+    "AND ($5::int IS NULL OR (level, created_at, key) < ($5::smallint, $6::timestamptz, $7::text)) "     \
+    "ORDER BY level DESC, created_at DESC, key DESC LIMIT $8::int"
+    int by_team = strcmp(scope_col, "team_id") == 0;
     sp_db *db = NULL;
     if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
     PGresult *r = NULL;
-    int rv = sp_db_exec(db, sql, 8, p, &r);
+    int rv = by_team ? sp_db_exec_prepared(db, "taskpool_list_team", LIST_SQL("team_id"), 8, p, &r)
+                     : sp_db_exec_prepared(db, "taskpool_list_mine", LIST_SQL("assignee_id"), 8, p, &r);
+#undef LIST_SQL
     if (rv != SP_OK) {
         api_db_fail(res, db, rv);
         api_pool_put(api->cfg.pool, db);

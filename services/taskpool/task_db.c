@@ -26,10 +26,10 @@ int task_db_get(sp_db *db, const char *key, int lock, task *t, int *found)
 {
     const char *p[1] = {key};
     PGresult *r = NULL;
-    int rv = sp_db_exec(db,
-        lock ? "SELECT " COLS " FROM tasks WHERE key = $1 FOR UPDATE"
-             : "SELECT " COLS " FROM tasks WHERE key = $1",
-        1, p, &r);
+    /* the statements of the command path are prepared once per connection:
+     * parsing and planning them was most of PostgreSQL's work per command */
+    int rv = lock ? sp_db_exec_prepared(db, "task_get_lock", "SELECT " COLS " FROM tasks WHERE key = $1 FOR UPDATE", 1, p, &r)
+                  : sp_db_exec_prepared(db, "task_get", "SELECT " COLS " FROM tasks WHERE key = $1", 1, p, &r);
     if (rv != SP_OK) return rv;
     *found = PQntuples(r) == 1;
     if (*found) {
@@ -147,7 +147,7 @@ int task_db_put(
     memcpy(params, p, sizeof p);
     memcpy(params + 28, p2, sizeof p2);
     params[31] = watchers;
-    int rv = sp_db_exec(db,
+    int rv = sp_db_exec_prepared(db, "task_put",
         "INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, "
         "created_at, assigned_at, acked_at, closed_at, updated_at, escalation_level, chain, outcome, note, "
         "last_cmd_event_id, revision, subject_type, subject_id, customer_id, deal_id, explanation_zh, "
@@ -198,7 +198,7 @@ int task_db_put(
         const char *hp[9];
         memcpy(hp, h, sizeof h);
         hp[8] = note ? note : t->note;
-        rv = sp_db_exec(db,
+        rv = sp_db_exec_prepared(db, "task_history_put",
             "INSERT INTO task_history (task_key, revision, at, actor_id, action, from_status, to_status, "
             "assignee_id, "
             "note) VALUES ($1, $2, to_timestamp($3::bigint/1000.0), $4, $5, $6, $7, $8, $9) "
@@ -225,7 +225,7 @@ int task_db_suppressed_until(
     if (s == NULL || s->subject == NULL) return SP_OK;
     const char *p[3] = {s->kind, subject_type_name(s->subject->type), s->subject->id};
     PGresult *r = NULL;
-    int rv = sp_db_exec(db,
+    int rv = sp_db_exec_prepared(db, "task_suppressed",
         "SELECT (extract(epoch FROM dismissed_at)*1000)::bigint FROM task_dismissals "
         "WHERE kind = $1 AND subject_type = $2 AND subject_id = $3",
         3, p, &r);

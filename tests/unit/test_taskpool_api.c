@@ -1,5 +1,6 @@
 /* The task pool API's pure parts: query parsing, cursors, action bodies,
- * board/funnel arithmetic, hints, admin validation, spctl token helpers;
+ * board/funnel arithmetic, hints, spctl token helpers (admin validation:
+ * test_taskpool_orgadmin.c);
  * and the auth path through sp_http_server_dispatch (no sockets, no DB). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +11,6 @@
 #include "http.h"
 #include "spctl/spctl.h"
 #include "taskpool/api.h"
-#include "taskpool/api_admin.h"
 #include "taskpool/api_hint.h"
 #include "taskpool/api_internal.h"
 #include "taskpool/api_query.h"
@@ -234,67 +234,6 @@ static void test_hint(void **state)
     assert_int_equal(strlen(tiny), 7);
 }
 
-static void test_admin_validate(void **state)
-{
-    (void)state;
-    static const struct {
-        api_entity e;
-        const char *json, *field; /* NULL field: valid */
-    } cases[] = {
-        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"t1\"}", NULL},
-        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"name\":\"Li\",\"role\":\"rep\"}", "team_id"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"r 1\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"t1\"}", "id"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"role\":\"rep\",\"team_id\":\"t1\"}", "name"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"name\":\"Li\",\"role\":\"boss\"}", "role"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"d1\",\"name\":\"Wu\",\"role\":\"director\"}", "region_id"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"email\":\"nope\"}", "email"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"active\":\"yes\"}", "active"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"team_id\":7}", "team_id"},
-        {API_ENTITY_TEAMS, "{\"id\":\"t1\",\"name\":\"East\",\"region_id\":\"r1\"}", NULL},
-        {API_ENTITY_TEAMS, "{\"id\":\"t1\",\"name\":\"East\"}", "region_id"},
-        {API_ENTITY_REGIONS, "{\"id\":\"north\",\"name\":\"North\",\"director_id\":null}", NULL},
-        {API_ENTITY_REGIONS, "{\"name\":\"North\"}", "id"},
-        {API_ENTITY_ABSENCES,
-            "{\"person_id\":\"r1\",\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-03T00:00:00Z\"}",
-            NULL},
-        {API_ENTITY_ABSENCES,
-            "{\"person_id\":\"r1\",\"starts_at\":\"2026-12-03T00:00Z\",\"ends_at\":\"2026-12-01T00:00Z\"}",
-            "ends_at"},
-        {API_ENTITY_ABSENCES,
-            "{\"person_id\":\"r1\",\"starts_at\":\"2026-02-30T00:00Z\",\"ends_at\":\"2026-12-01T00:00Z\"}",
-            "starts_at"},
-        {API_ENTITY_ABSENCES,
-            "{\"person_id\":\"r1\",\"starts_at\":\"tomorrow\",\"ends_at\":\"2026-12-01T00:00Z\"}",
-            "starts_at"},
-        {API_ENTITY_ABSENCES, "{\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-02T00:00Z\"}",
-            "person_id"},
-        {API_ENTITY_TEAMS, "[1]", "body"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        json_t *j = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
-        assert_non_null(j);
-        const char *field = NULL, *why = NULL;
-        int rv = api_admin_validate(cases[i].e, j, &field, &why);
-        if (cases[i].field == NULL) {
-            assert_int_equal(rv, SP_OK);
-        } else {
-            assert_int_equal(rv, SP_EINVAL);
-            assert_string_equal(field, cases[i].field);
-            assert_non_null(why);
-        }
-        json_decref(j);
-    }
-    assert_int_equal(api_entity_parse("people"), API_ENTITY_PEOPLE);
-    assert_int_equal(api_entity_parse("people/x"), API_ENTITY_NONE);
-    int64_t ms;
-    assert_int_equal(api_time_parse("1970-01-01T00:00Z", &ms), SP_OK);
-    assert_int_equal(ms, 0);
-    assert_int_equal(api_time_parse("2024-02-29T12:30:15+00:00", &ms), SP_OK);
-    assert_int_equal(ms, 1709209815000LL);
-    assert_int_equal(api_time_parse("2023-02-29T12:30Z", &ms), SP_EINVAL);
-    assert_int_equal(api_time_parse("2024-02-29T24:00Z", &ms), SP_EINVAL);
-}
-
 static void test_spctl_helpers(void **state)
 {
     (void)state;
@@ -406,7 +345,6 @@ int main(void)
         cmocka_unit_test(test_action_args),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_hint),
-        cmocka_unit_test(test_admin_validate),
         cmocka_unit_test(test_spctl_helpers),
         cmocka_unit_test(test_auth_dispatch),
         cmocka_unit_test(test_segment_decode),
