@@ -217,6 +217,36 @@ static void rss_mb(pid_t pid, double *hwm, double *rss)
     fclose(f);
 }
 
+/* CPU seconds (user + system) a process has used, from /proc; 0 if gone. */
+static double cpu_s(int pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* fields after the command name */
+    unsigned long long ut = 0, st = 0;
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of every PostgreSQL backend now connected. */
+static double pg_cpu_s(sp_db *db)
+{
+    PGresult *r = NULL;
+    double t = 0;
+    if (sp_db_exec(db, "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'", 0, NULL, &r)
+        != SP_OK)
+        return 0;
+    for (int i = 0; i < PQntuples(r); i++)
+        t += cpu_s(atoi(PQgetvalue(r, i, 0)));
+    PQclear(r);
+    return t;
+}
+
 static long long q_int(sp_db *db, const char *sql, const char *arg)
 {
     const char *p[1] = {arg};
@@ -229,7 +259,7 @@ static long long q_int(sp_db *db, const char *sql, const char *arg)
 
 /* Produces n UPSERT commands for new tasks "benchcmd:<run>:<i>"; then
  * waits until all are rows. Prints commands/s. */
-static int commands(sp_db *db, bus_producer *prod, const char *run_id, long n)
+static int commands(sp_db *db, bus_producer *prod, const char *run_id, long n, int svc_pid)
 {
     char seq0[24];
     snprintf(seq0, sizeof seq0, "%lld", q_int(db, "SELECT coalesce(max(seq), 0) FROM tasks", NULL));
@@ -276,7 +306,7 @@ static int commands(sp_db *db, bus_producer *prod, const char *run_id, long n)
         if (rv != SP_OK) return rv;
     }
     if (bus_producer_flush(prod, 30000) != SP_OK) return SP_ETIMEOUT;
-    double produced = (now_ns() - t0) / 1e9;
+    double produced = (now_ns() - t0) / 1e9, svc0 = cpu_s(svc_pid), pg0 = pg_cpu_s(db);
     long long got = 0;
     int64_t deadline = now_ns() + 300 * 1000000000LL;
     while ((got = q_int(db, "SELECT count(*) FROM tasks WHERE seq > $1::bigint AND key LIKE 'benchcmd:%'", seq0))
@@ -284,6 +314,8 @@ static int commands(sp_db *db, bus_producer *prod, const char *run_id, long n)
         && now_ns() < deadline)
         usleep(200000);
     double el = (now_ns() - t0) / 1e9;
+    printf("task commands CPU per command: sp-taskpool %.3f ms, PostgreSQL backends %.3f ms\n",
+        (cpu_s(svc_pid) - svc0) * 1000 / (double)n, (pg_cpu_s(db) - pg0) * 1000 / (double)n);
     printf("task commands: %ld produced in %.1f s; %lld applied (Kafka -> sp-taskpool -> PostgreSQL, history, "
            "TaskEvent) in %.1f s = %.0f commands/s\n",
         n, produced, got, el, got / el);
@@ -336,16 +368,21 @@ int main(void)
         w[i] = (struct worker) {&s, calloc(cap, sizeof(double)), 0, cap, 0};
     s.start_ns = now_ns() + 100000000LL;
     s.end_ns = s.start_ns + seconds * 1000000000LL;
+    double svc0 = cpu_s(svc), pg0 = pg_cpu_s(db);
     for (long i = 0; i < clients; i++)
         pthread_create(&th[i], NULL, run, &w[i]);
     for (long i = 0; i < clients; i++)
         pthread_join(th[i], NULL);
+    double svc1 = cpu_s(svc), pg1 = pg_cpu_s(db);
     char what[160];
     snprintf(what, sizeof what,
         "GET /v1/me/tasks?limit=50 (100 tasks/rep, %lld tasks) at %ld/s, %ld clients",
         q_int(db, "SELECT count(*) FROM tasks", NULL), rate, clients);
     report(what, w, (int)clients, (double)seconds);
-    int rc = commands(db, prod, run_id, n_cmds) == SP_OK ? 0 : 1;
+    /* CPU per request: steadier than latency on a shared machine */
+    printf("GET CPU per request: sp-taskpool %.3f ms, PostgreSQL backends %.3f ms\n",
+        (svc1 - svc0) * 1000 / (double)(rate * seconds), (pg1 - pg0) * 1000 / (double)(rate * seconds));
+    int rc = commands(db, prod, run_id, n_cmds, (int)svc) == SP_OK ? 0 : 1;
     /* open tasks of every rep acked by an admin token */
     token_generate(tok, hash);
     exec(db,
