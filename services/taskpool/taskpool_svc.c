@@ -104,6 +104,18 @@ static void fast_free(fast *f)
     free(f->cmd), free(f->key), free(f->slot), free(f->cur), free(f->have), free(f->suppressed), free(f->next);
 }
 
+/* t as task_db_get would read it back after task_db_put(t, cmd), so a
+ * later command of the batch is decided exactly as message by message:
+ * last_cmd_ms is not stored, an empty team/region takes the signal's. */
+static void stored_as(task *t, const Salespulse__V1__TaskCommand *cmd)
+{
+    const Salespulse__V1__Signal *s = cmd->signal;
+    t->last_cmd_ms = 0;
+    if (!t->team_id[0] && s && s->team_id && *s->team_id) snprintf(t->team_id, sizeof t->team_id, "%s", s->team_id);
+    if (!t->region_id[0] && s && s->region_id && *s->region_id)
+        snprintf(t->region_id, sizeof t->region_id, "%s", s->region_id);
+}
+
 /* The whole batch in one transaction without a savepoint per message: the
  * tasks and dismissals of every command read with two statements, then
  * one statement per change. SP_OK when res is final (done, or every
@@ -177,11 +189,14 @@ static int batch_fast(
             if (rv != SP_OK) goto db_fail;
         }
         f.cur[k] = *f.next;
+        stored_as(&f.cur[k], c);
         f.have[k] = 1;
         if (ev.emit && publish(s, g, f.next, &ev) != SP_OK) goto retry;
     }
-    if (queued > 0 && (rv = sp_db_pipeline_end(db)) != SP_OK) goto db_fail;
-    queued = 0;
+    if (queued > 0) {
+        queued = 0;
+        if ((rv = sp_db_pipeline_end(db)) != SP_OK) goto db_fail;
+    }
     char err[256];
     if (bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
         sp_warn("batch: outputs not delivered (%s); retrying", err);
