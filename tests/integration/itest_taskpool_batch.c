@@ -5,7 +5,9 @@
  * the task the first opened), a replayed command (no change), an
  * undecodable message and one without meta (dead, the rest applied); then
  * a batch where one command's write fails in PostgreSQL (invalid UTF-8):
- * the batch is redone message by message, only that command is dead. */
+ * the batch is redone message by message, only that command is dead.
+ * Then the whole path with the real sp-taskpool: a TaskCommand produced to
+ * Kafka reaches a WebSocket client of its assignee within a second. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +19,14 @@
 #include "err.h"
 #include "itest.h"
 #include "salespulse/v1/task.pb-c.h"
+#include "taskpool/token.h"
 #include "taskpool/taskpool_svc.h"
+
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +38,8 @@
 static char P[32];
 
 /* A packed UPSERT command for key P:name at event time at; caller frees. */
+static const char *assignee = "it-batch-rep";
+
 static uint8_t *cmd(const char *name, const char *event, int64_t at, const char *reason, size_t *len)
 {
     char key[96], eid[96], subj[64];
@@ -55,7 +66,7 @@ static uint8_t *cmd(const char *name, const char *event, int64_t at, const char 
     c.task_key = key;
     c.op = SALESPULSE__V1__TASK_OP__TASK_OP_UPSERT;
     c.signal = &s;
-    c.assignee_id = "it-batch-rep";
+    c.assignee_id = (char *)assignee;
     c.assignee_role = "owner_rep";
     c.route_reason_en = (char *)reason;
     c.sla_s = 28800;
@@ -180,10 +191,134 @@ static void test_batch(void **state)
     sp_db_destroy(db);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static nng_stream *ws_dial(int port, const char *query)
+{
+    char url[512];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/v1/tasks/ws?%s", port, query);
+    nng_stream_dialer *d = NULL;
+    nng_aio *aio = NULL;
+    assert_int_equal(nng_stream_dialer_alloc(&d, url), 0);
+    assert_int_equal(nng_stream_dialer_set_bool(d, NNG_OPT_WS_RECV_TEXT, true), 0);
+    assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+    nng_stream_dialer_dial(d, aio);
+    nng_aio_wait(aio);
+    int rv = nng_aio_result(aio);
+    nng_stream *st = rv == 0 ? nng_aio_get_output(aio, 0) : NULL;
+    nng_aio_free(aio);
+    nng_stream_dialer_free(d);
+    return st;
+}
+
+static int ws_recv(nng_stream *st, char *buf, size_t cap, int timeout_ms)
+{
+    nng_aio *aio = NULL;
+    assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+    nng_iov iov = {buf, cap - 1};
+    nng_aio_set_iov(aio, 1, &iov);
+    nng_aio_set_timeout(aio, timeout_ms);
+    nng_stream_recv(st, aio);
+    nng_aio_wait(aio);
+    int rv = nng_aio_result(aio);
+    size_t n = rv == 0 ? nng_aio_count(aio) : 0;
+    buf[n] = '\0';
+    nng_aio_free(aio);
+    return rv;
+}
+
+static void send_cmd(bus_producer *prod, const uint8_t *buf, size_t len)
+{
+    assert_int_equal(bus_producer_send(prod, SP_TOPIC_TASK_COMMANDS, "k", 1, buf, len, NULL, NULL), SP_OK);
+    assert_int_equal(bus_producer_flush(prod, 10000), SP_OK);
+}
+
+static void test_ws_within_a_second(void **state)
+{
+    (void)state;
+    snprintf(P, sizeof P, "tw%d", (int)getpid());
+    char rep[64], sql[256];
+    snprintf(rep, sizeof rep, "%s-rep", P);
+    assignee = rep;
+    snprintf(sql, sizeof sql, "INSERT INTO people (id, name, role) VALUES ('%s', 'WS Rep', 'rep')", rep);
+    assert_int_equal(itest_sql(sql), 0);
+    sp_db *db = NULL;
+    assert_int_equal(sp_db_open(itest_env("SP_PG_URL"), &db), SP_OK);
+    char tok[SP_TOKEN_LEN + 1], hash[SP_TOKEN_HASH_LEN + 1], ins[384];
+    assert_int_equal(token_generate(tok, hash), SP_OK);
+    snprintf(ins, sizeof ins, "INSERT INTO api_tokens (token_sha256, person_id, label) VALUES ('%s', '%s', 'itest')",
+        hash, rep);
+    assert_int_equal(itest_sql(ins), 0);
+    const char *topics[] = {SP_TOPIC_TASK_COMMANDS, SP_TOPIC_TASK_EVENTS, NULL};
+    itest_topics(topics, 1); /* exists already under run.sh */
+    int ws_port = 20000 + (int)(getpid() % 20000);
+    char *group = itest_unique("itest-ws-taskpool");
+    pid_t svc = fork();
+    if (svc == 0) {
+        char path[1024], ws[96];
+        snprintf(path, sizeof path, "%s/build/bin/sp-taskpool", itest_env("SP_ROOT"));
+        snprintf(ws, sizeof ws, "ws://127.0.0.1:%d/v1/tasks/ws", ws_port);
+        setenv("SP_GROUP_ID", group, 1);
+        setenv("SP_WS_ADDR", ws, 1);
+        setenv("SP_HTTP_ADDR", "http://127.0.0.1:0", 1);
+        setenv("SP_LOG_LEVEL", "warn", 1);
+        setenv("SP_WEB_DIR", "/nonexistent", 1);
+        execl(path, path, (char *)NULL);
+        _exit(127);
+    }
+    char err[256];
+    bus_producer *prod = NULL;
+    assert_int_equal(bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-ws", &prod, err, sizeof err), SP_OK);
+    /* warm up: the consumer has joined its group once a first command is a row */
+    size_t len;
+    uint8_t *warm = cmd("warm", "w1", sp_wall_ms(), "warm", &len);
+    send_cmd(prod, warm, len);
+    free(warm);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM tasks WHERE key = 'task:deal.stalled:deal:%s-warm:1'", P);
+    int i;
+    for (i = 0; i < 300 && itest_sql_int(sql) != 1; i++)
+        usleep(100000);
+    assert_true(i < 300);
+    snprintf(sql, sizeof sql, "SELECT max(seq) FROM tasks");
+    char q[256], buf[65536];
+    snprintf(q, sizeof q, "since=%lld&token=%s", itest_sql_int(sql), tok);
+    nng_stream *st = NULL;
+    for (i = 0; i < 50 && (st = ws_dial(ws_port, q)) == NULL; i++)
+        usleep(100000);
+    assert_non_null(st);
+    usleep(300000);
+    uint8_t *c = cmd("live", "l1", sp_wall_ms(), "live", &len);
+    int64_t t0 = mono_ms();
+    send_cmd(prod, c, len);
+    free(c);
+    char want[128];
+    snprintf(want, sizeof want, "task:deal.stalled:deal:%s-live:1", P);
+    int got = 0;
+    while (!got && mono_ms() - t0 < 5000 && ws_recv(st, buf, sizeof buf, 5000) == 0)
+        got = strstr(buf, want) != NULL;
+    int64_t took = mono_ms() - t0;
+    assert_true(got);
+    printf("websocket: the task arrived %lld ms after its command was produced\n", (long long)took);
+    if (took > 1000) fail_msg("the WebSocket client got the task %lld ms after the command", (long long)took);
+    nng_stream_close(st);
+    nng_stream_free(st);
+    kill(svc, SIGTERM);
+    waitpid(svc, NULL, 0);
+    bus_producer_destroy(prod);
+    sp_db_destroy(db);
+    free(group);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_ws_within_a_second),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
