@@ -24,11 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char USAGE[]
-    = "usage: spctl org people|teams|regions|named-teams|absences list|show|add|update|deactivate|remove ...\n"
-      "  list [--person ID]          show ID          add --FIELD VALUE ...\n"
-      "  update ID --FIELD VALUE ... deactivate ID (people)  remove ID\n"
-      "  (docs/api/taskpool.md \"Org admin\" lists the fields; --team-id T1, --members a,b, --active false)\n";
+static const char USAGE[] = "usage: spctl org people|teams|regions|named-teams|absences "
+                            "list|show|add|update|deactivate|remove ...\n"
+                            "  list [--person ID]          show ID          add --FIELD VALUE ...\n"
+                            "  update ID --FIELD VALUE ... deactivate ID (people)  remove ID\n"
+                            "  (docs/api/taskpool.md \"Org admin\" lists the fields; --team-id T1, --members "
+                            "a,b, --active false)\n";
 
 int spctl_org_exit(int code)
 {
@@ -72,7 +73,8 @@ int spctl_org_args(int argc, char **argv, json_t **out, char *err, size_t errlen
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0' || i + 1 >= argc) {
-            snprintf(err, errlen, "expected --FIELD VALUE, got \"%s\"%s", a, i + 1 >= argc ? " with no value" : "");
+            snprintf(err, errlen, "expected --FIELD VALUE, got \"%s\"%s", a,
+                i + 1 >= argc ? " with no value" : "");
             json_decref(o);
             return SP_EINVAL;
         }
@@ -110,7 +112,8 @@ int spctl_org(const struct spctl_cfg *cfg, int argc, char **argv)
     const char *kind = argv[1], *action = argv[2];
     orgadmin_entity e = orgadmin_entity_parse(kind);
     if (e == ORGADMIN_NONE) {
-        fprintf(stderr, "spctl org: unknown kind \"%s\" (people, teams, regions, named-teams, absences)\n", kind);
+        fprintf(
+            stderr, "spctl org: unknown kind \"%s\" (people, teams, regions, named-teams, absences)\n", kind);
         return 2;
     }
     static const char *const actions[] = {"list", "show", "add", "update", "deactivate", "remove", NULL};
@@ -173,7 +176,8 @@ int spctl_org(const struct spctl_cfg *cfg, int argc, char **argv)
         if ((rv = orgadmin_db_update(db, e, id, fields, &oe)) == SP_OK)
             printf("%s %s %s\n", act == 4 ? "deactivated" : "updated", orgadmin_entity_item(e), id);
     } else {
-        if ((rv = orgadmin_db_remove(db, e, id, &oe)) == SP_OK) printf("removed %s %s\n", orgadmin_entity_item(e), id);
+        if ((rv = orgadmin_db_remove(db, e, id, &oe)) == SP_OK)
+            printf("removed %s %s\n", orgadmin_entity_item(e), id);
     }
     sp_db_destroy(db);
     json_decref(fields);

@@ -22,7 +22,8 @@ int taskpool_api_new(const taskpool_api_cfg *cfg, taskpool_api **out)
     if (api->cfg.delivery_timeout_ms <= 0) api->cfg.delivery_timeout_ms = 10000;
     if (api->cfg.poll_ms <= 0) api->cfg.poll_ms = 250;
     if (api->cfg.max_waiters <= 0) api->cfg.max_waiters = 16;
-    if (api->cfg.token_cache_ms > 0 && token_cache_new(1024, api->cfg.token_cache_ms, &api->tokens) != SP_OK) {
+    if (api->cfg.token_cache_ms > 0
+        && token_cache_new(1024, api->cfg.token_cache_ms, &api->tokens) != SP_OK) {
         free(api);
         return SP_ENOMEM;
     }

@@ -35,7 +35,8 @@ static int admin_target(const sp_http_req *req, sp_http_res *res, orgadmin_entit
     const char *slash = strchr(req->tail, '/');
     size_t n = slash ? (size_t)(slash - req->tail) : strlen(req->tail);
     id[0] = '\0';
-    if (n >= sizeof name || (memcpy(name, req->tail, n), name[n] = '\0', *e = orgadmin_entity_parse(name)) == ORGADMIN_NONE
+    if (n >= sizeof name
+        || (memcpy(name, req->tail, n), name[n] = '\0', *e = orgadmin_entity_parse(name)) == ORGADMIN_NONE
         || (slash && api_segment_decode(slash + 1, strlen(slash + 1), id, cap) != SP_OK)
         || (slash && strchr(id, '/') != NULL)) {
         sp_http_res_error(res, 404, "not_found", "no such resource", NULL);
@@ -48,9 +49,14 @@ static int reply_err(sp_http_res *res, const orgadmin_err *err)
 {
     int st = api_admin_status(err->code);
     static const char *const codes[] = {"internal", "invalid_field", "not_found", "conflict", "unavailable"};
-    const char *code = st == 422 ? codes[1] : st == 404 ? codes[2] : st == 409 ? codes[3] : st == 503 ? codes[4] : codes[0];
+    const char *code = st == 422 ? codes[1]
+        : st == 404              ? codes[2]
+        : st == 409              ? codes[3]
+        : st == 503              ? codes[4]
+                                 : codes[0];
     if (st >= 500) sp_warn("taskpool api: org admin: %s", err->msg);
-    sp_http_res_error(res, st, code, st == 500 ? "database error" : err->msg, err->field[0] ? err->field : NULL);
+    sp_http_res_error(
+        res, st, code, st == 500 ? "database error" : err->msg, err->field[0] ? err->field : NULL);
     if (st == 503) sp_http_res_header(res, "Retry-After", "1");
     return err->code ? err->code : SP_EDB;
 }
@@ -105,7 +111,8 @@ int api_h_admin_patch(const sp_http_req *req, sp_http_res *res, void *arg)
     orgadmin_entity e;
     char id[96];
     if (admin_target(req, res, &e, id, sizeof id) != SP_OK) return SP_EINVAL;
-    if (!id[0]) return sp_http_res_error(res, 404, "not_found", "PATCH names one item: /v1/admin/{kind}/{id}", NULL);
+    if (!id[0])
+        return sp_http_res_error(res, 404, "not_found", "PATCH names one item: /v1/admin/{kind}/{id}", NULL);
     json_t *body = NULL;
     if (sp_http_req_json(req, res, &body) != SP_OK) return SP_EINVAL;
     sp_db *db = NULL;
@@ -128,7 +135,8 @@ int api_h_admin_delete(const sp_http_req *req, sp_http_res *res, void *arg)
     orgadmin_entity e;
     char id[96];
     if (admin_target(req, res, &e, id, sizeof id) != SP_OK) return SP_EINVAL;
-    if (!id[0]) return sp_http_res_error(res, 404, "not_found", "DELETE names one item: /v1/admin/{kind}/{id}", NULL);
+    if (!id[0])
+        return sp_http_res_error(res, 404, "not_found", "DELETE names one item: /v1/admin/{kind}/{id}", NULL);
     sp_db *db = NULL;
     if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
     orgadmin_err err = {0};

@@ -53,16 +53,16 @@ static int list_tasks(
      * row's JSON made by PostgreSQL (row_to_json), so the answer is a
      * concatenation rather than a jansson tree (which was most of this
      * handler's CPU). Same members and types as api_row_json. */
-#define LIST_SQL(col)                                                                                    \
-    "SELECT row_to_json(v)::text, s.level, "                                                             \
-    "to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00', s.key FROM "         \
-    "(SELECT key, kind, level, status, subject_type, subject_id, customer_id, deal_id, assignee_id, "    \
-    "assignee_role, team_id, region_id, escalation_level, explanation_zh, explanation_en, seq, "        \
-    "created_at, due_at, updated_at FROM tasks WHERE " col " = $1 AND status = ANY($2::text[]) "          \
-    "AND ($3::int IS NULL OR level = $3::int) AND ($4::text IS NULL OR kind = $4) "                      \
-    "AND ($5::int IS NULL OR (level, created_at, key) < ($5::smallint, $6::timestamptz, $7::text)) "     \
-    "ORDER BY level DESC, created_at DESC, key DESC LIMIT $8::int) s "                                   \
-    "CROSS JOIN LATERAL (SELECT " LIST_PUBLIC " FROM (SELECT s.*) z) v "                                 \
+#define LIST_SQL(col)                                                                                        \
+    "SELECT row_to_json(v)::text, s.level, "                                                                 \
+    "to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00', s.key FROM "             \
+    "(SELECT key, kind, level, status, subject_type, subject_id, customer_id, deal_id, assignee_id, "        \
+    "assignee_role, team_id, region_id, escalation_level, explanation_zh, explanation_en, seq, "             \
+    "created_at, due_at, updated_at FROM tasks WHERE " col " = $1 AND status = ANY($2::text[]) "             \
+    "AND ($3::int IS NULL OR level = $3::int) AND ($4::text IS NULL OR kind = $4) "                          \
+    "AND ($5::int IS NULL OR (level, created_at, key) < ($5::smallint, $6::timestamptz, $7::text)) "         \
+    "ORDER BY level DESC, created_at DESC, key DESC LIMIT $8::int) s "                                       \
+    "CROSS JOIN LATERAL (SELECT " LIST_PUBLIC " FROM (SELECT s.*) z) v "                                     \
     "ORDER BY s.level DESC, s.created_at DESC, s.key DESC"
     int by_team = strcmp(scope_col, "team_id") == 0;
     sp_db *db = NULL;

@@ -80,7 +80,8 @@ static int id_ok(const char *s)
     if (n == 0 || n > 64) return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("_.:-", c)))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                || strchr("_.:-", c)))
             return 0;
     }
     return 1;
@@ -98,7 +99,8 @@ static void label(orgadmin_entity e, const json_t *item, char *out, size_t cap)
 }
 
 /* kind: 'i' id, 's' text. Required members must be present and not null. */
-static int member(const char *who, const json_t *item, const char *name, char kind, int required, orgadmin_err *err)
+static int member(
+    const char *who, const json_t *item, const char *name, char kind, int required, orgadmin_err *err)
 {
     const json_t *v = json_object_get(item, name);
     if (v == NULL || json_is_null(v))
@@ -119,9 +121,9 @@ typedef struct spec {
     int required;
 } spec;
 
-static const spec people_spec[] = {{"id", 'i', 1}, {"name", 's', 1}, {"role", 's', 1}, {"team_id", 'i', 0},
-    {"region_id", 'i', 0}, {"mentor_id", 'i', 0}, {"wecom_user", 's', 0}, {"email", 's', 0},
-    {"active", 'b', 0}, {NULL, 0, 0}};
+static const spec people_spec[]
+    = {{"id", 'i', 1}, {"name", 's', 1}, {"role", 's', 1}, {"team_id", 'i', 0}, {"region_id", 'i', 0},
+        {"mentor_id", 'i', 0}, {"wecom_user", 's', 0}, {"email", 's', 0}, {"active", 'b', 0}, {NULL, 0, 0}};
 static const spec teams_spec[]
     = {{"id", 'i', 1}, {"name", 's', 1}, {"region_id", 'i', 1}, {"supervisor_id", 'i', 0}, {NULL, 0, 0}};
 static const spec regions_spec[] = {{"id", 'i', 1}, {"name", 's', 1}, {"director_id", 'i', 0}, {NULL, 0, 0}};
@@ -157,8 +159,8 @@ static int check_member(const char *who, const json_t *item, const spec *s, orga
     case 's': return member(who, item, s->name, s->kind, s->required, err);
     case 'r': /* free text, may be empty */
         if (v != NULL && !json_is_null(v) && (!json_is_string(v) || json_string_length(v) > 200))
-            return orgadmin_fail(err, SP_EINVAL, s->name, "%s: %s must be text of at most 200 characters", who,
-                s->name);
+            return orgadmin_fail(
+                err, SP_EINVAL, s->name, "%s: %s must be text of at most 200 characters", who, s->name);
         return SP_OK;
     case 'b':
         if (v != NULL && !json_is_null(v) && !json_is_boolean(v))
@@ -172,21 +174,23 @@ static int check_member(const char *who, const json_t *item, const spec *s, orga
         int rv = member(who, item, s->name, 's', s->required, err);
         int64_t ms;
         if (rv == SP_OK && orgadmin_time_parse(json_string_value(v), &ms) != SP_OK)
-            return orgadmin_fail(err, SP_EINVAL, s->name, "%s: %s \"%.40s\" must be YYYY-MM-DDTHH:MM[:SS]Z", who,
-                s->name, json_string_value(v));
+            return orgadmin_fail(err, SP_EINVAL, s->name, "%s: %s \"%.40s\" must be YYYY-MM-DDTHH:MM[:SS]Z",
+                who, s->name, json_string_value(v));
         return rv;
     }
     case 'm': {
         if (v == NULL || json_is_null(v)) return SP_OK;
         if (!json_is_array(v))
-            return orgadmin_fail(err, SP_EINVAL, s->name, "%s: %s must be an array of person ids", who, s->name);
+            return orgadmin_fail(
+                err, SP_EINVAL, s->name, "%s: %s must be an array of person ids", who, s->name);
         size_t i, k;
         const json_t *m;
         json_array_foreach(v, i, m)
         {
             const char *id = json_string_value(m);
             if (id == NULL || !id_ok(id))
-                return orgadmin_fail(err, SP_EINVAL, s->name, "%s: %s[%zu] must be a person id", who, s->name, i);
+                return orgadmin_fail(
+                    err, SP_EINVAL, s->name, "%s: %s[%zu] must be a person id", who, s->name, i);
             for (k = 0; k < i; k++)
                 if (strcmp(json_string_value(json_array_get(v, k)), id) == 0)
                     return orgadmin_fail(
@@ -198,7 +202,8 @@ static int check_member(const char *who, const json_t *item, const spec *s, orga
     }
 }
 
-static const char *const roles[] = {"rep", "supervisor", "director", "admin", "after_sales", "competition", NULL};
+static const char *const roles[]
+    = {"rep", "supervisor", "director", "admin", "after_sales", "competition", NULL};
 
 static int role_ok(const char *r)
 {
@@ -234,14 +239,17 @@ int orgadmin_check_shape(orgadmin_entity e, const json_t *item, orgadmin_err *er
         const char *r = str(item, "role");
         if (!role_ok(r))
             return orgadmin_fail(err, SP_EINVAL, "role",
-                "%s: role \"%.32s\" must be rep, supervisor, director, admin, after_sales or competition", who, r);
+                "%s: role \"%.32s\" must be rep, supervisor, director, admin, after_sales or competition",
+                who, r);
         const char *em = str(item, "email");
         if (em != NULL && strchr(em, '@') == NULL)
-            return orgadmin_fail(err, SP_EINVAL, "email", "%s: email \"%.64s\" is not an e-mail address", who, em);
+            return orgadmin_fail(
+                err, SP_EINVAL, "email", "%s: email \"%.64s\" is not an e-mail address", who, em);
         if ((strcmp(r, "rep") == 0 || strcmp(r, "supervisor") == 0) && str(item, "team_id") == NULL)
             return orgadmin_fail(err, SP_EINVAL, "team_id", "%s: team_id is required for a %s", who, r);
         if (strcmp(r, "director") == 0 && str(item, "region_id") == NULL)
-            return orgadmin_fail(err, SP_EINVAL, "region_id", "%s: region_id is required for a director", who);
+            return orgadmin_fail(
+                err, SP_EINVAL, "region_id", "%s: region_id is required for a director", who);
         const char *m = str(item, "mentor_id");
         if (m != NULL && strcmp(m, str(item, "id")) == 0)
             return orgadmin_fail(err, SP_EINVAL, "mentor_id", "%s: mentor_id is the person themself", who);
@@ -295,8 +303,8 @@ int orgadmin_check(orgadmin_entity e, const json_t *item, const orgadmin_lookup 
         return SP_OK;
     case ORGADMIN_TEAMS:
         if ((rv = ref(who, item, "region_id", ORGADMIN_REGIONS, NULL, NULL, lk, err))
-            || (rv = ref(who, item, "supervisor_id", ORGADMIN_PEOPLE, sup_roles, "supervisor, director or admin",
-                    lk, err)))
+            || (rv = ref(who, item, "supervisor_id", ORGADMIN_PEOPLE, sup_roles,
+                    "supervisor, director or admin", lk, err)))
             return rv;
         return SP_OK;
     case ORGADMIN_REGIONS:

@@ -95,7 +95,8 @@ struct sp_db;
 /* Every item of e as a JSON array into *out (caller json_decref's),
  * ordered by id (absences by person, start). person (may be NULL) limits
  * absences to one person. SP_EDB/SP_EDBDOWN. */
-int orgadmin_db_list(struct sp_db *db, orgadmin_entity e, const char *person, json_t **out, orgadmin_err *err);
+int orgadmin_db_list(
+    struct sp_db *db, orgadmin_entity e, const char *person, json_t **out, orgadmin_err *err);
 
 /* One item by id (absences: the numeric id) into *out. SP_ENOTFOUND. */
 int orgadmin_db_get(struct sp_db *db, orgadmin_entity e, const char *id, json_t **out, orgadmin_err *err);
@@ -107,8 +108,8 @@ enum {
 
 /* Validates item (orgadmin_check against the database) and writes it.
  * The stored id (absences: the new numeric id) into id (cap 64). */
-int orgadmin_db_save(
-    struct sp_db *db, orgadmin_entity e, const json_t *item, int mode, char *id, size_t cap, orgadmin_err *err);
+int orgadmin_db_save(struct sp_db *db, orgadmin_entity e, const json_t *item, int mode, char *id, size_t cap,
+    orgadmin_err *err);
 
 /* Changes the members of patch on the existing item id, validating the
  * result as a whole. SP_ENOTFOUND; SP_EINVAL when patch changes the id. */

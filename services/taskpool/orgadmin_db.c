@@ -13,13 +13,13 @@
 /* Times read back in the form orgadmin_time_parse accepts. */
 #define TS(col) "to_char((" col ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-static const char *const select_sql[] = {"",
-    "SELECT id, name, role, team_id, region_id, mentor_id, wecom_user, email, active FROM people",
-    "SELECT id, name, region_id, supervisor_id FROM teams",
-    "SELECT id, name, director_id FROM regions",
-    "SELECT id, person_id, " TS("starts_at") " AS starts_at, " TS("ends_at") " AS ends_at, reason FROM absences",
-    "SELECT n.id, n.name, n.lead_id, coalesce((SELECT json_agg(m.person_id ORDER BY m.person_id) FROM "
-    "named_team_members m WHERE m.team_id = n.id), '[]'::json) AS members FROM named_teams n"};
+static const char *const select_sql[]
+    = {"", "SELECT id, name, role, team_id, region_id, mentor_id, wecom_user, email, active FROM people",
+        "SELECT id, name, region_id, supervisor_id FROM teams", "SELECT id, name, director_id FROM regions",
+        "SELECT id, person_id, " TS("starts_at") " AS starts_at, " TS(
+            "ends_at") " AS ends_at, reason FROM absences",
+        "SELECT n.id, n.name, n.lead_id, coalesce((SELECT json_agg(m.person_id ORDER BY m.person_id) FROM "
+        "named_team_members m WHERE m.team_id = n.id), '[]'::json) AS members FROM named_teams n"};
 
 static int db_fail(sp_db *db, int rv, orgadmin_err *err)
 {
@@ -39,7 +39,9 @@ int orgadmin_db_list(sp_db *db, orgadmin_entity e, const char *person, json_t **
     const char *p[1] = {person};
     int n = e == ORGADMIN_ABSENCES && person != NULL;
     snprintf(sql, sizeof sql, "%s%s ORDER BY %s", select_sql[e], n ? " WHERE person_id = $1" : "",
-        e == ORGADMIN_ABSENCES ? "person_id, starts_at, id" : e == ORGADMIN_NAMED_TEAMS ? "n.id" : "id");
+        e == ORGADMIN_ABSENCES          ? "person_id, starts_at, id"
+            : e == ORGADMIN_NAMED_TEAMS ? "n.id"
+                                        : "id");
     PGresult *r = NULL;
     int rv = sp_db_exec(db, sql, n, p, &r);
     if (rv != SP_OK) return db_fail(db, rv, err);
@@ -128,11 +130,15 @@ static int role_posts(sp_db *db, const json_t *item, orgadmin_err *err)
     int rv = SP_OK;
     int sup = strcmp(role, "supervisor") == 0 || strcmp(role, "director") == 0 || strcmp(role, "admin") == 0;
     int dir = strcmp(role, "director") == 0 || strcmp(role, "admin") == 0;
-    if (!sup && first(db, "SELECT id FROM teams WHERE supervisor_id = $1 ORDER BY id LIMIT 1", id, t, sizeof t, &rv))
+    if (!sup
+        && first(
+            db, "SELECT id FROM teams WHERE supervisor_id = $1 ORDER BY id LIMIT 1", id, t, sizeof t, &rv))
         return orgadmin_fail(err, SP_ECONFLICT, "role",
-            "person %s: role %s cannot supervise team %s; change the team's supervisor_id first", id, role, t);
+            "person %s: role %s cannot supervise team %s; change the team's supervisor_id first", id, role,
+            t);
     if (rv == SP_OK && !dir
-        && first(db, "SELECT id FROM regions WHERE director_id = $1 ORDER BY id LIMIT 1", id, t, sizeof t, &rv))
+        && first(
+            db, "SELECT id FROM regions WHERE director_id = $1 ORDER BY id LIMIT 1", id, t, sizeof t, &rv))
         return orgadmin_fail(err, SP_ECONFLICT, "role",
             "person %s: role %s cannot direct region %s; change the region's director_id first", id, role, t);
     return rv == SP_OK ? SP_OK : db_fail(db, rv, err);
@@ -158,8 +164,8 @@ static int write_fail(sp_db *db, int rv, orgadmin_entity e, const json_t *item, 
 }
 
 /* Writes a checked item (inside the caller's transaction). */
-static int write_item(sp_db *db, orgadmin_entity e, const json_t *item, int mode, char *id, size_t cap,
-    orgadmin_err *err)
+static int write_item(
+    sp_db *db, orgadmin_entity e, const json_t *item, int mode, char *id, size_t cap, orgadmin_err *err)
 {
     const char *p[9] = {0};
     const char *sql = NULL;
@@ -168,7 +174,8 @@ static int write_item(sp_db *db, orgadmin_entity e, const json_t *item, int mode
     char members[64 * 66 + 4];
     switch (e) {
     case ORGADMIN_PEOPLE: {
-        static const char *const f[] = {"id", "name", "role", "team_id", "region_id", "mentor_id", "wecom_user", "email"};
+        static const char *const f[]
+            = {"id", "name", "role", "team_id", "region_id", "mentor_id", "wecom_user", "email"};
         for (n = 0; n < 8; n++)
             p[n] = str(item, f[n]);
         const json_t *act = json_object_get(item, "active");
@@ -177,7 +184,8 @@ static int write_item(sp_db *db, orgadmin_entity e, const json_t *item, int mode
             ? "INSERT INTO people (id, name, role, team_id, region_id, mentor_id, wecom_user, email, active) "
               "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::boolean) RETURNING id"
             : "INSERT INTO people (id, name, role, team_id, region_id, mentor_id, wecom_user, email, active) "
-              "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::boolean) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, "
+              "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9::boolean) ON CONFLICT (id) DO UPDATE SET name = "
+              "EXCLUDED.name, "
               "role = EXCLUDED.role, team_id = EXCLUDED.team_id, region_id = EXCLUDED.region_id, mentor_id = "
               "EXCLUDED.mentor_id, wecom_user = EXCLUDED.wecom_user, email = EXCLUDED.email, active = "
               "EXCLUDED.active RETURNING id";
@@ -188,7 +196,8 @@ static int write_item(sp_db *db, orgadmin_entity e, const json_t *item, int mode
         p[3] = str(item, "supervisor_id"), n = 4;
         sql = mode == ORGADMIN_CREATE
             ? "INSERT INTO teams (id, name, region_id, supervisor_id) VALUES ($1,$2,$3,$4) RETURNING id"
-            : "INSERT INTO teams (id, name, region_id, supervisor_id) VALUES ($1,$2,$3,$4) ON CONFLICT (id) DO "
+            : "INSERT INTO teams (id, name, region_id, supervisor_id) VALUES ($1,$2,$3,$4) ON CONFLICT (id) "
+              "DO "
               "UPDATE SET name = EXCLUDED.name, region_id = EXCLUDED.region_id, supervisor_id = "
               "EXCLUDED.supervisor_id RETURNING id";
         break;
@@ -215,9 +224,11 @@ static int write_item(sp_db *db, orgadmin_entity e, const json_t *item, int mode
         p[0] = str(item, "person_id"), p[1] = str(item, "starts_at"), p[2] = str(item, "ends_at");
         p[3] = str(item, "reason"), n = 4;
         if (num[0] != '\0' && mode == ORGADMIN_UPSERT) {
-            if (!numeric_id(num)) return orgadmin_fail(err, SP_EINVAL, "id", "absence id \"%s\" is not a number", num);
+            if (!numeric_id(num))
+                return orgadmin_fail(err, SP_EINVAL, "id", "absence id \"%s\" is not a number", num);
             p[4] = num, n = 5;
-            sql = "UPDATE absences SET person_id = $1, starts_at = $2::timestamptz, ends_at = $3::timestamptz, "
+            sql = "UPDATE absences SET person_id = $1, starts_at = $2::timestamptz, ends_at = "
+                  "$3::timestamptz, "
                   "reason = coalesce($4, '') WHERE id = $5::bigint RETURNING id::text";
         } else {
             sql = "INSERT INTO absences (person_id, starts_at, ends_at, reason) VALUES ($1, $2::timestamptz, "
@@ -243,15 +254,18 @@ static int write_item(sp_db *db, orgadmin_entity e, const json_t *item, int mode
         {
             if (o + strlen(json_string_value(m)) + 3 > sizeof members)
                 return orgadmin_fail(err, SP_EINVAL, "members", "named team %s: too many members", id);
-            o += (size_t)snprintf(members + o, sizeof members - o, "%s%s", i ? "," : "", json_string_value(m));
+            o += (size_t)snprintf(
+                members + o, sizeof members - o, "%s%s", i ? "," : "", json_string_value(m));
         }
         members[o++] = '}', members[o] = '\0';
         const char *q[2] = {id, members};
-        if ((rv = sp_db_exec(db, "DELETE FROM named_team_members WHERE team_id = $1 AND person_id <> ALL($2::text[])",
-                 2, q, NULL))
+        if ((rv = sp_db_exec(db,
+                 "DELETE FROM named_team_members WHERE team_id = $1 AND person_id <> ALL($2::text[])", 2, q,
+                 NULL))
                 != SP_OK
             || (rv = sp_db_exec(db,
-                    "INSERT INTO named_team_members (team_id, person_id) SELECT $1, unnest($2::text[]) ON CONFLICT "
+                    "INSERT INTO named_team_members (team_id, person_id) SELECT $1, unnest($2::text[]) ON "
+                    "CONFLICT "
                     "DO NOTHING",
                     2, q, NULL))
                 != SP_OK)
@@ -286,8 +300,8 @@ int orgadmin_db_save(
     if (rv != SP_OK) return rv;
     if (e == ORGADMIN_ABSENCES && mode == ORGADMIN_CREATE && json_object_get(item, "id") != NULL
         && !json_is_null(json_object_get(item, "id")))
-        return orgadmin_fail(err, SP_EINVAL, "id", "absence of %s: id is assigned by the database",
-            str(item, "person_id"));
+        return orgadmin_fail(
+            err, SP_EINVAL, "id", "absence of %s: id is assigned by the database", str(item, "person_id"));
     if ((rv = begin(db, err)) != SP_OK) return rv;
     if (mode == ORGADMIN_CREATE && e != ORGADMIN_ABSENCES) {
         int found = 0;
@@ -304,7 +318,8 @@ int orgadmin_db_save(
 int orgadmin_db_update(sp_db *db, orgadmin_entity e, const char *id, const json_t *patch, orgadmin_err *err)
 {
     if (!json_is_object(patch))
-        return orgadmin_fail(err, SP_EINVAL, "body", "a %s change must be a JSON object", orgadmin_entity_item(e));
+        return orgadmin_fail(
+            err, SP_EINVAL, "body", "a %s change must be a JSON object", orgadmin_entity_item(e));
     json_t *old = NULL, *merged = NULL;
     int rv = orgadmin_db_get(db, e, id, &old, err);
     if (rv != SP_OK) return rv;
@@ -312,7 +327,8 @@ int orgadmin_db_update(sp_db *db, orgadmin_entity e, const char *id, const json_
     if (pid != NULL && !json_equal(pid, json_object_get(old, "id"))
         && !(json_is_string(pid) && strcmp(json_string_value(pid), id) == 0)) {
         json_decref(old);
-        return orgadmin_fail(err, SP_EINVAL, "id", "%s %s: the id cannot change", orgadmin_entity_item(e), id);
+        return orgadmin_fail(
+            err, SP_EINVAL, "id", "%s %s: the id cannot change", orgadmin_entity_item(e), id);
     }
     if ((merged = orgadmin_merge(old, patch)) == NULL) {
         json_decref(old);
@@ -331,29 +347,31 @@ typedef struct blocker {
     const char *what; /* followed by the referrer */
 } blocker;
 
-static const blocker person_blockers[] = {
-    {"SELECT id FROM teams WHERE supervisor_id = $1 ORDER BY id LIMIT 1", "is supervisor_id of team"},
-    {"SELECT id FROM regions WHERE director_id = $1 ORDER BY id LIMIT 1", "is director_id of region"},
-    {"SELECT id FROM people WHERE mentor_id = $1 ORDER BY id LIMIT 1", "is mentor_id of person"},
-    {"SELECT id FROM named_teams WHERE lead_id = $1 ORDER BY id LIMIT 1", "is lead_id of named team"},
-    {"SELECT count(*)::text || ' task(s), e.g. ' || min(key) FROM tasks WHERE assignee_id = $1 HAVING count(*) > 0",
-        "holds"},
+static const blocker person_blockers[]
+    = {{"SELECT id FROM teams WHERE supervisor_id = $1 ORDER BY id LIMIT 1", "is supervisor_id of team"},
+        {"SELECT id FROM regions WHERE director_id = $1 ORDER BY id LIMIT 1", "is director_id of region"},
+        {"SELECT id FROM people WHERE mentor_id = $1 ORDER BY id LIMIT 1", "is mentor_id of person"},
+        {"SELECT id FROM named_teams WHERE lead_id = $1 ORDER BY id LIMIT 1", "is lead_id of named team"},
+        {"SELECT count(*)::text || ' task(s), e.g. ' || min(key) FROM tasks WHERE assignee_id = $1 HAVING "
+         "count(*) > 0",
+            "holds"},
+        {NULL, NULL}};
+static const blocker team_blockers[] = {{"SELECT count(*)::text || ' person(s), e.g. ' || min(id) FROM "
+                                         "people WHERE team_id = $1 HAVING count(*) > 0",
+                                            "still has"},
     {NULL, NULL}};
-static const blocker team_blockers[] = {
-    {"SELECT count(*)::text || ' person(s), e.g. ' || min(id) FROM people WHERE team_id = $1 HAVING count(*) > 0",
-        "still has"},
-    {NULL, NULL}};
-static const blocker region_blockers[] = {
-    {"SELECT count(*)::text || ' team(s), e.g. ' || min(id) FROM teams WHERE region_id = $1 HAVING count(*) > 0",
-        "still has"},
-    {"SELECT count(*)::text || ' person(s), e.g. ' || min(id) FROM people WHERE region_id = $1 HAVING count(*) > 0",
+static const blocker region_blockers[] = {{"SELECT count(*)::text || ' team(s), e.g. ' || min(id) FROM teams "
+                                           "WHERE region_id = $1 HAVING count(*) > 0",
+                                              "still has"},
+    {"SELECT count(*)::text || ' person(s), e.g. ' || min(id) FROM people WHERE region_id = $1 HAVING "
+     "count(*) > 0",
         "still has"},
     {NULL, NULL}};
 
 /* Statements that remove item id and what it owns, in order. */
-static const char *const person_delete[] = {"DELETE FROM absences WHERE person_id = $1",
-    "DELETE FROM api_tokens WHERE person_id = $1", "DELETE FROM named_team_members WHERE person_id = $1",
-    "DELETE FROM people WHERE id = $1", NULL};
+static const char *const person_delete[]
+    = {"DELETE FROM absences WHERE person_id = $1", "DELETE FROM api_tokens WHERE person_id = $1",
+        "DELETE FROM named_team_members WHERE person_id = $1", "DELETE FROM people WHERE id = $1", NULL};
 static const char *const team_delete[] = {"DELETE FROM teams WHERE id = $1", NULL};
 static const char *const region_delete[] = {"DELETE FROM regions WHERE id = $1", NULL};
 static const char *const named_delete[]

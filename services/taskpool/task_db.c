@@ -61,9 +61,10 @@ int task_db_get(sp_db *db, const char *key, int lock, task *t, int *found)
     PGresult *r = NULL;
     /* the statements of the command path are prepared once per connection:
      * parsing and planning them was most of PostgreSQL's work per command */
-    int rv = lock ? sp_db_exec_prepared(
-                 db, "task_get_lock", "SELECT " COLS " FROM tasks WHERE key = $1 FOR UPDATE", 1, p, &r)
-                  : sp_db_exec_prepared(db, "task_get", "SELECT " COLS " FROM tasks WHERE key = $1", 1, p, &r);
+    int rv = lock
+        ? sp_db_exec_prepared(
+            db, "task_get_lock", "SELECT " COLS " FROM tasks WHERE key = $1 FOR UPDATE", 1, p, &r)
+        : sp_db_exec_prepared(db, "task_get", "SELECT " COLS " FROM tasks WHERE key = $1", 1, p, &r);
     if (rv != SP_OK) return rv;
     *found = PQntuples(r) == 1;
     if (*found) row_task(r, 0, t);
@@ -191,59 +192,60 @@ static char *strings_json(char *const *v, size_t n)
 }
 
 /* The task upsert ($1..$32, see task_db_put). */
-#define TASK_UPSERT \
-    "INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, " \
-    "created_at, assigned_at, acked_at, closed_at, updated_at, escalation_level, chain, outcome, note, " \
-    "last_cmd_event_id, revision, subject_type, subject_id, customer_id, deal_id, explanation_zh, " \
-    "explanation_en, " \
-    "evidence, playbooks, route_reason_zh, route_reason_en, owner_rep_id, due_at, watchers, seq) VALUES " \
-    "($1,$2,$3,$4,$5,$6,$7,$8,$9," \
-    "to_timestamp($10::bigint/1000.0), to_timestamp($11::bigint/1000.0), " \
-    "CASE WHEN $12::bigint > 0 THEN to_timestamp($12::bigint/1000.0) END, " \
-    "CASE WHEN $13::bigint > 0 THEN to_timestamp($13::bigint/1000.0) END, " \
-    "to_timestamp($14::bigint/1000.0), $15, " \
-    "ARRAY(SELECT json_array_elements_text($16::json)), $17, $18, $19, $20, coalesce($21,''), " \
-    "coalesce($22,''), " \
-    "$23, $24, coalesce($25,''), coalesce($26,''), coalesce($27::jsonb, '{}'), " \
-    "coalesce(ARRAY(SELECT json_array_elements_text($28::json)), '{}'), coalesce($29,''), " \
-    "coalesce($30,''), $31, " \
-    "to_timestamp($11::bigint/1000.0) + $9::bigint * interval '1 second', " \
-    "coalesce(ARRAY(SELECT json_array_elements_text($32::json)), '{}'), nextval('task_seq')) " \
-    "ON CONFLICT (key) DO UPDATE SET level = EXCLUDED.level, status = EXCLUDED.status, " \
-    "assignee_id = EXCLUDED.assignee_id, assignee_role = EXCLUDED.assignee_role, sla_s = EXCLUDED.sla_s, " \
-    "team_id = coalesce(EXCLUDED.team_id, tasks.team_id), region_id = coalesce(EXCLUDED.region_id, " \
-    "tasks.region_id), " \
-    "playbooks = CASE WHEN $28 IS NULL THEN tasks.playbooks ELSE EXCLUDED.playbooks END, " \
-    "assigned_at = EXCLUDED.assigned_at, due_at = EXCLUDED.due_at, acked_at = EXCLUDED.acked_at, " \
-    "closed_at = EXCLUDED.closed_at, " \
-    "updated_at = EXCLUDED.updated_at, escalation_level = EXCLUDED.escalation_level, chain = " \
-    "EXCLUDED.chain, " \
-    "outcome = EXCLUDED.outcome, note = EXCLUDED.note, last_cmd_event_id = EXCLUDED.last_cmd_event_id, " \
-    "revision = EXCLUDED.revision, seq = EXCLUDED.seq, " \
-    "explanation_zh = CASE WHEN $25 IS NULL THEN tasks.explanation_zh ELSE EXCLUDED.explanation_zh END, " \
-    "explanation_en = CASE WHEN $26 IS NULL THEN tasks.explanation_en ELSE EXCLUDED.explanation_en END, " \
-    "evidence = CASE WHEN $27 IS NULL THEN tasks.evidence ELSE EXCLUDED.evidence END, " \
-    "route_reason_zh = CASE WHEN $29 IS NULL THEN tasks.route_reason_zh ELSE EXCLUDED.route_reason_zh " \
-    "END, " \
-    "route_reason_en = CASE WHEN $30 IS NULL THEN tasks.route_reason_en ELSE EXCLUDED.route_reason_en " \
-    "END, " \
+#define TASK_UPSERT                                                                                          \
+    "INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, "   \
+    "created_at, assigned_at, acked_at, closed_at, updated_at, escalation_level, chain, outcome, note, "     \
+    "last_cmd_event_id, revision, subject_type, subject_id, customer_id, deal_id, explanation_zh, "          \
+    "explanation_en, "                                                                                       \
+    "evidence, playbooks, route_reason_zh, route_reason_en, owner_rep_id, due_at, watchers, seq) VALUES "    \
+    "($1,$2,$3,$4,$5,$6,$7,$8,$9,"                                                                           \
+    "to_timestamp($10::bigint/1000.0), to_timestamp($11::bigint/1000.0), "                                   \
+    "CASE WHEN $12::bigint > 0 THEN to_timestamp($12::bigint/1000.0) END, "                                  \
+    "CASE WHEN $13::bigint > 0 THEN to_timestamp($13::bigint/1000.0) END, "                                  \
+    "to_timestamp($14::bigint/1000.0), $15, "                                                                \
+    "ARRAY(SELECT json_array_elements_text($16::json)), $17, $18, $19, $20, coalesce($21,''), "              \
+    "coalesce($22,''), "                                                                                     \
+    "$23, $24, coalesce($25,''), coalesce($26,''), coalesce($27::jsonb, '{}'), "                             \
+    "coalesce(ARRAY(SELECT json_array_elements_text($28::json)), '{}'), coalesce($29,''), "                  \
+    "coalesce($30,''), $31, "                                                                                \
+    "to_timestamp($11::bigint/1000.0) + $9::bigint * interval '1 second', "                                  \
+    "coalesce(ARRAY(SELECT json_array_elements_text($32::json)), '{}'), nextval('task_seq')) "               \
+    "ON CONFLICT (key) DO UPDATE SET level = EXCLUDED.level, status = EXCLUDED.status, "                     \
+    "assignee_id = EXCLUDED.assignee_id, assignee_role = EXCLUDED.assignee_role, sla_s = EXCLUDED.sla_s, "   \
+    "team_id = coalesce(EXCLUDED.team_id, tasks.team_id), region_id = coalesce(EXCLUDED.region_id, "         \
+    "tasks.region_id), "                                                                                     \
+    "playbooks = CASE WHEN $28 IS NULL THEN tasks.playbooks ELSE EXCLUDED.playbooks END, "                   \
+    "assigned_at = EXCLUDED.assigned_at, due_at = EXCLUDED.due_at, acked_at = EXCLUDED.acked_at, "           \
+    "closed_at = EXCLUDED.closed_at, "                                                                       \
+    "updated_at = EXCLUDED.updated_at, escalation_level = EXCLUDED.escalation_level, chain = "               \
+    "EXCLUDED.chain, "                                                                                       \
+    "outcome = EXCLUDED.outcome, note = EXCLUDED.note, last_cmd_event_id = EXCLUDED.last_cmd_event_id, "     \
+    "revision = EXCLUDED.revision, seq = EXCLUDED.seq, "                                                     \
+    "explanation_zh = CASE WHEN $25 IS NULL THEN tasks.explanation_zh ELSE EXCLUDED.explanation_zh END, "    \
+    "explanation_en = CASE WHEN $26 IS NULL THEN tasks.explanation_en ELSE EXCLUDED.explanation_en END, "    \
+    "evidence = CASE WHEN $27 IS NULL THEN tasks.evidence ELSE EXCLUDED.evidence END, "                      \
+    "route_reason_zh = CASE WHEN $29 IS NULL THEN tasks.route_reason_zh ELSE EXCLUDED.route_reason_zh "      \
+    "END, "                                                                                                  \
+    "route_reason_en = CASE WHEN $30 IS NULL THEN tasks.route_reason_en ELSE EXCLUDED.route_reason_en "      \
+    "END, "                                                                                                  \
     "watchers = CASE WHEN $32 IS NULL THEN tasks.watchers ELSE EXCLUDED.watchers END"
 
 /* The upsert and the history row of its revision in one statement. */
-#define PUT_HISTORY_SQL                                                                                  \
-    "WITH up AS (" TASK_UPSERT " RETURNING 1) INSERT INTO task_history (task_key, revision, at, "         \
-    "actor_id, action, from_status, to_status, assignee_id, note) SELECT $1, $20::int, "                 \
-    "to_timestamp($14::bigint/1000.0), $33, $34, $35, $4, $5, $36 FROM up "                              \
+#define PUT_HISTORY_SQL                                                                                      \
+    "WITH up AS (" TASK_UPSERT " RETURNING 1) INSERT INTO task_history (task_key, revision, at, "            \
+    "actor_id, action, from_status, to_status, assignee_id, note) SELECT $1, $20::int, "                     \
+    "to_timestamp($14::bigint/1000.0), $33, $34, $35, $4, $5, $36 FROM up "                                  \
     "ON CONFLICT (task_key, revision) DO NOTHING"
 
 /* One write: now, or queued on the connection's pipeline. */
 static int run(sp_db *db, int queued, const char *name, const char *sql, int n, const char *const *params)
 {
-    return queued ? sp_db_pipeline_send(db, name, sql, n, params) : sp_db_exec_prepared(db, name, sql, n, params, NULL);
+    return queued ? sp_db_pipeline_send(db, name, sql, n, params)
+                  : sp_db_exec_prepared(db, name, sql, n, params, NULL);
 }
 
-static int put(sp_db *db, int queued, const task *t, const task_event *ev, const Salespulse__V1__TaskCommand *cmd,
-    const char *note)
+static int put(sp_db *db, int queued, const task *t, const task_event *ev,
+    const Salespulse__V1__TaskCommand *cmd, const char *note)
 {
     char lvl[8], sla[24], created[24], assigned[24], acked[24], closed[24], updated[24], esc[16], rev[16];
     snprintf(lvl, sizeof lvl, "%d", t->level);
@@ -285,9 +287,8 @@ static int put(sp_db *db, int queued, const task *t, const task_event *ev, const
     params[31] = watchers;
     memcpy(params + 32, hist, sizeof hist);
     /* the history row of the revision in the same statement: one round trip */
-    int rv = with_history
-        ? run(db, queued, "task_put_history", PUT_HISTORY_SQL, 36, params)
-        : run(db, queued, "task_put", TASK_UPSERT, 32, params);
+    int rv = with_history ? run(db, queued, "task_put_history", PUT_HISTORY_SQL, 36, params)
+                          : run(db, queued, "task_put", TASK_UPSERT, 32, params);
     free(chain);
     free(evidence);
     free(playbooks);
@@ -353,7 +354,8 @@ int task_db_suppressed_many(
         until_ms[i] = 0;
         const Salespulse__V1__Signal *s = cmds[i] ? cmds[i]->signal : NULL;
         if (s == NULL || s->subject == NULL) continue;
-        cols[m] = s->kind, cols[n + m] = subject_type_name(s->subject->type), cols[2 * n + m] = s->subject->id;
+        cols[m] = s->kind, cols[n + m] = subject_type_name(s->subject->type),
+        cols[2 * n + m] = s->subject->id;
         m++;
     }
     int rv = SP_OK;

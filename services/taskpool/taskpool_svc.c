@@ -101,7 +101,8 @@ static void fast_free(fast *f)
 {
     for (size_t i = 0; f->cmd && i < f->n; i++)
         salespulse__v1__task_command__free_unpacked(f->cmd[i], NULL);
-    free(f->cmd), free(f->key), free(f->slot), free(f->cur), free(f->have), free(f->suppressed), free(f->next);
+    free(f->cmd), free(f->key), free(f->slot), free(f->cur), free(f->have), free(f->suppressed),
+        free(f->next);
 }
 
 /* t as task_db_get would read it back after task_db_put(t, cmd), so a
@@ -111,7 +112,8 @@ static void stored_as(task *t, const Salespulse__V1__TaskCommand *cmd)
 {
     const Salespulse__V1__Signal *s = cmd->signal;
     t->last_cmd_ms = 0;
-    if (!t->team_id[0] && s && s->team_id && *s->team_id) snprintf(t->team_id, sizeof t->team_id, "%s", s->team_id);
+    if (!t->team_id[0] && s && s->team_id && *s->team_id)
+        snprintf(t->team_id, sizeof t->team_id, "%s", s->team_id);
     if (!t->region_id[0] && s && s->region_id && *s->region_id)
         snprintf(t->region_id, sizeof t->region_id, "%s", s->region_id);
 }
@@ -122,21 +124,24 @@ static void stored_as(task *t, const Salespulse__V1__TaskCommand *cmd)
  * message BUS_RETRY); SP_EDB when a statement failed and the caller must
  * redo the batch message by message (sp_tx_batch), which isolates a bad
  * message. Same decisions as apply_one. */
-static int batch_fast(
-    taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+static int batch_fast(taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN])
 {
     fast f = {.n = n};
     bus_group *g = NULL;
     int rv = SP_OK, queued = 0;
     if ((f.cmd = calloc(n, sizeof *f.cmd)) == NULL || (f.key = calloc(n, sizeof *f.key)) == NULL
-        || (f.slot = calloc(n, sizeof *f.slot)) == NULL || (f.suppressed = calloc(n, sizeof *f.suppressed)) == NULL
+        || (f.slot = calloc(n, sizeof *f.slot)) == NULL
+        || (f.suppressed = calloc(n, sizeof *f.suppressed)) == NULL
         || (f.next = calloc(1, sizeof *f.next)) == NULL || bus_group_new(&g) != SP_OK)
         goto oom;
     for (size_t i = 0; i < n; i++) {
         res[i] = BUS_OK;
-        Salespulse__V1__TaskCommand *c = salespulse__v1__task_command__unpack(NULL, msgs[i].len, msgs[i].payload);
+        Salespulse__V1__TaskCommand *c
+            = salespulse__v1__task_command__unpack(NULL, msgs[i].len, msgs[i].payload);
         if (c == NULL) {
-            snprintf(reasons[i], BUS_REASON_LEN, "undecodable salespulse.v1.TaskCommand (%zu bytes)", msgs[i].len);
+            snprintf(
+                reasons[i], BUS_REASON_LEN, "undecodable salespulse.v1.TaskCommand (%zu bytes)", msgs[i].len);
             res[i] = BUS_DEAD;
             continue;
         }
@@ -170,8 +175,8 @@ static int batch_fast(
         task_effect effect = TASK_EFFECT_NONE;
         task_noop_why why = TASK_NOOP_NONE;
         task_event ev;
-        int arv = task_apply_command(f.have[k] ? &f.cur[k] : NULL, c, c->meta->occurred_at_ms, f.suppressed[i],
-            f.next, &effect, &why, &ev);
+        int arv = task_apply_command(f.have[k] ? &f.cur[k] : NULL, c, c->meta->occurred_at_ms,
+            f.suppressed[i], f.next, &effect, &why, &ev);
         if (arv != SP_OK) {
             snprintf(reasons[i], BUS_REASON_LEN, "invalid TaskCommand %s: %s", c->task_key,
                 ev.field ? ev.field : sp_strerror(arv));

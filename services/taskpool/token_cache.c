@@ -73,8 +73,8 @@ int token_cache_get(token_cache *c, const char *hash_hex, int64_t now_ms, sp_htt
     return rv;
 }
 
-void token_cache_put(
-    token_cache *c, const char *hash_hex, const sp_http_principal *p, int64_t now_ms, int64_t token_expires_ms)
+void token_cache_put(token_cache *c, const char *hash_hex, const sp_http_principal *p, int64_t now_ms,
+    int64_t token_expires_ms)
 {
     if (c == NULL || hash_hex == NULL || strlen(hash_hex) != SP_TOKEN_HASH_LEN) return;
     int64_t until = now_ms + c->ttl_ms;

@@ -28,7 +28,7 @@ int token_cache_get(token_cache *c, const char *hash_hex, int64_t now_ms, sp_htt
 /* Remembers p for hash_hex from now_ms until now_ms + ttl_ms, or until
  * token_expires_ms when that is earlier (0: the token never expires).
  * p->ext is not kept. */
-void token_cache_put(
-    token_cache *c, const char *hash_hex, const sp_http_principal *p, int64_t now_ms, int64_t token_expires_ms);
+void token_cache_put(token_cache *c, const char *hash_hex, const sp_http_principal *p, int64_t now_ms,
+    int64_t token_expires_ms);
 
 #endif

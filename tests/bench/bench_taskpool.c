@@ -229,7 +229,8 @@ static double cpu_s(int pid)
     buf[n] = '\0';
     const char *p = strrchr(buf, ')'); /* fields after the command name */
     unsigned long long ut = 0, st = 0;
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return 0;
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -301,7 +302,8 @@ static int commands(sp_db *db, bus_producer *prod, const char *run_id, long n, i
         if (len > sizeof buf) return SP_ETOOBIG;
         salespulse__v1__task_command__pack(&c, buf);
         int rv;
-        while ((rv = bus_producer_send(prod, SP_TOPIC_TASK_COMMANDS, key, strlen(key), buf, len, NULL, NULL)) == SP_EFULL)
+        while ((rv = bus_producer_send(prod, SP_TOPIC_TASK_COMMANDS, key, strlen(key), buf, len, NULL, NULL))
+            == SP_EFULL)
             bus_producer_flush(prod, 100);
         if (rv != SP_OK) return rv;
     }
@@ -309,15 +311,17 @@ static int commands(sp_db *db, bus_producer *prod, const char *run_id, long n, i
     double produced = (now_ns() - t0) / 1e9, svc0 = cpu_s(svc_pid), pg0 = pg_cpu_s(db);
     long long got = 0;
     int64_t deadline = now_ns() + 300 * 1000000000LL;
-    while ((got = q_int(db, "SELECT count(*) FROM tasks WHERE seq > $1::bigint AND key LIKE 'benchcmd:%'", seq0))
+    while (
+        (got = q_int(db, "SELECT count(*) FROM tasks WHERE seq > $1::bigint AND key LIKE 'benchcmd:%'", seq0))
             < n
         && now_ns() < deadline)
         usleep(200000);
     double el = (now_ns() - t0) / 1e9;
     printf("task commands CPU per command: sp-taskpool %.3f ms, PostgreSQL backends %.3f ms\n",
         (cpu_s(svc_pid) - svc0) * 1000 / (double)n, (pg_cpu_s(db) - pg0) * 1000 / (double)n);
-    printf("task commands: %ld produced in %.1f s; %lld applied (Kafka -> sp-taskpool -> PostgreSQL, history, "
-           "TaskEvent) in %.1f s = %.0f commands/s\n",
+    printf(
+        "task commands: %ld produced in %.1f s; %lld applied (Kafka -> sp-taskpool -> PostgreSQL, history, "
+        "TaskEvent) in %.1f s = %.0f commands/s\n",
         n, produced, got, el, got / el);
     return got == n ? SP_OK : SP_ETIMEOUT;
 }
@@ -375,8 +379,7 @@ int main(void)
         pthread_join(th[i], NULL);
     double svc1 = cpu_s(svc), pg1 = pg_cpu_s(db);
     char what[160];
-    snprintf(what, sizeof what,
-        "GET /v1/me/tasks?limit=50 (100 tasks/rep, %lld tasks) at %ld/s, %ld clients",
+    snprintf(what, sizeof what, "GET /v1/me/tasks?limit=50 (100 tasks/rep, %lld tasks) at %ld/s, %ld clients",
         q_int(db, "SELECT count(*) FROM tasks", NULL), rate, clients);
     report(what, w, (int)clients, (double)seconds);
     /* CPU per request: steadier than latency on a shared machine */
@@ -388,16 +391,17 @@ int main(void)
     exec(db,
         "INSERT INTO people (id, name, role) VALUES ('bench-admin', 'Bench Admin', 'admin') ON CONFLICT "
         "DO NOTHING");
-    sp_db_exec(db, "INSERT INTO api_tokens (token_sha256, person_id, label) VALUES ($1, 'bench-admin', 'bench')",
-        1, p, NULL);
+    sp_db_exec(db,
+        "INSERT INTO api_tokens (token_sha256, person_id, label) VALUES ($1, 'bench-admin', 'bench')", 1, p,
+        NULL);
     snprintf(s.auth, sizeof s.auth, "Bearer %s", tok);
     char lim[24];
     snprintf(lim, sizeof lim, "%ld", n_actions);
     const char *lp[1] = {lim};
     PGresult *r = NULL;
     if (n_actions > 0
-        && sp_db_exec(db, "SELECT key FROM tasks WHERE key LIKE 'bench:%' AND status = 'open' LIMIT $1::int", 1,
-               lp, &r)
+        && sp_db_exec(db, "SELECT key FROM tasks WHERE key LIKE 'bench:%' AND status = 'open' LIMIT $1::int",
+               1, lp, &r)
             == SP_OK) {
         s.n_actions = PQntuples(r);
         s.keys = calloc((size_t)s.n_actions + 1, sizeof *s.keys);
@@ -413,8 +417,8 @@ int main(void)
         for (long i = 0; i < clients; i++)
             pthread_join(th[i], NULL);
         double el = (now_ns() - t0) / 1e9;
-        snprintf(what, sizeof what, "POST /v1/tasks/{key}/ack (tx + history + TaskEvent delivered), %ld clients",
-            clients);
+        snprintf(what, sizeof what,
+            "POST /v1/tasks/{key}/ack (tx + history + TaskEvent delivered), %ld clients", clients);
         report(what, w, (int)clients, el);
         free(s.keys);
     }

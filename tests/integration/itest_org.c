@@ -47,7 +47,7 @@ static int spctl_org_run(const char *args)
 
 #define OK(args)                                                                                             \
     do {                                                                                                     \
-        int rc_ = spctl_org_run(args);                                                                                 \
+        int rc_ = spctl_org_run(args);                                                                       \
         if (rc_ != 0) fail_msg("spctl org %s: exit %d: %s", args, rc_, last_err);                            \
     } while (0)
 
@@ -120,23 +120,28 @@ static void test_build_org(void **state)
     OK("regions add --id R-E --name East");
     refused("regions add --id R-E --name East", 4, "region R-E: id already exists");
     refused("regions add --id R-W", 2, "region R-W: name is required");
-    refused("teams add --id T-1 --name One --region-id R-X", 2, "team T-1: region_id \"R-X\" is not a known region");
+    refused("teams add --id T-1 --name One --region-id R-X", 2,
+        "team T-1: region_id \"R-X\" is not a known region");
     /* a team may start without a supervisor: routing goes to the director */
     OK("teams add --id T-1 --name One --region-id R-E");
     org_destroy(route_loads());
     OK("people add --id P-S --name 李明 --role supervisor --team-id T-1 --email li@example.cn");
     OK("people add --id P-R --name 张三 --role rep --team-id T-1 --mentor-id P-S --wecom-user zhangsan");
-    refused("people add --id P-X --name X --role rep --team-id T-9", 2, "person P-X: team_id \"T-9\" is not a known team");
+    refused("people add --id P-X --name X --role rep --team-id T-9", 2,
+        "person P-X: team_id \"T-9\" is not a known team");
     refused("people add --id P-X --name X --role rep", 2, "person P-X: team_id is required for a rep");
     refused("people add --id P-X --name X --role boss --team-id T-1", 2, "role \"boss\"");
     refused("people add --id P-X --name X --role rep --team-id T-1 --email li@example.cn", 4,
         "email \"li@example.cn\" is already another person's");
     refused("people add --id P-X --name X --role rep --team-id T-1 --tema T-1", 2, "unknown field \"tema\"");
-    refused("people add --id P-X --name X --role rep --team-id T-1 --active maybe", 2, "active must be true or false");
-    refused("teams update T-1 --supervisor-id nobody", 2, "team T-1: supervisor_id \"nobody\" is not a known person");
+    refused("people add --id P-X --name X --role rep --team-id T-1 --active maybe", 2,
+        "active must be true or false");
+    refused("teams update T-1 --supervisor-id nobody", 2,
+        "team T-1: supervisor_id \"nobody\" is not a known person");
     refused("teams update T-1 --supervisor-id P-R", 2, "supervisor_id \"P-R\" is a rep, not a supervisor");
     OK("teams update T-1 --supervisor-id P-S");
-    assert_int_equal(q_int("SELECT count(*) FROM teams WHERE id = 'T-1' AND supervisor_id = 'P-S' AND name = 'One'"), 1);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM teams WHERE id = 'T-1' AND supervisor_id = 'P-S' AND name = 'One'"), 1);
     OK("people add --id P-D --name 王芳 --role director --region-id R-E");
     OK("regions update R-E --director-id P-D");
     refused("regions update R-E --director-id P-S", 2, "is a supervisor, not a director or admin");
@@ -150,7 +155,8 @@ static void test_build_org(void **state)
         "absence of P-S: ends_at 2026-03-01T00:00Z is not after starts_at 2026-03-10T00:00Z");
     refused("absences add --person-id ghost --starts-at 2026-03-01T00:00Z --ends-at 2026-03-10T00:00Z", 2,
         "person_id \"ghost\" is not a known person");
-    OK("absences add --person-id P-S --starts-at 2026-03-01T00:00Z --ends-at 2026-03-10T00:00Z --reason trip");
+    OK("absences add --person-id P-S --starts-at 2026-03-01T00:00Z --ends-at 2026-03-10T00:00Z --reason "
+       "trip");
     long long abs_id = q_int("SELECT id FROM absences WHERE person_id = 'P-S'");
     assert_true(abs_id > 0);
 
@@ -187,7 +193,8 @@ static void test_build_org(void **state)
     OK("people deactivate P-R");
     assert_int_equal(q_int("SELECT count(*) FROM people WHERE id = 'P-R' AND NOT active"), 1);
     OK("people update P-R --active true --mentor-id ''");
-    assert_int_equal(q_int("SELECT count(*) FROM people WHERE id = 'P-R' AND active AND mentor_id IS NULL"), 1);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM people WHERE id = 'P-R' AND active AND mentor_id IS NULL"), 1);
 
     /* remove: an absence, a named team, then a rep with their memberships */
     char args[128];

@@ -546,7 +546,8 @@ static void test_admin(void **state)
     assert_int_equal(call(ADMIN, "PATCH", target, body, &j), 200);
     json_decref(j);
     assert_int_equal(
-        sqlf_int("SELECT count(*) FROM teams WHERE id = '%s-T3' AND name = 'Team Three' AND region_id = '%s-R2'",
+        sqlf_int(
+            "SELECT count(*) FROM teams WHERE id = '%s-T3' AND name = 'Team Three' AND region_id = '%s-R2'",
             E.P, E.P),
         1);
     /* a named team; a duplicate member is refused */
@@ -556,8 +557,9 @@ static void test_admin(void **state)
     assert_int_equal(call(ADMIN, "POST", "/v1/admin/named_teams", body, &j), 422);
     assert_string_equal(err_field(j), "members");
     json_decref(j);
-    snprintf(body, sizeof body, "{\"id\":\"%s-as\",\"name\":\"AS\",\"lead_id\":\"%s-sup2\",\"members\":[\"%s-rep2\"]}",
-        E.P, E.P, E.P);
+    snprintf(body, sizeof body,
+        "{\"id\":\"%s-as\",\"name\":\"AS\",\"lead_id\":\"%s-sup2\",\"members\":[\"%s-rep2\"]}", E.P, E.P,
+        E.P);
     assert_int_equal(call(ADMIN, "POST", "/v1/admin/named_teams", body, &j), 200);
     json_decref(j);
     assert_int_equal(sqlf_int("SELECT count(*) FROM named_team_members WHERE team_id = '%s-as'", E.P), 1);

@@ -96,13 +96,17 @@ static void test_batch(void **state)
     assert_int_equal(sp_db_open(itest_env("SP_PG_URL"), &db), SP_OK);
     char err[256];
     bus_producer *prod = NULL;
-    assert_int_equal(bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-batch", &prod, err, sizeof err), SP_OK);
+    assert_int_equal(
+        bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-batch", &prod, err, sizeof err), SP_OK);
     char *topic = itest_unique("itest-taskevents");
     const char *topics[] = {topic, NULL};
     assert_int_equal(itest_topics(topics, 1), 0);
     sp_clock *clock = NULL;
     assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 300, &clock), SP_OK);
-    taskpool_svc ts = {.producer = prod, .clock = clock, .events_topic = topic, .suppress_ms = 7 * 86400000LL,
+    taskpool_svc ts = {.producer = prod,
+        .clock = clock,
+        .events_topic = topic,
+        .suppress_ms = 7 * 86400000LL,
         .sweep_every_ms = 600000};
     ts.sla.sla_s[1] = 86400, ts.sla.sla_s[2] = 28800, ts.sla.sla_s[3] = 7200;
 
@@ -132,12 +136,14 @@ static void test_batch(void **state)
     assert_int_equal(res[3], BUS_DEAD);
     assert_non_null(strstr(reasons[3], "meta"));
     assert_int_equal(res[4], BUS_OK);
-    assert_int_equal(q("SELECT count(*) FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1' AND status = 'open' "
-                       "AND explanation_en = 'e2' AND last_cmd_event_id LIKE '%e2'",
-                         "a"),
+    assert_int_equal(
+        q("SELECT count(*) FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1' AND status = 'open' "
+          "AND explanation_en = 'e2' AND last_cmd_event_id LIKE '%e2'",
+            "a"),
         1);
     long long rev_a = q("SELECT revision FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1'", "a");
-    long long hist_a = q("SELECT count(*) FROM task_history WHERE task_key = 'task:deal.stalled:deal:{}:1'", "a");
+    long long hist_a
+        = q("SELECT count(*) FROM task_history WHERE task_key = 'task:deal.stalled:deal:{}:1'", "a");
     assert_true(hist_a >= 1);
     assert_int_equal(q("SELECT count(*) FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1'", "b"), 1);
 
@@ -251,8 +257,8 @@ static void test_ws_within_a_second(void **state)
     assert_int_equal(sp_db_open(itest_env("SP_PG_URL"), &db), SP_OK);
     char tok[SP_TOKEN_LEN + 1], hash[SP_TOKEN_HASH_LEN + 1], ins[384];
     assert_int_equal(token_generate(tok, hash), SP_OK);
-    snprintf(ins, sizeof ins, "INSERT INTO api_tokens (token_sha256, person_id, label) VALUES ('%s', '%s', 'itest')",
-        hash, rep);
+    snprintf(ins, sizeof ins,
+        "INSERT INTO api_tokens (token_sha256, person_id, label) VALUES ('%s', '%s', 'itest')", hash, rep);
     assert_int_equal(itest_sql(ins), 0);
     const char *topics[] = {SP_TOPIC_TASK_COMMANDS, SP_TOPIC_TASK_EVENTS, NULL};
     itest_topics(topics, 1); /* exists already under run.sh */
@@ -273,7 +279,8 @@ static void test_ws_within_a_second(void **state)
     }
     char err[256];
     bus_producer *prod = NULL;
-    assert_int_equal(bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-ws", &prod, err, sizeof err), SP_OK);
+    assert_int_equal(
+        bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-ws", &prod, err, sizeof err), SP_OK);
     /* warm up: the consumer has joined its group once a first command is a row */
     size_t len;
     uint8_t *warm = cmd("warm", "w1", sp_wall_ms(), "warm", &len);

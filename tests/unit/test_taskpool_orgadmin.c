@@ -18,8 +18,8 @@
 /* The fake org: teams t1, regions r1, people with roles. */
 static int fake_find(void *arg, orgadmin_entity e, const char *id, int *found, char *role, size_t cap)
 {
-    static const char *const people[][2] = {{"sup1", "supervisor"}, {"rep1", "rep"}, {"dir1", "director"},
-        {"adm1", "admin"}};
+    static const char *const people[][2]
+        = {{"sup1", "supervisor"}, {"rep1", "rep"}, {"dir1", "director"}, {"adm1", "admin"}};
     int *calls = arg;
     (*calls)++;
     *found = 0;
@@ -68,7 +68,8 @@ static void test_people(void **state)
 {
     (void)state;
     static const tcase cases[] = {
-        {ORGADMIN_PEOPLE, "{\"id\":\"r9\",\"name\":\"李明\",\"role\":\"rep\",\"team_id\":\"t1\"}", SP_OK, "", ""},
+        {ORGADMIN_PEOPLE, "{\"id\":\"r9\",\"name\":\"李明\",\"role\":\"rep\",\"team_id\":\"t1\"}", SP_OK, "",
+            ""},
         {ORGADMIN_PEOPLE,
             "{\"id\":\"r9\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"t1\",\"mentor_id\":\"rep1\","
             "\"region_id\":\"r1\",\"email\":\"li@x.cn\",\"wecom_user\":\"li\",\"active\":false}",
@@ -77,30 +78,32 @@ static void test_people(void **state)
             "person r9: team_id is required for a rep"},
         {ORGADMIN_PEOPLE, "{\"id\":\"r9\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"t9\"}", SP_EINVAL,
             "team_id", "person r9: team_id \"t9\" is not a known team"},
-        {ORGADMIN_PEOPLE, "{\"id\":\"r9\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"t1\",\"mentor_id\":\"x\"}",
+        {ORGADMIN_PEOPLE,
+            "{\"id\":\"r9\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"t1\",\"mentor_id\":\"x\"}",
             SP_EINVAL, "mentor_id", "mentor_id \"x\" is not a known person"},
         {ORGADMIN_PEOPLE,
             "{\"id\":\"r9\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"t1\",\"mentor_id\":\"r9\"}",
             SP_EINVAL, "mentor_id", "themself"},
-        {ORGADMIN_PEOPLE, "{\"id\":\"d9\",\"name\":\"Wu\",\"role\":\"director\",\"region_id\":\"r2\"}", SP_EINVAL,
-            "region_id", "\"r2\" is not a known region"},
+        {ORGADMIN_PEOPLE, "{\"id\":\"d9\",\"name\":\"Wu\",\"role\":\"director\",\"region_id\":\"r2\"}",
+            SP_EINVAL, "region_id", "\"r2\" is not a known region"},
         {ORGADMIN_PEOPLE, "{\"id\":\"d9\",\"name\":\"Wu\",\"role\":\"director\"}", SP_EINVAL, "region_id",
             "required for a director"},
         {ORGADMIN_PEOPLE, "{\"id\":\"r 1\",\"name\":\"Li\",\"role\":\"admin\"}", SP_EINVAL, "id", "1..64"},
-        {ORGADMIN_PEOPLE, "{\"id\":\"a1\",\"role\":\"admin\"}", SP_EINVAL, "name", "person a1: name is required"},
+        {ORGADMIN_PEOPLE, "{\"id\":\"a1\",\"role\":\"admin\"}", SP_EINVAL, "name",
+            "person a1: name is required"},
         {ORGADMIN_PEOPLE, "{\"id\":\"a1\",\"name\":\"\",\"role\":\"admin\"}", SP_EINVAL, "name", "1..200"},
         {ORGADMIN_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"boss\"}", SP_EINVAL, "role", "\"boss\""},
         {ORGADMIN_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"email\":\"nope\"}", SP_EINVAL,
             "email", "not an e-mail address"},
         {ORGADMIN_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"active\":\"yes\"}", SP_EINVAL,
             "active", "true or false"},
-        {ORGADMIN_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"team_id\":7}", SP_EINVAL, "team_id",
-            "must be a string"},
+        {ORGADMIN_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"team_id\":7}", SP_EINVAL,
+            "team_id", "must be a string"},
         {ORGADMIN_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"tem_id\":\"t1\"}", SP_EINVAL,
             "tem_id", "unknown field \"tem_id\""},
         {ORGADMIN_PEOPLE, "[1]", SP_EINVAL, "body", "JSON object"},
-        {ORGADMIN_PEOPLE, "{\"id\":\"r9\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"db-down\"}", SP_EDBDOWN,
-            "team_id", "could not look up"},
+        {ORGADMIN_PEOPLE, "{\"id\":\"r9\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"db-down\"}",
+            SP_EDBDOWN, "team_id", "could not look up"},
     };
     run_cases(cases, sizeof cases / sizeof cases[0]);
 }
@@ -110,13 +113,14 @@ static void test_teams_regions(void **state)
     (void)state;
     static const tcase cases[] = {
         {ORGADMIN_TEAMS, "{\"id\":\"t2\",\"name\":\"East\",\"region_id\":\"r1\"}", SP_OK, "", ""},
-        {ORGADMIN_TEAMS, "{\"id\":\"t2\",\"name\":\"East\",\"region_id\":\"r1\",\"supervisor_id\":\"sup1\"}", SP_OK,
-            "", ""},
-        {ORGADMIN_TEAMS, "{\"id\":\"t2\",\"name\":\"East\",\"region_id\":\"r1\",\"supervisor_id\":\"dir1\"}", SP_OK,
-            "", ""},
-        {ORGADMIN_TEAMS, "{\"id\":\"t2\",\"name\":\"East\"}", SP_EINVAL, "region_id", "team t2: region_id is required"},
-        {ORGADMIN_TEAMS, "{\"id\":\"t2\",\"name\":\"East\",\"region_id\":\"nowhere\"}", SP_EINVAL, "region_id",
-            "team t2: region_id \"nowhere\" is not a known region"},
+        {ORGADMIN_TEAMS, "{\"id\":\"t2\",\"name\":\"East\",\"region_id\":\"r1\",\"supervisor_id\":\"sup1\"}",
+            SP_OK, "", ""},
+        {ORGADMIN_TEAMS, "{\"id\":\"t2\",\"name\":\"East\",\"region_id\":\"r1\",\"supervisor_id\":\"dir1\"}",
+            SP_OK, "", ""},
+        {ORGADMIN_TEAMS, "{\"id\":\"t2\",\"name\":\"East\"}", SP_EINVAL, "region_id",
+            "team t2: region_id is required"},
+        {ORGADMIN_TEAMS, "{\"id\":\"t2\",\"name\":\"East\",\"region_id\":\"nowhere\"}", SP_EINVAL,
+            "region_id", "team t2: region_id \"nowhere\" is not a known region"},
         {ORGADMIN_TEAMS, "{\"id\":\"t2\",\"name\":\"East\",\"region_id\":\"r1\",\"supervisor_id\":\"ghost\"}",
             SP_EINVAL, "supervisor_id", "team t2: supervisor_id \"ghost\" is not a known person"},
         {ORGADMIN_TEAMS, "{\"id\":\"t2\",\"name\":\"East\",\"region_id\":\"r1\",\"supervisor_id\":\"rep1\"}",
@@ -136,8 +140,9 @@ static void test_named_absences(void **state)
 {
     (void)state;
     static const tcase cases[] = {
-        {ORGADMIN_NAMED_TEAMS, "{\"id\":\"after_sales\",\"name\":\"AS\",\"lead_id\":\"sup1\",\"members\":[\"rep1\"]}",
-            SP_OK, "", ""},
+        {ORGADMIN_NAMED_TEAMS,
+            "{\"id\":\"after_sales\",\"name\":\"AS\",\"lead_id\":\"sup1\",\"members\":[\"rep1\"]}", SP_OK, "",
+            ""},
         {ORGADMIN_NAMED_TEAMS, "{\"id\":\"after_sales\",\"name\":\"AS\"}", SP_EINVAL, "lead_id",
             "named team after_sales: lead_id is required"},
         {ORGADMIN_NAMED_TEAMS,
@@ -146,10 +151,11 @@ static void test_named_absences(void **state)
         {ORGADMIN_NAMED_TEAMS,
             "{\"id\":\"after_sales\",\"name\":\"AS\",\"lead_id\":\"sup1\",\"members\":[\"rep1\",\"rep1\"]}",
             SP_EINVAL, "members", "lists \"rep1\" twice"},
-        {ORGADMIN_NAMED_TEAMS, "{\"id\":\"x\",\"name\":\"AS\",\"lead_id\":\"sup1\",\"members\":\"rep1\"}", SP_EINVAL,
-            "members", "array"},
+        {ORGADMIN_NAMED_TEAMS, "{\"id\":\"x\",\"name\":\"AS\",\"lead_id\":\"sup1\",\"members\":\"rep1\"}",
+            SP_EINVAL, "members", "array"},
         {ORGADMIN_ABSENCES,
-            "{\"person_id\":\"sup1\",\"starts_at\":\"2026-03-01T00:00Z\",\"ends_at\":\"2026-03-10T00:00:00Z\","
+            "{\"person_id\":\"sup1\",\"starts_at\":\"2026-03-01T00:00Z\",\"ends_at\":\"2026-03-10T00:00:"
+            "00Z\","
             "\"reason\":\"trip\"}",
             SP_OK, "", ""},
         {ORGADMIN_ABSENCES,
@@ -161,10 +167,11 @@ static void test_named_absences(void **state)
         {ORGADMIN_ABSENCES,
             "{\"person_id\":\"sup1\",\"starts_at\":\"2026-02-30T00:00Z\",\"ends_at\":\"2026-12-01T00:00Z\"}",
             SP_EINVAL, "starts_at", "YYYY-MM-DD"},
-        {ORGADMIN_ABSENCES, "{\"person_id\":\"sup1\",\"starts_at\":\"tomorrow\",\"ends_at\":\"2026-12-01T00:00Z\"}",
+        {ORGADMIN_ABSENCES,
+            "{\"person_id\":\"sup1\",\"starts_at\":\"tomorrow\",\"ends_at\":\"2026-12-01T00:00Z\"}",
             SP_EINVAL, "starts_at", "\"tomorrow\""},
-        {ORGADMIN_ABSENCES, "{\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-02T00:00Z\"}", SP_EINVAL,
-            "person_id", "required"},
+        {ORGADMIN_ABSENCES, "{\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-02T00:00Z\"}",
+            SP_EINVAL, "person_id", "required"},
         {ORGADMIN_ABSENCES,
             "{\"person_id\":\"ghost\",\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-02T00:00Z\"}",
             SP_EINVAL, "person_id", "absence of ghost: person_id \"ghost\" is not a known person"},
@@ -228,7 +235,8 @@ static void test_entities_time_merge(void **state)
 static void test_spctl_org_args(void **state)
 {
     (void)state;
-    char *argv[] = {"--team-id", "t1", "--members", "a,b,,c", "--active", "false", "--mentor-id", "", "--name", "李明"};
+    char *argv[] = {
+        "--team-id", "t1", "--members", "a,b,,c", "--active", "false", "--mentor-id", "", "--name", "李明"};
     json_t *o = NULL;
     char err[128];
     assert_int_equal(spctl_org_args(10, argv, &o, err, sizeof err), SP_OK);
