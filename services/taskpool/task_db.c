@@ -15,7 +15,8 @@
     "coalesce((extract(epoch FROM acked_at)*1000)::bigint, 0), "                                             \
     "coalesce((extract(epoch FROM closed_at)*1000)::bigint, 0), (extract(epoch FROM "                        \
     "updated_at)*1000)::bigint, "                                                                            \
-    "escalation_level, array_to_json(chain)::text, outcome, note, last_cmd_event_id, revision"
+    "escalation_level, array_to_json(chain)::text, outcome, note, last_cmd_event_id, revision, "             \
+    "coalesce((extract(epoch FROM last_cmd_at)*1000)::bigint, 0)"
 
 static void cpy(char *dst, size_t cap, const char *s)
 {
@@ -53,6 +54,7 @@ static void row_task(const PGresult *r, int row, task *t)
     cpy(t->note, sizeof t->note, PQgetvalue(r, row, 17));
     cpy(t->last_cmd_event_id, sizeof t->last_cmd_event_id, PQgetvalue(r, row, 18));
     t->revision = (uint32_t)strtoul(PQgetvalue(r, row, 19), NULL, 10);
+    t->last_cmd_ms = strtoll(PQgetvalue(r, row, 20), NULL, 10);
 }
 
 int task_db_get(sp_db *db, const char *key, int lock, task *t, int *found)
@@ -191,13 +193,14 @@ static char *strings_json(char *const *v, size_t n)
     return s;
 }
 
-/* The task upsert ($1..$32, see task_db_put). */
+/* The task upsert ($1..$33, see task_db_put). */
 #define TASK_UPSERT                                                                                          \
     "INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, "   \
     "created_at, assigned_at, acked_at, closed_at, updated_at, escalation_level, chain, outcome, note, "     \
     "last_cmd_event_id, revision, subject_type, subject_id, customer_id, deal_id, explanation_zh, "          \
     "explanation_en, "                                                                                       \
-    "evidence, playbooks, route_reason_zh, route_reason_en, owner_rep_id, due_at, watchers, seq) VALUES "    \
+    "evidence, playbooks, route_reason_zh, route_reason_en, owner_rep_id, due_at, watchers, seq, "           \
+    "last_cmd_at) VALUES "                                                                                   \
     "($1,$2,$3,$4,$5,$6,$7,$8,$9,"                                                                           \
     "to_timestamp($10::bigint/1000.0), to_timestamp($11::bigint/1000.0), "                                   \
     "CASE WHEN $12::bigint > 0 THEN to_timestamp($12::bigint/1000.0) END, "                                  \
@@ -209,7 +212,8 @@ static char *strings_json(char *const *v, size_t n)
     "coalesce(ARRAY(SELECT json_array_elements_text($28::json)), '{}'), coalesce($29,''), "                  \
     "coalesce($30,''), $31, "                                                                                \
     "to_timestamp($11::bigint/1000.0) + $9::bigint * interval '1 second', "                                  \
-    "coalesce(ARRAY(SELECT json_array_elements_text($32::json)), '{}'), nextval('task_seq')) "               \
+    "coalesce(ARRAY(SELECT json_array_elements_text($32::json)), '{}'), nextval('task_seq'), "               \
+    "CASE WHEN $33::bigint > 0 THEN to_timestamp($33::bigint/1000.0) END) "                                  \
     "ON CONFLICT (key) DO UPDATE SET level = EXCLUDED.level, status = EXCLUDED.status, "                     \
     "assignee_id = EXCLUDED.assignee_id, assignee_role = EXCLUDED.assignee_role, sla_s = EXCLUDED.sla_s, "   \
     "team_id = coalesce(EXCLUDED.team_id, tasks.team_id), region_id = coalesce(EXCLUDED.region_id, "         \
@@ -220,7 +224,7 @@ static char *strings_json(char *const *v, size_t n)
     "updated_at = EXCLUDED.updated_at, escalation_level = EXCLUDED.escalation_level, chain = "               \
     "EXCLUDED.chain, "                                                                                       \
     "outcome = EXCLUDED.outcome, note = EXCLUDED.note, last_cmd_event_id = EXCLUDED.last_cmd_event_id, "     \
-    "revision = EXCLUDED.revision, seq = EXCLUDED.seq, "                                                     \
+    "revision = EXCLUDED.revision, seq = EXCLUDED.seq, last_cmd_at = EXCLUDED.last_cmd_at, "                 \
     "explanation_zh = CASE WHEN $25 IS NULL THEN tasks.explanation_zh ELSE EXCLUDED.explanation_zh END, "    \
     "explanation_en = CASE WHEN $26 IS NULL THEN tasks.explanation_en ELSE EXCLUDED.explanation_en END, "    \
     "evidence = CASE WHEN $27 IS NULL THEN tasks.evidence ELSE EXCLUDED.evidence END, "                      \
@@ -234,7 +238,7 @@ static char *strings_json(char *const *v, size_t n)
 #define PUT_HISTORY_SQL                                                                                      \
     "WITH up AS (" TASK_UPSERT " RETURNING 1) INSERT INTO task_history (task_key, revision, at, "            \
     "actor_id, action, from_status, to_status, assignee_id, note) SELECT $1, $20::int, "                     \
-    "to_timestamp($14::bigint/1000.0), $33, $34, $35, $4, $5, $36 FROM up "                                  \
+    "to_timestamp($14::bigint/1000.0), $34, $35, $36, $4, $5, $37 FROM up "                                  \
     "ON CONFLICT (task_key, revision) DO NOTHING"
 
 /* One write: now, or queued on the connection's pipeline. */
@@ -281,14 +285,17 @@ static int put(sp_db *db, int queued, const task *t, const task_event *ev,
         hist[2] = ev->previous_status ? task_status_name(ev->previous_status) : "";
         hist[3] = note ? note : t->note;
     }
-    const char *params[36];
+    char last_cmd[24];
+    snprintf(last_cmd, sizeof last_cmd, "%lld", (long long)t->last_cmd_ms);
+    const char *params[37];
     memcpy(params, p, sizeof p);
     memcpy(params + 28, p2, sizeof p2);
     params[31] = watchers;
-    memcpy(params + 32, hist, sizeof hist);
+    params[32] = last_cmd;
+    memcpy(params + 33, hist, sizeof hist);
     /* the history row of the revision in the same statement: one round trip */
-    int rv = with_history ? run(db, queued, "task_put_history", PUT_HISTORY_SQL, 36, params)
-                          : run(db, queued, "task_put", TASK_UPSERT, 32, params);
+    int rv = with_history ? run(db, queued, "task_put_history", PUT_HISTORY_SQL, 37, params)
+                          : run(db, queued, "task_put", TASK_UPSERT, 33, params);
     free(chain);
     free(evidence);
     free(playbooks);
@@ -314,8 +321,8 @@ int task_db_put(
 int task_db_prepare_put(sp_db *db)
 {
     int rv;
-    if ((rv = sp_db_prepare(db, "task_put", TASK_UPSERT, 32)) != SP_OK
-        || (rv = sp_db_prepare(db, "task_put_history", PUT_HISTORY_SQL, 36)) != SP_OK)
+    if ((rv = sp_db_prepare(db, "task_put", TASK_UPSERT, 33)) != SP_OK
+        || (rv = sp_db_prepare(db, "task_put_history", PUT_HISTORY_SQL, 37)) != SP_OK)
         return rv;
     return SP_OK;
 }

@@ -106,12 +106,11 @@ static void fast_free(fast *f)
 }
 
 /* t as task_db_get would read it back after task_db_put(t, cmd), so a
- * later command of the batch is decided exactly as message by message:
- * last_cmd_ms is not stored, an empty team/region takes the signal's. */
+ * later command of the batch is decided exactly as message by message: an
+ * empty team/region takes the signal's. */
 static void stored_as(task *t, const Salespulse__V1__TaskCommand *cmd)
 {
     const Salespulse__V1__Signal *s = cmd->signal;
-    t->last_cmd_ms = 0;
     if (!t->team_id[0] && s && s->team_id && *s->team_id)
         snprintf(t->team_id, sizeof t->team_id, "%s", s->team_id);
     if (!t->region_id[0] && s && s->region_id && *s->region_id)
