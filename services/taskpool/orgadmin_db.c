@@ -84,9 +84,12 @@ int orgadmin_db_get(sp_db *db, orgadmin_entity e, const char *id, json_t **out, 
 /* orgadmin_lookup.find on the database. */
 static int find(void *arg, orgadmin_entity e, const char *id, int *found, char *role, size_t cap)
 {
-    static const char *const sql[] = {"", "SELECT role FROM people WHERE id = $1",
-        "SELECT 'team' FROM teams WHERE id = $1", "SELECT 'region' FROM regions WHERE id = $1", "",
-        "SELECT 'named' FROM named_teams WHERE id = $1"};
+    /* inside the writer's transaction: a row referred to cannot be removed
+     * before the write commits */
+    static const char *const sql[] = {"", "SELECT role FROM people WHERE id = $1 FOR KEY SHARE",
+        "SELECT 'team' FROM teams WHERE id = $1 FOR KEY SHARE",
+        "SELECT 'region' FROM regions WHERE id = $1 FOR KEY SHARE", "",
+        "SELECT 'named' FROM named_teams WHERE id = $1 FOR KEY SHARE"};
     sp_db *db = arg;
     *found = 0;
     if (e == ORGADMIN_ABSENCES || orgadmin_entity_name(e)[0] == '?') return SP_EINVAL;
@@ -296,13 +299,14 @@ int orgadmin_db_save(
     sp_db *db, orgadmin_entity e, const json_t *item, int mode, char *id, size_t cap, orgadmin_err *err)
 {
     orgadmin_lookup lk = {find, db};
-    int rv = orgadmin_check(e, item, &lk, err);
+    int rv = orgadmin_check_shape(e, item, err);
     if (rv != SP_OK) return rv;
     if (e == ORGADMIN_ABSENCES && mode == ORGADMIN_CREATE && json_object_get(item, "id") != NULL
         && !json_is_null(json_object_get(item, "id")))
         return orgadmin_fail(
             err, SP_EINVAL, "id", "absence of %s: id is assigned by the database", str(item, "person_id"));
     if ((rv = begin(db, err)) != SP_OK) return rv;
+    if ((rv = orgadmin_check(e, item, &lk, err)) != SP_OK) return end(db, rv, err);
     if (mode == ORGADMIN_CREATE && e != ORGADMIN_ABSENCES) {
         int found = 0;
         if ((rv = find(db, e, str(item, "id"), &found, NULL, 0)) != SP_OK)
