@@ -15,6 +15,8 @@
 #include "taskpool/api_internal.h"
 #include "taskpool/api_query.h"
 #include "taskpool/api_stats.h"
+#include "taskpool/token.h"
+#include "taskpool/token_cache.h"
 
 #include <string.h>
 
@@ -335,6 +337,52 @@ static void test_segment_decode(void **state)
     assert_int_equal(api_segment_decode("0123456789", 10, buf, 10), SP_ETOOBIG);
 }
 
+static int64_t cache_now = 1000000;
+static int64_t moving_now(void *arg)
+{
+    (void)arg;
+    return cache_now;
+}
+
+/* With SP_TOKEN_CACHE a token authenticated moments ago is answered from
+ * memory: the database is down, yet the cached rep gets the rep's answer
+ * (403 on org admin) until the entry expires (then 503: the lookup). */
+static void test_auth_cache(void **state)
+{
+    (void)state;
+    api_pool *pool = NULL;
+    assert_int_equal(api_pool_new("postgresql://127.0.0.1:1/none?connect_timeout=1", 1, &pool), SP_OK);
+    taskpool_api_cfg cfg = {.pool = pool, .now_ms = moving_now, .token_cache_ms = 5000};
+    taskpool_api *api = NULL;
+    assert_int_equal(taskpool_api_new(&cfg, &api), SP_OK);
+    assert_non_null(api->tokens);
+    sp_http_opts o = {.auth = taskpool_api_auth, .auth_arg = api, .workers = 1};
+    sp_http_server *srv = NULL;
+    assert_int_equal(sp_http_server_new("http://127.0.0.1:0", &o, &srv), SP_OK);
+    assert_int_equal(taskpool_api_register(api, srv), SP_OK);
+    char tok[SP_TOKEN_LEN + 1], hash[SP_TOKEN_HASH_LEN + 1], bearer[80];
+    assert_int_equal(token_generate(tok, hash), SP_OK);
+    snprintf(bearer, sizeof bearer, "Bearer %s", tok);
+    sp_http_principal rep = {.person_id = "rep1", .role = "rep", .team = "t1"};
+    token_cache_put(api->tokens, hash, &rep, cache_now, 0);
+    int64_t at[] = {cache_now, cache_now + 4999, cache_now + 5000};
+    int want[] = {403, 403, 503};
+    for (int i = 0; i < 3; i++) {
+        cache_now = at[i];
+        sp_http_header h = {"Authorization", bearer};
+        sp_http_req r
+            = {.method = "GET", .path = "/v1/admin/people", .query = "", .headers = &h, .nheaders = 1};
+        sp_http_res res;
+        sp_http_res_init(&res);
+        sp_http_server_dispatch(srv, &r, &res);
+        assert_int_equal(res.status, want[i]);
+        sp_http_res_clear(&res);
+    }
+    sp_http_server_destroy(srv);
+    taskpool_api_destroy(api);
+    api_pool_destroy(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_hint),
         cmocka_unit_test(test_spctl_helpers),
         cmocka_unit_test(test_auth_dispatch),
+        cmocka_unit_test(test_auth_cache),
         cmocka_unit_test(test_segment_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
