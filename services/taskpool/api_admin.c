@@ -35,10 +35,15 @@ static int admin_target(const sp_http_req *req, sp_http_res *res, orgadmin_entit
     const char *slash = strchr(req->tail, '/');
     size_t n = slash ? (size_t)(slash - req->tail) : strlen(req->tail);
     id[0] = '\0';
-    if (n >= sizeof name
-        || (memcpy(name, req->tail, n), name[n] = '\0', *e = orgadmin_entity_parse(name)) == ORGADMIN_NONE
-        || (slash && api_segment_decode(slash + 1, strlen(slash + 1), id, cap) != SP_OK)
-        || (slash && strchr(id, '/') != NULL)) {
+    *e = ORGADMIN_NONE;
+    if (n < sizeof name) {
+        memcpy(name, req->tail, n);
+        name[n] = '\0';
+        *e = orgadmin_entity_parse(name);
+    }
+    int bad_id
+        = slash && (api_segment_decode(slash + 1, strlen(slash + 1), id, cap) != SP_OK || strchr(id, '/'));
+    if (*e == ORGADMIN_NONE || bad_id) {
         sp_http_res_error(res, 404, "not_found", "no such resource", NULL);
         return SP_ENOTFOUND;
     }

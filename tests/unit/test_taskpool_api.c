@@ -378,6 +378,27 @@ static void test_auth_cache(void **state)
         assert_int_equal(res.status, want[i]);
         sp_http_res_clear(&res);
     }
+    /* an admin's requests that are refused before the database */
+    sp_http_principal admin = {.person_id = "adm", .role = "admin"};
+    token_cache_put(api->tokens, hash, &admin, cache_now, 0);
+    static const struct {
+        const char *method, *path;
+        int status;
+    } adm[] = {{"GET", "/v1/admin/things", 404}, {"GET", "/v1/admin/people/a/b", 404},
+        {"GET", "/v1/admin/people/%2Fx", 404}, {"PATCH", "/v1/admin/people", 404},
+        {"DELETE", "/v1/admin/teams", 404}, {"POST", "/v1/admin/people/p1", 405},
+        {"GET", "/v1/admin/named-teamsx", 404}};
+    for (size_t i = 0; i < sizeof adm / sizeof adm[0]; i++) {
+        sp_http_header h = {"Authorization", bearer};
+        sp_http_req r
+            = {.method = adm[i].method, .path = adm[i].path, .query = "", .headers = &h, .nheaders = 1};
+        sp_http_res res;
+        sp_http_res_init(&res);
+        sp_http_server_dispatch(srv, &r, &res);
+        if (res.status != adm[i].status)
+            fail_msg("%s %s: %d, want %d", adm[i].method, adm[i].path, res.status, adm[i].status);
+        sp_http_res_clear(&res);
+    }
     sp_http_server_destroy(srv);
     taskpool_api_destroy(api);
     api_pool_destroy(pool);
