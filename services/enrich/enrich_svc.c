@@ -287,6 +287,10 @@ static int publish(enrich_svc *s, bus_group *g, Ix *ix, const extract_result *er
     uint8_t *buf = malloc(len ? len : 1);
     if (buf == NULL) return SP_ENOMEM;
     salespulse__v1__enriched_interaction__pack(&e, buf);
+    if (sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT) { /* 1: no watermark yet, hold consumers back */
+        int64_t wm = sp_clock_now_ms(s->clock);
+        e.upstream_watermark_ms = wm > 0 ? wm : 1;
+    }
     const char *key = *e.customer_id ? e.customer_id : ix->meta->event_id;
     int rv = bus_group_send(g, s->producer, s->out_topic, key, strlen(key), buf, len);
     free(buf);

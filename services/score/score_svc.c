@@ -334,7 +334,10 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         goto dberr;
     int fresh = PQntuples(r) == 1;
     PQclear(r);
-    sp_clock_observe(s->clock, m->partition, now);
+    /* how far this partition has delivered: sp-enrich's watermark when it
+     * published (its output partitions are not in event-time order), else
+     * the event's own time */
+    sp_clock_observe(s->clock, m->partition, ei->upstream_watermark_ms > 0 ? ei->upstream_watermark_ms : now);
     if (!fresh) { /* applied and its signals delivered before that commit */
         s->duplicates++;
         goto done;
@@ -746,6 +749,13 @@ static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *s
     sp_err rv = sp_db_exec(db, q, np, p, &r);
     free(q);
     if (rv != SP_OK) return rv;
+    if (kind == SCORE_KEY_ACTION_MISSING && a) { /* once a day: which reps were judged */
+        char ids[512] = "";
+        size_t l = 0;
+        for (int i = 0; i < PQntuples(r) && l + 16 < sizeof ids; i++)
+            l += (size_t)snprintf(ids + l, sizeof ids - l, "%s%s", i ? "," : "", PQgetvalue(r, i, 0));
+        sp_info("sweep %lld: rep.key_action_missing judges %d rep(s): %s", (long long)t, PQntuples(r), ids);
+    }
     if (kind == SCORE_CUSTOMER_STALE) {
         rv = bulk_stale(s, db, r, t, out, n_eval);
         PQclear(r);
@@ -872,10 +882,25 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
     int64_t now = sp_clock_now_ms(s->clock);
     if (now <= 0 || now < s->next_sweep_ms || s->sweep_every_ms <= 0) return SP_OK;
     PGresult *r = NULL;
-    sp_err rv = sp_db_exec(db, "SELECT last_ms FROM score_sweeps WHERE name = 'all'", 0, NULL, &r);
+    sp_err rv;
+    rv = sp_db_exec(db, "SELECT last_ms FROM score_sweeps WHERE name = 'all'", 0, NULL, &r);
     if (rv != SP_OK) return rv;
     int64_t last = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
+    if (last <= 0 && sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT) {
+        /* No boundary done yet: in event time every boundary from the
+         * earliest interaction on runs, however far the watermark has
+         * moved before this first sweep (a consumer that was down or
+         * rebalancing while the replay went on). Running only the latest
+         * boundary made a crashed run skip weeks of day-boundary sweeps. */
+        if ((rv = sp_db_exec(db, "SELECT score_ms(min(occurred_at)) FROM interactions", 0, NULL, &r)) != SP_OK)
+            return rv;
+        if (PQntuples(r) && !PQgetisnull(r, 0, 0)) {
+            int64_t first = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            if (first > 0) last = (first - 1) / s->sweep_every_ms * s->sweep_every_ms;
+        }
+        PQclear(r);
+    }
     int64_t due[SCORE_SWEEP_MAX_STEPS];
     size_t n = score_sweep_due(last, now, s->sweep_every_ms, due, SCORE_SWEEP_MAX_STEPS);
     for (size_t i = 0; i < n; i++) {

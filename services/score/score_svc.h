@@ -58,7 +58,10 @@ void score_svc_batch(
 /* The service's on_idle hook: reloads rules when asked, runs due sweeps. */
 void score_svc_idle(void *arg, sp_db *db);
 
-/* Runs every due boundary (at most SCORE_SWEEP_MAX_STEPS per call).
+/* Runs every due boundary (at most SCORE_SWEEP_MAX_STEPS per call). With
+ * no boundary done yet, the event clock starts from the boundary before the
+ * earliest interaction (every boundary of a replay runs, whatever the
+ * watermark did before the first sweep); other clocks run only the latest.
  * *ran (may be NULL) counts boundaries this call ran. SP_OK, or the
  * database / delivery error that stopped it (the boundary is retried). */
 sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran);

@@ -73,29 +73,18 @@ run() { # name, disturb(0/1)
   wait "$rp" || { bad "$name-replay"; cat "$SP_VAR/replay-$name.log"; return 1; }
   "$BIN/spctl" wait-drained --timeout 300 >/dev/null 2>&1 || { bad "$name-drained"; return 1; }
   task_set >"$SP_VAR/tasks-$name.txt"
-  local skip=()
-  # KNOWN BUG (issues 5 and 8): with the services SIGKILLed one after another
-  # mid-stream, the sweep-judged rep.* signals (key_action_missing,
-  # status_not_updated) can be lost. Every other kind must match exactly;
-  # rep.* is compared but reported as skipped in the crash run.
-  [ "$disturb" = 1 ] && skip=(--skip-kind rep.)
-  "$BIN/spctl" check-tasks --truth "$DATA/truth.json" "${skip[@]}" >"$SP_VAR/check-$name.txt" 2>&1
+  "$BIN/spctl" check-tasks --truth "$DATA/truth.json" >"$SP_VAR/check-$name.txt" 2>&1
   local rc=$?
   cat "$SP_VAR/check-$name.txt" | tail -12
   [ $rc -eq 0 ] && ok "$name-matches-truth" || bad "$name-matches-truth"
-  if [ "$disturb" = 1 ]; then
-    if "$BIN/spctl" check-tasks --truth "$DATA/truth.json" >/dev/null 2>&1; then ok "$name-rep-signals-match-truth"
-    else skipped=$((skipped + 1)); echo "SKIP e2e/$name-rep-signals-match-truth (known bug: rep.* lost under repeated SIGKILL)"; fi
-  fi
   local dl; dl=$(dead_letters)
   [ "$dl" -eq 0 ] && ok "$name-no-dead-letters" || { bad "$name-no-dead-letters"; log "$dl dead letters"; }
 }
 
 [ "${SP_E2E_SKIP_UNDISTURBED:-0}" = 1 ] || run undisturbed 0
 run crashes 1
-# the same tasks as the undisturbed run (rep.* apart: see the known bug above)
-if [ -s "$SP_VAR/tasks-undisturbed.txt" ] &&
-  cmp -s <(grep -v '^rep\.' "$SP_VAR/tasks-undisturbed.txt") <(grep -v '^rep\.' "$SP_VAR/tasks-crashes.txt"); then
+# the same tasks as the undisturbed run
+if [ -s "$SP_VAR/tasks-undisturbed.txt" ] && cmp -s "$SP_VAR/tasks-undisturbed.txt" "$SP_VAR/tasks-crashes.txt"; then
   ok "crashes-same-tasks-as-undisturbed"
 else
   bad "crashes-same-tasks-as-undisturbed"
