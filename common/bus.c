@@ -159,6 +159,32 @@ void bus_producer_destroy(bus_producer *p)
 int bus_producer_send(bus_producer *p, const char *topic, const void *key, size_t key_len, const void *value,
     size_t value_len, bus_done_fn done, void *arg)
 {
+    return bus_producer_send_to(p, topic, RD_KAFKA_PARTITION_UA, key, key_len, value, value_len, done, arg);
+}
+
+int bus_producer_partitions(bus_producer *p, const char *topic, int timeout_ms, int32_t *out)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(p->rk, topic, NULL);
+    if (t == NULL) return SP_EKAFKA;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, t, &md, timeout_ms);
+    int rv = SP_EKAFKA;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) {
+        if (md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topics[0].partition_cnt < 1) {
+            rv = SP_ENOTFOUND;
+        } else {
+            *out = md->topics[0].partition_cnt;
+            rv = SP_OK;
+        }
+    }
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    return rv;
+}
+
+int bus_producer_send_to(bus_producer *p, const char *topic, int32_t partition, const void *key, size_t key_len,
+    const void *value, size_t value_len, bus_done_fn done, void *arg)
+{
     struct done_ctx *d = NULL;
     if (done) {
         if ((d = malloc(sizeof *d)) == NULL) return SP_ENOMEM;
@@ -167,7 +193,7 @@ int bus_producer_send(bus_producer *p, const char *topic, const void *key, size_
     }
     for (int waited = 0;; waited += 10) {
         rd_kafka_resp_err_t err = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic),
-            RD_KAFKA_V_KEY((void *)key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
+            RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY((void *)key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return SP_OK;
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || waited >= 1000) {
@@ -246,11 +272,17 @@ static void group_done(void *arg, int err, const char *errstr, int32_t partition
 int bus_group_send(bus_group *g, bus_producer *p, const char *topic, const void *key, size_t key_len,
     const void *value, size_t value_len)
 {
+    return bus_group_send_to(g, p, topic, RD_KAFKA_PARTITION_UA, key, key_len, value, value_len);
+}
+
+int bus_group_send_to(bus_group *g, bus_producer *p, const char *topic, int32_t partition, const void *key,
+    size_t key_len, const void *value, size_t value_len)
+{
     pthread_mutex_lock(&g->mu);
     g->pending++;
     g->refs++;
     pthread_mutex_unlock(&g->mu);
-    int rv = bus_producer_send(p, topic, key, key_len, value, value_len, group_done, g);
+    int rv = bus_producer_send_to(p, topic, partition, key, key_len, value, value_len, group_done, g);
     if (rv != SP_OK) {
         pthread_mutex_lock(&g->mu);
         g->pending--;

@@ -60,6 +60,14 @@ void bus_producer_destroy(bus_producer *p);
 int bus_producer_send(bus_producer *p, const char *topic, const void *key, size_t key_len, const void *value,
     size_t value_len, bus_done_fn done, void *arg);
 
+/* bus_producer_send to one partition (partition >= 0) instead of the key's. */
+int bus_producer_send_to(bus_producer *p, const char *topic, int32_t partition, const void *key, size_t key_len,
+    const void *value, size_t value_len, bus_done_fn done, void *arg);
+
+/* The number of partitions of topic in *out (broker metadata, up to
+ * timeout_ms). SP_OK, SP_ENOTFOUND (no such topic) or SP_EKAFKA. */
+int bus_producer_partitions(bus_producer *p, const char *topic, int timeout_ms, int32_t *out);
+
 /* Waits until every queued message is delivered or timeout_ms passes:
  * SP_OK or SP_ETIMEOUT. */
 int bus_producer_flush(bus_producer *p, int timeout_ms);
@@ -74,6 +82,9 @@ int bus_group_new(bus_group **out);
 /* Sends one message in the group (like bus_producer_send). */
 int bus_group_send(bus_group *g, bus_producer *p, const char *topic, const void *key, size_t key_len,
     const void *value, size_t value_len);
+/* bus_group_send to one partition. */
+int bus_group_send_to(bus_group *g, bus_producer *p, const char *topic, int32_t partition, const void *key,
+    size_t key_len, const void *value, size_t value_len);
 /* Waits until every message sent in the group is delivered: SP_OK; one
  * failed: SP_EKAFKA (errbuf says why); time is up: SP_ETIMEOUT. */
 int bus_group_wait(bus_group *g, int timeout_ms, char *errbuf, size_t errlen);

@@ -4,6 +4,7 @@
 #include "err.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -189,6 +190,20 @@ int sp_clock_partition_high(sp_clock *c, int32_t partition, int64_t *high_ms)
         }
     pthread_mutex_unlock(&c->mu);
     return rv;
+}
+
+void sp_clock_describe(sp_clock *c, char *buf, size_t cap)
+{
+    size_t l = 0;
+    if (cap) buf[0] = '\0';
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < c->nparts && l + 1 < cap; i++) {
+        int n = snprintf(buf + l, cap - l, "%sp%d=%lld%s", i ? "," : "", (int)c->parts[i].id,
+            c->parts[i].high == INT64_MIN ? -1LL : (long long)c->parts[i].high, c->parts[i].assigned ? "a" : "-");
+        if (n < 0) break;
+        l += (size_t)n;
+    }
+    pthread_mutex_unlock(&c->mu);
 }
 
 void sp_clock_assign(sp_clock *c, int32_t partition)

@@ -15,6 +15,7 @@
 #ifndef SP_CLOCK_H
 #define SP_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum sp_clock_kind {
@@ -73,6 +74,10 @@ void sp_clock_seed(sp_clock *c, int32_t partition, int64_t high_ms);
 /* Event clock: the highest event time seen (or seeded) on partition, in
  * *high_ms. 0 when known, SP_ENOTFOUND when nothing was seen. */
 int sp_clock_partition_high(sp_clock *c, int32_t partition, int64_t *high_ms);
+
+/* The per-partition state as text ("p0=<high>[a|-],..."; a = assigned),
+ * for log lines. */
+void sp_clock_describe(sp_clock *c, char *buf, size_t cap);
 
 /* Event clock: the consumer gained / lost a partition (rebalance). */
 void sp_clock_assign(sp_clock *c, int32_t partition);

@@ -283,14 +283,11 @@ static int publish(enrich_svc *s, bus_group *g, Ix *ix, const extract_result *er
         x.concern = (char *)er->concern;
         e.extraction = &x;
     }
+    e.upstream_watermark_ms = enrich_watermark_now(s->clock);
     size_t len = salespulse__v1__enriched_interaction__get_packed_size(&e);
     uint8_t *buf = malloc(len ? len : 1);
     if (buf == NULL) return SP_ENOMEM;
     salespulse__v1__enriched_interaction__pack(&e, buf);
-    if (sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT) { /* 1: no watermark yet, hold consumers back */
-        int64_t wm = sp_clock_now_ms(s->clock);
-        e.upstream_watermark_ms = wm > 0 ? wm : 1;
-    }
     const char *key = *e.customer_id ? e.customer_id : ix->meta->event_id;
     int rv = bus_group_send(g, s->producer, s->out_topic, key, strlen(key), buf, len);
     free(buf);
@@ -398,8 +395,12 @@ void enrich_svc_batch(
             s->applied++;
         if (publish(s, g, ix[i], has_words[i] ? &er[i] : NULL, one) != SP_OK) goto retry;
     }
+    int hb = 0; /* after the outputs: ordered behind them in each partition */
+    if (enrich_watermark_send(&s->wm, s->clock, s->producer, g, s->out_topic, 0, &hb) != SP_OK)
+        sp_warn("watermark heartbeat not sent (next batch tries again)");
     char werr[256];
     if (bus_group_wait(g, 15000, werr, sizeof werr) != SP_OK) {
+        s->wm.sent_ms = 0; /* the heartbeat may be lost too */
         sp_warn("enriched events not delivered: %s", werr);
         goto retry;
     }
@@ -418,5 +419,21 @@ finish:
     free(docs_text);
     json_decref(docs);
     json_decref(results);
+    bus_group_release(g);
+}
+
+void enrich_svc_idle(void *arg, sp_db *db)
+{
+    enrich_svc *s = arg;
+    (void)db;
+    bus_group *g = NULL;
+    int sent = 0;
+    char err[256];
+    if (bus_group_new(&g) != SP_OK) return;
+    if (enrich_watermark_send(&s->wm, s->clock, s->producer, g, s->out_topic, 1, &sent) == SP_OK && sent
+        && bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
+        sp_warn("watermark heartbeat not delivered: %s", err);
+        s->wm.sent_ms = 0; /* send again next time */
+    }
     bus_group_release(g);
 }

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "db.h"
 #include "enrich/extract.h"
+#include "enrich/watermark.h"
 #include "metrics.h"
 #include "salespulse/v1/enriched.pb-c.h"
 
@@ -20,11 +21,17 @@ typedef struct enrich_svc {
     const char *tz; /* tenant zone */
     const char *out_topic;
     unsigned long applied, duplicates, dead;
+    enrich_watermark wm; /* heartbeats sent downstream (event clock) */
 } enrich_svc;
 
 /* sp_service_batch_fn for Interaction messages. */
 void enrich_svc_batch(
     void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN]);
+
+/* The service's on_idle hook: forwards a watermark the clock reached while
+ * no input arrived (partitions dropping out as idle), so the end of a
+ * replay reaches every downstream partition. */
+void enrich_svc_idle(void *arg, sp_db *db);
 
 /* Validates a decoded interaction as the service requires (event id, event
  * time, known channel, UTF-8 text and turns). SP_OK, or SP_EINVAL with the

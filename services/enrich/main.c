@@ -48,6 +48,7 @@ int main(int argc, char **argv)
         goto out;
     es.producer = svc.producer;
     es.clock = svc.clock;
+    svc.on_idle = enrich_svc_idle;
     code = sp_service_run(&svc);
     sp_info("sp-enrich: %lu applied, %lu duplicates, %lu dead", es.applied, es.duplicates, es.dead);
 out:

@@ -316,6 +316,10 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         s->dead++;
         return BUS_DEAD;
     }
+    if (!ei->interaction && ei->upstream_watermark_ms > 0) { /* sp-enrich's watermark heartbeat */
+        sp_clock_observe(s->clock, m->partition, ei->upstream_watermark_ms);
+        goto done;
+    }
     const char *bad = invalid_field(ei);
     if (bad) {
         snprintf(reason, cap, "invalid EnrichedInteraction: %s missing", bad);
@@ -754,7 +758,7 @@ static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *s
         size_t l = 0;
         for (int i = 0; i < PQntuples(r) && l + 16 < sizeof ids; i++)
             l += (size_t)snprintf(ids + l, sizeof ids - l, "%s%s", i ? "," : "", PQgetvalue(r, i, 0));
-        sp_info("sweep %lld: rep.key_action_missing judges %d rep(s): %s", (long long)t, PQntuples(r), ids);
+        sp_debug("sweep %lld: rep.key_action_missing judges %d rep(s): %s", (long long)t, PQntuples(r), ids);
     }
     if (kind == SCORE_CUSTOMER_STALE) {
         rv = bulk_stale(s, db, r, t, out, n_eval);
@@ -903,6 +907,11 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
     }
     int64_t due[SCORE_SWEEP_MAX_STEPS];
     size_t n = score_sweep_due(last, now, s->sweep_every_ms, due, SCORE_SWEEP_MAX_STEPS);
+    if (n) {
+        char parts[512];
+        sp_clock_describe(s->clock, parts, sizeof parts);
+        sp_debug("sweeps to %lld (%zu due; clock %s)", (long long)now, n, parts);
+    }
     for (size_t i = 0; i < n; i++) {
         int one = 0;
         if ((rv = score_svc_sweep_at(s, db, due[i], &one)) != SP_OK) {

@@ -20,6 +20,7 @@
 #include "score/calendar.h"
 #include "score/rules.h"
 #include "score/score_facts.h"
+#include "enrich/watermark.h"
 #include "score/score_svc.h"
 
 #include <librdkafka/rdkafka.h>
@@ -450,6 +451,21 @@ static void test_batch_with_poison_keeps_the_rest(void **state)
     free(b3);
 }
 
+/* sp-enrich's watermark heartbeat: handled without any database row, and
+ * it is the partition's progress (the clock here is manual, so the
+ * handler's answer and the untouched tables are what can be seen). */
+static void test_watermark_heartbeat(void **state)
+{
+    (void)state;
+    uint8_t buf[128];
+    size_t len = 0;
+    assert_int_equal(enrich_watermark_pack(T0 + 5 * DAY, buf, sizeof buf, &len), SP_OK);
+    long long before = sql_int("SELECT count(*) FROM processed_events WHERE consumer = 'sp-score'");
+    assert_int_equal(drive(buf, len, 7), BUS_OK);
+    assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE consumer = 'sp-score'"), before);
+    assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE event_id LIKE 'wm:%%'"), 0);
+}
+
 static int met(score_kind kind, const char *subject, const char *variant, int64_t now, score_eval *ev)
 {
     assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, kind, subject, variant, now, ev), SP_OK);
@@ -733,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_unanswered_inbound_levels),
         cmocka_unit_test(test_poison_dead_lettered),
         cmocka_unit_test(test_batch_with_poison_keeps_the_rest),
+        cmocka_unit_test(test_watermark_heartbeat),
         cmocka_unit_test(test_every_kind_loads),
         cmocka_unit_test(test_sweep_lock_skips),
         cmocka_unit_test(test_bench),
