@@ -1,6 +1,8 @@
 /* enrich_svc.h - sp-enrich's consumer: Interactions in, extraction, identity
- * resolution, facts and card in PostgreSQL (enrich_apply_batch, one round
- * trip per batch), EnrichedInteractions out keyed by customer id. */
+ * resolution, facts and card in PostgreSQL (enrich_apply_batch: one
+ * transaction per batch, one round trip per chunk of ENRICH_CHUNK documents,
+ * the next chunk extracted while PostgreSQL applies the last), then
+ * EnrichedInteractions out keyed by customer id. */
 #ifndef SP_ENRICH_SVC_H
 #define SP_ENRICH_SVC_H
 
@@ -13,12 +15,19 @@
 
 #include <jansson.h>
 
+/* Documents per round trip within a batch. */
+#define ENRICH_CHUNK 500
+/* sp-enrich's default SP_MAX_BATCH: commit and the wait for the broker are
+ * paid once per batch, so a batch holds several chunks. */
+#define ENRICH_MAX_BATCH_DEFAULT "1000"
+
 typedef struct enrich_svc {
     const extract_engine *engine; /* borrowed */
     bus_producer *producer; /* borrowed */
     sp_clock *clock; /* borrowed */
     const char *tz; /* tenant zone */
     const char *out_topic;
+    size_t chunk; /* documents per round trip; 0 = ENRICH_CHUNK */
     unsigned long applied, duplicates, dead;
 } enrich_svc;
 

@@ -29,6 +29,7 @@
 
 #include <fcntl.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <signal.h>
@@ -126,8 +127,9 @@ static int load(const char *path, long n, long *channels, size_t *bytes)
                 skipped++;
                 continue;
             }
-            if (round > 0 && (suffix(&ix->meta->event_id, round) != SP_OK
-                                 || suffix(&ix->external_id, round) != SP_OK)) {
+            if (round > 0
+                && (suffix(&ix->meta->event_id, round) != SP_OK
+                    || suffix(&ix->external_id, round) != SP_OK)) {
                 interaction_destroy(ix);
                 return 1;
             }
@@ -269,6 +271,42 @@ static double rss_mb(pid_t pid)
     return mb;
 }
 
+/* CPU seconds (user + system) a process has used so far, or 0. */
+static double cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of the PostgreSQL backends serving the database (sp-enrich's
+ * connection: nothing else is connected during the run). */
+static double pg_backend_cpu_s(void)
+{
+    const char *url = getenv("SP_PG_URL");
+    PGconn *c = url ? PQconnectdb(url) : NULL;
+    double sum = 0;
+    if (c && PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c,
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client "
+            "backend' AND pid <> pg_backend_pid()");
+        for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++)
+            sum += cpu_s((pid_t)atoi(PQgetvalue(r, i, 0)));
+        PQclear(r);
+    }
+    PQfinish(c);
+    return sum;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 5) {
@@ -283,7 +321,8 @@ int main(int argc, char **argv)
     long channels[16] = {0};
     size_t in_bytes = 0;
     if (load(argv[2], n, channels, &in_bytes) != 0) return 1;
-    static const char *const cn[] = {"?", "wecom", "email", "call", "meeting", "note", "tracking", "activity", "crm"};
+    static const char *const cn[]
+        = {"?", "wecom", "email", "call", "meeting", "note", "tracking", "activity", "crm"};
     printf("bench_enrich: loaded %ld interactions (%.0f bytes mean):", n, (double)in_bytes / (double)n);
     for (int i = 0; i < 9; i++)
         if (channels[i]) printf(" %s %ld", cn[i], channels[i]);
@@ -318,6 +357,7 @@ int main(int argc, char **argv)
     double wall = (double)(sp_wall_ms() - w0) / 1000.0;
     double mb = rss_mb(pid);
     if (mb > peak) peak = mb;
+    double cpu_enrich = cpu_s(pid), cpu_pg = pg_backend_cpu_s();
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     if (lag != 0) {
@@ -335,6 +375,8 @@ int main(int argc, char **argv)
            "(%.1f s wall incl. start-up and group join)\n",
         n, SP_TOPIC_ENRICHED, out, out ? (double)os.bytes / (double)out : 0.0, dead, secs, rate, wall);
     printf("sp-enrich peak RSS: %.1f MB\n", peak);
+    printf("CPU per interaction: sp-enrich %.0f us, its PostgreSQL backend %.0f us (%.1f s + %.1f s)\n",
+        cpu_enrich * 1e6 / (double)n, cpu_pg * 1e6 / (double)n, cpu_enrich, cpu_pg);
     fflush(stdout);
 
     /* baseline: consume the same input, produce the same output bytes */
