@@ -312,7 +312,7 @@ static int item_prepare(enrich_svc *s, const bus_msg *m, size_t i, Ix **ixp, ext
     }
     sp_clock_observe(s->clock, m->partition, ix->meta->occurred_at_ms);
     extract_channel ch;
-    char *xjson = NULL;
+    json_t *xobj = NULL;
     const char *party_role = NULL;
     if (extract_channel_of(ix, &ch)) {
         extract_turn turns[EXTRACT_MAX_TURNS];
@@ -333,7 +333,7 @@ static int item_prepare(enrich_svc *s, const bus_msg *m, size_t i, Ix **ixp, ext
             .n_turns = nt};
         if (extract_run(s->engine, &in, er) == SP_OK) {
             *has_words = 1;
-            extract_result_to_json(er, NULL, 0, &xjson);
+            extract_result_json(er, NULL, 0, &xobj);
         }
     }
     /* a contact's role, learned from the title in the message */
@@ -347,8 +347,10 @@ static int item_prepare(enrich_svc *s, const bus_msg *m, size_t i, Ix **ixp, ext
             .text_len = (size_t)-1};
         if (extract_run(s->engine, &tin, &tr) == SP_OK && tr.n_roles > 0) party_role = tr.roles[0];
     }
-    json_t *doc = enrich_doc_build(ix, *has_words ? er : NULL, xjson, party_role);
-    free(xjson);
+    /* the extraction object goes in as built (enrich_doc_build would parse
+     * its text form) */
+    json_t *doc = enrich_doc_build(ix, *has_words ? er : NULL, NULL, party_role);
+    if (xobj) json_object_set_new(doc, "extraction", xobj);
     json_object_set_new(doc, "i", json_integer((json_int_t)i));
     json_array_append_new(docs, doc);
     return 1;

@@ -15,11 +15,9 @@
 
 #include <jansson.h>
 
-/* Documents per round trip within a batch. */
-#define ENRICH_CHUNK 500
-/* sp-enrich's default SP_MAX_BATCH: commit and the wait for the broker are
- * paid once per batch, so a batch holds several chunks. */
-#define ENRICH_MAX_BATCH_DEFAULT "1000"
+/* Documents per round trip within a batch (SP_MAX_BATCH, default 500):
+ * the next chunk is extracted while PostgreSQL applies this one. */
+#define ENRICH_CHUNK 250
 
 typedef struct enrich_svc {
     const extract_engine *engine; /* borrowed */

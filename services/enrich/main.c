@@ -17,7 +17,7 @@ struct cfg {
 };
 
 #define CFG(f) offsetof(struct cfg, f)
-static sp_config_row rows[] = {
+static const sp_config_row rows[] = {
     SP_SERVICE_ROWS(struct cfg, svc, "sp-enrich", "8082"),
     {"SP_CATALOG", SP_CFG_STRING, "deploy/tenants/demo/catalog.json", CFG(catalog),
         "tenant product/competitor catalog"},
@@ -31,10 +31,6 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "extract") == 0) return enrich_extract_cli(argc - 1, argv + 1);
     struct cfg cfg = {0};
-    /* larger batches than the other services: commit and the wait for the
-     * broker are paid once per batch, and a batch is applied in chunks */
-    for (sp_config_row *r = rows; r->name; r++)
-        if (strcmp(r->name, "SP_MAX_BATCH") == 0) r->def = ENRICH_MAX_BATCH_DEFAULT;
     sp_config_main(argc, argv, "sp-enrich", "[extract --catalog FILE [--tz ZONE]]", rows, &cfg);
     extract_engine *engine = NULL;
     sp_service svc = {0};

@@ -7,8 +7,10 @@
  *    text, known and unknown identities. When the file holds fewer than N
  *    events it is replayed again with event ids suffixed "~<round>".
  * 2. Starts sp-enrich (the environment gives it SP_PG_URL etc.; the caller
- *    has migrated and seeded the database), waits until its consumer group
- *    has no lag, notes its peak RSS and stops it.
+ *    has migrated and seeded the database; BENCH_ENRICH_INSTANCES=k starts
+ *    k members of the group, on HTTP ports from BENCH_ENRICH_PORT), waits
+ *    until its consumer group has no lag, notes the peak RSS and the CPU
+ *    time of sp-enrich and of its PostgreSQL backend, and stops it.
  * 3. Reads sp.enriched.v1: the sustained rate is the number of enriched
  *    events over the time between the first and the last one's producer
  *    timestamp (so start-up and group join are not counted; the wall time
@@ -330,36 +332,55 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     int64_t w0 = sp_wall_ms();
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
+    /* BENCH_ENRICH_INSTANCES members of the group (default 1), each with
+     * its own HTTP port from BENCH_ENRICH_PORT on */
+    int k = getenv("BENCH_ENRICH_INSTANCES") ? atoi(getenv("BENCH_ENRICH_INSTANCES")) : 1;
+    int port = getenv("BENCH_ENRICH_PORT") ? atoi(getenv("BENCH_ENRICH_PORT")) : 0;
+    if (k < 1 || k > 8) k = 1;
+    pid_t pids[8];
+    for (int i = 0; i < k; i++) {
+        if ((pids[i] = fork()) == 0) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+            }
+            if (port > 0) {
+                char addr[64];
+                snprintf(addr, sizeof addr, "http://127.0.0.1:%d", port + i);
+                setenv("SP_HTTP_ADDR", addr, 1);
+            }
+            execl(argv[4], argv[4], (char *)NULL);
+            _exit(127);
         }
-        execl(argv[4], argv[4], (char *)NULL);
-        _exit(127);
     }
     int64_t lag = -1;
-    double peak = 0;
+    double peak = 0, cpu_enrich = 0, cpu_pg = 0;
     for (int t = 0; t < 2400; t++) { /* up to 20 min */
         usleep(500000);
-        double mb = rss_mb(pid);
-        if (mb > peak) peak = mb;
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            fprintf(stderr, "bench_enrich: sp-enrich exited (see %s)\n", log);
-            return 1;
+        for (int i = 0; i < k; i++) {
+            double mb = rss_mb(pids[i]);
+            if (mb > peak) peak = mb;
+            if (waitpid(pids[i], NULL, WNOHANG) == pids[i]) {
+                fprintf(stderr, "bench_enrich: sp-enrich exited (see %s)\n", log);
+                return 1;
+            }
         }
         if (bus_group_lag(bootstrap, "sp-enrich", SP_TOPIC_INTERACTIONS, &lag, err, sizeof err) == SP_OK
             && lag == 0)
             break;
     }
     double wall = (double)(sp_wall_ms() - w0) / 1000.0;
-    double mb = rss_mb(pid);
-    if (mb > peak) peak = mb;
-    double cpu_enrich = cpu_s(pid), cpu_pg = pg_backend_cpu_s();
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    for (int i = 0; i < k; i++) {
+        double mb = rss_mb(pids[i]);
+        if (mb > peak) peak = mb;
+        cpu_enrich += cpu_s(pids[i]);
+    }
+    cpu_pg = pg_backend_cpu_s();
+    for (int i = 0; i < k; i++)
+        kill(pids[i], SIGTERM);
+    for (int i = 0; i < k; i++)
+        waitpid(pids[i], NULL, 0);
     if (lag != 0) {
         fprintf(stderr, "bench_enrich: sp-enrich did not catch up (lag %lld)\n", (long long)lag);
         return 1;
@@ -374,7 +395,8 @@ int main(int argc, char **argv)
            "%ld dead-lettered; first to last enriched %.1f s = %.0f interactions/s sustained "
            "(%.1f s wall incl. start-up and group join)\n",
         n, SP_TOPIC_ENRICHED, out, out ? (double)os.bytes / (double)out : 0.0, dead, secs, rate, wall);
-    printf("sp-enrich peak RSS: %.1f MB\n", peak);
+    printf("sp-enrich peak RSS: %.1f MB%s\n", peak, k > 1 ? " (the largest of the instances)" : "");
+    if (k > 1) printf("(%d sp-enrich instances in the group)\n", k);
     printf("CPU per interaction: sp-enrich %.0f us, its PostgreSQL backend %.0f us (%.1f s + %.1f s)\n",
         cpu_enrich * 1e6 / (double)n, cpu_pg * 1e6 / (double)n, cpu_enrich, cpu_pg);
     fflush(stdout);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: figures, each beside the baseline it ran with, on a stack of its
-# own (build/bench-var; ports 55435/19198; services on 18390+). Appends the
+# own ($BUILD/bench-var; ports 55435/19198; services on 18390+). Appends the
 # results to docs/benchmarks.md with the machine they ran on.
 # BUILD (from make) names the build folder; SP_BENCH_PG_PORT / SP_BENCH_KAFKA_PORT /
 # SP_BENCH_PORT_BASE move the stack; BENCH_ENRICH_N sizes the enrichment run.
@@ -28,10 +28,10 @@ echo "## $(date -u +%F) on $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') G
 echo
 echo '```'
 # (1) ingest alone, and the plain producer beside it
-SP_HTTP_ADDR=http://127.0.0.1:$((SP_PORT_BASE - 9)) "$BIN/sp-ingest" >"$SP_VAR/ingest.log" 2>&1 &
+SP_HTTP_ADDR=http://127.0.0.1:$((SP_PORT_BASE + 6)) "$BIN/sp-ingest" >"$SP_VAR/ingest.log" 2>&1 &
 ip=$!
 sleep 1
-"$BB/bench_ingest" http://127.0.0.1:$((SP_PORT_BASE - 9)) "$KEY" "$SP_KAFKA_BOOTSTRAP" "${BENCH_SECONDS:-10}" "${BENCH_CLIENTS:-4}"
+"$BB/bench_ingest" http://127.0.0.1:$((SP_PORT_BASE + 6)) "$KEY" "$SP_KAFKA_BOOTSTRAP" "${BENCH_SECONDS:-10}" "${BENCH_CLIENTS:-4}"
 echo "sp-ingest peak RSS: $(rss $ip)"
 kill $ip; wait $ip 2>/dev/null
 # (2) extraction alone, one core
@@ -51,7 +51,7 @@ if [ -x "$BB/bench_enrich" ]; then
   "$BIN/spctl" sim --seed 11 --customers $((en / 60 + 10)) --weeks 13 --out "$SP_VAR/esim" >/dev/null
   "$BIN/spctl" seed --org "$SP_VAR/esim/org.json" --crm "$SP_VAR/esim/crm.json" >/dev/null
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  SP_HTTP_ADDR=http://127.0.0.1:$((SP_PORT_BASE + 2)) SP_CATALOG=$ROOT/deploy/tenants/demo/catalog.json \
+  BENCH_ENRICH_PORT=$((SP_PORT_BASE + 7)) SP_CATALOG=$ROOT/deploy/tenants/demo/catalog.json \
     "$BB/bench_enrich" "$SP_KAFKA_BOOTSTRAP" "$SP_VAR/esim/events.ndjson" "$en" "$BIN/sp-enrich" "$SP_VAR/enrich.log"
   echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
