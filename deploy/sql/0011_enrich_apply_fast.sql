@@ -11,7 +11,7 @@
 -- enrich_apply, except that work no later item reads is done once per batch:
 -- processed_events in one insert; the interaction rows, last contact /
 -- activity / interaction times and a deal's next step written at the end,
--- one update per row (in key order); the static part of each answer (owner,
+-- one update per row; the static part of each answer (owner,
 -- industry, class, team, region) read in one query. Role and title, deals'
 -- stages, facts and cards, which later items do read, are still written item
 -- by item. Rows and answers therefore equal enrich_apply's item by item, for
@@ -247,8 +247,7 @@ BEGIN
         a_role[n] := v_role;
     END LOOP;
 
-    -- the deferred writes of the items applied, one per row, in key order
-    -- (a stable lock order)
+    -- the deferred writes of the items applied, one per row
     INSERT INTO interactions (event_id, occurred_at, source, external_id, channel, direction, customer_id, contact_id,
                               deal_id, rep_id, customer_side, activity_kind, quality_passed, credibility, text, extraction)
     SELECT e.d->>'event_id', to_timestamp((e.d->>'occurred_at_ms')::bigint / 1000.0), coalesce(e.d->>'source', ''),
