@@ -294,6 +294,103 @@ static int publish(enrich_svc *s, bus_group *g, Ix *ix, const extract_result *er
     return rv;
 }
 
+/* Decodes, validates and extracts message i and appends its enrich_apply
+ * document to docs; a message that cannot be applied is marked BUS_DEAD
+ * with the reason. Returns 1 when a document was appended. */
+static int item_prepare(enrich_svc *s, const bus_msg *m, size_t i, Ix **ixp, extract_result *er,
+    int *has_words, bus_result *res, char *reason, json_t *docs)
+{
+    *res = BUS_OK;
+    Ix *ix = *ixp = salespulse__v1__interaction__unpack(NULL, m->len, m->payload);
+    if (ix == NULL) {
+        snprintf(reason, BUS_REASON_LEN, "undecodable salespulse.v1.Interaction (%zu bytes)", m->len);
+        *res = BUS_DEAD;
+        return 0;
+    }
+    if (enrich_validate(ix, reason, BUS_REASON_LEN) != SP_OK) {
+        *res = BUS_DEAD;
+        return 0;
+    }
+    sp_clock_observe(s->clock, m->partition, ix->meta->occurred_at_ms);
+    extract_channel ch;
+    json_t *xobj = NULL;
+    const char *party_role = NULL;
+    if (extract_channel_of(ix, &ch)) {
+        extract_turn turns[EXTRACT_MAX_TURNS];
+        size_t nt = ix->n_turns < EXTRACT_MAX_TURNS ? ix->n_turns : EXTRACT_MAX_TURNS;
+        for (size_t k = 0; k < nt; k++) {
+            int sp = ix->turns[k]->speaker;
+            turns[k].speaker = sp == SALESPULSE__V1__SPEAKER__SPEAKER_REP ? EXTRACT_SIDE_REP
+                : sp == SALESPULSE__V1__SPEAKER__SPEAKER_CUSTOMER         ? EXTRACT_SIDE_CUSTOMER
+                                                                          : EXTRACT_SIDE_UNKNOWN;
+            turns[k].text = ix->turns[k]->text;
+        }
+        extract_input in = {.channel = ch,
+            .occurred_at_ms = ix->meta->occurred_at_ms,
+            .tz = s->tz,
+            .text = ix->text ? ix->text : "",
+            .text_len = (size_t)-1,
+            .turns = nt ? turns : NULL,
+            .n_turns = nt};
+        if (extract_run(s->engine, &in, er) == SP_OK) {
+            *has_words = 1;
+            extract_result_json(er, NULL, 0, &xobj);
+        }
+    }
+    /* a contact's role, learned from the title in the message */
+    const Salespulse__V1__Party *p = customer_party(ix);
+    extract_result tr;
+    if (p && p->title && *p->title) {
+        extract_input tin = {.channel = EXTRACT_CH_NOTE,
+            .occurred_at_ms = ix->meta->occurred_at_ms,
+            .tz = s->tz,
+            .text = p->title,
+            .text_len = (size_t)-1};
+        if (extract_run(s->engine, &tin, &tr) == SP_OK && tr.n_roles > 0) party_role = tr.roles[0];
+    }
+    /* the extraction object goes in as built (enrich_doc_build would parse
+     * its text form) */
+    json_t *doc = enrich_doc_build(ix, *has_words ? er : NULL, NULL, party_role);
+    if (xobj) json_object_set_new(doc, "extraction", xobj);
+    json_object_set_new(doc, "i", json_integer((json_int_t)i));
+    json_array_append_new(docs, doc);
+    return 1;
+}
+
+/* Sends one chunk's documents to enrich_apply_batch without waiting for
+ * the answer. SP_OK, or SP_EDB (logged) when it could not be sent. */
+static int apply_send(PGconn *conn, json_t *docs)
+{
+    char *text = json_dumps(docs, JSON_COMPACT);
+    const char *p[1] = {text};
+    int ok = text
+        && PQsendQueryParams(conn, "SELECT enrich_apply_batch($1::jsonb)::text", 1, NULL, p, NULL, NULL, 0);
+    if (!ok) sp_warn("enrich_apply_batch: %s", text ? PQerrorMessage(conn) : "out of memory");
+    free(text);
+    return ok ? SP_OK : SP_EDB;
+}
+
+/* Waits for the answer to the chunk in flight (want documents) and appends
+ * its items to results. Always reads the connection dry. SP_OK, or SP_EDB
+ * (logged) when the statement failed or the answer is not what was asked. */
+static int apply_recv(PGconn *conn, size_t want, json_t *results)
+{
+    int rv = SP_EDB;
+    PGresult *r;
+    while ((r = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            json_t *a = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+            if (json_is_array(a) && json_array_size(a) == want && json_array_extend(results, a) == 0)
+                rv = SP_OK;
+            json_decref(a);
+        } else {
+            sp_warn("enrich_apply_batch: %s", PQresultErrorMessage(r));
+        }
+        PQclear(r);
+    }
+    return rv;
+}
+
 void enrich_svc_batch(
     void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
@@ -301,83 +398,51 @@ void enrich_svc_batch(
     Ix **ix = calloc(n, sizeof *ix);
     extract_result *er = calloc(n, sizeof *er);
     int *has_words = calloc(n, sizeof *has_words);
-    json_t *docs = json_array(), *results = NULL;
+    json_t *results = json_array(), *docs = NULL;
     bus_group *g = NULL;
-    char *docs_text = NULL;
-    size_t valid = 0;
-    if (!ix || !er || !has_words || !docs) goto retry;
-    for (size_t i = 0; i < n; i++) {
+    PGconn *conn = NULL;
+    size_t valid = 0, inflight = 0;
+    size_t chunk = s->chunk ? s->chunk : ENRICH_CHUNK;
+    for (size_t i = 0; i < n; i++)
         res[i] = BUS_OK;
-        ix[i] = salespulse__v1__interaction__unpack(NULL, msgs[i].len, msgs[i].payload);
-        if (ix[i] == NULL) {
-            snprintf(
-                reasons[i], BUS_REASON_LEN, "undecodable salespulse.v1.Interaction (%zu bytes)", msgs[i].len);
-            res[i] = BUS_DEAD;
-            continue;
+    if (!ix || !er || !has_words || !results) goto retry;
+    /* One transaction, one round trip per chunk: while PostgreSQL applies
+     * a chunk, the next one is extracted. */
+    for (size_t from = 0; from < n; from += chunk) {
+        size_t to = from + chunk < n ? from + chunk : n;
+        if ((docs = json_array()) == NULL) goto retry_rollback;
+        for (size_t i = from; i < to; i++)
+            valid += (size_t)item_prepare(
+                s, &msgs[i], i, &ix[i], &er[i], &has_words[i], &res[i], reasons[i], docs);
+        if (inflight) {
+            int rv = apply_recv(conn, inflight, results);
+            inflight = 0;
+            if (rv != SP_OK) goto retry_rollback;
         }
-        if (enrich_validate(ix[i], reasons[i], BUS_REASON_LEN) != SP_OK) {
-            res[i] = BUS_DEAD;
-            continue;
-        }
-        sp_clock_observe(s->clock, msgs[i].partition, ix[i]->meta->occurred_at_ms);
-        extract_channel ch;
-        char *xjson = NULL;
-        const char *party_role = NULL;
-        if (extract_channel_of(ix[i], &ch)) {
-            extract_turn turns[EXTRACT_MAX_TURNS];
-            size_t nt = ix[i]->n_turns < EXTRACT_MAX_TURNS ? ix[i]->n_turns : EXTRACT_MAX_TURNS;
-            for (size_t k = 0; k < nt; k++) {
-                int sp = ix[i]->turns[k]->speaker;
-                turns[k].speaker = sp == SALESPULSE__V1__SPEAKER__SPEAKER_REP ? EXTRACT_SIDE_REP
-                    : sp == SALESPULSE__V1__SPEAKER__SPEAKER_CUSTOMER         ? EXTRACT_SIDE_CUSTOMER
-                                                                              : EXTRACT_SIDE_UNKNOWN;
-                turns[k].text = ix[i]->turns[k]->text;
+        size_t nd = json_array_size(docs);
+        if (nd > 0) {
+            if (conn == NULL) {
+                if (sp_db_begin(db) != SP_OK) goto retry;
+                conn = sp_db_conn(db);
             }
-            extract_input in = {.channel = ch,
-                .occurred_at_ms = ix[i]->meta->occurred_at_ms,
-                .tz = s->tz,
-                .text = ix[i]->text ? ix[i]->text : "",
-                .text_len = (size_t)-1,
-                .turns = nt ? turns : NULL,
-                .n_turns = nt};
-            if (extract_run(s->engine, &in, &er[i]) == SP_OK) {
-                has_words[i] = 1;
-                extract_result_to_json(&er[i], NULL, 0, &xjson);
-            }
+            if (apply_send(conn, docs) != SP_OK) goto retry_rollback;
+            inflight = nd;
         }
-        /* a contact's role, learned from the title in the message */
-        const Salespulse__V1__Party *p = customer_party(ix[i]);
-        extract_result tr;
-        if (p && p->title && *p->title) {
-            extract_input tin = {.channel = EXTRACT_CH_NOTE,
-                .occurred_at_ms = ix[i]->meta->occurred_at_ms,
-                .tz = s->tz,
-                .text = p->title,
-                .text_len = (size_t)-1};
-            if (extract_run(s->engine, &tin, &tr) == SP_OK && tr.n_roles > 0) party_role = tr.roles[0];
-        }
-        json_t *doc = enrich_doc_build(ix[i], has_words[i] ? &er[i] : NULL, xjson, party_role);
-        free(xjson);
-        json_object_set_new(doc, "i", json_integer((json_int_t)i));
-        json_array_append_new(docs, doc);
-        valid++;
+        json_decref(docs);
+        docs = NULL;
+    }
+    if (inflight) {
+        int rv = apply_recv(conn, inflight, results);
+        inflight = 0;
+        if (rv != SP_OK) goto retry_rollback;
     }
     if (valid == 0) goto finish;
-    if ((docs_text = json_dumps(docs, JSON_COMPACT)) == NULL || bus_group_new(&g) != SP_OK) goto retry;
-    if (sp_db_begin(db) != SP_OK) goto retry;
-    PGresult *r = NULL;
-    const char *p[1] = {docs_text};
-    if (sp_db_exec(db, "SELECT enrich_apply_batch($1::jsonb)::text", 1, p, &r) != SP_OK) {
-        sp_warn("enrich_apply_batch: %s", sp_db_errmsg(db));
-        goto retry_rollback;
-    }
-    results = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-    PQclear(r);
-    if (!json_is_array(results) || json_array_size(results) != valid) goto retry_rollback;
+    if (json_array_size(results) != valid || bus_group_new(&g) != SP_OK) goto retry_rollback;
     /* Commit first, then publish: a consumer of sp.enriched.v1 may read the
      * rows at once. A crash between the two is repaired by the redelivery,
      * which finds the event applied and publishes the same output again. */
     if (sp_db_commit(db) != SP_OK) goto retry_rollback;
+    conn = NULL;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (res[i] == BUS_DEAD) continue;
@@ -398,6 +463,9 @@ void enrich_svc_batch(
     int hb = 0; /* after the outputs: ordered behind them in each partition */
     if (enrich_watermark_send(&s->wm, s->clock, s->producer, g, s->out_topic, 0, &hb) != SP_OK)
         sp_warn("watermark heartbeat not sent (next batch tries again)");
+    /* nothing more comes in this batch: send now rather than after linger.ms
+     * (the producer is this handler's alone) */
+    bus_producer_flush(s->producer, 15000);
     char werr[256];
     if (bus_group_wait(g, 15000, werr, sizeof werr) != SP_OK) {
         s->wm.sent_ms = 0; /* the heartbeat may be lost too */
@@ -406,7 +474,8 @@ void enrich_svc_batch(
     }
     goto finish;
 retry_rollback:
-    sp_db_rollback(db);
+    if (inflight) apply_recv(conn, inflight, results);
+    if (conn) sp_db_rollback(db);
 retry:
     for (size_t i = 0; i < n; i++)
         if (res[i] != BUS_DEAD) res[i] = BUS_RETRY;
@@ -416,7 +485,6 @@ finish:
     free(ix);
     free(er);
     free(has_words);
-    free(docs_text);
     json_decref(docs);
     json_decref(results);
     bus_group_release(g);

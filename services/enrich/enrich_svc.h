@@ -1,6 +1,8 @@
 /* enrich_svc.h - sp-enrich's consumer: Interactions in, extraction, identity
- * resolution, facts and card in PostgreSQL (enrich_apply_batch, one round
- * trip per batch), EnrichedInteractions out keyed by customer id. */
+ * resolution, facts and card in PostgreSQL (enrich_apply_batch: one
+ * transaction per batch, one round trip per chunk of ENRICH_CHUNK documents,
+ * the next chunk extracted while PostgreSQL applies the last), then
+ * EnrichedInteractions out keyed by customer id. */
 #ifndef SP_ENRICH_SVC_H
 #define SP_ENRICH_SVC_H
 
@@ -14,12 +16,17 @@
 
 #include <jansson.h>
 
+/* Documents per round trip within a batch (SP_MAX_BATCH, default 500):
+ * the next chunk is extracted while PostgreSQL applies this one. */
+#define ENRICH_CHUNK 250
+
 typedef struct enrich_svc {
     const extract_engine *engine; /* borrowed */
     bus_producer *producer; /* borrowed */
     sp_clock *clock; /* borrowed */
     const char *tz; /* tenant zone */
     const char *out_topic;
+    size_t chunk; /* documents per round trip; 0 = ENRICH_CHUNK */
     unsigned long applied, duplicates, dead;
     enrich_watermark wm; /* heartbeats sent downstream (event clock) */
 } enrich_svc;

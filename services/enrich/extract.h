@@ -107,6 +107,11 @@ void extract_result_clear(extract_result *r);
  * Fails with SP_ENOMEM. */
 int extract_result_to_json(const extract_result *r, const char *id, int flags, char **json);
 
+/* The same object as a jansson value (caller json_decref's *out), for
+ * callers that embed it in a larger document. Fails with SP_ENOMEM. */
+struct json_t;
+int extract_result_json(const extract_result *r, const char *id, int flags, struct json_t **out);
+
 /* Resolves a zone name to its UTC offset in minutes. Supported: fixed
  * offsets ("+08:00", "UTC+8", "UTC", "Etc/GMT-8") and zones without DST
  * since 2000 from a built-in table (Asia/Shanghai, Asia/Tokyo, ...).

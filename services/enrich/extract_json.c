@@ -14,11 +14,12 @@ static json_t *list(const char *const *v, size_t n)
     return a;
 }
 
-/* Serialises r (see extract.h); keys in the contract's order. */
-int extract_result_to_json(const extract_result *r, const char *id, int flags, char **json)
+/* Builds the contract's object for r (see extract.h); keys in the
+ * contract's order. */
+int extract_result_json(const extract_result *r, const char *id, int flags, json_t **out)
 {
-    if (r == NULL || json == NULL) return SP_EINVAL;
-    *json = NULL;
+    if (r == NULL || out == NULL) return SP_EINVAL;
+    *out = NULL;
     json_t *o = json_object();
     if (o == NULL) return SP_ENOMEM;
     json_object_set_new(o, "id", id ? json_string(id) : json_null());
@@ -41,6 +42,18 @@ int extract_result_to_json(const extract_result *r, const char *id, int flags, c
         json_object_set_new(o, "core_need", r->core_need[0] ? json_string(r->core_need) : json_null());
         json_object_set_new(o, "concern", r->concern[0] ? json_string(r->concern) : json_null());
     }
+    *out = o;
+    return SP_OK;
+}
+
+/* Serialises r (see extract.h). */
+int extract_result_to_json(const extract_result *r, const char *id, int flags, char **json)
+{
+    if (r == NULL || json == NULL) return SP_EINVAL;
+    *json = NULL;
+    json_t *o = NULL;
+    int rv = extract_result_json(r, id, flags, &o);
+    if (rv != SP_OK) return rv;
     *json = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII * 0);
     json_decref(o);
     return *json ? SP_OK : SP_ENOMEM;

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # make bench: figures, each beside the baseline it ran with, on a stack of its
-# own (build/bench-var; ports 55435/19198; services on 18390+). Appends the
+# own ($BUILD/bench-var; ports 55435/19198; services on 18390+). Appends the
 # results to docs/benchmarks.md with the machine they ran on.
+# BUILD (from make) names the build folder; SP_BENCH_PG_PORT / SP_BENCH_KAFKA_PORT /
+# SP_BENCH_PORT_BASE move the stack; BENCH_ENRICH_N sizes the enrichment run.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-export SP_VAR=$ROOT/build/bench-var SP_PG_PORT=55435 SP_KAFKA_PORT=19198 SP_PORT_BASE=18390
+export SP_VAR=$ROOT/${BUILD:-build}/bench-var SP_PG_PORT=${SP_BENCH_PG_PORT:-55435}
+export SP_KAFKA_PORT=${SP_BENCH_KAFKA_PORT:-19198} SP_PORT_BASE=${SP_BENCH_PORT_BASE:-18390}
 export SP_LOG_LEVEL=warn SP_PG_FSYNC=${SP_PG_FSYNC:-on}
-BIN=$ROOT/build/bin
-BB=$ROOT/build/bench
+BIN=$ROOT/${BUILD:-build}/bin
+BB=$ROOT/${BUILD:-build}/bench
+export SP_BIN=$BIN
 KEY=bench-ingest-key
 export SP_INGEST_API_KEYS="bench=$(printf '%s' "$KEY" | sha256sum | cut -c1-64)"
 export SP_TENANT_DIR=$ROOT/deploy/tenants/default
@@ -24,24 +28,41 @@ echo "## $(date -u +%F) on $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') G
 echo
 echo '```'
 # (1) ingest alone, and the plain producer beside it
-SP_HTTP_ADDR=http://127.0.0.1:18381 "$BIN/sp-ingest" >"$SP_VAR/ingest.log" 2>&1 &
+SP_HTTP_ADDR=http://127.0.0.1:$((SP_PORT_BASE + 6)) "$BIN/sp-ingest" >"$SP_VAR/ingest.log" 2>&1 &
 ip=$!
 sleep 1
-"$BB/bench_ingest" http://127.0.0.1:18381 "$KEY" "$SP_KAFKA_BOOTSTRAP" "${BENCH_SECONDS:-10}" "${BENCH_CLIENTS:-4}"
+"$BB/bench_ingest" http://127.0.0.1:$((SP_PORT_BASE + 6)) "$KEY" "$SP_KAFKA_BOOTSTRAP" "${BENCH_SECONDS:-10}" "${BENCH_CLIENTS:-4}"
 echo "sp-ingest peak RSS: $(rss $ip)"
 kill $ip; wait $ip 2>/dev/null
 # (2) extraction alone, one core
 [ -x "$BB/bench_extract" ] && "$BB/bench_extract" 2>&1 | tail -3
+# fresh broker and database for the next part
+fresh() {
+  bash deploy/local/kafka.sh stop >/dev/null; rm -rf "$SP_VAR/kafka/data"; bash deploy/local/kafka.sh start >/dev/null
+  psql "$SP_PG_URL" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public;" 2>/dev/null
+  "$BIN/spctl" migrate >/dev/null && "$BIN/spctl" topics create >/dev/null
+}
+# (2b) enrichment end to end: N simulated interactions already in Kafka,
+# sp-enrich alone, through PostgreSQL to sp.enriched.v1; the pass-through
+# baseline in the same run (bench_enrich.c says how it is measured)
+if [ -x "$BB/bench_enrich" ]; then
+  fresh
+  en=${BENCH_ENRICH_N:-100000}
+  "$BIN/spctl" sim --seed 11 --customers $((en / 60 + 10)) --weeks 13 --out "$SP_VAR/esim" >/dev/null
+  "$BIN/spctl" seed --org "$SP_VAR/esim/org.json" --crm "$SP_VAR/esim/crm.json" >/dev/null
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  BENCH_ENRICH_PORT=$((SP_PORT_BASE + 7)) SP_CATALOG=$ROOT/deploy/tenants/demo/catalog.json \
+    "$BB/bench_enrich" "$SP_KAFKA_BOOTSTRAP" "$SP_VAR/esim/events.ndjson" "$en" "$BIN/sp-enrich" "$SP_VAR/enrich.log"
+  echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 # (3) the whole pipeline: a simulated book replayed as fast as it goes, on a
 # clean broker and database (part 1 filled sp.interactions.v1)
-bash deploy/local/kafka.sh stop >/dev/null; rm -rf "$SP_VAR/kafka/data"; bash deploy/local/kafka.sh start >/dev/null
-psql "$SP_PG_URL" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public;" 2>/dev/null
-"$BIN/spctl" migrate >/dev/null && "$BIN/spctl" topics create >/dev/null
+fresh
 "$BIN/spctl" sim --seed 11 --customers "${BENCH_CUSTOMERS:-600}" --weeks 13 --out "$SP_VAR/sim" >/dev/null
 "$BIN/spctl" seed --org "$SP_VAR/sim/org.json" --crm "$SP_VAR/sim/crm.json" >/dev/null
 SP_CLOCK=event bash deploy/local/stack.sh services-start >/dev/null
 t0=$(date +%s.%N)
-"$BIN/spctl" replay --dir "$SP_VAR/sim" --ingest http://127.0.0.1:18391 --key "$KEY" --window 5000
+"$BIN/spctl" replay --dir "$SP_VAR/sim" --ingest http://127.0.0.1:$((SP_PORT_BASE + 1)) --key "$KEY" --window 5000
 "$BIN/spctl" wait-drained --timeout 1200 2>/dev/null
 t1=$(date +%s.%N)
 n=$(psql "$SP_PG_URL" -Atc "select count(*) from interactions")

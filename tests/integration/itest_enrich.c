@@ -15,6 +15,7 @@
 #include "err.h"
 #include "itest.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,10 +226,154 @@ static void test_card_levels_redelivery_poison_merge(void **state)
         if (i != 2) free(b[i]);
 }
 
+/* The documents of one batch (P = this run's prefix): a new e-mail lead and
+ * a colleague linked by domain, a CRM stage change creating a deal, a rep's
+ * visit dated earlier (L2 budget, next step, concern), an in-batch
+ * duplicate, a tracking event that does not touch, an L1 budget that
+ * conflicts, a tie on time, a deal id never announced. */
+#define FX_DOC(ev, at, rest)                                                                                 \
+    "{\"event_id\":\"fx-%1$s" ev "\",\"occurred_at_ms\":" at ",\"source\":\"itest\",\"external_id\":\"" ev   \
+    "\",\"rep_id\":\"P-R01\",\"customer_side\":true,\"level\":1,\"touch\":true,\"rep_update\":false" rest    \
+    "}"
+static const char fx_docs[] = "[" FX_DOC("1", "1772416800000",
+    ",\"channel\":\"email\",\"direction\":\"inbound\",\"id_kind\":\"email\",\"id_value\":"
+    "\"wang@%1$sschool.cn\",\"party_name\":\"王校长\",\"party_title\":\"校长\",\"party_role\":\"decision_"
+    "maker\","
+    "\"text\":\"X200 四十台，预算50万\",\"core_need\":\"X200 "
+    "四十台\",\"facts\":[{\"field\":\"budget\",\"value\":"
+    "{\"min\":null,\"max\":500000,\"currency\":\"CNY\"},\"single\":true},{\"field\":\"product\","
+    "\"value\":"
+    "\"X200\",\"single\":false,\"quote\":\"X200 四十台\"}]") "," FX_DOC("2", "1772416801000",
+    ",\"channel\":\"email\",\"direction\":\"inbound\",\"id_kind\":\"email\",\"id_value\":"
+    "\"li@%1$sschool.cn\",\"party_title\":\"采购经理\",\"party_role\":\"procurement\",\"facts\":[]") "," FX_DOC("3",
+    "1772416802000",
+    ",\"channel\":\"crm\",\"direction\":\"internal\",\"id_kind\":\"email\",\"id_value\":"
+    "\"wang@%1$sschool.cn\",\"rep_update\":true,\"stage_change\":{\"deal_id\":\"D-%1$s1\",\"to_stage\":"
+    "\"needs_diagnosis\",\"amount\":300000,\"deal_name\":\"X200\",\"product_ids\":[\"X200\"]},\"facts\":["
+    "]") "," FX_DOC("4", "1772416800500",
+    ",\"channel\":\"activity\",\"direction\":\"internal\",\"id_kind\":\"email\","
+    "\"id_value\":\"wang@%1$sschool.cn\",\"level\":2,\"rep_update\":true,\"activity_kind\":\"visit\","
+    "\"quality_passed\":true,\"next_step\":\"送样机\",\"next_step_due_ms\":1772503200000,\"concern\":"
+    "\"售后太慢\","
+    "\"concern_tag\":\"after_sales\",\"concern_severity\":2,\"facts\":[{\"field\":\"budget\",\"value\":{"
+    "\"min\":"
+    "null,\"max\":450000,\"currency\":\"CNY\"},\"single\":true}]") "," FX_DOC("1", "1772416800000",
+    ",\"channel\":\"email\",\"direction\":\"inbound\",\"id_kind\":\"email\",\"id_value\":"
+    "\"wang@%1$sschool.cn\",\"facts\":[]") "," FX_DOC("5", "1772416804000",
+    ",\"channel\":\"tracking\",\"direction\":\"inbound\",\"id_kind\":\"email\","
+    "\"id_value\":\"li@%1$sschool.cn\",\"touch\":false,\"facts\":[]") "," FX_DOC("6", "1772416805000",
+    ",\"channel\":\"wecom\",\"direction\":\"outbound\",\"id_kind\":\"email\","
+    "\"id_value\":\"wang@%1$sschool.cn\",\"concern\":\"担心交付\",\"concern_tag\":\"delivery\","
+    "\"concern_severity\":1,\"facts\":[{\"field\":\"budget\",\"value\":{\"min\":null,\"max\":300000,"
+    "\"currency\":\"CNY\"},\"single\":true}]") "," FX_DOC("7", "1772416805000",
+    ",\"channel\":\"wecom\",\"direction\":\"inbound\",\"id_kind\":\"wecom\",\"id_value\":"
+    "\"wx-%1$s1\",\"deal_id\":\"D-%1$snever\",\"text\":\"在吗\",\"facts\":[]") "]";
+/* the same with a bad last item (a role the schema refuses) */
+static const char fx_bad[]
+    = ",{\"event_id\":\"fx-%1$s9\",\"occurred_at_ms\":1772416806000,\"channel\":\"wecom\","
+      "\"direction\":\"inbound\",\"id_kind\":\"wecom\",\"id_value\":\"wx-%1$s9\","
+      "\"party_role\":\"janitor\",\"facts\":[]}]";
+
+/* Every row enrich_apply writes, as one digest (fact ids left out: the
+ * sequence is not transactional). */
+static const char fx_digest[]
+    = "SELECT md5(concat_ws('#', (SELECT string_agg(t::text, '|' ORDER BY t::text) FROM customers t), "
+      "(SELECT string_agg(t::text, '|' ORDER BY t::text) FROM contacts t), "
+      "(SELECT string_agg(t::text, '|' ORDER BY t::text) FROM identities t), "
+      "(SELECT string_agg(t::text, '|' ORDER BY t::text) FROM deals t), "
+      "(SELECT string_agg(t::text, '|' ORDER BY t::text) FROM deal_stage_history t), "
+      "(SELECT string_agg(t::text, '|' ORDER BY t::text) FROM interactions t), "
+      "(SELECT string_agg((t.customer_id, t.deal_id, t.field, t.value, t.level, t.status, t.source_event_id, "
+      "t.source_channel, t.quote, t.occurred_at)::text, '|' ORDER BY t.id) FROM facts t), "
+      "(SELECT string_agg(t::text, '|' ORDER BY t::text) FROM customer_cards t), "
+      "(SELECT string_agg(t.event_id, '|' ORDER BY t.event_id) FROM processed_events t WHERE consumer = "
+      "'sp-enrich')))";
+
+/* The one value sql yields with param (may be NULL), as JSON (or a JSON
+ * string when it is not JSON); NULL when the statement fails. */
+static json_t *fx_value(sp_db *db, const char *sql, const char *param)
+{
+    PGresult *r = NULL;
+    const char *p[1] = {param};
+    if (sp_db_exec(db, sql, param ? 1 : 0, param ? p : NULL, &r) != SP_OK) return NULL;
+    json_t *v = json_loads(PQgetvalue(r, 0, 0), JSON_DECODE_ANY, NULL);
+    if (v == NULL) v = json_string(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+/* enrich_apply_fast (deferred writes, one subtransaction) answers and
+ * writes exactly what enrich_apply gives item by item; a bad item makes
+ * enrich_apply_batch fall back and dead-letter only that item. */
+static void test_fast_path_equals_item_by_item(void **state)
+{
+    struct fixture *f = *state;
+    char docs[16384], bad[16384];
+    snprintf(docs, sizeof docs, fx_docs, prefix);
+    snprintf(bad, sizeof bad, "%.*s", (int)strlen(docs) - 1, docs);
+    snprintf(bad + strlen(bad), sizeof bad - strlen(bad), fx_bad, prefix);
+    json_t *in = json_loads(docs, 0, NULL);
+    assert_non_null(in);
+
+    assert_int_equal(sp_db_begin(f->db), SP_OK);
+    json_t *fast = fx_value(f->db, "SELECT enrich_apply_fast($1::jsonb)::text", docs);
+    json_t *fast_rows = fx_value(f->db, fx_digest, NULL);
+    sp_db_rollback(f->db);
+
+    assert_int_equal(sp_db_begin(f->db), SP_OK);
+    json_t *slow = json_array();
+    for (size_t i = 0; i < json_array_size(in); i++) {
+        char *one = json_dumps(json_array_get(in, i), JSON_COMPACT);
+        json_array_append_new(slow, fx_value(f->db, "SELECT enrich_apply($1::jsonb)::text", one));
+        free(one);
+    }
+    json_t *slow_rows = fx_value(f->db, fx_digest, NULL);
+    sp_db_rollback(f->db);
+
+    assert_int_equal(sp_db_begin(f->db), SP_OK);
+    json_t *fallback = fx_value(f->db, "SELECT enrich_apply_batch($1::jsonb)::text", bad);
+    json_t *fallback_rows = fx_value(f->db, fx_digest, NULL);
+    sp_db_rollback(f->db);
+
+    assert_true(json_is_array(fast) && json_array_size(fast) == json_array_size(in));
+    assert_true(json_equal(fast, slow));
+    assert_string_equal(json_string_value(fast_rows), json_string_value(slow_rows));
+    /* what the batch resolved: the colleague joins the lead by domain, the
+     * duplicate is answered as such, the deal comes from the stage change */
+    const char *lead = json_string_value(json_object_get(json_array_get(fast, 0), "customer_id"));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fast, 1), "customer_id")), lead);
+    assert_true(json_is_true(json_object_get(json_array_get(fast, 0), "new_customer")));
+    assert_true(json_is_true(json_object_get(json_array_get(fast, 4), "duplicate")));
+    char deal[64];
+    snprintf(deal, sizeof deal, "D-%s1", prefix);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fast, 3), "deal_id")), deal);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(fast, 3), "deal_stage")), "needs_diagnosis");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(fast, 1), "contact_role")), "procurement");
+    assert_true(json_is_null(json_object_get(json_array_get(fast, 7), "deal_id")));
+
+    /* the fallback: the good items as before, the bad one an error */
+    assert_true(json_is_array(fallback) && json_array_size(fallback) == json_array_size(in) + 1);
+    for (size_t i = 0; i < json_array_size(in); i++)
+        assert_true(json_equal(json_array_get(fallback, i), json_array_get(fast, i)));
+    assert_non_null(
+        json_string_value(json_object_get(json_array_get(fallback, json_array_size(in)), "error")));
+    assert_string_equal(json_string_value(fallback_rows), json_string_value(fast_rows));
+    json_decref(in);
+    json_decref(fast);
+    json_decref(fast_rows);
+    json_decref(slow);
+    json_decref(slow_rows);
+    json_decref(fallback);
+    json_decref(fallback_rows);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_card_levels_redelivery_poison_merge),
+        cmocka_unit_test(test_fast_path_equals_item_by_item),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
