@@ -263,6 +263,8 @@ int taskpool_api_register(taskpool_api *api, sp_http_server *srv)
         {"GET", "/v1/funnel", 0, api_h_funnel},
         {"GET", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_get},
         {"POST", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_post},
+        {"POST", "/v1/goals", 0, api_h_goals_post},
+        {"GET", "/v1/goals/", SP_HTTP_PREFIX, api_h_goals_get},
     };
     sp_metrics *reg = sp_http_server_metrics(srv);
     int rv;

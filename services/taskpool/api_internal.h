@@ -74,7 +74,18 @@ int64_t api_today_ms(taskpool_api *api);
 int api_today_goal_actions(
     taskpool_api *api, sp_db *db, const char *rep_id, int64_t now_ms, sp_http_res *res, json_t **out);
 
-/* Handlers (api_tasks.c, api_views.c, api_admin.c). */
+/* The goal part of team team_id's board (api_goals.c): when a goal whose
+ * weeks hold now_ms plans reps of the team (the latest start wins), *out =
+ * {"goal_id", "through_week", "team": health, "reps": {rep id: health}}
+ * with health {score, completion, quality_pass_rate, planned_to_date,
+ * passed, failed_quality, most_behind}; else *out = NULL. A goal whose
+ * template does not load is logged and skipped. Returns the database error
+ * (res untouched). Caller decrefs *out. */
+int api_goal_board(taskpool_api *api, sp_db *db, const char *team_id, int64_t now_ms, json_t **out);
+
+/* Handlers (api_tasks.c, api_views.c, api_admin.c, api_goals.c). */
+int api_h_goals_post(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_goals_get(const sp_http_req *req, sp_http_res *res, void *arg); /* /v1/goals/{id}[/health] */
 int api_h_my_tasks(const sp_http_req *req, sp_http_res *res, void *arg);
 int api_h_team_get(const sp_http_req *req, sp_http_res *res, void *arg); /* /v1/teams/{id}/tasks|board */
 int api_h_task_get(const sp_http_req *req, sp_http_res *res, void *arg);

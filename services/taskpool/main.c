@@ -44,7 +44,8 @@ static const sp_config_row rows[] = {
         "dashboard: index.html at /, its app/ folder at /app/ (echarts from its node_modules/echarts/dist at "
         "/vendor/)"},
     {"SP_GOAL_TEMPLATES", SP_CFG_STRING, "", CFG(goal_templates),
-        "goal templates for the today list's quality standards (default $SP_TENANT_DIR/goal_templates)"},
+        "goal templates: the today list's quality standards, POST /v1/goals, the scheduled monthly review "
+        "(default $SP_TENANT_DIR/goal_templates)"},
     SP_CONFIG_END,
 };
 
@@ -182,6 +183,7 @@ int main(int argc, char **argv)
         goto out;
     ts.producer = svc.producer;
     ts.clock = svc.clock;
+    ts.goal_templates = templates; /* the scheduled monthly goal reviews */
     svc.on_idle = taskpool_svc_idle;
     /* the API: its own connections (the consumer's is single-threaded),
      * the shared producer (thread-safe) */
