@@ -544,3 +544,27 @@ sp_err goals_db_review(sp_db *db, const goals_db_bus *bus, const char *templates
     goals_db_goal_clear(&g);
     return rv;
 }
+
+sp_err goals_db_key_actions(sp_db *db, int64_t now_ms, long *n, char *err, size_t errlen)
+{
+    if (!db || !n) return SP_EINVAL;
+    char now_s[24];
+    snprintf(now_s, sizeof now_s, "%lld", (long long)now_ms);
+    const char *p[1] = {now_s};
+    PGresult *r = NULL;
+    /* day numbers: 1970-01-01 (day 0) was a Thursday, so Monday..Friday is (day + 3) mod 7 < 5 */
+    sp_err rv = q(db, "planned key actions",
+        "WITH w AS (SELECT p.goal_id, p.rep_id, g.starts_at + p.week * interval '7 days' AS ws FROM goals g "
+        "  JOIN goal_plans p ON p.goal_id = g.id AND p.action <> 'target' "
+        "  WHERE g.starts_at + p.week * interval '7 days' <= to_timestamp($1::bigint / 1000.0) "
+        "  AND g.starts_at + p.week * interval '7 days' > to_timestamp($1::bigint / 1000.0) - interval '35 days' "
+        "  GROUP BY 1, 2, 3 HAVING sum(p.planned) > 0), "
+        "d AS (SELECT w.*, floor(extract(epoch FROM w.ws) / 86400)::int + k AS day FROM w, generate_series(0, 6) k) "
+        "INSERT INTO score_rep_actions (event_id, what, rep_id, day, occurred_at) "
+        "SELECT 'goal-plan:' || goal_id || ':' || rep_id || ':' || day, 'planned', rep_id, day, ws FROM d "
+        "WHERE (day + 3) % 7 < 5 ON CONFLICT DO NOTHING",
+        1, p, &r, err, errlen);
+    if (rv == SP_OK) *n = atol(PQcmdTuples(r));
+    PQclear(r);
+    return rv;
+}

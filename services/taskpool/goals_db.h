@@ -97,4 +97,15 @@ void goals_db_minutes_clear(goals_db_minutes *m);
 sp_err goals_db_review(sp_db *db, const goals_db_bus *bus, const char *templates, const char *id,
     const char *month, goals_db_minutes *out, char *err, size_t errlen);
 
+/* Writes the goal plans' planned key actions for sp-score's
+ * rep.key_action_missing (docs/goals.md): for every plan week that started
+ * at or before now_ms (and not more than 35 days before), every rep with
+ * actions planned that week and every Monday-Friday date of the week, one
+ * 'planned' row in score_rep_actions (event id
+ * goal-plan:<goal>:<rep>:<day>, day = the UTC date's day number, which
+ * sp-score reads as that local date, occurred_at = the week's start).
+ * Idempotent (ON CONFLICT DO NOTHING): a week's rows are written once, as
+ * planned when it started. *n gets the rows added. SP_EDB. */
+sp_err goals_db_key_actions(sp_db *db, int64_t now_ms, long *n, char *err, size_t errlen);
+
 #endif

@@ -22,6 +22,7 @@ struct cfg {
     char *ws_addr;
     char *web_dir;
     char *goal_templates;
+    int goal_schedule;
 };
 
 #define CFG(f) offsetof(struct cfg, f)
@@ -46,6 +47,9 @@ static const sp_config_row rows[] = {
     {"SP_GOAL_TEMPLATES", SP_CFG_STRING, "", CFG(goal_templates),
         "goal templates: the today list's quality standards, POST /v1/goals, the scheduled monthly review "
         "(default $SP_TENANT_DIR/goal_templates)"},
+    {"SP_GOAL_SCHEDULE", SP_CFG_BOOL, "true", CFG(goal_schedule),
+        "run the goal schedule on the service clock: planned key actions for sp-score, the monthly review "
+        "of every goal once the next month's first working day begins"},
     SP_CONFIG_END,
 };
 
@@ -183,7 +187,7 @@ int main(int argc, char **argv)
         goto out;
     ts.producer = svc.producer;
     ts.clock = svc.clock;
-    ts.goal_templates = templates; /* the scheduled monthly goal reviews */
+    ts.goal_templates = cfg.goal_schedule ? templates : NULL; /* the goal schedule */
     svc.on_idle = taskpool_svc_idle;
     /* the API: its own connections (the consumer's is single-threaded),
      * the shared producer (thread-safe) */

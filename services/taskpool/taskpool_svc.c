@@ -92,7 +92,7 @@ void taskpool_svc_batch(
      * behind the watermark) is escalated now rather than never */
     s->last_sweep_ms = 0;
     taskpool_sla_sweep(s, db);
-    taskpool_goal_reviews(s, db);
+    taskpool_goal_schedule(s, db);
 }
 
 /* sla_people over the org chart in PostgreSQL: availability from absences,
@@ -211,7 +211,7 @@ int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
     return n;
 }
 
-int taskpool_goal_reviews(taskpool_svc *s, sp_db *db)
+int taskpool_goal_schedule(taskpool_svc *s, sp_db *db)
 {
     int64_t now = sp_clock_now_ms(s->clock);
     if (!s->goal_templates || now <= 0 || (s->last_review_ms && now - s->last_review_ms < s->sweep_every_ms))
@@ -233,6 +233,11 @@ int taskpool_goal_reviews(taskpool_svc *s, sp_db *db)
         return -1;
     }
     s->last_review_ms = now;
+    char kerr[512];
+    long added = 0;
+    if (goals_db_key_actions(db, now, &added, kerr, sizeof kerr) != SP_OK)
+        sp_warn("goal key actions: %s", kerr);
+    s->key_actions += added;
     goals_db_bus bus = {s->producer, s->commands_topic ? s->commands_topic : SP_TOPIC_TASK_COMMANDS, NULL,
         s->review_wait_ms > 0 ? s->review_wait_ms : 30000};
     int n = 0;
@@ -272,5 +277,5 @@ int taskpool_goal_reviews(taskpool_svc *s, sp_db *db)
 void taskpool_svc_idle(void *arg, sp_db *db)
 {
     taskpool_sla_sweep(arg, db);
-    taskpool_goal_reviews(arg, db);
+    taskpool_goal_schedule(arg, db);
 }
