@@ -459,7 +459,11 @@ int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg)
             "customer_name, "
             "coalesce(cc.core_need, '') AS core_need, coalesce(cc.concern, '') AS concern, d.next_step, "
             "(d.next_step_due IS NOT NULL AND d.next_step_due < to_timestamp($2::bigint / 1000.0)) AS "
-            "_overdue "
+            "_overdue, "
+            /* the playbooks sp-route attached to the rep's open tasks on this deal or customer */
+            "array_to_string(ARRAY(SELECT DISTINCT pb FROM tasks t, unnest(t.playbooks) pb WHERE t.assignee_id = "
+            "$1 AND t.status IN ('open','acknowledged','in_progress') AND (t.deal_id = d.id OR t.customer_id = "
+            "d.customer_id) ORDER BY pb), ',') AS _playbooks "
             "FROM deals d JOIN customers c ON c.id = d.customer_id LEFT JOIN customer_cards cc ON "
             "cc.customer_id = c.id "
             "WHERE d.owner_rep_id = $1 AND d.is_open ORDER BY d.amount DESC, d.id LIMIT 10",
@@ -479,6 +483,14 @@ int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg)
         char hint[512];
         api_hint_write(&in, hint, sizeof hint);
         json_object_set_new(row, "talking_point", json_string(hint));
+        /* materials: the advancement card for every open deal, then the tasks' playbooks */
+        char pbs[1024];
+        const char *ids[32] = {"advancement_card"};
+        size_t n = 1;
+        snprintf(pbs, sizeof pbs, "%s", PQgetvalue(d, i, 10));
+        for (char *save = NULL, *tok = strtok_r(pbs, ",", &save); tok && n < 32; tok = strtok_r(NULL, ",", &save))
+            ids[n++] = tok;
+        json_object_set_new(row, "materials", api_playbook_links(api, ids, n));
         json_array_append_new(cust, row);
     }
     int y, mo, dd;

@@ -22,6 +22,7 @@ struct cfg {
     char *ws_addr;
     char *web_dir;
     char *goal_templates;
+    char *playbooks;
     int goal_schedule;
 };
 
@@ -47,6 +48,9 @@ static const sp_config_row rows[] = {
     {"SP_GOAL_TEMPLATES", SP_CFG_STRING, "", CFG(goal_templates),
         "goal templates: the today list's quality standards, POST /v1/goals, the scheduled monthly review "
         "(default $SP_TENANT_DIR/goal_templates)"},
+    {"SP_PLAYBOOKS", SP_CFG_STRING, "", CFG(playbooks),
+        "the tenant's playbooks: material links of the today list, GET /v1/playbooks/{id} (default "
+        "$SP_TENANT_DIR/playbooks.json)"},
     {"SP_GOAL_SCHEDULE", SP_CFG_BOOL, "true", CFG(goal_schedule),
         "run the goal schedule on the service clock: planned key actions for sp-score, the monthly review "
         "of every goal once the next month's first working day begins"},
@@ -181,6 +185,9 @@ int main(int argc, char **argv)
     snprintf(templates, sizeof templates, "%s/goal_templates", cfg.svc.tenant_dir);
     if (cfg.goal_templates && *cfg.goal_templates)
         snprintf(templates, sizeof templates, "%s", cfg.goal_templates);
+    char playbooks[4096];
+    snprintf(playbooks, sizeof playbooks, "%s/playbooks.json", cfg.svc.tenant_dir);
+    if (cfg.playbooks && *cfg.playbooks) snprintf(playbooks, sizeof playbooks, "%s", cfg.playbooks);
     int code = 1;
     if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, SP_TOPIC_TASK_COMMANDS, taskpool_svc_batch, &ts)
         != SP_OK)
@@ -196,6 +203,7 @@ int main(int argc, char **argv)
         .now_ms = wall_now,
         .clock = svc.clock,
         .goal_templates = templates,
+        .playbooks = playbooks,
         .max_waiters = cfg.http_workers > 2 ? (int)cfg.http_workers / 2 : 1};
     if (api_pool_new(cfg.svc.pg_url, (int)cfg.http_db_conns, &pool) != SP_OK) goto out;
     acfg.pool = pool;

@@ -173,12 +173,15 @@ static int setup(void **state)
     sp_clock_set_ms(E.clock, TODAY_MS);
     char templates[1024];
     snprintf(templates, sizeof templates, "%s/deploy/tenants/default/goal_templates", itest_env("SP_ROOT"));
+    char playbooks[1024];
+    snprintf(playbooks, sizeof playbooks, "%s/deploy/tenants/demo/playbooks.json", itest_env("SP_ROOT"));
     taskpool_api_cfg cfg = {.pool = E.pool,
         .producer = E.producer,
         .events_topic = E.events_topic,
         .now_ms = wall,
         .clock = E.clock,
         .goal_templates = templates,
+        .playbooks = playbooks,
         .poll_ms = 100};
     assert_int_equal(taskpool_api_new(&cfg, &E.api), SP_OK);
     sp_http_opts o = {.auth = taskpool_api_auth, .auth_arg = E.api, .workers = 8};
@@ -1160,15 +1163,18 @@ static void test_goals_api(void **state)
     assert_int_equal(postf(ADMIN, body, NULL, "/v1/goals"), 201);
     assert_int_equal(getf(SUP1, &j, "/v1/teams/%s-T1/board", P), 200);
     assert_true(json_is_object(json_object_get(j, "goal")));
+    int found = 0;
     json_array_foreach(json_object_get(j, "reps"), i, v)
     {
         if (strcmp(json_string_value(json_object_get(v, "rep_id")), E.id[REP1]) != 0) continue;
+        found = 1;
         assert_string_equal(json_string_value(json_object_get(v, "rates_source")), "goal");
         /* the failed proposal of two days ago is the goal's only done action: 0 passed of 1 */
         assert_true(json_real_value(json_object_get(v, "quality_pass_rate")) == 0.0);
         assert_true(json_real_value(json_object_get(v, "action_completion_rate")) == 0.0);
         assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "goal_health"), "failed_quality")), 1);
     }
+    assert_true(found);
     json_decref(j);
     /* team T2 has no goal: its own rates */
     assert_int_equal(getf(SUP2, &j, "/v1/teams/%s-T2/board", P), 200);
@@ -1176,6 +1182,43 @@ static void test_goals_api(void **state)
     json_array_foreach(json_object_get(j, "reps"), i, v)
         assert_string_equal(json_string_value(json_object_get(v, "rates_source")), "activity");
     json_decref(j);
+}
+
+/* The today list's priority customers link the playbooks: the advancement
+ * card for an open deal, then those sp-route attached to the rep's open
+ * tasks on it (unknown ids left out); GET /v1/playbooks/{id} serves one. */
+static void test_today_materials(void **state)
+{
+    (void)state;
+    const char *P = E.P;
+    task_seed("pb", REP1, "T1", "R1", 2, 5);
+    sqlf("UPDATE tasks SET playbooks = '{competition_kit,no_such_playbook}' WHERE key = '%s:pb'", P);
+    json_t *j = NULL;
+    assert_int_equal(getf(REP1, &j, "/v1/me/today"), 200);
+    json_t *c = NULL, *v;
+    size_t i;
+    json_array_foreach(json_object_get(j, "priority_customers"), i, v)
+    {
+        char want[64];
+        snprintf(want, sizeof want, "%s-D1", P);
+        if (strcmp(json_string_value(json_object_get(v, "deal_id")), want) == 0) c = v;
+    }
+    assert_non_null(c);
+    json_t *m = json_object_get(c, "materials");
+    assert_int_equal(json_array_size(m), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "playbook_id")), "advancement_card");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "link")), "/v1/playbooks/advancement_card");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "title_zh")), "客户推进卡");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(m, 1), "playbook_id")), "competition_kit");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(m, 1), "kind")), "competition_kit");
+    json_decref(j);
+    assert_int_equal(getf(REP1, &j, "/v1/playbooks/competition_kit"), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "competition_kit");
+    assert_true(json_array_size(json_object_get(j, "sections")) > 0);
+    json_decref(j);
+    assert_int_equal(getf(REP1, NULL, "/v1/playbooks/no_such_playbook"), 404);
+    assert_int_equal(call(-1, "GET", "/v1/playbooks/competition_kit", NULL, NULL), 401);
+    sqlf("DELETE FROM tasks WHERE key = '%s:pb'", P);
 }
 
 int main(void)
@@ -1191,6 +1234,7 @@ int main(void)
         cmocka_unit_test(test_long_poll),
         cmocka_unit_test(test_websocket),
         cmocka_unit_test(test_goals_api),
+        cmocka_unit_test(test_today_materials),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
