@@ -34,7 +34,8 @@ static int invalid(sp_http_res *res, const char *field, const char *msg)
  * naming the field when it is not one. */
 static int spec_of(const json_t *body, goals_spec *s, sp_http_res *res)
 {
-    static const char *const keys[] = {"template", "kind", "target", "from", "weeks", "scope", "basis", "as_of"};
+    static const char *const keys[]
+        = {"template", "kind", "target", "from", "weeks", "scope", "basis", "as_of"};
     if (!json_is_object(body)) return invalid(res, "body", "body must be a JSON object");
     const char *k;
     json_t *v;
@@ -112,7 +113,8 @@ static json_t *groups_json(const goals_db_goal *g, const viewer *v, goals_scope 
         for (size_t k = 0; k < r && !seen; k++)
             seen = visible(g, k, v)
                 && !strcmp(id,
-                    level == GOALS_SCOPE_REGION ? goals_plan_rep_region(g->plan, k) : goals_plan_rep_team(g->plan, k));
+                    level == GOALS_SCOPE_REGION ? goals_plan_rep_region(g->plan, k)
+                                                : goals_plan_rep_team(g->plan, k));
         if (seen) continue;
         json_t *o = json_pack("{s:s,s:o}", "id", id, "planned", sums_json(g, level, id, 0, weeks));
         if (level == GOALS_SCOPE_TEAM)
@@ -129,21 +131,23 @@ static json_t *plan_json(const goals_db_goal *g, const viewer *v, int reps)
     int weeks = goals_plan_n_weeks(g->plan);
     char start[16];
     date_of(g->start_ms, start, sizeof start);
-    json_t *goal = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s*,s:I,s:s,s:i,s:i}", "id", g->id, "industry", g->industry,
-        "kind", g->kind, "unit", g->t->unit, "scope", g->scope, "scope_id", *g->scope_id ? g->scope_id : NULL,
-        "target", (json_int_t)g->target, "from", start, "weeks", weeks, "revision", g->revision);
+    json_t *goal = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s*,s:I,s:s,s:i,s:i}", "id", g->id, "industry",
+        g->industry, "kind", g->kind, "unit", g->t->unit, "scope", g->scope, "scope_id",
+        *g->scope_id ? g->scope_id : NULL, "target", (json_int_t)g->target, "from", start, "weeks", weeks,
+        "revision", g->revision);
     json_t *wk = json_array();
     for (int w = 0; w < weeks; w++) {
         char d[16];
         date_of(g->start_ms + w * GOALS_WEEK_MS, d, sizeof d);
-        json_array_append_new(
-            wk, json_pack("{s:i,s:s,s:o}", "week", w + 1, "starts", d, "planned", sums_json(g, v->scope, v->id, w, w + 1)));
+        json_array_append_new(wk,
+            json_pack("{s:i,s:s,s:o}", "week", w + 1, "starts", d, "planned",
+                sums_json(g, v->scope, v->id, w, w + 1)));
     }
     /* a supervisor sees their team, not their region's totals */
     json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o}", "goal", goal, "planned",
         sums_json(g, v->scope, v->id, 0, weeks), "weeks", wk, "regions",
-        v->scope == GOALS_SCOPE_TEAM ? json_array() : groups_json(g, v, GOALS_SCOPE_REGION),
-        "teams", groups_json(g, v, GOALS_SCOPE_TEAM));
+        v->scope == GOALS_SCOPE_TEAM ? json_array() : groups_json(g, v, GOALS_SCOPE_REGION), "teams",
+        groups_json(g, v, GOALS_SCOPE_TEAM));
     if (reps) {
         json_t *ra = json_array();
         for (size_t r = 0; r < goals_plan_n_reps(g->plan); r++) {
@@ -151,8 +155,9 @@ static json_t *plan_json(const goals_db_goal *g, const viewer *v, int reps)
             const char *id = goals_plan_rep_id(g->plan, r);
             json_t *rw = json_array();
             for (int w = 0; w < weeks; w++)
-                json_array_append_new(rw, json_pack("{s:i,s:o}", "week", w + 1, "planned",
-                    sums_json(g, GOALS_SCOPE_REP, id, w, w + 1)));
+                json_array_append_new(rw,
+                    json_pack(
+                        "{s:i,s:o}", "week", w + 1, "planned", sums_json(g, GOALS_SCOPE_REP, id, w, w + 1)));
             json_array_append_new(ra,
                 json_pack("{s:s,s:s,s:s,s:o,s:o}", "id", id, "team_id", goals_plan_rep_team(g->plan, r),
                     "region_id", goals_plan_rep_region(g->plan, r), "planned",
@@ -204,7 +209,8 @@ static int may_plan(sp_db *db, const acl_principal *p, const char *scope, sp_htt
         PQclear(r);
     }
     if (!ok) {
-        sp_http_res_error(res, 403, "forbidden", "a director plans goals for their own region or its teams", "scope");
+        sp_http_res_error(
+            res, 403, "forbidden", "a director plans goals for their own region or its teams", "scope");
         return SP_EFORBIDDEN;
     }
     return SP_OK;
@@ -236,7 +242,8 @@ int api_h_goals_post(const sp_http_req *req, sp_http_res *res, void *arg)
         if (rv == SP_EINVAL)
             invalid(res, field ? field : "body", err);
         else if (rv == SP_EDB && strstr(err, "duplicate"))
-            sp_http_res_error(res, 409, "conflict", "the goal is being planned by another request; retry", NULL);
+            sp_http_res_error(
+                res, 409, "conflict", "the goal is being planned by another request; retry", NULL);
         else if (rv != SP_OK) {
             sp_warn("POST /v1/goals: %s", err);
             api_db_fail(res, db, rv);
@@ -248,19 +255,22 @@ int api_h_goals_post(const sp_http_req *req, sp_http_res *res, void *arg)
         json_t *o = plan_json(&g, &v, 0);
         static const char *const names[] = {"created", "unchanged", "replanned"};
         json_object_set_new(o, "status", json_string(names[st]));
-        json_object_set_new(o, "replanned_from_week", st == GOALS_DB_REPLANNED ? json_integer(g.from_week + 1) : json_null());
-        json_object_set_new(o, "previous_target", st == GOALS_DB_REPLANNED ? json_integer(g.old_target) : json_null());
+        json_object_set_new(
+            o, "replanned_from_week", st == GOALS_DB_REPLANNED ? json_integer(g.from_week + 1) : json_null());
+        json_object_set_new(
+            o, "previous_target", st == GOALS_DB_REPLANNED ? json_integer(g.old_target) : json_null());
         rv = sp_http_res_json(res, st == GOALS_DB_CREATED ? 201 : 200, o);
         json_decref(o);
-        sp_info("goal %s %s by %s (target %lld, revision %d)", g.id, names[st], p.person_id, (long long)g.target,
-            g.revision);
+        sp_info("goal %s %s by %s (target %lld, revision %d)", g.id, names[st], p.person_id,
+            (long long)g.target, g.revision);
     }
     goals_db_goal_clear(&g);
     json_decref(body);
     return rv;
 }
 
-static json_t *health_json(const goals_db_goal *g, const goals_actuals *x, goals_scope scope, const char *id, int through)
+static json_t *health_json(
+    const goals_db_goal *g, const goals_actuals *x, goals_scope scope, const char *id, int through)
 {
     goals_health h;
     if (goals_health_compute(g->plan, x, g->tm, g->t, scope, id, through, &h) != SP_OK) return NULL;
@@ -270,9 +280,9 @@ static json_t *health_json(const goals_db_goal *g, const goals_actuals *x, goals
             json_pack("{s:s,s:I,s:I,s:I}", "action", goals_action_name(h.behind[i].action), "planned",
                 (json_int_t)h.behind[i].planned, "passed", (json_int_t)h.behind[i].passed, "shortfall",
                 (json_int_t)h.behind[i].shortfall));
-    return json_pack("{s:s*,s:i,s:f,s:f,s:I,s:I,s:I,s:o}", "id", id, "score", h.score, "completion", h.completion,
-        "quality_pass_rate", h.pass_rate, "planned_to_date", (json_int_t)h.planned, "passed", (json_int_t)h.passed,
-        "failed_quality", (json_int_t)h.failed, "most_behind", behind);
+    return json_pack("{s:s*,s:i,s:f,s:f,s:I,s:I,s:I,s:o}", "id", id, "score", h.score, "completion",
+        h.completion, "quality_pass_rate", h.pass_rate, "planned_to_date", (json_int_t)h.planned, "passed",
+        (json_int_t)h.passed, "failed_quality", (json_int_t)h.failed, "most_behind", behind);
 }
 
 /* GET /v1/goals/{id}/health?as_of=YYYY-MM-DD: health through the week holding as_of (default today). */
@@ -291,7 +301,8 @@ static int goal_health(taskpool_api *api, const sp_http_req *req, sp_http_res *r
     if (through < 0) through = goals_plan_n_weeks(g->plan) - 1;
     goals_actuals *x = NULL;
     char err[512];
-    int rv = goals_db_actuals(db, g, at + GOALS_DAY_MS, v->scope == GOALS_SCOPE_TEAM ? v->id : NULL, &x, err, sizeof err);
+    int rv = goals_db_actuals(
+        db, g, at + GOALS_DAY_MS, v->scope == GOALS_SCOPE_TEAM ? v->id : NULL, &x, err, sizeof err);
     if (rv != SP_OK) {
         sp_warn("goal health: %s", err);
         return api_db_fail(res, db, rv);
@@ -322,8 +333,12 @@ static int goal_health(taskpool_api *api, const sp_http_req *req, sp_http_res *r
     json_t *all = health_json(g, x, v->scope, v->id, through);
     if (all) json_object_del(all, "id");
     json_t *o = json_pack("{s:s,s:s,s:i,s:s,s:s*,s:o,s:o,s:o,s:o}", "goal_id", g->id, "as_of", as_of,
-        "through_week", through + 1, "level", v->scope == GOALS_SCOPE_COMPANY ? "company" : v->scope == GOALS_SCOPE_REGION ? "region" : "team",
-        "level_id", v->id, "health", all ? all : json_null(), "regions", regions, "teams", teams, "reps", reps);
+        "through_week", through + 1, "level",
+        v->scope == GOALS_SCOPE_COMPANY      ? "company"
+            : v->scope == GOALS_SCOPE_REGION ? "region"
+                                             : "team",
+        "level_id", v->id, "health", all ? all : json_null(), "regions", regions, "teams", teams, "reps",
+        reps);
     goals_actuals_destroy(x);
     return api_reply(res, o);
 }
@@ -374,7 +389,8 @@ int api_goal_board(taskpool_api *api, sp_db *db, const char *team_id, int64_t no
     PGresult *r = NULL;
     /* the team's active goal: its reps planned, now inside its weeks; the latest start wins */
     int rv = sp_db_exec(db,
-        "SELECT g.id FROM goals g WHERE EXISTS (SELECT 1 FROM goal_reps r WHERE r.goal_id = g.id AND r.team_id = $1) "
+        "SELECT g.id FROM goals g WHERE EXISTS (SELECT 1 FROM goal_reps r WHERE r.goal_id = g.id AND "
+        "r.team_id = $1) "
         "AND to_timestamp($2::bigint / 1000.0) >= g.starts_at "
         "AND to_timestamp($2::bigint / 1000.0) < g.starts_at + g.weeks * interval '7 days' "
         "ORDER BY g.starts_at DESC, g.id LIMIT 1",

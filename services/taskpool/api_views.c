@@ -319,7 +319,8 @@ int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res
                 from_goal ? json_copy(json_object_get(gh, "completion"))
                           : rate_json(br.has_completion, br.completion),
                 "quality_pass_rate",
-                from_goal ? json_copy(json_object_get(gh, "quality_pass_rate")) : rate_json(br.has_quality, br.quality),
+                from_goal ? json_copy(json_object_get(gh, "quality_pass_rate"))
+                          : rate_json(br.has_quality, br.quality),
                 "rates_source", from_goal ? "goal" : "activity", "goal_health", gh));
     }
     long cells[API_NSTAGES][API_NBUCKETS] = {{0}};
@@ -461,8 +462,10 @@ int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg)
             "(d.next_step_due IS NOT NULL AND d.next_step_due < to_timestamp($2::bigint / 1000.0)) AS "
             "_overdue, "
             /* the playbooks sp-route attached to the rep's open tasks on this deal or customer */
-            "array_to_string(ARRAY(SELECT DISTINCT pb FROM tasks t, unnest(t.playbooks) pb WHERE t.assignee_id = "
-            "$1 AND t.status IN ('open','acknowledged','in_progress') AND (t.deal_id = d.id OR t.customer_id = "
+            "array_to_string(ARRAY(SELECT DISTINCT pb FROM tasks t, unnest(t.playbooks) pb WHERE "
+            "t.assignee_id = "
+            "$1 AND t.status IN ('open','acknowledged','in_progress') AND (t.deal_id = d.id OR t.customer_id "
+            "= "
             "d.customer_id) ORDER BY pb), ',') AS _playbooks "
             "FROM deals d JOIN customers c ON c.id = d.customer_id LEFT JOIN customer_cards cc ON "
             "cc.customer_id = c.id "
@@ -488,7 +491,8 @@ int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg)
         const char *ids[32] = {"advancement_card"};
         size_t n = 1;
         snprintf(pbs, sizeof pbs, "%s", PQgetvalue(d, i, 10));
-        for (char *save = NULL, *tok = strtok_r(pbs, ",", &save); tok && n < 32; tok = strtok_r(NULL, ",", &save))
+        for (char *save = NULL, *tok = strtok_r(pbs, ",", &save); tok && n < 32;
+             tok = strtok_r(NULL, ",", &save))
             ids[n++] = tok;
         json_object_set_new(row, "materials", api_playbook_links(api, ids, n));
         json_array_append_new(cust, row);

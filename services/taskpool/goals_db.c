@@ -47,7 +47,8 @@ sp_err goals_db_date(const char *s, int64_t *ms)
 {
     int y, m, d;
     char tail;
-    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-' || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-'
+        || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
         return SP_EINVAL;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -74,7 +75,8 @@ static sp_err load_template(const char *dir, const char *industry, const char *k
     char path[1024];
     if (!plain_name(industry)) {
         *field = "template";
-        snprintf(err, errlen, "template: \"%.64s\" is not a template name ([A-Za-z0-9_-])", industry ? industry : "");
+        snprintf(err, errlen, "template: \"%.64s\" is not a template name ([A-Za-z0-9_-])",
+            industry ? industry : "");
         return SP_EINVAL;
     }
     snprintf(path, sizeof path, "%s/%s.json", dir, industry);
@@ -115,8 +117,8 @@ static sp_err plan_restore(sp_db *db, goals_db_goal *g, char *err, size_t errlen
     size_t n = 0;
     goals_plan *plan = NULL;
     sp_err rv = q(db, "goal reps",
-        "SELECT rep_id, team_id, region_id, 1, weight FROM goal_reps WHERE goal_id = $1 ORDER BY rep_id", 1, p,
-        &rr, err, errlen);
+        "SELECT rep_id, team_id, region_id, 1, weight FROM goal_reps WHERE goal_id = $1 ORDER BY rep_id", 1,
+        p, &rr, err, errlen);
     if (rv) goto fail;
     if ((rv = reps_of(rr, &reps, &n))) goto fail;
     goals_goal gg = {GOALS_SCOPE_COMPANY, NULL, g->target, g->start_ms, g->weeks, GOALS_BASIS_HISTORY, NULL};
@@ -152,7 +154,8 @@ fail:
 }
 
 /* Writes the cells of weeks >= w0 (non-zero only), replacing the stored ones. */
-static sp_err cells_store(sp_db *db, const char *goal_id, const goals_plan *p, int w0, char *err, size_t errlen)
+static sp_err cells_store(
+    sp_db *db, const char *goal_id, const goals_plan *p, int w0, char *err, size_t errlen)
 {
     json_t *rows = json_array();
     if (!rows) return SP_ENOMEM;
@@ -316,8 +319,8 @@ sp_err goals_db_plan(sp_db *db, const char *templates, const goals_spec *s, goal
     g->revision = atoi(PQgetvalue(row, 0, 2));
     if (weeks != s->weeks || strcmp(PQgetvalue(row, 0, 3), g->tm->industry)) {
         *field = weeks != s->weeks ? "weeks" : "template";
-        snprintf(err, errlen, "goal %s exists with %d weeks and template %s: weeks/template must match", g->id,
-            weeks, PQgetvalue(row, 0, 3));
+        snprintf(err, errlen, "goal %s exists with %d weeks and template %s: weeks/template must match",
+            g->id, weeks, PQgetvalue(row, 0, 3));
         rv = SP_EINVAL;
         goto rollback;
     }
@@ -344,7 +347,8 @@ sp_err goals_db_plan(sp_db *db, const char *templates, const goals_spec *s, goal
     char tbuf[32];
     snprintf(tbuf, sizeof tbuf, "%lld", (long long)s->target);
     if ((rv = q(db, "update goal",
-             "UPDATE goals SET target = $2::bigint, revision = revision + 1, updated_at = now() WHERE id = $1",
+             "UPDATE goals SET target = $2::bigint, revision = revision + 1, updated_at = now() WHERE id = "
+             "$1",
              2, (const char *const[]) {g->id, tbuf}, NULL, err, errlen)))
         goto rollback;
     if ((rv = sp_db_commit(db))) {
@@ -372,7 +376,8 @@ sp_err goals_db_load(
     const char *p[1] = {id};
     const char *field = NULL;
     sp_err rv = q(db, "goal",
-        "SELECT industry, kind, scope, scope_id, target, (extract(epoch FROM starts_at) * 1000)::bigint, weeks, "
+        "SELECT industry, kind, scope, scope_id, target, (extract(epoch FROM starts_at) * 1000)::bigint, "
+        "weeks, "
         "revision FROM goals WHERE id = $1",
         1, p, &r, err, errlen);
     if (rv) return rv;
@@ -411,7 +416,8 @@ sp_err goals_db_actuals(sp_db *db, const goals_db_goal *g, int64_t end_ms, const
     sp_err rv = q(db, "activities",
         "SELECT i.rep_id, i.activity_kind, (extract(epoch FROM i.occurred_at) * 1000)::bigint, "
         "coalesce(i.quality_passed, false) FROM interactions i JOIN goals g ON g.id = $1 "
-        "WHERE i.rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1 AND ($3::text IS NULL OR team_id = "
+        "WHERE i.rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1 AND ($3::text IS NULL OR team_id "
+        "= "
         "$3)) AND i.activity_kind IS NOT NULL AND i.occurred_at >= g.starts_at AND i.occurred_at < "
         "to_timestamp($2::bigint / 1000.0)",
         3, pa, &acts, err, errlen);
@@ -428,8 +434,10 @@ sp_err goals_db_actuals(sp_db *db, const goals_db_goal *g, int64_t end_ms, const
         results_sql
             = "SELECT c.owner_rep_id, (extract(epoch FROM c.created_at) * 1000)::bigint, 1 FROM customers c "
               "JOIN goals g ON g.id = $1 WHERE c.class = 'A' AND c.merged_into IS NULL "
-              "AND c.owner_rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1 AND ($3::text IS NULL OR "
-              "team_id = $3)) AND c.created_at >= g.starts_at AND c.created_at < to_timestamp($2::bigint / 1000.0)";
+              "AND c.owner_rep_id IN (SELECT rep_id FROM goal_reps WHERE goal_id = $1 AND ($3::text IS NULL "
+              "OR "
+              "team_id = $3)) AND c.created_at >= g.starts_at AND c.created_at < to_timestamp($2::bigint / "
+              "1000.0)";
     else if (!strcmp(g->kind, "signed_revenue"))
         results_sql = "SELECT d.owner_rep_id, (extract(epoch FROM h.at) * 1000)::bigint, d.amount FROM "
                       "deal_stage_history h JOIN deals d ON d.id = h.deal_id JOIN goals g ON g.id = $1 "
@@ -455,8 +463,8 @@ sp_err goals_db_actuals(sp_db *db, const goals_db_goal *g, int64_t end_ms, const
 /* Publishes one TaskCommand per catch-up item (key = task key) and waits
  * for every delivery report: SP_OK when the broker has them all, else
  * SP_EKAFKA with the reason in err. */
-static sp_err catchups_publish(const goals_db_bus *b, const char *goal_id, const goals_review *r, int64_t at_ms,
-    int *total, char *err, size_t errlen)
+static sp_err catchups_publish(const goals_db_bus *b, const char *goal_id, const goals_review *r,
+    int64_t at_ms, int *total, char *err, size_t errlen)
 {
     goals_catchup *cu = NULL;
     size_t n = 0;
@@ -557,9 +565,11 @@ sp_err goals_db_key_actions(sp_db *db, int64_t now_ms, long *n, char *err, size_
         "WITH w AS (SELECT p.goal_id, p.rep_id, g.starts_at + p.week * interval '7 days' AS ws FROM goals g "
         "  JOIN goal_plans p ON p.goal_id = g.id AND p.action <> 'target' "
         "  WHERE g.starts_at + p.week * interval '7 days' <= to_timestamp($1::bigint / 1000.0) "
-        "  AND g.starts_at + p.week * interval '7 days' > to_timestamp($1::bigint / 1000.0) - interval '35 days' "
+        "  AND g.starts_at + p.week * interval '7 days' > to_timestamp($1::bigint / 1000.0) - interval '35 "
+        "days' "
         "  GROUP BY 1, 2, 3 HAVING sum(p.planned) > 0), "
-        "d AS (SELECT w.*, floor(extract(epoch FROM w.ws) / 86400)::int + k AS day FROM w, generate_series(0, 6) k) "
+        "d AS (SELECT w.*, floor(extract(epoch FROM w.ws) / 86400)::int + k AS day FROM w, "
+        "generate_series(0, 6) k) "
         "INSERT INTO score_rep_actions (event_id, what, rep_id, day, occurred_at) "
         "SELECT 'goal-plan:' || goal_id || ':' || rep_id || ':' || day, 'planned', rep_id, day, ws FROM d "
         "WHERE (day + 3) % 7 < 5 ON CONFLICT DO NOTHING",

@@ -260,7 +260,8 @@ int taskpool_goal_schedule(taskpool_svc *s, sp_db *db)
             if (rv != SP_OK) snprintf(err, sizeof err, "%s", sp_db_errmsg(db));
         }
         if (rv == SP_OK) {
-            sp_info("goal review %s %s: minutes stored, %d catch-up task command(s)", goal, month, m.catch_ups);
+            sp_info(
+                "goal review %s %s: minutes stored, %d catch-up task command(s)", goal, month, m.catch_ups);
             n++;
         } else {
             /* retried at the next check; a goal whose template is gone stays logged */

@@ -356,10 +356,14 @@ static void test_scheduled_review(void **state)
     assert_int_equal(
         bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-goals-schedule", &producer, err, sizeof err),
         SP_OK);
-    taskpool_svc ts = {.producer = producer, .clock = clock, .sweep_every_ms = 60000, .goal_templates = templates,
+    taskpool_svc ts = {.producer = producer,
+        .clock = clock,
+        .sweep_every_ms = 60000,
+        .goal_templates = templates,
         .review_wait_ms = 20000};
     drain();
-    long long march = q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up' AND key LIKE '%:202603'");
+    long long march
+        = q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up' AND key LIKE '%:202603'");
     assert_true(march >= 2);
     assert_int_equal(sp_db_exec_script(db, "DELETE FROM goal_reviews"), SP_OK);
 
@@ -371,14 +375,18 @@ static void test_scheduled_review(void **state)
     long long want = q_int("SELECT 5 * count(*) FROM (SELECT rep_id, week FROM goal_plans WHERE week < 5 AND "
                            "action <> 'target' GROUP BY 1, 2 HAVING sum(planned) > 0) x");
     assert_true(want > 0);
-    assert_int_equal(q_int("SELECT count(*) FROM score_rep_actions WHERE event_id LIKE 'goal-plan:%' AND what = "
-                           "'planned' AND (day + 3) % 7 < 5 AND occurred_at <= '2026-03-31T23:59:59Z'"),
+    assert_int_equal(
+        q_int("SELECT count(*) FROM score_rep_actions WHERE event_id LIKE 'goal-plan:%' AND what = "
+              "'planned' AND (day + 3) % 7 < 5 AND occurred_at <= '2026-03-31T23:59:59Z'"),
         want);
-    assert_int_equal(q_int("SELECT count(*) FROM score_rep_actions WHERE event_id LIKE 'goal-plan:%' AND day = "
-                           "(extract(epoch FROM date '2026-03-06') / 86400)::int"),
-        q_int("SELECT count(DISTINCT rep_id) FROM goal_plans WHERE week = 0 AND action <> 'target' AND planned > 0"));
-    assert_int_equal(q_int("SELECT count(*) FROM score_rep_actions WHERE event_id LIKE 'goal-plan:%' AND day = "
-                           "(extract(epoch FROM date '2026-03-07') / 86400)::int"),
+    assert_int_equal(
+        q_int("SELECT count(*) FROM score_rep_actions WHERE event_id LIKE 'goal-plan:%' AND day = "
+              "(extract(epoch FROM date '2026-03-06') / 86400)::int"),
+        q_int("SELECT count(DISTINCT rep_id) FROM goal_plans WHERE week = 0 AND action <> 'target' AND "
+              "planned > 0"));
+    assert_int_equal(
+        q_int("SELECT count(*) FROM score_rep_actions WHERE event_id LIKE 'goal-plan:%' AND day = "
+              "(extract(epoch FROM date '2026-03-07') / 86400)::int"),
         0); /* a Saturday */
 
     sp_clock_set_ms(clock, MS("2026-04-01T00:00:00Z"));
@@ -403,18 +411,20 @@ static void test_scheduled_review(void **state)
     sp_clock_set_ms(clock, MS("2026-05-01T00:00:00Z"));
     ts.last_review_ms = 0;
     assert_int_equal(taskpool_goal_schedule(&ts, db), 1);
-    long long april
-        = q_int("SELECT count(DISTINCT p.rep_id) FROM goal_plans p WHERE p.action <> 'target' AND p.planned > 0 "
-                "AND p.week BETWEEN 5 AND 8");
+    long long april = q_int(
+        "SELECT count(DISTINCT p.rep_id) FROM goal_plans p WHERE p.action <> 'target' AND p.planned > 0 "
+        "AND p.week BETWEEN 5 AND 8");
     assert_true(april > march);
-    assert_int_equal(wait_for("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up' AND key LIKE '%:202604' "
-                              "AND created_at = '2026-05-01T00:00:00Z' AND status = 'open'",
-                         april),
+    assert_int_equal(
+        wait_for("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up' AND key LIKE '%:202604' "
+                 "AND created_at = '2026-05-01T00:00:00Z' AND status = 'open'",
+            april),
         april);
     assert_int_equal(q_int("SELECT count(*) FROM goal_review_runs"), 2);
 
     /* a restart: fresh state, the same database; nothing is redone */
-    taskpool_svc again = {.producer = producer, .clock = clock, .sweep_every_ms = 60000, .goal_templates = templates};
+    taskpool_svc again
+        = {.producer = producer, .clock = clock, .sweep_every_ms = 60000, .goal_templates = templates};
     sp_clock_set_ms(clock, MS("2026-05-04T09:00:00Z"));
     assert_int_equal(taskpool_goal_schedule(&again, db), 0);
     assert_int_equal(q_int("SELECT count(*) FROM goal_review_runs"), 2);

@@ -1008,7 +1008,6 @@ static void test_websocket(void **state)
     api_ws_stop(ws);
 }
 
-
 static long long jint(const json_t *o, const char *path1, const char *path2)
 {
     const json_t *a = json_object_get(o, path1);
@@ -1038,39 +1037,48 @@ static void test_goals_api(void **state)
     char body[1024], path[256], gid[160];
     json_t *j = NULL;
     snprintf(body, sizeof body,
-        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-T1\"}",
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-"
+        "T1\"}",
         P);
     assert_int_equal(postf(REP1, body, NULL, "/v1/goals"), 403);
     assert_int_equal(postf(SUP1, body, NULL, "/v1/goals"), 403);
     assert_int_equal(call(-1, "POST", "/v1/goals", body, NULL), 401);
     snprintf(body, sizeof body,
-        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-T2\"}",
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-"
+        "T2\"}",
         P);
     assert_int_equal(postf(DIR1, body, &j, "/v1/goals"), 403); /* another region's team */
     assert_string_equal(err_field(j), "scope");
     json_decref(j);
-    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"scope\":\"team:T9-none\"}",
+    post_invalid(ADMIN,
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"scope\":\"team:T9-none\"}",
         "scope", "unknown team \"T9-none\"");
-    post_invalid(ADMIN, "{\"template\":\"nope\",\"target\":10,\"from\":\"2026-03-02\"}", "template", "nope.json");
+    post_invalid(
+        ADMIN, "{\"template\":\"nope\",\"target\":10,\"from\":\"2026-03-02\"}", "template", "nope.json");
     post_invalid(ADMIN, "{\"template\":\"../x\",\"target\":10,\"from\":\"2026-03-02\"}", "template", NULL);
-    post_invalid(ADMIN, "{\"template\":\"education\",\"kind\":\"bogus\",\"target\":10,\"from\":\"2026-03-02\"}",
-        "kind", "bogus");
-    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"colour\":1}", "colour",
-        "unknown field");
+    post_invalid(ADMIN,
+        "{\"template\":\"education\",\"kind\":\"bogus\",\"target\":10,\"from\":\"2026-03-02\"}", "kind",
+        "bogus");
+    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"colour\":1}",
+        "colour", "unknown field");
     post_invalid(ADMIN, "{\"template\":\"education\",\"target\":-1,\"from\":\"2026-03-02\"}", "target", NULL);
-    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":\"10\",\"from\":\"2026-03-02\"}", "target", NULL);
+    post_invalid(
+        ADMIN, "{\"template\":\"education\",\"target\":\"10\",\"from\":\"2026-03-02\"}", "target", NULL);
     post_invalid(ADMIN, "{\"template\":\"education\",\"target\":10,\"from\":\"2026-02-30\"}", "from", NULL);
-    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":54}", "weeks",
+    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":54}",
+        "weeks", NULL);
+    post_invalid(ADMIN,
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"basis\":\"luck\"}", "basis",
         NULL);
-    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"basis\":\"luck\"}",
-        "basis", NULL);
-    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"scope\":\"planet:x\"}",
-        "scope", NULL);
+    post_invalid(ADMIN,
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"scope\":\"planet:x\"}", "scope",
+        NULL);
     assert_int_equal(postf(ADMIN, "[1]", NULL, "/v1/goals"), 422);
 
     /* the director plans for a team of their region: created, the summary sums to the target */
     snprintf(body, sizeof body,
-        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-T1\"}",
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-"
+        "T1\"}",
         P);
     assert_int_equal(postf(DIR1, body, &j, "/v1/goals"), 201);
     snprintf(gid, sizeof gid, "goal:new_a_class_customers:team:%s-T1:2026-03-02", P);
@@ -1088,20 +1096,24 @@ static void test_goals_api(void **state)
     assert_int_equal(wsum, 20);
     json_decref(j);
     assert_int_equal(sqlf_int("SELECT count(*) FROM goal_reps WHERE goal_id = '%s'", gid), 2);
-    assert_int_equal(sqlf_int("SELECT sum(planned) FROM goal_plans WHERE goal_id = '%s' AND action = 'target'", gid), 10);
+    assert_int_equal(
+        sqlf_int("SELECT sum(planned) FROM goal_plans WHERE goal_id = '%s' AND action = 'target'", gid), 10);
     /* the same again: unchanged */
     assert_int_equal(postf(ADMIN, body, &j, "/v1/goals"), 200);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "unchanged");
     assert_int_equal(jint(j, "goal", "revision"), 1);
     json_decref(j);
     /* a higher target as of March 16th: weeks 1-2 keep their plan, weeks 3-4 hold the rest */
-    long long past = sqlf_int("SELECT sum(planned * (week + 1) * length(rep_id || action)) FROM goal_plans WHERE "
-                              "goal_id = '%s' AND week < 2",
+    long long past
+        = sqlf_int("SELECT sum(planned * (week + 1) * length(rep_id || action)) FROM goal_plans WHERE "
+                   "goal_id = '%s' AND week < 2",
+            gid);
+    long long past_touch = sqlf_int("SELECT coalesce(sum(planned), 0) FROM goal_plans WHERE goal_id = '%s' "
+                                    "AND week < 2 AND action = 'touch'",
         gid);
-    long long past_touch = sqlf_int(
-        "SELECT coalesce(sum(planned), 0) FROM goal_plans WHERE goal_id = '%s' AND week < 2 AND action = 'touch'", gid);
     snprintf(body, sizeof body,
-        "{\"template\":\"education\",\"target\":20,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-T1\","
+        "{\"template\":\"education\",\"target\":20,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-"
+        "T1\","
         "\"as_of\":\"2026-03-16\"}",
         P);
     assert_int_equal(postf(ADMIN, body, &j, "/v1/goals"), 200);
@@ -1112,16 +1124,20 @@ static void test_goals_api(void **state)
     assert_int_equal(jint(j, "planned", "target"), 20);
     assert_int_equal(jint(j, "planned", "touch"), 40);
     json_decref(j);
-    assert_int_equal(sqlf_int("SELECT sum(planned * (week + 1) * length(rep_id || action)) FROM goal_plans WHERE "
-                              "goal_id = '%s' AND week < 2",
-                         gid),
+    assert_int_equal(
+        sqlf_int("SELECT sum(planned * (week + 1) * length(rep_id || action)) FROM goal_plans WHERE "
+                 "goal_id = '%s' AND week < 2",
+            gid),
         past);
-    assert_int_equal(sqlf_int("SELECT coalesce(sum(planned), 0) FROM goal_plans WHERE goal_id = '%s' AND week >= 2 "
-                              "AND action = 'touch'",
-                         gid),
+    assert_int_equal(
+        sqlf_int("SELECT coalesce(sum(planned), 0) FROM goal_plans WHERE goal_id = '%s' AND week >= 2 "
+                 "AND action = 'touch'",
+            gid),
         40 - past_touch);
     snprintf(body, sizeof body,
-        "{\"template\":\"education\",\"target\":20,\"from\":\"2026-03-02\",\"weeks\":5,\"scope\":\"team:%s-T1\"}", P);
+        "{\"template\":\"education\",\"target\":20,\"from\":\"2026-03-02\",\"weeks\":5,\"scope\":\"team:%s-"
+        "T1\"}",
+        P);
     post_invalid(ADMIN, body, "weeks", "must match");
 
     /* GET the plan: supervisors of the team and the director see it, the other team does not */
@@ -1129,7 +1145,8 @@ static void test_goals_api(void **state)
     assert_int_equal(getf(SUP1, &j, "%s", path), 200);
     assert_int_equal(json_array_size(json_object_get(j, "reps")), 2);
     assert_int_equal(json_array_size(json_object_get(j, "regions")), 0); /* a supervisor: the team only */
-    assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(j, "reps"), 0), "weeks")), 4);
+    assert_int_equal(
+        json_array_size(json_object_get(json_array_get(json_object_get(j, "reps"), 0), "weeks")), 4);
     assert_int_equal(jint(j, "planned", "target"), 20);
     json_decref(j);
     assert_int_equal(getf(DIR1, &j, "%s", path), 200);
@@ -1139,7 +1156,8 @@ static void test_goals_api(void **state)
     assert_int_equal(getf(REP1, NULL, "%s", path), 403);
     assert_int_equal(getf(ADMIN, NULL, "/v1/goals/goal:nope"), 404);
     assert_int_equal(getf(ADMIN, NULL, "%s/elsewhere", path), 404);
-    /* health as of March 4th: week 1; rep1's passed needs diagnoses count, the failed one lowers the pass rate */
+    /* health as of March 4th: week 1; rep1's passed needs diagnoses count, the failed one lowers the pass
+     * rate */
     assert_int_equal(getf(ADMIN, &j, "%s/health?as_of=2026-03-04", path), 200);
     assert_int_equal(jint(j, "through_week", NULL), 1);
     assert_int_equal(json_array_size(json_object_get(j, "reps")), 2);
@@ -1147,7 +1165,8 @@ static void test_goals_api(void **state)
     json_t *h = json_object_get(j, "health");
     assert_true(jint(h, "planned_to_date", NULL) > 0);
     assert_true(jint(h, "failed_quality", NULL) >= 1);
-    assert_true(json_integer_value(json_object_get(h, "score")) >= 0 && json_integer_value(json_object_get(h, "score")) <= 100);
+    assert_true(json_integer_value(json_object_get(h, "score")) >= 0
+        && json_integer_value(json_object_get(h, "score")) <= 100);
     json_decref(j);
     assert_int_equal(getf(ADMIN, NULL, "%s/health?as_of=2026-02-01", path), 400);
     assert_int_equal(getf(ADMIN, NULL, "%s/health?as_of=soon", path), 400);
@@ -1158,7 +1177,8 @@ static void test_goals_api(void **state)
     int y, m, d;
     sp_civil_from_days(monday, &y, &m, &d);
     snprintf(body, sizeof body,
-        "{\"template\":\"education\",\"target\":10,\"from\":\"%04d-%02d-%02d\",\"weeks\":4,\"scope\":\"team:%s-T1\"}",
+        "{\"template\":\"education\",\"target\":10,\"from\":\"%04d-%02d-%02d\",\"weeks\":4,\"scope\":\"team:%"
+        "s-T1\"}",
         y, m, d, P);
     assert_int_equal(postf(ADMIN, body, NULL, "/v1/goals"), 201);
     assert_int_equal(getf(SUP1, &j, "/v1/teams/%s-T1/board", P), 200);
@@ -1172,7 +1192,8 @@ static void test_goals_api(void **state)
         /* the failed proposal of two days ago is the goal's only done action: 0 passed of 1 */
         assert_true(json_real_value(json_object_get(v, "quality_pass_rate")) == 0.0);
         assert_true(json_real_value(json_object_get(v, "action_completion_rate")) == 0.0);
-        assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "goal_health"), "failed_quality")), 1);
+        assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(v, "goal_health"), "failed_quality")), 1);
     }
     assert_true(found);
     json_decref(j);
@@ -1206,10 +1227,13 @@ static void test_today_materials(void **state)
     assert_non_null(c);
     json_t *m = json_object_get(c, "materials");
     assert_int_equal(json_array_size(m), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "playbook_id")), "advancement_card");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "link")), "/v1/playbooks/advancement_card");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(m, 0), "playbook_id")), "advancement_card");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(m, 0), "link")), "/v1/playbooks/advancement_card");
     assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "title_zh")), "客户推进卡");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(m, 1), "playbook_id")), "competition_kit");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(m, 1), "playbook_id")), "competition_kit");
     assert_string_equal(json_string_value(json_object_get(json_array_get(m, 1), "kind")), "competition_kit");
     json_decref(j);
     assert_int_equal(getf(REP1, &j, "/v1/playbooks/competition_kit"), 200);
