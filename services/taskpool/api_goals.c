@@ -416,7 +416,6 @@ int api_goal_board(taskpool_api *api, sp_db *db, const char *team_id, int64_t no
             }
         *out = json_pack("{s:s,s:i,s:o?,s:o}", "goal_id", g.id, "through_week", through + 1, "team",
             health_json(&g, x, GOALS_SCOPE_TEAM, team_id, through), "reps", reps);
-        if (*out == NULL) json_decref(reps);
     } else if (rv == SP_EINVAL || rv == SP_ENOTFOUND) {
         sp_warn("team board: goal: %s", err); /* the board falls back to its own rates */
         rv = SP_OK;
