@@ -169,6 +169,28 @@ void sp_clock_observe(sp_clock *c, int32_t partition, int64_t event_ms)
     pthread_mutex_unlock(&c->mu);
 }
 
+void sp_clock_seed(sp_clock *c, int32_t partition, int64_t high_ms)
+{
+    if (c->kind != SP_CLOCK_EVENT) return;
+    pthread_mutex_lock(&c->mu);
+    struct part *p = part_get(c, partition);
+    if (p && high_ms > p->high) p->high = high_ms;
+    pthread_mutex_unlock(&c->mu);
+}
+
+int sp_clock_partition_high(sp_clock *c, int32_t partition, int64_t *high_ms)
+{
+    int rv = SP_ENOTFOUND;
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < c->nparts; i++)
+        if (c->parts[i].id == partition && c->parts[i].high != INT64_MIN) {
+            *high_ms = c->parts[i].high;
+            rv = SP_OK;
+        }
+    pthread_mutex_unlock(&c->mu);
+    return rv;
+}
+
 void sp_clock_assign(sp_clock *c, int32_t partition)
 {
     pthread_mutex_lock(&c->mu);

@@ -64,6 +64,16 @@ void sp_clock_hold(sp_clock *c, int busy);
 typedef int (*sp_clock_behind_fn)(void *arg, int32_t partition);
 void sp_clock_set_behind(sp_clock *c, sp_clock_behind_fn fn, void *arg);
 
+/* Event clock: partition delivered events up to high_ms before this
+ * process started (persisted by the service). It then counts like a
+ * partition that delivered them here - never idle - once assigned; it is
+ * not assigned by this call. */
+void sp_clock_seed(sp_clock *c, int32_t partition, int64_t high_ms);
+
+/* Event clock: the highest event time seen (or seeded) on partition, in
+ * *high_ms. 0 when known, SP_ENOTFOUND when nothing was seen. */
+int sp_clock_partition_high(sp_clock *c, int32_t partition, int64_t *high_ms);
+
 /* Event clock: the consumer gained / lost a partition (rebalance). */
 void sp_clock_assign(sp_clock *c, int32_t partition);
 void sp_clock_revoke(sp_clock *c, int32_t partition);

@@ -32,6 +32,9 @@ struct sp_db {
     int64_t next_try_ms;
     int64_t backoff_ms;
     char errmsg[512];
+    const char *prepared[SP_DB_MAX_PREPARED]; /* names prepared on conn */
+    int n_prepared;
+    int queued, pipeline_failed; /* pipeline mode */
 };
 
 #define BACKOFF_MIN_MS   100
@@ -59,6 +62,7 @@ static int try_connect(sp_db *db)
 {
     stmts_clear(db); /* the server forgot them with the old session */
     if (db->conn) PQfinish(db->conn);
+    db->n_prepared = 0; /* a new session has none */
     db->conn = PQconnectdb(db->url);
     if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
         set_err(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
@@ -197,6 +201,105 @@ int sp_db_exec(sp_db *db, const char *sql, int nparams, const char *const *param
     if (db->prepare && nparams >= 0) return exec_prepared(db, sql, nparams, params, res);
     PGresult *r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     return check(db, r, res);
+}
+
+int sp_db_exec_prepared(
+    sp_db *db, const char *name, const char *sql, int nparams, const char *const *params, PGresult **res)
+{
+    int rv = sp_db_ensure(db), i;
+    if (rv != SP_OK) return rv;
+    for (i = 0; i < db->n_prepared && strcmp(db->prepared[i], name) != 0; i++)
+        ;
+    if (i == db->n_prepared) {
+        if (i == SP_DB_MAX_PREPARED) return sp_db_exec(db, sql, nparams, params, res);
+        if ((rv = check(db, PQprepare(db->conn, name, sql, nparams, NULL), NULL)) != SP_OK) return rv;
+        db->prepared[db->n_prepared++] = name;
+    }
+    return check(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0), res);
+}
+
+int sp_db_prepare(sp_db *db, const char *name, const char *sql, int nparams)
+{
+    int rv = sp_db_ensure(db), i;
+    if (rv != SP_OK) return rv;
+    for (i = 0; i < db->n_prepared; i++)
+        if (strcmp(db->prepared[i], name) == 0) return SP_OK;
+    if (i == SP_DB_MAX_PREPARED) return SP_EFULL;
+    if ((rv = check(db, PQprepare(db->conn, name, sql, nparams, NULL), NULL)) != SP_OK) return rv;
+    db->prepared[db->n_prepared++] = name;
+    return SP_OK;
+}
+
+int sp_db_pipeline_begin(sp_db *db)
+{
+    int rv = sp_db_ensure(db);
+    if (rv != SP_OK) return rv;
+    if (PQenterPipelineMode(db->conn) != 1) {
+        set_err(db, PQerrorMessage(db->conn));
+        return SP_EDB;
+    }
+    db->queued = 0;
+    return SP_OK;
+}
+
+int sp_db_pipeline_send(sp_db *db, const char *name, const char *sql, int nparams, const char *const *params)
+{
+    int known = 0;
+    for (int i = 0; i < db->n_prepared && !known; i++)
+        known = strcmp(db->prepared[i], name) == 0;
+    /* never prepared inside a pipeline: after an error there, which
+     * statements got prepared would be unknown (sp_db_prepare first) */
+    int ok = known ? PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0)
+                   : PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    if (ok == 1) {
+        db->queued++;
+        return SP_OK;
+    }
+    set_err(db, PQerrorMessage(db->conn));
+    db->pipeline_failed = 1;
+    return PQstatus(db->conn) == CONNECTION_OK ? SP_EDB : SP_EDBDOWN;
+}
+
+int sp_db_pipeline_end(sp_db *db)
+{
+    int rv = db->pipeline_failed ? SP_EDB : SP_OK;
+    char first[512] = "";
+    if (db->pipeline_failed) snprintf(first, sizeof first, "%s", db->errmsg);
+    if (PQpipelineSync(db->conn) != 1) {
+        set_err(db, PQerrorMessage(db->conn));
+        rv = SP_EDBDOWN;
+    } else {
+        /* every queued statement's results, then the sync */
+        for (;;) {
+            PGresult *r = PQgetResult(db->conn);
+            if (r == NULL) {
+                if (PQstatus(db->conn) != CONNECTION_OK) {
+                    set_err(db, PQerrorMessage(db->conn));
+                    rv = SP_EDBDOWN;
+                    break;
+                }
+                continue; /* end of one statement's results */
+            }
+            ExecStatusType st = PQresultStatus(r);
+            if (st == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED
+                && rv == SP_OK) {
+                const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+                set_err(db, PQresultErrorMessage(r));
+                snprintf(first, sizeof first, "%s", db->errmsg);
+                rv = transient_state(state) ? SP_EDBDOWN : SP_EDB;
+            }
+            PQclear(r);
+        }
+    }
+    PQexitPipelineMode(db->conn);
+    db->pipeline_failed = 0;
+    db->queued = 0;
+    if (rv != SP_OK && first[0]) set_err(db, first);
+    return rv;
 }
 
 int sp_db_exec_script(sp_db *db, const char *sql)

@@ -30,6 +30,29 @@ int sp_db_ensure(sp_db *db);
  * PQclear); otherwise the result is cleared. */
 int sp_db_exec(sp_db *db, const char *sql, int nparams, const char *const *params, PGresult **res);
 
+/* sp_db_exec through a statement prepared once per connection under name
+ * (a string literal: it is kept by pointer), so a hot query is parsed and
+ * planned once. Past SP_DB_MAX_PREPARED names it runs unprepared. */
+#define SP_DB_MAX_PREPARED 16
+int sp_db_exec_prepared(
+    sp_db *db, const char *name, const char *sql, int nparams, const char *const *params, PGresult **res);
+
+/* Prepares sql under name on this connection unless it is already (the
+ * statement sp_db_exec_prepared and sp_db_pipeline_send use). SP_EFULL
+ * past SP_DB_MAX_PREPARED names. */
+int sp_db_prepare(sp_db *db, const char *name, const char *sql, int nparams);
+
+/* Pipeline mode (libpq): statements queued with sp_db_pipeline_send are
+ * sent without waiting for each result; sp_db_pipeline_end syncs, reads
+ * every result and leaves pipeline mode, returning the first error
+ * (SP_EDB / SP_EDBDOWN, message in sp_db_errmsg). Results are discarded:
+ * for writes only. Inside an explicit transaction an error aborts it (the
+ * caller rolls back). Keep a pipeline to some dozens of statements. A
+ * name not yet prepared (sp_db_prepare) is sent unprepared. */
+int sp_db_pipeline_begin(sp_db *db);
+int sp_db_pipeline_send(sp_db *db, const char *name, const char *sql, int nparams, const char *const *params);
+int sp_db_pipeline_end(sp_db *db);
+
 /* Transactions. Rollback never fails loudly (it is the cleanup path). */
 int sp_db_begin(sp_db *db);
 int sp_db_commit(sp_db *db);

@@ -5,7 +5,64 @@
 #include "log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Event clock: loads the partition highs persisted by earlier runs of this
+ * consumer group (clock_persist), once. The database may be down: then
+ * the next batch or idle call tries again. */
+static void clock_seed(sp_service *s)
+{
+    if (s->clock_seeded || sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT) return;
+    const char *p[2] = {s->cfg->group_id, s->topic};
+    PGresult *r = NULL;
+    if (sp_db_exec(s->db,
+            "SELECT partition, high_ms FROM clock_partitions WHERE consumer = $1 AND topic = $2", 2, p, &r)
+        != SP_OK) {
+        sp_warn("event clock: partition highs not loaded yet: %s", sp_db_errmsg(s->db));
+        return;
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+        sp_clock_seed(s->clock, (int32_t)atoi(PQgetvalue(r, i, 0)), strtoll(PQgetvalue(r, i, 1), NULL, 10));
+    if (PQntuples(r)) sp_info("event clock: %d partition high(s) carried over", PQntuples(r));
+    PQclear(r);
+    s->clock_seeded = 1;
+}
+
+/* Event clock: records the highs of the partitions a batch served, so a
+ * restart resumes with them (clock_seed). Outside the batch transaction
+ * and best effort: a lost update only lowers a restarted watermark until
+ * the partition's next event. */
+static void clock_persist(sp_service *s, const bus_msg *msgs, size_t n)
+{
+    if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT || n == 0) return;
+    char parts[256] = "{", highs[512] = "{";
+    size_t lp = 1, lh = 1;
+    int32_t done[32];
+    size_t nd = 0;
+    for (size_t i = 0; i < n && nd < 32; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < nd && !seen; j++)
+            seen = done[j] == msgs[i].partition;
+        int64_t high;
+        if (seen || sp_clock_partition_high(s->clock, msgs[i].partition, &high) != SP_OK) continue;
+        done[nd++] = msgs[i].partition;
+        lp += (size_t)snprintf(parts + lp, sizeof parts - lp, "%s%d", nd > 1 ? "," : "", (int)msgs[i].partition);
+        lh += (size_t)snprintf(highs + lh, sizeof highs - lh, "%s%lld", nd > 1 ? "," : "", (long long)high);
+    }
+    if (nd == 0 || lp + 2 > sizeof parts || lh + 2 > sizeof highs) return;
+    strcat(parts, "}");
+    strcat(highs, "}");
+    const char *p[4] = {s->cfg->group_id, s->topic, parts, highs};
+    if (sp_db_exec(s->db,
+            "INSERT INTO clock_partitions (consumer, topic, partition, high_ms) "
+            "SELECT $1, $2, u.p, u.h FROM unnest($3::int[], $4::bigint[]) u(p, h) "
+            "ON CONFLICT (consumer, topic, partition) DO UPDATE SET high_ms = "
+            "greatest(clock_partitions.high_ms, EXCLUDED.high_ms)",
+            4, p, NULL)
+        != SP_OK)
+        sp_warn("event clock: partition highs not saved: %s", sp_db_errmsg(s->db));
+}
 
 static void batch_trampoline(
     void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
@@ -13,9 +70,11 @@ static void batch_trampoline(
     /* The handler observes event time itself: it knows occurred_at. */
     sp_service *s = arg;
     int64_t t0 = sp_wall_ms();
+    clock_seed(s);
     sp_clock_hold(s->clock, 1);
     s->handler(s->arg, s->db, msgs, n, res, reasons);
     sp_clock_hold(s->clock, 0);
+    if (n && res[0] != BUS_RETRY) clock_persist(s, msgs, n);
     size_t ok = 0, dead = 0, retry = 0;
     for (size_t i = 0; i < n; i++) {
         if (res[i] == BUS_OK)
@@ -44,6 +103,7 @@ static void rebalance(void *arg, const char *topic, int32_t partition, int assig
 static void idle(void *arg)
 {
     sp_service *s = arg;
+    clock_seed(s);
     if (s->on_idle) s->on_idle(s->arg, s->db);
 }
 
@@ -170,46 +230,64 @@ static void all(bus_result *res, size_t n, bus_result r)
 void sp_tx_batch(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN],
     sp_tx_item_fn item, void *arg)
 {
-    sp_tx_batch_flush(db, msgs, n, res, reasons, item, NULL, arg);
+    sp_tx_batch_hooks(db, msgs, n, res, reasons, item, NULL, arg);
 }
 
-void sp_tx_batch_flush(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, sp_tx_flush_fn flush, void *arg)
+enum { PASS_DONE, PASS_RETRY, PASS_REDO };
+
+/* One pass over the batch in one transaction; see sp_tx_batch_hooks. */
+static int tx_pass(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN],
+    sp_tx_item_fn item, const sp_tx_hooks *h, void *arg, int savepoints, bus_group *g)
+{
+    if (sp_db_begin(db) != SP_OK) {
+        sp_warn("batch: begin: %s", sp_db_errmsg(db));
+        return PASS_RETRY;
+    }
+    if (h && h->begin && h->begin(arg, db) != SP_OK) goto retry;
+    for (size_t i = 0; i < n; i++) {
+        if (savepoints && sp_db_exec(db, "SAVEPOINT item", 0, NULL, NULL) != SP_OK) goto retry;
+        res[i] = item(arg, db, g, &msgs[i], reasons[i], BUS_REASON_LEN);
+        if (res[i] == BUS_RETRY) goto retry;
+        if (!savepoints) {
+            if (res[i] == BUS_DEAD) { /* its effects cannot be taken back alone */
+                sp_db_rollback(db);
+                return PASS_REDO;
+            }
+            continue;
+        }
+        const char *end = res[i] == BUS_DEAD ? "ROLLBACK TO SAVEPOINT item" : "RELEASE SAVEPOINT item";
+        if (sp_db_exec(db, end, 0, NULL, NULL) != SP_OK) goto retry;
+    }
+    if (h && h->flush && h->flush(arg, db) != SP_OK) {
+        sp_warn("batch: flush: %s", sp_db_errmsg(db));
+        goto retry;
+    }
+    char err[256];
+    if (bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
+        sp_warn("batch: outputs not delivered (%s); retrying", err);
+        goto retry;
+    }
+    if (sp_db_commit(db) != SP_OK) {
+        sp_warn("batch: commit: %s", sp_db_errmsg(db));
+        goto retry;
+    }
+    return PASS_DONE;
+retry:
+    sp_db_rollback(db);
+    return PASS_RETRY;
+}
+
+void sp_tx_batch_hooks(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, const sp_tx_hooks *hooks, void *arg)
 {
     bus_group *g = NULL;
     if (bus_group_new(&g) != SP_OK) {
         all(res, n, BUS_RETRY);
         return;
     }
-    if (sp_db_begin(db) != SP_OK) {
-        sp_warn("batch: begin: %s", sp_db_errmsg(db));
-        goto retry;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (sp_db_exec(db, "SAVEPOINT item", 0, NULL, NULL) != SP_OK) goto retry_rollback;
-        res[i] = item(arg, db, g, &msgs[i], reasons[i], BUS_REASON_LEN);
-        if (res[i] == BUS_RETRY) goto retry_rollback;
-        const char *end = res[i] == BUS_DEAD ? "ROLLBACK TO SAVEPOINT item" : "RELEASE SAVEPOINT item";
-        if (sp_db_exec(db, end, 0, NULL, NULL) != SP_OK) goto retry_rollback;
-    }
-    if (flush && flush(arg, db) != SP_OK) {
-        sp_warn("batch: flush: %s", sp_db_errmsg(db));
-        goto retry_rollback;
-    }
-    char err[256];
-    if (bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
-        sp_warn("batch: outputs not delivered (%s); retrying", err);
-        goto retry_rollback;
-    }
-    if (sp_db_commit(db) != SP_OK) {
-        sp_warn("batch: commit: %s", sp_db_errmsg(db));
-        goto retry_rollback;
-    }
+    int optimistic = hooks && hooks->optimistic;
+    int pass = tx_pass(db, msgs, n, res, reasons, item, hooks, arg, !optimistic, g);
+    if (pass == PASS_REDO) pass = tx_pass(db, msgs, n, res, reasons, item, hooks, arg, 1, g);
+    if (pass != PASS_DONE) all(res, n, BUS_RETRY);
     bus_group_release(g);
-    return;
-retry_rollback:
-    sp_db_rollback(db);
-retry:
-    bus_group_release(g);
-    all(res, n, BUS_RETRY);
 }

@@ -71,6 +71,7 @@ typedef struct sp_service {
     sp_service_batch_fn handler;
     void *arg;
     void (*on_idle)(void *arg, sp_db *db); /* between batches (sweeps), may be NULL */
+    int clock_seeded; /* event clock: the persisted partition highs are loaded */
 } sp_service;
 
 /* Sets up logging, the clock, the database (a first connection failure is
@@ -113,12 +114,25 @@ typedef bus_result (*sp_tx_item_fn)(
 void sp_tx_batch(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN],
     sp_tx_item_fn item, void *arg);
 
-/* Runs once after the last item, inside the batch transaction: a handler
- * that keeps state in memory for the batch writes it back here. Not SP_OK:
- * the whole batch is rolled back and retried. */
-typedef int (*sp_tx_flush_fn)(void *arg, sp_db *db);
+/* Optional steps of a batch (any may be NULL / 0):
+ *   begin       after BEGIN, on each pass: reset what the handler keeps for
+ *               the transaction;
+ *   flush       after the last item, before the commit: write back what
+ *               the handler kept in memory;
+ *   optimistic  run the items without a savepoint each (two statements per
+ *               item saved); the first item answering DEAD rolls the pass
+ *               back and the batch runs again with savepoints. Outputs of the
+ *               abandoned pass may then reach the broker twice: only for
+ *               handlers whose outputs carry deterministic ids.
+ * begin or flush not SP_OK: the whole batch is rolled back and retried. */
+typedef struct sp_tx_hooks {
+    int (*begin)(void *arg, sp_db *db);
+    int (*flush)(void *arg, sp_db *db);
+    int optimistic;
+} sp_tx_hooks;
 
-/* sp_tx_batch with a flush step before the commit (flush may be NULL). */
-void sp_tx_batch_flush(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
-    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, sp_tx_flush_fn flush, void *arg);
+/* sp_tx_batch with hooks (hooks may be NULL). */
+void sp_tx_batch_hooks(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN], sp_tx_item_fn item, const sp_tx_hooks *hooks, void *arg);
+
 #endif

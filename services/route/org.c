@@ -138,9 +138,8 @@ int org_add_team(org *o, const org_team *t, char *err, size_t errlen)
 {
     int rv, oom = 0;
     if (o->finished) return SP_ESTATE;
-    if ((rv = need(t->id, "team", "id", err, errlen)) != 0
-        || (rv = need(t->supervisor_id, "team", "supervisor_id", err, errlen)) != 0)
-        return rv;
+    /* a team may have no supervisor yet: routing goes on to the director */
+    if ((rv = need(t->id, "team", "id", err, errlen)) != 0) return rv;
     if ((rv = grow((void **)&o->teams, &o->cap_teams, o->n_teams, sizeof *o->teams)) != 0) return rv;
     org_team c = {dup(t->id, &oom), dup(t->name, &oom), dup(t->supervisor_id, &oom), dup(t->region_id, &oom)};
     o->teams[o->n_teams++] = c;

@@ -144,6 +144,10 @@ void route_svc_batch(
             for (size_t i = 0; i < n; i++)
                 res[i] = BUS_RETRY;
             return;
+        } else {
+            /* keep routing with the last good chart; try again next period */
+            sp_warn("org chart reload failed (%s); keeping the previous one", err);
+            s->org_loaded_ms = now;
         }
     }
     sp_tx_batch(db, msgs, n, res, reasons, route_one, s);

@@ -216,8 +216,9 @@ sp_err score_load_key_role(
          * older than the deal, as a role never seen counts from its creation) */
         "SELECT x.role, score_ms(max(x.at)), (array_agg(x.id ORDER BY x.at DESC))[1], "
         "(array_agg(x.nm ORDER BY x.at DESC))[1] FROM ("
-        "SELECT c.role, i.occurred_at at, i.event_id id, c.name nm FROM interactions i JOIN contacts c ON "
-        "c.id = i.contact_id "
+        "SELECT c.role, i.occurred_at at, i.event_id id, c.name nm FROM interactions i "
+        /* LIMIT: a lookup per row by primary key, never a scan of contacts */
+        "JOIN LATERAL (SELECT c.role, c.name FROM contacts c WHERE c.id = i.contact_id LIMIT 1) c ON true "
         "WHERE i.deal_id = $1 AND " HORIZON(
             "i.occurred_at") "i.occurred_at <= " NOW_SQL " "
                              "UNION ALL SELECT t.role, t.occurred_at, t.event_id, '' FROM score_role_touches "
@@ -500,7 +501,7 @@ sp_err score_load_status(
                              "CASE WHEN d.imported_last_status_update_at <= " NOW_SQL
                              " THEN d.imported_last_status_update_at END)) u "
                              "FROM deals d WHERE d.owner_rep_id = $1 AND d.created_at <= " NOW_SQL
-                             " AND (score_deal_at(d.id, " NOW_SQL ")).is_open ORDER BY u, d.id LIMIT 64",
+                             " AND EXISTS (SELECT 1 FROM score_deal_at(d.id, " NOW_SQL ") a WHERE a.is_open) ORDER BY u, d.id LIMIT 64",
         2, p, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;
@@ -591,8 +592,12 @@ sp_err score_load_funnel(sp_db *db, score_loaded *L, const score_rules *rules, c
         "count(*) FILTER (WHERE e.at > " NOW_SQL " - $3::float8 * interval '1 day' AND c.ok), "
         "count(*) FILTER (WHERE e.at > " NOW_SQL " - $4::float8 * interval '1 day'), "
         "count(*) FILTER (WHERE e.at > " NOW_SQL " - $4::float8 * interval '1 day' AND c.ok) "
-        "FROM s JOIN h e ON e.to_stage = s.f CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM h x "
-        "WHERE x.deal_id = e.deal_id AND x.to_stage = s.t AND x.at >= e.at) ok) c GROUP BY s.f, s.t",
+        /* reached the next stage at or after entering this one: compared with
+         * the deal's latest entry into the next stage (a hash join; a
+         * correlated look-up into the CTE was quadratic in the window) */
+        "FROM s JOIN h e ON e.to_stage = s.f LEFT JOIN (SELECT deal_id, to_stage, max(at) mx FROM h "
+        "GROUP BY 1, 2) x ON x.deal_id = e.deal_id AND x.to_stage = s.t "
+        "CROSS JOIN LATERAL (SELECT coalesce(x.mx >= e.at, false) ok) c GROUP BY s.f, s.t",
         4, p, &r);
     if (rv != SP_OK) return rv;
     size_t n = 0;

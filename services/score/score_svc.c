@@ -406,19 +406,25 @@ static void sweep_catch_up(score_svc *s, sp_db *db)
     }
 }
 
-/* Writes the batch's states back before the commit. */
-static int states_flush(void *arg, sp_db *db)
-{
-    score_svc *s = arg;
-    return score_state_cache_flush(s->states, db);
-}
-
 /* The cache, empty, for a new transaction. */
 static sp_err states_ready(score_svc *s)
 {
     if (!s->states) return score_state_cache_new(&s->states);
     score_state_cache_reset(s->states);
     return SP_OK;
+}
+
+static int states_begin(void *arg, sp_db *db)
+{
+    (void)db;
+    return states_ready(arg);
+}
+
+/* Writes the batch's states back before the commit. */
+static int states_flush(void *arg, sp_db *db)
+{
+    score_svc *s = arg;
+    return score_state_cache_flush(s->states, db);
 }
 
 void score_svc_batch(
@@ -428,12 +434,9 @@ void score_svc_batch(
     score_svc_reload(s);
     health_forget(s);
     sweep_catch_up(s, db);
-    if (states_ready(s) != SP_OK) {
-        for (size_t i = 0; i < n; i++)
-            res[i] = BUS_RETRY;
-        return;
-    }
-    sp_tx_batch_flush(db, msgs, n, res, reasons, score_one, states_flush, s);
+    /* signals carry deterministic ids: the optimistic pass is safe */
+    static const sp_tx_hooks hooks = {states_begin, states_flush, 1};
+    sp_tx_batch_hooks(db, msgs, n, res, reasons, score_one, &hooks, s);
     score_state_cache_reset(s->states);
     /* deal health is derived data: re-scored once per deal after the commit
      * (a failure leaves the previous score until the deal's next event) */

@@ -26,6 +26,10 @@ const spctl_cmd spctl_commands[] = {
         "issue (--person ID [--label L] [--ttl 90d]) or revoke (--person ID | "
         "--token-prefix P) API tokens",
         1, 0, spctl_token},
+    {"org", "org KIND ACTION [ID] [--FIELD V...]",
+        "org admin: people|teams|regions|named-teams|absences list|show|add|update|deactivate|remove "
+        "(spctl org --help)",
+        1, 0, spctl_org},
     {"apikey", "apikey KEY", "print the SHA-256 hex of an ingest API key (for SP_INGEST_API_KEYS)", 0, 0,
         spctl_apikey},
     {"merge-customers", "merge-customers --from ID --into ID",

@@ -3,6 +3,7 @@
 #ifndef SP_SPCTL_H
 #define SP_SPCTL_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct spctl_cfg {
@@ -38,6 +39,17 @@ int spctl_apikey(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_merge(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_goals(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_review(const struct spctl_cfg *cfg, int argc, char **argv);
+int spctl_org(const struct spctl_cfg *cfg, int argc, char **argv);
+
+/* spctl_org.c, also for tests. "--team-id T1 --members a,b ..." -> the
+ * item's members ({"team_id":"T1","members":["a","b"]}; "" -> null,
+ * --active true|false -> boolean) into *out (caller json_decref's).
+ * SP_EINVAL with the reason in err (a lone word, a missing value, a flag
+ * given twice). */
+int spctl_org_args(int argc, char **argv, json_t **out, char *err, size_t errlen);
+/* The exit status of an orgadmin error code: 0, 1 database, 2 invalid,
+ * 3 not found, 4 conflict. */
+int spctl_org_exit(int code);
 
 /* spctl_token.c, also for tests. SHA-256 hex of s: SP_EIO. */
 int spctl_sha256_hex(const char *s, char hex[65]);

@@ -5,6 +5,7 @@
 #include "err.h"
 #include "log.h"
 #include "taskpool/token.h"
+#include "taskpool/token_cache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,11 @@ int taskpool_api_new(const taskpool_api_cfg *cfg, taskpool_api **out)
         cfg->goal_templates && *cfg->goal_templates ? cfg->goal_templates
                                                     : "deploy/tenants/default/goal_templates");
     api->cfg.goal_templates = api->goal_templates;
+    if (api->cfg.token_cache_ms > 0
+        && token_cache_new(1024, api->cfg.token_cache_ms, &api->tokens) != SP_OK) {
+        free(api);
+        return SP_ENOMEM;
+    }
     if (cfg->playbooks && *cfg->playbooks) {
         char err[512];
         if (api_playbooks_load(cfg->playbooks, &api->playbooks, err, sizeof err) != SP_OK)
@@ -40,6 +46,7 @@ int taskpool_api_new(const taskpool_api_cfg *cfg, taskpool_api **out)
 void taskpool_api_destroy(taskpool_api *api)
 {
     if (api == NULL) return;
+    token_cache_destroy(api->tokens);
     pthread_mutex_destroy(&api->mu);
     pthread_mutex_destroy(&api->hmu);
     json_decref(api->playbooks);
@@ -71,19 +78,21 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
         sp_counter_add(api->m_auth_fail, 1);
         return SP_EAUTH;
     }
-    snprintf(now, sizeof now, "%lld", (long long)api->cfg.now_ms(api->cfg.now_arg));
+    int64_t now_ms = api->cfg.now_ms(api->cfg.now_arg);
+    if (token_cache_get(api->tokens, hash, now_ms, out) == SP_OK) return SP_OK;
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
     sp_db *db = NULL;
     int rv = api_pool_get(api->cfg.pool, 5000, &db);
     if (rv != SP_OK) return SP_EDBDOWN;
     PGresult *r = NULL;
     const char *p[2] = {hash, now};
-    rv = sp_db_exec(db,
+    rv = sp_db_exec_prepared(db, "taskpool_auth",
         /* a supervisor or director recorded only on teams/regions still gets a scope */
         "SELECT p.id, p.role, coalesce(p.team_id, (SELECT id FROM teams WHERE supervisor_id = p.id ORDER BY "
         "id LIMIT 1), ''), "
         "coalesce(p.region_id, t.region_id, (SELECT id FROM regions WHERE director_id = p.id ORDER BY id "
         "LIMIT 1), ''), "
-        "k.token_sha256 "
+        "k.token_sha256, coalesce((extract(epoch FROM k.expires_at) * 1000)::bigint, 0) "
         "FROM api_tokens k JOIN people p ON p.id = k.person_id LEFT JOIN teams t ON t.id = p.team_id "
         "WHERE k.token_sha256 = $1 AND k.revoked_at IS NULL AND p.active "
         "AND (k.expires_at IS NULL OR k.expires_at > to_timestamp($2::bigint / 1000.0))",
@@ -101,6 +110,7 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
     snprintf(out->role, sizeof out->role, "%s", PQgetvalue(r, 0, 1));
     snprintf(out->team, sizeof out->team, "%s", PQgetvalue(r, 0, 2));
     snprintf(out->region, sizeof out->region, "%s", PQgetvalue(r, 0, 3));
+    token_cache_put(api->tokens, hash, out, now_ms, strtoll(PQgetvalue(r, 0, 5), NULL, 10));
     PQclear(r);
     return SP_OK;
 }
@@ -270,6 +280,8 @@ int taskpool_api_register(taskpool_api *api, sp_http_server *srv)
         {"GET", "/v1/funnel", 0, api_h_funnel},
         {"GET", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_get},
         {"POST", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_post},
+        {"PATCH", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_patch},
+        {"DELETE", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_delete},
         {"POST", "/v1/goals", 0, api_h_goals_post},
         {"GET", "/v1/goals/", SP_HTTP_PREFIX, api_h_goals_get},
         {"GET", "/v1/playbooks/", SP_HTTP_PREFIX, api_h_playbook_get},

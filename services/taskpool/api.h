@@ -31,6 +31,8 @@ typedef struct taskpool_api_cfg {
     int poll_ms; /* change feed: database poll period; default 250 */
     int max_waiters; /* change feed: long-polls waiting at once (each holds an
                       * HTTP worker); beyond, a poll answers at once. Default 16 */
+    int64_t token_cache_ms; /* remember an authenticated token this long (a
+                             * revocation takes up to this to bite); 0: off */
 } taskpool_api_cfg;
 
 typedef struct taskpool_api taskpool_api;
@@ -46,7 +48,8 @@ void taskpool_api_destroy(taskpool_api *api);
  * -> SHA-256 -> api_tokens (not revoked, not expired at request time) ->
  * active person -> principal (role, team, region: a person without region
  * gets their team's). SP_EAUTH (401) otherwise, SP_EDBDOWN when the
- * database is unreachable. */
+ * database is unreachable. With cfg.token_cache_ms, a token authenticated
+ * less than that ago is answered from memory (token_cache.h). */
 int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out);
 
 /* Registers every route on srv (before start). The server must have been

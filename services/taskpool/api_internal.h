@@ -24,6 +24,7 @@ struct taskpool_api {
     sp_metric *m_actions; /* sp_taskpool_api_actions_total{action,result} */
     sp_metric *m_waiting; /* sp_taskpool_api_longpoll_waiting */
     sp_metric *m_auth_fail; /* sp_taskpool_api_auth_failures_total */
+    struct token_cache *tokens; /* NULL: every request looks its token up */
 };
 
 /* ISO-8601 UTC text of a timestamptz column, for SELECT lists. */
@@ -110,6 +111,8 @@ int api_h_funnel(const sp_http_req *req, sp_http_res *res, void *arg);
 int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg);
 int api_h_admin_get(const sp_http_req *req, sp_http_res *res, void *arg);
 int api_h_admin_post(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_admin_patch(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_admin_delete(const sp_http_req *req, sp_http_res *res, void *arg);
 
 /* Team scope check for team endpoints: SP_OK with the team's region in
  * region (cap 96), or res filled (403 for a role that never may, 404 for a

@@ -17,7 +17,7 @@
 
 struct cfg {
     sp_service_cfg svc;
-    long long sla1, sla2, sla3, suppress, sweep;
+    long long sla1, sla2, sla3, suppress, sweep, token_cache;
     long http_workers, http_db_conns, ws_max;
     char *ws_addr;
     char *web_dir;
@@ -36,6 +36,8 @@ static const sp_config_row rows[] = {
     {"SP_SLA_SWEEP", SP_CFG_MS, "1m", CFG(sweep), "SLA sweep period (clock time: event time in replays)"},
     {"SP_HTTP_WORKERS", SP_CFG_INT, "32", CFG(http_workers),
         "HTTP handler threads (each long-poll holds one while it waits)", .min = 1, .max = 256},
+    {"SP_TOKEN_CACHE", SP_CFG_MS, "5s", CFG(token_cache),
+        "remember an authenticated API token this long (a revocation takes up to this to bite; 0: off)"},
     {"SP_HTTP_DB_CONNS", SP_CFG_INT, "4", CFG(http_db_conns), "PostgreSQL connections for HTTP handlers",
         .min = 1, .max = 64},
     {"SP_WS_ADDR", SP_CFG_STRING, "", CFG(ws_addr),
@@ -204,6 +206,7 @@ int main(int argc, char **argv)
         .clock = svc.clock,
         .goal_templates = templates,
         .playbooks = playbooks,
+        .token_cache_ms = cfg.token_cache,
         .max_waiters = cfg.http_workers > 2 ? (int)cfg.http_workers / 2 : 1};
     if (api_pool_new(cfg.svc.pg_url, (int)cfg.http_db_conns, &pool) != SP_OK) goto out;
     acfg.pool = pool;

@@ -15,53 +15,132 @@
     "coalesce((extract(epoch FROM acked_at)*1000)::bigint, 0), "                                             \
     "coalesce((extract(epoch FROM closed_at)*1000)::bigint, 0), (extract(epoch FROM "                        \
     "updated_at)*1000)::bigint, "                                                                            \
-    "escalation_level, array_to_json(chain)::text, outcome, note, last_cmd_event_id, revision"
+    "escalation_level, array_to_json(chain)::text, outcome, note, last_cmd_event_id, revision, "             \
+    "coalesce((extract(epoch FROM last_cmd_at)*1000)::bigint, 0)"
 
 static void cpy(char *dst, size_t cap, const char *s)
 {
     snprintf(dst, cap, "%s", s ? s : "");
 }
 
+/* Row row of r (COLS) into *t. */
+static void row_task(const PGresult *r, int row, task *t)
+{
+    memset(t, 0, sizeof *t);
+    cpy(t->key, sizeof t->key, PQgetvalue(r, row, 0));
+    cpy(t->kind, sizeof t->kind, PQgetvalue(r, row, 1));
+    t->level = atoi(PQgetvalue(r, row, 2));
+    task_status_parse(PQgetvalue(r, row, 3), &t->status);
+    cpy(t->assignee_id, sizeof t->assignee_id, PQgetvalue(r, row, 4));
+    cpy(t->assignee_role, sizeof t->assignee_role, PQgetvalue(r, row, 5));
+    cpy(t->team_id, sizeof t->team_id, PQgetvalue(r, row, 6));
+    cpy(t->region_id, sizeof t->region_id, PQgetvalue(r, row, 7));
+    t->sla_s = strtoll(PQgetvalue(r, row, 8), NULL, 10);
+    t->created_ms = strtoll(PQgetvalue(r, row, 9), NULL, 10);
+    t->assigned_ms = strtoll(PQgetvalue(r, row, 10), NULL, 10);
+    t->acked_ms = strtoll(PQgetvalue(r, row, 11), NULL, 10);
+    t->closed_ms = strtoll(PQgetvalue(r, row, 12), NULL, 10);
+    t->updated_ms = strtoll(PQgetvalue(r, row, 13), NULL, 10);
+    t->escalation_level = (uint32_t)strtoul(PQgetvalue(r, row, 14), NULL, 10);
+    json_t *chain = json_loads(PQgetvalue(r, row, 15), 0, NULL);
+    size_t i;
+    json_t *v;
+    json_array_foreach(chain, i, v)
+    {
+        if (t->n_chain < SP_TASK_MAX_CHAIN) cpy(t->chain[t->n_chain++], SP_TASK_ID_MAX, json_string_value(v));
+    }
+    json_decref(chain);
+    cpy(t->outcome, sizeof t->outcome, PQgetvalue(r, row, 16));
+    cpy(t->note, sizeof t->note, PQgetvalue(r, row, 17));
+    cpy(t->last_cmd_event_id, sizeof t->last_cmd_event_id, PQgetvalue(r, row, 18));
+    t->revision = (uint32_t)strtoul(PQgetvalue(r, row, 19), NULL, 10);
+    t->last_cmd_ms = strtoll(PQgetvalue(r, row, 20), NULL, 10);
+}
+
 int task_db_get(sp_db *db, const char *key, int lock, task *t, int *found)
 {
     const char *p[1] = {key};
     PGresult *r = NULL;
-    int rv = sp_db_exec(db,
-        lock ? "SELECT " COLS " FROM tasks WHERE key = $1 FOR UPDATE"
-             : "SELECT " COLS " FROM tasks WHERE key = $1",
-        1, p, &r);
+    /* the statements of the command path are prepared once per connection:
+     * parsing and planning them was most of PostgreSQL's work per command */
+    int rv = lock
+        ? sp_db_exec_prepared(
+            db, "task_get_lock", "SELECT " COLS " FROM tasks WHERE key = $1 FOR UPDATE", 1, p, &r)
+        : sp_db_exec_prepared(db, "task_get", "SELECT " COLS " FROM tasks WHERE key = $1", 1, p, &r);
     if (rv != SP_OK) return rv;
     *found = PQntuples(r) == 1;
-    if (*found) {
-        memset(t, 0, sizeof *t);
-        cpy(t->key, sizeof t->key, PQgetvalue(r, 0, 0));
-        cpy(t->kind, sizeof t->kind, PQgetvalue(r, 0, 1));
-        t->level = atoi(PQgetvalue(r, 0, 2));
-        task_status_parse(PQgetvalue(r, 0, 3), &t->status);
-        cpy(t->assignee_id, sizeof t->assignee_id, PQgetvalue(r, 0, 4));
-        cpy(t->assignee_role, sizeof t->assignee_role, PQgetvalue(r, 0, 5));
-        cpy(t->team_id, sizeof t->team_id, PQgetvalue(r, 0, 6));
-        cpy(t->region_id, sizeof t->region_id, PQgetvalue(r, 0, 7));
-        t->sla_s = strtoll(PQgetvalue(r, 0, 8), NULL, 10);
-        t->created_ms = strtoll(PQgetvalue(r, 0, 9), NULL, 10);
-        t->assigned_ms = strtoll(PQgetvalue(r, 0, 10), NULL, 10);
-        t->acked_ms = strtoll(PQgetvalue(r, 0, 11), NULL, 10);
-        t->closed_ms = strtoll(PQgetvalue(r, 0, 12), NULL, 10);
-        t->updated_ms = strtoll(PQgetvalue(r, 0, 13), NULL, 10);
-        t->escalation_level = (uint32_t)strtoul(PQgetvalue(r, 0, 14), NULL, 10);
-        json_t *chain = json_loads(PQgetvalue(r, 0, 15), 0, NULL);
-        size_t i;
-        json_t *v;
-        json_array_foreach(chain, i, v)
-        {
-            if (t->n_chain < SP_TASK_MAX_CHAIN)
-                cpy(t->chain[t->n_chain++], SP_TASK_ID_MAX, json_string_value(v));
+    if (*found) row_task(r, 0, t);
+    PQclear(r);
+    return SP_OK;
+}
+
+/* Appends s as a quoted element of a PostgreSQL array literal. */
+static int array_add(char **buf, size_t *len, size_t *cap, const char *s, int first)
+{
+    size_t need = *len + 2 * strlen(s) + 8;
+    if (need > *cap) {
+        size_t nc = need * 2;
+        char *nb = realloc(*buf, nc);
+        if (nb == NULL) return SP_ENOMEM;
+        *buf = nb, *cap = nc;
+    }
+    char *o = *buf + *len;
+    if (!first) *o++ = ',';
+    *o++ = '"';
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') *o++ = '\\';
+        *o++ = *s;
+    }
+    *o++ = '"';
+    *o = '\0';
+    *len = (size_t)(o - *buf);
+    return SP_OK;
+}
+
+/* "{...}" of n strings (NULL entries as ""); caller frees. NULL: ENOMEM. */
+static char *array_literal(const char *const *v, size_t n)
+{
+    size_t len = 1, cap = 64;
+    char *b = malloc(cap);
+    if (b == NULL) return NULL;
+    b[0] = '{', b[1] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (array_add(&b, &len, &cap, v[i] ? v[i] : "", i == 0) != SP_OK) {
+            free(b);
+            return NULL;
         }
-        json_decref(chain);
-        cpy(t->outcome, sizeof t->outcome, PQgetvalue(r, 0, 16));
-        cpy(t->note, sizeof t->note, PQgetvalue(r, 0, 17));
-        cpy(t->last_cmd_event_id, sizeof t->last_cmd_event_id, PQgetvalue(r, 0, 18));
-        t->revision = (uint32_t)strtoul(PQgetvalue(r, 0, 19), NULL, 10);
+    if (len + 2 > cap) {
+        char *nb = realloc(b, len + 2);
+        if (nb == NULL) {
+            free(b);
+            return NULL;
+        }
+        b = nb;
+    }
+    b[len++] = '}', b[len] = '\0';
+    return b;
+}
+
+int task_db_get_many(sp_db *db, const char *const *keys, size_t n, task *out, int *found)
+{
+    for (size_t i = 0; i < n; i++)
+        found[i] = 0;
+    if (n == 0) return SP_OK;
+    char *arr = array_literal(keys, n);
+    if (arr == NULL) return SP_ENOMEM;
+    const char *p[1] = {arr};
+    PGresult *r = NULL;
+    int rv = sp_db_exec_prepared(db, "task_get_many_lock",
+        "SELECT " COLS " FROM tasks WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE", 1, p, &r);
+    free(arr);
+    if (rv != SP_OK) return rv;
+    for (int row = 0; row < PQntuples(r); row++) {
+        const char *k = PQgetvalue(r, row, 0);
+        for (size_t i = 0; i < n; i++)
+            if (!found[i] && strcmp(keys[i], k) == 0) {
+                row_task(r, row, &out[i]);
+                found[i] = 1;
+            }
     }
     PQclear(r);
     return SP_OK;
@@ -114,8 +193,63 @@ static char *strings_json(char *const *v, size_t n)
     return s;
 }
 
-int task_db_put(
-    sp_db *db, const task *t, const task_event *ev, const Salespulse__V1__TaskCommand *cmd, const char *note)
+/* The task upsert ($1..$33, see task_db_put). */
+#define TASK_UPSERT                                                                                          \
+    "INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, "   \
+    "created_at, assigned_at, acked_at, closed_at, updated_at, escalation_level, chain, outcome, note, "     \
+    "last_cmd_event_id, revision, subject_type, subject_id, customer_id, deal_id, explanation_zh, "          \
+    "explanation_en, "                                                                                       \
+    "evidence, playbooks, route_reason_zh, route_reason_en, owner_rep_id, due_at, watchers, seq, "           \
+    "last_cmd_at) VALUES "                                                                                   \
+    "($1,$2,$3,$4,$5,$6,$7,$8,$9,"                                                                           \
+    "to_timestamp($10::bigint/1000.0), to_timestamp($11::bigint/1000.0), "                                   \
+    "CASE WHEN $12::bigint > 0 THEN to_timestamp($12::bigint/1000.0) END, "                                  \
+    "CASE WHEN $13::bigint > 0 THEN to_timestamp($13::bigint/1000.0) END, "                                  \
+    "to_timestamp($14::bigint/1000.0), $15, "                                                                \
+    "ARRAY(SELECT json_array_elements_text($16::json)), $17, $18, $19, $20, coalesce($21,''), "              \
+    "coalesce($22,''), "                                                                                     \
+    "$23, $24, coalesce($25,''), coalesce($26,''), coalesce($27::jsonb, '{}'), "                             \
+    "coalesce(ARRAY(SELECT json_array_elements_text($28::json)), '{}'), coalesce($29,''), "                  \
+    "coalesce($30,''), $31, "                                                                                \
+    "to_timestamp($11::bigint/1000.0) + $9::bigint * interval '1 second', "                                  \
+    "coalesce(ARRAY(SELECT json_array_elements_text($32::json)), '{}'), nextval('task_seq'), "               \
+    "CASE WHEN $33::bigint > 0 THEN to_timestamp($33::bigint/1000.0) END) "                                  \
+    "ON CONFLICT (key) DO UPDATE SET level = EXCLUDED.level, status = EXCLUDED.status, "                     \
+    "assignee_id = EXCLUDED.assignee_id, assignee_role = EXCLUDED.assignee_role, sla_s = EXCLUDED.sla_s, "   \
+    "team_id = coalesce(EXCLUDED.team_id, tasks.team_id), region_id = coalesce(EXCLUDED.region_id, "         \
+    "tasks.region_id), "                                                                                     \
+    "playbooks = CASE WHEN $28 IS NULL THEN tasks.playbooks ELSE EXCLUDED.playbooks END, "                   \
+    "assigned_at = EXCLUDED.assigned_at, due_at = EXCLUDED.due_at, acked_at = EXCLUDED.acked_at, "           \
+    "closed_at = EXCLUDED.closed_at, "                                                                       \
+    "updated_at = EXCLUDED.updated_at, escalation_level = EXCLUDED.escalation_level, chain = "               \
+    "EXCLUDED.chain, "                                                                                       \
+    "outcome = EXCLUDED.outcome, note = EXCLUDED.note, last_cmd_event_id = EXCLUDED.last_cmd_event_id, "     \
+    "revision = EXCLUDED.revision, seq = EXCLUDED.seq, last_cmd_at = EXCLUDED.last_cmd_at, "                 \
+    "explanation_zh = CASE WHEN $25 IS NULL THEN tasks.explanation_zh ELSE EXCLUDED.explanation_zh END, "    \
+    "explanation_en = CASE WHEN $26 IS NULL THEN tasks.explanation_en ELSE EXCLUDED.explanation_en END, "    \
+    "evidence = CASE WHEN $27 IS NULL THEN tasks.evidence ELSE EXCLUDED.evidence END, "                      \
+    "route_reason_zh = CASE WHEN $29 IS NULL THEN tasks.route_reason_zh ELSE EXCLUDED.route_reason_zh "      \
+    "END, "                                                                                                  \
+    "route_reason_en = CASE WHEN $30 IS NULL THEN tasks.route_reason_en ELSE EXCLUDED.route_reason_en "      \
+    "END, "                                                                                                  \
+    "watchers = CASE WHEN $32 IS NULL THEN tasks.watchers ELSE EXCLUDED.watchers END"
+
+/* The upsert and the history row of its revision in one statement. */
+#define PUT_HISTORY_SQL                                                                                      \
+    "WITH up AS (" TASK_UPSERT " RETURNING 1) INSERT INTO task_history (task_key, revision, at, "            \
+    "actor_id, action, from_status, to_status, assignee_id, note) SELECT $1, $20::int, "                     \
+    "to_timestamp($14::bigint/1000.0), $34, $35, $36, $4, $5, $37 FROM up "                                  \
+    "ON CONFLICT (task_key, revision) DO NOTHING"
+
+/* One write: now, or queued on the connection's pipeline. */
+static int run(sp_db *db, int queued, const char *name, const char *sql, int n, const char *const *params)
+{
+    return queued ? sp_db_pipeline_send(db, name, sql, n, params)
+                  : sp_db_exec_prepared(db, name, sql, n, params, NULL);
+}
+
+static int put(sp_db *db, int queued, const task *t, const task_event *ev,
+    const Salespulse__V1__TaskCommand *cmd, const char *note)
 {
     char lvl[8], sla[24], created[24], assigned[24], acked[24], closed[24], updated[24], esc[16], rev[16];
     snprintf(lvl, sizeof lvl, "%d", t->level);
@@ -143,78 +277,60 @@ int task_db_put(
         s ? s->explanation_zh : NULL, s ? s->explanation_en : NULL, evidence, playbooks};
     const char *p2[3] = {cmd ? cmd->route_reason_zh : NULL, cmd ? cmd->route_reason_en : NULL,
         s && *s->owner_rep_id ? s->owner_rep_id : NULL};
-    const char *params[32];
+    const char *hist[4] = {NULL, NULL, NULL, NULL};
+    int with_history = ev && ev->emit;
+    if (with_history) {
+        hist[0] = ev->actor_id ? ev->actor_id : "system";
+        hist[1] = ev->action ? task_action_name(ev->action) : "open";
+        hist[2] = ev->previous_status ? task_status_name(ev->previous_status) : "";
+        hist[3] = note ? note : t->note;
+    }
+    char last_cmd[24];
+    snprintf(last_cmd, sizeof last_cmd, "%lld", (long long)t->last_cmd_ms);
+    const char *params[37];
     memcpy(params, p, sizeof p);
     memcpy(params + 28, p2, sizeof p2);
     params[31] = watchers;
-    int rv = sp_db_exec(db,
-        "INSERT INTO tasks (key, kind, level, status, assignee_id, assignee_role, team_id, region_id, sla_s, "
-        "created_at, assigned_at, acked_at, closed_at, updated_at, escalation_level, chain, outcome, note, "
-        "last_cmd_event_id, revision, subject_type, subject_id, customer_id, deal_id, explanation_zh, "
-        "explanation_en, "
-        "evidence, playbooks, route_reason_zh, route_reason_en, owner_rep_id, due_at, watchers, seq) VALUES "
-        "($1,$2,$3,$4,$5,$6,$7,$8,$9,"
-        "to_timestamp($10::bigint/1000.0), to_timestamp($11::bigint/1000.0), "
-        "CASE WHEN $12::bigint > 0 THEN to_timestamp($12::bigint/1000.0) END, "
-        "CASE WHEN $13::bigint > 0 THEN to_timestamp($13::bigint/1000.0) END, "
-        "to_timestamp($14::bigint/1000.0), $15, "
-        "ARRAY(SELECT json_array_elements_text($16::json)), $17, $18, $19, $20, coalesce($21,''), "
-        "coalesce($22,''), "
-        "$23, $24, coalesce($25,''), coalesce($26,''), coalesce($27::jsonb, '{}'), "
-        "coalesce(ARRAY(SELECT json_array_elements_text($28::json)), '{}'), coalesce($29,''), "
-        "coalesce($30,''), $31, "
-        "to_timestamp($11::bigint/1000.0) + $9::bigint * interval '1 second', "
-        "coalesce(ARRAY(SELECT json_array_elements_text($32::json)), '{}'), nextval('task_seq')) "
-        "ON CONFLICT (key) DO UPDATE SET level = EXCLUDED.level, status = EXCLUDED.status, "
-        "assignee_id = EXCLUDED.assignee_id, assignee_role = EXCLUDED.assignee_role, sla_s = EXCLUDED.sla_s, "
-        "team_id = coalesce(EXCLUDED.team_id, tasks.team_id), region_id = coalesce(EXCLUDED.region_id, "
-        "tasks.region_id), "
-        "playbooks = CASE WHEN $28 IS NULL THEN tasks.playbooks ELSE EXCLUDED.playbooks END, "
-        "assigned_at = EXCLUDED.assigned_at, due_at = EXCLUDED.due_at, acked_at = EXCLUDED.acked_at, "
-        "closed_at = EXCLUDED.closed_at, "
-        "updated_at = EXCLUDED.updated_at, escalation_level = EXCLUDED.escalation_level, chain = "
-        "EXCLUDED.chain, "
-        "outcome = EXCLUDED.outcome, note = EXCLUDED.note, last_cmd_event_id = EXCLUDED.last_cmd_event_id, "
-        "revision = EXCLUDED.revision, seq = EXCLUDED.seq, "
-        "explanation_zh = CASE WHEN $25 IS NULL THEN tasks.explanation_zh ELSE EXCLUDED.explanation_zh END, "
-        "explanation_en = CASE WHEN $26 IS NULL THEN tasks.explanation_en ELSE EXCLUDED.explanation_en END, "
-        "evidence = CASE WHEN $27 IS NULL THEN tasks.evidence ELSE EXCLUDED.evidence END, "
-        "route_reason_zh = CASE WHEN $29 IS NULL THEN tasks.route_reason_zh ELSE EXCLUDED.route_reason_zh "
-        "END, "
-        "route_reason_en = CASE WHEN $30 IS NULL THEN tasks.route_reason_en ELSE EXCLUDED.route_reason_en "
-        "END, "
-        "watchers = CASE WHEN $32 IS NULL THEN tasks.watchers ELSE EXCLUDED.watchers END",
-        32, params, NULL);
+    params[32] = last_cmd;
+    memcpy(params + 33, hist, sizeof hist);
+    /* the history row of the revision in the same statement: one round trip */
+    int rv = with_history ? run(db, queued, "task_put_history", PUT_HISTORY_SQL, 37, params)
+                          : run(db, queued, "task_put", TASK_UPSERT, 33, params);
     free(chain);
     free(evidence);
     free(playbooks);
     free(watchers);
     if (rv != SP_OK) return rv;
-    if (ev && ev->emit) {
-        const char *h[8] = {t->key, rev, updated, ev->actor_id ? ev->actor_id : "system",
-            ev->action ? task_action_name(ev->action) : "open",
-            ev->previous_status ? task_status_name(ev->previous_status) : "", task_status_name(t->status),
-            t->assignee_id};
-        const char *hp[9];
-        memcpy(hp, h, sizeof h);
-        hp[8] = note ? note : t->note;
-        rv = sp_db_exec(db,
-            "INSERT INTO task_history (task_key, revision, at, actor_id, action, from_status, to_status, "
-            "assignee_id, "
-            "note) VALUES ($1, $2, to_timestamp($3::bigint/1000.0), $4, $5, $6, $7, $8, $9) "
-            "ON CONFLICT (task_key, revision) DO NOTHING",
-            9, hp, NULL);
-        if (rv != SP_OK) return rv;
-    }
     if (t->status == TASK_DISMISSED) {
-        rv = sp_db_exec(db,
+        rv = run(db, queued, "task_dismissal",
             "INSERT INTO task_dismissals (kind, subject_type, subject_id, dismissed_at) "
             "SELECT kind, subject_type, subject_id, to_timestamp($2::bigint/1000.0) FROM tasks WHERE key = "
             "$1 "
             "ON CONFLICT (kind, subject_type, subject_id) DO UPDATE SET dismissed_at = EXCLUDED.dismissed_at",
-            2, (const char *[]) {t->key, closed}, NULL);
+            2, (const char *[]) {t->key, closed});
     }
     return rv;
+}
+
+int task_db_put(
+    sp_db *db, const task *t, const task_event *ev, const Salespulse__V1__TaskCommand *cmd, const char *note)
+{
+    return put(db, 0, t, ev, cmd, note);
+}
+
+int task_db_prepare_put(sp_db *db)
+{
+    int rv;
+    if ((rv = sp_db_prepare(db, "task_put", TASK_UPSERT, 33)) != SP_OK
+        || (rv = sp_db_prepare(db, "task_put_history", PUT_HISTORY_SQL, 37)) != SP_OK)
+        return rv;
+    return SP_OK;
+}
+
+int task_db_put_queued(
+    sp_db *db, const task *t, const task_event *ev, const Salespulse__V1__TaskCommand *cmd, const char *note)
+{
+    return put(db, 1, t, ev, cmd, note);
 }
 
 int task_db_suppressed_until(
@@ -225,7 +341,7 @@ int task_db_suppressed_until(
     if (s == NULL || s->subject == NULL) return SP_OK;
     const char *p[3] = {s->kind, subject_type_name(s->subject->type), s->subject->id};
     PGresult *r = NULL;
-    int rv = sp_db_exec(db,
+    int rv = sp_db_exec_prepared(db, "task_suppressed",
         "SELECT (extract(epoch FROM dismissed_at)*1000)::bigint FROM task_dismissals "
         "WHERE kind = $1 AND subject_type = $2 AND subject_id = $3",
         3, p, &r);
@@ -233,4 +349,48 @@ int task_db_suppressed_until(
     if (PQntuples(r)) *until_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10) + window_ms;
     PQclear(r);
     return SP_OK;
+}
+
+int task_db_suppressed_many(
+    sp_db *db, Salespulse__V1__TaskCommand *const *cmds, size_t n, int64_t window_ms, int64_t *until_ms)
+{
+    const char **cols = calloc(3 * (n ? n : 1), sizeof *cols);
+    if (cols == NULL) return SP_ENOMEM;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        until_ms[i] = 0;
+        const Salespulse__V1__Signal *s = cmds[i] ? cmds[i]->signal : NULL;
+        if (s == NULL || s->subject == NULL) continue;
+        cols[m] = s->kind, cols[n + m] = subject_type_name(s->subject->type),
+        cols[2 * n + m] = s->subject->id;
+        m++;
+    }
+    int rv = SP_OK;
+    char *a[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3 && rv == SP_OK; k++)
+        if ((a[k] = array_literal(cols + (size_t)k * n, m)) == NULL) rv = SP_ENOMEM;
+    PGresult *r = NULL;
+    if (rv == SP_OK && m > 0)
+        rv = sp_db_exec_prepared(db, "task_suppressed_many",
+            "SELECT d.kind, d.subject_type, d.subject_id, (extract(epoch FROM d.dismissed_at)*1000)::bigint "
+            "FROM task_dismissals d JOIN unnest($1::text[], $2::text[], $3::text[]) AS q(kind, st, sid) "
+            "ON d.kind = q.kind AND d.subject_type = q.st AND d.subject_id = q.sid",
+            3, (const char *const *)a, &r);
+    for (int row = 0; rv == SP_OK && r != NULL && row < PQntuples(r); row++) {
+        int64_t until = strtoll(PQgetvalue(r, row, 3), NULL, 10) + window_ms;
+        for (size_t i = 0; i < n; i++) {
+            const Salespulse__V1__Signal *s = cmds[i] ? cmds[i]->signal : NULL;
+            if (s != NULL && s->subject != NULL && strcmp(s->kind, PQgetvalue(r, row, 0)) == 0
+                && strcmp(subject_type_name(s->subject->type) ? subject_type_name(s->subject->type) : "",
+                       PQgetvalue(r, row, 1))
+                    == 0
+                && strcmp(s->subject->id, PQgetvalue(r, row, 2)) == 0)
+                until_ms[i] = until;
+        }
+    }
+    PQclear(r);
+    for (int k = 0; k < 3; k++)
+        free(a[k]);
+    free(cols);
+    return rv;
 }

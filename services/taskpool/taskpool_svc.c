@@ -83,11 +83,170 @@ done:
     return out;
 }
 
+#define SP_PIPELINE_MAX 64 /* writes in flight at most */
+
+/* The batch's state: decoded commands, and per distinct task key the
+ * task as the batch has left it so far. */
+typedef struct fast {
+    Salespulse__V1__TaskCommand **cmd; /* NULL: refused before the database */
+    const char **key; /* distinct keys */
+    size_t *slot; /* cmd i -> its key's index */
+    task *cur; /* per key */
+    int *have;
+    int64_t *suppressed;
+    task *next;
+    size_t n, nkeys;
+} fast;
+
+static void fast_free(fast *f)
+{
+    for (size_t i = 0; f->cmd && i < f->n; i++)
+        salespulse__v1__task_command__free_unpacked(f->cmd[i], NULL);
+    free(f->cmd), free(f->key), free(f->slot), free(f->cur), free(f->have), free(f->suppressed),
+        free(f->next);
+}
+
+/* t as task_db_get would read it back after task_db_put(t, cmd), so a
+ * later command of the batch is decided exactly as message by message: an
+ * empty team/region takes the signal's. */
+static void stored_as(task *t, const Salespulse__V1__TaskCommand *cmd)
+{
+    const Salespulse__V1__Signal *s = cmd->signal;
+    if (!t->team_id[0] && s && s->team_id && *s->team_id)
+        snprintf(t->team_id, sizeof t->team_id, "%s", s->team_id);
+    if (!t->region_id[0] && s && s->region_id && *s->region_id)
+        snprintf(t->region_id, sizeof t->region_id, "%s", s->region_id);
+}
+
+/* The whole batch in one transaction without a savepoint per message: the
+ * tasks and dismissals of every command read with two statements, then
+ * one statement per change. SP_OK when res is final (done, or every
+ * message BUS_RETRY); SP_EDB when a statement failed and the caller must
+ * redo the batch message by message (sp_tx_batch), which isolates a bad
+ * message. Same decisions as apply_one. */
+static int batch_fast(taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res,
+    char (*reasons)[BUS_REASON_LEN])
+{
+    fast f = {.n = n};
+    bus_group *g = NULL;
+    int rv = SP_OK, queued = 0;
+    if ((f.cmd = calloc(n, sizeof *f.cmd)) == NULL || (f.key = calloc(n, sizeof *f.key)) == NULL
+        || (f.slot = calloc(n, sizeof *f.slot)) == NULL
+        || (f.suppressed = calloc(n, sizeof *f.suppressed)) == NULL
+        || (f.next = calloc(1, sizeof *f.next)) == NULL || bus_group_new(&g) != SP_OK)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        res[i] = BUS_OK;
+        Salespulse__V1__TaskCommand *c
+            = salespulse__v1__task_command__unpack(NULL, msgs[i].len, msgs[i].payload);
+        if (c == NULL) {
+            snprintf(
+                reasons[i], BUS_REASON_LEN, "undecodable salespulse.v1.TaskCommand (%zu bytes)", msgs[i].len);
+            res[i] = BUS_DEAD;
+            continue;
+        }
+        if (c->meta == NULL || !*c->task_key) {
+            snprintf(reasons[i], BUS_REASON_LEN, "invalid TaskCommand: %s missing",
+                c->meta == NULL ? "meta" : "task_key");
+            res[i] = BUS_DEAD;
+            salespulse__v1__task_command__free_unpacked(c, NULL);
+            continue;
+        }
+        f.cmd[i] = c;
+        size_t k = 0;
+        while (k < f.nkeys && strcmp(f.key[k], c->task_key) != 0)
+            k++;
+        if (k == f.nkeys) f.key[f.nkeys++] = c->task_key;
+        f.slot[i] = k;
+    }
+    /* a task is some kB: one per distinct key, not per message */
+    if ((f.cur = calloc(f.nkeys ? f.nkeys : 1, sizeof *f.cur)) == NULL
+        || (f.have = calloc(f.nkeys ? f.nkeys : 1, sizeof *f.have)) == NULL)
+        goto oom;
+    if ((rv = task_db_prepare_put(db)) != SP_OK || (rv = sp_db_begin(db)) != SP_OK
+        || (rv = task_db_get_many(db, f.key, f.nkeys, f.cur, f.have)) != SP_OK
+        || (rv = task_db_suppressed_many(db, f.cmd, n, s->suppress_ms, f.suppressed)) != SP_OK)
+        goto db_fail;
+    for (size_t i = 0; i < n; i++) {
+        Salespulse__V1__TaskCommand *c = f.cmd[i];
+        if (c == NULL) continue;
+        sp_clock_observe(s->clock, msgs[i].partition, c->meta->occurred_at_ms);
+        size_t k = f.slot[i];
+        task_effect effect = TASK_EFFECT_NONE;
+        task_noop_why why = TASK_NOOP_NONE;
+        task_event ev;
+        int arv = task_apply_command(f.have[k] ? &f.cur[k] : NULL, c, c->meta->occurred_at_ms,
+            f.suppressed[i], f.next, &effect, &why, &ev);
+        if (arv != SP_OK) {
+            snprintf(reasons[i], BUS_REASON_LEN, "invalid TaskCommand %s: %s", c->task_key,
+                ev.field ? ev.field : sp_strerror(arv));
+            res[i] = BUS_DEAD;
+            continue;
+        }
+        if (effect == TASK_EFFECT_NONE) continue;
+        /* writes are pipelined: no round trip per command */
+        if (queued == 0 && (rv = sp_db_pipeline_begin(db)) != SP_OK) goto db_fail;
+        rv = task_db_put_queued(db, f.next, &ev, c, NULL);
+        if (rv != SP_OK || ++queued == SP_PIPELINE_MAX) {
+            int erv = sp_db_pipeline_end(db);
+            queued = 0;
+            if (rv == SP_OK) rv = erv;
+            if (rv != SP_OK) goto db_fail;
+        }
+        f.cur[k] = *f.next;
+        stored_as(&f.cur[k], c);
+        f.have[k] = 1;
+        if (ev.emit && publish(s, g, f.next, &ev) != SP_OK) goto retry;
+    }
+    if (queued > 0) {
+        queued = 0;
+        if ((rv = sp_db_pipeline_end(db)) != SP_OK) goto db_fail;
+    }
+    char err[256];
+    if (bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
+        sp_warn("batch: outputs not delivered (%s); retrying", err);
+        goto retry;
+    }
+    if ((rv = sp_db_commit(db)) != SP_OK) goto db_fail;
+    bus_group_release(g);
+    fast_free(&f);
+    return SP_OK;
+db_fail:
+    if (queued > 0) sp_db_pipeline_end(db);
+    sp_db_rollback(db);
+    bus_group_release(g);
+    fast_free(&f);
+    if (rv == SP_EDBDOWN) {
+        sp_warn("batch: database: %s; retrying", sp_db_errmsg(db));
+        for (size_t i = 0; i < n; i++)
+            res[i] = BUS_RETRY;
+        return SP_OK;
+    }
+    return SP_EDB; /* a statement failed: isolate the message that did it */
+oom:
+    bus_group_release(g);
+    fast_free(&f);
+    for (size_t i = 0; i < n; i++)
+        res[i] = BUS_RETRY;
+    return SP_OK;
+retry:
+    if (queued > 0) sp_db_pipeline_end(db);
+    sp_db_rollback(db);
+    bus_group_release(g);
+    fast_free(&f);
+    for (size_t i = 0; i < n; i++)
+        res[i] = BUS_RETRY;
+    return SP_OK;
+}
+
 void taskpool_svc_batch(
     void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     taskpool_svc *s = arg;
-    sp_tx_batch(db, msgs, n, res, reasons, apply_one, s);
+    if (batch_fast(s, db, msgs, n, res, reasons) != SP_OK) {
+        sp_info("batch: a statement failed (%s); redoing it message by message", sp_db_errmsg(db));
+        sp_tx_batch(db, msgs, n, res, reasons, apply_one, s);
+    }
     /* after every batch: a task that arrived late (its deadline already
      * behind the watermark) is escalated now rather than never */
     s->last_sweep_ms = 0;

@@ -394,6 +394,62 @@ static void test_poison_dead_lettered(void **state)
     assert_non_null(strstr(reasons[0], "interaction.meta.event_id missing"));
 }
 
+/* One batch: good, poison, good, and the same subject twice. The
+ * optimistic pass (no savepoints) meets the poison, is rolled back and the
+ * batch runs again with savepoints: both good items applied exactly once,
+ * the state row saved once with the later evaluation, the poison DEAD. */
+static void test_batch_with_poison_keeps_the_rest(void **state)
+{
+    (void)state;
+    char cust[96], e1[128], e2[128], e3[128];
+    snprintf(cust, sizeof cust, "%s-MIX", F.pfx);
+    snprintf(e1, sizeof e1, "%s-m1", cust);
+    snprintf(e2, sizeof e2, "%s-m2", cust);
+    snprintf(e3, sizeof e3, "%s-m3", cust);
+    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s', '%s-R', score_ts(%lld))", cust,
+        F.pfx, (long long)(T0 - 60 * DAY));
+    ins_interaction(e1, T0 + HOUR, cust, NULL, "wecom", "inbound", 1, NULL);
+    ins_interaction(e3, T0 + 2 * HOUR, cust, NULL, "wecom", "outbound", 0, NULL);
+    size_t l1, l3;
+    uint8_t *b1 = enriched(e1, T0 + HOUR, cust, NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_INBOUND, 1, &l1);
+    uint8_t *b3 = enriched(e3, T0 + 2 * HOUR, cust, NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0, &l3);
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0x01};
+    bus_msg m[3] = {{.topic = SP_TOPIC_ENRICHED, .payload = b1, .len = l1, .offset = 1},
+        {.topic = SP_TOPIC_ENRICHED, .payload = junk, .len = sizeof junk, .offset = 2},
+        {.topic = SP_TOPIC_ENRICHED, .payload = b3, .len = l3, .offset = 3}};
+    bus_result res[3] = {BUS_OK, BUS_OK, BUS_OK};
+    char reasons[3][BUS_REASON_LEN] = {""};
+    unsigned long events = F.svc.events;
+    score_svc_batch(&F.svc, F.db, m, 3, res, reasons);
+    assert_int_equal(res[0], BUS_OK);
+    assert_int_equal(res[1], BUS_DEAD);
+    assert_int_equal(res[2], BUS_OK);
+    assert_non_null(strstr(reasons[1], "undecodable"));
+    assert_true(F.svc.events >= events + 2);
+    assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE consumer = 'sp-score' AND event_id "
+                             "IN ('enr:%s', 'enr:%s')",
+                         e1, e3),
+        2);
+    /* one state row, written by the flush with the later evaluation's time */
+    assert_int_equal(
+        sql_int("SELECT count(*) FROM signal_state WHERE kind = 'customer.stale' AND subject_id = '%s'", cust),
+        1);
+    assert_int_equal(sql_int("SELECT score_ms(updated_at) FROM signal_state WHERE kind = 'customer.stale' AND "
+                             "subject_id = '%s'",
+                         cust),
+        T0 + 2 * HOUR);
+    /* the same batch again: duplicates, nothing changes */
+    unsigned long dup = F.svc.duplicates;
+    score_svc_batch(&F.svc, F.db, m, 3, res, reasons);
+    assert_int_equal(res[0], BUS_OK);
+    assert_int_equal(res[2], BUS_OK);
+    assert_true(F.svc.duplicates >= dup + 2);
+    free(b1);
+    free(b3);
+}
+
 static int met(score_kind kind, const char *subject, const char *variant, int64_t now, score_eval *ev)
 {
     assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, kind, subject, variant, now, ev), SP_OK);
@@ -676,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_stale_raise_clear_redeliver_replay),
         cmocka_unit_test(test_unanswered_inbound_levels),
         cmocka_unit_test(test_poison_dead_lettered),
+        cmocka_unit_test(test_batch_with_poison_keeps_the_rest),
         cmocka_unit_test(test_every_kind_loads),
         cmocka_unit_test(test_sweep_lock_skips),
         cmocka_unit_test(test_bench),

@@ -666,6 +666,52 @@ static void test_admin(void **state)
     assert_int_equal(call(ADMIN, "GET", "/v1/admin/regions", NULL, &j), 200);
     assert_true(json_array_size(json_object_get(j, "regions")) >= 2);
     json_decref(j);
+    /* one item: read, change (PATCH), refuse a rep as supervisor, remove */
+    char target[160];
+    snprintf(target, sizeof target, "/v1/admin/teams/%s-T3", E.P);
+    assert_int_equal(call(ADMIN, "GET", target, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "name")), "T3");
+    json_decref(j);
+    assert_int_equal(call(SUP1, "PATCH", target, "{\"name\":\"x\"}", &j), 403);
+    json_decref(j);
+    snprintf(body, sizeof body, "{\"supervisor_id\":\"%s-rep2\"}", E.P);
+    assert_int_equal(call(ADMIN, "PATCH", target, body, &j), 422);
+    assert_string_equal(err_field(j), "supervisor_id");
+    json_decref(j);
+    snprintf(body, sizeof body, "{\"name\":\"Team Three\",\"supervisor_id\":\"%s-sup2\"}", E.P);
+    assert_int_equal(call(ADMIN, "PATCH", target, body, &j), 200);
+    json_decref(j);
+    assert_int_equal(
+        sqlf_int(
+            "SELECT count(*) FROM teams WHERE id = '%s-T3' AND name = 'Team Three' AND region_id = '%s-R2'",
+            E.P, E.P),
+        1);
+    /* a named team; a duplicate member is refused */
+    snprintf(body, sizeof body,
+        "{\"id\":\"%s-as\",\"name\":\"AS\",\"lead_id\":\"%s-sup2\",\"members\":[\"%s-rep2\",\"%s-rep2\"]}",
+        E.P, E.P, E.P, E.P);
+    assert_int_equal(call(ADMIN, "POST", "/v1/admin/named_teams", body, &j), 422);
+    assert_string_equal(err_field(j), "members");
+    json_decref(j);
+    snprintf(body, sizeof body,
+        "{\"id\":\"%s-as\",\"name\":\"AS\",\"lead_id\":\"%s-sup2\",\"members\":[\"%s-rep2\"]}", E.P, E.P,
+        E.P);
+    assert_int_equal(call(ADMIN, "POST", "/v1/admin/named_teams", body, &j), 200);
+    json_decref(j);
+    assert_int_equal(sqlf_int("SELECT count(*) FROM named_team_members WHERE team_id = '%s-as'", E.P), 1);
+    snprintf(target, sizeof target, "/v1/admin/named_teams/%s-as", E.P);
+    assert_int_equal(call(ADMIN, "DELETE", target, NULL, &j), 200);
+    json_decref(j);
+    assert_int_equal(call(ADMIN, "DELETE", target, NULL, &j), 404);
+    json_decref(j);
+    /* a staffed team cannot go */
+    snprintf(target, sizeof target, "/v1/admin/teams/%s-T1", E.P);
+    assert_int_equal(call(ADMIN, "DELETE", target, NULL, &j), 409);
+    json_decref(j);
+    snprintf(target, sizeof target, "/v1/admin/teams/%s-T3", E.P);
+    assert_int_equal(call(ADMIN, "DELETE", target, NULL, &j), 200);
+    json_decref(j);
+    assert_int_equal(sqlf_int("SELECT count(*) FROM teams WHERE id = '%s-T3'", E.P), 0);
 }
 
 /* Events seen on the test's events topic. */

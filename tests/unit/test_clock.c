@@ -144,6 +144,38 @@ static void test_behind_partition_never_idle(void **state)
     sp_clock_destroy(c);
 }
 
+/* A restarted consumer seeded with the highs of its previous run: the
+ * partition that delivered events before never drops out, even before it
+ * delivers again; an unseeded one would (the crash-restart bug). */
+static void test_seeded_partition_counts_after_restart(void **state)
+{
+    (void)state;
+    sp_clock *c = event_clock();
+    int64_t h = 0;
+    assert_int_equal(sp_clock_partition_high(c, 1, &h), SP_ENOTFOUND);
+    sp_clock_seed(c, 1, 20000);
+    assert_int_equal(sp_clock_partition_high(c, 1, &h), SP_OK);
+    assert_int_equal(h, 20000);
+    assert_int_equal(sp_clock_now_ms(c), 0); /* seeding alone assigns nothing */
+    sp_clock_assign(c, 0);
+    sp_clock_assign(c, 1);
+    sp_clock_observe(c, 0, 90000);
+    fake_wall_now += 60000; /* far past the grace period, partition 1 silent */
+    assert_int_equal(sp_clock_now_ms(c), 20000);
+    sp_clock_observe(c, 1, 30000);
+    assert_int_equal(sp_clock_now_ms(c), 30000);
+    sp_clock_seed(c, 1, 25000); /* an older seed never lowers a high */
+    assert_int_equal(sp_clock_partition_high(c, 1, &h), SP_OK);
+    assert_int_equal(h, 30000);
+    sp_clock_destroy(c);
+
+    sp_clock *w = NULL; /* other kinds ignore seeds */
+    assert_int_equal(sp_clock_new(SP_CLOCK_MANUAL, 0, &w), SP_OK);
+    sp_clock_seed(w, 0, 5);
+    assert_int_equal(sp_clock_partition_high(w, 0, &h), SP_ENOTFOUND);
+    sp_clock_destroy(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -154,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_busy_consumer_keeps_partitions),
         cmocka_unit_test(test_revoke),
         cmocka_unit_test(test_behind_partition_never_idle),
+        cmocka_unit_test(test_seeded_partition_counts_after_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* The task pool API's pure parts: query parsing, cursors, action bodies,
- * board/funnel arithmetic, hints, admin validation, spctl token helpers;
+ * board/funnel arithmetic, hints, spctl token helpers (admin validation:
+ * test_taskpool_orgadmin.c);
  * and the auth path through sp_http_server_dispatch (no sockets, no DB). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,11 +11,12 @@
 #include "http.h"
 #include "spctl/spctl.h"
 #include "taskpool/api.h"
-#include "taskpool/api_admin.h"
 #include "taskpool/api_hint.h"
 #include "taskpool/api_internal.h"
 #include "taskpool/api_query.h"
 #include "taskpool/api_stats.h"
+#include "taskpool/token.h"
+#include "taskpool/token_cache.h"
 
 #include <string.h>
 
@@ -234,67 +236,6 @@ static void test_hint(void **state)
     assert_int_equal(strlen(tiny), 7);
 }
 
-static void test_admin_validate(void **state)
-{
-    (void)state;
-    static const struct {
-        api_entity e;
-        const char *json, *field; /* NULL field: valid */
-    } cases[] = {
-        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"t1\"}", NULL},
-        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"name\":\"Li\",\"role\":\"rep\"}", "team_id"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"r 1\",\"name\":\"Li\",\"role\":\"rep\",\"team_id\":\"t1\"}", "id"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"role\":\"rep\",\"team_id\":\"t1\"}", "name"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"r1\",\"name\":\"Li\",\"role\":\"boss\"}", "role"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"d1\",\"name\":\"Wu\",\"role\":\"director\"}", "region_id"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"email\":\"nope\"}", "email"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"active\":\"yes\"}", "active"},
-        {API_ENTITY_PEOPLE, "{\"id\":\"a1\",\"name\":\"A\",\"role\":\"admin\",\"team_id\":7}", "team_id"},
-        {API_ENTITY_TEAMS, "{\"id\":\"t1\",\"name\":\"East\",\"region_id\":\"r1\"}", NULL},
-        {API_ENTITY_TEAMS, "{\"id\":\"t1\",\"name\":\"East\"}", "region_id"},
-        {API_ENTITY_REGIONS, "{\"id\":\"north\",\"name\":\"North\",\"director_id\":null}", NULL},
-        {API_ENTITY_REGIONS, "{\"name\":\"North\"}", "id"},
-        {API_ENTITY_ABSENCES,
-            "{\"person_id\":\"r1\",\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-03T00:00:00Z\"}",
-            NULL},
-        {API_ENTITY_ABSENCES,
-            "{\"person_id\":\"r1\",\"starts_at\":\"2026-12-03T00:00Z\",\"ends_at\":\"2026-12-01T00:00Z\"}",
-            "ends_at"},
-        {API_ENTITY_ABSENCES,
-            "{\"person_id\":\"r1\",\"starts_at\":\"2026-02-30T00:00Z\",\"ends_at\":\"2026-12-01T00:00Z\"}",
-            "starts_at"},
-        {API_ENTITY_ABSENCES,
-            "{\"person_id\":\"r1\",\"starts_at\":\"tomorrow\",\"ends_at\":\"2026-12-01T00:00Z\"}",
-            "starts_at"},
-        {API_ENTITY_ABSENCES, "{\"starts_at\":\"2026-12-01T00:00Z\",\"ends_at\":\"2026-12-02T00:00Z\"}",
-            "person_id"},
-        {API_ENTITY_TEAMS, "[1]", "body"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        json_t *j = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
-        assert_non_null(j);
-        const char *field = NULL, *why = NULL;
-        int rv = api_admin_validate(cases[i].e, j, &field, &why);
-        if (cases[i].field == NULL) {
-            assert_int_equal(rv, SP_OK);
-        } else {
-            assert_int_equal(rv, SP_EINVAL);
-            assert_string_equal(field, cases[i].field);
-            assert_non_null(why);
-        }
-        json_decref(j);
-    }
-    assert_int_equal(api_entity_parse("people"), API_ENTITY_PEOPLE);
-    assert_int_equal(api_entity_parse("people/x"), API_ENTITY_NONE);
-    int64_t ms;
-    assert_int_equal(api_time_parse("1970-01-01T00:00Z", &ms), SP_OK);
-    assert_int_equal(ms, 0);
-    assert_int_equal(api_time_parse("2024-02-29T12:30:15+00:00", &ms), SP_OK);
-    assert_int_equal(ms, 1709209815000LL);
-    assert_int_equal(api_time_parse("2023-02-29T12:30Z", &ms), SP_EINVAL);
-    assert_int_equal(api_time_parse("2024-02-29T24:00Z", &ms), SP_EINVAL);
-}
-
 static void test_spctl_helpers(void **state)
 {
     (void)state;
@@ -396,6 +337,73 @@ static void test_segment_decode(void **state)
     assert_int_equal(api_segment_decode("0123456789", 10, buf, 10), SP_ETOOBIG);
 }
 
+static int64_t cache_now = 1000000;
+static int64_t moving_now(void *arg)
+{
+    (void)arg;
+    return cache_now;
+}
+
+/* With SP_TOKEN_CACHE a token authenticated moments ago is answered from
+ * memory: the database is down, yet the cached rep gets the rep's answer
+ * (403 on org admin) until the entry expires (then 503: the lookup). */
+static void test_auth_cache(void **state)
+{
+    (void)state;
+    api_pool *pool = NULL;
+    assert_int_equal(api_pool_new("postgresql://127.0.0.1:1/none?connect_timeout=1", 1, &pool), SP_OK);
+    taskpool_api_cfg cfg = {.pool = pool, .now_ms = moving_now, .token_cache_ms = 5000};
+    taskpool_api *api = NULL;
+    assert_int_equal(taskpool_api_new(&cfg, &api), SP_OK);
+    assert_non_null(api->tokens);
+    sp_http_opts o = {.auth = taskpool_api_auth, .auth_arg = api, .workers = 1};
+    sp_http_server *srv = NULL;
+    assert_int_equal(sp_http_server_new("http://127.0.0.1:0", &o, &srv), SP_OK);
+    assert_int_equal(taskpool_api_register(api, srv), SP_OK);
+    char tok[SP_TOKEN_LEN + 1], hash[SP_TOKEN_HASH_LEN + 1], bearer[80];
+    assert_int_equal(token_generate(tok, hash), SP_OK);
+    snprintf(bearer, sizeof bearer, "Bearer %s", tok);
+    sp_http_principal rep = {.person_id = "rep1", .role = "rep", .team = "t1"};
+    token_cache_put(api->tokens, hash, &rep, cache_now, 0);
+    int64_t at[] = {cache_now, cache_now + 4999, cache_now + 5000};
+    int want[] = {403, 403, 503};
+    for (int i = 0; i < 3; i++) {
+        cache_now = at[i];
+        sp_http_header h = {"Authorization", bearer};
+        sp_http_req r
+            = {.method = "GET", .path = "/v1/admin/people", .query = "", .headers = &h, .nheaders = 1};
+        sp_http_res res;
+        sp_http_res_init(&res);
+        sp_http_server_dispatch(srv, &r, &res);
+        assert_int_equal(res.status, want[i]);
+        sp_http_res_clear(&res);
+    }
+    /* an admin's requests that are refused before the database */
+    sp_http_principal admin = {.person_id = "adm", .role = "admin"};
+    token_cache_put(api->tokens, hash, &admin, cache_now, 0);
+    static const struct {
+        const char *method, *path;
+        int status;
+    } adm[] = {{"GET", "/v1/admin/things", 404}, {"GET", "/v1/admin/people/a/b", 404},
+        {"GET", "/v1/admin/people/%2Fx", 404}, {"PATCH", "/v1/admin/people", 404},
+        {"DELETE", "/v1/admin/teams", 404}, {"POST", "/v1/admin/people/p1", 405},
+        {"GET", "/v1/admin/named-teamsx", 404}};
+    for (size_t i = 0; i < sizeof adm / sizeof adm[0]; i++) {
+        sp_http_header h = {"Authorization", bearer};
+        sp_http_req r
+            = {.method = adm[i].method, .path = adm[i].path, .query = "", .headers = &h, .nheaders = 1};
+        sp_http_res res;
+        sp_http_res_init(&res);
+        sp_http_server_dispatch(srv, &r, &res);
+        if (res.status != adm[i].status)
+            fail_msg("%s %s: %d, want %d", adm[i].method, adm[i].path, res.status, adm[i].status);
+        sp_http_res_clear(&res);
+    }
+    sp_http_server_destroy(srv);
+    taskpool_api_destroy(api);
+    api_pool_destroy(pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -406,9 +414,9 @@ int main(void)
         cmocka_unit_test(test_action_args),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_hint),
-        cmocka_unit_test(test_admin_validate),
         cmocka_unit_test(test_spctl_helpers),
         cmocka_unit_test(test_auth_dispatch),
+        cmocka_unit_test(test_auth_cache),
         cmocka_unit_test(test_segment_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
 
 #include "err.h"
 #include "taskpool/token.h"
+#include "taskpool/token_cache.h"
 
 #include <string.h>
 
@@ -86,6 +87,41 @@ static void test_bearer_and_lookup(void **state)
     assert_string_equal(got, t1);
 }
 
+/* The token cache: a hit within the TTL, a miss after it, never past the
+ * token's own expiry, another hash in the same slot evicts, no false hit. */
+static void test_cache(void **state)
+{
+    (void)state;
+    token_cache *c = NULL;
+    assert_int_equal(token_cache_new(4, 0, &c), SP_EINVAL);
+    assert_int_equal(token_cache_new(4, 5000, &c), SP_OK);
+    char a[SP_TOKEN_LEN + 1], ha[SP_TOKEN_HASH_LEN + 1], hb[SP_TOKEN_HASH_LEN + 1];
+    assert_int_equal(token_generate(a, ha), SP_OK);
+    memcpy(hb, ha, sizeof hb);
+    hb[63] = hb[63] == '0' ? '1' : '0'; /* same slot (first 8 digits), another hash */
+    sp_http_principal p = {.person_id = "rep1", .role = "rep", .team = "t1"}, out;
+    assert_int_equal(token_cache_get(c, ha, 1000, &out), SP_ENOTFOUND);
+    token_cache_put(c, ha, &p, 1000, 0);
+    assert_int_equal(token_cache_get(c, ha, 5999, &out), SP_OK);
+    assert_string_equal(out.person_id, "rep1");
+    assert_string_equal(out.team, "t1");
+    assert_int_equal(token_cache_get(c, hb, 2000, &out), SP_ENOTFOUND);
+    assert_int_equal(token_cache_get(c, ha, 6000, &out), SP_ENOTFOUND); /* TTL over */
+    token_cache_put(c, ha, &p, 10000, 11000); /* the token expires first */
+    assert_int_equal(token_cache_get(c, ha, 10999, &out), SP_OK);
+    assert_int_equal(token_cache_get(c, ha, 11000, &out), SP_ENOTFOUND);
+    token_cache_put(c, ha, &p, 20000, 19000); /* already expired: not cached */
+    assert_int_equal(token_cache_get(c, ha, 20000, &out), SP_ENOTFOUND);
+    token_cache_put(c, ha, &p, 30000, 0);
+    token_cache_put(c, hb, &p, 30000, 0); /* evicts ha */
+    assert_int_equal(token_cache_get(c, ha, 30001, &out), SP_ENOTFOUND);
+    assert_int_equal(token_cache_get(c, hb, 30001, &out), SP_OK);
+    assert_int_equal(token_cache_get(c, "short", 30001, &out), SP_ENOTFOUND);
+    assert_int_equal(token_cache_get(NULL, ha, 30001, &out), SP_ENOTFOUND);
+    token_cache_destroy(c);
+    token_cache_destroy(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -93,6 +129,7 @@ int main(void)
         cmocka_unit_test(test_known_hash),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_bearer_and_lookup),
+        cmocka_unit_test(test_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
