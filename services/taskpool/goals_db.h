@@ -1,4 +1,4 @@
-/* goals_db.h - goals against PostgreSQL (deploy/sql/0009, 0011), shared by
+/* goals_db.h - goals against PostgreSQL (deploy/sql/0009, 0014), shared by
  * `spctl goals` / `spctl review month` and sp-taskpool (POST /v1/goals, the
  * scheduled monthly review): plan or re-plan a goal from a spec and store
  * it, load a stored goal back (template + plan), count its actuals, and run

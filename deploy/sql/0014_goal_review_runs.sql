@@ -1,4 +1,4 @@
--- 0011 goal review runs: the monthly action-attribution reviews sp-taskpool
+-- 0014 goal review runs: the monthly action-attribution reviews sp-taskpool
 -- ran on its schedule (docs/goals.md): month M of every goal running in M,
 -- once the service clock passes the first working moment of M+1. A row
 -- means done: restarts and replays do not run it again (`spctl review
