@@ -31,6 +31,12 @@ int taskpool_api_new(const taskpool_api_cfg *cfg, taskpool_api **out)
         free(api);
         return SP_ENOMEM;
     }
+    if (cfg->playbooks && *cfg->playbooks) {
+        char err[512];
+        if (api_playbooks_load(cfg->playbooks, &api->playbooks, err, sizeof err) != SP_OK)
+            sp_warn("playbooks: %s; the today list goes without material links", err);
+    }
+    api->cfg.playbooks = NULL; /* not kept: the caller's string */
     pthread_mutex_init(&api->mu, NULL);
     pthread_mutex_init(&api->hmu, NULL);
     *out = api;
@@ -43,6 +49,7 @@ void taskpool_api_destroy(taskpool_api *api)
     token_cache_destroy(api->tokens);
     pthread_mutex_destroy(&api->mu);
     pthread_mutex_destroy(&api->hmu);
+    json_decref(api->playbooks);
     free(api);
 }
 
@@ -275,6 +282,9 @@ int taskpool_api_register(taskpool_api *api, sp_http_server *srv)
         {"POST", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_post},
         {"PATCH", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_patch},
         {"DELETE", "/v1/admin/", SP_HTTP_PREFIX, api_h_admin_delete},
+        {"POST", "/v1/goals", 0, api_h_goals_post},
+        {"GET", "/v1/goals/", SP_HTTP_PREFIX, api_h_goals_get},
+        {"GET", "/v1/playbooks/", SP_HTTP_PREFIX, api_h_playbook_get},
     };
     sp_metrics *reg = sp_http_server_metrics(srv);
     int rv;

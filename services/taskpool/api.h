@@ -24,6 +24,9 @@ typedef struct taskpool_api_cfg {
                       * started (0): now_ms */
     const char *goal_templates; /* folder of the goal templates (quality standards),
                                  * copied; default deploy/tenants/default/goal_templates */
+    const char *playbooks; /* the tenant's playbooks.json (materials of the today
+                            * list, GET /v1/playbooks/{id}); NULL/"" or a file
+                            * that does not load (logged): no materials */
     int delivery_timeout_ms; /* wait for the TaskEvent's delivery; default 10000 */
     int poll_ms; /* change feed: database poll period; default 250 */
     int max_waiters; /* change feed: long-polls waiting at once (each holds an

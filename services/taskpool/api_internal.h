@@ -13,6 +13,7 @@
 struct taskpool_api {
     taskpool_api_cfg cfg;
     char goal_templates[4096]; /* cfg.goal_templates, copied */
+    json_t *playbooks; /* playbook id -> the tenant's playbook (read-only after new), or NULL */
     pthread_mutex_t mu; /* guards the counters */
     pthread_mutex_t hmu; /* guards the horizon cache (held while it is computed) */
     int64_t horizon; /* change feed: every seq <= horizon is committed */
@@ -75,7 +76,28 @@ int64_t api_today_ms(taskpool_api *api);
 int api_today_goal_actions(
     taskpool_api *api, sp_db *db, const char *rep_id, int64_t now_ms, sp_http_res *res, json_t **out);
 
-/* Handlers (api_tasks.c, api_views.c, api_admin.c). */
+/* The goal part of team team_id's board (api_goals.c): when a goal whose
+ * weeks hold now_ms plans reps of the team (the latest start wins), *out =
+ * {"goal_id", "through_week", "team": health, "reps": {rep id: health}}
+ * with health {score, completion, quality_pass_rate, planned_to_date,
+ * passed, failed_quality, most_behind}; else *out = NULL. A goal whose
+ * template does not load is logged and skipped. Returns the database error
+ * (res untouched). Caller decrefs *out. */
+int api_goal_board(taskpool_api *api, sp_db *db, const char *team_id, int64_t now_ms, json_t **out);
+
+/* Reads a playbooks file (api_playbooks.c) into *out: an object playbook
+ * id -> playbook. SP_ECONFIG with the file and item in err. Caller decrefs. */
+int api_playbooks_load(const char *path, json_t **out, char *err, size_t errlen);
+
+/* Links to the playbooks ids[0..n) that exist (duplicates once, in order):
+ * [{"playbook_id","kind","title_zh","title_en","summary_zh","summary_en",
+ * "link":"/v1/playbooks/<id>"}]. Never NULL on success. */
+json_t *api_playbook_links(const taskpool_api *api, const char *const *ids, size_t n);
+
+/* Handlers (api_tasks.c, api_views.c, api_admin.c, api_goals.c, api_playbooks.c). */
+int api_h_playbook_get(const sp_http_req *req, sp_http_res *res, void *arg); /* /v1/playbooks/{id} */
+int api_h_goals_post(const sp_http_req *req, sp_http_res *res, void *arg);
+int api_h_goals_get(const sp_http_req *req, sp_http_res *res, void *arg); /* /v1/goals/{id}[/health] */
 int api_h_my_tasks(const sp_http_req *req, sp_http_res *res, void *arg);
 int api_h_team_get(const sp_http_req *req, sp_http_res *res, void *arg); /* /v1/teams/{id}/tasks|board */
 int api_h_task_get(const sp_http_req *req, sp_http_res *res, void *arg);

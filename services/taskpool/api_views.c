@@ -292,12 +292,16 @@ int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res
             "AS days, count(*) FROM deals d JOIN people p ON p.id = d.owner_rep_id "
             "WHERE p.team_id = $1 AND d.is_open AND ($2::text IS NULL OR TRUE) GROUP BY 1, 2",
             3, prm, &heat);
+    /* the team's active goal: its plan-to-date completion and quality pass rate replace the rates */
+    json_t *goal = NULL;
+    if (rv == SP_OK && (rv = api_goal_board(api, db, team_id, now, &goal)) != SP_OK) api_db_fail(res, db, rv);
     api_pool_put(api->cfg.pool, db);
     if (rv != SP_OK) {
         PQclear(reps);
         PQclear(heat);
         return rv;
     }
+    json_t *goal_reps = json_object_get(goal, "reps");
     json_t *o = json_object(), *list = json_array();
     for (int i = 0; i < PQntuples(reps); i++) {
         api_board_counts c
@@ -305,13 +309,19 @@ int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res
                 strtol(PQgetvalue(reps, i, 4), NULL, 10), strtol(PQgetvalue(reps, i, 5), NULL, 10)};
         api_board_rates br;
         api_board_rates_of(&c, &br);
+        json_t *gh = json_object_get(goal_reps, PQgetvalue(reps, i, 0));
+        int from_goal = gh != NULL && json_integer_value(json_object_get(gh, "planned_to_date")) > 0;
         json_array_append_new(list,
-            json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o}", "rep_id", PQgetvalue(reps, i, 0), "name",
+            json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:o,s:s,s:O?}", "rep_id", PQgetvalue(reps, i, 0), "name",
                 PQgetvalue(reps, i, 1), "open_deals", (json_int_t)c.open_deals, "deals_with_action",
                 (json_int_t)c.deals_with_action, "activities_assessed", (json_int_t)c.assessed,
                 "activities_passed", (json_int_t)c.passed, "action_completion_rate",
-                rate_json(br.has_completion, br.completion), "quality_pass_rate",
-                rate_json(br.has_quality, br.quality)));
+                from_goal ? json_copy(json_object_get(gh, "completion"))
+                          : rate_json(br.has_completion, br.completion),
+                "quality_pass_rate",
+                from_goal ? json_copy(json_object_get(gh, "quality_pass_rate"))
+                          : rate_json(br.has_quality, br.quality),
+                "rates_source", from_goal ? "goal" : "activity", "goal_health", gh));
     }
     long cells[API_NSTAGES][API_NBUCKETS] = {{0}};
     for (int i = 0; i < PQntuples(heat); i++) {
@@ -335,6 +345,8 @@ int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res
     json_object_set_new(o, "window_days", json_integer(7));
     json_object_set_new(o, "as_of_ms", json_integer(now));
     json_object_set_new(o, "reps", list);
+    if (goal) json_object_del(goal, "reps"); /* each rep carries its own */
+    json_object_set_new(o, "goal", goal ? goal : json_null());
     json_object_set_new(o, "bottleneck_heatmap", hm);
     PQclear(reps);
     PQclear(heat);
@@ -448,7 +460,13 @@ int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg)
             "customer_name, "
             "coalesce(cc.core_need, '') AS core_need, coalesce(cc.concern, '') AS concern, d.next_step, "
             "(d.next_step_due IS NOT NULL AND d.next_step_due < to_timestamp($2::bigint / 1000.0)) AS "
-            "_overdue "
+            "_overdue, "
+            /* the playbooks sp-route attached to the rep's open tasks on this deal or customer */
+            "array_to_string(ARRAY(SELECT DISTINCT pb FROM tasks t, unnest(t.playbooks) pb WHERE "
+            "t.assignee_id = "
+            "$1 AND t.status IN ('open','acknowledged','in_progress') AND (t.deal_id = d.id OR t.customer_id "
+            "= "
+            "d.customer_id) ORDER BY pb), ',') AS _playbooks "
             "FROM deals d JOIN customers c ON c.id = d.customer_id LEFT JOIN customer_cards cc ON "
             "cc.customer_id = c.id "
             "WHERE d.owner_rep_id = $1 AND d.is_open ORDER BY d.amount DESC, d.id LIMIT 10",
@@ -468,6 +486,15 @@ int api_h_today(const sp_http_req *req, sp_http_res *res, void *arg)
         char hint[512];
         api_hint_write(&in, hint, sizeof hint);
         json_object_set_new(row, "talking_point", json_string(hint));
+        /* materials: the advancement card for every open deal, then the tasks' playbooks */
+        char pbs[1024];
+        const char *ids[32] = {"advancement_card"};
+        size_t n = 1;
+        snprintf(pbs, sizeof pbs, "%s", PQgetvalue(d, i, 10));
+        for (char *save = NULL, *tok = strtok_r(pbs, ",", &save); tok && n < 32;
+             tok = strtok_r(NULL, ",", &save))
+            ids[n++] = tok;
+        json_object_set_new(row, "materials", api_playbook_links(api, ids, n));
         json_array_append_new(cust, row);
     }
     int y, mo, dd;

@@ -50,6 +50,18 @@ sp_err goals_month_weeks(const goals_plan *p, const char *yyyy_mm, int *w0, int 
     return SP_OK;
 }
 
+sp_err goals_review_due_ms(const char *yyyy_mm, int64_t *out)
+{
+    int y, m;
+    if (!out || !parse_month(yyyy_mm, &y, &m)) return SP_EINVAL;
+    int64_t d = days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1);
+    /* 1970-01-01 was a Thursday: day d is Monday..Friday when (d + 3) mod 7 < 5 */
+    while (((d + 3) % 7 + 7) % 7 >= 5)
+        d++;
+    *out = d * 86400000LL;
+    return SP_OK;
+}
+
 static int cause_cmp(const void *a, const void *b)
 {
     const goals_cause *x = a, *y = b;

@@ -44,6 +44,11 @@ typedef struct goals_review {
  * [*w0, *w1), possibly empty. Fails SP_EINVAL on a malformed month. */
 sp_err goals_month_weeks(const goals_plan *p, const char *yyyy_mm, int *w0, int *w1);
 
+/* When the scheduled review of month `yyyy_mm` is due: the first working
+ * moment of the next month, 00:00 UTC of its first Monday-Friday date
+ * (the tenant's holidays are not applied). SP_EINVAL on a malformed month. */
+sp_err goals_review_due_ms(const char *yyyy_mm, int64_t *out);
+
 /* Builds the review of month `yyyy_mm`. Fails SP_EINVAL on a malformed month
  * or when no plan week starts in it. Caller frees with goals_review_destroy. */
 sp_err goals_review_build(const goals_plan *p, const goals_actuals *x, const goals_template *tmpl,

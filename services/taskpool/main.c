@@ -22,6 +22,8 @@ struct cfg {
     char *ws_addr;
     char *web_dir;
     char *goal_templates;
+    char *playbooks;
+    int goal_schedule;
 };
 
 #define CFG(f) offsetof(struct cfg, f)
@@ -46,7 +48,14 @@ static const sp_config_row rows[] = {
         "dashboard: index.html at /, its app/ folder at /app/ (echarts from its node_modules/echarts/dist at "
         "/vendor/)"},
     {"SP_GOAL_TEMPLATES", SP_CFG_STRING, "", CFG(goal_templates),
-        "goal templates for the today list's quality standards (default $SP_TENANT_DIR/goal_templates)"},
+        "goal templates: the today list's quality standards, POST /v1/goals, the scheduled monthly review "
+        "(default $SP_TENANT_DIR/goal_templates)"},
+    {"SP_PLAYBOOKS", SP_CFG_STRING, "", CFG(playbooks),
+        "the tenant's playbooks: material links of the today list, GET /v1/playbooks/{id} (default "
+        "$SP_TENANT_DIR/playbooks.json)"},
+    {"SP_GOAL_SCHEDULE", SP_CFG_BOOL, "true", CFG(goal_schedule),
+        "run the goal schedule on the service clock: planned key actions for sp-score, the monthly review "
+        "of every goal once the next month's first working day begins"},
     SP_CONFIG_END,
 };
 
@@ -178,12 +187,16 @@ int main(int argc, char **argv)
     snprintf(templates, sizeof templates, "%s/goal_templates", cfg.svc.tenant_dir);
     if (cfg.goal_templates && *cfg.goal_templates)
         snprintf(templates, sizeof templates, "%s", cfg.goal_templates);
+    char playbooks[4096];
+    snprintf(playbooks, sizeof playbooks, "%s/playbooks.json", cfg.svc.tenant_dir);
+    if (cfg.playbooks && *cfg.playbooks) snprintf(playbooks, sizeof playbooks, "%s", cfg.playbooks);
     int code = 1;
     if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, SP_TOPIC_TASK_COMMANDS, taskpool_svc_batch, &ts)
         != SP_OK)
         goto out;
     ts.producer = svc.producer;
     ts.clock = svc.clock;
+    ts.goal_templates = cfg.goal_schedule ? templates : NULL; /* the goal schedule */
     svc.on_idle = taskpool_svc_idle;
     /* the API: its own connections (the consumer's is single-threaded),
      * the shared producer (thread-safe) */
@@ -192,6 +205,7 @@ int main(int argc, char **argv)
         .now_ms = wall_now,
         .clock = svc.clock,
         .goal_templates = templates,
+        .playbooks = playbooks,
         .token_cache_ms = cfg.token_cache,
         .max_waiters = cfg.http_workers > 2 ? (int)cfg.http_workers / 2 : 1};
     if (api_pool_new(cfg.svc.pg_url, (int)cfg.http_db_conns, &pool) != SP_OK) goto out;

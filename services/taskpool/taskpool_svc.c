@@ -4,6 +4,7 @@
 #include "err.h"
 #include "log.h"
 #include "service.h"
+#include "taskpool/goals_db.h"
 #include "taskpool/task.h"
 #include "taskpool/task_db.h"
 
@@ -250,6 +251,7 @@ void taskpool_svc_batch(
      * behind the watermark) is escalated now rather than never */
     s->last_sweep_ms = 0;
     taskpool_sla_sweep(s, db);
+    taskpool_goal_schedule(s, db);
 }
 
 /* sla_people over the org chart in PostgreSQL: availability from absences,
@@ -368,7 +370,72 @@ int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
     return n;
 }
 
+int taskpool_goal_schedule(taskpool_svc *s, sp_db *db)
+{
+    int64_t now = sp_clock_now_ms(s->clock);
+    if (!s->goal_templates || now <= 0 || (s->last_review_ms && now - s->last_review_ms < s->sweep_every_ms))
+        return 0;
+    char now_s[24];
+    snprintf(now_s, sizeof now_s, "%lld", (long long)now);
+    const char *p[1] = {now_s};
+    PGresult *r = NULL;
+    /* every month holding a week start of a goal, begun before now, not run yet */
+    if (sp_db_exec(db,
+            "SELECT g.id, to_char(m, 'YYYY-MM') FROM goals g CROSS JOIN LATERAL generate_series("
+            "date_trunc('month', g.starts_at AT TIME ZONE 'UTC'), date_trunc('month', (g.starts_at + "
+            "(g.weeks - 1) * interval '7 days') AT TIME ZONE 'UTC'), interval '1 month') m "
+            "WHERE m < to_timestamp($1::bigint / 1000.0) AT TIME ZONE 'UTC' AND NOT EXISTS (SELECT 1 FROM "
+            "goal_review_runs x WHERE x.goal_id = g.id AND x.month = to_char(m, 'YYYY-MM')) ORDER BY 2, 1",
+            1, p, &r)
+        != SP_OK) {
+        sp_warn("goal reviews: %s", sp_db_errmsg(db));
+        return -1;
+    }
+    s->last_review_ms = now;
+    char kerr[512];
+    long added = 0;
+    if (goals_db_key_actions(db, now, &added, kerr, sizeof kerr) != SP_OK)
+        sp_warn("goal key actions: %s", kerr);
+    s->key_actions += added;
+    goals_db_bus bus = {s->producer, s->commands_topic ? s->commands_topic : SP_TOPIC_TASK_COMMANDS, NULL,
+        s->review_wait_ms > 0 ? s->review_wait_ms : 30000};
+    int n = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *goal = PQgetvalue(r, i, 0), *month = PQgetvalue(r, i, 1);
+        int64_t due = 0;
+        if (goals_review_due_ms(month, &due) != SP_OK || due > now) continue;
+        char err[1024] = "", due_s[24];
+        goals_db_minutes m = {0};
+        int rv = goals_db_review(db, &bus, s->goal_templates, goal, month, &m, err, sizeof err);
+        if (rv == SP_OK) {
+            char nb[16];
+            snprintf(due_s, sizeof due_s, "%lld", (long long)due);
+            snprintf(nb, sizeof nb, "%d", m.catch_ups);
+            const char *pr[5] = {goal, month, due_s, now_s, nb};
+            rv = sp_db_exec(db,
+                "INSERT INTO goal_review_runs (goal_id, month, due_at, clock_ms, catch_ups) VALUES ($1, $2, "
+                "to_timestamp($3::bigint / 1000.0), $4::bigint, $5::int) ON CONFLICT DO NOTHING",
+                5, pr, NULL);
+            if (rv != SP_OK) snprintf(err, sizeof err, "%s", sp_db_errmsg(db));
+        }
+        if (rv == SP_OK) {
+            sp_info(
+                "goal review %s %s: minutes stored, %d catch-up task command(s)", goal, month, m.catch_ups);
+            n++;
+        } else {
+            /* retried at the next check; a goal whose template is gone stays logged */
+            sp_warn("goal review %s %s: %s", goal, month, err);
+        }
+        goals_db_minutes_clear(&m);
+        if (rv == SP_EDBDOWN || rv == SP_EKAFKA) break;
+    }
+    PQclear(r);
+    s->reviews += (unsigned long)n;
+    return n;
+}
+
 void taskpool_svc_idle(void *arg, sp_db *db)
 {
     taskpool_sla_sweep(arg, db);
+    taskpool_goal_schedule(arg, db);
 }

@@ -17,6 +17,13 @@ typedef struct taskpool_svc {
     int64_t last_sweep_ms;
     const char *events_topic;
     unsigned long escalations;
+    /* the scheduled monthly goal review (docs/goals.md) */
+    const char *goal_templates; /* folder of the goal templates; NULL: no scheduled reviews */
+    const char *commands_topic; /* where catch-ups go; default SP_TOPIC_TASK_COMMANDS */
+    int review_wait_ms; /* delivery reports of the catch-ups; default 30000 */
+    int64_t last_review_ms; /* clock time of the last check */
+    unsigned long reviews; /* reviews run */
+    long key_actions; /* planned key-action rows written for sp-score */
 } taskpool_svc;
 
 /* sp_service_batch_fn for TaskCommand messages. */
@@ -29,6 +36,20 @@ void taskpool_svc_batch(
  * arrives after its deadline passed in event time still escalates.
  * Returns the number escalated, or -1 when the database failed. */
 int taskpool_sla_sweep(taskpool_svc *s, sp_db *db);
+
+/* The goal schedule, at most once per sweep_every_ms of clock time:
+ * the planned key actions of the plan weeks started by now go to
+ * score_rep_actions (goals_db_key_actions, for sp-score's
+ * rep.key_action_missing), then the monthly reviews that are due.
+ * Runs the monthly review of month M of every goal running in M (a plan
+ * week starts in M) once the clock's now has passed the first working
+ * moment of M+1 (goals_review_due_ms) and goal_review_runs has no row for
+ * it: catch-up TaskCommands published (deterministic: a rerun's are
+ * duplicates), minutes stored, the run recorded. At most once per
+ * sweep_every_ms of clock time; a review that fails is logged and retried
+ * at the next check. Returns the number of reviews run, -1 when the
+ * database failed. */
+int taskpool_goal_schedule(taskpool_svc *s, sp_db *db);
 
 /* on_idle hook for sp_service. */
 void taskpool_svc_idle(void *arg, sp_db *db);

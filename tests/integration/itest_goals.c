@@ -17,11 +17,13 @@
 #include <cmocka.h>
 
 #include "bus.h"
+#include "clock.h"
 #include "db.h"
 #include "enrich/facts.h"
 #include "err.h"
 #include "itest.h"
 #include "salespulse/v1/interaction.pb-c.h"
+#include "taskpool/taskpool_svc.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -78,6 +80,7 @@ static pid_t spawn_pool(void)
         setenv("SP_HTTP_ADDR", "http://127.0.0.1:0", 1);
         setenv("SP_LOG_LEVEL", "warn", 1);
         setenv("SP_WEB_DIR", "/nonexistent", 1);
+        setenv("SP_GOAL_SCHEDULE", "false", 1); /* its wall clock would review every month at once */
         execl(path, path, (char *)NULL);
         _exit(127);
     }
@@ -316,10 +319,197 @@ static void test_plan_replan_review(void **state)
     assert_int_equal(run("goals health --goal nope --as-of 2026-03-31"), 2);
 }
 
+/* Waits until the pool's consumer group has read every task command. */
+static void drain(void)
+{
+    int64_t lag = -1;
+    char err[256];
+    for (int i = 0; i < 300; i++) {
+        if (bus_group_lag(
+                itest_env("SP_KAFKA_BOOTSTRAP"), group, SP_TOPIC_TASK_COMMANDS, &lag, err, sizeof err)
+                == SP_OK
+            && lag == 0)
+            break;
+        usleep(100000);
+    }
+    assert_int_equal(lag, 0);
+}
+
+/* sp-taskpool's consumer side in-process on a topic of the test's own: the
+ * scheduled reviews publish there (not to the shared task-command topic,
+ * where their old event times would hold other tests' event clocks back),
+ * and taskpool_svc_batch applies what arrives to the test's database. */
+typedef struct applier {
+    taskpool_svc svc;
+    size_t seen, want;
+    int64_t deadline_ms;
+    volatile sig_atomic_t stop;
+} applier;
+
+static void apply_batch(
+    void *arg, const bus_msg *m, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+{
+    applier *a = arg;
+    taskpool_svc_batch(&a->svc, db, m, n, res, reasons);
+    a->seen += n;
+}
+
+static void apply_idle(void *arg)
+{
+    applier *a = arg;
+    if (a->seen >= a->want || sp_wall_ms() > a->deadline_ms) a->stop = 1;
+}
+
+/* Applies the next `want` commands of topic (consumer group cgroup); returns how many arrived. */
+static size_t apply_topic(applier *a, const char *topic, const char *cgroup, size_t want)
+{
+    const char *topics[] = {topic, NULL};
+    bus_consumer_opts o = {.bootstrap = itest_env("SP_KAFKA_BOOTSTRAP"),
+        .group_id = cgroup,
+        .client_id = "itest-goals-apply",
+        .topics = topics,
+        .service = "itest-goals",
+        .handler = apply_batch,
+        .arg = a,
+        .on_idle = apply_idle,
+        .idle_arg = a};
+    bus_consumer *c = NULL;
+    char err[256];
+    assert_int_equal(bus_consumer_new(&o, &c, err, sizeof err), SP_OK);
+    a->seen = 0;
+    a->want = want;
+    a->stop = 0;
+    a->deadline_ms = sp_wall_ms() + 30000;
+    assert_int_equal(bus_consumer_run(c, &a->stop), SP_OK);
+    bus_consumer_destroy(c);
+    return a->seen;
+}
+
+#define MS(iso) q_int("SELECT (extract(epoch FROM timestamptz '" iso "') * 1000)::bigint")
+
+/* The goal schedule of sp-taskpool, driven directly on a manual clock over
+ * the month boundaries (the March of the test above, re-planned goal):
+ * nothing before April 1st 00:00 UTC (a Wednesday), then March's review once
+ * (its catch-ups are the same commands as spctl's: still one task per rep),
+ * then with the clock at May 1st April's (nothing was done in April: every
+ * rep with April actions gets a catch-up); a restarted service (fresh state,
+ * same database) redoes nothing. The catch-ups go to a topic of the test's
+ * own, applied by taskpool_svc_batch in-process. The planned key actions of
+ * the started weeks go to score_rep_actions, Monday to Friday. */
+static void test_scheduled_review(void **state)
+{
+    (void)state;
+    char templates[1024], err[256];
+    snprintf(templates, sizeof templates, "%s/deploy/tenants/default/goal_templates", itest_env("SP_ROOT"));
+    char *topic = itest_unique("itest-goals-commands"), *events = itest_unique("itest-goals-events"),
+         *cgroup = itest_unique("itest-goals-apply");
+    const char *topics[] = {topic, events, NULL};
+    assert_int_equal(itest_topics(topics, 3), 0);
+    sp_clock *clock = NULL;
+    bus_producer *producer = NULL;
+    assert_int_equal(sp_clock_new(SP_CLOCK_MANUAL, 0, &clock), SP_OK);
+    assert_int_equal(
+        bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-goals-schedule", &producer, err, sizeof err),
+        SP_OK);
+    taskpool_svc ts = {.producer = producer,
+        .clock = clock,
+        .sweep_every_ms = 60000,
+        .goal_templates = templates,
+        .commands_topic = topic,
+        .review_wait_ms = 20000};
+    /* the applier: no schedule of its own, the same manual clock */
+    applier ap = {.svc = {.producer = producer,
+                      .clock = clock,
+                      .sweep_every_ms = 60000,
+                      .suppress_ms = 7 * 86400000LL,
+                      .events_topic = events}};
+    drain();
+    long long march
+        = q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up' AND key LIKE '%:202603'");
+    assert_true(march >= 2);
+    assert_int_equal(sp_db_exec_script(db, "DELETE FROM goal_reviews"), SP_OK);
+
+    sp_clock_set_ms(clock, MS("2026-03-31T23:59:59Z"));
+    assert_int_equal(taskpool_goal_schedule(&ts, db), 0);
+    assert_int_equal(q_int("SELECT count(*) FROM goal_review_runs"), 0);
+    assert_int_equal(q_int("SELECT count(*) FROM goal_reviews"), 0);
+    /* the started weeks (1-5) of every rep with actions planned: one row per Monday-Friday */
+    long long want = q_int("SELECT 5 * count(*) FROM (SELECT rep_id, week FROM goal_plans WHERE week < 5 AND "
+                           "action <> 'target' GROUP BY 1, 2 HAVING sum(planned) > 0) x");
+    assert_true(want > 0);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM score_rep_actions WHERE event_id LIKE 'goal-plan:%' AND what = "
+              "'planned' AND (day + 3) % 7 < 5 AND occurred_at <= '2026-03-31T23:59:59Z'"),
+        want);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM score_rep_actions WHERE event_id LIKE 'goal-plan:%' AND day = "
+              "(extract(epoch FROM date '2026-03-06') / 86400)::int"),
+        q_int("SELECT count(DISTINCT rep_id) FROM goal_plans WHERE week = 0 AND action <> 'target' AND "
+              "planned > 0"));
+    assert_int_equal(
+        q_int("SELECT count(*) FROM score_rep_actions WHERE event_id LIKE 'goal-plan:%' AND day = "
+              "(extract(epoch FROM date '2026-03-07') / 86400)::int"),
+        0); /* a Saturday */
+
+    sp_clock_set_ms(clock, MS("2026-04-01T00:00:00Z"));
+    assert_int_equal(taskpool_goal_schedule(&ts, db), 0); /* throttled: a minute of clock time */
+    ts.last_review_ms = 0;
+    assert_int_equal(taskpool_goal_schedule(&ts, db), 1);
+    assert_int_equal(q_int("SELECT count(*) FROM goal_review_runs WHERE month = '2026-03' AND due_at = "
+                           "'2026-04-01T00:00:00Z' AND catch_ups = (SELECT catch_ups FROM goal_reviews WHERE "
+                           "month = '2026-03')"),
+        1);
+    assert_int_equal(q_int("SELECT catch_ups FROM goal_reviews WHERE month = '2026-03'"), march);
+    ts.last_review_ms = 0;
+    assert_int_equal(taskpool_goal_schedule(&ts, db), 0);
+    /* the same commands as spctl's: applied, they are duplicates (no task, no history added) */
+    assert_int_equal(apply_topic(&ap, topic, cgroup, (size_t)march), (size_t)march);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up' AND key LIKE '%:202603'"), march);
+    assert_int_equal(q_int("SELECT count(*) FROM task_history h JOIN tasks t ON t.key = h.task_key "
+                           "WHERE t.kind = 'goal.catch_up'"),
+        march);
+
+    /* May 1st (a Friday): April is due, nothing was done in April */
+    sp_clock_set_ms(clock, MS("2026-05-01T00:00:00Z"));
+    ts.last_review_ms = 0;
+    assert_int_equal(taskpool_goal_schedule(&ts, db), 1);
+    long long april = q_int(
+        "SELECT count(DISTINCT p.rep_id) FROM goal_plans p WHERE p.action <> 'target' AND p.planned > 0 "
+        "AND p.week BETWEEN 5 AND 8");
+    assert_true(april > march);
+    assert_int_equal(apply_topic(&ap, topic, cgroup, (size_t)april), (size_t)april);
+    assert_int_equal(q_int("SELECT count(*) FROM tasks WHERE kind = 'goal.catch_up' AND key LIKE '%:202604' "
+                           "AND created_at = '2026-05-01T00:00:00Z' AND status = 'open' AND assignee_id = "
+                           "subject_id"),
+        april);
+    assert_int_equal(q_int("SELECT count(*) FROM goal_review_runs"), 2);
+
+    /* a restart: fresh state, the same database; nothing is redone */
+    taskpool_svc again = {.producer = producer,
+        .clock = clock,
+        .sweep_every_ms = 60000,
+        .goal_templates = templates,
+        .commands_topic = topic};
+    sp_clock_set_ms(clock, MS("2026-05-04T09:00:00Z"));
+    assert_int_equal(taskpool_goal_schedule(&again, db), 0);
+    assert_int_equal(q_int("SELECT count(*) FROM goal_review_runs"), 2);
+    long long rows = q_int("SELECT count(*) FROM score_rep_actions WHERE event_id LIKE 'goal-plan:%'");
+    again.last_review_ms = 0;
+    assert_int_equal(taskpool_goal_schedule(&again, db), 0);
+    assert_int_equal(q_int("SELECT count(*) FROM score_rep_actions WHERE event_id LIKE 'goal-plan:%'"), rows);
+    bus_producer_destroy(producer);
+    sp_clock_destroy(clock);
+    free(topic);
+    free(events);
+    free(cgroup);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_replan_review),
+        cmocka_unit_test(test_scheduled_review),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

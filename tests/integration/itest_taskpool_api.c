@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "bus.h"
+#include "civil.h"
 #include "clock.h"
 #include "db.h"
 #include "err.h"
@@ -172,12 +173,15 @@ static int setup(void **state)
     sp_clock_set_ms(E.clock, TODAY_MS);
     char templates[1024];
     snprintf(templates, sizeof templates, "%s/deploy/tenants/default/goal_templates", itest_env("SP_ROOT"));
+    char playbooks[1024];
+    snprintf(playbooks, sizeof playbooks, "%s/deploy/tenants/demo/playbooks.json", itest_env("SP_ROOT"));
     taskpool_api_cfg cfg = {.pool = E.pool,
         .producer = E.producer,
         .events_topic = E.events_topic,
         .now_ms = wall,
         .clock = E.clock,
         .goal_templates = templates,
+        .playbooks = playbooks,
         .poll_ms = 100};
     assert_int_equal(taskpool_api_new(&cfg, &E.api), SP_OK);
     sp_http_opts o = {.auth = taskpool_api_auth, .auth_arg = E.api, .workers = 8};
@@ -1050,6 +1054,243 @@ static void test_websocket(void **state)
     api_ws_stop(ws);
 }
 
+static long long jint(const json_t *o, const char *path1, const char *path2)
+{
+    const json_t *a = json_object_get(o, path1);
+    return json_integer_value(path2 ? json_object_get(a, path2) : a);
+}
+
+/* The error field of a 422, with the status checked. */
+static void post_invalid(int who, const char *body, const char *field, const char *msg_part)
+{
+    json_t *j = NULL;
+    assert_int_equal(postf(who, body, &j, "/v1/goals"), 422);
+    assert_string_equal(err_field(j), field);
+    if (msg_part) {
+        const char *m = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+        if (!m || !strstr(m, msg_part)) fail_msg("message \"%s\" does not name \"%s\"", m ? m : "", msg_part);
+    }
+    json_decref(j);
+}
+
+/* POST /v1/goals: who may plan, 422s naming the field, the plan summary,
+ * an unchanged rerun and a re-plan of the weeks not yet started; GET the
+ * plan and its health by scope; the team board's rates from the active goal. */
+static void test_goals_api(void **state)
+{
+    (void)state;
+    const char *P = E.P;
+    char body[1024], path[256], gid[160];
+    json_t *j = NULL;
+    snprintf(body, sizeof body,
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-"
+        "T1\"}",
+        P);
+    assert_int_equal(postf(REP1, body, NULL, "/v1/goals"), 403);
+    assert_int_equal(postf(SUP1, body, NULL, "/v1/goals"), 403);
+    assert_int_equal(call(-1, "POST", "/v1/goals", body, NULL), 401);
+    snprintf(body, sizeof body,
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-"
+        "T2\"}",
+        P);
+    assert_int_equal(postf(DIR1, body, &j, "/v1/goals"), 403); /* another region's team */
+    assert_string_equal(err_field(j), "scope");
+    json_decref(j);
+    post_invalid(ADMIN,
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"scope\":\"team:T9-none\"}",
+        "scope", "unknown team \"T9-none\"");
+    post_invalid(
+        ADMIN, "{\"template\":\"nope\",\"target\":10,\"from\":\"2026-03-02\"}", "template", "nope.json");
+    post_invalid(ADMIN, "{\"template\":\"../x\",\"target\":10,\"from\":\"2026-03-02\"}", "template", NULL);
+    post_invalid(ADMIN,
+        "{\"template\":\"education\",\"kind\":\"bogus\",\"target\":10,\"from\":\"2026-03-02\"}", "kind",
+        "bogus");
+    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"colour\":1}",
+        "colour", "unknown field");
+    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":-1,\"from\":\"2026-03-02\"}", "target", NULL);
+    post_invalid(
+        ADMIN, "{\"template\":\"education\",\"target\":\"10\",\"from\":\"2026-03-02\"}", "target", NULL);
+    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":10,\"from\":\"2026-02-30\"}", "from", NULL);
+    post_invalid(ADMIN, "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":54}",
+        "weeks", NULL);
+    post_invalid(ADMIN,
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"basis\":\"luck\"}", "basis",
+        NULL);
+    post_invalid(ADMIN,
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"scope\":\"planet:x\"}", "scope",
+        NULL);
+    assert_int_equal(postf(ADMIN, "[1]", NULL, "/v1/goals"), 422);
+
+    /* the director plans for a team of their region: created, the summary sums to the target */
+    snprintf(body, sizeof body,
+        "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-"
+        "T1\"}",
+        P);
+    assert_int_equal(postf(DIR1, body, &j, "/v1/goals"), 201);
+    snprintf(gid, sizeof gid, "goal:new_a_class_customers:team:%s-T1:2026-03-02", P);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "goal"), "id")), gid);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "created");
+    assert_int_equal(jint(j, "planned", "target"), 10);
+    assert_int_equal(jint(j, "planned", "touch"), 20);
+    assert_int_equal(jint(j, "planned", "needs_diagnosis"), 8);
+    assert_int_equal(json_array_size(json_object_get(j, "weeks")), 4);
+    assert_int_equal(json_array_size(json_object_get(j, "teams")), 1);
+    long long wsum = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(j, "weeks"), i, v) wsum += jint(v, "planned", "touch");
+    assert_int_equal(wsum, 20);
+    json_decref(j);
+    assert_int_equal(sqlf_int("SELECT count(*) FROM goal_reps WHERE goal_id = '%s'", gid), 2);
+    assert_int_equal(
+        sqlf_int("SELECT sum(planned) FROM goal_plans WHERE goal_id = '%s' AND action = 'target'", gid), 10);
+    /* the same again: unchanged */
+    assert_int_equal(postf(ADMIN, body, &j, "/v1/goals"), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "unchanged");
+    assert_int_equal(jint(j, "goal", "revision"), 1);
+    json_decref(j);
+    /* a higher target as of March 16th: weeks 1-2 keep their plan, weeks 3-4 hold the rest */
+    long long past
+        = sqlf_int("SELECT sum(planned * (week + 1) * length(rep_id || action)) FROM goal_plans WHERE "
+                   "goal_id = '%s' AND week < 2",
+            gid);
+    long long past_touch = sqlf_int("SELECT coalesce(sum(planned), 0) FROM goal_plans WHERE goal_id = '%s' "
+                                    "AND week < 2 AND action = 'touch'",
+        gid);
+    snprintf(body, sizeof body,
+        "{\"template\":\"education\",\"target\":20,\"from\":\"2026-03-02\",\"weeks\":4,\"scope\":\"team:%s-"
+        "T1\","
+        "\"as_of\":\"2026-03-16\"}",
+        P);
+    assert_int_equal(postf(ADMIN, body, &j, "/v1/goals"), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "replanned");
+    assert_int_equal(jint(j, "replanned_from_week", NULL), 3);
+    assert_int_equal(jint(j, "previous_target", NULL), 10);
+    assert_int_equal(jint(j, "goal", "revision"), 2);
+    assert_int_equal(jint(j, "planned", "target"), 20);
+    assert_int_equal(jint(j, "planned", "touch"), 40);
+    json_decref(j);
+    assert_int_equal(
+        sqlf_int("SELECT sum(planned * (week + 1) * length(rep_id || action)) FROM goal_plans WHERE "
+                 "goal_id = '%s' AND week < 2",
+            gid),
+        past);
+    assert_int_equal(
+        sqlf_int("SELECT coalesce(sum(planned), 0) FROM goal_plans WHERE goal_id = '%s' AND week >= 2 "
+                 "AND action = 'touch'",
+            gid),
+        40 - past_touch);
+    snprintf(body, sizeof body,
+        "{\"template\":\"education\",\"target\":20,\"from\":\"2026-03-02\",\"weeks\":5,\"scope\":\"team:%s-"
+        "T1\"}",
+        P);
+    post_invalid(ADMIN, body, "weeks", "must match");
+
+    /* GET the plan: supervisors of the team and the director see it, the other team does not */
+    snprintf(path, sizeof path, "/v1/goals/%s", gid);
+    assert_int_equal(getf(SUP1, &j, "%s", path), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "reps")), 2);
+    assert_int_equal(json_array_size(json_object_get(j, "regions")), 0); /* a supervisor: the team only */
+    assert_int_equal(
+        json_array_size(json_object_get(json_array_get(json_object_get(j, "reps"), 0), "weeks")), 4);
+    assert_int_equal(jint(j, "planned", "target"), 20);
+    json_decref(j);
+    assert_int_equal(getf(DIR1, &j, "%s", path), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "regions")), 1);
+    json_decref(j);
+    assert_int_equal(getf(SUP2, NULL, "%s", path), 404);
+    assert_int_equal(getf(REP1, NULL, "%s", path), 403);
+    assert_int_equal(getf(ADMIN, NULL, "/v1/goals/goal:nope"), 404);
+    assert_int_equal(getf(ADMIN, NULL, "%s/elsewhere", path), 404);
+    /* health as of March 4th: week 1; rep1's passed needs diagnoses count, the failed one lowers the pass
+     * rate */
+    assert_int_equal(getf(ADMIN, &j, "%s/health?as_of=2026-03-04", path), 200);
+    assert_int_equal(jint(j, "through_week", NULL), 1);
+    assert_int_equal(json_array_size(json_object_get(j, "reps")), 2);
+    assert_int_equal(json_array_size(json_object_get(j, "teams")), 1);
+    json_t *h = json_object_get(j, "health");
+    assert_true(jint(h, "planned_to_date", NULL) > 0);
+    assert_true(jint(h, "failed_quality", NULL) >= 1);
+    assert_true(json_integer_value(json_object_get(h, "score")) >= 0
+        && json_integer_value(json_object_get(h, "score")) <= 100);
+    json_decref(j);
+    assert_int_equal(getf(ADMIN, NULL, "%s/health?as_of=2026-02-01", path), 400);
+    assert_int_equal(getf(ADMIN, NULL, "%s/health?as_of=soon", path), 400);
+
+    /* the board: with a goal running now, rep1's rates come from it */
+    int64_t day = sp_wall_ms() / 86400000LL;
+    int64_t monday = day - ((day + 3) % 7) - 7;
+    int y, m, d;
+    sp_civil_from_days(monday, &y, &m, &d);
+    snprintf(body, sizeof body,
+        "{\"template\":\"education\",\"target\":10,\"from\":\"%04d-%02d-%02d\",\"weeks\":4,\"scope\":\"team:%"
+        "s-T1\"}",
+        y, m, d, P);
+    assert_int_equal(postf(ADMIN, body, NULL, "/v1/goals"), 201);
+    assert_int_equal(getf(SUP1, &j, "/v1/teams/%s-T1/board", P), 200);
+    assert_true(json_is_object(json_object_get(j, "goal")));
+    int found = 0;
+    json_array_foreach(json_object_get(j, "reps"), i, v)
+    {
+        if (strcmp(json_string_value(json_object_get(v, "rep_id")), E.id[REP1]) != 0) continue;
+        found = 1;
+        assert_string_equal(json_string_value(json_object_get(v, "rates_source")), "goal");
+        /* the failed proposal of two days ago is the goal's only done action: 0 passed of 1 */
+        assert_true(json_real_value(json_object_get(v, "quality_pass_rate")) == 0.0);
+        assert_true(json_real_value(json_object_get(v, "action_completion_rate")) == 0.0);
+        assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(v, "goal_health"), "failed_quality")), 1);
+    }
+    assert_true(found);
+    json_decref(j);
+    /* team T2 has no goal: its own rates */
+    assert_int_equal(getf(SUP2, &j, "/v1/teams/%s-T2/board", P), 200);
+    assert_true(json_is_null(json_object_get(j, "goal")));
+    json_array_foreach(json_object_get(j, "reps"), i, v)
+        assert_string_equal(json_string_value(json_object_get(v, "rates_source")), "activity");
+    json_decref(j);
+}
+
+/* The today list's priority customers link the playbooks: the advancement
+ * card for an open deal, then those sp-route attached to the rep's open
+ * tasks on it (unknown ids left out); GET /v1/playbooks/{id} serves one. */
+static void test_today_materials(void **state)
+{
+    (void)state;
+    const char *P = E.P;
+    task_seed("pb", REP1, "T1", "R1", 2, 5);
+    sqlf("UPDATE tasks SET playbooks = '{competition_kit,no_such_playbook}' WHERE key = '%s:pb'", P);
+    json_t *j = NULL;
+    assert_int_equal(getf(REP1, &j, "/v1/me/today"), 200);
+    json_t *c = NULL, *v;
+    size_t i;
+    json_array_foreach(json_object_get(j, "priority_customers"), i, v)
+    {
+        char want[64];
+        snprintf(want, sizeof want, "%s-D1", P);
+        if (strcmp(json_string_value(json_object_get(v, "deal_id")), want) == 0) c = v;
+    }
+    assert_non_null(c);
+    json_t *m = json_object_get(c, "materials");
+    assert_int_equal(json_array_size(m), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(m, 0), "playbook_id")), "advancement_card");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(m, 0), "link")), "/v1/playbooks/advancement_card");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(m, 0), "title_zh")), "客户推进卡");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(m, 1), "playbook_id")), "competition_kit");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(m, 1), "kind")), "competition_kit");
+    json_decref(j);
+    assert_int_equal(getf(REP1, &j, "/v1/playbooks/competition_kit"), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "competition_kit");
+    assert_true(json_array_size(json_object_get(j, "sections")) > 0);
+    json_decref(j);
+    assert_int_equal(getf(REP1, NULL, "/v1/playbooks/no_such_playbook"), 404);
+    assert_int_equal(call(-1, "GET", "/v1/playbooks/competition_kit", NULL, NULL), 401);
+    sqlf("DELETE FROM tasks WHERE key = '%s:pb'", P);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1062,6 +1303,8 @@ int main(void)
         cmocka_unit_test(test_actions),
         cmocka_unit_test(test_long_poll),
         cmocka_unit_test(test_websocket),
+        cmocka_unit_test(test_goals_api),
+        cmocka_unit_test(test_today_materials),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define APR1 1775001600000LL /* 2026-04-01T00:00:00Z */
 #define GOAL "goal:new_a_class_customers:company:all:2026-03-02"
@@ -145,11 +146,45 @@ static void test_bad_input(void **state)
     free(c);
 }
 
+/* The scheduled review of a month is due at 00:00 UTC of the next month's
+ * first Monday-Friday date. */
+static void test_review_due(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *month;
+        const char *due; /* YYYY-MM-DD, 00:00 UTC */
+    } cases[] = {
+        {"2026-03", "2026-04-01"}, /* a Wednesday */
+        {"2026-04", "2026-05-01"}, /* a Friday */
+        {"2026-07", "2026-08-03"}, /* Aug 1st is a Saturday */
+        {"2026-02", "2026-03-02"}, /* Mar 1st is a Sunday */
+        {"2026-12", "2027-01-01"}, /* over the year, a Friday */
+        {"2027-04", "2027-05-03"}, /* May 1st 2027 is a Saturday */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t due = 0;
+        assert_int_equal(goals_review_due_ms(cases[i].month, &due), SP_OK);
+        int y, m, d;
+        sscanf(cases[i].due, "%d-%d-%d", &y, &m, &d);
+        struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
+        assert_int_equal(due, (int64_t)timegm(&tm) * 1000);
+    }
+    assert_int_equal(goals_review_due_ms("2026-03", NULL), SP_EINVAL);
+    static const char *const bad[] = {"2026-13", "2026-00", "26-03", "2026/03", "", "2026-3x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t due = 0;
+        assert_int_equal(goals_review_due_ms(bad[i], &due), SP_EINVAL);
+    }
+    assert_int_equal(goals_review_due_ms(NULL, &(int64_t) {0}), SP_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_command_opens_a_task),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_review_due),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
