@@ -182,8 +182,8 @@ int bus_producer_partitions(bus_producer *p, const char *topic, int timeout_ms, 
     return rv;
 }
 
-int bus_producer_send_to(bus_producer *p, const char *topic, int32_t partition, const void *key, size_t key_len,
-    const void *value, size_t value_len, bus_done_fn done, void *arg)
+int bus_producer_send_to(bus_producer *p, const char *topic, int32_t partition, const void *key,
+    size_t key_len, const void *value, size_t value_len, bus_done_fn done, void *arg)
 {
     struct done_ctx *d = NULL;
     if (done) {
@@ -192,9 +192,10 @@ int bus_producer_send_to(bus_producer *p, const char *topic, int32_t partition, 
         d->arg = arg;
     }
     for (int waited = 0;; waited += 10) {
-        rd_kafka_resp_err_t err = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic),
-            RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_KEY((void *)key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
+        rd_kafka_resp_err_t err
+            = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                RD_KAFKA_V_KEY((void *)key, key_len), RD_KAFKA_V_VALUE((void *)value, value_len),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(d), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return SP_OK;
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || waited >= 1000) {
             free(d);

@@ -61,8 +61,8 @@ int bus_producer_send(bus_producer *p, const char *topic, const void *key, size_
     size_t value_len, bus_done_fn done, void *arg);
 
 /* bus_producer_send to one partition (partition >= 0) instead of the key's. */
-int bus_producer_send_to(bus_producer *p, const char *topic, int32_t partition, const void *key, size_t key_len,
-    const void *value, size_t value_len, bus_done_fn done, void *arg);
+int bus_producer_send_to(bus_producer *p, const char *topic, int32_t partition, const void *key,
+    size_t key_len, const void *value, size_t value_len, bus_done_fn done, void *arg);
 
 /* The number of partitions of topic in *out (broker metadata, up to
  * timeout_ms). SP_OK, SP_ENOTFOUND (no such topic) or SP_EKAFKA. */

@@ -199,7 +199,8 @@ void sp_clock_describe(sp_clock *c, char *buf, size_t cap)
     pthread_mutex_lock(&c->mu);
     for (int i = 0; i < c->nparts && l + 1 < cap; i++) {
         int n = snprintf(buf + l, cap - l, "%sp%d=%lld%s", i ? "," : "", (int)c->parts[i].id,
-            c->parts[i].high == INT64_MIN ? -1LL : (long long)c->parts[i].high, c->parts[i].assigned ? "a" : "-");
+            c->parts[i].high == INT64_MIN ? -1LL : (long long)c->parts[i].high,
+            c->parts[i].assigned ? "a" : "-");
         if (n < 0) break;
         l += (size_t)n;
     }

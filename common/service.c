@@ -47,7 +47,8 @@ static void clock_persist(sp_service *s, const bus_msg *msgs, size_t n)
         int64_t high;
         if (seen || sp_clock_partition_high(s->clock, msgs[i].partition, &high) != SP_OK) continue;
         done[nd++] = msgs[i].partition;
-        lp += (size_t)snprintf(parts + lp, sizeof parts - lp, "%s%d", nd > 1 ? "," : "", (int)msgs[i].partition);
+        lp += (size_t)snprintf(
+            parts + lp, sizeof parts - lp, "%s%d", nd > 1 ? "," : "", (int)msgs[i].partition);
         lh += (size_t)snprintf(highs + lh, sizeof highs - lh, "%s%lld", nd > 1 ? "," : "", (long long)high);
     }
     if (nd == 0 || lp + 2 > sizeof parts || lh + 2 > sizeof highs) return;

@@ -32,8 +32,8 @@ int enrich_watermark_pack(int64_t ms, uint8_t *buf, size_t cap, size_t *len)
     return SP_OK;
 }
 
-int enrich_watermark_send(enrich_watermark *w, sp_clock *c, bus_producer *p, bus_group *g, const char *topic,
-    int force, int *sent)
+int enrich_watermark_send(
+    enrich_watermark *w, sp_clock *c, bus_producer *p, bus_group *g, const char *topic, int force, int *sent)
 {
     *sent = 0;
     int64_t wm = enrich_watermark_now(c);
@@ -41,7 +41,8 @@ int enrich_watermark_send(enrich_watermark *w, sp_clock *c, bus_producer *p, bus
     int64_t wall = sp_wall_ms(); /* rate limit only, never a business decision */
     if (!force && wall - w->sent_wall_ms < ENRICH_WM_EVERY_MS) return SP_OK;
     int rv;
-    if (w->partitions <= 0 && (rv = bus_producer_partitions(p, topic, 5000, &w->partitions)) != SP_OK) return rv;
+    if (w->partitions <= 0 && (rv = bus_producer_partitions(p, topic, 5000, &w->partitions)) != SP_OK)
+        return rv;
     uint8_t buf[128];
     size_t len = 0;
     if ((rv = enrich_watermark_pack(wm, buf, sizeof buf, &len)) != SP_OK) return rv;

@@ -34,8 +34,8 @@ int64_t enrich_watermark_now(sp_clock *c);
  * ENRICH_WM_EVERY_MS of wall time passed). *sent = 1 when queued. SP_OK;
  * SP_EKAFKA / SP_ENOTFOUND when the partition count cannot be read;
  * SP_ENOMEM. Nothing is queued on error. */
-int enrich_watermark_send(enrich_watermark *w, sp_clock *c, bus_producer *p, bus_group *g, const char *topic,
-    int force, int *sent);
+int enrich_watermark_send(
+    enrich_watermark *w, sp_clock *c, bus_producer *p, bus_group *g, const char *topic, int force, int *sent);
 
 /* Builds a heartbeat message for watermark ms into buf (cap bytes); the
  * packed length in *len. SP_EINVAL when it does not fit. Pure. */

@@ -897,7 +897,8 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
          * moved before this first sweep (a consumer that was down or
          * rebalancing while the replay went on). Running only the latest
          * boundary made a crashed run skip weeks of day-boundary sweeps. */
-        if ((rv = sp_db_exec(db, "SELECT score_ms(min(occurred_at)) FROM interactions", 0, NULL, &r)) != SP_OK)
+        if ((rv = sp_db_exec(db, "SELECT score_ms(min(occurred_at)) FROM interactions", 0, NULL, &r))
+            != SP_OK)
             return rv;
         if (PQntuples(r) && !PQgetisnull(r, 0, 0)) {
             int64_t first = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

@@ -37,8 +37,8 @@ static uint64_t key_hash(score_kind kind, const char *subject, const char *varia
     return h;
 }
 
-static entry *find(const score_state_cache *c, score_kind kind, const char *subject, const char *variant,
-    uint64_t h)
+static entry *find(
+    const score_state_cache *c, score_kind kind, const char *subject, const char *variant, uint64_t h)
 {
     for (size_t i = h & (c->cap - 1);; i = (i + 1) & (c->cap - 1)) {
         entry *e = &c->slot[i];
@@ -161,8 +161,23 @@ size_t score_state_cache_count(const score_state_cache *c)
     return n;
 }
 
-enum { C_KIND, C_TYPE, C_ID, C_VAR, C_ACTIVE, C_EPISODE, C_REVISION, C_LEVEL, C_VALUE, C_RAISED, C_CHANGED,
-    C_PENDING, C_HASH, C_AT, N_COLS };
+enum {
+    C_KIND,
+    C_TYPE,
+    C_ID,
+    C_VAR,
+    C_ACTIVE,
+    C_EPISODE,
+    C_REVISION,
+    C_LEVEL,
+    C_VALUE,
+    C_RAISED,
+    C_CHANGED,
+    C_PENDING,
+    C_HASH,
+    C_AT,
+    N_COLS
+};
 
 sp_err score_state_cache_flush(score_state_cache *c, sp_db *db)
 {
@@ -203,7 +218,8 @@ sp_err score_state_cache_flush(score_state_cache *c, sp_db *db)
     }
     if (rv == SP_OK && n)
         rv = sp_db_exec(db,
-            "INSERT INTO signal_state AS s (kind, subject_type, subject_id, variant, active, episode, revision, "
+            "INSERT INTO signal_state AS s (kind, subject_type, subject_id, variant, active, episode, "
+            "revision, "
             "level, last_value, raised_at_ms, changed_at_ms, clear_pending_since_ms, evidence_hash, "
             "updated_at) "
             "SELECT k, t, i, v, a, e, r, l, lv, ra, ch, pe, h, score_ts(at) FROM unnest($1::text[], "

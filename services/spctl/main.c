@@ -1,6 +1,7 @@
 /* spctl - the operator CLI: migrate, topics, and more (see `spctl --help`). */
 #include "config.h"
 #include "log.h"
+#include "bus.h"
 #include "spctl/spctl.h"
 
 #include <stdio.h>
@@ -54,6 +55,8 @@ static const sp_config_row rows[] = {
     {"SP_TOPIC_PARTITIONS", SP_CFG_INT, "6", CFG(partitions), "partitions per topic", .min = 1, .max = 1024},
     {"SP_TOPIC_REPLICATION", SP_CFG_INT, "1", CFG(replication), "replication factor", .min = 1, .max = 16},
     {"SP_LOG_LEVEL", SP_CFG_ENUM, "warn", CFG(log_level), "log level", .choices = "debug|info|warn|error"},
+    {"SP_TOPIC_TASK_COMMANDS", SP_CFG_STRING, SP_TOPIC_TASK_COMMANDS, CFG(commands_topic),
+        "topic the monthly review publishes its catch-up task commands to"},
     SP_CONFIG_END,
 };
 

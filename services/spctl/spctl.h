@@ -13,6 +13,7 @@ struct spctl_cfg {
     long partitions;
     long replication;
     char *log_level;
+    char *commands_topic;
 };
 
 typedef struct spctl_cmd {

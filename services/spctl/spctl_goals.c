@@ -311,7 +311,7 @@ int spctl_review(const struct spctl_cfg *cfg, int argc, char **argv)
         fprintf(stderr, "spctl review: --month YYYY-MM is required\n%s", usage);
         return 2;
     }
-    gctx c = {.bootstrap = cfg->kafka_bootstrap, .topic = SP_TOPIC_TASK_COMMANDS, .wait_ms = 40000};
+    gctx c = {.bootstrap = cfg->kafka_bootstrap, .topic = cfg->commands_topic, .wait_ms = 40000};
     PGresult *goals = NULL;
     int rv = sp_db_open(cfg->pg_url, &c.db);
     if (rv) dberr(&c, "database");

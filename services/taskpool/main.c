@@ -23,6 +23,7 @@ struct cfg {
     char *web_dir;
     char *goal_templates;
     char *playbooks;
+    char *commands_topic;
     int goal_schedule;
 };
 
@@ -34,6 +35,8 @@ static const sp_config_row rows[] = {
     {"SP_SLA_L3", SP_CFG_MS, "2h", CFG(sla3), "acknowledge an L3 task within"},
     {"SP_SUPPRESS", SP_CFG_MS, "7d", CFG(suppress), "a dismissed task suppresses the same signal this long"},
     {"SP_SLA_SWEEP", SP_CFG_MS, "1m", CFG(sweep), "SLA sweep period (clock time: event time in replays)"},
+    {"SP_TOPIC_TASK_COMMANDS", SP_CFG_STRING, SP_TOPIC_TASK_COMMANDS, CFG(commands_topic),
+        "task commands topic consumed (and the goal review's catch-ups published to)"},
     {"SP_HTTP_WORKERS", SP_CFG_INT, "32", CFG(http_workers),
         "HTTP handler threads (each long-poll holds one while it waits)", .min = 1, .max = 256},
     {"SP_TOKEN_CACHE", SP_CFG_MS, "5s", CFG(token_cache),
@@ -191,11 +194,11 @@ int main(int argc, char **argv)
     snprintf(playbooks, sizeof playbooks, "%s/playbooks.json", cfg.svc.tenant_dir);
     if (cfg.playbooks && *cfg.playbooks) snprintf(playbooks, sizeof playbooks, "%s", cfg.playbooks);
     int code = 1;
-    if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, SP_TOPIC_TASK_COMMANDS, taskpool_svc_batch, &ts)
-        != SP_OK)
+    if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, cfg.commands_topic, taskpool_svc_batch, &ts) != SP_OK)
         goto out;
     ts.producer = svc.producer;
     ts.clock = svc.clock;
+    ts.commands_topic = cfg.commands_topic;
     ts.goal_templates = cfg.goal_schedule ? templates : NULL; /* the goal schedule */
     svc.on_idle = taskpool_svc_idle;
     /* the API: its own connections (the consumer's is single-threaded),

@@ -435,11 +435,13 @@ static void test_batch_with_poison_keeps_the_rest(void **state)
         2);
     /* one state row, written by the flush with the later evaluation's time */
     assert_int_equal(
-        sql_int("SELECT count(*) FROM signal_state WHERE kind = 'customer.stale' AND subject_id = '%s'", cust),
+        sql_int(
+            "SELECT count(*) FROM signal_state WHERE kind = 'customer.stale' AND subject_id = '%s'", cust),
         1);
-    assert_int_equal(sql_int("SELECT score_ms(updated_at) FROM signal_state WHERE kind = 'customer.stale' AND "
-                             "subject_id = '%s'",
-                         cust),
+    assert_int_equal(
+        sql_int("SELECT score_ms(updated_at) FROM signal_state WHERE kind = 'customer.stale' AND "
+                "subject_id = '%s'",
+            cust),
         T0 + 2 * HOUR);
     /* the same batch again: duplicates, nothing changes */
     unsigned long dup = F.svc.duplicates;
