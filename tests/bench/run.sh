@@ -79,6 +79,30 @@ c2=$(date +%s.%N)
 copy=$(echo "$n / ($c2 - $c1)" | bc -l)
 printf 'baseline: PostgreSQL COPY of the same %d rows: %.0f rows/s\n' "$n" "$copy"
 printf 'ratio: pipeline/COPY = %.3f\n' "$(echo "$pipe / $copy" | bc -l)"
+# (3b) sp-score alone (issue 5): the enriched stream of the run above consumed
+# again from the start by a fresh consumer group on emptied score state, in
+# event time; beside it, a plain consume of the same messages (kcat)
+bash deploy/local/stack.sh services-stop >/dev/null
+k0=$(date +%s.%N)
+ne=$(kcat -b "$SP_KAFKA_BOOTSTRAP" -C -t sp.enriched.v1 -e -q -f 'x\n' 2>/dev/null | wc -l)
+k1=$(date +%s.%N)
+psql "$SP_PG_URL" -qc "TRUNCATE signal_state, deal_health, score_tracking, score_rep_actions, score_sweeps, score_role_touches;
+  DELETE FROM processed_events WHERE consumer = 'sp-score'; DELETE FROM clock_partitions WHERE consumer LIKE 'bench-score%'" >/dev/null
+SP_GROUP_ID=bench-score-$$ SP_CLOCK=event SP_IDLE_GRACE=1s SP_HTTP_ADDR=http://127.0.0.1:18399 "$BIN/sp-score" >"$SP_VAR/score-bench.log" 2>&1 &
+sp=$!
+s0=$(date +%s.%N)
+for _ in $(seq 1 6000); do
+  got=$(curl -s http://127.0.0.1:18399/metrics | awk '/sp_consumer_messages_total\{result="ok"\}/{print $2}')
+  [ "${got:-0}" -ge "$ne" ] && break
+  kill -0 $sp 2>/dev/null || break
+  sleep 0.2
+done
+s1=$(date +%s.%N)
+printf 'score: %d enriched messages (events and watermark heartbeats) through sp-score alone in %.1f s = %.0f/s; peak RSS %s\n' \
+  "$ne" "$(echo "$s1 - $s0" | bc -l)" "$(echo "$ne / ($s1 - $s0)" | bc -l)" "$(rss $sp)"
+printf 'baseline: plain consume of the same %d messages (kcat): %.0f/s\n' "$ne" "$(echo "$ne / ($k1 - $k0)" | bc -l)"
+printf 'ratio: score/plain consume = %.4f\n' "$(echo "($ne / ($s1 - $s0)) / ($ne / ($k1 - $k0))" | bc -l)"
+kill $sp; wait $sp 2>/dev/null
 # (4) sp-taskpool's targets (issue 6), the real service on a clean broker and
 # database: my-tasks p99 at 500 req/s with 100,000 tasks, commands applied/s
 # through Kafka, actions/s, peak RSS
