@@ -100,9 +100,10 @@ static sp_err outs_send(score_svc *s, bus_group *g, out_list *o)
 
 /* --- state rows ------------------------------------------------------------------ */
 
-/* Creates the state row if missing and locks it; the stored state in *st. */
-static sp_err state_lock(
-    sp_db *db, score_kind kind, const char *subject, const char *variant, int64_t now, score_state *st)
+/* Creates the state row if missing and locks it; the stored state in *st,
+ * the time of its last evaluation in *at_ms (0 for a row created now). */
+static sp_err state_lock(sp_db *db, score_kind kind, const char *subject, const char *variant, int64_t now,
+    score_state *st, int64_t *at_ms)
 {
     char t[32];
     snprintf(t, sizeof t, "%lld", (long long)now);
@@ -114,10 +115,12 @@ static sp_err state_lock(
         "VALUES ($1, $2, $3, $4, score_ts($5::bigint)) ON CONFLICT (kind, subject_type, subject_id, variant) "
         "DO UPDATE SET kind = EXCLUDED.kind RETURNING active, episode, revision, level, last_value, "
         "raised_at_ms, "
-        "changed_at_ms, clear_pending_since_ms, evidence_hash",
+        "changed_at_ms, clear_pending_since_ms, evidence_hash, "
+        "CASE WHEN xmax = 0 THEN 0 ELSE score_ms(updated_at) END", /* xmax 0: inserted here */
         5, p, &r);
     if (rv != SP_OK) return rv;
     memset(st, 0, sizeof *st);
+    *at_ms = strtoll(PQgetvalue(r, 0, 9), NULL, 10);
     st->active = PQgetvalue(r, 0, 0)[0] == 't';
     st->episode = (uint32_t)strtoll(PQgetvalue(r, 0, 1), NULL, 10);
     st->revision = (uint32_t)strtoll(PQgetvalue(r, 0, 2), NULL, 10);
@@ -131,6 +134,15 @@ static sp_err state_lock(
     return SP_OK;
 }
 
+/* Kinds whose sweeps judge inactive subjects too (a threshold crossed
+ * while nothing happened), so an event may meet a state no sweep has
+ * judged yet at the boundaries before it. */
+static int sweep_raised(score_kind kind)
+{
+    return kind == SCORE_CUSTOMER_STALE || kind == SCORE_UNANSWERED_INBOUND || kind == SCORE_KEY_ROLE_UNCOVERED
+        || kind == SCORE_NO_PROGRESS_AFTER_VISIT || kind == SCORE_STAGE_STALLED;
+}
+
 /* Evaluates one (kind, subject, variant) at now: state row created or
  * locked at its first evaluation in the transaction (later ones read it
  * from s->states), facts, evaluation, step, state kept in s->states for
@@ -138,15 +150,42 @@ static sp_err state_lock(
  * in out. clears: the event by itself makes the condition false at now (a
  * touch for customer.stale, a rep reply for deal.unanswered_inbound): an
  * inactive state then needs no facts - the evaluation would observe "not
- * met, value 0" - which saves the two fact queries on most events. */
+ * met, value 0" - which saves the two fact queries on most events.
+ *
+ * from_event: an event at now may run ahead of the sweeps (the watermark
+ * trails the events of a batch; after a restart by days). If the sweep of
+ * the last boundary B before now has not run and the state was last judged
+ * before B, the state is first judged at B exactly as that sweep would -
+ * otherwise the event's own evaluation (at now > B) would make the sweep
+ * leave the state alone and a threshold crossed in the silence before the
+ * event (a customer silent for 39 days) would never raise. */
 static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *subject, const char *variant,
-    int64_t now, int clears, out_list *out)
+    int64_t now, int clears, int from_event, out_list *out)
 {
     score_state st;
+    int64_t last_ms = 0;
     sp_err rv = SP_OK;
-    if (!score_state_cache_get(s->states, kind, subject, variant, &st)
-        && (rv = state_lock(db, kind, subject, variant, now, &st)) != SP_OK)
+    if (!score_state_cache_get(s->states, kind, subject, variant, &st, &last_ms)
+        && (rv = state_lock(db, kind, subject, variant, now, &st, &last_ms)) != SP_OK)
         return rv;
+    int64_t every = s->sweep_every_ms, b = every > 0 ? (now - 1) / every * every : 0;
+    /* sweep_done_ms 0: no sweep ever ran; the first one starts from the
+     * earliest interaction and judges every boundary itself */
+    if (from_event && sweep_raised(kind) && s->sweep_done_ms > 0 && b > s->sweep_done_ms && last_ms < b) {
+        score_eval ev;
+        score_transition tb = SCORE_TR_NONE;
+        Salespulse__V1__Signal *sb = NULL;
+        if ((rv = score_facts_eval(db, s->rules, s->cal, kind, subject, variant, b, &ev)) != SP_OK
+            || (rv = score_signal_step(&st, &ev, s->rules, b, s->tenant_id, &tb, &sb)) != SP_OK)
+            return rv;
+        if (sb) {
+            rv = outs_push(out, sb);
+            sp_log_event(SP_LOG_DEBUG, sb->meta->event_id, "%s %s (boundary before the event)",
+                score_transition_name(tb), sb->signal_id);
+            score_signal_free(sb);
+            if (rv != SP_OK) return rv;
+        }
+    }
     score_transition tr = SCORE_TR_NONE;
     Salespulse__V1__Signal *sig = NULL;
     if (clears && !st.active) {
@@ -366,7 +405,7 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
                 for (size_t j = 0; j < i && !seen; j++)
                     seen = !strcmp(x->risks[j], x->risks[i]);
                 if (!seen
-                    && (rv = evaluate(s, db, (score_kind)k, ctx.subject_id, x->risks[i], now, 0, &out))
+                    && (rv = evaluate(s, db, (score_kind)k, ctx.subject_id, x->risks[i], now, 0, 1, &out))
                         != SP_OK)
                     goto dberr;
             }
@@ -378,7 +417,7 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
          * on every run (with crashes and restarts too). */
         if (score_kind_subject((score_kind)k) == SCORE_SUBJECT_REP) continue;
         if ((rv = evaluate(
-                 s, db, (score_kind)k, ctx.subject_id, "", now, event_clears(ei, (score_kind)k), &out))
+                 s, db, (score_kind)k, ctx.subject_id, "", now, event_clears(ei, (score_kind)k), 1, &out))
             != SP_OK)
             goto dberr;
     }
@@ -440,6 +479,13 @@ void score_svc_batch(
     score_svc *s = arg;
     score_svc_reload(s);
     health_forget(s);
+    if (s->sweep_done_ms <= 0) { /* after a start: how far the sweeps got */
+        PGresult *r = NULL;
+        if (sp_db_exec(db, "SELECT last_ms FROM score_sweeps WHERE name = 'all'", 0, NULL, &r) == SP_OK) {
+            if (PQntuples(r)) s->sweep_done_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            PQclear(r);
+        }
+    }
     sweep_catch_up(s, db);
     /* signals carry deterministic ids: the optimistic pass is safe */
     static const sp_tx_hooks hooks = {states_begin, states_flush, 1};
@@ -767,7 +813,7 @@ static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *s
     }
     for (int i = 0; i < PQntuples(r) && rv == SP_OK; i++) {
         if (PQgetisnull(r, i, 0) || !*PQgetvalue(r, i, 0)) continue;
-        rv = evaluate(s, db, kind, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), t, 0, out);
+        rv = evaluate(s, db, kind, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), t, 0, 0, out);
         (*n_eval)++;
     }
     PQclear(r);
@@ -867,6 +913,7 @@ sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
     }
     if ((rv = sp_db_commit(db)) != SP_OK) goto rollback;
     s->boundaries++;
+    if (t > s->sweep_done_ms) s->sweep_done_ms = t;
     if (ran) *ran = 1;
     sp_log_event(SP_LOG_DEBUG, "", "sweep %lld: %zu evaluations, %zu signals in %lld ms", (long long)t,
         n_eval, out.n, (long long)(sp_wall_ms() - t0));
@@ -891,6 +938,7 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
     if (rv != SP_OK) return rv;
     int64_t last = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
+    if (last > s->sweep_done_ms) s->sweep_done_ms = last; /* another instance's too */
     if (last <= 0 && sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT) {
         /* No boundary done yet: in event time every boundary from the
          * earliest interaction on runs, however far the watermark has

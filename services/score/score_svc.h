@@ -47,6 +47,7 @@ typedef struct score_svc {
     int64_t *health_at;
     size_t n_health, cap_health;
     score_state_cache *states; /* the current transaction's states; created on first use */
+    int64_t sweep_done_ms; /* the last boundary known swept (score_sweeps) */
 } score_svc;
 
 /* sp_service_batch_fn for EnrichedInteraction messages; after the batch

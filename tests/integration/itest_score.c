@@ -468,6 +468,46 @@ static void test_watermark_heartbeat(void **state)
     assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE event_id LIKE 'wm:%%'"), 0);
 }
 
+/* An event far ahead of the sweeps (the watermark trails the events of a
+ * batch; after a restart by days): a customer silent for 39 days whose
+ * boundaries no sweep has judged yet is judged at the boundary before the
+ * event - raised - and then cleared by the event itself. Without that the
+ * event's own evaluation made the later sweeps leave the state alone and
+ * the silence never raised (the demo's planted e_customer_stale). */
+static void test_event_ahead_of_sweeps(void **state)
+{
+    (void)state;
+    char cust[96], e1[128], e2[128];
+    snprintf(cust, sizeof cust, "%s-AHEAD", F.pfx);
+    snprintf(e1, sizeof e1, "%s-a1", cust);
+    snprintf(e2, sizeof e2, "%s-a2", cust);
+    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s', '%s-R', score_ts(%lld))", cust,
+        F.pfx, (long long)(T0 - 60 * DAY));
+    sql("DELETE FROM score_sweeps");
+    F.svc.next_sweep_ms = 0;
+    F.svc.sweep_done_ms = 0;
+    sp_clock_set_ms(F.clock, 0);
+    ins_interaction(e1, T0, cust, NULL, "wecom", "inbound", 1, NULL);
+    drive_event(e1, T0, cust, NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_INBOUND, 1);
+    sweep_to(T0 + DAY); /* the sweeps got this far */
+    assert_int_equal(state_active("customer.stale", cust), 0);
+    int64_t t2 = T0 + 39 * DAY;
+    ins_interaction(e2, t2, cust, NULL, "wecom", "outbound", 0, NULL);
+    drive_event(e2, t2, cust, NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0);
+    assert_int_equal(state_active("customer.stale", cust), 0);
+    assert_int_equal(
+        sql_int("SELECT episode FROM signal_state WHERE kind = 'customer.stale' AND subject_id = '%s'", cust), 1);
+    char ids[8][256];
+    assert_int_equal(read_signals(cust, ids, 8, 2), 2);
+    char want[256];
+    snprintf(want, sizeof want, "sig:customer.stale:customer:%s:1:raised:1", cust);
+    assert_string_equal(ids[0], want);
+    snprintf(want, sizeof want, "sig:customer.stale:customer:%s:1:cleared:2", cust);
+    assert_string_equal(ids[1], want);
+}
+
 static int met(score_kind kind, const char *subject, const char *variant, int64_t now, score_eval *ev)
 {
     assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, kind, subject, variant, now, ev), SP_OK);
@@ -752,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_poison_dead_lettered),
         cmocka_unit_test(test_batch_with_poison_keeps_the_rest),
         cmocka_unit_test(test_watermark_heartbeat),
+        cmocka_unit_test(test_event_ahead_of_sweeps),
         cmocka_unit_test(test_every_kind_loads),
         cmocka_unit_test(test_sweep_lock_skips),
         cmocka_unit_test(test_bench),

@@ -21,21 +21,23 @@ static void test_get_put(void **state)
     score_state_cache *c = NULL;
     assert_int_equal(score_state_cache_new(&c), SP_OK);
     score_state got;
-    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C1", "", &got), 0);
+    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C1", "", &got, NULL), 0);
     score_state_cache_item_begin(c);
     score_state a = st_of(1, 1);
     assert_int_equal(score_state_cache_put(c, SCORE_CUSTOMER_STALE, "C1", "", &a, 10), SP_OK);
-    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C1", "", &got), 1);
+    int64_t at = 0;
+    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C1", "", &got, &at), 1);
     assert_int_equal(got.episode, 1);
+    assert_int_equal(at, 10); /* the time of its last evaluation */
     /* kind, subject and variant all part of the key */
-    assert_int_equal(score_state_cache_get(c, SCORE_RISK_RAISED, "C1", "", &got), 0);
-    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C1", "x", &got), 0);
-    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C2", "", &got), 0);
+    assert_int_equal(score_state_cache_get(c, SCORE_RISK_RAISED, "C1", "", &got, NULL), 0);
+    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C1", "x", &got, NULL), 0);
+    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C2", "", &got, NULL), 0);
     assert_int_equal(score_state_cache_put(c, SCORE_CUSTOMER_STALE, "C1", NULL, &a, 11), SP_OK);
     assert_int_equal(score_state_cache_count(c), 1); /* NULL variant = "" */
     score_state_cache_reset(c);
     assert_int_equal(score_state_cache_count(c), 0);
-    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C1", "", &got), 0);
+    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C1", "", &got, NULL), 0);
     assert_int_equal(score_state_cache_put(NULL, SCORE_CUSTOMER_STALE, "C1", "", &a, 1), SP_EINVAL);
     score_state_cache_destroy(c);
     score_state_cache_destroy(NULL);
@@ -56,13 +58,13 @@ static void test_item_undo(void **state)
     assert_int_equal(score_state_cache_put(c, SCORE_RISK_RAISED, "D1", "price", &three, 3), SP_OK);
     assert_int_equal(score_state_cache_put(c, SCORE_CUSTOMER_STALE, "C9", "", &two, 3), SP_OK);
     score_state_cache_item_undo(c);
-    assert_int_equal(score_state_cache_get(c, SCORE_RISK_RAISED, "D1", "price", &got), 1);
+    assert_int_equal(score_state_cache_get(c, SCORE_RISK_RAISED, "D1", "price", &got, NULL), 1);
     assert_int_equal(got.episode, 1);
-    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C9", "", &got), 0);
+    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C9", "", &got, NULL), 0);
     assert_int_equal(score_state_cache_count(c), 1);
     score_state_cache_item_begin(c);
     assert_int_equal(score_state_cache_put(c, SCORE_CUSTOMER_STALE, "C9", "", &three, 4), SP_OK);
-    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C9", "", &got), 1);
+    assert_int_equal(score_state_cache_get(c, SCORE_CUSTOMER_STALE, "C9", "", &got, NULL), 1);
     assert_int_equal(got.episode, 3);
     score_state_cache_destroy(c);
 }
@@ -84,7 +86,7 @@ static void test_grows(void **state)
     for (uint32_t i = 0; i < 5000; i++) {
         snprintf(id, sizeof id, "D%u", i);
         score_state got;
-        assert_int_equal(score_state_cache_get(c, SCORE_STAGE_STALLED, id, "", &got), 1);
+        assert_int_equal(score_state_cache_get(c, SCORE_STAGE_STALLED, id, "", &got, NULL), 1);
         assert_int_equal(got.episode, i);
     }
     score_state_cache_destroy(c);
