@@ -139,8 +139,9 @@ static sp_err state_lock(sp_db *db, score_kind kind, const char *subject, const 
  * judged yet at the boundaries before it. */
 static int sweep_raised(score_kind kind)
 {
-    return kind == SCORE_CUSTOMER_STALE || kind == SCORE_UNANSWERED_INBOUND || kind == SCORE_KEY_ROLE_UNCOVERED
-        || kind == SCORE_NO_PROGRESS_AFTER_VISIT || kind == SCORE_STAGE_STALLED;
+    return kind == SCORE_CUSTOMER_STALE || kind == SCORE_UNANSWERED_INBOUND
+        || kind == SCORE_KEY_ROLE_UNCOVERED || kind == SCORE_NO_PROGRESS_AFTER_VISIT
+        || kind == SCORE_STAGE_STALLED;
 }
 
 /* Evaluates one (kind, subject, variant) at now: state row created or

@@ -99,8 +99,8 @@ void score_state_cache_item_undo(score_state_cache *c)
     }
 }
 
-int score_state_cache_get(const score_state_cache *c, score_kind kind, const char *subject, const char *variant,
-    score_state *out, int64_t *at_ms)
+int score_state_cache_get(const score_state_cache *c, score_kind kind, const char *subject,
+    const char *variant, score_state *out, int64_t *at_ms)
 {
     entry *e = find(c, kind, subject, variant, key_hash(kind, subject, variant));
     if (!e->subject || !e->live) return 0;

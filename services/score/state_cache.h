@@ -37,8 +37,8 @@ void score_state_cache_item_undo(score_state_cache *c);
 /* The cached state of (kind, subject, variant) in *out and the time of its
  * last evaluation in *at_ms (may be NULL): 1 when cached, 0 when the caller
  * must read (and lock) the row first. */
-int score_state_cache_get(const score_state_cache *c, score_kind kind, const char *subject, const char *variant,
-    score_state *out, int64_t *at_ms);
+int score_state_cache_get(const score_state_cache *c, score_kind kind, const char *subject,
+    const char *variant, score_state *out, int64_t *at_ms);
 
 /* Stores st as evaluated at now_ms (the row's updated_at). SP_ENOMEM. */
 sp_err score_state_cache_put(score_state_cache *c, score_kind kind, const char *subject, const char *variant,

@@ -498,7 +498,8 @@ static void test_event_ahead_of_sweeps(void **state)
         SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0);
     assert_int_equal(state_active("customer.stale", cust), 0);
     assert_int_equal(
-        sql_int("SELECT episode FROM signal_state WHERE kind = 'customer.stale' AND subject_id = '%s'", cust), 1);
+        sql_int("SELECT episode FROM signal_state WHERE kind = 'customer.stale' AND subject_id = '%s'", cust),
+        1);
     char ids[8][256];
     assert_int_equal(read_signals(cust, ids, 8, 2), 2);
     char want[256];
