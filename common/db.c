@@ -32,8 +32,6 @@ struct sp_db {
     int64_t next_try_ms;
     int64_t backoff_ms;
     char errmsg[512];
-    const char *prepared[SP_DB_MAX_PREPARED]; /* names prepared on conn */
-    int n_prepared;
     int queued, pipeline_failed; /* pipeline mode */
 };
 
@@ -62,7 +60,6 @@ static int try_connect(sp_db *db)
 {
     stmts_clear(db); /* the server forgot them with the old session */
     if (db->conn) PQfinish(db->conn);
-    db->n_prepared = 0; /* a new session has none */
     db->conn = PQconnectdb(db->url);
     if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) {
         set_err(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
@@ -166,27 +163,41 @@ static stmt_entry *stmt_slot(sp_db *db, const char *sql, uint64_t h)
     }
 }
 
-/* Runs sql as a prepared statement, preparing it on first use. The slot
- * of a statement whose cached plan the server refuses (its result type
- * changed with the schema) is retired: the next call prepares it afresh
- * under a new name. */
-static int exec_prepared(sp_db *db, const char *sql, int nparams, const char *const *params, PGresult **res)
+/* The cache entry of sql, prepared on this connection on first use; NULL
+ * (and SP_OK in *rv) when the cache is off or full: run it unprepared. */
+static stmt_entry *stmt_prepared(sp_db *db, const char *sql, int nparams, int *rv)
 {
+    *rv = SP_OK;
+    if (!db->prepare || nparams < 0) return NULL;
     uint64_t h = fnv1a(sql);
     stmt_entry *e = stmt_slot(db, sql, h);
+    if (e->sql) return e;
+    if (db->n_stmts >= STMT_MAX) return NULL;
+    int id = ++db->next_stmt_id;
     char name[24];
-    if (!e->sql) {
-        if (db->n_stmts >= STMT_MAX)
-            return check(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0), res);
-        int id = ++db->next_stmt_id;
-        snprintf(name, sizeof name, "sp_%d", id);
-        int rv = check(db, PQprepare(db->conn, name, sql, nparams, NULL), NULL);
-        if (rv != SP_OK) return rv;
-        if (!(e->sql = strdup(sql))) return SP_ENOMEM; /* prepared but unused: harmless */
-        e->hash = h;
-        e->id = id;
-        db->n_stmts++;
+    snprintf(name, sizeof name, "sp_%d", id);
+    if ((*rv = check(db, PQprepare(db->conn, name, sql, nparams, NULL), NULL)) != SP_OK) return NULL;
+    if (!(e->sql = strdup(sql))) { /* prepared but unused: harmless */
+        *rv = SP_ENOMEM;
+        return NULL;
     }
+    e->hash = h;
+    e->id = id;
+    db->n_stmts++;
+    return e;
+}
+
+/* Runs sql prepared once per connection (see STMT_SLOTS). The slot of a
+ * statement whose cached plan the server refuses (its result type changed
+ * with the schema) is retired: the next call prepares it afresh. */
+int sp_db_exec(sp_db *db, const char *sql, int nparams, const char *const *params, PGresult **res)
+{
+    int rv = sp_db_ensure(db);
+    if (rv != SP_OK) return rv;
+    stmt_entry *e = stmt_prepared(db, sql, nparams, &rv);
+    if (rv != SP_OK) return rv;
+    if (!e) return check(db, PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0), res);
+    char name[24];
     snprintf(name, sizeof name, "sp_%d", e->id);
     PGresult *r = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -194,40 +205,11 @@ static int exec_prepared(sp_db *db, const char *sql, int nparams, const char *co
     return check(db, r, res);
 }
 
-int sp_db_exec(sp_db *db, const char *sql, int nparams, const char *const *params, PGresult **res)
+int sp_db_prepare(sp_db *db, const char *sql, int nparams)
 {
     int rv = sp_db_ensure(db);
-    if (rv != SP_OK) return rv;
-    if (db->prepare && nparams >= 0) return exec_prepared(db, sql, nparams, params, res);
-    PGresult *r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    return check(db, r, res);
-}
-
-int sp_db_exec_prepared(
-    sp_db *db, const char *name, const char *sql, int nparams, const char *const *params, PGresult **res)
-{
-    int rv = sp_db_ensure(db), i;
-    if (rv != SP_OK) return rv;
-    for (i = 0; i < db->n_prepared && strcmp(db->prepared[i], name) != 0; i++)
-        ;
-    if (i == db->n_prepared) {
-        if (i == SP_DB_MAX_PREPARED) return sp_db_exec(db, sql, nparams, params, res);
-        if ((rv = check(db, PQprepare(db->conn, name, sql, nparams, NULL), NULL)) != SP_OK) return rv;
-        db->prepared[db->n_prepared++] = name;
-    }
-    return check(db, PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0), res);
-}
-
-int sp_db_prepare(sp_db *db, const char *name, const char *sql, int nparams)
-{
-    int rv = sp_db_ensure(db), i;
-    if (rv != SP_OK) return rv;
-    for (i = 0; i < db->n_prepared; i++)
-        if (strcmp(db->prepared[i], name) == 0) return SP_OK;
-    if (i == SP_DB_MAX_PREPARED) return SP_EFULL;
-    if ((rv = check(db, PQprepare(db->conn, name, sql, nparams, NULL), NULL)) != SP_OK) return rv;
-    db->prepared[db->n_prepared++] = name;
-    return SP_OK;
+    if (rv == SP_OK) stmt_prepared(db, sql, nparams, &rv);
+    return rv;
 }
 
 int sp_db_pipeline_begin(sp_db *db)
@@ -242,15 +224,15 @@ int sp_db_pipeline_begin(sp_db *db)
     return SP_OK;
 }
 
-int sp_db_pipeline_send(sp_db *db, const char *name, const char *sql, int nparams, const char *const *params)
+int sp_db_pipeline_send(sp_db *db, const char *sql, int nparams, const char *const *params)
 {
-    int known = 0;
-    for (int i = 0; i < db->n_prepared && !known; i++)
-        known = strcmp(db->prepared[i], name) == 0;
     /* never prepared inside a pipeline: after an error there, which
      * statements got prepared would be unknown (sp_db_prepare first) */
-    int ok = known ? PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0)
-                   : PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    stmt_entry *e = db->prepare ? stmt_slot(db, sql, fnv1a(sql)) : NULL;
+    char name[24];
+    if (e && e->sql) snprintf(name, sizeof name, "sp_%d", e->id);
+    int ok = e && e->sql ? PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0)
+                         : PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     if (ok == 1) {
         db->queued++;
         return SP_OK;

@@ -26,21 +26,15 @@ void sp_db_destroy(sp_db *db);
 int sp_db_ensure(sp_db *db);
 
 /* Runs one parameterised statement (text parameters; NULL entry = SQL NULL).
+ * Each distinct text is prepared once per connection and then run
+ * prepared (parsed and planned once; SP_DB_PREPARE=0 turns this off).
  * On success, when res is not NULL, *res holds the result (caller frees with
  * PQclear); otherwise the result is cleared. */
 int sp_db_exec(sp_db *db, const char *sql, int nparams, const char *const *params, PGresult **res);
 
-/* sp_db_exec through a statement prepared once per connection under name
- * (a string literal: it is kept by pointer), so a hot query is parsed and
- * planned once. Past SP_DB_MAX_PREPARED names it runs unprepared. */
-#define SP_DB_MAX_PREPARED 16
-int sp_db_exec_prepared(
-    sp_db *db, const char *name, const char *sql, int nparams, const char *const *params, PGresult **res);
-
-/* Prepares sql under name on this connection unless it is already (the
- * statement sp_db_exec_prepared and sp_db_pipeline_send use). SP_EFULL
- * past SP_DB_MAX_PREPARED names. */
-int sp_db_prepare(sp_db *db, const char *name, const char *sql, int nparams);
+/* Prepares sql on this connection unless it is already (what sp_db_exec
+ * does on first use), so sp_db_pipeline_send can send it prepared. */
+int sp_db_prepare(sp_db *db, const char *sql, int nparams);
 
 /* Pipeline mode (libpq): statements queued with sp_db_pipeline_send are
  * sent without waiting for each result; sp_db_pipeline_end syncs, reads
@@ -48,9 +42,9 @@ int sp_db_prepare(sp_db *db, const char *name, const char *sql, int nparams);
  * (SP_EDB / SP_EDBDOWN, message in sp_db_errmsg). Results are discarded:
  * for writes only. Inside an explicit transaction an error aborts it (the
  * caller rolls back). Keep a pipeline to some dozens of statements. A
- * name not yet prepared (sp_db_prepare) is sent unprepared. */
+ * statement not yet prepared (sp_db_prepare) is sent unprepared. */
 int sp_db_pipeline_begin(sp_db *db);
-int sp_db_pipeline_send(sp_db *db, const char *name, const char *sql, int nparams, const char *const *params);
+int sp_db_pipeline_send(sp_db *db, const char *sql, int nparams, const char *const *params);
 int sp_db_pipeline_end(sp_db *db);
 
 /* Transactions. Rollback never fails loudly (it is the cleanup path). */

@@ -86,8 +86,7 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
     if (rv != SP_OK) return SP_EDBDOWN;
     PGresult *r = NULL;
     const char *p[2] = {hash, now};
-    rv = sp_db_exec_prepared(db, "taskpool_auth",
-        /* a supervisor or director recorded only on teams/regions still gets a scope */
+    rv = sp_db_exec(db, /* a supervisor or director recorded only on teams/regions still gets a scope */
         "SELECT p.id, p.role, coalesce(p.team_id, (SELECT id FROM teams WHERE supervisor_id = p.id ORDER BY "
         "id LIMIT 1), ''), "
         "coalesce(p.region_id, t.region_id, (SELECT id FROM regions WHERE director_id = p.id ORDER BY id "

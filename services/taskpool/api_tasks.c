@@ -68,8 +68,8 @@ static int list_tasks(
     sp_db *db = NULL;
     if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
     PGresult *r = NULL;
-    int rv = by_team ? sp_db_exec_prepared(db, "taskpool_list_team", LIST_SQL("team_id"), 8, p, &r)
-                     : sp_db_exec_prepared(db, "taskpool_list_mine", LIST_SQL("assignee_id"), 8, p, &r);
+    int rv = by_team ? sp_db_exec(db, LIST_SQL("team_id"), 8, p, &r)
+                     : sp_db_exec(db, LIST_SQL("assignee_id"), 8, p, &r);
 #undef LIST_SQL
     if (rv != SP_OK) {
         api_db_fail(res, db, rv);

@@ -63,10 +63,8 @@ int task_db_get(sp_db *db, const char *key, int lock, task *t, int *found)
     PGresult *r = NULL;
     /* the statements of the command path are prepared once per connection:
      * parsing and planning them was most of PostgreSQL's work per command */
-    int rv = lock
-        ? sp_db_exec_prepared(
-            db, "task_get_lock", "SELECT " COLS " FROM tasks WHERE key = $1 FOR UPDATE", 1, p, &r)
-        : sp_db_exec_prepared(db, "task_get", "SELECT " COLS " FROM tasks WHERE key = $1", 1, p, &r);
+    int rv = lock ? sp_db_exec(db, "SELECT " COLS " FROM tasks WHERE key = $1 FOR UPDATE", 1, p, &r)
+                  : sp_db_exec(db, "SELECT " COLS " FROM tasks WHERE key = $1", 1, p, &r);
     if (rv != SP_OK) return rv;
     *found = PQntuples(r) == 1;
     if (*found) row_task(r, 0, t);
@@ -130,8 +128,8 @@ int task_db_get_many(sp_db *db, const char *const *keys, size_t n, task *out, in
     if (arr == NULL) return SP_ENOMEM;
     const char *p[1] = {arr};
     PGresult *r = NULL;
-    int rv = sp_db_exec_prepared(db, "task_get_many_lock",
-        "SELECT " COLS " FROM tasks WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE", 1, p, &r);
+    int rv = sp_db_exec(
+        db, "SELECT " COLS " FROM tasks WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE", 1, p, &r);
     free(arr);
     if (rv != SP_OK) return rv;
     for (int row = 0; row < PQntuples(r); row++) {
@@ -242,10 +240,9 @@ static char *strings_json(char *const *v, size_t n)
     "ON CONFLICT (task_key, revision) DO NOTHING"
 
 /* One write: now, or queued on the connection's pipeline. */
-static int run(sp_db *db, int queued, const char *name, const char *sql, int n, const char *const *params)
+static int run(sp_db *db, int queued, const char *sql, int n, const char *const *params)
 {
-    return queued ? sp_db_pipeline_send(db, name, sql, n, params)
-                  : sp_db_exec_prepared(db, name, sql, n, params, NULL);
+    return queued ? sp_db_pipeline_send(db, sql, n, params) : sp_db_exec(db, sql, n, params, NULL);
 }
 
 static int put(sp_db *db, int queued, const task *t, const task_event *ev,
@@ -294,15 +291,15 @@ static int put(sp_db *db, int queued, const task *t, const task_event *ev,
     params[32] = last_cmd;
     memcpy(params + 33, hist, sizeof hist);
     /* the history row of the revision in the same statement: one round trip */
-    int rv = with_history ? run(db, queued, "task_put_history", PUT_HISTORY_SQL, 37, params)
-                          : run(db, queued, "task_put", TASK_UPSERT, 33, params);
+    int rv = with_history ? run(db, queued, PUT_HISTORY_SQL, 37, params)
+                          : run(db, queued, TASK_UPSERT, 33, params);
     free(chain);
     free(evidence);
     free(playbooks);
     free(watchers);
     if (rv != SP_OK) return rv;
     if (t->status == TASK_DISMISSED) {
-        rv = run(db, queued, "task_dismissal",
+        rv = run(db, queued,
             "INSERT INTO task_dismissals (kind, subject_type, subject_id, dismissed_at) "
             "SELECT kind, subject_type, subject_id, to_timestamp($2::bigint/1000.0) FROM tasks WHERE key = "
             "$1 "
@@ -321,8 +318,8 @@ int task_db_put(
 int task_db_prepare_put(sp_db *db)
 {
     int rv;
-    if ((rv = sp_db_prepare(db, "task_put", TASK_UPSERT, 33)) != SP_OK
-        || (rv = sp_db_prepare(db, "task_put_history", PUT_HISTORY_SQL, 37)) != SP_OK)
+    if ((rv = sp_db_prepare(db, TASK_UPSERT, 33)) != SP_OK
+        || (rv = sp_db_prepare(db, PUT_HISTORY_SQL, 37)) != SP_OK)
         return rv;
     return SP_OK;
 }
@@ -341,7 +338,7 @@ int task_db_suppressed_until(
     if (s == NULL || s->subject == NULL) return SP_OK;
     const char *p[3] = {s->kind, subject_type_name(s->subject->type), s->subject->id};
     PGresult *r = NULL;
-    int rv = sp_db_exec_prepared(db, "task_suppressed",
+    int rv = sp_db_exec(db,
         "SELECT (extract(epoch FROM dismissed_at)*1000)::bigint FROM task_dismissals "
         "WHERE kind = $1 AND subject_type = $2 AND subject_id = $3",
         3, p, &r);
@@ -371,7 +368,7 @@ int task_db_suppressed_many(
         if ((a[k] = array_literal(cols + (size_t)k * n, m)) == NULL) rv = SP_ENOMEM;
     PGresult *r = NULL;
     if (rv == SP_OK && m > 0)
-        rv = sp_db_exec_prepared(db, "task_suppressed_many",
+        rv = sp_db_exec(db,
             "SELECT d.kind, d.subject_type, d.subject_id, (extract(epoch FROM d.dismissed_at)*1000)::bigint "
             "FROM task_dismissals d JOIN unnest($1::text[], $2::text[], $3::text[]) AS q(kind, st, sid) "
             "ON d.kind = q.kind AND d.subject_type = q.st AND d.subject_id = q.sid",
