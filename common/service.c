@@ -36,24 +36,25 @@ static void clock_seed(sp_service *s)
 static void clock_persist(sp_service *s, const bus_msg *msgs, size_t n)
 {
     if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT || n == 0) return;
-    char parts[256] = "{", highs[512] = "{";
-    size_t lp = 1, lh = 1;
-    int32_t done[32];
-    size_t nd = 0;
-    for (size_t i = 0; i < n && nd < 32; i++) {
+    /* every partition of the batch once: at most n, each "<int>," / "<int64>," */
+    size_t cp = n * 12 + 3, ch = n * 21 + 3, lp = 1, lh = 1, nd = 0;
+    char *parts = malloc(cp), *highs = malloc(ch);
+    int32_t *done = malloc(n * sizeof *done);
+    if (!parts || !highs || !done) goto out;
+    parts[0] = highs[0] = '{';
+    for (size_t i = 0; i < n; i++) {
         int seen = 0;
         for (size_t j = 0; j < nd && !seen; j++)
             seen = done[j] == msgs[i].partition;
         int64_t high;
         if (seen || sp_clock_partition_high(s->clock, msgs[i].partition, &high) != SP_OK) continue;
         done[nd++] = msgs[i].partition;
-        lp += (size_t)snprintf(
-            parts + lp, sizeof parts - lp, "%s%d", nd > 1 ? "," : "", (int)msgs[i].partition);
-        lh += (size_t)snprintf(highs + lh, sizeof highs - lh, "%s%lld", nd > 1 ? "," : "", (long long)high);
+        lp += (size_t)snprintf(parts + lp, cp - lp, "%s%d", nd > 1 ? "," : "", (int)msgs[i].partition);
+        lh += (size_t)snprintf(highs + lh, ch - lh, "%s%lld", nd > 1 ? "," : "", (long long)high);
     }
-    if (nd == 0 || lp + 2 > sizeof parts || lh + 2 > sizeof highs) return;
-    strcat(parts, "}");
-    strcat(highs, "}");
+    if (nd == 0) goto out;
+    snprintf(parts + lp, cp - lp, "}");
+    snprintf(highs + lh, ch - lh, "}");
     const char *p[4] = {s->cfg->group_id, s->topic, parts, highs};
     if (sp_db_exec(s->db,
             "INSERT INTO clock_partitions (consumer, topic, partition, high_ms) "
@@ -63,6 +64,10 @@ static void clock_persist(sp_service *s, const bus_msg *msgs, size_t n)
             4, p, NULL)
         != SP_OK)
         sp_warn("event clock: partition highs not saved: %s", sp_db_errmsg(s->db));
+out:
+    free(parts);
+    free(highs);
+    free(done);
 }
 
 static void batch_trampoline(

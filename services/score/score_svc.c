@@ -98,6 +98,17 @@ static sp_err outs_send(score_svc *s, bus_group *g, out_list *o)
     return SP_OK;
 }
 
+/* The last sweep boundary done (score_sweeps; 0 when none) in *last. */
+static sp_err sweeps_last(sp_db *db, int64_t *last)
+{
+    PGresult *r = NULL;
+    sp_err rv = sp_db_exec(db, "SELECT last_ms FROM score_sweeps WHERE name = 'all'", 0, NULL, &r);
+    if (rv != SP_OK) return rv;
+    *last = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    return SP_OK;
+}
+
 /* --- state rows ------------------------------------------------------------------ */
 
 /* Creates the state row if missing and locks it; the stored state in *st,
@@ -480,12 +491,9 @@ void score_svc_batch(
     score_svc *s = arg;
     score_svc_reload(s);
     health_forget(s);
-    if (s->sweep_done_ms <= 0) { /* after a start: how far the sweeps got */
-        PGresult *r = NULL;
-        if (sp_db_exec(db, "SELECT last_ms FROM score_sweeps WHERE name = 'all'", 0, NULL, &r) == SP_OK) {
-            if (PQntuples(r)) s->sweep_done_ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-            PQclear(r);
-        }
+    if (s->sweep_done_ms <= 0) { /* after a start: how far the sweeps got (0 again on failure) */
+        int64_t last = 0;
+        if (sweeps_last(db, &last) == SP_OK) s->sweep_done_ms = last;
     }
     sweep_catch_up(s, db);
     /* signals carry deterministic ids: the optimistic pass is safe */
@@ -800,13 +808,6 @@ static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *s
     sp_err rv = sp_db_exec(db, q, np, p, &r);
     free(q);
     if (rv != SP_OK) return rv;
-    if (kind == SCORE_KEY_ACTION_MISSING && a) { /* once a day: which reps were judged */
-        char ids[512] = "";
-        size_t l = 0;
-        for (int i = 0; i < PQntuples(r) && l + 16 < sizeof ids; i++)
-            l += (size_t)snprintf(ids + l, sizeof ids - l, "%s%s", i ? "," : "", PQgetvalue(r, i, 0));
-        sp_debug("sweep %lld: rep.key_action_missing judges %d rep(s): %s", (long long)t, PQntuples(r), ids);
-    }
     if (kind == SCORE_CUSTOMER_STALE) {
         rv = bulk_stale(s, db, r, t, out, n_eval);
         PQclear(r);
@@ -891,10 +892,8 @@ sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
     int locked = PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
     if (!locked) goto rollback;
-    if ((rv = sp_db_exec(db, "SELECT last_ms FROM score_sweeps WHERE name = 'all'", 0, NULL, &r)) != SP_OK)
-        goto rollback;
-    int64_t last = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
-    PQclear(r);
+    int64_t last = 0;
+    if ((rv = sweeps_last(db, &last)) != SP_OK) goto rollback;
     if (last >= t) goto rollback; /* another instance did it */
     if ((rv = sweep_all(s, db, t - s->sweep_every_ms, t, &out, &n_eval)) != SP_OK) goto rollback;
     if ((rv = score_state_cache_flush(s->states, db)) != SP_OK) goto rollback;
@@ -935,10 +934,8 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
     if (now <= 0 || now < s->next_sweep_ms || s->sweep_every_ms <= 0) return SP_OK;
     PGresult *r = NULL;
     sp_err rv;
-    rv = sp_db_exec(db, "SELECT last_ms FROM score_sweeps WHERE name = 'all'", 0, NULL, &r);
-    if (rv != SP_OK) return rv;
-    int64_t last = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
-    PQclear(r);
+    int64_t last = 0;
+    if ((rv = sweeps_last(db, &last)) != SP_OK) return rv;
     if (last > s->sweep_done_ms) s->sweep_done_ms = last; /* another instance's too */
     if (last <= 0 && sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT) {
         /* No boundary done yet: in event time every boundary from the
