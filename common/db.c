@@ -29,6 +29,7 @@ struct sp_db {
     PGconn *conn;
     stmt_entry *stmts; /* STMT_SLOTS, open addressing */
     int n_stmts, next_stmt_id, prepare;
+    int generic_plans; /* sp_db_generic_plans: re-applied at each connect */
     int64_t next_try_ms;
     int64_t backoff_ms;
     char errmsg[512];
@@ -78,7 +79,23 @@ static int try_connect(sp_db *db)
      * (seen: 23 s compiling one bulk query over the partitioned tables). */
     r = PQexec(db->conn, "SET jit = off");
     PQclear(r);
+    if (db->generic_plans) {
+        r = PQexec(db->conn, "SET plan_cache_mode = force_generic_plan");
+        PQclear(r);
+    }
     return SP_OK;
+}
+
+int sp_db_generic_plans(sp_db *db, int on)
+{
+    if (db == NULL) return SP_EINVAL;
+    db->generic_plans = on != 0;
+    if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) return SP_OK; /* applied at connect */
+    PGresult *r = PQexec(db->conn, on ? "SET plan_cache_mode = force_generic_plan" : "SET plan_cache_mode = auto");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) set_err(db, PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? SP_OK : SP_EDBDOWN;
 }
 
 int sp_db_open(const char *url, sp_db **out)

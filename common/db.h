@@ -21,6 +21,15 @@ typedef struct sp_db sp_db;
 int sp_db_open(const char *url, sp_db **out);
 void sp_db_destroy(sp_db *db);
 
+/* Plans every prepared statement once, generically (plan_cache_mode =
+ * force_generic_plan), now and after every reconnect. For services whose
+ * statements run thousands of times with different values against the
+ * month-partitioned tables: PostgreSQL otherwise re-plans them per call
+ * (custom plans, 0.5-1 ms each - more than running them); partitions are
+ * still pruned at execution. SP_EINVAL for NULL, SP_EDBDOWN if the SET
+ * failed on a live connection. */
+int sp_db_generic_plans(sp_db *db, int on);
+
 /* Makes sure the connection is up, reconnecting when it is not (at most
  * once per backoff interval, 100 ms doubling to 5 s). SP_OK or SP_EDBDOWN. */
 int sp_db_ensure(sp_db *db);

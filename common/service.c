@@ -249,7 +249,7 @@ static int tx_pass(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, ch
         sp_warn("batch: begin: %s", sp_db_errmsg(db));
         return PASS_RETRY;
     }
-    if (h && h->begin && h->begin(arg, db) != SP_OK) goto retry;
+    if (h && h->begin && h->begin(arg, db, msgs, n, savepoints) != SP_OK) goto retry;
     for (size_t i = 0; i < n; i++) {
         if (savepoints && sp_db_exec(db, "SAVEPOINT item", 0, NULL, NULL) != SP_OK) goto retry;
         res[i] = item(arg, db, g, &msgs[i], reasons[i], BUS_REASON_LEN);

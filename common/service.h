@@ -115,8 +115,10 @@ void sp_tx_batch(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char
     sp_tx_item_fn item, void *arg);
 
 /* Optional steps of a batch (any may be NULL / 0):
- *   begin       after BEGIN, on each pass: reset what the handler keeps for
- *               the transaction;
+ *   begin       after BEGIN, on each pass, with the batch and whether this
+ *               pass uses savepoints: reset what the handler keeps for the
+ *               transaction, or do batch-wide work up front (optimistic
+ *               pass: an item going DEAD discards it with the pass);
  *   flush       after the last item, before the commit: write back what
  *               the handler kept in memory;
  *   optimistic  run the items without a savepoint each (two statements per
@@ -126,7 +128,7 @@ void sp_tx_batch(sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char
  *               handlers whose outputs carry deterministic ids.
  * begin or flush not SP_OK: the whole batch is rolled back and retried. */
 typedef struct sp_tx_hooks {
-    int (*begin)(void *arg, sp_db *db);
+    int (*begin)(void *arg, sp_db *db, const bus_msg *msgs, size_t n, int savepoints);
     int (*flush)(void *arg, sp_db *db);
     int optimistic;
 } sp_tx_hooks;

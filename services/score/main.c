@@ -72,6 +72,8 @@ int main(int argc, char **argv)
     if (sp_service_init(&svc, "sp-score", &cfg.svc, SP_TOPIC_ENRICHED, score_svc_batch, &ss) != SP_OK)
         goto out;
     svc.on_idle = score_svc_idle;
+    /* its fact queries run per event: planning them each time cost more than running them */
+    if (sp_db_generic_plans(svc.db, 1) != SP_OK) sp_warn("generic plans not set: %s", sp_db_errmsg(svc.db));
     ss.producer = svc.producer;
     ss.clock = svc.clock;
     code = sp_service_run(&svc);

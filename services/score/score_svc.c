@@ -4,6 +4,7 @@
 #include "err.h"
 #include "log.h"
 #include "salespulse/v1/enriched.pb-c.h"
+#include "score/batch.h"
 #include "score/health_db.h"
 #include "score/score_facts.h"
 #include "score/signal_msg.h"
@@ -219,68 +220,6 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
 
 /* --- events ------------------------------------------------------------------------ */
 
-static const char *page_class_name(int c)
-{
-    return c == SALESPULSE__V1__PAGE_CLASS__PAGE_CLASS_PRODUCT   ? "product"
-        : c == SALESPULSE__V1__PAGE_CLASS__PAGE_CLASS_COMPETITOR ? "competitor"
-                                                                 : NULL;
-}
-
-/* Records what sp-enrich does not keep: web visits by page class, planned
- * and completed key actions. Idempotent by event id. */
-static sp_err record_own(score_svc *s, sp_db *db, const Salespulse__V1__EnrichedInteraction *ei, int64_t at)
-{
-    const Salespulse__V1__Interaction *in = ei->interaction;
-    const char *id = in->meta->event_id;
-    char ts[32];
-    snprintf(ts, sizeof ts, "%lld", (long long)at);
-    sp_err rv = SP_OK;
-    if (in->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_TRACKING && in->tracking && ei->customer_id
-        && *ei->customer_id && page_class_name(in->tracking->page_class)) {
-        const char *p[7] = {id, ts, ei->customer_id, ei->deal_id && *ei->deal_id ? ei->deal_id : NULL,
-            page_class_name(in->tracking->page_class),
-            in->tracking->product_id ? in->tracking->product_id : "",
-            in->tracking->competitor_id ? in->tracking->competitor_id : ""};
-        rv = sp_db_exec(db,
-            "INSERT INTO score_tracking (event_id, occurred_at, customer_id, deal_id, page_class, "
-            "product_id, competitor_id) "
-            "VALUES ($1, score_ts($2::bigint), $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            7, p, NULL);
-    }
-    if (rv == SP_OK && in->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY && in->activity
-        && ei->rep_id && *ei->rep_id) {
-        char day[16];
-        if (in->activity->next_step_due_ms > 0) {
-            snprintf(day, sizeof day, "%d", (int)calendar_local_day(s->cal, in->activity->next_step_due_ms));
-            const char *p[5] = {id, "planned", ei->rep_id, day, ts};
-            rv = sp_db_exec(db,
-                "INSERT INTO score_rep_actions (event_id, what, rep_id, day, occurred_at) "
-                "VALUES ($1, $2, $3, $4::int, score_ts($5::bigint)) ON CONFLICT DO NOTHING",
-                5, p, NULL);
-        }
-        if (rv == SP_OK && ei->quality_passed) {
-            snprintf(day, sizeof day, "%d", (int)calendar_local_day(s->cal, at));
-            const char *p[5] = {id, "completed", ei->rep_id, day, ts};
-            rv = sp_db_exec(db,
-                "INSERT INTO score_rep_actions (event_id, what, rep_id, day, occurred_at) "
-                "VALUES ($1, $2, $3, $4::int, score_ts($5::bigint)) ON CONFLICT DO NOTHING",
-                5, p, NULL);
-        }
-    }
-    return rv;
-}
-
-/* 1 when ei by itself makes kind's condition false at its own time. */
-static int event_clears(const Salespulse__V1__EnrichedInteraction *ei, score_kind kind)
-{
-    const Salespulse__V1__Interaction *in = ei->interaction;
-    if (in->channel == SALESPULSE__V1__CHANNEL__CHANNEL_TRACKING) return 0;
-    if (kind == SCORE_CUSTOMER_STALE) return 1;
-    if (kind == SCORE_UNANSWERED_INBOUND)
-        return in->direction == SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
-    return 0;
-}
-
 /* Remembers a deal to re-score after the batch. */
 static sp_err health_note(score_svc *s, const char *deal, int64_t now)
 {
@@ -306,41 +245,18 @@ static void health_forget(score_svc *s)
     s->n_health = 0;
 }
 
-/* Records the key roles an interaction on a deal reached: an activity's
- * roles_covered, and every customer-side party whose identity belongs to a
- * contact with a role. Idempotent by (event id, role). */
-static sp_err record_roles(sp_db *db, const Salespulse__V1__EnrichedInteraction *ei, const char *ts)
+/* score_enriched_each's callback: one evaluation of the event at now */
+struct eval_arg {
+    score_svc *s;
+    sp_db *db;
+    int64_t now;
+    out_list *out;
+};
+
+static sp_err eval_each(void *arg, score_kind kind, const char *subject, const char *variant, int clears)
 {
-    static const char *const roles[] = {"", "procurement", "technical", "decision_maker", "finance"};
-    static const char *const kinds[] = {"", "wecom", "email", "phone", "crm"};
-    const Salespulse__V1__Interaction *in = ei->interaction;
-    const char *id = in->meta->event_id;
-    sp_err rv = SP_OK;
-    if (in->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY && in->activity)
-        for (size_t i = 0; i < in->activity->n_roles_covered && rv == SP_OK; i++) {
-            int r = (int)in->activity->roles_covered[i];
-            if (r < 1 || r > 4) continue;
-            const char *p[4] = {id, ts, ei->deal_id, roles[r]};
-            rv = sp_db_exec(db,
-                "INSERT INTO score_role_touches (event_id, occurred_at, deal_id, role) "
-                "VALUES ($1, score_ts($2::bigint), $3, $4) ON CONFLICT DO NOTHING",
-                4, p, NULL);
-        }
-    for (size_t i = 0; i < in->n_parties && rv == SP_OK; i++) {
-        const Salespulse__V1__Party *pt = in->parties[i];
-        if (!pt || !pt->customer_side || !pt->identity || !pt->identity->value || !*pt->identity->value)
-            continue;
-        int k = (int)pt->identity->kind;
-        if (k < 1 || k > 4) continue;
-        const char *p[5] = {id, ts, ei->deal_id, kinds[k], pt->identity->value};
-        rv = sp_db_exec(db,
-            "INSERT INTO score_role_touches (event_id, occurred_at, deal_id, role) "
-            "SELECT $1, score_ts($2::bigint), $3, c.role FROM identities i JOIN contacts c ON c.id = "
-            "i.contact_id "
-            "WHERE i.kind = $4 AND i.value = $5 AND c.role IS NOT NULL ON CONFLICT DO NOTHING",
-            5, p, NULL);
-    }
-    return rv;
+    struct eval_arg *a = arg;
+    return evaluate(a->s, a->db, kind, subject, variant, a->now, clears, 1, a->out);
 }
 
 static const char *invalid_field(const Salespulse__V1__EnrichedInteraction *ei)
@@ -379,16 +295,21 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         goto done;
     }
     int64_t now = ei->interaction->meta->occurred_at_ms;
-    const char *p[1] = {ei->meta->event_id};
-    PGresult *r = NULL;
-    if ((rv = sp_db_exec(db,
-             "INSERT INTO processed_events (consumer, event_id) VALUES ('sp-score', $1) ON CONFLICT DO "
-             "NOTHING RETURNING 1",
-             1, p, &r))
-        != SP_OK)
-        goto dberr;
-    int fresh = PQntuples(r) == 1;
-    PQclear(r);
+    int fresh;
+    if (s->prepared) { /* the batch's rows and facts are in (score_batch_prepare) */
+        fresh = score_batch_claim(s->batch, ei->meta->event_id);
+    } else {
+        const char *p[1] = {ei->meta->event_id};
+        PGresult *r = NULL;
+        if ((rv = sp_db_exec(db,
+                 "INSERT INTO processed_events (consumer, event_id) VALUES ('sp-score', $1) ON CONFLICT DO "
+                 "NOTHING RETURNING 1",
+                 1, p, &r))
+            != SP_OK)
+            goto dberr;
+        fresh = PQntuples(r) == 1;
+        PQclear(r);
+    }
     /* how far this partition has delivered: sp-enrich's watermark when it
      * published (its output partitions are not in event-time order), else
      * the event's own time */
@@ -398,41 +319,10 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         goto done;
     }
     s->events++;
-    if ((rv = record_own(s, db, ei, now)) != SP_OK) goto dberr;
-    if (ei->deal_id && *ei->deal_id) {
-        char ts[32];
-        snprintf(ts, sizeof ts, "%lld", (long long)now);
-        if ((rv = record_roles(db, ei, ts)) != SP_OK) goto dberr;
-    }
-    score_kind_mask mask = 0;
-    score_enriched_triggers(ei, s->rules, &mask);
-    for (int k = 0; k < SCORE_KIND_COUNT; k++) {
-        if (!(mask & (1u << k))) continue;
-        score_ctx ctx;
-        if (score_enriched_ctx(ei, (score_kind)k, &ctx) != SP_OK) continue;
-        if (k == SCORE_RISK_RAISED) {
-            const Salespulse__V1__Extraction *x = ei->extraction;
-            for (size_t i = 0; x && i < x->n_risks; i++) {
-                int seen = !x->risks[i] || !*x->risks[i];
-                for (size_t j = 0; j < i && !seen; j++)
-                    seen = !strcmp(x->risks[j], x->risks[i]);
-                if (!seen
-                    && (rv = evaluate(s, db, (score_kind)k, ctx.subject_id, x->risks[i], now, 0, 1, &out))
-                        != SP_OK)
-                    goto dberr;
-            }
-            continue;
-        }
-        /* A rep's deals and customers are on every partition, so no single
-         * event sees a rep's facts complete: rep kinds are judged by the
-         * sweeps alone, at their boundary times, which makes them the same
-         * on every run (with crashes and restarts too). */
-        if (score_kind_subject((score_kind)k) == SCORE_SUBJECT_REP) continue;
-        if ((rv = evaluate(
-                 s, db, (score_kind)k, ctx.subject_id, "", now, event_clears(ei, (score_kind)k), 1, &out))
-            != SP_OK)
-            goto dberr;
-    }
+    const Salespulse__V1__EnrichedInteraction *one[1] = {ei};
+    if (!s->prepared && (rv = score_batch_record(db, s->cal, one, 1)) != SP_OK) goto dberr;
+    struct eval_arg ea = {s, db, now, &out};
+    if ((rv = score_enriched_each(ei, s->rules, eval_each, &ea)) != SP_OK) goto dberr;
     if (ei->deal_id && *ei->deal_id && (rv = health_note(s, ei->deal_id, now)) != SP_OK) goto dberr;
     /* outputs only once every database step of the item succeeded */
     if (outs_send(s, g, &out) != SP_OK) res = BUS_RETRY;
@@ -472,10 +362,21 @@ static sp_err states_ready(score_svc *s)
     return SP_OK;
 }
 
-static int states_begin(void *arg, sp_db *db)
+/* A pass begins: an empty state cache; the optimistic pass (no savepoints)
+ * then records and reads what the whole batch needs up front. */
+static int states_begin(void *arg, sp_db *db, const bus_msg *msgs, size_t n, int savepoints)
 {
-    (void)db;
-    return states_ready(arg);
+    score_svc *s = arg;
+    s->prepared = 0;
+    sp_err rv = states_ready(s);
+    if (rv != SP_OK || savepoints) return rv;
+    if (!s->batch && (rv = score_batch_new(&s->batch)) != SP_OK) return rv;
+    if ((rv = score_batch_prepare(s->batch, db, s->rules, s->cal, s->states, msgs, n)) != SP_OK) {
+        sp_warn("batch prepare: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
+        return rv;
+    }
+    s->prepared = 1;
+    return SP_OK;
 }
 
 /* Writes the batch's states back before the commit. */
@@ -500,6 +401,8 @@ void score_svc_batch(
     static const sp_tx_hooks hooks = {states_begin, states_flush, 1};
     sp_tx_batch_hooks(db, msgs, n, res, reasons, score_one, &hooks, s);
     score_state_cache_reset(s->states);
+    score_batch_reset(s->batch);
+    s->prepared = 0;
     /* deal health is derived data: re-scored once per deal after the commit
      * (a failure leaves the previous score until the deal's next event) */
     if (n && res[0] != BUS_RETRY && s->n_health) {
@@ -984,4 +887,6 @@ void score_svc_clear(score_svc *s)
     s->rules = NULL;
     score_state_cache_destroy(s->states);
     s->states = NULL;
+    score_batch_destroy(s->batch);
+    s->batch = NULL;
 }

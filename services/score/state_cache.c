@@ -16,6 +16,7 @@ typedef struct entry {
     int64_t at_ms, prev_at_ms;
     unsigned gen; /* item that last changed it */
     int created; /* created by item gen (undo kills it) */
+    int clean; /* 1: loaded ahead, unchanged (flush skips it); 2: first changed by item gen */
 } entry;
 
 struct score_state_cache {
@@ -94,6 +95,7 @@ void score_state_cache_item_undo(score_state_cache *c)
         } else {
             e->st = e->prev;
             e->at_ms = e->prev_at_ms;
+            if (e->clean == 2) e->clean = 1; /* loaded ahead, first changed by this item */
         }
         e->gen = 0;
     }
@@ -147,10 +149,34 @@ sp_err score_state_cache_put(score_state_cache *c, score_kind kind, const char *
         e->prev_at_ms = e->at_ms;
         e->gen = c->gen;
         e->created = 0;
+        /* loaded ahead: this item's undo makes it clean again; an earlier
+         * item's change stands (dirty for good) */
+        e->clean = e->clean == 1 ? 2 : 0;
     }
     e->live = 1;
     e->st = *st;
     e->at_ms = now_ms;
+    return SP_OK;
+}
+
+sp_err score_state_cache_load(score_state_cache *c, score_kind kind, const char *subject, const char *variant,
+    const score_state *st, int64_t at_ms)
+{
+    if (!c || !subject || !st) return SP_EINVAL;
+    if (!variant) variant = "";
+    if ((c->used + 1) * 2 > c->cap && grow(c) != SP_OK) return SP_ENOMEM;
+    uint64_t h = key_hash(kind, subject, variant);
+    entry *e = find(c, kind, subject, variant, h);
+    if (e->subject) return SP_OK;
+    char *sj = strdup(subject), *v = strdup(variant);
+    if (!sj || !v) {
+        free(sj);
+        free(v);
+        return SP_ENOMEM;
+    }
+    *e = (entry) {.subject = sj, .variant = v, .kind = kind, .hash = h, .live = 1, .st = *st, .at_ms = at_ms,
+        .clean = 1};
+    c->used++;
     return SP_OK;
 }
 
@@ -190,7 +216,7 @@ sp_err score_state_cache_flush(score_state_cache *c, sp_db *db)
         score_sqlbuf_puts(&col[k], "{");
     for (size_t i = 0; i < c->cap; i++) {
         const entry *e = &c->slot[i];
-        if (!e->subject || !e->live) continue;
+        if (!e->subject || !e->live || e->clean == 1) continue;
         const score_state *st = &e->st;
         char v[N_COLS][40];
         snprintf(v[C_ACTIVE], 40, "%s", st->active ? "t" : "f");

@@ -44,6 +44,12 @@ int score_state_cache_get(const score_state_cache *c, score_kind kind, const cha
 sp_err score_state_cache_put(score_state_cache *c, score_kind kind, const char *subject, const char *variant,
     const score_state *st, int64_t now_ms);
 
+/* Adds the stored state of a key read ahead (a batch's prefetch) unless
+ * the key is cached already: get finds it, flush writes it only once a put
+ * changed it. SP_ENOMEM, SP_EINVAL. */
+sp_err score_state_cache_load(score_state_cache *c, score_kind kind, const char *subject, const char *variant,
+    const score_state *st, int64_t at_ms);
+
 /* Number of live entries. */
 size_t score_state_cache_count(const score_state_cache *c);
 

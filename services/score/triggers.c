@@ -82,6 +82,42 @@ sp_err score_enriched_ctx(const Salespulse__V1__EnrichedInteraction *ei, score_k
     return nonempty(ctx->subject_id) ? SP_OK : SP_ENOTFOUND;
 }
 
+/* 1 when ei by itself makes kind's condition false at its own time. */
+static int event_clears(const Salespulse__V1__EnrichedInteraction *ei, score_kind kind)
+{
+    const Salespulse__V1__Interaction *in = ei->interaction;
+    if (in->channel == SALESPULSE__V1__CHANNEL__CHANNEL_TRACKING) return 0;
+    if (kind == SCORE_CUSTOMER_STALE) return 1;
+    if (kind == SCORE_UNANSWERED_INBOUND)
+        return in->direction == SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
+    return 0;
+}
+
+sp_err score_enriched_each(
+    const Salespulse__V1__EnrichedInteraction *ei, const score_rules *r, score_eval_fn fn, void *arg)
+{
+    if (!ei || !ei->interaction || !r || !fn) return SP_EINVAL;
+    score_kind_mask mask = 0;
+    sp_err rv = score_enriched_triggers(ei, r, &mask);
+    for (int k = 0; rv == SP_OK && k < SCORE_KIND_COUNT; k++) {
+        score_ctx ctx;
+        if (!(mask & (1u << k)) || score_enriched_ctx(ei, (score_kind)k, &ctx) != SP_OK) continue;
+        if (score_kind_subject((score_kind)k) == SCORE_SUBJECT_REP) continue;
+        if (k != SCORE_RISK_RAISED) {
+            rv = fn(arg, (score_kind)k, ctx.subject_id, "", event_clears(ei, (score_kind)k));
+            continue;
+        }
+        const Salespulse__V1__Extraction *x = ei->extraction;
+        for (size_t i = 0; rv == SP_OK && x && i < x->n_risks; i++) {
+            int seen = !x->risks[i] || !*x->risks[i];
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = !strcmp(x->risks[j], x->risks[i]);
+            if (!seen) rv = fn(arg, (score_kind)k, ctx.subject_id, x->risks[i], 0);
+        }
+    }
+    return rv;
+}
+
 sp_err score_enriched_touch(const Salespulse__V1__EnrichedInteraction *ei, const char *label, score_touch *t)
 {
     if (!ei || !ei->interaction || !t) return SP_EINVAL;

@@ -38,6 +38,21 @@ sp_err score_enriched_triggers(
  * team, region). SP_ENOTFOUND when ei has no such id. */
 sp_err score_enriched_ctx(const Salespulse__V1__EnrichedInteraction *ei, score_kind kind, score_ctx *ctx);
 
+/* One evaluation an event asks for: kind for subject (and variant: the
+ * risk tag, else ""); clears: the event by itself makes the condition
+ * false at its own time (a touch for customer.stale, a rep reply for
+ * deal.unanswered_inbound). Strings borrowed from ei. */
+typedef sp_err (*score_eval_fn)(
+    void *arg, score_kind kind, const char *subject, const char *variant, int clears);
+
+/* Calls fn, in a fixed order, for every evaluation ei triggers: the kinds
+ * of score_enriched_triggers for the subject score_enriched_ctx names, one
+ * per distinct risk tag for deal.risk_raised, rep kinds left out (sweeps
+ * judge those: a rep's facts span every partition). Stops at and returns
+ * fn's first error; SP_EINVAL for NULL arguments. */
+sp_err score_enriched_each(
+    const Salespulse__V1__EnrichedInteraction *ei, const score_rules *r, score_eval_fn fn, void *arg);
+
 /* Fills t from ei (borrowed): the interaction's event id and occurred_at,
  * label as given, quote = the customer's own words (extraction concern, else
  * core need; "" for rep-side events). SP_EINVAL without an interaction. */
