@@ -29,7 +29,8 @@ typedef struct sp_service_cfg {
     long max_batch;
 } sp_service_cfg;
 
-#define SP_SERVICE_ROWS(T, m, name, port)                                                                    \
+/* batch: SP_MAX_BATCH's default (a string, "500") */
+#define SP_SERVICE_ROWS(T, m, name, port, batch)                                                                  \
     {"SP_PG_URL", SP_CFG_STRING, NULL, offsetof(T, m.pg_url),                                                \
         "PostgreSQL URL, e.g. postgresql://user@host:5432/salespulse", .secret = 1},                         \
         {"SP_KAFKA_BOOTSTRAP", SP_CFG_STRING, NULL, offsetof(T, m.kafka_bootstrap),                          \
@@ -46,7 +47,7 @@ typedef struct sp_service_cfg {
         {"SP_HTTP_ADDR", SP_CFG_STRING, "http://0.0.0.0:" port, offsetof(T, m.http_addr),                    \
             "listen address for /healthz, /readyz, /metrics (and the API where there is one)"},              \
     {                                                                                                        \
-        "SP_MAX_BATCH", SP_CFG_INT, "500", offsetof(T, m.max_batch), "messages handled per transaction",     \
+        "SP_MAX_BATCH", SP_CFG_INT, batch, offsetof(T, m.max_batch), "messages handled per transaction",     \
             .min = 1, .max = 10000                                                                           \
     }
 

@@ -18,7 +18,7 @@ struct cfg {
 
 #define CFG(f) offsetof(struct cfg, f)
 static const sp_config_row rows[] = {
-    SP_SERVICE_ROWS(struct cfg, svc, "sp-enrich", "8082"),
+    SP_SERVICE_ROWS(struct cfg, svc, "sp-enrich", "8082", "2000"),
     {"SP_CATALOG", SP_CFG_STRING, "deploy/tenants/demo/catalog.json", CFG(catalog),
         "tenant product/competitor catalog"},
     {"SP_LEXICON_DIR", SP_CFG_STRING, "", CFG(lexicon),

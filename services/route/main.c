@@ -15,7 +15,7 @@ struct cfg {
 };
 
 static const sp_config_row rows[] = {
-    SP_SERVICE_ROWS(struct cfg, svc, "sp-route", "8084"),
+    SP_SERVICE_ROWS(struct cfg, svc, "sp-route", "8084", "500"),
     {"SP_ROUTE_RULES", SP_CFG_STRING, "", offsetof(struct cfg, rules),
         "routing rules file (default: $SP_TENANT_DIR/route_rules.json)"},
     {"SP_ORG_RELOAD", SP_CFG_MS, "30s", offsetof(struct cfg, org_reload_ms),

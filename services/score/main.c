@@ -19,7 +19,7 @@ struct cfg {
 
 #define CFG(f) offsetof(struct cfg, f)
 static const sp_config_row rows[] = {
-    SP_SERVICE_ROWS(struct cfg, svc, "sp-score", "8083"),
+    SP_SERVICE_ROWS(struct cfg, svc, "sp-score", "8083", "500"),
     {"SP_SCORE_RULES", SP_CFG_STRING, "", CFG(rules),
         "signal rules file (default $SP_TENANT_DIR/score_rules.json)"},
     {"SP_CALENDAR", SP_CFG_STRING, "", CFG(calendar),

@@ -29,7 +29,7 @@ struct cfg {
 
 #define CFG(f) offsetof(struct cfg, f)
 static const sp_config_row rows[] = {
-    SP_SERVICE_ROWS(struct cfg, svc, "sp-taskpool", "8085"),
+    SP_SERVICE_ROWS(struct cfg, svc, "sp-taskpool", "8085", "500"),
     {"SP_SLA_L1", SP_CFG_MS, "24h", CFG(sla1), "acknowledge an L1 task within"},
     {"SP_SLA_L2", SP_CFG_MS, "8h", CFG(sla2), "acknowledge an L2 task within"},
     {"SP_SLA_L3", SP_CFG_MS, "2h", CFG(sla3), "acknowledge an L3 task within"},
