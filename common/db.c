@@ -91,7 +91,8 @@ int sp_db_generic_plans(sp_db *db, int on)
     if (db == NULL) return SP_EINVAL;
     db->generic_plans = on != 0;
     if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) return SP_OK; /* applied at connect */
-    PGresult *r = PQexec(db->conn, on ? "SET plan_cache_mode = force_generic_plan" : "SET plan_cache_mode = auto");
+    PGresult *r
+        = PQexec(db->conn, on ? "SET plan_cache_mode = force_generic_plan" : "SET plan_cache_mode = auto");
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok) set_err(db, PQresultErrorMessage(r));
     PQclear(r);

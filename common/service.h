@@ -30,7 +30,7 @@ typedef struct sp_service_cfg {
 } sp_service_cfg;
 
 /* batch: SP_MAX_BATCH's default (a string, "500") */
-#define SP_SERVICE_ROWS(T, m, name, port, batch)                                                                  \
+#define SP_SERVICE_ROWS(T, m, name, port, batch)                                                             \
     {"SP_PG_URL", SP_CFG_STRING, NULL, offsetof(T, m.pg_url),                                                \
         "PostgreSQL URL, e.g. postgresql://user@host:5432/salespulse", .secret = 1},                         \
         {"SP_KAFKA_BOOTSTRAP", SP_CFG_STRING, NULL, offsetof(T, m.kafka_bootstrap),                          \

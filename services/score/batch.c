@@ -323,8 +323,8 @@ static sp_err states_read(sp_db *db, keys *k, score_state_cache *states)
             .changed_at_ms = strtoll(PQgetvalue(r, i, 9), NULL, 10),
             .clear_pending_since_ms = strtoll(PQgetvalue(r, i, 10), NULL, 10),
             .evidence_hash = (uint64_t)strtoll(PQgetvalue(r, i, 11), NULL, 10)};
-        rv = score_state_cache_load(
-            states, kind, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), &st, strtoll(PQgetvalue(r, i, 12), NULL, 10));
+        rv = score_state_cache_load(states, kind, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), &st,
+            strtoll(PQgetvalue(r, i, 12), NULL, 10));
     }
     PQclear(r);
     return rv;

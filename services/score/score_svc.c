@@ -491,17 +491,41 @@ static const char *const SQL_STATUS
                                                                               "last_status_"
                                                                               "update_at",
                                               "$4::float8") ACTIVE; /* a rep's update may clear it */
+/* an inbound message answered by T (the rep's outbound on the deal or to
+ * its customer at or after it, as score_load_unanswered reads it) cannot
+ * be unanswered: such candidates are only evaluated when the state is
+ * active (an answer without the deal's id clears it here) */
+#define STATE_ACTIVE(subject)                                                                                \
+    "EXISTS (SELECT 1 FROM signal_state z WHERE z.kind = $3 AND z.subject_type = 'deal' AND z.subject_id "   \
+    "= " subject " AND z.variant = '' AND z.active)"
 static const char *const SQL_UNANSWERED
     = "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.customer_side "
-      "AND i.direction = 'inbound' AND i.channel <> 'tracking' AND ((" WIN(
-          "i.occurred_at", "$4::float8") ") OR (" WIN("i.occurred_at", "$5::float8") "))" PENDING;
+      "AND i.direction = 'inbound' AND i.channel <> 'tracking' AND ((" WIN("i.occurred_at",
+          "$4::float8") ") OR (" WIN("i.occurred_at", "$5::float8") ")) AND (NOT EXISTS (SELECT 1 FROM "
+                                                                    "interactions o JOIN deals d ON d.id = "
+                                                                    "i.deal_id WHERE (o.deal_id = i.deal_id "
+                                                                    "OR o.customer_id = d.customer_id) AND "
+                                                                    "o.direction = 'outbound' AND o.channel "
+                                                                    "<> 'tracking' AND o.occurred_at >= "
+                                                                    "i.occurred_at AND o.occurred_at <= "
+                                                                    "score_ts($2::bigint)) OR " STATE_ACTIVE(
+                                                                        "i.deal_id") ")" PENDING;
+/* a deal not open at T, or outside the rule's stages, cannot raise: such
+ * candidates are only evaluated when the state is active ($5: the stages) */
 static const char *const SQL_KEY_ROLE
-    = "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.contact_id IS NOT "
-      "NULL AND " WIN("i.occurred_at", "$4::float8") " UNION SELECT id, '' FROM deals WHERE " WIN(
-          "created_at", "$4::float8") " UNION SELECT d.id, '' FROM contacts c JOIN deals d ON d.customer_id "
+    = "SELECT c.s, '' FROM (SELECT i.deal_id FROM interactions i WHERE i.deal_id IS NOT NULL AND "
+      "i.contact_id "
+      "IS NOT NULL AND " WIN("i.occurred_at", "$4::float8") " UNION SELECT id FROM deals WHERE " WIN(
+          "created_at", "$4::float8") " UNION SELECT d.id FROM contacts c JOIN deals d ON d.customer_id "
                                       "= c.customer_id WHERE " WIN("c.imported_last_contact_at",
-                                          "$4::float8") " UNION SELECT deal_id, '' FROM score_role_touches "
-                                                        "WHERE " WIN("occurred_at", "$4::float8") PENDING;
+                                          "$4::float8") " UNION SELECT deal_id FROM score_role_touches "
+                                                        "WHERE " WIN("occurred_at",
+                                                            "$4::float8") ") c(s) WHERE EXISTS (SELECT 1 "
+                                                                          "FROM score_deal_at(c.s, "
+                                                                          "score_ts($2::bigint)) a WHERE "
+                                                                          "a.is_open AND a.stage = "
+                                                                          "ANY($5::text[])) OR " STATE_ACTIVE(
+                                                                              "c.s") PENDING;
 static const char *const SQL_NO_PROGRESS = "SELECT DISTINCT deal_id, '' FROM interactions WHERE "
                                            "activity_kind IN ('visit','executive_visit') AND deal_id IS "
                                            "NOT NULL AND " WIN("occurred_at", "$4::float8") PENDING;
@@ -743,7 +767,15 @@ static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_li
     snprintf(b, sizeof b, "%.9f", R->unanswered.l2_hours / 24.0);
     RUN(SCORE_UNANSWERED_INBOUND, SQL_UNANSWERED, a, b);
     snprintf(a, sizeof a, "%.9f", R->key_role.days);
-    RUN(SCORE_KEY_ROLE_UNCOVERED, SQL_KEY_ROLE, a, NULL);
+    {
+        char stages[128] = "{";
+        for (int st = R->key_role.min_stage > 1 ? R->key_role.min_stage : 1; st <= 5; st++) {
+            size_t l = strlen(stages);
+            snprintf(stages + l, sizeof stages - l, "%s%s", l > 1 ? "," : "", score_stage_name(st));
+        }
+        strcat(stages, "}");
+        RUN(SCORE_KEY_ROLE_UNCOVERED, SQL_KEY_ROLE, a, stages);
+    }
     snprintf(a, sizeof a, "%.9f", R->no_progress.days);
     RUN(SCORE_NO_PROGRESS_AFTER_VISIT, SQL_NO_PROGRESS, a, NULL);
     {

@@ -174,7 +174,13 @@ sp_err score_state_cache_load(score_state_cache *c, score_kind kind, const char 
         free(v);
         return SP_ENOMEM;
     }
-    *e = (entry) {.subject = sj, .variant = v, .kind = kind, .hash = h, .live = 1, .st = *st, .at_ms = at_ms,
+    *e = (entry) {.subject = sj,
+        .variant = v,
+        .kind = kind,
+        .hash = h,
+        .live = 1,
+        .st = *st,
+        .at_ms = at_ms,
         .clean = 1};
     c->used++;
     return SP_OK;
@@ -185,6 +191,14 @@ size_t score_state_cache_count(const score_state_cache *c)
     size_t n = 0;
     for (size_t i = 0; c && i < c->cap; i++)
         n += c->slot[i].subject && c->slot[i].live;
+    return n;
+}
+
+size_t score_state_cache_dirty(const score_state_cache *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; c && i < c->cap; i++)
+        n += c->slot[i].subject && c->slot[i].live && c->slot[i].clean != 1;
     return n;
 }
 

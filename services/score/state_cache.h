@@ -52,6 +52,8 @@ sp_err score_state_cache_load(score_state_cache *c, score_kind kind, const char 
 
 /* Number of live entries. */
 size_t score_state_cache_count(const score_state_cache *c);
+/* Number of entries flush would write (live, changed since loaded). */
+size_t score_state_cache_dirty(const score_state_cache *c);
 
 /* Writes every live entry to signal_state in one upsert (inside the
  * caller's transaction). SP_OK (also when empty), SP_ENOMEM, or the

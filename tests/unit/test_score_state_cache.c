@@ -92,12 +92,57 @@ static void test_grows(void **state)
     score_state_cache_destroy(c);
 }
 
+/* A state read ahead (a batch's prefetch) is found like any other but
+ * written back only once an item changed it; an undone change makes it
+ * clean again, a change that stands keeps it dirty. */
+static void test_loaded_ahead(void **state)
+{
+    (void)state;
+    score_state_cache *c = NULL;
+    assert_int_equal(score_state_cache_new(&c), SP_OK);
+    score_state got, stored = st_of(4, 1), changed = st_of(5, 0), other = st_of(9, 1);
+    assert_int_equal(score_state_cache_load(c, SCORE_KEY_ROLE_UNCOVERED, "D1", "", &stored, 100), SP_OK);
+    assert_int_equal(score_state_cache_load(c, SCORE_KEY_ROLE_UNCOVERED, "D2", NULL, &stored, 0), SP_OK);
+    int64_t at = -1;
+    assert_int_equal(score_state_cache_get(c, SCORE_KEY_ROLE_UNCOVERED, "D1", "", &got, &at), 1);
+    assert_int_equal(got.episode, 4);
+    assert_int_equal(at, 100);
+    assert_int_equal(score_state_cache_count(c), 2);
+    assert_int_equal(score_state_cache_dirty(c), 0); /* nothing to write yet */
+    /* loading a key already cached keeps what is cached */
+    assert_int_equal(score_state_cache_load(c, SCORE_KEY_ROLE_UNCOVERED, "D1", "", &other, 7), SP_OK);
+    assert_int_equal(score_state_cache_get(c, SCORE_KEY_ROLE_UNCOVERED, "D1", "", &got, &at), 1);
+    assert_int_equal(got.episode, 4);
+    /* an item changes D1, then is undone: loaded value back, clean again */
+    score_state_cache_item_begin(c);
+    assert_int_equal(score_state_cache_put(c, SCORE_KEY_ROLE_UNCOVERED, "D1", "", &changed, 200), SP_OK);
+    assert_int_equal(score_state_cache_dirty(c), 1);
+    score_state_cache_item_undo(c);
+    assert_int_equal(score_state_cache_get(c, SCORE_KEY_ROLE_UNCOVERED, "D1", "", &got, &at), 1);
+    assert_int_equal(got.episode, 4);
+    assert_int_equal(at, 100);
+    assert_int_equal(score_state_cache_dirty(c), 0);
+    /* a change that stands stays dirty even when a later item is undone */
+    score_state_cache_item_begin(c);
+    assert_int_equal(score_state_cache_put(c, SCORE_KEY_ROLE_UNCOVERED, "D1", "", &changed, 300), SP_OK);
+    score_state_cache_item_begin(c);
+    assert_int_equal(score_state_cache_put(c, SCORE_KEY_ROLE_UNCOVERED, "D1", "", &other, 400), SP_OK);
+    score_state_cache_item_undo(c);
+    assert_int_equal(score_state_cache_get(c, SCORE_KEY_ROLE_UNCOVERED, "D1", "", &got, &at), 1);
+    assert_int_equal(got.episode, 5);
+    assert_int_equal(at, 300);
+    assert_int_equal(score_state_cache_dirty(c), 1);
+    assert_int_equal(score_state_cache_load(NULL, SCORE_KEY_ROLE_UNCOVERED, "D1", "", &stored, 0), SP_EINVAL);
+    score_state_cache_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_put),
         cmocka_unit_test(test_item_undo),
         cmocka_unit_test(test_grows),
+        cmocka_unit_test(test_loaded_ahead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

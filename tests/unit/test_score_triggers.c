@@ -7,6 +7,7 @@
 
 #include "score/triggers.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define BIT(k) ((score_kind_mask)1u << (k))
@@ -130,11 +131,81 @@ static void test_tracking_and_stage(void **state)
     assert_int_equal(score_enriched_triggers(NULL, &R, &mask), SP_EINVAL);
 }
 
+/* what score_enriched_each reports, as one string per evaluation */
+typedef struct seen {
+    char what[16][96];
+    int n;
+} seen;
+
+static sp_err note(void *arg, score_kind kind, const char *subject, const char *variant, int clears)
+{
+    seen *s = arg;
+    if (s->n >= 16) return SP_ENOMEM;
+    snprintf(s->what[s->n++], 96, "%s %s %s %d", score_kind_name(kind), subject, variant, clears);
+    return SP_OK;
+}
+
+static sp_err refuse(void *arg, score_kind kind, const char *subject, const char *variant, int clears)
+{
+    (void)arg, (void)kind, (void)subject, (void)variant, (void)clears;
+    return SP_EDB;
+}
+
+/* Every evaluation the event asks for, in kind order: one per distinct
+ * risk tag, rep kinds left to the sweeps, clears as the event says. */
+static void test_each_evaluation(void **state)
+{
+    (void)state;
+    msg m;
+    msg_init(&m);
+    char *risks[] = {"budget_freeze", "", "after_sales", "budget_freeze"};
+    m.in.channel = SALESPULSE__V1__CHANNEL__CHANNEL_WECOM;
+    m.in.direction = SALESPULSE__V1__DIRECTION__DIRECTION_INBOUND;
+    m.ei.customer_side = 1;
+    m.x.risks = risks, m.x.n_risks = 4;
+    seen s = {0};
+    assert_int_equal(score_enriched_each(&m.ei, &R, note, &s), SP_OK);
+    assert_int_equal(s.n, 4);
+    assert_string_equal(s.what[0], "deal.risk_raised D1 budget_freeze 0");
+    assert_string_equal(s.what[1], "deal.risk_raised D1 after_sales 0");
+    assert_string_equal(s.what[2], "deal.unanswered_inbound D1  0");
+    assert_string_equal(s.what[3], "customer.stale C1  1"); /* any touch ends a silence */
+
+    /* the rep's reply clears unanswered; its activity kinds are rep kinds */
+    msg_init(&m);
+    m.in.channel = SALESPULSE__V1__CHANNEL__CHANNEL_WECOM;
+    m.in.direction = SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(score_enriched_each(&m.ei, &R, note, &s), SP_OK);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.what[0], "deal.unanswered_inbound D1  1");
+    assert_string_equal(s.what[1], "customer.stale C1  1");
+    m.in.channel = SALESPULSE__V1__CHANNEL__CHANNEL_ACTIVITY;
+    m.in.direction = SALESPULSE__V1__DIRECTION__DIRECTION_INTERNAL;
+    m.in.detail_case = SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY;
+    m.in.activity = &m.act;
+    m.act.kind = SALESPULSE__V1__ACTIVITY_KIND__ACTIVITY_KIND_VISIT;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(score_enriched_each(&m.ei, &R, note, &s), SP_OK);
+    for (int i = 0; i < s.n; i++)
+        assert_null(strstr(s.what[i], "rep."));
+    /* no deal id: nothing on a deal */
+    m.ei.deal_id = "";
+    memset(&s, 0, sizeof s);
+    assert_int_equal(score_enriched_each(&m.ei, &R, note, &s), SP_OK);
+    for (int i = 0; i < s.n; i++)
+        assert_null(strstr(s.what[i], "deal."));
+    /* the callback's first error stops the walk */
+    assert_int_equal(score_enriched_each(&m.ei, &R, refuse, NULL), SP_EDB);
+    assert_int_equal(score_enriched_each(NULL, &R, note, &s), SP_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_inbound_message),
         cmocka_unit_test(test_tracking_and_stage),
+        cmocka_unit_test(test_each_evaluation),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
