@@ -188,7 +188,8 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
         score_eval ev;
         score_transition tb = SCORE_TR_NONE;
         Salespulse__V1__Signal *sb = NULL;
-        if ((rv = score_facts_eval(db, s->rules, s->cal, kind, subject, variant, b, &ev)) != SP_OK
+        if ((rv = score_facts_eval_cached(db, s->ctxc, s->rules, s->cal, kind, subject, variant, b, &ev))
+                != SP_OK
             || (rv = score_signal_step(&st, &ev, s->rules, b, s->tenant_id, &tb, &sb)) != SP_OK)
             return rv;
         if (sb) {
@@ -206,7 +207,8 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
         if ((rv = score_state_apply(&st, &none, &s->rules->rule[kind], now, &tr)) != SP_OK) return rv;
     } else {
         score_eval ev;
-        if ((rv = score_facts_eval(db, s->rules, s->cal, kind, subject, variant, now, &ev)) != SP_OK)
+        if ((rv = score_facts_eval_cached(db, s->ctxc, s->rules, s->cal, kind, subject, variant, now, &ev))
+            != SP_OK)
             return rv;
         if ((rv = score_signal_step(&st, &ev, s->rules, now, s->tenant_id, &tr, &sig)) != SP_OK) return rv;
     }
@@ -354,9 +356,11 @@ static void sweep_catch_up(score_svc *s, sp_db *db)
     }
 }
 
-/* The cache, empty, for a new transaction. */
+/* The caches, empty, for a new transaction. */
 static sp_err states_ready(score_svc *s)
 {
+    score_ctx_cache_reset(s->ctxc);
+    if (!s->ctxc && score_ctx_cache_new(&s->ctxc) != SP_OK) return SP_ENOMEM;
     if (!s->states) return score_state_cache_new(&s->states);
     score_state_cache_reset(s->states);
     return SP_OK;
@@ -921,4 +925,6 @@ void score_svc_clear(score_svc *s)
     s->states = NULL;
     score_batch_destroy(s->batch);
     s->batch = NULL;
+    score_ctx_cache_destroy(s->ctxc);
+    s->ctxc = NULL;
 }

@@ -48,6 +48,7 @@ typedef struct score_svc {
     size_t n_health, cap_health;
     score_state_cache *states; /* the current transaction's states; created on first use */
     struct score_batch *batch; /* the optimistic pass's prefetch; created on first use */
+    struct score_ctx_cache *ctxc; /* subject contexts of the current transaction; created on first use */
     int prepared; /* batch prepared for the current pass */
     int64_t sweep_done_ms; /* the last boundary known swept (score_sweeps) */
 } score_svc;

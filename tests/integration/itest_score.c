@@ -509,9 +509,25 @@ static void test_event_ahead_of_sweeps(void **state)
     assert_string_equal(ids[1], want);
 }
 
+static score_ctx_cache *CC; /* test_every_kind_loads's subject contexts */
+
+/* Evaluates uncached, then twice through CC (read, then found): the same
+ * decision, value and explanation every time. */
 static int met(score_kind kind, const char *subject, const char *variant, int64_t now, score_eval *ev)
 {
     assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, kind, subject, variant, now, ev), SP_OK);
+    for (int k = 0; k < 2 && CC; k++) {
+        score_eval *c = calloc(1, sizeof *c);
+        assert_non_null(c);
+        assert_int_equal(
+            score_facts_eval_cached(F.db, CC, F.svc.rules, F.cal, kind, subject, variant, now, c), SP_OK);
+        assert_int_equal(c->obs.met, ev->obs.met);
+        assert_true(c->obs.value == ev->obs.value);
+        assert_string_equal(c->subject_name, ev->subject_name);
+        assert_string_equal(c->owner_rep_id, ev->owner_rep_id);
+        assert_string_equal(c->explanation_en, ev->explanation_en);
+        free(c);
+    }
     return ev->obs.met;
 }
 
@@ -529,6 +545,7 @@ static void test_every_kind_loads(void **state)
     const char *x = F.pfx;
     int64_t t = T0 + 200 * DAY; /* 2026-09-18T02:00Z, a Friday */
     long long d = DAY;
+    assert_int_equal(score_ctx_cache_new(&CC), SP_OK);
     sql("INSERT INTO regions (id, name) VALUES ('%s-G', '华东')", x);
     sql("INSERT INTO teams (id, name, region_id) VALUES ('%s-T', '一组', '%s-G')", x, x);
     sql("INSERT INTO people (id, name, role, team_id, region_id) VALUES ('%s-R', '李雷', 'rep', '%s-T', "
@@ -662,6 +679,11 @@ static void test_every_kind_loads(void **state)
         1);
     /* the reply cleared the unanswered signal raised by nobody: still inactive, no row churn */
     assert_int_equal(state_active("deal.unanswered_inbound", deal), 0);
+    unsigned long reads = 0, hits = 0;
+    score_ctx_cache_stats(CC, &reads, &hits);
+    assert_true(reads > 0 && hits >= reads); /* every context read once, found again after */
+    score_ctx_cache_destroy(CC);
+    CC = NULL;
 }
 
 /* A second instance holding the sweep lock: this one skips the boundary. */
