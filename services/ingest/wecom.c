@@ -342,6 +342,8 @@ static int is_external(const char *id)
     return id && (strncmp(id, "wm", 2) == 0 || strncmp(id, "wo", 2) == 0);
 }
 
+#define WECOM_CREATE_TIME_MAX 32503680000LL /* 3000-01-01 */
+
 int wecom_message_to_interaction(const char *xml, size_t len, long long now_ms, sp_interaction **out)
 {
     *out = NULL;
@@ -355,9 +357,13 @@ int wecom_message_to_interaction(const char *xml, size_t len, long long now_ms, 
          *ext = NULL, *chat = NULL;
     if (oom) goto oom;
     if (type == NULL || !digits_only(ctime)) goto done;
+    /* seconds since 1970; beyond the year 3000 it is no time WeCom sends
+     * (and * 1000 would overflow: found by fuzz_wecom) */
+    long long secs = strtoll(ctime, NULL, 10);
+    if (secs <= 0 || secs > WECOM_CREATE_TIME_MAX) goto done;
     if (interaction_new("wecom", now_ms, &ix) != 0) goto oom;
     ix->channel = SALESPULSE__V1__CHANNEL__CHANNEL_WECOM;
-    ix->meta->occurred_at_ms = strtoll(ctime, NULL, 10) * 1000;
+    ix->meta->occurred_at_ms = secs * 1000;
     if (strcmp(type, "text") == 0) {
         from = child_text(doc, "FromUserName", &oom);
         content = child_text(doc, "Content", &oom);

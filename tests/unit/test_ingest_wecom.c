@@ -355,6 +355,13 @@ static void test_messages_table(void **state)
          "xml>",
             SP_EDECODE}, /* no ChangeType */
         {"<xml><MsgType>text", SP_EDECODE},
+        /* no time WeCom sends: beyond 3000-01-01 (its milliseconds overflowed: fuzz_wecom), or 0 */
+        {"<xml><MsgType>text</MsgType><CreateTime>140965981409659813</CreateTime><FromUserName>a</"
+         "FromUserName><Content>x</Content><MsgId>1</MsgId></xml>",
+            SP_EDECODE},
+        {"<xml><MsgType>text</MsgType><CreateTime>0</CreateTime><FromUserName>a</FromUserName><Content>x</"
+         "Content><MsgId>1</MsgId></xml>",
+            SP_EDECODE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sp_interaction *ix = NULL;
