@@ -3,7 +3,8 @@
 # own ($BUILD/bench-var; ports 55435/19198; services on 18390+). Appends the
 # results to docs/benchmarks.md with the machine they ran on.
 # BUILD (from make) names the build folder; SP_BENCH_PG_PORT / SP_BENCH_KAFKA_PORT /
-# SP_BENCH_PORT_BASE move the stack; BENCH_ENRICH_N sizes the enrichment run.
+# SP_BENCH_PORT_BASE move the stack; BENCH_ENRICH_N sizes the enrichment run;
+# BENCH_LATENCY_SECONDS the fixed-rate latency runs (15 s each).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -103,6 +104,18 @@ printf 'score: %d enriched messages (events and watermark heartbeats) through sp
 printf 'baseline: plain consume of the same %d messages (kcat): %.0f/s\n' "$ne" "$(echo "$ne / ($k1 - $k0)" | bc -l)"
 printf 'ratio: score/plain consume = %.4f\n' "$(echo "($ne / ($s1 - $s0)) / ($ne / ($k1 - $k0))" | bc -l)"
 kill $sp; wait $sp 2>/dev/null
+# (3c) ingest -> task latency at fixed rates (issue 8): the same book as
+# background load on a clean stack with the wall clock, probes raising one
+# task each (tests/bench/latency.sh says how it is measured)
+bash deploy/local/stack.sh services-stop >/dev/null
+fresh
+"$BIN/spctl" seed --org "$SP_VAR/sim/org.json" --crm "$SP_VAR/sim/crm.json" >/dev/null
+SP_CLOCK=wall bash deploy/local/stack.sh services-start >/dev/null
+sleep 3
+LS=${BENCH_LATENCY_SECONDS:-15}
+BIN=$BIN bash tests/bench/latency.sh 500 "$LS" "$SP_VAR/sim" "http://127.0.0.1:$((SP_PORT_BASE + 1))" "$KEY" 0
+BIN=$BIN bash tests/bench/latency.sh 2000 "$LS" "$SP_VAR/sim" "http://127.0.0.1:$((SP_PORT_BASE + 1))" "$KEY" $((500 * LS))
+for svc in ingest enrich score route taskpool; do echo "sp-$svc peak RSS after the latency runs: $(rss "$(cat "$SP_VAR/run/sp-$svc.pid")")"; done
 # (4) sp-taskpool's targets (issue 6), the real service on a clean broker and
 # database: my-tasks p99 at 500 req/s with 100,000 tasks, commands applied/s
 # through Kafka, actions/s, peak RSS
