@@ -184,6 +184,8 @@ bench: all $(BENCH_BINS)
 	bash tests/bench/run.sh
 eval: all
 	bash tests/eval/run.sh
+	@echo "-- paraphrase set (written to the contract, not tuned from dev.jsonl):"
+	bash tests/eval/run.sh $(BUILD) tests/data/extraction/paraphrase.jsonl
 
 # --- fuzzing (clang libFuzzer) ---------------------------------------------------
 FUZZ_SECONDS ?= 20

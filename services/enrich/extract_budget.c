@@ -16,9 +16,11 @@
 #define UNIT "(亿|万|千|[wWkK](?![A-Za-z])|[mM](?![A-Za-z])|million\\b|thousand\\b|billion\\b|bn\\b)"
 #define SEP  "(?:到|至|-|~|～|–|—|\\bto\\b|\\band\\b)"
 
-/* "二十来万": 来 (about) may sit between the number and its unit */
-static const char MONEY[] = CUR "?\\s*" NUM "\\s*(?:来)?" UNIT "?(?:\\s*" SEP "\\s*" CUR "?\\s*" NUM
-                                "\\s*(?:来)?" UNIT "?)?\\s*(元|块钱|块|美元|美金|RMB|CNY|USD|dollars?)?";
+/* "二十来万": 来 (about) may sit between the number and its unit; so may
+ * 个 before 亿 ("1.2个亿", "两个亿") */
+static const char MONEY[]
+    = CUR "?\\s*" NUM "\\s*(?:来|个(?=亿))?" UNIT "?(?:\\s*" SEP "\\s*" CUR "?\\s*" NUM
+          "\\s*(?:来|个(?=亿))?" UNIT "?)?\\s*(元|块钱|块|美元|美金|RMB|CNY|USD|dollars?)?";
 
 /* Compiles the fixed money grammar into e->money_rx. */
 int ex_money_compile(extract_engine *e, char *err, size_t errlen)

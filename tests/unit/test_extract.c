@@ -70,6 +70,8 @@ static void test_budget_table(void **state)
         {"客户: 我们预算50万", 500000, 500000, "CNY"},
         {"客户: 预算大概5w左右", 50000, 50000, "CNY"},
         {"客户: 预算1.2亿", 120000000, 120000000, "CNY"},
+        {"客户: 预算总额不超过1.2个亿", NUL, 120000000, "CNY"},
+        {"客户: 预算两个亿左右", 200000000, 200000000, "CNY"},
         {"客户: 预算两百万", 2000000, 2000000, "CNY"},
         {"客户: 预算三十万", 300000, 300000, "CNY"},
         {"客户: 预算在五六十万之间", 500000, 600000, "CNY"},
@@ -98,6 +100,7 @@ static void test_budget_table(void **state)
         {"客户: 集团规定超过500万必须招标", NUL, NUL, NULL},
         {"客户: 明德报价才40万", NUL, NUL, NULL},
         {"客户: 我们要50台", NUL, NUL, NULL},
+        {"客户: 预算的事下周说，先要30个", NUL, NUL, NULL}, /* 个 is a unit of count, not of money */
         {"客户: 电话13812345678，订单号HY2026-0424", NUL, NUL, NULL},
         {"客户: MES 3.0 版本号3.2.1，折扣给到15%", NUL, NUL, NULL},
         {"销售: 我们报价48万，预算够吗？", NUL, NUL, NULL},
@@ -122,6 +125,46 @@ static void test_budget_table(void **state)
     }
 }
 
+/* ---- intents and risks: paraphrases beyond the labelled examples -------- */
+
+struct tag_case {
+    const char *text;
+    const char *intent; /* expected among the intents, or NULL */
+    const char *risk; /* expected among the risks, or NULL */
+};
+
+static void test_paraphrases(void **state)
+{
+    (void)state;
+    static const struct tag_case cases[] = {
+        {"客户: 请贵司于下周三前提交实施方案及报价", "inquiry", NULL},
+        {"客户: 请于2月6日前提供实施方案和报价", "inquiry", NULL},
+        {"客户: 我校拟采购40台，请尽快报价", "inquiry", NULL},
+        {"客户: 你们X200跟明德的比，优势在哪？发个对比表给我", "inquiry", NULL},
+        {"客户: 行，顺便把报价也带上", "inquiry", NULL},
+        {"Customer: Could you quote us for 20 more units?", "inquiry", NULL},
+        {"Customer: Does the panel work with the Windows 7 PCs we already have?", "inquiry", NULL},
+        {"客户: 你们的报价超出我们预算了", NULL, "price"},
+        {"客户: 这个价超出我们心理价位太多了", NULL, "price"},
+        {"Customer: Honestly, it's a lot more than we expected.", NULL, "price"},
+        {"客户: 那个单子年前肯定定不下来了，等过了元宵再聊吧", NULL, "stall"},
+        {"客户: 另外你们质保期是几年？", NULL, "after_sales"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        extract_result r;
+        assert_int_equal(run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", cases[i].text, &r), SP_OK);
+        if (cases[i].intent && !has((const char *const *)r.intents, r.n_intents, cases[i].intent))
+            fail_msg("case %zu (%s): no intent %s", i, cases[i].text, cases[i].intent);
+        if (cases[i].risk && !has((const char *const *)r.risks, r.n_risks, cases[i].risk))
+            fail_msg("case %zu (%s): no risk %s", i, cases[i].text, cases[i].risk);
+    }
+    /* a service question stays a concern, not an inquiry */
+    extract_result r;
+    assert_int_equal(
+        run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", "客户: 你们质保期是几年？", &r), SP_OK);
+    assert_false(has((const char *const *)r.intents, r.n_intents, "inquiry"));
+}
+
 /* ---- dates -------------------------------------------------------------- */
 
 struct date_case {
@@ -133,6 +176,8 @@ static void test_date_table(void **state)
     (void)state;
     static const struct date_case cases[] = {
         {"2025-12-12T14:22:00+08:00", "客户: 我们1月底就要改造完", "2026-01-31"},
+        {"2025-12-11T13:45:00+08:00", "客户: 一期先上5条线，3月底前要投产", "2026-03-31"},
+        {"2026-04-16T11:50:00+08:00", "客户: 没事，我们不急，6月底前到就行", "2026-06-30"},
         {"2026-03-02T10:00:00+08:00", "客户: 1月底前要到货", "2027-01-31"},
         {"2026-03-02T10:00:00+08:00", "客户: 4月30号前到货", "2026-04-30"},
         {"2026-03-02T10:00:00+08:00", "客户: 月底前到货", "2026-03-31"},
@@ -552,6 +597,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_budget_table),
         cmocka_unit_test(test_date_table),
+        cmocka_unit_test(test_paraphrases),
         cmocka_unit_test(test_product_aliases),
         cmocka_unit_test(test_speaker_awareness),
         cmocka_unit_test(test_quoted_email_ignored),
