@@ -169,6 +169,20 @@ static void facts_of(PGresult *r, int i, score_health_facts *f, score_role_seen 
     f->card_l3 = (int)ll(r, i, 24);
 }
 
+typedef struct note {
+    const char *deal;
+    int64_t at;
+} note;
+
+/* by deal, then latest first */
+static int note_cmp(const void *a, const void *b)
+{
+    const note *x = a, *y = b;
+    int c = strcmp(x->deal, y->deal);
+    if (c) return c;
+    return x->at > y->at ? -1 : x->at < y->at;
+}
+
 sp_err score_health_update_many(sp_db *db, const score_rules *rules, const char *const *deals,
     const int64_t *now_ms, size_t n, size_t *scored)
 {
@@ -180,20 +194,25 @@ sp_err score_health_update_many(sp_db *db, const score_rules *rules, const char 
     score_sqlbuf_puts(&ids, "{");
     score_sqlbuf_puts(&ts, "{");
     size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!deals[i] || !*deals[i]) continue;
-        int64_t t = now_ms[i];
-        int later = 0; /* listed again: keep the latest time only */
-        for (size_t j = 0; j < n && !later; j++)
-            later = j != i && deals[j] && !strcmp(deals[j], deals[i])
-                && (now_ms[j] > t || (now_ms[j] == t && j < i));
-        if (later) continue;
+    /* each deal once, at its latest time: sorted by deal, latest first */
+    note *order = calloc(n ? n : 1, sizeof *order);
+    if (!order) {
+        rv = SP_ENOMEM;
+        goto done;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (deals[i] && *deals[i]) order[m++] = (note) {deals[i], now_ms[i]};
+    qsort(order, m, sizeof *order, note_cmp);
+    for (size_t i = 0; i < m; i++) {
+        if (i > 0 && !strcmp(order[i].deal, order[i - 1].deal)) continue;
         char num[32];
-        snprintf(num, sizeof num, "%lld", (long long)t);
-        score_sqlbuf_elem(&ids, deals[i], 0);
+        snprintf(num, sizeof num, "%lld", (long long)order[i].at);
+        score_sqlbuf_elem(&ids, order[i].deal, 0);
         score_sqlbuf_elem(&ts, num, 1);
         kept++;
     }
+    free(order);
     score_sqlbuf_puts(&ids, "}");
     score_sqlbuf_puts(&ts, "}");
     if (ids.oom || ts.oom) {

@@ -14,7 +14,7 @@
 struct cfg {
     sp_service_cfg svc;
     char *rules, *calendar, *tenant_id;
-    long long sweep_every_ms;
+    long long sweep_every_ms, health_every_ms;
 };
 
 #define CFG(f) offsetof(struct cfg, f)
@@ -27,6 +27,9 @@ static const sp_config_row rows[] = {
     {"SP_SWEEP_EVERY", SP_CFG_MS, "1h", CFG(sweep_every_ms),
         "sweep boundaries: multiples of this in clock time (stale, timeouts, weekly and funnel signals)"},
     {"SP_TENANT_ID", SP_CFG_STRING, "", CFG(tenant_id), "tenant id written into every Signal"},
+    {"SP_HEALTH_EVERY", SP_CFG_MS, "5s", CFG(health_every_ms),
+        "re-score the health of the deals touched since, at most this often (wall time; 0: after every "
+        "batch)"},
     SP_CONFIG_END,
 };
 
@@ -63,6 +66,7 @@ int main(int argc, char **argv)
     ss.rules_path = rules_path;
     ss.cal = cal;
     ss.sweep_every_ms = cfg.sweep_every_ms;
+    ss.health_every_ms = cfg.health_every_ms;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_hup;

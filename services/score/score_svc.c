@@ -240,11 +240,42 @@ static sp_err health_note(score_svc *s, const char *deal, int64_t now)
     return SP_OK;
 }
 
+/* Forgets the notes from index keep on. */
+static void health_truncate(score_svc *s, size_t keep)
+{
+    for (size_t i = keep; i < s->n_health; i++)
+        free(s->health_deals[i]);
+    if (keep < s->n_health) s->n_health = keep;
+    if (s->n_health_kept > s->n_health) s->n_health_kept = s->n_health;
+}
+
 static void health_forget(score_svc *s)
 {
-    for (size_t i = 0; i < s->n_health; i++)
-        free(s->health_deals[i]);
-    s->n_health = 0;
+    health_truncate(s, 0);
+}
+
+/* Deal health is derived data: the deals noted by committed batches are
+ * re-scored in one statement, each at its latest event time, when due.
+ * Batching the notes of several batches re-scores a busy
+ * deal once instead of once per batch. A failure leaves the previous score
+ * until the deal's next event. */
+static void health_flush(score_svc *s, sp_db *db)
+{
+    if (!s->n_health_kept) return;
+    int64_t now = sp_wall_ms();
+    if (s->health_every_ms > 0 && now < s->health_due_ms && s->n_health_kept < 4096) return;
+    /* (no JIT: sp_db sessions run with jit off) */
+    sp_err rv = sp_db_begin(db);
+    if (rv == SP_OK)
+        rv = score_health_update_many(
+            db, s->rules, (const char *const *)s->health_deals, s->health_at, s->n_health_kept, NULL);
+    if (rv == SP_OK) rv = sp_db_commit(db);
+    if (rv != SP_OK) {
+        sp_warn("deal health not updated: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
+        sp_db_rollback(db);
+    }
+    health_forget(s);
+    s->health_due_ms = now + s->health_every_ms;
 }
 
 /* score_enriched_each's callback: one evaluation of the event at now */
@@ -395,7 +426,7 @@ void score_svc_batch(
 {
     score_svc *s = arg;
     score_svc_reload(s);
-    health_forget(s);
+    health_truncate(s, s->n_health_kept); /* notes of a batch that did not commit */
     if (s->sweep_done_ms <= 0) { /* after a start: how far the sweeps got (0 again on failure) */
         int64_t last = 0;
         if (sweeps_last(db, &last) == SP_OK) s->sweep_done_ms = last;
@@ -407,21 +438,11 @@ void score_svc_batch(
     score_state_cache_reset(s->states);
     score_batch_reset(s->batch);
     s->prepared = 0;
-    /* deal health is derived data: re-scored once per deal after the commit
-     * (a failure leaves the previous score until the deal's next event) */
-    if (n && res[0] != BUS_RETRY && s->n_health) {
-        /* (no JIT: sp_db sessions run with jit off) */
-        sp_err rv = sp_db_begin(db);
-        if (rv == SP_OK)
-            rv = score_health_update_many(
-                db, s->rules, (const char *const *)s->health_deals, s->health_at, s->n_health, NULL);
-        if (rv == SP_OK) rv = sp_db_commit(db);
-        if (rv != SP_OK) {
-            sp_warn("deal health not updated: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
-            sp_db_rollback(db);
-        }
-    }
-    health_forget(s);
+    if (n && res[0] != BUS_RETRY)
+        s->n_health_kept = s->n_health; /* committed */
+    else
+        health_truncate(s, s->n_health_kept);
+    health_flush(s, db);
     score_svc_sweep(s, db, NULL);
 }
 
@@ -429,6 +450,7 @@ void score_svc_idle(void *arg, sp_db *db)
 {
     score_svc *s = arg;
     score_svc_reload(s);
+    health_flush(s, db); /* the last notes once due, also when the input stops */
     score_svc_sweep(s, db, NULL);
 }
 

@@ -43,9 +43,12 @@ typedef struct score_svc {
     volatile sig_atomic_t *reload; /* set by SIGHUP; may be NULL */
     int64_t next_sweep_ms; /* no boundary is due before this */
     unsigned long events, duplicates, dead, signals, boundaries;
-    char **health_deals; /* deals of the current batch to re-score */
+    char **health_deals; /* deals to re-score (with the event time of each note) */
     int64_t *health_at;
     size_t n_health, cap_health;
+    size_t n_health_kept; /* notes of committed batches; the rest belong to the batch running */
+    int64_t health_every_ms; /* re-score at most this often (wall); 0: after every batch */
+    int64_t health_due_ms; /* wall time of the next re-score */
     score_state_cache *states; /* the current transaction's states; created on first use */
     struct score_batch *batch; /* the optimistic pass's prefetch; created on first use */
     struct score_ctx_cache *ctxc; /* subject contexts of the current transaction; created on first use */
@@ -54,8 +57,9 @@ typedef struct score_svc {
 } score_svc;
 
 /* sp_service_batch_fn for EnrichedInteraction messages; after the batch
- * re-scores the health of its deals (score_health_update_many) and runs due
- * sweeps. */
+ * re-scores the health of the deals touched since the last re-score
+ * (score_health_update_many; at most every health_every_ms of wall time,
+ * checked after each batch and when idle) and runs due sweeps. */
 void score_svc_batch(
     void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN]);
 
