@@ -44,12 +44,13 @@ export SP_TRACKING_KEY=${SP_TRACKING_KEY:-demo-tracking-key-0123456789}
 bash "$HERE/stack.sh" services-start
 
 echo "== 4/6 replaying the quarter through sp-ingest's HTTP endpoints"
+t_replay=$(date +%s)
 "$BIN/spctl" replay --dir "$DEMO" --ingest "$INGEST" --key "$KEY"
 
 echo "== 5/6 waiting until every topic is drained"
 "$BIN/spctl" wait-drained --timeout "${SP_DEMO_DRAIN_TIMEOUT:-2400}"
 
-echo "== 6/6 summary ($(($(date +%s) - t0)) s so far)"
+echo "== 6/6 summary ($(($(date +%s) - t0)) s so far; replay to drained $(($(date +%s) - t_replay)) s)"
 set +e
 "$BIN/spctl" summary --truth "$DEMO/truth.json" --api "$API" --tokens
 rc=$?
