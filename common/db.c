@@ -57,6 +57,18 @@ static void stmts_clear(sp_db *db)
     db->n_stmts = 0;
 }
 
+/* Sets the session's plan_cache_mode from db->generic_plans. SP_OK, or
+ * SP_EDBDOWN with the message kept. */
+static int plan_mode_apply(sp_db *db)
+{
+    PGresult *r = PQexec(db->conn,
+        db->generic_plans ? "SET plan_cache_mode = force_generic_plan" : "SET plan_cache_mode = auto");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) set_err(db, PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? SP_OK : SP_EDBDOWN;
+}
+
 static int try_connect(sp_db *db)
 {
     stmts_clear(db); /* the server forgot them with the old session */
@@ -79,10 +91,7 @@ static int try_connect(sp_db *db)
      * (seen: 23 s compiling one bulk query over the partitioned tables). */
     r = PQexec(db->conn, "SET jit = off");
     PQclear(r);
-    if (db->generic_plans) {
-        r = PQexec(db->conn, "SET plan_cache_mode = force_generic_plan");
-        PQclear(r);
-    }
+    if (db->generic_plans) plan_mode_apply(db);
     return SP_OK;
 }
 
@@ -91,12 +100,7 @@ int sp_db_generic_plans(sp_db *db, int on)
     if (db == NULL) return SP_EINVAL;
     db->generic_plans = on != 0;
     if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK) return SP_OK; /* applied at connect */
-    PGresult *r
-        = PQexec(db->conn, on ? "SET plan_cache_mode = force_generic_plan" : "SET plan_cache_mode = auto");
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) set_err(db, PQresultErrorMessage(r));
-    PQclear(r);
-    return ok ? SP_OK : SP_EDBDOWN;
+    return plan_mode_apply(db);
 }
 
 int sp_db_open(const char *url, sp_db **out)

@@ -239,13 +239,13 @@ sp_err score_batch_record(
     const char *p[4][7];
     for (int k = 0; k < 4; k++)
         if (cols_close(&c[k], p[k]) != SP_OK) rv = SP_ENOMEM;
-    int todo = 0;
+    int n_send = 0;
     for (int k = 0; k < 4 && rv == SP_OK; k++)
-        if (c[k].rows && (rv = sp_db_prepare(db, *sql[k], n_cols[k])) == SP_OK) todo++;
-    if (rv == SP_OK && todo == 1) { /* one statement: no pipeline needed */
+        if (c[k].rows && (rv = sp_db_prepare(db, *sql[k], n_cols[k])) == SP_OK) n_send++;
+    if (rv == SP_OK && n_send == 1) { /* one statement: no pipeline needed */
         for (int k = 0; k < 4; k++)
             if (c[k].rows) rv = sp_db_exec(db, *sql[k], n_cols[k], p[k], NULL);
-    } else if (rv == SP_OK && todo > 1 && (rv = sp_db_pipeline_begin(db)) == SP_OK) {
+    } else if (rv == SP_OK && n_send > 1 && (rv = sp_db_pipeline_begin(db)) == SP_OK) {
         for (int k = 0; k < 4 && rv == SP_OK; k++)
             if (c[k].rows) rv = sp_db_pipeline_send(db, *sql[k], n_cols[k], p[k]);
         sp_err end = sp_db_pipeline_end(db);
@@ -314,15 +314,7 @@ static sp_err states_read(sp_db *db, keys *k, score_state_cache *states)
     for (int i = 0; i < PQntuples(r) && rv == SP_OK; i++) {
         score_kind kind;
         if (score_kind_from_name(PQgetvalue(r, i, 0), &kind) != SP_OK) continue;
-        score_state st = {.active = PQgetvalue(r, i, 3)[0] == 't',
-            .episode = (uint32_t)strtoll(PQgetvalue(r, i, 4), NULL, 10),
-            .revision = (uint32_t)strtoll(PQgetvalue(r, i, 5), NULL, 10),
-            .level = atoi(PQgetvalue(r, i, 6)),
-            .last_value = strtod(PQgetvalue(r, i, 7), NULL),
-            .raised_at_ms = strtoll(PQgetvalue(r, i, 8), NULL, 10),
-            .changed_at_ms = strtoll(PQgetvalue(r, i, 9), NULL, 10),
-            .clear_pending_since_ms = strtoll(PQgetvalue(r, i, 10), NULL, 10),
-            .evidence_hash = (uint64_t)strtoll(PQgetvalue(r, i, 11), NULL, 10)};
+        score_state st = score_state_from_row(r, i, 3);
         rv = score_state_cache_load(states, kind, PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), &st,
             strtoll(PQgetvalue(r, i, 12), NULL, 10));
     }

@@ -131,17 +131,8 @@ static sp_err state_lock(sp_db *db, score_kind kind, const char *subject, const 
         "CASE WHEN xmax = 0 THEN 0 ELSE score_ms(updated_at) END", /* xmax 0: inserted here */
         5, p, &r);
     if (rv != SP_OK) return rv;
-    memset(st, 0, sizeof *st);
     *at_ms = strtoll(PQgetvalue(r, 0, 9), NULL, 10);
-    st->active = PQgetvalue(r, 0, 0)[0] == 't';
-    st->episode = (uint32_t)strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-    st->revision = (uint32_t)strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-    st->level = atoi(PQgetvalue(r, 0, 3));
-    st->last_value = strtod(PQgetvalue(r, 0, 4), NULL);
-    st->raised_at_ms = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
-    st->changed_at_ms = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
-    st->clear_pending_since_ms = strtoll(PQgetvalue(r, 0, 7), NULL, 10);
-    st->evidence_hash = (uint64_t)strtoll(PQgetvalue(r, 0, 8), NULL, 10);
+    *st = score_state_from_row(r, 0, 0);
     PQclear(r);
     return SP_OK;
 }
@@ -672,15 +663,7 @@ static sp_err bulk_stale(score_svc *s, sp_db *db, PGresult *cand, int64_t t, out
         int64_t imported = PQgetisnull(r, i, 20) ? 0 : strtoll(PQgetvalue(r, i, 20), NULL, 10);
         if (imported > f.last_interaction_ms) f.last_interaction_ms = imported; /* the import's floor */
         f.likely_need = f.n_touches ? PQgetvalue(r, i, 19) : "";
-        score_state st = {.active = PQgetvalue(r, i, 6)[0] == 't',
-            .episode = (uint32_t)strtoll(PQgetvalue(r, i, 7), NULL, 10),
-            .revision = (uint32_t)strtoll(PQgetvalue(r, i, 8), NULL, 10),
-            .level = atoi(PQgetvalue(r, i, 9)),
-            .last_value = strtod(PQgetvalue(r, i, 10), NULL),
-            .raised_at_ms = strtoll(PQgetvalue(r, i, 11), NULL, 10),
-            .changed_at_ms = strtoll(PQgetvalue(r, i, 12), NULL, 10),
-            .clear_pending_since_ms = strtoll(PQgetvalue(r, i, 13), NULL, 10),
-            .evidence_hash = (uint64_t)strtoll(PQgetvalue(r, i, 14), NULL, 10)};
+        score_state st = score_state_from_row(r, i, 6);
         score_eval ev;
         score_transition tr;
         Salespulse__V1__Signal *sig = NULL;

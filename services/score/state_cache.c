@@ -186,6 +186,20 @@ sp_err score_state_cache_load(score_state_cache *c, score_kind kind, const char 
     return SP_OK;
 }
 
+score_state score_state_from_row(const PGresult *q, int row, int col)
+{
+    score_state st = {.active = PQgetvalue(q, row, col)[0] == 't',
+        .episode = (uint32_t)strtoll(PQgetvalue(q, row, col + 1), NULL, 10),
+        .revision = (uint32_t)strtoll(PQgetvalue(q, row, col + 2), NULL, 10),
+        .level = atoi(PQgetvalue(q, row, col + 3)),
+        .last_value = strtod(PQgetvalue(q, row, col + 4), NULL),
+        .raised_at_ms = strtoll(PQgetvalue(q, row, col + 5), NULL, 10),
+        .changed_at_ms = strtoll(PQgetvalue(q, row, col + 6), NULL, 10),
+        .clear_pending_since_ms = strtoll(PQgetvalue(q, row, col + 7), NULL, 10),
+        .evidence_hash = (uint64_t)strtoll(PQgetvalue(q, row, col + 8), NULL, 10)};
+    return st;
+}
+
 size_t score_state_cache_count(const score_state_cache *c)
 {
     size_t n = 0;

@@ -50,6 +50,11 @@ sp_err score_state_cache_put(score_state_cache *c, score_kind kind, const char *
 sp_err score_state_cache_load(score_state_cache *c, score_kind kind, const char *subject, const char *variant,
     const score_state *st, int64_t at_ms);
 
+/* The nine stored columns of a signal_state row - active, episode,
+ * revision, level, last_value, raised_at_ms, changed_at_ms,
+ * clear_pending_since_ms, evidence_hash - from column col of row in r. */
+score_state score_state_from_row(const PGresult *r, int row, int col);
+
 /* Number of live entries. */
 size_t score_state_cache_count(const score_state_cache *c);
 /* Number of entries flush would write (live, changed since loaded). */
