@@ -357,38 +357,46 @@ static int item_prepare(enrich_svc *s, const bus_msg *m, size_t i, Ix **ixp, ext
     return 1;
 }
 
-/* Sends one chunk's documents to enrich_apply_batch without waiting for
- * the answer. SP_OK, or SP_EDB (logged) when it could not be sent. */
-static int apply_send(PGconn *conn, json_t *docs)
+/* Sends one chunk's documents (JSON text) to enrich_apply_batch without
+ * waiting for the answer. SP_OK, or SP_EDB (logged) when it could not be
+ * sent. */
+static int apply_send(PGconn *conn, const char *text)
 {
-    char *text = json_dumps(docs, JSON_COMPACT);
     const char *p[1] = {text};
-    int ok = text
-        && PQsendQueryParams(conn, "SELECT enrich_apply_batch($1::jsonb)::text", 1, NULL, p, NULL, NULL, 0);
-    if (!ok) sp_warn("enrich_apply_batch: %s", text ? PQerrorMessage(conn) : "out of memory");
-    free(text);
-    return ok ? SP_OK : SP_EDB;
+    if (PQsendQueryParams(conn, "SELECT enrich_apply_batch($1::jsonb)::text", 1, NULL, p, NULL, NULL, 0))
+        return SP_OK;
+    sp_warn("enrich_apply_batch: %s", PQerrorMessage(conn));
+    return SP_EDB;
 }
 
-/* Waits for the answer to the chunk in flight (want documents) and appends
- * its items to results. Always reads the connection dry. SP_OK, or SP_EDB
- * (logged) when the statement failed or the answer is not what was asked. */
-static int apply_recv(PGconn *conn, size_t want, json_t *results)
+/* Waits for the answer to the chunk in flight, reading the connection dry,
+ * and hands it over in *answer (caller frees with PQclear), so the next
+ * chunk can be sent before the answer is parsed. SP_OK, or SP_EDB (logged)
+ * when the statement failed. */
+static int apply_wait(PGconn *conn, PGresult **answer)
 {
-    int rv = SP_EDB;
     PGresult *r;
+    *answer = NULL;
     while ((r = PQgetResult(conn)) != NULL) {
-        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-            json_t *a = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-            if (json_is_array(a) && json_array_size(a) == want && json_array_extend(results, a) == 0)
-                rv = SP_OK;
-            json_decref(a);
-        } else {
-            sp_warn("enrich_apply_batch: %s", PQresultErrorMessage(r));
+        if (*answer == NULL && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            *answer = r;
+            continue;
         }
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) sp_warn("enrich_apply_batch: %s", PQresultErrorMessage(r));
         PQclear(r);
     }
-    return rv;
+    return *answer ? SP_OK : SP_EDB;
+}
+
+/* Appends the items of one chunk's answer (want documents) to results.
+ * SP_OK, or SP_EDB when the answer is not what was asked. */
+static int apply_answer(const PGresult *answer, size_t want, json_t *results)
+{
+    json_t *a = json_loads(PQgetvalue(answer, 0, 0), 0, NULL);
+    int ok = json_is_array(a) && json_array_size(a) == want && json_array_extend(results, a) == 0;
+    json_decref(a);
+    if (!ok) sp_warn("enrich_apply_batch: %zu answers expected, got something else", want);
+    return ok ? SP_OK : SP_EDB;
 }
 
 void enrich_svc_batch(
@@ -401,39 +409,59 @@ void enrich_svc_batch(
     json_t *results = json_array(), *docs = NULL;
     bus_group *g = NULL;
     PGconn *conn = NULL;
-    size_t valid = 0, inflight = 0;
+    PGresult *held = NULL; /* the last chunk's answer, parsed once the next chunk is sent */
+    char *text = NULL;
+    size_t valid = 0, inflight = 0, held_n = 0;
     size_t chunk = s->chunk ? s->chunk : ENRICH_CHUNK;
     for (size_t i = 0; i < n; i++)
         res[i] = BUS_OK;
     if (!ix || !er || !has_words || !results) goto retry;
     /* One transaction, one round trip per chunk: while PostgreSQL applies
-     * a chunk, the next one is extracted. */
-    for (size_t from = 0; from < n; from += chunk) {
-        size_t to = from + chunk < n ? from + chunk : n;
+     * a chunk, the next one is extracted. The first chunks are small and
+     * double up to `chunk`, so PostgreSQL starts early: extraction takes
+     * less than half of PostgreSQL's time per item, so each chunk is ready
+     * before the one in flight is done. */
+    size_t step = chunk >= 8 ? chunk / 8 : chunk;
+    for (size_t from = 0, to; from < n; from = to, step = step * 2 < chunk ? step * 2 : chunk) {
+        to = from + step < n ? from + step : n;
         if ((docs = json_array()) == NULL) goto retry_rollback;
         for (size_t i = from; i < to; i++)
             valid += (size_t)item_prepare(
                 s, &msgs[i], i, &ix[i], &er[i], &has_words[i], &res[i], reasons[i], docs);
-        if (inflight) {
-            int rv = apply_recv(conn, inflight, results);
-            inflight = 0;
-            if (rv != SP_OK) goto retry_rollback;
-        }
         size_t nd = json_array_size(docs);
+        if (nd > 0 && (text = json_dumps(docs, JSON_COMPACT)) == NULL) goto retry_rollback;
+        json_decref(docs);
+        docs = NULL;
+        if (inflight) {
+            held_n = inflight;
+            inflight = 0;
+            if (apply_wait(conn, &held) != SP_OK) goto retry_rollback;
+        }
         if (nd > 0) {
             if (conn == NULL) {
                 if (sp_db_begin(db) != SP_OK) goto retry;
                 conn = sp_db_conn(db);
             }
-            if (apply_send(conn, docs) != SP_OK) goto retry_rollback;
+            if (apply_send(conn, text) != SP_OK) goto retry_rollback;
             inflight = nd;
         }
-        json_decref(docs);
-        docs = NULL;
+        free(text);
+        text = NULL;
+        /* PostgreSQL has the next chunk: parse the last one's answer now */
+        if (held) {
+            int rv = apply_answer(held, held_n, results);
+            PQclear(held);
+            held = NULL;
+            if (rv != SP_OK) goto retry_rollback;
+        }
     }
     if (inflight) {
-        int rv = apply_recv(conn, inflight, results);
+        held_n = inflight;
         inflight = 0;
+        int rv = apply_wait(conn, &held);
+        if (rv == SP_OK) rv = apply_answer(held, held_n, results);
+        PQclear(held);
+        held = NULL;
         if (rv != SP_OK) goto retry_rollback;
     }
     if (valid == 0) goto finish;
@@ -474,7 +502,10 @@ void enrich_svc_batch(
     }
     goto finish;
 retry_rollback:
-    if (inflight) apply_recv(conn, inflight, results);
+    PQclear(held);
+    held = NULL;
+    if (inflight && apply_wait(conn, &held) == SP_OK) PQclear(held);
+    held = NULL;
     if (conn) sp_db_rollback(db);
 retry:
     for (size_t i = 0; i < n; i++)
@@ -487,6 +518,8 @@ finish:
     free(has_words);
     json_decref(docs);
     json_decref(results);
+    free(text);
+    PQclear(held);
     bus_group_release(g);
 }
 
