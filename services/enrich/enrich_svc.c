@@ -294,11 +294,12 @@ static int publish(enrich_svc *s, bus_group *g, Ix *ix, const extract_result *er
     return rv;
 }
 
-/* Decodes, validates and extracts message i and appends its enrich_apply
- * document to docs; a message that cannot be applied is marked BUS_DEAD
- * with the reason. Returns 1 when a document was appended. */
-static int item_prepare(enrich_svc *s, const bus_msg *m, size_t i, Ix **ixp, extract_result *er,
-    int *has_words, bus_result *res, char *reason, json_t *docs)
+/* Decodes and validates message m into *ixp (NULL when undecodable); a
+ * message that cannot be applied is marked BUS_DEAD with the reason. Adds
+ * the valid message's customer keys to locks (enrich_lock). Returns 1 when
+ * the message is valid. */
+static int item_decode(
+    enrich_svc *s, const bus_msg *m, Ix **ixp, bus_result *res, char *reason, json_t *locks)
 {
     *res = BUS_OK;
     Ix *ix = *ixp = salespulse__v1__interaction__unpack(NULL, m->len, m->payload);
@@ -312,6 +313,24 @@ static int item_prepare(enrich_svc *s, const bus_msg *m, size_t i, Ix **ixp, ext
         return 0;
     }
     sp_clock_observe(s->clock, m->partition, ix->meta->occurred_at_ms);
+    json_t *k = json_object();
+    set_str(k, "r", ix->customer_ref);
+    if (ix->customer_identity && identity_kind_name(ix->customer_identity->kind)) {
+        json_object_set_new(k, "k", json_string(identity_kind_name(ix->customer_identity->kind)));
+        set_str(k, "v", ix->customer_identity->value);
+    }
+    if (ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_STAGE_CHANGE && ix->stage_change)
+        set_str(k, "d", ix->stage_change->deal_id);
+    else
+        set_str(k, "d", ix->deal_id);
+    json_array_append_new(locks, k);
+    return 1;
+}
+
+/* Extracts decoded message i and appends its enrich_apply document to
+ * docs. */
+static void item_extract(enrich_svc *s, size_t i, Ix *ix, extract_result *er, int *has_words, json_t *docs)
+{
     extract_channel ch;
     json_t *xobj = NULL;
     const char *party_role = NULL;
@@ -354,7 +373,6 @@ static int item_prepare(enrich_svc *s, const bus_msg *m, size_t i, Ix **ixp, ext
     if (xobj) json_object_set_new(doc, "extraction", xobj);
     json_object_set_new(doc, "i", json_integer((json_int_t)i));
     json_array_append_new(docs, doc);
-    return 1;
 }
 
 /* Sends one chunk's documents (JSON text) to enrich_apply_batch without
@@ -382,7 +400,8 @@ static int apply_wait(PGconn *conn, PGresult **answer)
             *answer = r;
             continue;
         }
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) sp_warn("enrich_apply_batch: %s", PQresultErrorMessage(r));
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            sp_warn("enrich batch statement: %s", PQresultErrorMessage(r));
         PQclear(r);
     }
     return *answer ? SP_OK : SP_EDB;
@@ -411,11 +430,31 @@ void enrich_svc_batch(
     PGconn *conn = NULL;
     PGresult *held = NULL; /* the last chunk's answer, parsed once the next chunk is sent */
     char *text = NULL;
+    json_t *locks = json_array();
     size_t valid = 0, inflight = 0, held_n = 0;
+    int locking = 0; /* enrich_lock in flight */
     size_t chunk = s->chunk ? s->chunk : ENRICH_CHUNK;
     for (size_t i = 0; i < n; i++)
         res[i] = BUS_OK;
-    if (!ix || !er || !has_words || !results) goto retry;
+    if (!ix || !er || !has_words || !results || !locks) goto retry;
+    for (size_t i = 0; i < n; i++)
+        valid += (size_t)item_decode(s, &msgs[i], &ix[i], &res[i], reasons[i], locks);
+    /* The batch's customers first, locked in one order (0017 enrich_lock),
+     * so instances sharing customers wait instead of deadlocking; the first
+     * chunk is extracted meanwhile. */
+    if (valid > 0) {
+        if (sp_db_begin(db) != SP_OK) goto retry;
+        conn = sp_db_conn(db);
+        text = json_dumps(locks, JSON_COMPACT);
+        const char *lp[1] = {text};
+        if (!text || !PQsendQueryParams(conn, "SELECT enrich_lock($1::jsonb)", 1, NULL, lp, NULL, NULL, 0)) {
+            sp_warn("enrich_lock: %s", text ? PQerrorMessage(conn) : "out of memory");
+            goto retry_rollback;
+        }
+        locking = 1;
+        free(text);
+        text = NULL;
+    }
     /* One transaction, one round trip per chunk: while PostgreSQL applies
      * a chunk, the next one is extracted. The first chunks are small and
      * double up to `chunk`, so PostgreSQL starts early: extraction takes
@@ -426,22 +465,23 @@ void enrich_svc_batch(
         to = from + step < n ? from + step : n;
         if ((docs = json_array()) == NULL) goto retry_rollback;
         for (size_t i = from; i < to; i++)
-            valid += (size_t)item_prepare(
-                s, &msgs[i], i, &ix[i], &er[i], &has_words[i], &res[i], reasons[i], docs);
+            if (res[i] == BUS_OK) item_extract(s, i, ix[i], &er[i], &has_words[i], docs);
         size_t nd = json_array_size(docs);
         if (nd > 0 && (text = json_dumps(docs, JSON_COMPACT)) == NULL) goto retry_rollback;
         json_decref(docs);
         docs = NULL;
+        if (locking) {
+            locking = 0;
+            if (apply_wait(conn, &held) != SP_OK) goto retry_rollback;
+            PQclear(held);
+            held = NULL;
+        }
         if (inflight) {
             held_n = inflight;
             inflight = 0;
             if (apply_wait(conn, &held) != SP_OK) goto retry_rollback;
         }
         if (nd > 0) {
-            if (conn == NULL) {
-                if (sp_db_begin(db) != SP_OK) goto retry;
-                conn = sp_db_conn(db);
-            }
             if (apply_send(conn, text) != SP_OK) goto retry_rollback;
             inflight = nd;
         }
@@ -504,7 +544,7 @@ void enrich_svc_batch(
 retry_rollback:
     PQclear(held);
     held = NULL;
-    if (inflight && apply_wait(conn, &held) == SP_OK) PQclear(held);
+    if ((inflight || locking) && apply_wait(conn, &held) == SP_OK) PQclear(held);
     held = NULL;
     if (conn) sp_db_rollback(db);
 retry:
@@ -520,6 +560,7 @@ finish:
     json_decref(results);
     free(text);
     PQclear(held);
+    json_decref(locks);
     bus_group_release(g);
 }
 

@@ -55,6 +55,15 @@ if [ -x "$BB/bench_enrich" ]; then
   BENCH_ENRICH_PORT=$((SP_PORT_BASE + 7)) SP_CATALOG=$ROOT/deploy/tenants/demo/catalog.json \
     "$BB/bench_enrich" "$SP_KAFKA_BOOTSTRAP" "$SP_VAR/esim/events.ndjson" "$en" "$BIN/sp-enrich" "$SP_VAR/enrich.log"
   echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  # the same with two sp-enrich instances in the group (how sp-enrich
+  # scales: one PostgreSQL backend each; enrich_lock keeps them from
+  # deadlocking on shared customers)
+  fresh
+  "$BIN/spctl" seed --org "$SP_VAR/esim/org.json" --crm "$SP_VAR/esim/crm.json" >/dev/null
+  : >"$SP_VAR/enrich2.log"
+  BENCH_ENRICH_INSTANCES=2 BENCH_ENRICH_PORT=$((SP_PORT_BASE + 7)) SP_CATALOG=$ROOT/deploy/tenants/demo/catalog.json \
+    "$BB/bench_enrich" "$SP_KAFKA_BOOTSTRAP" "$SP_VAR/esim/events.ndjson" "$en" "$BIN/sp-enrich" "$SP_VAR/enrich2.log"
+  echo "deadlocks retried: $(grep -c 'deadlock detected' "$SP_VAR/enrich2.log" 2>/dev/null || true)"
 fi
 # (3) the whole pipeline: a simulated book replayed as fast as it goes, on a
 # clean broker and database (part 1 filled sp.interactions.v1)

@@ -369,11 +369,76 @@ static void test_fast_path_equals_item_by_item(void **state)
     json_decref(fallback_rows);
 }
 
+/* enrich_lock (0017) resolves a batch's keys to customers the way
+ * enrich_apply_fast does (a merged customer to its survivor, an identity to
+ * its contact's customer, an unknown e-mail address to its domain's
+ * customer, a deal to its customer) and holds them until commit: a second
+ * transaction wanting one of them waits (here: runs into lock_timeout). */
+static void test_lock_holds_the_batch_customers(void **state)
+{
+    struct fixture *f = *state;
+    char sql[4096], keys[1024];
+    snprintf(sql, sizeof sql,
+        "INSERT INTO customers (id, created_at, email_domain, merged_into) VALUES "
+        "('%1$sC1', now(), NULL, NULL), ('%1$sC2', now(), NULL, NULL), ('%1$sC4', now(), '%1$sdom.cn', "
+        "NULL), "
+        "('%1$sC5', now(), NULL, NULL), ('%1$sC6', now(), NULL, NULL);"
+        "INSERT INTO customers (id, created_at, merged_into) VALUES ('%1$sC3', now(), '%1$sC1');"
+        "INSERT INTO contacts (id, customer_id, created_at) VALUES ('%1$sK2', '%1$sC2', now());"
+        "INSERT INTO identities (kind, value, contact_id) VALUES ('wecom', '%1$sw2', '%1$sK2');"
+        "INSERT INTO deals (id, customer_id, stage_since, created_at, last_status_update_at) "
+        "VALUES ('%1$sD5', '%1$sC5', now(), now(), now());",
+        prefix);
+    assert_int_equal(itest_sql(sql), 0);
+    snprintf(keys, sizeof keys,
+        "[{\"r\":\"%1$sC3\"},{\"k\":\"wecom\",\"v\":\"%1$sw2\"},{\"d\":\"%1$sD5\"},"
+        "{\"k\":\"email\",\"v\":\"new@%1$sdom.cn\"},{\"r\":\"%1$sC2\",\"k\":\"wecom\",\"v\":\"%1$sw2\"},{}]",
+        prefix);
+    const char *p[1] = {keys};
+    PGresult *r = NULL;
+    assert_int_equal(sp_db_begin(f->db), SP_OK);
+    assert_int_equal(sp_db_exec(f->db, "SELECT enrich_lock($1::jsonb)", 1, p, &r), SP_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "4"); /* C1 (for C3), C2, C5, C4; not C6 */
+    PQclear(r);
+
+    sp_db *other = NULL;
+    assert_int_equal(sp_db_open(itest_env("SP_PG_URL"), &other), SP_OK);
+    char one[256];
+    const char *ids[] = {"C1", "C2", "C4", "C5"};
+    for (size_t i = 0; i < 4; i++) { /* each is held */
+        snprintf(one, sizeof one, "[{\"r\":\"%s%s\"}]", prefix, ids[i]);
+        const char *po[1] = {one};
+        assert_int_equal(sp_db_begin(other), SP_OK);
+        assert_int_equal(sp_db_exec(other, "SET LOCAL lock_timeout = '100ms'", 0, NULL, NULL), SP_OK);
+        assert_int_not_equal(sp_db_exec(other, "SELECT enrich_lock($1::jsonb)", 1, po, NULL), SP_OK);
+        assert_non_null(strstr(sp_db_errmsg(other), "lock"));
+        sp_db_rollback(other);
+    }
+    snprintf(one, sizeof one, "[{\"r\":\"%sC6\"}]", prefix); /* not part of the batch: free */
+    const char *p6[1] = {one};
+    assert_int_equal(sp_db_begin(other), SP_OK);
+    assert_int_equal(sp_db_exec(other, "SET LOCAL lock_timeout = '100ms'", 0, NULL, NULL), SP_OK);
+    assert_int_equal(sp_db_exec(other, "SELECT enrich_lock($1::jsonb)", 1, p6, NULL), SP_OK);
+    sp_db_rollback(other);
+
+    assert_int_equal(sp_db_commit(f->db), SP_OK); /* released at commit */
+    snprintf(one, sizeof one, "[{\"r\":\"%sC2\"}]", prefix);
+    const char *p2[1] = {one};
+    assert_int_equal(sp_db_begin(other), SP_OK);
+    assert_int_equal(sp_db_exec(other, "SET LOCAL lock_timeout = '100ms'", 0, NULL, NULL), SP_OK);
+    assert_int_equal(sp_db_exec(other, "SELECT enrich_lock($1::jsonb)", 1, p2, &r), SP_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "1");
+    PQclear(r);
+    sp_db_rollback(other);
+    sp_db_destroy(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_card_levels_redelivery_poison_merge),
         cmocka_unit_test(test_fast_path_equals_item_by_item),
+        cmocka_unit_test(test_lock_holds_the_batch_customers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
