@@ -230,7 +230,11 @@ static void test_card_levels_redelivery_poison_merge(void **state)
  * a colleague linked by domain, a CRM stage change creating a deal, a rep's
  * visit dated earlier (L2 budget, next step, concern), an in-batch
  * duplicate, a tracking event that does not touch, an L1 budget that
- * conflicts, a tie on time, a deal id never announced. */
+ * conflicts, a tie on time, a deal id never announced; a customer the CRM
+ * names first (created by the batch, then named again with an e-mail address
+ * of the lead's domain: the named customer wins), a new contact read with
+ * its role by a later item, a contact given a role later and read with it,
+ * through the same identity and through another. */
 #define FX_DOC(ev, at, rest)                                                                                 \
     "{\"event_id\":\"fx-%1$s" ev "\",\"occurred_at_ms\":" at ",\"source\":\"itest\",\"external_id\":\"" ev   \
     "\",\"rep_id\":\"P-R01\",\"customer_side\":true,\"level\":1,\"touch\":true,\"rep_update\":false" rest    \
@@ -267,7 +271,25 @@ static const char fx_docs[] = "[" FX_DOC("1", "1772416800000",
     "\"concern_severity\":1,\"facts\":[{\"field\":\"budget\",\"value\":{\"min\":null,\"max\":300000,"
     "\"currency\":\"CNY\"},\"single\":true}]") "," FX_DOC("7", "1772416805000",
     ",\"channel\":\"wecom\",\"direction\":\"inbound\",\"id_kind\":\"wecom\",\"id_value\":"
-    "\"wx-%1$s1\",\"deal_id\":\"D-%1$snever\",\"text\":\"在吗\",\"facts\":[]") "]";
+    "\"wx-%1$s1\",\"deal_id\":\"D-%1$snever\",\"text\":\"在吗\",\"facts\":[]") "," FX_DOC("8",
+    "1772416806000",
+    ",\"channel\":\"wecom\",\"direction\":\"inbound\",\"customer_ref\":\"CR-%1$s\",\"id_kind\":\"wecom\","
+    "\"id_value\":\"wx-%1$s2\",\"facts\":[]") "," FX_DOC("10", "1772416807000",
+    ",\"channel\":\"email\",\"direction\":\"inbound\",\"customer_ref\":\"CR-%1$s\",\"id_kind\":\"email\","
+    "\"id_value\":\"zhao@%1$sschool.cn\",\"party_title\":\"技术总监\",\"party_role\":\"technical\","
+    "\"facts\":[]") "," FX_DOC("11", "1772416808000",
+    ",\"channel\":\"email\",\"direction\":\"inbound\",\"id_kind\":\"email\",\"id_value\":\"zhao@%1$sschool."
+    "cn\","
+    "\"facts\":[]") "," FX_DOC("12", "1772416809000",
+    ",\"channel\":\"wecom\",\"direction\":\"inbound\",\"id_kind\":\"wecom\",\"id_value\":\"wx-%1$s2\","
+    "\"party_title\":\"财务\",\"party_role\":\"finance\",\"facts\":[]") "," FX_DOC("13", "1772416810000",
+    ",\"channel\":\"wecom\",\"direction\":\"inbound\",\"id_kind\":\"wecom\",\"id_value\":\"wx-%1$s2\","
+    "\"facts\":[]") "," FX_DOC("14", "1772416811000",
+    ",\"channel\":\"wecom\",\"direction\":\"inbound\",\"id_kind\":\"wecom\",\"id_value\":\"wq-%1$s\","
+    "\"party_title\":\"校长\",\"party_role\":\"decision_maker\",\"facts\":[]") "," FX_DOC("15",
+    "1772416812000",
+    ",\"channel\":\"call\",\"direction\":\"inbound\",\"id_kind\":\"phone\",\"id_value\":\"+86-%1$s\","
+    "\"facts\":[]") "]";
 /* the same with a bad last item (a role the schema refuses) */
 static const char fx_bad[]
     = ",{\"event_id\":\"fx-%1$s9\",\"occurred_at_ms\":1772416806000,\"channel\":\"wecom\","
@@ -314,6 +336,15 @@ static void test_fast_path_equals_item_by_item(void **state)
     snprintf(bad + strlen(bad), sizeof bad - strlen(bad), fx_bad, prefix);
     json_t *in = json_loads(docs, 0, NULL);
     assert_non_null(in);
+    /* a known contact with two identities (as the CRM import makes them) */
+    char known[1024];
+    snprintf(known, sizeof known,
+        "INSERT INTO customers (id, created_at) VALUES ('CQ-%1$s', now());"
+        "INSERT INTO contacts (id, customer_id, created_at) VALUES ('KQ-%1$s', 'CQ-%1$s', now());"
+        "INSERT INTO identities (kind, value, contact_id) VALUES ('wecom', 'wq-%1$s', 'KQ-%1$s'), "
+        "('phone', '+86-%1$s', 'KQ-%1$s');",
+        prefix);
+    assert_int_equal(itest_sql(known), 0);
 
     assert_int_equal(sp_db_begin(f->db), SP_OK);
     json_t *fast = fx_value(f->db, "SELECT enrich_apply_fast($1::jsonb)::text", docs);
@@ -352,6 +383,17 @@ static void test_fast_path_equals_item_by_item(void **state)
     assert_string_equal(
         json_string_value(json_object_get(json_array_get(fast, 1), "contact_role")), "procurement");
     assert_true(json_is_null(json_object_get(json_array_get(fast, 7), "deal_id")));
+    char cr[64];
+    snprintf(cr, sizeof cr, "CR-%s", prefix);
+    assert_true(json_is_true(json_object_get(json_array_get(fast, 8), "new_customer")));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fast, 9), "customer_id")), cr);
+    assert_false(json_is_true(json_object_get(json_array_get(fast, 9), "new_customer")));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(fast, 10), "customer_id")), cr);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(fast, 10), "contact_role")), "technical");
+    assert_true(json_is_null(json_object_get(json_array_get(fast, 8), "contact_role")));
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(fast, 12), "contact_role")), "finance");
 
     /* the fallback: the good items as before, the bad one an error */
     assert_true(json_is_array(fallback) && json_array_size(fallback) == json_array_size(in) + 1);
