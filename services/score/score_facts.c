@@ -305,21 +305,28 @@ sp_err score_load_key_role(
          * a role the interaction reached (score_role_touches: roles covered,
          * parties), the CRM import's last contact (no interaction id; never
          * older than the deal, as a role never seen counts from its creation) */
-        "SELECT x.role, score_ms(max(x.at)), (array_agg(x.id ORDER BY x.at DESC))[1], "
-        "(array_agg(x.nm ORDER BY x.at DESC))[1] FROM ("
-        "SELECT c.role, i.occurred_at at, i.event_id id, c.name nm FROM interactions i "
-        /* LIMIT: a lookup per row by primary key, never a scan of contacts */
-        "JOIN LATERAL (SELECT c.role, c.name FROM contacts c WHERE c.id = i.contact_id LIMIT 1) c ON true "
-        "WHERE i.deal_id = $1 AND " HORIZON(
-            "i.occurred_at") "i.occurred_at <= " NOW_SQL " "
+        "SELECT x.role, score_ms(max(x.at)), (array_agg(x.id ORDER BY x.at DESC, x.id DESC))[1], "
+        "(array_agg(x.nm ORDER BY x.at DESC, x.id DESC))[1] FROM ("
+        /* each contact's latest interaction on the deal first, then its role:
+         * one contact lookup per contact, not per interaction (a deal has
+         * dozens of interactions with a handful of contacts) */
+        "SELECT c.role, l.at, l.id, c.name nm FROM (SELECT i.contact_id, max(i.occurred_at) at, "
+        "(array_agg(i.event_id ORDER BY i.occurred_at DESC, i.event_id DESC))[1] id FROM interactions i "
+        "WHERE i.deal_id = $1 AND i.contact_id IS NOT NULL AND " HORIZON(
+            "i.occurred_at") "i.occurred_at <= " NOW_SQL " GROUP BY i.contact_id) l "
+                             /* LIMIT: a lookup by primary key, never a scan of contacts */
+                             "JOIN LATERAL (SELECT c.role, c.name FROM contacts c WHERE c.id = l.contact_id "
+                             "LIMIT 1) c ON true "
                              "UNION ALL SELECT t.role, t.occurred_at, t.event_id, '' FROM score_role_touches "
-                             "t WHERE t.deal_id = $1 AND " HORIZON(
+                             "t "
+                             "WHERE t.deal_id = $1 AND " HORIZON(
                                  "t.occurred_at") "t.occurred_at <= " NOW_SQL " "
                                                   "UNION ALL SELECT c.role, "
                                                   "greatest(c.imported_last_contact_at, d.created_at), '', "
-                                                  "c.name FROM contacts c "
-                                                  "JOIN deals d ON d.customer_id = c.customer_id WHERE d.id "
-                                                  "= $1 AND c.imported_last_contact_at <= " NOW_SQL
+                                                  "c.name "
+                                                  "FROM contacts c JOIN deals d ON d.customer_id = "
+                                                  "c.customer_id WHERE d.id = $1 "
+                                                  "AND c.imported_last_contact_at <= " NOW_SQL
                                                   ") x WHERE x.role IS NOT NULL GROUP BY x.role",
         2, p, &r);
     if (rv != SP_OK) return rv;
