@@ -173,9 +173,12 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
         && (rv = state_lock(db, kind, subject, variant, now, &st, &last_ms)) != SP_OK)
         return rv;
     int64_t every = s->sweep_every_ms, b = every > 0 ? (now - 1) / every * every : 0;
-    /* sweep_done_ms 0: no sweep ever ran; the first one starts from the
-     * earliest interaction and judges every boundary itself */
-    if (from_event && sweep_raised(kind) && s->sweep_done_ms > 0 && b > s->sweep_done_ms && last_ms < b) {
+    /* before any sweep ran, the first one will start after sweep_origin_ms
+     * but leave this state alone (evaluated after its boundaries): judge
+     * it here as for a lagging sweep, or a threshold crossed in the silence
+     * before the event is never raised */
+    int64_t done = s->sweep_done_ms > 0 ? s->sweep_done_ms : s->sweep_origin_ms;
+    if (from_event && sweep_raised(kind) && done > 0 && b > done && last_ms < b) {
         score_eval ev;
         score_transition tb = SCORE_TR_NONE;
         Salespulse__V1__Signal *sb = NULL;
@@ -367,6 +370,23 @@ done:
     return res;
 }
 
+/* Event (or manual) clock, no boundary swept yet: the boundary just before the earliest
+ * interaction, after which the first sweep starts (score_svc_sweep), into
+ * s->sweep_origin_ms; left 0 when unknown (no interaction, or the database
+ * is down: the next batch tries again). */
+static void sweep_origin(score_svc *s, sp_db *db)
+{
+    PGresult *r = NULL;
+    if (sp_clock_kind_of(s->clock) == SP_CLOCK_WALL || s->sweep_every_ms <= 0
+        || sp_db_exec(db, "SELECT score_ms(min(occurred_at)) FROM interactions", 0, NULL, &r) != SP_OK)
+        return;
+    if (PQntuples(r) && !PQgetisnull(r, 0, 0)) {
+        int64_t first = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        if (first > 0) s->sweep_origin_ms = (first - 1) / s->sweep_every_ms * s->sweep_every_ms;
+    }
+    PQclear(r);
+}
+
 /* Runs every boundary the clock has passed, however many: events must not
  * be evaluated far ahead of the sweeps (a sweep leaves alone a state an
  * event evaluated after its boundary, so a lagging sweep loses episodes). */
@@ -422,6 +442,7 @@ void score_svc_batch(
         int64_t last = 0;
         if (sweeps_last(db, &last) == SP_OK) s->sweep_done_ms = last;
     }
+    if (s->sweep_done_ms <= 0 && s->sweep_origin_ms <= 0) sweep_origin(s, db);
     sweep_catch_up(s, db);
     /* signals carry deterministic ids: the optimistic pass is safe */
     static const sp_tx_hooks hooks = {states_begin, states_flush, 1};

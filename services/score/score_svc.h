@@ -54,6 +54,7 @@ typedef struct score_svc {
     struct score_ctx_cache *ctxc; /* subject contexts of the current transaction; created on first use */
     int prepared; /* batch prepared for the current pass */
     int64_t sweep_done_ms; /* the last boundary known swept (score_sweeps) */
+    int64_t sweep_origin_ms; /* event clock, before any sweep: the boundary the first starts after */
 } score_svc;
 
 /* sp_service_batch_fn for EnrichedInteraction messages; after the batch

@@ -509,6 +509,42 @@ static void test_event_ahead_of_sweeps(void **state)
     assert_string_equal(ids[1], want);
 }
 
+/* The same before any sweep has run (a fresh replay whose watermark has not
+ * reached the first boundary while one partition's events run ahead): the
+ * first sweep will start after the earliest interaction but leave alone a
+ * state evaluated later, so the event judges the boundary before it itself.
+ * Without that the customer's silence was never raised (one customer.stale
+ * episode in three runs of a 100,000-event replay, depending on fetches). */
+static void test_event_before_any_sweep(void **state)
+{
+    (void)state;
+    char cust[96], e1[128];
+    snprintf(cust, sizeof cust, "%s-FIRST", F.pfx);
+    snprintf(e1, sizeof e1, "%s-f1", cust);
+    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s', '%s-R', score_ts(%lld))", cust,
+        F.pfx, (long long)(T0 - 60 * DAY));
+    sql("DELETE FROM score_sweeps");
+    F.svc.next_sweep_ms = 0;
+    F.svc.sweep_done_ms = 0;
+    F.svc.sweep_origin_ms = 0;
+    sp_clock_set_ms(F.clock, 0);
+    int64_t t1 = T0 + 39 * DAY;
+    ins_interaction(e1, t1, cust, NULL, "wecom", "outbound", 0, NULL);
+    drive_event(e1, t1, cust, NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0);
+    assert_true(F.svc.sweep_origin_ms > 0 && F.svc.sweep_origin_ms < t1);
+    assert_int_equal(state_active("customer.stale", cust), 0);
+    assert_int_equal(
+        sql_int("SELECT episode FROM signal_state WHERE kind = 'customer.stale' AND subject_id = '%s'", cust),
+        1);
+    char ids[8][256], want[256];
+    assert_int_equal(read_signals(cust, ids, 8, 2), 2);
+    snprintf(want, sizeof want, "sig:customer.stale:customer:%s:1:raised:1", cust);
+    assert_string_equal(ids[0], want);
+    snprintf(want, sizeof want, "sig:customer.stale:customer:%s:1:cleared:2", cust);
+    assert_string_equal(ids[1], want);
+}
+
 static score_ctx_cache *CC; /* test_every_kind_loads's subject contexts */
 
 /* Evaluates uncached, then twice through CC (read, then found): the same
@@ -816,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_batch_with_poison_keeps_the_rest),
         cmocka_unit_test(test_watermark_heartbeat),
         cmocka_unit_test(test_event_ahead_of_sweeps),
+        cmocka_unit_test(test_event_before_any_sweep),
         cmocka_unit_test(test_every_kind_loads),
         cmocka_unit_test(test_sweep_lock_skips),
         cmocka_unit_test(test_bench),
