@@ -33,7 +33,8 @@ CREATE INDEX deals_customer_open ON deals (customer_id, created_at DESC, id) WHE
 -- them through this index (the scorer works from interactions and the
 -- imported_ times), and while it existed every such update wrote a new entry
 -- in each of customers' indexes. Without it, and with room on each page, the
--- update stays on the page (HOT).
+-- update stays on the page (HOT). The fillfactor applies to pages written from
+-- now on; an existing table's pages get the room when rewritten (VACUUM FULL).
 DROP INDEX IF EXISTS customers_last_interaction;
 ALTER TABLE customers SET (fillfactor = 80);
 

@@ -375,15 +375,14 @@ static void item_extract(enrich_svc *s, size_t i, Ix *ix, extract_result *er, in
     json_array_append_new(docs, doc);
 }
 
-/* Sends one chunk's documents (JSON text) to enrich_apply_batch without
- * waiting for the answer. SP_OK, or SP_EDB (logged) when it could not be
- * sent. */
-static int apply_send(PGconn *conn, const char *text)
+/* Sends sql with one parameter, a JSON text (enrich_lock's keys or a
+ * chunk's documents for enrich_apply_batch), without waiting for the
+ * answer. SP_OK, or SP_EDB (logged) when it could not be sent. */
+static int batch_send(PGconn *conn, const char *sql, const char *text)
 {
     const char *p[1] = {text};
-    if (PQsendQueryParams(conn, "SELECT enrich_apply_batch($1::jsonb)::text", 1, NULL, p, NULL, NULL, 0))
-        return SP_OK;
-    sp_warn("enrich_apply_batch: %s", PQerrorMessage(conn));
+    if (text && PQsendQueryParams(conn, sql, 1, NULL, p, NULL, NULL, 0)) return SP_OK;
+    sp_warn("%s: %s", sql, text ? PQerrorMessage(conn) : "out of memory");
     return SP_EDB;
 }
 
@@ -446,11 +445,7 @@ void enrich_svc_batch(
         if (sp_db_begin(db) != SP_OK) goto retry;
         conn = sp_db_conn(db);
         text = json_dumps(locks, JSON_COMPACT);
-        const char *lp[1] = {text};
-        if (!text || !PQsendQueryParams(conn, "SELECT enrich_lock($1::jsonb)", 1, NULL, lp, NULL, NULL, 0)) {
-            sp_warn("enrich_lock: %s", text ? PQerrorMessage(conn) : "out of memory");
-            goto retry_rollback;
-        }
+        if (batch_send(conn, "SELECT enrich_lock($1::jsonb)", text) != SP_OK) goto retry_rollback;
         locking = 1;
         free(text);
         text = NULL;
@@ -482,7 +477,8 @@ void enrich_svc_batch(
             if (apply_wait(conn, &held) != SP_OK) goto retry_rollback;
         }
         if (nd > 0) {
-            if (apply_send(conn, text) != SP_OK) goto retry_rollback;
+            if (batch_send(conn, "SELECT enrich_apply_batch($1::jsonb)::text", text) != SP_OK)
+                goto retry_rollback;
             inflight = nd;
         }
         free(text);

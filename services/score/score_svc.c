@@ -370,21 +370,22 @@ done:
     return res;
 }
 
-/* Event (or manual) clock, no boundary swept yet: the boundary just before the earliest
- * interaction, after which the first sweep starts (score_svc_sweep), into
- * s->sweep_origin_ms; left 0 when unknown (no interaction, or the database
- * is down: the next batch tries again). */
-static void sweep_origin(score_svc *s, sp_db *db)
+/* No boundary swept yet: the boundary just before the earliest
+ * interaction, after which the first sweep starts (score_svc_sweep) and
+ * from which an event judges unswept boundaries (evaluate), into
+ * s->sweep_origin_ms (left as it was when there is no interaction). SP_OK,
+ * or the database error. */
+static sp_err sweep_origin(score_svc *s, sp_db *db)
 {
     PGresult *r = NULL;
-    if (sp_clock_kind_of(s->clock) == SP_CLOCK_WALL || s->sweep_every_ms <= 0
-        || sp_db_exec(db, "SELECT score_ms(min(occurred_at)) FROM interactions", 0, NULL, &r) != SP_OK)
-        return;
+    sp_err rv = sp_db_exec(db, "SELECT score_ms(min(occurred_at)) FROM interactions", 0, NULL, &r);
+    if (rv != SP_OK) return rv;
     if (PQntuples(r) && !PQgetisnull(r, 0, 0)) {
         int64_t first = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
         if (first > 0) s->sweep_origin_ms = (first - 1) / s->sweep_every_ms * s->sweep_every_ms;
     }
     PQclear(r);
+    return SP_OK;
 }
 
 /* Runs every boundary the clock has passed, however many: events must not
@@ -442,7 +443,10 @@ void score_svc_batch(
         int64_t last = 0;
         if (sweeps_last(db, &last) == SP_OK) s->sweep_done_ms = last;
     }
-    if (s->sweep_done_ms <= 0 && s->sweep_origin_ms <= 0) sweep_origin(s, db);
+    /* event (or manual) clock, no sweep yet: a failed read is retried next batch */
+    if (s->sweep_done_ms <= 0 && s->sweep_origin_ms <= 0 && s->sweep_every_ms > 0
+        && sp_clock_kind_of(s->clock) != SP_CLOCK_WALL)
+        sweep_origin(s, db);
     sweep_catch_up(s, db);
     /* signals carry deterministic ids: the optimistic pass is safe */
     static const sp_tx_hooks hooks = {states_begin, states_flush, 1};
@@ -900,7 +904,6 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
     if (ran) *ran = 0;
     int64_t now = sp_clock_now_ms(s->clock);
     if (now <= 0 || now < s->next_sweep_ms || s->sweep_every_ms <= 0) return SP_OK;
-    PGresult *r = NULL;
     sp_err rv;
     int64_t last = 0;
     if ((rv = sweeps_last(db, &last)) != SP_OK) return rv;
@@ -911,14 +914,9 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
          * moved before this first sweep (a consumer that was down or
          * rebalancing while the replay went on). Running only the latest
          * boundary made a crashed run skip weeks of day-boundary sweeps. */
-        if ((rv = sp_db_exec(db, "SELECT score_ms(min(occurred_at)) FROM interactions", 0, NULL, &r))
-            != SP_OK)
-            return rv;
-        if (PQntuples(r) && !PQgetisnull(r, 0, 0)) {
-            int64_t first = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-            if (first > 0) last = (first - 1) / s->sweep_every_ms * s->sweep_every_ms;
-        }
-        PQclear(r);
+        s->sweep_origin_ms = 0;
+        if ((rv = sweep_origin(s, db)) != SP_OK) return rv;
+        last = s->sweep_origin_ms;
     }
     int64_t due[SCORE_SWEEP_MAX_STEPS];
     size_t n = score_sweep_due(last, now, s->sweep_every_ms, due, SCORE_SWEEP_MAX_STEPS);
