@@ -338,7 +338,53 @@ struct bus_consumer {
     int closed;
     bus_consumer_stats stats;
     pthread_mutex_t stats_mu;
+    rd_kafka_message_t **held; /* BUS_DEFER: kept, handed over again with the next batch */
+    int n_held, cap_held;
+    struct done_mark *done; /* per partition: 1 + the highest offset done (OK or DEAD) */
+    int n_done, cap_done;
 };
+
+struct done_mark {
+    char topic[192];
+    int32_t partition;
+    int64_t next;
+};
+
+/* The done mark of topic/partition, added (next -1) if new; NULL on ENOMEM. */
+static struct done_mark *done_get(bus_consumer *c, const char *topic, int32_t partition)
+{
+    for (int i = 0; i < c->n_done; i++)
+        if (c->done[i].partition == partition && strcmp(c->done[i].topic, topic) == 0) return &c->done[i];
+    if (c->n_done == c->cap_done) {
+        int cap = c->cap_done ? c->cap_done * 2 : 16;
+        struct done_mark *d = realloc(c->done, (size_t)cap * sizeof *d);
+        if (d == NULL) return NULL;
+        c->done = d;
+        c->cap_done = cap;
+    }
+    struct done_mark *d = &c->done[c->n_done++];
+    snprintf(d->topic, sizeof d->topic, "%s", topic);
+    d->partition = partition;
+    d->next = -1;
+    return d;
+}
+
+/* Drops the held messages of topic/partition (NULL topic: all). */
+static void held_drop(bus_consumer *c, const char *topic, int32_t partition)
+{
+    int k = 0;
+    for (int i = 0; i < c->n_done; i++) /* its done marks too: another member may move it on */
+        if (topic == NULL || (c->done[i].partition == partition && strcmp(c->done[i].topic, topic) == 0))
+            c->done[i] = c->done[--c->n_done], i--;
+    for (int i = 0; i < c->n_held; i++) {
+        rd_kafka_message_t *m = c->held[i];
+        if (topic == NULL || (m->partition == partition && strcmp(rd_kafka_topic_name(m->rkt), topic) == 0))
+            rd_kafka_message_destroy(m);
+        else
+            c->held[k++] = m;
+    }
+    c->n_held = k;
+}
 
 static void notify(bus_consumer *c, rd_kafka_topic_partition_list_t *parts, int assigned)
 {
@@ -363,6 +409,9 @@ static void rebalance_cb(
         sp_info("revoked %d partition(s)", parts->cnt);
         /* Commit what was stored before the partitions go to another member. */
         rd_kafka_commit(rk, NULL, 0);
+        /* held messages of these partitions come again to their next owner */
+        for (int i = 0; i < parts->cnt; i++)
+            held_drop(c, parts->elems[i].topic, parts->elems[i].partition);
         notify(c, parts, 0);
         if (coop)
             rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
@@ -432,6 +481,9 @@ fail:
 void bus_consumer_destroy(bus_consumer *c)
 {
     if (c == NULL) return;
+    held_drop(c, NULL, 0);
+    free(c->held);
+    free(c->done);
     if (c->rk) {
         if (!c->closed) rd_kafka_consumer_close(c->rk);
         rd_kafka_destroy(c->rk);
@@ -526,16 +578,33 @@ static int marked(const struct retry_mark *marks, int n, const char *topic, int3
     return 0;
 }
 
+/* The lowest offset held for topic/partition, or -1. */
+static int64_t held_floor(const bus_consumer *c, const char *topic, int32_t part)
+{
+    int64_t lo = -1;
+    for (int i = 0; i < c->n_held; i++) {
+        const rd_kafka_message_t *m = c->held[i];
+        if (m->partition == part && (lo < 0 || m->offset < lo)
+            && strcmp(rd_kafka_topic_name(m->rkt), topic) == 0)
+            lo = m->offset;
+    }
+    return lo;
+}
+
 int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
 {
     int max = c->o.max_batch;
-    rd_kafka_message_t **ms = calloc((size_t)max, sizeof *ms);
-    bus_msg *msgs = calloc((size_t)max, sizeof *msgs);
-    bus_result *res = calloc((size_t)max, sizeof *res);
-    char(*reasons)[BUS_REASON_LEN] = calloc((size_t)max, BUS_REASON_LEN);
-    struct retry_mark *marks = calloc((size_t)max, sizeof *marks);
+    /* a batch: the held messages first (at most BUS_HELD_FACTOR batches), then new ones */
+    int cap = max * (1 + BUS_HELD_FACTOR);
+    rd_kafka_message_t **ms = calloc((size_t)cap, sizeof *ms);
+    bus_msg *msgs = calloc((size_t)cap, sizeof *msgs);
+    bus_result *res = calloc((size_t)cap, sizeof *res);
+    char(*reasons)[BUS_REASON_LEN] = calloc((size_t)cap, BUS_REASON_LEN);
+    struct retry_mark *marks = calloc((size_t)cap, sizeof *marks);
+    c->cap_held = max * BUS_HELD_FACTOR;
+    c->held = calloc((size_t)c->cap_held, sizeof *c->held);
     int rv = SP_OK, backoff = 0;
-    if (!ms || !msgs || !res || !reasons || !marks) {
+    if (!ms || !msgs || !res || !reasons || !marks || !c->held) {
         rv = SP_ENOMEM;
         goto done;
     }
@@ -544,6 +613,9 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
         int n = 0;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
         int64_t fill_until = sp_wall_ms() + c->o.batch_wait_ms;
+        /* polling may revoke partitions (held_drop): take the held ones after it */
+        int fresh = 0;
+        rd_kafka_message_t **nm = ms + c->cap_held;
         while (m != NULL) {
             if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -556,13 +628,19 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
                     goto done;
                 }
             } else {
-                ms[n++] = m;
+                nm[fresh++] = m;
             }
-            if (n == max) break;
+            if (fresh == max) break;
             int64_t left = fill_until - sp_wall_ms();
             m = rd_kafka_consumer_poll(c->rk, left > 0 ? (int)left : 0);
         }
-        if (n == 0) continue;
+        if (fresh == 0 && c->n_held == 0) continue;
+        int n_old = c->n_held;
+        for (int i = 0; i < n_old; i++)
+            ms[n++] = c->held[i];
+        c->n_held = 0;
+        for (int i = 0; i < fresh; i++)
+            ms[n++] = nm[i];
 
         for (int i = 0; i < n; i++) {
             rd_kafka_timestamp_type_t tst;
@@ -575,6 +653,7 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
                 .payload = ms[i]->payload,
                 .len = ms[i]->len,
                 .timestamp_ms = rd_kafka_message_timestamp(ms[i], &tst),
+                .held = i < n_old,
             };
             res[i] = BUS_RETRY; /* a handler that forgets a slot retries, never loses */
             reasons[i][0] = '\0';
@@ -583,10 +662,11 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
 
         rd_kafka_topic_partition_list_t *store = rd_kafka_topic_partition_list_new(8);
         int nmarks = 0;
-        uint64_t ok = 0, dead = 0, retried = 0;
+        uint64_t ok = 0, dead = 0, retried = 0, held = 0;
         for (int i = 0; i < n; i++) {
             if (marked(marks, nmarks, msgs[i].topic, msgs[i].partition)) continue;
             bus_result r = res[i];
+            if (r == BUS_DEFER && c->n_held == c->cap_held) r = BUS_RETRY; /* no room: fetch it again */
             if (r == BUS_DEAD && dead_letter(c, ms[i], reasons[i]) != SP_OK) {
                 sp_warn("dead-letter publish failed; retrying %s:%d:%lld", msgs[i].topic,
                     (int)msgs[i].partition, (long long)msgs[i].offset);
@@ -597,6 +677,12 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
                 retried++;
                 continue;
             }
+            if (r == BUS_DEFER) { /* kept, in partition order; its offset is not stored */
+                c->held[c->n_held++] = ms[i];
+                ms[i] = NULL;
+                held++;
+                continue;
+            }
             if (r == BUS_DEAD)
                 dead++;
             else
@@ -604,7 +690,37 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
             rd_kafka_topic_partition_t *tp
                 = rd_kafka_topic_partition_list_find(store, msgs[i].topic, msgs[i].partition);
             if (tp == NULL) tp = rd_kafka_topic_partition_list_add(store, msgs[i].topic, msgs[i].partition);
-            tp->offset = msgs[i].offset + 1;
+            if (msgs[i].offset + 1 > tp->offset) tp->offset = msgs[i].offset + 1;
+            /* messages done while an earlier one was held: their offset is stored once it is done */
+            struct done_mark *d = done_get(c, msgs[i].topic, msgs[i].partition);
+            if (d && msgs[i].offset + 1 > d->next) d->next = msgs[i].offset + 1;
+            if (d && d->next > tp->offset) tp->offset = d->next;
+        }
+        /* a partition sought back reads its held messages again, and what
+         * was done after the seek point counts once handled again */
+        for (int k = 0; k < nmarks; k++) {
+            struct done_mark *d = done_get(c, marks[k].topic, marks[k].partition);
+            if (d && d->next > marks[k].offset) d->next = marks[k].offset;
+            int j = 0;
+            for (int i = 0; i < c->n_held; i++) {
+                rd_kafka_message_t *hm = c->held[i];
+                if (hm->partition == marks[k].partition && hm->offset >= marks[k].offset
+                    && strcmp(rd_kafka_topic_name(hm->rkt), marks[k].topic) == 0)
+                    rd_kafka_message_destroy(hm);
+                else
+                    c->held[j++] = hm;
+            }
+            c->n_held = j;
+        }
+        /* a held message is the next one to read after a restart: no offset past it */
+        for (int i = 0; i < store->cnt; i++) {
+            int64_t lo = held_floor(c, store->elems[i].topic, store->elems[i].partition);
+            if (lo >= 0 && store->elems[i].offset > lo) store->elems[i].offset = lo;
+            for (int k = 0; k < nmarks; k++) /* nor past a message to be handled again */
+                if (marks[k].partition == store->elems[i].partition
+                    && store->elems[i].offset > marks[k].offset
+                    && strcmp(marks[k].topic, store->elems[i].topic) == 0)
+                    store->elems[i].offset = marks[k].offset;
         }
         if (store->cnt > 0) {
             rd_kafka_resp_err_t err = rd_kafka_offsets_store(c->rk, store);
@@ -625,9 +741,11 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
             rd_kafka_topic_partition_list_destroy(seek);
         }
         for (int i = 0; i < n; i++)
-            rd_kafka_message_destroy(ms[i]);
+            if (ms[i]) rd_kafka_message_destroy(ms[i]);
         pthread_mutex_lock(&c->stats_mu);
         c->stats.handled_ok += ok;
+        c->stats.held = (uint64_t)c->n_held;
+        c->stats.deferred += held;
         c->stats.dead += dead;
         c->stats.retried += retried;
         c->stats.batches++;

@@ -16,7 +16,17 @@
  *              partition in the batch are handled again after it (so a
  *              handler should not apply them either: order per key holds);
  *   BUS_DEAD   poison: publish a DeadLetter (topic, partition, offset, key,
- *              payload, reason) to the dead-letter topic, then move on.
+ *              payload, reason) to the dead-letter topic, then move on;
+ *   BUS_DEFER  not yet (an event ahead of event time): the consumer keeps the
+ *              message in memory and hands it over again, first, with the
+ *              next batch (msgs[i].held = 1; also after a poll that brought
+ *              nothing, every ~100 ms), while later messages of its
+ *              partition go on; no offset at or past a held message is
+ *              stored, so after a crash it comes again (the handler absorbs
+ *              the later ones that were done: idempotency). Held messages of
+ *              a revoked partition are dropped (its next owner reads them).
+ *              At most BUS_HELD_FACTOR batches are held; beyond that a
+ *              BUS_DEFER counts as BUS_RETRY.
  *
  * Any environment variable SP_RDKAFKA_<NAME> is passed to librdkafka as the
  * property <name> with '_' turned into '.' (SP_RDKAFKA_LINGER_MS=5 ->
@@ -95,7 +105,10 @@ typedef enum bus_result {
     BUS_OK = 0,
     BUS_RETRY,
     BUS_DEAD,
+    BUS_DEFER,
 } bus_result;
+
+#define BUS_HELD_FACTOR 4 /* held messages at most: this many batches (max_batch) */
 
 typedef struct bus_msg {
     const char *topic;
@@ -106,6 +119,7 @@ typedef struct bus_msg {
     const void *payload;
     size_t len;
     int64_t timestamp_ms; /* broker/producer timestamp */
+    int held; /* 1: handed over again after BUS_DEFER */
 } bus_msg;
 
 /* Handles a batch of n messages (n >= 1, in order per partition), writing
@@ -159,6 +173,8 @@ int bus_consumer_behind(bus_consumer *c, const char *topic, int32_t partition);
 /* Counters since start, for metrics and tests. */
 typedef struct bus_consumer_stats {
     uint64_t handled_ok, retried, dead, batches;
+    uint64_t deferred; /* BUS_DEFER results */
+    uint64_t held; /* messages held now */
 } bus_consumer_stats;
 void bus_consumer_stats_get(bus_consumer *c, bus_consumer_stats *out);
 

@@ -15,6 +15,8 @@ struct part {
     int32_t id;
     int assigned;
     int64_t high; /* highest event time seen; INT64_MIN = none */
+    int64_t pending; /* seen in the batch in hand, not yet counted (sp_clock_hold); INT64_MIN = none */
+    int64_t held; /* the lowest time of a message the consumer holds back (sp_clock_held); INT64_MAX = none */
     int64_t last_wall; /* wall time of the last event (or of assignment) */
 };
 
@@ -122,6 +124,8 @@ static struct part *part_get(sp_clock *c, int32_t id)
     struct part *p = &c->parts[c->nparts++];
     p->id = id;
     p->high = INT64_MIN;
+    p->pending = INT64_MIN;
+    p->held = INT64_MAX;
     p->last_wall = c->wall(c->wall_arg);
     return p;
 }
@@ -163,9 +167,13 @@ void sp_clock_observe(sp_clock *c, int32_t partition, int64_t event_ms)
     struct part *p = part_get(c, partition);
     if (p) {
         p->assigned = 1;
-        if (event_ms > p->high) p->high = event_ms;
         p->last_wall = c->wall(c->wall_arg);
-        advance(c);
+        if (c->busy) { /* counted once the batch is done with (sp_clock_hold) */
+            if (event_ms > p->pending) p->pending = event_ms;
+        } else {
+            if (event_ms > p->high) p->high = event_ms;
+            advance(c);
+        }
     }
     pthread_mutex_unlock(&c->mu);
 }
@@ -185,11 +193,25 @@ int sp_clock_partition_high(sp_clock *c, int32_t partition, int64_t *high_ms)
     pthread_mutex_lock(&c->mu);
     for (int i = 0; i < c->nparts; i++)
         if (c->parts[i].id == partition && c->parts[i].high != INT64_MIN) {
-            *high_ms = c->parts[i].high;
+            *high_ms = c->parts[i].high < c->parts[i].held ? c->parts[i].high : c->parts[i].held;
             rv = SP_OK;
         }
     pthread_mutex_unlock(&c->mu);
     return rv;
+}
+
+void sp_clock_held(sp_clock *c, int32_t partition, int64_t ms)
+{
+    if (c->kind != SP_CLOCK_EVENT) return;
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < c->nparts; i++) {
+        struct part *p = &c->parts[i];
+        if (partition < 0)
+            p->held = INT64_MAX;
+        else if (p->id == partition && ms < p->held)
+            p->held = ms;
+    }
+    pthread_mutex_unlock(&c->mu);
 }
 
 void sp_clock_describe(sp_clock *c, char *buf, size_t cap)
@@ -230,11 +252,24 @@ void sp_clock_hold(sp_clock *c, int busy)
 {
     pthread_mutex_lock(&c->mu);
     c->busy = busy != 0;
-    if (!busy) { /* the idle countdown of every partition starts now */
+    if (!busy) { /* the batch's times count; the idle countdown of every partition starts now */
         int64_t now = c->wall(c->wall_arg);
-        for (int i = 0; i < c->nparts; i++)
-            if (c->parts[i].assigned) c->parts[i].last_wall = now;
+        for (int i = 0; i < c->nparts; i++) {
+            struct part *p = &c->parts[i];
+            if (p->pending > p->high) p->high = p->pending;
+            p->pending = INT64_MIN;
+            if (p->assigned) p->last_wall = now;
+        }
+        advance(c);
     }
+    pthread_mutex_unlock(&c->mu);
+}
+
+void sp_clock_discard(sp_clock *c)
+{
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < c->nparts; i++)
+        c->parts[i].pending = INT64_MIN;
     pthread_mutex_unlock(&c->mu);
 }
 

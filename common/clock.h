@@ -55,8 +55,16 @@ void sp_clock_observe(sp_clock *c, int32_t partition, int64_t event_ms);
  * it (busy = 0). While busy no partition counts as idle: a partition the
  * batch does not serve may still have a backlog, and dropping it would let
  * the watermark jump over its events (sweeps would skip their boundaries).
+ * Times observed while busy count only when the batch is done with (busy =
+ * 0) and not discarded: a batch that will be redelivered must not move time
+ * past its own events (sweeps and promises downstream would run ahead of
+ * them). So a handler reading the clock sees it as before its batch.
  * Leaving busy restarts every partition's idle countdown. */
 void sp_clock_hold(sp_clock *c, int busy);
+
+/* Event clock: forgets the times observed since sp_clock_hold(c, 1) (the
+ * batch is retried). Call before sp_clock_hold(c, 0). */
+void sp_clock_discard(sp_clock *c);
 
 /* Event clock: whether a partition may still have events to deliver (the
  * consumer has not reached its end). A partition that is behind never
@@ -71,8 +79,17 @@ void sp_clock_set_behind(sp_clock *c, sp_clock_behind_fn fn, void *arg);
  * not assigned by this call. */
 void sp_clock_seed(sp_clock *c, int32_t partition, int64_t high_ms);
 
+/* Event clock: the consumer holds back (BUS_DEFER) a message of partition
+ * whose time (promise) is ms; partition -1 forgets every such note (call
+ * before noting a batch's). The watermark is unchanged - a held message
+ * is known - but sp_clock_partition_high reports no more than the lowest
+ * held time: a restart reads the held messages again, so a checkpoint must
+ * not promise past them. */
+void sp_clock_held(sp_clock *c, int32_t partition, int64_t ms);
+
 /* Event clock: the highest event time seen (or seeded) on partition, in
- * *high_ms. 0 when known, SP_ENOTFOUND when nothing was seen. */
+ * *high_ms, but no more than its lowest held time (sp_clock_held). 0 when
+ * known, SP_ENOTFOUND when nothing was seen. */
 int sp_clock_partition_high(sp_clock *c, int32_t partition, int64_t *high_ms);
 
 /* The per-partition state as text ("p0=<high>[a|-],..."; a = assigned),

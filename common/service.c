@@ -32,7 +32,9 @@ static void clock_seed(sp_service *s)
 /* Event clock: records the highs of the partitions a batch served, so a
  * restart resumes with them (clock_seed). Outside the batch transaction
  * and best effort: a lost update only lowers a restarted watermark until
- * the partition's next event. */
+ * the partition's next event. A partition holding a deferred message
+ * saves no more than that message's time (sp_clock_held): a restart reads
+ * it again. */
 static void clock_persist(sp_service *s, const bus_msg *msgs, size_t n)
 {
     if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT || n == 0) return;
@@ -77,22 +79,38 @@ static void batch_trampoline(
     sp_service *s = arg;
     int64_t t0 = sp_wall_ms();
     clock_seed(s);
-    sp_clock_hold(s->clock, 1);
+    /* messages handed over again (BUS_DEFER) are no new input: they must
+     * not restart the idle countdown of the partitions that sent nothing */
+    int fresh = 0;
+    for (size_t i = 0; i < n && !fresh; i++)
+        fresh = !msgs[i].held;
+    if (fresh) sp_clock_hold(s->clock, 1);
     s->handler(s->arg, s->db, msgs, n, res, reasons);
-    sp_clock_hold(s->clock, 0);
+    /* a message to be redelivered must not move time past itself: drop the
+     * batch's times (lower is safe; its done messages' times are only lost
+     * until the next message of their partition) */
+    for (size_t i = 0; fresh && i < n; i++)
+        if (res[i] == BUS_RETRY) {
+            sp_clock_discard(s->clock);
+            break;
+        }
+    if (fresh) sp_clock_hold(s->clock, 0);
     if (n && res[0] != BUS_RETRY) clock_persist(s, msgs, n);
-    size_t ok = 0, dead = 0, retry = 0;
+    size_t ok = 0, dead = 0, retry = 0, deferred = 0;
     for (size_t i = 0; i < n; i++) {
         if (res[i] == BUS_OK)
             ok++;
         else if (res[i] == BUS_DEAD)
             dead++;
+        else if (res[i] == BUS_DEFER)
+            deferred++;
         else
             retry++;
     }
     sp_counter_add(s->m_msgs, (double)ok, "ok");
     sp_counter_add(s->m_msgs, (double)dead, "dead");
     sp_counter_add(s->m_msgs, (double)retry, "retry");
+    sp_counter_add(s->m_msgs, (double)deferred, "deferred");
     sp_histogram_observe(s->m_batch_s, (double)(sp_wall_ms() - t0) / 1000.0);
 }
 

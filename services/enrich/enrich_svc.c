@@ -283,7 +283,7 @@ static int publish(enrich_svc *s, bus_group *g, Ix *ix, const extract_result *er
         x.concern = (char *)er->concern;
         e.extraction = &x;
     }
-    e.upstream_watermark_ms = enrich_watermark_now(s->clock);
+    e.upstream_watermark_ms = s->promise_ms;
     size_t len = salespulse__v1__enriched_interaction__get_packed_size(&e);
     uint8_t *buf = malloc(len ? len : 1);
     if (buf == NULL) return SP_ENOMEM;
@@ -436,6 +436,12 @@ void enrich_svc_batch(
     for (size_t i = 0; i < n; i++)
         res[i] = BUS_OK;
     if (!ix || !er || !has_words || !results || !locks) goto retry;
+    /* the promise on this batch's outputs: its events are all at or after
+     * the watermark before it observes them (each input partition is in
+     * event-time order); after observing, a later event of one partition
+     * could lift it past an earlier one of another */
+    s->promise_ms = sp_watermark_of(s->clock);
+    s->wm.pack = sp_watermark_pack_enriched;
     for (size_t i = 0; i < n; i++)
         valid += (size_t)item_decode(s, &msgs[i], &ix[i], &res[i], reasons[i], locks);
     /* The batch's customers first, locked in one order (0017 enrich_lock),
@@ -525,7 +531,7 @@ void enrich_svc_batch(
         if (publish(s, g, ix[i], has_words[i] ? &er[i] : NULL, one) != SP_OK) goto retry;
     }
     int hb = 0; /* after the outputs: ordered behind them in each partition */
-    if (enrich_watermark_send(&s->wm, s->clock, s->producer, g, s->out_topic, 0, &hb) != SP_OK)
+    if (sp_watermark_send(&s->wm, sp_watermark_of(s->clock), s->producer, g, s->out_topic, 0, &hb) != SP_OK)
         sp_warn("watermark heartbeat not sent (next batch tries again)");
     /* nothing more comes in this batch: send now rather than after linger.ms
      * (the producer is this handler's alone) */
@@ -568,8 +574,9 @@ void enrich_svc_idle(void *arg, sp_db *db)
     int sent = 0;
     char err[256];
     if (bus_group_new(&g) != SP_OK) return;
-    if (enrich_watermark_send(&s->wm, s->clock, s->producer, g, s->out_topic, 1, &sent) == SP_OK && sent
-        && bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
+    s->wm.pack = sp_watermark_pack_enriched;
+    if (sp_watermark_send(&s->wm, sp_watermark_of(s->clock), s->producer, g, s->out_topic, 1, &sent) == SP_OK
+        && sent && bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
         sp_warn("watermark heartbeat not delivered: %s", err);
         s->wm.sent_ms = 0; /* send again next time */
     }

@@ -10,7 +10,7 @@
 #include "clock.h"
 #include "db.h"
 #include "enrich/extract.h"
-#include "enrich/watermark.h"
+#include "watermark.h"
 #include "metrics.h"
 #include "salespulse/v1/enriched.pb-c.h"
 
@@ -30,7 +30,8 @@ typedef struct enrich_svc {
     const char *out_topic;
     size_t chunk; /* documents per round trip; 0 = ENRICH_CHUNK */
     unsigned long applied, duplicates, dead;
-    enrich_watermark wm; /* heartbeats sent downstream (event clock) */
+    sp_watermark wm; /* heartbeats sent downstream (event clock); pack set by the owner */
+    int64_t promise_ms; /* the watermark when the batch began: stamped on its outputs */
 } enrich_svc;
 
 /* sp_service_batch_fn for Interaction messages. */

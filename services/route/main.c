@@ -40,6 +40,7 @@ int main(int argc, char **argv)
         goto out;
     rs.producer = svc.producer;
     rs.clock = svc.clock;
+    svc.on_idle = route_svc_idle;
     code = sp_service_run(&svc);
 out:
     sp_service_destroy(&svc);

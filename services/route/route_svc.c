@@ -61,6 +61,10 @@ static bus_result route_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         snprintf(reason, cap, "undecodable salespulse.v1.Signal (%zu bytes)", m->len);
         return BUS_DEAD;
     }
+    if (sig->meta && sig->subject == NULL && sig->upstream_watermark_ms > 0) { /* sp-score's heartbeat */
+        sp_clock_observe(s->clock, m->partition, sig->upstream_watermark_ms);
+        goto done;
+    }
     if (sig->meta == NULL || !*sig->meta->event_id || !*sig->kind || sig->subject == NULL
         || !*sig->subject->id) {
         snprintf(reason, cap, "invalid Signal: %s missing",
@@ -70,7 +74,10 @@ static bus_result route_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         out = BUS_DEAD;
         goto done;
     }
-    sp_clock_observe(s->clock, m->partition, sig->meta->occurred_at_ms);
+    /* how far this partition has delivered: sp-score's promise (its signals
+     * are not in event-time order), else the signal's own time */
+    sp_clock_observe(s->clock, m->partition,
+        sig->upstream_watermark_ms > 0 ? sig->upstream_watermark_ms : sig->meta->occurred_at_ms);
     int64_t now = sig->meta->occurred_at_ms;
     char key[256];
     route_task_key(sig, key, sizeof key);
@@ -102,6 +109,7 @@ static bus_result route_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         Salespulse__V1__EventMeta meta;
         char evid[512];
         route_command_fill(&d, sig, now, &cmd, &meta, evid, sizeof evid);
+        cmd.upstream_watermark_ms = s->promise_ms;
         size_t len = salespulse__v1__task_command__get_packed_size(&cmd);
         uint8_t *buf = malloc(len ? len : 1);
         if (buf == NULL) {
@@ -125,6 +133,8 @@ done:
     salespulse__v1__signal__free_unpacked(sig, NULL);
     return out;
 }
+
+static void route_svc_heartbeat(route_svc *s, int force);
 
 void route_svc_batch(
     void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
@@ -150,7 +160,38 @@ void route_svc_batch(
             s->org_loaded_ms = now;
         }
     }
+    /* every signal of the batch is at or after the watermark before it:
+     * sp-score's promises only grow, and each signal is dated at or after
+     * its own */
+    s->promise_ms = sp_watermark_of(s->clock);
     sp_tx_batch(db, msgs, n, res, reasons, route_one, s);
+    route_svc_heartbeat(s, 0);
+}
+
+/* Forwards the watermark to every partition of the commands topic when it
+ * moved, behind the commands already delivered; force: ignore the rate limit. */
+static void route_svc_heartbeat(route_svc *s, int force)
+{
+    bus_group *g = NULL;
+    int sent = 0;
+    char err[256];
+    if (sp_watermark_of(s->clock) <= 1 || bus_group_new(&g) != SP_OK) return;
+    s->wm.pack = sp_watermark_pack_command;
+    int rv = sp_watermark_send(
+        &s->wm, sp_watermark_of(s->clock), s->producer, g, s->commands_topic, force, &sent);
+    if (rv != SP_OK)
+        sp_warn("watermark heartbeat not sent: %s", sp_strerror(rv));
+    else if (sent && bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
+        sp_warn("watermark heartbeat not delivered: %s", err);
+        s->wm.sent_ms = 0; /* send again next time */
+    }
+    bus_group_release(g);
+}
+
+void route_svc_idle(void *arg, sp_db *db)
+{
+    (void)db;
+    route_svc_heartbeat(arg, 1);
 }
 
 void route_svc_clear(route_svc *s)

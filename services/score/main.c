@@ -13,8 +13,8 @@
 
 struct cfg {
     sp_service_cfg svc;
-    char *rules, *calendar, *tenant_id;
-    long long sweep_every_ms, health_every_ms;
+    char *rules, *calendar, *tenant_id, *upstream_group;
+    long long sweep_every_ms, health_every_ms, hold_flush_ms;
 };
 
 #define CFG(f) offsetof(struct cfg, f)
@@ -30,6 +30,12 @@ static const sp_config_row rows[] = {
     {"SP_HEALTH_EVERY", SP_CFG_MS, "5s", CFG(health_every_ms),
         "re-score the health of the deals touched since, at most this often (wall time; 0: after every "
         "batch)"},
+    {"SP_SCORE_HOLD_FLUSH", SP_CFG_MS, "3s", CFG(hold_flush_ms),
+        "event clock: events held for their sweeps are applied anyway once no input came this long and "
+        "the upstream group has nothing left to read (the end of a replay)"},
+    {"SP_SCORE_UPSTREAM_GROUP", SP_CFG_STRING, "sp-enrich", CFG(upstream_group),
+        "event clock: sp-enrich's consumer group, whose lag on sp.interactions.v1 says whether more input "
+        "may come (empty: do not ask)"},
     SP_CONFIG_END,
 };
 
@@ -67,6 +73,11 @@ int main(int argc, char **argv)
     ss.cal = cal;
     ss.sweep_every_ms = cfg.sweep_every_ms;
     ss.health_every_ms = cfg.health_every_ms;
+    ss.hold_flush_ms = cfg.hold_flush_ms;
+    ss.hold_max = (size_t)BUS_HELD_FACTOR * (size_t)cfg.svc.max_batch; /* what the consumer keeps */
+    ss.upstream_bootstrap = cfg.svc.kafka_bootstrap;
+    ss.upstream_group = cfg.upstream_group;
+    ss.upstream_topic = SP_TOPIC_INTERACTIONS;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_hup;
@@ -81,8 +92,9 @@ int main(int argc, char **argv)
     ss.producer = svc.producer;
     ss.clock = svc.clock;
     code = sp_service_run(&svc);
-    sp_info("sp-score: %lu events, %lu duplicates, %lu dead, %lu signals, %lu sweep boundaries", ss.events,
-        ss.duplicates, ss.dead, ss.signals, ss.boundaries);
+    sp_info("sp-score: %lu events, %lu duplicates, %lu dead, %lu signals, %lu sweep boundaries, %lu events "
+            "applied ahead of their sweeps",
+        ss.events, ss.duplicates, ss.dead, ss.signals, ss.boundaries, ss.applied_ahead);
 out:
     sp_service_destroy(&svc);
     score_svc_clear(&ss);

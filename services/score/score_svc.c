@@ -11,6 +11,7 @@
 #include "score/sqlbuf.h"
 #include "score/triggers.h"
 #include "service.h"
+#include "watermark.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ typedef struct out_msg {
 typedef struct out_list {
     out_msg *v;
     size_t n, cap;
+    int64_t promise; /* stamped on every signal (upstream_watermark_ms) */
 } out_list;
 
 static void outs_clear(out_list *o)
@@ -76,14 +78,16 @@ static sp_err outs_push(out_list *o, const Salespulse__V1__Signal *sig)
         o->v = v;
         o->cap = cap;
     }
-    size_t len = salespulse__v1__signal__get_packed_size(sig);
+    Salespulse__V1__Signal stamped = *sig; /* shallow: only the promise differs */
+    stamped.upstream_watermark_ms = o->promise;
+    size_t len = salespulse__v1__signal__get_packed_size(&stamped);
     out_msg m = {strdup(sig->subject->id), malloc(len ? len : 1), len};
     if (!m.key || !m.buf) {
         free(m.key);
         free(m.buf);
         return SP_ENOMEM;
     }
-    salespulse__v1__signal__pack(sig, m.buf);
+    salespulse__v1__signal__pack(&stamped, m.buf);
     o->v[o->n++] = m;
     return SP_OK;
 }
@@ -98,6 +102,17 @@ static sp_err outs_send(score_svc *s, bus_group *g, out_list *o)
     }
     return SP_OK;
 }
+
+/* What signals carry as upstream_watermark_ms: the promise (promise_update),
+ * 1 while the event clock has none (holds sp-route back), 0 for other
+ * clocks (sp-route then goes by the signals' own times). */
+static int64_t promise_stamp(const score_svc *s)
+{
+    if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT) return 0;
+    return s->promise_ms > 1 ? s->promise_ms : 1;
+}
+
+static void promise_send(score_svc *s, int force);
 
 /* The last sweep boundary done (score_sweeps; 0 when none) in *last. */
 static sp_err sweeps_last(sp_db *db, int64_t *last)
@@ -299,7 +314,7 @@ static const char *invalid_field(const Salespulse__V1__EnrichedInteraction *ei)
 static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m, char *reason, size_t cap)
 {
     score_svc *s = arg;
-    out_list out = {0};
+    out_list out = {.promise = promise_stamp(s)};
     bus_result res = BUS_OK;
     sp_err rv = SP_OK;
     score_state_cache_item_begin(s->states);
@@ -433,6 +448,182 @@ static int states_flush(void *arg, sp_db *db)
     return score_state_cache_flush(s->states, db);
 }
 
+/* One transaction over msgs (sp_tx_batch with the optimistic prepare), then
+ * the caches emptied and the health notes kept or dropped as it committed. */
+static void apply_msgs(
+    score_svc *s, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+{
+    /* signals carry deterministic ids: the optimistic pass is safe */
+    static const sp_tx_hooks hooks = {states_begin, states_flush, 1};
+    sp_tx_batch_hooks(db, msgs, n, res, reasons, score_one, &hooks, s);
+    score_state_cache_reset(s->states);
+    score_batch_reset(s->batch);
+    s->prepared = 0;
+    if (n && res[0] != BUS_RETRY)
+        s->n_health_kept = s->n_health; /* committed */
+    else
+        health_truncate(s, s->n_health_kept);
+}
+
+/* The event time of an EnrichedInteraction message; 0 for anything else
+ * (a heartbeat, an undecodable or invalid message: handled at once). A
+ * held event's promise counts for its partition's time like an applied
+ * one's: it is no later than the event, and the sweeps stop before every
+ * held event. */
+static int64_t msg_time(score_svc *s, const bus_msg *m, int64_t *promise)
+{
+    Salespulse__V1__EnrichedInteraction *ei
+        = salespulse__v1__enriched_interaction__unpack(NULL, m->len, m->payload);
+    int64_t t = ei && !invalid_field(ei) ? ei->interaction->meta->occurred_at_ms : 0;
+    *promise = 0;
+    if (t > 0 || (ei && !ei->interaction && ei->upstream_watermark_ms > 0)) { /* an event or a heartbeat */
+        *promise = ei->upstream_watermark_ms > 0 ? ei->upstream_watermark_ms : t;
+        sp_clock_observe(s->clock, m->partition, *promise);
+    }
+    salespulse__v1__enriched_interaction__free_unpacked(ei, NULL);
+    return t;
+}
+
+struct timed {
+    int64_t t;
+    size_t i;
+    int64_t promise; /* what its partition's time may count from it */
+};
+
+/* apply_ordered's work area for one batch. */
+struct ordered {
+    const bus_msg *msgs;
+    struct timed *o; /* the batch in time order */
+    bus_msg *sub;
+    bus_result *res, *sres;
+    char (*reasons)[BUS_REASON_LEN], (*sreasons)[BUS_REASON_LEN];
+};
+
+/* Applies o[from..to) in one transaction; their results into res. 0, or -1
+ * when the transaction is to be retried (nothing of it was kept). */
+static int apply_range(score_svc *s, sp_db *db, struct ordered *w, size_t from, size_t to)
+{
+    for (size_t k = from; k < to; k++)
+        w->sub[k - from] = w->msgs[w->o[k].i];
+    apply_msgs(s, db, w->sub, to - from, w->sres, w->sreasons);
+    if (w->sres[0] == BUS_RETRY) return -1;
+    for (size_t k = from; k < to; k++) {
+        w->res[w->o[k].i] = w->sres[k - from];
+        memcpy(w->reasons[w->o[k].i], w->sreasons[k - from], BUS_REASON_LEN);
+    }
+    return 0;
+}
+
+static int timed_cmp(const void *a, const void *b)
+{
+    const struct timed *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Held events are applied at once, without waiting for the sweeps, when
+ * the input has stopped: nothing new for hold_flush_ms of wall time, and
+ * sp-enrich has nothing left to read (its group's lag; unknown = wait). A
+ * stalled upstream (sp-enrich restarting) shows lag and is waited for. */
+static int hold_flush_due(score_svc *s)
+{
+    int64_t wall = sp_wall_ms(), now = sp_clock_now_ms(s->clock);
+    if (now != s->hold_seen_ms) { /* time still moves (new input sets hold_seen_ms to -1) */
+        s->hold_seen_ms = now;
+        s->hold_since_wall_ms = wall;
+        return 0;
+    }
+    if (wall - s->hold_since_wall_ms < (s->hold_flush_ms > 0 ? s->hold_flush_ms : 3000)) return 0;
+    if (s->upstream_group && *s->upstream_group) {
+        int64_t lag = -1;
+        char err[256];
+        if (bus_group_lag(s->upstream_bootstrap, s->upstream_group, s->upstream_topic, &lag, err, sizeof err)
+                != SP_OK
+            || lag != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Event clock: the batch in event-time order with the sweeps between its
+ * events. Events no unswept boundary precedes are applied (in time order,
+ * one transaction per stretch between two boundaries); each boundary the
+ * watermark has passed is swept once every event before it is applied;
+ * events after the first boundary the watermark has not passed are held
+ * (BUS_DEFER) and come again with the next batch. So what a sweep judges
+ * never depends on how partitions were fetched: a crash that makes
+ * sp-enrich publish one partition's backlog days ahead of another's no
+ * longer lets an early event judge a boundary before the events that
+ * precede it have arrived. Returns 0 when the batch cannot be ordered (no
+ * sweep origin yet): the caller applies it as it comes. */
+static int apply_ordered(
+    score_svc *s, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+{
+    int64_t every = s->sweep_every_ms;
+    int64_t done = s->sweep_done_ms > 0 ? s->sweep_done_ms : s->sweep_origin_ms;
+    s->hold_min_ms = 0;
+    if (every <= 0 || done <= 0) return 0;
+    struct ordered w = {.msgs = msgs, .res = res, .reasons = reasons};
+    w.o = malloc(n * sizeof *w.o);
+    w.sub = malloc(n * sizeof *w.sub);
+    w.sres = malloc(n * sizeof *w.sres);
+    w.sreasons = malloc(n * BUS_REASON_LEN);
+    if (!w.o || !w.sub || !w.sres || !w.sreasons) {
+        for (size_t i = 0; i < n; i++)
+            res[i] = BUS_RETRY;
+        goto out;
+    }
+    struct timed *o = w.o;
+    for (size_t i = 0; i < n; i++) {
+        o[i].t = msg_time(s, &msgs[i], &o[i].promise), o[i].i = i;
+        if (!msgs[i].held) s->hold_seen_ms = -1; /* new input: the stop countdown starts over */
+    }
+    qsort(o, n, sizeof *o, timed_cmp);
+    int64_t wm = sp_clock_now_ms(s->clock); /* this batch's times count once it is done */
+    size_t pos = 0, cap = s->hold_max > 0 ? s->hold_max : 2000;
+    int failed = 0, flushed = 0;
+    for (;;) {
+        size_t end = pos;
+        while (end < n && (flushed || o[end].t <= done + every))
+            end++;
+        if (end > pos && (failed = apply_range(s, db, &w, pos, end)) != 0) break;
+        pos = end;
+        if (pos == n || flushed) break;
+        int64_t b = done + every; /* every event before it is applied */
+        if (b > wm && n - pos > cap) {
+            /* more than the consumer keeps: the earliest go now, judging the
+             * boundary before them themselves (a catch-up far apart in time) */
+            if ((failed = apply_range(s, db, &w, pos, n - cap)) != 0) break;
+            s->applied_ahead += n - cap - pos;
+            pos = n - cap;
+        }
+        if (b > wm) {
+            /* the input has stopped: what is held goes in time order */
+            if (!(flushed = hold_flush_due(s))) break;
+            sp_info("input stopped: %zu held event(s) applied ahead of the sweeps", n - pos);
+            s->applied_ahead += n - pos;
+            continue;
+        }
+        int ran = 0;
+        if (score_svc_sweep_at(s, db, b, &ran) != SP_OK || s->sweep_done_ms < b) break;
+        done = b;
+    }
+    /* after a failure all that is not done is retried; else it is held */
+    sp_clock_held(s->clock, -1, 0);
+    for (size_t k = pos; k < n; k++) {
+        res[o[k].i] = failed ? BUS_RETRY : BUS_DEFER;
+        if (failed) continue;
+        if (s->hold_min_ms == 0 || o[k].t < s->hold_min_ms) s->hold_min_ms = o[k].t;
+        sp_clock_held(s->clock, msgs[o[k].i].partition, o[k].promise);
+    }
+out:
+    free(w.o);
+    free(w.sub);
+    free(w.sres);
+    free(w.sreasons);
+    return 1;
+}
+
 void score_svc_batch(
     void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
@@ -447,19 +638,13 @@ void score_svc_batch(
     if (s->sweep_done_ms <= 0 && s->sweep_origin_ms <= 0 && s->sweep_every_ms > 0
         && sp_clock_kind_of(s->clock) != SP_CLOCK_WALL)
         sweep_origin(s, db);
-    sweep_catch_up(s, db);
-    /* signals carry deterministic ids: the optimistic pass is safe */
-    static const sp_tx_hooks hooks = {states_begin, states_flush, 1};
-    sp_tx_batch_hooks(db, msgs, n, res, reasons, score_one, &hooks, s);
-    score_state_cache_reset(s->states);
-    score_batch_reset(s->batch);
-    s->prepared = 0;
-    if (n && res[0] != BUS_RETRY)
-        s->n_health_kept = s->n_health; /* committed */
-    else
-        health_truncate(s, s->n_health_kept);
+    if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT || !apply_ordered(s, db, msgs, n, res, reasons)) {
+        sweep_catch_up(s, db);
+        apply_msgs(s, db, msgs, n, res, reasons);
+    }
     health_flush(s, db);
     score_svc_sweep(s, db, NULL);
+    promise_send(s, 0); /* behind the batch's and the sweeps' signals */
 }
 
 void score_svc_idle(void *arg, sp_db *db)
@@ -468,6 +653,7 @@ void score_svc_idle(void *arg, sp_db *db)
     score_svc_reload(s);
     health_flush(s, db); /* the last notes once due, also when the input stops */
     score_svc_sweep(s, db, NULL);
+    promise_send(s, 1);
 }
 
 void score_svc_reload(score_svc *s)
@@ -848,7 +1034,7 @@ static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_li
 sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
 {
     if (ran) *ran = 0;
-    out_list out = {0};
+    out_list out = {.promise = promise_stamp(s)};
     bus_group *g = NULL;
     PGresult *r = NULL;
     size_t n_eval = 0;
@@ -866,7 +1052,10 @@ sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
     if (!locked) goto rollback;
     int64_t last = 0;
     if ((rv = sweeps_last(db, &last)) != SP_OK) goto rollback;
-    if (last >= t) goto rollback; /* another instance did it */
+    if (last >= t) { /* another instance did it */
+        if (last > s->sweep_done_ms) s->sweep_done_ms = last;
+        goto rollback;
+    }
     if ((rv = sweep_all(s, db, t - s->sweep_every_ms, t, &out, &n_eval)) != SP_OK) goto rollback;
     if ((rv = score_state_cache_flush(s->states, db)) != SP_OK) goto rollback;
     char ts[32], err[256];
@@ -899,10 +1088,47 @@ out:
     return rv;
 }
 
+/* The promise stamped on signals (event clock; score_promise_of), kept as
+ * the clock and the sweeps move. Never goes back. */
+static void promise_update(score_svc *s, int64_t now)
+{
+    if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT) return;
+    int64_t p = score_promise_of(s->sweep_done_ms, now, s->sweep_every_ms);
+    if (p > s->promise_ms) s->promise_ms = p;
+}
+
+int64_t score_promise_of(int64_t done_ms, int64_t now_ms, int64_t every_ms)
+{
+    if (every_ms <= 0 || now_ms <= 0) return 0;
+    return done_ms >= now_ms / every_ms * every_ms ? now_ms : done_ms > 0 ? done_ms : 0;
+}
+
+/* Forwards the promise to every partition of the signals topic when it
+ * moved (heartbeat, common/watermark.h); force: ignore the rate limit. */
+static void promise_send(score_svc *s, int force)
+{
+    if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT || s->promise_ms <= 1 || s->promise_ms <= s->wm.sent_ms)
+        return;
+    bus_group *g = NULL;
+    int sent = 0;
+    char err[256];
+    if (bus_group_new(&g) != SP_OK) return;
+    s->wm.pack = sp_watermark_pack_signal;
+    int rv = sp_watermark_send(&s->wm, s->promise_ms, s->producer, g, s->signals_topic, force, &sent);
+    if (rv != SP_OK)
+        sp_warn("watermark heartbeat not sent: %s", sp_strerror(rv));
+    else if (sent && bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
+        sp_warn("watermark heartbeat not delivered: %s", err);
+        s->wm.sent_ms = 0; /* send again next time */
+    }
+    bus_group_release(g);
+}
+
 sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
 {
     if (ran) *ran = 0;
     int64_t now = sp_clock_now_ms(s->clock);
+    if (now > 0 && now < s->next_sweep_ms) promise_update(s, now); /* caught up to now */
     if (now <= 0 || now < s->next_sweep_ms || s->sweep_every_ms <= 0) return SP_OK;
     sp_err rv;
     int64_t last = 0;
@@ -919,7 +1145,10 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
         last = s->sweep_origin_ms;
     }
     int64_t due[SCORE_SWEEP_MAX_STEPS];
-    size_t n = score_sweep_due(last, now, s->sweep_every_ms, due, SCORE_SWEEP_MAX_STEPS);
+    size_t n = score_sweep_due(last, now, s->sweep_every_ms, due, SCORE_SWEEP_MAX_STEPS), all = n;
+    /* held events (apply_ordered) go before the boundaries after them */
+    while (s->hold_min_ms > 0 && n > 0 && due[n - 1] >= s->hold_min_ms)
+        n--;
     if (n) {
         char parts[512];
         sp_clock_describe(s->clock, parts, sizeof parts);
@@ -934,7 +1163,9 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
         if (ran) *ran += one;
     }
     /* all caught up: nothing is due before the next boundary */
-    if (n < SCORE_SWEEP_MAX_STEPS) s->next_sweep_ms = (now / s->sweep_every_ms + 1) * s->sweep_every_ms;
+    if (n == all && n < SCORE_SWEEP_MAX_STEPS)
+        s->next_sweep_ms = (now / s->sweep_every_ms + 1) * s->sweep_every_ms;
+    promise_update(s, now);
     return SP_OK;
 }
 

@@ -24,6 +24,7 @@
 #include "score/calendar.h"
 #include "score/rules.h"
 #include "score/state_cache.h"
+#include "watermark.h"
 
 #include <signal.h>
 #include <stddef.h>
@@ -55,6 +56,15 @@ typedef struct score_svc {
     int prepared; /* batch prepared for the current pass */
     int64_t sweep_done_ms; /* the last boundary known swept (score_sweeps) */
     int64_t sweep_origin_ms; /* event clock, before any sweep: the boundary the first starts after */
+    int64_t promise_ms; /* event clock: stamped on signals; no later signal is dated before it */
+    /* event clock: events after an unswept boundary are held (BUS_DEFER) */
+    int64_t hold_min_ms; /* the earliest held event's time; 0: none held (sweeps stop before it) */
+    size_t hold_max; /* held events at most (the consumer's room); 0: 2000. Beyond: the earliest go ahead */
+    unsigned long applied_ahead; /* events applied ahead of their sweeps (input stopped, or too many held) */
+    int64_t hold_flush_ms; /* the input stopped this long (wall): apply what is held; 0: 3 s */
+    int64_t hold_seen_ms, hold_since_wall_ms; /* the clock when the input stopped, and since when */
+    const char *upstream_bootstrap, *upstream_group, *upstream_topic; /* its lag: has the input stopped? */
+    sp_watermark wm; /* the promise's heartbeats to sp-route */
 } score_svc;
 
 /* sp_service_batch_fn for EnrichedInteraction messages; after the batch
@@ -88,6 +98,14 @@ void score_svc_reload(score_svc *s);
  * (last_ms, now_ms], oldest first, at most cap; with no boundary done yet,
  * only the latest one <= now_ms. Returns the count written to out. */
 size_t score_sweep_due(int64_t last_ms, int64_t now_ms, int64_t every_ms, int64_t *out, size_t cap);
+
+/* Pure: sp-score's promise with the event clock - no signal it publishes
+ * later is dated before it - when the last boundary swept is done_ms and
+ * the clock says now_ms. Events still to come are at or after now
+ * (sp-enrich's promises); an event's judgment at an unswept boundary and
+ * every sweep after done_ms are later than done_ms. So once every boundary
+ * up to now is swept the promise is now, else done_ms (0 for none). */
+int64_t score_promise_of(int64_t done_ms, int64_t now_ms, int64_t every_ms);
 
 /* Pure: 1 when a new local day (ISO week when week = 1) begins in
  * (prev_ms, t_ms] in the calendar's zone. */

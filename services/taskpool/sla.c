@@ -55,7 +55,7 @@ int sla_check(const task *t, const sla_table *tbl, int64_t now_ms, const sla_peo
     if (sla_s <= 0) return SP_OK;
     if (t->escalation_level >= t->n_chain) return SP_OK; /* top of the chain */
     out->due_ms = t->assigned_ms + sla_s * 1000;
-    if (now_ms < out->due_ms) return SP_OK;
+    if (now_ms <= out->due_ms) return SP_OK; /* an acknowledgement dated at the deadline is in time */
 
     size_t pick = t->escalation_level;
     while (pick < t->n_chain && pp && pp->available && !pp->available(pp->ctx, t->chain[pick], out->due_ms))

@@ -41,8 +41,10 @@ typedef struct sla_decision {
     char reason_en[512];
 } sla_decision;
 
-/* Decides whether t escalates at now_ms. Only an open (unacknowledged)
- * task escalates; t->sla_s wins over the table when > 0. With nobody left
+/* Decides whether t escalates at now_ms: its deadline is before now_ms (an
+ * acknowledgement dated exactly at the deadline is in time, and with the
+ * event clock a command dated now_ms may still arrive). Only an open
+ * (unacknowledged) task escalates; t->sla_s wins over the table when > 0. With nobody left
  * in the chain, escalate is 0 and due_ms 0. SP_EINVAL on NULL arguments
  * or a task without assignee. */
 int sla_check(

@@ -29,6 +29,22 @@ static int publish(taskpool_svc *s, bus_group *g, const task *t, const task_even
     return rv;
 }
 
+static int escalate_due(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int64_t at, int *queued);
+
+/* sp-route's watermark heartbeat: a command with no task key (common/watermark.h). */
+static int command_heartbeat(const Salespulse__V1__TaskCommand *c)
+{
+    return c->meta && !*c->task_key && c->upstream_watermark_ms > 0;
+}
+
+/* How far a command's partition has delivered: sp-route's promise (its
+ * commands are not in event-time order), else the command's own time
+ * (commands published by others: catch-ups, a CRM). */
+static int64_t command_time(const Salespulse__V1__TaskCommand *c)
+{
+    return c->upstream_watermark_ms > 0 ? c->upstream_watermark_ms : c->meta->occurred_at_ms;
+}
+
 static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m, char *reason, size_t cap)
 {
     taskpool_svc *s = arg;
@@ -39,12 +55,16 @@ static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         snprintf(reason, cap, "undecodable salespulse.v1.TaskCommand (%zu bytes)", m->len);
         return BUS_DEAD;
     }
+    if (command_heartbeat(cmd)) {
+        sp_clock_observe(s->clock, m->partition, cmd->upstream_watermark_ms);
+        goto done;
+    }
     if (cmd->meta == NULL || !*cmd->task_key) {
         snprintf(reason, cap, "invalid TaskCommand: %s missing", cmd->meta == NULL ? "meta" : "task_key");
         out = BUS_DEAD;
         goto done;
     }
-    sp_clock_observe(s->clock, m->partition, cmd->meta->occurred_at_ms);
+    sp_clock_observe(s->clock, m->partition, command_time(cmd));
     int64_t now = cmd->meta->occurred_at_ms;
     task *existing = calloc(2, sizeof *existing), *next = existing ? existing + 1 : NULL;
     if (existing == NULL) {
@@ -57,6 +77,12 @@ static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         || (rv = task_db_suppressed_until(db, cmd, s->suppress_ms, &suppressed_until)) != SP_OK) {
         snprintf(reason, cap, "database: %s", sp_db_errmsg(db));
         out = rv == SP_EDBDOWN ? BUS_RETRY : BUS_DEAD;
+        goto free_tasks;
+    }
+    if (found && (rv = escalate_due(s, db, g, existing, now, NULL)) != SP_OK) {
+        snprintf(reason, cap, "escalation before the command: %s",
+            rv == SP_EKAFKA ? "not published" : sp_db_errmsg(db));
+        out = rv == SP_EDB ? BUS_DEAD : BUS_RETRY;
         goto free_tasks;
     }
     task_effect effect = TASK_EFFECT_NONE;
@@ -145,6 +171,11 @@ static int batch_fast(taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n,
             res[i] = BUS_DEAD;
             continue;
         }
+        if (command_heartbeat(c)) {
+            sp_clock_observe(s->clock, msgs[i].partition, c->upstream_watermark_ms);
+            salespulse__v1__task_command__free_unpacked(c, NULL);
+            continue;
+        }
         if (c->meta == NULL || !*c->task_key) {
             snprintf(reasons[i], BUS_REASON_LEN, "invalid TaskCommand: %s missing",
                 c->meta == NULL ? "meta" : "task_key");
@@ -170,8 +201,13 @@ static int batch_fast(taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n,
     for (size_t i = 0; i < n; i++) {
         Salespulse__V1__TaskCommand *c = f.cmd[i];
         if (c == NULL) continue;
-        sp_clock_observe(s->clock, msgs[i].partition, c->meta->occurred_at_ms);
+        sp_clock_observe(s->clock, msgs[i].partition, command_time(c));
         size_t k = f.slot[i];
+        if (f.have[k]
+            && (rv = escalate_due(s, db, g, &f.cur[k], c->meta->occurred_at_ms, &queued)) != SP_OK) {
+            if (rv == SP_EKAFKA) goto retry;
+            goto db_fail;
+        }
         task_effect effect = TASK_EFFECT_NONE;
         task_noop_why why = TASK_NOOP_NONE;
         task_event ev;
@@ -309,6 +345,56 @@ static void person_role(sp_db *db, const char *id, char *buf, size_t cap)
     PQclear(r);
 }
 
+/* Escalates t one level if its deadline is before now (sla_check, with the
+ * people's availability and names), in the caller's transaction: history
+ * row, task row, TaskEvent queued in g. *done = 1 if it did. SP_OK (also
+ * when nothing is due); SP_EDB / SP_EDBDOWN; SP_EKAFKA when the event
+ * could not be queued. */
+static int escalate_apply(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int64_t now, int *done)
+{
+    *done = 0;
+    sla_decision d;
+    struct people_ctx pc = {.db = db};
+    sla_people people = {.available = person_available, .name = person_name, .ctx = &pc};
+    if (sla_check(t, &s->sla, now, &people, &d) != SP_OK || !d.escalate) return SP_OK;
+    char role[32];
+    person_role(db, d.to_id, role, sizeof role);
+    task_args args = {.to_id = d.to_id, .to_role = role, .escalation_level = d.new_level};
+    task_actor system = {.person_id = "system"};
+    task_event ev;
+    if (task_transition(t, TASK_ACT_ESCALATE, &system, &args, d.due_ms, &ev) != SP_OK) return SP_OK;
+    char note[1100];
+    snprintf(note, sizeof note, "%s / %s", d.reason_zh, d.reason_en);
+    int rv = task_db_put(db, t, &ev, NULL, note);
+    if (rv != SP_OK) return rv;
+    if (ev.emit && publish(s, g, t, &ev) != SP_OK) return SP_EKAFKA;
+    sp_info("escalated %s to %s (level %u)", t->key, d.to_id, d.new_level);
+    s->escalations++;
+    *done = 1;
+    return SP_OK;
+}
+
+/* Before a command dated at is applied to t: every escalation whose
+ * deadline is before at, as the sweep would have made them had the clock
+ * stopped there (a batch may hold a task's opening and its close two days
+ * later: the escalation between them must not depend on how the commands
+ * were batched). *queued: pipelined writes, ended before the first
+ * statement; NULL when none. Errors as escalate_apply. */
+static int escalate_due(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int64_t at, int *queued)
+{
+    for (int level = 0; level < SP_TASK_MAX_CHAIN; level++) {
+        sla_decision d;
+        if (sla_check(t, &s->sla, at, NULL, &d) != SP_OK || !d.escalate) return SP_OK;
+        int rv, done = 0;
+        if (queued && *queued > 0) {
+            *queued = 0;
+            if ((rv = sp_db_pipeline_end(db)) != SP_OK) return rv;
+        }
+        if ((rv = escalate_apply(s, db, g, t, at, &done)) != SP_OK || !done) return rv;
+    }
+    return SP_OK;
+}
+
 /* Escalates one due task in its own transaction; returns 1 if it did. */
 static int escalate_one(taskpool_svc *s, sp_db *db, const char *key, int64_t now)
 {
@@ -317,25 +403,12 @@ static int escalate_one(taskpool_svc *s, sp_db *db, const char *key, int64_t now
     int done = 0, found = 0;
     if (t == NULL || bus_group_new(&g) != SP_OK || sp_db_begin(db) != SP_OK) goto out;
     if (task_db_get(db, key, 1, t, &found) != SP_OK || !found) goto rollback;
-    sla_decision d;
-    struct people_ctx pc = {.db = db};
-    sla_people people = {.available = person_available, .name = person_name, .ctx = &pc};
-    if (sla_check(t, &s->sla, now, &people, &d) != SP_OK || !d.escalate) goto rollback;
-    char role[32];
-    person_role(db, d.to_id, role, sizeof role);
-    task_args args = {.to_id = d.to_id, .to_role = role, .escalation_level = d.new_level};
-    task_actor system = {.person_id = "system"};
-    task_event ev;
-    if (task_transition(t, TASK_ACT_ESCALATE, &system, &args, d.due_ms, &ev) != SP_OK) goto rollback;
-    char note[1100];
-    snprintf(note, sizeof note, "%s / %s", d.reason_zh, d.reason_en);
-    if (task_db_put(db, t, &ev, NULL, note) != SP_OK) goto rollback;
-    if (ev.emit && publish(s, g, t, &ev) != SP_OK) goto rollback;
+    if (escalate_apply(s, db, g, t, now, &done) != SP_OK || !done) goto rollback;
     if (bus_group_wait(g, 15000, NULL, 0) != SP_OK || sp_db_commit(db) != SP_OK) goto rollback;
-    sp_info("escalated %s to %s (level %u)", key, d.to_id, d.new_level);
-    done = 1;
     goto out;
 rollback:
+    if (done) s->escalations--; /* not committed */
+    done = 0;
     sp_db_rollback(db);
 out:
     bus_group_release(g);
@@ -353,7 +426,7 @@ int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
     const char *p[1] = {now_s};
     if (sp_db_exec(db,
             "SELECT key FROM tasks WHERE status = 'open' AND escalation_level < cardinality(chain) AND "
-            "due_at <= to_timestamp($1::bigint / 1000.0) ORDER BY due_at LIMIT 500",
+            "due_at < to_timestamp($1::bigint / 1000.0) ORDER BY due_at LIMIT 500",
             1, p, &r)
         != SP_OK)
         return -1;
@@ -366,7 +439,6 @@ int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
             n++;
     PQclear(r);
     s->last_sweep_ms = now;
-    s->escalations += (unsigned long)n;
     return n;
 }
 

@@ -20,7 +20,7 @@
 #include "score/calendar.h"
 #include "score/rules.h"
 #include "score/score_facts.h"
-#include "enrich/watermark.h"
+#include "watermark.h"
 #include "score/score_svc.h"
 
 #include <librdkafka/rdkafka.h>
@@ -122,6 +122,8 @@ static void ins_interaction(const char *ev, int64_t at, const char *cust, const 
         (long long)at, cust);
 }
 
+static int64_t g_upstream; /* stamped as upstream_watermark_ms by enriched() */
+
 /* The EnrichedInteraction sp-enrich publishes for that interaction. */
 static uint8_t *enriched(const char *ev, int64_t at, const char *cust, const char *deal, int channel, int dir,
     int cside, size_t *len)
@@ -147,6 +149,7 @@ static uint8_t *enriched(const char *ev, int64_t at, const char *cust, const cha
     e.rep_id = rep;
     e.customer_side = cside;
     e.extraction = &x;
+    e.upstream_watermark_ms = g_upstream;
     *len = salespulse__v1__enriched_interaction__get_packed_size(&e);
     uint8_t *buf = malloc(*len);
     salespulse__v1__enriched_interaction__pack(&e, buf);
@@ -461,7 +464,7 @@ static void test_watermark_heartbeat(void **state)
     (void)state;
     uint8_t buf[128];
     size_t len = 0;
-    assert_int_equal(enrich_watermark_pack(T0 + 5 * DAY, buf, sizeof buf, &len), SP_OK);
+    assert_int_equal(sp_watermark_pack_enriched(T0 + 5 * DAY, buf, sizeof buf, &len), SP_OK);
     long long before = sql_int("SELECT count(*) FROM processed_events WHERE consumer = 'sp-score'");
     assert_int_equal(drive(buf, len, 7), BUS_OK);
     assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE consumer = 'sp-score'"), before);
@@ -543,6 +546,122 @@ static void test_event_before_any_sweep(void **state)
     assert_string_equal(ids[0], want);
     snprintf(want, sizeof want, "sig:customer.stale:customer:%s:1:cleared:2", cust);
     assert_string_equal(ids[1], want);
+}
+
+/* One batch through the handler with the event clock: msgs[i] on
+ * partition part[i], held[i] as the consumer marks a message it hands over
+ * again; the results into res. */
+static void drive_batch(const uint8_t *const *bufs, const size_t *lens, const int *part, const int *held,
+    size_t n, bus_result *res)
+{
+    bus_msg m[8];
+    char reasons[8][BUS_REASON_LEN];
+    for (size_t i = 0; i < n; i++)
+        m[i] = (bus_msg) {.topic = SP_TOPIC_ENRICHED,
+            .partition = part[i],
+            .offset = (int64_t)i,
+            .payload = bufs[i],
+            .len = lens[i],
+            .held = held[i]};
+    score_svc_batch(&F.svc, F.db, m, n, res, reasons);
+}
+
+/* Event clock: events are applied in event time with the sweeps between
+ * them, whatever the order partitions deliver them in. A customer touched
+ * at T0, T0 + 20 d and T0 + 39 d was never silent for 30 days; but the last
+ * touch arrives first (partition 0 runs ahead, as after a crash) while the
+ * 20-day one is still upstream (not even in PostgreSQL). It is held
+ * (BUS_DEFER) until the watermark - sp-enrich's promises on both
+ * partitions - passes its boundaries; then the middle touch, the sweeps and
+ * the last touch go in order: no customer.stale episode. Applied as it came
+ * (before session 5) the last touch judged the boundary before it with only
+ * T0 known and raised a 39-day silence that never was (the e2e crash run's
+ * false deal.unanswered_inbound, same cause). Then the end of the input:
+ * a held event is applied anyway once nothing new came for hold_flush_ms. */
+static void test_events_in_event_time_order(void **state)
+{
+    (void)state;
+    char cust[96], e1[128], e2[128], e3[128], e4[128];
+    snprintf(cust, sizeof cust, "%s-ORDER", F.pfx);
+    snprintf(e1, sizeof e1, "%s-o1", cust);
+    snprintf(e2, sizeof e2, "%s-o2", cust);
+    snprintf(e3, sizeof e3, "%s-o3", cust);
+    snprintf(e4, sizeof e4, "%s-o4", cust);
+    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s', '%s-R', score_ts(%lld))", cust,
+        F.pfx, (long long)(T0 - 60 * DAY));
+    sql("DELETE FROM score_sweeps");
+    sp_clock *ec = NULL;
+    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 60000, &ec), SP_OK);
+    sp_clock *manual = F.svc.clock;
+    F.svc.clock = ec;
+    F.svc.next_sweep_ms = F.svc.sweep_done_ms = F.svc.sweep_origin_ms = F.svc.hold_min_ms = 0;
+    const int W = SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, OUT = SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
+    uint8_t *b[4], hb0[128], hb1[128];
+    size_t l[4], lh0, lh1;
+    bus_result res[4];
+    /* partition 0: the first touch; partition 1: only a heartbeat so far */
+    ins_interaction(e1, T0, cust, NULL, "wecom", "outbound", 0, NULL);
+    g_upstream = T0;
+    b[0] = enriched(e1, T0, cust, NULL, W, OUT, 0, &l[0]);
+    assert_int_equal(sp_watermark_pack_enriched(T0, hb1, sizeof hb1, &lh1), SP_OK);
+    drive_batch(
+        (const uint8_t *[]) {b[0], hb1}, (size_t[]) {l[0], lh1}, (int[]) {0, 1}, (int[]) {0, 0}, 2, res);
+    assert_int_equal(res[0], BUS_OK);
+    assert_int_equal(res[1], BUS_OK);
+    /* partition 0 runs ahead: the last touch, while sp-enrich still promises only T0 + 1 h */
+    int64_t t2 = T0 + 20 * DAY, t3 = T0 + 39 * DAY;
+    ins_interaction(e3, t3, cust, NULL, "wecom", "outbound", 0, NULL);
+    g_upstream = T0 + HOUR;
+    b[1] = enriched(e3, t3, cust, NULL, W, OUT, 0, &l[1]);
+    drive_batch((const uint8_t *[]) {b[1]}, (size_t[]) {l[1]}, (int[]) {0}, (int[]) {0}, 1, res);
+    assert_int_equal(res[0], BUS_DEFER);
+    assert_int_equal(F.svc.hold_min_ms, t3);
+    assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE event_id = 'enr:%s'", e3), 0);
+    /* the middle touch reaches sp-enrich and partition 1; time has not passed it yet */
+    ins_interaction(e2, t2, cust, NULL, "wecom", "outbound", 0, NULL);
+    g_upstream = T0 + HOUR;
+    b[2] = enriched(e2, t2, cust, NULL, W, OUT, 0, &l[2]);
+    drive_batch(
+        (const uint8_t *[]) {b[1], b[2]}, (size_t[]) {l[1], l[2]}, (int[]) {0, 1}, (int[]) {1, 0}, 2, res);
+    assert_int_equal(res[0], BUS_DEFER);
+    assert_int_equal(res[1], BUS_DEFER);
+    /* sp-enrich's heartbeats move both partitions past the last touch */
+    assert_int_equal(sp_watermark_pack_enriched(t3 + DAY, hb0, sizeof hb0, &lh0), SP_OK);
+    assert_int_equal(sp_watermark_pack_enriched(t3 + DAY, hb1, sizeof hb1, &lh1), SP_OK);
+    drive_batch((const uint8_t *[]) {b[1], b[2], hb0, hb1}, (size_t[]) {l[1], l[2], lh0, lh1},
+        (int[]) {0, 1, 0, 1}, (int[]) {1, 1, 0, 0}, 4, res);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(res[i], BUS_OK);
+    assert_int_equal(F.svc.hold_min_ms, 0);
+    assert_true(F.svc.sweep_done_ms >= t3);
+    assert_int_equal(
+        sql_int("SELECT coalesce((SELECT episode FROM signal_state WHERE kind = 'customer.stale' AND "
+                "subject_id = '%s'), 0)",
+            cust),
+        0);
+    /* the input stops with an event beyond the watermark: held, then applied */
+    int64_t t4 = t3 + 3 * DAY;
+    ins_interaction(e4, t4, cust, NULL, "wecom", "outbound", 0, NULL);
+    g_upstream = t3 + DAY;
+    b[3] = enriched(e4, t4, cust, NULL, W, OUT, 0, &l[3]);
+    drive_batch((const uint8_t *[]) {b[3]}, (size_t[]) {l[3]}, (int[]) {0}, (int[]) {0}, 1, res);
+    assert_int_equal(res[0], BUS_DEFER);
+    F.svc.hold_flush_ms = 20;
+    drive_batch((const uint8_t *[]) {b[3]}, (size_t[]) {l[3]}, (int[]) {0}, (int[]) {1}, 1, res);
+    assert_int_equal(res[0], BUS_DEFER); /* the countdown starts */
+    usleep(40000);
+    drive_batch((const uint8_t *[]) {b[3]}, (size_t[]) {l[3]}, (int[]) {0}, (int[]) {1}, 1, res);
+    assert_int_equal(res[0], BUS_OK);
+    assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE event_id = 'enr:%s'", e4), 1);
+    for (int i = 0; i < 4; i++)
+        free(b[i]);
+    g_upstream = 0;
+    F.svc.hold_flush_ms = 0;
+    F.svc.hold_min_ms = 0;
+    F.svc.clock = manual;
+    sp_clock_destroy(ec);
+    sql("DELETE FROM score_sweeps");
+    F.svc.next_sweep_ms = F.svc.sweep_done_ms = F.svc.sweep_origin_ms = 0;
 }
 
 static score_ctx_cache *CC; /* test_every_kind_loads's subject contexts */
@@ -853,6 +972,7 @@ int main(void)
         cmocka_unit_test(test_watermark_heartbeat),
         cmocka_unit_test(test_event_ahead_of_sweeps),
         cmocka_unit_test(test_event_before_any_sweep),
+        cmocka_unit_test(test_events_in_event_time_order),
         cmocka_unit_test(test_every_kind_loads),
         cmocka_unit_test(test_sweep_lock_skips),
         cmocka_unit_test(test_bench),

@@ -21,6 +21,7 @@
 #include "salespulse/v1/task.pb-c.h"
 #include "taskpool/token.h"
 #include "taskpool/taskpool_svc.h"
+#include "watermark.h"
 
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
@@ -40,7 +41,23 @@ static char P[32];
 /* A packed UPSERT command for key P:name at event time at; caller frees. */
 static const char *assignee = "it-batch-rep";
 
+/* Options of cmd_ex beyond cmd's: the op, sp-route's promise, an escalation chain. */
+typedef struct cmd_opts {
+    Salespulse__V1__TaskOp op; /* 0: UPSERT */
+    int64_t upstream; /* upstream_watermark_ms */
+    const char *chain; /* one person, or NULL */
+} cmd_opts;
+
+static uint8_t *cmd_ex(
+    const char *name, const char *event, int64_t at, const char *reason, const cmd_opts *o, size_t *len);
+
 static uint8_t *cmd(const char *name, const char *event, int64_t at, const char *reason, size_t *len)
+{
+    return cmd_ex(name, event, at, reason, NULL, len);
+}
+
+static uint8_t *cmd_ex(
+    const char *name, const char *event, int64_t at, const char *reason, const cmd_opts *o, size_t *len)
 {
     char key[96], eid[96], subj[64];
     snprintf(key, sizeof key, "task:deal.stalled:deal:%s-%s:1", P, name);
@@ -70,6 +87,13 @@ static uint8_t *cmd(const char *name, const char *event, int64_t at, const char 
     c.assignee_role = "owner_rep";
     c.route_reason_en = (char *)reason;
     c.sla_s = 28800;
+    char *chain[1] = {o && o->chain ? (char *)o->chain : NULL};
+    if (o) {
+        if (o->op) c.op = o->op;
+        c.upstream_watermark_ms = o->upstream;
+        c.n_chain = o->chain ? 1 : 0;
+        c.chain = chain;
+    }
     *len = salespulse__v1__task_command__get_packed_size(&c);
     uint8_t *buf = malloc(*len);
     salespulse__v1__task_command__pack(&c, buf);
@@ -191,6 +215,98 @@ static void test_batch(void **state)
     for (int i = 0; i < 3; i++)
         free(c2[i]);
     free(c3);
+    free(topic);
+    sp_clock_destroy(clock);
+    bus_producer_destroy(prod);
+    sp_db_destroy(db);
+}
+
+/* Escalations in event time, whatever the batching and arrival order:
+ * (1) a task opened and closed 10 h later (SLA 8 h) in one batch escalated
+ * at its deadline before the close; one closed exactly at its deadline did
+ * not; (2) the SLA clock follows sp-route's promise, not the commands'
+ * times: a command dated 20 h later that promises only T0 does not let a
+ * late-arriving close (dated 5 h) find its task escalated; sp-route's
+ * heartbeat (a command with no task key) moves the clock and is no dead
+ * letter. Without either the task ends at level 1. */
+static void test_escalation_in_event_time(void **state)
+{
+    (void)state;
+    snprintf(P, sizeof P, "te%d", (int)getpid());
+    assignee = "it-batch-rep";
+    sp_db *db = NULL;
+    assert_int_equal(sp_db_open(itest_env("SP_PG_URL"), &db), SP_OK);
+    char err[256];
+    bus_producer *prod = NULL;
+    assert_int_equal(
+        bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-batch", &prod, err, sizeof err), SP_OK);
+    char *topic = itest_unique("itest-taskevents");
+    const char *topics[] = {topic, NULL};
+    assert_int_equal(itest_topics(topics, 1), 0);
+    sp_clock *clock = NULL;
+    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 300, &clock), SP_OK);
+    taskpool_svc ts = {.producer = prod,
+        .clock = clock,
+        .events_topic = topic,
+        .suppress_ms = 7 * 86400000LL,
+        .sweep_every_ms = 600000};
+    ts.sla.sla_s[1] = 86400, ts.sla.sla_s[2] = 28800, ts.sla.sla_s[3] = 7200;
+    const int64_t H = 3600000;
+    const Salespulse__V1__TaskOp CLOSE = SALESPULSE__V1__TASK_OP__TASK_OP_CLOSE;
+    bus_result res[4];
+    char reasons[4][BUS_REASON_LEN];
+    uint8_t *b[4];
+    size_t len[4];
+    bus_msg m[4];
+#define BATCH(N)                                                                                             \
+    do {                                                                                                     \
+        for (int i = 0; i < (N); i++)                                                                        \
+            m[i] = (bus_msg) {.topic = "t", .partition = 0, .offset = i, .payload = b[i], .len = len[i]};    \
+        taskpool_svc_batch(&ts, db, m, (N), res, reasons);                                                   \
+        for (int i = 0; i < (N); i++) {                                                                      \
+            assert_int_equal(res[i], BUS_OK);                                                                \
+            free(b[i]);                                                                                      \
+        }                                                                                                    \
+    } while (0)
+    /* (1) one batch each; the promise (1) keeps the sweep out of it */
+    b[0] = cmd_ex("a", "a1", T0, "open", &(cmd_opts) {0, 1, "it-batch-sup"}, &len[0]);
+    b[1] = cmd_ex("a", "a2", T0 + 10 * H, "close", &(cmd_opts) {CLOSE, 1, "it-batch-sup"}, &len[1]);
+    b[2] = cmd_ex("b", "b1", T0, "open", &(cmd_opts) {0, 1, "it-batch-sup"}, &len[2]);
+    b[3] = cmd_ex("b", "b2", T0 + 8 * H, "close", &(cmd_opts) {CLOSE, 1, "it-batch-sup"}, &len[3]);
+    BATCH(4);
+    assert_int_equal(q("SELECT escalation_level FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1' AND "
+                       "status = 'resolved' AND assignee_id = 'it-batch-sup'",
+                         "a"),
+        1);
+    assert_int_equal(q("SELECT count(*) FROM task_history WHERE task_key = 'task:deal.stalled:deal:{}:1' AND "
+                       "action = 'escalate' AND at = to_timestamp(1772640000)", /* T0 + 8 h */
+                         "a"),
+        1);
+    assert_int_equal(q("SELECT escalation_level FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1' AND "
+                       "status = 'resolved'",
+                         "b"),
+        0);
+    /* (2) c opened; d, dated 20 h later, still promises only T0 */
+    b[0] = cmd_ex("c", "c1", T0, "open", &(cmd_opts) {0, T0, "it-batch-sup"}, &len[0]);
+    b[1] = cmd_ex("d", "d1", T0 + 20 * H, "open", &(cmd_opts) {0, T0, "it-batch-sup"}, &len[1]);
+    BATCH(2);
+    assert_int_equal(sp_clock_now_ms(clock), T0);
+    b[0] = cmd_ex("c", "c2", T0 + 5 * H, "close", &(cmd_opts) {CLOSE, T0, "it-batch-sup"}, &len[0]);
+    BATCH(1);
+    b[0] = malloc(128);
+    assert_int_equal(sp_watermark_pack_command(T0 + 30 * H, b[0], 128, &len[0]), SP_OK);
+    BATCH(1);
+    assert_int_equal(sp_clock_now_ms(clock), T0 + 30 * H);
+    assert_int_equal(q("SELECT escalation_level FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1' AND "
+                       "status = 'resolved'",
+                         "c"),
+        0);
+    /* d's deadline (T0 + 28 h) is behind the heartbeat's T0 + 30 h */
+    assert_int_equal(q("SELECT escalation_level FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1' AND "
+                       "status = 'open'",
+                         "d"),
+        1);
+#undef BATCH
     free(topic);
     sp_clock_destroy(clock);
     bus_producer_destroy(prod);
@@ -325,6 +441,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_escalation_in_event_time),
         cmocka_unit_test(test_ws_within_a_second),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

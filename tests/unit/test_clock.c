@@ -110,6 +110,55 @@ static void test_busy_consumer_keeps_partitions(void **state)
     sp_clock_destroy(c);
 }
 
+/* Times observed while a batch is in hand count when it is done with, and
+ * not at all when it is discarded (to be redelivered). */
+static void test_batch_times_count_when_done(void **state)
+{
+    (void)state;
+    sp_clock *c = event_clock();
+    sp_clock_observe(c, 0, 50000);
+    assert_int_equal(sp_clock_now_ms(c), 50000);
+    sp_clock_hold(c, 1);
+    sp_clock_observe(c, 0, 60000);
+    assert_int_equal(sp_clock_now_ms(c), 50000); /* the handler sees time as before its batch */
+    sp_clock_hold(c, 0);
+    assert_int_equal(sp_clock_now_ms(c), 60000);
+    int64_t high = 0;
+    assert_int_equal(sp_clock_partition_high(c, 0, &high), SP_OK);
+    assert_int_equal(high, 60000);
+    sp_clock_hold(c, 1);
+    sp_clock_observe(c, 0, 70000);
+    sp_clock_discard(c); /* the batch will come again */
+    sp_clock_hold(c, 0);
+    assert_int_equal(sp_clock_now_ms(c), 60000);
+    assert_int_equal(sp_clock_partition_high(c, 0, &high), SP_OK);
+    assert_int_equal(high, 60000);
+    sp_clock_observe(c, 0, 70000); /* redelivered, outside a batch: counts at once */
+    assert_int_equal(sp_clock_now_ms(c), 70000);
+    sp_clock_destroy(c);
+}
+
+/* A held message keeps the checkpointed high at its time (a restart reads
+ * it again) but not the watermark (it is known). */
+static void test_held_caps_the_checkpoint(void **state)
+{
+    (void)state;
+    sp_clock *c = event_clock();
+    sp_clock_observe(c, 0, 50000);
+    sp_clock_observe(c, 1, 90000);
+    sp_clock_held(c, 1, 70000);
+    int64_t high = 0;
+    assert_int_equal(sp_clock_partition_high(c, 1, &high), SP_OK);
+    assert_int_equal(high, 70000);
+    assert_int_equal(sp_clock_partition_high(c, 0, &high), SP_OK);
+    assert_int_equal(high, 50000);
+    assert_int_equal(sp_clock_now_ms(c), 50000);
+    sp_clock_held(c, -1, 0); /* the next batch's notes start over */
+    assert_int_equal(sp_clock_partition_high(c, 1, &high), SP_OK);
+    assert_int_equal(high, 90000);
+    sp_clock_destroy(c);
+}
+
 static void test_revoke(void **state)
 {
     (void)state;
@@ -182,6 +231,8 @@ int main(void)
         cmocka_unit_test(test_kind_parse),
         cmocka_unit_test(test_manual),
         cmocka_unit_test(test_watermark_is_min_of_partitions),
+        cmocka_unit_test(test_batch_times_count_when_done),
+        cmocka_unit_test(test_held_caps_the_checkpoint),
         cmocka_unit_test(test_idle_partition_drops_out),
         cmocka_unit_test(test_busy_consumer_keeps_partitions),
         cmocka_unit_test(test_revoke),

@@ -118,9 +118,9 @@ static void test_competitor_surge_l3(void **state)
     sla_table_default(&tbl);
     sla_people pp = {org_available, org_name, g_org};
     sla_decision sd;
-    assert_int_equal(sla_check(&row, &tbl, t0 + 2 * H - 1, &pp, &sd), SP_OK);
-    assert_false(sd.escalate);
     assert_int_equal(sla_check(&row, &tbl, t0 + 2 * H, &pp, &sd), SP_OK);
+    assert_false(sd.escalate);
+    assert_int_equal(sla_check(&row, &tbl, t0 + 2 * H + 1, &pp, &sd), SP_OK);
     assert_true(sd.escalate);
     assert_string_equal(sd.to_id, "P-D1");
     assert_non_null(strstr(sd.reason_zh, "何俊 → 王芳"));

@@ -1,5 +1,6 @@
 /* Unit tests of the sweep clock in services/score/score_svc.c: which
- * boundaries are due, and when a local day / ISO week begins. */
+ * boundaries are due, when a local day / ISO week begins, and the promise
+ * stamped on signals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,6 +64,27 @@ static void test_due_steps_deterministic(void **state)
     assert_int_equal(seen, 50);
 }
 
+/* The promise on signals: the clock's time only once every boundary up to
+ * it is swept, else the last boundary swept. */
+static void test_promise(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t done, now, every, want;
+    } cases[] = {
+        {MON, MON + 30 * 60000, H, MON + 30 * 60000}, /* swept to the boundary before now */
+        {MON, MON + H, H, MON}, /* on a boundary not swept yet: its sweep may still emit at MON + H */
+        {MON + H, MON + H, H, MON + H}, /* and once it ran */
+        {MON, MON + 5 * H + 1, H, MON}, /* several behind (catching up) */
+        {0, MON, H, 0}, /* nothing swept yet: no promise */
+        {MON, 0, H, 0}, /* no time yet */
+        {MON, MON + H, 0, 0}, /* no sweeps */
+        {MON + DAY, MON + DAY + 5 * H, DAY, MON + DAY + 5 * H},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(score_promise_of(cases[i].done, cases[i].now, cases[i].every), cases[i].want);
+}
+
 static void test_crosses_day_and_week(void **state)
 {
     (void)state;
@@ -91,6 +113,7 @@ int main(void)
         cmocka_unit_test(test_due_table),
         cmocka_unit_test(test_due_steps_deterministic),
         cmocka_unit_test(test_crosses_day_and_week),
+        cmocka_unit_test(test_promise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -52,8 +52,11 @@ static void test_l3_escalates_after_2h_once_per_level(void **state)
     assert_int_equal(sla_check(&t, &tbl, T0 + 2 * H - 1, NULL, &d), SP_OK);
     assert_false(d.escalate);
     assert_int_equal(d.due_ms, T0 + 2 * H);
-
+    /* at the deadline itself: an acknowledgement dated then is in time */
     assert_int_equal(sla_check(&t, &tbl, T0 + 2 * H, NULL, &d), SP_OK);
+    assert_false(d.escalate);
+
+    assert_int_equal(sla_check(&t, &tbl, T0 + 2 * H + 1, NULL, &d), SP_OK);
     assert_true(d.escalate);
     assert_string_equal(d.from_id, "P-R1");
     assert_string_equal(d.to_id, "P-S1");
@@ -67,9 +70,9 @@ static void test_l3_escalates_after_2h_once_per_level(void **state)
     /* same level never twice: not again until another 2 h */
     assert_int_equal(sla_check(&t, &tbl, T0 + 2 * H, NULL, &d), SP_OK);
     assert_false(d.escalate);
-    assert_int_equal(sla_check(&t, &tbl, T0 + 4 * H - 1, NULL, &d), SP_OK);
-    assert_false(d.escalate);
     assert_int_equal(sla_check(&t, &tbl, T0 + 4 * H, NULL, &d), SP_OK);
+    assert_false(d.escalate);
+    assert_int_equal(sla_check(&t, &tbl, T0 + 4 * H + 1, NULL, &d), SP_OK);
     assert_true(d.escalate);
     assert_string_equal(d.from_id, "P-S1");
     assert_string_equal(d.to_id, "P-D1");
@@ -151,15 +154,15 @@ static void test_levels_and_override(void **state)
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         mk(&t, rows[i].level);
         t.sla_s = rows[i].sla_s;
-        assert_int_equal(sla_check(&t, &tbl, T0 + rows[i].due_h * H - 1, NULL, &d), SP_OK);
-        assert_false(d.escalate);
         assert_int_equal(sla_check(&t, &tbl, T0 + rows[i].due_h * H, NULL, &d), SP_OK);
+        assert_false(d.escalate);
+        assert_int_equal(sla_check(&t, &tbl, T0 + rows[i].due_h * H + 1, NULL, &d), SP_OK);
         assert_true(d.escalate);
     }
     /* configurable table: L3 in 30 minutes */
     tbl.sla_s[3] = 1800;
     mk(&t, 3);
-    assert_int_equal(sla_check(&t, &tbl, T0 + H / 2, NULL, &d), SP_OK);
+    assert_int_equal(sla_check(&t, &tbl, T0 + H / 2 + 1, NULL, &d), SP_OK);
     assert_true(d.escalate);
     assert_non_null(strstr(d.reason_en, "within 30 min"));
     assert_int_equal(sla_check(NULL, &tbl, T0, NULL, &d), SP_EINVAL);
@@ -191,7 +194,7 @@ static void test_people(void **state)
     sla_people pp = {avail, names, NULL};
     sla_table_default(&tbl);
     mk(&t, 3);
-    assert_int_equal(sla_check(&t, &tbl, T0 + 2 * H, &pp, &d), SP_OK);
+    assert_int_equal(sla_check(&t, &tbl, T0 + 2 * H + 1, &pp, &d), SP_OK);
     assert_true(d.escalate);
     assert_string_equal(d.to_id, "P-D1");
     assert_int_equal(d.new_level, 2);

@@ -62,8 +62,10 @@ fi
 read -r REP_TEAM REP_REGION < <(q "SELECT p.team_id, coalesce(p.region_id, t.region_id) FROM people p JOIN teams t ON t.id = p.team_id WHERE p.id = '$REP_ID'" | tr '|' ' ')
 read -r REP_DEAL REP_CUSTOMER < <(q "SELECT id, customer_id FROM deals WHERE owner_rep_id = '$REP_ID' AND is_open ORDER BY amount DESC, id LIMIT 1" | tr '|' ' ')
 OTHER_TASK_KEY=$(q "SELECT key FROM tasks WHERE team_id <> '$REP_TEAM' ORDER BY key LIMIT 1")
-# the signal is dated at the replay's last event: the services run on event time
-SIGNAL_AT_MS=$(q "SELECT (extract(epoch FROM max(created_at)) * 1000)::bigint FROM tasks")
+# the signal is dated at the replay's last event: the services run on event
+# time, and sp-taskpool's SLA clock has reached about that far (a signal
+# dated at the last task's creation, days earlier, escalates at once)
+SIGNAL_AT_MS=$(q "SELECT (extract(epoch FROM max(occurred_at)) * 1000)::bigint FROM interactions")
 echo "rep $REP_ID ($REP_TEAM/$REP_REGION, deal $REP_DEAL of $REP_CUSTOMER); supervisor $SUP_ID; other team's task $OTHER_TASK_KEY"
 
 echo "== browser tests"

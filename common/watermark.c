@@ -1,0 +1,87 @@
+/* watermark.c - event-time watermarks forwarded to the next hop. */
+#include "watermark.h"
+
+#include "err.h"
+#include "salespulse/v1/enriched.pb-c.h"
+#include "salespulse/v1/signal.pb-c.h"
+#include "salespulse/v1/task.pb-c.h"
+
+#include <stdio.h>
+
+int64_t sp_watermark_of(sp_clock *c)
+{
+    if (!c || sp_clock_kind_of(c) != SP_CLOCK_EVENT) return 0;
+    int64_t wm = sp_clock_now_ms(c);
+    return wm > 0 ? wm : 1;
+}
+
+/* The heartbeat's meta: id "wm:<producer>:<ms>", dated ms. */
+static void meta_fill(Salespulse__V1__EventMeta *m, char *id, size_t cap, const char *producer, int64_t ms)
+{
+    snprintf(id, cap, "wm:%s:%lld", producer, (long long)ms);
+    m->event_id = id;
+    m->occurred_at_ms = ms;
+    m->producer = (char *)producer;
+    m->schema_version = 1;
+}
+
+int sp_watermark_pack_enriched(int64_t ms, uint8_t *buf, size_t cap, size_t *len)
+{
+    char id[64];
+    Salespulse__V1__EventMeta meta = SALESPULSE__V1__EVENT_META__INIT;
+    meta_fill(&meta, id, sizeof id, "sp-enrich", ms);
+    Salespulse__V1__EnrichedInteraction e = SALESPULSE__V1__ENRICHED_INTERACTION__INIT;
+    e.meta = &meta;
+    e.upstream_watermark_ms = ms;
+    if (salespulse__v1__enriched_interaction__get_packed_size(&e) > cap) return SP_EINVAL;
+    *len = salespulse__v1__enriched_interaction__pack(&e, buf);
+    return SP_OK;
+}
+
+int sp_watermark_pack_signal(int64_t ms, uint8_t *buf, size_t cap, size_t *len)
+{
+    char id[64];
+    Salespulse__V1__EventMeta meta = SALESPULSE__V1__EVENT_META__INIT;
+    meta_fill(&meta, id, sizeof id, "sp-score", ms);
+    Salespulse__V1__Signal s = SALESPULSE__V1__SIGNAL__INIT;
+    s.meta = &meta;
+    s.upstream_watermark_ms = ms;
+    if (salespulse__v1__signal__get_packed_size(&s) > cap) return SP_EINVAL;
+    *len = salespulse__v1__signal__pack(&s, buf);
+    return SP_OK;
+}
+
+int sp_watermark_pack_command(int64_t ms, uint8_t *buf, size_t cap, size_t *len)
+{
+    char id[64];
+    Salespulse__V1__EventMeta meta = SALESPULSE__V1__EVENT_META__INIT;
+    meta_fill(&meta, id, sizeof id, "sp-route", ms);
+    Salespulse__V1__TaskCommand c = SALESPULSE__V1__TASK_COMMAND__INIT;
+    c.meta = &meta;
+    c.upstream_watermark_ms = ms;
+    if (salespulse__v1__task_command__get_packed_size(&c) > cap) return SP_EINVAL;
+    *len = salespulse__v1__task_command__pack(&c, buf);
+    return SP_OK;
+}
+
+int sp_watermark_send(
+    sp_watermark *w, int64_t wm, bus_producer *p, bus_group *g, const char *topic, int force, int *sent)
+{
+    *sent = 0;
+    if (wm <= 1 || wm <= w->sent_ms) return SP_OK;
+    if (!w->pack) return SP_EINVAL;
+    int64_t wall = sp_wall_ms(); /* rate limit only, never a business decision */
+    if (!force && wall - w->sent_wall_ms < SP_WM_EVERY_MS) return SP_OK;
+    int rv;
+    if (w->partitions <= 0 && (rv = bus_producer_partitions(p, topic, 5000, &w->partitions)) != SP_OK)
+        return rv;
+    uint8_t buf[128];
+    size_t len = 0;
+    if ((rv = w->pack(wm, buf, sizeof buf, &len)) != SP_OK) return rv;
+    for (int32_t i = 0; i < w->partitions; i++)
+        if ((rv = bus_group_send_to(g, p, topic, i, "wm", 2, buf, len)) != SP_OK) return rv;
+    w->sent_ms = wm;
+    w->sent_wall_ms = wall;
+    *sent = 1;
+    return SP_OK;
+}
