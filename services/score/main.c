@@ -87,6 +87,13 @@ int main(int argc, char **argv)
     if (sp_service_init(&svc, "sp-score", &cfg.svc, SP_TOPIC_ENRICHED, score_svc_batch, &ss) != SP_OK)
         goto out;
     svc.on_idle = score_svc_idle;
+    if (sp_counter_new(svc.metrics, "sp_score_applied_ahead_total",
+            "Events applied before the sweeps of the boundaries before them, by why", "why", &ss.m_ahead)
+            != SP_OK
+        || sp_gauge_new(
+               svc.metrics, "sp_score_held", "Events held for their sweeps (event clock)", "", &ss.m_held)
+            != SP_OK)
+        goto out;
     /* its fact queries run per event: planning them each time cost more than running them */
     if (sp_db_generic_plans(svc.db, 1) != SP_OK) sp_warn("generic plans not set: %s", sp_db_errmsg(svc.db));
     ss.producer = svc.producer;

@@ -595,6 +595,7 @@ static int apply_ordered(
              * boundary before them themselves (a catch-up far apart in time) */
             if ((failed = apply_range(s, db, &w, pos, n - cap)) != 0) break;
             s->applied_ahead += n - cap - pos;
+            sp_counter_add(s->m_ahead, (double)(n - cap - pos), "too_many_held");
             pos = n - cap;
         }
         if (b > wm) {
@@ -602,6 +603,7 @@ static int apply_ordered(
             if (!(flushed = hold_flush_due(s))) break;
             sp_info("input stopped: %zu held event(s) applied ahead of the sweeps", n - pos);
             s->applied_ahead += n - pos;
+            sp_counter_add(s->m_ahead, (double)(n - pos), "input_stopped");
             continue;
         }
         int ran = 0;
@@ -609,6 +611,7 @@ static int apply_ordered(
         done = b;
     }
     /* after a failure all that is not done is retried; else it is held */
+    sp_gauge_set(s->m_held, failed ? 0.0 : (double)(n - pos));
     sp_clock_held(s->clock, -1, 0);
     for (size_t k = pos; k < n; k++) {
         res[o[k].i] = failed ? BUS_RETRY : BUS_DEFER;

@@ -21,6 +21,7 @@
 #include "bus.h"
 #include "clock.h"
 #include "db.h"
+#include "metrics.h"
 #include "score/calendar.h"
 #include "score/rules.h"
 #include "score/state_cache.h"
@@ -61,6 +62,7 @@ typedef struct score_svc {
     int64_t hold_min_ms; /* the earliest held event's time; 0: none held (sweeps stop before it) */
     size_t hold_max; /* held events at most (the consumer's room); 0: 2000. Beyond: the earliest go ahead */
     unsigned long applied_ahead; /* events applied ahead of their sweeps (input stopped, or too many held) */
+    sp_metric *m_ahead, *m_held; /* the same, and events held now, at /metrics; may be NULL */
     int64_t hold_flush_ms; /* the input stopped this long (wall): apply what is held; 0: 3 s */
     int64_t hold_seen_ms, hold_since_wall_ms; /* the clock when the input stopped, and since when */
     const char *upstream_bootstrap, *upstream_group, *upstream_topic; /* its lag: has the input stopped? */
