@@ -1,5 +1,6 @@
 /* batch.c - JSON array / NDJSON interaction batches (see batch.h). */
 #include "ingest/batch.h"
+#include "ingest/jarena.h"
 
 #include "err.h"
 #include "ingest/event_id.h"
@@ -765,6 +766,9 @@ int ingest_batch_parse(
     int rv = SP_OK;
     ingest_batch *b = NULL;
     json_error_t je;
+    /* the documents live on this thread's arena until released below
+     * (items copy every string they keep) */
+    ingest_jarena_begin();
     if (body[i] == '[') {
         root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
         if (root == NULL) {
@@ -831,6 +835,7 @@ int ingest_batch_parse(
             json_decref(vals[k]);
     free(vals);
     json_decref(root);
+    ingest_jarena_end();
     *out = b;
     return SP_OK;
 oom:
@@ -841,6 +846,7 @@ fail:
             json_decref(vals[k]);
     free(vals);
     json_decref(root);
+    ingest_jarena_end();
     ingest_batch_destroy(b);
     return rv;
 }

@@ -5,6 +5,7 @@
 #include "err.h"
 #include "http.h"
 #include "ingest/ingest_api.h"
+#include "ingest/jarena.h"
 #include "log.h"
 
 #include <signal.h>
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
     sp_log_level_parse(cfg.log_level, &lvl);
     sp_log_init("sp-ingest", lvl);
     xmlInitParser(); /* once, before handler threads parse WeCom XML */
+    ingest_jarena_install(); /* batch bodies parse on a per-thread arena */
 
     ingest_api api = {.topic = SP_TOPIC_INTERACTIONS,
         .publish_timeout_ms = (int)cfg.publish_timeout,

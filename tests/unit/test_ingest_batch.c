@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "ingest/batch.h"
+#include "ingest/jarena.h"
 #include "ingest/event_id.h"
 #include "ingest/response.h"
 #include "ingest/textutil.h"
@@ -400,5 +401,9 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_doc_examples),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    /* again with jansson on sp-ingest's per-request arena: every item must
+     * come out the same (nothing kept may point into the arena) */
+    ingest_jarena_install();
+    return failed + cmocka_run_group_tests_name("with the jansson arena", tests, NULL, NULL);
 }
