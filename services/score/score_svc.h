@@ -72,7 +72,12 @@ typedef struct score_svc {
 /* sp_service_batch_fn for EnrichedInteraction messages; after the batch
  * re-scores the health of the deals touched since the last re-score
  * (score_health_update_many; at most every health_every_ms of wall time,
- * checked after each batch and when idle) and runs due sweeps. */
+ * checked after each batch and when idle) and runs due sweeps. With the
+ * event clock the batch goes in event-time order with the sweeps between
+ * its events, and events after the first boundary the watermark has not
+ * passed answer BUS_DEFER (held, handed over again) until it has, or until
+ * the input stops (hold_flush_ms, upstream group without lag); then sends
+ * the promise heartbeat. */
 void score_svc_batch(
     void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN]);
 
