@@ -2,6 +2,7 @@
 #include "watermark.h"
 
 #include "err.h"
+#include "log.h"
 #include "salespulse/v1/enriched.pb-c.h"
 #include "salespulse/v1/signal.pb-c.h"
 #include "salespulse/v1/task.pb-c.h"
@@ -64,12 +65,12 @@ int sp_watermark_pack_command(int64_t ms, uint8_t *buf, size_t cap, size_t *len)
     return SP_OK;
 }
 
-int sp_watermark_send(
-    sp_watermark *w, int64_t wm, bus_producer *p, bus_group *g, const char *topic, int force, int *sent)
+int sp_watermark_send(sp_watermark *w, sp_watermark_pack_fn pack, int64_t wm, bus_producer *p, bus_group *g,
+    const char *topic, int force, int *sent)
 {
     *sent = 0;
     if (wm <= 1 || wm <= w->sent_ms) return SP_OK;
-    if (!w->pack) return SP_EINVAL;
+    if (!pack) return SP_EINVAL;
     int64_t wall = sp_wall_ms(); /* rate limit only, never a business decision */
     if (!force && wall - w->sent_wall_ms < SP_WM_EVERY_MS) return SP_OK;
     int rv;
@@ -77,11 +78,29 @@ int sp_watermark_send(
         return rv;
     uint8_t buf[128];
     size_t len = 0;
-    if ((rv = w->pack(wm, buf, sizeof buf, &len)) != SP_OK) return rv;
+    if ((rv = pack(wm, buf, sizeof buf, &len)) != SP_OK) return rv;
     for (int32_t i = 0; i < w->partitions; i++)
         if ((rv = bus_group_send_to(g, p, topic, i, "wm", 2, buf, len)) != SP_OK) return rv;
     w->sent_ms = wm;
     w->sent_wall_ms = wall;
     *sent = 1;
     return SP_OK;
+}
+
+void sp_watermark_flush(
+    sp_watermark *w, sp_watermark_pack_fn pack, int64_t wm, bus_producer *p, const char *topic, int force)
+{
+    if (wm <= 1 || wm <= w->sent_ms) return;
+    bus_group *g = NULL;
+    int sent = 0;
+    char err[256];
+    if (bus_group_new(&g) != SP_OK) return;
+    int rv = sp_watermark_send(w, pack, wm, p, g, topic, force, &sent);
+    if (rv != SP_OK)
+        sp_warn("watermark heartbeat not sent: %s", sp_strerror(rv));
+    else if (sent && bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
+        sp_warn("watermark heartbeat not delivered: %s", err);
+        w->sent_ms = 0; /* send again next time */
+    }
+    bus_group_release(g);
 }

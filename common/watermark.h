@@ -30,7 +30,6 @@
 typedef int (*sp_watermark_pack_fn)(int64_t ms, uint8_t *buf, size_t cap, size_t *len);
 
 typedef struct sp_watermark {
-    sp_watermark_pack_fn pack; /* set by the owner */
     int32_t partitions; /* of the output topic; 0 until looked up */
     int64_t sent_ms; /* last watermark sent */
     int64_t sent_wall_ms; /* when (heartbeats at most every SP_WM_EVERY_MS) */
@@ -43,14 +42,21 @@ typedef struct sp_watermark {
  * and NULL. */
 int64_t sp_watermark_of(sp_clock *c);
 
-/* Queues w->pack(wm) on every partition of topic in g when wm > 1 and
- * moved past the last one sent (and, unless force, at least SP_WM_EVERY_MS
- * of wall time passed). *sent = 1 when queued; the caller waits for the
- * group and, if that fails, sets w->sent_ms = 0 to send again. SP_OK;
- * SP_EKAFKA / SP_ENOTFOUND when the partition count cannot be read;
- * SP_EINVAL without a pack function; SP_ENOMEM. */
-int sp_watermark_send(
-    sp_watermark *w, int64_t wm, bus_producer *p, bus_group *g, const char *topic, int force, int *sent);
+/* Queues pack(wm) on every partition of topic in g when wm > 1 and moved
+ * past the last one sent (and, unless force, at least SP_WM_EVERY_MS of
+ * wall time passed). *sent = 1 when queued; the caller waits for the group
+ * and, if that fails, sets w->sent_ms = 0 to send again. SP_OK; SP_EKAFKA
+ * / SP_ENOTFOUND when the partition count cannot be read; SP_EINVAL
+ * without a pack function; SP_ENOMEM. */
+int sp_watermark_send(sp_watermark *w, sp_watermark_pack_fn pack, int64_t wm, bus_producer *p, bus_group *g,
+    const char *topic, int force, int *sent);
+
+/* sp_watermark_send in a delivery group of its own, waited for (a
+ * heartbeat between batches or when idle). A failure is logged and the
+ * next call sends again; nothing is returned (a heartbeat is progress
+ * only, never data). */
+void sp_watermark_flush(
+    sp_watermark *w, sp_watermark_pack_fn pack, int64_t wm, bus_producer *p, const char *topic, int force);
 
 /* The three heartbeats (sp_watermark_pack_fn), event id "wm:<producer>:<ms>". */
 int sp_watermark_pack_enriched(int64_t ms, uint8_t *buf, size_t cap, size_t *len); /* sp-enrich */

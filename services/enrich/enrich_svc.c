@@ -441,7 +441,6 @@ void enrich_svc_batch(
      * event-time order); after observing, a later event of one partition
      * could lift it past an earlier one of another */
     s->promise_ms = sp_watermark_of(s->clock);
-    s->wm.pack = sp_watermark_pack_enriched;
     for (size_t i = 0; i < n; i++)
         valid += (size_t)item_decode(s, &msgs[i], &ix[i], &res[i], reasons[i], locks);
     /* The batch's customers first, locked in one order (0017 enrich_lock),
@@ -531,7 +530,9 @@ void enrich_svc_batch(
         if (publish(s, g, ix[i], has_words[i] ? &er[i] : NULL, one) != SP_OK) goto retry;
     }
     int hb = 0; /* after the outputs: ordered behind them in each partition */
-    if (sp_watermark_send(&s->wm, sp_watermark_of(s->clock), s->producer, g, s->out_topic, 0, &hb) != SP_OK)
+    if (sp_watermark_send(&s->wm, sp_watermark_pack_enriched, sp_watermark_of(s->clock), s->producer, g,
+            s->out_topic, 0, &hb)
+        != SP_OK)
         sp_warn("watermark heartbeat not sent (next batch tries again)");
     /* nothing more comes in this batch: send now rather than after linger.ms
      * (the producer is this handler's alone) */
@@ -570,15 +571,6 @@ void enrich_svc_idle(void *arg, sp_db *db)
 {
     enrich_svc *s = arg;
     (void)db;
-    bus_group *g = NULL;
-    int sent = 0;
-    char err[256];
-    if (bus_group_new(&g) != SP_OK) return;
-    s->wm.pack = sp_watermark_pack_enriched;
-    if (sp_watermark_send(&s->wm, sp_watermark_of(s->clock), s->producer, g, s->out_topic, 1, &sent) == SP_OK
-        && sent && bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
-        sp_warn("watermark heartbeat not delivered: %s", err);
-        s->wm.sent_ms = 0; /* send again next time */
-    }
-    bus_group_release(g);
+    sp_watermark_flush(
+        &s->wm, sp_watermark_pack_enriched, sp_watermark_of(s->clock), s->producer, s->out_topic, 1);
 }

@@ -30,7 +30,7 @@ typedef struct enrich_svc {
     const char *out_topic;
     size_t chunk; /* documents per round trip; 0 = ENRICH_CHUNK */
     unsigned long applied, duplicates, dead;
-    sp_watermark wm; /* heartbeats sent downstream (event clock); pack set by the owner */
+    sp_watermark wm; /* heartbeats sent downstream (event clock) */
     int64_t promise_ms; /* the watermark when the batch began: stamped on its outputs */
 } enrich_svc;
 

@@ -172,20 +172,8 @@ void route_svc_batch(
  * moved, behind the commands already delivered; force: ignore the rate limit. */
 static void route_svc_heartbeat(route_svc *s, int force)
 {
-    bus_group *g = NULL;
-    int sent = 0;
-    char err[256];
-    if (sp_watermark_of(s->clock) <= 1 || bus_group_new(&g) != SP_OK) return;
-    s->wm.pack = sp_watermark_pack_command;
-    int rv = sp_watermark_send(
-        &s->wm, sp_watermark_of(s->clock), s->producer, g, s->commands_topic, force, &sent);
-    if (rv != SP_OK)
-        sp_warn("watermark heartbeat not sent: %s", sp_strerror(rv));
-    else if (sent && bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
-        sp_warn("watermark heartbeat not delivered: %s", err);
-        s->wm.sent_ms = 0; /* send again next time */
-    }
-    bus_group_release(g);
+    sp_watermark_flush(
+        &s->wm, sp_watermark_pack_command, sp_watermark_of(s->clock), s->producer, s->commands_topic, force);
 }
 
 void route_svc_idle(void *arg, sp_db *db)

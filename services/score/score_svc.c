@@ -1110,21 +1110,8 @@ int64_t score_promise_of(int64_t done_ms, int64_t now_ms, int64_t every_ms)
  * moved (heartbeat, common/watermark.h); force: ignore the rate limit. */
 static void promise_send(score_svc *s, int force)
 {
-    if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT || s->promise_ms <= 1 || s->promise_ms <= s->wm.sent_ms)
-        return;
-    bus_group *g = NULL;
-    int sent = 0;
-    char err[256];
-    if (bus_group_new(&g) != SP_OK) return;
-    s->wm.pack = sp_watermark_pack_signal;
-    int rv = sp_watermark_send(&s->wm, s->promise_ms, s->producer, g, s->signals_topic, force, &sent);
-    if (rv != SP_OK)
-        sp_warn("watermark heartbeat not sent: %s", sp_strerror(rv));
-    else if (sent && bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
-        sp_warn("watermark heartbeat not delivered: %s", err);
-        s->wm.sent_ms = 0; /* send again next time */
-    }
-    bus_group_release(g);
+    if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT) return;
+    sp_watermark_flush(&s->wm, sp_watermark_pack_signal, s->promise_ms, s->producer, s->signals_topic, force);
 }
 
 sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)

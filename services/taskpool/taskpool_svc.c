@@ -29,7 +29,7 @@ static int publish(taskpool_svc *s, bus_group *g, const task *t, const task_even
     return rv;
 }
 
-static int escalate_due(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int64_t at, int *queued);
+static int escalate_due(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int64_t at, int *queued, int *n);
 
 /* sp-route's watermark heartbeat: a command with no task key (common/watermark.h). */
 static int command_heartbeat(const Salespulse__V1__TaskCommand *c)
@@ -49,6 +49,7 @@ static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
 {
     taskpool_svc *s = arg;
     bus_result out = BUS_OK;
+    int escalated = 0;
     int rv;
     Salespulse__V1__TaskCommand *cmd = salespulse__v1__task_command__unpack(NULL, m->len, m->payload);
     if (cmd == NULL) {
@@ -79,7 +80,7 @@ static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         out = rv == SP_EDBDOWN ? BUS_RETRY : BUS_DEAD;
         goto free_tasks;
     }
-    if (found && (rv = escalate_due(s, db, g, existing, now, NULL)) != SP_OK) {
+    if (found && (rv = escalate_due(s, db, g, existing, now, NULL, &escalated)) != SP_OK) {
         snprintf(reason, cap, "escalation before the command: %s",
             rv == SP_EKAFKA ? "not published" : sp_db_errmsg(db));
         out = rv == SP_EDB ? BUS_DEAD : BUS_RETRY;
@@ -103,6 +104,9 @@ static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     }
     if (ev.emit && publish(s, g, next, &ev) != SP_OK) out = BUS_RETRY;
 free_tasks:
+    if (out == BUS_OK)
+        s->escalations
+            += (unsigned long)escalated; /* counted with the item (its batch may still be redone) */
     free(existing);
 done:
     salespulse__v1__task_command__free_unpacked(cmd, NULL);
@@ -155,7 +159,7 @@ static int batch_fast(taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n,
 {
     fast f = {.n = n};
     bus_group *g = NULL;
-    int rv = SP_OK, queued = 0;
+    int rv = SP_OK, queued = 0, escalated = 0;
     if ((f.cmd = calloc(n, sizeof *f.cmd)) == NULL || (f.key = calloc(n, sizeof *f.key)) == NULL
         || (f.slot = calloc(n, sizeof *f.slot)) == NULL
         || (f.suppressed = calloc(n, sizeof *f.suppressed)) == NULL
@@ -204,7 +208,8 @@ static int batch_fast(taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n,
         sp_clock_observe(s->clock, msgs[i].partition, command_time(c));
         size_t k = f.slot[i];
         if (f.have[k]
-            && (rv = escalate_due(s, db, g, &f.cur[k], c->meta->occurred_at_ms, &queued)) != SP_OK) {
+            && (rv = escalate_due(s, db, g, &f.cur[k], c->meta->occurred_at_ms, &queued, &escalated))
+                != SP_OK) {
             if (rv == SP_EKAFKA) goto retry;
             goto db_fail;
         }
@@ -244,6 +249,7 @@ static int batch_fast(taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n,
         goto retry;
     }
     if ((rv = sp_db_commit(db)) != SP_OK) goto db_fail;
+    s->escalations += (unsigned long)escalated;
     bus_group_release(g);
     fast_free(&f);
     return SP_OK;
@@ -369,7 +375,6 @@ static int escalate_apply(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int
     if (rv != SP_OK) return rv;
     if (ev.emit && publish(s, g, t, &ev) != SP_OK) return SP_EKAFKA;
     sp_info("escalated %s to %s (level %u)", t->key, d.to_id, d.new_level);
-    s->escalations++;
     *done = 1;
     return SP_OK;
 }
@@ -379,8 +384,9 @@ static int escalate_apply(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int
  * stopped there (a batch may hold a task's opening and its close two days
  * later: the escalation between them must not depend on how the commands
  * were batched). *queued: pipelined writes, ended before the first
- * statement; NULL when none. Errors as escalate_apply. */
-static int escalate_due(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int64_t at, int *queued)
+ * statement; NULL when none. *n counts the escalations made (the caller's
+ * transaction decides whether they stand). Errors as escalate_apply. */
+static int escalate_due(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int64_t at, int *queued, int *n)
 {
     for (int level = 0; level < SP_TASK_MAX_CHAIN; level++) {
         sla_decision d;
@@ -391,6 +397,7 @@ static int escalate_due(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int64
             if ((rv = sp_db_pipeline_end(db)) != SP_OK) return rv;
         }
         if ((rv = escalate_apply(s, db, g, t, at, &done)) != SP_OK || !done) return rv;
+        (*n)++;
     }
     return SP_OK;
 }
@@ -407,7 +414,6 @@ static int escalate_one(taskpool_svc *s, sp_db *db, const char *key, int64_t now
     if (bus_group_wait(g, 15000, NULL, 0) != SP_OK || sp_db_commit(db) != SP_OK) goto rollback;
     goto out;
 rollback:
-    if (done) s->escalations--; /* not committed */
     done = 0;
     sp_db_rollback(db);
 out:
@@ -439,6 +445,7 @@ int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
             n++;
     PQclear(r);
     s->last_sweep_ms = now;
+    s->escalations += (unsigned long)n;
     return n;
 }
 

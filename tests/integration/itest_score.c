@@ -471,6 +471,23 @@ static void test_watermark_heartbeat(void **state)
     assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE event_id LIKE 'wm:%%'"), 0);
 }
 
+/* A customer of the test rep, created 60 days before T0. */
+static void customer_new(const char *cust)
+{
+    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s', '%s-R', score_ts(%lld))", cust,
+        F.pfx, (long long)(T0 - 60 * DAY));
+}
+
+/* The sweeps start over: none recorded, none known to the service (its
+ * origin too), the manual clock at 0. */
+static void sweeps_restart(void)
+{
+    sql("DELETE FROM score_sweeps");
+    F.svc.next_sweep_ms = F.svc.sweep_done_ms = F.svc.sweep_origin_ms = 0;
+    F.svc.hold_min_ms = 0;
+    sp_clock_set_ms(F.clock, 0);
+}
+
 /* An event far ahead of the sweeps (the watermark trails the events of a
  * batch; after a restart by days): a customer silent for 39 days whose
  * boundaries no sweep has judged yet is judged at the boundary before the
@@ -484,12 +501,8 @@ static void test_event_ahead_of_sweeps(void **state)
     snprintf(cust, sizeof cust, "%s-AHEAD", F.pfx);
     snprintf(e1, sizeof e1, "%s-a1", cust);
     snprintf(e2, sizeof e2, "%s-a2", cust);
-    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s', '%s-R', score_ts(%lld))", cust,
-        F.pfx, (long long)(T0 - 60 * DAY));
-    sql("DELETE FROM score_sweeps");
-    F.svc.next_sweep_ms = 0;
-    F.svc.sweep_done_ms = 0;
-    sp_clock_set_ms(F.clock, 0);
+    customer_new(cust);
+    sweeps_restart();
     ins_interaction(e1, T0, cust, NULL, "wecom", "inbound", 1, NULL);
     drive_event(e1, T0, cust, NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
         SALESPULSE__V1__DIRECTION__DIRECTION_INBOUND, 1);
@@ -524,13 +537,8 @@ static void test_event_before_any_sweep(void **state)
     char cust[96], e1[128];
     snprintf(cust, sizeof cust, "%s-FIRST", F.pfx);
     snprintf(e1, sizeof e1, "%s-f1", cust);
-    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s', '%s-R', score_ts(%lld))", cust,
-        F.pfx, (long long)(T0 - 60 * DAY));
-    sql("DELETE FROM score_sweeps");
-    F.svc.next_sweep_ms = 0;
-    F.svc.sweep_done_ms = 0;
-    F.svc.sweep_origin_ms = 0;
-    sp_clock_set_ms(F.clock, 0);
+    customer_new(cust);
+    sweeps_restart();
     int64_t t1 = T0 + 39 * DAY;
     ins_interaction(e1, t1, cust, NULL, "wecom", "outbound", 0, NULL);
     drive_event(e1, t1, cust, NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
@@ -587,14 +595,12 @@ static void test_events_in_event_time_order(void **state)
     snprintf(e2, sizeof e2, "%s-o2", cust);
     snprintf(e3, sizeof e3, "%s-o3", cust);
     snprintf(e4, sizeof e4, "%s-o4", cust);
-    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s', '%s-R', score_ts(%lld))", cust,
-        F.pfx, (long long)(T0 - 60 * DAY));
-    sql("DELETE FROM score_sweeps");
+    customer_new(cust);
+    sweeps_restart();
     sp_clock *ec = NULL;
     assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 60000, &ec), SP_OK);
     sp_clock *manual = F.svc.clock;
     F.svc.clock = ec;
-    F.svc.next_sweep_ms = F.svc.sweep_done_ms = F.svc.sweep_origin_ms = F.svc.hold_min_ms = 0;
     const int W = SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, OUT = SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
     uint8_t *b[4], hb0[128], hb1[128];
     size_t l[4], lh0, lh1;
@@ -660,8 +666,7 @@ static void test_events_in_event_time_order(void **state)
     F.svc.hold_min_ms = 0;
     F.svc.clock = manual;
     sp_clock_destroy(ec);
-    sql("DELETE FROM score_sweeps");
-    F.svc.next_sweep_ms = F.svc.sweep_done_ms = F.svc.sweep_origin_ms = 0;
+    sweeps_restart();
 }
 
 static score_ctx_cache *CC; /* test_every_kind_loads's subject contexts */

@@ -112,27 +112,51 @@ static long long q(const char *sql, const char *name)
     return itest_sql_int(out);
 }
 
+/* The batch tests' sp-taskpool: a database connection, a producer, a
+ * fresh TaskEvent topic, an event clock; SLA 24 h / 8 h / 2 h. */
+typedef struct batch_fx {
+    sp_db *db;
+    bus_producer *prod;
+    char *topic;
+    sp_clock *clock;
+    taskpool_svc ts;
+} batch_fx;
+
+static void fx_open(batch_fx *f)
+{
+    memset(f, 0, sizeof *f);
+    assert_int_equal(sp_db_open(itest_env("SP_PG_URL"), &f->db), SP_OK);
+    char err[256];
+    assert_int_equal(
+        bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-batch", &f->prod, err, sizeof err), SP_OK);
+    f->topic = itest_unique("itest-taskevents");
+    const char *topics[] = {f->topic, NULL};
+    assert_int_equal(itest_topics(topics, 1), 0);
+    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 300, &f->clock), SP_OK);
+    f->ts = (taskpool_svc) {.producer = f->prod,
+        .clock = f->clock,
+        .events_topic = f->topic,
+        .suppress_ms = 7 * 86400000LL,
+        .sweep_every_ms = 600000};
+    f->ts.sla.sla_s[1] = 86400, f->ts.sla.sla_s[2] = 28800, f->ts.sla.sla_s[3] = 7200;
+}
+
+static void fx_close(batch_fx *f)
+{
+    free(f->topic);
+    sp_clock_destroy(f->clock);
+    bus_producer_destroy(f->prod);
+    sp_db_destroy(f->db);
+}
+
 static void test_batch(void **state)
 {
     (void)state;
     snprintf(P, sizeof P, "tb%d", (int)getpid());
-    sp_db *db = NULL;
-    assert_int_equal(sp_db_open(itest_env("SP_PG_URL"), &db), SP_OK);
-    char err[256];
-    bus_producer *prod = NULL;
-    assert_int_equal(
-        bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-batch", &prod, err, sizeof err), SP_OK);
-    char *topic = itest_unique("itest-taskevents");
-    const char *topics[] = {topic, NULL};
-    assert_int_equal(itest_topics(topics, 1), 0);
-    sp_clock *clock = NULL;
-    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 300, &clock), SP_OK);
-    taskpool_svc ts = {.producer = prod,
-        .clock = clock,
-        .events_topic = topic,
-        .suppress_ms = 7 * 86400000LL,
-        .sweep_every_ms = 600000};
-    ts.sla.sla_s[1] = 86400, ts.sla.sla_s[2] = 28800, ts.sla.sla_s[3] = 7200;
+    batch_fx f;
+    fx_open(&f);
+    sp_db *db = f.db;
+    taskpool_svc *ts = &f.ts;
 
     size_t len[5];
     uint8_t *b[5];
@@ -152,7 +176,7 @@ static void test_batch(void **state)
         m[i] = (bus_msg) {.topic = "t", .partition = 0, .offset = i, .payload = b[i], .len = len[i]};
     bus_result res[5];
     char reasons[5][BUS_REASON_LEN];
-    taskpool_svc_batch(&ts, db, m, 5, res, reasons);
+    taskpool_svc_batch(ts, db, m, 5, res, reasons);
     assert_int_equal(res[0], BUS_OK);
     assert_int_equal(res[1], BUS_OK);
     assert_int_equal(res[2], BUS_DEAD);
@@ -173,7 +197,7 @@ static void test_batch(void **state)
 
     /* the same batch again changes nothing: e2 is the last applied, e1 is
      * older (stale, 0011's last_cmd_at), no second task, no new history */
-    taskpool_svc_batch(&ts, db, m, 5, res, reasons);
+    taskpool_svc_batch(ts, db, m, 5, res, reasons);
     assert_int_equal(res[0], BUS_OK);
     assert_int_equal(res[4], BUS_OK);
     assert_int_equal(q("SELECT revision FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1'", "a"), rev_a);
@@ -194,7 +218,7 @@ static void test_batch(void **state)
     bus_msg m2[3];
     for (int i = 0; i < 3; i++)
         m2[i] = (bus_msg) {.topic = "t", .partition = 0, .offset = 10 + i, .payload = c2[i], .len = l2[i]};
-    taskpool_svc_batch(&ts, db, m2, 3, res, reasons);
+    taskpool_svc_batch(ts, db, m2, 3, res, reasons);
     assert_int_equal(res[0], BUS_OK);
     assert_int_equal(res[1], BUS_DEAD);
     assert_non_null(strstr(reasons[1], "database"));
@@ -206,7 +230,7 @@ static void test_batch(void **state)
     size_t l3;
     uint8_t *c3 = cmd("f", "e7", T0 + 5000, "after", &l3);
     bus_msg m3 = {.topic = "t", .partition = 0, .offset = 20, .payload = c3, .len = l3};
-    taskpool_svc_batch(&ts, db, &m3, 1, res, reasons);
+    taskpool_svc_batch(ts, db, &m3, 1, res, reasons);
     assert_int_equal(res[0], BUS_OK);
     assert_int_equal(q("SELECT count(*) FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1'", "f"), 1);
 
@@ -215,10 +239,7 @@ static void test_batch(void **state)
     for (int i = 0; i < 3; i++)
         free(c2[i]);
     free(c3);
-    free(topic);
-    sp_clock_destroy(clock);
-    bus_producer_destroy(prod);
-    sp_db_destroy(db);
+    fx_close(&f);
 }
 
 /* Escalations in event time, whatever the batching and arrival order:
@@ -234,23 +255,11 @@ static void test_escalation_in_event_time(void **state)
     (void)state;
     snprintf(P, sizeof P, "te%d", (int)getpid());
     assignee = "it-batch-rep";
-    sp_db *db = NULL;
-    assert_int_equal(sp_db_open(itest_env("SP_PG_URL"), &db), SP_OK);
-    char err[256];
-    bus_producer *prod = NULL;
-    assert_int_equal(
-        bus_producer_new(itest_env("SP_KAFKA_BOOTSTRAP"), "itest-batch", &prod, err, sizeof err), SP_OK);
-    char *topic = itest_unique("itest-taskevents");
-    const char *topics[] = {topic, NULL};
-    assert_int_equal(itest_topics(topics, 1), 0);
-    sp_clock *clock = NULL;
-    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 300, &clock), SP_OK);
-    taskpool_svc ts = {.producer = prod,
-        .clock = clock,
-        .events_topic = topic,
-        .suppress_ms = 7 * 86400000LL,
-        .sweep_every_ms = 600000};
-    ts.sla.sla_s[1] = 86400, ts.sla.sla_s[2] = 28800, ts.sla.sla_s[3] = 7200;
+    batch_fx f;
+    fx_open(&f);
+    sp_db *db = f.db;
+    sp_clock *clock = f.clock;
+    taskpool_svc *ts = &f.ts;
     const int64_t H = 3600000;
     const Salespulse__V1__TaskOp CLOSE = SALESPULSE__V1__TASK_OP__TASK_OP_CLOSE;
     bus_result res[4];
@@ -262,7 +271,7 @@ static void test_escalation_in_event_time(void **state)
     do {                                                                                                     \
         for (int i = 0; i < (N); i++)                                                                        \
             m[i] = (bus_msg) {.topic = "t", .partition = 0, .offset = i, .payload = b[i], .len = len[i]};    \
-        taskpool_svc_batch(&ts, db, m, (N), res, reasons);                                                   \
+        taskpool_svc_batch(ts, db, m, (N), res, reasons);                                                    \
         for (int i = 0; i < (N); i++) {                                                                      \
             assert_int_equal(res[i], BUS_OK);                                                                \
             free(b[i]);                                                                                      \
@@ -307,10 +316,7 @@ static void test_escalation_in_event_time(void **state)
                          "d"),
         1);
 #undef BATCH
-    free(topic);
-    sp_clock_destroy(clock);
-    bus_producer_destroy(prod);
-    sp_db_destroy(db);
+    fx_close(&f);
 }
 
 static int64_t mono_ms(void)

@@ -117,26 +117,34 @@ static void *run_main(void *a)
     return NULL;
 }
 
-static void consume_all(const char *bootstrap, struct tally *t)
+/* Runs a consumer of group on topic with handler(arg) until *stop is set
+ * (by the handler) or 30 s passed. */
+static void consume(const char *bootstrap, const char *topic, const char *group, bus_batch_fn handler,
+    void *arg, volatile sig_atomic_t *stop)
 {
-    const char *topics[] = {"t1", NULL};
+    const char *topics[] = {topic, NULL};
     bus_consumer_opts o = {.bootstrap = bootstrap,
-        .group_id = "g1",
+        .group_id = group,
         .topics = topics,
-        .handler = tally_handler,
-        .arg = t,
+        .handler = handler,
+        .arg = arg,
         .retry_backoff_max_ms = 200};
     bus_consumer *c = NULL;
     char err[256];
     assert_int_equal(bus_consumer_new(&o, &c, err, sizeof err), SP_OK);
-    struct run_arg r = {c, &t->stop};
+    struct run_arg r = {c, stop};
     pthread_t th;
     pthread_create(&th, NULL, run_main, &r);
-    for (int i = 0; i < 300 && !t->stop; i++)
+    for (int i = 0; i < 300 && !*stop; i++)
         usleep(100000);
-    t->stop = 1;
+    *stop = 1;
     pthread_join(th, NULL);
     bus_consumer_destroy(c);
+}
+
+static void consume_all(const char *bootstrap, struct tally *t)
+{
+    consume(bootstrap, "t1", "g1", tally_handler, t, &t->stop);
 }
 
 static void test_produce_errors_retried_once_each(void **state)
@@ -251,24 +259,7 @@ static void hold_handler(
 
 static void hold_run(const char *bootstrap, struct hold *h)
 {
-    const char *topics[] = {"t2", NULL};
-    bus_consumer_opts o = {.bootstrap = bootstrap,
-        .group_id = "g2",
-        .topics = topics,
-        .handler = hold_handler,
-        .arg = h,
-        .retry_backoff_max_ms = 200};
-    bus_consumer *c = NULL;
-    char err[256];
-    assert_int_equal(bus_consumer_new(&o, &c, err, sizeof err), SP_OK);
-    struct run_arg r = {c, &h->stop};
-    pthread_t th;
-    pthread_create(&th, NULL, run_main, &r);
-    for (int i = 0; i < 300 && !h->stop; i++)
-        usleep(100000);
-    h->stop = 1;
-    pthread_join(th, NULL);
-    bus_consumer_destroy(c);
+    consume(bootstrap, "t2", "g2", hold_handler, h, &h->stop);
 }
 
 static void test_handler_defer_holds_and_keeps_offset(void **state)

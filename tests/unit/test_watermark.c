@@ -86,16 +86,20 @@ static void test_send_needs_a_watermark(void **state)
     (void)state;
     sp_clock *c = NULL;
     assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 1000, &c), SP_OK);
-    sp_watermark w = {.pack = sp_watermark_pack_signal};
+    sp_watermark w = {0};
     int sent = 1;
-    assert_int_equal(sp_watermark_send(&w, sp_watermark_of(c), NULL, NULL, "t", 1, &sent), SP_OK);
+    assert_int_equal(
+        sp_watermark_send(&w, sp_watermark_pack_signal, sp_watermark_of(c), NULL, NULL, "t", 1, &sent),
+        SP_OK);
     assert_int_equal(sent, 0);
     w.sent_ms = 9000; /* already sent a later one */
     sp_clock_observe(c, 0, 5000);
-    assert_int_equal(sp_watermark_send(&w, sp_watermark_of(c), NULL, NULL, "t", 1, &sent), SP_OK);
+    assert_int_equal(
+        sp_watermark_send(&w, sp_watermark_pack_signal, sp_watermark_of(c), NULL, NULL, "t", 1, &sent),
+        SP_OK);
     assert_int_equal(sent, 0);
     sp_watermark none = {0}; /* a new watermark but nothing to pack it with */
-    assert_int_equal(sp_watermark_send(&none, 5000, NULL, NULL, "t", 1, &sent), SP_EINVAL);
+    assert_int_equal(sp_watermark_send(&none, NULL, 5000, NULL, NULL, "t", 1, &sent), SP_EINVAL);
     assert_int_equal(sent, 0);
     sp_clock_destroy(c);
 }
