@@ -306,6 +306,73 @@ int sp_db_pipeline_end(sp_db *db)
     return rv;
 }
 
+/* Reads one synced chunk's results into res[from..to); the first error's
+ * code, or SP_OK. */
+static int chunk_read(sp_db *db, PGresult **res, size_t from, size_t to)
+{
+    int rv = SP_OK;
+    for (size_t k = from;;) {
+        PGresult *r = PQgetResult(db->conn);
+        if (r == NULL) {
+            if (PQstatus(db->conn) != CONNECTION_OK) {
+                set_err(db, PQerrorMessage(db->conn));
+                return SP_EDBDOWN;
+            }
+            continue; /* end of one statement's results */
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            return rv;
+        }
+        if ((st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) && k < to) {
+            res[k++] = r;
+            continue;
+        }
+        if (st != PGRES_PIPELINE_ABORTED && rv == SP_OK) {
+            set_err(db, PQresultErrorMessage(r));
+            rv = transient_state(PQresultErrorField(r, PG_DIAG_SQLSTATE)) ? SP_EDBDOWN : SP_EDB;
+        }
+        k++;
+        PQclear(r);
+    }
+}
+
+int sp_db_exec_many(sp_db *db, size_t n, const sp_db_stmt *stmts, PGresult **res)
+{
+    int rv = sp_db_ensure(db);
+    for (size_t i = 0; i < n; i++)
+        res[i] = NULL;
+    for (size_t i = 0; i < n && rv == SP_OK; i++)
+        rv = sp_db_prepare(db, stmts[i].sql, stmts[i].nparams);
+    /* a chunk's statements are small: they fit the socket buffers while
+     * the server writes results nobody reads yet (no send/receive
+     * deadlock in blocking mode) */
+    for (size_t from = 0; from < n && rv == SP_OK; from += SP_DB_PIPELINE_CHUNK) {
+        size_t to = n - from > SP_DB_PIPELINE_CHUNK ? from + SP_DB_PIPELINE_CHUNK : n;
+        if ((rv = sp_db_pipeline_begin(db)) != SP_OK) break;
+        for (size_t i = from; i < to && rv == SP_OK; i++)
+            rv = sp_db_pipeline_send(db, stmts[i].sql, stmts[i].nparams, stmts[i].params);
+        /* synced and read even after a failed send: pipeline mode is left
+         * only with nothing pending */
+        int srv = SP_EDBDOWN;
+        if (PQpipelineSync(db->conn) == 1)
+            srv = chunk_read(db, res, from, to);
+        else
+            set_err(db, PQerrorMessage(db->conn));
+        if (rv == SP_OK) rv = srv;
+        PQexitPipelineMode(db->conn);
+        db->pipeline_failed = 0;
+        db->queued = 0;
+    }
+    if (rv != SP_OK)
+        for (size_t i = 0; i < n; i++) {
+            PQclear(res[i]);
+            res[i] = NULL;
+        }
+    return rv;
+}
+
 int sp_db_exec_script(sp_db *db, const char *sql)
 {
     int rv = sp_db_ensure(db);

@@ -56,6 +56,22 @@ int sp_db_pipeline_begin(sp_db *db);
 int sp_db_pipeline_send(sp_db *db, const char *sql, int nparams, const char *const *params);
 int sp_db_pipeline_end(sp_db *db);
 
+/* One statement of sp_db_exec_many. */
+typedef struct sp_db_stmt {
+    const char *sql;
+    int nparams;
+    const char *const *params;
+} sp_db_stmt;
+
+/* Runs n statements (reads) pipelined, SP_DB_PIPELINE_CHUNK to a round
+ * trip, each prepared first as sp_db_exec would: res[i] receives
+ * statement i's result (caller frees each with PQclear). The first error
+ * (SP_EDB / SP_EDBDOWN, message in sp_db_errmsg) is returned with every
+ * res[i] NULL; inside a transaction it aborts it, as the same statement
+ * run alone would. */
+#define SP_DB_PIPELINE_CHUNK 128
+int sp_db_exec_many(sp_db *db, size_t n, const sp_db_stmt *stmts, PGresult **res);
+
 /* Transactions. Rollback never fails loudly (it is the cleanup path). */
 int sp_db_begin(sp_db *db);
 int sp_db_commit(sp_db *db);

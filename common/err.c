@@ -28,6 +28,7 @@ static const struct {
     [SP_EUTF8] = {"eutf8", "invalid UTF-8"},
     [SP_ESTATE] = {"estate", "invalid state"},
     [SP_ECLOSED] = {"eclosed", "closed"},
+    [SP_EAGAIN] = {"eagain", "not available yet"},
 };
 
 const char *sp_strerror(int err)

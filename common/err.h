@@ -27,6 +27,7 @@ typedef enum sp_err {
     SP_EUTF8, /* invalid UTF-8 */
     SP_ESTATE, /* object not in a state that allows the call */
     SP_ECLOSED, /* shut down */
+    SP_EAGAIN, /* not available yet: asked for, ask again later */
     SP_ERR_COUNT
 } sp_err;
 

@@ -88,6 +88,13 @@ int score_batch_claim(score_batch *b, const char *event_id)
     return 1;
 }
 
+int score_batch_fresh(const score_batch *b, const char *event_id)
+{
+    if (!b || !b->cap || !event_id) return 0;
+    const fresh_slot *e = fresh_find(b->slot, b->cap, event_id);
+    return e->id && !e->claimed;
+}
+
 /* --- recorded facts ------------------------------------------------------------- */
 
 static const char *page_class_name(int c)
@@ -319,6 +326,22 @@ static sp_err states_read(sp_db *db, keys *k, score_state_cache *states)
             strtoll(PQgetvalue(r, i, 12), NULL, 10));
     }
     PQclear(r);
+    return rv;
+}
+
+sp_err score_states_load(sp_db *db, score_state_cache *states, int64_t now, size_t n, const score_kind *kinds,
+    const char *const *subjects, const char *const *variants)
+{
+    if (!db || !states || (n && (!kinds || !subjects || !variants))) return SP_EINVAL;
+    keys k = {.now = now, .err = SP_OK};
+    cols_init(&k.c, 5);
+    sp_err rv = SP_OK;
+    for (size_t i = 0; i < n && rv == SP_OK; i++)
+        rv = key_add(&k, kinds[i], subjects[i], variants[i] ? variants[i] : "", 0);
+    if (rv == SP_OK) rv = states_read(db, &k, states);
+    cols_free(&k.c);
+    score_batch_reset(&k.seen);
+    free(k.seen.slot);
     return rv;
 }
 

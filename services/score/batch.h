@@ -45,9 +45,19 @@ void score_batch_destroy(score_batch *b);
 sp_err score_batch_prepare(score_batch *b, sp_db *db, const score_rules *r, const score_calendar *cal,
     score_state_cache *states, const bus_msg *msgs, size_t n);
 
+/* Reads (creating and locking, in one statement) the states of n
+ * (kind, subject, variant) into states, as the per-state read-and-lock
+ * would: a missing row is created as evaluated never (at now). Duplicate
+ * keys are read once. SP_EDB / SP_EDBDOWN, SP_ENOMEM, SP_EINVAL. */
+sp_err score_states_load(sp_db *db, score_state_cache *states, int64_t now, size_t n, const score_kind *kinds,
+    const char *const *subjects, const char *const *variants);
+
 /* 1 when event_id's processed_events row was inserted by the last prepare
  * and not claimed since (it is claimed now), 0 for a duplicate. */
 int score_batch_claim(score_batch *b, const char *event_id);
+
+/* score_batch_claim without the claim. */
+int score_batch_fresh(const score_batch *b, const char *event_id);
 
 /* Forgets the last prepare (its transaction ended). */
 void score_batch_reset(score_batch *b);

@@ -24,87 +24,18 @@ void score_loaded_release(score_loaded *L)
     L->n_res = 0;
 }
 
-/* Runs a query whose result L keeps (strings are borrowed from it). */
+/* Runs a query (through L->memo when there is one, which keeps the
+ * result) whose result L borrows or keeps: strings in facts borrow from it. */
 static sp_err q(sp_db *db, score_loaded *L, const char *sql, int n, const char *const *p, PGresult **out)
 {
+    if (L->memo) {
+        sp_err rv = score_memo_exec(L->memo, db, sql, n, p, out);
+        if (rv != SP_EFULL) return rv;
+    }
     if (L->n_res >= SCORE_LOAD_RESULTS) return SP_EINVAL;
     sp_err rv = sp_db_exec(db, sql, n, p, out);
     if (rv == SP_OK) L->res[L->n_res++] = *out;
     return rv;
-}
-
-/* --- subject contexts per transaction ---------------------------------------------- */
-
-#define CTX_CACHE_CAP 4096 /* slots; at most half filled, then reads go uncached */
-
-typedef struct ctx_slot {
-    char *subject; /* NULL: free */
-    int type;
-    int64_t now_ms;
-    uint64_t hash;
-    PGresult *row;
-} ctx_slot;
-
-struct score_ctx_cache {
-    ctx_slot *slot;
-    size_t used;
-    unsigned long reads, hits;
-};
-
-sp_err score_ctx_cache_new(score_ctx_cache **out)
-{
-    score_ctx_cache *c = calloc(1, sizeof *c);
-    if (!c || !(c->slot = calloc(CTX_CACHE_CAP, sizeof *c->slot))) {
-        free(c);
-        return SP_ENOMEM;
-    }
-    *out = c;
-    return SP_OK;
-}
-
-void score_ctx_cache_reset(score_ctx_cache *c)
-{
-    if (!c) return;
-    for (size_t i = 0; i < CTX_CACHE_CAP && c->used; i++) {
-        if (!c->slot[i].subject) continue;
-        free(c->slot[i].subject);
-        PQclear(c->slot[i].row);
-        c->slot[i] = (ctx_slot) {0};
-        c->used--;
-    }
-    c->reads = c->hits = 0;
-}
-
-void score_ctx_cache_destroy(score_ctx_cache *c)
-{
-    if (!c) return;
-    score_ctx_cache_reset(c);
-    free(c->slot);
-    free(c);
-}
-
-void score_ctx_cache_stats(const score_ctx_cache *c, unsigned long *reads, unsigned long *hits)
-{
-    *reads = c ? c->reads : 0;
-    *hits = c ? c->hits : 0;
-}
-
-static ctx_slot *ctx_find(score_ctx_cache *c, int type, const char *subject, int64_t now_ms, uint64_t h)
-{
-    for (size_t i = h & (CTX_CACHE_CAP - 1);; i = (i + 1) & (CTX_CACHE_CAP - 1)) {
-        ctx_slot *e = &c->slot[i];
-        if (!e->subject
-            || (e->hash == h && e->type == type && e->now_ms == now_ms && !strcmp(e->subject, subject)))
-            return e;
-    }
-}
-
-static uint64_t ctx_hash(int type, const char *subject, int64_t now_ms)
-{
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)type ^ ((uint64_t)now_ms * 0x9e3779b97f4a7c15ull);
-    for (const char *p = subject; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    return h;
 }
 
 static const char *s_at(PGresult *r, int row, int col)
@@ -189,25 +120,8 @@ sp_err score_load_ctx(sp_db *db, score_loaded *L, score_kind kind, const char *s
     fmt_ll(now, sizeof now, now_ms);
     const char *p[2] = {subject_id, now};
     PGresult *r;
-    score_ctx_cache *cc = L->cc;
-    uint64_t h = cc ? ctx_hash((int)st, subject_id, now_ms) : 0;
-    ctx_slot *e = cc ? ctx_find(cc, (int)st, subject_id, now_ms, h) : NULL;
-    sp_err rv = SP_OK;
-    if (e && e->subject) { /* read before in this transaction */
-        r = e->row;
-        cc->hits++;
-    } else if (e && (cc->used + 1) * 2 <= CTX_CACHE_CAP) { /* read it into the cache */
-        if ((rv = sp_db_exec(db, sql[st], 2, p, &r)) != SP_OK) return rv;
-        if (!(e->subject = strdup(subject_id))) {
-            PQclear(r);
-            return SP_ENOMEM;
-        }
-        *e = (ctx_slot) {e->subject, (int)st, now_ms, h, r};
-        cc->used++;
-        cc->reads++;
-    } else if ((rv = q(db, L, sql[st], 2, p, &r)) != SP_OK) { /* uncached: L owns it */
-        return rv;
-    }
+    sp_err rv = q(db, L, sql[st], 2, p, &r);
+    if (rv != SP_OK) return rv;
     if (PQntuples(r) < 1) return SP_OK;
     L->ctx.subject_name = s_at(r, 0, 0);
     L->ctx.owner_rep_id = s_at(r, 0, 1);
@@ -717,14 +631,13 @@ sp_err score_facts_eval(sp_db *db, const score_rules *r, const score_calendar *c
     return score_facts_eval_cached(db, NULL, r, cal, kind, subject_id, variant, now_ms, out);
 }
 
-sp_err score_facts_eval_cached(sp_db *db, score_ctx_cache *cc, const score_rules *r,
-    const score_calendar *cal, score_kind kind, const char *subject_id, const char *variant, int64_t now_ms,
-    score_eval *out)
+sp_err score_facts_eval_cached(sp_db *db, score_memo *memo, const score_rules *r, const score_calendar *cal,
+    score_kind kind, const char *subject_id, const char *variant, int64_t now_ms, score_eval *out)
 {
     if (!db || !r || !cal || !subject_id || !out || !score_kind_name(kind)) return SP_EINVAL;
     score_loaded *L = calloc(1, sizeof *L);
     if (!L) return SP_ENOMEM;
-    L->cc = cc;
+    L->memo = memo;
     sp_err rv = SP_EINVAL;
     switch (kind) {
 #define CASE(K, T, LOAD, EVAL)                                                                               \

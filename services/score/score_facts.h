@@ -14,6 +14,7 @@
 #include "db.h"
 #include "err.h"
 #include "score/calendar.h"
+#include "score/memo.h"
 #include "score/rules.h"
 #include "score/signals.h"
 
@@ -27,24 +28,10 @@
  * back at most this far (partition pruning); keep it above every threshold. */
 #define SCORE_HORIZON_DAYS_S "200"
 
-/* Subject contexts (score_load_ctx's row) of one transaction, by (subject
- * type, subject id, time): an event evaluates several kinds of the same
- * deal at the same time, a sweep several kinds of a deal at its boundary;
- * each read the same row. The cache owns the rows; facts borrowing from
- * them are valid until score_ctx_cache_reset - call it only when no
- * score_loaded is alive (a transaction begins). */
-typedef struct score_ctx_cache score_ctx_cache;
-/* Caller frees with score_ctx_cache_destroy. SP_ENOMEM. */
-sp_err score_ctx_cache_new(score_ctx_cache **out);
-void score_ctx_cache_destroy(score_ctx_cache *c);
-void score_ctx_cache_reset(score_ctx_cache *c);
-/* Rows read from PostgreSQL / found in the cache since the last reset. */
-void score_ctx_cache_stats(const score_ctx_cache *c, unsigned long *reads, unsigned long *hits);
-
 typedef struct score_loaded {
     PGresult *res[SCORE_LOAD_RESULTS];
     size_t n_res;
-    score_ctx_cache *cc; /* may be NULL */
+    score_memo *memo; /* may be NULL: every query run, its result kept in res */
     score_ctx ctx;
     /* deal subjects: the deal as it stood at now (score_deal_at) */
     int deal_found, deal_open, stage;
@@ -103,10 +90,11 @@ sp_err score_load_funnel(sp_db *db, score_loaded *L, const score_rules *r, const
  * (SP_EINVAL for a risk evaluation without a tag). */
 sp_err score_facts_eval(sp_db *db, const score_rules *r, const score_calendar *cal, score_kind kind,
     const char *subject_id, const char *variant, int64_t now_ms, score_eval *out);
-/* The same, reading subject contexts through cc (NULL: uncached). */
-sp_err score_facts_eval_cached(sp_db *db, score_ctx_cache *cc, const score_rules *r,
-    const score_calendar *cal, score_kind kind, const char *subject_id, const char *variant, int64_t now_ms,
-    score_eval *out);
+/* The same, reading through memo (NULL: every query run): a collecting
+ * memo answers SP_EAGAIN until what the evaluation reads has been run
+ * (score_memo_run). */
+sp_err score_facts_eval_cached(sp_db *db, score_memo *memo, const score_rules *r, const score_calendar *cal,
+    score_kind kind, const char *subject_id, const char *variant, int64_t now_ms, score_eval *out);
 
 /* Role name ("procurement", ...) -> Salespulse__V1__Role value; 0 unknown. */
 int score_role_parse(const char *name);

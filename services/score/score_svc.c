@@ -162,6 +162,19 @@ static int sweep_raised(score_kind kind)
         || kind == SCORE_STAGE_STALLED;
 }
 
+/* The boundary an event at now must judge a state at before its own
+ * evaluation (see evaluate's from_event), or 0. Before any sweep ran, the
+ * first one will start after sweep_origin_ms but leave this state alone
+ * (evaluated after its boundaries): it is judged here as for a lagging
+ * sweep, or a threshold crossed in the silence before the event is never
+ * raised. last_ms: when the state was last judged. */
+static int64_t boundary_unjudged(const score_svc *s, score_kind kind, int64_t now, int64_t last_ms)
+{
+    int64_t every = s->sweep_every_ms, b = every > 0 ? (now - 1) / every * every : 0;
+    int64_t done = s->sweep_done_ms > 0 ? s->sweep_done_ms : s->sweep_origin_ms;
+    return sweep_raised(kind) && done > 0 && b > done && last_ms < b ? b : 0;
+}
+
 /* Evaluates one (kind, subject, variant) at now: state row created or
  * locked at its first evaluation in the transaction (later ones read it
  * from s->states), facts, evaluation, step, state kept in s->states for
@@ -187,17 +200,13 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
     if (!score_state_cache_get(s->states, kind, subject, variant, &st, &last_ms)
         && (rv = state_lock(db, kind, subject, variant, now, &st, &last_ms)) != SP_OK)
         return rv;
-    int64_t every = s->sweep_every_ms, b = every > 0 ? (now - 1) / every * every : 0;
-    /* before any sweep ran, the first one will start after sweep_origin_ms
-     * but leave this state alone (evaluated after its boundaries): judge
-     * it here as for a lagging sweep, or a threshold crossed in the silence
-     * before the event is never raised */
-    int64_t done = s->sweep_done_ms > 0 ? s->sweep_done_ms : s->sweep_origin_ms;
-    if (from_event && sweep_raised(kind) && done > 0 && b > done && last_ms < b) {
+    score_memo *memo = s->memo_live ? s->memo : NULL;
+    int64_t b = from_event ? boundary_unjudged(s, kind, now, last_ms) : 0;
+    if (b > 0) {
         score_eval ev;
         score_transition tb = SCORE_TR_NONE;
         Salespulse__V1__Signal *sb = NULL;
-        if ((rv = score_facts_eval_cached(db, s->ctxc, s->rules, s->cal, kind, subject, variant, b, &ev))
+        if ((rv = score_facts_eval_cached(db, memo, s->rules, s->cal, kind, subject, variant, b, &ev))
                 != SP_OK
             || (rv = score_signal_step(&st, &ev, s->rules, b, s->tenant_id, &tb, &sb)) != SP_OK)
             return rv;
@@ -216,7 +225,7 @@ static sp_err evaluate(score_svc *s, sp_db *db, score_kind kind, const char *sub
         if ((rv = score_state_apply(&st, &none, &s->rules->rule[kind], now, &tr)) != SP_OK) return rv;
     } else {
         score_eval ev;
-        if ((rv = score_facts_eval_cached(db, s->ctxc, s->rules, s->cal, kind, subject, variant, now, &ev))
+        if ((rv = score_facts_eval_cached(db, memo, s->rules, s->cal, kind, subject, variant, now, &ev))
             != SP_OK)
             return rv;
         if ((rv = score_signal_step(&st, &ev, s->rules, now, s->tenant_id, &tr, &sig)) != SP_OK) return rv;
@@ -417,11 +426,77 @@ static void sweep_catch_up(score_svc *s, sp_db *db)
 /* The caches, empty, for a new transaction. */
 static sp_err states_ready(score_svc *s)
 {
-    score_ctx_cache_reset(s->ctxc);
-    if (!s->ctxc && score_ctx_cache_new(&s->ctxc) != SP_OK) return SP_ENOMEM;
+    score_memo_reset(s->memo);
+    if (!s->memo && score_memo_new(&s->memo) != SP_OK) return SP_ENOMEM;
     if (!s->states) return score_state_cache_new(&s->states);
     score_state_cache_reset(s->states);
     return SP_OK;
+}
+
+/* score_enriched_each's callback in prefetch: the facts evaluate would
+ * read for this state, as far as the state as it stands tells (an earlier
+ * event of the batch may change it: what was not foreseen is read when
+ * asked for). */
+static sp_err prefetch_each(void *arg, score_kind kind, const char *subject, const char *variant, int clears)
+{
+    struct eval_arg *a = arg;
+    score_svc *s = a->s;
+    score_state st;
+    int64_t last_ms = 0;
+    score_eval ev;
+    int known = score_state_cache_get(s->states, kind, subject, variant, &st, &last_ms);
+    int64_t b = boundary_unjudged(s, kind, a->now, known ? last_ms : 0);
+    /* errors are the memo's "asked for" (SP_EAGAIN); a real one comes
+     * again in the evaluation itself */
+    if (b > 0)
+        (void)score_facts_eval_cached(a->db, s->memo, s->rules, s->cal, kind, subject, variant, b, &ev);
+    if (!(clears && known && !st.active))
+        (void)score_facts_eval_cached(a->db, s->memo, s->rules, s->cal, kind, subject, variant, a->now, &ev);
+    return SP_OK;
+}
+
+#define PREFETCH_ROUNDS 4 /* a query needing an earlier one's result: ctx, facts, facts after facts */
+
+/* Reads the facts the fresh events of the batch will evaluate into the
+ * memo, a pipeline per round instead of a round trip per query (memo.h).
+ * Under a savepoint: a failing query leaves the transaction usable and the
+ * evaluations read for themselves (and meet the error there, item by
+ * item). SP_OK, or SP_EDBDOWN / SP_ENOMEM (the batch is retried). */
+static sp_err prefetch(score_svc *s, sp_db *db, const bus_msg *msgs, size_t n)
+{
+    Salespulse__V1__EnrichedInteraction **eis = calloc(n ? n : 1, sizeof *eis);
+    size_t k = 0;
+    if (!eis) return SP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        Salespulse__V1__EnrichedInteraction *ei
+            = salespulse__v1__enriched_interaction__unpack(NULL, msgs[i].len, msgs[i].payload);
+        if (ei && !invalid_field(ei) && score_batch_fresh(s->batch, ei->meta->event_id))
+            eis[k++] = ei;
+        else
+            salespulse__v1__enriched_interaction__free_unpacked(ei, NULL);
+    }
+    sp_err rv = k ? sp_db_exec(db, "SAVEPOINT prefetch", 0, NULL, NULL) : SP_OK;
+    score_memo_collect(s->memo, 1);
+    for (int round = 0; k && rv == SP_OK && round < PREFETCH_ROUNDS; round++) {
+        for (size_t i = 0; i < k; i++) {
+            struct eval_arg a = {s, db, eis[i]->interaction->meta->occurred_at_ms, NULL};
+            (void)score_enriched_each(eis[i], s->rules, prefetch_each, &a);
+        }
+        if (!score_memo_pending(s->memo)) break;
+        s->prefetched += score_memo_pending(s->memo);
+        s->prefetch_rounds++;
+        rv = score_memo_run(s->memo, db);
+    }
+    score_memo_collect(s->memo, 0);
+    if (k && rv == SP_EDB) { /* a query failed: back to before it, without the memo's rest */
+        sp_warn("prefetch: %s", sp_db_errmsg(db));
+        rv = sp_db_exec(db, "ROLLBACK TO SAVEPOINT prefetch", 0, NULL, NULL);
+    }
+    if (k && rv == SP_OK) rv = sp_db_exec(db, "RELEASE SAVEPOINT prefetch", 0, NULL, NULL);
+    for (size_t i = 0; i < k; i++)
+        salespulse__v1__enriched_interaction__free_unpacked(eis[i], NULL);
+    free(eis);
+    return rv;
 }
 
 /* A pass begins: an empty state cache; the optimistic pass (no savepoints)
@@ -429,7 +504,7 @@ static sp_err states_ready(score_svc *s)
 static int states_begin(void *arg, sp_db *db, const bus_msg *msgs, size_t n, int savepoints)
 {
     score_svc *s = arg;
-    s->prepared = 0;
+    s->prepared = s->memo_live = 0;
     sp_err rv = states_ready(s);
     if (rv != SP_OK || savepoints) return rv;
     if (!s->batch && (rv = score_batch_new(&s->batch)) != SP_OK) return rv;
@@ -437,8 +512,10 @@ static int states_begin(void *arg, sp_db *db, const bus_msg *msgs, size_t n, int
         sp_warn("batch prepare: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
         return rv;
     }
-    s->prepared = 1;
-    return SP_OK;
+    s->prepared = s->memo_live = 1;
+    if ((rv = prefetch(s, db, msgs, n)) != SP_OK)
+        sp_warn("prefetch: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
+    return rv;
 }
 
 /* Writes the batch's states back before the commit. */
@@ -458,7 +535,8 @@ static void apply_msgs(
     sp_tx_batch_hooks(db, msgs, n, res, reasons, score_one, &hooks, s);
     score_state_cache_reset(s->states);
     score_batch_reset(s->batch);
-    s->prepared = 0;
+    score_memo_reset(s->memo); /* its results are big: not kept past the transaction */
+    s->prepared = s->memo_live = 0;
     if (n && res[0] != BUS_RETRY)
         s->n_health_kept = s->n_health; /* committed */
     else
@@ -936,16 +1014,21 @@ out:
     return rv;
 }
 
-/* Runs one kind's candidate query and evaluates each candidate at T. */
-static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *sql, int64_t prev, int64_t t,
-    const char *a, const char *b, out_list *out, size_t *n_eval)
+/* One kind's candidate query of a sweep. */
+typedef struct sweep_q {
+    score_kind kind;
+    char *sql; /* the candidates, less those an event judged after T */
+    char ps[32], ts[32], a[256], b[256];
+    const char *p[5];
+    int np;
+} sweep_q;
+
+#define SWEEP_KINDS 16
+
+/* Fills q with kind's candidate query (sql) for the boundary t. */
+static sp_err sweep_q_init(
+    sweep_q *q, score_kind kind, const char *sql, int64_t prev, int64_t t, const char *a, const char *b)
 {
-    char ps[32], ts[32];
-    snprintf(ps, sizeof ps, "%lld", (long long)prev);
-    snprintf(ts, sizeof ts, "%lld", (long long)t);
-    const char *p[5] = {ps, ts, score_kind_name(kind), a, b};
-    int np = b ? 5 : a ? 4 : 3;
-    PGresult *r = NULL;
     /* A state an event already evaluated after T is left alone: that later
      * evaluation saw everything up to its own time, and evaluating at T
      * would take the state back in time (events of a partition may run ahead
@@ -955,23 +1038,102 @@ static sp_err sweep_kind(score_svc *s, sp_db *db, score_kind kind, const char *s
                                "signal_state z WHERE z.kind = $3 AND z.subject_id = x.s AND z.variant = x.v "
                                "AND z.updated_at > score_ts($2::bigint))";
     size_t len = sizeof pre + strlen(sql) + sizeof post;
-    char *q = malloc(len);
-    if (!q) return SP_ENOMEM;
-    snprintf(q, len, "%s%s%s", pre, sql, post);
-    sp_err rv = sp_db_exec(db, q, np, p, &r);
-    free(q);
-    if (rv != SP_OK) return rv;
-    if (kind == SCORE_CUSTOMER_STALE) {
-        rv = bulk_stale(s, db, r, t, out, n_eval);
-        PQclear(r);
-        return rv;
+    if (!(q->sql = malloc(len))) return SP_ENOMEM;
+    snprintf(q->sql, len, "%s%s%s", pre, sql, post);
+    q->kind = kind;
+    snprintf(q->ps, sizeof q->ps, "%lld", (long long)prev);
+    snprintf(q->ts, sizeof q->ts, "%lld", (long long)t);
+    snprintf(q->a, sizeof q->a, "%s", a ? a : "");
+    snprintf(q->b, sizeof q->b, "%s", b ? b : "");
+    q->np = b ? 5 : a ? 4 : 3;
+    q->p[0] = q->ps, q->p[1] = q->ts, q->p[2] = score_kind_name(kind), q->p[3] = q->a, q->p[4] = q->b;
+    return SP_OK;
+}
+
+/* The sweep's candidates (kind, subject, variant) but customer.stale's,
+ * in kind order, borrowed from the candidate queries' results. */
+typedef struct sweep_cands {
+    score_kind *kind;
+    const char **subject, **variant;
+    size_t n;
+} sweep_cands;
+
+static sp_err cands_fill(sweep_cands *c, const sweep_q *q, PGresult *const *r, size_t nq)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < nq; k++)
+        if (q[k].kind != SCORE_CUSTOMER_STALE) n += (size_t)PQntuples(r[k]);
+    c->n = 0;
+    c->kind = malloc((n ? n : 1) * sizeof *c->kind);
+    c->subject = malloc((n ? n : 1) * sizeof *c->subject);
+    c->variant = malloc((n ? n : 1) * sizeof *c->variant);
+    if (!c->kind || !c->subject || !c->variant) return SP_ENOMEM;
+    for (size_t k = 0; k < nq; k++) {
+        if (q[k].kind == SCORE_CUSTOMER_STALE) continue;
+        for (int i = 0; i < PQntuples(r[k]); i++) {
+            if (PQgetisnull(r[k], i, 0) || !*PQgetvalue(r[k], i, 0)) continue;
+            c->kind[c->n] = q[k].kind;
+            c->subject[c->n] = PQgetvalue(r[k], i, 0);
+            c->variant[c->n++] = PQgetvalue(r[k], i, 1);
+        }
     }
-    for (int i = 0; i < PQntuples(r) && rv == SP_OK; i++) {
-        if (PQgetisnull(r, i, 0) || !*PQgetvalue(r, i, 0)) continue;
-        rv = evaluate(s, db, kind, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), t, 0, 0, out);
+    return SP_OK;
+}
+
+static void cands_free(sweep_cands *c)
+{
+    free(c->kind);
+    free(c->subject);
+    free(c->variant);
+}
+
+/* Reads the facts the candidates' evaluations at t will read into the
+ * memo, a pipeline per round (see prefetch). SP_OK, SP_EDB / SP_EDBDOWN
+ * (the sweep is rolled back), SP_ENOMEM. */
+static sp_err sweep_prefetch(score_svc *s, sp_db *db, const sweep_cands *c, int64_t t)
+{
+    sp_err rv = SP_OK;
+    score_memo_collect(s->memo, 1);
+    for (int round = 0; c->n && rv == SP_OK && round < PREFETCH_ROUNDS; round++) {
+        for (size_t i = 0; i < c->n; i++) {
+            score_eval ev;
+            (void)score_facts_eval_cached(
+                db, s->memo, s->rules, s->cal, c->kind[i], c->subject[i], c->variant[i], t, &ev);
+        }
+        if (!score_memo_pending(s->memo)) break;
+        s->prefetched += score_memo_pending(s->memo);
+        s->prefetch_rounds++;
+        rv = score_memo_run(s->memo, db);
+    }
+    score_memo_collect(s->memo, 0);
+    return rv;
+}
+
+/* Runs the candidate queries of q[0..nq) in one pipeline and evaluates
+ * every candidate at t in kind order: customer.stale in bulk, the others
+ * with their states read in one statement and their facts pipelined. */
+static sp_err sweep_run(
+    score_svc *s, sp_db *db, sweep_q *q, size_t nq, int64_t t, out_list *out, size_t *n_eval)
+{
+    sp_db_stmt st[SWEEP_KINDS];
+    PGresult *r[SWEEP_KINDS];
+    sweep_cands c = {0};
+    for (size_t k = 0; k < nq; k++)
+        st[k] = (sp_db_stmt) {q[k].sql, q[k].np, q[k].p};
+    sp_err rv = sp_db_exec_many(db, nq, st, r);
+    if (rv != SP_OK) return rv;
+    for (size_t k = 0; k < nq && rv == SP_OK; k++)
+        if (q[k].kind == SCORE_CUSTOMER_STALE) rv = bulk_stale(s, db, r[k], t, out, n_eval);
+    if (rv == SP_OK) rv = cands_fill(&c, q, r, nq);
+    if (rv == SP_OK) rv = score_states_load(db, s->states, t, c.n, c.kind, c.subject, c.variant);
+    if (rv == SP_OK) rv = sweep_prefetch(s, db, &c, t);
+    for (size_t i = 0; i < c.n && rv == SP_OK; i++) {
+        rv = evaluate(s, db, c.kind[i], c.subject[i], c.variant[i], t, 0, 0, out);
         (*n_eval)++;
     }
-    PQclear(r);
+    cands_free(&c);
+    for (size_t k = 0; k < nq; k++)
+        PQclear(r[k]);
     return rv;
 }
 
@@ -980,10 +1142,14 @@ static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_li
 {
     const score_rules *R = s->rules;
     char a[64], b[64];
-    sp_err rv;
+    sweep_q q[SWEEP_KINDS];
+    size_t nq = 0;
+    sp_err rv = SP_OK;
 #define RUN(K, SQL, A, B)                                                                                    \
     do {                                                                                                     \
-        if ((rv = sweep_kind(s, db, K, SQL, prev, t, A, B, out, n_eval)) != SP_OK) return rv;                \
+        SP_ASSERT(nq < SWEEP_KINDS);                                                                         \
+        if ((rv = sweep_q_init(&q[nq], K, SQL, prev, t, A, B)) != SP_OK) goto out;                           \
+        nq++;                                                                                                \
     } while (0)
     snprintf(a, sizeof a, "%.9f", R->stale.days);
     RUN(SCORE_CUSTOMER_STALE, SQL_STALE, a, NULL);
@@ -1031,7 +1197,11 @@ static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_li
     RUN(SCORE_INTEREST_WARMING, SQL_ACTIVE, NULL, NULL);
     RUN(SCORE_DEMO_REFUSED_TWICE, SQL_ACTIVE, NULL, NULL);
 #undef RUN
-    return SP_OK;
+    rv = sweep_run(s, db, q, nq, t, out, n_eval);
+out:
+    for (size_t k = 0; k < nq; k++)
+        free(q[k].sql);
+    return rv;
 }
 
 sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
@@ -1045,6 +1215,7 @@ sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
     sp_err rv = states_ready(s);
     if (rv != SP_OK) return rv;
     if ((rv = bus_group_new(&g)) != SP_OK) return rv;
+    s->memo_live = 1; /* a sweep writes no row its fact queries read */
     if ((rv = sp_db_begin(db)) != SP_OK) goto out;
     /* one sweeper at a time across instances; the loser skips */
     if ((rv = sp_db_exec(db, "SELECT pg_try_advisory_xact_lock(hashtext('sp-score.sweep'))", 0, NULL, &r))
@@ -1086,6 +1257,8 @@ rollback:
     sp_db_rollback(db);
 out:
     score_state_cache_reset(s->states);
+    score_memo_reset(s->memo);
+    s->memo_live = 0;
     outs_clear(&out);
     bus_group_release(g);
     return rv;
@@ -1173,6 +1346,6 @@ void score_svc_clear(score_svc *s)
     s->states = NULL;
     score_batch_destroy(s->batch);
     s->batch = NULL;
-    score_ctx_cache_destroy(s->ctxc);
-    s->ctxc = NULL;
+    score_memo_destroy(s->memo);
+    s->memo = NULL;
 }

@@ -53,7 +53,9 @@ typedef struct score_svc {
     int64_t health_due_ms; /* wall time of the next re-score */
     score_state_cache *states; /* the current transaction's states; created on first use */
     struct score_batch *batch; /* the optimistic pass's prefetch; created on first use */
-    struct score_ctx_cache *ctxc; /* subject contexts of the current transaction; created on first use */
+    int memo_live; /* the memo may answer: the transaction's rows stand still (optimistic pass, sweeps) */
+    struct score_memo
+        *memo; /* the fact queries of the current transaction (optimistic pass); created on first use */
     int prepared; /* batch prepared for the current pass */
     int64_t sweep_done_ms; /* the last boundary known swept (score_sweeps) */
     int64_t sweep_origin_ms; /* event clock, before any sweep: the boundary the first starts after */
@@ -61,6 +63,7 @@ typedef struct score_svc {
     /* event clock: events after an unswept boundary are held (BUS_DEFER) */
     int64_t hold_min_ms; /* the earliest held event's time; 0: none held (sweeps stop before it) */
     size_t hold_max; /* held events at most (the consumer's room); 0: 2000. Beyond: the earliest go ahead */
+    unsigned long prefetched, prefetch_rounds; /* fact queries run ahead in pipelines, and the pipelines */
     unsigned long applied_ahead; /* events applied ahead of their sweeps (input stopped, or too many held) */
     sp_metric *m_ahead, *m_held; /* the same, and events held now, at /metrics; may be NULL */
     int64_t hold_flush_ms; /* the input stopped this long (wall): apply what is held; 0: 3 s */

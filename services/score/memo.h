@@ -1,0 +1,64 @@
+/* memo.h - the fact queries of one transaction, each run once, pipelined.
+ *
+ * Scoring an event reads its facts with a handful of small queries, and the
+ * round trips, not the queries, bounded sp-score (about four per event, one
+ * at a time). While a batch's transaction evaluates, the rows its queries
+ * read stand still (score_batch_prepare recorded the whole batch before the
+ * first evaluation; the states are written back only at the end), so a
+ * query's result is a function of its text and parameters: the memo keeps
+ * each result by (statement, parameters) for the rest of the transaction.
+ *
+ * Collecting mode turns the reads into pipelines: a miss is queued instead of
+ * run and answered SP_EAGAIN; score_memo_run sends every queued statement in
+ * one pipeline (sp_db_exec_many). A dry run of a batch's evaluations with
+ * collecting on, repeated while it queues something (a query that needs an
+ * earlier one's result is asked for in the next round), leaves the real
+ * evaluation with results only. A query the dry run could not foresee is
+ * simply run when it is asked for.
+ *
+ * Results are owned by the memo and valid until score_memo_reset. */
+#ifndef SCORE_MEMO_H
+#define SCORE_MEMO_H
+
+#include "db.h"
+#include "err.h"
+
+#include <stddef.h>
+
+/* Results kept per transaction at most; past it queries run unkept. */
+#define SCORE_MEMO_MAX 8192
+
+typedef struct score_memo score_memo;
+
+/* Caller frees with score_memo_destroy. SP_ENOMEM. */
+sp_err score_memo_new(score_memo **out);
+void score_memo_destroy(score_memo *m);
+
+/* Forgets every result and queued statement (a transaction ends): results
+ * handed out before are freed. */
+void score_memo_reset(score_memo *m);
+
+/* Collecting mode on (1) or off (0). */
+void score_memo_collect(score_memo *m, int on);
+
+/* The result of sql with params, borrowed (valid until score_memo_reset):
+ * SP_OK with *res when kept; otherwise, collecting, the statement is queued
+ * and SP_EAGAIN returned; not collecting, it is run now (sp_db_exec) and
+ * kept. SP_EFULL when SCORE_MEMO_MAX results are kept and it is not one of
+ * them (the caller runs it itself); SP_EDB / SP_EDBDOWN, SP_ENOMEM. sql is
+ * kept by pointer: a static string. */
+sp_err score_memo_exec(
+    score_memo *m, sp_db *db, const char *sql, int nparams, const char *const *params, PGresult **res);
+
+/* Statements queued and not yet run. */
+size_t score_memo_pending(const score_memo *m);
+
+/* Runs every queued statement in one pipeline and keeps the results. On
+ * an error (SP_EDB / SP_EDBDOWN, as sp_db_exec_many) the queue is dropped
+ * and the transaction is aborted. SP_ENOMEM. */
+sp_err score_memo_run(score_memo *m, sp_db *db);
+
+/* Since the last reset: statements run, and answers from kept results. */
+void score_memo_stats(const score_memo *m, unsigned long *runs, unsigned long *hits);
+
+#endif
