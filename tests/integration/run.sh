@@ -33,10 +33,10 @@ build/bin/spctl migrate >/dev/null && build/bin/spctl topics create >/dev/null |
   echo "integration: migrate/topics failed"; echo "integration setup 0 1" >>"$results"; exit 1; }
 bash tests/run.sh integration "$@"
 rc=$?
-# The pipeline's consumer/producer paths again under valgrind (memcheck,
-# definite leaks are errors).
+# The pipeline's consumer/producer paths and the pipelined database reads
+# again under valgrind (memcheck, definite leaks are errors).
 vg=()
-for b in "$@"; do case "$b" in *itest_bus|*itest_atleastonce) vg+=("$b") ;; esac; done
+for b in "$@"; do case "$b" in *itest_bus|*itest_atleastonce|*itest_db) vg+=("$b") ;; esac; done
 if [ ${#vg[@]} -gt 0 ] && command -v valgrind >/dev/null; then
   SP_TEST_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=9" \
     bash tests/run.sh valgrind "${vg[@]}" || rc=1

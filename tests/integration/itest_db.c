@@ -1,0 +1,166 @@
+/* The database layer against a real PostgreSQL: pipelined reads
+ * (sp_db_exec_many) in order across chunks, a failing statement in a later
+ * chunk reported with nothing handed out and the connection usable after
+ * the rollback; sp-score's query memo on top of it; and score_ms inlining
+ * (migration 0018). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "db.h"
+#include "err.h"
+#include "itest.h"
+#include "score/memo.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_STMTS (2 * SP_DB_PIPELINE_CHUNK + 44) /* three chunks */
+
+static sp_db *DB;
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_int_equal(sp_db_open(itest_env("SP_PG_URL"), &DB), SP_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sp_db_destroy(DB);
+    return 0;
+}
+
+static const char SQL_ECHO[] = "SELECT $1::int * 2, $2::text";
+static const char SQL_DIV[] = "SELECT 100 / $1::int";
+
+/* Results come back in statement order, one per statement, across chunks. */
+static void test_exec_many_in_order(void **state)
+{
+    (void)state;
+    sp_db_stmt st[N_STMTS];
+    PGresult *res[N_STMTS];
+    char v[N_STMTS][16];
+    const char *p[N_STMTS][2];
+    for (int i = 0; i < N_STMTS; i++) {
+        snprintf(v[i], sizeof v[i], "%d", i);
+        p[i][0] = v[i];
+        p[i][1] = i % 7 ? v[i] : NULL;
+        st[i] = (sp_db_stmt) {SQL_ECHO, 2, p[i]};
+    }
+    assert_int_equal(sp_db_begin(DB), SP_OK);
+    assert_int_equal(sp_db_exec_many(DB, N_STMTS, st, res), SP_OK);
+    for (int i = 0; i < N_STMTS; i++) {
+        assert_non_null(res[i]);
+        assert_int_equal(PQntuples(res[i]), 1);
+        assert_int_equal(atoi(PQgetvalue(res[i], 0, 0)), 2 * i);
+        assert_int_equal(PQgetisnull(res[i], 0, 1), i % 7 == 0);
+        PQclear(res[i]);
+    }
+    assert_int_equal(sp_db_commit(DB), SP_OK);
+}
+
+/* A statement failing in the last chunk: SP_EDB with its message, nothing
+ * handed out (earlier chunks' results freed too), the transaction aborted
+ * as a single failing statement would leave it, usable after rollback. */
+static void test_exec_many_error(void **state)
+{
+    (void)state;
+    sp_db_stmt st[N_STMTS];
+    PGresult *res[N_STMTS];
+    const char *one[1] = {"1"}, *zero[1] = {"0"};
+    for (int i = 0; i < N_STMTS; i++)
+        st[i] = (sp_db_stmt) {SQL_DIV, 1, i == N_STMTS - 3 ? zero : one};
+    assert_int_equal(sp_db_begin(DB), SP_OK);
+    assert_int_equal(sp_db_exec_many(DB, N_STMTS, st, res), SP_EDB);
+    for (int i = 0; i < N_STMTS; i++)
+        assert_null(res[i]);
+    assert_non_null(strstr(sp_db_errmsg(DB), "division by zero"));
+    assert_int_not_equal(sp_db_exec(DB, SQL_DIV, 1, one, NULL), SP_OK); /* aborted */
+    sp_db_rollback(DB);
+    PGresult *r = NULL;
+    assert_int_equal(sp_db_exec(DB, SQL_DIV, 1, one, &r), SP_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "100");
+    PQclear(r);
+    assert_int_equal(sp_db_exec_many(DB, 0, st, res), SP_OK); /* nothing to run */
+}
+
+/* The memo: asked for, run in one pipeline, then answered from what it
+ * kept (the same result object); not collecting, a miss runs at once. */
+static void test_memo_round(void **state)
+{
+    (void)state;
+    score_memo *m = NULL;
+    assert_int_equal(score_memo_new(&m), SP_OK);
+    const char *p[2][2] = {{"21", "a"}, {"5", NULL}};
+    PGresult *r = NULL, *again = NULL;
+    score_memo_collect(m, 1);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(score_memo_exec(m, DB, SQL_ECHO, 2, p[i], &r), SP_EAGAIN);
+    assert_int_equal(score_memo_run(m, DB), SP_OK);
+    assert_int_equal(score_memo_pending(m), 0);
+    assert_int_equal(score_memo_exec(m, DB, SQL_ECHO, 2, p[0], &r), SP_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "42");
+    assert_int_equal(score_memo_exec(m, DB, SQL_ECHO, 2, p[0], &again), SP_OK);
+    assert_ptr_equal(r, again);
+    assert_int_equal(score_memo_exec(m, DB, SQL_ECHO, 2, p[1], &r), SP_OK);
+    assert_true(PQgetisnull(r, 0, 1));
+    score_memo_collect(m, 0);
+    const char *q[2] = {"4", "b"};
+    assert_int_equal(score_memo_exec(m, DB, SQL_ECHO, 2, q, &r), SP_OK); /* run now */
+    assert_string_equal(PQgetvalue(r, 0, 0), "8");
+    unsigned long runs = 0, hits = 0;
+    score_memo_stats(m, &runs, &hits);
+    assert_int_equal(runs, 3);
+    assert_int_equal(hits, 3);
+    /* a failing run: the error, the queue dropped, the kept results kept */
+    const char *zero[1] = {"0"};
+    assert_int_equal(sp_db_begin(DB), SP_OK);
+    score_memo_collect(m, 1);
+    assert_int_equal(score_memo_exec(m, DB, SQL_DIV, 1, zero, &r), SP_EAGAIN);
+    assert_int_equal(score_memo_run(m, DB), SP_EDB);
+    assert_int_equal(score_memo_pending(m), 0);
+    assert_int_equal(score_memo_exec(m, DB, SQL_ECHO, 2, q, &r), SP_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "8");
+    score_memo_collect(m, 0);
+    sp_db_rollback(DB);
+    score_memo_destroy(m);
+}
+
+/* score_ms is inlined into the queries calling it (no function of its own
+ * per row) and gives the same milliseconds as before. */
+static void test_score_ms_inlined(void **state)
+{
+    (void)state;
+    PGresult *r = NULL;
+    assert_int_equal(
+        sp_db_exec(DB,
+            "SELECT score_ms('2026-03-01 12:00:00.123+08'), "
+            "round(extract(epoch FROM '2026-03-01 12:00:00.123+08'::timestamptz) * 1000)::bigint",
+            0, NULL, &r),
+        SP_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "1772337600123");
+    assert_string_equal(PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+    PQclear(r);
+    assert_int_equal(sp_db_exec(DB, "EXPLAIN VERBOSE SELECT score_ms(now())", 0, NULL, &r), SP_OK);
+    int calls = 0;
+    for (int i = 0; i < PQntuples(r); i++)
+        if (strstr(PQgetvalue(r, i, 0), "score_ms(")) calls++;
+    assert_int_equal(calls, 0);
+    PQclear(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exec_many_in_order),
+        cmocka_unit_test(test_exec_many_error),
+        cmocka_unit_test(test_memo_round),
+        cmocka_unit_test(test_score_ms_inlined),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
