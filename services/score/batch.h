@@ -5,8 +5,8 @@
  * (tracking pages, planned and completed key actions, key roles reached)
  * and one read-and-lock per signal state it evaluates. Round trips, not
  * work, bounded throughput (loopback ~55 us each). score_batch_prepare does
- * those for a whole batch in three statements; the per-event path is left
- * with the fact queries of its evaluations.
+ * those for a whole batch in three statements; the fact queries of its
+ * evaluations are then read ahead in pipelines (memo.h).
  *
  * Writing a batch's facts before its first evaluation changes nothing the
  * evaluations see that they should not: every fact query is bounded by
