@@ -1,4 +1,7 @@
-/* health_db.c - deal health for a batch of deals: one read, one write. */
+/* health_db.c - deal health for a batch of deals: one read, one write.
+ * Only deals open at the note's time are scored (the roll-ups count open
+ * deals only; a closed deal keeps its health as it stood while open; in
+ * the demo 1,315 of 5,009 scorings were of closed deals). */
 #include "score/health_db.h"
 
 #include "score/health.h"
@@ -121,7 +124,7 @@ static const char *const SQL_HEALTH
                                                                                                                           "'competitor') AND f.occurred_at <= " NOW
                                                                                                                           ") cf "
                                                                                                                           "LEFT JOIN customer_cards cc ON cc.customer_id = a.customer_id LEFT JOIN deals dl ON dl.id = u.d "
-                                                                                                                          "WHERE a.created_at IS NOT NULL";
+                                                                                                                          "WHERE a.created_at IS NOT NULL AND a.is_open";
 
 static int64_t ll(PGresult *r, int row, int col)
 {

@@ -858,6 +858,17 @@ static void test_every_kind_loads(void **state)
         1);
     /* the reply cleared the unanswered signal raised by nobody: still inactive, no row churn */
     assert_int_equal(state_active("deal.unanswered_inbound", deal), 0);
+    /* health is for open deals: once the deal is lost, an event on it leaves its health as it
+     * stood while open (the roll-ups count open deals only) */
+    long long scored_at = sql_int("SELECT score_ms(updated_at) FROM deal_health WHERE deal_id = '%s'", deal);
+    assert_int_equal(scored_at, t);
+    sql("INSERT INTO deal_stage_history VALUES ('%s', '%s-lost', 'proposal', 'lost', score_ts(%lld))", deal,
+        deal, (long long)(t + d));
+    snprintf(ev, sizeof ev, "%s-m4", x);
+    ins_interaction(ev, t + 2 * d, cust, deal, "wecom", "outbound", 0, NULL);
+    drive_event(ev, t + 2 * d, cust, deal, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0);
+    assert_int_equal(sql_int("SELECT score_ms(updated_at) FROM deal_health WHERE deal_id = '%s'", deal), t);
     /* every query run once (pipelined), found again by the second pass */
     assert_true(CC_runs > 0 && CC_hits >= CC_runs);
     score_memo_destroy(CC);
