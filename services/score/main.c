@@ -100,8 +100,9 @@ int main(int argc, char **argv)
     ss.clock = svc.clock;
     code = sp_service_run(&svc);
     sp_info("sp-score: %lu events, %lu duplicates, %lu dead, %lu signals, %lu sweep boundaries, %lu events "
-            "applied ahead of their sweeps",
-        ss.events, ss.duplicates, ss.dead, ss.signals, ss.boundaries, ss.applied_ahead);
+            "applied ahead of their sweeps, %lu fact queries read ahead in %lu pipelines",
+        ss.events, ss.duplicates, ss.dead, ss.signals, ss.boundaries, ss.applied_ahead, ss.prefetched,
+        ss.prefetch_rounds);
 out:
     sp_service_destroy(&svc);
     score_svc_clear(&ss);
