@@ -26,6 +26,14 @@ static void meta_fill(Salespulse__V1__EventMeta *m, char *id, size_t cap, const 
     m->schema_version = 1;
 }
 
+/* Packs a heartbeat into buf (cap bytes): SP_EINVAL when it does not fit. */
+static int hb_pack(const ProtobufCMessage *m, uint8_t *buf, size_t cap, size_t *len)
+{
+    if (protobuf_c_message_get_packed_size(m) > cap) return SP_EINVAL;
+    *len = protobuf_c_message_pack(m, buf);
+    return SP_OK;
+}
+
 int sp_watermark_pack_enriched(int64_t ms, uint8_t *buf, size_t cap, size_t *len)
 {
     char id[64];
@@ -34,9 +42,7 @@ int sp_watermark_pack_enriched(int64_t ms, uint8_t *buf, size_t cap, size_t *len
     Salespulse__V1__EnrichedInteraction e = SALESPULSE__V1__ENRICHED_INTERACTION__INIT;
     e.meta = &meta;
     e.upstream_watermark_ms = ms;
-    if (salespulse__v1__enriched_interaction__get_packed_size(&e) > cap) return SP_EINVAL;
-    *len = salespulse__v1__enriched_interaction__pack(&e, buf);
-    return SP_OK;
+    return hb_pack(&e.base, buf, cap, len);
 }
 
 int sp_watermark_pack_signal(int64_t ms, uint8_t *buf, size_t cap, size_t *len)
@@ -47,9 +53,7 @@ int sp_watermark_pack_signal(int64_t ms, uint8_t *buf, size_t cap, size_t *len)
     Salespulse__V1__Signal s = SALESPULSE__V1__SIGNAL__INIT;
     s.meta = &meta;
     s.upstream_watermark_ms = ms;
-    if (salespulse__v1__signal__get_packed_size(&s) > cap) return SP_EINVAL;
-    *len = salespulse__v1__signal__pack(&s, buf);
-    return SP_OK;
+    return hb_pack(&s.base, buf, cap, len);
 }
 
 int sp_watermark_pack_command(int64_t ms, uint8_t *buf, size_t cap, size_t *len)
@@ -60,9 +64,7 @@ int sp_watermark_pack_command(int64_t ms, uint8_t *buf, size_t cap, size_t *len)
     Salespulse__V1__TaskCommand c = SALESPULSE__V1__TASK_COMMAND__INIT;
     c.meta = &meta;
     c.upstream_watermark_ms = ms;
-    if (salespulse__v1__task_command__get_packed_size(&c) > cap) return SP_EINVAL;
-    *len = salespulse__v1__task_command__pack(&c, buf);
-    return SP_OK;
+    return hb_pack(&c.base, buf, cap, len);
 }
 
 int sp_watermark_send(sp_watermark *w, sp_watermark_pack_fn pack, int64_t wm, bus_producer *p, bus_group *g,

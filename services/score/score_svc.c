@@ -461,6 +461,39 @@ static sp_err prefetch_each(void *arg, score_kind kind, const char *subject, con
 
 #define PREFETCH_ROUNDS 4 /* a query needing an earlier one's result: ctx, facts, facts after facts */
 
+/* Dry runs dry(s, db, arg) with the memo collecting and runs what it
+ * queued, one pipeline a round, until a round queues nothing (at most
+ * PREFETCH_ROUNDS). SP_OK, or score_memo_run's error. */
+static sp_err prefetch_rounds(score_svc *s, sp_db *db, void (*dry)(score_svc *, sp_db *, void *), void *arg)
+{
+    sp_err rv = SP_OK;
+    score_memo_collect(s->memo, 1);
+    for (int round = 0; rv == SP_OK && round < PREFETCH_ROUNDS; round++) {
+        dry(s, db, arg);
+        if (!score_memo_pending(s->memo)) break;
+        s->prefetched += score_memo_pending(s->memo);
+        s->prefetch_rounds++;
+        rv = score_memo_run(s->memo, db);
+    }
+    score_memo_collect(s->memo, 0);
+    return rv;
+}
+
+/* prefetch's dry run: every evaluation of the batch's fresh events. */
+struct events_dry {
+    Salespulse__V1__EnrichedInteraction **eis;
+    size_t n;
+};
+
+static void events_dry(score_svc *s, sp_db *db, void *arg)
+{
+    struct events_dry *d = arg;
+    for (size_t i = 0; i < d->n; i++) {
+        struct eval_arg a = {s, db, d->eis[i]->interaction->meta->occurred_at_ms, NULL};
+        (void)score_enriched_each(d->eis[i], s->rules, prefetch_each, &a);
+    }
+}
+
 /* Reads the facts the fresh events of the batch will evaluate into the
  * memo, a pipeline per round instead of a round trip per query (memo.h).
  * Under a savepoint: a failing query leaves the transaction usable and the
@@ -479,19 +512,9 @@ static sp_err prefetch(score_svc *s, sp_db *db, const bus_msg *msgs, size_t n)
         else
             salespulse__v1__enriched_interaction__free_unpacked(ei, NULL);
     }
+    struct events_dry d = {eis, k};
     sp_err rv = k ? sp_db_exec(db, "SAVEPOINT prefetch", 0, NULL, NULL) : SP_OK;
-    score_memo_collect(s->memo, 1);
-    for (int round = 0; k && rv == SP_OK && round < PREFETCH_ROUNDS; round++) {
-        for (size_t i = 0; i < k; i++) {
-            struct eval_arg a = {s, db, eis[i]->interaction->meta->occurred_at_ms, NULL};
-            (void)score_enriched_each(eis[i], s->rules, prefetch_each, &a);
-        }
-        if (!score_memo_pending(s->memo)) break;
-        s->prefetched += score_memo_pending(s->memo);
-        s->prefetch_rounds++;
-        rv = score_memo_run(s->memo, db);
-    }
-    score_memo_collect(s->memo, 0);
+    if (k && rv == SP_OK) rv = prefetch_rounds(s, db, events_dry, &d);
     if (k && rv == SP_EDB) { /* a query failed: back to before it, without the memo's rest */
         sp_warn("prefetch: %s", sp_db_errmsg(db));
         rv = sp_db_exec(db, "ROLLBACK TO SAVEPOINT prefetch", 0, NULL, NULL);
@@ -1091,26 +1114,29 @@ static void cands_free(sweep_cands *c)
     free(c->variant);
 }
 
+struct cands_dry {
+    const sweep_cands *c;
+    int64_t t;
+};
+
+/* sweep_prefetch's dry run: every candidate's evaluation at t. */
+static void cands_dry(score_svc *s, sp_db *db, void *arg)
+{
+    struct cands_dry *d = arg;
+    for (size_t i = 0; i < d->c->n; i++) {
+        score_eval ev;
+        (void)score_facts_eval_cached(
+            db, s->memo, s->rules, s->cal, d->c->kind[i], d->c->subject[i], d->c->variant[i], d->t, &ev);
+    }
+}
+
 /* Reads the facts the candidates' evaluations at t will read into the
  * memo, a pipeline per round (see prefetch). SP_OK, SP_EDB / SP_EDBDOWN
  * (the sweep is rolled back), SP_ENOMEM. */
 static sp_err sweep_prefetch(score_svc *s, sp_db *db, const sweep_cands *c, int64_t t)
 {
-    sp_err rv = SP_OK;
-    score_memo_collect(s->memo, 1);
-    for (int round = 0; c->n && rv == SP_OK && round < PREFETCH_ROUNDS; round++) {
-        for (size_t i = 0; i < c->n; i++) {
-            score_eval ev;
-            (void)score_facts_eval_cached(
-                db, s->memo, s->rules, s->cal, c->kind[i], c->subject[i], c->variant[i], t, &ev);
-        }
-        if (!score_memo_pending(s->memo)) break;
-        s->prefetched += score_memo_pending(s->memo);
-        s->prefetch_rounds++;
-        rv = score_memo_run(s->memo, db);
-    }
-    score_memo_collect(s->memo, 0);
-    return rv;
+    struct cands_dry d = {c, t};
+    return c->n ? prefetch_rounds(s, db, cands_dry, &d) : SP_OK;
 }
 
 /* Runs the candidate queries of q[0..nq) in one pipeline and evaluates
