@@ -339,9 +339,12 @@ struct bus_consumer {
     bus_consumer_stats stats;
     pthread_mutex_t stats_mu;
     rd_kafka_message_t **held; /* BUS_DEFER: kept, handed over again with the next batch */
+    int64_t (*held_note)[2]; /* the handler's notes on them (bus_msg.note) */
     int n_held, cap_held;
     struct done_mark *done; /* per partition: 1 + the highest offset done (OK or DEAD) */
     int n_done, cap_done;
+    rd_kafka_topic_partition_list_t *paused; /* by pause_update (may_pause) */
+    int n_assigned; /* at the last pause_update */
 };
 
 struct done_mark {
@@ -369,6 +372,14 @@ static struct done_mark *done_get(bus_consumer *c, const char *topic, int32_t pa
     return d;
 }
 
+/* Moves held message i (and its note) to slot k <= i. */
+static void held_keep(bus_consumer *c, int k, int i)
+{
+    c->held[k] = c->held[i];
+    c->held_note[k][0] = c->held_note[i][0];
+    c->held_note[k][1] = c->held_note[i][1];
+}
+
 /* Drops the held messages of topic/partition (NULL topic: all). */
 static void held_drop(bus_consumer *c, const char *topic, int32_t partition)
 {
@@ -381,9 +392,26 @@ static void held_drop(bus_consumer *c, const char *topic, int32_t partition)
         if (topic == NULL || (m->partition == partition && strcmp(rd_kafka_topic_name(m->rkt), topic) == 0))
             rd_kafka_message_destroy(m);
         else
-            c->held[k++] = m;
+            held_keep(c, k++, i);
     }
     c->n_held = k;
+}
+
+/* Resumes the partitions of parts this consumer paused and forgets them:
+ * librdkafka keeps an application pause across a revoke, so a partition
+ * assigned again later would stay paused. */
+static void paused_forget(bus_consumer *c, rd_kafka_topic_partition_list_t *parts)
+{
+    rd_kafka_topic_partition_list_t *resume = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++) {
+        const char *t = parts->elems[i].topic;
+        int32_t p = parts->elems[i].partition;
+        if (rd_kafka_topic_partition_list_find(c->paused, t, p) == NULL) continue;
+        rd_kafka_topic_partition_list_add(resume, t, p);
+        rd_kafka_topic_partition_list_del(c->paused, t, p);
+    }
+    if (resume->cnt) rd_kafka_resume_partitions(c->rk, resume);
+    rd_kafka_topic_partition_list_destroy(resume);
 }
 
 static void notify(bus_consumer *c, rd_kafka_topic_partition_list_t *parts, int assigned)
@@ -412,6 +440,7 @@ static void rebalance_cb(
         /* held messages of these partitions come again to their next owner */
         for (int i = 0; i < parts->cnt; i++)
             held_drop(c, parts->elems[i].topic, parts->elems[i].partition);
+        paused_forget(c, parts);
         notify(c, parts, 0);
         if (coop)
             rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
@@ -432,6 +461,7 @@ int bus_consumer_new(const bus_consumer_opts *opts, bus_consumer **out, char *er
     c->dlq_topic = strdup(opts->dlq_topic ? opts->dlq_topic : SP_TOPIC_DEADLETTER);
     c->service = strdup(opts->service ? opts->service : "salespulse");
     pthread_mutex_init(&c->stats_mu, NULL);
+    c->paused = rd_kafka_topic_partition_list_new(8);
     if (c->dlq_topic == NULL || c->service == NULL) {
         snprintf(errbuf, errlen, "out of memory");
         goto fail;
@@ -483,7 +513,9 @@ void bus_consumer_destroy(bus_consumer *c)
     if (c == NULL) return;
     held_drop(c, NULL, 0);
     free(c->held);
+    free(c->held_note);
     free(c->done);
+    if (c->paused) rd_kafka_topic_partition_list_destroy(c->paused);
     if (c->rk) {
         if (!c->closed) rd_kafka_consumer_close(c->rk);
         rd_kafka_destroy(c->rk);
@@ -578,6 +610,45 @@ static int marked(const struct retry_mark *marks, int n, const char *topic, int3
     return 0;
 }
 
+/* Pauses the assigned partitions may_pause names (e.g. ahead in event
+ * time: what they would bring now is not needed yet) and resumes every
+ * other one this consumer paused. A resumed partition fetches on from the
+ * message after the last one handed out (librdkafka drops what it had
+ * prefetched for it when it paused). */
+static void pause_update(bus_consumer *c)
+{
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(c->rk, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    rd_kafka_topic_partition_list_t *want = rd_kafka_topic_partition_list_new(8);
+    rd_kafka_topic_partition_list_t *pause = rd_kafka_topic_partition_list_new(8);
+    rd_kafka_topic_partition_list_t *resume = rd_kafka_topic_partition_list_new(8);
+    for (int i = 0; i < assigned->cnt; i++) {
+        const char *t = assigned->elems[i].topic;
+        int32_t p = assigned->elems[i].partition;
+        if (!c->o.may_pause(c->o.pause_arg, t, p)) continue;
+        rd_kafka_topic_partition_list_add(want, t, p);
+        if (rd_kafka_topic_partition_list_find(c->paused, t, p) == NULL)
+            rd_kafka_topic_partition_list_add(pause, t, p);
+    }
+    for (int i = 0; i < c->paused->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &c->paused->elems[i];
+        if (rd_kafka_topic_partition_list_find(want, tp->topic, tp->partition) == NULL)
+            rd_kafka_topic_partition_list_add(resume, tp->topic, tp->partition);
+    }
+    if (pause->cnt) rd_kafka_pause_partitions(c->rk, pause);
+    if (resume->cnt) rd_kafka_resume_partitions(c->rk, resume);
+    rd_kafka_topic_partition_list_destroy(c->paused);
+    c->paused = want;
+    c->n_assigned = assigned->cnt;
+    pthread_mutex_lock(&c->stats_mu);
+    c->stats.paused = (uint64_t)want->cnt;
+    c->stats.pauses += (uint64_t)pause->cnt;
+    pthread_mutex_unlock(&c->stats_mu);
+    rd_kafka_topic_partition_list_destroy(pause);
+    rd_kafka_topic_partition_list_destroy(resume);
+    rd_kafka_topic_partition_list_destroy(assigned);
+}
+
 /* The lowest offset held for topic/partition, or -1. */
 static int64_t held_floor(const bus_consumer *c, const char *topic, int32_t part)
 {
@@ -591,6 +662,25 @@ static int64_t held_floor(const bus_consumer *c, const char *topic, int32_t part
     return lo;
 }
 
+/* Messages per partition in the batch being filled (a batch's share). */
+struct share {
+    const rd_kafka_topic_t *rkt;
+    int32_t partition;
+    int n;
+};
+#define SHARE_SLOTS 64
+
+/* Counts m in tally (n slots used) and returns 1 when m's partition has
+ * reached share; partitions beyond SHARE_SLOTS are not limited. */
+static int share_full(struct share *tally, int *n, const rd_kafka_message_t *m, int share)
+{
+    for (int i = 0; i < *n; i++)
+        if (tally[i].partition == m->partition && tally[i].rkt == m->rkt) return ++tally[i].n >= share;
+    if (*n == SHARE_SLOTS) return 0;
+    tally[(*n)++] = (struct share) {m->rkt, m->partition, 1};
+    return share <= 1;
+}
+
 int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
 {
     int max = c->o.max_batch;
@@ -601,21 +691,30 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
     bus_result *res = calloc((size_t)cap, sizeof *res);
     char(*reasons)[BUS_REASON_LEN] = calloc((size_t)cap, BUS_REASON_LEN);
     struct retry_mark *marks = calloc((size_t)cap, sizeof *marks);
+    int64_t(*notes)[2] = calloc((size_t)cap, sizeof *notes);
     c->cap_held = max * BUS_HELD_FACTOR;
     c->held = calloc((size_t)c->cap_held, sizeof *c->held);
+    c->held_note = calloc((size_t)c->cap_held, sizeof *c->held_note);
     int rv = SP_OK, backoff = 0;
-    if (!ms || !msgs || !res || !reasons || !marks || !c->held) {
+    if (!ms || !msgs || !res || !reasons || !marks || !notes || !c->held || !c->held_note) {
         rv = SP_ENOMEM;
         goto done;
     }
     while (!*stop) {
         if (c->o.on_idle) c->o.on_idle(c->o.idle_arg);
+        if (c->o.may_pause) pause_update(c);
         int n = 0;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, 100);
         int64_t fill_until = sp_wall_ms() + c->o.batch_wait_ms;
         /* polling may revoke partitions (held_drop): take the held ones after it */
         int fresh = 0;
         rd_kafka_message_t **nm = ms + c->cap_held;
+        /* with may_pause, a batch takes at most its share per partition:
+         * one partition's run (all the others paused, or fetched in one
+         * go) must not carry it far past them before pauses are decided */
+        int share = c->o.may_pause && c->n_assigned > 1 ? (max + c->n_assigned - 1) / c->n_assigned : max;
+        struct share tally[SHARE_SLOTS];
+        int n_tally = 0;
         while (m != NULL) {
             if (m->err) {
                 if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -629,6 +728,7 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
                 }
             } else {
                 nm[fresh++] = m;
+                if (share < max && share_full(tally, &n_tally, m, share)) break;
             }
             if (fresh == max) break;
             int64_t left = fill_until - sp_wall_ms();
@@ -636,11 +736,16 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
         }
         if (fresh == 0 && c->n_held == 0) continue;
         int n_old = c->n_held;
-        for (int i = 0; i < n_old; i++)
+        for (int i = 0; i < n_old; i++) {
+            notes[n][0] = c->held_note[i][0];
+            notes[n][1] = c->held_note[i][1];
             ms[n++] = c->held[i];
+        }
         c->n_held = 0;
-        for (int i = 0; i < fresh; i++)
+        for (int i = 0; i < fresh; i++) {
+            notes[n][0] = notes[n][1] = 0;
             ms[n++] = nm[i];
+        }
 
         for (int i = 0; i < n; i++) {
             rd_kafka_timestamp_type_t tst;
@@ -654,6 +759,7 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
                 .len = ms[i]->len,
                 .timestamp_ms = rd_kafka_message_timestamp(ms[i], &tst),
                 .held = i < n_old,
+                .note = notes[i],
             };
             res[i] = BUS_RETRY; /* a handler that forgets a slot retries, never loses */
             reasons[i][0] = '\0';
@@ -678,6 +784,8 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
                 continue;
             }
             if (r == BUS_DEFER) { /* kept, in partition order; its offset is not stored */
+                c->held_note[c->n_held][0] = notes[i][0];
+                c->held_note[c->n_held][1] = notes[i][1];
                 c->held[c->n_held++] = ms[i];
                 ms[i] = NULL;
                 held++;
@@ -708,7 +816,7 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
                     && strcmp(rd_kafka_topic_name(hm->rkt), marks[k].topic) == 0)
                     rd_kafka_message_destroy(hm);
                 else
-                    c->held[j++] = hm;
+                    held_keep(c, j++, i);
             }
             c->n_held = j;
         }
@@ -764,6 +872,7 @@ done:
     free(res);
     free(reasons);
     free(marks);
+    free(notes);
     if (!c->closed) {
         rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->rk);
         if (err) sp_warn("consumer close: %s", rd_kafka_err2str(err));

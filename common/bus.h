@@ -28,6 +28,11 @@
  *              At most BUS_HELD_FACTOR batches are held; beyond that a
  *              BUS_DEFER counts as BUS_RETRY.
  *
+ * opts.may_pause, asked once per loop turn for every assigned partition,
+ * pauses a partition (nothing more is fetched from it) until it says no:
+ * fetches are fair in bytes, not in event time, so a partition of small
+ * messages runs days ahead of one of large ones unless paused.
+ *
  * Any environment variable SP_RDKAFKA_<NAME> is passed to librdkafka as the
  * property <name> with '_' turned into '.' (SP_RDKAFKA_LINGER_MS=5 ->
  * linger.ms=5), for both producers and consumers. */
@@ -108,7 +113,7 @@ typedef enum bus_result {
     BUS_DEFER,
 } bus_result;
 
-#define BUS_HELD_FACTOR 4 /* held messages at most: this many batches (max_batch) */
+#define BUS_HELD_FACTOR 16 /* held messages at most: this many batches (max_batch) */
 
 typedef struct bus_msg {
     const char *topic;
@@ -120,6 +125,9 @@ typedef struct bus_msg {
     size_t len;
     int64_t timestamp_ms; /* broker/producer timestamp */
     int held; /* 1: handed over again after BUS_DEFER */
+    /* Two values the handler may keep with a message it defers (e.g. what
+     * it decoded from it), handed back with it; 0, 0 for a new message. */
+    int64_t *note;
 } bus_msg;
 
 /* Handles a batch of n messages (n >= 1, in order per partition), writing
@@ -147,6 +155,11 @@ typedef struct bus_consumer_opts {
     void *arg;
     bus_rebalance_fn on_rebalance; /* may be NULL */
     void *rebalance_arg;
+    /* Whether an assigned partition is to be paused now (e.g. it runs
+     * ahead in event time). Called from the consumer's thread before each
+     * poll; NULL: never paused. */
+    int (*may_pause)(void *arg, const char *topic, int32_t partition);
+    void *pause_arg;
     /* Called once per loop turn (between batches), e.g. for sweeps. */
     void (*on_idle)(void *arg);
     void *idle_arg;
@@ -175,6 +188,8 @@ typedef struct bus_consumer_stats {
     uint64_t handled_ok, retried, dead, batches;
     uint64_t deferred; /* BUS_DEFER results */
     uint64_t held; /* messages held now */
+    uint64_t paused; /* partitions paused now (may_pause) */
+    uint64_t pauses; /* partitions paused since start */
 } bus_consumer_stats;
 void bus_consumer_stats_get(bus_consumer *c, bus_consumer_stats *out);
 

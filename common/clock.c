@@ -30,6 +30,7 @@ struct sp_clock {
     void *behind_arg;
     int64_t manual;
     int64_t watermark;
+    int64_t lateness_ms; /* sp_clock_set_lateness */
     int busy; /* a batch in hand: no partition is idle (sp_clock_hold) */
     struct part *parts;
     int nparts;
@@ -135,11 +136,14 @@ static void advance(sp_clock *c)
 {
     int64_t now = c->wall(c->wall_arg);
     int64_t min_active = INT64_MAX, max_any = INT64_MIN;
-    int active = 0;
+    int active = 0, drained = !c->busy;
     for (int i = 0; i < c->nparts; i++) {
         struct part *p = &c->parts[i];
         if (!p->assigned) continue;
         if (p->high > max_any) max_any = p->high;
+        if (drained && c->lateness_ms > 0
+            && (now - p->last_wall <= c->idle_grace_ms || (c->behind && c->behind(c->behind_arg, p->id))))
+            drained = 0;
         /* Only a partition that has never delivered an event can drop out
          * (an empty partition must not hold time back). One that has stays
          * in the minimum even when silent: in a replay a silent partition
@@ -157,7 +161,17 @@ static void advance(sp_clock *c)
         if (p->high < min_active) min_active = p->high;
     }
     int64_t wm = active ? min_active : max_any;
-    if (wm != INT64_MIN && wm != INT64_MAX && wm > c->watermark) c->watermark = wm;
+    if (wm == INT64_MIN || wm == INT64_MAX) return;
+    if (c->lateness_ms > 0 && !drained)
+        wm = wm > INT64_MIN + c->lateness_ms ? wm - c->lateness_ms : INT64_MIN;
+    if (wm > c->watermark) c->watermark = wm;
+}
+
+void sp_clock_set_lateness(sp_clock *c, int64_t lateness_ms)
+{
+    pthread_mutex_lock(&c->mu);
+    c->lateness_ms = lateness_ms > 0 ? lateness_ms : 0;
+    pthread_mutex_unlock(&c->mu);
 }
 
 void sp_clock_observe(sp_clock *c, int32_t partition, int64_t event_ms)
@@ -198,6 +212,28 @@ int sp_clock_partition_high(sp_clock *c, int32_t partition, int64_t *high_ms)
         }
     pthread_mutex_unlock(&c->mu);
     return rv;
+}
+
+int sp_clock_partition_ahead(sp_clock *c, int32_t partition, int64_t margin_ms)
+{
+    if (c->kind != SP_CLOCK_EVENT || margin_ms <= 0) return 0;
+    int ahead = 0;
+    pthread_mutex_lock(&c->mu);
+    advance(c);
+    /* from the slowest partition's high: the watermark may trail it by the lateness */
+    int64_t base = c->watermark + c->lateness_ms;
+    int64_t edge = base > INT64_MAX - margin_ms ? INT64_MAX : base + margin_ms;
+    for (int i = 0; i < c->nparts; i++)
+        if (c->parts[i].id == partition && c->parts[i].assigned && c->parts[i].high != INT64_MIN)
+            ahead = c->parts[i].high > edge;
+    int slow_behind = 0;
+    for (int i = 0; ahead && i < c->nparts && !slow_behind; i++) {
+        const struct part *q = &c->parts[i];
+        if (!q->assigned || q->high > edge) continue;
+        slow_behind = c->behind == NULL || c->behind(c->behind_arg, q->id);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return ahead && slow_behind;
 }
 
 void sp_clock_held(sp_clock *c, int32_t partition, int64_t ms)

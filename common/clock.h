@@ -47,6 +47,14 @@ int64_t sp_clock_now_ms(sp_clock *c);
 /* Manual clock: sets now. Ignored by other kinds. */
 void sp_clock_set_ms(sp_clock *c, int64_t now_ms);
 
+/* Event clock: events may arrive up to lateness_ms out of event-time
+ * order within a partition (e.g. a replay posting in windows over several
+ * connections). The watermark then stays lateness_ms behind the minimum
+ * of the partitions' highs, except once the input is drained - no batch
+ * in hand, no partition behind, nothing new for idle_grace_ms of wall time
+ * - when what has arrived is all there is. 0 (default): none. */
+void sp_clock_set_lateness(sp_clock *c, int64_t lateness_ms);
+
 /* Event clock: an event with time event_ms was read from partition. A
  * partition not yet assigned is assigned implicitly. */
 void sp_clock_observe(sp_clock *c, int32_t partition, int64_t event_ms);
@@ -91,6 +99,15 @@ void sp_clock_held(sp_clock *c, int32_t partition, int64_t ms);
  * *high_ms, but no more than its lowest held time (sp_clock_held). 0 when
  * known, SP_ENOTFOUND when nothing was seen. */
 int sp_clock_partition_high(sp_clock *c, int32_t partition, int64_t *high_ms);
+
+/* Event clock: 1 when partition has delivered events more than margin_ms
+ * past the watermark while a partition holding the watermark back (within
+ * margin_ms of it, or nothing delivered yet) still has events to deliver
+ * (the behind check): the consumer may pause the one ahead until the slow
+ * one catches up. 0 otherwise - never for the partition at the watermark,
+ * nor when every slow one is drained (nothing would wake the paused) - and
+ * for other kinds or margin_ms <= 0. */
+int sp_clock_partition_ahead(sp_clock *c, int32_t partition, int64_t margin_ms);
 
 /* The per-partition state as text ("p0=<high>[a|-],..."; a = assigned),
  * for log lines. */

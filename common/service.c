@@ -138,6 +138,16 @@ static int partition_behind(void *arg, int32_t partition)
     return s->consumer ? bus_consumer_behind(s->consumer, s->topic, partition) : 1;
 }
 
+/* Event clock: a partition more than SP_ALIGN_AHEAD past the watermark
+ * pauses while a slower one catches up, so the watermark (and the promise
+ * stamped downstream) follows the events closely. */
+static int partition_ahead(void *arg, const char *topic, int32_t partition)
+{
+    sp_service *s = arg;
+    (void)topic; /* one topic per service */
+    return sp_clock_partition_ahead(s->clock, partition, s->cfg->align_ahead_ms);
+}
+
 int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, const char *topic,
     sp_service_batch_fn handler, void *arg)
 {
@@ -183,6 +193,9 @@ int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, 
         .rebalance_arg = s,
         .on_idle = idle,
         .idle_arg = s,
+        .may_pause
+        = sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT && cfg->align_ahead_ms > 0 ? partition_ahead : NULL,
+        .pause_arg = s,
     };
     if ((rv = bus_consumer_new(&o, &s->consumer, err, sizeof err)) != SP_OK) {
         sp_error("consumer: %s", err);

@@ -26,6 +26,7 @@ typedef struct sp_service_cfg {
     char *tenant_dir;
     char *http_addr;
     long long idle_grace_ms;
+    long long align_ahead_ms; /* event clock: pause partitions this far ahead (a service's own row; 0: off) */
     long max_batch;
 } sp_service_cfg;
 

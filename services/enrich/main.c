@@ -14,6 +14,7 @@
 struct cfg {
     sp_service_cfg svc;
     char *catalog, *lexicon, *tz;
+    long long lateness_ms;
 };
 
 #define CFG(f) offsetof(struct cfg, f)
@@ -24,6 +25,12 @@ static const sp_config_row rows[] = {
     {"SP_LEXICON_DIR", SP_CFG_STRING, "", CFG(lexicon),
         "extraction lexicons (default $SP_TENANT_DIR/lexicon)"},
     {"SP_TZ", SP_CFG_STRING, "Asia/Shanghai", CFG(tz), "tenant time zone for relative dates"},
+    {"SP_ENRICH_LATENESS", SP_CFG_MS, "6h", CFG(lateness_ms),
+        "event clock: how far out of event-time order interactions may arrive on a partition (spctl "
+        "replay --span); the promise downstream trails the events by this until the input is drained"},
+    {"SP_ENRICH_ALIGN_AHEAD", SP_CFG_MS, "24h", CFG(svc.align_ahead_ms),
+        "event clock: an input partition this far past the watermark pauses while a slower one catches "
+        "up (fetches are fair in bytes, not in event time; 0: off)"},
     SP_CONFIG_END,
 };
 
@@ -48,6 +55,7 @@ int main(int argc, char **argv)
         goto out;
     es.producer = svc.producer;
     es.clock = svc.clock;
+    sp_clock_set_lateness(svc.clock, cfg.lateness_ms);
     svc.on_idle = enrich_svc_idle;
     code = sp_service_run(&svc);
     sp_info("sp-enrich: %lu applied, %lu duplicates, %lu dead", es.applied, es.duplicates, es.dead);

@@ -30,6 +30,9 @@ static const sp_config_row rows[] = {
     {"SP_HEALTH_EVERY", SP_CFG_MS, "5s", CFG(health_every_ms),
         "re-score the health of the deals touched since, at most this often (wall time; 0: after every "
         "batch)"},
+    {"SP_SCORE_ALIGN_AHEAD", SP_CFG_MS, "24h", CFG(svc.align_ahead_ms),
+        "event clock: an input partition this far past the watermark pauses while a slower one catches "
+        "up, so fewer events wait for their sweeps (0: off)"},
     {"SP_SCORE_HOLD_FLUSH", SP_CFG_MS, "3s", CFG(hold_flush_ms),
         "event clock: events held for their sweeps are applied anyway once no input came this long and "
         "the upstream group has nothing left to read (the end of a replay)"},
@@ -99,10 +102,14 @@ int main(int argc, char **argv)
     ss.producer = svc.producer;
     ss.clock = svc.clock;
     code = sp_service_run(&svc);
-    sp_info("sp-score: %lu events, %lu duplicates, %lu dead, %lu signals, %lu sweep boundaries, %lu events "
-            "applied ahead of their sweeps, %lu fact queries read ahead in %lu pipelines",
-        ss.events, ss.duplicates, ss.dead, ss.signals, ss.boundaries, ss.applied_ahead, ss.prefetched,
-        ss.prefetch_rounds);
+    bus_consumer_stats st = {0};
+    if (svc.consumer) bus_consumer_stats_get(svc.consumer, &st);
+    sp_info(
+        "sp-score: %lu events, %lu duplicates, %lu dead, %lu signals, %lu sweep boundaries, %lu events "
+        "applied ahead of their sweeps (%lu deferrals, %lu partition pauses), %lu fact queries read ahead "
+        "in %lu pipelines",
+        ss.events, ss.duplicates, ss.dead, ss.signals, ss.boundaries, ss.applied_ahead,
+        (unsigned long)st.deferred, (unsigned long)st.pauses, ss.prefetched, ss.prefetch_rounds);
 out:
     sp_service_destroy(&svc);
     score_svc_clear(&ss);

@@ -680,7 +680,11 @@ static int apply_ordered(
     }
     struct timed *o = w.o;
     for (size_t i = 0; i < n; i++) {
-        o[i].t = msg_time(s, &msgs[i], &o[i].promise), o[i].i = i;
+        o[i].i = i;
+        if (msgs[i].held && msgs[i].note && msgs[i].note[0] > 0) /* decoded (and observed) when first seen */
+            o[i].t = msgs[i].note[0], o[i].promise = msgs[i].note[1];
+        else
+            o[i].t = msg_time(s, &msgs[i], &o[i].promise);
         if (!msgs[i].held) s->hold_seen_ms = -1; /* new input: the stop countdown starts over */
     }
     qsort(o, n, sizeof *o, timed_cmp);
@@ -721,6 +725,7 @@ static int apply_ordered(
     for (size_t k = pos; k < n; k++) {
         res[o[k].i] = failed ? BUS_RETRY : BUS_DEFER;
         if (failed) continue;
+        if (msgs[o[k].i].note) msgs[o[k].i].note[0] = o[k].t, msgs[o[k].i].note[1] = o[k].promise;
         if (s->hold_min_ms == 0 || o[k].t < s->hold_min_ms) s->hold_min_ms = o[k].t;
         sp_clock_held(s->clock, msgs[o[k].i].partition, o[k].promise);
     }

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct spctl_cfg {
     char *pg_url;
@@ -30,6 +31,10 @@ extern const spctl_cmd spctl_commands[];
 int spctl_migrate(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_topics(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv);
+/* The end (exclusive) of replay's window that starts at line from: at most
+ * window lines and, when span > 0, only lines less than span of event time
+ * (at[i], ms; 0 = unknown, never ends a window) after the first. Pure. */
+size_t spctl_replay_window_end(const int64_t *at, size_t n, size_t from, long window, int64_t span);
 int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_check_tasks(const struct spctl_cfg *cfg, int argc, char **argv);

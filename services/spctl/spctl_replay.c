@@ -3,6 +3,7 @@
  * spctl wait-drained: waits until every consumer group has caught up. */
 #include "bus.h"
 #include "clock.h"
+#include "config.h"
 #include "err.h"
 #include "http.h"
 #include "http_client.h"
@@ -134,19 +135,31 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* `replay --dir DIR --ingest URL [--key KEY] [--batch N] [--streams N] [--window N]`
+size_t spctl_replay_window_end(const int64_t *at, size_t n, size_t from, long window, int64_t span)
+{
+    size_t to = from + 1;
+    while (to < n && to - from < (size_t)window
+        && (span <= 0 || at[to] == 0 || at[from] == 0 || at[to] - at[from] < span))
+        to++;
+    return to;
+}
+
+/* `replay --dir DIR --ingest URL [--key KEY] [--batch N] [--streams N] [--window N] [--span D]`
  *
- * The file is in event-time order. Lines go out in windows of --window lines;
- * inside a window, --streams connections each send the lines of their
- * customers in order (so one customer's events keep their order), and the
- * next window starts when all are done: event time never runs ahead by more
- * than one window. */
+ * The file is in event-time order. Lines go out in windows of at most
+ * --window lines spanning less than --span of event time; inside a window,
+ * --streams connections each send the lines of their customers in order
+ * (so one customer's events keep their order), and the next window starts
+ * when all are done. So no event arrives after one more than --span later
+ * than itself: sp-enrich's SP_ENRICH_LATENESS (the same 6h by default)
+ * keeps its watermark behind by that much. */
 int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
 {
     (void)cfg;
     const char *dir = NULL, *url = "http://127.0.0.1:8081", *key = getenv("SP_INGEST_KEY"),
                *domain = "hengyuan.cn";
     long max = 500, nstreams = 8, window = 2000, rate = 0;
+    long long span = 6LL * 3600 * 1000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             dir = argv[++i];
@@ -160,21 +173,24 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
             nstreams = atol(argv[++i]);
         else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc)
             window = atol(argv[++i]);
-        else if (strcmp(argv[i], "--our-domain") == 0 && i + 1 < argc)
+        else if (strcmp(argv[i], "--span") == 0 && i + 1 < argc) {
+            if (sp_config_parse_ms(argv[++i], &span) != SP_OK) span = -1;
+        } else if (strcmp(argv[i], "--our-domain") == 0 && i + 1 < argc)
             domain = argv[++i];
         else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc)
             rate = atol(argv[++i]);
         else {
             fprintf(stderr,
                 "usage: spctl replay --dir DIR --ingest URL [--key KEY] [--batch N] [--streams N] "
-                "[--window N] [--our-domain D] [--rate EVENTS_PER_S]\n");
+                "[--window N] [--span DURATION] [--our-domain D] [--rate EVENTS_PER_S]\n");
             return 2;
         }
     }
-    if (dir == NULL || key == NULL || max < 1 || max > 1000 || nstreams < 1 || nstreams > 64 || window < 1) {
+    if (dir == NULL || key == NULL || max < 1 || max > 1000 || nstreams < 1 || nstreams > 64 || window < 1
+        || span < 0) {
         fprintf(stderr,
             "spctl replay: --dir and --key (or SP_INGEST_KEY) are required; --batch 1..1000; "
-            "--streams 1..64\n");
+            "--streams 1..64; --span a duration (0: no limit)\n");
         return 2;
     }
     char path[4096];
@@ -185,6 +201,7 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
         return 1;
     }
     struct line *lines = NULL;
+    int64_t *ats = NULL; /* each line's event time (the envelope's "at"; 0: not given) */
     size_t n = 0, cap = 0;
     char *buf = NULL;
     size_t bcap = 0;
@@ -202,15 +219,18 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
         if (n == cap) {
             cap = cap ? cap * 2 : 4096;
             struct line *nl = realloc(lines, cap * sizeof *lines);
-            if (nl == NULL) {
+            if (nl) lines = nl;
+            int64_t *na = realloc(ats, cap * sizeof *ats);
+            if (na) ats = na;
+            if (nl == NULL || na == NULL) {
                 json_decref(env);
                 rc = 1;
                 break;
             }
-            lines = nl;
         }
         lines[n].env = env;
         lines[n].stream = (int)stream_of(env, domain, (int)nstreams);
+        ats[n] = (int64_t)json_integer_value(json_object_get(env, "at"));
         n++;
     }
     free(buf);
@@ -228,8 +248,8 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
         }
     }
     int64_t t0 = sp_wall_ms();
-    for (size_t from = 0; rc == 0 && from < n; from += (size_t)window) {
-        size_t to = from + (size_t)window < n ? from + (size_t)window : n;
+    for (size_t from = 0, to; rc == 0 && from < n; from = to) {
+        to = spctl_replay_window_end(ats, n, from, window, (int64_t)span);
         for (long i = 0; i < nstreams; i++) {
             ws[i].from = from;
             ws[i].to = to;
@@ -261,6 +281,7 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         json_decref(lines[i].env);
     free(lines);
+    free(ats);
     free(ws);
     return rc ? rc : tot.rejected > 0 ? 3 : 0;
 }

@@ -72,6 +72,7 @@ static sim_ev *push(sim_world *w, int64_t t, int c, int deal, int rep, int ch, i
         json_decref(env);
         return NULL;
     }
+    json_object_set_new(env, "at", json_integer(t)); /* event time, for spctl replay's windows */
     char *line = dump_env(env);
     if (line == NULL) {
         w->err_oom = 1;

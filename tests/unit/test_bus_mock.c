@@ -1,8 +1,9 @@
 /* Fault-injection tests of common/bus on librdkafka's built-in mock cluster
  * (no real broker): produce errors are retried without duplicates, a broker
  * that is down makes the bounded wait time out (the 503 path), a
- * handler's RETRY re-handles the same message in order, and a DEFER holds a
- * message without committing past it. */
+ * handler's RETRY re-handles the same message in order, a DEFER holds a
+ * message (and the handler's note on it) without committing past it, and
+ * may_pause holds a partition back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -230,6 +231,7 @@ struct hold {
     int defer_value, defer_times; /* this value answers DEFER this many times (-1: always) */
     int ok[1000], held_seen[1000];
     int handled, target;
+    int bad_note; /* a note that did not come back as set (or a new message's not 0, 0) */
 };
 
 static void hold_handler(
@@ -246,9 +248,13 @@ static void hold_handler(
             continue;
         }
         if (msgs[i].held) h->held_seen[v]++;
+        if (msgs[i].held ? msgs[i].note[0] != v || msgs[i].note[1] != -v : msgs[i].note[0] || msgs[i].note[1])
+            h->bad_note++;
         if (v == h->defer_value && h->defer_times != 0) {
             if (h->defer_times > 0) h->defer_times--;
             res[i] = BUS_DEFER;
+            msgs[i].note[0] = v; /* comes back with the message */
+            msgs[i].note[1] = -v;
             continue;
         }
         res[i] = BUS_OK;
@@ -283,6 +289,7 @@ static void test_handler_defer_holds_and_keeps_offset(void **state)
     assert_int_equal(h->handled, 30);
     assert_int_equal(h->defer_times, 0);
     assert_true(h->held_seen[510] >= 3); /* handed over again, marked held */
+    assert_int_equal(h->bad_note, 0);
     for (int v = 500; v < 530; v++)
         assert_int_equal(h->ok[v], 1);
 
@@ -310,6 +317,119 @@ static void test_handler_defer_holds_and_keeps_offset(void **state)
     bus_producer_destroy(p);
 }
 
+/* may_pause: a paused partition delivers nothing while the others go on,
+ * then everything, once and in order, after it is resumed; and a batch
+ * takes at most its share (max_batch / partitions) of one partition. */
+struct pauser {
+    volatile sig_atomic_t stop;
+    volatile int pause0; /* may_pause answers 1 for partition 0 while set */
+    volatile int got[2]; /* messages handled per partition */
+    int last[2], out_of_order, max_share;
+};
+
+static int pauser_may_pause(void *arg, const char *topic, int32_t partition)
+{
+    (void)topic;
+    struct pauser *p = arg;
+    return partition == 0 && p->pause0;
+}
+
+static void pauser_handler(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+{
+    (void)reasons;
+    struct pauser *p = arg;
+    int in_batch[2] = {0, 0};
+    for (size_t i = 0; i < n; i++) {
+        res[i] = BUS_OK;
+        int part = msgs[i].partition;
+        if (part < 0 || part > 1) continue;
+        char buf[16];
+        snprintf(buf, sizeof buf, "%.*s", (int)msgs[i].len, (const char *)msgs[i].payload);
+        int v = atoi(buf);
+        if (v <= p->last[part]) p->out_of_order++;
+        p->last[part] = v;
+        p->got[part]++;
+        if (++in_batch[part] > p->max_share) p->max_share = in_batch[part];
+    }
+}
+
+static void send_to(bus_producer *prod, const char *topic, int32_t part, int from, int n)
+{
+    bus_group *g = NULL;
+    char err[256];
+    assert_int_equal(bus_group_new(&g), SP_OK);
+    for (int i = from; i < from + n; i++) {
+        char val[16];
+        snprintf(val, sizeof val, "%d", i);
+        assert_int_equal(bus_group_send_to(g, prod, topic, part, "k", 1, val, strlen(val)), SP_OK);
+    }
+    assert_int_equal(bus_group_wait(g, 20000, err, sizeof err), SP_OK);
+    bus_group_release(g);
+}
+
+/* Waits up to 20 s for *v >= want. */
+static int wait_for(volatile int *v, int want)
+{
+    for (int i = 0; i < 200 && *v < want; i++)
+        usleep(100000);
+    return *v >= want;
+}
+
+static void test_may_pause_holds_a_partition_back(void **state)
+{
+    struct mock *m = *state;
+    assert_int_equal(rd_kafka_mock_topic_create(m->mc, "t3", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    bus_producer *prod = NULL;
+    char err[256];
+    assert_int_equal(bus_producer_new(m->bootstrap, "t", &prod, err, sizeof err), SP_OK);
+    struct pauser *p = calloc(1, sizeof *p);
+    p->pause0 = 1;
+    const char *topics[] = {"t3", NULL};
+    bus_consumer_opts o = {.bootstrap = m->bootstrap,
+        .group_id = "g3",
+        .topics = topics,
+        .max_batch = 10,
+        .handler = pauser_handler,
+        .arg = p,
+        .may_pause = pauser_may_pause,
+        .pause_arg = p};
+    bus_consumer *c = NULL;
+    assert_int_equal(bus_consumer_new(&o, &c, err, sizeof err), SP_OK);
+    struct run_arg r = {c, &p->stop};
+    pthread_t th;
+    pthread_create(&th, NULL, run_main, &r);
+
+    send_to(prod, "t3", 1, 1, 10); /* the consumer is assigned and running, partition 0 paused */
+    assert_true(wait_for(&p->got[1], 10));
+    send_to(prod, "t3", 0, 1, 20);
+    send_to(prod, "t3", 1, 11, 30); /* partition 1 goes on, in batches of at most 5 of it */
+    assert_true(wait_for(&p->got[1], 40));
+    usleep(500000);
+    assert_int_equal(p->got[0], 0); /* nothing of the paused partition */
+    bus_consumer_stats st;
+    bus_consumer_stats_get(c, &st);
+    assert_int_equal(st.paused, 1);
+    assert_true(st.pauses >= 1);
+
+    p->pause0 = 0; /* resumed: all of it, once, in order */
+    assert_true(wait_for(&p->got[0], 20));
+    usleep(300000);
+    assert_int_equal(p->got[0], 20);
+    assert_int_equal(p->got[1], 40);
+    assert_int_equal(p->out_of_order, 0);
+    assert_true(p->max_share <= 5); /* 10 per batch, 2 partitions */
+    assert_true(p->max_share >= 1);
+    bus_consumer_stats_get(c, &st);
+    assert_int_equal(st.paused, 0);
+
+    p->stop = 1;
+    pthread_join(th, NULL);
+    bus_consumer_destroy(c);
+    bus_producer_destroy(prod);
+    free(p);
+}
+
 int main(void)
 {
     sp_log_init("test_bus_mock", SP_LOG_ERROR);
@@ -318,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_broker_down_bounded_wait_times_out),
         cmocka_unit_test(test_handler_retry_rehandles_in_order),
         cmocka_unit_test(test_handler_defer_holds_and_keeps_offset),
+        cmocka_unit_test(test_may_pause_holds_a_partition_back),
     };
     return cmocka_run_group_tests(tests, mock_setup, mock_teardown);
 }

@@ -193,6 +193,76 @@ static void test_behind_partition_never_idle(void **state)
     sp_clock_destroy(c);
 }
 
+/* Alignment: a partition more than the margin past the watermark may
+ * pause while a slow one (within the margin) still has events to deliver;
+ * never the one at the watermark, and not once the slow one is drained
+ * (nothing would wake the paused one). */
+static void test_partition_ahead_while_a_slow_one_has_backlog(void **state)
+{
+    (void)state;
+    sp_clock *c = event_clock();
+    sp_clock_set_behind(c, fake_behind, NULL); /* partition 0 is the slow one */
+    sp_clock_assign(c, 0);
+    sp_clock_assign(c, 1);
+    sp_clock_observe(c, 0, 10000);
+    sp_clock_observe(c, 1, 20000);
+    assert_int_equal(sp_clock_now_ms(c), 10000);
+    behind_flag = 1;
+    assert_int_equal(sp_clock_partition_ahead(c, 1, 5000), 1); /* 10 s past, margin 5 s */
+    assert_int_equal(sp_clock_partition_ahead(c, 1, 10000), 0); /* exactly at the margin */
+    assert_int_equal(sp_clock_partition_ahead(c, 1, 9999), 1);
+    assert_int_equal(sp_clock_partition_ahead(c, 0, 5000), 0); /* at the watermark */
+    assert_int_equal(sp_clock_partition_ahead(c, 1, 0), 0); /* margin 0: off */
+    assert_int_equal(sp_clock_partition_ahead(c, 7, 5000), 0); /* unknown */
+    behind_flag = 0; /* the slow one is drained: nothing to wait for */
+    assert_int_equal(sp_clock_partition_ahead(c, 1, 5000), 0);
+    behind_flag = 1;
+    sp_clock_observe(c, 0, 16000); /* caught up to within the margin */
+    assert_int_equal(sp_clock_partition_ahead(c, 1, 5000), 0);
+    sp_clock_revoke(c, 1); /* not assigned: not paused */
+    assert_int_equal(sp_clock_partition_ahead(c, 1, 1), 0);
+    behind_flag = 0;
+    sp_clock_destroy(c);
+
+    sp_clock *w = NULL; /* other kinds never align */
+    assert_int_equal(sp_clock_new(SP_CLOCK_WALL, 0, &w), SP_OK);
+    assert_int_equal(sp_clock_partition_ahead(w, 0, 5000), 0);
+    sp_clock_destroy(w);
+}
+
+/* Lateness: the watermark trails the slowest partition by it while input
+ * may still come, and catches up once the input is drained (nothing in
+ * hand, nothing behind, idle past the grace period). */
+static void test_lateness_until_drained(void **state)
+{
+    (void)state;
+    sp_clock *c = event_clock(); /* grace 5 s */
+    sp_clock_set_behind(c, fake_behind, NULL);
+    sp_clock_set_lateness(c, 3000);
+    sp_clock_assign(c, 0);
+    sp_clock_assign(c, 1);
+    sp_clock_observe(c, 0, 10000);
+    sp_clock_observe(c, 1, 20000);
+    assert_int_equal(sp_clock_now_ms(c), 7000);
+    assert_int_equal(sp_clock_partition_ahead(c, 1, 5000), 0); /* 10 s past the slowest's 10 s: margin */
+    behind_flag = 1; /* partition 0 has a backlog */
+    assert_int_equal(sp_clock_partition_ahead(c, 1, 9999), 1); /* measured from 10 s, not from 7 s */
+    fake_wall_now += 60000;
+    assert_int_equal(sp_clock_now_ms(c), 7000); /* idle, but partition 0 is behind */
+    behind_flag = 0;
+    sp_clock_hold(c, 1); /* a batch in hand: not drained */
+    assert_int_equal(sp_clock_now_ms(c), 7000);
+    sp_clock_hold(c, 0); /* restarts the idle countdown */
+    assert_int_equal(sp_clock_now_ms(c), 7000);
+    fake_wall_now += 5001;
+    assert_int_equal(sp_clock_now_ms(c), 10000); /* drained: all that came is all there is */
+    sp_clock_observe(c, 0, 15000); /* more input: trails again, never backwards */
+    assert_int_equal(sp_clock_now_ms(c), 12000);
+    sp_clock_set_lateness(c, 0);
+    assert_int_equal(sp_clock_now_ms(c), 15000);
+    sp_clock_destroy(c);
+}
+
 /* A restarted consumer seeded with the highs of its previous run: the
  * partition that delivered events before never drops out, even before it
  * delivers again; an unseeded one would (the crash-restart bug). */
@@ -238,6 +308,8 @@ int main(void)
         cmocka_unit_test(test_revoke),
         cmocka_unit_test(test_behind_partition_never_idle),
         cmocka_unit_test(test_seeded_partition_counts_after_restart),
+        cmocka_unit_test(test_partition_ahead_while_a_slow_one_has_backlog),
+        cmocka_unit_test(test_lateness_until_drained),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

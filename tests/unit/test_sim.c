@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "err.h"
+#include "spctl/spctl.h"
 #include "spctl/spctl_sim.h"
 
 #include <jansson.h>
@@ -181,7 +182,7 @@ static void test_full_quarter(void **state)
     }
     evrow *rows = calloc(200000, sizeof *rows);
     size_t nrows = 0;
-    int64_t prev_t = 0;
+    int64_t prev_t = 0, prev_at = 1;
     int competitor_leaks = 0, leak_rows = 0;
     for (char *line = buf; line && *line;) {
         char *nl = strchr(line, '\n');
@@ -249,6 +250,12 @@ static void test_full_quarter(void **state)
             if (tr && sget(tr, "competitor_id")) competitor_leaks++;
         }
         assert_true(r.t >= prev_t); /* time-ordered */
+        /* every envelope carries its event time for replay's windows (an e-mail's
+         * Date is local: its at is checked for order only) */
+        json_int_t at = json_integer_value(json_object_get(e, "at"));
+        assert_true(at >= prev_at);
+        if (strcmp(ep, "/v1/email") != 0) assert_int_equal(at / 1000, r.t / 1000); /* ISO has seconds */
+        prev_at = at;
         prev_t = r.t;
         r.cust = num_id(sget(it, "customer_ref"), 'C');
         r.deal = num_id(sget(it, "deal_id"), 'D');
@@ -469,10 +476,27 @@ static void test_funnel_stable(void **state)
     sim_world_destroy(w);
 }
 
+/* replay's windows: at most --window lines, less than --span of event time */
+static void test_replay_windows(void **state)
+{
+    (void)state;
+    const int64_t h = 3600000;
+    int64_t at[] = {100 * h, 101 * h, 102 * h, 107 * h, 108 * h, 108 * h, 120 * h, 0, 130 * h};
+    size_t n = sizeof at / sizeof at[0];
+    assert_int_equal(spctl_replay_window_end(at, n, 0, 100, 6 * h), 3); /* 107 h is 6 h or more after 100 h */
+    assert_int_equal(spctl_replay_window_end(at, n, 3, 100, 6 * h), 6);
+    assert_int_equal(spctl_replay_window_end(at, n, 6, 100, 6 * h), 8); /* unknown time: no end */
+    assert_int_equal(spctl_replay_window_end(at, n, 8, 100, 6 * h), 9); /* the last line */
+    assert_int_equal(spctl_replay_window_end(at, n, 0, 2, 6 * h), 2); /* the line limit */
+    assert_int_equal(spctl_replay_window_end(at, n, 0, 100, 0), 9); /* no span limit */
+    assert_int_equal(spctl_replay_window_end(at, n, 0, 100, 1), 1); /* always one line */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_replay_windows),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_funnel_stable),
         cmocka_unit_test(test_full_quarter),
