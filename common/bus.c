@@ -479,6 +479,11 @@ int bus_consumer_new(const bus_consumer_opts *opts, bus_consumer **out, char *er
         /* prefetch: 2 MB of (compressed) batches is seconds of input at full
          * speed; 16 MB cost a consumer ~50 MB of RSS */
         || conf_set(conf, "queued.max.messages.kbytes", "2048", errbuf, errlen) != SP_OK
+        /* paused partitions drop what was prefetched for them and a resumed
+         * one waits for its next fetch: small fetches keep both cheap
+         * (sp-score's 40,776-event catch-up: 1,266/s with 1 MB, 2,049/s with
+         * 64 KB) */
+        || (opts->may_pause && conf_set(conf, "max.partition.fetch.bytes", "65536", errbuf, errlen) != SP_OK)
         || conf_apply_env(conf, errbuf, errlen) != SP_OK)
         goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
