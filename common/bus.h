@@ -30,8 +30,8 @@
  *
  * opts.may_pause, asked once per loop turn for every assigned partition,
  * pauses a partition (nothing more is fetched from it) until it says no:
- * fetches are fair in bytes, not in event time, so a partition of small
- * messages runs days ahead of one of large ones unless paused.
+ * fetches take no account of event time, so one partition can run days
+ * ahead of another unless paused (measured in the demo: 190 hours).
  *
  * Any environment variable SP_RDKAFKA_<NAME> is passed to librdkafka as the
  * property <name> with '_' turned into '.' (SP_RDKAFKA_LINGER_MS=5 ->

@@ -30,7 +30,7 @@ static const sp_config_row rows[] = {
         "replay --span); the promise downstream trails the events by this until the input is drained"},
     {"SP_ENRICH_ALIGN_AHEAD", SP_CFG_MS, "24h", CFG(svc.align_ahead_ms),
         "event clock: an input partition this far past the watermark pauses while a slower one catches "
-        "up (fetches are fair in bytes, not in event time; 0: off)"},
+        "up (fetches take no account of event time; 0: off)"},
     SP_CONFIG_END,
 };
 
