@@ -101,8 +101,9 @@ void sp_clock_held(sp_clock *c, int32_t partition, int64_t ms);
 int sp_clock_partition_high(sp_clock *c, int32_t partition, int64_t *high_ms);
 
 /* Event clock: 1 when partition has delivered events more than margin_ms
- * past the watermark while a partition holding the watermark back (within
- * margin_ms of it, or nothing delivered yet) still has events to deliver
+ * past the slowest partition (the watermark plus the lateness, which the
+ * watermark trails it by) while a slow one (within margin_ms of that, or
+ * nothing delivered yet) still has events to deliver
  * (the behind check): the consumer may pause the one ahead until the slow
  * one catches up. 0 otherwise - never for the partition at the watermark,
  * nor when every slow one is drained (nothing would wake the paused) - and
