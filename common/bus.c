@@ -750,7 +750,9 @@ int bus_consumer_run(bus_consumer *c, volatile sig_atomic_t *stop)
         /* with may_pause, a batch takes at most its share per partition:
          * one partition's run (all the others paused, or fetched in one
          * go) must not carry it far past them before pauses are decided */
-        int share = c->o.may_pause && c->n_assigned > 1 ? (max + c->n_assigned - 1) / c->n_assigned : max;
+        int share = c->o.may_pause && !c->o.whole_batches && c->n_assigned > 1
+            ? (max + c->n_assigned - 1) / c->n_assigned
+            : max;
         struct share tally[SHARE_SLOTS];
         int n_tally = 0;
         while (m != NULL) {

@@ -122,4 +122,8 @@ void sp_clock_revoke(sp_clock *c, int32_t partition);
  * lines only, never for business decisions. */
 int64_t sp_wall_ms(void);
 
+/* A monotonic time in microseconds (CLOCK_MONOTONIC), for measuring how
+ * long work took (metrics); its origin means nothing. */
+int64_t sp_mono_us(void);
+
 #endif

@@ -27,6 +27,7 @@ typedef struct sp_service_cfg {
     char *http_addr;
     long long idle_grace_ms;
     long long align_ahead_ms; /* event clock: pause partitions this far ahead (a service's own row; 0: off) */
+    int whole_batches; /* with align_ahead_ms: the handler holds what runs ahead itself (bus_consumer_opts) */
     long max_batch;
 } sp_service_cfg;
 

@@ -78,6 +78,7 @@ int main(int argc, char **argv)
     ss.health_every_ms = cfg.health_every_ms;
     ss.hold_flush_ms = cfg.hold_flush_ms;
     ss.hold_max = (size_t)BUS_HELD_FACTOR * (size_t)cfg.svc.max_batch; /* what the consumer keeps */
+    cfg.svc.whole_batches = 1; /* apply_ordered holds what runs ahead of the sweeps */
     ss.upstream_bootstrap = cfg.svc.kafka_bootstrap;
     ss.upstream_group = cfg.upstream_group;
     ss.upstream_topic = SP_TOPIC_INTERACTIONS;
@@ -95,6 +96,9 @@ int main(int argc, char **argv)
             != SP_OK
         || sp_gauge_new(
                svc.metrics, "sp_score_held", "Events held for their sweeps (event clock)", "", &ss.m_held)
+            != SP_OK
+        || sp_counter_new(svc.metrics, "sp_score_busy_seconds_total",
+               "Time spent applying events, sweeping and re-scoring deal health, by work", "work", &ss.m_busy)
             != SP_OK)
         goto out;
     /* its fact queries run per event: planning them each time cost more than running them */
@@ -107,9 +111,10 @@ int main(int argc, char **argv)
     sp_info(
         "sp-score: %lu events, %lu duplicates, %lu dead, %lu signals, %lu sweep boundaries, %lu events "
         "applied ahead of their sweeps (%lu deferrals, %lu partition pauses), %lu fact queries read ahead "
-        "in %lu pipelines",
+        "in %lu pipelines; busy %.1f s on events, %.1f s on sweeps, %.1f s on deal health",
         ss.events, ss.duplicates, ss.dead, ss.signals, ss.boundaries, ss.applied_ahead,
-        (unsigned long)st.deferred, (unsigned long)st.pauses, ss.prefetched, ss.prefetch_rounds);
+        (unsigned long)st.deferred, (unsigned long)st.pauses, ss.prefetched, ss.prefetch_rounds,
+        (double)ss.busy_us[0] / 1e6, (double)ss.busy_us[1] / 1e6, (double)ss.busy_us[2] / 1e6);
 out:
     sp_service_destroy(&svc);
     score_svc_clear(&ss);

@@ -22,6 +22,18 @@
 
 /* --- pure sweep clock --------------------------------------------------------- */
 
+enum { SCORE_BUSY_EVENTS, SCORE_BUSY_SWEEPS, SCORE_BUSY_HEALTH };
+
+/* Counts the time since t0_us (sp_mono_us), less minus_us (counted as
+ * other work meanwhile), as work of kind what. */
+static void busy_add(score_svc *s, int what, int64_t t0_us, int64_t minus_us)
+{
+    static const char *const names[] = {"events", "sweeps", "health"};
+    int64_t d = sp_mono_us() - t0_us - minus_us;
+    s->busy_us[what] += d;
+    sp_counter_add(s->m_busy, (double)d / 1e6, names[what]);
+}
+
 size_t score_sweep_due(int64_t last_ms, int64_t now_ms, int64_t every_ms, int64_t *out, size_t cap)
 {
     if (every_ms <= 0 || now_ms <= 0 || !out || cap == 0) return 0;
@@ -43,6 +55,14 @@ int score_sweep_crosses(const score_calendar *cal, int64_t prev_ms, int64_t t_ms
     if (!week) return a != b;
     int y, w;
     return calendar_iso_week(a, &y, &w) != calendar_iso_week(b, &y, &w);
+}
+
+int score_first_visit_due(const score_calendar *cal, int64_t timeout_ms, int64_t prev_ms, int64_t t_ms)
+{
+    int y, w;
+    calendar_iso_week(calendar_local_day(cal, t_ms), &y, &w);
+    int64_t monday = calendar_day_start_ms(cal, calendar_iso_week_monday(y, w));
+    return prev_ms < monday + (timeout_ms > 0 ? timeout_ms : 0);
 }
 
 /* --- queued outputs ------------------------------------------------------------ */
@@ -113,6 +133,9 @@ static int64_t promise_stamp(const score_svc *s)
 }
 
 static void promise_send(score_svc *s, int force);
+static sp_err sweeps_in_tx(score_svc *s, sp_db *db, const int64_t *t, size_t n, int64_t *done, size_t *ran);
+static void sweeps_done(score_svc *s, int64_t done, size_t ran);
+static sp_err sweeps_run(score_svc *s, sp_db *db, const int64_t *t, size_t n, int *ran);
 
 /* The last sweep boundary done (score_sweeps; 0 when none) in *last. */
 static sp_err sweeps_last(sp_db *db, int64_t *last)
@@ -282,6 +305,7 @@ static void health_flush(score_svc *s, sp_db *db)
     if (!s->n_health_kept) return;
     int64_t now = sp_wall_ms();
     if (s->health_every_ms > 0 && now < s->health_due_ms && s->n_health_kept < 4096) return;
+    int64_t t0 = sp_mono_us();
     /* (no JIT: sp_db sessions run with jit off) A plan of its own each
      * time: one big statement every few seconds, whose generic plan (the
      * session's mode) was made while the tables were small and kept
@@ -298,6 +322,7 @@ static void health_flush(score_svc *s, sp_db *db)
     }
     health_forget(s);
     s->health_due_ms = now + s->health_every_ms;
+    busy_add(s, SCORE_BUSY_HEALTH, t0, 0);
 }
 
 /* score_enriched_each's callback: one evaluation of the event at now */
@@ -545,11 +570,15 @@ static int states_begin(void *arg, sp_db *db, const bus_msg *msgs, size_t n, int
     return rv;
 }
 
-/* Writes the batch's states back before the commit. */
+/* Writes the batch's states back before the commit; then the sweeps of
+ * the boundaries right after its stretch (apply_ordered's tail), which so
+ * share its commit. */
 static int states_flush(void *arg, sp_db *db)
 {
     score_svc *s = arg;
-    return score_state_cache_flush(s->states, db);
+    sp_err rv = score_state_cache_flush(s->states, db);
+    if (rv != SP_OK || !s->n_tail) return rv;
+    return sweeps_in_tx(s, db, s->tail, s->n_tail, &s->tail_done, &s->tail_ran);
 }
 
 /* One transaction over msgs (sp_tx_batch with the optimistic prepare), then
@@ -559,7 +588,9 @@ static void apply_msgs(
 {
     /* signals carry deterministic ids: the optimistic pass is safe */
     static const sp_tx_hooks hooks = {states_begin, states_flush, 1};
+    int64_t t0 = sp_mono_us(), sw0 = s->busy_us[SCORE_BUSY_SWEEPS];
     sp_tx_batch_hooks(db, msgs, n, res, reasons, score_one, &hooks, s);
+    busy_add(s, SCORE_BUSY_EVENTS, t0, s->busy_us[SCORE_BUSY_SWEEPS] - sw0); /* less the tail sweeps */
     score_state_cache_reset(s->states);
     score_batch_reset(s->batch);
     score_memo_reset(s->memo); /* its results are big: not kept past the transaction */
@@ -691,15 +722,33 @@ static int apply_ordered(
     int64_t wm = sp_clock_now_ms(s->clock); /* this batch's times count once it is done */
     size_t pos = 0, cap = s->hold_max > 0 ? s->hold_max : 2000;
     int failed = 0, flushed = 0;
+    int64_t bs[SCORE_SWEEP_MAX_STEPS];
     for (;;) {
-        size_t end = pos;
+        size_t end = pos, nb = 0;
         while (end < n && (flushed || o[end].t <= done + every))
             end++;
-        if (end > pos && (failed = apply_range(s, db, &w, pos, end)) != 0) break;
-        pos = end;
+        /* the boundaries the watermark passed after the stretch, up to the
+         * next event: swept in its transaction (or in one of their own) */
+        for (int64_t b = done + every; !flushed && b <= wm && nb < SCORE_SWEEP_MAX_STEPS; b += every) {
+            if (nb && end < n && o[end].t <= b) break;
+            bs[nb++] = b;
+        }
+        if (end > pos) {
+            s->tail = bs, s->n_tail = nb;
+            failed = apply_range(s, db, &w, pos, end);
+            s->n_tail = 0;
+            if (failed) break;
+            sweeps_done(s, s->tail_done, s->tail_ran);
+            pos = end;
+        } else if (nb && sweeps_run(s, db, bs, nb, NULL) != SP_OK) {
+            break;
+        }
+        if (nb && s->sweep_done_ms < bs[nb - 1]) break; /* another instance sweeps: wait for it */
+        if (nb) done = bs[nb - 1];
         if (pos == n || flushed) break;
-        int64_t b = done + every; /* every event before it is applied */
-        if (b > wm && n - pos > cap) {
+        if (nb) continue;
+        /* the watermark has not passed the next boundary */
+        if (n - pos > cap) {
             /* more than the consumer keeps: the earliest go now, judging the
              * boundary before them themselves (a catch-up far apart in time) */
             if ((failed = apply_range(s, db, &w, pos, n - cap)) != 0) break;
@@ -707,17 +756,11 @@ static int apply_ordered(
             sp_counter_add(s->m_ahead, (double)(n - cap - pos), "too_many_held");
             pos = n - cap;
         }
-        if (b > wm) {
-            /* the input has stopped: what is held goes in time order */
-            if (!(flushed = hold_flush_due(s))) break;
-            sp_info("input stopped: %zu held event(s) applied ahead of the sweeps", n - pos);
-            s->applied_ahead += n - pos;
-            sp_counter_add(s->m_ahead, (double)(n - pos), "input_stopped");
-            continue;
-        }
-        int ran = 0;
-        if (score_svc_sweep_at(s, db, b, &ran) != SP_OK || s->sweep_done_ms < b) break;
-        done = b;
+        /* the input has stopped: what is held goes in time order */
+        if (!(flushed = hold_flush_due(s))) break;
+        sp_info("input stopped: %zu held event(s) applied ahead of the sweeps", n - pos);
+        s->applied_ahead += n - pos;
+        sp_counter_add(s->m_ahead, (double)(n - pos), "input_stopped");
     }
     /* after a failure all that is not done is retried; else it is held */
     sp_gauge_set(s->m_held, failed ? 0.0 : (double)(n - pos));
@@ -781,6 +824,7 @@ void score_svc_reload(score_svc *s)
     }
     score_rules_destroy(s->rules);
     s->rules = fresh;
+    s->rules_gen++;
     sp_info("rules reloaded from %s", s->rules_path);
 }
 
@@ -1223,9 +1267,11 @@ static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_li
     int new_day = score_sweep_crosses(s->cal, prev, t, 0);
     snprintf(a, sizeof a, "%d", (int)calendar_local_day(s->cal, t));
     RUN(SCORE_KEY_ACTION_MISSING, new_day ? SQL_KEY_ACTION : SQL_PENDING, new_day ? a : NULL, NULL);
-    /* every boundary: a lead of the two weeks before may time out (48 h
-     * after its creation) at any hour of the current week; few regions */
-    RUN(SCORE_FIRST_VISIT_TIMEOUT, SQL_REGIONS, NULL, NULL);
+    /* every region while the judged weeks' leads can still time out (and
+     * after new rules); later in the week only a pending clear */
+    int fv_all = s->first_visit_gen != s->rules_gen
+        || score_first_visit_due(s->cal, (int64_t)(R->first_visit.timeout_hours * 3600000.0), prev, t);
+    RUN(SCORE_FIRST_VISIT_TIMEOUT, fv_all ? SQL_REGIONS : SQL_PENDING, NULL, NULL);
     RUN(SCORE_FUNNEL_COLLAPSE, new_day ? SQL_TEAMS : SQL_PENDING, NULL, NULL);
     /* window signals raised by events clear as their windows slide */
     RUN(SCORE_COMPETITOR_SURGE, SQL_ACTIVE, NULL, NULL);
@@ -1233,70 +1279,110 @@ static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_li
     RUN(SCORE_DEMO_REFUSED_TWICE, SQL_ACTIVE, NULL, NULL);
 #undef RUN
     rv = sweep_run(s, db, q, nq, t, out, n_eval);
+    if (rv == SP_OK && fv_all) s->first_visit_judged_gen = s->rules_gen; /* counts once committed */
 out:
     for (size_t k = 0; k < nq; k++)
         free(q[k].sql);
     return rv;
 }
 
-sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
+/* The sweeps of boundaries t[0..n) (ascending) inside the caller's
+ * transaction: under the advisory lock (one sweeper at a time across
+ * instances; the loser skips), each boundary score_sweeps has not passed,
+ * its states written before the next reads them; then score_sweeps moved
+ * and every signal delivered. *done: the last boundary done once the
+ * transaction commits (here or before; 0 when another instance holds the
+ * lock); *ran: boundaries run here. SP_OK, or the database / delivery
+ * error (the caller rolls back; nothing counts). */
+static sp_err sweeps_in_tx(score_svc *s, sp_db *db, const int64_t *t, size_t n, int64_t *done, size_t *ran)
 {
-    if (ran) *ran = 0;
     out_list out = {.promise = promise_stamp(s)};
     bus_group *g = NULL;
     PGresult *r = NULL;
-    size_t n_eval = 0;
-    int64_t t0 = sp_wall_ms();
-    sp_err rv = states_ready(s);
+    int64_t b0 = sp_mono_us(), hi = 0, last = 0;
+    *done = 0;
+    *ran = 0;
+    sp_err rv = bus_group_new(&g);
     if (rv != SP_OK) return rv;
-    if ((rv = bus_group_new(&g)) != SP_OK) return rv;
-    s->memo_live = 1; /* a sweep writes no row its fact queries read */
-    if ((rv = sp_db_begin(db)) != SP_OK) goto out;
-    /* one sweeper at a time across instances; the loser skips */
     if ((rv = sp_db_exec(db, "SELECT pg_try_advisory_xact_lock(hashtext('sp-score.sweep'))", 0, NULL, &r))
         != SP_OK)
-        goto rollback;
+        goto out;
     int locked = PQgetvalue(r, 0, 0)[0] == 't';
     PQclear(r);
-    if (!locked) goto rollback;
-    int64_t last = 0;
-    if ((rv = sweeps_last(db, &last)) != SP_OK) goto rollback;
-    if (last >= t) { /* another instance did it */
-        if (last > s->sweep_done_ms) s->sweep_done_ms = last;
-        goto rollback;
+    if (!locked || (rv = sweeps_last(db, &last)) != SP_OK) goto out;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] <= last) continue; /* another instance did it */
+        int64_t t0 = sp_wall_ms();
+        size_t n_eval = 0, n_out = out.n;
+        if ((rv = states_ready(s)) != SP_OK) break;
+        s->memo_live = 1; /* a sweep writes no row its fact queries read */
+        if ((rv = sweep_all(s, db, t[i] - s->sweep_every_ms, t[i], &out, &n_eval)) != SP_OK
+            || (rv = score_state_cache_flush(s->states, db)) != SP_OK)
+            break;
+        hi = t[i];
+        (*ran)++;
+        sp_log_event(SP_LOG_DEBUG, "", "sweep %lld: %zu evaluations, %zu signals in %lld ms", (long long)t[i],
+            n_eval, out.n - n_out, (long long)(sp_wall_ms() - t0));
     }
-    if ((rv = sweep_all(s, db, t - s->sweep_every_ms, t, &out, &n_eval)) != SP_OK) goto rollback;
-    if ((rv = score_state_cache_flush(s->states, db)) != SP_OK) goto rollback;
-    char ts[32], err[256];
-    snprintf(ts, sizeof ts, "%lld", (long long)t);
-    const char *p[1] = {ts};
-    if ((rv = sp_db_exec(db,
-             "INSERT INTO score_sweeps (name, last_ms) VALUES ('all', $1::bigint) "
-             "ON CONFLICT (name) DO UPDATE SET last_ms = EXCLUDED.last_ms",
-             1, p, NULL))
-        != SP_OK)
-        goto rollback;
-    if ((rv = outs_send(s, g, &out)) != SP_OK) goto rollback;
-    if ((rv = bus_group_wait(g, 15000, err, sizeof err)) != SP_OK) {
-        sp_warn("sweep %lld: signals not delivered (%s); will retry", (long long)t, err);
-        goto rollback;
-    }
-    if ((rv = sp_db_commit(db)) != SP_OK) goto rollback;
-    s->boundaries++;
-    if (t > s->sweep_done_ms) s->sweep_done_ms = t;
-    if (ran) *ran = 1;
-    sp_log_event(SP_LOG_DEBUG, "", "sweep %lld: %zu evaluations, %zu signals in %lld ms", (long long)t,
-        n_eval, out.n, (long long)(sp_wall_ms() - t0));
-    goto out;
-rollback:
-    sp_db_rollback(db);
-out:
     score_state_cache_reset(s->states);
     score_memo_reset(s->memo);
     s->memo_live = 0;
+    if (rv != SP_OK) goto out;
+    if (hi) {
+        char ts[32], err[256];
+        snprintf(ts, sizeof ts, "%lld", (long long)hi);
+        const char *p[1] = {ts};
+        if ((rv = sp_db_exec(db,
+                 "INSERT INTO score_sweeps (name, last_ms) VALUES ('all', $1::bigint) "
+                 "ON CONFLICT (name) DO UPDATE SET last_ms = EXCLUDED.last_ms",
+                 1, p, NULL))
+                != SP_OK
+            || (rv = outs_send(s, g, &out)) != SP_OK)
+            goto out;
+        if ((rv = bus_group_wait(g, 15000, err, sizeof err)) != SP_OK) {
+            sp_warn("sweep %lld: signals not delivered (%s); will retry", (long long)hi, err);
+            goto out;
+        }
+    }
+    *done = hi > last ? hi : last;
+out:
+    if (rv != SP_OK) *ran = 0, *done = 0;
     outs_clear(&out);
     bus_group_release(g);
+    busy_add(s, SCORE_BUSY_SWEEPS, b0, 0);
     return rv;
+}
+
+/* What a committed sweeps_in_tx did counts. */
+static void sweeps_done(score_svc *s, int64_t done, size_t ran)
+{
+    if (ran) s->first_visit_gen = s->first_visit_judged_gen;
+    s->boundaries += ran;
+    if (done > s->sweep_done_ms) s->sweep_done_ms = done;
+}
+
+/* Boundaries t[0..n) (ascending) in one transaction of their own (the
+ * sweeps share its commit); *ran (may be NULL): boundaries run. SP_OK, or
+ * the error that rolled it back. */
+static sp_err sweeps_run(score_svc *s, sp_db *db, const int64_t *t, size_t n, int *ran)
+{
+    int64_t done = 0;
+    size_t k = 0;
+    if (ran) *ran = 0;
+    sp_err rv = sp_db_begin(db);
+    if (rv != SP_OK) return rv;
+    if ((rv = sweeps_in_tx(s, db, t, n, &done, &k)) != SP_OK || !k || (rv = sp_db_commit(db)) != SP_OK) {
+        sp_db_rollback(db);
+        k = 0;
+    }
+    if (rv == SP_OK) sweeps_done(s, done, k);
+    if (ran) *ran = (int)k;
+    return rv;
+}
+
+sp_err score_svc_sweep_at(score_svc *s, sp_db *db, int64_t t, int *ran)
+{
+    return sweeps_run(s, db, &t, 1, ran);
 }
 
 /* The promise stamped on signals (event clock; score_promise_of), kept as
@@ -1352,13 +1438,10 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
         sp_clock_describe(s->clock, parts, sizeof parts);
         sp_debug("sweeps to %lld (%zu due; clock %s)", (long long)now, n, parts);
     }
-    for (size_t i = 0; i < n; i++) {
-        int one = 0;
-        if ((rv = score_svc_sweep_at(s, db, due[i], &one)) != SP_OK) {
-            sp_warn("sweep at %lld: %s: %s", (long long)due[i], sp_strerror(rv), sp_db_errmsg(db));
-            return rv;
-        }
-        if (ran) *ran += one;
+    if (n && (rv = sweeps_run(s, db, due, n, ran)) != SP_OK) {
+        sp_warn("sweeps %lld..%lld: %s: %s", (long long)due[0], (long long)due[n - 1], sp_strerror(rv),
+            sp_db_errmsg(db));
+        return rv;
     }
     /* all caught up: nothing is due before the next boundary */
     if (n == all && n < SCORE_SWEEP_MAX_STEPS)

@@ -66,6 +66,14 @@ typedef struct score_svc {
     unsigned long prefetched, prefetch_rounds; /* fact queries run ahead in pipelines, and the pipelines */
     unsigned long applied_ahead; /* events applied ahead of their sweeps (input stopped, or too many held) */
     sp_metric *m_ahead, *m_held; /* the same, and events held now, at /metrics; may be NULL */
+    sp_metric *m_busy; /* seconds spent applying events, sweeping, re-scoring health; may be NULL */
+    int64_t busy_us[3]; /* the same, for the exit log (SCORE_BUSY_*) */
+    unsigned rules_gen; /* counts rules reloads */
+    const int64_t *tail; /* boundaries swept in the current event transaction (apply_ordered) */
+    size_t n_tail, tail_ran; /* their count; how many it ran */
+    int64_t tail_done; /* the last boundary done once it commits */
+    unsigned first_visit_gen; /* rules_gen when a sweep last judged every region's first visits */
+    unsigned first_visit_judged_gen; /* the same, of the sweep in progress (until it commits) */
     int64_t hold_flush_ms; /* the input stopped this long (wall): apply what is held; 0: 3 s */
     int64_t hold_seen_ms, hold_since_wall_ms; /* the clock when the input stopped, and since when */
     const char *upstream_bootstrap, *upstream_group, *upstream_topic; /* its lag: has the input stopped? */
@@ -120,6 +128,15 @@ int64_t score_promise_of(int64_t done_ms, int64_t now_ms, int64_t every_ms);
 /* Pure: 1 when a new local day (ISO week when week = 1) begins in
  * (prev_ms, t_ms] in the calendar's zone. */
 int score_sweep_crosses(const score_calendar *cal, int64_t prev_ms, int64_t t_ms, int week);
+
+/* Pure: 1 when a region's first-visit shares may differ at boundary t_ms
+ * from the previous boundary prev_ms, so the sweep must judge every
+ * region. The shares count the leads of the ISO weeks before t's week; a
+ * lead is late once timeout_ms has passed without a first response, so
+ * those weeks' counts move only while their last deadlines pass - until
+ * timeout_ms after t's week began - and stand for the rest of the week.
+ * (An input that arrives later than its sweep is not noticed until then.) */
+int score_first_visit_due(const score_calendar *cal, int64_t timeout_ms, int64_t prev_ms, int64_t t_ms);
 
 void score_svc_clear(score_svc *s);
 

@@ -430,6 +430,49 @@ static void test_may_pause_holds_a_partition_back(void **state)
     free(p);
 }
 
+static int never_pause(void *arg, const char *topic, int32_t partition)
+{
+    (void)arg, (void)topic, (void)partition;
+    return 0;
+}
+
+/* whole_batches: a consumer with may_pause whose handler orders by event
+ * time itself gets whole batches of one partition's backlog, not its share. */
+static void test_whole_batches_not_cut_at_share(void **state)
+{
+    struct mock *m = *state;
+    assert_int_equal(rd_kafka_mock_topic_create(m->mc, "t4", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    bus_producer *prod = NULL;
+    char err[256];
+    assert_int_equal(bus_producer_new(m->bootstrap, "t", &prod, err, sizeof err), SP_OK);
+    send_to(prod, "t4", 1, 1, 40); /* a backlog before the consumer starts */
+    send_to(prod, "t4", 0, 1, 2);
+    struct pauser *p = calloc(1, sizeof *p);
+    const char *topics[] = {"t4", NULL};
+    bus_consumer_opts o = {.bootstrap = m->bootstrap,
+        .group_id = "g4",
+        .topics = topics,
+        .max_batch = 10,
+        .handler = pauser_handler,
+        .arg = p,
+        .may_pause = never_pause,
+        .whole_batches = 1};
+    bus_consumer *c = NULL;
+    assert_int_equal(bus_consumer_new(&o, &c, err, sizeof err), SP_OK);
+    struct run_arg r = {c, &p->stop};
+    pthread_t th;
+    pthread_create(&th, NULL, run_main, &r);
+    assert_true(wait_for(&p->got[1], 40));
+    assert_true(wait_for(&p->got[0], 2));
+    assert_int_equal(p->out_of_order, 0);
+    assert_true(p->max_share > 5); /* the share would be 5 (10 per batch, 2 partitions) */
+    p->stop = 1;
+    pthread_join(th, NULL);
+    bus_consumer_destroy(c);
+    bus_producer_destroy(prod);
+    free(p);
+}
+
 int main(void)
 {
     sp_log_init("test_bus_mock", SP_LOG_ERROR);
@@ -438,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_broker_down_bounded_wait_times_out),
         cmocka_unit_test(test_handler_retry_rehandles_in_order),
         cmocka_unit_test(test_handler_defer_holds_and_keeps_offset),
+        cmocka_unit_test(test_whole_batches_not_cut_at_share),
         cmocka_unit_test(test_may_pause_holds_a_partition_back),
     };
     return cmocka_run_group_tests(tests, mock_setup, mock_teardown);

@@ -107,12 +107,48 @@ static void test_crosses_day_and_week(void **state)
     calendar_destroy(cal);
 }
 
+/* First-visit shares move only in the first timeout hours of a local ISO
+ * week (the judged weeks' last deadlines); the boundary that crosses the
+ * last deadline still judges, the one after it does not. */
+static void test_first_visit_due(void **state)
+{
+    (void)state;
+    score_calendar *cal = NULL;
+    char err[256];
+    assert_int_equal(
+        calendar_load_string("{\"time_zone\":\"Asia/Shanghai\",\"utc_offset_minutes\":480,\"years\":[2026],"
+                             "\"holidays\":[],\"workdays\":[]}",
+            "cal.json", &cal, err, sizeof err),
+        SP_OK);
+    int64_t mon = MON - 8 * H, limit = 48 * H; /* Monday 00:00 in Shanghai */
+    static const struct {
+        int64_t prev, t;
+        int want;
+    } cases[] = {
+        {-H, 0, 1}, /* the week begins */
+        {0, H, 1}, /* the first hours: deadlines pass */
+        {47 * H, 48 * H, 1}, /* the last deadline is before Wednesday 00:00 */
+        {48 * H - 1, 48 * H + 59 * 60000, 1}, /* a deadline just before 48 h is crossed here */
+        {48 * H, 49 * H, 0}, /* every deadline passed by prev: the counts stand */
+        {6 * DAY, 7 * DAY - H, 0}, /* Sunday */
+        {7 * DAY - H, 7 * DAY, 1}, /* the next week */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(
+            score_first_visit_due(cal, limit, mon + cases[i].prev, mon + cases[i].t), cases[i].want);
+    /* no timeout: only the week's first boundary */
+    assert_true(score_first_visit_due(cal, 0, mon - H, mon));
+    assert_false(score_first_visit_due(cal, 0, mon, mon + H));
+    calendar_destroy(cal);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_due_table),
         cmocka_unit_test(test_due_steps_deterministic),
         cmocka_unit_test(test_crosses_day_and_week),
+        cmocka_unit_test(test_first_visit_due),
         cmocka_unit_test(test_promise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
