@@ -82,7 +82,10 @@ sp_err score_enriched_ctx(const Salespulse__V1__EnrichedInteraction *ei, score_k
     return nonempty(ctx->subject_id) ? SP_OK : SP_ENOTFOUND;
 }
 
-/* 1 when ei by itself makes kind's condition false at its own time. */
+/* 1 when ei by itself cannot make kind's condition true at its own time:
+ * it makes it false, or only shortens what the condition measures (a
+ * contact's touch: no role's gap grows; a role crossing its days in the
+ * silence before is the sweeps' to find, as for any silence). */
 static int event_clears(const Salespulse__V1__EnrichedInteraction *ei, score_kind kind)
 {
     const Salespulse__V1__Interaction *in = ei->interaction;
@@ -90,6 +93,8 @@ static int event_clears(const Salespulse__V1__EnrichedInteraction *ei, score_kin
     if (kind == SCORE_CUSTOMER_STALE) return 1;
     if (kind == SCORE_UNANSWERED_INBOUND)
         return in->direction == SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
+    if (kind == SCORE_KEY_ROLE_UNCOVERED) /* a stage change may make the roles count */
+        return in->detail_case != SALESPULSE__V1__INTERACTION__DETAIL_STAGE_CHANGE;
     return 0;
 }
 

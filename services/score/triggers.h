@@ -39,9 +39,11 @@ sp_err score_enriched_triggers(
 sp_err score_enriched_ctx(const Salespulse__V1__EnrichedInteraction *ei, score_kind kind, score_ctx *ctx);
 
 /* One evaluation an event asks for: kind for subject (and variant: the
- * risk tag, else ""); clears: the event by itself makes the condition
- * false at its own time (a touch for customer.stale, a rep reply for
- * deal.unanswered_inbound). Strings borrowed from ei. */
+ * risk tag, else ""); clears: the event by itself cannot make the
+ * condition true at its own time - it makes it false (a touch for
+ * customer.stale, a rep reply for deal.unanswered_inbound) or only
+ * shortens what it measures (a contact's touch for deal.key_role_uncovered)
+ * - so an inactive state needs no facts. Strings borrowed from ei. */
 typedef sp_err (*score_eval_fn)(
     void *arg, score_kind kind, const char *subject, const char *variant, int clears);
 

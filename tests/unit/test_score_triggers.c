@@ -195,6 +195,27 @@ static void test_each_evaluation(void **state)
     assert_int_equal(score_enriched_each(&m.ei, &R, note, &s), SP_OK);
     for (int i = 0; i < s.n; i++)
         assert_null(strstr(s.what[i], "deal."));
+    /* a contact's touch cannot uncover a key role; a stage change can */
+    msg_init(&m);
+    Salespulse__V1__Role roles[] = {SALESPULSE__V1__ROLE__ROLE_PROCUREMENT};
+    m.in.channel = SALESPULSE__V1__CHANNEL__CHANNEL_WECOM;
+    m.in.direction = SALESPULSE__V1__DIRECTION__DIRECTION_INBOUND;
+    m.ei.contact_roles = roles, m.ei.n_contact_roles = 1;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(score_enriched_each(&m.ei, &R, note, &s), SP_OK);
+    int found = 0;
+    for (int i = 0; i < s.n; i++)
+        found += !strcmp(s.what[i], "deal.key_role_uncovered D1  1");
+    assert_int_equal(found, 1);
+    m.in.detail_case = SALESPULSE__V1__INTERACTION__DETAIL_STAGE_CHANGE;
+    m.in.stage_change = &m.sc;
+    memset(&s, 0, sizeof s);
+    assert_int_equal(score_enriched_each(&m.ei, &R, note, &s), SP_OK);
+    found = 0;
+    for (int i = 0; i < s.n; i++)
+        found += !strcmp(s.what[i], "deal.key_role_uncovered D1  0");
+    assert_int_equal(found, 1);
+    m.ei.deal_id = "D1";
     /* the callback's first error stops the walk */
     assert_int_equal(score_enriched_each(&m.ei, &R, refuse, NULL), SP_EDB);
     assert_int_equal(score_enriched_each(NULL, &R, note, &s), SP_EINVAL);
