@@ -18,113 +18,70 @@
 #define D30     "2592000000"
 #define HORIZON "17280000000" /* 200 days, as score_facts.h */
 
-static const char *const SQL_HEALTH
-    = "SELECT u.d, u.t, a.stage, score_ms(a.stage_since), ro.p, ro.te, ro.dm, ro.fi, "
-      "(SELECT count(*) FROM interactions i WHERE i.deal_id = u.d AND i.channel <> 'tracking' AND "
-      "i.occurred_at > " T(
-          D30) " AND i.occurred_at <= " NOW "), pr.n, pr.cs, m.n, score_ms(m.last), "
-               "(SELECT score_ms(min(o.occurred_at)) FROM interactions o WHERE o.customer_id = a.customer_id "
-               "AND o.direction = 'outbound' AND o.channel <> 'tracking' AND o.occurred_at > m.last AND "
-               "o.occurred_at <= " NOW "), "
-               "(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM rp.at - "
-               "i.occurred_at) / 3600) "
-               "FROM interactions i CROSS JOIN LATERAL (SELECT min(o.occurred_at) at FROM interactions o "
-               "WHERE o.deal_id = u.d "
-               "AND o.direction = 'outbound' AND o.channel <> 'tracking' AND o.occurred_at > i.occurred_at "
-               "AND o.occurred_at <= " NOW ") rp WHERE i.deal_id = u.d AND i.customer_side AND i.direction = "
-               "'inbound' AND i.channel <> 'tracking' "
-               "AND i.occurred_at > " T(
-                   D30) " AND i.occurred_at <= " NOW " AND rp.at IS NOT NULL), "
-                        "en.cur + tr.cur, en.prev + tr.prev, dl.next_step <> '', score_ms(dl.next_step_due), "
-                        "rk.n, score_ms(rk.first), "
-                        "cf.n + coalesce((cc.core_need <> '')::int + (cc.concern <> '')::int, 0), cf.l1, "
-                        "cf.l2, cf.l3 "
-                        "FROM unnest($1::text[], $2::bigint[]) u(d, t) "
-                        "CROSS JOIN LATERAL score_deal_at(u.d, " NOW ") a "
-                        "CROSS JOIN LATERAL (SELECT score_ms(max(i.occurred_at) FILTER (WHERE c.role = "
-                        "'procurement')) p, "
-                        "score_ms(max(i.occurred_at) FILTER (WHERE c.role = 'technical')) te, "
-                        "score_ms(max(i.occurred_at) FILTER (WHERE c.role = 'decision_maker')) dm, "
-                        "score_ms(max(i.occurred_at) FILTER (WHERE c.role = 'finance')) fi FROM interactions "
-                        "i "
-                        "JOIN contacts c ON c.id = i.contact_id WHERE i.deal_id = u.d AND i.occurred_at > " T(
-                            HORIZON) " AND i.occurred_at <= " NOW " AND c.role IS NOT NULL) ro "
-                                     "CROSS JOIN LATERAL (SELECT count(*) n, "
-                                     "coalesce(bool_or(i.quality_passed), false) cs FROM interactions i "
-                                     "WHERE i.deal_id = u.d AND i.activity_kind = 'proposal' AND "
-                                     "i.occurred_at > " T(
-                                         HORIZON) " AND i.occurred_at <= " NOW ") pr "
-                                                  "CROSS JOIN LATERAL (SELECT count(*) n, max(i.occurred_at) "
-                                                  "last FROM interactions i WHERE i.customer_id = "
-                                                  "a.customer_id AND i.customer_side AND "
-                                                  "jsonb_array_length(score_arr(i.extraction->'competitors'))"
-                                                  " > 0 "
-                                                  "AND i.occurred_at > " T(
-                                                      D30) " AND i.occurred_at <= " NOW ") m "
-                                                           "CROSS JOIN LATERAL (SELECT count(*) FILTER "
-                                                           "(WHERE i.occurred_at > " T(
-                                                               D14) ") cur, "
-                                                                    "count(*) FILTER (WHERE i.occurred_at "
-                                                                    "<= " T(
-                                                                        D14) ") prev FROM interactions i "
-                                                                             "WHERE i.customer_id = "
-                                                                             "a.customer_id "
-                                                                             "AND i.customer_side AND "
-                                                                             "i.direction = 'inbound' AND "
-                                                                             "i.occurred_at > " T(
-                                                                                 D28) " AND i.occurred_at "
-                                                                                      "<= " NOW ") en "
-                                                                                      "CROSS JOIN LATERAL "
-                                                                                      "(SELECT count(*) "
-                                                                                      "FILTER (WHERE "
-                                                                                      "s.occurred_at > " T(
-                                                                                          D14) ") cur, "
-                                                                                               "count(*) "
-                                                                                               "FILTER "
-                                                                                               "(WHERE "
-                                                                                               "s.occurred_"
-                                                                                               "at <= " T(
-                                                                                                   D14) ") "
-                                                                                                        "prev"
-                                                                                                        " FRO"
-                                                                                                        "M "
-                                                                                                        "scor"
-                                                                                                        "e_"
-                                                                                                        "trac"
-                                                                                                        "king"
-                                                                                                        " s "
-                                                                                                        "WHER"
-                                                                                                        "E "
-                                                                                                        "s."
-                                                                                                        "cust"
-                                                                                                        "omer"
-                                                                                                        "_id "
-                                                                                                        "= "
-                                                                                                        "a."
-                                                                                                        "cust"
-                                                                                                        "omer"
-                                                                                                        "_id "
-                                                                                                        "AND "
-                                                                                                        "s."
-                                                                                                        "occu"
-                                                                                                        "rred"
-                                                                                                        "_at "
-                                                                                                        ">"
-                                                                                                        " " T(
-                                                                                                            D28) " AND s.occurred_at <= " NOW
-                                                                                                                 ") tr "
-                                                                                                                 "CROSS JOIN LATERAL (SELECT count(DISTINCT x.v) n, min(i.occurred_at) first FROM interactions i CROSS JOIN LATERAL "
-                                                                                                                 "jsonb_array_elements_text(score_arr(i.extraction->'risks')) x(v) WHERE i.deal_id = u.d AND i.customer_side "
-                                                                                                                 "AND i.occurred_at > " T(
-                                                                                                                     D30) " AND i.occurred_at <= " NOW
-                                                                                                                          ") rk "
-                                                                                                                          "CROSS JOIN LATERAL (SELECT count(DISTINCT f.field) n, count(*) FILTER (WHERE f.level = 1) l1, "
-                                                                                                                          "count(*) FILTER (WHERE f.level = 2) l2, count(*) FILTER (WHERE f.level = 3) l3 FROM facts f "
-                                                                                                                          "WHERE f.customer_id = a.customer_id AND f.status = 'current' AND f.field IN ('product','budget','delivery_by',"
-                                                                                                                          "'competitor') AND f.occurred_at <= " NOW
-                                                                                                                          ") cf "
-                                                                                                                          "LEFT JOIN customer_cards cc ON cc.customer_id = a.customer_id LEFT JOIN deals dl ON dl.id = u.d "
-                                                                                                                          "WHERE a.created_at IS NOT NULL AND a.is_open";
+/* clang-format off */
+/* One clause a line: with the macros inside, the formatter stacked the
+ * literals into a column of fragments. */
+static const char *const SQL_HEALTH =
+    "SELECT u.d, u.t, a.stage, score_ms(a.stage_since), ro.p, ro.te, ro.dm, ro.fi, "
+    /* contacts in 30 days */
+    "(SELECT count(*) FROM interactions i WHERE i.deal_id = u.d AND i.channel <> 'tracking' "
+    "AND i.occurred_at > " T(D30) " AND i.occurred_at <= " NOW "), "
+    "pr.n, pr.cs, m.n, score_ms(m.last), "
+    /* the first reply after the last competitor mention */
+    "(SELECT score_ms(min(o.occurred_at)) FROM interactions o WHERE o.customer_id = a.customer_id "
+    "AND o.direction = 'outbound' AND o.channel <> 'tracking' AND o.occurred_at > m.last "
+    "AND o.occurred_at <= " NOW "), "
+    /* median hours from a customer's message to the next reply, 30 days */
+    "(SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM rp.at - i.occurred_at) / 3600) "
+    "FROM interactions i CROSS JOIN LATERAL (SELECT min(o.occurred_at) at FROM interactions o "
+    "WHERE o.deal_id = u.d AND o.direction = 'outbound' AND o.channel <> 'tracking' "
+    "AND o.occurred_at > i.occurred_at AND o.occurred_at <= " NOW ") rp "
+    "WHERE i.deal_id = u.d AND i.customer_side AND i.direction = 'inbound' AND i.channel <> 'tracking' "
+    "AND i.occurred_at > " T(D30) " AND i.occurred_at <= " NOW " AND rp.at IS NOT NULL), "
+    "en.cur + tr.cur, en.prev + tr.prev, dl.next_step <> '', score_ms(dl.next_step_due), "
+    "rk.n, score_ms(rk.first), "
+    "cf.n + coalesce((cc.core_need <> '')::int + (cc.concern <> '')::int, 0), cf.l1, cf.l2, cf.l3 "
+    "FROM unnest($1::text[], $2::bigint[]) u(d, t) "
+    "CROSS JOIN LATERAL score_deal_at(u.d, " NOW ") a "
+    /* each key role's last interaction */
+    "CROSS JOIN LATERAL (SELECT "
+    "score_ms(max(i.occurred_at) FILTER (WHERE c.role = 'procurement')) p, "
+    "score_ms(max(i.occurred_at) FILTER (WHERE c.role = 'technical')) te, "
+    "score_ms(max(i.occurred_at) FILTER (WHERE c.role = 'decision_maker')) dm, "
+    "score_ms(max(i.occurred_at) FILTER (WHERE c.role = 'finance')) fi "
+    "FROM interactions i JOIN contacts c ON c.id = i.contact_id WHERE i.deal_id = u.d "
+    "AND i.occurred_at > " T(HORIZON) " AND i.occurred_at <= " NOW " AND c.role IS NOT NULL) ro "
+    /* proposals */
+    "CROSS JOIN LATERAL (SELECT count(*) n, coalesce(bool_or(i.quality_passed), false) cs "
+    "FROM interactions i WHERE i.deal_id = u.d AND i.activity_kind = 'proposal' "
+    "AND i.occurred_at > " T(HORIZON) " AND i.occurred_at <= " NOW ") pr "
+    /* competitor mentions, 30 days */
+    "CROSS JOIN LATERAL (SELECT count(*) n, max(i.occurred_at) last FROM interactions i "
+    "WHERE i.customer_id = a.customer_id AND i.customer_side "
+    "AND jsonb_array_length(score_arr(i.extraction->'competitors')) > 0 "
+    "AND i.occurred_at > " T(D30) " AND i.occurred_at <= " NOW ") m "
+    /* engagement: inbound messages and tracked visits, last 14 days against the 14 before */
+    "CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE i.occurred_at > " T(D14) ") cur, "
+    "count(*) FILTER (WHERE i.occurred_at <= " T(D14) ") prev FROM interactions i "
+    "WHERE i.customer_id = a.customer_id AND i.customer_side AND i.direction = 'inbound' "
+    "AND i.occurred_at > " T(D28) " AND i.occurred_at <= " NOW ") en "
+    "CROSS JOIN LATERAL (SELECT count(*) FILTER (WHERE s.occurred_at > " T(D14) ") cur, "
+    "count(*) FILTER (WHERE s.occurred_at <= " T(D14) ") prev FROM score_tracking s "
+    "WHERE s.customer_id = a.customer_id "
+    "AND s.occurred_at > " T(D28) " AND s.occurred_at <= " NOW ") tr "
+    /* open risk tags, 30 days */
+    "CROSS JOIN LATERAL (SELECT count(DISTINCT x.v) n, min(i.occurred_at) first FROM interactions i "
+    "CROSS JOIN LATERAL jsonb_array_elements_text(score_arr(i.extraction->'risks')) x(v) "
+    "WHERE i.deal_id = u.d AND i.customer_side "
+    "AND i.occurred_at > " T(D30) " AND i.occurred_at <= " NOW ") rk "
+    /* the card's facts by credibility level */
+    "CROSS JOIN LATERAL (SELECT count(DISTINCT f.field) n, count(*) FILTER (WHERE f.level = 1) l1, "
+    "count(*) FILTER (WHERE f.level = 2) l2, count(*) FILTER (WHERE f.level = 3) l3 FROM facts f "
+    "WHERE f.customer_id = a.customer_id AND f.status = 'current' "
+    "AND f.field IN ('product','budget','delivery_by','competitor') AND f.occurred_at <= " NOW ") cf "
+    "LEFT JOIN customer_cards cc ON cc.customer_id = a.customer_id LEFT JOIN deals dl ON dl.id = u.d "
+    "WHERE a.created_at IS NOT NULL AND a.is_open";
+/* clang-format on */
 
 static int64_t ll(PGresult *r, int row, int col)
 {

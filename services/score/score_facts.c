@@ -385,19 +385,18 @@ sp_err score_load_unanswered(
     PGresult *r;
     /* an answer is the rep's outbound message on the deal or to its customer
      * (an e-mail reply carries no deal id and may not get one attached) */
+    /* clang-format off */
     rv = q(db, L,
-        "SELECT i.event_id, score_ms(i.occurred_at), i.channel, " QUOTE_SQL
-        ", count(*) OVER () FROM interactions i "
+        "SELECT i.event_id, score_ms(i.occurred_at), i.channel, " QUOTE_SQL ", count(*) OVER () "
+        "FROM interactions i "
         "WHERE i.deal_id = $1 AND i.customer_side AND i.direction = 'inbound' AND i.channel <> 'tracking' "
         "AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL
-                                        " AND i.occurred_at > coalesce((SELECT max(o.occurred_at) "
-                                        "FROM interactions o WHERE (o.deal_id = $1 OR o.customer_id = $3) "
-                                        "AND o.direction = 'outbound' "
-                                        "AND o.channel <> 'tracking' AND " HORIZON(
-                                            "o.occurred_at") "o.occurred_at <= " NOW_SQL
-                                                             "), '-infinity') ORDER BY i.occurred_at, "
-                                                             "i.event_id LIMIT 1",
+        " AND i.occurred_at > coalesce((SELECT max(o.occurred_at) "
+        "FROM interactions o WHERE (o.deal_id = $1 OR o.customer_id = $3) AND o.direction = 'outbound' "
+        "AND o.channel <> 'tracking' AND " HORIZON("o.occurred_at") "o.occurred_at <= " NOW_SQL
+        "), '-infinity') ORDER BY i.occurred_at, i.event_id LIMIT 1",
         3, p, &r);
+    /* clang-format on */
     if (rv != SP_OK) return rv;
     if (touches_fill(L, r) == 1 && L->deal_open) {
         f->oldest = L->touches[0];

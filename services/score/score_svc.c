@@ -842,91 +842,83 @@ void score_svc_reload(score_svc *s)
     "clear_pending_since_ms > 0"
 #define ACTIVE " UNION SELECT subject_id, variant FROM signal_state WHERE kind = $3 AND active"
 
+/* clang-format off */
+/* One clause a line: with the macros inside, the formatter stacked the
+ * literals into a column of fragments. */
 /* OFFSET 0 keeps each NOT EXISTS a per-candidate index probe: as an anti
  * join the generic plan hashed every interaction of the last 30 days (12,000
  * rows, 6.5 ms) for the few dozen candidates of a boundary. */
-static const char *const SQL_STALE
-    = "SELECT DISTINCT i.customer_id, '' FROM interactions i WHERE i.customer_id IS NOT NULL AND i.channel "
-      "<> 'tracking' "
-      "AND " WIN("i.occurred_at",
-          "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = "
-                        "i.customer_id AND j.channel <> 'tracking' AND j.occurred_at > score_ts($2::bigint - "
-                        "($4::float8 * 86400000)::bigint) "
-                        "AND j.occurred_at <= score_ts($2::bigint) OFFSET 0) "
-                        "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL AND " WIN(
-                            "c.created_at",
-                            "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id "
-                                          "= c.id AND j.channel <> 'tracking' "
-                                          "AND j.occurred_at <= score_ts($2::bigint) OFFSET 0) "
-                                          /* the CRM import's last touch crossed the line, and nothing since
-                                           */
-                                          "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS "
-                                          "NULL AND " WIN("c.imported_last_interaction_at",
-                                              "$4::float8") " AND NOT EXISTS (SELECT 1 FROM interactions j "
-                                                            "WHERE j.customer_id = c.id AND j.channel <> "
-                                                            "'tracking' AND j.occurred_at > "
-                                                            "score_ts($2::bigint - ($4::float8 * "
-                                                            "86400000)::bigint) AND j.occurred_at <= "
-                                                            "score_ts($2::bigint) OFFSET 0)" PENDING;
-static const char *const SQL_STATUS
-    = "SELECT DISTINCT d.owner_rep_id, '' FROM interactions i JOIN deals d ON d.id = i.deal_id WHERE "
-      "i.deal_id IS NOT NULL "
-      "AND i.channel IN ('note','activity','crm') AND d.owner_rep_id IS NOT NULL AND " WIN("i.occurred_at",
-          "$4::float8") " UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS "
-                        "NOT NULL AND " WIN("created_at",
-                            "$4::float8") " UNION SELECT owner_rep_id, '' FROM deals WHERE "
-                                          "owner_rep_id IS NOT NULL AND " WIN("imported_"
-                                                                              "last_status_"
-                                                                              "update_at",
-                                              "$4::float8") ACTIVE; /* a rep's update may clear it */
+static const char *const SQL_STALE =
+    "SELECT DISTINCT i.customer_id, '' FROM interactions i "
+    "WHERE i.customer_id IS NOT NULL AND i.channel <> 'tracking' "
+    "AND " WIN("i.occurred_at", "$4::float8") " "
+    "AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = i.customer_id "
+    "AND j.channel <> 'tracking' AND j.occurred_at > score_ts($2::bigint - ($4::float8 * 86400000)::bigint) "
+    "AND j.occurred_at <= score_ts($2::bigint) OFFSET 0) "
+    /* created then, never touched */
+    "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL "
+    "AND " WIN("c.created_at", "$4::float8") " "
+    "AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = c.id AND j.channel <> 'tracking' "
+    "AND j.occurred_at <= score_ts($2::bigint) OFFSET 0) "
+    /* the CRM import's last touch crossed the line, and nothing since */
+    "UNION SELECT c.id, '' FROM customers c WHERE c.merged_into IS NULL "
+    "AND " WIN("c.imported_last_interaction_at", "$4::float8") " "
+    "AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = c.id AND j.channel <> 'tracking' "
+    "AND j.occurred_at > score_ts($2::bigint - ($4::float8 * 86400000)::bigint) "
+    "AND j.occurred_at <= score_ts($2::bigint) OFFSET 0)" PENDING;
+static const char *const SQL_STATUS =
+    "SELECT DISTINCT d.owner_rep_id, '' FROM interactions i JOIN deals d ON d.id = i.deal_id "
+    "WHERE i.deal_id IS NOT NULL AND i.channel IN ('note','activity','crm') AND d.owner_rep_id IS NOT NULL "
+    "AND " WIN("i.occurred_at", "$4::float8") " "
+    "UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL "
+    "AND " WIN("created_at", "$4::float8") " "
+    "UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL "
+    "AND " WIN("imported_last_status_update_at", "$4::float8")
+    ACTIVE; /* a rep's update may clear it */
 /* an inbound message answered by T (the rep's outbound on the deal or to
  * its customer at or after it, as score_load_unanswered reads it) cannot
  * be unanswered: such candidates are only evaluated when the state is
  * active (an answer without the deal's id clears it here) */
-#define STATE_ACTIVE(subject)                                                                                \
-    "EXISTS (SELECT 1 FROM signal_state z WHERE z.kind = $3 AND z.subject_type = 'deal' AND z.subject_id "   \
-    "= " subject " AND z.variant = '' AND z.active)"
-static const char *const SQL_UNANSWERED
-    = "SELECT DISTINCT i.deal_id, '' FROM interactions i WHERE i.deal_id IS NOT NULL AND i.customer_side "
-      "AND i.direction = 'inbound' AND i.channel <> 'tracking' AND ((" WIN("i.occurred_at",
-          "$4::float8") ") OR (" WIN("i.occurred_at", "$5::float8") ")) AND (NOT EXISTS (SELECT 1 FROM "
-                                                                    "interactions o JOIN deals d ON d.id = "
-                                                                    "i.deal_id WHERE (o.deal_id = i.deal_id "
-                                                                    "OR o.customer_id = d.customer_id) AND "
-                                                                    "o.direction = 'outbound' AND o.channel "
-                                                                    "<> 'tracking' AND o.occurred_at >= "
-                                                                    "i.occurred_at AND o.occurred_at <= "
-                                                                    "score_ts($2::bigint)) OR " STATE_ACTIVE(
-                                                                        "i.deal_id") ")" PENDING;
+#define STATE_ACTIVE(subject)                                                                            \
+    "EXISTS (SELECT 1 FROM signal_state z WHERE z.kind = $3 AND z.subject_type = 'deal' "                \
+    "AND z.subject_id = " subject " AND z.variant = '' AND z.active)"
+static const char *const SQL_UNANSWERED =
+    "SELECT DISTINCT i.deal_id, '' FROM interactions i "
+    "WHERE i.deal_id IS NOT NULL AND i.customer_side AND i.direction = 'inbound' AND i.channel <> 'tracking' "
+    "AND ((" WIN("i.occurred_at", "$4::float8") ") OR (" WIN("i.occurred_at", "$5::float8") ")) "
+    "AND (NOT EXISTS (SELECT 1 FROM interactions o JOIN deals d ON d.id = i.deal_id "
+    "WHERE (o.deal_id = i.deal_id OR o.customer_id = d.customer_id) AND o.direction = 'outbound' "
+    "AND o.channel <> 'tracking' AND o.occurred_at >= i.occurred_at "
+    "AND o.occurred_at <= score_ts($2::bigint)) "
+    "OR " STATE_ACTIVE("i.deal_id") ")" PENDING;
 /* a deal not open at T, or outside the rule's stages, cannot raise: such
  * candidates are only evaluated when the state is active ($5: the stages) */
-static const char *const SQL_KEY_ROLE
-    = "SELECT c.s, '' FROM (SELECT i.deal_id FROM interactions i WHERE i.deal_id IS NOT NULL AND "
-      "i.contact_id "
-      "IS NOT NULL AND " WIN("i.occurred_at", "$4::float8") " UNION SELECT id FROM deals WHERE " WIN(
-          "created_at", "$4::float8") " UNION SELECT d.id FROM contacts c JOIN deals d ON d.customer_id "
-                                      "= c.customer_id WHERE " WIN("c.imported_last_contact_at",
-                                          "$4::float8") " UNION SELECT deal_id FROM score_role_touches "
-                                                        "WHERE " WIN("occurred_at",
-                                                            "$4::float8") ") c(s) WHERE EXISTS (SELECT 1 "
-                                                                          "FROM score_deal_at(c.s, "
-                                                                          "score_ts($2::bigint)) a WHERE "
-                                                                          "a.is_open AND a.stage = "
-                                                                          "ANY($5::text[])) OR " STATE_ACTIVE(
-                                                                              "c.s") PENDING;
-static const char *const SQL_NO_PROGRESS = "SELECT DISTINCT deal_id, '' FROM interactions WHERE "
-                                           "activity_kind IN ('visit','executive_visit') AND deal_id IS "
-                                           "NOT NULL AND " WIN("occurred_at", "$4::float8") PENDING;
+static const char *const SQL_KEY_ROLE =
+    "SELECT c.s, '' FROM ("
+    "SELECT i.deal_id FROM interactions i WHERE i.deal_id IS NOT NULL AND i.contact_id IS NOT NULL "
+    "AND " WIN("i.occurred_at", "$4::float8") " "
+    "UNION SELECT id FROM deals WHERE " WIN("created_at", "$4::float8") " "
+    "UNION SELECT d.id FROM contacts c JOIN deals d ON d.customer_id = c.customer_id "
+    "WHERE " WIN("c.imported_last_contact_at", "$4::float8") " "
+    "UNION SELECT deal_id FROM score_role_touches WHERE " WIN("occurred_at", "$4::float8") ") c(s) "
+    "WHERE EXISTS (SELECT 1 FROM score_deal_at(c.s, score_ts($2::bigint)) a "
+    "WHERE a.is_open AND a.stage = ANY($5::text[])) OR " STATE_ACTIVE("c.s") PENDING;
+static const char *const SQL_NO_PROGRESS =
+    "SELECT DISTINCT deal_id, '' FROM interactions "
+    "WHERE activity_kind IN ('visit','executive_visit') AND deal_id IS NOT NULL "
+    "AND " WIN("occurred_at", "$4::float8") PENDING;
 /* strict ">" signal: the half-open window [P - x, T - x) */
-static const char *const SQL_STALLED
-    = "SELECT DISTINCT h.deal_id, '' FROM unnest($4::text[], $5::float8[]) s(stage, x) JOIN "
-      "deal_stage_history h "
-      "ON h.to_stage = s.stage AND h.at >= score_ts($1::bigint) - s.x * interval '1 day' "
-      "AND h.at < score_ts($2::bigint) - s.x * interval '1 day'" PENDING;
-static const char *const SQL_RISK = "SELECT DISTINCT i.deal_id, x.v FROM interactions i CROSS JOIN LATERAL "
-                                    "jsonb_array_elements_text(score_arr(i.extraction->'risks')) x(v) WHERE "
-                                    "i.deal_id IS NOT NULL AND i.customer_side "
-                                    "AND " WIN("i.occurred_at", "$4::float8") PENDING;
+static const char *const SQL_STALLED =
+    "SELECT DISTINCT h.deal_id, '' FROM unnest($4::text[], $5::float8[]) s(stage, x) "
+    "JOIN deal_stage_history h ON h.to_stage = s.stage "
+    "AND h.at >= score_ts($1::bigint) - s.x * interval '1 day' "
+    "AND h.at < score_ts($2::bigint) - s.x * interval '1 day'" PENDING;
+static const char *const SQL_RISK =
+    "SELECT DISTINCT i.deal_id, x.v FROM interactions i "
+    "CROSS JOIN LATERAL jsonb_array_elements_text(score_arr(i.extraction->'risks')) x(v) "
+    "WHERE i.deal_id IS NOT NULL AND i.customer_side "
+    "AND " WIN("i.occurred_at", "$4::float8") PENDING;
+/* clang-format on */
 static const char *const SQL_KEY_ACTION
     = "SELECT DISTINCT rep_id, '' FROM score_rep_actions WHERE $1::bigint < $2::bigint AND what = 'planned' "
       "AND day >= $4::int - 7 AND day < $4::int" ACTIVE;
