@@ -866,10 +866,16 @@ static const char *const SQL_STALE =
     "AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.customer_id = c.id AND j.channel <> 'tracking' "
     "AND j.occurred_at > score_ts($2::bigint - ($4::float8 * 86400000)::bigint) "
     "AND j.occurred_at <= score_ts($2::bigint) OFFSET 0)" PENDING;
+/* a deal's update that has a later one by T crossed nothing (OFFSET 0 as
+ * in SQL_STALE); an active state is evaluated anyway (ACTIVE) */
 static const char *const SQL_STATUS =
     "SELECT DISTINCT d.owner_rep_id, '' FROM interactions i JOIN deals d ON d.id = i.deal_id "
     "WHERE i.deal_id IS NOT NULL AND i.channel IN ('note','activity','crm') AND d.owner_rep_id IS NOT NULL "
     "AND " WIN("i.occurred_at", "$4::float8") " "
+    "AND NOT EXISTS (SELECT 1 FROM interactions j WHERE j.deal_id = i.deal_id "
+    "AND j.channel IN ('note','activity','crm') "
+    "AND j.occurred_at > score_ts($2::bigint - ($4::float8 * 86400000)::bigint) "
+    "AND j.occurred_at <= score_ts($2::bigint) OFFSET 0) "
     "UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL "
     "AND " WIN("created_at", "$4::float8") " "
     "UNION SELECT owner_rep_id, '' FROM deals WHERE owner_rep_id IS NOT NULL "
