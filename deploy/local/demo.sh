@@ -40,9 +40,11 @@ export SP_CLOCK=event SP_LOG_LEVEL=${SP_LOG_LEVEL:-warn}
 # run little ahead of the watermark that drives sp-score's sweeps.
 export SP_RDKAFKA_MAX_PARTITION_FETCH_BYTES=${SP_RDKAFKA_MAX_PARTITION_FETCH_BYTES:-16384}
 # sp-score holds the last events of the replay (past the slowest
-# partition's watermark) until the input has stopped this long: no crash
-# here to wait out
-export SP_SCORE_HOLD_FLUSH=${SP_SCORE_HOLD_FLUSH:-1s}
+# partition's watermark) until the input has stopped this long. Longer
+# than sp-enrich's SP_IDLE_GRACE (2 s), after which its last heartbeat
+# moves the watermark past them and they go in order with their sweeps
+# (1 s, until session 8, raced that heartbeat: 21-162 events ahead)
+export SP_SCORE_HOLD_FLUSH=${SP_SCORE_HOLD_FLUSH:-3s}
 export SP_INGEST_API_KEYS="demo=$(printf '%s' "$KEY" | sha256sum | cut -c1-64)"
 export SP_TRACKING_KEY=${SP_TRACKING_KEY:-demo-tracking-key-0123456789}
 bash "$HERE/stack.sh" services-start
