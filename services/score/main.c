@@ -114,7 +114,8 @@ int main(int argc, char **argv)
         "in %lu pipelines; busy %.1f s on events, %.1f s on sweeps, %.1f s on deal health",
         ss.events, ss.duplicates, ss.dead, ss.signals, ss.boundaries, ss.applied_ahead,
         (unsigned long)st.deferred, (unsigned long)st.pauses, ss.prefetched, ss.prefetch_rounds,
-        (double)ss.busy_us[0] / 1e6, (double)ss.busy_us[1] / 1e6, (double)ss.busy_us[2] / 1e6);
+        (double)ss.busy_us[SCORE_BUSY_EVENTS] / 1e6, (double)ss.busy_us[SCORE_BUSY_SWEEPS] / 1e6,
+        (double)ss.busy_us[SCORE_BUSY_HEALTH] / 1e6);
 out:
     sp_service_destroy(&svc);
     score_svc_clear(&ss);

@@ -22,13 +22,11 @@
 
 /* --- pure sweep clock --------------------------------------------------------- */
 
-enum { SCORE_BUSY_EVENTS, SCORE_BUSY_SWEEPS, SCORE_BUSY_HEALTH };
-
 /* Counts the time since t0_us (sp_mono_us), less minus_us (counted as
  * other work meanwhile), as work of kind what. */
 static void busy_add(score_svc *s, int what, int64_t t0_us, int64_t minus_us)
 {
-    static const char *const names[] = {"events", "sweeps", "health"};
+    static const char *const names[SCORE_BUSY_KINDS] = {"events", "sweeps", "health"};
     int64_t d = sp_mono_us() - t0_us - minus_us;
     s->busy_us[what] += d;
     sp_counter_add(s->m_busy, (double)d / 1e6, names[what]);

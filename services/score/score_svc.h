@@ -33,6 +33,9 @@
 
 #define SCORE_SWEEP_MAX_STEPS 48 /* boundaries run per call; the rest on the next calls */
 
+/* What sp-score's time goes on (busy_us, sp_score_busy_seconds_total). */
+enum { SCORE_BUSY_EVENTS, SCORE_BUSY_SWEEPS, SCORE_BUSY_HEALTH, SCORE_BUSY_KINDS };
+
 typedef struct score_svc {
     score_rules *rules; /* owned; replaced between batches by score_svc_reload */
     const score_calendar *cal; /* borrowed */
@@ -67,7 +70,7 @@ typedef struct score_svc {
     unsigned long applied_ahead; /* events applied ahead of their sweeps (input stopped, or too many held) */
     sp_metric *m_ahead, *m_held; /* the same, and events held now, at /metrics; may be NULL */
     sp_metric *m_busy; /* seconds spent applying events, sweeping, re-scoring health; may be NULL */
-    int64_t busy_us[3]; /* the same, for the exit log (SCORE_BUSY_*) */
+    int64_t busy_us[SCORE_BUSY_KINDS]; /* the same, for the exit log */
     unsigned rules_gen; /* counts rules reloads */
     const int64_t *tail; /* boundaries swept in the current event transaction (apply_ordered) */
     size_t n_tail, tail_ran; /* their count; how many it ran */
