@@ -110,6 +110,11 @@ done
 s1=$(date +%s.%N)
 printf 'score: %d enriched messages (events and watermark heartbeats) through sp-score alone in %.1f s = %.0f/s; peak RSS %s\n' \
   "$ne" "$(echo "$s1 - $s0" | bc -l)" "$(echo "$ne / ($s1 - $s0)" | bc -l)" "$(rss $sp)"
+metrics=$(curl -s http://127.0.0.1:18399/metrics)
+busy() { echo "$metrics" | awk -v w="$1" '$1 == "sp_score_busy_seconds_total{work=\"" w "\"}" {v = $2} END {print v + 0}'; }
+printf 'sp-score busy: %.1f s on events, %.1f s on sweeps, %.1f s on deal health; %d events applied ahead of their sweeps\n' \
+  "$(busy events)" "$(busy sweeps)" "$(busy health)" \
+  "$(echo "$metrics" | awk '$1 ~ /^sp_score_applied_ahead_total/ {n += $2} END {print n + 0}')"
 printf 'baseline: plain consume of the same %d messages (kcat): %.0f/s\n' "$ne" "$(echo "$ne / ($k1 - $k0)" | bc -l)"
 printf 'ratio: score/plain consume = %.4f\n' "$(echo "($ne / ($s1 - $s0)) / ($ne / ($k1 - $k0))" | bc -l)"
 kill $sp; wait $sp 2>/dev/null
