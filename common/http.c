@@ -8,6 +8,7 @@
  * and completes nng's aio with the response. */
 #include "http.h"
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 
@@ -314,11 +315,10 @@ static const char *method_label(const char *m)
     return "other";
 }
 
+/* Monotonic seconds, for request durations. */
 static double mono_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)sp_mono_us() / 1e6;
 }
 
 static void record(

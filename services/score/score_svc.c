@@ -822,7 +822,7 @@ void score_svc_reload(score_svc *s)
     }
     score_rules_destroy(s->rules);
     s->rules = fresh;
-    s->rules_gen++;
+    s->first_visit_stale = 1;
     sp_info("rules reloaded from %s", s->rules_path);
 }
 
@@ -1265,7 +1265,7 @@ static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_li
     RUN(SCORE_KEY_ACTION_MISSING, new_day ? SQL_KEY_ACTION : SQL_PENDING, new_day ? a : NULL, NULL);
     /* every region while the judged weeks' leads can still time out (and
      * after new rules); later in the week only a pending clear */
-    int fv_all = s->first_visit_gen != s->rules_gen
+    int fv_all = s->first_visit_stale
         || score_first_visit_due(s->cal, (int64_t)(R->first_visit.timeout_hours * 3600000.0), prev, t);
     RUN(SCORE_FIRST_VISIT_TIMEOUT, fv_all ? SQL_REGIONS : SQL_PENDING, NULL, NULL);
     RUN(SCORE_FUNNEL_COLLAPSE, new_day ? SQL_TEAMS : SQL_PENDING, NULL, NULL);
@@ -1275,7 +1275,6 @@ static sp_err sweep_all(score_svc *s, sp_db *db, int64_t prev, int64_t t, out_li
     RUN(SCORE_DEMO_REFUSED_TWICE, SQL_ACTIVE, NULL, NULL);
 #undef RUN
     rv = sweep_run(s, db, q, nq, t, out, n_eval);
-    if (rv == SP_OK && fv_all) s->first_visit_judged_gen = s->rules_gen; /* counts once committed */
 out:
     for (size_t k = 0; k < nq; k++)
         free(q[k].sql);
@@ -1352,7 +1351,7 @@ out:
 /* What a committed sweeps_in_tx did counts. */
 static void sweeps_done(score_svc *s, int64_t done, size_t ran)
 {
-    if (ran) s->first_visit_gen = s->first_visit_judged_gen;
+    if (ran) s->first_visit_stale = 0; /* while stale every sweep judged them all */
     s->boundaries += ran;
     if (done > s->sweep_done_ms) s->sweep_done_ms = done;
 }

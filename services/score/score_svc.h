@@ -71,12 +71,10 @@ typedef struct score_svc {
     sp_metric *m_ahead, *m_held; /* the same, and events held now, at /metrics; may be NULL */
     sp_metric *m_busy; /* seconds spent applying events, sweeping, re-scoring health; may be NULL */
     int64_t busy_us[SCORE_BUSY_KINDS]; /* the same, for the exit log */
-    unsigned rules_gen; /* counts rules reloads */
     const int64_t *tail; /* boundaries swept in the current event transaction (apply_ordered) */
     size_t n_tail, tail_ran; /* their count; how many it ran */
     int64_t tail_done; /* the last boundary done once it commits */
-    unsigned first_visit_gen; /* rules_gen when a sweep last judged every region's first visits */
-    unsigned first_visit_judged_gen; /* the same, of the sweep in progress (until it commits) */
+    int first_visit_stale; /* new rules: sweeps judge every region's first visits until one commits */
     int64_t hold_flush_ms; /* the input stopped this long (wall): apply what is held; 0: 3 s */
     int64_t hold_seen_ms, hold_since_wall_ms; /* the clock when the input stopped, and since when */
     const char *upstream_bootstrap, *upstream_group, *upstream_topic; /* its lag: has the input stopped? */

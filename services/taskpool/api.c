@@ -62,13 +62,6 @@ uint64_t taskpool_api_actions_applied(const taskpool_api *api)
     return n;
 }
 
-int64_t api_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
 {
     taskpool_api *api = arg;

@@ -55,9 +55,6 @@ int api_segment_decode(const char *s, size_t n, char *buf, size_t cap);
 /* Sets res to 200 with j and drops the reference to j. */
 int api_reply(sp_http_res *res, json_t *j);
 
-/* Monotonic milliseconds for waits (never for business logic). */
-int64_t api_mono_ms(void);
-
 struct api_changes_query;
 /* The change feed for principal p: fills res with 200 {"tasks":[...],
  * "next_since":N} once something visible changed after q->since or after

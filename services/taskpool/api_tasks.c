@@ -1,6 +1,7 @@
 /* api_tasks.c - task lists, task detail, task actions and the change feed. */
 #include "taskpool/api_internal.h"
 
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 #include "taskpool/api_query.h"
@@ -411,7 +412,7 @@ static int horizon_get(taskpool_api *api, int64_t *out)
 {
     int rv = SP_OK;
     pthread_mutex_lock(&api->hmu);
-    int64_t now = api_mono_ms();
+    int64_t now = sp_mono_us() / 1000;
     if (api->horizon_at_mono_ms == 0 || now - api->horizon_at_mono_ms >= api->cfg.poll_ms) {
         sp_db *db = NULL;
         if ((rv = api_pool_get(api->cfg.pool, 2000, &db)) == SP_OK) {
@@ -425,7 +426,7 @@ static int horizon_get(taskpool_api *api, int64_t *out)
                 api->horizon_misses++;
             }
             PQclear(r);
-            api->horizon_at_mono_ms = api_mono_ms();
+            api->horizon_at_mono_ms = sp_mono_us() / 1000;
             api_pool_put(api->cfg.pool, db);
         }
     }
@@ -459,7 +460,7 @@ int api_changes_collect(
         "ORDER BY seq LIMIT $6::int",
         scope);
     snprintf(limit, sizeof limit, "%d", q.limit);
-    int64_t deadline = api_mono_ms() + (int64_t)q.wait_s * 1000, cur = q.since;
+    int64_t deadline = sp_mono_us() / 1000 + (int64_t)q.wait_s * 1000, cur = q.since;
     for (;;) {
         int64_t horizon = 0;
         if (horizon_get(api, &horizon) == SP_OK && horizon > cur) {
@@ -492,7 +493,7 @@ int api_changes_collect(
             PQclear(r);
             cur = next;
         }
-        int64_t left = deadline - api_mono_ms();
+        int64_t left = deadline - sp_mono_us() / 1000;
         if (left <= 0) break;
         sleep_ms(left < api->cfg.poll_ms ? (int)left : api->cfg.poll_ms);
     }

@@ -376,29 +376,68 @@ static int wait_for(volatile int *v, int want)
     return *v >= want;
 }
 
-static void test_may_pause_holds_a_partition_back(void **state)
+/* A pauser's consumer of a 2-partition topic on its own thread, and a
+ * producer for the topic. */
+struct paused_run {
+    struct pauser *p;
+    bus_producer *prod;
+    bus_consumer *c;
+    struct run_arg r;
+    pthread_t th;
+};
+
+/* Creates topic, the producer and the pauser (the consumer comes with
+ * paused_run_start). */
+static void paused_run_setup(struct mock *m, const char *topic, struct paused_run *x)
 {
-    struct mock *m = *state;
-    assert_int_equal(rd_kafka_mock_topic_create(m->mc, "t3", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    bus_producer *prod = NULL;
     char err[256];
-    assert_int_equal(bus_producer_new(m->bootstrap, "t", &prod, err, sizeof err), SP_OK);
-    struct pauser *p = calloc(1, sizeof *p);
-    p->pause0 = 1;
-    const char *topics[] = {"t3", NULL};
+    memset(x, 0, sizeof *x);
+    assert_int_equal(rd_kafka_mock_topic_create(m->mc, topic, 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(bus_producer_new(m->bootstrap, "t", &x->prod, err, sizeof err), SP_OK);
+    x->p = calloc(1, sizeof *x->p);
+    assert_non_null(x->p);
+}
+
+/* Starts the consumer of group on topic: batches of 10 to pauser_handler,
+ * may_pause asked with the pauser. */
+static void paused_run_start(struct mock *m, const char *topic, const char *group,
+    int (*may_pause)(void *, const char *, int32_t), int whole_batches, struct paused_run *x)
+{
+    char err[256];
+    const char *topics[] = {topic, NULL};
     bus_consumer_opts o = {.bootstrap = m->bootstrap,
-        .group_id = "g3",
+        .group_id = group,
         .topics = topics,
         .max_batch = 10,
         .handler = pauser_handler,
-        .arg = p,
-        .may_pause = pauser_may_pause,
-        .pause_arg = p};
-    bus_consumer *c = NULL;
-    assert_int_equal(bus_consumer_new(&o, &c, err, sizeof err), SP_OK);
-    struct run_arg r = {c, &p->stop};
-    pthread_t th;
-    pthread_create(&th, NULL, run_main, &r);
+        .arg = x->p,
+        .may_pause = may_pause,
+        .pause_arg = x->p,
+        .whole_batches = whole_batches};
+    assert_int_equal(bus_consumer_new(&o, &x->c, err, sizeof err), SP_OK);
+    x->r = (struct run_arg) {x->c, &x->p->stop};
+    pthread_create(&x->th, NULL, run_main, &x->r);
+}
+
+/* Stops the consumer's thread and frees what paused_run_setup / _start made. */
+static void paused_run_stop(struct paused_run *x)
+{
+    x->p->stop = 1;
+    pthread_join(x->th, NULL);
+    bus_consumer_destroy(x->c);
+    bus_producer_destroy(x->prod);
+    free(x->p);
+}
+
+static void test_may_pause_holds_a_partition_back(void **state)
+{
+    struct paused_run x;
+    paused_run_setup(*state, "t3", &x);
+    struct pauser *p = x.p;
+    bus_producer *prod = x.prod;
+    p->pause0 = 1;
+    paused_run_start(*state, "t3", "g3", pauser_may_pause, 0, &x);
+    bus_consumer *c = x.c;
 
     send_to(prod, "t3", 1, 1, 10); /* the consumer is assigned and running, partition 0 paused */
     assert_true(wait_for(&p->got[1], 10));
@@ -422,12 +461,7 @@ static void test_may_pause_holds_a_partition_back(void **state)
     assert_true(p->max_share >= 1);
     bus_consumer_stats_get(c, &st);
     assert_int_equal(st.paused, 0);
-
-    p->stop = 1;
-    pthread_join(th, NULL);
-    bus_consumer_destroy(c);
-    bus_producer_destroy(prod);
-    free(p);
+    paused_run_stop(&x);
 }
 
 static int never_pause(void *arg, const char *topic, int32_t partition)
@@ -440,37 +474,17 @@ static int never_pause(void *arg, const char *topic, int32_t partition)
  * time itself gets whole batches of one partition's backlog, not its share. */
 static void test_whole_batches_not_cut_at_share(void **state)
 {
-    struct mock *m = *state;
-    assert_int_equal(rd_kafka_mock_topic_create(m->mc, "t4", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-    bus_producer *prod = NULL;
-    char err[256];
-    assert_int_equal(bus_producer_new(m->bootstrap, "t", &prod, err, sizeof err), SP_OK);
-    send_to(prod, "t4", 1, 1, 40); /* a backlog before the consumer starts */
-    send_to(prod, "t4", 0, 1, 2);
-    struct pauser *p = calloc(1, sizeof *p);
-    const char *topics[] = {"t4", NULL};
-    bus_consumer_opts o = {.bootstrap = m->bootstrap,
-        .group_id = "g4",
-        .topics = topics,
-        .max_batch = 10,
-        .handler = pauser_handler,
-        .arg = p,
-        .may_pause = never_pause,
-        .whole_batches = 1};
-    bus_consumer *c = NULL;
-    assert_int_equal(bus_consumer_new(&o, &c, err, sizeof err), SP_OK);
-    struct run_arg r = {c, &p->stop};
-    pthread_t th;
-    pthread_create(&th, NULL, run_main, &r);
+    struct paused_run x;
+    paused_run_setup(*state, "t4", &x);
+    send_to(x.prod, "t4", 1, 1, 40); /* a backlog before the consumer starts */
+    send_to(x.prod, "t4", 0, 1, 2);
+    paused_run_start(*state, "t4", "g4", never_pause, 1, &x);
+    struct pauser *p = x.p;
     assert_true(wait_for(&p->got[1], 40));
     assert_true(wait_for(&p->got[0], 2));
     assert_int_equal(p->out_of_order, 0);
     assert_true(p->max_share > 5); /* the share would be 5 (10 per batch, 2 partitions) */
-    p->stop = 1;
-    pthread_join(th, NULL);
-    bus_consumer_destroy(c);
-    bus_producer_destroy(prod);
-    free(p);
+    paused_run_stop(&x);
 }
 
 int main(void)

@@ -85,9 +85,9 @@ static void test_promise(void **state)
         assert_int_equal(score_promise_of(cases[i].done, cases[i].now, cases[i].every), cases[i].want);
 }
 
-static void test_crosses_day_and_week(void **state)
+/* A Shanghai calendar of 2026 with no holidays; caller frees with calendar_destroy. */
+static score_calendar *shanghai(void)
 {
-    (void)state;
     score_calendar *cal = NULL;
     char err[256];
     assert_int_equal(
@@ -95,6 +95,13 @@ static void test_crosses_day_and_week(void **state)
                              "\"holidays\":[],\"workdays\":[]}",
             "cal.json", &cal, err, sizeof err),
         SP_OK);
+    return cal;
+}
+
+static void test_crosses_day_and_week(void **state)
+{
+    (void)state;
+    score_calendar *cal = shanghai();
     /* local midnight is 16:00 UTC the day before */
     int64_t mid = MON - 8 * H; /* 2026-03-02 00:00 in Shanghai */
     assert_true(score_sweep_crosses(cal, mid - H, mid, 0));
@@ -113,13 +120,7 @@ static void test_crosses_day_and_week(void **state)
 static void test_first_visit_due(void **state)
 {
     (void)state;
-    score_calendar *cal = NULL;
-    char err[256];
-    assert_int_equal(
-        calendar_load_string("{\"time_zone\":\"Asia/Shanghai\",\"utc_offset_minutes\":480,\"years\":[2026],"
-                             "\"holidays\":[],\"workdays\":[]}",
-            "cal.json", &cal, err, sizeof err),
-        SP_OK);
+    score_calendar *cal = shanghai();
     int64_t mon = MON - 8 * H, limit = 48 * H; /* Monday 00:00 in Shanghai */
     static const struct {
         int64_t prev, t;
