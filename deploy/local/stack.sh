@@ -38,24 +38,37 @@ services_start() {
   mkdir -p "$VAR/log" "$VAR/run"
   export SP_TENANT_DIR=${SP_TENANT_DIR:-$ROOT/deploy/tenants/default}
   export SP_CATALOG=${SP_CATALOG:-$ROOT/deploy/tenants/demo/catalog.json}
-  local port i=0
+  local port i=0 k n
   for svc in ingest enrich score route taskpool; do
     i=$((i + 1))
-    port=$((${SP_PORT_BASE:-8080} + i)) # fixed per service: ingest +1 ... taskpool +5
-    local pidf="$VAR/run/sp-$svc.pid"
-    if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then continue; fi
-    (cd "$ROOT" && SP_HTTP_ADDR=${SP_HTTP_HOST:-http://127.0.0.1}:$port exec "$BIN/sp-$svc" \
-        >>"$VAR/log/sp-$svc.log" 2>&1) &
-    echo $! >"$pidf"
+    # SP_SCALE_<SVC>=n runs n instances (one consumer group): the first on
+    # the service's port, instance k on port + 10 * (k - 1)
+    n=$(eval "echo \${SP_SCALE_$(echo "$svc" | tr a-z A-Z):-1}")
+    for k in $(seq 1 "$n"); do
+      port=$((${SP_PORT_BASE:-8080} + i + 10 * (k - 1))) # fixed per service: ingest +1 ... taskpool +5
+      local name=sp-$svc
+      [ "$k" -gt 1 ] && name=sp-$svc-$k
+      local pidf="$VAR/run/$name.pid"
+      if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then continue; fi
+      (cd "$ROOT" && SP_HTTP_ADDR=${SP_HTTP_HOST:-http://127.0.0.1}:$port exec "$BIN/sp-$svc" \
+          >>"$VAR/log/$name.log" 2>&1) &
+      echo $! >"$pidf"
+    done
   done
-  # every service answers /healthz before we go on
-  port=${SP_PORT_BASE:-8080}
+  # every instance answers /healthz before we go on
+  i=0
   for svc in ingest enrich score route taskpool; do
-    port=$((port + 1))
-    for _ in $(seq 1 100); do
-      curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-      kill -0 "$(cat "$VAR/run/sp-$svc.pid")" 2>/dev/null || { echo "sp-$svc exited:"; tail -5 "$VAR/log/sp-$svc.log"; exit 1; }
-      sleep 0.1
+    i=$((i + 1))
+    n=$(eval "echo \${SP_SCALE_$(echo "$svc" | tr a-z A-Z):-1}")
+    for k in $(seq 1 "$n"); do
+      port=$((${SP_PORT_BASE:-8080} + i + 10 * (k - 1)))
+      local name=sp-$svc
+      [ "$k" -gt 1 ] && name=sp-$svc-$k
+      for _ in $(seq 1 100); do
+        curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+        kill -0 "$(cat "$VAR/run/$name.pid")" 2>/dev/null || { echo "$name exited:"; tail -5 "$VAR/log/$name.log"; exit 1; }
+        sleep 0.1
+      done
     done
   done
   echo "services: sp-ingest :$((${SP_PORT_BASE:-8080} + 1)) ... sp-taskpool :$((${SP_PORT_BASE:-8080} + 5)) (logs in $VAR/log)"

@@ -732,7 +732,9 @@ static int apply_ordered(
             bs[nb++] = b;
         }
         if (end > pos) {
-            s->tail = bs, s->n_tail = nb;
+            /* tail_done is set only when the flush runs the tail: a value
+             * left by a pass that did not commit must not count */
+            s->tail = bs, s->n_tail = nb, s->tail_done = 0, s->tail_ran = 0;
             failed = apply_range(s, db, &w, pos, end);
             s->n_tail = 0;
             if (failed) break;

@@ -6,7 +6,10 @@
 # service in turn killed with SIGKILL and restarted mid-stream, Kafka
 # restarted and PostgreSQL restarted mid-stream: the final task set must
 # equal the undisturbed one, with no duplicate and nothing valid in the
-# dead-letter topic. Own ports and state folder (build/e2e-var).
+# dead-letter topic. Then scaled out - two sp-enrich and two sp-score
+# instances in their consumer groups: every planted situation routed,
+# nothing doubled or dead-lettered. Own ports and state folder
+# (build/e2e-var). SP_E2E_RUNS picks runs (default all three).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -65,7 +68,7 @@ kill_restart() { # service
   bash deploy/local/stack.sh services-start >/dev/null
 }
 
-run() { # name, disturb(0/1)
+run() { # name, disturb(0/1)[, exact|detects]; SP_SCALE_* from the caller's environment
   local name=$1 disturb=$2
   fresh || { bad "$name-setup"; return 1; }
   "$BIN/spctl" replay --dir "$DATA" --ingest "$INGEST" --key "$KEY" --rate "${SP_E2E_RATE:-400}" --window 200 \
@@ -83,29 +86,54 @@ run() { # name, disturb(0/1)
   "$BIN/spctl" check-tasks --truth "$DATA/truth.json" >"$SP_VAR/check-$name.txt" 2>&1
   local rc=$?
   cat "$SP_VAR/check-$name.txt" | tail -12
-  [ $rc -eq 0 ] && ok "$name-matches-truth" || bad "$name-matches-truth"
+  if [ "${3:-exact}" = exact ]; then
+    [ $rc -eq 0 ] && ok "$name-matches-truth" || bad "$name-matches-truth"
+  else # every planted situation routed, nothing doubled; an extra task is reported, not failed
+    grep -q " 0 missing, .* 0 duplicated open tasks" "$SP_VAR/check-$name.txt" && ok "$name-detects-truth" \
+      || bad "$name-detects-truth"
+  fi
   local dl; dl=$(dead_letters)
   [ "$dl" -eq 0 ] && ok "$name-no-dead-letters" || { bad "$name-no-dead-letters"; log "$dl dead letters"; }
 }
 
-[ "${SP_E2E_SKIP_UNDISTURBED:-0}" = 1 ] || run undisturbed 0
-run crashes 1
-# the same tasks, routed to the same people, as the undisturbed run
-if [ -s "$SP_VAR/routed-undisturbed.txt" ] && cmp -s "$SP_VAR/routed-undisturbed.txt" "$SP_VAR/routed-crashes.txt"; then
-  ok "crashes-same-tasks-as-undisturbed"
-else
-  bad "crashes-same-tasks-as-undisturbed"
-  diff "$SP_VAR/routed-undisturbed.txt" "$SP_VAR/routed-crashes.txt" | head -10
-fi
-# ... and escalated alike: escalations are decided in event time (each hop
-# forwards a watermark promise, common/watermark.h; sp-taskpool escalates a
-# task before applying a later command to it), so crashes that reorder the
-# commands must not change them.
-if [ -s "$SP_VAR/tasks-undisturbed.txt" ] && cmp -s "$SP_VAR/tasks-undisturbed.txt" "$SP_VAR/tasks-crashes.txt"; then
-  ok "crashes-same-escalations-as-undisturbed"
-else
-  bad "crashes-same-escalations-as-undisturbed"
-  diff "$SP_VAR/tasks-undisturbed.txt" "$SP_VAR/tasks-crashes.txt" | head -6
-fi
+RUNS=${SP_E2E_RUNS:-undisturbed crashes scaled}
+# the tasks (prefix tasks) or the people first routed to (routed) of a run
+# equal the undisturbed run's
+same() { # label, file prefix, run
+  if [ -s "$SP_VAR/$2-undisturbed.txt" ] && cmp -s "$SP_VAR/$2-undisturbed.txt" "$SP_VAR/$2-$3.txt"; then
+    ok "$1"
+  else
+    bad "$1"
+    diff "$SP_VAR/$2-undisturbed.txt" "$SP_VAR/$2-$3.txt" | head -10
+  fi
+}
+case " $RUNS " in *" undisturbed "*) run undisturbed 0 ;; esac
+case " $RUNS " in *" crashes "*)
+  run crashes 1
+  # the same tasks, routed to the same people, as the undisturbed run
+  same crashes-same-tasks-as-undisturbed routed crashes
+  # ... and escalated alike: escalations are decided in event time (each hop
+  # forwards a watermark promise, common/watermark.h; sp-taskpool escalates a
+  # task before applying a later command to it), so crashes that reorder the
+  # commands must not change them.
+  same crashes-same-escalations-as-undisturbed tasks crashes
+  ;;
+esac
+case " $RUNS " in *" scaled "*)
+  # two sp-enrich and two sp-score instances in their groups: the planted
+  # situations detected, nothing doubled, nothing dead-lettered. Each
+  # sp-score orders only its own partitions in event time, so the exact set
+  # is not guaranteed (docs/ARCHITECTURE.md, sp-score): reported only.
+  SP_SCALE_ENRICH=2 SP_SCALE_SCORE=2 run scaled 0 detects
+  for f in routed tasks; do
+    if [ -s "$SP_VAR/$f-undisturbed.txt" ] && cmp -s "$SP_VAR/$f-undisturbed.txt" "$SP_VAR/$f-scaled.txt"; then
+      log "scaled: the same $f set as one instance"
+    else
+      log "scaled: the $f set differs from one instance's:"
+      diff "$SP_VAR/$f-undisturbed.txt" "$SP_VAR/$f-scaled.txt" | head -6
+    fi
+  done
+  ;;
+esac
 echo "e2e pipeline $pass $fail $skipped" >>"$results"
 [ "$fail" -eq 0 ]

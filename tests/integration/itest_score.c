@@ -898,6 +898,58 @@ static void test_sweep_lock_skips(void **state)
     PQfinish(other);
 }
 
+/* Event clock: the sweeps a stretch's transaction ran count only once it
+ * commits. A pass that ran its tail of sweeps and then did not commit (a
+ * failed delivery or commit) left them in tail_done; a later stretch that
+ * ran no tail counted them, and the boundaries up to there were never
+ * swept (sweep_done_ms jumped; a restart would have run them). (Daily
+ * sweeps.) */
+static void test_uncommitted_tail_not_counted(void **state)
+{
+    (void)state;
+    char cust[96], e1[128], e2[128];
+    snprintf(cust, sizeof cust, "%s-TAIL", F.pfx);
+    snprintf(e1, sizeof e1, "%s-t1", cust);
+    snprintf(e2, sizeof e2, "%s-t2", cust);
+    customer_new(cust);
+    sweeps_restart();
+    sp_clock *ec = NULL;
+    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 60000, &ec), SP_OK);
+    sp_clock *manual = F.svc.clock;
+    F.svc.clock = ec;
+    const int W = SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, OUT = SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
+    uint8_t *b[2], hb[128];
+    size_t l[2], lh;
+    bus_result res[2];
+    /* swept up to the day before T0 + 10 d */
+    ins_interaction(e1, T0, cust, NULL, "wecom", "outbound", 0, NULL);
+    g_upstream = T0 + 10 * DAY;
+    b[0] = enriched(e1, T0, cust, NULL, W, OUT, 0, &l[0]);
+    assert_int_equal(sp_watermark_pack_enriched(T0 + 10 * DAY, hb, sizeof hb, &lh), SP_OK);
+    drive_batch(
+        (const uint8_t *[]) {b[0], hb}, (size_t[]) {l[0], lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
+    assert_int_equal(res[0], BUS_OK);
+    const int64_t done = (T0 + 10 * DAY) / DAY * DAY;
+    assert_true(F.svc.sweep_done_ms == done);
+    /* a pass that swept to T0 + 40 d and rolled back; then an event before
+     * the next boundary, none passed: no tail */
+    F.svc.tail_done = T0 + 40 * DAY;
+    F.svc.tail_ran = 30;
+    ins_interaction(e2, T0 + 10 * DAY + HOUR, cust, NULL, "wecom", "outbound", 0, NULL);
+    b[1] = enriched(e2, T0 + 10 * DAY + HOUR, cust, NULL, W, OUT, 0, &l[1]);
+    drive_batch((const uint8_t *[]) {b[1]}, (size_t[]) {l[1]}, (int[]) {0}, (int[]) {0}, 1, res);
+    assert_int_equal(res[0], BUS_OK);
+    assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE event_id = 'enr:%s'", e2), 1);
+    assert_true(F.svc.sweep_done_ms == done);
+    free(b[0]);
+    free(b[1]);
+    g_upstream = 0;
+    F.svc.hold_min_ms = 0;
+    F.svc.clock = manual;
+    sp_clock_destroy(ec);
+    sweeps_restart();
+}
+
 /* --- measurements (SP_SCORE_BENCH=1) ---------------------------------------------- */
 
 static void test_bench(void **state)
@@ -1009,6 +1061,7 @@ int main(void)
         cmocka_unit_test(test_events_in_event_time_order),
         cmocka_unit_test(test_every_kind_loads),
         cmocka_unit_test(test_sweep_lock_skips),
+        cmocka_unit_test(test_uncommitted_tail_not_counted),
         cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
