@@ -767,9 +767,12 @@ static int apply_ordered(
     sp_clock_held(s->clock, -1, 0);
     for (size_t k = pos; k < n; k++) {
         res[o[k].i] = failed ? BUS_RETRY : BUS_DEFER;
+        /* the sweeps after this batch stop before every event not applied,
+         * held or to be retried: a stretch rolled back (a deadlock, a
+         * delivery timeout) must not be judged without */
+        if (o[k].t > 0 && (s->hold_min_ms == 0 || o[k].t < s->hold_min_ms)) s->hold_min_ms = o[k].t;
         if (failed) continue;
         if (msgs[o[k].i].note) msgs[o[k].i].note[0] = o[k].t, msgs[o[k].i].note[1] = o[k].promise;
-        if (s->hold_min_ms == 0 || o[k].t < s->hold_min_ms) s->hold_min_ms = o[k].t;
         sp_clock_held(s->clock, msgs[o[k].i].partition, o[k].promise);
     }
 out:

@@ -64,7 +64,7 @@ typedef struct score_svc {
     int64_t sweep_origin_ms; /* event clock, before any sweep: the boundary the first starts after */
     int64_t promise_ms; /* event clock: stamped on signals; no later signal is dated before it */
     /* event clock: events after an unswept boundary are held (BUS_DEFER) */
-    int64_t hold_min_ms; /* the earliest held event's time; 0: none held (sweeps stop before it) */
+    int64_t hold_min_ms; /* the earliest event held or to be retried; 0: none (sweeps stop before it) */
     size_t hold_max; /* held events at most (the consumer's room); 0: 2000. Beyond: the earliest go ahead */
     unsigned long prefetched, prefetch_rounds; /* fact queries run ahead in pipelines, and the pipelines */
     unsigned long applied_ahead; /* events applied ahead of their sweeps (input stopped, or too many held) */

@@ -950,6 +950,75 @@ static void test_uncommitted_tail_not_counted(void **state)
     sweeps_restart();
 }
 
+/* Event clock: a stretch whose transaction fails (here its processed_events
+ * insert waits on another transaction past lock_timeout; in life a
+ * deadlock, a delivery timeout) is retried, and the sweeps after the batch
+ * stop before it: they used to run to the watermark and judge the
+ * boundaries after the event without it, which then came after its sweeps.
+ * (Daily sweeps.) */
+static void test_failed_stretch_stops_sweeps(void **state)
+{
+    (void)state;
+    char cust[96], e1[128], e2[128];
+    snprintf(cust, sizeof cust, "%s-FAIL", F.pfx);
+    snprintf(e1, sizeof e1, "%s-f1", cust);
+    snprintf(e2, sizeof e2, "%s-f2", cust);
+    customer_new(cust);
+    sweeps_restart();
+    sp_clock *ec = NULL;
+    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 60000, &ec), SP_OK);
+    sp_clock *manual = F.svc.clock;
+    F.svc.clock = ec;
+    const int W = SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, OUT = SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
+    uint8_t *b[2], hb[128];
+    size_t l[2], lh;
+    bus_result res[2];
+    ins_interaction(e1, T0, cust, NULL, "wecom", "outbound", 0, NULL);
+    g_upstream = T0 + 10 * DAY;
+    b[0] = enriched(e1, T0, cust, NULL, W, OUT, 0, &l[0]);
+    assert_int_equal(sp_watermark_pack_enriched(T0 + 10 * DAY, hb, sizeof hb, &lh), SP_OK);
+    drive_batch(
+        (const uint8_t *[]) {b[0], hb}, (size_t[]) {l[0], lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
+    const int64_t day10 = (T0 + 10 * DAY) / DAY * DAY, day20 = (T0 + 20 * DAY) / DAY * DAY;
+    assert_true(F.svc.sweep_done_ms == day10);
+    /* the next event's transaction fails; time has moved 10 days on */
+    PGconn *other = PQconnectdb(itest_env("SP_PG_URL"));
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    char q[512];
+    snprintf(q, sizeof q,
+        "BEGIN; INSERT INTO processed_events (consumer, event_id) VALUES ('sp-score', 'enr:%s')", e2);
+    PGresult *r = PQexec(other, q);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    assert_int_equal(sp_db_exec(F.db, "SET lock_timeout = '300ms'", 0, NULL, NULL), SP_OK);
+    ins_interaction(e2, T0 + 10 * DAY + HOUR, cust, NULL, "wecom", "outbound", 0, NULL);
+    g_upstream = T0 + 20 * DAY;
+    b[1] = enriched(e2, T0 + 10 * DAY + HOUR, cust, NULL, W, OUT, 0, &l[1]);
+    assert_int_equal(sp_watermark_pack_enriched(T0 + 20 * DAY, hb, sizeof hb, &lh), SP_OK);
+    drive_batch(
+        (const uint8_t *[]) {b[1], hb}, (size_t[]) {l[1], lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
+    assert_int_equal(res[0], BUS_RETRY);
+    assert_true(F.svc.sweep_done_ms == day10);
+    score_svc_idle(&F.svc, F.db);
+    assert_true(F.svc.sweep_done_ms == day10);
+    /* the other transaction goes: the retry applies the event, then the sweeps */
+    PQclear(PQexec(other, "ROLLBACK"));
+    PQfinish(other);
+    assert_int_equal(sp_db_exec(F.db, "RESET lock_timeout", 0, NULL, NULL), SP_OK);
+    drive_batch(
+        (const uint8_t *[]) {b[1], hb}, (size_t[]) {l[1], lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
+    assert_int_equal(res[0], BUS_OK);
+    assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE event_id = 'enr:%s'", e2), 1);
+    assert_true(F.svc.sweep_done_ms == day20);
+    free(b[0]);
+    free(b[1]);
+    g_upstream = 0;
+    F.svc.hold_min_ms = 0;
+    F.svc.clock = manual;
+    sp_clock_destroy(ec);
+    sweeps_restart();
+}
+
 /* --- measurements (SP_SCORE_BENCH=1) ---------------------------------------------- */
 
 static void test_bench(void **state)
@@ -1062,6 +1131,7 @@ int main(void)
         cmocka_unit_test(test_every_kind_loads),
         cmocka_unit_test(test_sweep_lock_skips),
         cmocka_unit_test(test_uncommitted_tail_not_counted),
+        cmocka_unit_test(test_failed_stretch_stops_sweeps),
         cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
