@@ -142,12 +142,17 @@ int sp_db_ensure(sp_db *db)
 }
 
 /* Transient SQLSTATEs: connection exception (08), operator intervention
- * (57P0x), insufficient resources (53), serialization failure, deadlock. */
+ * (57P0x), insufficient resources (53), serialization failure, deadlock,
+ * a lock not granted in lock_timeout (55P03) and a statement cancelled
+ * (57014: statement_timeout, pg_cancel_backend). The last two were taken
+ * for the statement's own fault, and a valid message went to the
+ * dead-letter topic because another transaction held a row a while. */
 static int transient_state(const char *st)
 {
     if (st == NULL) return 1; /* no state at all: the connection broke */
     return strncmp(st, "08", 2) == 0 || strncmp(st, "57P", 3) == 0 || strncmp(st, "53", 2) == 0
-        || strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0;
+        || strcmp(st, "40001") == 0 || strcmp(st, "40P01") == 0 || strcmp(st, "55P03") == 0
+        || strcmp(st, "57014") == 0;
 }
 
 /* Classifies a result; clears it unless it is a success handed to the caller. */
@@ -384,9 +389,21 @@ int sp_db_begin(sp_db *db)
 {
     return sp_db_exec(db, "BEGIN", 0, NULL, NULL);
 }
+/* A transaction an error aborted answers COMMIT with the tag ROLLBACK and
+ * no error: that is a failure too, or a caller that went on after a
+ * failed statement would take its work for committed. */
 int sp_db_commit(sp_db *db)
 {
-    return sp_db_exec(db, "COMMIT", 0, NULL, NULL);
+    int rv = sp_db_ensure(db);
+    if (rv != SP_OK) return rv;
+    PGresult *r = NULL;
+    if ((rv = check(db, PQexec(db->conn, "COMMIT"), &r)) != SP_OK) return rv;
+    if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+        set_err(db, "the transaction was aborted by an earlier error and rolled back");
+        rv = SP_EDB;
+    }
+    PQclear(r);
+    return rv;
 }
 
 void sp_db_rollback(sp_db *db)

@@ -3,7 +3,8 @@
  *
  * Errors are classified so consumers can choose RETRY or DEAD:
  *   SP_EDBDOWN  transient - connection lost or refused, server shutting
- *               down, serialization failure or deadlock: retry later;
+ *               down, serialization failure or deadlock, lock or statement
+ *               timeout, a cancelled statement: retry later;
  *   SP_EDB      the statement itself failed (constraint, syntax, ...).
  * The message of the last error is kept in sp_db_errmsg(). A connection is
  * used by one thread at a time. */
@@ -72,7 +73,9 @@ typedef struct sp_db_stmt {
 #define SP_DB_PIPELINE_CHUNK 128
 int sp_db_exec_many(sp_db *db, size_t n, const sp_db_stmt *stmts, PGresult **res);
 
-/* Transactions. Rollback never fails loudly (it is the cleanup path). */
+/* Transactions. Rollback never fails loudly (it is the cleanup path).
+ * Commit of a transaction an earlier error aborted is SP_EDB (PostgreSQL
+ * rolls it back without an error of its own). */
 int sp_db_begin(sp_db *db);
 int sp_db_commit(sp_db *db);
 void sp_db_rollback(sp_db *db);

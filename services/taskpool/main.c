@@ -226,6 +226,7 @@ int main(int argc, char **argv)
 out:
     api_ws_stop(ws);
     sp_service_destroy(&svc); /* the HTTP server first: no handler runs once the producer goes */
+    taskpool_svc_clear(&ts);
     taskpool_api_destroy(api);
     api_pool_destroy(pool);
     sp_config_free(rows, &cfg);

@@ -13,6 +13,56 @@
 #include <string.h>
 
 /* Publishes the TaskEvent of ev on t into the batch's delivery group. */
+struct taskpool_outbox_msg {
+    char *key;
+    uint8_t *buf;
+    size_t len;
+};
+
+/* Starts holding back TaskEvents (publish stages them). */
+static void outbox_begin(taskpool_svc *s)
+{
+    s->outbox.on = 1;
+}
+
+/* Forgets the staged TaskEvents (their writes did not go in) and stops
+ * holding back. */
+static void outbox_drop(taskpool_svc *s)
+{
+    for (size_t i = 0; i < s->outbox.n; i++) {
+        free(s->outbox.msgs[i].key);
+        free(s->outbox.msgs[i].buf);
+    }
+    s->outbox.n = 0;
+    s->outbox.on = 0;
+}
+
+/* Sends the staged TaskEvents in g, in order, once their writes are in;
+ * stops holding back. SP_OK or the first send's error (the caller retries
+ * the work; the rest are dropped). */
+static int outbox_send(taskpool_svc *s, bus_group *g)
+{
+    int rv = SP_OK;
+    for (size_t i = 0; i < s->outbox.n && rv == SP_OK; i++) {
+        struct taskpool_outbox_msg *m = &s->outbox.msgs[i];
+        rv = bus_group_send(g, s->producer, s->events_topic, m->key, strlen(m->key), m->buf, m->len);
+    }
+    outbox_drop(s);
+    return rv;
+}
+
+void taskpool_svc_clear(taskpool_svc *s)
+{
+    if (!s) return;
+    outbox_drop(s);
+    free(s->outbox.msgs);
+    s->outbox = (taskpool_outbox) {0};
+}
+
+/* Publishes the TaskEvent of a change to t - or, while the outbox holds
+ * back, stages it: an event sent before its write was confirmed reported,
+ * when the write then failed, a change that never happened, under an id
+ * (tev:<key>:<revision>) the redone batch gives to another change. */
 static int publish(taskpool_svc *s, bus_group *g, const task *t, const task_event *ev)
 {
     Salespulse__V1__TaskEvent pb;
@@ -24,6 +74,26 @@ static int publish(taskpool_svc *s, bus_group *g, const task *t, const task_even
     uint8_t *buf = malloc(len ? len : 1);
     if (buf == NULL) return SP_ENOMEM;
     salespulse__v1__task_event__pack(&pb, buf);
+    if (s->outbox.on) {
+        taskpool_outbox *o = &s->outbox;
+        if (o->n == o->cap) {
+            size_t cap = o->cap ? o->cap * 2 : 64;
+            struct taskpool_outbox_msg *m = realloc(o->msgs, cap * sizeof *m);
+            if (!m) {
+                free(buf);
+                return SP_ENOMEM;
+            }
+            o->msgs = m;
+            o->cap = cap;
+        }
+        char *key = strdup(t->key);
+        if (!key) {
+            free(buf);
+            return SP_ENOMEM;
+        }
+        o->msgs[o->n++] = (struct taskpool_outbox_msg) {key, buf, len};
+        return SP_OK;
+    }
     rv = bus_group_send(g, s->producer, s->events_topic, t->key, strlen(t->key), buf, len);
     free(buf);
     return rv;
@@ -67,6 +137,7 @@ static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     }
     sp_clock_observe(s->clock, m->partition, command_time(cmd));
     int64_t now = cmd->meta->occurred_at_ms;
+    outbox_begin(s); /* its events go once all its writes are in */
     task *existing = calloc(2, sizeof *existing), *next = existing ? existing + 1 : NULL;
     if (existing == NULL) {
         out = BUS_RETRY;
@@ -104,6 +175,11 @@ static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     }
     if (ev.emit && publish(s, g, next, &ev) != SP_OK) out = BUS_RETRY;
 free_tasks:
+    if (out == BUS_OK && outbox_send(s, g) != SP_OK) {
+        snprintf(reason, cap, "task event not published");
+        out = BUS_RETRY;
+    }
+    outbox_drop(s); /* an item answered DEAD or RETRY: its events never were */
     if (out == BUS_OK)
         s->escalations
             += (unsigned long)escalated; /* counted with the item (its batch may still be redone) */
@@ -198,6 +274,7 @@ static int batch_fast(taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n,
     if ((f.cur = calloc(f.nkeys ? f.nkeys : 1, sizeof *f.cur)) == NULL
         || (f.have = calloc(f.nkeys ? f.nkeys : 1, sizeof *f.have)) == NULL)
         goto oom;
+    outbox_begin(s); /* the batch's events go once all its writes are in */
     if ((rv = task_db_prepare_put(db)) != SP_OK || (rv = sp_db_begin(db)) != SP_OK
         || (rv = task_db_get_many(db, f.key, f.nkeys, f.cur, f.have)) != SP_OK
         || (rv = task_db_suppressed_many(db, f.cmd, n, s->suppress_ms, f.suppressed)) != SP_OK)
@@ -243,6 +320,7 @@ static int batch_fast(taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n,
         queued = 0;
         if ((rv = sp_db_pipeline_end(db)) != SP_OK) goto db_fail;
     }
+    if (outbox_send(s, g) != SP_OK) goto retry;
     char err[256];
     if (bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
         sp_warn("batch: outputs not delivered (%s); retrying", err);
@@ -254,6 +332,7 @@ static int batch_fast(taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n,
     fast_free(&f);
     return SP_OK;
 db_fail:
+    outbox_drop(s);
     if (queued > 0) sp_db_pipeline_end(db);
     sp_db_rollback(db);
     bus_group_release(g);
@@ -266,12 +345,14 @@ db_fail:
     }
     return SP_EDB; /* a statement failed: isolate the message that did it */
 oom:
+    outbox_drop(s);
     bus_group_release(g);
     fast_free(&f);
     for (size_t i = 0; i < n; i++)
         res[i] = BUS_RETRY;
     return SP_OK;
 retry:
+    outbox_drop(s);
     if (queued > 0) sp_db_pipeline_end(db);
     sp_db_rollback(db);
     bus_group_release(g);

@@ -8,6 +8,14 @@
 #include "db.h"
 #include "taskpool/sla.h"
 
+/* TaskEvents of the work in hand, held back until the writes they report
+ * are in (see publish in taskpool_svc.c). */
+typedef struct taskpool_outbox {
+    struct taskpool_outbox_msg *msgs;
+    size_t n, cap;
+    int on; /* publish stages instead of sending */
+} taskpool_outbox;
+
 typedef struct taskpool_svc {
     bus_producer *producer; /* borrowed */
     sp_clock *clock; /* borrowed */
@@ -24,7 +32,11 @@ typedef struct taskpool_svc {
     int64_t last_review_ms; /* clock time of the last check */
     unsigned long reviews; /* reviews run */
     long key_actions; /* planned key-action rows written for sp-score */
+    taskpool_outbox outbox;
 } taskpool_svc;
+
+/* Frees what the service keeps between batches (the outbox's room). */
+void taskpool_svc_clear(taskpool_svc *s);
 
 /* sp_service_batch_fn for TaskCommand messages. */
 void taskpool_svc_batch(

@@ -1,8 +1,8 @@
 /* The database layer against a real PostgreSQL: pipelined reads
  * (sp_db_exec_many) in order across chunks, a failing statement in a later
  * chunk reported with nothing handed out and the connection usable after
- * the rollback; sp-score's query memo on top of it; and score_ms inlining
- * (migration 0018). */
+ * the rollback; sp-score's query memo on top of it; score_ms inlining
+ * (migration 0018); commits of aborted transactions and lock timeouts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,6 +154,49 @@ static void test_score_ms_inlined(void **state)
     PQclear(r);
 }
 
+/* A commit after a failed statement the caller went on from: PostgreSQL
+ * rolls back without an error of its own; sp_db_commit says SP_EDB. */
+static void test_commit_of_aborted_transaction_fails(void **state)
+{
+    (void)state;
+    const char *zero[1] = {"0"};
+    assert_int_equal(sp_db_begin(DB), SP_OK);
+    assert_int_equal(sp_db_exec(DB, SQL_DIV, 1, zero, NULL), SP_EDB);
+    assert_int_equal(sp_db_commit(DB), SP_EDB);
+    assert_non_null(strstr(sp_db_errmsg(DB), "rolled back"));
+    assert_int_equal(sp_db_begin(DB), SP_OK); /* usable again */
+    assert_int_equal(sp_db_commit(DB), SP_OK);
+}
+
+/* A lock not granted within lock_timeout is transient (SP_EDBDOWN: retry),
+ * not the statement's fault (SP_EDB: dead-letter): another transaction held
+ * the row. Likewise a cancelled statement. */
+static void test_lock_timeout_is_transient(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        sp_db_exec(DB, "CREATE TABLE IF NOT EXISTS itest_locked (id int PRIMARY KEY)", 0, NULL, NULL), SP_OK);
+    assert_int_equal(
+        sp_db_exec(DB, "INSERT INTO itest_locked VALUES (1) ON CONFLICT DO NOTHING", 0, NULL, NULL), SP_OK);
+    PGconn *other = PQconnectdb(itest_env("SP_PG_URL"));
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    PGresult *r = PQexec(other, "BEGIN; SELECT * FROM itest_locked WHERE id = 1 FOR UPDATE");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    assert_int_equal(sp_db_begin(DB), SP_OK);
+    assert_int_equal(sp_db_exec(DB, "SET LOCAL lock_timeout = '100ms'", 0, NULL, NULL), SP_OK);
+    assert_int_equal(
+        sp_db_exec(DB, "UPDATE itest_locked SET id = 1 WHERE id = 1", 0, NULL, NULL), SP_EDBDOWN);
+    sp_db_rollback(DB);
+    assert_int_equal(sp_db_begin(DB), SP_OK);
+    assert_int_equal(sp_db_exec(DB, "SET LOCAL statement_timeout = '50ms'", 0, NULL, NULL), SP_OK);
+    assert_int_equal(sp_db_exec(DB, "SELECT pg_sleep(1)", 0, NULL, NULL), SP_EDBDOWN);
+    sp_db_rollback(DB);
+    PQclear(PQexec(other, "ROLLBACK"));
+    PQfinish(other);
+    assert_int_equal(sp_db_exec(DB, "DROP TABLE itest_locked", 0, NULL, NULL), SP_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +204,8 @@ int main(void)
         cmocka_unit_test(test_exec_many_error),
         cmocka_unit_test(test_memo_round),
         cmocka_unit_test(test_score_ms_inlined),
+        cmocka_unit_test(test_commit_of_aborted_transaction_fails),
+        cmocka_unit_test(test_lock_timeout_is_transient),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

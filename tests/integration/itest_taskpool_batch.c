@@ -143,6 +143,7 @@ static void fx_open(batch_fx *f)
 
 static void fx_close(batch_fx *f)
 {
+    taskpool_svc_clear(&f->ts);
     free(f->topic);
     sp_clock_destroy(f->clock);
     bus_producer_destroy(f->prod);
@@ -226,6 +227,15 @@ static void test_batch(void **state)
     assert_int_equal(q("SELECT count(*) FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1'", "c"), 1);
     assert_int_equal(q("SELECT count(*) FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1'", "d"), 0);
     assert_int_equal(q("SELECT count(*) FROM tasks WHERE key = 'task:deal.stalled:deal:{}:1'", "e"), 1);
+    /* the failed pass published nothing: no TaskEvent reports the task
+     * that was never written (the pipelined pass used to send its events
+     * before PostgreSQL had answered its writes); c's and e's are there */
+    assert_int_equal(itest_sh("test \"$(kcat -b %s -C -t %s -e -q -f '%%k\\n' | grep -c ':%s-d:')\" = 0",
+                         itest_env("SP_KAFKA_BOOTSTRAP"), f.topic, P),
+        0);
+    assert_int_equal(itest_sh("test \"$(kcat -b %s -C -t %s -e -q -f '%%k\\n' | grep -c ':%s-[ce]:')\" -ge 2",
+                         itest_env("SP_KAFKA_BOOTSTRAP"), f.topic, P),
+        0);
     /* and the connection still works for the fast path afterwards */
     size_t l3;
     uint8_t *c3 = cmd("f", "e7", T0 + 5000, "after", &l3);
