@@ -322,7 +322,7 @@ static int batch_fast(taskpool_svc *s, sp_db *db, const bus_msg *msgs, size_t n,
     }
     if (outbox_send(s, g) != SP_OK) goto retry;
     char err[256];
-    if (bus_group_wait(g, 15000, err, sizeof err) != SP_OK) {
+    if (bus_group_wait(g, s->deliver_wait_ms > 0 ? s->deliver_wait_ms : 15000, err, sizeof err) != SP_OK) {
         sp_warn("batch: outputs not delivered (%s); retrying", err);
         goto retry;
     }
@@ -483,19 +483,32 @@ static int escalate_due(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int64
     return SP_OK;
 }
 
-/* Escalates one due task in its own transaction; returns 1 if it did. */
+/* Escalates one due task in its own transaction: 1 if it did, 0 if there
+ * was nothing to do, -1 if it failed (rolled back: the database, or its
+ * TaskEvent not delivered). */
 static int escalate_one(taskpool_svc *s, sp_db *db, const char *key, int64_t now)
 {
     task *t = calloc(1, sizeof *t);
     bus_group *g = NULL;
-    int done = 0, found = 0;
+    int done = -1, found = 0;
+    int wait_ms = s->deliver_wait_ms > 0 ? s->deliver_wait_ms : 15000;
     if (t == NULL || bus_group_new(&g) != SP_OK || sp_db_begin(db) != SP_OK) goto out;
-    if (task_db_get(db, key, 1, t, &found) != SP_OK || !found) goto rollback;
-    if (escalate_apply(s, db, g, t, now, &done) != SP_OK || !done) goto rollback;
-    if (bus_group_wait(g, 15000, NULL, 0) != SP_OK || sp_db_commit(db) != SP_OK) goto rollback;
+    if (task_db_get(db, key, 1, t, &found) != SP_OK) goto rollback;
+    if (!found) {
+        done = 0;
+        goto rollback;
+    }
+    if (escalate_apply(s, db, g, t, now, &done) != SP_OK) {
+        done = -1;
+        goto rollback;
+    }
+    if (!done) goto rollback;
+    if (bus_group_wait(g, wait_ms, NULL, 0) != SP_OK || sp_db_commit(db) != SP_OK) {
+        done = -1;
+        goto rollback;
+    }
     goto out;
 rollback:
-    done = 0;
     sp_db_rollback(db);
 out:
     bus_group_release(g);
@@ -517,17 +530,23 @@ int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
             1, p, &r)
         != SP_OK)
         return -1;
-    int n = 0;
+    int n = 0, failed = 0;
     /* every level that is due by now, not one per sweep: how often the
-     * sweep runs must not change where a task ends up */
-    for (int i = 0; i < PQntuples(r); i++)
-        for (int level = 0; level < SP_TASK_MAX_CHAIN && escalate_one(s, db, PQgetvalue(r, i, 0), now);
-             level++)
+     * sweep runs must not change where a task ends up. The first failure
+     * ends the sweep (Kafka or PostgreSQL down: each further task would
+     * wait out its own delivery timeout, up to 500 of them); the rest wait
+     * for the next sweep. */
+    for (int i = 0; i < PQntuples(r) && !failed; i++)
+        for (int level = 0; level < SP_TASK_MAX_CHAIN; level++) {
+            int done = escalate_one(s, db, PQgetvalue(r, i, 0), now);
+            if (done < 0) failed = 1, s->escalation_failures++;
+            if (done <= 0) break;
             n++;
+        }
     PQclear(r);
-    s->last_sweep_ms = now;
+    if (!failed) s->last_sweep_ms = now;
     s->escalations += (unsigned long)n;
-    return n;
+    return failed ? -1 : n;
 }
 
 int taskpool_goal_schedule(taskpool_svc *s, sp_db *db)

@@ -33,6 +33,8 @@ typedef struct taskpool_svc {
     unsigned long reviews; /* reviews run */
     long key_actions; /* planned key-action rows written for sp-score */
     taskpool_outbox outbox;
+    int deliver_wait_ms; /* a batch's or an escalation's TaskEvents delivered within; 0: 15 s */
+    unsigned long escalation_failures; /* escalations rolled back (not delivered, database) */
 } taskpool_svc;
 
 /* Frees what the service keeps between batches (the outbox's room). */
@@ -46,7 +48,9 @@ void taskpool_svc_batch(
  * batches it runs at most once per sweep_every_ms of clock time; after a
  * batch always (cheap: an indexed read of due tasks only), so a command that
  * arrives after its deadline passed in event time still escalates.
- * Returns the number escalated, or -1 when the database failed. */
+ * Returns the number escalated, or -1 when the database failed or an
+ * escalation could not be delivered: the sweep stops there and the rest
+ * wait for the next one (which is not put off: the sweep did not count). */
 int taskpool_sla_sweep(taskpool_svc *s, sp_db *db);
 
 /* The goal schedule, at most once per sweep_every_ms of clock time:

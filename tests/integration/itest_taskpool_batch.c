@@ -329,6 +329,66 @@ static void test_escalation_in_event_time(void **state)
     fx_close(&f);
 }
 
+/* The SLA sweep stops at the first escalation it cannot deliver (Kafka
+ * unreachable): each further one would wait out its own delivery timeout
+ * (15 s, up to 500 tasks a sweep: the consumer stalled for hours). The
+ * escalations are rolled back, the sweep does not count, and the next one
+ * (Kafka back) escalates them all. */
+static void test_sweep_stops_at_first_failure(void **state)
+{
+    (void)state;
+    snprintf(P, sizeof P, "ts%d", (int)getpid());
+    batch_fx f;
+    fx_open(&f);
+    taskpool_svc *ts = &f.ts;
+    const int64_t H = 3600000;
+    bus_result res[3];
+    char reasons[3][BUS_REASON_LEN];
+    uint8_t *b[3];
+    size_t len[3];
+    bus_msg m[3];
+    const char *names[3] = {"x", "y", "z"};
+    for (int i = 0; i < 3; i++) {
+        char ev[8];
+        snprintf(ev, sizeof ev, "%s1", names[i]);
+        b[i] = cmd_ex(names[i], ev, T0, "open", &(cmd_opts) {0, T0, "it-batch-sup"}, &len[i]);
+        m[i] = (bus_msg) {.topic = "t", .partition = 0, .offset = i, .payload = b[i], .len = len[i]};
+    }
+    taskpool_svc_batch(ts, f.db, m, 3, res, reasons);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(res[i], BUS_OK);
+        free(b[i]);
+    }
+    /* Kafka unreachable; time passes every deadline (8 h) */
+    bus_producer *dead = NULL;
+    char err[256];
+    assert_int_equal(bus_producer_new("127.0.0.1:1", "itest-dead", &dead, err, sizeof err), SP_OK);
+    bus_producer *live = ts->producer;
+    ts->producer = dead;
+    ts->deliver_wait_ms = 300;
+    b[0] = malloc(128);
+    assert_int_equal(sp_watermark_pack_command(T0 + 30 * H, b[0], 128, &len[0]), SP_OK);
+    m[0] = (bus_msg) {.topic = "t", .partition = 0, .offset = 10, .payload = b[0], .len = len[0]};
+    taskpool_svc_batch(ts, f.db, m, 1, res, reasons); /* the sweep after it fails */
+    assert_int_equal(res[0], BUS_OK);
+    assert_int_equal(ts->escalation_failures, 1);
+    assert_int_equal(ts->last_sweep_ms, 0);
+    assert_int_equal(q("SELECT count(*) FROM tasks WHERE key LIKE 'task:deal.stalled:deal:{}:1' AND "
+                       "escalation_level > 0",
+                         "_"),
+        0);
+    /* Kafka back: the next sweep escalates all three */
+    ts->producer = live;
+    assert_int_equal(taskpool_sla_sweep(ts, f.db), 3);
+    assert_int_equal(q("SELECT count(*) FROM tasks WHERE key LIKE 'task:deal.stalled:deal:{}:1' AND "
+                       "escalation_level = 1",
+                         "_"),
+        3);
+    free(b[0]);
+    bus_producer_destroy(dead); /* its undelivered message: a 10 s flush */
+    fx_close(&f);
+}
+
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -458,6 +518,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_escalation_in_event_time),
+        cmocka_unit_test(test_sweep_stops_at_first_failure),
         cmocka_unit_test(test_ws_within_a_second),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
