@@ -47,10 +47,10 @@ typedef struct sp_http_header {
 /* Who made the request, as established by the auth hook. ext is the
  * service's own data (never freed here). */
 typedef struct sp_http_principal {
-    char person_id[64];
+    char person_id[65]; /* ids are 1..64 characters (org admin) */
     char role[32];
-    char team[64];
-    char region[32];
+    char team[65];
+    char region[65];
     void *ext;
 } sp_http_principal;
 

@@ -98,10 +98,17 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
         sp_counter_add(api->m_auth_fail, 1);
         return SP_EAUTH;
     }
-    snprintf(out->person_id, sizeof out->person_id, "%s", PQgetvalue(r, 0, 0));
-    snprintf(out->role, sizeof out->role, "%s", PQgetvalue(r, 0, 1));
-    snprintf(out->team, sizeof out->team, "%s", PQgetvalue(r, 0, 2));
-    snprintf(out->region, sizeof out->region, "%s", PQgetvalue(r, 0, 3));
+    /* an id cut short would name another team or region: refuse instead */
+    if (snprintf(out->person_id, sizeof out->person_id, "%s", PQgetvalue(r, 0, 0))
+            >= (int)sizeof out->person_id
+        || snprintf(out->role, sizeof out->role, "%s", PQgetvalue(r, 0, 1)) >= (int)sizeof out->role
+        || snprintf(out->team, sizeof out->team, "%s", PQgetvalue(r, 0, 2)) >= (int)sizeof out->team
+        || snprintf(out->region, sizeof out->region, "%s", PQgetvalue(r, 0, 3)) >= (int)sizeof out->region) {
+        PQclear(r);
+        sp_warn("token of a person whose ids exceed 64 characters refused");
+        sp_counter_add(api->m_auth_fail, 1);
+        return SP_EAUTH;
+    }
     token_cache_put(api->tokens, hash, out, now_ms, strtoll(PQgetvalue(r, 0, 5), NULL, 10));
     PQclear(r);
     return SP_OK;

@@ -1,8 +1,10 @@
 /* api_query.c - query parameters, cursors and action bodies (pure). */
 #include "taskpool/api_query.h"
 
+#include "civil.h"
 #include "err.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,6 +167,31 @@ int api_cursor_encode(const api_cursor *c, char *buf, size_t cap)
     return b64_encode((const unsigned char *)raw, (size_t)n, buf, cap);
 }
 
+/* 1 for "YYYY-MM-DD HH:MM:SS[.f{1,6}]+00" naming a real moment (what the
+ * list queries write: to_char(... 'YYYY-MM-DD HH24:MI:SS.US') || '+00'). */
+static int cursor_time_valid(const char *t, size_t n)
+{
+    static const char shape[] = "dddd-dd-dd dd:dd:dd";
+    const size_t base = sizeof shape - 1;
+    if (n < base + 3) return 0;
+    for (size_t i = 0; i < base; i++)
+        if (shape[i] == 'd' ? !isdigit((unsigned char)t[i]) : t[i] != shape[i]) return 0;
+    size_t i = base;
+    if (t[i] == '.') {
+        size_t f = ++i;
+        while (i < n && isdigit((unsigned char)t[i]))
+            i++;
+        if (i == f || i - f > 6) return 0;
+    }
+    if (n - i != 3 || memcmp(t + i, "+00", 3) != 0) return 0;
+    int y = atoi(t), mo = atoi(t + 5), d = atoi(t + 8), h = atoi(t + 11), mi = atoi(t + 14), s = atoi(t + 17);
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return 0;
+    /* the day exists in its month: it survives a round trip through day numbers */
+    int y2, m2, d2;
+    sp_civil_from_days(sp_days_from_civil(y, mo, d), &y2, &m2, &d2);
+    return y2 == y && m2 == mo && d2 == d;
+}
+
 int api_cursor_decode(const char *text, api_cursor *c)
 {
     unsigned char raw[API_CURSOR_MAX];
@@ -175,9 +202,9 @@ int api_cursor_decode(const char *text, api_cursor *c)
     if (bar2 == NULL || bar1 - s != 1 || s[0] < '1' || s[0] > '3') return SP_EINVAL;
     size_t clen = (size_t)(bar2 - bar1 - 1), klen = strlen(bar2 + 1);
     if (clen == 0 || clen >= sizeof c->created || klen == 0 || klen >= sizeof c->key) return SP_EINVAL;
-    /* the timestamp goes into a query as a parameter; still, only its alphabet */
-    for (const char *p = bar1 + 1; p < bar2; p++)
-        if (!strchr("0123456789-:. +T", *p)) return SP_EINVAL;
+    /* the timestamp goes into a query as a parameter: exactly what the
+     * encoder writes, a real date (PostgreSQL refusing it was a 500) */
+    if (!cursor_time_valid(bar1 + 1, clen)) return SP_EINVAL;
     memset(c, 0, sizeof *c);
     c->level = s[0] - '0';
     memcpy(c->created, bar1 + 1, clen);

@@ -376,11 +376,18 @@ int api_h_funnel(const sp_http_req *req, sp_http_res *res, void *arg)
     if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
     int rv = SP_OK;
     char team_region[96];
-    if (team[0])
+    if (team[0]) {
         rv = api_team_scope(db, &p, team, res, team_region);
-    else if (region[0] && p.role != ACL_ROLE_ADMIN && !(p.region_id && strcmp(region, p.region_id) == 0)) {
+    } else if (region[0] && p.role != ACL_ROLE_ADMIN
+        && !(p.role == ACL_ROLE_DIRECTOR && p.region_id && strcmp(region, p.region_id) == 0)) {
+        /* a region is a director's (own) or an admin's: a supervisor's
+         * region from their team is not theirs to read */
         rv = SP_ENOTFOUND;
-        sp_http_res_error(res, 404, "not_found", "no such region", NULL);
+        sp_http_res_error(res, 404, "not_found", "no such region", "region");
+    } else if (!team[0] && !region[0] && p.role != ACL_ROLE_ADMIN) {
+        /* no team or region of their own: not the whole company */
+        rv = SP_ENOTFOUND;
+        sp_http_res_error(res, 404, "not_found", "no team or region to read", NULL);
     }
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)api->cfg.now_ms(api->cfg.now_arg));

@@ -110,6 +110,26 @@ static void *conn_run(void *arg)
             sp_http_res res;
             sp_http_res_init(&res);
             api_changes_collect(ws->api, &p, &q, &res);
+            /* the token again before anything goes out (the token cache makes
+             * it cheap): a revoked token or a deactivated person stops the
+             * feed; a new team or region applies from the next slice. The
+             * database down keeps the last. */
+            sp_http_principal now_hp;
+            int arv = ws_auth(ws, c->s, query, &now_hp);
+            if (arv == SP_EAUTH) {
+                static const char m[]
+                    = "{\"error\":{\"code\":\"unauthorized\",\"message\":\"token no longer valid\"}}";
+                ws_send(c->s, m, sizeof m - 1);
+                sp_http_res_clear(&res);
+                break;
+            }
+            if (arv == SP_OK) {
+                hp = now_hp;
+                if (!api_principal(&req, &p)) {
+                    sp_http_res_clear(&res);
+                    break;
+                }
+            }
             json_t *j = res.status == 200 && res.body ? json_loadb(res.body, res.body_len, 0, NULL) : NULL;
             size_t n = json_array_size(json_object_get(j, "tasks"));
             int64_t next = json_integer_value(json_object_get(j, "next_since"));

@@ -310,6 +310,23 @@ static void test_auth(void **state)
     assert_int_equal(spctl_token_issue(E.db, E.id[SUP1], "itest", 3600, E.tok[SUP1], hash), SP_OK);
     /* an unknown person gets no token */
     assert_int_equal(spctl_token_issue(E.db, "nobody-at-all", "", 0, tok, hash), SP_ENOTFOUND);
+    /* ids of 64 characters (the longest the org admin takes) stay whole in
+     * the principal: a director's region was cut at 31, so out of scope */
+    char rlong[65], dlong[65];
+    memset(rlong, 'r', 64), memset(dlong, 'd', 64);
+    rlong[64] = dlong[64] = '\0';
+    memcpy(rlong, E.P, strlen(E.P)), memcpy(dlong, E.P, strlen(E.P));
+    sqlf("INSERT INTO regions (id, name) VALUES ('%s', 'Long'); INSERT INTO people (id, name, role, "
+         "region_id) "
+         "VALUES ('%s', 'Dir Long', 'director', '%s')",
+        rlong, dlong, rlong);
+    assert_int_equal(spctl_token_issue(E.db, dlong, "", 0, tok, hash), SP_OK);
+    memcpy(E.tok[DIR1], tok, sizeof tok); /* borrow dir1's slot */
+    assert_int_equal(getf(DIR1, &t, "/v1/funnel?region=%s", rlong), 200);
+    json_decref(t);
+    assert_int_equal(getf(DIR1, &t, "/v1/funnel"), 200);
+    json_decref(t);
+    assert_int_equal(spctl_token_issue(E.db, E.id[DIR1], "itest", 3600, E.tok[DIR1], hash), SP_OK);
 }
 
 static void test_my_tasks_pages(void **state)
@@ -500,6 +517,11 @@ static void test_views(void **state)
     assert_int_equal(getf(REP1, &j, "/v1/funnel"), 403);
     json_decref(j);
     assert_int_equal(getf(SUP1, &j, "/v1/funnel?region=%s-R2", E.P), 404);
+    json_decref(j);
+    /* a supervisor's own region (their team's) is not theirs either: own team only */
+    assert_int_equal(getf(SUP1, &j, "/v1/funnel?region=%s-R1", E.P), 404);
+    json_decref(j);
+    assert_int_equal(getf(DIR1, &j, "/v1/funnel?region=%s-R1", E.P), 200);
     json_decref(j);
     assert_int_equal(getf(DIR1, &j, "/v1/funnel?team=%s-T2", E.P), 404);
     json_decref(j);
@@ -1049,6 +1071,23 @@ static void test_websocket(void **state)
     /* rep2's task changing is not pushed to rep1 */
     sqlf("UPDATE tasks SET note = 'not yours' WHERE key = '%s:k3'", E.P);
     assert_int_equal(ws_recv(s, buf, sizeof buf, 1500), NNG_ETIMEDOUT);
+    nng_stream_close(s);
+    nng_stream_free(s);
+    /* a token revoked while its feed is open: the feed stops with an error
+     * (it was authenticated once and pushed on indefinitely) */
+    char tok[48], hash[65], prefix[13];
+    assert_int_equal(spctl_token_issue(E.db, E.id[REP1], "ws", 0, tok, hash), SP_OK);
+    snprintf(q, sizeof q, "since=%lld&token=%s", (long long)sqlf_int("SELECT max(seq) FROM tasks"), tok);
+    s = ws_dial(port, q);
+    usleep(300000);
+    snprintf(prefix, sizeof prefix, "%.12s", hash);
+    int n = 0;
+    assert_int_equal(spctl_token_revoke(E.db, NULL, prefix, &n), SP_OK);
+    assert_int_equal(n, 1);
+    sqlf("UPDATE tasks SET note = 'after revoke' WHERE key = '%s:p3'", E.P);
+    assert_int_equal(ws_recv(s, buf, sizeof buf, 5000), 0);
+    assert_non_null(strstr(buf, "unauthorized"));
+    assert_null(strstr(buf, "after revoke"));
     nng_stream_close(s);
     nng_stream_free(s);
     api_ws_stop(ws);
