@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Publishes the TaskEvent of ev on t into the batch's delivery group. */
 struct taskpool_outbox_msg {
     char *key;
     uint8_t *buf;
@@ -137,12 +136,12 @@ static bus_result apply_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     }
     sp_clock_observe(s->clock, m->partition, command_time(cmd));
     int64_t now = cmd->meta->occurred_at_ms;
-    outbox_begin(s); /* its events go once all its writes are in */
     task *existing = calloc(2, sizeof *existing), *next = existing ? existing + 1 : NULL;
     if (existing == NULL) {
         out = BUS_RETRY;
         goto done;
     }
+    outbox_begin(s); /* its events go once all its writes are in (dropped at free_tasks) */
     int found = 0;
     int64_t suppressed_until = 0;
     if ((rv = task_db_get(db, cmd->task_key, 1, existing, &found)) != SP_OK
@@ -518,6 +517,7 @@ out:
 
 int taskpool_sla_sweep(taskpool_svc *s, sp_db *db)
 {
+    SP_ASSERT(!s->outbox.on); /* else its escalations would be staged and never sent */
     int64_t now = sp_clock_now_ms(s->clock);
     if (now <= 0 || (s->last_sweep_ms && now - s->last_sweep_ms < s->sweep_every_ms)) return 0;
     char now_s[24];
