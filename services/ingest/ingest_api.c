@@ -104,6 +104,46 @@ static void reject(ingest_api *a, sp_http_res *res, int rv, ingest_errlist *errs
         res, rv == SP_ENOMEM ? 500 : 422, rv == SP_ENOMEM ? "internal" : "invalid", sp_strerror(rv), NULL);
 }
 
+/* 1 when source is in the '|'-separated list. */
+static int source_listed(const char *list, const char *source)
+{
+    size_t n = strlen(source);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, '|');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, source, n) == 0) return 1;
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* 1 when the request's API key may post every item's source (a key issued
+ * for some sources only, "name:src|src=..."; other keys post any); else
+ * answers 422 naming each refused item's index and the field source, and
+ * nothing is published. A key was only a metrics label: any key could post
+ * as any source, and pre-empt a genuine event's id (source, external id). */
+static int sources_allowed(const sp_http_req *req, sp_interaction *const *items, size_t n, sp_http_res *res)
+{
+    const char *allowed = req->principal ? (const char *)req->principal->ext : NULL;
+    if (!allowed) return 1;
+    ingest_errlist errs = {0};
+    for (size_t i = 0; i < n; i++)
+        if (!items[i]->source || !source_listed(allowed, items[i]->source))
+            ingest_errlist_add(&errs, (int)i, "source", "source \"%s\" not allowed for this API key (%s)",
+                items[i]->source ? items[i]->source : "", allowed);
+    int ok = ingest_errlist_count(&errs) == 0;
+    char *json = NULL;
+    if (!ok && ingest_errlist_to_json(&errs, &json) == SP_OK) {
+        sp_http_res_set(res, 422, "application/json", json, strlen(json));
+        free(json);
+    } else if (!ok) {
+        sp_http_res_error(res, 422, "invalid", "source not allowed for this API key", "source");
+    }
+    ingest_errlist_clear(&errs);
+    return ok;
+}
+
 static const char *source_of(const sp_http_req *req, const char *fallback)
 {
     return req->principal && req->principal->person_id[0] ? req->principal->person_id : fallback;
@@ -126,7 +166,7 @@ static int h_interactions(const sp_http_req *req, sp_http_res *res, void *arg)
     int rv = ingest_batch_parse(req->body, req->body_len, &o, &b, &errs);
     if (rv != SP_OK)
         reject(a, res, rv, &errs, source_of(req, "api"));
-    else
+    else if (sources_allowed(req, b->items, b->n, res))
         publish(a, b->items, b->n, source_of(req, "api"), res);
     ingest_errlist_clear(&errs);
     ingest_batch_destroy(b);
@@ -151,7 +191,7 @@ static int h_email(const sp_http_req *req, sp_http_res *res, void *arg)
         ingest_errlist_clear(&errs);
         return SP_OK;
     }
-    publish(a, &ix, 1, "email", res);
+    if (sources_allowed(req, &ix, 1, res)) publish(a, &ix, 1, "email", res);
     interaction_destroy(ix);
     return SP_OK;
 }
@@ -166,7 +206,7 @@ static int h_calls(const sp_http_req *req, sp_http_res *res, void *arg)
     int rv = ingest_call_parse(req->body, req->body_len, &o, &ix, &errs);
     if (rv != SP_OK)
         reject(a, res, rv, &errs, "call");
-    else
+    else if (sources_allowed(req, &ix, 1, res))
         publish(a, &ix, 1, "call", res);
     ingest_errlist_clear(&errs);
     interaction_destroy(ix);
@@ -183,7 +223,7 @@ static int h_beacon(const sp_http_req *req, sp_http_res *res, void *arg)
     int rv = tracking_beacon_parse(req->body, req->body_len, a->tracking_rules, &o, &ix, &errs);
     if (rv != SP_OK)
         reject(a, res, rv, &errs, "tracking");
-    else
+    else if (sources_allowed(req, &ix, 1, res))
         publish(a, &ix, 1, "tracking", res);
     ingest_errlist_clear(&errs);
     interaction_destroy(ix);
@@ -333,6 +373,7 @@ int ingest_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
     }
     snprintf(out->person_id, sizeof out->person_id, "%s", a->api_key_sources[which]);
     snprintf(out->role, sizeof out->role, "source");
+    out->ext = a->api_key_allowed ? (void *)a->api_key_allowed[which] : NULL; /* borrowed */
     return SP_OK;
 }
 

@@ -19,6 +19,9 @@ typedef struct ingest_api {
     const char *tenant_id;
     const char *const *api_key_hashes; /* SHA-256 hex */
     const char *const *api_key_sources;
+    /* per key, the item sources it may post ("wecom|email"); NULL (or a
+     * NULL entry): any. SP_INGEST_API_KEYS "name:src|src=sha256hex" */
+    const char *const *api_key_allowed;
     size_t n_api_keys;
     const char *const *webhook_secrets; /* optional Standard Webhooks secrets */
     size_t n_webhook_secrets;

@@ -28,7 +28,9 @@ static const sp_config_row rows[] = {
     {"SP_KAFKA_BOOTSTRAP", SP_CFG_STRING, NULL, CFG(kafka_bootstrap),
         "Kafka bootstrap servers, e.g. 127.0.0.1:9092"},
     {"SP_INGEST_API_KEYS", SP_CFG_STRING, NULL, CFG(api_keys),
-        "API keys per source as source=sha256hex,... (hash a key with: spctl apikey KEY)", .secret = 1},
+        "API keys per source as source=sha256hex,... (hash a key with: spctl apikey KEY); "
+        "name:src|src=sha256hex limits the item sources a key may post",
+        .secret = 1},
     {"SP_HTTP_ADDR", SP_CFG_STRING, "http://0.0.0.0:8081", CFG(http_addr), "listen address"},
     {"SP_LOG_LEVEL", SP_CFG_ENUM, "info", CFG(log_level), "log level", .choices = "debug|info|warn|error"},
     {"SP_TENANT_ID", SP_CFG_STRING, "", CFG(tenant_id), "tenant id stamped on events without one"},
@@ -79,7 +81,7 @@ int main(int argc, char **argv)
         .publish_timeout_ms = (int)cfg.publish_timeout,
         .tenant_id = cfg.tenant_id,
         .tracking_max_age_ms = cfg.tracking_max_age};
-    char *keys[64], *hashes[64], *sources[64], *secrets[16], *domains[32];
+    char *keys[64], *hashes[64], *sources[64], *allowed[64], *secrets[16], *domains[32];
     sp_http_server *srv = NULL;
     sp_metrics *reg = NULL;
     char err[512];
@@ -96,9 +98,26 @@ int main(int argc, char **argv)
         *eq = '\0';
         sources[i] = keys[i];
         hashes[i] = eq + 1;
+        /* name:src|src - the item sources this key may post */
+        char *colon = strchr(keys[i], ':');
+        allowed[i] = NULL;
+        if (colon) {
+            *colon = '\0';
+            allowed[i] = colon + 1;
+            if (!*keys[i] || !*allowed[i] || strstr(allowed[i], "||") || *allowed[i] == '|'
+                || allowed[i][strlen(allowed[i]) - 1] == '|') {
+                fprintf(stderr,
+                    "sp-ingest: configuration error: SP_INGEST_API_KEYS: item %zu: "
+                    "name:source|source=sha256hex "
+                    "with no empty name or source\n",
+                    i);
+                goto out;
+            }
+        }
     }
     api.api_key_hashes = (const char *const *)hashes;
     api.api_key_sources = (const char *const *)sources;
+    api.api_key_allowed = (const char *const *)allowed;
     api.n_api_keys = nk;
     api.n_webhook_secrets = split(cfg.webhook_secrets, ',', secrets, 16);
     api.webhook_secrets = (const char *const *)secrets;

@@ -43,7 +43,10 @@ static int start_ingest(void **state)
         char path[1024];
         snprintf(path, sizeof path, "%s/build/bin/sp-ingest", itest_env("SP_ROOT"));
         /* sha256("itest-key") */
-        setenv("SP_INGEST_API_KEYS", "itest=7fd309873c8fea5c97b181a6e776d3c517d07a109db9a0d7533732cdad6d82e2",
+        /* and sha256("itest-web-key"), a key that may post source "tracking" only */
+        setenv("SP_INGEST_API_KEYS",
+            "itest=7fd309873c8fea5c97b181a6e776d3c517d07a109db9a0d7533732cdad6d82e2,"
+            "web:tracking=3b413ba042f3a9ffd25b820b8d1f70776437ac48f0fb12f3f6860ead2a7d882c",
             1);
         setenv("SP_HTTP_ADDR", "http://127.0.0.1:" PORT, 1);
         setenv("SP_PUBLISH_TIMEOUT", "3s", 1);
@@ -210,6 +213,23 @@ static void test_bad_item_rejects_whole_batch(void **state)
     sp_http_reply_clear(&r);
     assert_int_equal(post("/v1/interactions", "text/plain", KEY, BATCH, &r), SP_OK);
     assert_int_equal(r.status, 415);
+    sp_http_reply_clear(&r);
+    /* a key issued for some sources only posts those: the batch (source
+     * "itest") is refused whole, each item named; its own source goes in */
+    assert_int_equal(post("/v1/interactions", "application/json", "itest-web-key", BATCH, &r), SP_OK);
+    assert_int_equal(r.status, 422);
+    a = json_loads(r.body, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(a, "errors")), 3);
+    e = json_array_get(json_object_get(a, "errors"), 2);
+    assert_int_equal(json_integer_value(json_object_get(e, "index")), 2);
+    assert_string_equal(json_string_value(json_object_get(e, "field")), "source");
+    json_decref(a);
+    sp_http_reply_clear(&r);
+    const char *own
+        = "[{\"source\":\"tracking\",\"external_id\":\"w-1\",\"channel\":\"wecom\","
+          "\"direction\":\"inbound\",\"occurred_at\":\"2026-03-02T10:15:00+08:00\",\"text\":\"ok\"}]";
+    assert_int_equal(post("/v1/interactions", "application/json", "itest-web-key", own, &r), SP_OK);
+    assert_int_equal(r.status, 202);
     sp_http_reply_clear(&r);
 }
 
