@@ -394,10 +394,9 @@ int sp_db_begin(sp_db *db)
  * failed statement would take its work for committed. */
 int sp_db_commit(sp_db *db)
 {
-    int rv = sp_db_ensure(db);
-    if (rv != SP_OK) return rv;
     PGresult *r = NULL;
-    if ((rv = check(db, PQexec(db->conn, "COMMIT"), &r)) != SP_OK) return rv;
+    int rv = sp_db_exec(db, "COMMIT", 0, NULL, &r);
+    if (rv != SP_OK) return rv;
     if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
         set_err(db, "the transaction was aborted by an earlier error and rolled back");
         rv = SP_EDB;

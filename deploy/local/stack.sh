@@ -30,6 +30,22 @@ services_stop() {
   done
 }
 
+# Every instance to run as "service name port": the services' ports are
+# fixed (ingest +1 ... taskpool +5); SP_SCALE_<SVC>=n runs n instances of
+# one in its consumer group, instance k on port + 10 * (k - 1), named
+# sp-<svc>-k (the first sp-<svc>).
+instances() {
+  local i=0 k n
+  for svc in ingest enrich score route taskpool; do
+    i=$((i + 1))
+    n=$(eval "echo \${SP_SCALE_$(echo "$svc" | tr a-z A-Z):-1}")
+    for k in $(seq 1 "$n"); do
+      if [ "$k" -gt 1 ]; then echo "$svc sp-$svc-$k $((${SP_PORT_BASE:-8080} + i + 10 * (k - 1)))"
+      else echo "$svc sp-$svc $((${SP_PORT_BASE:-8080} + i))"; fi
+    done
+  done
+}
+
 # Starts the five services in the background with the stack's settings;
 # logs in $VAR/log, pids in $VAR/run. Extra SP_* settings come from the
 # caller's environment (e.g. SP_CLOCK=event for replays).
@@ -38,39 +54,22 @@ services_start() {
   mkdir -p "$VAR/log" "$VAR/run"
   export SP_TENANT_DIR=${SP_TENANT_DIR:-$ROOT/deploy/tenants/default}
   export SP_CATALOG=${SP_CATALOG:-$ROOT/deploy/tenants/demo/catalog.json}
-  local port i=0 k n
-  for svc in ingest enrich score route taskpool; do
-    i=$((i + 1))
-    # SP_SCALE_<SVC>=n runs n instances (one consumer group): the first on
-    # the service's port, instance k on port + 10 * (k - 1)
-    n=$(eval "echo \${SP_SCALE_$(echo "$svc" | tr a-z A-Z):-1}")
-    for k in $(seq 1 "$n"); do
-      port=$((${SP_PORT_BASE:-8080} + i + 10 * (k - 1))) # fixed per service: ingest +1 ... taskpool +5
-      local name=sp-$svc
-      [ "$k" -gt 1 ] && name=sp-$svc-$k
-      local pidf="$VAR/run/$name.pid"
-      if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then continue; fi
-      (cd "$ROOT" && SP_HTTP_ADDR=${SP_HTTP_HOST:-http://127.0.0.1}:$port exec "$BIN/sp-$svc" \
-          >>"$VAR/log/$name.log" 2>&1) &
-      echo $! >"$pidf"
-    done
-  done
+  local name port
+  while read -r svc name port; do
+    local pidf="$VAR/run/$name.pid"
+    if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then continue; fi
+    (cd "$ROOT" && SP_HTTP_ADDR=${SP_HTTP_HOST:-http://127.0.0.1}:$port exec "$BIN/sp-$svc" \
+        >>"$VAR/log/$name.log" 2>&1 </dev/null) &
+    echo $! >"$pidf"
+  done < <(instances)
   # every instance answers /healthz before we go on
-  i=0
-  for svc in ingest enrich score route taskpool; do
-    i=$((i + 1))
-    n=$(eval "echo \${SP_SCALE_$(echo "$svc" | tr a-z A-Z):-1}")
-    for k in $(seq 1 "$n"); do
-      port=$((${SP_PORT_BASE:-8080} + i + 10 * (k - 1)))
-      local name=sp-$svc
-      [ "$k" -gt 1 ] && name=sp-$svc-$k
-      for _ in $(seq 1 100); do
-        curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-        kill -0 "$(cat "$VAR/run/$name.pid")" 2>/dev/null || { echo "$name exited:"; tail -5 "$VAR/log/$name.log"; exit 1; }
-        sleep 0.1
-      done
+  while read -r svc name port; do
+    for _ in $(seq 1 100); do
+      curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+      kill -0 "$(cat "$VAR/run/$name.pid")" 2>/dev/null || { echo "$name exited:"; tail -5 "$VAR/log/$name.log"; exit 1; }
+      sleep 0.1
     done
-  done
+  done < <(instances)
   echo "services: sp-ingest :$((${SP_PORT_BASE:-8080} + 1)) ... sp-taskpool :$((${SP_PORT_BASE:-8080} + 5)) (logs in $VAR/log)"
 }
 

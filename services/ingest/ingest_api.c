@@ -120,10 +120,12 @@ static int source_listed(const char *list, const char *source)
 
 /* 1 when the request's API key may post every item's source (a key issued
  * for some sources only, "name:src|src=..."; other keys post any); else
- * answers 422 naming each refused item's index and the field source, and
- * nothing is published. A key was only a metrics label: any key could post
- * as any source, and pre-empt a genuine event's id (source, external id). */
-static int sources_allowed(const sp_http_req *req, sp_interaction *const *items, size_t n, sp_http_res *res)
+ * rejects the request (reject: 422 naming each refused item's index and the
+ * field source) and nothing is published. A key was only a metrics label:
+ * any key could post as any source, and pre-empt a genuine event's id
+ * (source, external id). */
+static int sources_allowed(ingest_api *a, const sp_http_req *req, sp_interaction *const *items, size_t n,
+    const char *label, sp_http_res *res)
 {
     const char *allowed = req->principal ? (const char *)req->principal->ext : NULL;
     if (!allowed) return 1;
@@ -133,13 +135,7 @@ static int sources_allowed(const sp_http_req *req, sp_interaction *const *items,
             ingest_errlist_add(&errs, (int)i, "source", "source \"%s\" not allowed for this API key (%s)",
                 items[i]->source ? items[i]->source : "", allowed);
     int ok = ingest_errlist_count(&errs) == 0;
-    char *json = NULL;
-    if (!ok && ingest_errlist_to_json(&errs, &json) == SP_OK) {
-        sp_http_res_set(res, 422, "application/json", json, strlen(json));
-        free(json);
-    } else if (!ok) {
-        sp_http_res_error(res, 422, "invalid", "source not allowed for this API key", "source");
-    }
+    if (!ok) reject(a, res, SP_EINVAL, &errs, label);
     ingest_errlist_clear(&errs);
     return ok;
 }
@@ -166,7 +162,7 @@ static int h_interactions(const sp_http_req *req, sp_http_res *res, void *arg)
     int rv = ingest_batch_parse(req->body, req->body_len, &o, &b, &errs);
     if (rv != SP_OK)
         reject(a, res, rv, &errs, source_of(req, "api"));
-    else if (sources_allowed(req, b->items, b->n, res))
+    else if (sources_allowed(a, req, b->items, b->n, source_of(req, "api"), res))
         publish(a, b->items, b->n, source_of(req, "api"), res);
     ingest_errlist_clear(&errs);
     ingest_batch_destroy(b);
@@ -191,7 +187,7 @@ static int h_email(const sp_http_req *req, sp_http_res *res, void *arg)
         ingest_errlist_clear(&errs);
         return SP_OK;
     }
-    if (sources_allowed(req, &ix, 1, res)) publish(a, &ix, 1, "email", res);
+    if (sources_allowed(a, req, &ix, 1, "email", res)) publish(a, &ix, 1, "email", res);
     interaction_destroy(ix);
     return SP_OK;
 }
@@ -206,7 +202,7 @@ static int h_calls(const sp_http_req *req, sp_http_res *res, void *arg)
     int rv = ingest_call_parse(req->body, req->body_len, &o, &ix, &errs);
     if (rv != SP_OK)
         reject(a, res, rv, &errs, "call");
-    else if (sources_allowed(req, &ix, 1, res))
+    else if (sources_allowed(a, req, &ix, 1, "call", res))
         publish(a, &ix, 1, "call", res);
     ingest_errlist_clear(&errs);
     interaction_destroy(ix);
@@ -223,7 +219,7 @@ static int h_beacon(const sp_http_req *req, sp_http_res *res, void *arg)
     int rv = tracking_beacon_parse(req->body, req->body_len, a->tracking_rules, &o, &ix, &errs);
     if (rv != SP_OK)
         reject(a, res, rv, &errs, "tracking");
-    else if (sources_allowed(req, &ix, 1, res))
+    else if (sources_allowed(a, req, &ix, 1, "tracking", res))
         publish(a, &ix, 1, "tracking", res);
     ingest_errlist_clear(&errs);
     interaction_destroy(ix);

@@ -574,6 +574,48 @@ static void drive_batch(const uint8_t *const *bufs, const size_t *lens, const in
     score_svc_batch(&F.svc, F.db, m, n, res, reasons);
 }
 
+/* The fixture's sweeps from scratch on an event clock instead of its manual
+ * one, which is returned for event_clock_end. */
+static sp_clock *event_clock_begin(void)
+{
+    sweeps_restart();
+    sp_clock *ec = NULL, *manual = F.svc.clock;
+    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 60000, &ec), SP_OK);
+    F.svc.clock = ec;
+    return manual;
+}
+
+/* Back to the manual clock, the sweeps and holds from scratch. */
+static void event_clock_end(sp_clock *manual)
+{
+    g_upstream = 0;
+    F.svc.hold_flush_ms = 0;
+    F.svc.hold_min_ms = 0;
+    sp_clock_destroy(F.svc.clock);
+    F.svc.clock = manual;
+    sweeps_restart();
+}
+
+/* Event clock: cust touched at T0 (event e1) while sp-enrich promises
+ * T0 + 10 d: swept to the last day boundary before that, returned. */
+static int64_t touched_and_swept(const char *cust, const char *e1)
+{
+    uint8_t hb[128];
+    size_t l, lh;
+    bus_result res[2];
+    ins_interaction(e1, T0, cust, NULL, "wecom", "outbound", 0, NULL);
+    g_upstream = T0 + 10 * DAY;
+    uint8_t *b = enriched(e1, T0, cust, NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0, &l);
+    assert_int_equal(sp_watermark_pack_enriched(T0 + 10 * DAY, hb, sizeof hb, &lh), SP_OK);
+    drive_batch((const uint8_t *[]) {b, hb}, (size_t[]) {l, lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
+    assert_int_equal(res[0], BUS_OK);
+    free(b);
+    const int64_t day10 = (T0 + 10 * DAY) / DAY * DAY;
+    assert_true(F.svc.sweep_done_ms == day10);
+    return day10;
+}
+
 /* Event clock: events are applied in event time with the sweeps between
  * them, whatever the order partitions deliver them in. A customer touched
  * at T0, T0 + 20 d and T0 + 39 d was never silent for 30 days; but the last
@@ -596,11 +638,7 @@ static void test_events_in_event_time_order(void **state)
     snprintf(e3, sizeof e3, "%s-o3", cust);
     snprintf(e4, sizeof e4, "%s-o4", cust);
     customer_new(cust);
-    sweeps_restart();
-    sp_clock *ec = NULL;
-    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 60000, &ec), SP_OK);
-    sp_clock *manual = F.svc.clock;
-    F.svc.clock = ec;
+    sp_clock *manual = event_clock_begin();
     const int W = SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, OUT = SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
     uint8_t *b[4], hb0[128], hb1[128];
     size_t l[4], lh0, lh1;
@@ -661,12 +699,7 @@ static void test_events_in_event_time_order(void **state)
     assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE event_id = 'enr:%s'", e4), 1);
     for (int i = 0; i < 4; i++)
         free(b[i]);
-    g_upstream = 0;
-    F.svc.hold_flush_ms = 0;
-    F.svc.hold_min_ms = 0;
-    F.svc.clock = manual;
-    sp_clock_destroy(ec);
-    sweeps_restart();
+    event_clock_end(manual);
 }
 
 static score_memo *CC; /* test_every_kind_loads's query memo */
@@ -912,42 +945,23 @@ static void test_uncommitted_tail_not_counted(void **state)
     snprintf(e1, sizeof e1, "%s-t1", cust);
     snprintf(e2, sizeof e2, "%s-t2", cust);
     customer_new(cust);
-    sweeps_restart();
-    sp_clock *ec = NULL;
-    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 60000, &ec), SP_OK);
-    sp_clock *manual = F.svc.clock;
-    F.svc.clock = ec;
-    const int W = SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, OUT = SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
-    uint8_t *b[2], hb[128];
-    size_t l[2], lh;
-    bus_result res[2];
-    /* swept up to the day before T0 + 10 d */
-    ins_interaction(e1, T0, cust, NULL, "wecom", "outbound", 0, NULL);
-    g_upstream = T0 + 10 * DAY;
-    b[0] = enriched(e1, T0, cust, NULL, W, OUT, 0, &l[0]);
-    assert_int_equal(sp_watermark_pack_enriched(T0 + 10 * DAY, hb, sizeof hb, &lh), SP_OK);
-    drive_batch(
-        (const uint8_t *[]) {b[0], hb}, (size_t[]) {l[0], lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
-    assert_int_equal(res[0], BUS_OK);
-    const int64_t done = (T0 + 10 * DAY) / DAY * DAY;
-    assert_true(F.svc.sweep_done_ms == done);
+    sp_clock *manual = event_clock_begin();
+    const int64_t done = touched_and_swept(cust, e1);
     /* a pass that swept to T0 + 40 d and rolled back; then an event before
      * the next boundary, none passed: no tail */
     F.svc.tail_done = T0 + 40 * DAY;
     F.svc.tail_ran = 30;
+    size_t l;
+    bus_result res[1];
     ins_interaction(e2, T0 + 10 * DAY + HOUR, cust, NULL, "wecom", "outbound", 0, NULL);
-    b[1] = enriched(e2, T0 + 10 * DAY + HOUR, cust, NULL, W, OUT, 0, &l[1]);
-    drive_batch((const uint8_t *[]) {b[1]}, (size_t[]) {l[1]}, (int[]) {0}, (int[]) {0}, 1, res);
+    uint8_t *b = enriched(e2, T0 + 10 * DAY + HOUR, cust, NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0, &l);
+    drive_batch((const uint8_t *[]) {b}, (size_t[]) {l}, (int[]) {0}, (int[]) {0}, 1, res);
     assert_int_equal(res[0], BUS_OK);
     assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE event_id = 'enr:%s'", e2), 1);
     assert_true(F.svc.sweep_done_ms == done);
-    free(b[0]);
-    free(b[1]);
-    g_upstream = 0;
-    F.svc.hold_min_ms = 0;
-    F.svc.clock = manual;
-    sp_clock_destroy(ec);
-    sweeps_restart();
+    free(b);
+    event_clock_end(manual);
 }
 
 /* Event clock: a stretch whose transaction fails (here its processed_events
@@ -964,23 +978,11 @@ static void test_failed_stretch_stops_sweeps(void **state)
     snprintf(e1, sizeof e1, "%s-f1", cust);
     snprintf(e2, sizeof e2, "%s-f2", cust);
     customer_new(cust);
-    sweeps_restart();
-    sp_clock *ec = NULL;
-    assert_int_equal(sp_clock_new(SP_CLOCK_EVENT, 60000, &ec), SP_OK);
-    sp_clock *manual = F.svc.clock;
-    F.svc.clock = ec;
-    const int W = SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, OUT = SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND;
-    uint8_t *b[2], hb[128];
-    size_t l[2], lh;
+    sp_clock *manual = event_clock_begin();
+    const int64_t day10 = touched_and_swept(cust, e1), day20 = (T0 + 20 * DAY) / DAY * DAY;
+    uint8_t *b, hb[128];
+    size_t l, lh;
     bus_result res[2];
-    ins_interaction(e1, T0, cust, NULL, "wecom", "outbound", 0, NULL);
-    g_upstream = T0 + 10 * DAY;
-    b[0] = enriched(e1, T0, cust, NULL, W, OUT, 0, &l[0]);
-    assert_int_equal(sp_watermark_pack_enriched(T0 + 10 * DAY, hb, sizeof hb, &lh), SP_OK);
-    drive_batch(
-        (const uint8_t *[]) {b[0], hb}, (size_t[]) {l[0], lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
-    const int64_t day10 = (T0 + 10 * DAY) / DAY * DAY, day20 = (T0 + 20 * DAY) / DAY * DAY;
-    assert_true(F.svc.sweep_done_ms == day10);
     /* the next event's transaction fails; time has moved 10 days on */
     PGconn *other = PQconnectdb(itest_env("SP_PG_URL"));
     assert_int_equal(PQstatus(other), CONNECTION_OK);
@@ -993,10 +995,10 @@ static void test_failed_stretch_stops_sweeps(void **state)
     assert_int_equal(sp_db_exec(F.db, "SET lock_timeout = '300ms'", 0, NULL, NULL), SP_OK);
     ins_interaction(e2, T0 + 10 * DAY + HOUR, cust, NULL, "wecom", "outbound", 0, NULL);
     g_upstream = T0 + 20 * DAY;
-    b[1] = enriched(e2, T0 + 10 * DAY + HOUR, cust, NULL, W, OUT, 0, &l[1]);
+    b = enriched(e2, T0 + 10 * DAY + HOUR, cust, NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0, &l);
     assert_int_equal(sp_watermark_pack_enriched(T0 + 20 * DAY, hb, sizeof hb, &lh), SP_OK);
-    drive_batch(
-        (const uint8_t *[]) {b[1], hb}, (size_t[]) {l[1], lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
+    drive_batch((const uint8_t *[]) {b, hb}, (size_t[]) {l, lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
     assert_int_equal(res[0], BUS_RETRY);
     assert_true(F.svc.sweep_done_ms == day10);
     score_svc_idle(&F.svc, F.db);
@@ -1005,18 +1007,12 @@ static void test_failed_stretch_stops_sweeps(void **state)
     PQclear(PQexec(other, "ROLLBACK"));
     PQfinish(other);
     assert_int_equal(sp_db_exec(F.db, "RESET lock_timeout", 0, NULL, NULL), SP_OK);
-    drive_batch(
-        (const uint8_t *[]) {b[1], hb}, (size_t[]) {l[1], lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
+    drive_batch((const uint8_t *[]) {b, hb}, (size_t[]) {l, lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
     assert_int_equal(res[0], BUS_OK);
     assert_int_equal(sql_int("SELECT count(*) FROM processed_events WHERE event_id = 'enr:%s'", e2), 1);
     assert_true(F.svc.sweep_done_ms == day20);
-    free(b[0]);
-    free(b[1]);
-    g_upstream = 0;
-    F.svc.hold_min_ms = 0;
-    F.svc.clock = manual;
-    sp_clock_destroy(ec);
-    sweeps_restart();
+    free(b);
+    event_clock_end(manual);
 }
 
 /* --- measurements (SP_SCORE_BENCH=1) ---------------------------------------------- */

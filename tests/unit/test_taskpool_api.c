@@ -117,23 +117,21 @@ static void test_cursor_roundtrip(void **state)
     assert_int_equal(api_cursor_decode("MXx8", &d), SP_EINVAL); /* "1||" */
     /* the time exactly as the list queries write it, and a real date: PostgreSQL
      * refused the rest with a 500 ("3|9|k" was one) */
-    const char *times[] = {"9", "2026-02-30 00:00:00+00", "2026-13-01 00:00:00+00", "2026-11-27 24:00:00+00",
-        "2026-11-27 07:12:25.1234567+00", "2026-11-27 07:12:25.+00", "2026-11-27 07:12:25+01",
-        "2026-11-27T07:12:25+00", "2026-11-27 07:12:25"};
+    const struct {
+        const char *created;
+        int rv;
+    } times[]
+        = {{"9", SP_EINVAL}, {"2026-02-30 00:00:00+00", SP_EINVAL}, {"2026-13-01 00:00:00+00", SP_EINVAL},
+            {"2026-11-27 24:00:00+00", SP_EINVAL}, {"2026-11-27 07:12:25.1234567+00", SP_EINVAL},
+            {"2026-11-27 07:12:25.+00", SP_EINVAL}, {"2026-11-27 07:12:25+01", SP_EINVAL},
+            {"2026-11-27T07:12:25+00", SP_EINVAL}, {"2026-11-27 07:12:25", SP_EINVAL},
+            {"2024-02-29 23:59:59+00", SP_OK}, {"2026-11-27 07:12:25.5+00", SP_OK}};
     for (size_t i = 0; i < sizeof times / sizeof *times; i++) {
         api_cursor t = {.level = 2};
-        strcpy(t.created, times[i]);
+        strcpy(t.created, times[i].created);
         strcpy(t.key, "k");
         assert_int_equal(api_cursor_encode(&t, buf, sizeof buf), SP_OK);
-        assert_int_equal(api_cursor_decode(buf, &d), SP_EINVAL);
-    }
-    const char *fine[] = {"2024-02-29 23:59:59+00", "2026-11-27 07:12:25.5+00"};
-    for (size_t i = 0; i < sizeof fine / sizeof *fine; i++) {
-        api_cursor t = {.level = 2};
-        strcpy(t.created, fine[i]);
-        strcpy(t.key, "k");
-        assert_int_equal(api_cursor_encode(&t, buf, sizeof buf), SP_OK);
-        assert_int_equal(api_cursor_decode(buf, &d), SP_OK);
+        assert_int_equal(api_cursor_decode(buf, &d), times[i].rv);
     }
     assert_int_equal(api_cursor_decode(NULL, &d), SP_EINVAL);
 }
