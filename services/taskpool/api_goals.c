@@ -205,7 +205,9 @@ static int may_plan(sp_db *db, const acl_principal *p, const char *scope, sp_htt
         const char *q[1] = {scope + 5};
         int rv = sp_db_exec(db, "SELECT region_id FROM teams WHERE id = $1", 1, q, &r);
         if (rv != SP_OK) return api_db_fail(res, db, rv);
-        ok = PQntuples(r) == 0 || !strcmp(PQgetvalue(r, 0, 0), region); /* unknown: the plan names it */
+        /* an unknown team is refused like another region's: a director
+         * does not learn which team ids exist elsewhere */
+        ok = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), region);
         PQclear(r);
     }
     if (!ok) {

@@ -290,15 +290,18 @@ static int apply_action(taskpool_api *api, sp_db *db, bus_group *g, const acl_pr
         rv = target_scope(db, args.to_id, &ti);
         team = ti.team;
         region = ti.region;
+        if (rv != SP_OK && rv != SP_ENOTFOUND) return api_db_fail(res, db, rv);
+        acl_task target = {args.to_id, team, region};
+        /* Below admin, an unknown id and a person out of scope get the same
+         * answer: which ids exist elsewhere is not the caller's to learn. */
+        if (p->role != ACL_ROLE_ADMIN && p->role != ACL_ROLE_SYSTEM
+            && (rv == SP_ENOTFOUND || !acl_reassign_target_ok(p, &target))) {
+            sp_http_res_error(res, 403, "forbidden", "no active person with this id in your scope", "to_id");
+            return SP_EFORBIDDEN;
+        }
         if (rv == SP_ENOTFOUND) {
             sp_http_res_error(res, 422, "invalid_field", "no active person with this id", "to_id");
             return SP_EINVAL;
-        }
-        if (rv != SP_OK) return api_db_fail(res, db, rv);
-        acl_task target = {args.to_id, team, region};
-        if (!acl_reassign_target_ok(p, &target)) {
-            sp_http_res_error(res, 403, "forbidden", "the new assignee is outside your scope", "to_id");
-            return SP_EFORBIDDEN;
         }
         args.to_role = ti.role;
         args.chain = ti.chain; /* the new assignee's escalation chain */

@@ -826,7 +826,20 @@ static void test_actions(void **state)
     assert_int_equal(postf(SUP1, body, &j, "/v1/tasks/%s:k2/reassign", E.P), 403);
     assert_string_equal(err_field(j), "to_id");
     json_decref(j);
-    assert_int_equal(postf(SUP1, "{\"to_id\":\"nobody\"}", &j, "/v1/tasks/%s:k2/reassign", E.P), 422);
+    /* an unknown id answers like one out of scope (which ids exist elsewhere
+     * is not a supervisor's to learn); to the admin it is a 422 */
+    assert_int_equal(postf(SUP1, "{\"to_id\":\"nobody\"}", &j, "/v1/tasks/%s:k2/reassign", E.P), 403);
+    assert_string_equal(err_field(j), "to_id");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
+        "no active person with this id in your scope");
+    json_decref(j);
+    snprintf(body, sizeof body, "{\"to_id\":\"%s\"}", E.id[REP2]);
+    assert_int_equal(postf(SUP1, body, &j, "/v1/tasks/%s:k2/reassign", E.P), 403);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
+        "no active person with this id in your scope");
+    json_decref(j);
+    assert_int_equal(postf(ADMIN, "{\"to_id\":\"nobody\"}", &j, "/v1/tasks/%s:k2/reassign", E.P), 422);
+    assert_string_equal(err_field(j), "to_id");
     json_decref(j);
     snprintf(body, sizeof body, "{\"to_id\":\"%s\"}", E.id[REP1B]);
     assert_int_equal(postf(SUP1, body, &j, "/v1/tasks/%s:k2/reassign", E.P), 200);
@@ -1133,6 +1146,15 @@ static void test_goals_api(void **state)
         "T2\"}",
         P);
     assert_int_equal(postf(DIR1, body, &j, "/v1/goals"), 403); /* another region's team */
+    assert_string_equal(err_field(j), "scope");
+    json_decref(j);
+    /* an unknown team is refused to a director the same way (no probing) */
+    assert_int_equal(
+        postf(DIR1,
+            "{\"template\":\"education\",\"target\":10,\"from\":\"2026-03-02\",\"scope\":\"team:T9-"
+            "none\"}",
+            &j, "/v1/goals"),
+        403);
     assert_string_equal(err_field(j), "scope");
     json_decref(j);
     post_invalid(ADMIN,
