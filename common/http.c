@@ -33,6 +33,7 @@ typedef struct route {
     char *path;
     size_t len;
     int flags;
+    size_t max_body; /* this route's body limit; 0 = the server's */
     sp_http_handler_fn fn;
     void *arg;
 } route;
@@ -284,6 +285,12 @@ static int path_matches(const route *r, const char *path)
 /* Best route for method+path: exact beats prefix, longer prefix beats
  * shorter; HEAD falls back to GET. If the path is known only under other
  * methods, *allow lists them and NULL is returned. */
+/* The body limit of route r (NULL: no route, the server's). */
+static size_t limit_of(const sp_http_server *srv, const route *r)
+{
+    return r && r->max_body ? r->max_body : srv->opts.max_body;
+}
+
 static const route *route_find(
     const sp_http_server *srv, const char *method, const char *path, char *allow, size_t cap)
 {
@@ -359,9 +366,9 @@ void sp_http_server_dispatch(sp_http_server *srv, const sp_http_req *in, sp_http
     req.principal = NULL;
     if (req.body == NULL) req.body = "", req.body_len = 0;
 
-    if (in->body_len > srv->opts.max_body) {
+    if (in->body_len > limit_of(srv, r)) {
         char msg[96];
-        snprintf(msg, sizeof msg, "request body over %zu bytes", srv->opts.max_body);
+        snprintf(msg, sizeof msg, "request body over %zu bytes", limit_of(srv, r));
         sp_http_res_error(res, 413, "payload_too_large", msg, NULL);
     } else if ((r->flags & SP_HTTP_AUTH) && srv->opts.auth == NULL) {
         /* fail closed: a protected route without an auth hook is a bug */
@@ -378,6 +385,7 @@ void sp_http_server_dispatch(sp_http_server *srv, const sp_http_req *in, sp_http
             int st = sp_http_status_for_err(rv);
             sp_http_res_error(res, st, status_code_name(st), sp_strerror(rv), NULL);
             if (st == 401) sp_http_res_header(res, "WWW-Authenticate", "Bearer");
+            if (st == 503) sp_http_res_header(res, "Retry-After", "1"); /* e.g. the database, for auth */
         } else if (res->status == 0) {
             sp_http_res_error(res, 500, "internal", "handler produced no response", NULL);
         }
@@ -450,6 +458,7 @@ static int route_add(
     }
     r->len = strlen(path);
     r->flags = flags;
+    r->max_body = 0;
     r->fn = fn;
     r->arg = arg;
     srv->nroutes++;
@@ -460,6 +469,20 @@ int sp_http_route_add(
     sp_http_server *srv, const char *method, const char *path, int flags, sp_http_handler_fn fn, void *arg)
 {
     return route_add(srv, method, path, flags & (SP_HTTP_PREFIX | SP_HTTP_AUTH | SP_HTTP_INLINE), fn, arg);
+}
+
+int sp_http_route_set_max_body(sp_http_server *srv, const char *method, const char *path, size_t max_body)
+{
+    if (srv == NULL || method == NULL || path == NULL) return SP_EINVAL;
+    if (srv->started) return SP_ESTATE;
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        route *r = &srv->routes[i];
+        if (strcmp(r->method, method) == 0 && strcmp(r->path, path) == 0) {
+            r->max_body = max_body > SP_HTTP_DRAIN_MAX ? SP_HTTP_DRAIN_MAX : max_body;
+            return SP_OK;
+        }
+    }
+    return SP_ENOTFOUND;
 }
 
 static const double latency_buckets[]
@@ -727,17 +750,21 @@ static void drain_done(void *arg)
 }
 
 /* True if the request's route is SP_HTTP_INLINE. */
-static int is_inline(sp_http_server *srv, nng_http_req *nreq)
+/* What the transport needs of nreq's route before reading the body: whether
+ * it runs inline (*inl) and its body limit (*limit). */
+static void route_traits(sp_http_server *srv, nng_http_req *nreq, int *inl, size_t *limit)
 {
     char allow[128];
     const char *path, *query;
+    *inl = 0;
+    *limit = srv->opts.max_body;
     char *uri = strdup(nng_http_req_get_uri(nreq));
-    if (uri == NULL) return 0;
+    if (uri == NULL) return;
     split_uri(uri, &path, &query);
     const route *r = route_find(srv, nng_http_req_get_method(nreq), path, allow, sizeof allow);
-    int yes = r && (r->flags & SP_HTTP_INLINE);
+    *inl = r && (r->flags & SP_HTTP_INLINE);
+    *limit = limit_of(srv, r);
     free(uri);
-    return yes;
 }
 
 /* Queues "100 Continue" ahead of reading the body; the final response is
@@ -779,14 +806,17 @@ static void on_request(nng_aio *aio)
     }
     const char *expect = nng_http_req_get_header(nreq, "Expect");
     int want_continue = expect && strcasestr(expect, "100-continue") != NULL;
-    if (len > srv->opts.max_body && (len > SP_HTTP_DRAIN_MAX || want_continue)) {
+    int inl;
+    size_t limit;
+    route_traits(srv, nreq, &inl, &limit);
+    if (len > limit && (len > SP_HTTP_DRAIN_MAX || want_continue)) {
         /* dispatch answers 413 without reading the body (a client that
          * expects 100-continue will not send it); the unread body forces
          * Connection: close */
         serve(srv, aio, nreq, NULL, (size_t)len, 1);
         return;
     }
-    if (len == 0 && is_inline(srv, nreq)) {
+    if (len == 0 && inl) {
         serve(srv, aio, nreq, NULL, 0, 0);
         return;
     }
@@ -809,7 +839,7 @@ static void on_request(nng_aio *aio)
         enqueue(j);
         return;
     }
-    if (len > srv->opts.max_body) {
+    if (len > limit) {
         j->oversize = 1;
         j->drain_left = (size_t)len;
         if ((j->body = malloc(DRAIN_CHUNK)) == NULL || nng_aio_alloc(&j->rdaio, drain_done, j) != 0) {

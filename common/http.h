@@ -91,7 +91,8 @@ typedef struct sp_http_res {
 typedef int (*sp_http_handler_fn)(const sp_http_req *req, sp_http_res *res, void *arg);
 
 /* Authenticates req (e.g. Authorization: Bearer, X-Api-Key): fill *out and
- * return SP_OK, or SP_EAUTH (401), SP_EFORBIDDEN (403); other codes 500. */
+ * return SP_OK, or SP_EAUTH (401), SP_EFORBIDDEN (403); other codes as
+ * sp_http_status_for_err (SP_EDBDOWN: 503 with Retry-After). */
 typedef int (*sp_http_auth_fn)(const sp_http_req *req, void *arg, sp_http_principal *out);
 
 /* Readiness: return 1 when ready; else 0 and optionally a reason in why. */
@@ -175,6 +176,12 @@ int sp_http_server_new(const char *url, const sp_http_opts *opts, sp_http_server
  * a duplicate, SP_ESTATE after start, SP_EINVAL, SP_ENOMEM. */
 int sp_http_route_add(
     sp_http_server *srv, const char *method, const char *path, int flags, sp_http_handler_fn fn, void *arg);
+
+/* Sets the body limit of the route added as (method, path) to max_body
+ * bytes (0: the server's opts.max_body; at most 64 MiB), e.g. a larger one
+ * for raw e-mail than for the rest. Call before start. SP_ENOTFOUND when no
+ * such route, SP_ESTATE after start, SP_EINVAL. */
+int sp_http_route_set_max_body(sp_http_server *srv, const char *method, const char *path, size_t max_body);
 
 /* Binds, starts the workers and accepts connections. SP_EIO when the
  * address cannot be bound, SP_ESTATE if already started, SP_EEXIST if

@@ -34,6 +34,11 @@ rm -rf "$DEMO" && mkdir -p "$DEMO"
 "$BIN/spctl" seed --org "$DEMO/org.json" --crm "$DEMO/crm.json"
 
 echo "== 3/6 services (event-time clock)"
+# the dashboard's charts (echarts, pinned in its package-lock.json): fetched
+# from the npm registry once; without npm the dashboard works without charts
+if [ ! -f services/taskpool/web/node_modules/echarts/dist/echarts.min.js ]; then
+  bash "$HERE/web-deps.sh" || echo "demo: dashboard charts off (npm unavailable; see deploy/local/web-deps.sh)" >&2
+fi
 export SP_CLOCK=event SP_LOG_LEVEL=${SP_LOG_LEVEL:-warn}
 # Small fetches per partition: a batch then mixes every partition in short
 # chunks instead of one partition's megabyte (days of event time), so events
@@ -62,6 +67,7 @@ set +e
 rc=$?
 set -e
 echo
+echo "Dashboard: $API/   (sign in with a token above; docs/dashboard.md)"
 echo "API: $API/v1/me/tasks   (Authorization: Bearer <token above>; docs/api/taskpool.md)"
 echo "Services keep running for you to explore; stop everything with: make down"
 exit $rc

@@ -54,6 +54,7 @@ services_start() {
   mkdir -p "$VAR/log" "$VAR/run"
   export SP_TENANT_DIR=${SP_TENANT_DIR:-$ROOT/deploy/tenants/default}
   export SP_CATALOG=${SP_CATALOG:-$ROOT/deploy/tenants/demo/catalog.json}
+  export SP_PLAYBOOKS=${SP_PLAYBOOKS:-$ROOT/deploy/tenants/demo/playbooks.json}
   local name port
   while read -r svc name port; do
     local pidf="$VAR/run/$name.pid"

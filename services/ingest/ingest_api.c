@@ -90,14 +90,15 @@ out:
 static void reject(ingest_api *a, sp_http_res *res, int rv, ingest_errlist *errs, const char *source)
 {
     sp_counter_add(a->m_events, 1, source, rv == SP_ETOOBIG ? "too_big" : "invalid");
-    if (rv == SP_ETOOBIG) {
-        sp_http_res_error(res, 413, "too_large", "over 1000 items or 4 MiB", NULL);
-        return;
-    }
     char *json = NULL;
     if (errs && ingest_errlist_count(errs) > 0 && ingest_errlist_to_json(errs, &json) == SP_OK) {
-        sp_http_res_set(res, 422, "application/json", json, strlen(json));
+        /* the parser's list says what was too large (items, bytes) */
+        sp_http_res_set(res, rv == SP_ETOOBIG ? 413 : 422, "application/json", json, strlen(json));
         free(json);
+        return;
+    }
+    if (rv == SP_ETOOBIG) {
+        sp_http_res_error(res, 413, "too_large", "over 1000 items or 4 MiB", NULL);
         return;
     }
     sp_http_res_error(
@@ -195,7 +196,12 @@ static int h_email(const sp_http_req *req, sp_http_res *res, void *arg)
 static int h_calls(const sp_http_req *req, sp_http_res *res, void *arg)
 {
     ingest_api *a = arg;
-    if (sp_http_req_require_type(req, res, "application/json") != SP_OK) return SP_OK;
+    /* text/plain too: what navigator.sendBeacon sends for a string */
+    sp_http_res scratch;
+    sp_http_res_init(&scratch);
+    int typed = sp_http_req_require_type(req, &scratch, "text/plain") == SP_OK;
+    sp_http_res_clear(&scratch);
+    if (!typed && sp_http_req_require_type(req, res, "application/json") != SP_OK) return SP_OK;
     ingest_batch_opts o = {.now_ms = now_of(a), .tenant_id = a->tenant_id};
     sp_interaction *ix = NULL;
     ingest_errlist errs = {0};
@@ -212,7 +218,12 @@ static int h_calls(const sp_http_req *req, sp_http_res *res, void *arg)
 static int h_beacon(const sp_http_req *req, sp_http_res *res, void *arg)
 {
     ingest_api *a = arg;
-    if (sp_http_req_require_type(req, res, "application/json") != SP_OK) return SP_OK;
+    /* text/plain too: what navigator.sendBeacon sends for a string */
+    sp_http_res scratch;
+    sp_http_res_init(&scratch);
+    int typed = sp_http_req_require_type(req, &scratch, "text/plain") == SP_OK;
+    sp_http_res_clear(&scratch);
+    if (!typed && sp_http_req_require_type(req, res, "application/json") != SP_OK) return SP_OK;
     ingest_batch_opts o = {.now_ms = now_of(a), .tenant_id = a->tenant_id};
     sp_interaction *ix = NULL;
     ingest_errlist errs = {0};
@@ -223,6 +234,34 @@ static int h_beacon(const sp_http_req *req, sp_http_res *res, void *arg)
         publish(a, &ix, 1, "tracking", res);
     ingest_errlist_clear(&errs);
     interaction_destroy(ix);
+    return SP_OK;
+}
+
+/* POST /v1/tracking/links: seals an outgoing e-mail's pixel and links with
+ * the first tracking key. No event: a token records opens and clicks later. */
+static int h_links(const sp_http_req *req, sp_http_res *res, void *arg)
+{
+    ingest_api *a = arg;
+    if (sp_http_req_require_type(req, res, "application/json") != SP_OK) return SP_OK;
+    if (a->n_tracking_keys == 0) {
+        sp_http_res_error(
+            res, 404, "not_configured", "tracking tokens not configured (SP_TRACKING_KEY)", NULL);
+        return SP_OK;
+    }
+    const char *allowed = req->principal ? (const char *)req->principal->ext : NULL;
+    if (allowed && !source_listed(allowed, "tracking")) {
+        sp_http_res_error(res, 403, "forbidden", "this API key may not post source \"tracking\"", NULL);
+        return SP_OK;
+    }
+    ingest_errlist errs = {0};
+    char *json = NULL;
+    int rv = tracking_links_seal(req->body, req->body_len, &a->tracking_keys[0], now_of(a), &json, &errs);
+    if (rv == SP_OK)
+        sp_http_res_set(res, 200, "application/json", json, strlen(json));
+    else
+        reject(a, res, rv, &errs, "tracking");
+    free(json);
+    ingest_errlist_clear(&errs);
     return SP_OK;
 }
 
@@ -390,10 +429,12 @@ int ingest_api_routes(ingest_api *a, sp_http_server *srv, sp_metrics *reg)
         || (rv = sp_http_route_add(srv, "POST", "/v1/email", SP_HTTP_AUTH, h_email, a)) != SP_OK
         || (rv = sp_http_route_add(srv, "POST", "/v1/calls", SP_HTTP_AUTH, h_calls, a)) != SP_OK
         || (rv = sp_http_route_add(srv, "POST", "/v1/tracking", SP_HTTP_AUTH, h_beacon, a)) != SP_OK
+        || (rv = sp_http_route_add(srv, "POST", "/v1/tracking/links", SP_HTTP_AUTH, h_links, a)) != SP_OK
         || (rv = sp_http_route_add(srv, "GET", "/t/o/", SP_HTTP_PREFIX, h_pixel, a)) != SP_OK
         || (rv = sp_http_route_add(srv, "GET", "/t/c/", SP_HTTP_PREFIX, h_click, a)) != SP_OK
         || (rv = sp_http_route_add(srv, "GET", "/v1/wecom/callback", 0, h_wecom, a)) != SP_OK
-        || (rv = sp_http_route_add(srv, "POST", "/v1/wecom/callback", 0, h_wecom, a)) != SP_OK)
+        || (rv = sp_http_route_add(srv, "POST", "/v1/wecom/callback", 0, h_wecom, a)) != SP_OK
+        || (rv = sp_http_route_set_max_body(srv, "POST", "/v1/email", SP_EMAIL_MAX_BYTES)) != SP_OK)
         return rv;
     return SP_OK;
 }

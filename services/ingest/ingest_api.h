@@ -12,6 +12,8 @@
 #include "ingest/wecom.h"
 #include "metrics.h"
 
+#define SP_INGEST_TRACKING_KEYS 4
+
 typedef struct ingest_api {
     bus_producer *producer; /* borrowed */
     const char *topic;
@@ -29,7 +31,7 @@ typedef struct ingest_api {
     size_t n_domains;
     wecom_crypto *wecom; /* NULL: WeCom callback not configured */
     tracking_rules *tracking_rules; /* may be NULL */
-    tracking_key tracking_keys[2];
+    tracking_key tracking_keys[SP_INGEST_TRACKING_KEYS]; /* [0] seals, all open */
     size_t n_tracking_keys;
     long long tracking_max_age_ms;
     ingest_dedupe *dedupe; /* event ids already on the broker */

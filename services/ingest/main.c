@@ -46,7 +46,9 @@ static const sp_config_row rows[] = {
         .secret = 1},
     {"SP_WECOM_CORP_ID", SP_CFG_STRING, "", CFG(wecom_corp_id), "WeCom corp id (receive id check)"},
     {"SP_TRACKING_KEY", SP_CFG_STRING, "", CFG(tracking_key),
-        "HMAC key for pixel/click tokens, >= 16 bytes (empty: tracking tokens off)", .secret = 1},
+        "HMAC keys for pixel/click tokens, new,old,... (each >= 16 bytes; the first seals, all open; "
+        "empty: tracking tokens off)",
+        .secret = 1},
     {"SP_TRACKING_RULES", SP_CFG_STRING, "", CFG(tracking_rules),
         "page rules (default $SP_TENANT_DIR/tracking.json)"},
     {"SP_TRACKING_MAX_AGE", SP_CFG_MS, "180d", CFG(tracking_max_age), "tracking tokens expire after"},
@@ -129,13 +131,24 @@ int main(int argc, char **argv)
         goto out;
     }
     if (*cfg.tracking_key) {
-        if (strlen(cfg.tracking_key) < 16) {
-            fprintf(stderr, "sp-ingest: configuration error: SP_TRACKING_KEY: at least 16 bytes\n");
+        /* "new,old,...": the first seals, every one opens (rotation) */
+        char *tk[SP_INGEST_TRACKING_KEYS + 1];
+        size_t nt = split(cfg.tracking_key, ',', tk, SP_INGEST_TRACKING_KEYS + 1);
+        if (nt > SP_INGEST_TRACKING_KEYS) {
+            fprintf(stderr, "sp-ingest: configuration error: SP_TRACKING_KEY: at most %d keys\n",
+                SP_INGEST_TRACKING_KEYS);
             goto out;
         }
-        api.tracking_keys[0].key = (const unsigned char *)cfg.tracking_key;
-        api.tracking_keys[0].len = strlen(cfg.tracking_key);
-        api.n_tracking_keys = 1;
+        for (size_t i = 0; i < nt; i++) {
+            if (strlen(tk[i]) < 16) {
+                fprintf(stderr,
+                    "sp-ingest: configuration error: SP_TRACKING_KEY: key %zu: at least 16 bytes\n", i + 1);
+                goto out;
+            }
+            api.tracking_keys[i].key = (const unsigned char *)tk[i];
+            api.tracking_keys[i].len = strlen(tk[i]);
+        }
+        api.n_tracking_keys = nt;
     }
     char rules_path[1024];
     snprintf(rules_path, sizeof rules_path, "%s/tracking.json", cfg.tenant_dir);

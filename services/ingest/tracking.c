@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const unsigned char SP_TRACKING_GIF[SP_TRACKING_GIF_LEN]
     = {0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff,
@@ -411,6 +412,141 @@ int tracking_beacon_parse(const char *body, size_t len, const tracking_rules *ru
 done:
     json_decref(tr);
     json_decref(item);
+    json_decref(o);
+    return rv;
+}
+
+/* 1 when url is an absolute http(s) URL without spaces or control bytes:
+ * a sealed link may lead only to a web page (no javascript:, data:). */
+static int link_url_ok(const char *url)
+{
+    size_t skip = strncasecmp(url, "https://", 8) == 0 ? 8 : strncasecmp(url, "http://", 7) == 0 ? 7 : 0;
+    if (skip == 0 || url[skip] == '\0' || url[skip] == '/') return 0;
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f) return 0;
+    return 1;
+}
+
+/* Checks "kind:value" with a known identity kind. */
+static int customer_ok(const char *customer)
+{
+    const char *colon = strchr(customer, ':');
+    char kind[16];
+    size_t kl = colon ? (size_t)(colon - customer) : 0;
+    if (kl == 0 || kl >= sizeof kind || colon[1] == '\0') return 0;
+    memcpy(kind, customer, kl);
+    kind[kl] = '\0';
+    return interaction_identity_kind_parse(kind) > 0;
+}
+
+/* Copies string member k of o into dst (cap bytes with the NUL); 0 when
+ * absent (optional), -1 after adding an error. */
+static int member_str(json_t *o, const char *k, int required, char *dst, size_t cap, ingest_errlist *errs)
+{
+    json_t *v = json_object_get(o, k);
+    dst[0] = '\0';
+    if (v == NULL || json_is_null(v)) {
+        if (!required) return 0;
+        ingest_errlist_add(errs, 0, k, "required");
+        return -1;
+    }
+    const char *s = json_string_value(v);
+    if (s == NULL || (required && *s == '\0') || strlen(s) >= cap) {
+        ingest_errlist_add(errs, 0, k, s ? "a string of 1 to %zu bytes" : "must be a string", cap - 1);
+        return -1;
+    }
+    memcpy(dst, s, strlen(s) + 1);
+    return 1;
+}
+
+int tracking_links_seal(
+    const char *body, size_t len, const tracking_key *key, long long now_ms, char **out, ingest_errlist *errs)
+{
+    *out = NULL;
+    if (len > 64 * 1024) {
+        ingest_errlist_add(errs, -1, "", "request is %zu bytes, at most 65536", len);
+        return SP_ETOOBIG;
+    }
+    json_error_t je;
+    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(o)) {
+        ingest_errlist_add(errs, 0, "", o ? "must be a JSON object" : "invalid JSON");
+        json_decref(o);
+        return SP_EDECODE;
+    }
+    int rv = SP_EINVAL;
+    json_t *ans = NULL, *links_out = NULL;
+    char *tok = NULL;
+    tracking_token *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        rv = SP_ENOMEM;
+        goto done;
+    }
+    size_t before = ingest_errlist_count(errs);
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        if (strcmp(k, "ref") && strcmp(k, "customer") && strcmp(k, "rep_id") && strcmp(k, "open")
+            && strcmp(k, "links"))
+            ingest_errlist_add(errs, 0, k, "unknown field");
+    }
+    member_str(o, "ref", 1, t->ref, sizeof t->ref, errs);
+    if (member_str(o, "customer", 1, t->customer, sizeof t->customer, errs) > 0 && !customer_ok(t->customer))
+        ingest_errlist_add(errs, 0, "customer", "\"kind:value\" with a known identity kind (email:li@x.cn)");
+    member_str(o, "rep_id", 0, t->rep_id, sizeof t->rep_id, errs);
+    json_t *open = json_object_get(o, "open"), *links = json_object_get(o, "links");
+    if (open && !json_is_boolean(open)) ingest_errlist_add(errs, 0, "open", "must be true or false");
+    if (links && (!json_is_array(links) || json_array_size(links) > 100))
+        ingest_errlist_add(errs, 0, "links", "an array of at most 100 URLs");
+    else if (links) {
+        size_t i;
+        json_array_foreach(links, i, v)
+        {
+            const char *u = json_string_value(v);
+            char f[32];
+            snprintf(f, sizeof f, "links[%zu]", i);
+            if (u == NULL || strlen(u) > SP_TRACKING_URL_MAX || !link_url_ok(u))
+                ingest_errlist_add(
+                    errs, 0, f, "an absolute http(s) URL of at most %d bytes", SP_TRACKING_URL_MAX);
+        }
+    }
+    if (!json_is_true(open) && json_array_size(links) == 0)
+        ingest_errlist_add(errs, 0, "links", "nothing to seal: give \"open\":true or links");
+    if (ingest_errlist_count(errs) > before) goto done;
+
+    rv = SP_ENOMEM;
+    t->issued_at_ms = now_ms;
+    if ((ans = json_object()) == NULL || (links_out = json_array()) == NULL) goto done;
+    char path[4200];
+    if (json_is_true(open)) {
+        t->kind = SALESPULSE__V1__TRACKING_KIND__TRACKING_KIND_EMAIL_OPEN;
+        if ((rv = tracking_token_seal(t, key, &tok)) != SP_OK) goto done;
+        snprintf(path, sizeof path, "/t/o/%s.gif", tok);
+        free(tok), tok = NULL;
+        rv = SP_ENOMEM;
+        if (json_object_set_new(ans, "open", json_string(path))) goto done;
+    } else if (json_object_set_new(ans, "open", json_null())) {
+        goto done;
+    }
+    size_t i;
+    json_array_foreach(links, i, v)
+    {
+        t->kind = SALESPULSE__V1__TRACKING_KIND__TRACKING_KIND_LINK_CLICK;
+        snprintf(t->url, sizeof t->url, "%s", json_string_value(v));
+        if ((rv = tracking_token_seal(t, key, &tok)) != SP_OK) goto done;
+        snprintf(path, sizeof path, "/t/c/%s", tok);
+        free(tok), tok = NULL;
+        rv = SP_ENOMEM;
+        if (json_array_append_new(links_out, json_pack("{s:s,s:s}", "url", t->url, "path", path))) goto done;
+    }
+    if (json_object_set(ans, "links", links_out) || (*out = json_dumps(ans, JSON_COMPACT)) == NULL) goto done;
+    rv = SP_OK;
+done:
+    free(tok);
+    free(t);
+    json_decref(links_out);
+    json_decref(ans);
     json_decref(o);
     return rv;
 }

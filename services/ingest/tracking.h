@@ -91,4 +91,15 @@ int tracking_token_interaction(
 int tracking_beacon_parse(const char *body, size_t len, const tracking_rules *rules,
     const ingest_batch_opts *opts, sp_interaction **out, ingest_errlist *errs);
 
+/* Seals the tracking tokens of one outgoing e-mail, for POST
+ * /v1/tracking/links: body {"ref","customer":"kind:value","rep_id"?,
+ * "open"?:bool,"links"?:[absolute http(s) URL, at most 100]} sealed with
+ * key at now_ms into a malloc'd JSON answer (caller frees with free):
+ * {"open":"/t/o/<token>.gif"|null,"links":[{"url","path":"/t/c/<token>"}]}.
+ * Errors go to errs (index 0, field ref, customer, rep_id, open, links,
+ * links[i], or an unknown key). Returns SP_EDECODE (not a JSON object),
+ * SP_EINVAL, SP_ETOOBIG (over 64 KiB), SP_ENOMEM. */
+int tracking_links_seal(const char *body, size_t len, const tracking_key *key, long long now_ms, char **out,
+    ingest_errlist *errs);
+
 #endif

@@ -30,9 +30,15 @@ struct cfg {
 #define CFG(f) offsetof(struct cfg, f)
 static const sp_config_row rows[] = {
     SP_SERVICE_ROWS(struct cfg, svc, "sp-taskpool", "8085", "500"),
-    {"SP_SLA_L1", SP_CFG_MS, "24h", CFG(sla1), "acknowledge an L1 task within"},
-    {"SP_SLA_L2", SP_CFG_MS, "8h", CFG(sla2), "acknowledge an L2 task within"},
-    {"SP_SLA_L3", SP_CFG_MS, "2h", CFG(sla3), "acknowledge an L3 task within"},
+    {"SP_SLA_L1", SP_CFG_MS, "24h", CFG(sla1),
+        "acknowledge an L1 task within, for a command that carries no SLA (sp-route stamps its rules' SLA on "
+        "every task)"},
+    {"SP_SLA_L2", SP_CFG_MS, "8h", CFG(sla2),
+        "acknowledge an L2 task within, for a command that carries no SLA (sp-route stamps its rules' SLA on "
+        "every task)"},
+    {"SP_SLA_L3", SP_CFG_MS, "2h", CFG(sla3),
+        "acknowledge an L3 task within, for a command that carries no SLA (sp-route stamps its rules' SLA on "
+        "every task)"},
     {"SP_SUPPRESS", SP_CFG_MS, "7d", CFG(suppress), "a dismissed task suppresses the same signal this long"},
     {"SP_SLA_SWEEP", SP_CFG_MS, "1m", CFG(sweep), "SLA sweep period (clock time: event time in replays)"},
     {"SP_TOPIC_TASK_COMMANDS", SP_CFG_STRING, SP_TOPIC_TASK_COMMANDS, CFG(commands_topic),

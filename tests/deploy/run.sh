@@ -19,7 +19,18 @@ for b in sp-ingest sp-enrich sp-score sp-route sp-taskpool; do
   check "$b-help" bash -c "build/bin/$b --help | grep -q SP_KAFKA_BOOTSTRAP"
   check "$b-missing-key" bash -c "env -i PATH=\$PATH build/bin/$b 2>&1 >/dev/null | grep -q 'SP_[A-Z_]* is required'; test \${PIPESTATUS[0]} -ne 0"
 done
+# sp-route checks the playbook ids its rules name against SP_PLAYBOOKS at start
+pb_only_card=$(mktemp)
+cat >"$pb_only_card" <<'JSON'
+{"version":1,"playbooks":[{"id":"advancement_card","kind":"advancement_card","title_zh":"客户推进卡",
+ "title_en":"Customer advancement card","sections":[{"id":"q","title_zh":"问","title_en":"Q",
+ "items":[{"zh":"下一步？","en":"Next step?"}]}]}]}
+JSON
+route_env="env -i PATH=$PATH SP_TENANT_DIR=deploy/tenants/default SP_KAFKA_BOOTSTRAP=127.0.0.1:1 SP_PG_URL=postgresql://x@127.0.0.1:1/x"
+check route-unknown-playbook bash -c "$route_env SP_PLAYBOOKS=$pb_only_card timeout 5 build/bin/sp-route 2>&1 >/dev/null | grep -q 'SP_PLAYBOOKS: rules\[[0-9]*\] ([a-z_]*): key \"playbooks\": \"[a-z_]*\" is not a known playbook'; test \${PIPESTATUS[0]} -eq 1"
+check route-demo-playbooks bash -c "! $route_env SP_PLAYBOOKS=deploy/tenants/demo/playbooks.json timeout 2 build/bin/sp-route 2>&1 | grep -q 'configuration error'"
 check spctl-help bash -c "build/bin/spctl --help | grep -q SP_PG_URL"
 check spctl-missing-key bash -c "env -i PATH=\$PATH build/bin/spctl migrate 2>&1 | grep -q 'SP_PG_URL is required'"
+rm -f "$pb_only_card"
 echo "deploy checks $pass $fail 0" >>"$results"
 [ "$fail" -eq 0 ]

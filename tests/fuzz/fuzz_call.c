@@ -1,5 +1,6 @@
-/* libFuzzer target: call transcripts, the phone rule, web beacons and
- * tracking tokens. The first byte picks the parser. */
+/* libFuzzer target: call transcripts, the phone rule, web beacons,
+ * tracking tokens and tracking-link requests. The first byte picks the
+ * parser. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ingest_batch_opts opts = {.now_ms = 1772417700000LL};
     sp_interaction *ix = NULL;
     ingest_errlist errs = {0};
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0: ingest_call_parse(in, n, &opts, &ix, &errs); break;
     case 1: {
         char *s = malloc(n + 1), out[SP_PHONE_E164_MAX + 1];
@@ -32,6 +33,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 2: tracking_beacon_parse(in, n, NULL, &opts, &ix, &errs); break;
+    case 4: {
+        /* what is sealed opens with the key, to what was asked */
+        static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
+        tracking_key k = {key, 32};
+        char *out = NULL;
+        if (tracking_links_seal(in, n, &k, opts.now_ms, &out, &errs) == 0) {
+            const char *p = strstr(out, "\"path\":\"/t/c/");
+            if (p) {
+                p += 14;
+                const char *e = strchr(p, '"');
+                tracking_token t;
+                if (e == NULL || tracking_token_open(p, (size_t)(e - p), &k, 1, opts.now_ms, 0, &t) != 0)
+                    abort();
+            }
+        }
+        free(out);
+        break;
+    }
     default: {
         static const unsigned char key[] = "0123456789abcdef0123456789abcdef";
         tracking_key k = {key, 32};

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "http.h"
 #include "http_client.h"
+#include "ingest/tracking.h"
 #include "itest.h"
 #include "salespulse/v1/interaction.pb-c.h"
 
@@ -51,7 +52,8 @@ static int start_ingest(void **state)
         setenv("SP_HTTP_ADDR", "http://127.0.0.1:" PORT, 1);
         setenv("SP_PUBLISH_TIMEOUT", "3s", 1);
         setenv("SP_LOG_LEVEL", "error", 1);
-        setenv("SP_TRACKING_KEY", "itest-tracking-key-0123456789", 1);
+        /* a new key that seals and the old one that still opens */
+        setenv("SP_TRACKING_KEY", "itest-tracking-key-new-0123456789,itest-tracking-key-0123456789", 1);
         execl(path, path, (char *)NULL);
         _exit(127);
     }
@@ -289,6 +291,105 @@ static void test_gbk_email_and_forged_pixel(void **state)
     sp_http_reply_clear(&m);
 }
 
+static int fetch_status(const char *path, sp_http_reply *r)
+{
+    char url[4300];
+    snprintf(url, sizeof url, "http://127.0.0.1:" PORT "%s", path);
+    assert_int_equal(sp_http_fetch(url, "GET", NULL, 0, NULL, 0, 5000, r), SP_OK);
+    return r->status;
+}
+
+/* Links sealed through POST /v1/tracking/links redirect to their URL; a
+ * token of the previous key still opens; the beacon takes text/plain
+ * (navigator.sendBeacon); an e-mail over the 4 MiB default is taken. */
+static void test_tracking_links_and_limits(void **state)
+{
+    (void)state;
+    sp_http_reply r = {0};
+    const char *req
+        = "{\"ref\":\"<it-links@hengyuan.cn>\",\"customer\":\"email:li.wei@example.com\","
+          "\"rep_id\":\"rep-7\",\"open\":true,\"links\":[\"https://hengyuan.cn/x200?from=mail\"]}";
+    assert_int_equal(post("/v1/tracking/links", "application/json", "itest-web-key", req, &r), SP_OK);
+    assert_int_equal(r.status, 200);
+    json_t *a = json_loads(r.body, 0, NULL);
+    sp_http_reply_clear(&r);
+    assert_non_null(a);
+    char click[4200], open[4200];
+    snprintf(click, sizeof click, "%s",
+        json_string_value(json_object_get(json_array_get(json_object_get(a, "links"), 0), "path")));
+    snprintf(open, sizeof open, "%s", json_string_value(json_object_get(a, "open")));
+    json_decref(a);
+    assert_int_equal(fetch_status(click, &r), 302);
+    assert_string_equal(sp_http_reply_header(&r, "Location"), "https://hengyuan.cn/x200?from=mail");
+    sp_http_reply_clear(&r);
+    assert_int_equal(fetch_status(open, &r), 200);
+    assert_int_equal(r.body_len, 43);
+    sp_http_reply_clear(&r);
+    /* invalid requests name the field; without a key 401 */
+    assert_int_equal(
+        post("/v1/tracking/links", "application/json", KEY,
+            "{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"links\":[\"javascript:alert(1)\"]}", &r),
+        SP_OK);
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "\"field\":\"links[0]\""));
+    sp_http_reply_clear(&r);
+    assert_int_equal(post("/v1/tracking/links", "application/json", NULL, req, &r), SP_OK);
+    assert_int_equal(r.status, 401);
+    sp_http_reply_clear(&r);
+
+    /* a token sealed with the previous key (second in SP_TRACKING_KEY) opens */
+    static const unsigned char old_key[] = "itest-tracking-key-0123456789";
+    tracking_key k = {old_key, sizeof old_key - 1};
+    tracking_token t
+        = {.kind = SALESPULSE__V1__TRACKING_KIND__TRACKING_KIND_LINK_CLICK, .issued_at_ms = sp_wall_ms()};
+    snprintf(t.ref, sizeof t.ref, "<it-old@hengyuan.cn>");
+    snprintf(t.customer, sizeof t.customer, "email:li.wei@example.com");
+    snprintf(t.url, sizeof t.url, "https://hengyuan.cn/old");
+    char *tok = NULL;
+    assert_int_equal(tracking_token_seal(&t, &k, &tok), SP_OK);
+    snprintf(click, sizeof click, "/t/c/%s", tok);
+    free(tok);
+    assert_int_equal(fetch_status(click, &r), 302);
+    assert_string_equal(sp_http_reply_header(&r, "Location"), "https://hengyuan.cn/old");
+    sp_http_reply_clear(&r);
+
+    /* the web beacon as navigator.sendBeacon sends it */
+    const char *beacon
+        = "{\"beacon_id\":\"it-b-plain\",\"visitor_id\":\"v-1\",\"email\":\"li.wei@example.com\","
+          "\"url\":\"https://hengyuan.cn/compare/apex\",\"dwell_ms\":4000,"
+          "\"occurred_at\":\"2026-03-02T09:00:00+08:00\"}";
+    assert_int_equal(post("/v1/tracking", "text/plain;charset=UTF-8", "itest-web-key", beacon, &r), SP_OK);
+    assert_int_equal(r.status, 202);
+    sp_http_reply_clear(&r);
+    assert_int_equal(post("/v1/tracking", "text/html", "itest-web-key", beacon, &r), SP_OK);
+    assert_int_equal(r.status, 415);
+    sp_http_reply_clear(&r);
+
+    /* a 5 MiB e-mail (a large attachment): over the 4 MiB default, within
+     * the e-mail route's 32 MiB */
+    size_t att = 5u << 20, cap = att + att / 76 * 2 + 4096, n = 0;
+    char *mime = malloc(cap);
+    assert_non_null(mime);
+    n += (size_t)snprintf(mime + n, cap - n,
+        "Message-ID: <it-big@example.com>\r\nFrom: li.wei@example.com\r\nTo: rep7@hengyuan.cn\r\n"
+        "Date: Mon, 02 Mar 2026 10:00:00 +0800\r\nSubject: big\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nplease see the attached drawings\r\n--b1\r\n"
+        "Content-Type: application/pdf; name=\"d.pdf\"\r\nContent-Transfer-Encoding: base64\r\n"
+        "Content-Disposition: attachment; filename=\"d.pdf\"\r\n\r\n");
+    for (size_t i = 0; i < att; i += 76) {
+        memset(mime + n, 'Q', 76);
+        n += 76;
+        mime[n++] = '\r', mime[n++] = '\n';
+    }
+    n += (size_t)snprintf(mime + n, cap - n, "--b1--\r\n");
+    assert_true(n > SP_HTTP_DEFAULT_MAX_BODY);
+    assert_int_equal(post("/v1/email", "message/rfc822", KEY, mime, &r), SP_OK);
+    free(mime);
+    if (r.status != 202) fail_msg("5 MiB e-mail: %d %s", r.status, r.body ? r.body : "");
+    sp_http_reply_clear(&r);
+}
+
 static void test_kafka_down_is_503(void **state)
 {
     (void)state;
@@ -314,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_batch_durable_and_idempotent),
         cmocka_unit_test(test_bad_item_rejects_whole_batch),
         cmocka_unit_test(test_gbk_email_and_forged_pixel),
+        cmocka_unit_test(test_tracking_links_and_limits),
         cmocka_unit_test(test_kafka_down_is_503),
     };
     return cmocka_run_group_tests(tests, start_ingest, stop_ingest);

@@ -90,6 +90,7 @@ static int test_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
         return SP_OK;
     }
     if (a && strcmp(a, "Bearer tok-guest") == 0) return SP_EFORBIDDEN;
+    if (a && strcmp(a, "Bearer tok-dbdown") == 0) return SP_EDBDOWN; /* the token store unreachable */
     return SP_EAUTH;
 }
 
@@ -114,6 +115,10 @@ static sp_http_server *make_server(const char *url, int workers)
     assert_int_equal(sp_http_route_add(srv, "GET", "/v1/nothing", 0, h_nothing, NULL), SP_OK);
     assert_int_equal(sp_http_route_add(srv, "GET", "/v1/slow", 0, h_slow, NULL), SP_OK);
     assert_int_equal(sp_http_route_add(srv, "GET", "/v1/ping", 0, h_ping, NULL), SP_OK);
+    /* a route with its own, larger body limit */
+    assert_int_equal(sp_http_route_add(srv, "POST", "/v1/big", 0, h_echo, NULL), SP_OK);
+    assert_int_equal(sp_http_route_set_max_body(srv, "POST", "/v1/big", 4096), SP_OK);
+    assert_int_equal(sp_http_route_set_max_body(srv, "POST", "/v1/none", 4096), SP_ENOTFOUND);
     return srv;
 }
 
@@ -123,6 +128,13 @@ static void run(sp_http_server *srv, sp_http_req *req, sp_http_res *res)
 {
     sp_http_res_init(res);
     sp_http_server_dispatch(srv, req, res);
+}
+
+static const char *res_header(const sp_http_res *res, const char *name)
+{
+    for (int i = 0; i < res->nheaders; i++)
+        if (strcasecmp(res->hname[i], name) == 0) return res->hvalue[i];
+    return NULL;
 }
 
 static void test_pure_table(void **state)
@@ -135,6 +147,7 @@ static void test_pure_table(void **state)
     static const sp_http_header apikey[] = {{"X-Api-Key", "key-alice"}};
     static const sp_http_header guest[] = {{"Authorization", "Bearer tok-guest"}};
     static const sp_http_header wrong[] = {{"Authorization", "Bearer nope"}};
+    static const sp_http_header dbdown[] = {{"Authorization", "Bearer tok-dbdown"}};
     char big[2000];
     memset(big, ' ', sizeof big);
     const struct {
@@ -162,8 +175,11 @@ static void test_pure_table(void **state)
         {"POST", "/v1/echo", "", "{}", NULL, 0, 415, NULL},
         {"POST", "/v1/echo", "", big, json_ct, 1, 413,
             "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"request body over 1024 bytes\"}}"},
+        /* over the server's limit, within the route's: the handler runs */
+        {"POST", "/v1/big", "", big, json_ct, 1, 400, NULL},
         {"GET", "/v1/me", "", NULL, NULL, 0, 401,
             "{\"error\":{\"code\":\"unauthorized\",\"message\":\"authentication required\"}}"},
+        {"GET", "/v1/me", "", NULL, dbdown, 1, 503, NULL},
         {"GET", "/v1/me", "", NULL, wrong, 1, 401, NULL},
         {"GET", "/v1/me", "", NULL, guest, 1, 403,
             "{\"error\":{\"code\":\"forbidden\",\"message\":\"forbidden\"}}"},
@@ -198,6 +214,7 @@ static void test_pure_table(void **state)
             fail_msg("case %zu %s %s: body %s\nwant %s", i, cases[i].method, cases[i].path, res.body,
                 cases[i].want);
         if (res.status >= 400) assert_string_equal(res.content_type, "application/json");
+        if (res.status == 503) assert_non_null(res_header(&res, "Retry-After"));
         sp_http_res_clear(&res);
     }
     sp_http_server_destroy(srv);
@@ -454,6 +471,22 @@ static void test_socket_expect_continue(void **state)
     n = raw_read_until(fd, buf, sizeof buf, 0, "{\"a\":12}");
     assert_non_null(strstr(buf, "HTTP/1.1 200"));
     assert_non_null(strstr(buf, "{\"a\":12}"));
+    close(fd);
+
+    /* over the server's limit but within the route's: 100 Continue, then
+     * the handler (the body is not JSON: 400, not 413) */
+    fd = raw_connect(port);
+    hdr = "POST /v1/big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          "Content-Length: 2000\r\nExpect: 100-continue\r\n\r\n";
+    assert_true(write(fd, hdr, strlen(hdr)) == (ssize_t)strlen(hdr));
+    n = raw_read_until(fd, buf, sizeof buf, 0, "\r\n\r\n");
+    assert_true(strncmp(buf, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0);
+    char spaces[2000];
+    memset(spaces, ' ', sizeof spaces);
+    assert_true(write(fd, spaces, sizeof spaces) == (ssize_t)sizeof spaces);
+    n = raw_read_until(fd, buf, sizeof buf, 0, "}}");
+    assert_non_null(strstr(buf, "HTTP/1.1 400"));
+    assert_non_null(strstr(buf, "invalid_json"));
     close(fd);
 
     /* oversized: 413 at once, body never sent, connection closed */

@@ -7,6 +7,7 @@
 #include "err.h"
 #include "ingest/tracking.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,99 @@ static void test_beacon(void **state)
     tracking_rules_destroy(r);
 }
 
+/* POST /v1/tracking/links: the answer's paths open to what was sealed. */
+static void test_links_seal(void **state)
+{
+    (void)state;
+    tracking_key k1 = {K1, 32};
+    const char *body = "{\"ref\":\"<m-9@hengyuan.cn>\",\"customer\":\"email:li.wei@example.com\","
+                       "\"rep_id\":\"rep-7\",\"open\":true,"
+                       "\"links\":[\"https://hengyuan.cn/x200\",\"http://hengyuan.cn/p?a=1&b=2\"]}";
+    char *out = NULL;
+    ingest_errlist errs = {0};
+    assert_int_equal(tracking_links_seal(body, strlen(body), &k1, NOW, &out, &errs), SP_OK);
+    assert_int_equal(errs.n, 0);
+    json_error_t je;
+    json_t *a = json_loads(out, 0, &je);
+    assert_non_null(a);
+    const char *open = json_string_value(json_object_get(a, "open"));
+    assert_non_null(open);
+    assert_int_equal(strncmp(open, "/t/o/", 5), 0);
+    assert_string_equal(open + strlen(open) - 4, ".gif");
+    tracking_token got;
+    assert_int_equal(tracking_token_open(open + 5, strlen(open) - 9, &k1, 1, NOW, 0, &got), SP_OK);
+    assert_int_equal(got.kind, SALESPULSE__V1__TRACKING_KIND__TRACKING_KIND_EMAIL_OPEN);
+    assert_string_equal(got.ref, "<m-9@hengyuan.cn>");
+    assert_string_equal(got.customer, "email:li.wei@example.com");
+    assert_string_equal(got.rep_id, "rep-7");
+    assert_int_equal(got.issued_at_ms, NOW);
+    json_t *links = json_object_get(a, "links");
+    assert_int_equal(json_array_size(links), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *l = json_array_get(links, i);
+        const char *path = json_string_value(json_object_get(l, "path"));
+        assert_int_equal(strncmp(path, "/t/c/", 5), 0);
+        assert_int_equal(tracking_token_open(path + 5, strlen(path) - 5, &k1, 1, NOW, 0, &got), SP_OK);
+        assert_int_equal(got.kind, SALESPULSE__V1__TRACKING_KIND__TRACKING_KIND_LINK_CLICK);
+        assert_string_equal(got.url, json_string_value(json_object_get(l, "url")));
+    }
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(links, 1), "url")), "http://hengyuan.cn/p?a=1&b=2");
+    json_decref(a);
+    free(out);
+
+    /* links only: "open" is null */
+    const char *only = "{\"ref\":\"r\",\"customer\":\"phone:+8613800138000\",\"links\":[\"https://x.cn/\"]}";
+    assert_int_equal(tracking_links_seal(only, strlen(only), &k1, NOW, &out, &errs), SP_OK);
+    a = json_loads(out, 0, &je);
+    assert_true(json_is_null(json_object_get(a, "open")));
+    json_decref(a);
+    free(out);
+
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        {"{\"customer\":\"email:a@b.cn\",\"open\":true}", "ref"},
+        {"{\"ref\":\"\",\"customer\":\"email:a@b.cn\",\"open\":true}", "ref"},
+        {"{\"ref\":\"r\",\"open\":true}", "customer"},
+        {"{\"ref\":\"r\",\"customer\":\"li@b.cn\",\"open\":true}", "customer"},
+        {"{\"ref\":\"r\",\"customer\":\"fax:123\",\"open\":true}", "customer"},
+        {"{\"ref\":\"r\",\"customer\":\"email:\",\"open\":true}", "customer"},
+        {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"open\":1}", "open"},
+        {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\"}", "links"},
+        {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"links\":\"https://x.cn/\"}", "links"},
+        {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"links\":[\"https://x.cn/"
+         "\",\"javascript:alert(1)\"]}",
+            "links[1]"},
+        {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"links\":[\"//evil.example/\"]}", "links[0]"},
+        {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"links\":[\"https:///x\"]}", "links[0]"},
+        {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"links\":[\"https://x.cn/a b\"]}", "links[0]"},
+        {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"links\":[7]}", "links[0]"},
+        {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"open\":true,\"colour\":1}", "colour"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(
+            tracking_links_seal(bad[i].body, strlen(bad[i].body), &k1, NOW, &out, &errs), SP_EINVAL);
+        assert_null(out);
+        if (!ingest_errlist_find(&errs, 0, bad[i].field))
+            fail_msg("case %zu: no error on %s", i, bad[i].field);
+        ingest_errlist_clear(&errs);
+    }
+    /* 101 links */
+    char big[4096];
+    size_t n = (size_t)snprintf(big, sizeof big, "{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"links\":[");
+    for (int i = 0; i < 101; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "%s\"https://x.cn/\"", i ? "," : "");
+    snprintf(big + n, sizeof big - n, "]}");
+    assert_int_equal(tracking_links_seal(big, strlen(big), &k1, NOW, &out, &errs), SP_EINVAL);
+    assert_non_null(ingest_errlist_find(&errs, 0, "links"));
+    ingest_errlist_clear(&errs);
+    assert_int_equal(tracking_links_seal("[]", 2, &k1, NOW, &out, &errs), SP_EDECODE);
+    ingest_errlist_clear(&errs);
+    assert_int_equal(tracking_links_seal("{", 1, &k1, NOW, &out, &errs), SP_EDECODE);
+    ingest_errlist_clear(&errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_rules_errors_name_item_and_key),
         cmocka_unit_test(test_token_interaction),
         cmocka_unit_test(test_beacon),
+        cmocka_unit_test(test_links_seal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
