@@ -39,9 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tracking_key k = {key, 32};
         char *out = NULL;
         if (tracking_links_seal(in, n, &k, opts.now_ms, &out, &errs) == 0) {
-            const char *p = strstr(out, "\"path\":\"/t/c/");
+            static const char needle[] = "\"path\":\"/t/c/";
+            const char *p = strstr(out, needle);
             if (p) {
-                p += 14;
+                p += sizeof needle - 1;
                 const char *e = strchr(p, '"');
                 tracking_token t;
                 if (e == NULL || tracking_token_open(p, (size_t)(e - p), &k, 1, opts.now_ms, 0, &t) != 0)
