@@ -4,6 +4,7 @@
 #include "err.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,7 +27,7 @@ int sp_config_parse_ms(const char *s, long long *ms)
     errno = 0;
     char *end;
     double v = strtod(s, &end);
-    if (errno != 0 || end == s || v < 0) return SP_EINVAL;
+    if (errno != 0 || end == s || !isfinite(v) || v < 0) return SP_EINVAL;
     double mul;
     if (*end == '\0' || strcmp(end, "ms") == 0)
         mul = 1;
@@ -40,6 +41,7 @@ int sp_config_parse_ms(const char *s, long long *ms)
         mul = 86400000;
     else
         return SP_EINVAL;
+    if (v * mul > SP_CFG_MS_MAX) return SP_EINVAL; /* past any use, and the cast's range */
     *ms = (long long)(v * mul + 0.5);
     return SP_OK;
 }
@@ -122,6 +124,11 @@ int sp_config_load(const sp_config_row *rows, void *cfg, sp_config_getenv_fn get
             if (sp_config_parse_ms(v, (long long *)field) != SP_OK) {
                 snprintf(
                     errbuf, errlen, "%s: invalid duration \"%s\" (e.g. 500ms, 30s, 5m, 2h, 7d)", r->name, v);
+                return SP_ECONFIG;
+            }
+            if (r->min < r->max && (*(long long *)field < r->min || *(long long *)field > r->max)) {
+                snprintf(
+                    errbuf, errlen, "%s: \"%s\" out of range [%ldms, %ldms]", r->name, v, r->min, r->max);
                 return SP_ECONFIG;
             }
             break;

@@ -29,6 +29,10 @@ typedef enum sp_cfg_type {
     SP_CFG_ENUM,
 } sp_cfg_type;
 
+/* Durations above this (about 100 years) are refused: no setting means
+ * that, and the conversion to milliseconds stays exact. */
+#define SP_CFG_MS_MAX 3.2e12
+
 typedef struct sp_config_row {
     const char *name;
     sp_cfg_type type;
@@ -36,7 +40,7 @@ typedef struct sp_config_row {
     size_t offset;
     const char *desc;
     const char *choices; /* SP_CFG_ENUM: "a|b|c" */
-    long min, max; /* SP_CFG_INT: inclusive bounds when min < max */
+    long min, max; /* SP_CFG_INT, SP_CFG_MS (in ms): inclusive bounds when min < max */
     int secret; /* never printed */
 } sp_config_row;
 

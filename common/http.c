@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "utf8.h"
 
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
@@ -100,6 +101,27 @@ static int hexval(char c)
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
+}
+
+/* 1 when s, percent-decoded ('+' and "%XX"), is valid UTF-8: what handlers
+ * decode from a path or query goes to PostgreSQL as text, which refuses
+ * anything else (a 500 until this check). */
+static int uri_utf8_ok(const char *s)
+{
+    char *buf = malloc(strlen(s) + 1);
+    if (buf == NULL) return 1; /* unchecked rather than refused */
+    size_t n = 0;
+    for (const char *p = s; *p;) {
+        char c = *p++;
+        if (c == '%' && hexval(p[0]) >= 0 && hexval(p[1]) >= 0) {
+            c = (char)(hexval(p[0]) * 16 + hexval(p[1]));
+            p += 2;
+        }
+        buf[n++] = c;
+    }
+    int ok = sp_utf8_valid(buf, n, NULL);
+    free(buf);
+    return ok;
 }
 
 int sp_http_req_query(const sp_http_req *req, const char *key, char *buf, size_t cap)
@@ -366,7 +388,13 @@ void sp_http_server_dispatch(sp_http_server *srv, const sp_http_req *in, sp_http
     req.principal = NULL;
     if (req.body == NULL) req.body = "", req.body_len = 0;
 
-    if (in->body_len > limit_of(srv, r)) {
+    if (!uri_utf8_ok(path)) {
+        sp_http_res_error(
+            res, 400, "bad_request", "the path is not valid UTF-8 once percent-decoded", "path");
+    } else if (req.query && !uri_utf8_ok(req.query)) {
+        sp_http_res_error(
+            res, 400, "bad_request", "the query is not valid UTF-8 once percent-decoded", "query");
+    } else if (in->body_len > limit_of(srv, r)) {
         char msg[96];
         snprintf(msg, sizeof msg, "request body over %zu bytes", limit_of(srv, r));
         sp_http_res_error(res, 413, "payload_too_large", msg, NULL);

@@ -199,7 +199,8 @@ void sp_http_server_set_ready(sp_http_server *srv, int ready);
 /* The registry rendered at /metrics (opts.metrics or the server's own). */
 sp_metrics *sp_http_server_metrics(sp_http_server *srv);
 
-/* Routes req and fills res: 404/405, 413 over max_body, auth (401/403),
+/* Routes req and fills res: 404/405, 400 when the path or query is not
+ * valid UTF-8 once percent-decoded, 413 over max_body, auth (401/403),
  * then the handler, mapping its errors. Thread-safe after start; records
  * metrics and the access log. res must be empty (sp_http_res_init). */
 void sp_http_server_dispatch(sp_http_server *srv, const sp_http_req *req, sp_http_res *res);

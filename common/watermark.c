@@ -8,6 +8,7 @@
 #include "salespulse/v1/task.pb-c.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int64_t sp_watermark_of(sp_clock *c)
 {
@@ -105,4 +106,9 @@ void sp_watermark_flush(
         w->sent_ms = 0; /* send again next time */
     }
     bus_group_release(g);
+}
+
+int sp_watermark_is_heartbeat(const char *event_id)
+{
+    return event_id != NULL && strncmp(event_id, "wm:", 3) == 0;
 }

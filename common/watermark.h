@@ -58,6 +58,12 @@ int sp_watermark_send(sp_watermark *w, sp_watermark_pack_fn pack, int64_t wm, bu
 void sp_watermark_flush(
     sp_watermark *w, sp_watermark_pack_fn pack, int64_t wm, bus_producer *p, const char *topic, int force);
 
+/* 1 when event_id (may be NULL) is a heartbeat's, "wm:<producer>:<ms>".
+ * Consumers take a message as a heartbeat only with such an id and no
+ * data: anything else without data is invalid (dead-lettered), not a
+ * silent clock tick. */
+int sp_watermark_is_heartbeat(const char *event_id);
+
 /* The three heartbeats (sp_watermark_pack_fn), event id "wm:<producer>:<ms>". */
 int sp_watermark_pack_enriched(int64_t ms, uint8_t *buf, size_t cap, size_t *len); /* sp-enrich */
 int sp_watermark_pack_signal(int64_t ms, uint8_t *buf, size_t cap, size_t *len); /* sp-score */

@@ -37,6 +37,8 @@ static const char *activity_name(int k)
     return k > 0 && k <= 6 ? n[k] : NULL;
 }
 
+#define ENRICH_ID_MAX 127 /* as sp-ingest's SP_INGEST_ID_MAX */
+
 static int utf8_ok(const char *s)
 {
     return s == NULL || sp_utf8_valid(s, strlen(s), NULL);
@@ -61,6 +63,18 @@ int enrich_validate(const Ix *ix, char *why, size_t cap)
         || (ix->customer_identity && !utf8_ok(ix->customer_identity->value))) {
         snprintf(why, cap, "invalid Interaction %s: text is not valid UTF-8", ix->meta->event_id);
         return SP_EINVAL;
+    }
+    /* ids every later service keys by (sp-score holds them in 128-byte
+     * fields: a longer one would be cut and merged with another) */
+    const char *idv[]
+        = {ix->customer_ref, ix->rep_id, ix->deal_id, ix->stage_change ? ix->stage_change->deal_id : NULL};
+    const char *idn[] = {"customer_ref", "rep_id", "deal_id", "stage_change.deal_id"};
+    for (size_t i = 0; i < 4; i++) {
+        if (idv[i] && strlen(idv[i]) > ENRICH_ID_MAX) {
+            snprintf(why, cap, "invalid Interaction %s: %s over %d bytes", ix->meta->event_id, idn[i],
+                ENRICH_ID_MAX);
+            return SP_EINVAL;
+        }
     }
     for (size_t i = 0; i < ix->n_turns; i++) {
         if (!utf8_ok(ix->turns[i]->text)) {

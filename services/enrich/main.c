@@ -27,10 +27,12 @@ static const sp_config_row rows[] = {
     {"SP_TZ", SP_CFG_STRING, "Asia/Shanghai", CFG(tz), "tenant time zone for relative dates"},
     {"SP_ENRICH_LATENESS", SP_CFG_MS, "6h", CFG(lateness_ms),
         "event clock: how far out of event-time order interactions may arrive on a partition (spctl "
-        "replay --span); the promise downstream trails the events by this until the input is drained"},
+        "replay --span); the promise downstream trails the events by this until the input is drained",
+        .min = 0L, .max = 2592000000L},
     {"SP_ENRICH_ALIGN_AHEAD", SP_CFG_MS, "24h", CFG(svc.align_ahead_ms),
         "event clock: an input partition this far past the watermark pauses while a slower one catches "
-        "up (fetches take no account of event time; 0: off)"},
+        "up (fetches take no account of event time; 0: off)",
+        .min = 0L, .max = 2592000000L},
     SP_CONFIG_END,
 };
 

@@ -72,6 +72,15 @@ static int secret_decode(const char *secret, unsigned char *key, size_t cap, siz
     return ingest_b64_decode(secret, n, key, klen, 0);
 }
 
+int ingest_webhook_secret_valid(const char *secret)
+{
+    unsigned char key[256];
+    size_t klen = 0;
+    int ok = secret_decode(secret, key, sizeof key, &klen) == SP_OK && klen > 0;
+    OPENSSL_cleanse(key, sizeof key);
+    return ok;
+}
+
 static int mac(const unsigned char *key, size_t klen, const char *id, const char *ts, const void *body,
     size_t len, unsigned char out[32])
 {
@@ -118,9 +127,9 @@ ingest_auth_result ingest_webhook_verify(const char *id, const char *timestamp, 
     if (end == timestamp || *end != '\0' || !isdigit((unsigned char)timestamp[0])) return INGEST_AUTH_REPLAY;
     if (ts > now_s + SP_WEBHOOK_TOLERANCE_S || ts < now_s - SP_WEBHOOK_TOLERANCE_S) return INGEST_AUTH_REPLAY;
 
-    unsigned char expect[8][32];
+    unsigned char expect[SP_WEBHOOK_SECRETS_MAX][32];
     size_t ne = 0;
-    for (size_t i = 0; i < nsecrets && ne < 8; i++) {
+    for (size_t i = 0; i < nsecrets && ne < SP_WEBHOOK_SECRETS_MAX; i++) {
         unsigned char key[256];
         size_t klen = 0;
         if (secret_decode(secrets[i], key, sizeof key, &klen) != 0) return INGEST_AUTH_CONFIG;

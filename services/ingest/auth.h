@@ -51,6 +51,13 @@ ingest_auth_result ingest_apikey_check(
 ingest_auth_result ingest_webhook_verify(const char *id, const char *timestamp, const char *signature,
     const void *body, size_t len, const char *const *secrets, size_t nsecrets, long long now_s);
 
+/* Most secrets a verification tries (a rotation needs two). */
+#define SP_WEBHOOK_SECRETS_MAX 8
+
+/* 1 when secret decodes ("whsec_<base64>" or bare base64, non-empty):
+ * checked at start, so a typo is not a 500 on every signed request. */
+int ingest_webhook_secret_valid(const char *secret);
+
 /* Computes the "v1,<base64>" signature of (id, timestamp, body) with secret
  * into out (cap >= 64 suffices). For tests and for clients' examples.
  * Returns SP_EINVAL for a bad secret, SP_ETOOBIG for a small buffer. */

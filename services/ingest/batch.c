@@ -15,7 +15,8 @@
 #include <string.h>
 
 #define DAY_MS      (24LL * 3600 * 1000)
-#define SHORT_MAX   512 /* ids, names, urls */
+#define SHORT_MAX   512 /* names, urls, external ids (hashed into event ids) */
+#define ID_MAX      SP_INGEST_ID_MAX
 #define SUBJECT_MAX 2048
 
 typedef struct enum_name {
@@ -530,7 +531,7 @@ static void parse_stage_change(ctx *c, json_t *o, sp_interaction *ix)
     int from = 0, to = 0;
     long long amount = 0;
     /* deal_id may be given on the item instead */
-    if (get_str(c, o, "stage_change", "deal_id", ix->deal_id[0] == '\0', SHORT_MAX, &s->deal_id) == 0
+    if (get_str(c, o, "stage_change", "deal_id", ix->deal_id[0] == '\0', ID_MAX, &s->deal_id) == 0
         && ix->deal_id[0])
         set(c, &s->deal_id, ix->deal_id, strlen(ix->deal_id));
     if (ix->deal_id[0] == '\0' && s->deal_id[0]) set(c, &ix->deal_id, s->deal_id, strlen(s->deal_id));
@@ -584,9 +585,9 @@ static void parse_item(ctx *c, json_t *o, sp_interaction *ix)
     ix->channel = channel;
     if (get_enum(c, o, "", "direction", DIRECTIONS, 0, &dir) == 1) ix->direction = dir;
 
-    get_str(c, o, "", "customer_ref", 0, SHORT_MAX, &ix->customer_ref);
-    get_str(c, o, "", "rep_id", 0, SHORT_MAX, &ix->rep_id);
-    get_str(c, o, "", "deal_id", 0, SHORT_MAX, &ix->deal_id);
+    get_str(c, o, "", "customer_ref", 0, ID_MAX, &ix->customer_ref);
+    get_str(c, o, "", "rep_id", 0, ID_MAX, &ix->rep_id);
+    get_str(c, o, "", "deal_id", 0, ID_MAX, &ix->deal_id);
     get_str(c, o, "", "text", 0, SP_INGEST_TEXT_MAX, &ix->text);
     get_str(c, o, "", "subject", 0, SUBJECT_MAX, &ix->subject);
     get_str(c, o, "", "quoted_text", 0, SP_INGEST_TEXT_MAX, &ix->quoted_text);

@@ -388,7 +388,7 @@ static int h_wecom(const sp_http_req *req, sp_http_res *res, void *arg)
 static int auth_code(ingest_auth_result r)
 {
     int st = ingest_auth_http_status(r);
-    return st == 401 ? SP_EAUTH : st == 403 ? SP_EFORBIDDEN : SP_EINVAL;
+    return st == 401 ? SP_EAUTH : st == 403 ? SP_EFORBIDDEN : SP_EIO; /* CONFIG: ours, a 500 */
 }
 
 int ingest_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)

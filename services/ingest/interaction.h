@@ -16,6 +16,9 @@ typedef Salespulse__V1__Interaction sp_interaction;
 
 #define SP_INGEST_PRODUCER "sp-ingest"
 #define SP_INGEST_TEXT_MAX (64 * 1024) /* bytes of text, quoted_text, a turn */
+/* bytes of customer_ref, rep_id, deal_id: they become the customer, rep and
+ * deal ids every service keys by (sp-score holds them in 128-byte fields) */
+#define SP_INGEST_ID_MAX 127
 
 /* Allocates an empty Interaction with meta set (schema_version 1, producer
  * "sp-ingest", produced_at_ms = now_ms) and source copied. Returns SP_ENOMEM.

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "err.h"
 #include "http.h"
+#include "ingest/auth.h"
 #include "ingest/ingest_api.h"
 #include "ingest/jarena.h"
 #include "log.h"
@@ -51,8 +52,10 @@ static const sp_config_row rows[] = {
         .secret = 1},
     {"SP_TRACKING_RULES", SP_CFG_STRING, "", CFG(tracking_rules),
         "page rules (default $SP_TENANT_DIR/tracking.json)"},
-    {"SP_TRACKING_MAX_AGE", SP_CFG_MS, "180d", CFG(tracking_max_age), "tracking tokens expire after"},
-    {"SP_PUBLISH_TIMEOUT", SP_CFG_MS, "5s", CFG(publish_timeout), "bounded wait for Kafka before 503"},
+    {"SP_TRACKING_MAX_AGE", SP_CFG_MS, "180d", CFG(tracking_max_age), "tracking tokens expire after",
+        .min = 3600000L, .max = 315360000000L},
+    {"SP_PUBLISH_TIMEOUT", SP_CFG_MS, "5s", CFG(publish_timeout), "bounded wait for Kafka before 503",
+        .min = 100L, .max = 600000L},
     {"SP_HTTP_WORKERS", SP_CFG_INT, "8", CFG(workers), "HTTP handler threads", .min = 1, .max = 256},
     SP_CONFIG_END,
 };
@@ -83,16 +86,21 @@ int main(int argc, char **argv)
         .publish_timeout_ms = (int)cfg.publish_timeout,
         .tenant_id = cfg.tenant_id,
         .tracking_max_age_ms = cfg.tracking_max_age};
-    char *keys[64], *hashes[64], *sources[64], *allowed[64], *secrets[16], *domains[32];
+    char *keys[65], *hashes[64], *sources[64], *allowed[64], *secrets[SP_WEBHOOK_SECRETS_MAX + 1],
+        *domains[33];
     sp_http_server *srv = NULL;
     sp_metrics *reg = NULL;
     char err[512];
     int code = 2;
 
-    size_t nk = split(cfg.api_keys, ',', keys, 64);
+    size_t nk = split(cfg.api_keys, ',', keys, 65);
+    if (nk > 64) {
+        fprintf(stderr, "sp-ingest: configuration error: SP_INGEST_API_KEYS: at most 64 keys\n");
+        goto out;
+    }
     for (size_t i = 0; i < nk; i++) {
         char *eq = strchr(keys[i], '=');
-        if (eq == NULL || strlen(eq + 1) != 64) {
+        if (eq == NULL || strlen(eq + 1) != 64 || strspn(eq + 1, "0123456789abcdefABCDEF") != 64) {
             fprintf(stderr,
                 "sp-ingest: configuration error: SP_INGEST_API_KEYS: item %zu is not source=sha256hex\n", i);
             goto out;
@@ -121,9 +129,27 @@ int main(int argc, char **argv)
     api.api_key_sources = (const char *const *)sources;
     api.api_key_allowed = (const char *const *)allowed;
     api.n_api_keys = nk;
-    api.n_webhook_secrets = split(cfg.webhook_secrets, ',', secrets, 16);
+    api.n_webhook_secrets = split(cfg.webhook_secrets, ',', secrets, SP_WEBHOOK_SECRETS_MAX + 1);
     api.webhook_secrets = (const char *const *)secrets;
-    api.n_domains = split(cfg.our_domains, ',', domains, 32);
+    if (api.n_webhook_secrets > SP_WEBHOOK_SECRETS_MAX) {
+        fprintf(stderr, "sp-ingest: configuration error: SP_INGEST_WEBHOOK_SECRETS: at most %d secrets\n",
+            SP_WEBHOOK_SECRETS_MAX);
+        goto out;
+    }
+    for (size_t i = 0; i < api.n_webhook_secrets; i++) {
+        if (!ingest_webhook_secret_valid(secrets[i])) {
+            fprintf(stderr,
+                "sp-ingest: configuration error: SP_INGEST_WEBHOOK_SECRETS: secret %zu is not "
+                "whsec_<base64>\n",
+                i + 1);
+            goto out;
+        }
+    }
+    api.n_domains = split(cfg.our_domains, ',', domains, 33);
+    if (api.n_domains > 32) {
+        fprintf(stderr, "sp-ingest: configuration error: SP_OUR_DOMAINS: at most 32 domains\n");
+        goto out;
+    }
     api.our_domains = (const char *const *)domains;
     if (*cfg.wecom_token
         && wecom_crypto_new(cfg.wecom_token, cfg.wecom_aes_key, cfg.wecom_corp_id, &api.wecom) != SP_OK) {
@@ -153,7 +179,9 @@ int main(int argc, char **argv)
     char rules_path[1024];
     snprintf(rules_path, sizeof rules_path, "%s/tracking.json", cfg.tenant_dir);
     const char *rp = *cfg.tracking_rules ? cfg.tracking_rules : rules_path;
-    if (access(rp, R_OK) == 0 && tracking_rules_load(rp, &api.tracking_rules, err, sizeof err) != SP_OK) {
+    /* the default file may be absent (pages unclassified); a named one must load */
+    if ((*cfg.tracking_rules || access(rp, R_OK) == 0)
+        && tracking_rules_load(rp, &api.tracking_rules, err, sizeof err) != SP_OK) {
         fprintf(stderr, "sp-ingest: configuration error: SP_TRACKING_RULES: %s\n", err);
         goto out;
     }

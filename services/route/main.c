@@ -23,7 +23,7 @@ static const sp_config_row rows[] = {
     {"SP_PLAYBOOKS", SP_CFG_STRING, "", offsetof(struct cfg, playbooks),
         "playbooks the rules name, checked at start (default: $SP_TENANT_DIR/playbooks.json if present)"},
     {"SP_ORG_RELOAD", SP_CFG_MS, "30s", offsetof(struct cfg, org_reload_ms),
-        "how often the org chart is re-read"},
+        "how often the org chart is re-read", .min = 1000L, .max = 86400000L},
     SP_CONFIG_END,
 };
 

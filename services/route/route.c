@@ -160,6 +160,20 @@ int route_task_key(const Salespulse__V1__Signal *s, char *buf, size_t cap)
     return n < 0 || (size_t)n >= cap ? SP_ETOOBIG : SP_OK;
 }
 
+int route_signal_check(const Salespulse__V1__Signal *s, char *key, size_t cap, char *why, size_t whycap)
+{
+    const char *bad = s == NULL || s->meta == NULL || !nonempty(s->meta->event_id) ? "meta.event_id missing"
+        : strlen(s->meta->event_id) > ROUTE_EVENT_ID_MAX  ? "meta.event_id over 256 bytes"
+        : !nonempty(s->kind)                              ? "kind missing"
+        : s->subject == NULL || !nonempty(s->subject->id) ? "subject.id missing"
+        : subject_type_name(s->subject->type) == NULL     ? "subject.type unknown"
+                                                          : NULL;
+    if (bad == NULL && route_task_key(s, key, cap) != SP_OK) bad = "task key (kind, subject.id) too long";
+    if (bad == NULL) return SP_OK;
+    snprintf(why, whycap, "invalid Signal: %s", bad);
+    return SP_EINVAL;
+}
+
 static int invalid(route_decision *d, const char *field)
 {
     snprintf(d->reason_en, sizeof d->reason_en, "invalid signal: %s missing or invalid", field);

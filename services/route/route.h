@@ -61,6 +61,16 @@ typedef struct route_decision {
 int route_decide(const route_rules *rules, const org *o, const Salespulse__V1__Signal *signal, int64_t now_ms,
     route_decision *out);
 
+/* Longest signal event id routed: the command's id is "cmd:" + it. */
+#define ROUTE_EVENT_ID_MAX 256
+
+/* Checks what routing needs of signal s before anything is written:
+ * meta.event_id present and at most ROUTE_EVENT_ID_MAX bytes, kind and
+ * subject id present, a known subject type, and a task key that fits
+ * key[cap] (written there). SP_EINVAL with why naming the field otherwise
+ * (the message goes to the dead-letter topic). */
+int route_signal_check(const Salespulse__V1__Signal *s, char *key, size_t cap, char *why, size_t whycap);
+
 /* Writes "task:<kind>:<subject type>:<subject id>:<episode>" into buf. */
 int route_task_key(const Salespulse__V1__Signal *signal, char *buf, size_t cap);
 

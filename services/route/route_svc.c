@@ -61,16 +61,13 @@ static bus_result route_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         snprintf(reason, cap, "undecodable salespulse.v1.Signal (%zu bytes)", m->len);
         return BUS_DEAD;
     }
-    if (sig->meta && sig->subject == NULL && sig->upstream_watermark_ms > 0) { /* sp-score's heartbeat */
+    if (sig->meta && sp_watermark_is_heartbeat(sig->meta->event_id) && sig->subject == NULL
+        && sig->upstream_watermark_ms > 0) { /* sp-score's heartbeat */
         sp_clock_observe(s->clock, m->partition, sig->upstream_watermark_ms);
         goto done;
     }
-    if (sig->meta == NULL || !*sig->meta->event_id || !*sig->kind || sig->subject == NULL
-        || !*sig->subject->id) {
-        snprintf(reason, cap, "invalid Signal: %s missing",
-            sig->meta == NULL || !*sig->meta->event_id ? "meta.event_id"
-                : !*sig->kind                          ? "kind"
-                                                       : "subject.id");
+    char key[256];
+    if (route_signal_check(sig, key, sizeof key, reason, cap) != SP_OK) {
         out = BUS_DEAD;
         goto done;
     }
@@ -79,8 +76,6 @@ static bus_result route_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     sp_clock_observe(s->clock, m->partition,
         sig->upstream_watermark_ms > 0 ? sig->upstream_watermark_ms : sig->meta->occurred_at_ms);
     int64_t now = sig->meta->occurred_at_ms;
-    char key[256];
-    route_task_key(sig, key, sizeof key);
     int fresh = 0, rv;
     if (sig->transition != SALESPULSE__V1__TRANSITION__TRANSITION_CLEARED) {
         int64_t last = -1;
@@ -107,8 +102,9 @@ static bus_result route_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     if (fresh) { /* a redelivered signal was already routed: its command is on the broker */
         Salespulse__V1__TaskCommand cmd;
         Salespulse__V1__EventMeta meta;
-        char evid[512];
-        route_command_fill(&d, sig, now, &cmd, &meta, evid, sizeof evid);
+        char evid[ROUTE_EVENT_ID_MAX + 8];
+        /* cannot fail: route_signal_check bounded the event id */
+        SP_ASSERT(route_command_fill(&d, sig, now, &cmd, &meta, evid, sizeof evid) == SP_OK);
         cmd.upstream_watermark_ms = s->promise_ms;
         size_t len = salespulse__v1__task_command__get_packed_size(&cmd);
         uint8_t *buf = malloc(len ? len : 1);

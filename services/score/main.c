@@ -25,17 +25,21 @@ static const sp_config_row rows[] = {
     {"SP_CALENDAR", SP_CFG_STRING, "", CFG(calendar),
         "working-day calendar (default $SP_TENANT_DIR/calendar.json)"},
     {"SP_SWEEP_EVERY", SP_CFG_MS, "1h", CFG(sweep_every_ms),
-        "sweep boundaries: multiples of this in clock time (stale, timeouts, weekly and funnel signals)"},
+        "sweep boundaries: multiples of this in clock time (stale, timeouts, weekly and funnel signals)",
+        .min = 60000L, .max = 86400000L},
     {"SP_TENANT_ID", SP_CFG_STRING, "", CFG(tenant_id), "tenant id written into every Signal"},
     {"SP_HEALTH_EVERY", SP_CFG_MS, "5s", CFG(health_every_ms),
         "re-score the health of the deals touched since, at most this often (wall time; 0: after every "
-        "batch)"},
+        "batch)",
+        .min = 100L, .max = 86400000L},
     {"SP_SCORE_ALIGN_AHEAD", SP_CFG_MS, "24h", CFG(svc.align_ahead_ms),
         "event clock: an input partition this far past the watermark pauses while a slower one catches "
-        "up, so fewer events wait for their sweeps (0: off)"},
+        "up, so fewer events wait for their sweeps (0: off)",
+        .min = 0L, .max = 2592000000L},
     {"SP_SCORE_HOLD_FLUSH", SP_CFG_MS, "3s", CFG(hold_flush_ms),
         "event clock: events held for their sweeps are applied anyway once no input came this long and "
-        "the upstream group has nothing left to read (the end of a replay)"},
+        "the upstream group has nothing left to read (the end of a replay)",
+        .min = 100L, .max = 3600000L},
     {"SP_SCORE_UPSTREAM_GROUP", SP_CFG_STRING, "sp-enrich", CFG(upstream_group),
         "event clock: sp-enrich's consumer group, whose lag on sp.interactions.v1 says whether more input "
         "may come (empty: do not ask)"},

@@ -337,6 +337,13 @@ static sp_err eval_each(void *arg, score_kind kind, const char *subject, const c
     return evaluate(a->s, a->db, kind, subject, variant, a->now, clears, 1, a->out);
 }
 
+/* sp-enrich's heartbeat: its id, no interaction, a promise. */
+static int heartbeat(const Salespulse__V1__EnrichedInteraction *ei)
+{
+    return !ei->interaction && ei->meta && sp_watermark_is_heartbeat(ei->meta->event_id)
+        && ei->upstream_watermark_ms > 0;
+}
+
 static const char *invalid_field(const Salespulse__V1__EnrichedInteraction *ei)
 {
     if (!ei->meta || !ei->meta->event_id || !*ei->meta->event_id) return "meta.event_id";
@@ -361,7 +368,7 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
         s->dead++;
         return BUS_DEAD;
     }
-    if (!ei->interaction && ei->upstream_watermark_ms > 0) { /* sp-enrich's watermark heartbeat */
+    if (heartbeat(ei)) { /* sp-enrich's watermark heartbeat */
         sp_clock_observe(s->clock, m->partition, ei->upstream_watermark_ms);
         goto done;
     }
@@ -610,7 +617,7 @@ static int64_t msg_time(score_svc *s, const bus_msg *m, int64_t *promise)
         = salespulse__v1__enriched_interaction__unpack(NULL, m->len, m->payload);
     int64_t t = ei && !invalid_field(ei) ? ei->interaction->meta->occurred_at_ms : 0;
     *promise = 0;
-    if (t > 0 || (ei && !ei->interaction && ei->upstream_watermark_ms > 0)) { /* an event or a heartbeat */
+    if (t > 0 || (ei && heartbeat(ei))) { /* an event or a heartbeat */
         *promise = ei->upstream_watermark_ms > 0 ? ei->upstream_watermark_ms : t;
         sp_clock_observe(s->clock, m->partition, *promise);
     }

@@ -59,4 +59,8 @@ int taskpool_api_register(taskpool_api *api, sp_http_server *srv);
 /* Task actions applied since start (for the bench and /metrics). */
 uint64_t taskpool_api_actions_applied(const taskpool_api *api);
 
+/* Reads a playbooks file (api_playbooks.c) into *out: an object playbook
+ * id -> playbook. SP_ECONFIG with the file and item in err. Caller decrefs. */
+int api_playbooks_load(const char *path, json_t **out, char *err, size_t errlen);
+
 #endif

@@ -72,7 +72,10 @@ int api_h_admin_get(const sp_http_req *req, sp_http_res *res, void *arg)
     orgadmin_entity e;
     char id[96], person[96];
     if (admin_target(req, res, &e, id, sizeof id) != SP_OK) return SP_EINVAL;
-    int by_person = id[0] == '\0' && sp_http_req_query(req, "person", person, sizeof person) == SP_OK;
+    int q = id[0] == '\0' ? sp_http_req_query(req, "person", person, sizeof person) : SP_ENOTFOUND;
+    if (q == SP_ETOOBIG) /* a filter cut off would list everything */
+        return sp_http_res_error(res, 400, "invalid_field", "person ids are at most 64 characters", "person");
+    int by_person = q == SP_OK;
     sp_db *db = NULL;
     if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
     orgadmin_err err = {0};

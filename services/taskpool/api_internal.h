@@ -82,10 +82,6 @@ int api_today_goal_actions(
  * (res untouched). Caller decrefs *out. */
 int api_goal_board(taskpool_api *api, sp_db *db, const char *team_id, int64_t now_ms, json_t **out);
 
-/* Reads a playbooks file (api_playbooks.c) into *out: an object playbook
- * id -> playbook. SP_ECONFIG with the file and item in err. Caller decrefs. */
-int api_playbooks_load(const char *path, json_t **out, char *err, size_t errlen);
-
 /* Links to the playbooks ids[0..n) that exist (duplicates once, in order):
  * [{"playbook_id","kind","title_zh","title_en","summary_zh","summary_en",
  * "link":"/v1/playbooks/<id>"}]. Never NULL on success. */

@@ -3,6 +3,7 @@
 
 #include "civil.h"
 #include "err.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -205,6 +206,7 @@ int api_cursor_decode(const char *text, api_cursor *c)
     /* the timestamp goes into a query as a parameter: exactly what the
      * encoder writes, a real date (PostgreSQL refusing it was a 500) */
     if (!cursor_time_valid(bar1 + 1, clen)) return SP_EINVAL;
+    if (!sp_utf8_valid(bar2 + 1, klen, NULL)) return SP_EINVAL; /* a text parameter too */
     memset(c, 0, sizeof *c);
     c->level = s[0] - '0';
     memcpy(c->created, bar1 + 1, clen);

@@ -32,21 +32,27 @@ static const sp_config_row rows[] = {
     SP_SERVICE_ROWS(struct cfg, svc, "sp-taskpool", "8085", "500"),
     {"SP_SLA_L1", SP_CFG_MS, "24h", CFG(sla1),
         "acknowledge an L1 task within, for a command that carries no SLA (sp-route stamps its rules' SLA on "
-        "every task)"},
+        "every task)",
+        .min = 60000L, .max = 7776000000L},
     {"SP_SLA_L2", SP_CFG_MS, "8h", CFG(sla2),
         "acknowledge an L2 task within, for a command that carries no SLA (sp-route stamps its rules' SLA on "
-        "every task)"},
+        "every task)",
+        .min = 60000L, .max = 7776000000L},
     {"SP_SLA_L3", SP_CFG_MS, "2h", CFG(sla3),
         "acknowledge an L3 task within, for a command that carries no SLA (sp-route stamps its rules' SLA on "
-        "every task)"},
-    {"SP_SUPPRESS", SP_CFG_MS, "7d", CFG(suppress), "a dismissed task suppresses the same signal this long"},
-    {"SP_SLA_SWEEP", SP_CFG_MS, "1m", CFG(sweep), "SLA sweep period (clock time: event time in replays)"},
+        "every task)",
+        .min = 60000L, .max = 7776000000L},
+    {"SP_SUPPRESS", SP_CFG_MS, "7d", CFG(suppress), "a dismissed task suppresses the same signal this long",
+        .min = 0L, .max = 31536000000L},
+    {"SP_SLA_SWEEP", SP_CFG_MS, "1m", CFG(sweep), "SLA sweep period (clock time: event time in replays)",
+        .min = 1000L, .max = 86400000L},
     {"SP_TOPIC_TASK_COMMANDS", SP_CFG_STRING, SP_TOPIC_TASK_COMMANDS, CFG(commands_topic),
         "task commands topic consumed (and the goal review's catch-ups published to)"},
     {"SP_HTTP_WORKERS", SP_CFG_INT, "32", CFG(http_workers),
         "HTTP handler threads (each long-poll holds one while it waits)", .min = 1, .max = 256},
     {"SP_TOKEN_CACHE", SP_CFG_MS, "5s", CFG(token_cache),
-        "remember an authenticated API token this long (a revocation takes up to this to bite; 0: off)"},
+        "remember an authenticated API token this long (a revocation takes up to this to bite; 0: off)",
+        .min = 0L, .max = 3600000L},
     {"SP_HTTP_DB_CONNS", SP_CFG_INT, "4", CFG(http_db_conns), "PostgreSQL connections for HTTP handlers",
         .min = 1, .max = 64},
     {"SP_WS_ADDR", SP_CFG_STRING, "", CFG(ws_addr),
@@ -199,7 +205,25 @@ int main(int argc, char **argv)
     char playbooks[4096];
     snprintf(playbooks, sizeof playbooks, "%s/playbooks.json", cfg.svc.tenant_dir);
     if (cfg.playbooks && *cfg.playbooks) snprintf(playbooks, sizeof playbooks, "%s", cfg.playbooks);
-    int code = 1;
+    int code = 2;
+    /* a file or folder named in the environment must be there; the
+     * defaults may be absent (no material links, no goal templates) */
+    if (cfg.playbooks && *cfg.playbooks) {
+        json_t *pb = NULL;
+        char err[512];
+        int rv = api_playbooks_load(playbooks, &pb, err, sizeof err);
+        json_decref(pb);
+        if (rv != SP_OK) {
+            fprintf(stderr, "sp-taskpool: configuration error: SP_PLAYBOOKS: %s\n", err);
+            goto out;
+        }
+    }
+    if (cfg.goal_templates && *cfg.goal_templates && access(templates, R_OK | X_OK) != 0) {
+        fprintf(stderr, "sp-taskpool: configuration error: SP_GOAL_TEMPLATES: %s is not a readable folder\n",
+            templates);
+        goto out;
+    }
+    code = 1;
     if (sp_service_init(&svc, "sp-taskpool", &cfg.svc, cfg.commands_topic, taskpool_svc_batch, &ts) != SP_OK)
         goto out;
     ts.producer = svc.producer;

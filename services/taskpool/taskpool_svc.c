@@ -3,6 +3,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "watermark.h"
 #include "service.h"
 #include "taskpool/goals_db.h"
 #include "taskpool/task.h"
@@ -100,10 +101,11 @@ static int publish(taskpool_svc *s, bus_group *g, const task *t, const task_even
 
 static int escalate_due(taskpool_svc *s, sp_db *db, bus_group *g, task *t, int64_t at, int *queued, int *n);
 
-/* sp-route's watermark heartbeat: a command with no task key (common/watermark.h). */
+/* sp-route's watermark heartbeat: its id, no task key, a promise (common/watermark.h). */
 static int command_heartbeat(const Salespulse__V1__TaskCommand *c)
 {
-    return c->meta && !*c->task_key && c->upstream_watermark_ms > 0;
+    return c->meta && sp_watermark_is_heartbeat(c->meta->event_id) && !*c->task_key
+        && c->upstream_watermark_ms > 0;
 }
 
 /* How far a command's partition has delivered: sp-route's promise (its

@@ -29,6 +29,23 @@ JSON
 route_env="env -i PATH=$PATH SP_TENANT_DIR=deploy/tenants/default SP_KAFKA_BOOTSTRAP=127.0.0.1:1 SP_PG_URL=postgresql://x@127.0.0.1:1/x"
 check route-unknown-playbook bash -c "$route_env SP_PLAYBOOKS=$pb_only_card timeout 5 build/bin/sp-route 2>&1 >/dev/null | grep -q 'SP_PLAYBOOKS: rules\[[0-9]*\] ([a-z_]*): key \"playbooks\": \"[a-z_]*\" is not a known playbook'; test \${PIPESTATUS[0]} -eq 1"
 check route-demo-playbooks bash -c "! $route_env SP_PLAYBOOKS=deploy/tenants/demo/playbooks.json timeout 2 build/bin/sp-route 2>&1 | grep -q 'configuration error'"
+# configuration refused at start, naming the key (not a failure per request later)
+hex=$(printf '%064d' 0)
+ing_env="env -i PATH=$PATH SP_KAFKA_BOOTSTRAP=127.0.0.1:1 SP_HTTP_ADDR=http://127.0.0.1:0"
+refused() { # expected message, env assignments...
+  local want=$1; shift
+  out=$($ing_env "$@" timeout 5 build/bin/sp-ingest 2>&1 >/dev/null); rc=$?
+  [ "$rc" -eq 2 ] && grep -qF "$want" <<<"$out"
+}
+check ingest-bad-webhook-secret refused "SP_INGEST_WEBHOOK_SECRETS: secret 2 is not whsec_<base64>" \
+  SP_INGEST_API_KEYS=a=$hex SP_INGEST_WEBHOOK_SECRETS=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw,whsec_***
+check ingest-nonhex-key-hash refused "SP_INGEST_API_KEYS: item 0 is not source=sha256hex" \
+  SP_INGEST_API_KEYS=a=$(printf '%064d' 0 | tr 0 z)
+check ingest-duration-range refused 'SP_PUBLISH_TIMEOUT: "0" out of range' \
+  SP_INGEST_API_KEYS=a=$hex SP_PUBLISH_TIMEOUT=0
+check ingest-named-rules-missing refused "SP_TRACKING_RULES:" \
+  SP_INGEST_API_KEYS=a=$hex SP_TRACKING_RULES=/nonexistent/tracking.json
+check taskpool-named-playbooks-missing bash -c "env -i PATH=\$PATH SP_KAFKA_BOOTSTRAP=127.0.0.1:1 SP_PG_URL=postgresql://x@127.0.0.1:1/x SP_PLAYBOOKS=/nonexistent.json timeout 5 build/bin/sp-taskpool 2>&1 >/dev/null | grep -q 'SP_PLAYBOOKS: '; test \${PIPESTATUS[0]} -eq 2"
 check spctl-help bash -c "build/bin/spctl --help | grep -q SP_PG_URL"
 check spctl-missing-key bash -c "env -i PATH=\$PATH build/bin/spctl migrate 2>&1 | grep -q 'SP_PG_URL is required'"
 rm -f "$pb_only_card"

@@ -55,7 +55,7 @@ static const sp_config_row trows[] = {
     {"SP_T_URL", SP_CFG_STRING, NULL, offsetof(struct tcfg, url), "url"},
     {"SP_T_PORT", SP_CFG_INT, "8080", offsetof(struct tcfg, port), "port", .min = 1, .max = 65535},
     {"SP_T_FLAG", SP_CFG_BOOL, "false", offsetof(struct tcfg, flag), "flag"},
-    {"SP_T_WAIT", SP_CFG_MS, "5s", offsetof(struct tcfg, wait), "wait"},
+    {"SP_T_WAIT", SP_CFG_MS, "5s", offsetof(struct tcfg, wait), "wait", .min = 100, .max = 600000},
     {"SP_T_CLOCK", SP_CFG_ENUM, "wall", offsetof(struct tcfg, clock), "clock", .choices = "wall|event"},
     SP_CONFIG_END,
 };
@@ -109,6 +109,10 @@ static void test_config_invalid_values_name_key(void **state)
         {"SP_T_PORT", "70000"},
         {"SP_T_FLAG", "maybe"},
         {"SP_T_WAIT", "5 parsecs"},
+        {"SP_T_WAIT", "0"}, /* under .min: a zero wait answered every request 503 */
+        {"SP_T_WAIT", "11m"},
+        {"SP_T_WAIT", "nan"},
+        {"SP_T_WAIT", "inf"},
         {"SP_T_CLOCK", "lunar"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -136,6 +140,10 @@ static void test_config_parse_ms(void **state)
     assert_int_equal(sp_config_parse_ms("-1s", &ms), SP_EINVAL);
     assert_int_equal(sp_config_parse_ms("", &ms), SP_EINVAL);
     assert_int_equal(sp_config_parse_ms("3w", &ms), SP_EINVAL);
+    assert_int_equal(sp_config_parse_ms("nan", &ms), SP_EINVAL);
+    assert_int_equal(sp_config_parse_ms("inf", &ms), SP_EINVAL);
+    assert_int_equal(sp_config_parse_ms("1e30d", &ms), SP_EINVAL); /* past long long */
+    assert_int_equal(sp_config_parse_ms("36500d", &ms), SP_OK);
 }
 
 static void test_utf8(void **state)

@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "enrich/enrich_svc.h"
 #include "enrich/facts.h"
+#include "err.h"
 
 #include <string.h>
 
@@ -142,6 +144,44 @@ static void test_names(void **state)
     assert_int_equal(facts_role_parse("ceo"), 0);
 }
 
+/* What every event passes before it is applied (HTTP or straight to Kafka):
+ * an id longer than sp-score holds would be cut and merged with another. */
+static void test_validate_ids(void **state)
+{
+    (void)state;
+    Salespulse__V1__EventMeta meta = SALESPULSE__V1__EVENT_META__INIT;
+    Salespulse__V1__Interaction ix = SALESPULSE__V1__INTERACTION__INIT;
+    Salespulse__V1__StageChange sc = SALESPULSE__V1__STAGE_CHANGE__INIT;
+    meta.event_id = "ix-1";
+    meta.occurred_at_ms = 1772417700000LL;
+    ix.meta = &meta;
+    ix.channel = SALESPULSE__V1__CHANNEL__CHANNEL_NOTE;
+    char why[256], id127[128], id128[129];
+    memset(id127, 'c', 127), id127[127] = '\0';
+    memset(id128, 'c', 128), id128[128] = '\0';
+    ix.customer_ref = id127;
+    ix.rep_id = id127;
+    ix.deal_id = id127;
+    assert_int_equal(enrich_validate(&ix, why, sizeof why), SP_OK);
+    ix.customer_ref = id128;
+    assert_int_equal(enrich_validate(&ix, why, sizeof why), SP_EINVAL);
+    assert_string_equal(why, "invalid Interaction ix-1: customer_ref over 127 bytes");
+    ix.customer_ref = id127;
+    ix.rep_id = id128;
+    assert_int_equal(enrich_validate(&ix, why, sizeof why), SP_EINVAL);
+    assert_non_null(strstr(why, "rep_id over 127"));
+    ix.rep_id = id127;
+    ix.deal_id = id128;
+    assert_int_equal(enrich_validate(&ix, why, sizeof why), SP_EINVAL);
+    assert_non_null(strstr(why, ": deal_id over 127"));
+    ix.deal_id = id127;
+    sc.deal_id = id128;
+    ix.stage_change = &sc;
+    ix.channel = SALESPULSE__V1__CHANNEL__CHANNEL_CRM;
+    assert_int_equal(enrich_validate(&ix, why, sizeof why), SP_EINVAL);
+    assert_non_null(strstr(why, "stage_change.deal_id over 127"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_activity_quality),
         cmocka_unit_test(test_severity_and_merge),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_validate_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,6 +175,16 @@ static void test_pure_table(void **state)
         {"POST", "/v1/echo", "", "{}", NULL, 0, 415, NULL},
         {"POST", "/v1/echo", "", big, json_ct, 1, 413,
             "{\"error\":{\"code\":\"payload_too_large\",\"message\":\"request body over 1024 bytes\"}}"},
+        /* what handlers decode goes to PostgreSQL as text: UTF-8 only */
+        {"POST", "/v1/tasks/%FF", "", NULL, NULL, 0, 400,
+            "{\"error\":{\"code\":\"bad_request\",\"message\":\"the path is not valid UTF-8 once "
+            "percent-decoded\",\"field\":\"path\"}}"},
+        {"POST", "/v1/tasks/%C3/ack", "", NULL, NULL, 0, 400, NULL},
+        {"GET", "/v1/tasks", "kind=%C3", NULL, NULL, 0, 400,
+            "{\"error\":{\"code\":\"bad_request\",\"message\":\"the query is not valid UTF-8 once "
+            "percent-decoded\",\"field\":\"query\"}}"},
+        {"GET", "/v1/tasks", "kind=%E5%AE%A2", NULL, NULL, 0, 200, "list"},
+        {"POST", "/v1/tasks/%E5%AE%A2/ack", "", NULL, NULL, 0, 202, NULL},
         /* over the server's limit, within the route's: the handler runs */
         {"POST", "/v1/big", "", big, json_ct, 1, 400, NULL},
         {"GET", "/v1/me", "", NULL, NULL, 0, 401,

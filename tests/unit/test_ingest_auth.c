@@ -127,6 +127,13 @@ static void test_webhook_verify_table(void **state)
         {WH_ID, WH_TS, WH_SIG, body, broken, 1, WH_NOW, INGEST_AUTH_CONFIG},
         {WH_ID, WH_TS, WH_SIG, body, one, 0, WH_NOW, INGEST_AUTH_CONFIG},
     };
+    /* what sp-ingest checks at start: the broken secret is refused there */
+    assert_true(ingest_webhook_secret_valid(one[0]));
+    assert_true(ingest_webhook_secret_valid(rotated[0]));
+    assert_false(ingest_webhook_secret_valid(broken[0]));
+    assert_false(ingest_webhook_secret_valid("whsec_"));
+    assert_false(ingest_webhook_secret_valid(""));
+    assert_false(ingest_webhook_secret_valid(NULL));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ingest_auth_result r = ingest_webhook_verify(cases[i].id, cases[i].ts, cases[i].sig, cases[i].body,
             strlen(cases[i].body), cases[i].secrets, cases[i].ns, cases[i].now);

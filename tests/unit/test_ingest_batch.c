@@ -186,6 +186,9 @@ static void test_ndjson(void **state)
 #define OK_HEAD "\"source\":\"s\",\"external_id\":\"x\",\"occurred_at\":\"2026-03-01T09:00:00Z\""
 
 /* One bad item each: the error must name index 0 and the field. */
+#define X16  "xxxxxxxxxxxxxxxx"
+#define X128 X16 X16 X16 X16 X16 X16 X16 X16
+
 static void test_validation_table(void **state)
 {
     (void)state;
@@ -248,6 +251,13 @@ static void test_validation_table(void **state)
         {"{" OK_HEAD ",\"channel\":\"note\",\"text\":\"\xb0\xa1\xb0\xa1\"}", "text", "UTF-8"},
         {"{" OK_HEAD ",\"channel\":\"note\",\"text\":\"a\",\"parties\":[{\"customer_side\":\"yes\"}]}",
             "parties[0].customer_side", "true or false"},
+        /* ids every service keys by: at most 127 bytes (sp-score's fields) */
+        {"{" OK_HEAD ",\"channel\":\"note\",\"text\":\"a\",\"customer_ref\":\"" X128 "\"}", "customer_ref",
+            "too long"},
+        {"{" OK_HEAD ",\"channel\":\"note\",\"text\":\"a\",\"rep_id\":\"" X128 "\"}", "rep_id", "too long"},
+        {"{" OK_HEAD ",\"channel\":\"note\",\"text\":\"a\",\"deal_id\":\"" X128 "\"}", "deal_id", "too long"},
+        {"{" OK_HEAD ",\"channel\":\"crm\",\"stage_change\":{\"deal_id\":\"" X128 "\",\"to_stage\":\"won\"}}",
+            "stage_change.deal_id", "too long"},
         {"[1]", "", "object"},
         {"{" OK_HEAD ",\"channel\":\"note\",\"text\":\"a\"", "", "JSON"},
     };

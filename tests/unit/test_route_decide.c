@@ -385,6 +385,47 @@ static void test_invalid_signals(void **state)
     assert_int_equal(route_decide(g_rules, g_org, &g.s, NOW_FREE, &d), SP_ETOOBIG);
 }
 
+/* What sp-route checks before it writes: every refusal names the field,
+ * and a valid signal's task key comes back (a long event id once crashed
+ * the service in a loop: the command could not be filled). */
+static void test_signal_check(void **state)
+{
+    (void)state;
+    sig g;
+    char key[256], why[128], big[400], id[300];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    sig_init(&g, "customer.stale", 1, CUSTOMER, "C1", "P-R1", NULL);
+    assert_int_equal(route_signal_check(&g.s, key, sizeof key, why, sizeof why), SP_OK);
+    assert_string_equal(key, "task:customer.stale:customer:C1:1");
+    memset(id, 'e', sizeof id - 1);
+    id[ROUTE_EVENT_ID_MAX] = '\0'; /* 256 bytes: the longest routed */
+    g.meta.event_id = id;
+    assert_int_equal(route_signal_check(&g.s, key, sizeof key, why, sizeof why), SP_OK);
+    id[ROUTE_EVENT_ID_MAX] = 'e', id[ROUTE_EVENT_ID_MAX + 1] = '\0';
+    assert_int_equal(route_signal_check(&g.s, key, sizeof key, why, sizeof why), SP_EINVAL);
+    assert_string_equal(why, "invalid Signal: meta.event_id over 256 bytes");
+    const struct {
+        const char *kind, *sid;
+        int type, no_subject, no_meta;
+        const char *why;
+    } bad[] = {
+        {"customer.stale", "C1", CUSTOMER, 0, 1, "invalid Signal: meta.event_id missing"},
+        {"", "C1", CUSTOMER, 0, 0, "invalid Signal: kind missing"},
+        {"customer.stale", "", CUSTOMER, 0, 0, "invalid Signal: subject.id missing"},
+        {"customer.stale", "C1", CUSTOMER, 1, 0, "invalid Signal: subject.id missing"},
+        {"customer.stale", "C1", 0, 0, 0, "invalid Signal: subject.type unknown"},
+        {"customer.stale", big, CUSTOMER, 0, 0, "invalid Signal: task key (kind, subject.id) too long"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sig_init(&g, bad[i].kind, 1, bad[i].type, bad[i].sid, "P-R1", NULL);
+        if (bad[i].no_subject) g.s.subject = NULL;
+        if (bad[i].no_meta) g.s.meta = NULL;
+        assert_int_equal(route_signal_check(&g.s, key, sizeof key, why, sizeof why), SP_EINVAL);
+        assert_string_equal(why, bad[i].why);
+    }
+}
+
 static void test_suppression(void **state)
 {
     (void)state;
@@ -503,6 +544,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_design_table),
+        cmocka_unit_test(test_signal_check),
         cmocka_unit_test(test_chain_after_rep),
         cmocka_unit_test(test_supervisor_absent_goes_to_director),
         cmocka_unit_test(test_inactive_mentor),

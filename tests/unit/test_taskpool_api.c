@@ -134,6 +134,15 @@ static void test_cursor_roundtrip(void **state)
         assert_int_equal(api_cursor_decode(buf, &d), times[i].rv);
     }
     assert_int_equal(api_cursor_decode(NULL, &d), SP_EINVAL);
+    /* the key is a text parameter too: UTF-8 only */
+    api_cursor k = {.level = 1};
+    strcpy(k.created, "2026-11-27 07:12:25+00");
+    strcpy(k.key, "task:\xff");
+    assert_int_equal(api_cursor_encode(&k, buf, sizeof buf), SP_OK);
+    assert_int_equal(api_cursor_decode(buf, &d), SP_EINVAL);
+    strcpy(k.key, "task:客户");
+    assert_int_equal(api_cursor_encode(&k, buf, sizeof buf), SP_OK);
+    assert_int_equal(api_cursor_decode(buf, &d), SP_OK);
 }
 
 static void test_changes_query(void **state)

@@ -210,6 +210,7 @@ static void test_entities_time_merge(void **state)
     assert_int_equal(orgadmin_time_parse("2024-02-29T12:30:15+00:00", &ms), SP_OK);
     assert_int_equal(ms, 1709209815000LL);
     assert_int_equal(orgadmin_time_parse("2023-02-29T12:30Z", &ms), SP_EINVAL);
+    assert_int_equal(orgadmin_time_parse("0000-01-01T00:00Z", &ms), SP_EINVAL); /* PostgreSQL has no year 0 */
     assert_int_equal(orgadmin_time_parse("2024-02-29T24:00Z", &ms), SP_EINVAL);
     assert_int_equal(orgadmin_time_parse("2024-02-29T12:00+08:00", &ms), SP_EINVAL);
     /* merge: patch wins, null clears, base untouched */

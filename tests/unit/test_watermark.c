@@ -29,6 +29,19 @@ static void test_pack_roundtrip(void **state)
     assert_int_equal(sp_watermark_pack_enriched(1, buf, 4, &len), SP_EINVAL);
 }
 
+/* Only a heartbeat's id makes a data-less message a heartbeat. */
+static void test_is_heartbeat(void **state)
+{
+    (void)state;
+    assert_true(sp_watermark_is_heartbeat("wm:sp-enrich:1773820195000"));
+    assert_true(sp_watermark_is_heartbeat("wm:"));
+    assert_false(sp_watermark_is_heartbeat("enr:ix-1"));
+    assert_false(sp_watermark_is_heartbeat("WM:sp-score:1"));
+    assert_false(sp_watermark_is_heartbeat("w"));
+    assert_false(sp_watermark_is_heartbeat(""));
+    assert_false(sp_watermark_is_heartbeat(NULL));
+}
+
 /* sp-score's heartbeat: a Signal with no subject (sp-route's test). */
 static void test_pack_signal(void **state)
 {
@@ -108,6 +121,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pack_roundtrip),
+        cmocka_unit_test(test_is_heartbeat),
         cmocka_unit_test(test_pack_signal),
         cmocka_unit_test(test_pack_command),
         cmocka_unit_test(test_now_by_clock_kind),
