@@ -66,8 +66,10 @@ int enrich_validate(const Ix *ix, char *why, size_t cap)
     }
     /* ids every later service keys by (sp-score holds them in 128-byte
      * fields: a longer one would be cut and merged with another) */
-    const char *idv[]
-        = {ix->customer_ref, ix->rep_id, ix->deal_id, ix->stage_change ? ix->stage_change->deal_id : NULL};
+    const char *idv[] = {ix->customer_ref, ix->rep_id, ix->deal_id,
+        ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_STAGE_CHANGE && ix->stage_change
+            ? ix->stage_change->deal_id
+            : NULL}; /* detail is a oneof: read only the member set */
     const char *idn[] = {"customer_ref", "rep_id", "deal_id", "stage_change.deal_id"};
     for (size_t i = 0; i < 4; i++) {
         if (idv[i] && strlen(idv[i]) > ENRICH_ID_MAX) {

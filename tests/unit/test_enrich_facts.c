@@ -175,7 +175,15 @@ static void test_validate_ids(void **state)
     assert_int_equal(enrich_validate(&ix, why, sizeof why), SP_EINVAL);
     assert_non_null(strstr(why, ": deal_id over 127"));
     ix.deal_id = id127;
+    /* detail is a oneof: another member in the union is not a stage change
+     * (reading it as one crashed sp-enrich on the first e-mail) */
+    Salespulse__V1__EmailInfo em = SALESPULSE__V1__EMAIL_INFO__INIT;
+    em.message_id = id128;
+    ix.detail_case = SALESPULSE__V1__INTERACTION__DETAIL_EMAIL;
+    ix.email = &em;
+    assert_int_equal(enrich_validate(&ix, why, sizeof why), SP_OK);
     sc.deal_id = id128;
+    ix.detail_case = SALESPULSE__V1__INTERACTION__DETAIL_STAGE_CHANGE;
     ix.stage_change = &sc;
     ix.channel = SALESPULSE__V1__CHANNEL__CHANNEL_CRM;
     assert_int_equal(enrich_validate(&ix, why, sizeof why), SP_EINVAL);
