@@ -59,7 +59,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 DEPS_STAMP := build/.deps-ok
 
 .PHONY: all deps test test-unit test-asan test-integration test-e2e asan demo bench up down \
-        fmt lint fuzz eval clean help
+        fmt lint fuzz eval scenario clean help
 .DEFAULT_GOAL := all
 .SECONDARY:
 
@@ -74,6 +74,7 @@ help:
 	@echo "make bench      benchmarks (figures and baselines, not pass/fail)"
 	@echo "make eval       extraction quality on the labelled examples"
 	@echo "make fuzz       run every libFuzzer target for FUZZ_SECONDS (default 20)"
+	@echo "make scenario DIR=d  replay d/{org.json,crm.json,events.ndjson} in event time, print its signals"
 	@echo "make fmt|lint   clang-format the tree | check it is formatted"
 
 # Installs Debian packages when something is missing (idempotent).
@@ -180,6 +181,10 @@ down:
 	bash deploy/local/stack.sh down
 demo: all
 	bash deploy/local/demo.sh
+# a scenario of your own in event time, its signals printed (docs/scenarios.md)
+scenario: all
+	@test -n "$(DIR)" || { echo "usage: make scenario DIR=path/with/org.json,crm.json,events.ndjson" >&2; exit 2; }
+	bash deploy/local/scenario.sh $(DIR)
 bench: all $(BENCH_BINS)
 	bash tests/bench/run.sh
 eval: all

@@ -225,15 +225,31 @@ int sp_http_res_json(sp_http_res *res, int status, const json_t *j)
     return rv;
 }
 
+/* A JSON string of s with every byte that is not UTF-8 replaced by '?':
+ * messages may quote the request (a method, a header), and jansson refuses
+ * invalid UTF-8 - which left the answer without a status. NULL: no memory. */
+static json_t *text_json(const char *s)
+{
+    size_t n = strlen(s), bad;
+    if (sp_utf8_valid(s, n, &bad)) return json_stringn(s, n);
+    char *c = strdup(s);
+    if (c == NULL) return NULL;
+    while (!sp_utf8_valid(c, n, &bad))
+        c[bad] = '?';
+    json_t *j = json_stringn(c, n);
+    free(c);
+    return j;
+}
+
 int sp_http_res_error(sp_http_res *res, int status, const char *code, const char *message, const char *field)
 {
     json_t *e = json_object();
     json_t *root = json_object();
     int rv = SP_ENOMEM;
     if (e == NULL || root == NULL) goto out;
-    if (json_object_set_new(e, "code", json_string(code ? code : "error")) != 0
-        || json_object_set_new(e, "message", json_string(message ? message : "")) != 0
-        || (field && json_object_set_new(e, "field", json_string(field)) != 0))
+    if (json_object_set_new(e, "code", text_json(code ? code : "error")) != 0
+        || json_object_set_new(e, "message", text_json(message ? message : "")) != 0
+        || (field && json_object_set_new(e, "field", text_json(field)) != 0))
         goto out;
     if (json_object_set(root, "error", e) != 0) goto out;
     rv = sp_http_res_json(res, status, root);
@@ -380,6 +396,7 @@ void sp_http_server_dispatch(sp_http_server *srv, const sp_http_req *in, sp_http
         } else {
             sp_http_res_error(res, 404, "not_found", "no such resource", NULL);
         }
+        if (res->status == 0) res->status = 500; /* out of memory building the answer */
         record(srv, "unmatched", method, path, res->status, t0);
         return;
     }

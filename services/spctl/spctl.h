@@ -46,6 +46,7 @@ int spctl_merge(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_goals(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_review(const struct spctl_cfg *cfg, int argc, char **argv);
 int spctl_org(const struct spctl_cfg *cfg, int argc, char **argv);
+int spctl_signals(const struct spctl_cfg *cfg, int argc, char **argv);
 
 /* spctl_org.c, also for tests. "--team-id T1 --members a,b ..." -> the
  * item's members ({"team_id":"T1","members":["a","b"]}; "" -> null,

@@ -96,7 +96,7 @@ run() { # name, disturb(0/1)[, exact|detects]; SP_SCALE_* from the caller's envi
   [ "$dl" -eq 0 ] && ok "$name-no-dead-letters" || { bad "$name-no-dead-letters"; log "$dl dead letters"; }
 }
 
-RUNS=${SP_E2E_RUNS:-undisturbed crashes scaled}
+RUNS=${SP_E2E_RUNS:-undisturbed crashes scaled scenario}
 # the tasks (prefix tasks) or the people first routed to (routed) of a run
 # equal the undisturbed run's; with report, only said, not counted
 same() { # label, file prefix, run[, report]
@@ -127,6 +127,23 @@ case " $RUNS " in *" scaled "*)
   SP_SCALE_ENRICH=2 SP_SCALE_SCORE=2 run scaled 0 detects
   same scaled-same-tasks-as-undisturbed routed scaled report
   same scaled-same-escalations-as-undisturbed tasks scaled report
+  ;;
+esac
+case " $RUNS " in *" scenario "*)
+  # a hand-written scenario through make scenario's script, its signals
+  # compared byte for byte with what it must produce (docs/scenarios.md):
+  # the customer silent from 3 March is stale at 30 days, the other not
+  for scn in tests/data/scenarios/*/; do
+    n=$(basename "$scn")
+    out=$SP_VAR/scenario-$n
+    rm -rf "$out" && cp -r "$scn" "$out"
+    if bash deploy/local/scenario.sh "$out" >"$out.log" 2>&1 && cmp -s "$out/expected.ndjson" "$out/signals.ndjson"; then
+      ok "scenario-$n"
+    else
+      bad "scenario-$n"; tail -5 "$out.log"; diff "$out/expected.ndjson" "$out/signals.ndjson" | head -10
+    fi
+  done
+  bash deploy/local/stack.sh services-stop >/dev/null 2>&1 || true
   ;;
 esac
 echo "e2e pipeline $pass $fail $skipped" >>"$results"
