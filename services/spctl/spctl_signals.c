@@ -67,9 +67,11 @@ static json_t *signal_json(const Salespulse__V1__Signal *g)
     json_object_set_new(o, "tags", strings(g->tags, g->n_tags));
     json_t *ev = json_object(), *nums = json_object();
     if (g->evidence) {
-        json_object_set_new(ev, "interaction_ids", strings(g->evidence->interaction_ids, g->evidence->n_interaction_ids));
+        json_object_set_new(
+            ev, "interaction_ids", strings(g->evidence->interaction_ids, g->evidence->n_interaction_ids));
         for (size_t i = 0; i < g->evidence->n_numbers; i++)
-            json_object_set_new(nums, g->evidence->numbers[i]->name, json_real(g->evidence->numbers[i]->value));
+            json_object_set_new(
+                nums, g->evidence->numbers[i]->name, json_real(g->evidence->numbers[i]->value));
     }
     json_object_set_new(ev, "numbers", nums);
     json_object_set_new(o, "evidence", ev);
@@ -85,7 +87,8 @@ static int by_time(const void *a, const void *b)
     json_int_t tx = json_integer_value(json_object_get(x, "occurred_at_ms"));
     json_int_t ty = json_integer_value(json_object_get(y, "occurred_at_ms"));
     if (tx != ty) return tx < ty ? -1 : 1;
-    return strcmp(json_string_value(json_object_get(x, "event_id")), json_string_value(json_object_get(y, "event_id")));
+    return strcmp(
+        json_string_value(json_object_get(x, "event_id")), json_string_value(json_object_get(y, "event_id")));
 }
 
 int spctl_signals(const struct spctl_cfg *cfg, int argc, char **argv)
@@ -108,7 +111,8 @@ int spctl_signals(const struct spctl_cfg *cfg, int argc, char **argv)
     char err[512], group[64];
     snprintf(group, sizeof group, "spctl-signals-%d", (int)getpid());
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_bootstrap, err, sizeof err) != RD_KAFKA_CONF_OK
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_bootstrap, err, sizeof err)
+            != RD_KAFKA_CONF_OK
         || rd_kafka_conf_set(conf, "group.id", group, err, sizeof err) != RD_KAFKA_CONF_OK
         || rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err) != RD_KAFKA_CONF_OK
         || rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err) != RD_KAFKA_CONF_OK) {
@@ -127,8 +131,8 @@ int spctl_signals(const struct spctl_cfg *cfg, int argc, char **argv)
     const struct rd_kafka_metadata *md = NULL;
     json_t *all = json_array();
     rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-    if (t == NULL || rd_kafka_metadata(rk, 0, t, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1
-        || md->topics[0].err) {
+    if (t == NULL || rd_kafka_metadata(rk, 0, t, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR
+        || md->topic_cnt != 1 || md->topics[0].err) {
         fprintf(stderr, "spctl signals: no topic %s at %s\n", topic, cfg->kafka_bootstrap);
         goto fail;
     }

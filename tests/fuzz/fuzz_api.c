@@ -76,8 +76,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0: { /* method, path, query, Authorization, body */
         parts(s, p, 5);
         sp_http_header h[1] = {{"Authorization", p[3]}};
-        sp_http_req req = {.method = p[0], .path = *p[1] ? p[1] : "/", .query = p[2], .headers = h,
-            .nheaders = *p[3] ? 1 : 0, .body = p[4], .body_len = strlen(p[4])};
+        sp_http_req req = {.method = p[0],
+            .path = *p[1] ? p[1] : "/",
+            .query = p[2],
+            .headers = h,
+            .nheaders = *p[3] ? 1 : 0,
+            .body = p[4],
+            .body_len = strlen(p[4])};
         sp_http_res res;
         sp_http_res_init(&res);
         sp_http_server_dispatch(server(), &req, &res);
