@@ -425,10 +425,15 @@ void sp_http_server_dispatch(sp_http_server *srv, const sp_http_req *in, sp_http
             rv = srv->opts.auth(&req, srv->opts.auth_arg, &principal);
             if (rv == SP_OK) req.principal = &principal;
         }
+        const char *denied = NULL;
+        if (rv != SP_OK && (r->flags & SP_HTTP_AUTH) && principal.denied_field[0]) {
+            principal.denied_field[sizeof principal.denied_field - 1] = '\0';
+            denied = principal.denied_field;
+        }
         if (rv == SP_OK) rv = r->fn(&req, res, r->arg);
         if (rv != SP_OK && res->status == 0) {
             int st = sp_http_status_for_err(rv);
-            sp_http_res_error(res, st, status_code_name(st), sp_strerror(rv), NULL);
+            sp_http_res_error(res, st, status_code_name(st), sp_strerror(rv), denied);
             if (st == 401) sp_http_res_header(res, "WWW-Authenticate", "Bearer");
             if (st == 503) sp_http_res_header(res, "Retry-After", "1"); /* e.g. the database, for auth */
         } else if (res->status == 0) {

@@ -52,6 +52,9 @@ typedef struct sp_http_principal {
     char team[65];
     char region[65];
     void *ext;
+    /* On a refusal, the auth hook may name the header at fault
+     * ("Authorization", "webhook-signature"): the error's field. */
+    char denied_field[32];
 } sp_http_principal;
 
 /* A request as handlers see it. Strings are borrowed for the duration of

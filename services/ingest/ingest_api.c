@@ -399,12 +399,27 @@ int ingest_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
     if (key == NULL && authz && strncasecmp(authz, "Bearer ", 7) == 0) key = authz + 7;
     size_t which = 0;
     ingest_auth_result r = ingest_apikey_check(key, a->api_key_hashes, a->n_api_keys, &which);
-    if (r != INGEST_AUTH_OK) return auth_code(r);
+    if (r != INGEST_AUTH_OK) {
+        snprintf(out->denied_field, sizeof out->denied_field, "%s",
+            sp_http_req_header(req, "X-Api-Key") ? "X-Api-Key" : "Authorization");
+        return auth_code(r);
+    }
     if (a->n_webhook_secrets > 0) {
-        r = ingest_webhook_verify(sp_http_req_header(req, "webhook-id"),
-            sp_http_req_header(req, "webhook-timestamp"), sp_http_req_header(req, "webhook-signature"),
-            req->body, req->body_len, a->webhook_secrets, a->n_webhook_secrets, now_of(a) / 1000);
-        if (r != INGEST_AUTH_OK) return auth_code(r);
+        const char *wid = sp_http_req_header(req, "webhook-id"),
+                   *wts = sp_http_req_header(req, "webhook-timestamp"),
+                   *wsig = sp_http_req_header(req, "webhook-signature");
+        r = ingest_webhook_verify(wid, wts, wsig, req->body, req->body_len, a->webhook_secrets,
+            a->n_webhook_secrets, now_of(a) / 1000);
+        if (r != INGEST_AUTH_OK) {
+            /* the header at fault: the first missing one, the timestamp for a replay, else the signature */
+            const char *f = r == INGEST_AUTH_MISSING ? (!wid || !*wid ? "webhook-id"
+                                    : !wts || !*wts                   ? "webhook-timestamp"
+                                                                      : "webhook-signature")
+                : r == INGEST_AUTH_REPLAY            ? "webhook-timestamp"
+                                                     : "webhook-signature";
+            snprintf(out->denied_field, sizeof out->denied_field, "%s", f);
+            return auth_code(r);
+        }
     }
     snprintf(out->person_id, sizeof out->person_id, "%s", a->api_key_sources[which]);
     snprintf(out->role, sizeof out->role, "source");

@@ -69,6 +69,7 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
     if (token_from_bearer(sp_http_req_header(req, "Authorization"), tok) != SP_OK
         || token_hash(tok, hash) != SP_OK) {
         sp_counter_add(api->m_auth_fail, 1);
+        snprintf(out->denied_field, sizeof out->denied_field, "Authorization");
         return SP_EAUTH;
     }
     int64_t now_ms = api->cfg.now_ms(api->cfg.now_arg);
@@ -96,6 +97,7 @@ int taskpool_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
     if (PQntuples(r) != 1 || !token_verify(tok, PQgetvalue(r, 0, 4))) {
         PQclear(r);
         sp_counter_add(api->m_auth_fail, 1);
+        snprintf(out->denied_field, sizeof out->denied_field, "Authorization");
         return SP_EAUTH;
     }
     /* an id cut short would name another team or region: refuse instead */

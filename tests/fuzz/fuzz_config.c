@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (data[0] % 6) {
     case 0: {
         score_rules *r = NULL;
-        if (score_rules_load_string(s, "score_rules.json", &r, err, sizeof err) == SP_OK && r == NULL) abort();
+        if (score_rules_load_string(s, "score_rules.json", &r, err, sizeof err) == SP_OK && r == NULL)
+            abort();
         score_rules_destroy(r);
         break;
     }

@@ -89,7 +89,10 @@ static int test_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
         snprintf(out->role, sizeof out->role, "rep");
         return SP_OK;
     }
-    if (a && strcmp(a, "Bearer tok-guest") == 0) return SP_EFORBIDDEN;
+    if (a && strcmp(a, "Bearer tok-guest") == 0) {
+        snprintf(out->denied_field, sizeof out->denied_field, "Authorization");
+        return SP_EFORBIDDEN;
+    }
     if (a && strcmp(a, "Bearer tok-dbdown") == 0) return SP_EDBDOWN; /* the token store unreachable */
     return SP_EAUTH;
 }
@@ -197,7 +200,7 @@ static void test_pure_table(void **state)
         {"GET", "/v1/me", "", NULL, dbdown, 1, 503, NULL},
         {"GET", "/v1/me", "", NULL, wrong, 1, 401, NULL},
         {"GET", "/v1/me", "", NULL, guest, 1, 403,
-            "{\"error\":{\"code\":\"forbidden\",\"message\":\"forbidden\"}}"},
+            "{\"error\":{\"code\":\"forbidden\",\"message\":\"forbidden\",\"field\":\"Authorization\"}}"},
         {"GET", "/v1/me", "", NULL, bearer, 1, 200,
             "{\"person_id\":\"p-alice\",\"role\":\"rep\",\"tail\":\"\"}"},
         {"GET", "/v1/me", "", NULL, apikey, 1, 200, NULL},

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "ingest/auth.h"
 #include "ingest/b64.h"
+#include "ingest/ingest_api.h"
 
 #include <string.h>
 
@@ -143,9 +144,64 @@ static void test_webhook_verify_table(void **state)
     }
 }
 
+static long long wh_now_ms(void)
+{
+    return WH_NOW * 1000;
+}
+
+/* The hook names the header at fault in the 401/403 (the error's field). */
+static void test_api_auth_names_header(void **state)
+{
+    (void)state;
+    char hash[SP_SHA256_HEX_LEN + 1];
+    assert_int_equal(ingest_apikey_hash("k-1", hash), SP_OK);
+    const char *hashes[] = {hash}, *sources[] = {"crm"}, *secrets[] = {WH_SECRET};
+    ingest_api a = {.api_key_hashes = hashes,
+        .api_key_sources = sources,
+        .n_api_keys = 1,
+        .webhook_secrets = secrets,
+        .n_webhook_secrets = 1,
+        .now_ms = wh_now_ms};
+    const struct {
+        const char *key_header, *key, *id, *ts, *sig;
+        int rv;
+        const char *field;
+    } cases[] = {
+        {"Authorization", "Bearer k-1", WH_ID, WH_TS, WH_SIG, SP_OK, ""},
+        {"X-Api-Key", "k-1", WH_ID, WH_TS, WH_SIG, SP_OK, ""},
+        {"Authorization", "Bearer nope", WH_ID, WH_TS, WH_SIG, SP_EAUTH, "Authorization"},
+        {"X-Api-Key", "nope", WH_ID, WH_TS, WH_SIG, SP_EAUTH, "X-Api-Key"},
+        {"X-Api-Key", "k-1", NULL, WH_TS, WH_SIG, SP_EAUTH, "webhook-id"},
+        {"X-Api-Key", "k-1", WH_ID, NULL, WH_SIG, SP_EAUTH, "webhook-timestamp"},
+        {"X-Api-Key", "k-1", WH_ID, WH_TS, NULL, SP_EAUTH, "webhook-signature"},
+        {"X-Api-Key", "k-1", WH_ID, "1614264000", WH_SIG, SP_EFORBIDDEN, "webhook-timestamp"},
+        {"X-Api-Key", "k-1", WH_ID, WH_TS, "v1,bm9wZQ==", SP_EFORBIDDEN, "webhook-signature"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sp_http_header h[4];
+        size_t nh = 0;
+        h[nh++] = (sp_http_header) {cases[i].key_header, cases[i].key};
+        if (cases[i].id) h[nh++] = (sp_http_header) {"webhook-id", cases[i].id};
+        if (cases[i].ts) h[nh++] = (sp_http_header) {"webhook-timestamp", cases[i].ts};
+        if (cases[i].sig) h[nh++] = (sp_http_header) {"webhook-signature", cases[i].sig};
+        sp_http_req req = {.method = "POST",
+            .path = "/v1/interactions",
+            .headers = h,
+            .nheaders = nh,
+            .body = WH_BODY,
+            .body_len = strlen(WH_BODY)};
+        sp_http_principal p = {0};
+        int rv = ingest_api_auth(&req, &a, &p);
+        if (rv != cases[i].rv || strcmp(p.denied_field, cases[i].field) != 0)
+            fail_msg("case %zu: rv %d field \"%s\", want %d \"%s\"", i, rv, p.denied_field, cases[i].rv,
+                cases[i].field);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_api_auth_names_header),
         cmocka_unit_test(test_b64),
         cmocka_unit_test(test_apikey),
         cmocka_unit_test(test_webhook_vector),
