@@ -154,16 +154,19 @@ int sp_http_req_query(const sp_http_req *req, const char *key, char *buf, size_t
     return SP_ENOTFOUND;
 }
 
-int sp_http_req_require_type(const sp_http_req *req, sp_http_res *res, const char *media_type)
+int sp_http_req_is_type(const sp_http_req *req, const char *media_type)
 {
     const char *ct = sp_http_req_header(req, "Content-Type");
     size_t n = strlen(media_type);
-    if (ct) {
-        while (*ct == ' ')
-            ct++;
-        if (strncasecmp(ct, media_type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' '))
-            return SP_OK;
-    }
+    if (ct == NULL) return 0;
+    while (*ct == ' ')
+        ct++;
+    return strncasecmp(ct, media_type, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+int sp_http_req_require_type(const sp_http_req *req, sp_http_res *res, const char *media_type)
+{
+    if (sp_http_req_is_type(req, media_type)) return SP_OK;
     char msg[160];
     snprintf(msg, sizeof msg, "Content-Type must be %s", media_type);
     sp_http_res_error(res, 415, "unsupported_media_type", msg, "Content-Type");

@@ -131,6 +131,10 @@ const char *sp_http_req_header(const sp_http_req *req, const char *name);
  * SP_ENOTFOUND if absent, SP_ETOOBIG if it does not fit in cap. */
 int sp_http_req_query(const sp_http_req *req, const char *key, char *buf, size_t cap);
 
+/* 1 if the request Content-Type is media_type (parameters such as charset
+ * ignored, case-insensitive), else 0. Fills nothing. */
+int sp_http_req_is_type(const sp_http_req *req, const char *media_type);
+
 /* SP_OK if the request Content-Type is media_type (parameters such as
  * charset ignored, case-insensitive); else fills res with 415 and returns
  * SP_EINVAL. */

@@ -31,8 +31,36 @@ static void unavailable(sp_http_res *res, const char *why)
 
 /* Publishes items and answers 202 once the broker has all of them. Items
  * already acknowledged before (same event id) are not sent again. */
+static void reject(ingest_api *a, sp_http_res *res, int rv, ingest_errlist *errs, const char *source);
+
+/* 1 when every id later services key by fits SP_INGEST_ID_MAX, whichever
+ * route built the items (an e-mail's sender, a WeCom user id); else res is
+ * a 422 naming each item and field: accepted, such an event would only be
+ * dead-lettered by sp-enrich. */
+static int ids_fit(ingest_api *a, sp_interaction **items, size_t n, const char *source, sp_http_res *res)
+{
+    ingest_errlist errs = {0};
+    for (size_t i = 0; i < n; i++) {
+        const sp_interaction *ix = items[i];
+        const char *v[] = {ix->customer_ref, ix->rep_id, ix->deal_id,
+            ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_STAGE_CHANGE && ix->stage_change
+                ? ix->stage_change->deal_id
+                : NULL};
+        static const char *const f[] = {"customer_ref", "rep_id", "deal_id", "stage_change.deal_id"};
+        for (size_t k = 0; k < 4; k++)
+            if (v[k] && strlen(v[k]) > SP_INGEST_ID_MAX)
+                ingest_errlist_add(
+                    &errs, (int)i, f[k], "too long: %zu bytes, at most %d", strlen(v[k]), SP_INGEST_ID_MAX);
+    }
+    int ok = ingest_errlist_count(&errs) == 0;
+    if (!ok) reject(a, res, SP_EINVAL, &errs, source);
+    ingest_errlist_clear(&errs);
+    return ok;
+}
+
 static void publish(ingest_api *a, sp_interaction **items, size_t n, const char *source, sp_http_res *res)
 {
+    if (!ids_fit(a, items, n, source, res)) return;
     bus_group *g = NULL;
     char *body = NULL;
     int64_t t0 = sp_wall_ms();
@@ -196,12 +224,7 @@ static int h_email(const sp_http_req *req, sp_http_res *res, void *arg)
 static int h_calls(const sp_http_req *req, sp_http_res *res, void *arg)
 {
     ingest_api *a = arg;
-    /* text/plain too: what navigator.sendBeacon sends for a string */
-    sp_http_res scratch;
-    sp_http_res_init(&scratch);
-    int typed = sp_http_req_require_type(req, &scratch, "text/plain") == SP_OK;
-    sp_http_res_clear(&scratch);
-    if (!typed && sp_http_req_require_type(req, res, "application/json") != SP_OK) return SP_OK;
+    if (sp_http_req_require_type(req, res, "application/json") != SP_OK) return SP_OK;
     ingest_batch_opts o = {.now_ms = now_of(a), .tenant_id = a->tenant_id};
     sp_interaction *ix = NULL;
     ingest_errlist errs = {0};
@@ -219,11 +242,9 @@ static int h_beacon(const sp_http_req *req, sp_http_res *res, void *arg)
 {
     ingest_api *a = arg;
     /* text/plain too: what navigator.sendBeacon sends for a string */
-    sp_http_res scratch;
-    sp_http_res_init(&scratch);
-    int typed = sp_http_req_require_type(req, &scratch, "text/plain") == SP_OK;
-    sp_http_res_clear(&scratch);
-    if (!typed && sp_http_req_require_type(req, res, "application/json") != SP_OK) return SP_OK;
+    if (!sp_http_req_is_type(req, "text/plain")
+        && sp_http_req_require_type(req, res, "application/json") != SP_OK)
+        return SP_OK;
     ingest_batch_opts o = {.now_ms = now_of(a), .tenant_id = a->tenant_id};
     sp_interaction *ix = NULL;
     ingest_errlist errs = {0};
@@ -410,6 +431,7 @@ int ingest_api_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
                    *wsig = sp_http_req_header(req, "webhook-signature");
         r = ingest_webhook_verify(wid, wts, wsig, req->body, req->body_len, a->webhook_secrets,
             a->n_webhook_secrets, now_of(a) / 1000);
+        if (r == INGEST_AUTH_CONFIG) return auth_code(r); /* ours (a 500): no client header to name */
         if (r != INGEST_AUTH_OK) {
             /* the header at fault: the first missing one, the timestamp for a replay, else the signature */
             const char *f = r == INGEST_AUTH_MISSING ? (!wid || !*wid ? "webhook-id"

@@ -304,6 +304,42 @@ static int tracking_detail(sp_interaction *ix, int kind, const char *url, const 
     return SP_OK;
 }
 
+/* The identity kind of customer "kind:value" (> 0) with *value after the
+ * colon, or 0 when it is not that shape or the kind is unknown. */
+static int customer_kind(const char *customer, const char **value)
+{
+    const char *colon = strchr(customer, ':');
+    char kind[16];
+    size_t kl = colon ? (size_t)(colon - customer) : 0;
+    if (kl == 0 || kl >= sizeof kind || colon[1] == '\0') return 0;
+    memcpy(kind, customer, kl);
+    kind[kl] = '\0';
+    int k = interaction_identity_kind_parse(kind);
+    if (k > 0 && value) *value = colon + 1;
+    return k > 0 ? k : 0;
+}
+
+/* Parses body (at most 64 KiB) as one JSON object into *o (caller
+ * decrefs); what names the body in the size error. SP_ETOOBIG, SP_EDECODE
+ * with the error in errs. */
+static int load_object(const char *body, size_t len, const char *what, json_t **o, ingest_errlist *errs)
+{
+    *o = NULL;
+    if (len > 64 * 1024) {
+        ingest_errlist_add(errs, -1, "", "%s is %zu bytes, at most 65536", what, len);
+        return SP_ETOOBIG;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(j)) {
+        ingest_errlist_add(errs, 0, "", j ? "must be a JSON object" : "invalid JSON");
+        json_decref(j);
+        return SP_EDECODE;
+    }
+    *o = j;
+    return SP_OK;
+}
+
 int tracking_token_interaction(
     const tracking_token *t, const tracking_rules *rules, long long now_ms, sp_interaction **out)
 {
@@ -317,17 +353,9 @@ int tracking_token_interaction(
     if (snprintf(ext, sizeof ext, "%s/%d/%lld", t->ref, t->kind, now_ms) < 0) ext[0] = '\0';
     int rv = interaction_str_set(&ix->external_id, ext);
     if (rv == 0) rv = interaction_str_set(&ix->rep_id, t->rep_id);
-    const char *colon = strchr(t->customer, ':');
-    if (rv == 0 && colon) {
-        char kind[16];
-        size_t kl = (size_t)(colon - t->customer);
-        if (kl < sizeof kind) {
-            memcpy(kind, t->customer, kl);
-            kind[kl] = '\0';
-            int k = interaction_identity_kind_parse(kind);
-            if (k > 0 && colon[1]) rv = interaction_identity_set(ix, k, colon + 1);
-        }
-    }
+    const char *value = NULL;
+    int k = customer_kind(t->customer, &value);
+    if (rv == 0 && k > 0) rv = interaction_identity_set(ix, k, value);
     if (rv == 0) rv = tracking_detail(ix, t->kind, t->url, rules);
     if (rv == 0) rv = interaction_event_id_fill(ix);
     if (rv != 0) {
@@ -342,18 +370,10 @@ int tracking_beacon_parse(const char *body, size_t len, const tracking_rules *ru
     const ingest_batch_opts *opts, sp_interaction **out, ingest_errlist *errs)
 {
     *out = NULL;
-    if (len > 64 * 1024) {
-        ingest_errlist_add(errs, -1, "", "beacon is %zu bytes, at most 65536", len);
-        return SP_ETOOBIG;
-    }
-    json_error_t je;
-    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(o)) {
-        ingest_errlist_add(errs, 0, "", o ? "must be a JSON object" : "invalid JSON");
-        json_decref(o);
-        return SP_EDECODE;
-    }
-    int rv = SP_ENOMEM;
+    json_t *o;
+    int rv = load_object(body, len, "beacon", &o, errs);
+    if (rv != SP_OK) return rv;
+    rv = SP_ENOMEM;
     size_t first = errs ? errs->n : 0;
     json_t *item = json_object(), *tr = json_object();
     if (item == NULL || tr == NULL) goto done;
@@ -427,18 +447,6 @@ static int link_url_ok(const char *url)
     return 1;
 }
 
-/* Checks "kind:value" with a known identity kind. */
-static int customer_ok(const char *customer)
-{
-    const char *colon = strchr(customer, ':');
-    char kind[16];
-    size_t kl = colon ? (size_t)(colon - customer) : 0;
-    if (kl == 0 || kl >= sizeof kind || colon[1] == '\0') return 0;
-    memcpy(kind, customer, kl);
-    kind[kl] = '\0';
-    return interaction_identity_kind_parse(kind) > 0;
-}
-
 /* Copies string member k of o into dst (cap bytes with the NUL); 0 when
  * absent (optional), -1 after adding an error. */
 static int member_str(json_t *o, const char *k, int required, char *dst, size_t cap, ingest_errlist *errs)
@@ -463,18 +471,10 @@ int tracking_links_seal(
     const char *body, size_t len, const tracking_key *key, long long now_ms, char **out, ingest_errlist *errs)
 {
     *out = NULL;
-    if (len > 64 * 1024) {
-        ingest_errlist_add(errs, -1, "", "request is %zu bytes, at most 65536", len);
-        return SP_ETOOBIG;
-    }
-    json_error_t je;
-    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(o)) {
-        ingest_errlist_add(errs, 0, "", o ? "must be a JSON object" : "invalid JSON");
-        json_decref(o);
-        return SP_EDECODE;
-    }
-    int rv = SP_EINVAL;
+    json_t *o;
+    int rv = load_object(body, len, "request", &o, errs);
+    if (rv != SP_OK) return rv;
+    rv = SP_EINVAL;
     json_t *ans = NULL, *links_out = NULL;
     char *tok = NULL;
     tracking_token *t = calloc(1, sizeof *t);
@@ -492,9 +492,10 @@ int tracking_links_seal(
             ingest_errlist_add(errs, 0, k, "unknown field");
     }
     member_str(o, "ref", 1, t->ref, sizeof t->ref, errs);
-    if (member_str(o, "customer", 1, t->customer, sizeof t->customer, errs) > 0 && !customer_ok(t->customer))
+    if (member_str(o, "customer", 1, t->customer, sizeof t->customer, errs) > 0
+        && !customer_kind(t->customer, NULL))
         ingest_errlist_add(errs, 0, "customer", "\"kind:value\" with a known identity kind (email:li@x.cn)");
-    member_str(o, "rep_id", 0, t->rep_id, sizeof t->rep_id, errs);
+    member_str(o, "rep_id", 0, t->rep_id, SP_INGEST_ID_MAX + 1, errs); /* an id every service keys by */
     json_t *open = json_object_get(o, "open"), *links = json_object_get(o, "links");
     if (open && !json_is_boolean(open)) ingest_errlist_add(errs, 0, "open", "must be true or false");
     if (links && (!json_is_array(links) || json_array_size(links) > 100))

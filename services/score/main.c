@@ -31,7 +31,7 @@ static const sp_config_row rows[] = {
     {"SP_HEALTH_EVERY", SP_CFG_MS, "5s", CFG(health_every_ms),
         "re-score the health of the deals touched since, at most this often (wall time; 0: after every "
         "batch)",
-        .min = 100L, .max = 86400000L},
+        .min = 0L, .max = 86400000L},
     {"SP_SCORE_ALIGN_AHEAD", SP_CFG_MS, "24h", CFG(svc.align_ahead_ms),
         "event clock: an input partition this far past the watermark pauses while a slower one catches "
         "up, so fewer events wait for their sweeps (0: off)",

@@ -127,6 +127,7 @@ int spctl_signals(const struct spctl_cfg *cfg, int argc, char **argv)
         return 1;
     }
     int code = 1, parts = 0, eofs = 0;
+    char *done = NULL; /* per partition: read to its end (a later message clears it) */
     rd_kafka_topic_partition_list_t *tl = NULL;
     const struct rd_kafka_metadata *md = NULL;
     json_t *all = json_array();
@@ -137,6 +138,7 @@ int spctl_signals(const struct spctl_cfg *cfg, int argc, char **argv)
         goto fail;
     }
     parts = md->topics[0].partition_cnt;
+    if ((done = calloc((size_t)parts + 1, 1)) == NULL) goto fail;
     tl = rd_kafka_topic_partition_list_new(parts);
     for (int p = 0; p < parts; p++)
         rd_kafka_topic_partition_list_add(tl, topic, md->topics[0].partitions[p].id)->offset
@@ -151,11 +153,13 @@ int spctl_signals(const struct spctl_cfg *cfg, int argc, char **argv)
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
         if (m == NULL) continue;
+        int p = m->partition >= 0 && m->partition < parts ? m->partition : parts;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            eofs++;
+            if (p < parts && !done[p]) done[p] = 1, eofs++; /* EOF comes again after new messages */
         } else if (m->err) {
             fprintf(stderr, "spctl signals: %s\n", rd_kafka_message_errstr(m));
         } else {
+            if (p < parts && done[p]) done[p] = 0, eofs--;
             Salespulse__V1__Signal *g = salespulse__v1__signal__unpack(NULL, m->len, m->payload);
             json_t *o = g ? signal_json(g) : NULL;
             if (o && (kind == NULL || strncmp(g->kind, kind, strlen(kind)) == 0))
@@ -181,6 +185,7 @@ int spctl_signals(const struct spctl_cfg *cfg, int argc, char **argv)
     free(v);
     code = 0;
 fail:
+    free(done);
     json_decref(all);
     if (tl) rd_kafka_topic_partition_list_destroy(tl);
     if (md) rd_kafka_metadata_destroy(md);
