@@ -27,8 +27,11 @@ ifeq ($(SAN),1)
 OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN    := -fsanitize=address,undefined
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Asked of pkg-config on first use, in a recipe, not when make reads this file:
+# on a fresh machine the packages are installed by $(DEPS_STAMP) during this
+# same run, and flags read earlier would lack their include paths.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $$(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $$(PKGS) 2>/dev/null))$(PKG_LIBS)
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -MMD -MP -I. -Icommon -Iservices -Itests/support -I$(BUILD)/gen $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lnng -lpthread -lm
 LDFLAGS  += $(LDSAN)
@@ -120,7 +123,7 @@ $(BUILD)/lib/libsp_$(1).a: $(call obj,$(call svc_lib_src,$(1))) $(BUILD)/obj/.em
 $(BUILD)/bin/$(call bin_name,$(1)): $(call obj,services/$(1)/main.c) $(BUILD)/lib/libsp_$(1).a $(if $(filter spctl,$(1)),$(filter-out %/libsp_spctl.a,$(SVC_LIBS))) $(LIB_COMMON) $(LIB_PROTO)
 	@mkdir -p $$(dir $$@)
 	@echo "  LD      $$@"
-	$(Q)$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call svc_rules,$(s))))
 

@@ -8,7 +8,7 @@ PKGS=(
   build-essential pkg-config git ca-certificates curl
   libnng-dev libprotobuf-c-dev protobuf-c-compiler libpq-dev librdkafka-dev
   libjansson-dev libpcre2-dev libssl-dev libgmime-3.0-dev libxml2-dev libcmocka-dev
-  clang clang-format valgrind kcat bc
+  clang libclang-rt-14-dev clang-format valgrind kcat bc  # libclang-rt: libFuzzer and the sanitizer runtimes (a Recommends, not pulled in)
   postgresql-15 postgresql-client-15
   openjdk-17-jre-headless maven
   docker-compose

@@ -26,15 +26,35 @@ LOG=$DIR/server.log
 
 url() { echo "postgresql://postgres@127.0.0.1:$PORT/$DB"; }
 
-running() { [ -f "$DATA/postmaster.pid" ] && "${ASUSER[@]}" "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
+# Our postmaster is running: its lock file names a live process started on
+# this data folder. A lock file left by a killed server can name a PID that
+# an unrelated process has since been given (containers reuse small PIDs);
+# pg_ctl then says "running" and the server refuses to start.
+running() {
+  local pid
+  [ -f "$DATA/postmaster.pid" ] || return 1
+  pid=$(head -1 "$DATA/postmaster.pid" 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$DATA"
+}
+answers() { "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -d postgres >/dev/null 2>&1; }
 
 start() {
-  if running; then echo "pg: already running on port $PORT"; return 0; fi
+  if running; then
+    # started, perhaps still recovering after a crash: wait for it
+    for _ in $(seq 1 300); do answers && break; sleep 0.1; done
+    answers || { echo "pg: running on $DATA but not answering on port $PORT" >&2; tail -20 "$LOG" >&2; exit 1; }
+    echo "pg: already running on port $PORT"; return 0
+  fi
+  if [ -f "$DATA/postmaster.pid" ]; then
+    echo "pg: removing the stale lock file of a server that is not running" >&2
+    rm -f "$DATA/postmaster.pid"
+  fi
   mkdir -p "$DIR"
   [ ${#ASUSER[@]} -eq 0 ] || chown postgres: "$DIR"
   if [ ! -f "$DATA/PG_VERSION" ]; then
     "${ASUSER[@]}" "$PGBIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --no-locale >"$DIR/initdb.log" 2>&1 \
-      || { cat "$DIR/initdb.log"; exit 1; }
+      || { cat "$DIR/initdb.log" >&2; exit 1; }
   fi
   # autovacuum_naptime 10s: a fresh database filled in a burst (the demo, a
   # replay, a benchmark) gets statistics within seconds rather than a minute;
@@ -42,11 +62,8 @@ start() {
   # (a 40,776-interaction pipeline: 80 s -> 55 s with statistics in time).
   "${ASUSER[@]}" "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start \
     -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=128MB -c autovacuum_naptime=${SP_PG_AUTOVACUUM_NAPTIME:-10s} -c fsync=${SP_PG_FSYNC:-on} -c synchronous_commit=${SP_PG_SYNC_COMMIT:-on}" \
-    >/dev/null || { tail -20 "$LOG"; exit 1; }
-  for _ in $(seq 1 50); do
-    psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -Atqc "select 1" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+    >/dev/null || { echo "pg: could not start on port $PORT:" >&2; tail -20 "$LOG" >&2; exit 1; }
+  for _ in $(seq 1 300); do answers && break; sleep 0.1; done
   if ! psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -Atqc "select 1 from pg_database where datname='$DB'" | grep -q 1; then
     psql -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -qc "create database $DB" >/dev/null
   fi

@@ -9,7 +9,8 @@
 # dead-letter topic. Then scaled out - two sp-enrich and two sp-score
 # instances in their consumer groups: every planted situation routed,
 # nothing doubled or dead-lettered. Own ports and state folder
-# (build/e2e-var). SP_E2E_RUNS picks runs (default all three).
+# (build/e2e-var). SP_E2E_RUNS picks runs (default all four: undisturbed,
+# crashes, scaled, scenario).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -28,8 +29,11 @@ bad() { fail=$((fail + 1)); echo "FAIL e2e/$1"; }
 
 cleanup() { bash deploy/local/stack.sh down >/dev/null 2>&1; }
 trap cleanup EXIT
+# a new cluster every run: as root it lives in /tmp (pg.sh), outside SP_VAR,
+# and one left by an earlier run may be damaged or still running
+bash deploy/local/pg.sh destroy >/dev/null 2>&1
 rm -rf "$SP_VAR" && mkdir -p "$SP_VAR"
-bash deploy/local/pg.sh start >/dev/null || { echo "e2e setup 0 1 0" >>"$results"; exit 1; }
+bash deploy/local/pg.sh start >/dev/null || { echo "FAIL e2e/setup: PostgreSQL did not start"; echo "e2e setup 0 1 0" >>"$results"; exit 1; }
 eval "$(bash deploy/local/stack.sh env)"
 export SP_PG_URL SP_KAFKA_BOOTSTRAP
 DATA=$SP_VAR/sim

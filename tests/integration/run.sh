@@ -19,7 +19,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-rm -rf "$SP_VAR/kafka" # a fresh broker each run: tests own their topics
+# a fresh broker and cluster each run: tests own their topics and schema
+bash deploy/local/pg.sh destroy >/dev/null 2>&1 || true
+rm -rf "$SP_VAR/kafka"
 if ! bash deploy/local/pg.sh start || ! bash deploy/local/kafka.sh start; then
   echo "integration: could not start PostgreSQL/Kafka"
   echo "integration stack 0 1" >>"$results"
