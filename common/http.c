@@ -380,6 +380,16 @@ static void record(
     sp_debug("http %s %s -> %d in %.3f ms (route %s)", method, path, status, dt * 1e3, route_label);
 }
 
+/* The JSON error for an sp_err rv that a handler or the auth hook returned
+ * without an answer of its own; field names the item at fault (or NULL). */
+static void res_error_of(sp_http_res *res, int rv, const char *field)
+{
+    int st = sp_http_status_for_err(rv);
+    sp_http_res_error(res, st, status_code_name(st), sp_strerror(rv), field);
+    if (st == 401) sp_http_res_header(res, "WWW-Authenticate", "Bearer");
+    if (st == 503) sp_http_res_header(res, "Retry-After", "1"); /* e.g. the database, for auth */
+}
+
 void sp_http_server_dispatch(sp_http_server *srv, const sp_http_req *in, sp_http_res *res)
 {
     double t0 = mono_s();
@@ -435,10 +445,7 @@ void sp_http_server_dispatch(sp_http_server *srv, const sp_http_req *in, sp_http
         }
         if (rv == SP_OK) rv = r->fn(&req, res, r->arg);
         if (rv != SP_OK && res->status == 0) {
-            int st = sp_http_status_for_err(rv);
-            sp_http_res_error(res, st, status_code_name(st), sp_strerror(rv), denied);
-            if (st == 401) sp_http_res_header(res, "WWW-Authenticate", "Bearer");
-            if (st == 503) sp_http_res_header(res, "Retry-After", "1"); /* e.g. the database, for auth */
+            res_error_of(res, rv, denied);
         } else if (res->status == 0) {
             sp_http_res_error(res, 500, "internal", "handler produced no response", NULL);
         }
@@ -802,22 +809,55 @@ static void drain_done(void *arg)
     enqueue(j);
 }
 
-/* True if the request's route is SP_HTTP_INLINE. */
 /* What the transport needs of nreq's route before reading the body: whether
- * it runs inline (*inl) and its body limit (*limit). */
-static void route_traits(sp_http_server *srv, nng_http_req *nreq, int *inl, size_t *limit)
+ * it runs inline (*inl), its body limit (*limit) and whether it is
+ * authenticated (*auth). */
+static void route_traits(sp_http_server *srv, nng_http_req *nreq, int *inl, size_t *limit, int *auth)
 {
     char allow[128];
     const char *path, *query;
-    *inl = 0;
+    *inl = *auth = 0;
     *limit = srv->opts.max_body;
     char *uri = strdup(nng_http_req_get_uri(nreq));
     if (uri == NULL) return;
     split_uri(uri, &path, &query);
     const route *r = route_find(srv, nng_http_req_get_method(nreq), path, allow, sizeof allow);
     *inl = r && (r->flags & SP_HTTP_INLINE);
+    *auth = r && (r->flags & SP_HTTP_AUTH);
     *limit = limit_of(srv, r);
     free(uri);
+}
+
+/* Runs the auth hook on nreq's headers alone (body_unread), before a body
+ * over the server's max_body is read. SP_OK, or the hook's refusal already
+ * answered (the unread body closes the connection). */
+static int preauth(sp_http_server *srv, nng_aio *aio, nng_http_req *nreq)
+{
+    double t0 = mono_s();
+    sp_http_req req = {0};
+    sp_http_principal p;
+    memset(&p, 0, sizeof p);
+    char *uri = strdup(nng_http_req_get_uri(nreq));
+    if (uri == NULL) return SP_OK; /* the full check still runs after the body */
+    req.method = nng_http_req_get_method(nreq);
+    split_uri(uri, &req.path, &req.query);
+    req.header_fn = nng_header;
+    req.header_ctx = nreq;
+    req.body = "";
+    req.body_unread = 1;
+    int rv = srv->opts.auth(&req, srv->opts.auth_arg, &p);
+    if (rv != SP_OK) {
+        sp_http_res res;
+        sp_http_res_init(&res);
+        p.denied_field[sizeof p.denied_field - 1] = '\0';
+        res_error_of(&res, rv, p.denied_field[0] ? p.denied_field : NULL);
+        if (res.status == 0) res.status = 500;
+        record(srv, "early", req.method, req.path, res.status, t0);
+        respond(aio, &res, 1);
+        sp_http_res_clear(&res);
+    }
+    free(uri);
+    return rv;
 }
 
 /* Queues "100 Continue" ahead of reading the body; the final response is
@@ -859,9 +899,12 @@ static void on_request(nng_aio *aio)
     }
     const char *expect = nng_http_req_get_header(nreq, "Expect");
     int want_continue = expect && strcasestr(expect, "100-continue") != NULL;
-    int inl;
+    int inl, auth;
     size_t limit;
-    route_traits(srv, nreq, &inl, &limit);
+    route_traits(srv, nreq, &inl, &limit, &auth);
+    if (len > srv->opts.max_body && len <= limit && auth && srv->opts.auth
+        && preauth(srv, aio, nreq) != SP_OK)
+        return; /* a large body only from a caller the headers show may send it */
     if (len > limit && (len > SP_HTTP_DRAIN_MAX || want_continue)) {
         /* dispatch answers 413 without reading the body (a client that
          * expects 100-continue will not send it); the unread body forces

@@ -74,6 +74,12 @@ typedef struct sp_http_req {
     const char *route; /* the matched route's path */
     const char *tail; /* path after a prefix route ("" for exact routes) */
     const sp_http_principal *principal; /* non-NULL on SP_HTTP_AUTH routes */
+    /* for the auth hook: 1 when it is called on the headers alone, before
+     * a body over the server's max_body (a route's larger limit) is read,
+     * so a caller without credentials cannot make the server hold it; a
+     * check that needs the body (a signature over it) passes then - the
+     * hook is called again with the body */
+    int body_unread;
 } sp_http_req;
 
 /* A response being built. Initialise with sp_http_res_init (or = {0}),
@@ -96,6 +102,9 @@ typedef int (*sp_http_handler_fn)(const sp_http_req *req, sp_http_res *res, void
 /* Authenticates req (e.g. Authorization: Bearer, X-Api-Key): fill *out and
  * return SP_OK, or SP_EAUTH (401), SP_EFORBIDDEN (403); other codes as
  * sp_http_status_for_err (SP_EDBDOWN: 503 with Retry-After). */
+/* For a body over the server's max_body it is called twice: first from the
+ * transport's I/O thread with req->body_unread set (keep that call cheap),
+ * then with the body as usual. */
 typedef int (*sp_http_auth_fn)(const sp_http_req *req, void *arg, sp_http_principal *out);
 
 /* Readiness: return 1 when ready; else 0 and optionally a reason in why. */

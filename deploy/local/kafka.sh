@@ -32,7 +32,13 @@ fetch_jars() {
   rm -rf "$JARS" && mv "$JARS.tmp" "$JARS" && touch "$JARS/.complete"
 }
 
-running() { [ -f "$PIDF" ] && kill -0 "$(cat "$PIDF")" 2>/dev/null; }
+# Our broker is running: the pid file names a live process started with this
+# folder's server.properties (a stale file can name a PID since reused).
+running() {
+  local pid
+  [ -f "$PIDF" ] && pid=$(cat "$PIDF") && [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$DIR/server.properties"
+}
 
 answers() { kcat -b "127.0.0.1:$PORT" -L -m 2 >/dev/null 2>&1; }
 
@@ -90,7 +96,7 @@ start() {
   write_config
   if [ ! -f "$DIR/data/meta.properties" ]; then
     java_run kafka.tools.StorageTool format -t "$(java_run kafka.tools.StorageTool random-uuid)" \
-      -c "$DIR/server.properties" >"$DIR/format.log" 2>&1 || { cat "$DIR/format.log"; exit 1; }
+      -c "$DIR/server.properties" >"$DIR/format.log" 2>&1 || { cat "$DIR/format.log" >&2; exit 1; }
   fi
   nohup java -Xms128m "-Xmx$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     "-Dkafka.logs.dir=$DIR" "-Dlog4j2.configurationFile=$DIR/log4j2.properties" \

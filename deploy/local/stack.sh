@@ -7,7 +7,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-BIN=${SP_BIN:-$ROOT/build/bin}
+BIN=$(cd "${SP_BIN:-$ROOT/build/bin}" 2>/dev/null && pwd -P || echo "${SP_BIN:-$ROOT/build/bin}")
 VAR=${SP_VAR:-$ROOT/var}
 
 env_vars() {
@@ -15,12 +15,20 @@ env_vars() {
   echo "export SP_KAFKA_BOOTSTRAP=$(bash "$HERE/kafka.sh" bootstrap)"
 }
 
+# 1 when pid is one of our service binaries: a pid file left from before a
+# reboot can name a PID some other process has since been given.
+ours() {
+  local exe
+  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
+  case "$exe" in "$BIN"/sp-*) return 0 ;; *) return 1 ;; esac
+}
+
 services_stop() {
   [ -d "$VAR/run" ] || return 0
   for pidf in "$VAR"/run/*.pid; do
     [ -f "$pidf" ] || continue
     pid=$(cat "$pidf")
-    if kill -0 "$pid" 2>/dev/null; then
+    if ours "$pid"; then
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
@@ -58,7 +66,7 @@ services_start() {
   local name port
   while read -r svc name port; do
     local pidf="$VAR/run/$name.pid"
-    if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then continue; fi
+    if [ -f "$pidf" ] && ours "$(cat "$pidf")"; then continue; fi
     (cd "$ROOT" && SP_HTTP_ADDR=${SP_HTTP_HOST:-http://127.0.0.1}:$port exec "$BIN/sp-$svc" \
         >>"$VAR/log/$name.log" 2>&1 </dev/null) &
     echo $! >"$pidf"

@@ -3,6 +3,7 @@
 
 #include "enrich/facts.h"
 #include "err.h"
+#include "ids.h"
 #include "log.h"
 #include "utf8.h"
 
@@ -37,8 +38,6 @@ static const char *activity_name(int k)
     return k > 0 && k <= 6 ? n[k] : NULL;
 }
 
-#define ENRICH_ID_MAX 127 /* as sp-ingest's SP_INGEST_ID_MAX */
-
 static int utf8_ok(const char *s)
 {
     return s == NULL || sp_utf8_valid(s, strlen(s), NULL);
@@ -72,9 +71,9 @@ int enrich_validate(const Ix *ix, char *why, size_t cap)
             : NULL}; /* detail is a oneof: read only the member set */
     const char *idn[] = {"customer_ref", "rep_id", "deal_id", "stage_change.deal_id"};
     for (size_t i = 0; i < 4; i++) {
-        if (idv[i] && strlen(idv[i]) > ENRICH_ID_MAX) {
-            snprintf(why, cap, "invalid Interaction %s: %s over %d bytes", ix->meta->event_id, idn[i],
-                ENRICH_ID_MAX);
+        if (idv[i] && strlen(idv[i]) > SP_ID_MAX) {
+            snprintf(
+                why, cap, "invalid Interaction %s: %s over %d bytes", ix->meta->event_id, idn[i], SP_ID_MAX);
             return SP_EINVAL;
         }
     }

@@ -268,25 +268,9 @@ static Salespulse__V1__Identity *parse_identity(ctx *c, json_t *o, const char *f
         return NULL;
     }
     char norm[SHORT_MAX + 1];
-    snprintf(norm, sizeof norm, "%s", json_string_value(v));
-    if (kind == SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_PHONE) {
-        char e164[SP_PHONE_E164_MAX + 1];
-        if (phone_e164_normalize(norm, e164, sizeof e164) != 0) {
-            fail(c, f, "not a recognisable phone number");
-            return NULL;
-        }
-        snprintf(norm, sizeof norm, "%s", e164);
-    } else if (kind == SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_EMAIL) {
-        ingest_trim(norm);
-        for (char *p = norm; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-        if (strchr(norm, '@') == NULL) {
-            fail(c, f, "not an e-mail address");
-            return NULL;
-        }
-    }
-    if (!ingest_utf8_valid(norm, strlen(norm))) {
-        fail(c, f, "not valid UTF-8");
+    const char *why = NULL;
+    if (interaction_identity_normalize(kind, json_string_value(v), norm, sizeof norm, &why) != SP_OK) {
+        fail(c, f, "%s", why ? why : "too long");
         return NULL;
     }
     Salespulse__V1__Identity *id = malloc(sizeof *id);

@@ -3,6 +3,10 @@
 
 #include "err.h"
 #include "ingest/event_id.h"
+#include "ingest/phone.h"
+#include "ingest/textutil.h"
+
+#include <ctype.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +92,36 @@ void interaction_array_destroy(sp_interaction **arr, size_t n)
     for (size_t i = 0; i < n; i++)
         interaction_destroy(arr[i]);
     free(arr);
+}
+
+int interaction_identity_normalize(int kind, const char *in, char *out, size_t cap, const char **why)
+{
+    *why = NULL;
+    if (kind == SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_PHONE) {
+        char e164[SP_PHONE_E164_MAX + 1];
+        if (phone_e164_normalize(in, e164, sizeof e164) != 0) {
+            *why = "not a recognisable phone number";
+            return SP_EINVAL;
+        }
+        in = e164;
+        if ((size_t)snprintf(out, cap, "%s", in) >= cap) return SP_ETOOBIG;
+    } else if ((size_t)snprintf(out, cap, "%s", in) >= cap) {
+        return SP_ETOOBIG;
+    }
+    if (kind == SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_EMAIL) {
+        ingest_trim(out);
+        for (char *p = out; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (strchr(out, '@') == NULL) {
+            *why = "not an e-mail address";
+            return SP_EINVAL;
+        }
+    }
+    if (out[0] == '\0' || !ingest_utf8_valid(out, strlen(out))) {
+        *why = out[0] ? "not valid UTF-8" : "empty";
+        return SP_EINVAL;
+    }
+    return SP_OK;
 }
 
 int interaction_identity_set(sp_interaction *ix, Salespulse__V1__IdentityKind kind, const char *value)

@@ -10,15 +10,15 @@
 
 #include <stddef.h>
 
+#include "ids.h"
 #include "salespulse/v1/interaction.pb-c.h"
 
 typedef Salespulse__V1__Interaction sp_interaction;
 
 #define SP_INGEST_PRODUCER "sp-ingest"
 #define SP_INGEST_TEXT_MAX (64 * 1024) /* bytes of text, quoted_text, a turn */
-/* bytes of customer_ref, rep_id, deal_id: they become the customer, rep and
- * deal ids every service keys by (sp-score holds them in 128-byte fields) */
-#define SP_INGEST_ID_MAX 127
+/* bytes of customer_ref, rep_id, deal_id and every other id services key by */
+#define SP_INGEST_ID_MAX SP_ID_MAX
 
 /* Allocates an empty Interaction with meta set (schema_version 1, producer
  * "sp-ingest", produced_at_ms = now_ms) and source copied. Returns SP_ENOMEM.
@@ -38,6 +38,13 @@ int interaction_str_set(char **dst, const char *s);
 
 /* Sets customer_identity to (kind, value). Returns SP_ENOMEM. */
 int interaction_identity_set(sp_interaction *ix, Salespulse__V1__IdentityKind kind, const char *value);
+
+/* Writes into out (cap bytes) the form of an identity value every route
+ * agrees on, so one customer gets one identity whichever way it arrives: a
+ * phone number in E.164, an e-mail address trimmed and lower-cased; other
+ * kinds as given. SP_EINVAL with *why (a static phrase) when the value is
+ * not one of its kind or not UTF-8, SP_ETOOBIG when out is too small. */
+int interaction_identity_normalize(int kind, const char *in, char *out, size_t cap, const char **why);
 
 /* Appends a turn. Returns SP_ENOMEM. */
 int interaction_turn_add(

@@ -319,6 +319,34 @@ static int customer_kind(const char *customer, const char **value)
     return k > 0 ? k : 0;
 }
 
+/* Rewrites customer "kind:value" (cap bytes) with its value in the form the
+ * batch API gives it (interaction_identity_normalize: E.164, lower-cased
+ * e-mail), so an open or click is the same customer as its e-mails. A value
+ * that is not of its kind is an error on field "customer" in errs (when
+ * given); returns SP_EINVAL then, the string unchanged. */
+static int customer_normalize(char *customer, size_t cap, ingest_errlist *errs)
+{
+    const char *value = NULL, *why = NULL;
+    int k = customer_kind(customer, &value);
+    if (k == 0) {
+        if (errs)
+            ingest_errlist_add(
+                errs, 0, "customer", "\"kind:value\" with a known identity kind (email:li@x.cn)");
+        return SP_EINVAL;
+    }
+    char norm[SP_TRACKING_CUSTOMER_MAX + 1], out[SP_TRACKING_CUSTOMER_MAX + 1];
+    int rv = interaction_identity_normalize(k, value, norm, sizeof norm, &why);
+    if (rv == SP_OK
+        && (size_t)snprintf(out, sizeof out, "%s:%s", interaction_identity_kind_name(k), norm) >= sizeof out)
+        rv = SP_ETOOBIG, why = "too long";
+    if (rv != SP_OK) {
+        if (errs) ingest_errlist_add(errs, 0, "customer", "%s", why ? why : "too long");
+        return SP_EINVAL;
+    }
+    snprintf(customer, cap, "%s", out);
+    return SP_OK;
+}
+
 /* Parses body (at most 64 KiB) as one JSON object into *o (caller
  * decrefs); what names the body in the size error. SP_ETOOBIG, SP_EDECODE
  * with the error in errs. */
@@ -353,8 +381,13 @@ int tracking_token_interaction(
     if (snprintf(ext, sizeof ext, "%s/%d/%lld", t->ref, t->kind, now_ms) < 0) ext[0] = '\0';
     int rv = interaction_str_set(&ix->external_id, ext);
     if (rv == 0) rv = interaction_str_set(&ix->rep_id, t->rep_id);
+    /* tokens sealed before the links endpoint normalised identities: the
+     * same form now, else as sealed */
+    char customer[sizeof t->customer];
+    snprintf(customer, sizeof customer, "%s", t->customer);
+    customer_normalize(customer, sizeof customer, NULL);
     const char *value = NULL;
-    int k = customer_kind(t->customer, &value);
+    int k = customer_kind(customer, &value);
     if (rv == 0 && k > 0) rv = interaction_identity_set(ix, k, value);
     if (rv == 0) rv = tracking_detail(ix, t->kind, t->url, rules);
     if (rv == 0) rv = interaction_event_id_fill(ix);
@@ -492,9 +525,8 @@ int tracking_links_seal(
             ingest_errlist_add(errs, 0, k, "unknown field");
     }
     member_str(o, "ref", 1, t->ref, sizeof t->ref, errs);
-    if (member_str(o, "customer", 1, t->customer, sizeof t->customer, errs) > 0
-        && !customer_kind(t->customer, NULL))
-        ingest_errlist_add(errs, 0, "customer", "\"kind:value\" with a known identity kind (email:li@x.cn)");
+    if (member_str(o, "customer", 1, t->customer, sizeof t->customer, errs) > 0)
+        customer_normalize(t->customer, sizeof t->customer, errs);
     member_str(o, "rep_id", 0, t->rep_id, SP_INGEST_ID_MAX + 1, errs); /* an id every service keys by */
     json_t *open = json_object_get(o, "open"), *links = json_object_get(o, "links");
     if (open && !json_is_boolean(open)) ingest_errlist_add(errs, 0, "open", "must be true or false");

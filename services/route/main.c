@@ -55,13 +55,14 @@ int main(int argc, char **argv)
     route_svc rs = {.org_reload_ms = cfg.org_reload_ms, .commands_topic = SP_TOPIC_TASK_COMMANDS};
     sp_service svc = {0};
     char path[1024], err[512];
-    int code = 1;
+    int code = 2; /* configuration errors, as every service */
     snprintf(path, sizeof path, "%s/route_rules.json", cfg.svc.tenant_dir);
     if (route_rules_load_file(*cfg.rules ? cfg.rules : path, &rs.rules, err, sizeof err) != SP_OK) {
-        fprintf(stderr, "sp-route: %s\n", err);
+        fprintf(stderr, "sp-route: configuration error: %s\n", err);
         goto out;
     }
     if (check_playbooks(&cfg, rs.rules) != SP_OK) goto out;
+    code = 1;
     if (sp_service_init(&svc, "sp-route", &cfg.svc, SP_TOPIC_SIGNALS, route_svc_batch, &rs) != SP_OK)
         goto out;
     rs.producer = svc.producer;

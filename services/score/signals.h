@@ -15,6 +15,7 @@
 #define SCORE_SIGNALS_H
 
 #include "err.h"
+#include "ids.h"
 #include "score/calendar.h"
 #include "score/rules.h"
 #include "score/signal_state.h"
@@ -22,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCORE_ID_LEN     128 /* interaction / subject ids */
+#define SCORE_ID_LEN     (SP_ID_MAX + 1) /* interaction / subject ids (common/ids.h) */
 #define SCORE_QUOTE_LEN  256
 #define SCORE_TEXT_LEN   512 /* explanations */
 #define SCORE_TAG_LEN    80

@@ -70,7 +70,7 @@ int api_h_admin_get(const sp_http_req *req, sp_http_res *res, void *arg)
 {
     taskpool_api *api = arg;
     orgadmin_entity e;
-    char id[96], person[96];
+    char id[96], person[64 + 1]; /* the org admin's id limit */
     if (admin_target(req, res, &e, id, sizeof id) != SP_OK) return SP_EINVAL;
     int q = id[0] == '\0' ? sp_http_req_query(req, "person", person, sizeof person) : SP_ENOTFOUND;
     if (q == SP_ETOOBIG) /* a filter cut off would list everything */

@@ -27,7 +27,7 @@ cat >"$pb_only_card" <<'JSON'
  "items":[{"zh":"下一步？","en":"Next step?"}]}]}]}
 JSON
 route_env="env -i PATH=$PATH SP_TENANT_DIR=deploy/tenants/default SP_KAFKA_BOOTSTRAP=127.0.0.1:1 SP_PG_URL=postgresql://x@127.0.0.1:1/x"
-check route-unknown-playbook bash -c "$route_env SP_PLAYBOOKS=$pb_only_card timeout 5 build/bin/sp-route 2>&1 >/dev/null | grep -q 'SP_PLAYBOOKS: rules\[[0-9]*\] ([a-z_]*): key \"playbooks\": \"[a-z_]*\" is not a known playbook'; test \${PIPESTATUS[0]} -eq 1"
+check route-unknown-playbook bash -c "$route_env SP_PLAYBOOKS=$pb_only_card timeout 5 build/bin/sp-route 2>&1 >/dev/null | grep -q 'SP_PLAYBOOKS: rules\[[0-9]*\] ([a-z_]*): key \"playbooks\": \"[a-z_]*\" is not a known playbook'; test \${PIPESTATUS[0]} -eq 2"
 check route-demo-playbooks bash -c "! $route_env SP_PLAYBOOKS=deploy/tenants/demo/playbooks.json timeout 2 build/bin/sp-route 2>&1 | grep -q 'configuration error'"
 # configuration refused at start, naming the key (not a failure per request later)
 hex=$(printf '%064d' 0)

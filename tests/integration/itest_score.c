@@ -396,6 +396,14 @@ static void test_poison_dead_lettered(void **state)
     score_svc_batch(&F.svc, F.db, &m, 1, &res, reasons);
     assert_int_equal(res, BUS_DEAD);
     assert_non_null(strstr(reasons[0], "interaction.meta.event_id missing"));
+    /* ... and with a watermark promise, the shape of a heartbeat but not
+     * its "wm:" id: still dead-lettered, not taken for one */
+    e.upstream_watermark_ms = T0 + 400 * DAY;
+    len = salespulse__v1__enriched_interaction__pack(&e, buf);
+    m.payload = buf, m.len = len;
+    score_svc_batch(&F.svc, F.db, &m, 1, &res, reasons);
+    assert_int_equal(res, BUS_DEAD); /* a heartbeat would be BUS_OK */
+    assert_non_null(strstr(reasons[0], "interaction.meta.event_id missing"));
 }
 
 /* One batch: good, poison, good, and the same subject twice. The

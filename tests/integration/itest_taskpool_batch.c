@@ -325,6 +325,24 @@ static void test_escalation_in_event_time(void **state)
                        "status = 'open'",
                          "d"),
         1);
+    /* the shape of a heartbeat (no task key, a promise) without its "wm:"
+     * id: a dead letter with its reason, and the clock not moved by it */
+    {
+        Salespulse__V1__TaskCommand c = SALESPULSE__V1__TASK_COMMAND__INIT;
+        Salespulse__V1__EventMeta em = SALESPULSE__V1__EVENT_META__INIT;
+        em.event_id = "not-a-heartbeat";
+        c.meta = &em;
+        c.upstream_watermark_ms = T0 + 40 * H;
+        uint8_t buf[128];
+        bus_msg hm = {.topic = "t", .partition = 0, .offset = 9, .payload = buf};
+        hm.len = salespulse__v1__task_command__pack(&c, buf);
+        bus_result r = BUS_OK;
+        char why[1][BUS_REASON_LEN] = {""};
+        taskpool_svc_batch(ts, db, &hm, 1, &r, why);
+        assert_int_equal(r, BUS_DEAD);
+        assert_true(why[0][0] != '\0');
+        assert_int_equal(sp_clock_now_ms(clock), T0 + 30 * H);
+    }
 #undef BATCH
     fx_close(&f);
 }

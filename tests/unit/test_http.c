@@ -80,8 +80,14 @@ static int h_ping(const sp_http_req *req, sp_http_res *res, void *arg)
     return sp_http_res_set(res, 200, "text/plain", "pong", 4);
 }
 
+static atomic_int auth_unread_calls; /* calls on the headers alone */
+
 static int test_auth(const sp_http_req *req, void *arg, sp_http_principal *out)
 {
+    if (req->body_unread) {
+        atomic_fetch_add(&auth_unread_calls, 1);
+        assert_true(req->body != NULL && req->body_len == 0);
+    }
     const char *a = sp_http_req_header(req, "Authorization");
     const char *k = sp_http_req_header(req, "X-Api-Key");
     if ((a && strcmp(a, "Bearer tok-alice") == 0) || (k && strcmp(k, "key-alice") == 0)) {
@@ -122,6 +128,9 @@ static sp_http_server *make_server(const char *url, int workers)
     assert_int_equal(sp_http_route_add(srv, "POST", "/v1/big", 0, h_echo, NULL), SP_OK);
     assert_int_equal(sp_http_route_set_max_body(srv, "POST", "/v1/big", 4096), SP_OK);
     assert_int_equal(sp_http_route_set_max_body(srv, "POST", "/v1/none", 4096), SP_ENOTFOUND);
+    /* ... and authenticated */
+    assert_int_equal(sp_http_route_add(srv, "POST", "/v1/bigauth", SP_HTTP_AUTH, h_echo, NULL), SP_OK);
+    assert_int_equal(sp_http_route_set_max_body(srv, "POST", "/v1/bigauth", 4096), SP_OK);
     return srv;
 }
 
@@ -506,6 +515,53 @@ static void test_socket_expect_continue(void **state)
     assert_non_null(strstr(buf, "HTTP/1.1 400"));
     assert_non_null(strstr(buf, "invalid_json"));
     close(fd);
+
+    /* over the server's limit on an authenticated route: without a key,
+     * 401 on the headers alone - no 100 Continue, the body never read */
+    int unread0 = atomic_load(&auth_unread_calls);
+    fd = raw_connect(port);
+    hdr = "POST /v1/bigauth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          "Content-Length: 2000\r\nExpect: 100-continue\r\n\r\n";
+    assert_true(write(fd, hdr, strlen(hdr)) == (ssize_t)strlen(hdr));
+    n = raw_read_until(fd, buf, sizeof buf, 0, "}}");
+    assert_non_null(strstr(buf, "HTTP/1.1 401"));
+    assert_null(strstr(buf, "100 Continue"));
+    assert_non_null(strstr(buf, "WWW-Authenticate"));
+    close(fd);
+    assert_int_equal(atomic_load(&auth_unread_calls), unread0 + 1);
+    /* refused with the header named, the client not waiting for 100 */
+    fd = raw_connect(port);
+    hdr = "POST /v1/bigauth HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok-guest\r\n"
+          "Content-Type: application/json\r\nContent-Length: 2000\r\n\r\n";
+    assert_true(write(fd, hdr, strlen(hdr)) == (ssize_t)strlen(hdr));
+    n = raw_read_until(fd, buf, sizeof buf, 0, "}}");
+    assert_non_null(strstr(buf, "HTTP/1.1 403"));
+    assert_non_null(strstr(buf, "\"field\":\"Authorization\""));
+    close(fd);
+    /* with the key: 100 Continue, the body read, the hook called again with it */
+    fd = raw_connect(port);
+    hdr = "POST /v1/bigauth HTTP/1.1\r\nHost: x\r\nX-Api-Key: key-alice\r\nContent-Type: application/json\r\n"
+          "Content-Length: 2000\r\nExpect: 100-continue\r\n\r\n";
+    assert_true(write(fd, hdr, strlen(hdr)) == (ssize_t)strlen(hdr));
+    n = raw_read_until(fd, buf, sizeof buf, 0, "\r\n\r\n");
+    assert_true(strncmp(buf, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0);
+    char body[2000];
+    memset(body, ' ', sizeof body);
+    memcpy(body, "{\"big\":1}", 9);
+    assert_true(write(fd, body, sizeof body) == (ssize_t)sizeof body);
+    n = raw_read_until(fd, buf, sizeof buf, 0, "{\"big\":1}");
+    assert_non_null(strstr(buf, "HTTP/1.1 200"));
+    close(fd);
+    assert_int_equal(atomic_load(&auth_unread_calls), unread0 + 3);
+    /* within the server's limit the hook sees the body only */
+    fd = raw_connect(port);
+    hdr = "POST /v1/bigauth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          "Content-Length: 8\r\n\r\n{\"a\":12}";
+    assert_true(write(fd, hdr, strlen(hdr)) == (ssize_t)strlen(hdr));
+    n = raw_read_until(fd, buf, sizeof buf, 0, "}}");
+    assert_non_null(strstr(buf, "HTTP/1.1 401"));
+    close(fd);
+    assert_int_equal(atomic_load(&auth_unread_calls), unread0 + 3);
 
     /* oversized: 413 at once, body never sent, connection closed */
     fd = raw_connect(port);

@@ -185,6 +185,13 @@ static void test_token_interaction(void **state)
     assert_string_equal(ix->tracking->product_id, "X200");
     assert_int_equal(strncmp(ix->meta->event_id, "ix-", 3), 0);
     interaction_destroy(ix);
+    /* a token sealed before identities were normalised opens to the form
+     * the batch API gives (one customer, not a new lead per click) */
+    snprintf(t.customer, sizeof t.customer, "phone:138 0013 8000");
+    assert_int_equal(tracking_token_interaction(&t, r, NOW + 5000, &ix), SP_OK);
+    assert_int_equal(ix->customer_identity->kind, SALESPULSE__V1__IDENTITY_KIND__IDENTITY_KIND_PHONE);
+    assert_string_equal(ix->customer_identity->value, "+8613800138000");
+    interaction_destroy(ix);
     tracking_rules_destroy(r);
 }
 
@@ -280,6 +287,28 @@ static void test_links_seal(void **state)
     json_decref(a);
     free(out);
 
+    /* the customer in the form the batch API gives it: e-mail trimmed and
+     * lower-cased, phone in E.164 */
+    static const struct {
+        const char *in, *want;
+    } ids[] = {
+        {"email: Li.Wei@Example.COM ", "email:li.wei@example.com"},
+        {"phone:138 0013 8000", "phone:+8613800138000"},
+        {"phone:+86 138-0013-8000", "phone:+8613800138000"},
+        {"wecom:wmAbC", "wecom:wmAbC"},
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        char b[256];
+        snprintf(b, sizeof b, "{\"ref\":\"r\",\"customer\":\"%s\",\"open\":true}", ids[i].in);
+        assert_int_equal(tracking_links_seal(b, strlen(b), &k1, NOW, &out, &errs), SP_OK);
+        a = json_loads(out, 0, &je);
+        open = json_string_value(json_object_get(a, "open"));
+        assert_int_equal(tracking_token_open(open + 5, strlen(open) - 9, &k1, 1, NOW, 0, &got), SP_OK);
+        assert_string_equal(got.customer, ids[i].want);
+        json_decref(a);
+        free(out);
+    }
+
     /* links only: "open" is null */
     const char *only = "{\"ref\":\"r\",\"customer\":\"phone:+8613800138000\",\"links\":[\"https://x.cn/\"]}";
     assert_int_equal(tracking_links_seal(only, strlen(only), &k1, NOW, &out, &errs), SP_OK);
@@ -297,6 +326,8 @@ static void test_links_seal(void **state)
         {"{\"ref\":\"r\",\"customer\":\"li@b.cn\",\"open\":true}", "customer"},
         {"{\"ref\":\"r\",\"customer\":\"fax:123\",\"open\":true}", "customer"},
         {"{\"ref\":\"r\",\"customer\":\"email:\",\"open\":true}", "customer"},
+        {"{\"ref\":\"r\",\"customer\":\"email:nobody\",\"open\":true}", "customer"},
+        {"{\"ref\":\"r\",\"customer\":\"phone:call me\",\"open\":true}", "customer"},
         {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"open\":1}", "open"},
         {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\"}", "links"},
         {"{\"ref\":\"r\",\"customer\":\"email:a@b.cn\",\"links\":\"https://x.cn/\"}", "links"},
