@@ -9,7 +9,8 @@
 #
 # Every .c under common/ and services/<svc>/ is picked up by wildcard: add a
 # file, not a rule. spctl (the operator CLI) also links the other services'
-# logic libraries, so it reuses their code (tokens, seeding, ...). tests/unit/test_*.c and tests/integration/itest_*.c are
+# logic libraries, so it reuses their code (tokens, seeding, ...); sp-taskpool
+# links sp-route's (the playbook loader, promotions, won-case choice). tests/unit/test_*.c and tests/integration/itest_*.c are
 # one cmocka binary each.
 
 BUILD    ?= build
@@ -120,10 +121,10 @@ $(BUILD)/lib/libsp_$(1).a: $(call obj,$(call svc_lib_src,$(1))) $(BUILD)/obj/.em
 	@mkdir -p $$(dir $$@)
 	@rm -f $$@
 	$(Q)ar rcs $$@ $$^
-$(BUILD)/bin/$(call bin_name,$(1)): $(call obj,services/$(1)/main.c) $(BUILD)/lib/libsp_$(1).a $(if $(filter spctl,$(1)),$(filter-out %/libsp_spctl.a,$(SVC_LIBS))) $(LIB_COMMON) $(LIB_PROTO)
+$(BUILD)/bin/$(call bin_name,$(1)): $(call obj,services/$(1)/main.c) $(BUILD)/lib/libsp_$(1).a $(if $(filter spctl,$(1)),$(filter-out %/libsp_spctl.a,$(SVC_LIBS))) $(if $(filter taskpool spctl,$(1)),$(BUILD)/lib/libsp_route.a) $(LIB_COMMON) $(LIB_PROTO)
 	@mkdir -p $$(dir $$@)
 	@echo "  LD      $$@"
-	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$+ $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call svc_rules,$(s))))
 
@@ -131,7 +132,7 @@ $(BUILD)/obj/.empty.o:
 	@mkdir -p $(dir $@)
 	echo 'typedef int sp_empty_unit;' | $(CC) -x c -c - -o $@
 
-ALL_LIBS := $(SVC_LIBS) $(LIB_COMMON) $(LIB_PROTO)
+ALL_LIBS := $(SVC_LIBS) $(BUILD)/lib/libsp_route.a $(LIB_COMMON) $(LIB_PROTO) # route again: taskpool uses it
 $(BUILD)/test/unit/%: $(call obj,tests/unit/%.c) $(call obj,$(TEST_SUPPORT)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"

@@ -69,5 +69,6 @@ set -e
 echo
 echo "Dashboard: $API/   (sign in with a token above; docs/dashboard.md)"
 echo "API: $API/v1/me/tasks   (Authorization: Bearer <token above>; docs/api/taskpool.md)"
+echo "     a task's playbook filled for its customer: $API/v1/tasks/<key>/playbooks/wakeup_list"
 echo "Services keep running for you to explore; stop everything with: make down"
 exit $rc

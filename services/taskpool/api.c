@@ -36,11 +36,40 @@ int taskpool_api_new(const taskpool_api_cfg *cfg, taskpool_api **out)
         if (api_playbooks_load(cfg->playbooks, &api->playbooks, err, sizeof err) != SP_OK)
             sp_warn("playbooks: %s; the today list goes without material links", err);
     }
+    if (cfg->playbooks && *cfg->playbooks && api->playbooks) {
+        char err[512];
+        if (playbook_set_load_file(cfg->playbooks, &api->pbset, err, sizeof err) != SP_OK)
+            sp_warn("playbooks: %s; playbooks are served without their slots filled", err);
+    }
+    if (cfg->catalog && *cfg->catalog && (api->catalog_lines = api_catalog_lines_load(cfg->catalog)) == NULL)
+        sp_warn("catalog %s did not load: filled playbooks do not know product lines", cfg->catalog);
     api->cfg.playbooks = NULL; /* not kept: the caller's string */
+    api->cfg.catalog = NULL;
     pthread_mutex_init(&api->mu, NULL);
     pthread_mutex_init(&api->hmu, NULL);
     *out = api;
     return SP_OK;
+}
+
+/* The catalog's product id -> line map (an object), or NULL when the file
+ * does not load or has no products array. */
+json_t *api_catalog_lines_load(const char *path)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je), *lines = NULL;
+    json_t *products = json_object_get(root, "products");
+    if (json_is_array(products) && (lines = json_object()) != NULL) {
+        size_t i;
+        json_t *p;
+        json_array_foreach(products, i, p)
+        {
+            const char *id = json_string_value(json_object_get(p, "id")),
+                       *line = json_string_value(json_object_get(p, "line"));
+            if (id && line) json_object_set_new(lines, id, json_string(line));
+        }
+    }
+    json_decref(root);
+    return lines;
 }
 
 void taskpool_api_destroy(taskpool_api *api)
@@ -50,6 +79,8 @@ void taskpool_api_destroy(taskpool_api *api)
     pthread_mutex_destroy(&api->mu);
     pthread_mutex_destroy(&api->hmu);
     json_decref(api->playbooks);
+    playbook_set_destroy(api->pbset);
+    json_decref(api->catalog_lines);
     free(api);
 }
 

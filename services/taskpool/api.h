@@ -27,6 +27,9 @@ typedef struct taskpool_api_cfg {
     const char *playbooks; /* the tenant's playbooks.json (materials of the today
                             * list, GET /v1/playbooks/{id}); NULL/"" or a file
                             * that does not load (logged): no materials */
+    const char *catalog; /* the tenant's catalog (product id -> product line, for
+                          * the promotions and won cases of filled playbooks);
+                          * NULL/"" or a file that does not load (logged): lines unknown */
     int delivery_timeout_ms; /* wait for the TaskEvent's delivery; default 10000 */
     int poll_ms; /* change feed: database poll period; default 250 */
     int max_waiters; /* change feed: long-polls waiting at once (each holds an
@@ -62,5 +65,9 @@ uint64_t taskpool_api_actions_applied(const taskpool_api *api);
 /* Reads a playbooks file (api_playbooks.c) into *out: an object playbook
  * id -> playbook. SP_ECONFIG with the file and item in err. Caller decrefs. */
 int api_playbooks_load(const char *path, json_t **out, char *err, size_t errlen);
+
+/* Reads a catalog file's product id -> product line map (a JSON object,
+ * caller decrefs), or NULL when it does not load or has no products array. */
+json_t *api_catalog_lines_load(const char *path);
 
 #endif

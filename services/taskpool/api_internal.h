@@ -4,6 +4,7 @@
 
 #include "taskpool/acl.h"
 #include "metrics.h"
+#include "route/playbook.h"
 #include "taskpool/api.h"
 
 #include <jansson.h>
@@ -14,6 +15,8 @@ struct taskpool_api {
     taskpool_api_cfg cfg;
     char goal_templates[4096]; /* cfg.goal_templates, copied */
     json_t *playbooks; /* playbook id -> the tenant's playbook (read-only after new), or NULL */
+    playbook_set *pbset; /* the same file through sp-route's loader (slots, promotions), or NULL */
+    json_t *catalog_lines; /* product id -> product line, or NULL */
     pthread_mutex_t mu; /* guards the counters */
     pthread_mutex_t hmu; /* guards the horizon cache (held while it is computed) */
     int64_t horizon; /* change feed: every seq <= horizon is committed */
@@ -86,6 +89,12 @@ int api_goal_board(taskpool_api *api, sp_db *db, const char *team_id, int64_t no
  * [{"playbook_id","kind","title_zh","title_en","summary_zh","summary_en",
  * "link":"/v1/playbooks/<id>"}]. Never NULL on success. */
 json_t *api_playbook_links(const taskpool_api *api, const char *const *ids, size_t n);
+
+/* GET /v1/tasks/{key}/playbooks/{id} (api_playbook_fill.c): playbook pb_id
+ * with its slots filled for the task's customer; 404 for an unknown
+ * playbook and for a task the caller may not read. */
+int api_task_playbook(
+    taskpool_api *api, const sp_http_req *req, sp_http_res *res, const char *key, const char *pb_id);
 
 /* Handlers (api_tasks.c, api_views.c, api_admin.c, api_goals.c, api_playbooks.c). */
 int api_h_playbook_get(const sp_http_req *req, sp_http_res *res, void *arg); /* /v1/playbooks/{id} */

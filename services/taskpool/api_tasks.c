@@ -148,6 +148,14 @@ int api_h_task_get(const sp_http_req *req, sp_http_res *res, void *arg)
     acl_principal p;
     char key[SP_TASK_KEY_MAX];
     api_principal(req, &p);
+    const char *sub = strstr(req->tail, "/playbooks/");
+    if (sub) { /* GET /v1/tasks/{key}/playbooks/{id}: a playbook filled for the task */
+        char pb[128];
+        if (api_segment_decode(req->tail, (size_t)(sub - req->tail), key, sizeof key) != SP_OK
+            || api_segment_decode(sub + 11, strlen(sub + 11), pb, sizeof pb) != SP_OK)
+            return sp_http_res_error(res, 404, "not_found", "no such task playbook", NULL);
+        return api_task_playbook(arg, req, res, key, pb);
+    }
     if (task_key_of(req, key, sizeof key, NULL, 0) != SP_OK)
         return sp_http_res_error(res, 404, "not_found", "no such task", NULL);
     sp_db *db = NULL;

@@ -23,6 +23,7 @@ struct cfg {
     char *web_dir;
     char *goal_templates;
     char *playbooks;
+    char *catalog;
     char *commands_topic;
     int goal_schedule;
 };
@@ -65,6 +66,9 @@ static const sp_config_row rows[] = {
     {"SP_GOAL_TEMPLATES", SP_CFG_STRING, "", CFG(goal_templates),
         "goal templates: the today list's quality standards, POST /v1/goals, the scheduled monthly review "
         "(default $SP_TENANT_DIR/goal_templates)"},
+    {"SP_CATALOG", SP_CFG_STRING, "", CFG(catalog),
+        "the tenant's catalog: product lines of filled playbooks (promotions, won cases) (default "
+        "$SP_TENANT_DIR/catalog.json if present)"},
     {"SP_PLAYBOOKS", SP_CFG_STRING, "", CFG(playbooks),
         "the tenant's playbooks: material links of the today list, GET /v1/playbooks/{id} (default "
         "$SP_TENANT_DIR/playbooks.json)"},
@@ -205,7 +209,21 @@ int main(int argc, char **argv)
     char playbooks[4096];
     snprintf(playbooks, sizeof playbooks, "%s/playbooks.json", cfg.svc.tenant_dir);
     if (cfg.playbooks && *cfg.playbooks) snprintf(playbooks, sizeof playbooks, "%s", cfg.playbooks);
+    char catalog[4096];
+    snprintf(catalog, sizeof catalog, "%s/catalog.json", cfg.svc.tenant_dir);
+    if (cfg.catalog && *cfg.catalog) snprintf(catalog, sizeof catalog, "%s", cfg.catalog);
     int code = 2;
+    if (cfg.catalog && *cfg.catalog) {
+        json_t *lines = api_catalog_lines_load(catalog);
+        if (lines == NULL) {
+            fprintf(stderr,
+                "sp-taskpool: configuration error: SP_CATALOG: %s does not load (a JSON object "
+                "with a \"products\" array)\n",
+                catalog);
+            goto out;
+        }
+        json_decref(lines);
+    }
     /* a file or folder named in the environment must be there; the
      * defaults may be absent (no material links, no goal templates) */
     if (cfg.playbooks && *cfg.playbooks) {
@@ -239,6 +257,7 @@ int main(int argc, char **argv)
         .clock = svc.clock,
         .goal_templates = templates,
         .playbooks = playbooks,
+        .catalog = (cfg.catalog && *cfg.catalog) || access(catalog, R_OK) == 0 ? catalog : NULL,
         .token_cache_ms = cfg.token_cache,
         .max_waiters = cfg.http_workers > 2 ? (int)cfg.http_workers / 2 : 1};
     if (api_pool_new(cfg.svc.pg_url, (int)cfg.http_db_conns, &pool) != SP_OK) goto out;

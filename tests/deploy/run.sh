@@ -46,6 +46,7 @@ check ingest-duration-range refused 'SP_PUBLISH_TIMEOUT: "0" out of range' \
 check ingest-named-rules-missing refused "SP_TRACKING_RULES:" \
   SP_INGEST_API_KEYS=a=$hex SP_TRACKING_RULES=/nonexistent/tracking.json
 check taskpool-named-playbooks-missing bash -c "env -i PATH=\$PATH SP_KAFKA_BOOTSTRAP=127.0.0.1:1 SP_PG_URL=postgresql://x@127.0.0.1:1/x SP_PLAYBOOKS=/nonexistent.json timeout 5 build/bin/sp-taskpool 2>&1 >/dev/null | grep -q 'SP_PLAYBOOKS: '; test \${PIPESTATUS[0]} -eq 2"
+check taskpool-named-catalog-missing bash -c "env -i PATH=\$PATH SP_KAFKA_BOOTSTRAP=127.0.0.1:1 SP_PG_URL=postgresql://x@127.0.0.1:1/x SP_CATALOG=/nonexistent.json timeout 5 build/bin/sp-taskpool 2>&1 >/dev/null | grep -q 'SP_CATALOG: '; test \${PIPESTATUS[0]} -eq 2"
 check spctl-help bash -c "build/bin/spctl --help | grep -q SP_PG_URL"
 check spctl-missing-key bash -c "env -i PATH=\$PATH build/bin/spctl migrate 2>&1 | grep -q 'SP_PG_URL is required'"
 rm -f "$pb_only_card"

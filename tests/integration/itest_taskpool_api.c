@@ -173,8 +173,9 @@ static int setup(void **state)
     sp_clock_set_ms(E.clock, TODAY_MS);
     char templates[1024];
     snprintf(templates, sizeof templates, "%s/deploy/tenants/default/goal_templates", itest_env("SP_ROOT"));
-    char playbooks[1024];
+    char playbooks[1024], catalog[1024];
     snprintf(playbooks, sizeof playbooks, "%s/deploy/tenants/demo/playbooks.json", itest_env("SP_ROOT"));
+    snprintf(catalog, sizeof catalog, "%s/deploy/tenants/demo/catalog.json", itest_env("SP_ROOT"));
     taskpool_api_cfg cfg = {.pool = E.pool,
         .producer = E.producer,
         .events_topic = E.events_topic,
@@ -182,6 +183,7 @@ static int setup(void **state)
         .clock = E.clock,
         .goal_templates = templates,
         .playbooks = playbooks,
+        .catalog = catalog,
         .poll_ms = 100};
     assert_int_equal(taskpool_api_new(&cfg, &E.api), SP_OK);
     sp_http_opts o = {.auth = taskpool_api_auth, .auth_arg = E.api, .workers = 8};
@@ -1372,6 +1374,76 @@ static void test_today_materials(void **state)
     sqlf("DELETE FROM tasks WHERE key = '%s:pb'", P);
 }
 
+/* A playbook filled for a task: the wake-up list's touch points, needs and
+ * promotions for the customer's product line on the today list's date, the
+ * nearest won case; the task's scope applies (another team's rep: 404). */
+static void test_task_playbooks(void **state)
+{
+    (void)state;
+    const char *P = E.P;
+    sqlf(
+        "UPDATE customers SET industry = 'k12' WHERE id = '%s-C1';"
+        "UPDATE deals SET product_ids = '{X200}' WHERE id = '%s-D1';"
+        "INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, deal_id, "
+        "rep_id, text) VALUES ('%s-w1', now() - interval '3 hour', 'wecom', 'wecom', 'inbound', '%s-C1', "
+        "'%s-D1', '%s-rep1', '下周能来学校演示吗'), ('%s-w2', now() - interval '1 hour', 'email', 'email', "
+        "'outbound', '%s-C1', '%s-D1', '%s-rep1', 'quote attached');"
+        "INSERT INTO customers (id, name, industry, owner_rep_id, created_at) VALUES ('%s-C9', '实验中学', "
+        "'k12', '%s-rep2', now());"
+        "INSERT INTO deals (id, customer_id, name, stage, stage_since, amount, product_ids, is_open, "
+        "created_at, last_status_update_at) VALUES ('%s-W1', '%s-C9', '智慧教室', 'won', now() + interval '1 "
+        "day', 300000, '{X300PRO}', false, now() - interval '90 days', now());"
+        "INSERT INTO deal_stage_history VALUES ('%s-W1', 'w1', 'lead', 'qualified', now() - interval '80 "
+        "days'), "
+        "('%s-W1', 'w2', 'qualified', 'demo', now() - interval '60 days'), "
+        "('%s-W1', 'w3', 'demo', 'won', now() - interval '10 days')",
+        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
+    json_t *j = NULL;
+    assert_int_equal(getf(REP1, &j, "/v1/tasks/%s:k1/playbooks/wakeup_list", P), 200);
+    char want[96];
+    snprintf(want, sizeof want, "%s:k1", P);
+    assert_string_equal(json_string_value(json_object_get(j, "task_key")), want);
+    snprintf(want, sizeof want, "%s-C1", P);
+    assert_string_equal(json_string_value(json_object_get(j, "customer_id")), want);
+    json_t *secs = json_object_get(j, "sections");
+    json_t *tp = json_array_get(secs, 0), *needs = json_array_get(secs, 1), *promo = json_array_get(secs, 2);
+    assert_string_equal(json_string_value(json_object_get(tp, "source")), "last_touch_points");
+    json_t *e = json_object_get(tp, "entries");
+    assert_int_equal(json_array_size(e), 2); /* the visits are channel "visit", not touches */
+    snprintf(want, sizeof want, "%s-w2", P);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(e, 0), "event_id")), want);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(e, 1), "text")), "下周能来学校演示吗");
+    e = json_object_get(needs, "entries");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(e, 0), "value")), "faster grading");
+    /* 2026-03-04: the spring education promotion (X200 is education) and the one for every line */
+    e = json_object_get(promo, "entries");
+    assert_int_equal(json_array_size(e), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(e, 0), "id")), "edu-spring-2026");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(e, 1), "id")), "all-service-2026");
+    json_decref(j);
+
+    assert_int_equal(getf(SUP1, &j, "/v1/tasks/%s:k1/playbooks/similar_won_case", P), 200);
+    e = json_object_get(json_array_get(json_object_get(j, "sections"), 0), "entries");
+    assert_int_equal(json_array_size(e), 1);
+    snprintf(want, sizeof want, "%s-W1", P);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(e, 0), "deal_id")), want);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(e, 0), "matched_on")), "industry_and_product_line");
+    assert_int_equal(json_array_size(json_object_get(json_array_get(e, 0), "stage_path")), 3);
+    json_decref(j);
+
+    /* out of scope and unknown alike: 404 */
+    assert_int_equal(getf(REP2, NULL, "/v1/tasks/%s:k1/playbooks/wakeup_list", P), 404);
+    assert_int_equal(getf(REP1, NULL, "/v1/tasks/%s:k1/playbooks/no_such_playbook", P), 404);
+    assert_int_equal(getf(REP1, NULL, "/v1/tasks/%s:nope/playbooks/wakeup_list", P), 404);
+    assert_int_equal(call(-1, "GET", "/v1/tasks/x/playbooks/wakeup_list", NULL, NULL), 401);
+    sqlf("DELETE FROM deal_stage_history WHERE deal_id = '%s-W1'; DELETE FROM deals WHERE id = '%s-W1';"
+         "DELETE FROM customers WHERE id = '%s-C9'; DELETE FROM interactions WHERE event_id IN ('%s-w1', "
+         "'%s-w2')",
+        P, P, P, P, P);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1386,6 +1458,7 @@ int main(void)
         cmocka_unit_test(test_websocket),
         cmocka_unit_test(test_goals_api),
         cmocka_unit_test(test_today_materials),
+        cmocka_unit_test(test_task_playbooks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
