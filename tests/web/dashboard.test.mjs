@@ -182,6 +182,15 @@ await test('acknowledge_changes_state', async () => {
   // the detail shows the customer's words and the playbook
   if (!(await card.locator('[data-testid=quote]').count())) await card.locator('[data-testid=detail]').click();
   await card.locator('[data-testid=quote]').first().waitFor();
+  // the rule's playbook (advancement card) opens filled for the task's
+  // customer: the four buying roles, covered or not
+  const pb = card.locator('[data-testid=playbook][data-id=advancement_card]');
+  await pb.locator('summary').click();
+  const roles = pb.locator('[data-testid=pb-section][data-source=key_roles] [data-testid=pb-entry]');
+  await roles.first().waitFor();
+  assert(await roles.count() === 4, 'key roles listed: ' + (await roles.count()));
+  assert((await pb.locator('summary').textContent()).includes('客户推进卡'), 'playbook title');
+  await shot(rep, '02b-task-playbook');
   await card.locator('[data-testid=ack]').click();
   let st = null;
   for (let i = 0; i < 50 && st !== 'acknowledged'; i++) {

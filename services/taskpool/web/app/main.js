@@ -168,11 +168,41 @@ async function toggleDetail(el, task, b) {
       ${quotes.length ? `<h3>${t('evidence')}</h3>` + quotes.map(q => `<blockquote data-testid="quote">${esc(typeof q === 'string' ? q : (q.text || q.quote || JSON.stringify(q)))}</blockquote>`).join('') : ''}
       ${Object.keys(nums).length ? `<p class="mute">${Object.entries(nums).map(([k, v]) => `${esc(k)}: <b>${esc(v)}</b>`).join(' · ')}</p>` : ''}
       ${ids.length ? `<h3>${t('interactions')}</h3><p class="mute">${ids.map(esc).join(', ')}</p>` : ''}
-      ${pbs.length ? `<h3>${t('playbook')}</h3><ul>${pbs.map(p => `<li>${esc(typeof p === 'string' ? p : (pick(p, 'title') || pick(p, 'text') || p.id || JSON.stringify(p)))}${p && p.steps ? '<ol>' + p.steps.map(s => `<li>${esc(typeof s === 'string' ? s : pick(s, 'text'))}</li>`).join('') + '</ol>' : ''}</li>`).join('')}</ul>` : ''}
+      ${pbs.length ? `<h3>${t('playbook')}</h3>${pbs.map(p => typeof p === 'string'
+        ? `<details class="pb" data-testid="playbook" data-id="${esc(p)}"><summary>${esc(p)}</summary><div class="pb-body"></div></details>`
+        : `<p>${esc(pick(p, 'title') || p.id || '')}</p>`).join('')}` : ''}
       ${pick(d, 'route_reason') ? `<h3>${t('route_reason')}</h3><p>${esc(pick(d, 'route_reason'))}</p>` : ''}
       ${d.deal_id ? `<p><a href="#/deal?deal=${enc(d.deal_id)}&customer=${enc(d.customer_id || '')}">${t('open_deal')} ${esc(d.deal_id)}</a></p>` : ''}
       <h3>${t('history')}</h3><ul class="mute">${(d.history || []).map(x => `<li>${fmtTime(x.at)} · ${esc(x.actor_id || '')} · ${esc(x.action)} ${esc(x.from_status || '')}→${esc(x.to_status || '')} ${esc(x.note || '')}</li>`).join('')}</ul>`;
+    box.querySelectorAll('details.pb').forEach(el => el.addEventListener('toggle', () => {
+      if (el.open && !el.dataset.loaded) { el.dataset.loaded = '1'; loadPlaybook(el, task.key); }
+    }));
   } catch (e) { box.innerHTML = emptyState(errText(e)); }
+}
+
+// One line for an entry of a filled playbook slot (GET /v1/tasks/{key}/playbooks/{id}).
+function pbEntry(e) {
+  if (e.role) return `${esc(t(e.role))}: ${e.covered ? (e.contacts || []).map(c => esc(c.name + (c.title ? ' · ' + c.title : ''))).join('，') : `<b class="overdue">${esc(t('pb_uncovered'))}</b>`}`;
+  if (e.event_id && e.channel) return `${fmtTime(e.at)} · ${esc(e.channel)} · ${esc(e.text || '')}${e.truncated ? '…' : ''}`;
+  if (e.deal_id && e.customer_name) return `${esc(e.customer_name)} · ${esc(e.deal_name || e.deal_id)} · ${(e.stage_path || []).map(x => esc(t('st_' + x))).join(' → ')}`;
+  if (e.title_zh) return esc(pick(e, 'title'));
+  if (e.link) return `<a href="#/deal?customer=${enc(e.id)}">${esc(e.name || e.id)}</a> ${esc(e.industry || '')} ${esc(e.class || '')}`;
+  const v = e.value === undefined ? (e.tag || e.event_id || '') : (typeof e.value === 'object' ? Object.entries(e.value).map(([k, x]) => `${k}: ${x}`).join(', ') : e.value);
+  return `${e.kind ? `<span class="mute">${esc(t('pb_' + e.kind))}</span> ` : ''}${esc(v)}${e.tag && e.value !== undefined ? ` <span class="mute">(${esc(e.tag)})</span>` : ''}`;
+}
+
+async function loadPlaybook(el, key) {
+  const body = $('.pb-body', el);
+  body.innerHTML = `<p class="mute">${t('loading')}</p>`;
+  try {
+    const pb = await api('GET', `/v1/tasks/${enc(key)}/playbooks/${enc(el.dataset.id)}`);
+    $('summary', el).textContent = pick(pb, 'title') || pb.id;
+    body.innerHTML = (pb.summary_zh ? `<p class="mute">${esc(pick(pb, 'summary'))}</p>` : '') + (pb.sections || []).map(s => `
+      <div class="pb-section" data-testid="pb-section"${s.source ? ` data-source="${esc(s.source)}"` : ''}><h4>${esc(pick(s, 'title'))}</h4>
+      ${s.items ? `<ul>${s.items.map(i => `<li>${esc(lang === 'en' ? i.en : i.zh)}</li>`).join('')}</ul>`
+        : s.entries && s.entries.length ? `<ul>${s.entries.map(e => `<li data-testid="pb-entry">${pbEntry(e)}</li>`).join('')}</ul>`
+        : `<p class="mute">${esc(t(s.unavailable ? 'pb_no_customer' : 'pb_nothing'))}</p>`}</div>`).join('');
+  } catch (e) { body.innerHTML = emptyState(errText(e)); }
 }
 
 async function inboxView(p, root) {
