@@ -18,6 +18,9 @@ missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm for the dashboard's pinned packages (charts) and the browser tests'
+# driver: Debian's, unless a Node.js with its own npm is already there
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ "${1:-}" = "--check" ]; then
   [ ${#missing[@]} -eq 0 ] && exit 0
