@@ -33,8 +33,11 @@ endif
 # same run, and flags read earlier would lack their include paths.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $$(PKGS) 2>/dev/null))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $$(PKGS) 2>/dev/null))$(PKG_LIBS)
-CFLAGS   += $(CSTD) $(WARN) $(OPT) -MMD -MP -I. -Icommon -Iservices -Itests/support -I$(BUILD)/gen $(PKG_CFLAGS)
-LDLIBS   += $(PKG_LIBS) -lnng -lpthread -lm
+# PKG_* stay out of CFLAGS/LDLIBS: a CFLAGS from the environment is exported
+# to every recipe (the one installing the packages too), which would ask
+# pkg-config before the packages are there.
+CFLAGS   += $(CSTD) $(WARN) $(OPT) -MMD -MP -I. -Icommon -Iservices -Itests/support -I$(BUILD)/gen
+LDLIBS   += -lnng -lpthread -lm
 LDFLAGS  += $(LDSAN)
 
 PROTO_SRC  := $(wildcard proto/salespulse/v1/*.proto)
@@ -98,7 +101,7 @@ $(PROTO_GEN): $(PROTO_STAMP)
 $(BUILD)/obj/$(BUILD)/gen/%.o: $(BUILD)/gen/%.c $(PROTO_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -Wno-shadow -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -Wno-shadow -c $< -o $@
 
 $(LIB_PROTO): $(call obj,$(PROTO_GEN))
 	@mkdir -p $(dir $@)
@@ -109,7 +112,7 @@ $(LIB_PROTO): $(call obj,$(PROTO_GEN))
 $(BUILD)/obj/%.o: %.c | $(PROTO_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(LIB_COMMON): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
@@ -124,7 +127,7 @@ $(BUILD)/lib/libsp_$(1).a: $(call obj,$(call svc_lib_src,$(1))) $(BUILD)/obj/.em
 $(BUILD)/bin/$(call bin_name,$(1)): $(call obj,services/$(1)/main.c) $(BUILD)/lib/libsp_$(1).a $(if $(filter spctl,$(1)),$(filter-out %/libsp_spctl.a,$(SVC_LIBS))) $(if $(filter taskpool spctl,$(1)),$(BUILD)/lib/libsp_route.a) $(LIB_COMMON) $(LIB_PROTO)
 	@mkdir -p $$(dir $$@)
 	@echo "  LD      $$@"
-	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$+ $$(LDLIBS)
+	$(Q)$$(CC) $$(LDFLAGS) -o $$@ $$+ $$(PKG_LIBS) $$(LDLIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call svc_rules,$(s))))
 
@@ -136,16 +139,16 @@ ALL_LIBS := $(SVC_LIBS) $(BUILD)/lib/libsp_route.a $(LIB_COMMON) $(LIB_PROTO) # 
 $(BUILD)/test/unit/%: $(call obj,tests/unit/%.c) $(call obj,$(TEST_SUPPORT)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(PKG_LIBS) $(LDLIBS) -lcmocka
 $(BUILD)/test/integration/%: $(call obj,tests/integration/%.c) $(call obj,$(TEST_SUPPORT)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(PKG_LIBS) $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: $(call obj,tests/bench/%.c) $(call obj,$(TEST_SUPPORT)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(PKG_LIBS) $(LDLIBS)
 
 # --- tests -------------------------------------------------------------------
 # Every step appends to build/test-results; the last prints "N passed, N failed".

@@ -35,7 +35,7 @@ running() {
   [ -f "$DATA/postmaster.pid" ] || return 1
   pid=$(head -1 "$DATA/postmaster.pid" 2>/dev/null) || return 1
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$DATA"
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "-D $DATA " # not a prefix of another folder
 }
 answers() { "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" -d postgres >/dev/null 2>&1; }
 

@@ -175,6 +175,8 @@ static int parse_promotions(playbook_set *s, json_t *arr, const char *name, char
     static const char *const keys[] = {"id", "title_zh", "title_en", "product_line", "from", "until", NULL};
     if (arr == NULL) return SP_OK;
     if (!json_is_array(arr)) return rjson_fail(err, errlen, "%s: key \"promotions\" must be an array", name);
+    if (json_array_size(arr) > PLAYBOOK_PROMOTIONS_MAX)
+        return rjson_fail(err, errlen, "%s: key \"promotions\": at most %d", name, PLAYBOOK_PROMOTIONS_MAX);
     s->promos = calloc(json_array_size(arr) + 1, sizeof *s->promos);
     if (s->promos == NULL) return SP_ENOMEM;
     size_t i;

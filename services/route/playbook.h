@@ -46,6 +46,8 @@ typedef struct playbook {
     size_t n_sections;
 } playbook;
 
+#define PLAYBOOK_PROMOTIONS_MAX 1024 /* promotions in a playbooks file */
+
 typedef struct playbook_promotion {
     const char *id;
     const char *title_zh, *title_en;

@@ -90,6 +90,11 @@ int api_goal_board(taskpool_api *api, sp_db *db, const char *team_id, int64_t no
  * "link":"/v1/playbooks/<id>"}]. Never NULL on success. */
 json_t *api_playbook_links(const taskpool_api *api, const char *const *ids, size_t n);
 
+/* *visible 1 when p may see what owner (a rep's id, "" = unassigned) owns:
+ * the owner, the owner's supervisor (team), director (region), admin (the
+ * customer card's rule). Returns the database error. */
+int api_owner_visible(sp_db *db, const acl_principal *p, const char *owner, int *visible);
+
 /* GET /v1/tasks/{key}/playbooks/{id} (api_playbook_fill.c): playbook pb_id
  * with its slots filled for the task's customer; 404 for an unknown
  * playbook and for a task the caller may not read. */

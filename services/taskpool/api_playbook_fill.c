@@ -51,7 +51,8 @@
 #define WON_SQL \
     "SELECT d.id, d.name, c.id, c.name, c.industry, array_to_string(d.product_ids, ','), " \
     "array_to_string(ARRAY(SELECT h.to_stage FROM deal_stage_history h WHERE h.deal_id = d.id " \
-    "ORDER BY h.at, h.event_id), ','), (extract(epoch FROM d.stage_since) * 1000)::bigint " \
+    "ORDER BY h.at, h.event_id), ','), (extract(epoch FROM d.stage_since) * 1000)::bigint, " \
+    "coalesce(c.owner_rep_id, '') " \
     "FROM deals d JOIN customers c ON c.id = d.customer_id " \
     "WHERE d.stage = 'won' AND d.customer_id <> $1 ORDER BY d.stage_since DESC, d.id LIMIT 200"
 /* clang-format on */
@@ -98,16 +99,26 @@ static const char *first_line(const json_t *lines, const char *csv, char *buf, s
 }
 
 /* The nearest won case for the customer's deal (playbook_won_case_pick over
- * the newest won deals of other customers), as a slot entry, or NULL. */
-static json_t *won_case_of(const json_t *lines, const json_t *customer, PGresult *deal, PGresult *won)
+ * the newest won deals of other customers) as a slot entry into *out, or
+ * NULL. A case whose customer p may not see (another team's: its card
+ * would be a 404) is told without ids and names - what was sold, to which
+ * industry, along which path - so the lesson travels and the customer does
+ * not. Returns the database error. */
+static int won_case_of(sp_db *db, const acl_principal *p, const json_t *lines, const json_t *customer,
+    PGresult *deal, PGresult *won, json_t **out_case)
 {
+    *out_case = NULL;
     int n = PQntuples(won);
-    if (n == 0) return NULL;
+    if (n == 0) return SP_OK;
+    int rv = SP_OK;
     won_case *cases = calloc((size_t)n, sizeof *cases);
     int(*paths)[STAGE_PATH_MAX] = calloc((size_t)n, sizeof *paths);
     char(*line_buf)[128] = calloc((size_t)n, sizeof *line_buf);
     json_t *out = NULL;
-    if (cases == NULL || paths == NULL || line_buf == NULL) goto done;
+    if (cases == NULL || paths == NULL || line_buf == NULL) {
+        rv = SP_ENOMEM;
+        goto done;
+    }
     for (int i = 0; i < n; i++) {
         cases[i].id = PQgetvalue(won, i, 0);
         cases[i].industry = PQgetvalue(won, i, 4);
@@ -128,6 +139,8 @@ static json_t *won_case_of(const json_t *lines, const json_t *customer, PGresult
     size_t best = 0, dist = 0;
     if (playbook_won_case_pick(cases, (size_t)n, &qy, &best, &dist) != SP_OK) goto done;
     const won_case *w = &cases[best];
+    int visible = 0;
+    if ((rv = api_owner_visible(db, p, PQgetvalue(won, (int)best, 8), &visible)) != SP_OK) goto done;
     int same_ind = qy.industry && w->industry && strcmp(qy.industry, w->industry) == 0;
     int same_line = qy.product_line && w->product_line && strcmp(qy.product_line, w->product_line) == 0;
     json_t *path = json_array();
@@ -137,19 +150,24 @@ static json_t *won_case_of(const json_t *lines, const json_t *customer, PGresult
         json_array_append_new(path, c ? json_stringn(csv, (size_t)(c - csv)) : json_string(csv));
         csv = c ? c + 1 : NULL;
     }
-    out = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s?,s:o,s:I,s:I,s:s}", "deal_id", w->id, "deal_name",
-        PQgetvalue(won, (int)best, 1), "customer_id", PQgetvalue(won, (int)best, 2), "customer_name",
-        PQgetvalue(won, (int)best, 3), "industry", w->industry, "product_line", w->product_line, "stage_path",
-        path ? path : json_array(), "won_at_ms", (json_int_t)w->won_at_ms, "path_distance", (json_int_t)dist,
-        "matched_on",
+    out = json_pack("{s:s,s:s?,s:o,s:I,s:I,s:s,s:b}", "industry", w->industry, "product_line",
+        w->product_line, "stage_path", path ? path : json_array(), "won_at_ms", (json_int_t)w->won_at_ms,
+        "path_distance", (json_int_t)dist, "matched_on",
         same_ind && same_line ? "industry_and_product_line"
             : same_line       ? "product_line"
-                              : "industry");
+                              : "industry",
+        "anonymized", !visible);
+    if (out && visible)
+        json_object_update_missing_new(out,
+            json_pack("{s:s,s:s,s:s,s:s}", "deal_id", w->id, "deal_name", PQgetvalue(won, (int)best, 1),
+                "customer_id", PQgetvalue(won, (int)best, 2), "customer_name",
+                PQgetvalue(won, (int)best, 3)));
+    *out_case = out;
 done:
     free(cases);
     free(paths);
     free(line_buf);
-    return out;
+    return rv;
 }
 
 /* Runs sql with one or two parameters; fills res on failure. skip: the
@@ -186,7 +204,7 @@ int api_task_playbook(
              *contacts = NULL, *deal = NULL, *won = NULL;
     json_t *task = NULL, *cust = NULL, *jt = NULL, *jf = NULL, *jcard = NULL, *jr = NULL, *jc = NULL,
            *wcase = NULL, *out = NULL;
-    char **products = NULL;
+    char **products = NULL, *products_csv = NULL;
     size_t n_products = 0;
     const char *kp[1] = {key};
     int rv = run(db, res, 0, TASK_SQL, 1, kp, &t);
@@ -241,16 +259,20 @@ int api_task_playbook(
             jcard = card && PQntuples(card) == 1 ? api_row_json(card, 0) : NULL;
             jr = risks ? api_rows_json(risks) : NULL;
             jc = contacts ? api_rows_json(contacts) : NULL;
-            wcase = won ? won_case_of(api->catalog_lines, cust, deal, won) : NULL;
-            if (deal && PQntuples(deal) == 1 && *PQgetvalue(deal, 0, 1)) {
-                char *csv = PQgetvalue(deal, 0, 1);
+            if (won && (rv = won_case_of(db, &p, api->catalog_lines, cust, deal, won, &wcase)) != SP_OK) {
+                PQclear(owner);
+                if (rv != SP_ENOMEM) api_db_fail(res, db, rv);
+                goto out;
+            }
+            if (deal && PQntuples(deal) == 1 && *PQgetvalue(deal, 0, 1)
+                && (products_csv = strdup(PQgetvalue(deal, 0, 1))) != NULL) {
                 size_t k = 1;
-                for (const char *s = csv; *s; s++)
+                for (const char *s = products_csv; *s; s++)
                     k += *s == ',';
                 products = calloc(k, sizeof *products);
-                for (char *s = csv; products && s;) {
+                for (char *s = products_csv; products && s;) {
                     char *cm = strchr(s, ',');
-                    if (cm) *cm = '\0'; /* PQgetvalue's buffer is ours until PQclear */
+                    if (cm) *cm = '\0';
                     products[n_products++] = s;
                     s = cm ? cm + 1 : NULL;
                 }
@@ -260,9 +282,11 @@ int api_task_playbook(
     }
     api_pool_put(api->cfg.pool, db);
     db = NULL;
-    const playbook_promotion *promos[32];
+    const playbook_promotion
+        *promos[PLAYBOOK_PROMOTIONS_MAX]; /* every current one, then the customer's lines */
     size_t n_promos = 0;
-    playbook_promotions_current(api->pbset, NULL, api_today_ms(api), promos, 32, &n_promos);
+    playbook_promotions_current(
+        api->pbset, NULL, api_today_ms(api), promos, PLAYBOOK_PROMOTIONS_MAX, &n_promos);
     playbook_material m = {.task = task,
         .customer = cust,
         .touches = jt,
@@ -303,5 +327,6 @@ out:
     json_decref(wcase);
     json_decref(out);
     free(products);
+    free(products_csv);
     return rv == SP_ENOTFOUND ? SP_OK : rv;
 }

@@ -21,9 +21,7 @@ static int q(sp_db *db, sp_http_res *res, const char *sql, int n, const char *co
     return rv;
 }
 
-/* 1 when p may see what owner (a rep's id, "" = unassigned) owns: the
- * owner, the owner's supervisor (team), director (region), admin. */
-static int owner_visible(sp_db *db, const acl_principal *p, const char *owner, int *visible)
+int api_owner_visible(sp_db *db, const acl_principal *p, const char *owner, int *visible)
 {
     *visible = 0;
     if (p->role == ACL_ROLE_ADMIN) return (*visible = 1), SP_OK;
@@ -74,7 +72,8 @@ int api_h_deal_health(const sp_http_req *req, sp_http_res *res, void *arg)
     int visible = 0, has_table = 0;
     if (rv == SP_OK && PQntuples(r) == 1) {
         has_table = PQgetvalue(r, 0, 1)[0] == 't';
-        if ((rv = owner_visible(db, &p, PQgetvalue(r, 0, 0), &visible)) != SP_OK) api_db_fail(res, db, rv);
+        if ((rv = api_owner_visible(db, &p, PQgetvalue(r, 0, 0), &visible)) != SP_OK)
+            api_db_fail(res, db, rv);
     }
     PQclear(r);
     r = NULL;
@@ -148,7 +147,7 @@ int api_h_customer_card(const sp_http_req *req, sp_http_res *res, void *arg)
     int rv = q(db, res,
         "SELECT id, name, industry, class, owner_rep_id, is_lead FROM customers WHERE id = $1", 1, prm, &c);
     if (rv != SP_OK) goto out;
-    if (PQntuples(c) == 1 && (rv = owner_visible(db, &p, PQgetvalue(c, 0, 4), &visible)) != SP_OK) {
+    if (PQntuples(c) == 1 && (rv = api_owner_visible(db, &p, PQgetvalue(c, 0, 4), &visible)) != SP_OK) {
         api_db_fail(res, db, rv);
         goto out;
     }

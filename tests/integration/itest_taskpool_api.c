@@ -1423,14 +1423,26 @@ static void test_task_playbooks(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(e, 1), "id")), "all-service-2026");
     json_decref(j);
 
+    /* the case is another team's customer: sup1 learns what was sold to
+     * which industry along which path, not whose deal it was */
     assert_int_equal(getf(SUP1, &j, "/v1/tasks/%s:k1/playbooks/similar_won_case", P), 200);
     e = json_object_get(json_array_get(json_object_get(j, "sections"), 0), "entries");
     assert_int_equal(json_array_size(e), 1);
+    json_t *wc = json_array_get(e, 0);
+    assert_string_equal(json_string_value(json_object_get(wc, "matched_on")), "industry_and_product_line");
+    assert_int_equal(json_array_size(json_object_get(wc, "stage_path")), 3);
+    assert_true(json_is_true(json_object_get(wc, "anonymized")));
+    assert_null(json_object_get(wc, "deal_id"));
+    assert_null(json_object_get(wc, "customer_name"));
+    assert_null(json_object_get(wc, "customer_id"));
+    json_decref(j);
+    /* the admin sees every customer: the case with its ids */
+    assert_int_equal(getf(ADMIN, &j, "/v1/tasks/%s:k1/playbooks/similar_won_case", P), 200);
+    wc = json_array_get(json_object_get(json_array_get(json_object_get(j, "sections"), 0), "entries"), 0);
     snprintf(want, sizeof want, "%s-W1", P);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(e, 0), "deal_id")), want);
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(e, 0), "matched_on")), "industry_and_product_line");
-    assert_int_equal(json_array_size(json_object_get(json_array_get(e, 0), "stage_path")), 3);
+    assert_string_equal(json_string_value(json_object_get(wc, "deal_id")), want);
+    assert_string_equal(json_string_value(json_object_get(wc, "customer_name")), "实验中学");
+    assert_true(json_is_false(json_object_get(wc, "anonymized")));
     json_decref(j);
 
     /* out of scope and unknown alike: 404 */
