@@ -8,6 +8,7 @@
 #include "err.h"
 #include "log.h"
 #include "taskpool/playbook_fill.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,11 +158,34 @@ static int won_case_of(sp_db *db, const acl_principal *p, const json_t *lines, c
             : same_line       ? "product_line"
                               : "industry",
         "anonymized", !visible);
-    if (out && visible)
+    if (out && visible) {
         json_object_update_missing_new(out,
             json_pack("{s:s,s:s,s:s,s:s}", "deal_id", w->id, "deal_name", PQgetvalue(won, (int)best, 1),
                 "customer_id", PQgetvalue(won, (int)best, 2), "customer_name",
                 PQgetvalue(won, (int)best, 3)));
+        /* the method's "the latest conversation of the similar won case":
+         * its last call on that deal, the first 200 bytes */
+        PGresult *call = NULL;
+        const char *dp[1] = {w->id};
+        if ((rv = sp_db_exec(db,
+                 "SELECT event_id, " API_TS(
+                     "occurred_at") ", text FROM interactions WHERE deal_id = $1 AND "
+                                    "channel = 'call' ORDER BY occurred_at DESC LIMIT 1",
+                 1, dp, &call))
+            != SP_OK) {
+            json_decref(out);
+            out = NULL;
+            goto done;
+        }
+        if (PQntuples(call) == 1) {
+            const char *text = PQgetvalue(call, 0, 2);
+            size_t len = strlen(text), cut = sp_utf8_cut(text, len, PLAYBOOK_FILL_TEXT_MAX);
+            json_object_set_new(out, "last_call",
+                json_pack("{s:s,s:s,s:s%,s:b}", "event_id", PQgetvalue(call, 0, 0), "at",
+                    PQgetvalue(call, 0, 1), "text", text, cut, "truncated", cut < len));
+        }
+        PQclear(call);
+    }
     *out_case = out;
 done:
     free(cases);

@@ -1396,8 +1396,12 @@ static void test_task_playbooks(void **state)
         "INSERT INTO deal_stage_history VALUES ('%s-W1', 'w1', 'lead', 'qualified', now() - interval '80 "
         "days'), "
         "('%s-W1', 'w2', 'qualified', 'demo', now() - interval '60 days'), "
-        "('%s-W1', 'w3', 'demo', 'won', now() - interval '10 days')",
-        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
+        "('%s-W1', 'w3', 'demo', 'won', now() - interval '10 days');"
+        "INSERT INTO interactions (event_id, occurred_at, source, channel, direction, customer_id, deal_id, "
+        "text) VALUES ('%s-wc1', now() - interval '30 days', 'call', 'call', 'inbound', '%s-C9', '%s-W1', "
+        "'earlier'), ('%s-wc2', now() - interval '12 days', 'call', 'call', 'inbound', '%s-C9', '%s-W1', "
+        "'校长：效果视频我们看了，下周签')",
+        P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P);
     json_t *j = NULL;
     assert_int_equal(getf(REP1, &j, "/v1/tasks/%s:k1/playbooks/wakeup_list", P), 200);
     char want[96];
@@ -1435,6 +1439,7 @@ static void test_task_playbooks(void **state)
     assert_null(json_object_get(wc, "deal_id"));
     assert_null(json_object_get(wc, "customer_name"));
     assert_null(json_object_get(wc, "customer_id"));
+    assert_null(json_object_get(wc, "last_call"));
     json_decref(j);
     /* the admin sees every customer: the case with its ids */
     assert_int_equal(getf(ADMIN, &j, "/v1/tasks/%s:k1/playbooks/similar_won_case", P), 200);
@@ -1443,6 +1448,10 @@ static void test_task_playbooks(void **state)
     assert_string_equal(json_string_value(json_object_get(wc, "deal_id")), want);
     assert_string_equal(json_string_value(json_object_get(wc, "customer_name")), "实验中学");
     assert_true(json_is_false(json_object_get(wc, "anonymized")));
+    json_t *lc = json_object_get(wc, "last_call"); /* the won deal's latest call */
+    snprintf(want, sizeof want, "%s-wc2", P);
+    assert_string_equal(json_string_value(json_object_get(lc, "event_id")), want);
+    assert_string_equal(json_string_value(json_object_get(lc, "text")), "校长：效果视频我们看了，下周签");
     json_decref(j);
 
     /* out of scope and unknown alike: 404 */
@@ -1451,9 +1460,9 @@ static void test_task_playbooks(void **state)
     assert_int_equal(getf(REP1, NULL, "/v1/tasks/%s:nope/playbooks/wakeup_list", P), 404);
     assert_int_equal(call(-1, "GET", "/v1/tasks/x/playbooks/wakeup_list", NULL, NULL), 401);
     sqlf("DELETE FROM deal_stage_history WHERE deal_id = '%s-W1'; DELETE FROM deals WHERE id = '%s-W1';"
-         "DELETE FROM customers WHERE id = '%s-C9'; DELETE FROM interactions WHERE event_id IN ('%s-w1', "
-         "'%s-w2')",
-        P, P, P, P, P);
+         "DELETE FROM interactions WHERE event_id IN ('%s-w1', '%s-w2', '%s-wc1', '%s-wc2');"
+         "DELETE FROM customers WHERE id = '%s-C9'",
+        P, P, P, P, P, P, P);
 }
 
 int main(void)
