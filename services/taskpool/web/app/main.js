@@ -184,7 +184,7 @@ async function toggleDetail(el, task, b) {
 function pbEntry(e) {
   if (e.role) return `${esc(t(e.role))}: ${e.covered ? (e.contacts || []).map(c => esc(c.name + (c.title ? ' · ' + c.title : ''))).join('，') : `<b class="overdue">${esc(t('pb_uncovered'))}</b>`}`;
   if (e.event_id && e.channel) return `${fmtTime(e.at)} · ${esc(e.channel)} · ${esc(e.text || '')}${e.truncated ? '…' : ''}`;
-  if (e.stage_path) return `${e.customer_name ? esc(e.customer_name) + ' · ' + esc(e.deal_name || e.deal_id) + ' · ' : ''}${esc(e.industry || '')} ${esc(e.product_line || '')} · ${e.stage_path.map(x => esc(t('st_' + x))).join(' → ')}`;
+  if (e.stage_path) return `${e.customer_name ? esc(e.customer_name) + ' · ' + esc(e.deal_name || e.deal_id) + ' · ' : ''}${esc(e.industry || '')} ${esc(e.product_line || '')} · ${e.stage_path.map(x => esc(t('st_' + x))).join(' → ')}${e.last_call ? `<br><span class="mute">${fmtTime(e.last_call.at)} · ${esc(e.last_call.text)}${e.last_call.truncated ? '…' : ''}</span>` : ''}`;
   if (e.title_zh) return esc(pick(e, 'title'));
   if (e.link) return `<a href="#/deal?customer=${enc(e.id)}">${esc(e.name || e.id)}</a> ${esc(e.industry || '')} ${esc(e.class || '')}`;
   const v = e.value === undefined ? (e.tag || e.event_id || '') : (typeof e.value === 'object' ? Object.entries(e.value).map(([k, x]) => `${k}: ${x}`).join(', ') : e.value);
