@@ -123,6 +123,29 @@ static void add_fact(json_t *facts, const char *field, json_t *value, int single
     json_array_append_new(facts, f);
 }
 
+/* A call's turns as text: "客户：…" / "销售：…" lines, at most 64 KiB (cut
+ * on a code point), or NULL when there is no text in them. */
+static json_t *transcript_text(const Ix *ix)
+{
+    enum { CAP = 65536 };
+    char *buf = malloc(CAP + 1);
+    size_t n = 0;
+    if (buf == NULL) return NULL;
+    for (size_t i = 0; i < ix->n_turns && n < CAP; i++) {
+        const char *tx = ix->turns[i]->text;
+        if (tx == NULL || *tx == '\0') continue;
+        int sp = ix->turns[i]->speaker;
+        const char *who = sp == SALESPULSE__V1__SPEAKER__SPEAKER_REP ? "销售："
+            : sp == SALESPULSE__V1__SPEAKER__SPEAKER_CUSTOMER        ? "客户："
+                                                                     : "";
+        int w = snprintf(buf + n, CAP + 1 - n, "%s%s%s", n ? "\n" : "", who, tx);
+        n = w < 0 ? n : n + (size_t)w > CAP ? CAP : n + (size_t)w;
+    }
+    json_t *out = n ? json_stringn(buf, sp_utf8_cut(buf, n, CAP)) : NULL;
+    free(buf);
+    return out;
+}
+
 json_t *enrich_doc_build(
     const Ix *ix, const extract_result *er, const char *extraction_json, const char *party_role)
 {
@@ -154,10 +177,15 @@ json_t *enrich_doc_build(
         || ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_ACTIVITY
         || ix->channel == SALESPULSE__V1__CHANNEL__CHANNEL_CRM;
     json_object_set_new(d, "rep_update", json_boolean(rep_update));
-    /* the text is kept whole up to 64 KiB, cut on a code-point boundary */
+    /* the text is kept whole up to 64 KiB, cut on a code-point boundary; a
+     * call's is its transcript, one "客户：" / "销售：" line per turn, so
+     * its touch points read like the others (docs/api/taskpool.md) */
     if (ix->text && *ix->text) {
         size_t n = sp_utf8_cut(ix->text, strlen(ix->text), 65536);
         json_object_set_new(d, "text", json_stringn(ix->text, n));
+    } else if (ix->n_turns > 0) {
+        json_t *t = transcript_text(ix);
+        if (t) json_object_set_new(d, "text", t);
     }
     if (ix->detail_case == SALESPULSE__V1__INTERACTION__DETAIL_ACTIVITY && ix->activity) {
         char why[128];

@@ -190,9 +190,48 @@ static void test_validate_ids(void **state)
     assert_non_null(strstr(why, "stage_change.deal_id over 127"));
 }
 
+/* A call's stored text is its transcript, one labelled line per turn (its
+ * touch points and the won case's last call read it); text it has wins. */
+static void test_call_text(void **state)
+{
+    (void)state;
+    Salespulse__V1__EventMeta meta = SALESPULSE__V1__EVENT_META__INIT;
+    Salespulse__V1__Interaction ix = SALESPULSE__V1__INTERACTION__INIT;
+    Salespulse__V1__Turn t1 = SALESPULSE__V1__TURN__INIT, t2 = SALESPULSE__V1__TURN__INIT,
+                         t3 = SALESPULSE__V1__TURN__INIT, t4 = SALESPULSE__V1__TURN__INIT;
+    Salespulse__V1__Turn *turns[] = {&t1, &t2, &t3, &t4};
+    meta.event_id = "ix-call";
+    meta.occurred_at_ms = 1772417700000LL;
+    ix.meta = &meta;
+    ix.channel = SALESPULSE__V1__CHANNEL__CHANNEL_CALL;
+    t1.speaker = SALESPULSE__V1__SPEAKER__SPEAKER_REP, t1.text = "王校长您好";
+    t2.speaker = SALESPULSE__V1__SPEAKER__SPEAKER_CUSTOMER, t2.text = "预算还没批下来";
+    t3.speaker = SALESPULSE__V1__SPEAKER__SPEAKER_CUSTOMER, t3.text = "";
+    t4.speaker = SALESPULSE__V1__SPEAKER__SPEAKER_UNSPECIFIED, t4.text = "(hold music)";
+    ix.turns = turns;
+    ix.n_turns = 4;
+    json_t *d = enrich_doc_build(&ix, NULL, NULL, NULL);
+    assert_non_null(d);
+    assert_string_equal(json_string_value(json_object_get(d, "text")),
+        "销售：王校长您好\n客户：预算还没批下来\n(hold music)");
+    json_decref(d);
+    ix.text = "summary by the recorder";
+    d = enrich_doc_build(&ix, NULL, NULL, NULL);
+    assert_string_equal(json_string_value(json_object_get(d, "text")), "summary by the recorder");
+    json_decref(d);
+    /* no words in the turns: no text */
+    ix.text = NULL;
+    ix.turns = &turns[2];
+    ix.n_turns = 1;
+    d = enrich_doc_build(&ix, NULL, NULL, NULL);
+    assert_null(json_object_get(d, "text"));
+    json_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_call_text),
         cmocka_unit_test(test_levels),
         cmocka_unit_test(test_customer_side),
         cmocka_unit_test(test_activity_quality),
