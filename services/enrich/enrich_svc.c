@@ -394,6 +394,11 @@ static void item_extract(enrich_svc *s, size_t i, Ix *ix, extract_result *er, in
             .text_len = (size_t)-1,
             .turns = nt ? turns : NULL,
             .n_turns = nt};
+        /* a message we sent is the rep's words (session 11: "有任何想了解的随时找我"
+         * was the card's core need of 1,138 of 2,000 demo customers) */
+        if (ix->direction == SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND
+            && (ch == EXTRACT_CH_WECOM || ch == EXTRACT_CH_EMAIL))
+            in.text_side = EXTRACT_SIDE_REP;
         if (extract_run(s->engine, &in, er) == SP_OK) {
             *has_words = 1;
             extract_result_json(er, NULL, 0, &xobj);

@@ -51,6 +51,11 @@ typedef struct extract_input {
     size_t text_len; /* bytes; (size_t)-1 = strlen(text) */
     const extract_turn *turns; /* optional explicit speaker turns */
     size_t n_turns;
+    /* whose unlabelled lines of text are: UNKNOWN (0) or CUSTOMER = the
+     * customer's, as in the labelled examples; REP for a message we sent
+     * (an outbound WeCom message or e-mail: its words are not the
+     * customer's needs, concerns or intents). Speaker labels still win. */
+    extract_side text_side;
 } extract_input;
 
 typedef struct extract_budget {

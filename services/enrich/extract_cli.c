@@ -63,6 +63,9 @@ static void one_line(const extract_engine *e, const char *tz, const char *line, 
     x.tz = tz;
     x.text = text;
     x.text_len = json_string_length(jt);
+    /* optional "direction": "outbound" = a message we sent (the rep's words) */
+    const char *dir = json_string_value(json_object_get(in, "direction"));
+    if (dir && strcmp(dir, "outbound") == 0) x.text_side = EXTRACT_SIDE_REP;
     extract_result r;
     int rv = extract_run(e, &x, &r);
     if (rv != SP_OK) {

@@ -276,7 +276,7 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
     if (d->buf == NULL) return SP_ENOMEM;
     int labels = in->channel != EXTRACT_CH_EMAIL && in->channel != EXTRACT_CH_NOTE;
     size_t off = 0, i = 0;
-    extract_side cur = EXTRACT_SIDE_CUSTOMER;
+    extract_side cur = in->text_side == EXTRACT_SIDE_REP ? EXTRACT_SIDE_REP : EXTRACT_SIDE_CUSTOMER;
     int content = 0;
     while (i < len) {
         size_t e = i;

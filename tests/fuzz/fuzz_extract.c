@@ -30,6 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0) return 0;
     extract_input in = {0};
     in.channel = (extract_channel)(data[0] % 5);
+    in.text_side
+        = (data[0] / 5) % 2 ? EXTRACT_SIDE_REP : EXTRACT_SIDE_UNKNOWN; /* a message we sent, or not */
     in.occurred_at_ms = 1772417700000LL + (int64_t)(data[0]) * 86400000LL * 7;
     in.text = (const char *)data + 1;
     in.text_len = size - 1;

@@ -302,6 +302,32 @@ static void test_speaker_awareness(void **state)
     assert_int_equal(
         run(EXTRACT_CH_WECOM, "2026-03-02T10:15:00+08:00", "客户: 之前担心售后，现在没问题了", &r), SP_OK);
     assert_int_equal(r.n_risks, 0);
+    /* a message we sent (text_side REP): the rep's words are no intent,
+     * budget, risk or card snippet; the products named still count */
+    static const char *const sent
+        = "马主任您好，X200的资料发您了，有任何想了解的随时找我。您是担心售后吗？预算50万够吗？";
+    extract_input out = {0};
+    out.channel = EXTRACT_CH_WECOM;
+    out.text = sent;
+    out.text_len = (size_t)-1;
+    out.text_side = EXTRACT_SIDE_REP;
+    assert_int_equal(extract_parse_iso8601("2026-03-02T10:15:00+08:00", &out.occurred_at_ms), SP_OK);
+    assert_int_equal(extract_run(eng, &out, &r), SP_OK);
+    assert_int_equal(r.n_intents, 0);
+    assert_int_equal(r.n_risks, 0);
+    assert_false(r.has_budget);
+    assert_string_equal(r.core_need, "");
+    assert_string_equal(r.concern, "");
+    assert_true(has(r.products, r.n_products, "X200"));
+    /* the same words unlabelled and not marked as ours read as the customer's */
+    out.text_side = EXTRACT_SIDE_UNKNOWN;
+    assert_int_equal(extract_run(eng, &out, &r), SP_OK);
+    assert_true(r.n_intents > 0 || r.has_budget);
+    /* a customer's labelled line inside our message is still theirs */
+    out.text = "转发客户原话：\n王校长: 预算冻结了，下学期再说\n";
+    out.text_side = EXTRACT_SIDE_REP;
+    assert_int_equal(extract_run(eng, &out, &r), SP_OK);
+    assert_true(has(r.risks, r.n_risks, "budget_freeze"));
 }
 
 static void test_quoted_email_ignored(void **state)
