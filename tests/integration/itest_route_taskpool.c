@@ -275,6 +275,37 @@ static void test_route_and_escalate(void **state)
     assert_int_equal(intp("SELECT count(*) FROM tasks WHERE key LIKE 'task:%:it-%'"), 4);
     assert_int_equal(
         intp("SELECT count(*) FROM routing_decisions WHERE task_key LIKE 'task:%:it-%'"), decisions);
+
+    /* a Signal with a heartbeat's shape (no kind, no subject, a promise)
+     * but not its "wm:" id is a dead letter with its reason, not a
+     * watermark (sp-score's heartbeats carry "wm:<producer>:<ms>") */
+    {
+        Salespulse__V1__Signal hb = SALESPULSE__V1__SIGNAL__INIT;
+        Salespulse__V1__EventMeta m = SALESPULSE__V1__EVENT_META__INIT;
+        char eid[64];
+        snprintf(eid, sizeof eid, "%snot-a-heartbeat", run_prefix);
+        m.event_id = eid;
+        m.occurred_at_ms = T0 + 3 * HOUR;
+        hb.meta = &m;
+        hb.upstream_watermark_ms = T0 + 240 * HOUR;
+        size_t n = salespulse__v1__signal__get_packed_size(&hb);
+        uint8_t *buf = malloc(n ? n : 1);
+        salespulse__v1__signal__pack(&hb, buf);
+        bus_group *g = NULL;
+        assert_int_equal(bus_group_new(&g), SP_OK);
+        assert_int_equal(bus_group_send(g, p, SP_TOPIC_SIGNALS, eid, strlen(eid), buf, n), SP_OK);
+        assert_int_equal(bus_group_wait(g, 10000, err, sizeof err), SP_OK);
+        bus_group_release(g);
+        free(buf);
+        /* the dead-letter topic holds the message and the reason (binary:
+         * newlines and NULs dropped before matching) */
+        assert_int_equal(
+            itest_sh("for i in $(seq 1 150); do d=$(kcat -b '%s' -C -t %s -e -q -o beginning "
+                     "2>/dev/null | tr -d '\\n\\000'); case \"$d\" in *'%s'*) case \"$d\" in "
+                     "*'invalid Signal: kind missing'*) exit 0;; esac;; esac; sleep 0.2; done; exit 1",
+                itest_env("SP_KAFKA_BOOTSTRAP"), SP_TOPIC_DEADLETTER, eid),
+            0);
+    }
     bus_producer_destroy(p);
     stop(route);
     stop(pool);
