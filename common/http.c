@@ -685,21 +685,31 @@ static void unadmit(sp_http_server *srv)
     pthread_mutex_unlock(&srv->mtx);
 }
 
-/* Builds the plain request from nng's and runs dispatch; uri is scratch. */
+/* Fills req's method, path, query and header lookup from nng's request;
+ * returns the scratch copy of the URI that path and query point into
+ * (caller frees), NULL when out of memory. */
+static char *req_of(nng_http_req *nreq, sp_http_req *req)
+{
+    char *uri = strdup(nng_http_req_get_uri(nreq));
+    if (uri == NULL) return NULL;
+    req->method = nng_http_req_get_method(nreq);
+    split_uri(uri, &req->path, &req->query);
+    req->header_fn = nng_header;
+    req->header_ctx = nreq;
+    return uri;
+}
+
+/* Builds the plain request from nng's and runs dispatch. */
 static void serve(
     sp_http_server *srv, nng_aio *aio, nng_http_req *nreq, const char *body, size_t body_len, int close)
 {
     sp_http_req req = {0};
     sp_http_res res;
-    char *uri = strdup(nng_http_req_get_uri(nreq));
+    char *uri = req_of(nreq, &req);
     if (uri == NULL) {
         nng_aio_finish(aio, NNG_ENOMEM);
         return;
     }
-    req.method = nng_http_req_get_method(nreq);
-    split_uri(uri, &req.path, &req.query);
-    req.header_fn = nng_header;
-    req.header_ctx = nreq;
     req.body = body;
     req.body_len = body_len;
     sp_http_res_init(&res);
@@ -837,12 +847,8 @@ static int preauth(sp_http_server *srv, nng_aio *aio, nng_http_req *nreq)
     sp_http_req req = {0};
     sp_http_principal p;
     memset(&p, 0, sizeof p);
-    char *uri = strdup(nng_http_req_get_uri(nreq));
+    char *uri = req_of(nreq, &req);
     if (uri == NULL) return SP_OK; /* the full check still runs after the body */
-    req.method = nng_http_req_get_method(nreq);
-    split_uri(uri, &req.path, &req.query);
-    req.header_fn = nng_header;
-    req.header_ctx = nreq;
     req.body = "";
     req.body_unread = 1;
     int rv = srv->opts.auth(&req, srv->opts.auth_arg, &p);

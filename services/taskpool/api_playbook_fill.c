@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Won deals considered for the nearest won case, newest first. */
-#define WON_CANDIDATES 200
 #define STAGE_PATH_MAX 64
 
 /* clang-format off */
@@ -49,6 +47,7 @@
     "SELECT h.to_stage FROM deal_stage_history h WHERE h.deal_id = d.id ORDER BY h.at, h.event_id), ',') " \
     "FROM deals d WHERE d.customer_id = $1 AND (d.id = $2 OR ($2 = '' AND d.is_open)) " \
     "ORDER BY (d.id = $2) DESC, d.amount DESC, d.id LIMIT 1"
+/* the won deals considered for the nearest won case: the 200 newest */
 #define WON_SQL \
     "SELECT d.id, d.name, c.id, c.name, c.industry, array_to_string(d.product_ids, ','), " \
     "array_to_string(ARRAY(SELECT h.to_stage FROM deal_stage_history h WHERE h.deal_id = d.id " \
@@ -69,32 +68,39 @@ static int stage_num(const char *s, size_t n)
     return 0;
 }
 
+/* The next item of a comma-joined list (array_to_string's) at *csv, *len
+ * bytes long, and *csv moved past it; NULL at the end. */
+static const char *csv_next(const char **csv, size_t *len)
+{
+    const char *s = *csv;
+    if (s == NULL || *s == '\0') return NULL;
+    const char *c = strchr(s, ',');
+    *len = c ? (size_t)(c - s) : strlen(s);
+    *csv = c ? c + 1 : NULL;
+    return s;
+}
+
 /* Splits a comma-joined path of stage names into out[cap]; returns n. */
 static size_t stage_path(const char *csv, int *out, size_t cap)
 {
-    size_t n = 0;
-    while (csv && *csv && n < cap) {
-        const char *c = strchr(csv, ',');
-        size_t len = c ? (size_t)(c - csv) : strlen(csv);
-        out[n++] = stage_num(csv, len);
-        csv = c ? c + 1 : NULL;
-    }
+    size_t n = 0, len;
+    const char *tok;
+    while (n < cap && (tok = csv_next(&csv, &len)) != NULL)
+        out[n++] = stage_num(tok, len);
     return n;
 }
 
 /* The first product line of a comma-joined list of product ids. */
 static const char *first_line(const json_t *lines, const char *csv, char *buf, size_t cap)
 {
-    while (csv && *csv) {
-        const char *c = strchr(csv, ',');
-        size_t len = c ? (size_t)(c - csv) : strlen(csv);
-        if (len < cap) {
-            memcpy(buf, csv, len);
-            buf[len] = '\0';
-            const char *l = json_string_value(json_object_get(lines, buf));
-            if (l) return l;
-        }
-        csv = c ? c + 1 : NULL;
+    size_t len;
+    const char *tok;
+    while ((tok = csv_next(&csv, &len)) != NULL) {
+        if (len >= cap) continue;
+        memcpy(buf, tok, len);
+        buf[len] = '\0';
+        const char *l = json_string_value(json_object_get(lines, buf));
+        if (l) return l;
     }
     return NULL;
 }
@@ -145,12 +151,10 @@ static int won_case_of(sp_db *db, const acl_principal *p, const json_t *lines, c
     int same_ind = qy.industry && w->industry && strcmp(qy.industry, w->industry) == 0;
     int same_line = qy.product_line && w->product_line && strcmp(qy.product_line, w->product_line) == 0;
     json_t *path = json_array();
-    const char *csv = PQgetvalue(won, (int)best, 6);
-    while (path && csv && *csv) {
-        const char *c = strchr(csv, ',');
-        json_array_append_new(path, c ? json_stringn(csv, (size_t)(c - csv)) : json_string(csv));
-        csv = c ? c + 1 : NULL;
-    }
+    const char *csv = PQgetvalue(won, (int)best, 6), *tok;
+    size_t len;
+    while (path && (tok = csv_next(&csv, &len)) != NULL)
+        json_array_append_new(path, json_stringn(tok, len));
     out = json_pack("{s:s,s:s?,s:o,s:I,s:I,s:s,s:b}", "industry", w->industry, "product_line",
         w->product_line, "stage_path", path ? path : json_array(), "won_at_ms", (json_int_t)w->won_at_ms,
         "path_distance", (json_int_t)dist, "matched_on",
@@ -179,10 +183,10 @@ static int won_case_of(sp_db *db, const acl_principal *p, const json_t *lines, c
         }
         if (PQntuples(call) == 1) {
             const char *text = PQgetvalue(call, 0, 2);
-            size_t len = strlen(text), cut = sp_utf8_cut(text, len, PLAYBOOK_FILL_TEXT_MAX);
+            size_t tlen = strlen(text), cut = sp_utf8_cut(text, tlen, PLAYBOOK_FILL_TEXT_MAX);
             json_object_set_new(out, "last_call",
                 json_pack("{s:s,s:s,s:s%,s:b}", "event_id", PQgetvalue(call, 0, 0), "at",
-                    PQgetvalue(call, 0, 1), "text", text, cut, "truncated", cut < len));
+                    PQgetvalue(call, 0, 1), "text", text, cut, "truncated", cut < tlen));
         }
         PQclear(call);
     }
