@@ -71,7 +71,7 @@ int enrich_validate(const Ix *ix, char *why, size_t cap)
             : NULL}; /* detail is a oneof: read only the member set */
     const char *idn[] = {"customer_ref", "rep_id", "deal_id", "stage_change.deal_id"};
     for (size_t i = 0; i < 4; i++) {
-        if (idv[i] && strlen(idv[i]) > SP_ID_MAX) {
+        if (!sp_id_fits(idv[i])) {
             snprintf(
                 why, cap, "invalid Interaction %s: %s over %d bytes", ix->meta->event_id, idn[i], SP_ID_MAX);
             return SP_EINVAL;

@@ -48,7 +48,7 @@ static int ids_fit(ingest_api *a, sp_interaction **items, size_t n, const char *
                 : NULL};
         static const char *const f[] = {"customer_ref", "rep_id", "deal_id", "stage_change.deal_id"};
         for (size_t k = 0; k < 4; k++)
-            if (v[k] && strlen(v[k]) > SP_INGEST_ID_MAX)
+            if (!sp_id_fits(v[k]))
                 ingest_errlist_add(
                     &errs, (int)i, f[k], "too long: %zu bytes, at most %d", strlen(v[k]), SP_INGEST_ID_MAX);
     }
