@@ -105,7 +105,7 @@ start() {
   for _ in $(seq 1 600); do
     if answers; then echo "kafka: running on $(bootstrap) (Kafka $VER, pid $(cat "$PIDF"))"; return 0; fi
     # the pid, not running(): the child may not have become java yet
-    kill -0 "$(cat "$PIDF")" 2>/dev/null || { echo "kafka: broker exited" >&2; tail -30 "$DIR/stdout.log" "$DIR/broker.log" >&2 || true; exit 1; }
+    kill -0 "$(cat "$PIDF")" 2>/dev/null || { echo "kafka: broker exited" >&2; tail -n 30 "$DIR/stdout.log" "$DIR/broker.log" >&2 || true; exit 1; }
     sleep 0.1
   done
   echo "kafka: broker did not answer within 60 s" >&2

@@ -2,8 +2,15 @@
 #include "score/memo.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A statement's set form (score_memo_group_sql); text NULL when it has none. */
+typedef struct memo_combo {
+    char *sql; /* a copy: kept past the callers' statements */
+    char *text;
+} memo_combo;
 
 typedef struct memo_entry {
     const char *sql;
@@ -21,10 +28,12 @@ struct score_memo {
     size_t *queued; /* indexes into ents */
     size_t n_queued;
     int collecting;
-    unsigned long runs, hits;
+    unsigned long runs, hits, grouped;
+    memo_combo *combos; /* each statement's set form, kept for the memo's life */
+    size_t n_combos, cap_combos;
 };
 
-#define TAB_CAP 16384
+#define TAB_CAP 32768
 
 sp_err score_memo_new(score_memo **out)
 {
@@ -54,13 +63,18 @@ void score_memo_reset(score_memo *m)
         entry_free(&m->ents[i]);
     if (m->n_ents) memset(m->tab, 0, m->cap_tab * sizeof *m->tab);
     m->n_ents = m->n_queued = 0;
-    m->runs = m->hits = 0;
+    m->runs = m->hits = m->grouped = 0;
 }
 
 void score_memo_destroy(score_memo *m)
 {
     if (!m) return;
     if (m->tab) score_memo_reset(m);
+    for (size_t i = 0; i < m->n_combos; i++) {
+        free(m->combos[i].sql);
+        free(m->combos[i].text);
+    }
+    free(m->combos);
     free(m->ents);
     free(m->tab);
     free(m->queued);
@@ -194,27 +208,307 @@ static void queue_drop(score_memo *m)
     }
 }
 
+/* A growing string for the set forms. */
+typedef struct strbuf {
+    char *s;
+    size_t len, cap;
+    int failed;
+} strbuf;
+
+static void sb_put(strbuf *b, const char *s, size_t n)
+{
+    if (b->failed) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *x = realloc(b->s, cap);
+        if (!x) {
+            b->failed = 1;
+            return;
+        }
+        b->s = x;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+static void sb_str(strbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_int(strbuf *b, int v)
+{
+    char t[16];
+    snprintf(t, sizeof t, "%d", v);
+    sb_str(b, t);
+}
+
+/* The result of a strbuf: its string (caller frees), or NULL on failure. */
+static char *sb_done(strbuf *b)
+{
+    if (b->failed) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s ? b->s : strdup("");
+}
+
+sp_err score_memo_group_sql(const char *sql, int nparams, char **out)
+{
+    if (!sql || nparams < 1 || nparams > 99 || !out) return SP_EINVAL;
+    *out = NULL;
+    strbuf b = {0};
+    sb_str(&b, "SELECT sp_q.sp_i, sp_r.* FROM unnest(");
+    for (int k = 1; k <= nparams; k++) {
+        sb_str(&b, k > 1 ? ", $" : "$");
+        sb_int(&b, k);
+        sb_str(&b, "::text[]");
+    }
+    sb_str(&b, ") WITH ORDINALITY AS sp_q(");
+    for (int k = 1; k <= nparams; k++) {
+        sb_str(&b, k > 1 ? ", sp_p" : "sp_p");
+        sb_int(&b, k);
+    }
+    sb_str(&b, ", sp_i) CROSS JOIN LATERAL (");
+    char quote = 0; /* inside '...' or "..." */
+    for (const char *c = sql; *c; c++) {
+        if (quote) {
+            if (*c == quote) quote = 0;
+            sb_put(&b, c, 1);
+            continue;
+        }
+        if (*c == '\'' || *c == '"') quote = *c;
+        if (*c == ';' || (*c == '$' && !(c[1] >= '0' && c[1] <= '9'))) {
+            /* several statements, or dollar quoting: no set form */
+            free(b.s);
+            return SP_EINVAL;
+        }
+        if (*c != '$') {
+            sb_put(&b, c, 1);
+            continue;
+        }
+        int k = 0;
+        for (c++; *c >= '0' && *c <= '9'; c++)
+            k = k * 10 + (*c - '0');
+        c--;
+        if (k < 1 || k > nparams) {
+            free(b.s);
+            return SP_EINVAL;
+        }
+        sb_str(&b, "sp_q.sp_p");
+        sb_int(&b, k);
+    }
+    sb_str(&b, ") sp_r");
+    if (quote) {
+        free(b.s);
+        return SP_EINVAL;
+    }
+    return (*out = sb_done(&b)) ? SP_OK : SP_ENOMEM;
+}
+
+sp_err score_memo_array_literal(const char *const *vals, size_t n, char **out)
+{
+    if ((n && !vals) || !out) return SP_EINVAL;
+    strbuf b = {0};
+    sb_str(&b, "{");
+    for (size_t i = 0; i < n; i++) {
+        if (i) sb_str(&b, ",");
+        if (!vals[i]) {
+            sb_str(&b, "NULL");
+            continue;
+        }
+        sb_str(&b, "\"");
+        for (const char *c = vals[i]; *c; c++) {
+            if (*c == '"' || *c == '\\') sb_str(&b, "\\");
+            sb_put(&b, c, 1);
+        }
+        sb_str(&b, "\"");
+    }
+    sb_str(&b, "}");
+    return (*out = sb_done(&b)) ? SP_OK : SP_ENOMEM;
+}
+
+/* The set form of sql, made once per memo; NULL when it has none (it is
+ * then run statement by statement). */
+static const char *combo_of(score_memo *m, const char *sql, int nparams)
+{
+    for (size_t i = 0; i < m->n_combos; i++)
+        if (!strcmp(m->combos[i].sql, sql)) return m->combos[i].text;
+    if (m->n_combos == m->cap_combos) {
+        size_t cap = m->cap_combos ? m->cap_combos * 2 : 16;
+        memo_combo *c = realloc(m->combos, cap * sizeof *c);
+        if (!c) return NULL;
+        m->combos = c;
+        m->cap_combos = cap;
+    }
+    char *text = NULL, *copy = strdup(sql);
+    if (!copy || score_memo_group_sql(sql, nparams, &text) == SP_ENOMEM) { /* asked again next time */
+        free(copy);
+        return NULL;
+    }
+    m->combos[m->n_combos++] = (memo_combo) {copy, text};
+    return text;
+}
+
+/* Deals the rows of a set form's result (each led by its execution's
+ * number, 1-based) out to the n entries es, one result each with the
+ * statement's own columns. SP_OK, or SP_ENOMEM / SP_EDB (a row numbered
+ * out of range): then no entry has a result. */
+static sp_err combo_split(PGresult *all, memo_entry **es, size_t n)
+{
+    int nf = PQnfields(all) - 1;
+    if (nf < 0) return SP_EDB;
+    PGresAttDesc *att = calloc(nf ? (size_t)nf : 1, sizeof *att);
+    sp_err rv = att ? SP_OK : SP_ENOMEM;
+    for (int f = 0; rv == SP_OK && f < nf; f++)
+        att[f] = (PGresAttDesc) {.name = PQfname(all, f + 1),
+            .tableid = PQftable(all, f + 1),
+            .columnid = PQftablecol(all, f + 1),
+            .format = PQfformat(all, f + 1),
+            .typid = PQftype(all, f + 1),
+            .typlen = PQfsize(all, f + 1),
+            .atttypmod = PQfmod(all, f + 1)};
+    for (size_t j = 0; rv == SP_OK && j < n; j++) {
+        es[j]->res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+        if (!es[j]->res || !PQsetResultAttrs(es[j]->res, nf, att)) rv = SP_ENOMEM;
+    }
+    for (int r = 0; rv == SP_OK && r < PQntuples(all); r++) {
+        long long i = strtoll(PQgetvalue(all, r, 0), NULL, 10);
+        if (i < 1 || (size_t)i > n) {
+            rv = SP_EDB;
+            break;
+        }
+        PGresult *to = es[i - 1]->res;
+        int tup = PQntuples(to);
+        for (int f = 0; rv == SP_OK && f < nf; f++) {
+            int null = PQgetisnull(all, r, f + 1);
+            if (!PQsetvalue(to, tup, f, null ? NULL : PQgetvalue(all, r, f + 1),
+                    null ? -1 : PQgetlength(all, r, f + 1)))
+                rv = SP_ENOMEM;
+        }
+    }
+    if (rv != SP_OK)
+        for (size_t j = 0; j < n; j++) {
+            PQclear(es[j]->res);
+            es[j]->res = NULL;
+        }
+    free(att);
+    return rv;
+}
+
+/* One statement of a run: a queued entry alone, or a group of entries of
+ * the same statement in its set form with its parameters as arrays. */
+typedef struct run_stmt {
+    memo_entry **es;
+    size_t n;
+    char **arrays; /* nparams array literals; NULL for an entry alone */
+} run_stmt;
+
+static void run_stmts_free(run_stmt *rs, size_t n)
+{
+    for (size_t i = 0; rs && i < n; i++) {
+        for (int k = 0; rs[i].arrays && k < rs[i].es[0]->nparams; k++)
+            free(rs[i].arrays[k]);
+        free(rs[i].arrays);
+    }
+    free(rs);
+}
+
+/* Groups the queue by statement into rs (at most n_queued, *n_rs set);
+ * es holds the grouped entries in order, each group's slice pointed to by
+ * its run_stmt. SP_OK or SP_ENOMEM. */
+static sp_err run_plan(score_memo *m, memo_entry **es, run_stmt *rs, size_t *n_rs)
+{
+    size_t nr = 0, ne = 0;
+    char *done = calloc(m->n_queued, 1);
+    if (!done) return SP_ENOMEM;
+    sp_err rv = SP_OK;
+    for (size_t i = 0; rv == SP_OK && i < m->n_queued; i++) {
+        if (done[i]) continue;
+        memo_entry *first = &m->ents[m->queued[i]];
+        run_stmt *r = &rs[nr++];
+        *r = (run_stmt) {.es = &es[ne]};
+        for (size_t j = i; j < m->n_queued; j++) {
+            memo_entry *e = &m->ents[m->queued[j]];
+            if (done[j] || e->sql != first->sql) continue;
+            done[j] = 1;
+            es[ne++] = e;
+            r->n++;
+        }
+        const char *combo = r->n > 1 && first->nparams > 0 ? combo_of(m, first->sql, first->nparams) : NULL;
+        if (!combo) { /* no set form: each entry a statement of its own */
+            for (size_t j = 1; j < r->n; j++)
+                rs[nr++] = (run_stmt) {.es = &r->es[j], .n = 1};
+            r->n = 1;
+            continue;
+        }
+        const char **vals = malloc(r->n * sizeof *vals);
+        if (!vals || !(r->arrays = calloc((size_t)first->nparams, sizeof *r->arrays))) rv = SP_ENOMEM;
+        for (int k = 0; rv == SP_OK && k < first->nparams; k++) {
+            for (size_t j = 0; j < r->n; j++)
+                vals[j] = r->es[j]->params[k];
+            rv = score_memo_array_literal(vals, r->n, &r->arrays[k]);
+        }
+        free(vals);
+    }
+    free(done);
+    *n_rs = nr;
+    return rv;
+}
+
 sp_err score_memo_run(score_memo *m, sp_db *db)
 {
     if (!m || !db) return SP_EINVAL;
     if (!m->n_queued) return SP_OK;
-    sp_db_stmt *st = malloc(m->n_queued * sizeof *st);
-    PGresult **res = malloc(m->n_queued * sizeof *res);
-    sp_err rv = st && res ? SP_OK : SP_ENOMEM;
-    for (size_t i = 0; rv == SP_OK && i < m->n_queued; i++) {
-        memo_entry *e = &m->ents[m->queued[i]];
-        st[i] = (sp_db_stmt) {e->sql, e->nparams, (const char *const *)e->params};
+    size_t nq = m->n_queued, nr = 0;
+    memo_entry **es = malloc(nq * sizeof *es);
+    run_stmt *rs = calloc(nq, sizeof *rs);
+    sp_db_stmt *st = malloc(nq * sizeof *st);
+    PGresult **res = calloc(nq, sizeof *res);
+    sp_err rv = es && rs && st && res ? SP_OK : SP_ENOMEM;
+    if (rv == SP_OK) rv = run_plan(m, es, rs, &nr);
+    for (size_t i = 0; rv == SP_OK && i < nr; i++) {
+        memo_entry *e = rs[i].es[0];
+        st[i] = rs[i].arrays
+            ? (sp_db_stmt) {combo_of(m, e->sql, e->nparams), e->nparams, (const char *const *)rs[i].arrays}
+            : (sp_db_stmt) {e->sql, e->nparams, (const char *const *)e->params};
     }
-    if (rv == SP_OK) rv = sp_db_exec_many(db, m->n_queued, st, res);
+    if (rv == SP_OK) rv = sp_db_exec_many(db, nr, st, res);
+    /* one statement for a group: its rows dealt out; then every result is an entry's */
+    for (size_t i = 0; rv == SP_OK && i < nr; i++) {
+        if (!rs[i].arrays) {
+            rs[i].es[0]->res = res[i];
+            res[i] = NULL;
+        } else if ((rv = combo_split(res[i], rs[i].es, rs[i].n)) == SP_OK) {
+            m->grouped += rs[i].n;
+        }
+    }
     if (rv == SP_OK) {
-        for (size_t i = 0; i < m->n_queued; i++)
-            m->ents[m->queued[i]].res = res[i];
-        m->runs += m->n_queued;
+        m->runs += nq;
         m->n_queued = 0;
     } else {
+        /* entries given results before the failure lose them with the queue */
+        for (size_t i = 0; i < nq; i++) {
+            memo_entry *e = &m->ents[m->queued[i]];
+            PQclear(e->res);
+            e->res = NULL;
+        }
         queue_drop(m);
     }
+    for (size_t i = 0; res && i < nr; i++)
+        PQclear(res[i]);
+    run_stmts_free(rs, nr);
+    free(es);
     free(st);
     free(res);
     return rv;
+}
+
+unsigned long score_memo_grouped(const score_memo *m)
+{
+    return m ? m->grouped : 0;
 }

@@ -26,7 +26,7 @@
 #include <stddef.h>
 
 /* Results kept per transaction at most; past it queries run unkept. */
-#define SCORE_MEMO_MAX 8192
+#define SCORE_MEMO_MAX 16384
 
 typedef struct score_memo score_memo;
 
@@ -53,12 +53,32 @@ sp_err score_memo_exec(
 /* Statements queued and not yet run. */
 size_t score_memo_pending(const score_memo *m);
 
-/* Runs every queued statement in one pipeline and keeps the results. On
+/* Runs every queued statement in one pipeline and keeps the results.
+ * Several entries of one statement go as one statement, its set form
+ * (score_memo_group_sql): the server runs a plan per statement, and a
+ * batch asks the same few statements thousands of times. On
  * an error (SP_EDB / SP_EDBDOWN, as sp_db_exec_many) the queue is dropped
  * and the transaction is aborted. SP_ENOMEM. */
 sp_err score_memo_run(score_memo *m, sp_db *db);
 
 /* Since the last reset: statements run, and answers from kept results. */
 void score_memo_stats(const score_memo *m, unsigned long *runs, unsigned long *hits);
+
+/* Since the last reset: statements answered through a set form. */
+unsigned long score_memo_grouped(const score_memo *m);
+
+/* The set form of sql (nparams of 1..99): sql run once for each row of
+ * its parameters given as text arrays ($k is the k-th parameter's
+ * array, the same length each), each output row led by its row's number
+ * (1-based), rows of one number in sql's own order. Parameters become text
+ * values: sql must cast $k where text would not do (it does so in sp-score
+ * already: "$2::bigint"). Into *out (caller frees). SP_EINVAL when sql has
+ * none: several statements, dollar quoting, an unclosed quote, a $k past
+ * nparams. SP_ENOMEM. */
+sp_err score_memo_group_sql(const char *sql, int nparams, char **out);
+
+/* A PostgreSQL text[] literal of vals (NULL entries are SQL NULLs) into
+ * *out (caller frees). SP_EINVAL, SP_ENOMEM. */
+sp_err score_memo_array_literal(const char *const *vals, size_t n, char **out);
 
 #endif

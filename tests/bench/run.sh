@@ -64,6 +64,49 @@ if [ -x "$BB/bench_enrich" ]; then
   BENCH_ENRICH_INSTANCES=2 BENCH_ENRICH_PORT=$((SP_PORT_BASE + 7)) SP_CATALOG=$ROOT/deploy/tenants/demo/catalog.json \
     "$BB/bench_enrich" "$SP_KAFKA_BOOTSTRAP" "$SP_VAR/esim/events.ndjson" "$en" "$BIN/sp-enrich" "$SP_VAR/enrich2.log"
   echo "deadlocks retried: $(grep -c 'deadlock detected' "$SP_VAR/enrich2.log" 2>/dev/null || true)"
+  # (2c) sp-score sustained (issue 5): the enriched stream of (2b), its rows
+  # in PostgreSQL, through sp-score with the wall clock (as it runs live:
+  # each batch as it comes, sweeps on a timer): one instance with the
+  # default batch (500), one with SP_MAX_BATCH=2000, two in one group with
+  # 2000, each on emptied score state; first to last scored, so start-up and
+  # group join are not counted; beside it a plain consume of the same messages
+  k0=$(date +%s.%N)
+  nw=$(kcat -b "$SP_KAFKA_BOOTSTRAP" -C -t sp.enriched.v1 -e -q -f 'x\n' 2>/dev/null | wc -l)
+  k1=$(date +%s.%N)
+  printf 'baseline: plain consume of the same %d messages (kcat): %.0f/s\n' "$nw" "$(echo "$nw / ($k1 - $k0)" | bc -l)"
+  for run in 1:500 1:2000 2:2000; do
+    inst=${run%:*} mb=${run#*:}
+    psql "$SP_PG_URL" -qc "TRUNCATE signal_state, deal_health, score_tracking, score_rep_actions, score_sweeps,
+      score_role_touches; DELETE FROM processed_events WHERE consumer = 'sp-score'" >/dev/null
+    pids=() t0= g0=0
+    for i in $(seq 1 $inst); do
+      SP_GROUP_ID=bench-scorew-$inst-$mb-$$ SP_MAX_BATCH=$mb SP_CLOCK=wall SP_HTTP_ADDR=http://127.0.0.1:$((18399 + i)) \
+        "$BIN/sp-score" >>"$SP_VAR/score-wall.log" 2>&1 &
+      pids+=($!)
+    done
+    for _ in $(seq 1 12000); do
+      got=0
+      for i in $(seq 1 $inst); do
+        g=$(curl -s http://127.0.0.1:$((18399 + i))/metrics | awk '/sp_consumer_messages_total\{result="ok"\}/{print $2}')
+        got=$((got + ${g:-0}))
+      done
+      [ -z "$t0" ] && [ "$got" -gt 0 ] && { t0=$(date +%s.%N); g0=$got; }
+      [ "$got" -ge "$nw" ] && break
+      kill -0 "${pids[@]}" 2>/dev/null || break
+      sleep 0.05
+    done
+    t1=$(date +%s.%N)
+    if [ -z "$t0" ] || [ "$got" -lt "$nw" ]; then
+      echo "score (wall clock, $inst instance(s), SP_MAX_BATCH=$mb): FAILED, $got of $nw scored ($SP_VAR/score-wall.log)"
+      kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null
+      continue
+    fi
+    rate=$(echo "($nw - $g0) / ($t1 - $t0)" | bc -l)
+    printf 'score (wall clock, %d instance(s), SP_MAX_BATCH=%d): %d enriched messages; %d after the first batch scored in %.1f s = %.0f/s sustained; peak RSS %s\n' \
+      "$inst" "$mb" "$nw" "$((nw - g0))" "$(echo "$t1 - $t0" | bc -l)" "$rate" "$(for p in "${pids[@]}"; do rss "$p"; echo; done | sort -n | tail -1)"
+    printf 'ratio: score/plain consume = %.4f\n' "$(echo "$rate / ($nw / ($k1 - $k0))" | bc -l)"
+    kill "${pids[@]}"; wait "${pids[@]}" 2>/dev/null
+  done
 fi
 # (3) the whole pipeline: a simulated book replayed as fast as it goes, on a
 # clean broker and database (part 1 filled sp.interactions.v1)

@@ -131,6 +131,67 @@ static void test_memo_round(void **state)
     score_memo_destroy(m);
 }
 
+/* Several entries of one statement run as its set form: each gets the rows
+ * (in the statement's order), columns (names, types) and NULLs it would
+ * have got alone, also none at all; values with quotes, backslashes,
+ * braces and commas and SQL NULLs travel intact; ten parameters. */
+static const char SQL_ROWS[]
+    = "SELECT g AS n, $2::text AS label, CASE WHEN g = 2 THEN NULL ELSE $1 END AS v, "
+      "$3::bigint + g AS big, $4::text || $5 || $6 || $7 || $8 || $9 || $10 AS tail "
+      "FROM generate_series(1, $3::int) g ORDER BY g DESC";
+
+static void test_memo_grouped(void **state)
+{
+    (void)state;
+    const char *p[4][10] = {
+        {"a\"b", "x,y", "3", "1", "2", "3", "4", "5", "6", "7"},
+        {"{}\\", NULL, "0", "1", "2", "3", "4", "5", "6", "7"}, /* no rows */
+        {NULL, "王", "2", "a", "b", "c", "d", "e", "f", "g"},
+        {"", " NULL ", "1", "1", "2", "3", "4", "5", "6", NULL},
+    };
+    score_memo *m = NULL;
+    assert_int_equal(score_memo_new(&m), SP_OK);
+    assert_int_equal(sp_db_begin(DB), SP_OK);
+    score_memo_collect(m, 1);
+    PGresult *r = NULL;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(score_memo_exec(m, DB, SQL_ROWS, 10, p[i], &r), SP_EAGAIN);
+    assert_int_equal(score_memo_exec(m, DB, SQL_ECHO, 2, (const char *[]) {"4", "b"}, &r), SP_EAGAIN);
+    assert_int_equal(score_memo_run(m, DB), SP_OK);
+    score_memo_collect(m, 0);
+    assert_int_equal(score_memo_grouped(m), 4); /* SQL_ECHO alone: run as it is */
+    for (int i = 0; i < 4; i++) {
+        PGresult *alone = NULL;
+        assert_int_equal(sp_db_exec(DB, SQL_ROWS, 10, p[i], &alone), SP_OK);
+        assert_int_equal(score_memo_exec(m, DB, SQL_ROWS, 10, p[i], &r), SP_OK);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        assert_int_equal(PQnfields(r), PQnfields(alone));
+        assert_int_equal(PQntuples(r), PQntuples(alone));
+        assert_int_equal(PQntuples(r), atoi(p[i][2]));
+        for (int f = 0; f < PQnfields(alone); f++) {
+            assert_string_equal(PQfname(r, f), PQfname(alone, f));
+            assert_int_equal(PQftype(r, f), PQftype(alone, f));
+        }
+        for (int row = 0; row < PQntuples(alone); row++)
+            for (int f = 0; f < PQnfields(alone); f++) {
+                assert_int_equal(PQgetisnull(r, row, f), PQgetisnull(alone, row, f));
+                assert_string_equal(PQgetvalue(r, row, f), PQgetvalue(alone, row, f));
+            }
+        PQclear(alone);
+    }
+    assert_int_equal(score_memo_exec(m, DB, SQL_ROWS, 10, p[0], &r), SP_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "3"); /* the statement's own order */
+    assert_string_equal(PQgetvalue(r, 0, 2), "a\"b");
+    assert_true(PQgetisnull(r, 1, 2));
+    assert_int_equal(score_memo_exec(m, DB, SQL_ROWS, 10, p[3], &r), SP_OK);
+    assert_true(PQgetisnull(r, 0, 4)); /* a NULL in the tenth */
+    assert_string_equal(PQgetvalue(r, 0, 1), " NULL ");
+    assert_int_equal(score_memo_exec(m, DB, SQL_ECHO, 2, (const char *[]) {"4", "b"}, &r), SP_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "8");
+    sp_db_rollback(DB);
+    score_memo_destroy(m);
+}
+
 /* score_ms is inlined into the queries calling it (no function of its own
  * per row) and gives the same milliseconds as before. */
 static void test_score_ms_inlined(void **state)
@@ -203,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_exec_many_in_order),
         cmocka_unit_test(test_exec_many_error),
         cmocka_unit_test(test_memo_round),
+        cmocka_unit_test(test_memo_grouped),
         cmocka_unit_test(test_score_ms_inlined),
         cmocka_unit_test(test_commit_of_aborted_transaction_fails),
         cmocka_unit_test(test_lock_timeout_is_transient),

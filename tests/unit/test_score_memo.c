@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -111,6 +113,55 @@ static void test_full(void **state)
     sp_db_destroy(db);
 }
 
+/* The set form: every $k outside quotes becomes its array's value (two
+ * digits too), the result rows led by their number; what it cannot carry
+ * is refused. */
+static void test_group_sql(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    assert_int_equal(score_memo_group_sql("SELECT x FROM t WHERE a = $1 AND b > $2::bigint", 2, &out), SP_OK);
+    assert_string_equal(out,
+        "SELECT sp_q.sp_i, sp_r.* FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS sp_q(sp_p1, sp_p2, "
+        "sp_i) CROSS JOIN LATERAL (SELECT x FROM t WHERE a = sp_q.sp_p1 AND b > sp_q.sp_p2::bigint) sp_r");
+    free(out);
+    /* $10 is the tenth, not the first followed by 0; quoted text is left alone */
+    assert_int_equal(
+        score_memo_group_sql("SELECT $10, '$1', \"$2\", 'it''s $3' FROM t WHERE a = $1", 10, &out), SP_OK);
+    assert_non_null(
+        strstr(out, "(SELECT sp_q.sp_p10, '$1', \"$2\", 'it''s $3' FROM t WHERE a = sp_q.sp_p1)"));
+    assert_non_null(strstr(out,
+        "$10::text[]) WITH ORDINALITY AS sp_q(sp_p1, sp_p2, sp_p3, sp_p4, sp_p5, sp_p6, "
+        "sp_p7, sp_p8, sp_p9, sp_p10, sp_i)"));
+    free(out);
+    out = (char *)1;
+    assert_int_equal(score_memo_group_sql("SELECT $3", 2, &out), SP_EINVAL); /* past nparams */
+    assert_null(out);
+    assert_int_equal(score_memo_group_sql("SELECT $0", 2, &out), SP_EINVAL);
+    assert_int_equal(score_memo_group_sql("SELECT $$a$$, $1", 1, &out), SP_EINVAL); /* dollar quoting */
+    assert_int_equal(score_memo_group_sql("SELECT $1; SELECT 2", 1, &out), SP_EINVAL);
+    assert_int_equal(score_memo_group_sql("SELECT 'open, $1", 1, &out), SP_EINVAL);
+    assert_int_equal(score_memo_group_sql("SELECT 1", 0, &out), SP_EINVAL);
+    assert_int_equal(score_memo_group_sql(NULL, 1, &out), SP_EINVAL);
+}
+
+/* text[] literals: NULL unquoted, everything else quoted with its quotes
+ * and backslashes escaped (commas, braces, spaces, UTF-8 as they are). */
+static void test_array_literal(void **state)
+{
+    (void)state;
+    const char *v[] = {"a", NULL, "", "say \"hi\"", "c:\\x", "{,}", " NULL ", "王校长"};
+    char *out = NULL;
+    assert_int_equal(score_memo_array_literal(v, 8, &out), SP_OK);
+    assert_string_equal(
+        out, "{\"a\",NULL,\"\",\"say \\\"hi\\\"\",\"c:\\\\x\",\"{,}\",\" NULL \",\"王校长\"}");
+    free(out);
+    assert_int_equal(score_memo_array_literal(NULL, 0, &out), SP_OK);
+    assert_string_equal(out, "{}");
+    free(out);
+    assert_int_equal(score_memo_array_literal(NULL, 1, &out), SP_EINVAL);
+}
+
 static void test_bad_arguments(void **state)
 {
     (void)state;
@@ -129,6 +180,8 @@ int main(void)
         cmocka_unit_test(test_keys_queue_once),
         cmocka_unit_test(test_run_fails_cleanly),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_group_sql),
+        cmocka_unit_test(test_array_literal),
         cmocka_unit_test(test_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
