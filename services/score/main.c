@@ -10,12 +10,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 struct cfg {
     sp_service_cfg svc;
-    char *rules, *calendar, *tenant_id, *upstream_group, *member;
-    long long sweep_every_ms, health_every_ms, hold_flush_ms, member_ttl_ms;
+    char *rules, *calendar, *tenant_id, *upstream_group;
+    long long sweep_every_ms, health_every_ms, hold_flush_ms;
 };
 
 #define CFG(f) offsetof(struct cfg, f)
@@ -44,13 +43,6 @@ static const sp_config_row rows[] = {
     {"SP_SCORE_UPSTREAM_GROUP", SP_CFG_STRING, "sp-enrich", CFG(upstream_group),
         "event clock: sp-enrich's consumer group, whose lag on sp.interactions.v1 says whether more input "
         "may come (empty: do not ask)"},
-    {"SP_SCORE_MEMBER", SP_CFG_STRING, "", CFG(member),
-        "event clock: this instance's name among the group's (default <hostname>/<SP_HTTP_ADDR>: the same "
-        "after a restart); sweeps wait until every live member has applied the events before them"},
-    {"SP_SCORE_MEMBER_TTL", SP_CFG_MS, "30s", CFG(member_ttl_ms),
-        "event clock: a member that has not reported this long (a crashed instance) no longer holds "
-        "the sweeps back",
-        .min = 1000L, .max = 3600000L},
     SP_CONFIG_END,
 };
 
@@ -94,16 +86,7 @@ int main(int argc, char **argv)
     ss.upstream_bootstrap = cfg.svc.kafka_bootstrap;
     ss.upstream_group = cfg.upstream_group;
     ss.upstream_topic = SP_TOPIC_INTERACTIONS;
-    char member[512], host[256] = "";
-    if (*cfg.member) {
-        snprintf(member, sizeof member, "%s", cfg.member);
-    } else {
-        if (gethostname(host, sizeof host - 1) != 0) snprintf(host, sizeof host, "unknown");
-        snprintf(member, sizeof member, "%s/%s", host, cfg.svc.http_addr);
-    }
     ss.group_id = cfg.svc.group_id;
-    ss.member_id = member;
-    ss.member_ttl_ms = cfg.member_ttl_ms;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_hup;
@@ -128,7 +111,6 @@ int main(int argc, char **argv)
     ss.producer = svc.producer;
     ss.clock = svc.clock;
     code = sp_service_run(&svc);
-    score_svc_leave(&ss, svc.db);
     bus_consumer_stats st = {0};
     if (svc.consumer) bus_consumer_stats_get(svc.consumer, &st);
     sp_info(

@@ -457,86 +457,50 @@ static void sweep_catch_up(score_svc *s, sp_db *db)
     }
 }
 
-/* --- members: several instances in one group (event clock) ------------------ */
-
-static int members_on(const score_svc *s)
-{
-    return sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT && s->group_id && *s->group_id && s->member_id
-        && *s->member_id;
-}
-
-static int64_t member_ttl(const score_svc *s)
-{
-    return s->member_ttl_ms > 0 ? s->member_ttl_ms : 30000;
-}
-
-/* How far this instance has applied in event time: its watermark, but not
- * past an event it holds or must retry (0: nothing yet). */
-static int64_t member_applied(const score_svc *s)
-{
-    int64_t now = sp_clock_now_ms(s->clock);
-    if (s->hold_min_ms > 0 && s->hold_min_ms - 1 < now) now = s->hold_min_ms - 1;
-    return now;
-}
-
-/* Publishes member_applied after a committed batch (and when idle), when
- * it moved or a quarter of the TTL passed (the others' liveness check).
- * Best effort: a failure is logged and the next call tries again. */
-static void member_publish(score_svc *s, sp_db *db)
-{
-    if (!members_on(s)) return;
-    int64_t v = member_applied(s), wall = sp_wall_ms();
-    if (v <= 0 || (v == s->member_published_ms && wall - s->member_published_wall_ms < member_ttl(s) / 4))
-        return;
-    char at[32];
-    snprintf(at, sizeof at, "%lld", (long long)v);
-    const char *p[3] = {s->group_id, s->member_id, at};
-    if (sp_db_exec(db,
-            "INSERT INTO score_members (consumer, member, applied_ms, seen_at) VALUES ($1, $2, $3::bigint, "
-            "now()) ON CONFLICT (consumer, member) DO UPDATE SET applied_ms = EXCLUDED.applied_ms, seen_at = "
-            "EXCLUDED.seen_at",
-            3, p, NULL)
-        != SP_OK) {
-        sp_warn("members: progress not published: %s", sp_db_errmsg(db));
-        return;
-    }
-    s->member_published_ms = v;
-    s->member_published_wall_ms = wall;
-}
+/* --- several instances in one group (event clock) ---------------------------- */
 
 /* The horizon of the sweeps: now (this instance's watermark), or less when
- * another live member of the group has applied less - its partitions'
- * events before a boundary must be in before the boundary is judged. 0 when
- * the members cannot be read (no sweep now; the next batch asks again). */
+ * a partition of the input another instance owns has been applied less
+ * far: the events before a boundary, on every partition, must be in before
+ * the boundary is judged. Each instance orders only its own partitions;
+ * how far each partition is applied is what its owner checkpoints after
+ * every batch (clock_partitions, common/service.c: the partition's high,
+ * never past an event it holds or must retry), kept across rebalances and
+ * restarts. A partition with no checkpoint yet holds the sweeps (0). 0 also
+ * when it cannot be told (the next batch asks again). One instance owning
+ * every partition asks nothing. */
 static int64_t sweep_horizon(score_svc *s, sp_db *db, int64_t now)
 {
-    if (!members_on(s) || now <= 0) return now;
-    char ttl[32];
-    snprintf(ttl, sizeof ttl, "%lld", (long long)member_ttl(s));
-    const char *p[3] = {s->group_id, s->member_id, ttl};
-    PGresult *r = NULL;
-    if (sp_db_exec(db,
-            "SELECT min(applied_ms) FROM score_members WHERE consumer = $1 AND member <> $2 AND seen_at > "
-            "clock_timestamp() - $3::bigint * interval '1 millisecond'",
-            3, p, &r)
-        != SP_OK) {
-        sp_warn("members: not read: %s", sp_db_errmsg(db));
+    if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT || !s->group_id || !*s->group_id || now <= 0) return now;
+    if (s->n_partitions <= 0
+        && (!s->producer
+            || bus_producer_partitions(s->producer, SP_TOPIC_ENRICHED, 5000, &s->n_partitions) != SP_OK
+            || s->n_partitions <= 0)) {
+        s->n_partitions = 0;
+        sp_warn("sweeps: partitions of %s unknown: waiting", SP_TOPIC_ENRICHED);
         return 0;
     }
-    if (!PQgetisnull(r, 0, 0)) {
-        int64_t other = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        if (other < now) now = other;
+    int others = 0;
+    for (int32_t p = 0; p < s->n_partitions && !others; p++)
+        others = !sp_clock_assigned(s->clock, p);
+    if (!others) return now;
+    const char *p[2] = {s->group_id, SP_TOPIC_ENRICHED};
+    PGresult *r = NULL;
+    if (sp_db_exec(db, "SELECT partition, high_ms FROM clock_partitions WHERE consumer = $1 AND topic = $2",
+            2, p, &r)
+        != SP_OK) {
+        sp_warn("sweeps: partition checkpoints not read: %s", sp_db_errmsg(db));
+        return 0;
+    }
+    for (int32_t part = 0; part < s->n_partitions && now > 0; part++) {
+        if (sp_clock_assigned(s->clock, part)) continue;
+        int64_t high = 0; /* none yet: holds the sweeps */
+        for (int i = 0; i < PQntuples(r); i++)
+            if (atoi(PQgetvalue(r, i, 0)) == part) high = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        if (high < now) now = high;
     }
     PQclear(r);
     return now;
-}
-
-void score_svc_leave(score_svc *s, sp_db *db)
-{
-    if (!s || !db || !members_on(s)) return;
-    const char *p[2] = {s->group_id, s->member_id};
-    if (sp_db_exec(db, "DELETE FROM score_members WHERE consumer = $1 AND member = $2", 2, p, NULL) != SP_OK)
-        sp_warn("members: not withdrawn: %s", sp_db_errmsg(db));
 }
 
 /* The caches, empty, for a new transaction. */
@@ -745,12 +709,14 @@ static int timed_cmp(const void *a, const void *b)
 }
 
 /* Held events are applied at once, without waiting for the sweeps, when
- * the input has stopped: nothing new for hold_flush_ms of wall time, and
- * sp-enrich has nothing left to read (its group's lag; unknown = wait). A
- * stalled upstream (sp-enrich restarting) shows lag and is waited for. */
-static int hold_flush_due(score_svc *s)
+ * the input has stopped: the sweeps' horizon (this instance's watermark, or
+ * less while another instance is still applying its partitions) has not
+ * moved for hold_flush_ms of wall time, and sp-enrich has nothing left to
+ * read (its group's lag; unknown = wait). A stalled upstream (sp-enrich
+ * restarting) shows lag and is waited for. */
+static int hold_flush_due(score_svc *s, int64_t horizon)
 {
-    int64_t wall = sp_wall_ms(), now = sp_clock_now_ms(s->clock);
+    int64_t wall = sp_wall_ms(), now = horizon;
     if (now != s->hold_seen_ms) { /* time still moves (new input sets hold_seen_ms to -1) */
         s->hold_seen_ms = now;
         s->hold_since_wall_ms = wall;
@@ -806,7 +772,8 @@ static int apply_ordered(
         if (!msgs[i].held) s->hold_seen_ms = -1; /* new input: the stop countdown starts over */
     }
     qsort(o, n, sizeof *o, timed_cmp);
-    /* this batch's times count once it is done; the other members' too */
+    /* this batch's times count once it is done; the partitions other
+     * instances own as far as they have applied them */
     int64_t wm = sweep_horizon(s, db, sp_clock_now_ms(s->clock));
     size_t pos = 0, cap = s->hold_max > 0 ? s->hold_max : 2000;
     int failed = 0, flushed = 0;
@@ -847,7 +814,7 @@ static int apply_ordered(
             pos = n - cap;
         }
         /* the input has stopped: what is held goes in time order */
-        if (!(flushed = hold_flush_due(s))) break;
+        if (!(flushed = hold_flush_due(s, wm))) break;
         sp_info("input stopped: %zu held event(s) applied ahead of the sweeps", n - pos);
         s->applied_ahead += n - pos;
         sp_counter_add(s->m_ahead, (double)(n - pos), "input_stopped");
@@ -893,7 +860,6 @@ void score_svc_batch(
     }
     health_flush(s, db);
     score_svc_sweep(s, db, NULL);
-    member_publish(s, db);
     promise_send(s, 0); /* behind the batch's and the sweeps' signals */
 }
 
@@ -903,7 +869,6 @@ void score_svc_idle(void *arg, sp_db *db)
     score_svc_reload(s);
     health_flush(s, db); /* the last notes once due, also when the input stops */
     score_svc_sweep(s, db, NULL);
-    member_publish(s, db);
     promise_send(s, 1);
 }
 
@@ -1506,7 +1471,7 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
     int64_t now = sp_clock_now_ms(s->clock);
     if (now > 0 && now < s->next_sweep_ms) promise_update(s, now); /* caught up to now */
     if (now <= 0 || now < s->next_sweep_ms || s->sweep_every_ms <= 0) return SP_OK;
-    /* no further than every member has applied (one instance: now) */
+    /* no further than every partition is applied (one instance: now) */
     if ((now = sweep_horizon(s, db, now)) <= 0) return SP_OK;
     sp_err rv;
     int64_t last = 0;

@@ -79,12 +79,11 @@ typedef struct score_svc {
     int64_t hold_seen_ms, hold_since_wall_ms; /* the clock when the input stopped, and since when */
     const char *upstream_bootstrap, *upstream_group, *upstream_topic; /* its lag: has the input stopped? */
     sp_watermark wm; /* the promise's heartbeats to sp-route */
-    /* event clock, several instances in one group: each publishes how far
-     * it has applied (score_members) and sweeps wait for the slowest live
-     * one; both NULL or "": alone */
-    const char *group_id, *member_id;
-    int64_t member_ttl_ms; /* a member not seen this long (wall) no longer counts; 0: 30 s */
-    int64_t member_published_ms, member_published_wall_ms; /* the last value published, and when */
+    /* event clock, several instances in one group: the sweeps go no
+     * further than every partition of the input has been applied - the
+     * others' as their owners checkpointed them (clock_partitions) */
+    const char *group_id; /* NULL or "": alone, no check */
+    int32_t n_partitions; /* of the input topic; 0: asked of the broker when needed */
 } score_svc;
 
 /* sp_service_batch_fn for EnrichedInteraction messages; after the batch
@@ -101,10 +100,6 @@ void score_svc_batch(
 
 /* The service's on_idle hook: reloads rules when asked, runs due sweeps. */
 void score_svc_idle(void *arg, sp_db *db);
-
-/* Event clock with a member id: withdraws this instance from its group's
- * members (clean shutdown), so the others' sweeps stop waiting for it. */
-void score_svc_leave(score_svc *s, sp_db *db);
 
 /* Runs every due boundary (at most SCORE_SWEEP_MAX_STEPS per call). With
  * no boundary done yet, the event clock starts from the boundary before the

@@ -161,6 +161,23 @@ printf 'sp-score busy: %.1f s on events, %.1f s on sweeps, %.1f s on deal health
 printf 'baseline: plain consume of the same %d messages (kcat): %.0f/s\n' "$ne" "$(echo "$ne / ($k1 - $k0)" | bc -l)"
 printf 'ratio: score/plain consume = %.4f\n' "$(echo "($ne / ($s1 - $s0)) / ($ne / ($k1 - $k0))" | bc -l)"
 kill $sp; wait $sp 2>/dev/null
+# (3b') the whole pipeline with the wall clock, as live traffic flows: the
+# same book on a clean stack, no event-time windows (--span 0), 16 streams,
+# sweeps on their hourly timer; first request to every topic drained
+bash deploy/local/stack.sh services-stop >/dev/null
+fresh
+"$BIN/spctl" seed --org "$SP_VAR/sim/org.json" --crm "$SP_VAR/sim/crm.json" >/dev/null
+SP_CLOCK=wall bash deploy/local/stack.sh services-start >/dev/null
+sleep 3
+t0=$(date +%s.%N)
+"$BIN/spctl" replay --dir "$SP_VAR/sim" --ingest http://127.0.0.1:$((SP_PORT_BASE + 1)) --key "$KEY" \
+  --window 1000000 --span 0 --streams 16
+"$BIN/spctl" wait-drained --timeout 1200 2>/dev/null
+t1=$(date +%s.%N)
+n=$(psql "$SP_PG_URL" -Atc "select count(*) from interactions")
+printf 'pipeline (wall clock): %d interactions from HTTP ingest to task pool in %.1f s = %.0f interactions/s\n' \
+  "$n" "$(echo "$t1 - $t0" | bc -l)" "$(echo "$n / ($t1 - $t0)" | bc -l)"
+for svc in ingest enrich score route taskpool; do echo "sp-$svc peak RSS (wall clock run): $(rss "$(cat "$SP_VAR/run/sp-$svc.pid")")"; done
 # (3c) ingest -> task latency at fixed rates (issue 8): the same book as
 # background load on a clean stack with the wall clock, probes raising one
 # task each (tests/bench/latency.sh says how it is measured)

@@ -127,7 +127,7 @@ case " $RUNS " in *" scaled "*)
   # two sp-enrich and two sp-score instances in their groups: the planted
   # situations detected, nothing doubled, nothing dead-lettered. Each
   # sp-score orders only its own partitions in event time; the sweeps wait
-  # for the slowest member (score_members), but events applied ahead of
+  # for every partition's checkpoint (clock_partitions), but events applied ahead of
   # their sweeps when the input stops can still differ, so the exact set is
   # not guaranteed (docs/ARCHITECTURE.md, sp-score): reported only.
   SP_SCALE_ENRICH=2 SP_SCALE_SCORE=2 run scaled 0 detects
