@@ -1,6 +1,8 @@
 /* memo.c - query results by (statement, parameters) for one transaction. */
 #include "score/memo.h"
 
+#include "log.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +11,8 @@
 /* A statement's set form (score_memo_group_sql); text NULL when it has none. */
 typedef struct memo_combo {
     char *sql; /* a copy: kept past the callers' statements */
-    char *text;
+    int nparams;
+    char *text; /* NULL: none, or the server refused it (run statement by statement) */
 } memo_combo;
 
 typedef struct memo_entry {
@@ -282,8 +285,10 @@ sp_err score_memo_group_sql(const char *sql, int nparams, char **out)
             continue;
         }
         if (*c == '\'' || *c == '"') quote = *c;
-        if (*c == ';' || (*c == '$' && !(c[1] >= '0' && c[1] <= '9'))) {
-            /* several statements, or dollar quoting: no set form */
+        if (*c == ';' || *c == '\\' || (*c == '$' && !(c[1] >= '0' && c[1] <= '9'))
+            || (*c == '-' && c[1] == '-') || (*c == '/' && c[1] == '*')) {
+            /* several statements, escapes (E''), dollar quoting, comments:
+             * what the scan cannot follow has no set form */
             free(b.s);
             return SP_EINVAL;
         }
@@ -293,7 +298,7 @@ sp_err score_memo_group_sql(const char *sql, int nparams, char **out)
         }
         int k = 0;
         for (c++; *c >= '0' && *c <= '9'; c++)
-            k = k * 10 + (*c - '0');
+            if ((k = k * 10 + (*c - '0')) > 99) break; /* past any nparams: refused below */
         c--;
         if (k < 1 || k > nparams) {
             free(b.s);
@@ -337,7 +342,7 @@ sp_err score_memo_array_literal(const char *const *vals, size_t n, char **out)
 static const char *combo_of(score_memo *m, const char *sql, int nparams)
 {
     for (size_t i = 0; i < m->n_combos; i++)
-        if (!strcmp(m->combos[i].sql, sql)) return m->combos[i].text;
+        if (m->combos[i].nparams == nparams && !strcmp(m->combos[i].sql, sql)) return m->combos[i].text;
     if (m->n_combos == m->cap_combos) {
         size_t cap = m->cap_combos ? m->cap_combos * 2 : 16;
         memo_combo *c = realloc(m->combos, cap * sizeof *c);
@@ -350,7 +355,7 @@ static const char *combo_of(score_memo *m, const char *sql, int nparams)
         free(copy);
         return NULL;
     }
-    m->combos[m->n_combos++] = (memo_combo) {copy, text};
+    m->combos[m->n_combos++] = (memo_combo) {copy, nparams, text};
     return text;
 }
 
@@ -460,6 +465,25 @@ static sp_err run_plan(score_memo *m, memo_entry **es, run_stmt *rs, size_t *n_r
     return rv;
 }
 
+/* A run with set forms failed (SP_EDB: which statement is not told): its
+ * set forms are not used again, so a set form the server refuses where its
+ * statement runs (a parameter text will not do for) costs one failed run,
+ * not every run. The caller retries without them. */
+static void combos_refused(score_memo *m, const run_stmt *rs, size_t nr)
+{
+    for (size_t i = 0; i < nr; i++) {
+        if (!rs[i].arrays) continue;
+        for (size_t c = 0; c < m->n_combos; c++) {
+            memo_combo *k = &m->combos[c];
+            if (!k->text || k->nparams != rs[i].es[0]->nparams || strcmp(k->sql, rs[i].es[0]->sql)) continue;
+            sp_warn(
+                "memo: set form of a statement refused; running it statement by statement: %.200s", k->sql);
+            free(k->text);
+            k->text = NULL;
+        }
+    }
+}
+
 sp_err score_memo_run(score_memo *m, sp_db *db)
 {
     if (!m || !db) return SP_EINVAL;
@@ -477,7 +501,7 @@ sp_err score_memo_run(score_memo *m, sp_db *db)
             ? (sp_db_stmt) {combo_of(m, e->sql, e->nparams), e->nparams, (const char *const *)rs[i].arrays}
             : (sp_db_stmt) {e->sql, e->nparams, (const char *const *)e->params};
     }
-    if (rv == SP_OK) rv = sp_db_exec_many(db, nr, st, res);
+    if (rv == SP_OK && (rv = sp_db_exec_many(db, nr, st, res)) == SP_EDB) combos_refused(m, rs, nr);
     /* one statement for a group: its rows dealt out; then every result is an entry's */
     for (size_t i = 0; rv == SP_OK && i < nr; i++) {
         if (!rs[i].arrays) {

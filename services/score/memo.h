@@ -73,8 +73,9 @@ unsigned long score_memo_grouped(const score_memo *m);
  * (1-based), rows of one number in sql's own order. Parameters become text
  * values: sql must cast $k where text would not do (it does so in sp-score
  * already: "$2::bigint"). Into *out (caller frees). SP_EINVAL when sql has
- * none: several statements, dollar quoting, an unclosed quote, a $k past
- * nparams. SP_ENOMEM. */
+ * none: several statements, dollar quoting, a backslash (E'' strings), a
+ * comment, an unclosed quote, a $k past nparams. SP_ENOMEM. A set form the
+ * server refuses is not used again by that memo (score_memo_run warns). */
 sp_err score_memo_group_sql(const char *sql, int nparams, char **out);
 
 /* A PostgreSQL text[] literal of vals (NULL entries are SQL NULLs) into

@@ -189,6 +189,23 @@ static void test_memo_grouped(void **state)
     assert_int_equal(score_memo_exec(m, DB, SQL_ECHO, 2, (const char *[]) {"4", "b"}, &r), SP_OK);
     assert_string_equal(PQgetvalue(r, 0, 0), "8");
     sp_db_rollback(DB);
+    /* a set form the server refuses where the statement alone runs (an
+     * uncast parameter whose type text will not do for): that run fails,
+     * the next runs the entries one by one */
+    static const char SQL_PLUS[] = "SELECT $1 + 1";
+    const char *two[1] = {"2"};
+    score_memo_reset(m);
+    score_memo_collect(m, 1);
+    for (int pass = 0; pass < 2; pass++) { /* refused, then one by one */
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(
+                score_memo_exec(m, DB, SQL_PLUS, 1, i ? two : (const char *[]) {"1"}, &r), SP_EAGAIN);
+        assert_int_equal(score_memo_run(m, DB), pass ? SP_OK : SP_EDB);
+    }
+    assert_int_equal(score_memo_grouped(m), 0);
+    assert_int_equal(score_memo_exec(m, DB, SQL_PLUS, 1, two, &r), SP_OK);
+    assert_string_equal(PQgetvalue(r, 0, 0), "3");
+    score_memo_collect(m, 0);
     score_memo_destroy(m);
 }
 

@@ -141,6 +141,10 @@ static void test_group_sql(void **state)
     assert_int_equal(score_memo_group_sql("SELECT $$a$$, $1", 1, &out), SP_EINVAL); /* dollar quoting */
     assert_int_equal(score_memo_group_sql("SELECT $1; SELECT 2", 1, &out), SP_EINVAL);
     assert_int_equal(score_memo_group_sql("SELECT 'open, $1", 1, &out), SP_EINVAL);
+    assert_int_equal(score_memo_group_sql("SELECT E'it\\'s $1', $1", 1, &out), SP_EINVAL); /* escapes */
+    assert_int_equal(score_memo_group_sql("SELECT $1 -- a '$1'\n", 1, &out), SP_EINVAL);
+    assert_int_equal(score_memo_group_sql("SELECT /* ' */ $1", 1, &out), SP_EINVAL);
+    assert_int_equal(score_memo_group_sql("SELECT $1, $99999999999999999999", 99, &out), SP_EINVAL);
     assert_int_equal(score_memo_group_sql("SELECT 1", 0, &out), SP_EINVAL);
     assert_int_equal(score_memo_group_sql(NULL, 1, &out), SP_EINVAL);
 }
