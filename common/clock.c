@@ -283,16 +283,6 @@ void sp_clock_assign(sp_clock *c, int32_t partition)
     pthread_mutex_unlock(&c->mu);
 }
 
-int sp_clock_assigned(sp_clock *c, int32_t partition)
-{
-    int yes = 0;
-    pthread_mutex_lock(&c->mu);
-    for (int i = 0; i < c->nparts; i++)
-        if (c->parts[i].id == partition) yes = c->parts[i].assigned;
-    pthread_mutex_unlock(&c->mu);
-    return yes;
-}
-
 void sp_clock_revoke(sp_clock *c, int32_t partition)
 {
     pthread_mutex_lock(&c->mu);

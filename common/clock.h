@@ -116,8 +116,6 @@ void sp_clock_describe(sp_clock *c, char *buf, size_t cap);
 
 /* Event clock: the consumer gained / lost a partition (rebalance). */
 void sp_clock_assign(sp_clock *c, int32_t partition);
-/* 1 when partition is assigned to this consumer (sp_clock_assign), else 0. */
-int sp_clock_assigned(sp_clock *c, int32_t partition);
 void sp_clock_revoke(sp_clock *c, int32_t partition);
 
 /* The real time in ms (CLOCK_REALTIME); for latency measurements and log

@@ -86,7 +86,6 @@ int main(int argc, char **argv)
     ss.upstream_bootstrap = cfg.svc.kafka_bootstrap;
     ss.upstream_group = cfg.upstream_group;
     ss.upstream_topic = SP_TOPIC_INTERACTIONS;
-    ss.group_id = cfg.svc.group_id;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_hup;

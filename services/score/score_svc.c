@@ -457,52 +457,6 @@ static void sweep_catch_up(score_svc *s, sp_db *db)
     }
 }
 
-/* --- several instances in one group (event clock) ---------------------------- */
-
-/* The horizon of the sweeps: now (this instance's watermark), or less when
- * a partition of the input another instance owns has been applied less
- * far: the events before a boundary, on every partition, must be in before
- * the boundary is judged. Each instance orders only its own partitions;
- * how far each partition is applied is what its owner checkpoints after
- * every batch (clock_partitions, common/service.c: the partition's high,
- * never past an event it holds or must retry), kept across rebalances and
- * restarts. A partition with no checkpoint yet holds the sweeps (0). 0 also
- * when it cannot be told (the next batch asks again). One instance owning
- * every partition asks nothing. */
-static int64_t sweep_horizon(score_svc *s, sp_db *db, int64_t now)
-{
-    if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT || !s->group_id || !*s->group_id || now <= 0) return now;
-    if (s->n_partitions <= 0
-        && (!s->producer
-            || bus_producer_partitions(s->producer, SP_TOPIC_ENRICHED, 5000, &s->n_partitions) != SP_OK
-            || s->n_partitions <= 0)) {
-        s->n_partitions = 0;
-        sp_warn("sweeps: partitions of %s unknown: waiting", SP_TOPIC_ENRICHED);
-        return 0;
-    }
-    int others = 0;
-    for (int32_t p = 0; p < s->n_partitions && !others; p++)
-        others = !sp_clock_assigned(s->clock, p);
-    if (!others) return now;
-    const char *p[2] = {s->group_id, SP_TOPIC_ENRICHED};
-    PGresult *r = NULL;
-    if (sp_db_exec(db, "SELECT partition, high_ms FROM clock_partitions WHERE consumer = $1 AND topic = $2",
-            2, p, &r)
-        != SP_OK) {
-        sp_warn("sweeps: partition checkpoints not read: %s", sp_db_errmsg(db));
-        return 0;
-    }
-    for (int32_t part = 0; part < s->n_partitions && now > 0; part++) {
-        if (sp_clock_assigned(s->clock, part)) continue;
-        int64_t high = 0; /* none yet: holds the sweeps */
-        for (int i = 0; i < PQntuples(r); i++)
-            if (atoi(PQgetvalue(r, i, 0)) == part) high = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-        if (high < now) now = high;
-    }
-    PQclear(r);
-    return now;
-}
-
 /* The caches, empty, for a new transaction. */
 static sp_err states_ready(score_svc *s)
 {
@@ -709,14 +663,12 @@ static int timed_cmp(const void *a, const void *b)
 }
 
 /* Held events are applied at once, without waiting for the sweeps, when
- * the input has stopped: the sweeps' horizon (this instance's watermark, or
- * less while another instance is still applying its partitions) has not
- * moved for hold_flush_ms of wall time, and sp-enrich has nothing left to
- * read (its group's lag; unknown = wait). A stalled upstream (sp-enrich
- * restarting) shows lag and is waited for. */
-static int hold_flush_due(score_svc *s, int64_t horizon)
+ * the input has stopped: nothing new for hold_flush_ms of wall time, and
+ * sp-enrich has nothing left to read (its group's lag; unknown = wait). A
+ * stalled upstream (sp-enrich restarting) shows lag and is waited for. */
+static int hold_flush_due(score_svc *s)
 {
-    int64_t wall = sp_wall_ms(), now = horizon;
+    int64_t wall = sp_wall_ms(), now = sp_clock_now_ms(s->clock);
     if (now != s->hold_seen_ms) { /* time still moves (new input sets hold_seen_ms to -1) */
         s->hold_seen_ms = now;
         s->hold_since_wall_ms = wall;
@@ -772,9 +724,7 @@ static int apply_ordered(
         if (!msgs[i].held) s->hold_seen_ms = -1; /* new input: the stop countdown starts over */
     }
     qsort(o, n, sizeof *o, timed_cmp);
-    /* this batch's times count once it is done; the partitions other
-     * instances own as far as they have applied them */
-    int64_t wm = sweep_horizon(s, db, sp_clock_now_ms(s->clock));
+    int64_t wm = sp_clock_now_ms(s->clock); /* this batch's times count once it is done */
     size_t pos = 0, cap = s->hold_max > 0 ? s->hold_max : 2000;
     int failed = 0, flushed = 0;
     int64_t bs[SCORE_SWEEP_MAX_STEPS];
@@ -814,7 +764,7 @@ static int apply_ordered(
             pos = n - cap;
         }
         /* the input has stopped: what is held goes in time order */
-        if (!(flushed = hold_flush_due(s, wm))) break;
+        if (!(flushed = hold_flush_due(s))) break;
         sp_info("input stopped: %zu held event(s) applied ahead of the sweeps", n - pos);
         s->applied_ahead += n - pos;
         sp_counter_add(s->m_ahead, (double)(n - pos), "input_stopped");
@@ -1471,8 +1421,6 @@ sp_err score_svc_sweep(score_svc *s, sp_db *db, int *ran)
     int64_t now = sp_clock_now_ms(s->clock);
     if (now > 0 && now < s->next_sweep_ms) promise_update(s, now); /* caught up to now */
     if (now <= 0 || now < s->next_sweep_ms || s->sweep_every_ms <= 0) return SP_OK;
-    /* no further than every partition is applied (one instance: now) */
-    if ((now = sweep_horizon(s, db, now)) <= 0) return SP_OK;
     sp_err rv;
     int64_t last = 0;
     if ((rv = sweeps_last(db, &last)) != SP_OK) return rv;

@@ -79,11 +79,6 @@ typedef struct score_svc {
     int64_t hold_seen_ms, hold_since_wall_ms; /* the clock when the input stopped, and since when */
     const char *upstream_bootstrap, *upstream_group, *upstream_topic; /* its lag: has the input stopped? */
     sp_watermark wm; /* the promise's heartbeats to sp-route */
-    /* event clock, several instances in one group: the sweeps go no
-     * further than every partition of the input has been applied - the
-     * others' as their owners checkpointed them (clock_partitions) */
-    const char *group_id; /* NULL or "": alone, no check */
-    int32_t n_partitions; /* of the input topic; 0: asked of the broker when needed */
 } score_svc;
 
 /* sp_service_batch_fn for EnrichedInteraction messages; after the batch

@@ -126,10 +126,8 @@ esac
 case " $RUNS " in *" scaled "*)
   # two sp-enrich and two sp-score instances in their groups: the planted
   # situations detected, nothing doubled, nothing dead-lettered. Each
-  # sp-score orders only its own partitions in event time; the sweeps wait
-  # for every partition's checkpoint (clock_partitions), but events applied ahead of
-  # their sweeps when the input stops can still differ, so the exact set is
-  # not guaranteed (docs/ARCHITECTURE.md, sp-score): reported only.
+  # sp-score orders only its own partitions in event time, so the exact set
+  # is not guaranteed (docs/ARCHITECTURE.md, sp-score): reported only.
   SP_SCALE_ENRICH=2 SP_SCALE_SCORE=2 run scaled 0 detects
   same scaled-same-tasks-as-undisturbed routed scaled report
   same scaled-same-escalations-as-undisturbed tasks scaled report

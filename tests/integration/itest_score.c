@@ -1047,70 +1047,6 @@ static void test_failed_stretch_stops_sweeps(void **state)
     event_clock_end(manual);
 }
 
-/* Event clock, several instances in one group: the sweeps go no further
- * than every partition of the input is applied - the partitions another
- * instance owns as far as their owner checkpointed them
- * (clock_partitions). Each instance orders only its own partitions; the
- * e2e's scaled run raised rep.status_not_updated for updates the other
- * instance had not applied yet. A partition with no checkpoint holds the
- * sweeps; another group's checkpoints count for nothing. (Daily sweeps;
- * this instance owns partition 0 of 2.) */
-static void test_partitions_hold_sweeps(void **state)
-{
-    (void)state;
-    char cust[96], e1[128], group[96];
-    snprintf(cust, sizeof cust, "%s-PARTS", F.pfx);
-    snprintf(e1, sizeof e1, "%s-p1", cust);
-    snprintf(group, sizeof group, "%s-group", F.pfx);
-    customer_new(cust);
-    sp_clock *manual = event_clock_begin();
-    sp_clock_assign(F.svc.clock, 0);
-    F.svc.group_id = group;
-    F.svc.n_partitions = 2;
-    /* the other instance has applied partition 1 to T0 + 5 d; another group far less */
-    sql("INSERT INTO clock_partitions (consumer, topic, partition, high_ms) VALUES ('%s', '%s', 1, %lld), "
-        "('%s-x', '%s', 1, %lld)",
-        group, SP_TOPIC_ENRICHED, (long long)(T0 + 5 * DAY), group, SP_TOPIC_ENRICHED, (long long)T0);
-    uint8_t hb[128];
-    size_t l, lh;
-    bus_result res[2];
-    ins_interaction(e1, T0, cust, NULL, "wecom", "outbound", 0, NULL);
-    g_upstream = T0 + 10 * DAY;
-    uint8_t *b = enriched(e1, T0, cust, NULL, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
-        SALESPULSE__V1__DIRECTION__DIRECTION_OUTBOUND, 0, &l);
-    assert_int_equal(sp_watermark_pack_enriched(T0 + 10 * DAY, hb, sizeof hb, &lh), SP_OK);
-    drive_batch((const uint8_t *[]) {b, hb}, (size_t[]) {l, lh}, (int[]) {0, 0}, (int[]) {0, 0}, 2, res);
-    assert_int_equal(res[0], BUS_OK);
-    free(b);
-    const int64_t day5 = (T0 + 5 * DAY) / DAY * DAY, day7 = (T0 + 7 * DAY) / DAY * DAY,
-                  day10 = (T0 + 10 * DAY) / DAY * DAY;
-    assert_true(F.svc.sweep_done_ms == day5);
-    /* the other instance moves on: so do the sweeps, that far */
-    sql("UPDATE clock_partitions SET high_ms = %lld WHERE consumer = '%s' AND partition = 1",
-        (long long)(T0 + 7 * DAY), group);
-    score_svc_idle(&F.svc, F.db);
-    assert_true(F.svc.sweep_done_ms == day7);
-    /* no checkpoint (a partition nobody has applied anything of yet): nothing moves */
-    sql("DELETE FROM clock_partitions WHERE consumer = '%s'", group);
-    sp_clock_set_ms(F.clock, 0);
-    score_svc_idle(&F.svc, F.db);
-    assert_true(F.svc.sweep_done_ms == day7);
-    sql("INSERT INTO clock_partitions (consumer, topic, partition, high_ms) VALUES ('%s', '%s', 1, %lld)",
-        group, SP_TOPIC_ENRICHED, (long long)(T0 + 10 * DAY));
-    score_svc_idle(&F.svc, F.db);
-    assert_true(F.svc.sweep_done_ms == day10);
-    /* owning both partitions: its own watermark alone, no checkpoint asked for */
-    sql("DELETE FROM clock_partitions WHERE consumer LIKE '%s%%'", group);
-    sp_clock_assign(F.svc.clock, 1);
-    assert_int_equal(sp_watermark_pack_enriched(T0 + 12 * DAY, hb, sizeof hb, &lh), SP_OK);
-    drive_batch((const uint8_t *[]) {hb, hb}, (size_t[]) {lh, lh}, (int[]) {0, 1}, (int[]) {0, 0}, 2, res);
-    assert_int_equal(res[0], BUS_OK);
-    assert_true(F.svc.sweep_done_ms == (T0 + 12 * DAY) / DAY * DAY);
-    F.svc.group_id = NULL;
-    F.svc.n_partitions = 0;
-    event_clock_end(manual);
-}
-
 /* --- measurements (SP_SCORE_BENCH=1) ---------------------------------------------- */
 
 static void test_bench(void **state)
@@ -1224,7 +1160,6 @@ int main(void)
         cmocka_unit_test(test_sweep_lock_skips),
         cmocka_unit_test(test_uncommitted_tail_not_counted),
         cmocka_unit_test(test_failed_stretch_stops_sweeps),
-        cmocka_unit_test(test_partitions_hold_sweeps),
         cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
