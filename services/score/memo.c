@@ -2,6 +2,7 @@
 #include "score/memo.h"
 
 #include "log.h"
+#include "score/sqlbuf.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -211,77 +212,42 @@ static void queue_drop(score_memo *m)
     }
 }
 
-/* A growing string for the set forms. */
-typedef struct strbuf {
-    char *s;
-    size_t len, cap;
-    int failed;
-} strbuf;
-
-static void sb_put(strbuf *b, const char *s, size_t n)
+static void put_int(score_sqlbuf *b, const char *before, int v)
 {
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *x = realloc(b->s, cap);
-        if (!x) {
-            b->failed = 1;
-            return;
-        }
-        b->s = x;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
+    char t[32];
+    snprintf(t, sizeof t, "%s%d", before, v);
+    score_sqlbuf_puts(b, t);
 }
 
-static void sb_str(strbuf *b, const char *s)
+/* The string of b (caller frees), or NULL (freed) when memory ran out. */
+static char *buf_done(score_sqlbuf *b)
 {
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_int(strbuf *b, int v)
-{
-    char t[16];
-    snprintf(t, sizeof t, "%d", v);
-    sb_str(b, t);
-}
-
-/* The result of a strbuf: its string (caller frees), or NULL on failure. */
-static char *sb_done(strbuf *b)
-{
-    if (b->failed) {
-        free(b->s);
+    if (b->oom) {
+        score_sqlbuf_free(b);
         return NULL;
     }
-    return b->s ? b->s : strdup("");
+    return b->p ? b->p : strdup("");
 }
 
 sp_err score_memo_group_sql(const char *sql, int nparams, char **out)
 {
     if (!sql || nparams < 1 || nparams > 99 || !out) return SP_EINVAL;
     *out = NULL;
-    strbuf b = {0};
-    sb_str(&b, "SELECT sp_q.sp_i, sp_r.* FROM unnest(");
+    score_sqlbuf b = {0};
+    score_sqlbuf_puts(&b, "SELECT sp_q.sp_i, sp_r.* FROM unnest(");
     for (int k = 1; k <= nparams; k++) {
-        sb_str(&b, k > 1 ? ", $" : "$");
-        sb_int(&b, k);
-        sb_str(&b, "::text[]");
+        put_int(&b, k > 1 ? ", $" : "$", k);
+        score_sqlbuf_puts(&b, "::text[]");
     }
-    sb_str(&b, ") WITH ORDINALITY AS sp_q(");
-    for (int k = 1; k <= nparams; k++) {
-        sb_str(&b, k > 1 ? ", sp_p" : "sp_p");
-        sb_int(&b, k);
-    }
-    sb_str(&b, ", sp_i) CROSS JOIN LATERAL (");
+    score_sqlbuf_puts(&b, ") WITH ORDINALITY AS sp_q(");
+    for (int k = 1; k <= nparams; k++)
+        put_int(&b, k > 1 ? ", sp_p" : "sp_p", k);
+    score_sqlbuf_puts(&b, ", sp_i) CROSS JOIN LATERAL (");
     char quote = 0; /* inside '...' or "..." */
     for (const char *c = sql; *c; c++) {
         if (quote) {
             if (*c == quote) quote = 0;
-            sb_put(&b, c, 1);
+            score_sqlbuf_put(&b, c, 1);
             continue;
         }
         if (*c == '\'' || *c == '"') quote = *c;
@@ -289,11 +255,11 @@ sp_err score_memo_group_sql(const char *sql, int nparams, char **out)
             || (*c == '-' && c[1] == '-') || (*c == '/' && c[1] == '*')) {
             /* several statements, escapes (E''), dollar quoting, comments:
              * what the scan cannot follow has no set form */
-            free(b.s);
+            score_sqlbuf_free(&b);
             return SP_EINVAL;
         }
         if (*c != '$') {
-            sb_put(&b, c, 1);
+            score_sqlbuf_put(&b, c, 1);
             continue;
         }
         int k = 0;
@@ -301,62 +267,51 @@ sp_err score_memo_group_sql(const char *sql, int nparams, char **out)
             if ((k = k * 10 + (*c - '0')) > 99) break; /* past any nparams: refused below */
         c--;
         if (k < 1 || k > nparams) {
-            free(b.s);
+            score_sqlbuf_free(&b);
             return SP_EINVAL;
         }
-        sb_str(&b, "sp_q.sp_p");
-        sb_int(&b, k);
+        put_int(&b, "sp_q.sp_p", k);
     }
-    sb_str(&b, ") sp_r");
+    score_sqlbuf_puts(&b, ") sp_r");
     if (quote) {
-        free(b.s);
+        score_sqlbuf_free(&b);
         return SP_EINVAL;
     }
-    return (*out = sb_done(&b)) ? SP_OK : SP_ENOMEM;
+    return (*out = buf_done(&b)) ? SP_OK : SP_ENOMEM;
 }
 
 sp_err score_memo_array_literal(const char *const *vals, size_t n, char **out)
 {
     if ((n && !vals) || !out) return SP_EINVAL;
-    strbuf b = {0};
-    sb_str(&b, "{");
-    for (size_t i = 0; i < n; i++) {
-        if (i) sb_str(&b, ",");
-        if (!vals[i]) {
-            sb_str(&b, "NULL");
-            continue;
-        }
-        sb_str(&b, "\"");
-        for (const char *c = vals[i]; *c; c++) {
-            if (*c == '"' || *c == '\\') sb_str(&b, "\\");
-            sb_put(&b, c, 1);
-        }
-        sb_str(&b, "\"");
-    }
-    sb_str(&b, "}");
-    return (*out = sb_done(&b)) ? SP_OK : SP_ENOMEM;
+    score_sqlbuf b = {0};
+    score_sqlbuf_puts(&b, "{");
+    for (size_t i = 0; i < n; i++)
+        score_sqlbuf_elem(&b, vals[i] ? vals[i] : "NULL", !vals[i]); /* NULL unquoted: SQL NULL */
+    score_sqlbuf_puts(&b, "}");
+    return (*out = buf_done(&b)) ? SP_OK : SP_ENOMEM;
 }
 
-/* The set form of sql, made once per memo; NULL when it has none (it is
- * then run statement by statement). */
-static const char *combo_of(score_memo *m, const char *sql, int nparams)
+/* The index in m->combos of sql's set form, made once per memo; -1 when
+ * it has none, or the server refused it (run statement by statement). */
+static long combo_of(score_memo *m, const char *sql, int nparams)
 {
     for (size_t i = 0; i < m->n_combos; i++)
-        if (m->combos[i].nparams == nparams && !strcmp(m->combos[i].sql, sql)) return m->combos[i].text;
+        if (m->combos[i].nparams == nparams && !strcmp(m->combos[i].sql, sql))
+            return m->combos[i].text ? (long)i : -1;
     if (m->n_combos == m->cap_combos) {
         size_t cap = m->cap_combos ? m->cap_combos * 2 : 16;
         memo_combo *c = realloc(m->combos, cap * sizeof *c);
-        if (!c) return NULL;
+        if (!c) return -1;
         m->combos = c;
         m->cap_combos = cap;
     }
     char *text = NULL, *copy = strdup(sql);
     if (!copy || score_memo_group_sql(sql, nparams, &text) == SP_ENOMEM) { /* asked again next time */
         free(copy);
-        return NULL;
+        return -1;
     }
     m->combos[m->n_combos++] = (memo_combo) {copy, nparams, text};
-    return text;
+    return text ? (long)m->n_combos - 1 : -1;
 }
 
 /* Deals the rows of a set form's result (each led by its execution's
@@ -411,6 +366,7 @@ typedef struct run_stmt {
     memo_entry **es;
     size_t n;
     char **arrays; /* nparams array literals; NULL for an entry alone */
+    long combo; /* its set form in m->combos (with arrays) */
 } run_stmt;
 
 static void run_stmts_free(run_stmt *rs, size_t n)
@@ -444,8 +400,8 @@ static sp_err run_plan(score_memo *m, memo_entry **es, run_stmt *rs, size_t *n_r
             es[ne++] = e;
             r->n++;
         }
-        const char *combo = r->n > 1 && first->nparams > 0 ? combo_of(m, first->sql, first->nparams) : NULL;
-        if (!combo) { /* no set form: each entry a statement of its own */
+        r->combo = r->n > 1 && first->nparams > 0 ? combo_of(m, first->sql, first->nparams) : -1;
+        if (r->combo < 0) { /* no set form: each entry a statement of its own */
             for (size_t j = 1; j < r->n; j++)
                 rs[nr++] = (run_stmt) {.es = &r->es[j], .n = 1};
             r->n = 1;
@@ -472,15 +428,11 @@ static sp_err run_plan(score_memo *m, memo_entry **es, run_stmt *rs, size_t *n_r
 static void combos_refused(score_memo *m, const run_stmt *rs, size_t nr)
 {
     for (size_t i = 0; i < nr; i++) {
-        if (!rs[i].arrays) continue;
-        for (size_t c = 0; c < m->n_combos; c++) {
-            memo_combo *k = &m->combos[c];
-            if (!k->text || k->nparams != rs[i].es[0]->nparams || strcmp(k->sql, rs[i].es[0]->sql)) continue;
-            sp_warn(
-                "memo: set form of a statement refused; running it statement by statement: %.200s", k->sql);
-            free(k->text);
-            k->text = NULL;
-        }
+        memo_combo *k = rs[i].arrays ? &m->combos[rs[i].combo] : NULL;
+        if (!k || !k->text) continue;
+        sp_warn("memo: set form of a statement refused; running it statement by statement: %.200s", k->sql);
+        free(k->text);
+        k->text = NULL;
     }
 }
 
@@ -498,7 +450,7 @@ sp_err score_memo_run(score_memo *m, sp_db *db)
     for (size_t i = 0; rv == SP_OK && i < nr; i++) {
         memo_entry *e = rs[i].es[0];
         st[i] = rs[i].arrays
-            ? (sp_db_stmt) {combo_of(m, e->sql, e->nparams), e->nparams, (const char *const *)rs[i].arrays}
+            ? (sp_db_stmt) {m->combos[rs[i].combo].text, e->nparams, (const char *const *)rs[i].arrays}
             : (sp_db_stmt) {e->sql, e->nparams, (const char *const *)e->params};
     }
     if (rv == SP_OK && (rv = sp_db_exec_many(db, nr, st, res)) == SP_EDB) combos_refused(m, rs, nr);

@@ -43,6 +43,33 @@ fresh() {
   psql "$SP_PG_URL" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public;" 2>/dev/null
   "$BIN/spctl" migrate >/dev/null && "$BIN/spctl" topics create >/dev/null
 }
+# the services again on a fresh broker and database, the book's org seeded, clock $1
+restack() {
+  bash deploy/local/stack.sh services-stop >/dev/null
+  fresh
+  "$BIN/spctl" seed --org "$SP_VAR/sim/org.json" --crm "$SP_VAR/sim/crm.json" >/dev/null
+  SP_CLOCK=$1 bash deploy/local/stack.sh services-start >/dev/null
+  sleep 3
+}
+# replays the book through sp-ingest (extra spctl replay options in "$@"),
+# waits until every topic is drained, prints the rate as "pipeline$label";
+# the rate into $pipe, the interactions into $n
+pipeline_run() {
+  local label=$1 t0 t1
+  shift
+  t0=$(date +%s.%N)
+  "$BIN/spctl" replay --dir "$SP_VAR/sim" --ingest http://127.0.0.1:$((SP_PORT_BASE + 1)) --key "$KEY" "$@"
+  "$BIN/spctl" wait-drained --timeout 1200 2>/dev/null
+  t1=$(date +%s.%N)
+  n=$(psql "$SP_PG_URL" -Atc "select count(*) from interactions")
+  pipe=$(echo "$n / ($t1 - $t0)" | bc -l)
+  printf 'pipeline%s: %d interactions from HTTP ingest to task pool in %.1f s = %.0f interactions/s\n' \
+    "$label" "$n" "$(echo "$t1 - $t0" | bc -l)" "$pipe"
+}
+# every service's peak RSS, each line ending in $1
+rss_all() {
+  for svc in ingest enrich score route taskpool; do echo "sp-$svc peak RSS$1: $(rss "$(cat "$SP_VAR/run/sp-$svc.pid")")"; done
+}
 # (2b) enrichment end to end: N simulated interactions already in Kafka,
 # sp-enrich alone, through PostgreSQL to sp.enriched.v1; the pass-through
 # baseline in the same run (bench_enrich.c says how it is measured)
@@ -114,14 +141,8 @@ fresh
 "$BIN/spctl" sim --seed 11 --customers "${BENCH_CUSTOMERS:-600}" --weeks 13 --out "$SP_VAR/sim" >/dev/null
 "$BIN/spctl" seed --org "$SP_VAR/sim/org.json" --crm "$SP_VAR/sim/crm.json" >/dev/null
 SP_CLOCK=event bash deploy/local/stack.sh services-start >/dev/null
-t0=$(date +%s.%N)
-"$BIN/spctl" replay --dir "$SP_VAR/sim" --ingest http://127.0.0.1:$((SP_PORT_BASE + 1)) --key "$KEY" --window 5000
-"$BIN/spctl" wait-drained --timeout 1200 2>/dev/null
-t1=$(date +%s.%N)
-n=$(psql "$SP_PG_URL" -Atc "select count(*) from interactions")
-pipe=$(echo "$n / ($t1 - $t0)" | bc -l)
-printf 'pipeline: %d interactions from HTTP ingest to task pool in %.1f s = %.0f interactions/s\n' "$n" "$(echo "$t1 - $t0" | bc -l)" "$pipe"
-for svc in ingest enrich score route taskpool; do echo "sp-$svc peak RSS: $(rss "$(cat "$SP_VAR/run/sp-$svc.pid")")"; done
+pipeline_run "" --window 5000
+rss_all ""
 # baseline: PostgreSQL COPY of the same rows
 psql "$SP_PG_URL" -qc "CREATE TABLE copy_bench (LIKE interactions)" >/dev/null
 c0=$(date +%s.%N)
@@ -164,32 +185,17 @@ kill $sp; wait $sp 2>/dev/null
 # (3b') the whole pipeline with the wall clock, as live traffic flows: the
 # same book on a clean stack, no event-time windows (--span 0), 16 streams,
 # sweeps on their hourly timer; first request to every topic drained
-bash deploy/local/stack.sh services-stop >/dev/null
-fresh
-"$BIN/spctl" seed --org "$SP_VAR/sim/org.json" --crm "$SP_VAR/sim/crm.json" >/dev/null
-SP_CLOCK=wall bash deploy/local/stack.sh services-start >/dev/null
-sleep 3
-t0=$(date +%s.%N)
-"$BIN/spctl" replay --dir "$SP_VAR/sim" --ingest http://127.0.0.1:$((SP_PORT_BASE + 1)) --key "$KEY" \
-  --window 1000000 --span 0 --streams 16
-"$BIN/spctl" wait-drained --timeout 1200 2>/dev/null
-t1=$(date +%s.%N)
-n=$(psql "$SP_PG_URL" -Atc "select count(*) from interactions")
-printf 'pipeline (wall clock): %d interactions from HTTP ingest to task pool in %.1f s = %.0f interactions/s\n' \
-  "$n" "$(echo "$t1 - $t0" | bc -l)" "$(echo "$n / ($t1 - $t0)" | bc -l)"
-for svc in ingest enrich score route taskpool; do echo "sp-$svc peak RSS (wall clock run): $(rss "$(cat "$SP_VAR/run/sp-$svc.pid")")"; done
+restack wall
+pipeline_run " (wall clock)" --window 1000000 --span 0 --streams 16
+rss_all " (wall clock run)"
 # (3c) ingest -> task latency at fixed rates (issue 8): the same book as
 # background load on a clean stack with the wall clock, probes raising one
 # task each (tests/bench/latency.sh says how it is measured)
-bash deploy/local/stack.sh services-stop >/dev/null
-fresh
-"$BIN/spctl" seed --org "$SP_VAR/sim/org.json" --crm "$SP_VAR/sim/crm.json" >/dev/null
-SP_CLOCK=wall bash deploy/local/stack.sh services-start >/dev/null
-sleep 3
+restack wall
 LS=${BENCH_LATENCY_SECONDS:-15}
 BIN=$BIN bash tests/bench/latency.sh 500 "$LS" "$SP_VAR/sim" "http://127.0.0.1:$((SP_PORT_BASE + 1))" "$KEY" 0
 BIN=$BIN bash tests/bench/latency.sh 2000 "$LS" "$SP_VAR/sim" "http://127.0.0.1:$((SP_PORT_BASE + 1))" "$KEY" $((500 * LS))
-for svc in ingest enrich score route taskpool; do echo "sp-$svc peak RSS after the latency runs: $(rss "$(cat "$SP_VAR/run/sp-$svc.pid")")"; done
+rss_all " after the latency runs"
 # (4) sp-taskpool's targets (issue 6), the real service on a clean broker and
 # database: my-tasks p99 at 500 req/s with 100,000 tasks, commands applied/s
 # through Kafka, actions/s, peak RSS
