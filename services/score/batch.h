@@ -19,7 +19,6 @@
 #ifndef SCORE_BATCH_H
 #define SCORE_BATCH_H
 
-#include "bus.h"
 #include "db.h"
 #include "err.h"
 #include "salespulse/v1/enriched.pb-c.h"
@@ -36,14 +35,15 @@ sp_err score_batch_new(score_batch **out);
 void score_batch_destroy(score_batch *b);
 
 /* Inside the batch's transaction: inserts the processed_events row of
- * every decodable, valid message (remembering which were new), records
- * their facts (score_batch_record), and reads and locks into states every
- * signal state the new ones will evaluate (score_enriched_each), creating
- * missing rows as the per-event path would. Messages that do not decode
+ * every valid message of eis[0..n) (decoded; borrowed, NULL for one that
+ * did not decode), remembering which were new, records their facts
+ * (score_batch_record), and reads and locks into states every signal
+ * state the new ones will evaluate (score_enriched_each), creating
+ * missing rows as the per-event path would. Messages that did not decode
  * or lack ids are skipped here (their item answers DEAD). Errors: SP_EDB /
  * SP_EDBDOWN from the database, SP_ENOMEM; the caller rolls back. */
 sp_err score_batch_prepare(score_batch *b, sp_db *db, const score_rules *r, const score_calendar *cal,
-    score_state_cache *states, const bus_msg *msgs, size_t n);
+    score_state_cache *states, Salespulse__V1__EnrichedInteraction *const *eis, size_t n);
 
 /* Reads (creating and locking, in one statement) the states of n
  * (kind, subject, variant) into states, as the per-state read-and-lock

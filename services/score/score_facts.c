@@ -384,17 +384,21 @@ sp_err score_load_unanswered(
     const char *p[3] = {deal_id, now, L->ctx.customer_id && *L->ctx.customer_id ? L->ctx.customer_id : NULL};
     PGresult *r;
     /* an answer is the rep's outbound message on the deal or to its customer
-     * (an e-mail reply carries no deal id and may not get one attached) */
+     * (an e-mail reply carries no deal id and may not get one attached):
+     * the later of two index lookups (one with OR read every candidate row) */
     /* clang-format off */
     rv = q(db, L,
         "SELECT i.event_id, score_ms(i.occurred_at), i.channel, " QUOTE_SQL ", count(*) OVER () "
         "FROM interactions i "
         "WHERE i.deal_id = $1 AND i.customer_side AND i.direction = 'inbound' AND i.channel <> 'tracking' "
         "AND " HORIZON("i.occurred_at") "i.occurred_at <= " NOW_SQL
-        " AND i.occurred_at > coalesce((SELECT max(o.occurred_at) "
-        "FROM interactions o WHERE (o.deal_id = $1 OR o.customer_id = $3) AND o.direction = 'outbound' "
+        " AND i.occurred_at > coalesce(greatest((SELECT max(o.occurred_at) "
+        "FROM interactions o WHERE o.deal_id = $1 AND o.direction = 'outbound' "
         "AND o.channel <> 'tracking' AND " HORIZON("o.occurred_at") "o.occurred_at <= " NOW_SQL
-        "), '-infinity') ORDER BY i.occurred_at, i.event_id LIMIT 1",
+        "), (SELECT max(o.occurred_at) "
+        "FROM interactions o WHERE o.customer_id = $3 AND o.direction = 'outbound' "
+        "AND o.channel <> 'tracking' AND " HORIZON("o.occurred_at") "o.occurred_at <= " NOW_SQL
+        ")), '-infinity') ORDER BY i.occurred_at, i.event_id LIMIT 1",
         3, p, &r);
     /* clang-format on */
     if (rv != SP_OK) return rv;

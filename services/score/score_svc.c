@@ -13,6 +13,8 @@
 #include "service.h"
 #include "watermark.h"
 
+#include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,6 +356,49 @@ static const char *invalid_field(const Salespulse__V1__EnrichedInteraction *ei)
     return NULL;
 }
 
+/* --- the batch decoded once ------------------------------------------------------ */
+
+/* A batch's message is read by the prepare, the prefetch, its item and
+ * (event clock) the ordering: one unpack serves them all. */
+struct score_decoded {
+    Salespulse__V1__EnrichedInteraction *ei; /* NULL: not decodable (or not yet tried) */
+    int tried;
+};
+
+/* Frees what the batch decoded. */
+static void decoded_free(score_svc *s)
+{
+    for (size_t i = 0; s->dec && i < s->n_dec; i++)
+        salespulse__v1__enriched_interaction__free_unpacked(s->dec[i].ei, NULL);
+    free(s->dec);
+    s->dec = NULL;
+    s->n_dec = 0;
+}
+
+/* Batch message i (of msgs, the batch) decoded, or NULL when it does not
+ * decode; owned by s until the batch ends. */
+static Salespulse__V1__EnrichedInteraction *decoded_at(score_svc *s, const bus_msg *msgs, size_t i)
+{
+    assert(s->dec && i < s->n_dec);
+    struct score_decoded *d = &s->dec[i];
+    if (!d->tried) {
+        d->ei = salespulse__v1__enriched_interaction__unpack(NULL, msgs[i].len, msgs[i].payload);
+        d->tried = 1;
+    }
+    return d->ei;
+}
+
+/* Message m of the transaction running (apply_msgs decoded them all),
+ * decoded; NULL when it does not decode. */
+static Salespulse__V1__EnrichedInteraction *decoded(score_svc *s, const bus_msg *m)
+{
+    uintptr_t at = (uintptr_t)m, base = (uintptr_t)s->cur_msgs;
+    assert(s->dec && s->cur_msgs && at >= base && at < base + s->n_cur * sizeof *m);
+    size_t k = (at - base) / sizeof *m, i = s->cur_idx ? s->cur_idx[k] : k;
+    assert(i < s->n_dec && s->dec[i].tried);
+    return s->dec[i].ei;
+}
+
 static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m, char *reason, size_t cap)
 {
     score_svc *s = arg;
@@ -361,8 +406,7 @@ static bus_result score_one(void *arg, sp_db *db, bus_group *g, const bus_msg *m
     bus_result res = BUS_OK;
     sp_err rv = SP_OK;
     score_state_cache_item_begin(s->states);
-    Salespulse__V1__EnrichedInteraction *ei
-        = salespulse__v1__enriched_interaction__unpack(NULL, m->len, m->payload);
+    Salespulse__V1__EnrichedInteraction *ei = decoded(s, m); /* owned by the batch */
     if (!ei) {
         snprintf(reason, cap, "undecodable salespulse.v1.EnrichedInteraction (%zu bytes)", m->len);
         s->dead++;
@@ -424,7 +468,6 @@ dberr:
 done:
     if (res == BUS_DEAD) score_state_cache_item_undo(s->states); /* as its savepoint is */
     outs_clear(&out);
-    salespulse__v1__enriched_interaction__free_unpacked(ei, NULL);
     return res;
 }
 
@@ -529,18 +572,14 @@ static void events_dry(score_svc *s, sp_db *db, void *arg)
  * Under a savepoint: a failing query leaves the transaction usable and the
  * evaluations read for themselves (and meet the error there, item by
  * item). SP_OK, or SP_EDBDOWN / SP_ENOMEM (the batch is retried). */
-static sp_err prefetch(score_svc *s, sp_db *db, const bus_msg *msgs, size_t n)
+static sp_err prefetch(score_svc *s, sp_db *db, Salespulse__V1__EnrichedInteraction *const *all, size_t n)
 {
     Salespulse__V1__EnrichedInteraction **eis = calloc(n ? n : 1, sizeof *eis);
     size_t k = 0;
     if (!eis) return SP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        Salespulse__V1__EnrichedInteraction *ei
-            = salespulse__v1__enriched_interaction__unpack(NULL, msgs[i].len, msgs[i].payload);
-        if (ei && !invalid_field(ei) && score_batch_fresh(s->batch, ei->meta->event_id))
-            eis[k++] = ei;
-        else
-            salespulse__v1__enriched_interaction__free_unpacked(ei, NULL);
+        Salespulse__V1__EnrichedInteraction *ei = all[i];
+        if (ei && !invalid_field(ei) && score_batch_fresh(s->batch, ei->meta->event_id)) eis[k++] = ei;
     }
     struct events_dry d = {eis, k};
     sp_err rv = k ? sp_db_exec(db, "SAVEPOINT prefetch", 0, NULL, NULL) : SP_OK;
@@ -550,8 +589,6 @@ static sp_err prefetch(score_svc *s, sp_db *db, const bus_msg *msgs, size_t n)
         rv = sp_db_exec(db, "ROLLBACK TO SAVEPOINT prefetch", 0, NULL, NULL);
     }
     if (k && rv == SP_OK) rv = sp_db_exec(db, "RELEASE SAVEPOINT prefetch", 0, NULL, NULL);
-    for (size_t i = 0; i < k; i++)
-        salespulse__v1__enriched_interaction__free_unpacked(eis[i], NULL);
     free(eis);
     return rv;
 }
@@ -565,13 +602,21 @@ static int states_begin(void *arg, sp_db *db, const bus_msg *msgs, size_t n, int
     sp_err rv = states_ready(s);
     if (rv != SP_OK || savepoints) return rv;
     if (!s->batch && (rv = score_batch_new(&s->batch)) != SP_OK) return rv;
-    if ((rv = score_batch_prepare(s->batch, db, s->rules, s->cal, s->states, msgs, n)) != SP_OK) {
+    /* the transaction's messages, decoded (apply_msgs) */
+    assert(msgs == s->cur_msgs && n == s->n_cur);
+    Salespulse__V1__EnrichedInteraction **eis = calloc(n ? n : 1, sizeof *eis);
+    if (!eis) return SP_ENOMEM;
+    for (size_t k = 0; k < n; k++)
+        eis[k] = s->dec[s->cur_idx ? s->cur_idx[k] : k].ei;
+    if ((rv = score_batch_prepare(s->batch, db, s->rules, s->cal, s->states, eis, n)) != SP_OK) {
         sp_warn("batch prepare: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
+        free(eis);
         return rv;
     }
     s->prepared = s->memo_live = 1;
-    if ((rv = prefetch(s, db, msgs, n)) != SP_OK)
+    if ((rv = prefetch(s, db, eis, n)) != SP_OK)
         sp_warn("prefetch: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
+    free(eis);
     return rv;
 }
 
@@ -587,14 +632,19 @@ static int states_flush(void *arg, sp_db *db)
 }
 
 /* One transaction over msgs (sp_tx_batch with the optimistic prepare), then
- * the caches emptied and the health notes kept or dropped as it committed. */
-static void apply_msgs(
-    score_svc *s, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+ * the caches emptied and the health notes kept or dropped as it committed.
+ * msgs[k] is batch[idx[k]] (idx NULL: msgs is the batch). */
+static void apply_msgs(score_svc *s, sp_db *db, const bus_msg *batch, const bus_msg *msgs, const size_t *idx,
+    size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     /* signals carry deterministic ids: the optimistic pass is safe */
     static const sp_tx_hooks hooks = {states_begin, states_flush, 1};
     int64_t t0 = sp_mono_us(), sw0 = s->busy_us[SCORE_BUSY_SWEEPS];
+    for (size_t k = 0; k < n; k++)
+        (void)decoded_at(s, batch, idx ? idx[k] : k);
+    s->cur_msgs = msgs, s->cur_idx = idx, s->n_cur = n;
     sp_tx_batch_hooks(db, msgs, n, res, reasons, score_one, &hooks, s);
+    s->cur_msgs = NULL, s->cur_idx = NULL, s->n_cur = 0;
     busy_add(s, SCORE_BUSY_EVENTS, t0, s->busy_us[SCORE_BUSY_SWEEPS] - sw0); /* less the tail sweeps */
     score_state_cache_reset(s->states);
     score_batch_reset(s->batch);
@@ -611,17 +661,15 @@ static void apply_msgs(
  * held event's promise counts for its partition's time like an applied
  * one's: it is no later than the event, and the sweeps stop before every
  * held event. */
-static int64_t msg_time(score_svc *s, const bus_msg *m, int64_t *promise)
+static int64_t msg_time(score_svc *s, const bus_msg *msgs, size_t i, int64_t *promise)
 {
-    Salespulse__V1__EnrichedInteraction *ei
-        = salespulse__v1__enriched_interaction__unpack(NULL, m->len, m->payload);
+    Salespulse__V1__EnrichedInteraction *ei = decoded_at(s, msgs, i);
     int64_t t = ei && !invalid_field(ei) ? ei->interaction->meta->occurred_at_ms : 0;
     *promise = 0;
     if (t > 0 || (ei && heartbeat(ei))) { /* an event or a heartbeat */
         *promise = ei->upstream_watermark_ms > 0 ? ei->upstream_watermark_ms : t;
-        sp_clock_observe(s->clock, m->partition, *promise);
+        sp_clock_observe(s->clock, msgs[i].partition, *promise);
     }
-    salespulse__v1__enriched_interaction__free_unpacked(ei, NULL);
     return t;
 }
 
@@ -636,6 +684,7 @@ struct ordered {
     const bus_msg *msgs;
     struct timed *o; /* the batch in time order */
     bus_msg *sub;
+    size_t *idx; /* sub[k] is msgs[idx[k]] */
     bus_result *res, *sres;
     char (*reasons)[BUS_REASON_LEN], (*sreasons)[BUS_REASON_LEN];
 };
@@ -644,9 +693,11 @@ struct ordered {
  * when the transaction is to be retried (nothing of it was kept). */
 static int apply_range(score_svc *s, sp_db *db, struct ordered *w, size_t from, size_t to)
 {
-    for (size_t k = from; k < to; k++)
+    for (size_t k = from; k < to; k++) {
         w->sub[k - from] = w->msgs[w->o[k].i];
-    apply_msgs(s, db, w->sub, to - from, w->sres, w->sreasons);
+        w->idx[k - from] = w->o[k].i;
+    }
+    apply_msgs(s, db, w->msgs, w->sub, w->idx, to - from, w->sres, w->sreasons);
     if (w->sres[0] == BUS_RETRY) return -1;
     for (size_t k = from; k < to; k++) {
         w->res[w->o[k].i] = w->sres[k - from];
@@ -707,9 +758,10 @@ static int apply_ordered(
     struct ordered w = {.msgs = msgs, .res = res, .reasons = reasons};
     w.o = malloc(n * sizeof *w.o);
     w.sub = malloc(n * sizeof *w.sub);
+    w.idx = malloc(n * sizeof *w.idx);
     w.sres = malloc(n * sizeof *w.sres);
     w.sreasons = malloc(n * BUS_REASON_LEN);
-    if (!w.o || !w.sub || !w.sres || !w.sreasons) {
+    if (!w.o || !w.sub || !w.idx || !w.sres || !w.sreasons) {
         for (size_t i = 0; i < n; i++)
             res[i] = BUS_RETRY;
         goto out;
@@ -720,7 +772,7 @@ static int apply_ordered(
         if (msgs[i].held && msgs[i].note && msgs[i].note[0] > 0) /* decoded (and observed) when first seen */
             o[i].t = msgs[i].note[0], o[i].promise = msgs[i].note[1];
         else
-            o[i].t = msg_time(s, &msgs[i], &o[i].promise);
+            o[i].t = msg_time(s, msgs, i, &o[i].promise);
         if (!msgs[i].held) s->hold_seen_ms = -1; /* new input: the stop countdown starts over */
     }
     qsort(o, n, sizeof *o, timed_cmp);
@@ -785,6 +837,7 @@ static int apply_ordered(
 out:
     free(w.o);
     free(w.sub);
+    free(w.idx);
     free(w.sres);
     free(w.sreasons);
     return 1;
@@ -796,6 +849,13 @@ void score_svc_batch(
     score_svc *s = arg;
     score_svc_reload(s);
     health_truncate(s, s->n_health_kept); /* notes of a batch that did not commit */
+    decoded_free(s);
+    if (n && !(s->dec = calloc(n, sizeof *s->dec))) {
+        for (size_t i = 0; i < n; i++)
+            res[i] = BUS_RETRY;
+        return;
+    }
+    s->n_dec = n;
     if (s->sweep_done_ms <= 0) { /* after a start: how far the sweeps got (0 again on failure) */
         int64_t last = 0;
         if (sweeps_last(db, &last) == SP_OK) s->sweep_done_ms = last;
@@ -806,8 +866,9 @@ void score_svc_batch(
         sweep_origin(s, db);
     if (sp_clock_kind_of(s->clock) != SP_CLOCK_EVENT || !apply_ordered(s, db, msgs, n, res, reasons)) {
         sweep_catch_up(s, db);
-        apply_msgs(s, db, msgs, n, res, reasons);
+        apply_msgs(s, db, msgs, msgs, NULL, n, res, reasons);
     }
+    decoded_free(s);
     health_flush(s, db);
     score_svc_sweep(s, db, NULL);
     promise_send(s, 0); /* behind the batch's and the sweeps' signals */
@@ -1473,4 +1534,5 @@ void score_svc_clear(score_svc *s)
     s->batch = NULL;
     score_memo_destroy(s->memo);
     s->memo = NULL;
+    decoded_free(s);
 }

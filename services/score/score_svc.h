@@ -78,6 +78,12 @@ typedef struct score_svc {
     int64_t hold_flush_ms; /* the input stopped this long (wall): apply what is held; 0: 3 s */
     int64_t hold_seen_ms, hold_since_wall_ms; /* the clock when the input stopped, and since when */
     const char *upstream_bootstrap, *upstream_group, *upstream_topic; /* its lag: has the input stopped? */
+    /* the batch's messages decoded once, on first use (score_svc_batch) */
+    struct score_decoded *dec; /* aligned with the batch; freed when it ends */
+    size_t n_dec;
+    const bus_msg *cur_msgs; /* the messages of the transaction running (apply_msgs) */
+    const size_t *cur_idx; /* their indexes in the batch; NULL: the batch itself */
+    size_t n_cur;
     sp_watermark wm; /* the promise's heartbeats to sp-route */
 } score_svc;
 

@@ -375,6 +375,46 @@ static void test_unanswered_inbound_levels(void **state)
     F.svc.sweep_every_ms = DAY;
 }
 
+static void customer_new(const char *cust);
+
+/* What answers an inbound message (the unanswered fact's two lookups): the
+ * rep's outbound on the deal, or to the deal's customer with no deal id
+ * (an e-mail reply); not one to another customer, nor one before it. */
+static void test_unanswered_answer_paths(void **state)
+{
+    (void)state;
+    const char *how[] = {"none", "deal", "customer", "other", "before"};
+    int want_met[] = {1, 0, 0, 1, 1};
+    int64_t t = T0 + 120 * DAY;
+    for (int k = 0; k < 5; k++) {
+        char cust[96], other[96], deal[96], ev[128];
+        snprintf(cust, sizeof cust, "%s-UA%d", F.pfx, k);
+        snprintf(other, sizeof other, "%s-UA%d-x", F.pfx, k);
+        snprintf(deal, sizeof deal, "%s-UA%d-D", F.pfx, k);
+        customer_new(cust);
+        customer_new(other);
+        sql("INSERT INTO deals (id, customer_id, name, stage, stage_since, owner_rep_id, created_at, "
+            "last_status_update_at) VALUES ('%s', '%s', 'x', 'demo', score_ts(%lld), '%s-R', score_ts(%lld), "
+            "score_ts(%lld))",
+            deal, cust, (long long)(t - 10 * DAY), F.pfx, (long long)(t - 10 * DAY),
+            (long long)(t - 10 * DAY));
+        sql("INSERT INTO deal_stage_history VALUES ('%s', '%s-sc', '', 'demo', score_ts(%lld))", deal, deal,
+            (long long)(t - 10 * DAY));
+        snprintf(ev, sizeof ev, "%s-in", deal);
+        ins_interaction(ev, t, cust, deal, "wecom", "inbound", 1, "{}");
+        snprintf(ev, sizeof ev, "%s-out", deal);
+        if (k == 1) ins_interaction(ev, t + 2 * HOUR, cust, deal, "wecom", "outbound", 0, NULL);
+        if (k == 2) ins_interaction(ev, t + 2 * HOUR, cust, NULL, "email", "outbound", 0, NULL);
+        if (k == 3) ins_interaction(ev, t + 2 * HOUR, other, NULL, "email", "outbound", 0, NULL);
+        if (k == 4) ins_interaction(ev, t - 2 * HOUR, cust, NULL, "email", "outbound", 0, NULL);
+        score_eval e;
+        assert_int_equal(score_facts_eval(F.db, F.svc.rules, F.cal, SCORE_UNANSWERED_INBOUND, deal, NULL,
+                             t + 30 * HOUR, &e),
+            SP_OK);
+        if (e.obs.met != want_met[k]) fail_msg("answer %s: met %d, want %d", how[k], e.obs.met, want_met[k]);
+    }
+}
+
 static void test_poison_dead_lettered(void **state)
 {
     (void)state;
@@ -1150,6 +1190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stale_raise_clear_redeliver_replay),
         cmocka_unit_test(test_unanswered_inbound_levels),
+        cmocka_unit_test(test_unanswered_answer_paths),
         cmocka_unit_test(test_poison_dead_lettered),
         cmocka_unit_test(test_batch_with_poison_keeps_the_rest),
         cmocka_unit_test(test_watermark_heartbeat),
