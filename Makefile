@@ -192,7 +192,7 @@ demo: all
 scenario: all
 	@test -n "$(DIR)" || { echo "usage: make scenario DIR=path/with/org.json,crm.json,events.ndjson" >&2; exit 2; }
 	bash deploy/local/scenario.sh $(DIR)
-bench: all $(BENCH_BINS)
+bench: all $(BENCH_BINS) $(BUILD)/test/integration/itest_score
 	bash tests/bench/run.sh
 eval: all
 	bash tests/eval/run.sh
