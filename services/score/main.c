@@ -115,11 +115,12 @@ int main(int argc, char **argv)
     sp_info(
         "sp-score: %lu events, %lu duplicates, %lu dead, %lu signals, %lu sweep boundaries, %lu events "
         "applied ahead of their sweeps (%lu deferrals, %lu partition pauses), %lu fact queries read ahead "
-        "in %lu pipelines; busy %.1f s on events, %.1f s on sweeps, %.1f s on deal health",
+        "in %lu pipelines, %lu deals re-scored by daily refreshes; busy %.1f s on events, %.1f s on sweeps, "
+        "%.1f s on deal health",
         ss.events, ss.duplicates, ss.dead, ss.signals, ss.boundaries, ss.applied_ahead,
         (unsigned long)st.deferred, (unsigned long)st.pauses, ss.prefetched, ss.prefetch_rounds,
-        (double)ss.busy_us[SCORE_BUSY_EVENTS] / 1e6, (double)ss.busy_us[SCORE_BUSY_SWEEPS] / 1e6,
-        (double)ss.busy_us[SCORE_BUSY_HEALTH] / 1e6);
+        ss.health_refreshed, (double)ss.busy_us[SCORE_BUSY_EVENTS] / 1e6,
+        (double)ss.busy_us[SCORE_BUSY_SWEEPS] / 1e6, (double)ss.busy_us[SCORE_BUSY_HEALTH] / 1e6);
 out:
     sp_service_destroy(&svc);
     score_svc_clear(&ss);

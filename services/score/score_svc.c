@@ -325,6 +325,52 @@ static void health_flush(score_svc *s, sp_db *db)
     busy_add(s, SCORE_BUSY_HEALTH, t0, 0);
 }
 
+#define HEALTH_REFRESH_ROUND 2000 /* open deals a refresh re-scores between two batches */
+
+/* Once a local day began (sweeps_done), every open deal is re-scored at
+ * that boundary: days in stage, an overdue next step and the gap since the
+ * last contact move without any event, and the deal nobody touches is the
+ * one whose score matters. HEALTH_REFRESH_ROUND deals a call (between
+ * batches, in deal id order), until a round finds fewer. A failed read is
+ * retried at the next call; a failed re-score leaves those scores as they
+ * were (health_flush). */
+static void health_refresh(score_svc *s, sp_db *db)
+{
+    if (s->health_refresh_ms <= 0 || s->n_health != s->n_health_kept) return;
+    char t[32], lim[16];
+    snprintf(t, sizeof t, "%lld", (long long)s->health_refresh_ms);
+    snprintf(lim, sizeof lim, "%d", HEALTH_REFRESH_ROUND);
+    const char *p[3] = {t, s->health_refresh_after, lim};
+    PGresult *r = NULL;
+    int64_t t0 = sp_mono_us();
+    /* not opened later, not scored at or after the boundary (an event did) */
+    sp_err rv = sp_db_exec(db,
+        "SELECT d.id FROM deals d LEFT JOIN deal_health h ON h.deal_id = d.id "
+        "WHERE d.is_open AND d.id > $2 AND d.created_at <= score_ts($1::bigint) "
+        "AND (h.updated_at IS NULL OR h.updated_at < score_ts($1::bigint)) ORDER BY d.id LIMIT $3::int",
+        3, p, &r);
+    busy_add(s, SCORE_BUSY_HEALTH, t0, 0);
+    if (rv != SP_OK) {
+        sp_warn("deal health refresh: %s", sp_db_errmsg(db));
+        return;
+    }
+    int n = PQntuples(r);
+    for (int i = 0; i < n && rv == SP_OK; i++)
+        rv = health_note(s, PQgetvalue(r, i, 0), s->health_refresh_ms);
+    if (rv == SP_OK && n > 0)
+        snprintf(s->health_refresh_after, sizeof s->health_refresh_after, "%s", PQgetvalue(r, n - 1, 0));
+    PQclear(r);
+    if (rv != SP_OK) { /* out of memory: this round again later */
+        health_truncate(s, s->n_health_kept);
+        return;
+    }
+    s->n_health_kept = s->n_health;
+    s->health_refreshed += (unsigned long)n;
+    if (n < HEALTH_REFRESH_ROUND) s->health_refresh_ms = 0; /* the last round */
+    s->health_due_ms = 0; /* now */
+    health_flush(s, db);
+}
+
 /* score_enriched_each's callback: one evaluation of the event at now */
 struct eval_arg {
     score_svc *s;
@@ -871,6 +917,7 @@ void score_svc_batch(
     decoded_free(s);
     health_flush(s, db);
     score_svc_sweep(s, db, NULL);
+    health_refresh(s, db);
     promise_send(s, 0); /* behind the batch's and the sweeps' signals */
 }
 
@@ -880,6 +927,7 @@ void score_svc_idle(void *arg, sp_db *db)
     score_svc_reload(s);
     health_flush(s, db); /* the last notes once due, also when the input stops */
     score_svc_sweep(s, db, NULL);
+    health_refresh(s, db);
     promise_send(s, 1);
 }
 
@@ -1426,6 +1474,13 @@ static void sweeps_done(score_svc *s, int64_t done, size_t ran)
 {
     if (ran) s->first_visit_stale = 0; /* while stale every sweep judged them all */
     s->boundaries += ran;
+    /* a local day began: the open deals' health at its boundary (a refresh
+     * under way starts over there) */
+    if (ran && s->sweep_done_ms > 0 && done > s->sweep_done_ms
+        && score_sweep_crosses(s->cal, s->sweep_done_ms, done, 0)) {
+        s->health_refresh_ms = done;
+        s->health_refresh_after[0] = '\0';
+    }
     if (done > s->sweep_done_ms) s->sweep_done_ms = done;
 }
 

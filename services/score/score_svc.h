@@ -54,6 +54,9 @@ typedef struct score_svc {
     size_t n_health_kept; /* notes of committed batches; the rest belong to the batch running */
     int64_t health_every_ms; /* re-score at most this often (wall); 0: after every batch */
     int64_t health_due_ms; /* wall time of the next re-score */
+    int64_t health_refresh_ms; /* a local day began at this boundary: every open deal is re-scored; 0: none */
+    char health_refresh_after[128]; /* the last deal id of the refresh's previous round */
+    unsigned long health_refreshed; /* deals re-scored by refreshes */
     score_state_cache *states; /* the current transaction's states; created on first use */
     struct score_batch *batch; /* the optimistic pass's prefetch; created on first use */
     int memo_live; /* the memo may answer: the transaction's rows stand still (optimistic pass, sweeps) */

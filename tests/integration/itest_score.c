@@ -1097,6 +1097,60 @@ static void test_failed_stretch_stops_sweeps(void **state)
     event_clock_end(manual);
 }
 
+/* A local day begins: every open deal is re-scored at that boundary - one
+ * no event touched (never scored) and one scored two days before - but not
+ * one opened after it; sweeps within a day re-score nothing. */
+static void test_health_refresh_daily(void **state)
+{
+    (void)state;
+    char cust[96], quiet[96], old[96], later[96];
+    snprintf(cust, sizeof cust, "%s-HR", F.pfx);
+    snprintf(quiet, sizeof quiet, "%s-HR-quiet", F.pfx);
+    snprintf(old, sizeof old, "%s-HR-old", F.pfx);
+    snprintf(later, sizeof later, "%s-HR-later", F.pfx);
+    customer_new(cust);
+    /* a local midnight (Asia/Shanghai, the calendar's zone) */
+    int64_t mid = calendar_day_start_ms(F.cal, calendar_local_day(F.cal, T0 + 300 * DAY) + 1);
+    const char *ids[3] = {quiet, old, later};
+    int64_t created[3] = {mid - 20 * DAY, mid - 20 * DAY, mid + 5 * DAY};
+    for (int k = 0; k < 3; k++) {
+        sql("INSERT INTO deals (id, customer_id, name, stage, stage_since, owner_rep_id, created_at, "
+            "last_status_update_at) VALUES ('%s', '%s', 'x', 'demo', score_ts(%lld), '%s-HRR', "
+            "score_ts(%lld), "
+            "score_ts(%lld))",
+            ids[k], cust, (long long)created[k], F.pfx, (long long)created[k], (long long)created[k]);
+        sql("INSERT INTO deal_stage_history VALUES ('%s', '%s-sc', '', 'demo', score_ts(%lld))", ids[k],
+            ids[k], (long long)created[k]);
+    }
+    sql("INSERT INTO deal_health VALUES ('%s', 50, 'yellow', '{}', score_ts(%lld))", old,
+        (long long)(mid - 2 * DAY));
+#define AT "SELECT coalesce((SELECT score_ms(updated_at) FROM deal_health WHERE deal_id = '%s'), 0)"
+    sweeps_restart();
+    F.svc.sweep_every_ms = HOUR;
+    sweep_to(mid - 2 * HOUR); /* the first sweep since the start: no day began since one */
+    score_svc_idle(&F.svc, F.db);
+    sweep_to(mid - HOUR);
+    score_svc_idle(&F.svc, F.db);
+    assert_int_equal(sql_int(AT, quiet), 0);
+    assert_int_equal(sql_int(AT, old), mid - 2 * DAY);
+    sweep_to(mid + HOUR); /* boundaries mid and mid + 1 h */
+    score_svc_idle(&F.svc, F.db);
+    assert_int_equal(sql_int(AT, quiet), mid + HOUR);
+    assert_int_equal(sql_int(AT, old), mid + HOUR);
+    assert_int_equal(sql_int(AT, later), 0);
+    assert_int_equal(
+        sql_int("SELECT jsonb_array_length(dims->'dimensions') FROM deal_health WHERE deal_id = '%s'", quiet),
+        10);
+    assert_int_equal(F.svc.health_refresh_ms, 0); /* done in one round */
+    sweep_to(mid + 2 * HOUR); /* the same day: nothing again */
+    sql("UPDATE deal_health SET updated_at = score_ts(%lld) WHERE deal_id = '%s'", (long long)(mid - DAY),
+        old);
+    score_svc_idle(&F.svc, F.db);
+    assert_int_equal(sql_int(AT, old), mid - DAY);
+    F.svc.sweep_every_ms = DAY;
+#undef AT
+}
+
 /* --- measurements (SP_SCORE_BENCH=1) ---------------------------------------------- */
 
 static void test_bench(void **state)
@@ -1214,6 +1268,7 @@ int main(void)
         cmocka_unit_test(test_sweep_lock_skips),
         cmocka_unit_test(test_uncommitted_tail_not_counted),
         cmocka_unit_test(test_failed_stretch_stops_sweeps),
+        cmocka_unit_test(test_health_refresh_daily),
         cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
