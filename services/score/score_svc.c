@@ -6,6 +6,7 @@
 #include "salespulse/v1/enriched.pb-c.h"
 #include "score/batch.h"
 #include "score/health_db.h"
+#include "score/rollups.h"
 #include "score/score_facts.h"
 #include "score/signal_msg.h"
 #include "score/sqlbuf.h"
@@ -369,6 +370,28 @@ static void health_refresh(score_svc *s, sp_db *db)
     if (n < HEALTH_REFRESH_ROUND) s->health_refresh_ms = 0; /* the last round */
     s->health_due_ms = 0; /* now */
     health_flush(s, db);
+}
+
+/* The roll-ups as of the boundary a local day began at (rollups.h), in a
+ * transaction of their own; derived data: a failure is warned and the next
+ * day counts again. */
+static void rollups_flush(score_svc *s, sp_db *db)
+{
+    if (s->rollups_due_ms <= 0) return;
+    int64_t t0 = sp_mono_us();
+    long rows = 0;
+    sp_err rv = sp_db_begin(db);
+    /* a plan of its own: a generic plan made on small tables scans big ones */
+    if (rv == SP_OK) rv = sp_db_exec(db, "SET LOCAL plan_cache_mode = force_custom_plan", 0, NULL, NULL);
+    if (rv == SP_OK) rv = score_rollups_write(db, s->rules, s->cal, s->rollups_due_ms, &rows);
+    if (rv == SP_OK) rv = sp_db_commit(db);
+    if (rv != SP_OK) {
+        sp_warn("roll-ups not written: %s: %s", sp_strerror(rv), sp_db_errmsg(db));
+        sp_db_rollback(db);
+    }
+    sp_log_event(SP_LOG_DEBUG, "", "roll-ups as of %lld: %ld rows", (long long)s->rollups_due_ms, rows);
+    s->rollups_due_ms = 0;
+    busy_add(s, SCORE_BUSY_HEALTH, t0, 0);
 }
 
 /* score_enriched_each's callback: one evaluation of the event at now */
@@ -917,6 +940,7 @@ void score_svc_batch(
     decoded_free(s);
     health_flush(s, db);
     score_svc_sweep(s, db, NULL);
+    rollups_flush(s, db);
     health_refresh(s, db);
     promise_send(s, 0); /* behind the batch's and the sweeps' signals */
 }
@@ -927,6 +951,7 @@ void score_svc_idle(void *arg, sp_db *db)
     score_svc_reload(s);
     health_flush(s, db); /* the last notes once due, also when the input stops */
     score_svc_sweep(s, db, NULL);
+    rollups_flush(s, db);
     health_refresh(s, db);
     promise_send(s, 1);
 }
@@ -1474,11 +1499,11 @@ static void sweeps_done(score_svc *s, int64_t done, size_t ran)
 {
     if (ran) s->first_visit_stale = 0; /* while stale every sweep judged them all */
     s->boundaries += ran;
-    /* a local day began: the open deals' health at its boundary (a refresh
-     * under way starts over there) */
+    /* a local day began: the open deals' health and the roll-ups at its
+     * boundary (a refresh under way starts over there) */
     if (ran && s->sweep_done_ms > 0 && done > s->sweep_done_ms
         && score_sweep_crosses(s->cal, s->sweep_done_ms, done, 0)) {
-        s->health_refresh_ms = done;
+        s->health_refresh_ms = s->rollups_due_ms = done;
         s->health_refresh_after[0] = '\0';
     }
     if (done > s->sweep_done_ms) s->sweep_done_ms = done;

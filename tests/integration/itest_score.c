@@ -18,6 +18,7 @@
 #include "salespulse/v1/enriched.pb-c.h"
 #include "salespulse/v1/signal.pb-c.h"
 #include "score/calendar.h"
+#include "score/rollups.h"
 #include "score/rules.h"
 #include "score/score_facts.h"
 #include "watermark.h"
@@ -1142,6 +1143,11 @@ static void test_health_refresh_daily(void **state)
         sql_int("SELECT jsonb_array_length(dims->'dimensions') FROM deal_health WHERE deal_id = '%s'", quiet),
         10);
     assert_int_equal(F.svc.health_refresh_ms, 0); /* done in one round */
+    /* the roll-ups as of the same boundary: the deals entered demo 20 days before */
+    assert_int_equal(sql_int("SELECT as_of_ms FROM score_rollups WHERE subject_type = 'rep' AND subject_id = "
+                             "'%s-HRR' AND metric = 'conversion:demo_to_proposal' AND win = '30d'",
+                         F.pfx),
+        mid + HOUR);
     sweep_to(mid + 2 * HOUR); /* the same day: nothing again */
     sql("UPDATE deal_health SET updated_at = score_ts(%lld) WHERE deal_id = '%s'", (long long)(mid - DAY),
         old);
@@ -1149,6 +1155,91 @@ static void test_health_refresh_daily(void **state)
     assert_int_equal(sql_int(AT, old), mid - DAY);
     F.svc.sweep_every_ms = DAY;
 #undef AT
+}
+
+/* Roll-ups (rollups.h): a rep of a team of a region (the region through
+ * the team); five deals entered demo, four 10 days before the boundary (one
+ * went on to proposal) and one 100 days before (it did too): demo ->
+ * proposal is 1 of 4 over 30 days, 2 of 5 over 180. Three new leads on the
+ * boundary week's Monday 09:00: answered in 2 h, visited after 60 h, not
+ * answered 49 h on; an imported one does not count: 2 of 3 late. */
+static void test_rollups(void **state)
+{
+    (void)state;
+    const char *x = F.pfx;
+    int y, w;
+    calendar_iso_week(calendar_local_day(F.cal, T0 + 400 * DAY), &y, &w);
+    int32_t monday = calendar_iso_week_monday(y, w);
+    int64_t t = calendar_day_start_ms(F.cal, monday + 2) + 10 * HOUR,
+            mon9 = calendar_day_start_ms(F.cal, monday) + 9 * HOUR;
+    sql("INSERT INTO regions (id, name) VALUES ('%s-UG', 'g')", x);
+    sql("INSERT INTO teams (id, name, region_id) VALUES ('%s-UT', 't', '%s-UG')", x, x);
+    sql("INSERT INTO people (id, name, role, team_id) VALUES ('%s-UR', 'r', 'rep', '%s-UT')", x, x);
+    sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s-UC0', '%s-UR', score_ts(%lld))", x,
+        x, (long long)(t - 300 * DAY));
+    for (int k = 1; k <= 5; k++) {
+        int64_t demo = t - (k == 5 ? 100 : 10) * DAY;
+        sql("INSERT INTO deals (id, customer_id, name, stage, stage_since, owner_rep_id, created_at, "
+            "last_status_update_at) VALUES ('%s-UD%d', '%s-UC0', 'x', 'demo', score_ts(%lld), '%s-UR', "
+            "score_ts(%lld), score_ts(%lld))",
+            x, k, x, (long long)demo, x, (long long)(t - 200 * DAY), (long long)demo);
+        sql("INSERT INTO deal_stage_history VALUES ('%s-UD%d', '%s-UD%d-h1', 'qualified', 'demo', "
+            "score_ts(%lld))",
+            x, k, x, k, (long long)demo);
+        if (k == 1 || k == 5)
+            sql("INSERT INTO deal_stage_history VALUES ('%s-UD%d', '%s-UD%d-h2', 'demo', 'proposal', "
+                "score_ts(%lld))",
+                x, k, x, k, (long long)(demo + 5 * DAY));
+    }
+    for (int k = 1; k <= 4; k++) {
+        char cust[96], ev[128];
+        snprintf(cust, sizeof cust, "%s-UL%d", x, k);
+        sql("INSERT INTO customers (id, owner_rep_id, created_at) VALUES ('%s', '%s-UR', score_ts(%lld))",
+            cust, x, (long long)mon9);
+        sql("INSERT INTO deals (id, customer_id, name, stage, stage_since, owner_rep_id, created_at, "
+            "last_status_update_at, imported_last_status_update_at) VALUES ('%s-L', '%s', 'x', 'lead', "
+            "score_ts(%lld), '%s-UR', score_ts(%lld), score_ts(%lld), %s)",
+            cust, cust, (long long)mon9, x, (long long)mon9, (long long)mon9,
+            k == 4 ? "score_ts(0)" : "NULL");
+        snprintf(ev, sizeof ev, "%s-first", cust);
+        if (k == 1) ins_interaction(ev, mon9 + 2 * HOUR, cust, NULL, "wecom", "outbound", 0, NULL);
+        if (k == 2) {
+            ins_interaction(ev, mon9 + 60 * HOUR, cust, NULL, "activity", "internal", 0, NULL);
+            sql("UPDATE interactions SET activity_kind = 'visit' WHERE event_id = '%s'", ev);
+        }
+    }
+    long rows = 0;
+    assert_int_equal(sp_db_begin(F.db), SP_OK);
+    assert_int_equal(score_rollups_write(F.db, F.svc.rules, F.cal, t, &rows), SP_OK);
+    assert_int_equal(sp_db_commit(F.db), SP_OK);
+    assert_true(rows >= 15);
+#define RU(type, id, metric, win)                                                                            \
+    sql_int("SELECT coalesce((SELECT num * 1000 + den FROM score_rollups WHERE subject_type = '%s' AND "     \
+            "subject_id = '%s-%s' AND metric = '%s' AND win = '%s'), -1)",                                   \
+        type, x, id, metric, win)
+    char wk[16];
+    snprintf(wk, sizeof wk, "%04d-W%02d", y, w);
+    const char *types[3] = {"rep", "team", "region"}, *ids[3] = {"UR", "UT", "UG"};
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(RU(types[k], ids[k], "conversion:demo_to_proposal", "30d"), 1004);
+        assert_int_equal(RU(types[k], ids[k], "conversion:demo_to_proposal", "180d"), 2005);
+        assert_int_equal(RU(types[k], ids[k], "conversion:proposal_to_negotiation", "180d"), 2);
+        assert_int_equal(RU(types[k], ids[k], "conversion:lead_to_qualified", "30d"), -1); /* none entered */
+        assert_int_equal(RU(types[k], ids[k], "first_visit_timeout_share", wk), 2003);
+    }
+    assert_int_equal(
+        sql_int("SELECT round(rate * 100) FROM score_rollups WHERE subject_type = 'team' AND "
+                "subject_id = '%s-UT' AND metric = 'conversion:demo_to_proposal' AND win = '30d'",
+            x),
+        25);
+    /* 40 days on, nothing entered demo in 30 days: those rows go, the 180-day ones stay */
+    assert_int_equal(sp_db_begin(F.db), SP_OK);
+    assert_int_equal(score_rollups_write(F.db, F.svc.rules, F.cal, t + 40 * DAY, NULL), SP_OK);
+    assert_int_equal(sp_db_commit(F.db), SP_OK);
+    assert_int_equal(RU("team", "UT", "conversion:demo_to_proposal", "30d"), -1);
+    assert_int_equal(RU("team", "UT", "conversion:demo_to_proposal", "180d"), 2005);
+    assert_int_equal(RU("team", "UT", "first_visit_timeout_share", wk), 2003); /* a week's row stays */
+#undef RU
 }
 
 /* --- measurements (SP_SCORE_BENCH=1) ---------------------------------------------- */
@@ -1269,6 +1360,7 @@ int main(void)
         cmocka_unit_test(test_uncommitted_tail_not_counted),
         cmocka_unit_test(test_failed_stretch_stops_sweeps),
         cmocka_unit_test(test_health_refresh_daily),
+        cmocka_unit_test(test_rollups),
         cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
