@@ -65,7 +65,8 @@ static long tag_rows(PGresult *r)
     return n && *n ? strtol(n, NULL, 10) : 0;
 }
 
-sp_err score_rollups_write(sp_db *db, const score_rules *r, const score_calendar *cal, int64_t at_ms, long *rows)
+sp_err score_rollups_write(
+    sp_db *db, const score_rules *r, const score_calendar *cal, int64_t at_ms, long *rows)
 {
     if (!db || !r || !cal) return SP_EINVAL;
     if (rows) *rows = 0;
@@ -93,8 +94,9 @@ sp_err score_rollups_write(sp_db *db, const score_rules *r, const score_calendar
     PQclear(res);
     res = NULL;
     /* a window that no longer counts an owner: its old row would read as current */
-    if ((rv = sp_db_exec(db, "DELETE FROM score_rollups WHERE metric LIKE 'conversion:%' AND as_of_ms < $1::bigint",
-             1, pd, NULL))
+    if ((rv = sp_db_exec(db,
+             "DELETE FROM score_rollups WHERE metric LIKE 'conversion:%' AND as_of_ms < $1::bigint", 1, pd,
+             NULL))
         != SP_OK)
         return rv;
     if ((rv = sp_db_exec(db, SQL_FIRST_VISIT, 4, pf, &res)) != SP_OK) return rv;

@@ -31,6 +31,7 @@
  * statements; the conversion rows not counted again are deleted). *rows
  * (may be NULL): rows written. SP_EINVAL on a NULL argument; SP_EDB /
  * SP_EDBDOWN from the database (the caller rolls back). */
-sp_err score_rollups_write(sp_db *db, const score_rules *r, const score_calendar *cal, int64_t at_ms, long *rows);
+sp_err score_rollups_write(
+    sp_db *db, const score_rules *r, const score_calendar *cal, int64_t at_ms, long *rows);
 
 #endif

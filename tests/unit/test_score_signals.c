@@ -285,6 +285,25 @@ static void test_competitor_surge(void **state)
         {3, C, SCORE_TR_NONE, 3},
     };
     RUN("competitor_surge mentions", build_surge_mentions, mentions);
+    /* the clear path: out of the band for the 72 h clear delay */
+    static const struct {
+        double visits;
+        int64_t at;
+        score_transition want;
+    } later[] = {
+        {5, 0, SCORE_TR_RAISED},
+        {3, 1 * HOUR, SCORE_TR_NONE}, /* out of the band: pending */
+        {3, 72 * HOUR, SCORE_TR_NONE}, /* 71 h out */
+        {3, 73 * HOUR, SCORE_TR_CLEARED},
+    };
+    score_state st = {0};
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+        score_eval ev;
+        score_transition tr;
+        build_surge_visits(later[i].visits, NOW + later[i].at, &ev);
+        assert_int_equal(score_state_apply(&st, &ev.obs, &R.rule[ev.kind], NOW + later[i].at, &tr), SP_OK);
+        if (tr != later[i].want) fail_msg("competitor_surge clear row %zu: %s", i, score_transition_name(tr));
+    }
     score_eval e;
     build_surge_mentions(2, NOW, &e);
     assert_int_equal(e.n_ids, 2); /* the 15-day-old mention is not evidence */
@@ -309,8 +328,8 @@ static void test_demo_refused_twice(void **state)
 {
     (void)state;
     static const row rows[] = {
-        {1, F, SCORE_TR_NONE, 0}, {2, F, SCORE_TR_RAISED, 2},
-        {1, C, SCORE_TR_CLEARED, 0}, /* one refusal aged out of the window */
+        {1, F, SCORE_TR_NONE, 0}, {2, F, SCORE_TR_RAISED, 2}, {3, F, SCORE_TR_RAISED, 2}, /* above */
+        {1, C, SCORE_TR_CLEARED, 0}, /* refusals aged out of the window */
     };
     RUN("deal.demo_refused_twice", build_demo, rows);
     score_eval e;
@@ -506,6 +525,32 @@ static void test_key_action_missing(void **state)
     days[1].completed = 1;
     assert_int_equal(score_eval_key_action_missing(&f, &R, thu, &e), SP_OK);
     assert_true(!e.obs.met && e.obs.value == 1);
+    /* the state: at (Thursday, 3 missed) raised, above (Friday, 4) updated, a completed
+     * action (the run is 1 day) cleared; below (Wednesday, 2) nothing */
+    days[1].completed = 0;
+    score_day_actions more[] = {{mon, 2, 0}, {mon + 1, 3, 0}, {mon + 2, 1, 0}, {mon + 3, 1, 0}};
+    f.days = more;
+    f.n_days = 4;
+    static const struct {
+        int64_t at;
+        int completed_thu;
+        score_transition want;
+    } ka[] = {
+        {-DAY, 0, SCORE_TR_NONE}, {0, 0, SCORE_TR_RAISED}, {DAY, 0, SCORE_TR_NONE},
+        {DAY + HOUR, 1, SCORE_TR_CLEARED}, {DAY, 0, SCORE_TR_RAISED}, /* fresh (below) */
+    };
+    score_state st = {0};
+    for (size_t i = 0; i < sizeof ka / sizeof ka[0]; i++) {
+        score_transition tr;
+        more[3].completed = ka[i].completed_thu;
+        if (i == 4) memset(&st, 0, sizeof st);
+        assert_int_equal(score_eval_key_action_missing(&f, &R, thu + ka[i].at, &e), SP_OK);
+        assert_int_equal(score_state_apply(&st, &e.obs, &R.rule[e.kind], thu + ka[i].at, &tr), SP_OK);
+        if (tr != ka[i].want)
+            fail_msg("key_action_missing row %zu: %s (value %g)", i, score_transition_name(tr), e.obs.value);
+    }
+    f.days = days;
+    f.n_days = 3;
     /* Around 春节 2026: Fri 02-13, Sat 02-14 (调休 working day), holidays 02-15..23, Tue 02-24. */
     int32_t f13 = calendar_day_from_ymd(2026, 2, 13);
     score_day_actions cny[] = {{f13, 1, 0}, {f13 + 1, 1, 0}, {f13 + 11, 2, 0}};
@@ -571,6 +616,17 @@ static void test_first_visit_timeout(void **state)
     assert_true(has_tag(&e, "week:2026-W09") && has_tag(&e, "week:2026-W10")
         && has_tag(&e, "assignee:region_supervisors"));
     assert_non_null(strstr(e.explanation_en, "2026-W10 60% (6/10)"));
+    /* the week after: 40% is inside the band (> 36%): held; 30% clears */
+    score_week_leads w3[] = {{202610, 10, 6}, {202611, 10, 4}};
+    f.weeks = w3;
+    assert_int_equal(score_eval_first_visit_timeout(&f, &R, next_week + 7 * DAY, &e), SP_OK);
+    assert_int_equal(score_state_apply(&st, &e.obs, &R.rule[e.kind], next_week + 7 * DAY, &tr), SP_OK);
+    assert_int_equal(tr, SCORE_TR_NONE);
+    assert_true(st.active);
+    w3[1].timed_out = 3;
+    assert_int_equal(score_eval_first_visit_timeout(&f, &R, next_week + 7 * DAY + HOUR, &e), SP_OK);
+    assert_int_equal(score_state_apply(&st, &e.obs, &R.rule[e.kind], next_week + 7 * DAY + HOUR, &tr), SP_OK);
+    assert_int_equal(tr, SCORE_TR_CLEARED);
     /* 48 h timeout of one lead */
     assert_false(score_first_visit_timed_out(&R, 0, 48 * HOUR, 100 * HOUR));
     assert_true(score_first_visit_timed_out(&R, 0, 48 * HOUR + 1, 100 * HOUR));
