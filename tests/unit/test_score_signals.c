@@ -525,8 +525,9 @@ static void test_key_action_missing(void **state)
     days[1].completed = 1;
     assert_int_equal(score_eval_key_action_missing(&f, &R, thu, &e), SP_OK);
     assert_true(!e.obs.met && e.obs.value == 1);
-    /* the state: at (Thursday, 3 missed) raised, above (Friday, 4) updated, a completed
-     * action (the run is 1 day) cleared; below (Wednesday, 2) nothing */
+    /* the state: below (Wednesday, 2 missed) nothing, at (Thursday, 3) raised, above
+     * (Friday, 4) still raised (a longer run is no new evidence), an action completed on
+     * Thursday ends the run: cleared; above from a fresh state (Friday) raised */
     days[1].completed = 0;
     score_day_actions more[] = {{mon, 2, 0}, {mon + 1, 3, 0}, {mon + 2, 1, 0}, {mon + 3, 1, 0}};
     f.days = more;
