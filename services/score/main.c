@@ -2,7 +2,9 @@
 #include "config.h"
 #include "err.h"
 #include "log.h"
+#include "bus.h"
 #include "score/calendar.h"
+#include "score/event_lock.h"
 #include "score/rules.h"
 #include "score/score_svc.h"
 #include "service.h"
@@ -46,7 +48,7 @@ static const sp_config_row rows[] = {
     SP_CONFIG_END,
 };
 
-static volatile sig_atomic_t reload_asked;
+static volatile sig_atomic_t reload_asked, standby_stop;
 
 static void on_hup(int sig)
 {
@@ -60,6 +62,7 @@ int main(int argc, char **argv)
     sp_config_main(argc, argv, "sp-score", "", rows, &cfg);
     score_svc ss = {.signals_topic = SP_TOPIC_SIGNALS, .tenant_id = cfg.tenant_id, .reload = &reload_asked};
     score_calendar *cal = NULL;
+    score_event_lock *event_lock = NULL;
     sp_service svc = {0};
     char rules_path[1024], cal_path[1024], err[512];
     int code = 2;
@@ -92,6 +95,18 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGHUP, &sa, NULL);
     code = 1;
+    if (!strcmp(cfg.svc.clock, "event")) {
+        /* one instance applies events in event time; the others stand by
+         * outside the consumer group (event_lock.h) */
+        sp_log_level lvl = SP_LOG_INFO;
+        sp_log_level_parse(cfg.svc.log_level, &lvl);
+        sp_log_init("sp-score", lvl);
+        bus_install_stop_signals(&standby_stop);
+        sp_err lr = score_event_lock_take(cfg.svc.pg_url, cfg.svc.http_addr, &standby_stop, &event_lock);
+        if (lr == SP_ECLOSED) code = 0; /* stopped while standing by */
+        if (lr != SP_OK) goto out;
+        ss.event_lock = event_lock;
+    }
     if (sp_service_init(&svc, "sp-score", &cfg.svc, SP_TOPIC_ENRICHED, score_svc_batch, &ss) != SP_OK)
         goto out;
     svc.on_idle = score_svc_idle;
@@ -124,6 +139,7 @@ int main(int argc, char **argv)
 out:
     sp_service_destroy(&svc);
     score_svc_clear(&ss);
+    score_event_lock_destroy(event_lock); /* after the last commit */
     calendar_destroy(cal);
     sp_config_free(rows, &cfg);
     return code;

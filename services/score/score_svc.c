@@ -5,6 +5,7 @@
 #include "log.h"
 #include "salespulse/v1/enriched.pb-c.h"
 #include "score/batch.h"
+#include "score/event_lock.h"
 #include "score/health_db.h"
 #include "score/rollups.h"
 #include "score/score_facts.h"
@@ -15,6 +16,7 @@
 #include "watermark.h"
 
 #include <assert.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -912,10 +914,28 @@ out:
     return 1;
 }
 
+/* Event clock: whether this instance still holds the lock that lets one
+ * instance apply events (event_lock.h). Once another took it (after a lost
+ * session), this one stops: SIGTERM to itself, a clean shutdown that
+ * leaves the batch uncommitted for the new holder. */
+static int writer_still(score_svc *s)
+{
+    if (!s->event_lock || score_event_lock_held(s->event_lock)) return 1;
+    if (!s->writer_lost) sp_error("the event-clock lock was taken by another sp-score: stopping");
+    s->writer_lost = 1;
+    raise(SIGTERM);
+    return 0;
+}
+
 void score_svc_batch(
     void *arg, sp_db *db, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
     score_svc *s = arg;
+    if (!writer_still(s)) {
+        for (size_t i = 0; i < n; i++)
+            res[i] = BUS_RETRY;
+        return;
+    }
     score_svc_reload(s);
     health_truncate(s, s->n_health_kept); /* notes of a batch that did not commit */
     decoded_free(s);
@@ -948,6 +968,7 @@ void score_svc_batch(
 void score_svc_idle(void *arg, sp_db *db)
 {
     score_svc *s = arg;
+    if (!writer_still(s)) return;
     score_svc_reload(s);
     health_flush(s, db); /* the last notes once due, also when the input stops */
     score_svc_sweep(s, db, NULL);

@@ -57,8 +57,9 @@ typedef struct score_svc {
     int64_t health_refresh_ms; /* a local day began at this boundary: every open deal is re-scored; 0: none */
     char health_refresh_after[128]; /* the last deal id of the refresh's previous round */
     unsigned long health_refreshed; /* deals re-scored by refreshes */
-    int64_t
-        rollups_due_ms; /* a local day began at this boundary: the roll-ups as of it (rollups.h); 0: none */
+    int64_t rollups_due_ms; /* a local day began here: the roll-ups as of it (rollups.h); 0: none */
+    struct score_event_lock *event_lock; /* borrowed; event clock: held while applying (event_lock.h) */
+    int writer_lost; /* another instance took it: stopping */
     score_state_cache *states; /* the current transaction's states; created on first use */
     struct score_batch *batch; /* the optimistic pass's prefetch; created on first use */
     int memo_live; /* the memo may answer: the transaction's rows stand still (optimistic pass, sweeps) */

@@ -124,13 +124,18 @@ case " $RUNS " in *" crashes "*)
   ;;
 esac
 case " $RUNS " in *" scaled "*)
-  # two sp-enrich and two sp-score instances in their groups: the planted
-  # situations detected, nothing doubled, nothing dead-lettered. Each
-  # sp-score orders only its own partitions in event time, so the exact set
-  # is not guaranteed (docs/ARCHITECTURE.md, sp-score): reported only.
+  # two sp-enrich instances in their group and two sp-score instances: the
+  # planted situations detected, nothing doubled, nothing dead-lettered, the
+  # same tasks and escalations as undisturbed. In event time one sp-score
+  # applies events and the other stands by outside the group (the
+  # event-clock lock, services/score/event_lock.h): each instance orders
+  # only its own partitions, so two applying could differ.
+  mkdir -p "$SP_VAR/log"; : >"$SP_VAR/log/sp-score.log"; : >"$SP_VAR/log/sp-score-2.log"
   SP_SCALE_ENRICH=2 SP_SCALE_SCORE=2 run scaled 0 detects
-  same scaled-same-tasks-as-undisturbed routed scaled report
-  same scaled-same-escalations-as-undisturbed tasks scaled report
+  same scaled-same-tasks-as-undisturbed routed scaled
+  same scaled-same-escalations-as-undisturbed tasks scaled
+  standby=$(grep -l "standing by" "$SP_VAR/log/sp-score.log" "$SP_VAR/log/sp-score-2.log" 2>/dev/null | wc -l)
+  [ "$standby" -eq 1 ] && ok scaled-one-sp-score-stands-by || bad scaled-one-sp-score-stands-by
   ;;
 esac
 case " $RUNS " in *" scenario "*)

@@ -18,6 +18,7 @@
 #include "salespulse/v1/enriched.pb-c.h"
 #include "salespulse/v1/signal.pb-c.h"
 #include "score/calendar.h"
+#include "score/event_lock.h"
 #include "score/rollups.h"
 #include "score/rules.h"
 #include "score/score_facts.h"
@@ -25,9 +26,12 @@
 #include "score/score_svc.h"
 
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DAY  86400000LL
 #define HOUR 3600000LL
@@ -1242,6 +1246,61 @@ static void test_rollups(void **state)
 #undef RU
 }
 
+/* The event clock's single writer (event_lock.h): a second instance waits
+ * while the first holds the lock and takes it once released; an instance
+ * whose session was lost (PostgreSQL restarted, here: terminated) while
+ * another took the lock must stop, and takes it again once free; a stop
+ * while standing by ends the wait. */
+struct lock_wait {
+    score_event_lock *l;
+    volatile sig_atomic_t stop;
+    volatile int done;
+    sp_err rv;
+};
+
+static void *lock_wait_main(void *arg)
+{
+    struct lock_wait *w = arg;
+    w->rv = score_event_lock_take(itest_env("SP_PG_URL"), NULL, &w->stop, &w->l);
+    w->done = 1;
+    return NULL;
+}
+
+static void test_event_lock_single_writer(void **state)
+{
+    (void)state;
+    score_event_lock *a = NULL;
+    assert_int_equal(score_event_lock_take(itest_env("SP_PG_URL"), NULL, NULL, &a), SP_OK);
+    assert_int_equal(score_event_lock_held(a), 1);
+    struct lock_wait b = {0}, c = {0}, d = {.stop = 1};
+    pthread_t tb, tc;
+    assert_int_equal(pthread_create(&tb, NULL, lock_wait_main, &b), 0);
+    usleep(1500 * 1000);
+    assert_false(b.done); /* a holds it */
+    score_event_lock_destroy(a);
+    pthread_join(tb, NULL);
+    assert_int_equal(b.rv, SP_OK);
+    /* b's session ends; c takes the lock; b must stop */
+    assert_true(
+        sql_int("SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND "
+                "objsubid = 1 AND granted")
+        >= 1);
+    assert_int_equal(pthread_create(&tc, NULL, lock_wait_main, &c), 0);
+    pthread_join(tc, NULL);
+    assert_int_equal(c.rv, SP_OK);
+    usleep(250 * 1000); /* past b's last check */
+    assert_int_equal(score_event_lock_held(b.l), 0);
+    /* a stop while standing by */
+    lock_wait_main(&d);
+    assert_int_equal(d.rv, SP_ECLOSED);
+    assert_null(d.l);
+    /* c stops: b takes it again */
+    score_event_lock_destroy(c.l);
+    usleep(250 * 1000);
+    assert_int_equal(score_event_lock_held(b.l), 1);
+    score_event_lock_destroy(b.l);
+}
+
 /* --- measurements (SP_SCORE_BENCH=1) ---------------------------------------------- */
 
 static void test_bench(void **state)
@@ -1361,6 +1420,7 @@ int main(void)
         cmocka_unit_test(test_failed_stretch_stops_sweeps),
         cmocka_unit_test(test_health_refresh_daily),
         cmocka_unit_test(test_rollups),
+        cmocka_unit_test(test_event_lock_single_writer),
         cmocka_unit_test(test_bench),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
