@@ -151,6 +151,14 @@ case " $RUNS " in *" scenario "*)
     else
       bad "scenario-$n"; tail -5 "$out.log"; diff "$out/expected.ndjson" "$out/signals.ndjson" | head -10
     fi
+    # the tasks too, where the scenario says whom they go to: kind, subject,
+    # the person first routed to, status
+    if [ -f "$out/expected_tasks.txt" ]; then
+      psql "$SP_PG_URL" -Atc "SELECT t.kind||' '||t.subject_id||' '||h.assignee_id||' '||t.status FROM tasks t
+        JOIN task_history h ON h.task_key = t.key AND h.revision = 1 ORDER BY 1" >"$out/tasks.txt" 2>&1
+      if cmp -s "$out/expected_tasks.txt" "$out/tasks.txt"; then ok "scenario-$n-tasks"; else
+        bad "scenario-$n-tasks"; diff "$out/expected_tasks.txt" "$out/tasks.txt" | head -10; fi
+    fi
   done
   bash deploy/local/stack.sh services-stop >/dev/null 2>&1 || true
   ;;
