@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* the lock's key: any instance of any tenant database takes the same one */
+/* the lock's key (advisory locks are per database: one writer per tenant database) */
 #define LOCK_SQL "SELECT pg_try_advisory_lock(hashtext('sp-score.event-clock'))"
 
 struct score_event_lock {
@@ -27,8 +27,17 @@ struct score_event_lock {
  * -1 PostgreSQL unreachable (l->conn NULL then). */
 static int lock_try(score_event_lock *l)
 {
+    /* bounded waits, and a server that notices a vanished client within
+     * about 30 s: an orphaned session would hold the lock for hours */
+    static const char *const keys[] = {"dbname", "connect_timeout", "keepalives", "keepalives_idle",
+        "keepalives_interval", "keepalives_count", "options", NULL};
+    static const char *const vals[] = {NULL, "10", "1", "10", "5", "3",
+        "-c tcp_keepalives_idle=10 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3", NULL};
+    const char *v[8];
+    memcpy(v, vals, sizeof v);
+    v[0] = l->url; /* expand_dbname: the URL, then the settings above */
     if (l->conn) PQfinish(l->conn);
-    l->conn = PQconnectdb(l->url);
+    l->conn = PQconnectdbParams(keys, v, 1);
     if (!l->conn || PQstatus(l->conn) != CONNECTION_OK) {
         PQfinish(l->conn);
         l->conn = NULL;
@@ -59,11 +68,11 @@ sp_err score_event_lock_take(
     }
     for (int tries = 0;; tries++) {
         int got = lock_try(l);
-        if (got == 1) break;
-        if (stop && *stop) {
+        if (stop && *stop) { /* told to stop: also once the lock came (it goes back) */
             rv = SP_ECLOSED;
             goto fail;
         }
+        if (got == 1) break;
         if (tries == 0 || (tries % 60) == 0)
             sp_warn(got == 0 ? "standing by: another sp-score applies events in event time (advisory lock)"
                              : "standing by: PostgreSQL not reachable yet");

@@ -124,7 +124,9 @@ int main(int argc, char **argv)
     if (sp_db_generic_plans(svc.db, 1) != SP_OK) sp_warn("generic plans not set: %s", sp_db_errmsg(svc.db));
     ss.producer = svc.producer;
     ss.clock = svc.clock;
+    svc.stop = standby_stop; /* a stop asked for since the lock was taken */
     code = sp_service_run(&svc);
+    if (ss.writer_lost) code = 1; /* restarted by its supervisor, it stands by */
     bus_consumer_stats st = {0};
     if (svc.consumer) bus_consumer_stats_get(svc.consumer, &st);
     sp_info(

@@ -298,16 +298,54 @@ static void health_forget(score_svc *s)
     health_truncate(s, 0);
 }
 
-/* Deal health is derived data: the deals noted by committed batches are
- * re-scored in one statement, each at its latest event time, when due.
- * Batching the notes of several batches re-scores a busy
- * deal once instead of once per batch. A failure leaves the previous score
- * until the deal's next event. */
-static void health_flush(score_svc *s, sp_db *db)
+/* The notes' times raised to their deal's stored score where that is
+ * later: a deal the daily refresh scored at midnight, before a late event
+ * of the day before came in, is scored again at midnight (now counting the
+ * event) - at the event's own time the upsert would refuse it as older.
+ * Inside the flush's transaction. SP_OK, or the database error. */
+static sp_err health_times_raise(score_svc *s, sp_db *db)
 {
-    if (!s->n_health_kept) return;
+    score_sqlbuf d = {0}, t = {0};
+    sp_err rv = SP_OK;
+    score_sqlbuf_put(&d, "{", 1);
+    score_sqlbuf_put(&t, "{", 1);
+    for (size_t i = 0; i < s->n_health_kept; i++) {
+        char ts[32];
+        snprintf(ts, sizeof ts, "%lld", (long long)s->health_at[i]);
+        score_sqlbuf_elem(&d, s->health_deals[i], 0);
+        score_sqlbuf_elem(&t, ts, 1);
+    }
+    score_sqlbuf_put(&d, "}", 1);
+    score_sqlbuf_put(&t, "}", 1);
+    PGresult *r = NULL;
+    if (d.oom || t.oom) {
+        rv = SP_ENOMEM;
+    } else {
+        const char *p[2] = {d.p, t.p};
+        rv = sp_db_exec(db,
+            "SELECT greatest(u.t, coalesce(score_ms(h.updated_at), 0)) FROM unnest($1::text[], $2::bigint[]) "
+            "WITH ORDINALITY u(d, t, i) LEFT JOIN deal_health h ON h.deal_id = u.d ORDER BY u.i",
+            2, p, &r);
+    }
+    for (int i = 0; rv == SP_OK && i < PQntuples(r) && (size_t)i < s->n_health_kept; i++)
+        s->health_at[i] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+    PQclear(r);
+    score_sqlbuf_free(&d);
+    score_sqlbuf_free(&t);
+    return rv;
+}
+
+/* Deal health is derived data: the deals noted by committed batches are
+ * re-scored in one statement, each at its latest event time (or its stored
+ * score's, health_times_raise), when due - or now with force. Batching the
+ * notes of several batches re-scores a busy deal once instead of once per
+ * batch. A failure leaves the previous scores until the deals' next event
+ * (the notes are dropped). SP_OK (also when nothing was due), or the error. */
+static sp_err health_flush(score_svc *s, sp_db *db, int force)
+{
+    if (!s->n_health_kept) return SP_OK;
     int64_t now = sp_wall_ms();
-    if (s->health_every_ms > 0 && now < s->health_due_ms && s->n_health_kept < 4096) return;
+    if (!force && s->health_every_ms > 0 && now < s->health_due_ms && s->n_health_kept < 4096) return SP_OK;
     int64_t t0 = sp_mono_us();
     /* (no JIT: sp_db sessions run with jit off) A plan of its own each
      * time: one big statement every few seconds, whose generic plan (the
@@ -315,6 +353,7 @@ static void health_flush(score_svc *s, sp_db *db)
      * scanning them whole (the demo: ~0.8 s a flush instead of ~0.05 s). */
     sp_err rv = sp_db_begin(db);
     if (rv == SP_OK) rv = sp_db_exec(db, "SET LOCAL plan_cache_mode = force_custom_plan", 0, NULL, NULL);
+    if (rv == SP_OK) rv = health_times_raise(s, db);
     if (rv == SP_OK)
         rv = score_health_update_many(
             db, s->rules, (const char *const *)s->health_deals, s->health_at, s->n_health_kept, NULL);
@@ -326,6 +365,7 @@ static void health_flush(score_svc *s, sp_db *db)
     health_forget(s);
     s->health_due_ms = now + s->health_every_ms;
     busy_add(s, SCORE_BUSY_HEALTH, t0, 0);
+    return rv;
 }
 
 #define HEALTH_REFRESH_ROUND 2000 /* open deals a refresh re-scores between two batches */
@@ -334,49 +374,65 @@ static void health_flush(score_svc *s, sp_db *db)
  * that boundary: days in stage, an overdue next step and the gap since the
  * last contact move without any event, and the deal nobody touches is the
  * one whose score matters. HEALTH_REFRESH_ROUND deals a call (between
- * batches, in deal id order), until a round finds fewer. A failed read is
- * retried at the next call; a failed re-score leaves those scores as they
- * were (health_flush). */
+ * batches, in deal id order), until a round finds fewer. A round that
+ * fails (the read or the re-score) is tried again at the next call. */
 static void health_refresh(score_svc *s, sp_db *db)
 {
     if (s->health_refresh_ms <= 0 || s->n_health != s->n_health_kept) return;
     char t[32], lim[16];
     snprintf(t, sizeof t, "%lld", (long long)s->health_refresh_ms);
     snprintf(lim, sizeof lim, "%d", HEALTH_REFRESH_ROUND);
-    const char *p[3] = {t, s->health_refresh_after, lim};
+    const char *p[3] = {t, s->health_refresh_after ? s->health_refresh_after : "", lim};
     PGresult *r = NULL;
     int64_t t0 = sp_mono_us();
-    /* not opened later, not scored at or after the boundary (an event did) */
-    sp_err rv = sp_db_exec(db,
-        "SELECT d.id FROM deals d LEFT JOIN deal_health h ON h.deal_id = d.id "
-        "WHERE d.is_open AND d.id > $2 AND d.created_at <= score_ts($1::bigint) "
-        "AND (h.updated_at IS NULL OR h.updated_at < score_ts($1::bigint)) ORDER BY d.id LIMIT $3::int",
-        3, p, &r);
+    /* not opened later, not scored at or after the boundary (an event did);
+     * planned for these values (the session's generic plans would sort
+     * every open deal for each round) */
+    sp_err rv = sp_db_begin(db);
+    if (rv == SP_OK) rv = sp_db_exec(db, "SET LOCAL plan_cache_mode = force_custom_plan", 0, NULL, NULL);
+    if (rv == SP_OK)
+        rv = sp_db_exec(db,
+            "SELECT d.id FROM deals d LEFT JOIN deal_health h ON h.deal_id = d.id "
+            "WHERE d.is_open AND d.id > $2 AND d.created_at <= score_ts($1::bigint) "
+            "AND (h.updated_at IS NULL OR h.updated_at < score_ts($1::bigint)) ORDER BY d.id LIMIT $3::int",
+            3, p, &r);
+    if (rv == SP_OK) rv = sp_db_commit(db);
     busy_add(s, SCORE_BUSY_HEALTH, t0, 0);
     if (rv != SP_OK) {
         sp_warn("deal health refresh: %s", sp_db_errmsg(db));
+        sp_db_rollback(db);
+        PQclear(r);
         return;
     }
     int n = PQntuples(r);
+    char *last = n > 0 ? strdup(PQgetvalue(r, n - 1, 0)) : NULL;
+    if (n > 0 && !last) rv = SP_ENOMEM;
     for (int i = 0; i < n && rv == SP_OK; i++)
         rv = health_note(s, PQgetvalue(r, i, 0), s->health_refresh_ms);
-    if (rv == SP_OK && n > 0)
-        snprintf(s->health_refresh_after, sizeof s->health_refresh_after, "%s", PQgetvalue(r, n - 1, 0));
     PQclear(r);
     if (rv != SP_OK) { /* out of memory: this round again later */
         health_truncate(s, s->n_health_kept);
+        free(last);
         return;
     }
     s->n_health_kept = s->n_health;
+    if (health_flush(s, db, 1) != SP_OK) { /* this round again at the next call */
+        free(last);
+        return;
+    }
     s->health_refreshed += (unsigned long)n;
+    if (last) {
+        free(s->health_refresh_after);
+        s->health_refresh_after = last;
+    }
     if (n < HEALTH_REFRESH_ROUND) s->health_refresh_ms = 0; /* the last round */
-    s->health_due_ms = 0; /* now */
-    health_flush(s, db);
 }
 
+#define ROLLUPS_TRIES 3 /* a day's roll-ups: attempts before that day is left out */
+
 /* The roll-ups as of the boundary a local day began at (rollups.h), in a
- * transaction of their own; derived data: a failure is warned and the next
- * day counts again. */
+ * transaction of their own; derived data: after ROLLUPS_TRIES failed calls
+ * (warned) that day is left out and the next one counts again. */
 static void rollups_flush(score_svc *s, sp_db *db)
 {
     if (s->rollups_due_ms <= 0) return;
@@ -392,7 +448,7 @@ static void rollups_flush(score_svc *s, sp_db *db)
         sp_db_rollback(db);
     }
     sp_log_event(SP_LOG_DEBUG, "", "roll-ups as of %lld: %ld rows", (long long)s->rollups_due_ms, rows);
-    s->rollups_due_ms = 0;
+    if (rv == SP_OK || ++s->rollups_failed >= ROLLUPS_TRIES) s->rollups_due_ms = 0, s->rollups_failed = 0;
     busy_add(s, SCORE_BUSY_HEALTH, t0, 0);
 }
 
@@ -958,7 +1014,7 @@ void score_svc_batch(
         apply_msgs(s, db, msgs, msgs, NULL, n, res, reasons);
     }
     decoded_free(s);
-    health_flush(s, db);
+    health_flush(s, db, 0);
     score_svc_sweep(s, db, NULL);
     rollups_flush(s, db);
     health_refresh(s, db);
@@ -970,7 +1026,7 @@ void score_svc_idle(void *arg, sp_db *db)
     score_svc *s = arg;
     if (!writer_still(s)) return;
     score_svc_reload(s);
-    health_flush(s, db); /* the last notes once due, also when the input stops */
+    health_flush(s, db, 0); /* the last notes once due, also when the input stops */
     score_svc_sweep(s, db, NULL);
     rollups_flush(s, db);
     health_refresh(s, db);
@@ -1525,7 +1581,9 @@ static void sweeps_done(score_svc *s, int64_t done, size_t ran)
     if (ran && s->sweep_done_ms > 0 && done > s->sweep_done_ms
         && score_sweep_crosses(s->cal, s->sweep_done_ms, done, 0)) {
         s->health_refresh_ms = s->rollups_due_ms = done;
-        s->health_refresh_after[0] = '\0';
+        s->rollups_failed = 0;
+        free(s->health_refresh_after);
+        s->health_refresh_after = NULL;
     }
     if (done > s->sweep_done_ms) s->sweep_done_ms = done;
 }
@@ -1636,4 +1694,6 @@ void score_svc_clear(score_svc *s)
     score_memo_destroy(s->memo);
     s->memo = NULL;
     decoded_free(s);
+    free(s->health_refresh_after);
+    s->health_refresh_after = NULL;
 }

@@ -55,9 +55,10 @@ typedef struct score_svc {
     int64_t health_every_ms; /* re-score at most this often (wall); 0: after every batch */
     int64_t health_due_ms; /* wall time of the next re-score */
     int64_t health_refresh_ms; /* a local day began at this boundary: every open deal is re-scored; 0: none */
-    char health_refresh_after[128]; /* the last deal id of the refresh's previous round */
+    char *health_refresh_after; /* the last deal id of the refresh's previous round; NULL: none yet */
     unsigned long health_refreshed; /* deals re-scored by refreshes */
     int64_t rollups_due_ms; /* a local day began here: the roll-ups as of it (rollups.h); 0: none */
+    int rollups_failed; /* attempts at rollups_due_ms that failed */
     struct score_event_lock *event_lock; /* borrowed; event clock: held while applying (event_lock.h) */
     int writer_lost; /* another instance took it: stopping */
     score_state_cache *states; /* the current transaction's states; created on first use */

@@ -108,8 +108,9 @@ if [ -x "$BB/bench_enrich" ]; then
   # vacuumed (a live sp-score reads days and weeks of interactions that
   # autovacuum has long passed over; this stream was written seconds ago,
   # so every row read would first be checked against the commit log).
-  # Session 13 measured one instance at 9,479/s without this, 11,550-11,850/s
-  # on a vacuumed copy
+  # It made no measurable difference in session 13 (one instance 9,479/s
+  # without, 9,573/s with; 11,550-11,850/s on a long-used private stack,
+  # a difference not explained)
   psql "$SP_PG_URL" -qc "VACUUM ANALYZE" >/dev/null
   rates=()
   # after a configuration's last run: the median of its runs that finished

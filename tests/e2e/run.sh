@@ -134,7 +134,7 @@ case " $RUNS " in *" scaled "*)
   SP_SCALE_ENRICH=2 SP_SCALE_SCORE=2 run scaled 0 detects
   same scaled-same-tasks-as-undisturbed routed scaled
   same scaled-same-escalations-as-undisturbed tasks scaled
-  standby=$(grep -l "standing by" "$SP_VAR/log/sp-score.log" "$SP_VAR/log/sp-score-2.log" 2>/dev/null | wc -l)
+  standby=$(grep -l "standing by: another sp-score" "$SP_VAR/log/sp-score.log" "$SP_VAR/log/sp-score-2.log" 2>/dev/null | wc -l)
   [ "$standby" -eq 1 ] && ok scaled-one-sp-score-stands-by || bad scaled-one-sp-score-stands-by
   ;;
 esac

@@ -1152,6 +1152,20 @@ static void test_health_refresh_daily(void **state)
                              "'%s-HRR' AND metric = 'conversion:demo_to_proposal' AND win = '30d'",
                          F.pfx),
         mid + HOUR);
+    /* a late event of the day before (ingest lag): the deal is scored again at the
+     * refresh's time, now counting it - at its own time the upsert would refuse it */
+#define DIMS                                                                                                 \
+    "SELECT ('x' || substr(md5(dims::text), 1, 15))::bit(60)::bigint FROM deal_health WHERE deal_id = '%s'"
+    char ev[128];
+    long long before = sql_int(DIMS, quiet);
+    snprintf(ev, sizeof ev, "%s-late", quiet);
+    ins_interaction(ev, mid - 3 * HOUR, cust, quiet, "wecom", "inbound", 1, "{}");
+    drive_event(ev, mid - 3 * HOUR, cust, quiet, SALESPULSE__V1__CHANNEL__CHANNEL_WECOM,
+        SALESPULSE__V1__DIRECTION__DIRECTION_INBOUND, 1);
+    score_svc_idle(&F.svc, F.db);
+    assert_int_equal(sql_int(AT, quiet), mid + HOUR);
+    assert_true(sql_int(DIMS, quiet) != before);
+#undef DIMS
     sweep_to(mid + 2 * HOUR); /* the same day: nothing again */
     sql("UPDATE deal_health SET updated_at = score_ts(%lld) WHERE deal_id = '%s'", (long long)(mid - DAY),
         old);
