@@ -281,7 +281,7 @@ int api_team_scope(sp_db *db, const acl_principal *p, const char *team_id, sp_ht
     return SP_OK;
 }
 
-/* GET /v1/teams/{id}/tasks and /v1/teams/{id}/board. */
+/* GET /v1/teams/{id}/tasks, /v1/teams/{id}/board and /v1/teams/{id}/rollups. */
 int api_h_team_get(const sp_http_req *req, sp_http_res *res, void *arg)
 {
     const char *slash = strchr(req->tail, '/');
@@ -291,6 +291,7 @@ int api_h_team_get(const sp_http_req *req, sp_http_res *res, void *arg)
         return sp_http_res_error(res, 404, "not_found", "no such resource", NULL);
     if (strcmp(slash, "/tasks") == 0) return api_h_team_tasks(arg, req, res, team);
     if (strcmp(slash, "/board") == 0) return api_h_team_board(arg, req, res, team);
+    if (strcmp(slash, "/rollups") == 0) return api_h_team_rollups(arg, req, res, team);
     return sp_http_res_error(res, 404, "not_found", "no such resource", NULL);
 }
 

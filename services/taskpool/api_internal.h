@@ -112,6 +112,7 @@ int api_h_task_post(const sp_http_req *req, sp_http_res *res, void *arg);
 int api_h_changes(const sp_http_req *req, sp_http_res *res, void *arg);
 int api_h_team_tasks(taskpool_api *api, const sp_http_req *req, sp_http_res *res, const char *team_id);
 int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res, const char *team_id);
+int api_h_team_rollups(taskpool_api *api, const sp_http_req *req, sp_http_res *res, const char *team_id);
 int api_h_deal_health(const sp_http_req *req, sp_http_res *res, void *arg);
 int api_h_customer_card(const sp_http_req *req, sp_http_res *res, void *arg);
 int api_h_funnel(const sp_http_req *req, sp_http_res *res, void *arg);

@@ -239,6 +239,42 @@ static json_t *rate_json(int has, double v)
     return has ? json_real(v) : json_null();
 }
 
+/* GET /v1/teams/{id}/rollups: sp-score's roll-ups (score_rollups) of the
+ * team and of its reps - stage conversion rates over the funnel rule's
+ * windows, first-visit timeout shares by ISO week - as of the last local
+ * day start sp-score swept. Scope as the team's board. */
+int api_h_team_rollups(taskpool_api *api, const sp_http_req *req, sp_http_res *res, const char *team_id)
+{
+    acl_principal p;
+    api_principal(req, &p);
+    sp_db *db = NULL;
+    if (api_db_get(api, res, &db) != SP_OK) return SP_EDBDOWN;
+    char region[96];
+    PGresult *r = NULL;
+    int rv = api_team_scope(db, &p, team_id, res, region);
+    const char *prm[1] = {team_id};
+    if (rv == SP_OK)
+        rv = q(db, res,
+            "SELECT r.subject_type, r.subject_id, r.metric, r.win, r.num, r.den, r.rate, r.as_of_ms "
+            "FROM score_rollups r WHERE (r.subject_type = 'team' AND r.subject_id = $1) "
+            "OR (r.subject_type = 'rep' AND r.subject_id IN (SELECT id FROM people WHERE team_id = $1)) "
+            "ORDER BY 1 DESC, 2, 3, 4",
+            1, prm, &r);
+    api_pool_put(api->cfg.pool, db);
+    if (rv != SP_OK) return rv;
+    json_t *list = json_array();
+    for (int i = 0; i < PQntuples(r); i++)
+        json_array_append_new(list,
+            json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:o,s:I}", "subject_type", PQgetvalue(r, i, 0), "subject_id",
+                PQgetvalue(r, i, 1), "metric", PQgetvalue(r, i, 2), "window", PQgetvalue(r, i, 3), "num",
+                (json_int_t)strtoll(PQgetvalue(r, i, 4), NULL, 10), "den",
+                (json_int_t)strtoll(PQgetvalue(r, i, 5), NULL, 10), "rate",
+                rate_json(!PQgetisnull(r, i, 6), strtod(PQgetvalue(r, i, 6), NULL)), "as_of_ms",
+                (json_int_t)strtoll(PQgetvalue(r, i, 7), NULL, 10)));
+    PQclear(r);
+    return api_reply(res, json_pack("{s:s,s:o}", "team_id", team_id, "rollups", list));
+}
+
 int api_h_team_board(taskpool_api *api, const sp_http_req *req, sp_http_res *res, const char *team_id)
 {
     acl_principal p;

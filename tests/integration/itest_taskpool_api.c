@@ -421,12 +421,13 @@ static void test_read_matrix(void **state)
     };
     for (size_t t = 0; t < sizeof teams / sizeof teams[0]; t++)
         for (int w = 0; w < NPEOPLE; w++) {
-            for (int v = 0; v < 2; v++) {
+            static const char *const view[] = {"tasks", "board", "rollups"};
+            for (int v = 0; v < 3; v++) {
                 json_t *j = NULL;
-                int st = getf(w, &j, "/v1/teams/%s-%s/%s", E.P, teams[t].team, v ? "board" : "tasks");
+                int st = getf(w, &j, "/v1/teams/%s-%s/%s", E.P, teams[t].team, view[v]);
                 if (st != teams[t].st[w])
-                    fail_msg("GET team %s %s as %s: %d, want %d", teams[t].team, v ? "board" : "tasks",
-                        who_name[w], st, teams[t].st[w]);
+                    fail_msg("GET team %s %s as %s: %d, want %d", teams[t].team, view[v], who_name[w], st,
+                        teams[t].st[w]);
                 json_decref(j);
             }
         }
@@ -439,6 +440,21 @@ static void test_read_matrix(void **state)
     json_array_foreach(json_object_get(j, "tasks"), i, t)
         assert_string_equal(json_string_value(json_object_get(t, "team_id")), t1);
     assert_true(json_array_size(json_object_get(j, "tasks")) >= 8);
+    json_decref(j);
+    /* sp-score's roll-ups of the team and its reps, not another team's */
+    sqlf("INSERT INTO score_rollups VALUES ('team', '%s-T1', 'conversion:demo_to_proposal', '30d', 5, 1, 4, "
+         "0.25), "
+         "('rep', '%s', 'first_visit_timeout_share', '2026-W10', 5, 0, 0, NULL), "
+         "('team', '%s-T2', 'conversion:demo_to_proposal', '30d', 5, 3, 4, 0.75)",
+        E.P, E.id[REP1], E.P);
+    assert_int_equal(getf(SUP1, &j, "/v1/teams/%s-T1/rollups", E.P), 200);
+    json_t *ru = json_object_get(j, "rollups");
+    assert_int_equal(json_array_size(ru), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ru, 0), "subject_type")), "team");
+    assert_float_equal(json_real_value(json_object_get(json_array_get(ru, 0), "rate")), 0.25, 1e-9);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(ru, 0), "den")), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ru, 1), "subject_id")), E.id[REP1]);
+    assert_true(json_is_null(json_object_get(json_array_get(ru, 1), "rate")));
     json_decref(j);
     /* the board: rep1 acted on 1 of 1 open deals, 1 of 2 activities passed */
     assert_int_equal(getf(SUP1, &j, "/v1/teams/%s-T1/board", E.P), 200);
