@@ -298,6 +298,18 @@ static void health_forget(score_svc *s)
     health_truncate(s, 0);
 }
 
+/* Begins a transaction whose statements are planned for their values: the
+ * big derived-data statements (health, its refresh, the roll-ups), whose
+ * generic plans - the session's mode - made on small tables scan big ones
+ * whole (the demo: ~0.8 s a health flush instead of ~0.05 s). SP_OK, or the
+ * database error (the caller rolls back). */
+static sp_err begin_custom_plans(sp_db *db)
+{
+    sp_err rv = sp_db_begin(db);
+    if (rv == SP_OK) rv = sp_db_exec(db, "SET LOCAL plan_cache_mode = force_custom_plan", 0, NULL, NULL);
+    return rv;
+}
+
 /* The notes' times raised to their deal's stored score where that is
  * later: a deal the daily refresh scored at midnight, before a late event
  * of the day before came in, is scored again at midnight (now counting the
@@ -347,12 +359,7 @@ static sp_err health_flush(score_svc *s, sp_db *db, int force)
     int64_t now = sp_wall_ms();
     if (!force && s->health_every_ms > 0 && now < s->health_due_ms && s->n_health_kept < 4096) return SP_OK;
     int64_t t0 = sp_mono_us();
-    /* (no JIT: sp_db sessions run with jit off) A plan of its own each
-     * time: one big statement every few seconds, whose generic plan (the
-     * session's mode) was made while the tables were small and kept
-     * scanning them whole (the demo: ~0.8 s a flush instead of ~0.05 s). */
-    sp_err rv = sp_db_begin(db);
-    if (rv == SP_OK) rv = sp_db_exec(db, "SET LOCAL plan_cache_mode = force_custom_plan", 0, NULL, NULL);
+    sp_err rv = begin_custom_plans(db); /* (no JIT: sp_db sessions run with jit off) */
     if (rv == SP_OK) rv = health_times_raise(s, db);
     if (rv == SP_OK)
         rv = score_health_update_many(
@@ -386,10 +393,9 @@ static void health_refresh(score_svc *s, sp_db *db)
     PGresult *r = NULL;
     int64_t t0 = sp_mono_us();
     /* not opened later, not scored at or after the boundary (an event did);
-     * planned for these values (the session's generic plans would sort
-     * every open deal for each round) */
-    sp_err rv = sp_db_begin(db);
-    if (rv == SP_OK) rv = sp_db_exec(db, "SET LOCAL plan_cache_mode = force_custom_plan", 0, NULL, NULL);
+     * planned for these values (a generic plan would sort every open deal
+     * for each round) */
+    sp_err rv = begin_custom_plans(db);
     if (rv == SP_OK)
         rv = sp_db_exec(db,
             "SELECT d.id FROM deals d LEFT JOIN deal_health h ON h.deal_id = d.id "
@@ -438,9 +444,7 @@ static void rollups_flush(score_svc *s, sp_db *db)
     if (s->rollups_due_ms <= 0) return;
     int64_t t0 = sp_mono_us();
     long rows = 0;
-    sp_err rv = sp_db_begin(db);
-    /* a plan of its own: a generic plan made on small tables scans big ones */
-    if (rv == SP_OK) rv = sp_db_exec(db, "SET LOCAL plan_cache_mode = force_custom_plan", 0, NULL, NULL);
+    sp_err rv = begin_custom_plans(db);
     if (rv == SP_OK) rv = score_rollups_write(db, s->rules, s->cal, s->rollups_due_ms, &rows);
     if (rv == SP_OK) rv = sp_db_commit(db);
     if (rv != SP_OK) {

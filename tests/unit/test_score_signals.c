@@ -91,6 +91,27 @@ static void run_table(const char *name, build_fn build, const row *rows, size_t 
 
 #define RUN(name, build, rows) run_table(name, build, rows, sizeof rows / sizeof rows[0])
 
+/* Rows at explicit times (hours after NOW), one state throughout: for clear delays. */
+typedef struct timed_row {
+    double x;
+    int64_t at;
+    score_transition want;
+} timed_row;
+
+/* Runs rows on *st (the state after them stays there for the caller). */
+static void run_timed(const char *name, build_fn build, const timed_row *rows, size_t n, score_state *st)
+{
+    for (size_t i = 0; i < n; i++) {
+        score_eval e;
+        score_transition tr;
+        build(rows[i].x, NOW + rows[i].at, &e);
+        assert_int_equal(score_state_apply(st, &e.obs, &R.rule[e.kind], NOW + rows[i].at, &tr), SP_OK);
+        if (tr != rows[i].want) fail_msg("%s row %zu: %s", name, i, score_transition_name(tr));
+    }
+}
+
+#define RUN_TIMED(name, build, rows, st) run_timed(name, build, rows, sizeof rows / sizeof rows[0], st)
+
 /* --- customer.stale ----------------------------------------------------------------- */
 
 static const score_touch stale_touches[] = {
@@ -286,24 +307,14 @@ static void test_competitor_surge(void **state)
     };
     RUN("competitor_surge mentions", build_surge_mentions, mentions);
     /* the clear path: out of the band for the 72 h clear delay */
-    static const struct {
-        double visits;
-        int64_t at;
-        score_transition want;
-    } later[] = {
+    static const timed_row later[] = {
         {5, 0, SCORE_TR_RAISED},
         {3, 1 * HOUR, SCORE_TR_NONE}, /* out of the band: pending */
         {3, 72 * HOUR, SCORE_TR_NONE}, /* 71 h out */
         {3, 73 * HOUR, SCORE_TR_CLEARED},
     };
     score_state st = {0};
-    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
-        score_eval ev;
-        score_transition tr;
-        build_surge_visits(later[i].visits, NOW + later[i].at, &ev);
-        assert_int_equal(score_state_apply(&st, &ev.obs, &R.rule[ev.kind], NOW + later[i].at, &tr), SP_OK);
-        if (tr != later[i].want) fail_msg("competitor_surge clear row %zu: %s", i, score_transition_name(tr));
-    }
+    RUN_TIMED("competitor_surge clear", build_surge_visits, later, &st);
     score_eval e;
     build_surge_mentions(2, NOW, &e);
     assert_int_equal(e.n_ids, 2); /* the 15-day-old mention is not evidence */
@@ -731,11 +742,7 @@ static void test_clear_delay(void **state)
 {
     (void)state;
     /* customer.interest_warming: margin 0.2 (holds at > 2.4 visits), clear delay 48 h */
-    static const struct {
-        double visits;
-        int64_t at;
-        score_transition want;
-    } rows[] = {
+    static const timed_row rows[] = {
         {4, 0, SCORE_TR_RAISED},
         {2, 1 * HOUR, SCORE_TR_NONE}, /* out of band: pending */
         {4, 30 * HOUR, SCORE_TR_NONE}, /* back: pending reset, no second raise */
@@ -745,13 +752,7 @@ static void test_clear_delay(void **state)
         {4, 80 * HOUR, SCORE_TR_RAISED},
     };
     score_state st = {0};
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        score_eval e;
-        score_transition tr;
-        build_warming(rows[i].visits, NOW + rows[i].at, &e);
-        assert_int_equal(score_state_apply(&st, &e.obs, &R.rule[e.kind], NOW + rows[i].at, &tr), SP_OK);
-        if (tr != rows[i].want) fail_msg("row %zu: %s", i, score_transition_name(tr));
-    }
+    RUN_TIMED("interest_warming clear delay", build_warming, rows, &st);
     assert_int_equal(st.episode, 2);
 }
 
