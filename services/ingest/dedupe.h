@@ -17,7 +17,16 @@ void ingest_dedupe_destroy(ingest_dedupe *d);
 /* 1 when id is in the set. */
 int ingest_dedupe_seen(ingest_dedupe *d, const char *id);
 
-/* Adds id (after the broker acknowledged it). */
+/* seen[i] = 1 when ids[i] is in the set, else 0; one lock for the lot
+ * (a request's 500 ids each taking the lock made the HTTP workers queue
+ * on it). */
+void ingest_dedupe_seen_n(ingest_dedupe *d, const char *const *ids, size_t n, unsigned char *seen);
+
+/* Adds id (after the broker acknowledged it). Out of memory: not added
+ * (forgetting is safe, above). */
 void ingest_dedupe_add(ingest_dedupe *d, const char *id);
+
+/* Adds ids[0..n) under one lock. */
+void ingest_dedupe_add_n(ingest_dedupe *d, const char *const *ids, size_t n);
 
 #endif

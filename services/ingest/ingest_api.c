@@ -65,24 +65,30 @@ static void publish(ingest_api *a, sp_interaction **items, size_t n, const char 
     char *body = NULL;
     int64_t t0 = sp_wall_ms();
     size_t sent = 0;
-    if (bus_group_new(&g) != SP_OK) {
+    const char **ids = malloc((n ? n : 1) * sizeof *ids);
+    unsigned char *seen = malloc(n ? n : 1);
+    if (ids == NULL || seen == NULL || bus_group_new(&g) != SP_OK) {
         unavailable(res, "out of memory");
         goto out;
     }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = items[i]->meta->event_id;
+    ingest_dedupe_seen_n(a->dedupe, ids, n, seen);
     for (size_t i = 0; i < n; i++) {
-        const char *id = items[i]->meta->event_id;
-        if (ingest_dedupe_seen(a->dedupe, id)) continue;
+        const char *id = ids[i];
+        if (seen[i]) continue;
         char key[512];
         if (interaction_customer_key(items[i], key, sizeof key) != SP_OK) snprintf(key, sizeof key, "%s", id);
         size_t len = salespulse__v1__interaction__get_packed_size(items[i]);
-        uint8_t *buf = malloc(len ? len : 1);
+        uint8_t small[2048]; /* most interactions: librdkafka copies the value */
+        uint8_t *buf = len <= sizeof small ? small : malloc(len);
         if (buf == NULL) {
             unavailable(res, "out of memory");
             goto out;
         }
         salespulse__v1__interaction__pack(items[i], buf);
         int rv = bus_group_send(g, a->producer, a->topic, key, strlen(key), buf, len);
-        free(buf);
+        if (buf != small) free(buf);
         if (rv != SP_OK) {
             sp_counter_add(a->m_events, (double)(n - i), source, "unavailable");
             unavailable(res,
@@ -99,8 +105,7 @@ static void publish(ingest_api *a, sp_interaction **items, size_t n, const char 
         unavailable(res, "Kafka did not acknowledge in time; retry (same event ids: safe)");
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        ingest_dedupe_add(a->dedupe, items[i]->meta->event_id);
+    ingest_dedupe_add_n(a->dedupe, ids, n);
     sp_histogram_observe(a->m_publish_s, (double)(sp_wall_ms() - t0) / 1000.0, source);
     sp_counter_add(a->m_events, (double)n, source, "accepted");
     if (ingest_accepted_json(items, n, &body) != SP_OK) {
@@ -112,6 +117,8 @@ out:
     sp_gauge_set(a->m_queue, (double)bus_producer_queue_len(a->producer));
     bus_group_release(g);
     free(body);
+    free(ids);
+    free(seen);
 }
 
 /* 422 with the error list, or 413 / 400 when the whole body is the problem. */

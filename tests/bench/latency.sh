@@ -9,15 +9,21 @@
 # the probe's POST was sent. Prints p50/p99/max over the probes and how many
 # had no task within the wait.
 #
-# Usage: latency.sh RATE SECONDS SIM_DIR INGEST_URL KEY [SKIP]
+# The background load starts WARM seconds before the first counted probe, so
+# the figures are the steady state at that rate rather than the start-up of
+# a freshly started broker and services (a cold JVM broker's JIT and the
+# first sweeps took p99 from ~0.3 s to 0.6-4.8 s on this machine, session 14).
+#
+# Usage: latency.sh RATE SECONDS SIM_DIR INGEST_URL KEY [SKIP [WARM]]
 # SKIP: background lines already used by an earlier run (they would be
-# absorbed as duplicates, not load).
+# absorbed as duplicates, not load). WARM: seconds of load before the probes
+# (default 10).
 # Environment: SP_KAFKA_BOOTSTRAP, SP_PG_URL, SP_VAR, BIN (spctl).
 set -u
-rate=$1 secs=$2 sim=$3 url=$4 key=$5 skip=${6:-0}
+rate=$1 secs=$2 sim=$3 url=$4 key=$5 skip=${6:-0} warm=${7:-10}
 work=$SP_VAR/latency-$rate
 rm -rf "$work"; mkdir -p "$work"
-n=$((rate * secs))
+n=$((rate * (secs + warm)))
 tail -n +$((skip + 1)) "$sim/events.ndjson" | head -n "$n" >"$work/events.ndjson"
 # probe deals: new ones (a CRM stage change creates each), so every probe's
 # risk is the first on its deal and raises a task
@@ -47,6 +53,7 @@ done
 nprobe=$(wc -l <"$work/deals")
 "$BIN/spctl" replay --dir "$work" --ingest "$url" --key "$key" --rate "$rate" --window 500 >"$work/replay.log" 2>&1 &
 rp=$!
+sleep "$warm"
 t_start=$(date +%s%3N)
 i=0
 while read -r deal cust; do
@@ -75,4 +82,4 @@ awk 'NR==FNR{sent[$1]=$2; next} ($1 in sent) && !($1 in first){first[$1]=$2; pri
 got=$(wc -l <"$work/lat")
 pct() { [ "$got" -gt 0 ] && sed -n "$(((got - 1) * $1 / 100 + 1))p" "$work/lat" || echo 0; }
 echo "$i probes, $got tasks, $((i - got)) missing; latency p50 $(pct 50) ms p99 $(pct 99) ms max $(pct 100) ms" >"$work/result"
-echo "latency at $rate interactions/s ($n background events over $(((t_end - t_start) / 1000)) s, wall clock): $(cat "$work/result")"
+echo "latency at $rate interactions/s ($n background events, probes over $(((t_end - t_start) / 1000)) s after $warm s of load, wall clock): $(cat "$work/result")"

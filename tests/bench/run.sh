@@ -4,7 +4,8 @@
 # results to docs/benchmarks.md with the machine they ran on.
 # BUILD (from make) names the build folder; SP_BENCH_PG_PORT / SP_BENCH_KAFKA_PORT /
 # SP_BENCH_PORT_BASE move the stack; BENCH_ENRICH_N sizes the enrichment run;
-# BENCH_LATENCY_SECONDS the fixed-rate latency runs (15 s each).
+# BENCH_LATENCY_SECONDS the fixed-rate latency runs (15 s each), BENCH_LATENCY_WARM
+# the load before their probes (5 s; the book must hold 500 x (15+5) + 2000 x (15+5) lines).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -175,7 +176,7 @@ fi
 # (3) the whole pipeline: a simulated book replayed as fast as it goes, on a
 # clean broker and database (part 1 filled sp.interactions.v1)
 fresh
-"$BIN/spctl" sim --seed 11 --customers "${BENCH_CUSTOMERS:-600}" --weeks 13 --out "$SP_VAR/sim" >/dev/null
+"$BIN/spctl" sim --seed 11 --customers "${BENCH_CUSTOMERS:-800}" --weeks 13 --out "$SP_VAR/sim" >/dev/null
 "$BIN/spctl" seed --org "$SP_VAR/sim/org.json" --crm "$SP_VAR/sim/crm.json" >/dev/null
 SP_CLOCK=event bash deploy/local/stack.sh services-start >/dev/null
 pipeline_run "" --window 5000
@@ -229,9 +230,9 @@ rss_all " (wall clock run)"
 # background load on a clean stack with the wall clock, probes raising one
 # task each (tests/bench/latency.sh says how it is measured)
 restack wall
-LS=${BENCH_LATENCY_SECONDS:-15}
-BIN=$BIN bash tests/bench/latency.sh 500 "$LS" "$SP_VAR/sim" "http://127.0.0.1:$((SP_PORT_BASE + 1))" "$KEY" 0
-BIN=$BIN bash tests/bench/latency.sh 2000 "$LS" "$SP_VAR/sim" "http://127.0.0.1:$((SP_PORT_BASE + 1))" "$KEY" $((500 * LS))
+LS=${BENCH_LATENCY_SECONDS:-15} LW=${BENCH_LATENCY_WARM:-5}
+BIN=$BIN bash tests/bench/latency.sh 500 "$LS" "$SP_VAR/sim" "http://127.0.0.1:$((SP_PORT_BASE + 1))" "$KEY" 0 "$LW"
+BIN=$BIN bash tests/bench/latency.sh 2000 "$LS" "$SP_VAR/sim" "http://127.0.0.1:$((SP_PORT_BASE + 1))" "$KEY" $((500 * (LS + LW))) "$LW"
 rss_all " after the latency runs"
 # (4) sp-taskpool's targets (issue 6), the real service on a clean broker and
 # database: my-tasks p99 at 500 req/s with 100,000 tasks, commands applied/s
