@@ -294,6 +294,7 @@ int bus_group_send_to(bus_group *g, bus_producer *p, const char *topic, int32_t 
         pthread_mutex_lock(&g->mu);
         g->pending--;
         g->refs--;
+        if (g->pending == 0) pthread_cond_broadcast(&g->cv); /* a waiter on another thread */
         pthread_mutex_unlock(&g->mu);
     }
     return rv;

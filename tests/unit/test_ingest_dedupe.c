@@ -70,14 +70,14 @@ static void test_dedupe_many(void **state)
     const char *first[] = {"ix-a", "ix-b", "ix-a"};
     unsigned char seen[4] = {9, 9, 9, 9};
     ingest_dedupe_seen_n(d, first, 3, seen);
-    assert_memory_equal(seen, ((unsigned char[]){0, 0, 0, 9}), 4);
+    assert_memory_equal(seen, ((unsigned char[]) {0, 0, 0, 9}), 4);
     ingest_dedupe_add_n(d, first, 3);
     const char *next[] = {"ix-b", "ix-c", "ix-a", "ix-d"};
     ingest_dedupe_seen_n(d, next, 4, seen);
-    assert_memory_equal(seen, ((unsigned char[]){1, 0, 1, 0}), 4);
+    assert_memory_equal(seen, ((unsigned char[]) {1, 0, 1, 0}), 4);
     ingest_dedupe_add_n(d, next, 4); /* c and d: a (the oldest) goes */
     ingest_dedupe_seen_n(d, next, 4, seen);
-    assert_memory_equal(seen, ((unsigned char[]){1, 1, 0, 1}), 4);
+    assert_memory_equal(seen, ((unsigned char[]) {1, 1, 0, 1}), 4);
     ingest_dedupe_destroy(d);
 }
 
