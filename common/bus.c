@@ -475,6 +475,8 @@ int bus_consumer_new(const bus_consumer_opts *opts, bus_consumer **out, char *er
     }
     if (bus_producer_new(opts->bootstrap, opts->client_id, &c->dlq, errbuf, errlen) != SP_OK) goto fail;
     if ((conf = conf_base(opts->bootstrap, opts->client_id, errbuf, errlen)) == NULL) goto fail;
+    char prefetch[24];
+    snprintf(prefetch, sizeof prefetch, "%d", c->o.prefetch_kbytes > 0 ? c->o.prefetch_kbytes : 2048);
     if (conf_set(conf, "group.id", opts->group_id, errbuf, errlen) != SP_OK
         || conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen) != SP_OK
         || conf_set(conf, "enable.auto.commit", "true", errbuf, errlen) != SP_OK
@@ -483,18 +485,18 @@ int bus_consumer_new(const bus_consumer_opts *opts, bus_consumer **out, char *er
         || conf_set(conf, "session.timeout.ms", "10000", errbuf, errlen) != SP_OK
         || conf_set(conf, "heartbeat.interval.ms", "1000", errbuf, errlen) != SP_OK
         || conf_set(conf, "fetch.wait.max.ms", "20", errbuf, errlen) != SP_OK
-        /* prefetch: 2 MB of (compressed) batches is seconds of input at full
-         * speed; 16 MB cost a consumer ~50 MB of RSS */
-        || conf_set(conf, "queued.max.messages.kbytes", "2048", errbuf, errlen) != SP_OK
+        /* prefetch: 2 MB of payload is seconds of input at full speed; a
+         * queued message costs ~5x its payload (op, fetched batch): 8 MB
+         * took sp-enrich from ~43 to ~61-70 MB of RSS on a replay */
+        || conf_set(conf, "queued.max.messages.kbytes", prefetch, errbuf, errlen) != SP_OK
         /* paused partitions drop what was prefetched for them: small fetches
          * keep that cheap; and a full queue takes every partition off the
          * fetch list until librdkafka's next round (up to a second), which a
          * broker's first answer (whole record batches of ~1,000 events per
          * partition) filled at once. sp-score's 40,776-event catch-up: 1 MB
          * fetches and a 2 MB queue 753/s, 64 KB and 8 MB 2,215/s (RSS 27 ->
-         * 44 MB) */
+         * 44 MB): sp-score asks for 8 MB (SP_SCORE_PREFETCH_KB) */
         || (opts->may_pause && conf_set(conf, "max.partition.fetch.bytes", "65536", errbuf, errlen) != SP_OK)
-        || (opts->may_pause && conf_set(conf, "queued.max.messages.kbytes", "8192", errbuf, errlen) != SP_OK)
         || conf_apply_env(conf, errbuf, errlen) != SP_OK)
         goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);

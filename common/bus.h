@@ -164,6 +164,10 @@ typedef struct bus_consumer_opts {
      * partition's share - for a handler that holds what runs ahead in
      * event time itself (cutting made sp-score's batches ~80 events). */
     int whole_batches;
+    /* Prefetched input kept by librdkafka, KiB of payload (0: 2048). Each
+     * queued message costs ~5x its payload in RSS (its op and the fetched
+     * batch it points into). */
+    int prefetch_kbytes;
     /* Called once per loop turn (between batches), e.g. for sweeps. */
     void (*on_idle)(void *arg);
     void *idle_arg;
