@@ -16,21 +16,36 @@ typedef struct slot {
     char *s; /* NULL empty, TOMB deleted, else an id owned by the ring */
 } slot;
 
+/* Ids shorter than this (sp-ingest's are 35 bytes) are kept in the ring's own
+ * storage: no malloc and free per id. */
+#define INLINE_LEN 40
+
+/* A ring entry: the id (in inl, or on the heap when longer) and its hash,
+ * so forgetting it finds its slot by pointer without hashing or reading
+ * the string again. */
+typedef struct entry {
+    uint64_t h;
+    char *s; /* NULL: empty; inl or a heap copy */
+    char inl[INLINE_LEN];
+} entry;
+
 struct ingest_dedupe {
     pthread_mutex_t mu;
     size_t cap, nslots, head, tombs;
-    char **ring; /* insertion order; owns the strings */
+    entry *ring; /* insertion order; owns the strings */
     slot *slots; /* open addressing, linear probing */
 };
 
 static char tomb_mark;
 #define TOMB (&tomb_mark)
 
-static uint64_t hash(const char *s)
+static uint64_t hash(const char *s, size_t *len)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    const char *p = s;
+    for (; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    if (len) *len = (size_t)(p - s);
     return h;
 }
 
@@ -55,11 +70,18 @@ int ingest_dedupe_new(size_t cap, ingest_dedupe **out)
     return SP_OK;
 }
 
+/* Frees entry e's id if it is a heap copy, and empties e. */
+static void entry_clear(entry *e)
+{
+    if (e->s != NULL && e->s != e->inl) free(e->s);
+    e->s = NULL;
+}
+
 void ingest_dedupe_destroy(ingest_dedupe *d)
 {
     if (d == NULL) return;
     for (size_t i = 0; i < d->cap; i++)
-        free(d->ring[i]);
+        entry_clear(&d->ring[i]);
     free(d->ring);
     free(d->slots);
     pthread_mutex_destroy(&d->mu);
@@ -78,6 +100,19 @@ static slot *find(ingest_dedupe *d, const char *id, uint64_t h)
     return NULL;
 }
 
+/* Slot holding the ring's string s (hash h), or NULL: compares pointers,
+ * the ring's strings being the only ones in the slots. Lock held. */
+static slot *find_ptr(ingest_dedupe *d, const char *s, uint64_t h)
+{
+    size_t mask = d->nslots - 1;
+    for (size_t i = h & mask, n = 0; n < d->nslots; i = (i + 1) & mask, n++) {
+        slot *sl = &d->slots[i];
+        if (sl->s == NULL) return NULL;
+        if (sl->s == s) return sl;
+    }
+    return NULL;
+}
+
 /* Puts s (hash h) in the first free or deleted slot. Lock held. */
 static void place(ingest_dedupe *d, char *s, uint64_t h)
 {
@@ -92,7 +127,7 @@ void ingest_dedupe_seen_n(ingest_dedupe *d, const char *const *ids, size_t n, un
 {
     pthread_mutex_lock(&d->mu);
     for (size_t i = 0; i < n; i++)
-        seen[i] = find(d, ids[i], hash(ids[i])) != NULL;
+        seen[i] = find(d, ids[i], hash(ids[i], NULL)) != NULL;
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -103,39 +138,48 @@ int ingest_dedupe_seen(ingest_dedupe *d, const char *id)
     return seen;
 }
 
-/* Adds copy (hash h, not yet a member), forgetting the oldest id when full.
- * Lock held; takes ownership of copy. */
-static void add_locked(ingest_dedupe *d, char *copy, uint64_t h)
+/* Adds id (len bytes, hash h, not yet a member), forgetting the oldest id
+ * when full. Lock held. SP_ENOMEM when a long id cannot be copied (then
+ * nothing changed). */
+static int add_locked(ingest_dedupe *d, const char *id, size_t len, uint64_t h)
 {
-    char *old = d->ring[d->head];
-    if (old) {
-        slot *sl = find(d, old, hash(old));
+    entry *e = &d->ring[d->head];
+    char *heap = NULL;
+    if (len >= INLINE_LEN && (heap = strdup(id)) == NULL) return SP_ENOMEM;
+    if (e->s) {
+        slot *sl = find_ptr(d, e->s, e->h);
         if (sl) {
             sl->s = TOMB;
             d->tombs++;
         }
-        free(old);
+        entry_clear(e);
     }
-    d->ring[d->head] = copy;
+    if (heap) {
+        e->s = heap;
+    } else {
+        memcpy(e->inl, id, len + 1);
+        e->s = e->inl;
+    }
+    e->h = h;
     d->head = (d->head + 1) % d->cap;
     if (d->tombs > d->cap / 2) { /* rebuild so misses stay short */
         memset(d->slots, 0, d->nslots * sizeof *d->slots);
         d->tombs = 0;
         for (size_t k = 0; k < d->cap; k++)
-            if (d->ring[k] != NULL && d->ring[k] != copy) place(d, d->ring[k], hash(d->ring[k]));
+            if (d->ring[k].s != NULL && &d->ring[k] != e) place(d, d->ring[k].s, d->ring[k].h);
     }
-    place(d, copy, h);
+    place(d, e->s, h);
+    return SP_OK;
 }
 
 void ingest_dedupe_add_n(ingest_dedupe *d, const char *const *ids, size_t n)
 {
     pthread_mutex_lock(&d->mu);
     for (size_t i = 0; i < n; i++) {
-        uint64_t h = hash(ids[i]);
+        size_t len;
+        uint64_t h = hash(ids[i], &len);
         if (find(d, ids[i], h)) continue;
-        char *copy = strdup(ids[i]);
-        if (copy == NULL) break; /* forgetting is safe (see dedupe.h) */
-        add_locked(d, copy, h);
+        if (add_locked(d, ids[i], len, h) != SP_OK) break; /* forgetting is safe (see dedupe.h) */
     }
     pthread_mutex_unlock(&d->mu);
 }

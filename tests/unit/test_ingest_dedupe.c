@@ -10,6 +10,7 @@
 #include "ingest/dedupe.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static void test_dedupe_basic(void **state)
 {
@@ -33,23 +34,33 @@ static void test_dedupe_basic(void **state)
     ingest_dedupe_destroy(NULL);
 }
 
+/* Id number k: 11, 39 or 100 bytes in turn (the set keeps ids under 40
+ * bytes in its own storage and copies longer ones). */
+static const char *id_of(int k, char *buf, size_t cap)
+{
+    static const int len[] = {11, 39, 100};
+    snprintf(buf, cap, "ix-%08d%0*d", k, len[k % 3] - 11, 0);
+    return buf;
+}
+
 /* 50 rounds of the capacity through a set of 1,000: after every add exactly
  * the last 1,000 ids are members (the ones before are not), across the
- * rebuilds that drop deleted slots. */
+ * rebuilds that drop deleted slots; short and long ids mixed. */
 static void test_dedupe_window(void **state)
 {
     (void)state;
     enum { CAP = 1000, N = 50 * CAP };
     ingest_dedupe *d = NULL;
     assert_int_equal(ingest_dedupe_new(CAP, &d), SP_OK);
-    char id[32];
+    char id[128];
+    assert_int_equal(strlen(id_of(1, id, sizeof id)), 39);
+    assert_int_equal(strlen(id_of(2, id, sizeof id)), 100);
     for (int i = 0; i < N; i++) {
-        snprintf(id, sizeof id, "ix-%08d", i);
-        ingest_dedupe_add(d, id);
+        ingest_dedupe_add(d, id_of(i, id, sizeof id));
         if (i % 997 == 0 || i == N - 1) {
             for (int k = i - CAP - 5; k <= i; k++) {
                 if (k < 0) continue;
-                snprintf(id, sizeof id, "ix-%08d", k);
+                id_of(k, id, sizeof id);
                 if (k > i - CAP)
                     assert_true(ingest_dedupe_seen(d, id));
                 else
