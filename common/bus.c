@@ -495,7 +495,8 @@ int bus_consumer_new(const bus_consumer_opts *opts, bus_consumer **out, char *er
          * broker's first answer (whole record batches of ~1,000 events per
          * partition) filled at once. sp-score's 40,776-event catch-up: 1 MB
          * fetches and a 2 MB queue 753/s, 64 KB and 8 MB 2,215/s (RSS 27 ->
-         * 44 MB): sp-score asks for 8 MB (SP_SCORE_PREFETCH_KB) */
+         * 44 MB); the demo's quarter then took sp-score to 67-72 MB, and
+         * 4 MB (SP_SCORE_PREFETCH_KB) replays it as fast at 53-56 MB */
         || (opts->may_pause && conf_set(conf, "max.partition.fetch.bytes", "65536", errbuf, errlen) != SP_OK)
         || conf_apply_env(conf, errbuf, errlen) != SP_OK)
         goto fail;
