@@ -62,6 +62,13 @@ echo "== 5/6 waiting until every topic is drained"
 "$BIN/spctl" wait-drained --timeout "${SP_DEMO_DRAIN_TIMEOUT:-2400}"
 
 echo "== 6/6 summary ($(($(date +%s) - t0)) s so far; replay to drained $(($(date +%s) - t_replay)) s)"
+# each service's peak resident memory over the replay (VmHWM; target 64 MB)
+peaks=""
+for f in "$VAR"/run/sp-*.pid; do
+  hwm=$(awk '/VmHWM/{printf "%.1f MB", $2/1024}' "/proc/$(cat "$f")/status" 2>/dev/null) || hwm=""
+  [ -n "$hwm" ] && peaks="$peaks $(basename "$f" .pid) $hwm,"
+done
+echo "peak RSS:${peaks%,}"
 set +e
 "$BIN/spctl" summary --truth "$DEMO/truth.json" --api "$API" --tokens
 rc=$?
