@@ -197,7 +197,9 @@ int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, 
         = sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT && cfg->align_ahead_ms > 0 ? partition_ahead : NULL,
         .pause_arg = s,
         .whole_batches = cfg->whole_batches,
-        .prefetch_kbytes = (int)cfg->prefetch_kb,
+        /* only for pausing consumers: wall-clock ones keep the 2 MB default */
+        .prefetch_kbytes
+        = sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT && cfg->align_ahead_ms > 0 ? (int)cfg->prefetch_kb : 0,
     };
     if ((rv = bus_consumer_new(&o, &s->consumer, err, sizeof err)) != SP_OK) {
         sp_error("consumer: %s", err);

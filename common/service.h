@@ -29,7 +29,8 @@ typedef struct sp_service_cfg {
     long long align_ahead_ms; /* event clock: pause partitions this far ahead (a service's own row; 0: off) */
     int whole_batches; /* with align_ahead_ms: the handler holds what runs ahead itself (bus_consumer_opts) */
     long max_batch;
-    long prefetch_kb; /* input prefetched by librdkafka, KiB (a service's own row; 0: 2048) */
+    long prefetch_kb; /* event clock with align_ahead_ms: input prefetched by librdkafka, KiB (a service's own
+                         row; 0: 2048) */
 } sp_service_cfg;
 
 /* batch: SP_MAX_BATCH's default (a string, "500") */
