@@ -180,6 +180,8 @@ int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, 
             != SP_OK)
         return rv;
     const char *topics[] = {topic, NULL};
+    /* an event clock aligning its partitions pauses the ones ahead */
+    int pausing = sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT && cfg->align_ahead_ms > 0;
     bus_consumer_opts o = {
         .bootstrap = cfg->kafka_bootstrap,
         .group_id = cfg->group_id,
@@ -193,13 +195,11 @@ int sp_service_init(sp_service *s, const char *name, const sp_service_cfg *cfg, 
         .rebalance_arg = s,
         .on_idle = idle,
         .idle_arg = s,
-        .may_pause
-        = sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT && cfg->align_ahead_ms > 0 ? partition_ahead : NULL,
+        .may_pause = pausing ? partition_ahead : NULL,
         .pause_arg = s,
         .whole_batches = cfg->whole_batches,
         /* only for pausing consumers: wall-clock ones keep the 2 MB default */
-        .prefetch_kbytes
-        = sp_clock_kind_of(s->clock) == SP_CLOCK_EVENT && cfg->align_ahead_ms > 0 ? (int)cfg->prefetch_kb : 0,
+        .prefetch_kbytes = pausing ? (int)cfg->prefetch_kb : 0,
     };
     if ((rv = bus_consumer_new(&o, &s->consumer, err, sizeof err)) != SP_OK) {
         sp_error("consumer: %s", err);

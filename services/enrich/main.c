@@ -34,9 +34,8 @@ static const sp_config_row rows[] = {
         "up (fetches take no account of event time; 0: off)",
         .min = 0L, .max = 2592000000L},
     {"SP_ENRICH_PREFETCH_KB", SP_CFG_INT, "2048", CFG(svc.prefetch_kb),
-        "event clock: input librdkafka prefetches, KiB of payload (RSS grows ~5x this: 8192 took sp-enrich "
-        "to 61-70 MB "
-        "on a replay, 2048 to ~43 MB at the same speed)",
+        "event clock: input librdkafka prefetches, KiB of payload (RSS grows ~5x this: 8192 took "
+        "sp-enrich to 61-70 MB on a replay, 2048 to ~43 MB at the same speed)",
         .min = 256L, .max = 1048576L},
     SP_CONFIG_END,
 };

@@ -88,27 +88,16 @@ void ingest_dedupe_destroy(ingest_dedupe *d)
     free(d);
 }
 
-/* Slot holding id (hash h), or NULL. Lock held. */
+/* Slot holding id (hash h), or NULL. Lock held. Each id is in the set
+ * once, so the ring's own string (forgetting it) matches by pointer
+ * without reading it. */
 static slot *find(ingest_dedupe *d, const char *id, uint64_t h)
 {
     size_t mask = d->nslots - 1;
     for (size_t i = h & mask, n = 0; n < d->nslots; i = (i + 1) & mask, n++) {
         slot *sl = &d->slots[i];
         if (sl->s == NULL) return NULL;
-        if (sl->h == h && sl->s != TOMB && strcmp(sl->s, id) == 0) return sl;
-    }
-    return NULL;
-}
-
-/* Slot holding the ring's string s (hash h), or NULL: compares pointers,
- * the ring's strings being the only ones in the slots. Lock held. */
-static slot *find_ptr(ingest_dedupe *d, const char *s, uint64_t h)
-{
-    size_t mask = d->nslots - 1;
-    for (size_t i = h & mask, n = 0; n < d->nslots; i = (i + 1) & mask, n++) {
-        slot *sl = &d->slots[i];
-        if (sl->s == NULL) return NULL;
-        if (sl->s == s) return sl;
+        if (sl->s == id || (sl->h == h && sl->s != TOMB && strcmp(sl->s, id) == 0)) return sl;
     }
     return NULL;
 }
@@ -147,7 +136,7 @@ static int add_locked(ingest_dedupe *d, const char *id, size_t len, uint64_t h)
     char *heap = NULL;
     if (len >= INLINE_LEN && (heap = strdup(id)) == NULL) return SP_ENOMEM;
     if (e->s) {
-        slot *sl = find_ptr(d, e->s, e->h);
+        slot *sl = find(d, e->s, e->h);
         if (sl) {
             sl->s = TOMB;
             d->tombs++;

@@ -47,9 +47,8 @@ static const sp_config_row rows[] = {
         "may come (empty: do not ask)"},
     {"SP_SCORE_PREFETCH_KB", SP_CFG_INT, "4096", CFG(svc.prefetch_kb),
         "event clock: input librdkafka prefetches, KiB of payload (a catch-up in event time pauses and "
-        "resumes "
-        "partitions, which refill from it; make demo: 8192 peaked at 67-72 MB of RSS, 4096 at 53-56 MB "
-        "in the same time)",
+        "resumes partitions, which refill from it; make demo: 8192 peaked at 67-72 MB of RSS, 4096 at "
+        "53-56 MB in the same time)",
         .min = 256L, .max = 1048576L},
     SP_CONFIG_END,
 };
