@@ -352,6 +352,9 @@ struct bus_consumer {
     int n_done, cap_done;
     rd_kafka_topic_partition_list_t *paused; /* by pause_update (may_pause) */
     int n_assigned; /* at the last pause_update */
+    unsigned rebalances; /* assignments and revocations seen (rebalance_cb) */
+    unsigned sole_at; /* 1 + rebalances when sole was worked out; 0: never */
+    int sole; /* bus_consumer_sole's answer at sole_at */
 };
 
 struct done_mark {
@@ -433,6 +436,7 @@ static void rebalance_cb(
 {
     bus_consumer *c = opaque;
     int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    c->rebalances++;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         sp_info("assigned %d partition(s)", parts->cnt);
         notify(c, parts, 1);
@@ -559,6 +563,49 @@ int bus_consumer_behind(bus_consumer *c, const char *topic, int32_t partition)
     rd_kafka_topic_partition_list_destroy(l);
     if (pos < 0) return hi > lo; /* nothing consumed yet: behind if there is anything */
     return pos < hi;
+}
+
+/* The partitions of topic from the broker's metadata; -1 when unknown. */
+static int topic_partitions(rd_kafka_t *rk, const char *topic)
+{
+    int n = -1;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    if (t == NULL) return -1;
+    if (rd_kafka_metadata(rk, 0, t, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1
+        && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        n = md->topics[0].partition_cnt;
+    if (md) rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    return n;
+}
+
+int bus_consumer_sole(bus_consumer *c)
+{
+    if (c->sole_at == c->rebalances + 1) return c->sole;
+    rd_kafka_topic_partition_list_t *a = NULL, *subs = NULL; /* copies: ours to destroy */
+    int total = 0, mine = 0;
+    if (rd_kafka_assignment(c->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR) a = NULL;
+    if (rd_kafka_subscription(c->rk, &subs) != RD_KAFKA_RESP_ERR_NO_ERROR) subs = NULL;
+    for (int t = 0; a && subs && t < subs->cnt; t++) {
+        int n = topic_partitions(c->rk, subs->elems[t].topic);
+        if (n <= 0) {
+            total = -1; /* unknown: not sole */
+            break;
+        }
+        total += n;
+        for (int i = 0; i < a->cnt; i++)
+            mine += strcmp(a->elems[i].topic, subs->elems[t].topic) == 0;
+    }
+    int sole = a && subs && total > 0 && mine == total;
+    if (a) rd_kafka_topic_partition_list_destroy(a);
+    if (subs) rd_kafka_topic_partition_list_destroy(subs);
+    if (sole != c->sole || c->sole_at == 0)
+        sp_info("%s: %s the group's partitions (%d of %d)", c->service, sole ? "sole owner of" : "sharing",
+            mine, total);
+    c->sole = sole;
+    c->sole_at = c->rebalances + 1;
+    return sole;
 }
 
 void bus_consumer_stats_get(bus_consumer *c, bus_consumer_stats *out)

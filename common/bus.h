@@ -191,6 +191,13 @@ void bus_consumer_destroy(bus_consumer *c);
  * consumer's own thread (handler, on_idle). */
 int bus_consumer_behind(bus_consumer *c, const char *topic, int32_t partition);
 
+/* 1 when the consumer is assigned every partition of every topic it
+ * subscribed to - no other member of its group is handed messages now -
+ * else 0, also while an assignment or partition count cannot be read (the
+ * safe answer). Worked out once per rebalance (one metadata round trip,
+ * up to 2 s). Call from the consumer's own thread (handler, on_idle). */
+int bus_consumer_sole(bus_consumer *c);
+
 /* Counters since start, for metrics and tests. */
 typedef struct bus_consumer_stats {
     uint64_t handled_ok, retried, dead, batches;

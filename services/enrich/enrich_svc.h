@@ -29,7 +29,13 @@ typedef struct enrich_svc {
     const char *tz; /* tenant zone */
     const char *out_topic;
     size_t chunk; /* documents per round trip; 0 = ENRICH_CHUNK */
+    /* 1 when no other instance applies batches now (the service: its
+     * consumer holds every input partition), and enrich_lock is skipped;
+     * NULL: always locked */
+    int (*sole)(void *arg);
+    void *sole_arg;
     unsigned long applied, duplicates, dead;
+    unsigned long locked; /* batches that took enrich_lock */
     sp_watermark wm; /* heartbeats sent downstream (event clock) */
     int64_t promise_ms; /* the watermark when the batch began: stamped on its outputs */
 } enrich_svc;

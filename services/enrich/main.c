@@ -1,6 +1,7 @@
 /* sp-enrich: `sp-enrich extract ...` runs the offline extraction CLI (no
  * Kafka, no PostgreSQL); otherwise the service: interactions in, extraction,
  * identities, facts and cards, enriched interactions out. */
+#include "bus.h"
 #include "config.h"
 #include "enrich/enrich_svc.h"
 #include "enrich/extract_cli.h"
@@ -40,6 +41,12 @@ static const sp_config_row rows[] = {
     SP_CONFIG_END,
 };
 
+/* enrich_svc.sole over the service's consumer. */
+static int consumer_sole(void *consumer)
+{
+    return bus_consumer_sole(consumer);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "extract") == 0) return enrich_extract_cli(argc - 1, argv + 1);
@@ -61,6 +68,8 @@ int main(int argc, char **argv)
         goto out;
     es.producer = svc.producer;
     es.clock = svc.clock;
+    es.sole = consumer_sole;
+    es.sole_arg = svc.consumer;
     sp_clock_set_lateness(svc.clock, cfg.lateness_ms);
     svc.on_idle = enrich_svc_idle;
     code = sp_service_run(&svc);

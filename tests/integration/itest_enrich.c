@@ -411,6 +411,45 @@ static void test_fast_path_equals_item_by_item(void **state)
     json_decref(fallback_rows);
 }
 
+static int always(void *arg)
+{
+    return *(int *)arg;
+}
+
+/* A batch takes enrich_lock unless the service says no other instance
+ * applies batches now (its consumer holds every input partition); either
+ * way the batch is applied. */
+static void test_sole_instance_skips_the_lock(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t T = 1772416800000LL;
+    size_t len;
+    uint8_t *b;
+    int sole = 1;
+    unsigned long locked = f->svc.locked;
+    b = make("s1", "wx-s1", SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, "周老师: 想问一下X200的价格", 0, T, &len);
+    assert_int_equal(run_batch(f, &b, &len, 1), 0); /* no sole function: locked */
+    free(b);
+    assert_int_equal(f->svc.locked, locked + 1);
+    f->svc.sole = always;
+    f->svc.sole_arg = &sole;
+    b = make("s2", "wx-s2", SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, "吴老师: 想问一下X200的价格", 0, T, &len);
+    assert_int_equal(run_batch(f, &b, &len, 1), 0); /* the only instance: no lock */
+    free(b);
+    assert_int_equal(f->svc.locked, locked + 1);
+    sole = 0;
+    b = make("s3", "wx-s3", SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, "郑老师: 想问一下X200的价格", 0, T, &len);
+    assert_int_equal(run_batch(f, &b, &len, 1), 0); /* sharing the partitions: locked */
+    free(b);
+    assert_int_equal(f->svc.locked, locked + 2);
+    f->svc.sole = NULL;
+    f->svc.sole_arg = NULL;
+    assert_int_equal(q("SELECT count(*) FROM interactions WHERE event_id IN ('ix-%1$ss1', 'ix-%1$ss2', "
+                       "'ix-%1$ss3') AND customer_id IS NOT NULL",
+                         prefix),
+        3);
+}
+
 /* enrich_lock (0017) resolves a batch's keys to customers the way
  * enrich_apply_fast does (a merged customer to its survivor, an identity to
  * its contact's customer, an unknown e-mail address to its domain's
@@ -481,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_card_levels_redelivery_poison_merge),
         cmocka_unit_test(test_fast_path_equals_item_by_item),
         cmocka_unit_test(test_lock_holds_the_batch_customers),
+        cmocka_unit_test(test_sole_instance_skips_the_lock),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

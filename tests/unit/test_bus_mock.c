@@ -2,8 +2,9 @@
  * (no real broker): produce errors are retried without duplicates, a broker
  * that is down makes the bounded wait time out (the 503 path), a
  * handler's RETRY re-handles the same message in order, a DEFER holds a
- * message (and the handler's note on it) without committing past it, and
- * may_pause holds a partition back. */
+ * message (and the handler's note on it) without committing past it,
+ * may_pause holds a partition back, and a group's only member is told it
+ * is (bus_consumer_sole) until a second one joins. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -464,6 +465,78 @@ static void test_may_pause_holds_a_partition_back(void **state)
     paused_run_stop(&x);
 }
 
+/* A member of a group that asks bus_consumer_sole in each batch. */
+struct member {
+    bus_consumer *c;
+    volatile sig_atomic_t stop;
+    volatile int got, sole;
+    struct run_arg r;
+    pthread_t th;
+};
+
+static void member_handler(
+    void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
+{
+    (void)msgs, (void)reasons;
+    struct member *mb = arg;
+    for (size_t i = 0; i < n; i++)
+        res[i] = BUS_OK;
+    mb->sole = bus_consumer_sole(mb->c);
+    mb->got += (int)n;
+}
+
+static void member_start(struct mock *m, const char *topic, const char *group, struct member *mb)
+{
+    char err[256];
+    const char *topics[] = {topic, NULL};
+    bus_consumer_opts o = {
+        .bootstrap = m->bootstrap, .group_id = group, .topics = topics, .handler = member_handler, .arg = mb};
+    mb->sole = -1;
+    assert_int_equal(bus_consumer_new(&o, &mb->c, err, sizeof err), SP_OK);
+    mb->r = (struct run_arg) {mb->c, &mb->stop};
+    pthread_create(&mb->th, NULL, run_main, &mb->r);
+}
+
+static void member_stop(struct member *mb)
+{
+    mb->stop = 1;
+    pthread_join(mb->th, NULL);
+    bus_consumer_destroy(mb->c);
+}
+
+/* sole: a group's only member holds both partitions of its topic; once a
+ * second member has joined, each holds one and neither is sole. */
+static void test_sole_member_of_its_group(void **state)
+{
+    struct mock *m = *state;
+    char err[256];
+    bus_producer *prod = NULL;
+    assert_int_equal(rd_kafka_mock_topic_create(m->mc, "t6", 2, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(bus_producer_new(m->bootstrap, "t", &prod, err, sizeof err), SP_OK);
+    struct member a = {0}, b = {0};
+    member_start(m, "t6", "g6", &a);
+    send_to(prod, "t6", 0, 1, 3);
+    send_to(prod, "t6", 1, 1, 3);
+    assert_true(wait_for(&a.got, 6));
+    assert_int_equal(a.sole, 1);
+
+    member_start(m, "t6", "g6", &b);
+    /* after the rebalance each member gets its partition's messages */
+    int sent = 0;
+    for (int i = 0; i < 100 && (b.got == 0 || a.sole != 0); i++) {
+        send_to(prod, "t6", 0, 10 + sent, 1);
+        send_to(prod, "t6", 1, 10 + sent, 1);
+        sent++;
+        usleep(200000);
+    }
+    assert_true(b.got > 0);
+    assert_int_equal(a.sole, 0);
+    assert_int_equal(b.sole, 0);
+    member_stop(&b);
+    member_stop(&a);
+    bus_producer_destroy(prod);
+}
+
 static int never_pause(void *arg, const char *topic, int32_t partition)
 {
     (void)arg, (void)topic, (void)partition;
@@ -497,6 +570,7 @@ int main(void)
         cmocka_unit_test(test_handler_defer_holds_and_keeps_offset),
         cmocka_unit_test(test_whole_batches_not_cut_at_share),
         cmocka_unit_test(test_may_pause_holds_a_partition_back),
+        cmocka_unit_test(test_sole_member_of_its_group),
     };
     return cmocka_run_group_tests(tests, mock_setup, mock_teardown);
 }
