@@ -494,10 +494,10 @@ void enrich_svc_batch(
     /* The batch's customers first, locked in one order (0017 enrich_lock),
      * so instances sharing customers wait instead of deadlocking; the first
      * chunk is extracted meanwhile. The only instance has no one to wait
-     * for (the lock was ~20% of PostgreSQL's time per item in small
-     * batches); a member that joins takes partitions only after this batch
-     * (a rebalance revokes between batches), and a deadlock with one that
-     * outlived its session is retried as any other. */
+     * for (at 2,000/s the lock was ~19% of the statements' time and 7% of
+     * the backend's CPU); a member that joins takes partitions only after
+     * this batch (a rebalance revokes between batches), and a deadlock
+     * with one that outlived its session is retried as any other. */
     if (valid > 0) {
         if (sp_db_begin(db) != SP_OK) goto retry;
         conn = sp_db_conn(db);
