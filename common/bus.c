@@ -166,12 +166,14 @@ int bus_producer_send(bus_producer *p, const char *topic, const void *key, size_
     return bus_producer_send_to(p, topic, RD_KAFKA_PARTITION_UA, key, key_len, value, value_len, done, arg);
 }
 
-int bus_producer_partitions(bus_producer *p, const char *topic, int timeout_ms, int32_t *out)
+/* The partitions of topic from the broker's metadata, asked through any
+ * client handle: SP_OK, SP_ENOTFOUND (no such topic) or SP_EKAFKA. */
+static int topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, int32_t *out)
 {
-    rd_kafka_topic_t *t = rd_kafka_topic_new(p->rk, topic, NULL);
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
     if (t == NULL) return SP_EKAFKA;
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, t, &md, timeout_ms);
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, t, &md, timeout_ms);
     int rv = SP_EKAFKA;
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1) {
         if (md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topics[0].partition_cnt < 1) {
@@ -184,6 +186,11 @@ int bus_producer_partitions(bus_producer *p, const char *topic, int timeout_ms, 
     if (md) rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(t);
     return rv;
+}
+
+int bus_producer_partitions(bus_producer *p, const char *topic, int timeout_ms, int32_t *out)
+{
+    return topic_partitions(p->rk, topic, timeout_ms, out);
 }
 
 int bus_producer_send_to(bus_producer *p, const char *topic, int32_t partition, const void *key,
@@ -565,21 +572,6 @@ int bus_consumer_behind(bus_consumer *c, const char *topic, int32_t partition)
     return pos < hi;
 }
 
-/* The partitions of topic from the broker's metadata; -1 when unknown. */
-static int topic_partitions(rd_kafka_t *rk, const char *topic)
-{
-    int n = -1;
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-    if (t == NULL) return -1;
-    if (rd_kafka_metadata(rk, 0, t, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1
-        && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        n = md->topics[0].partition_cnt;
-    if (md) rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(t);
-    return n;
-}
-
 int bus_consumer_sole(bus_consumer *c)
 {
     if (c->sole_at == c->rebalances + 1) return c->sole;
@@ -588,8 +580,8 @@ int bus_consumer_sole(bus_consumer *c)
     if (rd_kafka_assignment(c->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR) a = NULL;
     if (rd_kafka_subscription(c->rk, &subs) != RD_KAFKA_RESP_ERR_NO_ERROR) subs = NULL;
     for (int t = 0; a && subs && t < subs->cnt; t++) {
-        int n = topic_partitions(c->rk, subs->elems[t].topic);
-        if (n <= 0) {
+        int32_t n = 0;
+        if (topic_partitions(c->rk, subs->elems[t].topic, 2000, &n) != SP_OK) {
             total = -1; /* unknown: not sole */
             break;
         }

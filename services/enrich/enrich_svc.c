@@ -339,8 +339,8 @@ static int publish(enrich_svc *s, bus_group *g, Ix *ix, const extract_result *er
 
 /* Decodes and validates message m into *ixp (NULL when undecodable); a
  * message that cannot be applied is marked BUS_DEAD with the reason. Adds
- * the valid message's customer keys to locks (enrich_lock). Returns 1 when
- * the message is valid. */
+ * the valid message's customer keys to locks (enrich_lock) unless it is
+ * NULL. Returns 1 when the message is valid. */
 static int item_decode(
     enrich_svc *s, const bus_msg *m, Ix **ixp, bus_result *res, char *reason, json_t *locks)
 {
@@ -356,6 +356,7 @@ static int item_decode(
         return 0;
     }
     sp_clock_observe(s->clock, m->partition, ix->meta->occurred_at_ms);
+    if (locks == NULL) return 1;
     json_t *k = json_object();
     set_str(k, "r", ix->customer_ref);
     if (ix->customer_identity && identity_kind_name(ix->customer_identity->kind)) {
@@ -477,13 +478,15 @@ void enrich_svc_batch(
     PGconn *conn = NULL;
     PGresult *held = NULL; /* the last chunk's answer, parsed once the next chunk is sent */
     char *text = NULL;
-    json_t *locks = json_array();
+    /* enrich_lock's keys: none gathered when the lock is skipped (see below) */
+    int lock = !(s->sole && s->sole(s->sole_arg));
+    json_t *locks = lock ? json_array() : NULL;
     size_t valid = 0, inflight = 0, held_n = 0;
     int locking = 0; /* enrich_lock in flight */
     size_t chunk = s->chunk ? s->chunk : ENRICH_CHUNK;
     for (size_t i = 0; i < n; i++)
         res[i] = BUS_OK;
-    if (!ix || !er || !has_words || !results || !locks) goto retry;
+    if (!ix || !er || !has_words || !results || (lock && !locks)) goto retry;
     /* the promise on this batch's outputs: its events are all at or after
      * the watermark before it observes them (each input partition is in
      * event-time order); after observing, a later event of one partition
@@ -502,7 +505,7 @@ void enrich_svc_batch(
         if (sp_db_begin(db) != SP_OK) goto retry;
         conn = sp_db_conn(db);
     }
-    if (valid > 0 && !(s->sole && s->sole(s->sole_arg))) {
+    if (valid > 0 && lock) {
         text = json_dumps(locks, JSON_COMPACT);
         if (batch_send(conn, "SELECT enrich_lock($1::jsonb)", text) != SP_OK) goto retry_rollback;
         locking = 1;

@@ -411,7 +411,8 @@ static void test_fast_path_equals_item_by_item(void **state)
     json_decref(fallback_rows);
 }
 
-static int always(void *arg)
+/* enrich_svc.sole answering what *arg says. */
+static int sole_flag(void *arg)
 {
     return *(int *)arg;
 }
@@ -431,7 +432,7 @@ static void test_sole_instance_skips_the_lock(void **state)
     assert_int_equal(run_batch(f, &b, &len, 1), 0); /* no sole function: locked */
     free(b);
     assert_int_equal(f->svc.locked, locked + 1);
-    f->svc.sole = always;
+    f->svc.sole = sole_flag;
     f->svc.sole_arg = &sole;
     b = make("s2", "wx-s2", SALESPULSE__V1__CHANNEL__CHANNEL_WECOM, "吴老师: 想问一下X200的价格", 0, T, &len);
     assert_int_equal(run_batch(f, &b, &len, 1), 0); /* the only instance: no lock */

@@ -522,11 +522,9 @@ static void test_sole_member_of_its_group(void **state)
 
     member_start(m, "t6", "g6", &b);
     /* after the rebalance each member gets its partition's messages */
-    int sent = 0;
     for (int i = 0; i < 100 && (b.got == 0 || a.sole != 0); i++) {
-        send_to(prod, "t6", 0, 10 + sent, 1);
-        send_to(prod, "t6", 1, 10 + sent, 1);
-        sent++;
+        send_to(prod, "t6", 0, 10 + i, 1);
+        send_to(prod, "t6", 1, 10 + i, 1);
         usleep(200000);
     }
     assert_true(b.got > 0);
