@@ -149,7 +149,8 @@ typedef struct bus_consumer_opts {
     const char *dlq_topic; /* default SP_TOPIC_DEADLETTER */
     const char *service; /* written into DeadLetter.service */
     int max_batch; /* default 500 */
-    int batch_wait_ms; /* default 50: how long to fill a batch */
+    int batch_wait_ms; /* default 0: after a batch's first message, how long to wait for more
+                        * (0: take what is already fetched) */
     int retry_backoff_max_ms; /* default 5000 */
     bus_batch_fn handler;
     void *arg;

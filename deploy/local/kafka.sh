@@ -5,13 +5,17 @@
 # deploy/local/kafka/pom.xml) through `mvn dependency:copy-dependencies`, once:
 # they are cached in SP_KAFKA_CACHE (default ~/.cache/salespulse) and reused.
 # Environment: SP_VAR (state, default <repo>/var), SP_KAFKA_PORT (19092; the
-# controller listens on port+1), SP_KAFKA_HEAP (512m).
+# controller listens on port+1), SP_KAFKA_HEAP (512m), SP_KAFKA_JVM_OPTS (GC and
+# JIT flags; default G1, 20 ms pauses. "-XX:+UseSerialGC -XX:TieredStopAtLevel=1",
+# C1 only, halves a fresh broker's CPU in its first minute of load and costs
+# ~35% more once warm: session 17, docs/benchmarks.md).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VAR=${SP_VAR:-$ROOT/var}
 PORT=${SP_KAFKA_PORT:-19092}
 CPORT=$((PORT + 1))
 HEAP=${SP_KAFKA_HEAP:-512m}
+JVM_OPTS=${SP_KAFKA_JVM_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20}
 POM=$ROOT/deploy/local/kafka/pom.xml
 VER=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")
 CACHE=${SP_KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/salespulse}
@@ -84,7 +88,7 @@ CONF
 }
 
 java_run() {
-  java -Xms128m "-Xmx$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  java -Xms128m "-Xmx$HEAP" $JVM_OPTS -Djava.awt.headless=true \
     "-Dkafka.logs.dir=$DIR" "-Dlog4j2.configurationFile=$DIR/log4j2.properties" \
     -cp "$JARS/*" "$@"
 }
@@ -98,7 +102,7 @@ start() {
     java_run kafka.tools.StorageTool format -t "$(java_run kafka.tools.StorageTool random-uuid)" \
       -c "$DIR/server.properties" >"$DIR/format.log" 2>&1 || { cat "$DIR/format.log" >&2; exit 1; }
   fi
-  nohup java -Xms128m "-Xmx$HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  nohup java -Xms128m "-Xmx$HEAP" $JVM_OPTS -Djava.awt.headless=true \
     "-Dkafka.logs.dir=$DIR" "-Dlog4j2.configurationFile=$DIR/log4j2.properties" \
     -cp "$JARS/*" kafka.Kafka "$DIR/server.properties" >"$DIR/stdout.log" 2>&1 &
   echo $! >"$PIDF"

@@ -247,7 +247,9 @@ static const char fx_docs[] = "[" FX_DOC("1", "1772416800000",
     "四十台\",\"facts\":[{\"field\":\"budget\",\"value\":"
     "{\"min\":null,\"max\":500000,\"currency\":\"CNY\"},\"single\":true},{\"field\":\"product\","
     "\"value\":"
-    "\"X200\",\"single\":false,\"quote\":\"X200 四十台\"}]") "," FX_DOC("2", "1772416801000",
+    "\"X200\",\"single\":false,\"quote\":\"X200 四十台\"},{\"field\":\"competitor\",\"value\":\"汉王\","
+    "\"single\":false},{\"field\":\"product\",\"value\":\"X200\",\"single\":false}]") "," FX_DOC("2",
+    "1772416801000",
     ",\"channel\":\"email\",\"direction\":\"inbound\",\"id_kind\":\"email\",\"id_value\":"
     "\"li@%1$sschool.cn\",\"party_title\":\"采购经理\",\"party_role\":\"procurement\",\"facts\":[]") "," FX_DOC("3",
     "1772416802000",
@@ -261,7 +263,8 @@ static const char fx_docs[] = "[" FX_DOC("1", "1772416800000",
     "\"售后太慢\","
     "\"concern_tag\":\"after_sales\",\"concern_severity\":2,\"facts\":[{\"field\":\"budget\",\"value\":{"
     "\"min\":"
-    "null,\"max\":450000,\"currency\":\"CNY\"},\"single\":true}]") "," FX_DOC("1", "1772416800000",
+    "null,\"max\":450000,\"currency\":\"CNY\"},\"single\":true},{\"field\":\"product\",\"value\":"
+    "\"X300\",\"single\":false}]") "," FX_DOC("1", "1772416800000",
     ",\"channel\":\"email\",\"direction\":\"inbound\",\"id_kind\":\"email\",\"id_value\":"
     "\"wang@%1$sschool.cn\",\"facts\":[]") "," FX_DOC("5", "1772416804000",
     ",\"channel\":\"tracking\",\"direction\":\"inbound\",\"id_kind\":\"email\","
@@ -297,7 +300,8 @@ static const char fx_bad[]
       "\"party_role\":\"janitor\",\"facts\":[]}]";
 
 /* Every row enrich_apply writes, as one digest (fact ids left out: the
- * sequence is not transactional). */
+ * sequence is not transactional, and enrich_apply_fast numbers a batch's
+ * many-valued facts after its single-valued ones). */
 static const char fx_digest[]
     = "SELECT md5(concat_ws('#', (SELECT string_agg(t::text, '|' ORDER BY t::text) FROM customers t), "
       "(SELECT string_agg(t::text, '|' ORDER BY t::text) FROM contacts t), "
@@ -305,8 +309,9 @@ static const char fx_digest[]
       "(SELECT string_agg(t::text, '|' ORDER BY t::text) FROM deals t), "
       "(SELECT string_agg(t::text, '|' ORDER BY t::text) FROM deal_stage_history t), "
       "(SELECT string_agg(t::text, '|' ORDER BY t::text) FROM interactions t), "
-      "(SELECT string_agg((t.customer_id, t.deal_id, t.field, t.value, t.level, t.status, t.source_event_id, "
-      "t.source_channel, t.quote, t.occurred_at)::text, '|' ORDER BY t.id) FROM facts t), "
+      "(SELECT string_agg(r, '|' ORDER BY r) FROM (SELECT (t.customer_id, t.deal_id, t.field, t.value, "
+      "t.level, "
+      "t.status, t.source_event_id, t.source_channel, t.quote, t.occurred_at)::text r FROM facts t) t), "
       "(SELECT string_agg(t::text, '|' ORDER BY t::text) FROM customer_cards t), "
       "(SELECT string_agg(t.event_id, '|' ORDER BY t.event_id) FROM processed_events t WHERE consumer = "
       "'sp-enrich')))";
@@ -349,7 +354,16 @@ static void test_fast_path_equals_item_by_item(void **state)
     assert_int_equal(sp_db_begin(f->db), SP_OK);
     json_t *fast = fx_value(f->db, "SELECT enrich_apply_fast($1::jsonb)::text", docs);
     json_t *fast_rows = fx_value(f->db, fx_digest, NULL);
+    /* the many-valued facts: X200 once (repeated in its item), 汉王, X300 */
+    char many[256];
+    snprintf(many, sizeof many,
+        "SELECT string_agg(field || '=' || (value #>> '{}'), ',' ORDER BY field, value #>> '{}') FROM facts "
+        "WHERE source_event_id LIKE 'fx-%s%%' AND field IN ('product', 'competitor')",
+        prefix);
+    json_t *many_facts = fx_value(f->db, many, NULL);
     sp_db_rollback(f->db);
+    assert_string_equal(json_string_value(many_facts), "competitor=汉王,product=X200,product=X300");
+    json_decref(many_facts);
 
     assert_int_equal(sp_db_begin(f->db), SP_OK);
     json_t *slow = json_array();
