@@ -92,7 +92,7 @@ void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need
     const ex_rule *demo = NULL;
     for (size_t k = 0; k < lx->intents.n; k++)
         if (strcmp(lx->intents.v[k].tag, "demo_request") == 0) demo = &lx->intents.v[k];
-    for (size_t t = 1; t < d->n_turns; t++) {
+    for (size_t t = 1; d->has_customer && t < d->n_turns; t++) {
         const ex_turn *p = &d->turns[t - 1], *q = &d->turns[t];
         const char *qs = buf + q->start;
         size_t ql = q->end - q->start;
@@ -134,6 +134,8 @@ void ex_tags_scan(const ex_ctx *c, const ex_doc *d, extract_result *r, int *need
             }
         }
     }
+    /* risks, competitors, intents and meetings: the customer's words only */
+    if (!d->has_customer) return;
     /* risks */
     int best_sev = -1000;
     for (size_t k = 0; k < lx->risks.n; k++) {
