@@ -1,5 +1,5 @@
 /* bench_extract: extractions per second on one core for the dev.jsonl mix
- * (looped for ~2 s). Standalone; build from the repository root with
+ * (looped for ~2 s), as written and then as messages we sent. Standalone; build from the repository root with
  *   cc -O2 -std=c11 -D_GNU_SOURCE -Icommon -Iservices -Ibuild/ex/gen \
  *      tests/bench/bench_extract.c build/ex/lib/libsp_enrich.a build/ex/lib/libspcommon.a \
  *      $(pkg-config --cflags --libs jansson libpcre2-8) -lm -o build/ex/bench_extract

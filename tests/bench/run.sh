@@ -39,10 +39,14 @@ kill $ip; wait $ip 2>/dev/null
 # (2) extraction alone, one core
 [ -x "$BB/bench_extract" ] && "$BB/bench_extract" 2>&1 | tail -3
 # fresh broker and database for the next part
-fresh() {
-  bash deploy/local/kafka.sh stop >/dev/null; rm -rf "$SP_VAR/kafka/data"; bash deploy/local/kafka.sh start >/dev/null
+# an empty database with the schema, and the topics (kept if they exist)
+fresh_db() {
   psql "$SP_PG_URL" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public;" 2>/dev/null
   "$BIN/spctl" migrate >/dev/null && "$BIN/spctl" topics create >/dev/null
+}
+fresh() {
+  bash deploy/local/kafka.sh stop >/dev/null; rm -rf "$SP_VAR/kafka/data"; bash deploy/local/kafka.sh start >/dev/null
+  fresh_db
 }
 # the services again on a fresh database and the running broker, the book's
 # org seeded, clock $1. The broker is not restarted: a deployment's broker
@@ -53,8 +57,7 @@ fresh() {
 # (wait-drained), so the services start at their ends.
 restack() {
   bash deploy/local/stack.sh services-stop >/dev/null
-  psql "$SP_PG_URL" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public;" 2>/dev/null
-  "$BIN/spctl" migrate >/dev/null && "$BIN/spctl" topics create >/dev/null
+  fresh_db
   "$BIN/spctl" seed --org "$SP_VAR/sim/org.json" --crm "$SP_VAR/sim/crm.json" >/dev/null
   SP_CLOCK=$1 bash deploy/local/stack.sh services-start >/dev/null
   sleep 3
@@ -228,14 +231,16 @@ printf 'baseline: plain consume of the same %d messages (kcat): %.0f/s\n' "$ne" 
 printf 'ratio: score/plain consume = %.4f\n' "$(echo "($ne / ($s1 - $s0)) / ($ne / ($k1 - $k0))" | bc -l)"
 kill $sp; wait $sp 2>/dev/null
 # (3b') the whole pipeline with the wall clock, as live traffic flows: the
-# same book on a clean database (the broker of (3) still running), no event-time windows (--span 0), 16 streams,
-# sweeps on their hourly timer; first request to every topic drained
+# same book on a clean database (the broker of (3) still running), no
+# event-time windows (--span 0), 16 streams, sweeps on their hourly timer;
+# first request to every topic drained
 restack wall
 pipeline_run " (wall clock)" --window 1000000 --span 0 --streams 16
 rss_all " (wall clock run)"
 # (3c) ingest -> task latency at fixed rates (issue 8): the same book as
-# background load on a clean database with the wall clock (the broker still running), probes raising one
-# task each (tests/bench/latency.sh says how it is measured)
+# background load on a clean database with the wall clock (the broker still
+# running), probes raising one task each (tests/bench/latency.sh says how it
+# is measured)
 restack wall
 LS=${BENCH_LATENCY_SECONDS:-15} LW=${BENCH_LATENCY_WARM:-5}
 BIN=$BIN bash tests/bench/latency.sh 500 "$LS" "$SP_VAR/sim" "http://127.0.0.1:$((SP_PORT_BASE + 1))" "$KEY" 0 "$LW"
