@@ -87,10 +87,13 @@ logger.kafka.level = INFO
 CONF
 }
 
+# the JVM's arguments before the main class, for the tools and the broker
+# shellcheck disable=SC2206 # JVM_OPTS is a list of flags
+JAVA_ARGS=(-Xms128m "-Xmx$HEAP" $JVM_OPTS -Djava.awt.headless=true
+  "-Dkafka.logs.dir=$DIR" "-Dlog4j2.configurationFile=$DIR/log4j2.properties" -cp "$JARS/*")
+
 java_run() {
-  java -Xms128m "-Xmx$HEAP" $JVM_OPTS -Djava.awt.headless=true \
-    "-Dkafka.logs.dir=$DIR" "-Dlog4j2.configurationFile=$DIR/log4j2.properties" \
-    -cp "$JARS/*" "$@"
+  java "${JAVA_ARGS[@]}" "$@"
 }
 
 start() {
@@ -102,9 +105,7 @@ start() {
     java_run kafka.tools.StorageTool format -t "$(java_run kafka.tools.StorageTool random-uuid)" \
       -c "$DIR/server.properties" >"$DIR/format.log" 2>&1 || { cat "$DIR/format.log" >&2; exit 1; }
   fi
-  nohup java -Xms128m "-Xmx$HEAP" $JVM_OPTS -Djava.awt.headless=true \
-    "-Dkafka.logs.dir=$DIR" "-Dlog4j2.configurationFile=$DIR/log4j2.properties" \
-    -cp "$JARS/*" kafka.Kafka "$DIR/server.properties" >"$DIR/stdout.log" 2>&1 &
+  nohup java "${JAVA_ARGS[@]}" kafka.Kafka "$DIR/server.properties" >"$DIR/stdout.log" 2>&1 &
   echo $! >"$PIDF"
   for _ in $(seq 1 600); do
     if answers; then echo "kafka: running on $(bootstrap) (Kafka $VER, pid $(cat "$PIDF"))"; return 0; fi

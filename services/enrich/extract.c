@@ -217,11 +217,6 @@ int extract_run(const extract_engine *e, const extract_input *in, extract_result
     int truncated = out->truncated;
     int rv = ex_doc_build(&c, &local, d);
     if (rv == SP_OK) {
-        d->has_customer = 0;
-        for (size_t i = 0; i < d->n_turns && !d->has_customer; i++)
-            d->has_customer = d->turns[i].side == EXTRACT_SIDE_CUSTOMER;
-        for (size_t i = 0; i < d->n_sent && !d->has_customer; i++)
-            d->has_customer = d->sent[i].side == EXTRACT_SIDE_CUSTOMER;
         ex_catalog_scan(&c, d->buf, d->len, out);
         int budget_sent = -1, date_sent = -1, need = -1, concern = -1;
         if (d->has_customer) { /* both count the customer's words only */

@@ -105,7 +105,7 @@ typedef struct ex_doc {
     size_t n_sent;
     int local_day; /* occurred date in the tenant zone, days since epoch */
     int rep_authored; /* e-mail signed by our company */
-    /* any turn or sentence on the customer side: every scan but products
+    /* any turn on the customer side: every scan but products
      * and roles counts only what the customer says, so without one they
      * are skipped (an outbound message: two in three WeCom texts of the
      * demo quarter) */

@@ -170,6 +170,17 @@ static void split_sentences(ex_doc *d)
     }
 }
 
+/* The document's sides are final: its sentences, and whether the customer
+ * speaks at all (every sentence takes its turn's side). SP_OK. */
+static int doc_done(ex_doc *d)
+{
+    split_sentences(d);
+    d->has_customer = 0;
+    for (size_t t = 0; t < d->n_turns && !d->has_customer; t++)
+        d->has_customer = d->turns[t].side == EXTRACT_SIDE_CUSTOMER;
+    return SP_OK;
+}
+
 static int line_blank(const char *s, size_t len)
 {
     for (size_t i = 0; i < len;) {
@@ -268,8 +279,7 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
         }
         d->len = off;
         d->buf[off] = '\0';
-        split_sentences(d);
-        return SP_OK;
+        return doc_done(d);
     }
     size_t len = in->text_len;
     d->buf = malloc(len + 2);
@@ -326,8 +336,7 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
         for (size_t t = 0; t < d->n_turns; t++)
             d->turns[t].side = EXTRACT_SIDE_REP;
     }
-    split_sentences(d);
-    return SP_OK;
+    return doc_done(d);
 }
 
 int ex_sentence_at(const ex_doc *d, size_t pos)

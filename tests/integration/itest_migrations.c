@@ -40,16 +40,27 @@ static long long q_int(sp_db *db, const char *sql)
     return v;
 }
 
+/* Opens a fresh database called name (its URL into *url, malloc'd) with
+ * the project's migrations applied from *dir (filled); how many into
+ * *applied. */
+static sp_db *migrated_db(const char *name, char **url, char *dir, size_t dirlen, int *applied)
+{
+    char err[512];
+    sp_db *db = NULL;
+    *url = fresh_db(name);
+    assert_int_equal(sp_db_open(*url, &db), SP_OK);
+    snprintf(dir, dirlen, "%s/deploy/sql", itest_env("SP_ROOT"));
+    *applied = -1;
+    assert_int_equal(sp_db_migrate(db, dir, applied, err, sizeof err), SP_OK);
+    return db;
+}
+
 static void test_apply_twice(void **state)
 {
     (void)state;
-    char *url = fresh_db("itest_mig_twice");
-    sp_db *db = NULL;
-    assert_int_equal(sp_db_open(url, &db), SP_OK);
-    char dir[1024], err[512];
-    snprintf(dir, sizeof dir, "%s/deploy/sql", itest_env("SP_ROOT"));
-    int applied = -1;
-    assert_int_equal(sp_db_migrate(db, dir, &applied, err, sizeof err), SP_OK);
+    char *url, dir[1024], err[512];
+    int applied;
+    sp_db *db = migrated_db("itest_mig_twice", &url, dir, sizeof dir, &applied);
     assert_true(applied >= 1);
     long long versions = q_int(db, "SELECT count(*) FROM schema_migrations");
     assert_int_equal(versions, applied);
@@ -68,13 +79,9 @@ static void test_apply_twice(void **state)
 static void test_interactions_analyze_skips_unqueried_columns(void **state)
 {
     (void)state;
-    char *url = fresh_db("itest_mig_stats");
-    sp_db *db = NULL;
-    assert_int_equal(sp_db_open(url, &db), SP_OK);
-    char dir[1024], err[512];
-    snprintf(dir, sizeof dir, "%s/deploy/sql", itest_env("SP_ROOT"));
-    int applied = -1;
-    assert_int_equal(sp_db_migrate(db, dir, &applied, err, sizeof err), SP_OK);
+    char *url, dir[1024];
+    int applied;
+    sp_db *db = migrated_db("itest_mig_stats", &url, dir, sizeof dir, &applied);
     long long parts
         = q_int(db, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'interactions'::regclass");
     assert_true(parts >= 2);
