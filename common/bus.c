@@ -1054,28 +1054,53 @@ void bus_install_stop_signals(volatile sig_atomic_t *stop)
     sigaction(SIGINT, &sa, NULL);
 }
 
-int bus_group_lag(
-    const char *bootstrap, const char *group, const char *topic, int64_t *lag, char *errbuf, size_t errlen)
+struct bus_lag {
+    rd_kafka_t *rk; /* a consumer of the group that never joins it: it only reads offsets */
+    rd_kafka_topic_t *rkt;
+    char *topic;
+};
+
+int bus_lag_new(
+    const char *bootstrap, const char *group, const char *topic, bus_lag **out, char *errbuf, size_t errlen)
+{
+    bus_lag *l = calloc(1, sizeof *l);
+    rd_kafka_conf_t *conf = NULL;
+    int rv = SP_ECONFIG;
+    if (l == NULL || (l->topic = strdup(topic)) == NULL) {
+        snprintf(errbuf, errlen, "out of memory");
+        rv = SP_ENOMEM;
+        goto fail;
+    }
+    if ((conf = conf_base(bootstrap, "spctl-lag", errbuf, errlen)) == NULL
+        || conf_set(conf, "group.id", group, errbuf, errlen) != SP_OK)
+        goto fail;
+    if ((l->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen)) == NULL) {
+        rv = SP_EKAFKA;
+        goto fail;
+    }
+    conf = NULL; /* the handle owns it */
+    if ((l->rkt = rd_kafka_topic_new(l->rk, topic, NULL)) == NULL) {
+        snprintf(errbuf, errlen, "topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        rv = SP_EKAFKA;
+        goto fail;
+    }
+    *out = l;
+    return SP_OK;
+fail:
+    if (conf) rd_kafka_conf_destroy(conf);
+    bus_lag_destroy(l);
+    return rv;
+}
+
+int bus_lag_read(bus_lag *l, int64_t *lag, char *errbuf, size_t errlen)
 {
     int rv = SP_EKAFKA;
-    rd_kafka_t *rk = NULL;
     const rd_kafka_metadata_t *md = NULL;
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    rd_kafka_conf_t *conf = conf_base(bootstrap, "spctl-lag", errbuf, errlen);
-    if (conf == NULL) return SP_ECONFIG;
-    if (conf_set(conf, "group.id", group, errbuf, errlen) != SP_OK) {
-        rd_kafka_conf_destroy(conf);
-        return SP_ECONFIG;
-    }
-    if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errbuf, errlen)) == NULL) {
-        rd_kafka_conf_destroy(conf);
-        return SP_EKAFKA;
-    }
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-    rd_kafka_topic_destroy(rkt);
+    rd_kafka_topic_partition_list_t *parts = NULL, *ends = NULL, *starts = NULL;
+    /* the partitions every time: a topic may gain some */
+    rd_kafka_resp_err_t err = rd_kafka_metadata(l->rk, 0, l->rkt, &md, 10000);
     if (err || md->topic_cnt != 1 || md->topics[0].err) {
-        snprintf(errbuf, errlen, "metadata of %s: %s", topic,
+        snprintf(errbuf, errlen, "metadata of %s: %s", l->topic,
             rd_kafka_err2str(err          ? err
                     : md && md->topic_cnt ? md->topics[0].err
                                           : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
@@ -1083,27 +1108,63 @@ int bus_group_lag(
     }
     parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
     for (int i = 0; i < md->topics[0].partition_cnt; i++)
-        rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id);
-    if ((err = rd_kafka_committed(rk, parts, 10000)) != 0) {
-        snprintf(errbuf, errlen, "committed offsets of %s: %s", group, rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_add(parts, l->topic, md->topics[0].partitions[i].id);
+    if ((err = rd_kafka_committed(l->rk, parts, 10000)) != 0) {
+        snprintf(errbuf, errlen, "committed offsets on %s: %s", l->topic, rd_kafka_err2str(err));
+        goto fail;
+    }
+    /* every partition's end in one ListOffsets request (timestamp -1: the
+     * latest), and the start (-2) of those the group never committed */
+    ends = rd_kafka_topic_partition_list_copy(parts);
+    starts = rd_kafka_topic_partition_list_new(1);
+    for (int i = 0; i < parts->cnt; i++) {
+        ends->elems[i].offset = RD_KAFKA_OFFSET_END;
+        if (parts->elems[i].offset < 0)
+            rd_kafka_topic_partition_list_add(starts, l->topic, parts->elems[i].partition)->offset
+                = RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if ((err = rd_kafka_offsets_for_times(l->rk, ends, 10000)) != 0
+        || (starts->cnt > 0 && (err = rd_kafka_offsets_for_times(l->rk, starts, 10000)) != 0)) {
+        snprintf(errbuf, errlen, "watermarks of %s: %s", l->topic, rd_kafka_err2str(err));
         goto fail;
     }
     int64_t total = 0;
-    for (int i = 0; i < parts->cnt; i++) {
-        int64_t lo = 0, hi = 0;
-        if ((err = rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo, &hi, 10000))
-            != 0) {
-            snprintf(errbuf, errlen, "watermarks of %s: %s", topic, rd_kafka_err2str(err));
+    for (int i = 0, j = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *start = parts->elems[i].offset < 0 ? &starts->elems[j++] : NULL;
+        int64_t at = start ? start->offset : parts->elems[i].offset, hi = ends->elems[i].offset;
+        rd_kafka_resp_err_t perr = ends->elems[i].err ? ends->elems[i].err : start ? start->err : 0;
+        if (perr || hi < 0 || at < 0) {
+            snprintf(errbuf, errlen, "watermarks of %s [%d]: %s", l->topic, (int)parts->elems[i].partition,
+                rd_kafka_err2str(perr ? perr : RD_KAFKA_RESP_ERR__BAD_MSG));
             goto fail;
         }
-        int64_t at = parts->elems[i].offset >= 0 ? parts->elems[i].offset : lo;
         total += hi > at ? hi - at : 0;
     }
     *lag = total;
     rv = SP_OK;
 fail:
+    if (starts) rd_kafka_topic_partition_list_destroy(starts);
+    if (ends) rd_kafka_topic_partition_list_destroy(ends);
     if (parts) rd_kafka_topic_partition_list_destroy(parts);
     if (md) rd_kafka_metadata_destroy(md);
-    rd_kafka_destroy(rk);
+    return rv;
+}
+
+void bus_lag_destroy(bus_lag *l)
+{
+    if (l == NULL) return;
+    if (l->rkt) rd_kafka_topic_destroy(l->rkt);
+    if (l->rk) rd_kafka_destroy(l->rk);
+    free(l->topic);
+    free(l);
+}
+
+int bus_group_lag(
+    const char *bootstrap, const char *group, const char *topic, int64_t *lag, char *errbuf, size_t errlen)
+{
+    bus_lag *l = NULL;
+    int rv = bus_lag_new(bootstrap, group, topic, &l, errbuf, errlen);
+    if (rv == SP_OK) rv = bus_lag_read(l, lag, errbuf, errlen);
+    bus_lag_destroy(l);
     return rv;
 }

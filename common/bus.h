@@ -222,4 +222,22 @@ void bus_install_stop_signals(volatile sig_atomic_t *stop);
  * counts from its low watermark). SP_OK or SP_EKAFKA with errbuf. */
 int bus_group_lag(
     const char *bootstrap, const char *group, const char *topic, int64_t *lag, char *errbuf, size_t errlen);
+
+/* A reader of one consumer group's lag on one topic that keeps its
+ * connection between reads (bus_group_lag connects and leaves each time:
+ * tens of ms and a coordinator lookup). It reads offsets only: it never
+ * joins the group. */
+typedef struct bus_lag bus_lag;
+
+/* Creates a lag reader; nothing is read yet. SP_OK with *out (caller
+ * frees with bus_lag_destroy), or SP_ECONFIG/SP_ENOMEM/SP_EKAFKA with errbuf. */
+int bus_lag_new(
+    const char *bootstrap, const char *group, const char *topic, bus_lag **out, char *errbuf, size_t errlen);
+
+/* Reads the lag as bus_group_lag does. SP_OK or SP_EKAFKA with errbuf (the
+ * reader stays usable: a later read may succeed). */
+int bus_lag_read(bus_lag *l, int64_t *lag, char *errbuf, size_t errlen);
+
+/* Frees a lag reader; accepts NULL. */
+void bus_lag_destroy(bus_lag *l);
 #endif

@@ -860,10 +860,15 @@ static int hold_flush_due(score_svc *s)
     if (s->upstream_group && *s->upstream_group) {
         int64_t lag = -1;
         char err[256];
-        if (bus_group_lag(s->upstream_bootstrap, s->upstream_group, s->upstream_topic, &lag, err, sizeof err)
-                != SP_OK
-            || lag != 0)
+        /* one connection for every check (they repeat while the input shows lag) */
+        if (s->upstream_lag == NULL
+            && bus_lag_new(s->upstream_bootstrap, s->upstream_group, s->upstream_topic, &s->upstream_lag, err,
+                   sizeof err)
+                != SP_OK) {
+            sp_debug("cannot read %s's lag: %s", s->upstream_group, err); /* as if it lagged: wait */
             return 0;
+        }
+        if (bus_lag_read(s->upstream_lag, &lag, err, sizeof err) != SP_OK || lag != 0) return 0;
     }
     return 1;
 }
@@ -1700,4 +1705,6 @@ void score_svc_clear(score_svc *s)
     decoded_free(s);
     free(s->health_refresh_after);
     s->health_refresh_after = NULL;
+    bus_lag_destroy(s->upstream_lag);
+    s->upstream_lag = NULL;
 }

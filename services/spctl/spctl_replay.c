@@ -286,8 +286,13 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
     return rc ? rc : tot.rejected > 0 ? 3 : 0;
 }
 
-/* `wait-drained [--timeout SECONDS]`: polls the lag of the pipeline's
- * consumer groups until all are zero twice in a row. */
+/* `wait-drained [--timeout SECONDS] [--hold SECONDS]`: polls the lag of the
+ * pipeline's consumer groups, stage by stage in pipeline order, every 200 ms
+ * until all have been zero for --hold seconds (default 4: time-driven work -
+ * an idle partition's watermark, a held event's flush - shows as lag again
+ * within that), and prints when the quiet began: the moment the pipeline
+ * caught up, which the hold does not delay. Exit 0, or 1 when not drained
+ * within --timeout (default 600) seconds. */
 int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv)
 {
     static const struct {
@@ -298,20 +303,30 @@ int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv)
         {"sp-route", SP_TOPIC_SIGNALS},
         {"sp-taskpool", SP_TOPIC_TASK_COMMANDS},
     };
+    enum { NSTAGES = sizeof stages / sizeof stages[0], POLL_MS = 200, SHOW_MS = 2000 };
+    bus_lag *probe[NSTAGES] = {NULL};
     long timeout = 600;
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) timeout = atol(argv[++i]);
-    int64_t until = sp_wall_ms() + timeout * 1000;
-    int zero_rounds = 0;
+    double hold = 4.0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+            timeout = atol(argv[++i]);
+        else if (strcmp(argv[i], "--hold") == 0 && i + 1 < argc)
+            hold = atof(argv[++i]);
+    }
+    int64_t t0 = sp_wall_ms(), until = t0 + timeout * 1000, quiet_since = -1, shown = 0;
+    int rc = 1;
     while (sp_wall_ms() < until) {
         int64_t total = 0;
         char line[512] = "";
         size_t off = 0;
-        for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) {
+        for (size_t i = 0; i < NSTAGES; i++) {
             int64_t lag = 0;
             char err[256];
-            if (bus_group_lag(cfg->kafka_bootstrap, stages[i].group, stages[i].topic, &lag, err, sizeof err)
-                != SP_OK) {
+            int r = probe[i] ? SP_OK
+                             : bus_lag_new(cfg->kafka_bootstrap, stages[i].group, stages[i].topic, &probe[i],
+                                 err, sizeof err);
+            if (r == SP_OK) r = bus_lag_read(probe[i], &lag, err, sizeof err);
+            if (r != SP_OK) {
                 fprintf(stderr, "wait-drained: %s\n", err);
                 lag = 1;
             }
@@ -319,14 +334,25 @@ int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv)
             off += (size_t)snprintf(
                 line + off, sizeof line - off, " %s=%lld", stages[i].group, (long long)lag);
         }
-        zero_rounds = total == 0 ? zero_rounds + 1 : 0;
-        if (zero_rounds >= 3) {
-            printf("drained:%s\n", line);
-            return 0;
+        int64_t now = sp_wall_ms(); /* the reads done: the latest the catch-up can have been */
+        if (total != 0)
+            quiet_since = -1;
+        else if (quiet_since < 0)
+            quiet_since = now;
+        if (quiet_since >= 0 && now - quiet_since >= (int64_t)(hold * 1000)) {
+            printf("drained:%s (caught up %.1f s after the wait began; quiet for %.1f s since)\n", line,
+                (double)(quiet_since - t0) / 1000.0, (double)(now - quiet_since) / 1000.0);
+            rc = 0;
+            break;
         }
-        fprintf(stderr, "lag:%s\n", line);
-        sleep(2);
+        if (total != 0 && now - shown >= SHOW_MS) {
+            fprintf(stderr, "lag:%s\n", line);
+            shown = now;
+        }
+        usleep(POLL_MS * 1000);
     }
-    fprintf(stderr, "wait-drained: not drained within %ld s\n", timeout);
-    return 1;
+    if (rc) fprintf(stderr, "wait-drained: not drained within %ld s\n", timeout);
+    for (size_t i = 0; i < NSTAGES; i++)
+        bus_lag_destroy(probe[i]);
+    return rc;
 }

@@ -102,12 +102,13 @@ static void *run_thread(void *arg)
     return NULL;
 }
 
-/* Runs a consumer on topic until s->stop or the deadline; returns its stats. */
-static void consume(const char *topic, const char *dlq, bus_batch_fn fn, struct seen *s, int deadline_s,
-    bus_consumer_stats *st)
+/* Runs a consumer of group (NULL: a new one) on topic until s->stop or the
+ * deadline; returns its stats. */
+static void consume_as(const char *group_or_null, const char *topic, const char *dlq, bus_batch_fn fn,
+    struct seen *s, int deadline_s, bus_consumer_stats *st)
 {
     const char *topics[] = {topic, NULL};
-    char *group = itest_unique("itest-group");
+    char *group = group_or_null ? strdup(group_or_null) : itest_unique("itest-group");
     bus_consumer_opts o = {
         .bootstrap = itest_env("SP_KAFKA_BOOTSTRAP"),
         .group_id = group,
@@ -135,6 +136,12 @@ static void consume(const char *topic, const char *dlq, bus_batch_fn fn, struct 
     free(group);
 }
 
+static void consume(const char *topic, const char *dlq, bus_batch_fn fn, struct seen *s, int deadline_s,
+    bus_consumer_stats *st)
+{
+    consume_as(NULL, topic, dlq, fn, s, deadline_s, st);
+}
+
 static void test_roundtrip_10000(void **state)
 {
     (void)state;
@@ -159,6 +166,48 @@ static void test_roundtrip_10000(void **state)
 }
 
 /* Reads the dead-letter topic back and checks the DeadLetter's fields. */
+/* One lag reader, kept across reads, follows a group from nothing to read,
+ * to 500 behind, to caught up once the group has consumed and committed;
+ * bus_group_lag (a reader for one read) agrees at each step. */
+static void test_lag_reader_follows_the_group(void **state)
+{
+    (void)state;
+    char *topic = itest_unique("itest-lag");
+    char *group = itest_unique("itest-lag-group");
+    const char *topics[] = {topic, NULL};
+    const char *bootstrap = itest_env("SP_KAFKA_BOOTSTRAP");
+    assert_int_equal(itest_topics(topics, 3), 0);
+    bus_lag *l = NULL;
+    char err[256];
+    int64_t lag = -1, once = -1;
+    assert_int_equal(bus_lag_new(bootstrap, group, topic, &l, err, sizeof err), SP_OK);
+    assert_int_equal(bus_lag_read(l, &lag, err, sizeof err), SP_OK);
+    assert_int_equal(lag, 0);
+
+    produce_seq(topic, 500, -1);
+    assert_int_equal(bus_lag_read(l, &lag, err, sizeof err), SP_OK);
+    assert_int_equal(lag, 500);
+    assert_int_equal(bus_group_lag(bootstrap, group, topic, &once, err, sizeof err), SP_OK);
+    assert_int_equal(once, 500);
+
+    struct seen s = {.target = 500};
+    bus_consumer_stats st;
+    consume_as(group, topic, NULL, seq_handler, &s, 60, &st);
+    assert_int_equal(s.count, 500);
+    assert_int_equal(bus_lag_read(l, &lag, err, sizeof err), SP_OK);
+    assert_int_equal(lag, 0);
+    assert_int_equal(bus_group_lag(bootstrap, group, topic, &once, err, sizeof err), SP_OK);
+    assert_int_equal(once, 0);
+
+    produce_seq(topic, 7, -1); /* behind again, on the same connection */
+    assert_int_equal(bus_lag_read(l, &lag, err, sizeof err), SP_OK);
+    assert_int_equal(lag, 7);
+    bus_lag_destroy(l);
+    bus_lag_destroy(NULL);
+    free(group);
+    free(topic);
+}
+
 static void dlq_handler(
     void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
@@ -275,6 +324,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_10000),
         cmocka_unit_test(test_dead_letter_and_stream_goes_on),
+        cmocka_unit_test(test_lag_reader_follows_the_group),
         cmocka_unit_test(test_database_down_retries_without_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
