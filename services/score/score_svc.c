@@ -844,6 +844,14 @@ static int timed_cmp(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* The upstream lag reader lives only while the input looks stopped: its
+ * Kafka handle (threads, buffers) is not kept through normal running. */
+static void drop_upstream_lag(score_svc *s)
+{
+    bus_lag_destroy(s->upstream_lag);
+    s->upstream_lag = NULL;
+}
+
 /* Held events are applied at once, without waiting for the sweeps, when
  * the input has stopped: nothing new for hold_flush_ms of wall time, and
  * sp-enrich has nothing left to read (its group's lag; unknown = wait). A
@@ -854,13 +862,14 @@ static int hold_flush_due(score_svc *s)
     if (now != s->hold_seen_ms) { /* time still moves (new input sets hold_seen_ms to -1) */
         s->hold_seen_ms = now;
         s->hold_since_wall_ms = wall;
+        drop_upstream_lag(s);
         return 0;
     }
     if (wall - s->hold_since_wall_ms < (s->hold_flush_ms > 0 ? s->hold_flush_ms : 3000)) return 0;
     if (s->upstream_group && *s->upstream_group) {
         int64_t lag = -1;
         char err[256];
-        /* one connection for every check (they repeat while the input shows lag) */
+        /* one connection for the checks of one stop (they repeat while the input shows lag) */
         if (s->upstream_lag == NULL
             && bus_lag_new(s->upstream_bootstrap, s->upstream_group, s->upstream_topic, &s->upstream_lag, err,
                    sizeof err)
@@ -870,6 +879,7 @@ static int hold_flush_due(score_svc *s)
         }
         if (bus_lag_read(s->upstream_lag, &lag, err, sizeof err) != SP_OK || lag != 0) return 0;
     }
+    drop_upstream_lag(s);
     return 1;
 }
 

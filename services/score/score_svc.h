@@ -85,7 +85,7 @@ typedef struct score_svc {
     int64_t hold_flush_ms; /* the input stopped this long (wall): apply what is held; 0: 3 s */
     int64_t hold_seen_ms, hold_since_wall_ms; /* the clock when the input stopped, and since when */
     const char *upstream_bootstrap, *upstream_group, *upstream_topic; /* its lag: has the input stopped? */
-    bus_lag *upstream_lag; /* the reader of that lag, kept between checks; created on first use */
+    bus_lag *upstream_lag; /* the reader of that lag while the input looks stopped; NULL otherwise */
     /* the batch's messages decoded once, on first use (score_svc_batch) */
     struct score_decoded *dec; /* aligned with the batch; freed when it ends */
     size_t n_dec;
