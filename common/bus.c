@@ -1092,13 +1092,13 @@ fail:
     return rv;
 }
 
-int bus_lag_read(bus_lag *l, int64_t *lag, char *errbuf, size_t errlen)
+int bus_lag_read(bus_lag *l, int timeout_ms, int64_t *lag, char *errbuf, size_t errlen)
 {
     int rv = SP_EKAFKA;
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL, *ends = NULL, *starts = NULL;
     /* the partitions every time: a topic may gain some */
-    rd_kafka_resp_err_t err = rd_kafka_metadata(l->rk, 0, l->rkt, &md, 10000);
+    rd_kafka_resp_err_t err = rd_kafka_metadata(l->rk, 0, l->rkt, &md, timeout_ms);
     if (err || md->topic_cnt != 1 || md->topics[0].err) {
         snprintf(errbuf, errlen, "metadata of %s: %s", l->topic,
             rd_kafka_err2str(err          ? err
@@ -1109,7 +1109,7 @@ int bus_lag_read(bus_lag *l, int64_t *lag, char *errbuf, size_t errlen)
     parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
     for (int i = 0; i < md->topics[0].partition_cnt; i++)
         rd_kafka_topic_partition_list_add(parts, l->topic, md->topics[0].partitions[i].id);
-    if ((err = rd_kafka_committed(l->rk, parts, 10000)) != 0) {
+    if ((err = rd_kafka_committed(l->rk, parts, timeout_ms)) != 0) {
         snprintf(errbuf, errlen, "committed offsets on %s: %s", l->topic, rd_kafka_err2str(err));
         goto fail;
     }
@@ -1123,8 +1123,8 @@ int bus_lag_read(bus_lag *l, int64_t *lag, char *errbuf, size_t errlen)
             rd_kafka_topic_partition_list_add(starts, l->topic, parts->elems[i].partition)->offset
                 = RD_KAFKA_OFFSET_BEGINNING;
     }
-    if ((err = rd_kafka_offsets_for_times(l->rk, ends, 10000)) != 0
-        || (starts->cnt > 0 && (err = rd_kafka_offsets_for_times(l->rk, starts, 10000)) != 0)) {
+    if ((err = rd_kafka_offsets_for_times(l->rk, ends, timeout_ms)) != 0
+        || (starts->cnt > 0 && (err = rd_kafka_offsets_for_times(l->rk, starts, timeout_ms)) != 0)) {
         snprintf(errbuf, errlen, "watermarks of %s: %s", l->topic, rd_kafka_err2str(err));
         goto fail;
     }
@@ -1164,7 +1164,7 @@ int bus_group_lag(
 {
     bus_lag *l = NULL;
     int rv = bus_lag_new(bootstrap, group, topic, &l, errbuf, errlen);
-    if (rv == SP_OK) rv = bus_lag_read(l, lag, errbuf, errlen);
+    if (rv == SP_OK) rv = bus_lag_read(l, 10000, lag, errbuf, errlen);
     bus_lag_destroy(l);
     return rv;
 }

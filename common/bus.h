@@ -234,9 +234,10 @@ typedef struct bus_lag bus_lag;
 int bus_lag_new(
     const char *bootstrap, const char *group, const char *topic, bus_lag **out, char *errbuf, size_t errlen);
 
-/* Reads the lag as bus_group_lag does. SP_OK or SP_EKAFKA with errbuf (the
- * reader stays usable: a later read may succeed). */
-int bus_lag_read(bus_lag *l, int64_t *lag, char *errbuf, size_t errlen);
+/* Reads the lag as bus_group_lag does, each of its three requests waiting
+ * at most timeout_ms. SP_OK or SP_EKAFKA with errbuf (the reader stays
+ * usable: a later read may succeed). */
+int bus_lag_read(bus_lag *l, int timeout_ms, int64_t *lag, char *errbuf, size_t errlen);
 
 /* Frees a lag reader; accepts NULL. */
 void bus_lag_destroy(bus_lag *l);

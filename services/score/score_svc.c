@@ -877,7 +877,7 @@ static int hold_flush_due(score_svc *s)
             sp_debug("cannot read %s's lag: %s", s->upstream_group, err); /* as if it lagged: wait */
             return 0;
         }
-        if (bus_lag_read(s->upstream_lag, &lag, err, sizeof err) != SP_OK || lag != 0) return 0;
+        if (bus_lag_read(s->upstream_lag, 10000, &lag, err, sizeof err) != SP_OK || lag != 0) return 0;
     }
     drop_upstream_lag(s);
     return 1;

@@ -313,11 +313,15 @@ int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv)
         else if (strcmp(argv[i], "--hold") == 0 && i + 1 < argc)
             hold = atof(argv[++i]);
     }
+    if (timeout <= 0 || !(hold >= 0)) {
+        fprintf(stderr, "usage: spctl wait-drained [--timeout SECONDS > 0] [--hold SECONDS >= 0]\n");
+        return 2;
+    }
     int64_t t0 = sp_wall_ms(), until = t0 + timeout * 1000, quiet_since = -1, shown = 0;
     int rc = 1;
     while (sp_wall_ms() < until) {
         int64_t total = 0;
-        char line[512] = "";
+        char line[512] = "", why[256] = "";
         size_t off = 0;
         for (size_t i = 0; i < NSTAGES; i++) {
             int64_t lag = 0;
@@ -325,9 +329,15 @@ int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv)
             int r = probe[i] ? SP_OK
                              : bus_lag_new(cfg->kafka_bootstrap, stages[i].group, stages[i].topic, &probe[i],
                                  err, sizeof err);
-            if (r == SP_OK) r = bus_lag_read(probe[i], &lag, err, sizeof err);
-            if (r != SP_OK) {
-                fprintf(stderr, "wait-drained: %s\n", err);
+            int64_t left = until - sp_wall_ms(); /* a broker down does not stretch the timeout */
+            if (r == SP_OK)
+                r = bus_lag_read(probe[i],
+                    left < 100         ? 100
+                        : left > 10000 ? 10000
+                                       : (int)left,
+                    &lag, err, sizeof err);
+            if (r != SP_OK) { /* shown with the lag line below, at most every 2 s */
+                snprintf(why, sizeof why, "%s", err);
                 lag = 1;
             }
             total += lag;
@@ -346,6 +356,7 @@ int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv)
             break;
         }
         if (total != 0 && now - shown >= SHOW_MS) {
+            if (*why) fprintf(stderr, "wait-drained: %s\n", why);
             fprintf(stderr, "lag:%s\n", line);
             shown = now;
         }

@@ -181,11 +181,17 @@ static void test_lag_reader_follows_the_group(void **state)
     char err[256];
     int64_t lag = -1, once = -1;
     assert_int_equal(bus_lag_new(bootstrap, group, topic, &l, err, sizeof err), SP_OK);
-    assert_int_equal(bus_lag_read(l, &lag, err, sizeof err), SP_OK);
+    /* a new topic's partitions may have no leader for a moment: the reader
+     * says so and a later read answers */
+    int rv = SP_EKAFKA;
+    for (int i = 0; i < 50 && (rv = bus_lag_read(l, 10000, &lag, err, sizeof err)) != SP_OK; i++)
+        usleep(200000);
+    if (rv != SP_OK) fprintf(stderr, "lag of a new topic: %s\n", err);
+    assert_int_equal(rv, SP_OK);
     assert_int_equal(lag, 0);
 
     produce_seq(topic, 500, -1);
-    assert_int_equal(bus_lag_read(l, &lag, err, sizeof err), SP_OK);
+    assert_int_equal(bus_lag_read(l, 10000, &lag, err, sizeof err), SP_OK);
     assert_int_equal(lag, 500);
     assert_int_equal(bus_group_lag(bootstrap, group, topic, &once, err, sizeof err), SP_OK);
     assert_int_equal(once, 500);
@@ -194,13 +200,13 @@ static void test_lag_reader_follows_the_group(void **state)
     bus_consumer_stats st;
     consume_as(group, topic, NULL, seq_handler, &s, 60, &st);
     assert_int_equal(s.count, 500);
-    assert_int_equal(bus_lag_read(l, &lag, err, sizeof err), SP_OK);
+    assert_int_equal(bus_lag_read(l, 10000, &lag, err, sizeof err), SP_OK);
     assert_int_equal(lag, 0);
     assert_int_equal(bus_group_lag(bootstrap, group, topic, &once, err, sizeof err), SP_OK);
     assert_int_equal(once, 0);
 
     produce_seq(topic, 7, -1); /* behind again, on the same connection */
-    assert_int_equal(bus_lag_read(l, &lag, err, sizeof err), SP_OK);
+    assert_int_equal(bus_lag_read(l, 10000, &lag, err, sizeof err), SP_OK);
     assert_int_equal(lag, 7);
     bus_lag_destroy(l);
     bus_lag_destroy(NULL);
