@@ -171,14 +171,13 @@ static void split_sentences(ex_doc *d)
 }
 
 /* The document's sides are final: its sentences, and whether the customer
- * speaks at all (every sentence takes its turn's side). SP_OK. */
-static int doc_done(ex_doc *d)
+ * speaks at all (every sentence takes its turn's side). */
+static void doc_done(ex_doc *d)
 {
     split_sentences(d);
     d->has_customer = 0;
     for (size_t t = 0; t < d->n_turns && !d->has_customer; t++)
         d->has_customer = d->turns[t].side == EXTRACT_SIDE_CUSTOMER;
-    return SP_OK;
 }
 
 static int line_blank(const char *s, size_t len)
@@ -279,7 +278,8 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
         }
         d->len = off;
         d->buf[off] = '\0';
-        return doc_done(d);
+        doc_done(d);
+        return SP_OK;
     }
     size_t len = in->text_len;
     d->buf = malloc(len + 2);
@@ -336,7 +336,8 @@ int ex_doc_build(const ex_ctx *c, const extract_input *in, ex_doc *d)
         for (size_t t = 0; t < d->n_turns; t++)
             d->turns[t].side = EXTRACT_SIDE_REP;
     }
-    return doc_done(d);
+    doc_done(d);
+    return SP_OK;
 }
 
 int ex_sentence_at(const ex_doc *d, size_t pos)

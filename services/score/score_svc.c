@@ -1715,6 +1715,5 @@ void score_svc_clear(score_svc *s)
     decoded_free(s);
     free(s->health_refresh_after);
     s->health_refresh_after = NULL;
-    bus_lag_destroy(s->upstream_lag);
-    s->upstream_lag = NULL;
+    drop_upstream_lag(s);
 }

@@ -286,13 +286,14 @@ int spctl_replay(const struct spctl_cfg *cfg, int argc, char **argv)
     return rc ? rc : tot.rejected > 0 ? 3 : 0;
 }
 
-/* `wait-drained [--timeout SECONDS] [--hold SECONDS]`: polls the lag of the
- * pipeline's consumer groups, stage by stage in pipeline order, every 200 ms
- * until all have been zero for --hold seconds (default 4: time-driven work -
- * an idle partition's watermark, a held event's flush - shows as lag again
- * within that), and prints when the quiet began: the moment the pipeline
- * caught up, which the hold does not delay. Exit 0, or 1 when not drained
- * within --timeout (default 600) seconds. */
+/* `wait-drained [--timeout SECONDS] [--hold SECONDS] [--since UNIX_SECONDS]`:
+ * polls the lag of the pipeline's consumer groups, stage by stage in
+ * pipeline order, every 200 ms until all have been zero for --hold seconds
+ * (default 4: time-driven work - an idle partition's watermark, a held
+ * event's flush - shows as lag again within that), and prints when the
+ * quiet began: the moment the pipeline caught up, which the hold does not
+ * delay, in seconds after --since (a replay's start) or after the wait
+ * began. Exit 0, or 1 when not drained within --timeout (default 600) s. */
 int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv)
 {
     static const struct {
@@ -306,18 +307,23 @@ int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv)
     enum { NSTAGES = sizeof stages / sizeof stages[0], POLL_MS = 200, SHOW_MS = 2000 };
     bus_lag *probe[NSTAGES] = {NULL};
     long timeout = 600;
-    double hold = 4.0;
+    double hold = 4.0, since = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
             timeout = atol(argv[++i]);
         else if (strcmp(argv[i], "--hold") == 0 && i + 1 < argc)
             hold = atof(argv[++i]);
+        else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
+            since = atof(argv[++i]);
     }
     if (timeout <= 0 || !(hold >= 0)) {
-        fprintf(stderr, "usage: spctl wait-drained [--timeout SECONDS > 0] [--hold SECONDS >= 0]\n");
+        fprintf(stderr,
+            "usage: spctl wait-drained [--timeout SECONDS > 0] [--hold SECONDS >= 0] "
+            "[--since UNIX_SECONDS]\n");
         return 2;
     }
     int64_t t0 = sp_wall_ms(), until = t0 + timeout * 1000, quiet_since = -1, shown = 0;
+    int64_t from = since > 0 ? (int64_t)(since * 1000) : t0;
     int rc = 1;
     while (sp_wall_ms() < until) {
         int64_t total = 0;
@@ -350,8 +356,9 @@ int spctl_wait_drained(const struct spctl_cfg *cfg, int argc, char **argv)
         else if (quiet_since < 0)
             quiet_since = now;
         if (quiet_since >= 0 && now - quiet_since >= (int64_t)(hold * 1000)) {
-            printf("drained:%s (caught up %.1f s after the wait began; quiet for %.1f s since)\n", line,
-                (double)(quiet_since - t0) / 1000.0, (double)(now - quiet_since) / 1000.0);
+            printf("drained:%s (caught up %.2f s after %s; quiet for %.1f s since)\n", line,
+                (double)(quiet_since - from) / 1000.0, since > 0 ? "--since" : "the wait began",
+                (double)(now - quiet_since) / 1000.0);
             rc = 0;
             break;
         }

@@ -66,22 +66,20 @@ restack() {
 # waits until every topic is drained, prints the rate as "pipeline$label";
 # the rate into $pipe, the interactions into $n
 pipeline_run() {
-  local label=$1 t0 t1
+  local label=$1 t0 out secs
   shift
   t0=$(date +%s.%N)
   "$BIN/spctl" replay --dir "$SP_VAR/sim" --ingest http://127.0.0.1:$((SP_PORT_BASE + 1)) --key "$KEY" "$@"
-  local tw out caught
-  tw=$(date +%s.%N)
-  out=$("$BIN/spctl" wait-drained --timeout 1200 2>/dev/null)
+  out=$("$BIN/spctl" wait-drained --timeout 1200 --since "$t0" 2>/dev/null)
   echo "$out"
-  # the end: when the last stage caught up, not when the wait had seen the
-  # pipeline quiet long enough to be sure (4 s)
-  caught=$(sed -n 's/.*caught up \([0-9.]*\) s.*/\1/p' <<<"$out")
-  if [ -n "$caught" ]; then t1=$(echo "$tw + $caught" | bc -l); else t1=$(date +%s.%N); fi
+  # from the first request until the last stage caught up - not until the
+  # wait had seen the pipeline quiet long enough to be sure (4 s more)
+  secs=$(sed -n 's/.*caught up \([0-9.]*\) s.*/\1/p' <<<"$out")
+  [ -n "$secs" ] || secs=$(echo "$(date +%s.%N) - $t0" | bc -l)
   n=$(psql "$SP_PG_URL" -Atc "select count(*) from interactions")
-  pipe=$(echo "$n / ($t1 - $t0)" | bc -l)
+  pipe=$(echo "$n / $secs" | bc -l)
   printf 'pipeline%s: %d interactions from HTTP ingest to task pool in %.1f s = %.0f interactions/s\n' \
-    "$label" "$n" "$(echo "$t1 - $t0" | bc -l)" "$pipe"
+    "$label" "$n" "$secs" "$pipe"
 }
 # every service's peak RSS, each line ending in $1
 rss_all() {
