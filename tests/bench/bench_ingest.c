@@ -8,6 +8,11 @@
  * after that count: the broker was just started, and its JIT compiles for
  * the first minute of load (the baselines run after it, on a warm broker;
  * session 17, on a fresh broker: 128-129k/s after 3 s, 142-153k/s after 10).
+ * Last, the ceiling the plain producer's ratio is bounded by here: jansson's
+ * parse of the same bodies on every core with nothing else running, and the
+ * CPU per event of that parse + the producer + the broker (its pid in
+ * BENCH_BROKER_PID) - no ingest that parses these bodies with jansson and
+ * shares the cores with its broker can be faster.
  * Usage: bench_ingest URL KEY BOOTSTRAP [SECONDS] [CLIENTS] */
 #include "bus.h"
 #include "clock.h"
@@ -15,11 +20,17 @@
 #include "http.h"
 #include "http_client.h"
 #include "ingest/batch.h"
+#include "ingest/interaction.h"
+#include "ingest/jarena.h"
+
+#include <jansson.h>
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BATCH 500
 
@@ -111,6 +122,13 @@ static void raw_done(void *arg, int err, const char *s, int32_t p, int64_t o)
     }
 }
 
+/* One event as sp-ingest publishes it: its partition key and bytes. */
+struct ev {
+    char key[64];
+    const uint8_t *buf;
+    size_t off, len;
+};
+
 /* The second baseline: the contract sp-ingest keeps (a request answered
  * only once every event of it is delivered) with nothing else - each of C
  * threads sends BATCH events and waits for all their delivery reports
@@ -118,8 +136,8 @@ static void raw_done(void *arg, int err, const char *s, int32_t p, int64_t o)
 struct contract {
     pthread_t th;
     bus_producer *p;
-    const uint8_t *buf;
-    size_t len;
+    const struct ev *evs;
+    long n;
     long *left; /* batches still to send, shared */
     pthread_mutex_t *mu;
     long delivered;
@@ -131,6 +149,7 @@ static void *contract_main(void *arg)
     char err[256];
     for (;;) {
         pthread_mutex_lock(c->mu);
+        long first = (*c->left - 1) * BATCH;
         int more = *c->left > 0;
         if (more) (*c->left)--;
         pthread_mutex_unlock(c->mu);
@@ -138,14 +157,102 @@ static void *contract_main(void *arg)
         bus_group *g = NULL;
         if (bus_group_new(&g) != SP_OK) break;
         int ok = 1;
-        for (int i = 0; i < BATCH && ok; i++) {
-            char k[32];
-            snprintf(k, sizeof k, "wecom:wm-%d", i);
-            ok = bus_group_send(g, c->p, "bench.raw", k, strlen(k), c->buf, c->len) == SP_OK;
-        }
+        for (long i = first; i < first + BATCH && i < c->n && ok; i++)
+            ok = bus_group_send(
+                     g, c->p, "bench.raw", c->evs[i].key, strlen(c->evs[i].key), c->evs[i].buf, c->evs[i].len)
+                == SP_OK;
         if (ok && bus_group_wait(g, 60000, err, sizeof err) == SP_OK) c->delivered += BATCH;
         bus_group_release(g);
     }
+    return NULL;
+}
+
+/* The first n events the clients' batches become, in the order the clients
+ * sent them (round by round, client by client): each batch parsed as
+ * sp-ingest parses it and each interaction serialized into one arena.
+ * Caller frees *evs and *arena. Returns nonzero when a batch does not parse. */
+static int serialize_events(long n, int nc, struct ev **evs, uint8_t **arena)
+{
+    size_t cap = (size_t)n * 320, used = 0;
+    *evs = calloc((size_t)n, sizeof **evs);
+    *arena = malloc(cap);
+    long k = 0;
+    for (long b = 0; k < n; b++) {
+        char *body = make_batch((int)(b % nc), b / nc);
+        ingest_batch_opts o = {.now_ms = sp_wall_ms()};
+        ingest_batch *bt = NULL;
+        int rv = ingest_batch_parse(body, strlen(body), &o, &bt, NULL);
+        free(body);
+        if (rv != SP_OK) return 1;
+        for (size_t i = 0; i < bt->n && k < n; i++, k++) {
+            size_t len = salespulse__v1__interaction__get_packed_size(bt->items[i]);
+            if (used + len > cap) *arena = realloc(*arena, cap *= 2);
+            salespulse__v1__interaction__pack(bt->items[i], *arena + used);
+            (*evs)[k].off = used;
+            (*evs)[k].len = len;
+            if (interaction_customer_key(bt->items[i], (*evs)[k].key, sizeof(*evs)[k].key) != SP_OK)
+                snprintf((*evs)[k].key, sizeof(*evs)[k].key, "%s", bt->items[i]->meta->event_id);
+            used += len;
+        }
+        ingest_batch_destroy(bt);
+    }
+    for (long j = 0; j < n; j++)
+        (*evs)[j].buf = *arena + (*evs)[j].off; /* the arena has stopped moving */
+    return 0;
+}
+
+/* CPU seconds this process has used (every thread). */
+static double self_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec
+        + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU seconds process pid has used, from /proc; -1 when unknown. */
+static double pid_cpu(long pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = pid > 0 ? fopen(path, "r") : NULL;
+    if (f == NULL) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *q = strrchr(buf, ')'); /* the name may hold spaces; fields 14, 15 follow it */
+    unsigned long ut, st;
+    if (q == NULL || sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The ceiling: jansson's parse of the batch bodies (on sp-ingest's arena),
+ * nothing else - no HTTP, no validation, no Kafka, no broker or clients
+ * sharing the cores - on one thread per core for about 2 s. */
+struct parser {
+    pthread_t th;
+    int id;
+    long items;
+    int bad;
+};
+
+static void *parser_main(void *arg)
+{
+    struct parser *ps = arg;
+    char *body = make_batch(ps->id, 0);
+    size_t len = strlen(body);
+    int64_t t0 = sp_wall_ms();
+    while (sp_wall_ms() - t0 < 2000) {
+        json_error_t e;
+        ingest_jarena_begin();
+        json_t *doc = json_loadb(body, len, 0, &e);
+        if (doc == NULL) ps->bad = 1;
+        json_decref(doc);
+        ingest_jarena_end();
+        ps->items += BATCH;
+    }
+    free(body);
     return NULL;
 }
 
@@ -155,6 +262,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_ingest URL KEY BOOTSTRAP [SECONDS] [CLIENTS]\n");
         return 2;
     }
+    ingest_jarena_install(); /* as sp-ingest does, before any jansson object */
     url = argv[1];
     key = argv[2];
     const char *bootstrap = argv[3];
@@ -193,33 +301,39 @@ int main(int argc, char **argv)
         nc, BATCH, warm, accepted, secs, rate, requests, failed, nlat ? lat[nlat / 2] : 0.0,
         nlat ? lat[(size_t)((double)nlat * 0.99)] : 0.0);
 
-    /* baseline: the same serialized events straight into librdkafka */
-    char *body = make_batch(99, 0);
-    ingest_batch_opts o = {.now_ms = sp_wall_ms()};
-    ingest_batch *b = NULL;
-    if (ingest_batch_parse(body, strlen(body), &o, &b, NULL) != SP_OK) return 1;
-    size_t len = salespulse__v1__interaction__get_packed_size(b->items[0]);
-    uint8_t *buf = malloc(len);
-    salespulse__v1__interaction__pack(b->items[0], buf);
+    /* baseline: the same serialized events straight into librdkafka - the
+     * events the clients' batches became (the same ids, keys and bytes),
+     * serialized before the clock starts. (Until session 19 one event sent n
+     * times: identical messages, which lz4 shrinks far more than the real
+     * stream - a baseline 1.2-1.5x too fast.) */
+    long n = accepted > 0 ? accepted : 100000;
+    struct ev *evs = NULL;
+    uint8_t *arena = NULL;
+    if (serialize_events(n, nc, &evs, &arena) != 0) return 1;
     bus_producer *p = NULL;
     char err[256];
     if (bus_producer_new(bootstrap, "bench-raw", &p, err, sizeof err) != SP_OK) return 1;
     struct raw r = {0};
     pthread_mutex_init(&r.mu, NULL);
-    long n = accepted > 0 ? accepted : 100000;
+    const char *bp = getenv("BENCH_BROKER_PID");
+    long broker = bp ? atol(bp) : 0;
+    double u0 = self_cpu(), k0 = pid_cpu(broker);
     int64_t r0 = sp_wall_ms();
     for (long i = 0; i < n; i++) {
-        char k[32];
-        snprintf(k, sizeof k, "wecom:wm-%ld", i % 2000);
-        while (bus_producer_send(p, "bench.raw", k, strlen(k), buf, len, raw_done, &r) == SP_EFULL)
+        while (bus_producer_send(
+                   p, "bench.raw", evs[i].key, strlen(evs[i].key), evs[i].buf, evs[i].len, raw_done, &r)
+            == SP_EFULL)
             usleep(1000);
     }
     bus_producer_flush(p, 60000);
     double rsecs = (double)(sp_wall_ms() - r0) / 1000.0;
+    double prod_us = (self_cpu() - u0) * 1e6 / (double)n, k1 = pid_cpu(broker);
+    double broker_us = k0 >= 0 && k1 >= 0 ? (k1 - k0) * 1e6 / (double)n : 0.0;
     double rrate = (double)r.delivered / rsecs;
-    printf("baseline: plain librdkafka producer, %ld events of %zu bytes (acks=all, idempotent) in %.1f s = "
-           "%.0f/s\n",
-        r.delivered, len, rsecs, rrate);
+    printf(
+        "baseline: plain librdkafka producer, the same %ld events (%.0f bytes mean; acks=all, idempotent) in "
+        "%.1f s = %.0f/s\n",
+        r.delivered, (double)(evs[n - 1].buf + evs[n - 1].len - arena) / (double)n, rsecs, rrate);
     printf("ratio: ingest/plain producer = %.2f\n", rrate > 0 ? rate / rrate : 0.0);
 
     /* the same events under ingest's contract: C senders, each waiting for a
@@ -229,7 +343,7 @@ int main(int argc, char **argv)
     struct contract *ct = calloc((size_t)nc, sizeof *ct);
     int64_t c0 = sp_wall_ms();
     for (int i = 0; i < nc; i++) {
-        ct[i] = (struct contract) {.p = p, .buf = buf, .len = len, .left = &left, .mu = &mu};
+        ct[i] = (struct contract) {.p = p, .evs = evs, .n = n, .left = &left, .mu = &mu};
         pthread_create(&ct[i].th, NULL, contract_main, &ct[i]);
     }
     long cdel = 0;
@@ -245,10 +359,37 @@ int main(int argc, char **argv)
            "one above)\n",
         crate > 0 ? rate / crate : 0.0);
     free(ct);
+
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), parsed = 0;
+    struct parser *ps = calloc((size_t)cores, sizeof *ps);
+    int64_t p0 = sp_wall_ms();
+    for (long i = 0; i < cores; i++) {
+        ps[i].id = (int)i;
+        pthread_create(&ps[i].th, NULL, parser_main, &ps[i]);
+    }
+    for (long i = 0; i < cores; i++) {
+        pthread_join(ps[i].th, NULL);
+        parsed += ps[i].bad ? 0 : ps[i].items;
+    }
+    double prate = (double)parsed / ((double)(sp_wall_ms() - p0) / 1000.0);
+    printf("jansson's parse of the same bodies alone (sp-ingest's arena; %ld threads, nothing else running): "
+           "%.0f/s = %.2f of the plain producer\n",
+        cores, prate, rrate > 0 ? prate / rrate : 0.0);
+    /* What any ingest of these JSON bodies must spend per event on this
+     * machine: the parse, the producer's own CPU and the broker's (HTTP,
+     * validation, ids, protobuf and the clients left out) - its inverse on
+     * every core is a rate ingest cannot exceed. */
+    double parse_us = (double)cores * 1e6 / prate, floor_us = parse_us + prod_us + broker_us;
+    double ceil = (double)cores * 1e6 / floor_us;
+    printf(
+        "ceiling: CPU per event at least %.2f us (parse %.2f, librdkafka producer %.2f, broker %.2f%s) -> at "
+        "most %.0f/s on %ld cores = %.2f of the plain producer\n",
+        floor_us, parse_us, prod_us, broker_us, broker > 0 ? "" : ": BENCH_BROKER_PID unset", ceil, cores,
+        rrate > 0 ? ceil / rrate : 0.0);
+    free(ps);
     bus_producer_destroy(p);
-    ingest_batch_destroy(b);
-    free(buf);
-    free(body);
+    free(evs);
+    free(arena);
     free(lat);
     free(cs);
     return 0;

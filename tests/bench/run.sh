@@ -33,7 +33,7 @@ echo '```'
 SP_HTTP_ADDR=http://127.0.0.1:$((SP_PORT_BASE + 6)) "$BIN/sp-ingest" >"$SP_VAR/ingest.log" 2>&1 &
 ip=$!
 sleep 1
-"$BB/bench_ingest" http://127.0.0.1:$((SP_PORT_BASE + 6)) "$KEY" "$SP_KAFKA_BOOTSTRAP" "${BENCH_SECONDS:-10}" "${BENCH_CLIENTS:-4}"
+BENCH_BROKER_PID=$(cat "$SP_VAR/kafka/broker.pid" 2>/dev/null) "$BB/bench_ingest" http://127.0.0.1:$((SP_PORT_BASE + 6)) "$KEY" "$SP_KAFKA_BOOTSTRAP" "${BENCH_SECONDS:-10}" "${BENCH_CLIENTS:-4}"
 echo "sp-ingest peak RSS: $(rss $ip)"
 kill $ip; wait $ip 2>/dev/null
 # (2) extraction alone, one core
