@@ -81,6 +81,38 @@ pipeline_run() {
   printf 'pipeline%s: %d interactions from HTTP ingest to task pool in %.1f s = %.0f interactions/s\n' \
     "$label" "$n" "$secs" "$pipe"
 }
+# CPU ticks used so far, one "name ticks" line each: PostgreSQL (the
+# postmaster's children: backends, WAL writer, checkpointer ...), the
+# broker, each service, and this shell's waited-for children (the replay),
+# from the output of the shell's `times` in file $1 (written by the caller:
+# in a $(...) subshell `times` sees no children)
+cpu_ticks() {
+  local pm ck t=0 c
+  ck=$(psql "$SP_PG_URL" -Atc "select pid from pg_stat_activity where backend_type = 'checkpointer'" 2>/dev/null)
+  pm=$(awk '{print $4}' "/proc/$ck/stat" 2>/dev/null)
+  for c in $(pgrep -P "${pm:-0}"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || echo 0))); done
+  echo "PostgreSQL $t"
+  echo "broker $(awk '{print $14 + $15}' "/proc/$(cat "$SP_VAR/kafka/broker.pid")/stat" 2>/dev/null || echo 0)"
+  for svc in ingest enrich score route taskpool; do
+    echo "sp-$svc $(awk '{print $14 + $15}' "/proc/$(cat "$SP_VAR/run/sp-$svc.pid")/stat" 2>/dev/null || echo 0)"
+  done
+  # times: the second line is the children's user and system time
+  echo "replay $(sed -n 2p "$1" | awk '{split($1, u, "m"); split($2, s, "m"); printf "%d", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 100}')"
+}
+# prints the CPU per interaction between two cpu_ticks snapshots ($1, $2)
+# for $3 interactions, the sum, and the rate that sum allows on every core
+cpu_per_interaction() {
+  local hz
+  hz=$(getconf CLK_TCK)
+  join <(sort <<<"$1") <(sort <<<"$2") | awk -v n="$3" -v hz="$hz" -v cores="$(nproc)" '
+    { us[$1] = ($3 - $2) / hz * 1e6 / n; sum += us[$1] }
+    END {
+      split("PostgreSQL broker sp-ingest sp-enrich sp-score sp-route sp-taskpool replay", order, " ")
+      line = ""
+      for (i = 1; i <= 8; i++) line = line sprintf("%s%s %.0f", i > 1 ? ", " : "", order[i] == "replay" ? "spctl (replay and wait)" : order[i], us[order[i]])
+      printf "CPU per interaction (wall clock run, us): %s; sum %.0f us -> at most %.0f/s on %d cores if nothing waited\n", line, sum, cores * 1e6 / sum, cores
+    }'
+}
 # every service's peak RSS, each line ending in $1
 rss_all() {
   for svc in ingest enrich score route taskpool; do echo "sp-$svc peak RSS$1: $(rss "$(cat "$SP_VAR/run/sp-$svc.pid")")"; done
@@ -239,7 +271,11 @@ kill $sp; wait $sp 2>/dev/null
 # event-time windows (--span 0), 16 streams, sweeps on their hourly timer;
 # first request to every topic drained
 restack wall
+times >"$SP_VAR/times.0"
+c_before=$(cpu_ticks "$SP_VAR/times.0")
 pipeline_run " (wall clock)" --window 1000000 --span 0 --streams 16
+times >"$SP_VAR/times.1"
+cpu_per_interaction "$c_before" "$(cpu_ticks "$SP_VAR/times.1")" "$n"
 rss_all " (wall clock run)"
 # (3c) ingest -> task latency at fixed rates (issue 8): the same book as
 # background load on a clean database with the wall clock (the broker still
