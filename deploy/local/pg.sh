@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster for local runs and tests.
 #   pg.sh start|stop|status|url|psql [args]
-# Environment: SP_VAR (state folder, default <repo>/var), SP_PG_PORT (55432).
+# Environment: SP_VAR (state folder, default <repo>/var), SP_PG_PORT (25432).
 # As root the server runs as the postgres user (PostgreSQL refuses root).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VAR=${SP_VAR:-$ROOT/var}
-PORT=${SP_PG_PORT:-55432}
+# Below 32768, as every stack's port (tests 25433-25435, 25487): Linux hands
+# out 32768-60999 as the local ports of outgoing connections, and one
+# loopback connection holding 127.0.0.1:55434 kept the end-to-end stack's
+# PostgreSQL from starting (session 19, "Address already in use" mid-suite).
+PORT=${SP_PG_PORT:-25432}
 DB=${SP_PG_DB:-salespulse}
 PGBIN=${SP_PGBIN:-$(ls -d /usr/lib/postgresql/15/bin 2>/dev/null || dirname "$(command -v initdb)")}
 mkdir -p "$VAR"

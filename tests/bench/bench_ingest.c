@@ -170,12 +170,14 @@ static void *contract_main(void *arg)
 /* The first n events the clients' batches become, in the order the clients
  * sent them (round by round, client by client): each batch parsed as
  * sp-ingest parses it and each interaction serialized into one arena.
- * Caller frees *evs and *arena. Returns nonzero when a batch does not parse. */
+ * Caller frees *evs and *arena (also on failure). Returns nonzero when a
+ * batch does not parse or memory runs out. */
 static int serialize_events(long n, int nc, struct ev **evs, uint8_t **arena)
 {
     size_t cap = (size_t)n * 320, used = 0;
     *evs = calloc((size_t)n, sizeof **evs);
     *arena = malloc(cap);
+    if (*evs == NULL || *arena == NULL) return 1;
     long k = 0;
     for (long b = 0; k < n; b++) {
         char *body = make_batch((int)(b % nc), b / nc);
@@ -186,7 +188,15 @@ static int serialize_events(long n, int nc, struct ev **evs, uint8_t **arena)
         if (rv != SP_OK) return 1;
         for (size_t i = 0; i < bt->n && k < n; i++, k++) {
             size_t len = salespulse__v1__interaction__get_packed_size(bt->items[i]);
-            if (used + len > cap) *arena = realloc(*arena, cap *= 2);
+            if (used + len > cap) {
+                uint8_t *more = realloc(*arena, cap * 2);
+                if (more == NULL) {
+                    ingest_batch_destroy(bt);
+                    return 1;
+                }
+                *arena = more;
+                cap *= 2;
+            }
             salespulse__v1__interaction__pack(bt->items[i], *arena + used);
             (*evs)[k].off = used;
             (*evs)[k].len = len;

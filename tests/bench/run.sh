@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: figures, each beside the baseline it ran with, on a stack of its
-# own ($BUILD/bench-var; ports 55435/19198; services on 18390+). Appends the
+# own ($BUILD/bench-var; ports 25435/19198; services on 18390+). Appends the
 # results to docs/benchmarks.md with the machine they ran on.
 # BUILD (from make) names the build folder; SP_BENCH_PG_PORT / SP_BENCH_KAFKA_PORT /
 # SP_BENCH_PORT_BASE move the stack; BENCH_ENRICH_N sizes the enrichment run;
@@ -9,7 +9,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-export SP_VAR=$ROOT/${BUILD:-build}/bench-var SP_PG_PORT=${SP_BENCH_PG_PORT:-55435}
+export SP_VAR=$ROOT/${BUILD:-build}/bench-var SP_PG_PORT=${SP_BENCH_PG_PORT:-25435}
 export SP_KAFKA_PORT=${SP_BENCH_KAFKA_PORT:-19198} SP_PORT_BASE=${SP_BENCH_PORT_BASE:-18390}
 export SP_LOG_LEVEL=warn SP_PG_FSYNC=${SP_PG_FSYNC:-on}
 BIN=$ROOT/${BUILD:-build}/bin

@@ -14,7 +14,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
-export SP_VAR=${SP_E2E_VAR:-$ROOT/build/e2e-var} SP_PG_PORT=${SP_E2E_PG_PORT:-55434} SP_KAFKA_PORT=${SP_E2E_KAFKA_PORT:-19196}
+export SP_VAR=${SP_E2E_VAR:-$ROOT/build/e2e-var} SP_PG_PORT=${SP_E2E_PG_PORT:-25434} SP_KAFKA_PORT=${SP_E2E_KAFKA_PORT:-19196}
 export SP_PORT_BASE=${SP_E2E_PORT_BASE:-18090} SP_CLOCK=event SP_LOG_LEVEL=${SP_E2E_LOG_LEVEL:-warn} SP_IDLE_GRACE=1s
 results=${SP_TEST_RESULTS:-build/test-results}
 BIN=$ROOT/build/bin

@@ -7,7 +7,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 export SP_VAR=$ROOT/build/itest-var
-export SP_PG_PORT=${SP_ITEST_PG_PORT:-55433}
+export SP_PG_PORT=${SP_ITEST_PG_PORT:-25433}
 export SP_KAFKA_PORT=${SP_ITEST_KAFKA_PORT:-19192}
 export SP_ROOT=$ROOT
 results=${SP_TEST_RESULTS:-build/test-results}

@@ -10,7 +10,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
 # A stack of its own whatever the caller's SP_VAR / ports say (they may name
 # the caller's demo stack, which this would wipe); SP_WEB_* move it.
-export SP_VAR=${SP_WEB_VAR:-/tmp/webvar} SP_PG_PORT=${SP_WEB_PG_PORT:-55487} SP_KAFKA_PORT=${SP_WEB_KAFKA_PORT:-19287}
+export SP_VAR=${SP_WEB_VAR:-/tmp/webvar} SP_PG_PORT=${SP_WEB_PG_PORT:-25487} SP_KAFKA_PORT=${SP_WEB_KAFKA_PORT:-19287}
 export SP_PORT_BASE=${SP_WEB_PORT_BASE:-18690} SP_DEMO_CUSTOMERS=${SP_DEMO_CUSTOMERS:-200} SP_DEMO_WEEKS=${SP_DEMO_WEEKS:-3}
 ART=$ROOT/build/web-artifacts
 RESULTS=${SP_TEST_RESULTS:-$ROOT/build/test-results}
