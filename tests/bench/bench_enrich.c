@@ -28,6 +28,7 @@
 #include "ingest/call.h"
 #include "ingest/email.h"
 #include "ingest/interaction.h"
+#include "procstat.h"
 
 #include <fcntl.h>
 #include <jansson.h>
@@ -260,34 +261,12 @@ static void pass_one(void *arg, const rd_kafka_message_t *m)
     ps->n++;
 }
 
+/* A process's peak resident memory in MB (VmHWM), or 0. */
 static double rss_mb(pid_t pid)
 {
-    char path[64], line[256];
     double mb = 0;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return 0;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0) mb = atof(line + 6) / 1024.0;
-    fclose(f);
+    procstat_mem_mb(pid, &mb, NULL);
     return mb;
-}
-
-/* CPU seconds (user + system) a process has used so far, or 0. */
-static double cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
-    unsigned long ut = 0, st = 0;
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return 0;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* CPU seconds of the PostgreSQL backends serving the database (sp-enrich's
@@ -302,7 +281,7 @@ static double pg_backend_cpu_s(void)
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client "
             "backend' AND pid <> pg_backend_pid()");
         for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r); i++)
-            sum += cpu_s((pid_t)atoi(PQgetvalue(r, i, 0)));
+            sum += procstat_cpu_s(atol(PQgetvalue(r, i, 0)));
         PQclear(r);
     }
     PQfinish(c);
@@ -383,7 +362,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < k; i++) {
         double mb = rss_mb(pids[i]);
         if (mb > peak) peak = mb;
-        cpu_enrich += cpu_s(pids[i]);
+        cpu_enrich += procstat_cpu_s(pids[i]);
     }
     cpu_pg = pg_backend_cpu_s();
     for (int i = 0; i < k; i++)

@@ -22,6 +22,7 @@
 #include "ingest/batch.h"
 #include "ingest/interaction.h"
 #include "ingest/jarena.h"
+#include "procstat.h"
 
 #include <jansson.h>
 
@@ -220,23 +221,6 @@ static double self_cpu(void)
         + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* CPU seconds process pid has used, from /proc; -1 when unknown. */
-static double pid_cpu(long pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = pid > 0 ? fopen(path, "r") : NULL;
-    if (f == NULL) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *q = strrchr(buf, ')'); /* the name may hold spaces; fields 14, 15 follow it */
-    unsigned long ut, st;
-    if (q == NULL || sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* The ceiling: jansson's parse of the batch bodies (on sp-ingest's arena),
  * nothing else - no HTTP, no validation, no Kafka, no broker or clients
  * sharing the cores - on one thread per core for about 2 s. */
@@ -327,7 +311,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&r.mu, NULL);
     const char *bp = getenv("BENCH_BROKER_PID");
     long broker = bp ? atol(bp) : 0;
-    double u0 = self_cpu(), k0 = pid_cpu(broker);
+    double u0 = self_cpu(), k0 = procstat_cpu_s(broker);
     int64_t r0 = sp_wall_ms();
     for (long i = 0; i < n; i++) {
         while (bus_producer_send(
@@ -337,8 +321,8 @@ int main(int argc, char **argv)
     }
     bus_producer_flush(p, 60000);
     double rsecs = (double)(sp_wall_ms() - r0) / 1000.0;
-    double prod_us = (self_cpu() - u0) * 1e6 / (double)n, k1 = pid_cpu(broker);
-    double broker_us = k0 >= 0 && k1 >= 0 ? (k1 - k0) * 1e6 / (double)n : 0.0;
+    double prod_us = (self_cpu() - u0) * 1e6 / (double)n;
+    double broker_us = (procstat_cpu_s(broker) - k0) * 1e6 / (double)n; /* 0 without BENCH_BROKER_PID */
     double rrate = (double)r.delivered / rsecs;
     printf(
         "baseline: plain librdkafka producer, the same %ld events (%.0f bytes mean; acks=all, idempotent) in "

@@ -22,6 +22,7 @@
 #include "db.h"
 #include "err.h"
 #include "http_client.h"
+#include "procstat.h"
 #include "taskpool/token.h"
 
 #include "salespulse/v1/task.pb-c.h"
@@ -202,38 +203,6 @@ static int healthy(const char *url, pid_t pid)
     return SP_ETIMEOUT;
 }
 
-/* A process's VmHWM and VmRSS in MB, from /proc. */
-static void rss_mb(pid_t pid, double *hwm, double *rss)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    *hwm = *rss = 0;
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return;
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "VmHWM:", 6) == 0) *hwm = strtod(line + 6, NULL) / 1024;
-        if (strncmp(line, "VmRSS:", 6) == 0) *rss = strtod(line + 6, NULL) / 1024;
-    }
-    fclose(f);
-}
-
-/* CPU seconds (user + system) a process has used, from /proc; 0 if gone. */
-static double cpu_s(int pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *p = strrchr(buf, ')'); /* fields after the command name */
-    unsigned long long ut = 0, st = 0;
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-        return 0;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* CPU seconds of every PostgreSQL backend now connected. */
 static double pg_cpu_s(sp_db *db)
 {
@@ -243,7 +212,7 @@ static double pg_cpu_s(sp_db *db)
         != SP_OK)
         return 0;
     for (int i = 0; i < PQntuples(r); i++)
-        t += cpu_s(atoi(PQgetvalue(r, i, 0)));
+        t += procstat_cpu_s(atol(PQgetvalue(r, i, 0)));
     PQclear(r);
     return t;
 }
@@ -308,7 +277,7 @@ static int commands(sp_db *db, bus_producer *prod, const char *run_id, long n, i
         if (rv != SP_OK) return rv;
     }
     if (bus_producer_flush(prod, 30000) != SP_OK) return SP_ETIMEOUT;
-    double produced = (now_ns() - t0) / 1e9, svc0 = cpu_s(svc_pid), pg0 = pg_cpu_s(db);
+    double produced = (now_ns() - t0) / 1e9, svc0 = procstat_cpu_s(svc_pid), pg0 = pg_cpu_s(db);
     long long got = 0;
     int64_t deadline = now_ns() + 300 * 1000000000LL;
     while (
@@ -318,7 +287,7 @@ static int commands(sp_db *db, bus_producer *prod, const char *run_id, long n, i
         usleep(200000);
     double el = (now_ns() - t0) / 1e9;
     printf("task commands CPU per command: sp-taskpool %.3f ms, PostgreSQL backends %.3f ms\n",
-        (cpu_s(svc_pid) - svc0) * 1000 / (double)n, (pg_cpu_s(db) - pg0) * 1000 / (double)n);
+        (procstat_cpu_s(svc_pid) - svc0) * 1000 / (double)n, (pg_cpu_s(db) - pg0) * 1000 / (double)n);
     printf(
         "task commands: %ld produced in %.1f s; %lld applied (Kafka -> sp-taskpool -> PostgreSQL, history, "
         "TaskEvent) in %.1f s = %.0f commands/s\n",
@@ -372,12 +341,12 @@ int main(void)
         w[i] = (struct worker) {&s, calloc(cap, sizeof(double)), 0, cap, 0};
     s.start_ns = now_ns() + 100000000LL;
     s.end_ns = s.start_ns + seconds * 1000000000LL;
-    double svc0 = cpu_s(svc), pg0 = pg_cpu_s(db);
+    double svc0 = procstat_cpu_s(svc), pg0 = pg_cpu_s(db);
     for (long i = 0; i < clients; i++)
         pthread_create(&th[i], NULL, run, &w[i]);
     for (long i = 0; i < clients; i++)
         pthread_join(th[i], NULL);
-    double svc1 = cpu_s(svc), pg1 = pg_cpu_s(db);
+    double svc1 = procstat_cpu_s(svc), pg1 = pg_cpu_s(db);
     char what[160];
     snprintf(what, sizeof what, "GET /v1/me/tasks?limit=50 (100 tasks/rep, %lld tasks) at %ld/s, %ld clients",
         q_int(db, "SELECT count(*) FROM tasks", NULL), rate, clients);
@@ -423,7 +392,7 @@ int main(void)
         free(s.keys);
     }
     double hwm, rss;
-    rss_mb(svc, &hwm, &rss);
+    procstat_mem_mb(svc, &hwm, &rss);
     printf("sp-taskpool RSS: peak %.1f MB, now %.1f MB\n", hwm, rss);
     kill(svc, SIGTERM);
     waitpid(svc, NULL, 0);

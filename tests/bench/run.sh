@@ -88,14 +88,13 @@ pipeline_run() {
 # in a $(...) subshell `times` sees no children)
 cpu_ticks() {
   local pm ck t=0 c
+  ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; } # names here hold no spaces
   ck=$(psql "$SP_PG_URL" -Atc "select pid from pg_stat_activity where backend_type = 'checkpointer'" 2>/dev/null)
   pm=$(awk '{print $4}' "/proc/$ck/stat" 2>/dev/null)
-  for c in $(pgrep -P "${pm:-0}"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$c/stat" 2>/dev/null || echo 0))); done
+  for c in $(pgrep -P "${pm:-0}"); do t=$((t + $(ticks "$c"))); done
   echo "PostgreSQL $t"
-  echo "broker $(awk '{print $14 + $15}' "/proc/$(cat "$SP_VAR/kafka/broker.pid")/stat" 2>/dev/null || echo 0)"
-  for svc in ingest enrich score route taskpool; do
-    echo "sp-$svc $(awk '{print $14 + $15}' "/proc/$(cat "$SP_VAR/run/sp-$svc.pid")/stat" 2>/dev/null || echo 0)"
-  done
+  echo "broker $(ticks "$(cat "$SP_VAR/kafka/broker.pid")")"
+  for svc in ingest enrich score route taskpool; do echo "sp-$svc $(ticks "$(cat "$SP_VAR/run/sp-$svc.pid")")"; done
   # times: the second line is the children's user and system time
   echo "replay $(sed -n 2p "$1" | awk '{split($1, u, "m"); split($2, s, "m"); printf "%d", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 100}')"
 }

@@ -165,7 +165,6 @@ static void test_roundtrip_10000(void **state)
     free(topic);
 }
 
-/* Reads the dead-letter topic back and checks the DeadLetter's fields. */
 /* One lag reader, kept across reads, follows a group from nothing to read,
  * to 500 behind, to caught up once the group has consumed and committed;
  * bus_group_lag (a reader for one read) agrees at each step. */
@@ -214,6 +213,7 @@ static void test_lag_reader_follows_the_group(void **state)
     free(topic);
 }
 
+/* Reads the dead-letter topic back and checks the DeadLetter's fields. */
 static void dlq_handler(
     void *arg, const bus_msg *msgs, size_t n, bus_result *res, char (*reasons)[BUS_REASON_LEN])
 {
