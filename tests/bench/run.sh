@@ -98,19 +98,22 @@ cpu_ticks() {
   # times: the second line is the children's user and system time
   echo "replay $(sed -n 2p "$1" | awk '{split($1, u, "m"); split($2, s, "m"); printf "%d", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 100}')"
 }
-# prints the CPU per interaction between two cpu_ticks snapshots ($1, $2)
-# for $3 interactions, the sum, and the rate that sum allows on every core
+# the CPU per interaction between two cpu_ticks snapshots ($1, $2) for $3
+# interactions, one "name us" line each
+cpu_us() {
+  join <(sort <<<"$1") <(sort <<<"$2") | awk -v n="$3" -v hz="$(getconf CLK_TCK)" '{ printf "%s %.1f\n", $1, ($3 - $2) / hz * 1e6 / n }'
+}
+# prints cpu_us's lines ($1) in pipeline order, label $2, their sum and
+# the rate that sum allows on every core
 cpu_per_interaction() {
-  local hz
-  hz=$(getconf CLK_TCK)
-  join <(sort <<<"$1") <(sort <<<"$2") | awk -v n="$3" -v hz="$hz" -v cores="$(nproc)" '
-    { us[$1] = ($3 - $2) / hz * 1e6 / n; sum += us[$1] }
+  awk -v label="$2" -v cores="$(nproc)" '
+    { us[$1] = $2; sum += $2 }
     END {
       split("PostgreSQL broker sp-ingest sp-enrich sp-score sp-route sp-taskpool replay", order, " ")
       line = ""
       for (i = 1; i <= 8; i++) line = line sprintf("%s%s %.0f", i > 1 ? ", " : "", order[i] == "replay" ? "spctl (replay and wait)" : order[i], us[order[i]])
-      printf "CPU per interaction (wall clock run, us): %s; sum %.0f us -> at most %.0f/s on %d cores if nothing waited\n", line, sum, cores * 1e6 / sum, cores
-    }'
+      printf "CPU per interaction (%s, us): %s; sum %.0f us -> at most %.0f/s on %d cores if nothing waited\n", label, line, sum, cores * 1e6 / sum, cores
+    }' <<<"$1"
 }
 # every service's peak RSS, each line ending in $1
 rss_all() {
@@ -274,7 +277,8 @@ times >"$SP_VAR/times.0"
 c_before=$(cpu_ticks "$SP_VAR/times.0")
 pipeline_run " (wall clock)" --window 1000000 --span 0 --streams 16
 times >"$SP_VAR/times.1"
-cpu_per_interaction "$c_before" "$(cpu_ticks "$SP_VAR/times.1")" "$n"
+cpu_wall=$(cpu_us "$c_before" "$(cpu_ticks "$SP_VAR/times.1")" "$n")
+cpu_per_interaction "$cpu_wall" "wall clock run"
 rss_all " (wall clock run)"
 # (3c) ingest -> task latency at fixed rates (issue 8): the same book as
 # background load on a clean database with the wall clock (the broker still
@@ -285,6 +289,37 @@ LS=${BENCH_LATENCY_SECONDS:-15} LW=${BENCH_LATENCY_WARM:-5}
 BIN=$BIN bash tests/bench/latency.sh 500 "$LS" "$SP_VAR/sim" "http://127.0.0.1:$((SP_PORT_BASE + 1))" "$KEY" 0 "$LW"
 BIN=$BIN bash tests/bench/latency.sh 2000 "$LS" "$SP_VAR/sim" "http://127.0.0.1:$((SP_PORT_BASE + 1))" "$KEY" $((500 * (LS + LW))) "$LW"
 rss_all " after the latency runs"
+# (3d) the front alone: the same replay as (3b') into sp-ingest with every
+# downstream service stopped - the load generator's, sp-ingest's and the
+# broker's share of the machine, which no change downstream can shrink.
+# Beside (3b') it says what a pipeline rate leaves everything after
+# sp.interactions.v1. Last before (4)'s fresh broker: the stopped groups
+# never read these events.
+restack wall
+for svc in enrich score route taskpool; do kill "$(cat "$SP_VAR/run/sp-$svc.pid")"; done
+sleep 2
+times >"$SP_VAR/times.2"
+f_before=$(cpu_ticks "$SP_VAR/times.2")
+f0=$(date +%s.%N)
+fo=$("$BIN/spctl" replay --dir "$SP_VAR/sim" --ingest http://127.0.0.1:$((SP_PORT_BASE + 1)) --key "$KEY" --window 1000000 --span 0 --streams 16)
+f1=$(date +%s.%N)
+times >"$SP_VAR/times.3"
+fn=$(sed -n 's/.* \([0-9]*\) accepted.*/\1/p' <<<"$fo")
+cpu_front=$(cpu_us "$f_before" "$(cpu_ticks "$SP_VAR/times.3")" "${fn:-1}")
+awk -v fn="${fn:-0}" -v secs="$(echo "$f1 - $f0" | bc -l)" -v cores="$(nproc)" -v target=20000 '
+  FNR == 1 { part++ }
+  part == 1 { front[$1] = $2 }
+  part == 2 { wall[$1] = $2 }
+  END {
+    f = front["replay"] + front["sp-ingest"] + front["broker"]
+    rest = wall["PostgreSQL"] + wall["sp-enrich"] + wall["sp-score"] + wall["sp-route"] + wall["sp-taskpool"] + wall["broker"] - front["broker"]
+    budget = cores * 1e6 / target
+    printf "front alone (spctl replay -> sp-ingest -> sp.interactions.v1, downstream stopped): %d interactions in %.1f s = %.0f/s; CPU per interaction (us): spctl %.0f, sp-ingest %.0f, broker %.0f = %.0f\n", fn, secs, fn / secs, front["replay"], front["sp-ingest"], front["broker"], f
+    if (budget > f)
+      printf "budget at %d interactions/s on %d cores: %.0f us per interaction; the front takes %.0f, leaving %.0f for enrichment, scoring, routing, the task pool, PostgreSQL and the broker'"'"'s other topics, which took %.0f in the wall clock run (%.1f times as much)\n", target, cores, budget, f, budget - f, rest, rest / (budget - f)
+    else
+      printf "budget at %d interactions/s on %d cores: %.0f us per interaction; the front alone takes %.0f, nothing is left for enrichment, scoring, routing, the task pool, PostgreSQL and the broker'"'"'s other topics, which took %.0f in the wall clock run\n", target, cores, budget, f, rest
+  }' <(echo "$cpu_front") <(echo "$cpu_wall")
 # (4) sp-taskpool's targets (issue 6), the real service on a clean broker and
 # database: my-tasks p99 at 500 req/s with 100,000 tasks, commands applied/s
 # through Kafka, actions/s, peak RSS
