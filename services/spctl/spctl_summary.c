@@ -39,17 +39,30 @@ static void print_rows(sp_db *db, const char *title, const char *sql)
     PQclear(r);
 }
 
-/* Issues a token for person (label "demo"), printing it once. */
-static void demo_token(sp_db *db, const char *role_title, const char *sql_person)
+/* Issues a token (label "demo") for the active person of role with the most
+ * tasks still to act on (then the most tasks, then the first id): the list
+ * GET /v1/me/tasks shows by default, so a demo token opens on work, not on
+ * an empty list. Prints it once with those counts; prints nothing when the
+ * role has nobody or the token cannot be stored. */
+static void demo_token(sp_db *db, const char *role)
 {
+    const char *p[1] = {role};
     PGresult *r = NULL;
-    if (sp_db_exec(db, sql_person, 0, NULL, &r) != SP_OK || PQntuples(r) == 0) {
+    if (sp_db_exec(db,
+            "SELECT p.id, p.name, count(t.key) FILTER (WHERE t.status IN ('open', 'acknowledged', "
+            "'in_progress')), "
+            "count(t.key) FROM people p LEFT JOIN tasks t ON t.assignee_id = p.id "
+            "WHERE p.role = $1 AND p.active GROUP BY p.id, p.name ORDER BY 3 DESC, 4 DESC, p.id LIMIT 1",
+            1, p, &r)
+            != SP_OK
+        || PQntuples(r) == 0) {
         PQclear(r);
         return;
     }
-    char tok[48], hash[65];
+    char tok[48], hash[65], tasks[48];
+    snprintf(tasks, sizeof tasks, "%s open of %s", PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 3));
     if (spctl_token_issue(db, PQgetvalue(r, 0, 0), "demo", 30LL * 86400, tok, hash) == SP_OK)
-        printf("  %-11s %-10s %-8s %s\n", role_title, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), tok);
+        printf("  %-11s %-10s %-8s %-14s %s\n", role, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), tasks, tok);
     PQclear(r);
 }
 
@@ -137,14 +150,14 @@ int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv)
     }
     printf("\nAPI: %s  (e.g. curl -H 'Authorization: Bearer <token>' %s/v1/me/tasks)\n", api, api);
     if (tokens) {
-        printf("demo tokens (valid 30 days; only their SHA-256 is stored):\n");
-        demo_token(db, "rep",
-            "SELECT p.id, p.name FROM people p JOIN tasks t ON t.assignee_id = p.id "
-            "WHERE p.role = 'rep' GROUP BY p.id, p.name ORDER BY count(*) DESC, p.id LIMIT 1");
-        demo_token(
-            db, "supervisor", "SELECT id, name FROM people WHERE role = 'supervisor' ORDER BY id LIMIT 1");
-        demo_token(db, "director", "SELECT id, name FROM people WHERE role = 'director' ORDER BY id LIMIT 1");
-        demo_token(db, "admin", "SELECT id, name FROM people WHERE role = 'admin' ORDER BY id LIMIT 1");
+        printf("demo tokens (valid 30 days; only their SHA-256 is stored), each for the person of its role "
+               "with the\n"
+               "most open tasks (open, acknowledged or in progress: what /v1/me/tasks lists; ?status=all for "
+               "every one):\n");
+        demo_token(db, "rep");
+        demo_token(db, "supervisor");
+        demo_token(db, "director");
+        demo_token(db, "admin");
     }
     sp_db_destroy(db);
     return truth_path && detected < total ? 3 : 0;

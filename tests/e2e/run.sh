@@ -2,7 +2,8 @@
 # End-to-end through the real stack: a small deterministic replay (200
 # customers, 3 weeks) of the simulator through sp-ingest's HTTP endpoints,
 # the five services in event time, and the exact set of routed tasks
-# against the simulator's ground truth. Then the same replay with each
+# against the simulator's ground truth, and make demo's API tokens (one per
+# role, each opening on that role's most open tasks). Then the same replay with each
 # service in turn killed with SIGKILL and restarted mid-stream, Kafka
 # restarted and PostgreSQL restarted mid-stream: the final task set must
 # equal the undisturbed one, with no duplicate and nothing valid in the
@@ -100,6 +101,24 @@ run() { # name, disturb(0/1)[, exact|detects]; SP_SCALE_* from the caller's envi
   [ "$dl" -eq 0 ] && ok "$name-no-dead-letters" || { bad "$name-no-dead-letters"; log "$dl dead letters"; }
 }
 
+# make demo's tokens (spctl summary --tokens, on the run's stack): one per
+# role, each for an active person of that role with the most open tasks
+# (open, acknowledged, in progress), printed with that count - which the
+# token's GET /v1/me/tasks through the real sp-taskpool then lists
+demo_tokens() {
+  local api=http://127.0.0.1:$((SP_PORT_BASE + 5)) out role id n tok want got code
+  out=$("$BIN/spctl" summary --api "$api" --tokens 2>&1)
+  for role in rep supervisor director admin; do
+    read -r id n tok < <(awk -v r="$role" '$1 == r && $NF ~ /^spt_/ { print $2, $4, $NF; exit }' <<<"$out")
+    want=$(psql "$SP_PG_URL" -Atc "SELECT count(t.key) FILTER (WHERE t.status IN ('open', 'acknowledged', 'in_progress'))
+                                   FROM people p LEFT JOIN tasks t ON t.assignee_id = p.id
+                                  WHERE p.role = '$role' AND p.active GROUP BY p.id ORDER BY 1 DESC LIMIT 1")
+    code=$(curl -s -o "$SP_VAR/me-$role.json" -w '%{http_code}' -H "Authorization: Bearer ${tok:-none}" "$api/v1/me/tasks?limit=200")
+    got=$(grep -o '"key":"task:' "$SP_VAR/me-$role.json" | wc -l)
+    if [ -n "${tok:-}" ] && [ "$code" = 200 ] && [ "$n" = "$want" ] && [ "$got" = "$want" ]; then ok "demo-token-$role"; else
+      bad "demo-token-$role"; log "$role: printed ${id:-nobody} with ${n:-?} open, the most is ${want:-?}; its token: HTTP $code, $got listed"; fi
+  done
+}
 RUNS=${SP_E2E_RUNS:-undisturbed crashes scaled scenario}
 # the tasks (prefix tasks) or the people first routed to (routed) of a run
 # equal the undisturbed run's; with report, only said, not counted
@@ -111,7 +130,7 @@ same() { # label, file prefix, run[, report]
     diff "$SP_VAR/$2-undisturbed.txt" "$SP_VAR/$2-$3.txt" | head -10
   fi
 }
-case " $RUNS " in *" undisturbed "*) run undisturbed 0 ;; esac
+case " $RUNS " in *" undisturbed "*) run undisturbed 0; demo_tokens ;; esac
 case " $RUNS " in *" crashes "*)
   run crashes 1
   # the same tasks, routed to the same people, as the undisturbed run
