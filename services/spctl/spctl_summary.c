@@ -49,10 +49,10 @@ static void demo_token(sp_db *db, const char *role)
     const char *p[1] = {role};
     PGresult *r = NULL;
     if (sp_db_exec(db,
-            "SELECT p.id, p.name, count(t.key) FILTER (WHERE t.status IN ('open', 'acknowledged', "
-            "'in_progress')), "
-            "count(t.key) FROM people p LEFT JOIN tasks t ON t.assignee_id = p.id "
-            "WHERE p.role = $1 AND p.active GROUP BY p.id, p.name ORDER BY 3 DESC, 4 DESC, p.id LIMIT 1",
+            "SELECT p.id, p.name, "
+            "count(t.key) FILTER (WHERE t.status IN ('open', 'acknowledged', 'in_progress')), count(t.key) "
+            "FROM people p LEFT JOIN tasks t ON t.assignee_id = p.id WHERE p.role = $1 AND p.active "
+            "GROUP BY p.id, p.name ORDER BY 3 DESC, 4 DESC, p.id LIMIT 1",
             1, p, &r)
             != SP_OK
         || PQntuples(r) == 0) {
@@ -150,10 +150,9 @@ int spctl_summary(const struct spctl_cfg *cfg, int argc, char **argv)
     }
     printf("\nAPI: %s  (e.g. curl -H 'Authorization: Bearer <token>' %s/v1/me/tasks)\n", api, api);
     if (tokens) {
-        printf("demo tokens (valid 30 days; only their SHA-256 is stored), each for the person of its role "
-               "with the\n"
-               "most open tasks (open, acknowledged or in progress: what /v1/me/tasks lists; ?status=all for "
-               "every one):\n");
+        printf("demo tokens (valid 30 days; only their SHA-256 is stored), each for the person of its\n"
+               "role with the most open tasks (open, acknowledged or in progress: what /v1/me/tasks\n"
+               "lists; ?status=all for every task):\n");
         demo_token(db, "rep");
         demo_token(db, "supervisor");
         demo_token(db, "director");
