@@ -192,8 +192,11 @@ sp_err score_eval_no_progress_after_visit(
     add_number(e, "stage_advanced", f->stage_advanced ? 1 : 0);
     add_number(e, "commitments", commit ? 1 : 0);
     if (blocked) {
+        const char *commit_zh = commit ? score_intent_name_zh(commit) : NULL;
         explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 拜访后已有进展（%s）", name_of(e),
-            f->stage_advanced ? "阶段推进" : commit);
+            f->stage_advanced ? "阶段推进"
+                : commit_zh   ? commit_zh
+                              : commit);
         explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s progressed after the visit (%s)", name_of(e),
             f->stage_advanced ? "stage advanced" : commit);
     } else {
@@ -381,16 +384,36 @@ sp_err score_eval_stage_stalled(
 
 /* --- deal.risk_raised ------------------------------------------------------------ */
 
-static const char *risk_zh(const char *tag)
+const char *score_intent_name_zh(const char *tag)
 {
+    /* every intent tag of the extraction contract (design/extraction.md) */
     static const struct {
         const char *tag, *zh;
-    } names[] = {{"after_sales", "售后问题"}, {"budget_freeze", "预算冻结"}, {"decision_change", "决策变化"},
-        {"price", "价格异议"}, {"stall", "推进停滞"}, {"technical_doubt", "技术疑虑"},
-        {"competitor", "竞品威胁"}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    } names[] = {{"inquiry", "询价"}, {"demo_request", "要求演示"}, {"demo_refused", "拒绝演示"},
+        {"ready_to_sign", "准备签约"}, {"meeting_scheduled", "约定会面"}};
+    for (size_t i = 0; tag && i < sizeof names / sizeof names[0]; i++)
         if (!strcmp(tag, names[i].tag)) return names[i].zh;
-    return tag;
+    return NULL;
+}
+
+const char *score_risk_name_zh(const char *tag)
+{
+    /* every risk tag of the extraction contract (design/extraction.md) */
+    static const struct {
+        const char *tag, *zh;
+    } names[] = {{"price", "价格异议"}, {"budget_freeze", "预算冻结"}, {"stall", "推进停滞"},
+        {"after_sales", "售后问题"}, {"technical_doubt", "技术疑虑"}, {"compliance", "合规审批"},
+        {"decision_change", "决策变化"}, {"delivery", "交付风险"}, {"competitor_pressure", "竞品压力"}};
+    for (size_t i = 0; tag && i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(tag, names[i].tag)) return names[i].zh;
+    return NULL;
+}
+
+/* The risk's Chinese name, or the tag itself for a tenant's own tag. */
+static const char *risk_zh(const char *tag)
+{
+    const char *zh = score_risk_name_zh(tag);
+    return zh ? zh : tag;
 }
 
 sp_err score_eval_risk_raised(const score_facts_risk *f, const score_rules *r, int64_t now_ms, score_eval *e)
@@ -554,11 +577,17 @@ sp_err score_eval_key_action_missing(
     set_obs(e, run >= th, run >= score_hyst_relax(th, r->rule[e->kind].margin, 0), run, th);
     add_number(e, "working_days_missed", run);
     add_number(e, "key_actions_planned", planned);
-    explain(e->explanation_zh, SCORE_TEXT_LEN,
-        "销售%s 连续 %d 个工作日未完成任何计划的关键动作（计划 %d 项）", name_of(e), run, planned);
-    explain(e->explanation_en, SCORE_TEXT_LEN,
-        "rep %s completed none of the planned key actions for %d consecutive working days (%d planned)",
-        name_of(e), run, planned);
+    if (run > 0) {
+        explain(e->explanation_zh, SCORE_TEXT_LEN,
+            "销售%s 连续 %d 个工作日未完成任何计划的关键动作（计划 %d 项）", name_of(e), run, planned);
+        explain(e->explanation_en, SCORE_TEXT_LEN,
+            "rep %s completed none of the planned key actions for %d consecutive working days (%d planned)",
+            name_of(e), run, planned);
+    } else { /* what a cleared task says: not "0 consecutive days" */
+        explain(e->explanation_zh, SCORE_TEXT_LEN, "销售%s 上一个工作日没有漏掉计划的关键动作", name_of(e));
+        explain(e->explanation_en, SCORE_TEXT_LEN,
+            "rep %s missed no planned key action on the last working day", name_of(e));
+    }
     eval_hash(e, 1);
     return SP_OK;
 }

@@ -187,6 +187,14 @@ typedef struct score_facts_risk {
 sp_err score_eval_risk_raised(
     const score_facts_risk *f, const score_rules *r, int64_t now_ms, score_eval *out);
 
+/* The Chinese name of a risk tag of the extraction contract ("price" ->
+ * "价格异议"), a static string; NULL for any other tag (a tenant lexicon's
+ * own tag is shown as it is). */
+const char *score_risk_name_zh(const char *tag);
+
+/* The same for an intent tag ("ready_to_sign" -> "准备签约"). */
+const char *score_intent_name_zh(const char *tag);
+
 /* deal.unanswered_inbound - subject deal.
  * SQL: the oldest customer-side (inbound) message of the deal with no rep
  * (outbound) message after it (oldest.at_ms 0 = none) and how many are

@@ -202,6 +202,16 @@ static void test_no_progress_after_visit(void **state)
     score_eval e;
     assert_int_equal(score_eval_no_progress_after_visit(&f, &R, NOW, &e), SP_OK);
     assert_false(e.obs.met || e.obs.held);
+    /* what the customer committed to, named in Chinese, not as its tag */
+    assert_non_null(strstr(e.explanation_zh, "（要求演示）"));
+    assert_null(strstr(e.explanation_zh, "demo_request"));
+    assert_non_null(strstr(e.explanation_en, "demo_request"));
+    static const char *const intents_contract[]
+        = {"inquiry", "demo_request", "demo_refused", "ready_to_sign", "meeting_scheduled"};
+    for (size_t i = 0; i < sizeof intents_contract / sizeof intents_contract[0]; i++)
+        if (score_intent_name_zh(intents_contract[i]) == NULL)
+            fail_msg("%s: no Chinese name", intents_contract[i]);
+    assert_null(score_intent_name_zh("tenant_own_intent"));
     f.n_intents = 0;
     f.intents = intents + 1; /* the meeting was before the visit: does not count */
     f.n_intents = 1;
@@ -389,6 +399,44 @@ static void test_stage_stalled(void **state)
 
 /* --- deal.risk_raised ------------------------------------------------------------------ */
 
+/* The Chinese explanation names every risk tag of the extraction contract
+ * in Chinese, raised and resolved (competitor_pressure, compliance and
+ * delivery once reached supervisors as the bare English tag); a tenant's
+ * own tag is shown as it is. */
+static void test_risk_names_zh(void **state)
+{
+    (void)state;
+    static const char *const contract[] = {"price", "budget_freeze", "stall", "after_sales",
+        "technical_doubt", "compliance", "decision_change", "delivery", "competitor_pressure"};
+    for (size_t i = 0; i < sizeof contract / sizeof contract[0]; i++) {
+        const char *zh = score_risk_name_zh(contract[i]);
+        if (zh == NULL) fail_msg("%s: no Chinese name", contract[i]);
+        for (const char *c = zh; *c; c++)
+            if ((*c >= 'a' && *c <= 'z') || *c == '_')
+                fail_msg("%s: name \"%s\" is not Chinese", contract[i], zh);
+        for (int open = 1; open >= 0; open--) {
+            score_facts_risk f = {.ctx = {.subject_id = "D5", .deal_id = "D5"},
+                .tag = contract[i],
+                .open = open,
+                .raised = {"int:x", NOW - DAY, contract[i], ""}};
+            score_eval e;
+            assert_int_equal(score_eval_risk_raised(&f, &R, NOW, &e), SP_OK);
+            if (strstr(e.explanation_zh, zh) == NULL || strstr(e.explanation_zh, contract[i]) != NULL)
+                fail_msg("%s (open %d): %s", contract[i], open, e.explanation_zh);
+            assert_non_null(strstr(e.explanation_en, contract[i]));
+        }
+    }
+    assert_null(score_risk_name_zh("tenant_own_tag"));
+    assert_null(score_risk_name_zh(NULL));
+    score_facts_risk own = {.ctx = {.subject_id = "D5", .deal_id = "D5"},
+        .tag = "tenant_own_tag",
+        .open = 1,
+        .raised = {"int:x", NOW - DAY, "tenant_own_tag", ""}};
+    score_eval e;
+    assert_int_equal(score_eval_risk_raised(&own, &R, NOW, &e), SP_OK);
+    assert_non_null(strstr(e.explanation_zh, "tenant_own_tag"));
+}
+
 static void test_risk_raised(void **state)
 {
     (void)state;
@@ -560,6 +608,14 @@ static void test_key_action_missing(void **state)
         assert_int_equal(score_state_apply(&st, &e.obs, &R.rule[e.kind], thu + ka[i].at, &tr), SP_OK);
         if (tr != ka[i].want)
             fail_msg("key_action_missing row %zu: %s (value %g)", i, score_transition_name(tr), e.obs.value);
+        /* the explanation a task carries: the run when raised; when cleared
+         * (no run left) what ended it, not "0 consecutive working days" */
+        if (tr == SCORE_TR_RAISED && i == 1) assert_non_null(strstr(e.explanation_zh, "连续 3 个工作日"));
+        if (tr == SCORE_TR_CLEARED) {
+            assert_null(strstr(e.explanation_zh, "连续 0"));
+            assert_non_null(strstr(e.explanation_zh, "没有漏掉计划的关键动作"));
+            assert_non_null(strstr(e.explanation_en, "missed no planned key action"));
+        }
     }
     f.days = days;
     f.n_days = 3;
@@ -933,6 +989,7 @@ int main(void)
         cmocka_unit_test(test_demo_refused_twice),
         cmocka_unit_test(test_stage_stalled),
         cmocka_unit_test(test_risk_raised),
+        cmocka_unit_test(test_risk_names_zh),
         cmocka_unit_test(test_unanswered_inbound),
         cmocka_unit_test(test_interest_warming),
         cmocka_unit_test(test_status_not_updated),
