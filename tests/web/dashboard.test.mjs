@@ -308,6 +308,23 @@ await test('english_switch', async () => {
   await rep.waitForFunction(() => document.querySelector('[data-testid=nav-inbox]').textContent.trim() === '我的任务');
 });
 
+await test('risk_names_in_both_languages', async () => {
+  // every risk tag of the extraction contract has a name in each language
+  // (a playbook's risks and a concern's tag show it, not the tag)
+  const names = await rep.evaluate(async () => {
+    const m = await import('/app/i18n.js');
+    const tags = ['price', 'budget_freeze', 'stall', 'after_sales', 'technical_doubt', 'compliance',
+      'decision_change', 'delivery', 'competitor_pressure'];
+    const was = m.lang, out = {};
+    for (const l of ['zh', 'en']) { m.setLang(l); out[l] = tags.map(k => [k, m.t('risk_' + k)]); }
+    m.setLang(was);
+    return out;
+  });
+  for (const [k, n] of names.zh) assert(/[\u4e00-\u9fff]/.test(n), `${k}: Chinese name, got ${n}`);
+  for (const [k, n] of names.en) assert(/^[a-z][a-z /-]+$/i.test(n), `${k}: English name, got ${n}`);
+  assert(names.zh.find(([k]) => k === 'competitor_pressure')[1] === '竞品压力', 'competitor_pressure in Chinese');
+});
+
 await test('phone_layout', async () => {
   await rep.setViewportSize({ width: 390, height: 844 });
   await rep.click('[data-testid=nav-inbox]');

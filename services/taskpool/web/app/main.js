@@ -187,8 +187,8 @@ function pbEntry(e) {
   if (e.stage_path) return `${e.customer_name ? esc(e.customer_name) + ' · ' + esc(e.deal_name || e.deal_id) + ' · ' : ''}${esc(e.industry || '')} ${esc(e.product_line || '')} · ${e.stage_path.map(x => esc(t('st_' + x))).join(' → ')}${e.last_call ? `<br><span class="mute">${fmtTime(e.last_call.at)} · ${esc(e.last_call.text)}${e.last_call.truncated ? '…' : ''}</span>` : ''}`;
   if (e.title_zh) return esc(pick(e, 'title'));
   if (e.link) return `<a href="#/deal?customer=${enc(e.id)}">${esc(e.name || e.id)}</a> ${esc(e.industry || '')} ${esc(e.class || '')}`;
-  const v = e.value === undefined ? (e.tag || e.event_id || '') : (typeof e.value === 'object' ? Object.entries(e.value).map(([k, x]) => `${k}: ${x}`).join(', ') : e.value);
-  return `${e.kind ? `<span class="mute">${esc(t('pb_' + e.kind))}</span> ` : ''}${esc(v)}${e.tag && e.value !== undefined ? ` <span class="mute">(${esc(e.tag)})</span>` : ''}`;
+  const v = e.value === undefined ? (e.tag ? riskName(e.tag) : e.event_id || '') : (typeof e.value === 'object' ? Object.entries(e.value).map(([k, x]) => `${k}: ${x}`).join(', ') : e.value);
+  return `${e.kind ? `<span class="mute">${esc(t('pb_' + e.kind))}</span> ` : ''}${esc(v)}${e.tag && e.value !== undefined ? ` <span class="mute">(${esc(riskName(e.tag))})</span>` : ''}`;
 }
 
 async function loadPlaybook(el, key) {
@@ -342,6 +342,8 @@ async function funnelView(p, root) {
 
 // ---- deal view -------------------------------------------------------------
 const stageName = s => (t('st_' + s) === 'st_' + s ? s : t('st_' + s));
+// a risk tag of the extraction contract by its name; any other tag as it is
+const riskName = r => (t('risk_' + r) === 'risk_' + r ? r : t('risk_' + r));
 // A fact with its credibility level and source; a list shows its distinct
 // values (newest first, as the API orders them), the rest folded away.
 function fact(f) {
