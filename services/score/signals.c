@@ -542,10 +542,16 @@ sp_err score_eval_customer_stale(
     add_number(e, "days_silent", d);
     add_number(e, "touch_points", (double)(f->n_touches < 3 ? f->n_touches : 3));
     int need = f->likely_need && *f->likely_need;
-    explain(e->explanation_zh, SCORE_TEXT_LEN, "客户%s %d 天无任何互动%s%s", name_of(e), whole(d),
-        need ? "，可能需求：" : "", need ? f->likely_need : "");
-    explain(e->explanation_en, SCORE_TEXT_LEN, "no interaction with customer %s for %d days%s%s", name_of(e),
-        whole(d), need ? "; likely need: " : "", need ? f->likely_need : "");
+    if (whole(d) > 0 || ref <= 0) {
+        explain(e->explanation_zh, SCORE_TEXT_LEN, "客户%s %d 天无任何互动%s%s", name_of(e), whole(d),
+            need ? "，可能需求：" : "", need ? f->likely_need : "");
+        explain(e->explanation_en, SCORE_TEXT_LEN, "no interaction with customer %s for %d days%s%s",
+            name_of(e), whole(d), need ? "; likely need: " : "", need ? f->likely_need : "");
+    } else { /* an interaction within the day (what clears it): not "0 days silent" */
+        explain(e->explanation_zh, SCORE_TEXT_LEN, "客户%s 最近一天内有互动", name_of(e));
+        explain(e->explanation_en, SCORE_TEXT_LEN, "customer %s had an interaction within the last day",
+            name_of(e));
+    }
     eval_hash(e, 1);
     return SP_OK;
 }
@@ -619,12 +625,20 @@ sp_err score_eval_status_not_updated(
     set_obs(e, n > 0, worst >= score_hyst_relax(th, r->rule[e->kind].margin, 0), worst, th);
     add_number(e, "deals_not_updated", n);
     add_number(e, "days_not_updated_max", worst);
-    explain(e->explanation_zh, SCORE_TEXT_LEN,
-        "销售%s 有 %d 个进行中商机超过 %d 天未更新状态（最长 %d 天）%s%s%s", name_of(e), n, whole(th),
-        whole(worst), names[0] ? "：" : "", names, "");
-    explain(e->explanation_en, SCORE_TEXT_LEN,
-        "rep %s has not updated %d open deals for %d days or more (longest %d days)%s%s", name_of(e), n,
-        whole(th), whole(worst), names[0] ? ": " : "", names);
+    if (n > 0) {
+        explain(e->explanation_zh, SCORE_TEXT_LEN,
+            "销售%s 有 %d 个进行中商机超过 %d 天未更新状态（最长 %d 天）%s%s%s", name_of(e), n, whole(th),
+            whole(worst), names[0] ? "：" : "", names, "");
+        explain(e->explanation_en, SCORE_TEXT_LEN,
+            "rep %s has not updated %d open deals for %d days or more (longest %d days)%s%s", name_of(e), n,
+            whole(th), whole(worst), names[0] ? ": " : "", names);
+    } else { /* cleared, or held inside the hysteresis band: not "0 deals" */
+        explain(e->explanation_zh, SCORE_TEXT_LEN, "销售%s 的进行中商机均在 %d 天内更新过状态（最久 %d 天）",
+            name_of(e), whole(th), whole(worst));
+        explain(e->explanation_en, SCORE_TEXT_LEN,
+            "rep %s has updated every open deal within %d days (longest %d days)", name_of(e), whole(th),
+            whole(worst));
+    }
     eval_hash(e, 0);
     return SP_OK;
 }

@@ -160,6 +160,11 @@ static void test_customer_stale(void **state)
         e.explanation_en, "no interaction with customer 王校长 for 32 days; likely need: 智慧教室");
     assert_int_equal(e.n_ids, 3);
     assert_string_equal(e.quotes[0], "下学期再说");
+    /* a customer heard from within the day (what clears it) is not "0 days silent" */
+    score_eval back;
+    build_stale(0.2, NOW, &back);
+    assert_string_equal(back.explanation_zh, "客户王校长 最近一天内有互动");
+    assert_string_equal(back.explanation_en, "customer 王校长 had an interaction within the last day");
     assert_true(has_tag(&e, "assignee:rep") && has_tag(&e, "pack:wakeup_list"));
     /* never contacted: counts from creation */
     score_facts_stale f = {.ctx = {.subject_id = "C9"}, .customer_created_ms = NOW - ms_days(40)};
@@ -562,6 +567,12 @@ static void test_status_not_updated(void **state)
     score_eval e;
     build_status(6, NOW, &e);
     assert_true(has_tag(&e, "deal:D2") && !has_tag(&e, "deal:D1") && has_tag(&e, "assignee:supervisor"));
+    assert_string_equal(e.explanation_zh, "销售小李 有 1 个进行中商机超过 5 天未更新状态（最长 6 天）：二中");
+    /* every deal updated (cleared, or held in the band): not "0 deals" */
+    build_status(4.5, NOW, &e);
+    assert_string_equal(e.explanation_zh, "销售小李 的进行中商机均在 5 天内更新过状态（最久 4 天）");
+    assert_string_equal(
+        e.explanation_en, "rep 小李 has updated every open deal within 5 days (longest 4 days)");
 }
 
 /* --- rep.key_action_missing (working days) ---------------------------------------------------------- */
