@@ -150,6 +150,40 @@ static const char *role_en(int role)
     return role >= 0 && role < 5 ? en[role] : en[0];
 }
 
+/* A tag's Chinese name in a table of the extraction contract's tags. */
+struct tag_name {
+    const char *tag, *zh;
+};
+
+static const char *tag_zh(const struct tag_name *names, size_t n, const char *tag)
+{
+    for (size_t i = 0; tag && i < n; i++)
+        if (!strcmp(tag, names[i].tag)) return names[i].zh;
+    return NULL;
+}
+
+/* zh when there is one, else the tag itself (a tenant lexicon's own tag). */
+static const char *zh_or_tag(const char *zh, const char *tag)
+{
+    return zh ? zh : tag;
+}
+
+const char *score_intent_name_zh(const char *tag)
+{
+    static const struct tag_name names[] = {{"inquiry", "询价"}, {"demo_request", "要求演示"},
+        {"demo_refused", "拒绝演示"}, {"ready_to_sign", "准备签约"}, {"meeting_scheduled", "约定会面"}};
+    return tag_zh(names, sizeof names / sizeof names[0], tag);
+}
+
+const char *score_risk_name_zh(const char *tag)
+{
+    static const struct tag_name names[]
+        = {{"price", "价格异议"}, {"budget_freeze", "预算冻结"}, {"stall", "推进停滞"},
+            {"after_sales", "售后问题"}, {"technical_doubt", "技术疑虑"}, {"compliance", "合规审批"},
+            {"decision_change", "决策变化"}, {"delivery", "交付风险"}, {"competitor_pressure", "竞品压力"}};
+    return tag_zh(names, sizeof names / sizeof names[0], tag);
+}
+
 #define CHECK_ARGS(f, r, out)                                                                                \
     do {                                                                                                     \
         if (!(f) || !(r) || !(out)) return SP_EINVAL;                                                        \
@@ -192,11 +226,8 @@ sp_err score_eval_no_progress_after_visit(
     add_number(e, "stage_advanced", f->stage_advanced ? 1 : 0);
     add_number(e, "commitments", commit ? 1 : 0);
     if (blocked) {
-        const char *commit_zh = commit ? score_intent_name_zh(commit) : NULL;
         explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 拜访后已有进展（%s）", name_of(e),
-            f->stage_advanced ? "阶段推进"
-                : commit_zh   ? commit_zh
-                              : commit);
+            f->stage_advanced ? "阶段推进" : zh_or_tag(score_intent_name_zh(commit), commit));
         explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s progressed after the visit (%s)", name_of(e),
             f->stage_advanced ? "stage advanced" : commit);
     } else {
@@ -384,38 +415,6 @@ sp_err score_eval_stage_stalled(
 
 /* --- deal.risk_raised ------------------------------------------------------------ */
 
-const char *score_intent_name_zh(const char *tag)
-{
-    /* every intent tag of the extraction contract (design/extraction.md) */
-    static const struct {
-        const char *tag, *zh;
-    } names[] = {{"inquiry", "询价"}, {"demo_request", "要求演示"}, {"demo_refused", "拒绝演示"},
-        {"ready_to_sign", "准备签约"}, {"meeting_scheduled", "约定会面"}};
-    for (size_t i = 0; tag && i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(tag, names[i].tag)) return names[i].zh;
-    return NULL;
-}
-
-const char *score_risk_name_zh(const char *tag)
-{
-    /* every risk tag of the extraction contract (design/extraction.md) */
-    static const struct {
-        const char *tag, *zh;
-    } names[] = {{"price", "价格异议"}, {"budget_freeze", "预算冻结"}, {"stall", "推进停滞"},
-        {"after_sales", "售后问题"}, {"technical_doubt", "技术疑虑"}, {"compliance", "合规审批"},
-        {"decision_change", "决策变化"}, {"delivery", "交付风险"}, {"competitor_pressure", "竞品压力"}};
-    for (size_t i = 0; tag && i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(tag, names[i].tag)) return names[i].zh;
-    return NULL;
-}
-
-/* The risk's Chinese name, or the tag itself for a tenant's own tag. */
-static const char *risk_zh(const char *tag)
-{
-    const char *zh = score_risk_name_zh(tag);
-    return zh ? zh : tag;
-}
-
 sp_err score_eval_risk_raised(const score_facts_risk *f, const score_rules *r, int64_t now_ms, score_eval *e)
 {
     CHECK_ARGS(f, r, e);
@@ -434,14 +433,15 @@ sp_err score_eval_risk_raised(const score_facts_risk *f, const score_rules *r, i
     set_obs(e, f->open != 0, f->open != 0, f->open ? 1 : 0, 1);
     double age = f->raised.at_ms > 0 ? days_since(now_ms, f->raised.at_ms) : 0;
     add_number(e, "risk_age_days", age);
+    const char *risk = zh_or_tag(score_risk_name_zh(f->tag), f->tag);
     if (f->open) {
-        explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 客户提出风险：%s%s%s%s", name_of(e),
-            risk_zh(f->tag), f->raised.quote && *f->raised.quote ? "（“" : "",
-            f->raised.quote ? f->raised.quote : "", f->raised.quote && *f->raised.quote ? "”）" : "");
+        explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 客户提出风险：%s%s%s%s", name_of(e), risk,
+            f->raised.quote && *f->raised.quote ? "（“" : "", f->raised.quote ? f->raised.quote : "",
+            f->raised.quote && *f->raised.quote ? "”）" : "");
         explain(
             e->explanation_en, SCORE_TEXT_LEN, "deal %s: the customer raised a risk: %s", name_of(e), f->tag);
     } else {
-        explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 风险已解除：%s", name_of(e), risk_zh(f->tag));
+        explain(e->explanation_zh, SCORE_TEXT_LEN, "商机%s 风险已解除：%s", name_of(e), risk);
         explain(e->explanation_en, SCORE_TEXT_LEN, "deal %s: risk resolved: %s", name_of(e), f->tag);
     }
     eval_hash(e, 1);

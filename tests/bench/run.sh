@@ -305,21 +305,25 @@ fo=$("$BIN/spctl" replay --dir "$SP_VAR/sim" --ingest http://127.0.0.1:$((SP_POR
 f1=$(date +%s.%N)
 times >"$SP_VAR/times.3"
 fn=$(sed -n 's/.* \([0-9]*\) accepted.*/\1/p' <<<"$fo")
-cpu_front=$(cpu_us "$f_before" "$(cpu_ticks "$SP_VAR/times.3")" "${fn:-1}")
-awk -v fn="${fn:-0}" -v secs="$(echo "$f1 - $f0" | bc -l)" -v cores="$(nproc)" -v target=20000 '
-  FNR == 1 { part++ }
-  part == 1 { front[$1] = $2 }
-  part == 2 { wall[$1] = $2 }
-  END {
-    f = front["replay"] + front["sp-ingest"] + front["broker"]
-    rest = wall["PostgreSQL"] + wall["sp-enrich"] + wall["sp-score"] + wall["sp-route"] + wall["sp-taskpool"] + wall["broker"] - front["broker"]
-    budget = cores * 1e6 / target
-    printf "front alone (spctl replay -> sp-ingest -> sp.interactions.v1, downstream stopped): %d interactions in %.1f s = %.0f/s; CPU per interaction (us): spctl %.0f, sp-ingest %.0f, broker %.0f = %.0f\n", fn, secs, fn / secs, front["replay"], front["sp-ingest"], front["broker"], f
-    if (budget > f)
-      printf "budget at %d interactions/s on %d cores: %.0f us per interaction; the front takes %.0f, leaving %.0f for enrichment, scoring, routing, the task pool, PostgreSQL and the broker'"'"'s other topics, which took %.0f in the wall clock run (%.1f times as much)\n", target, cores, budget, f, budget - f, rest, rest / (budget - f)
-    else
-      printf "budget at %d interactions/s on %d cores: %.0f us per interaction; the front alone takes %.0f, nothing is left for enrichment, scoring, routing, the task pool, PostgreSQL and the broker'"'"'s other topics, which took %.0f in the wall clock run\n", target, cores, budget, f, rest
-  }' <(echo "$cpu_front") <(echo "$cpu_wall")
+if [ "${fn:-0}" -eq 0 ]; then
+  echo "front alone: FAILED, nothing accepted (${fo:-no output from spctl replay})"
+else
+  cpu_front=$(cpu_us "$f_before" "$(cpu_ticks "$SP_VAR/times.3")" "$fn")
+  awk -v fn="$fn" -v secs="$(echo "$f1 - $f0" | bc -l)" -v cores="$(nproc)" -v target=20000 '
+    FNR == 1 { part++ }
+    part == 1 { front[$1] = $2 }
+    part == 2 { wall[$1] = $2 }
+    END {
+      f = front["replay"] + front["sp-ingest"] + front["broker"]
+      rest = wall["PostgreSQL"] + wall["sp-enrich"] + wall["sp-score"] + wall["sp-route"] + wall["sp-taskpool"] + wall["broker"] - front["broker"]
+      budget = cores * 1e6 / target
+      printf "front alone (spctl replay -> sp-ingest -> sp.interactions.v1, downstream stopped): %d interactions in %.1f s = %.0f/s; CPU per interaction (us): spctl %.0f, sp-ingest %.0f, broker %.0f = %.0f\n", fn, secs, fn / secs, front["replay"], front["sp-ingest"], front["broker"], f
+      if (budget > f)
+        printf "budget at %d interactions/s on %d cores: %.0f us per interaction; the front takes %.0f, leaving %.0f for enrichment, scoring, routing, the task pool, PostgreSQL and the broker'"'"'s other topics, which took %.0f in the wall clock run (%.1f times as much)\n", target, cores, budget, f, budget - f, rest, rest / (budget - f)
+      else
+        printf "budget at %d interactions/s on %d cores: %.0f us per interaction; the front alone takes %.0f, nothing is left for enrichment, scoring, routing, the task pool, PostgreSQL and the broker'"'"'s other topics, which took %.0f in the wall clock run\n", target, cores, budget, f, rest
+    }' <(echo "$cpu_front") <(echo "$cpu_wall")
+fi
 # (4) sp-taskpool's targets (issue 6), the real service on a clean broker and
 # database: my-tasks p99 at 500 req/s with 100,000 tasks, commands applied/s
 # through Kafka, actions/s, peak RSS
