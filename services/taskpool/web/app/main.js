@@ -341,9 +341,10 @@ async function funnelView(p, root) {
 }
 
 // ---- deal view -------------------------------------------------------------
-const stageName = s => (t('st_' + s) === 'st_' + s ? s : t('st_' + s));
-// a risk tag of the extraction contract by its name; any other tag as it is
-const riskName = r => (t('risk_' + r) === 'risk_' + r ? r : t('risk_' + r));
+// key's UI name under prefix ('st_', 'risk_'); a key without one as it is
+const named = (prefix, k) => (t(prefix + k) === prefix + k ? k : t(prefix + k));
+const stageName = s => named('st_', s);
+const riskName = r => named('risk_', r);
 // A fact with its credibility level and source; a list shows its distinct
 // values (newest first, as the API orders them), the rest folded away.
 function fact(f) {
